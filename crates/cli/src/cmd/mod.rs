@@ -1,0 +1,2 @@
+pub mod evaluate;
+pub mod policy;

@@ -1,0 +1,43 @@
+//! `fengcun`: the command line of the minor-criminal-record sealing platform.
+
+mod cmd;
+mod input;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "fengcun",
+    version,
+    about = "封存 — the minor-criminal-record sealing platform"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Decide, for every record-facts line, whether and when it is sealed (FORMATS.md).
+    Evaluate(cmd::evaluate::Args),
+    /// List, show and check sealing policies.
+    #[command(subcommand)]
+    Policy(cmd::policy::PolicyCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Evaluate(args) => cmd::evaluate::run(args),
+        Command::Policy(command) => cmd::policy::run(command),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("fengcun: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

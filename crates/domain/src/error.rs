@@ -1,0 +1,80 @@
+//! The domain layer's one error enum, and the field it is about.
+
+use std::fmt;
+
+use crate::sentence::SentenceError;
+
+/// What is wrong with one fact. The message names the rule of law where one applies, so that a
+/// clerk can correct the source data rather than guess.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FactError {
+    #[error("not valid JSON: {0}")]
+    Json(String),
+    #[error("{0}")]
+    Shape(String),
+    #[error("`{0}` is not a date of the form YYYY-MM-DD")]
+    DateFormat(String),
+    #[error("`{0}` is not a day of the calendar")]
+    DateImpossible(String),
+    #[error("identity number {0}")]
+    IdNumber(#[from] crate::id_number::IdNumberError),
+    #[error("case code `{0}` is not of the form RRRRRR-YYYY-NNNNNN (region, year, serial)")]
+    CaseCode(String),
+    #[error("unknown charge `{0}`: not in the charge catalogue (data/charges.tsv)")]
+    UnknownCharge(String),
+    #[error("{charge} is article {expected} of the Criminal Law, not {given}")]
+    ArticleMismatch {
+        charge: String,
+        expected: String,
+        given: String,
+    },
+    #[error("unknown {what} `{given}`; expected one of: {expected}")]
+    UnknownValue {
+        what: &'static str,
+        given: String,
+        expected: &'static str,
+    },
+    #[error("required {0}")]
+    Required(&'static str),
+    #[error("{0}")]
+    NotAllowed(&'static str),
+    #[error(transparent)]
+    Sentence(#[from] SentenceError),
+    #[error("{later} ({later_date}) is before {earlier} ({earlier_date})")]
+    DateOrder {
+        earlier: &'static str,
+        earlier_date: String,
+        later: &'static str,
+        later_date: String,
+    },
+    #[error("birth date {given} contradicts the identity number, which says {from_id}")]
+    BirthDateMismatch { given: String, from_id: String },
+}
+
+/// A fact error located at a field path such as `sentence.months` or `charges[1].name`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub error: FactError,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, error: impl Into<FactError>) -> Self {
+        Self {
+            field: field.into(),
+            error: error.into(),
+        }
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.field.is_empty() {
+            write!(f, "{}", self.error)
+        } else {
+            write!(f, "field `{}`: {}", self.field, self.error)
+        }
+    }
+}
+
+impl std::error::Error for FieldError {}

@@ -1,0 +1,482 @@
+//! The record-facts interchange format (FORMATS.md): one JSON object per line.
+//!
+//! Parsing is two steps: serde reads the shape into borrowed strings (no copy of the common case),
+//! then `RecordParser::validate` turns it into a `Record`, naming the field of the first problem.
+
+use std::borrow::Cow;
+
+use jiff::civil::Date;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+
+use crate::age::age_in_full_years;
+use crate::case_code::CaseCode;
+use crate::catalogue::Catalogue;
+use crate::charge::Culpability;
+use crate::date::parse_date;
+use crate::disposition::{Disposition, NonProsecutionGround};
+use crate::error::{FactError, FieldError};
+use crate::id_number::IdNumber;
+use crate::record::{ChargeRef, Conditions, Person, Record};
+use crate::sentence::{PrincipalKind, Sentence, SentenceError, SentenceInput};
+
+/// Youngest age at which anyone bears criminal responsibility (Criminal Law art. 17, as amended
+/// by Amendment XI): a conviction for an offence committed younger is impossible.
+const MIN_AGE_OF_RESPONSIBILITY: u32 = 12;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecordJson<'a> {
+    #[serde(borrow, default)]
+    record_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    case_code: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    person: Option<PersonJson<'a>>,
+    #[serde(borrow, default)]
+    offence_date: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    charges: Vec<ChargeJson<'a>>,
+    #[serde(borrow)]
+    disposition: Cow<'a, str>,
+    #[serde(borrow, default)]
+    disposition_date: Option<Cow<'a, str>>,
+    #[serde(borrow, default, alias = "ground")]
+    non_prosecution_ground: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    sentence: Option<SentenceJson<'a>>,
+    #[serde(borrow, default)]
+    judgment_effective_date: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    execution_completed_date: Option<Cow<'a, str>>,
+    #[serde(default)]
+    recidivist: Option<bool>,
+    #[serde(default)]
+    prior_convictions: Option<u32>,
+    #[serde(default)]
+    conditions: Option<ConditionsJson>,
+    // Extensions written by fengcun's own tools (e.g. the judgment extractor); read and ignored here.
+    #[serde(default, rename = "flags")]
+    _flags: Option<IgnoredAny>,
+    #[serde(default, rename = "source")]
+    _source: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PersonJson<'a> {
+    #[serde(borrow, default)]
+    id_number: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    birth_date: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChargeJson<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(borrow, default)]
+    article: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    culpability: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SentenceJson<'a> {
+    #[serde(borrow)]
+    principal: Cow<'a, str>,
+    #[serde(default)]
+    months: Option<u32>,
+    #[serde(default)]
+    probation_months: Option<u32>,
+    #[serde(default)]
+    fine_yuan: Option<u64>,
+    #[serde(default)]
+    political_rights_months: Option<u32>,
+    #[serde(default)]
+    combined: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConditionsJson {
+    #[serde(default)]
+    civil_compensation_fulfilled: Option<bool>,
+    #[serde(default)]
+    victim_forgiveness: Option<bool>,
+    #[serde(default)]
+    plea: Option<bool>,
+}
+
+/// Parses record-facts lines against a charge catalogue.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordParser<'c> {
+    catalogue: &'c Catalogue,
+}
+
+/// Parses one line with the built-in catalogue.
+pub fn parse_record(line: &[u8]) -> Result<Record, FieldError> {
+    RecordParser::new(Catalogue::builtin()).parse(line)
+}
+
+impl<'c> RecordParser<'c> {
+    pub fn new(catalogue: &'c Catalogue) -> Self {
+        Self { catalogue }
+    }
+
+    pub fn parse(&self, line: &[u8]) -> Result<Record, FieldError> {
+        match serde_json::from_slice::<RecordJson<'_>>(line) {
+            Ok(json) => self.validate(json),
+            Err(_) => Err(locate_json_error(line)),
+        }
+    }
+
+    fn validate(&self, json: RecordJson<'_>) -> Result<Record, FieldError> {
+        let disposition = Disposition::parse(&json.disposition).ok_or_else(|| {
+            FieldError::new(
+                "disposition",
+                unknown("disposition", &json.disposition, Disposition::CODES),
+            )
+        })?;
+        let case_code = json
+            .case_code
+            .as_deref()
+            .map(CaseCode::parse)
+            .transpose()
+            .map_err(|e| FieldError::new("case_code", e))?;
+        let person = self.person(json.person)?;
+        let record_id = match (json.record_id, &case_code, &person.id_number) {
+            (Some(id), _, _) if !id.trim().is_empty() => id.into_owned(),
+            (Some(_), _, _) => {
+                return Err(FieldError::new(
+                    "record_id",
+                    FactError::Shape("must not be empty".into()),
+                ));
+            }
+            (None, Some(code), Some(id)) => format!("{code}:{id}"),
+            (None, _, _) => {
+                return Err(FieldError::new(
+                    "record_id",
+                    FactError::Required("when case_code or person.id_number is absent"),
+                ));
+            }
+        };
+        let charges = json
+            .charges
+            .iter()
+            .enumerate()
+            .map(|(i, c)| self.charge(i, c))
+            .collect::<Result<Vec<_>, _>>()?;
+        let recidivist = json.recidivist;
+        if recidivist == Some(true) && json.prior_convictions == Some(0) {
+            return Err(FieldError::new(
+                "prior_convictions",
+                FactError::NotAllowed(
+                    "a recidivist (累犯, art. 65) has at least one prior conviction",
+                ),
+            ));
+        }
+        let sentence = match (disposition, json.sentence) {
+            (Disposition::Convicted, Some(s)) => Some(sentence(&s, charges.len(), recidivist)?),
+            (Disposition::Convicted, None) => {
+                return Err(FieldError::new(
+                    "sentence",
+                    FactError::Required("when disposition is convicted"),
+                ));
+            }
+            (_, Some(_)) => {
+                return Err(FieldError::new(
+                    "sentence",
+                    FactError::NotAllowed("a sentence is only for disposition convicted"),
+                ));
+            }
+            (_, None) => None,
+        };
+        if disposition == Disposition::Convicted && charges.is_empty() {
+            return Err(FieldError::new(
+                "charges",
+                FactError::Required("(at least one) when convicted"),
+            ));
+        }
+        let non_prosecution_ground = json
+            .non_prosecution_ground
+            .as_deref()
+            .map(|g| {
+                NonProsecutionGround::parse(g).ok_or_else(|| {
+                    FieldError::new(
+                        "non_prosecution_ground",
+                        unknown("ground", g, NonProsecutionGround::CODES),
+                    )
+                })
+            })
+            .transpose()?;
+        if non_prosecution_ground.is_some() && disposition != Disposition::NotProsecuted {
+            return Err(FieldError::new(
+                "non_prosecution_ground",
+                FactError::NotAllowed("a ground is only for disposition not_prosecuted"),
+            ));
+        }
+        let record = Record {
+            record_id,
+            case_code,
+            person,
+            offence_date: date_field("offence_date", json.offence_date.as_deref())?,
+            charges,
+            disposition,
+            disposition_date: date_field("disposition_date", json.disposition_date.as_deref())?,
+            non_prosecution_ground,
+            sentence,
+            judgment_effective_date: date_field(
+                "judgment_effective_date",
+                json.judgment_effective_date.as_deref(),
+            )?,
+            execution_completed_date: date_field(
+                "execution_completed_date",
+                json.execution_completed_date.as_deref(),
+            )?,
+            recidivist,
+            prior_convictions: json.prior_convictions,
+            conditions: json
+                .conditions
+                .map_or_else(Conditions::default, |c| Conditions {
+                    civil_compensation_fulfilled: c.civil_compensation_fulfilled,
+                    victim_forgiveness: c.victim_forgiveness,
+                    plea: c.plea,
+                }),
+        };
+        check_dates(&record)?;
+        Ok(record)
+    }
+
+    fn person(&self, json: Option<PersonJson<'_>>) -> Result<Person, FieldError> {
+        let Some(json) = json else {
+            return Ok(Person::default());
+        };
+        let id_number = json
+            .id_number
+            .as_deref()
+            .map(IdNumber::parse)
+            .transpose()
+            .map_err(|e| FieldError::new("person.id_number", e))?;
+        let given_birth = date_field("person.birth_date", json.birth_date.as_deref())?;
+        let birth_date = match (given_birth, &id_number) {
+            (Some(given), Some(id)) if given != id.birth_date() => {
+                return Err(FieldError::new(
+                    "person.birth_date",
+                    FactError::BirthDateMismatch {
+                        given: given.to_string(),
+                        from_id: id.birth_date().to_string(),
+                    },
+                ));
+            }
+            (Some(given), _) => Some(given),
+            (None, Some(id)) => Some(id.birth_date()),
+            (None, None) => None,
+        };
+        Ok(Person {
+            id_number,
+            name: json.name.map(Cow::into_owned),
+            birth_date,
+        })
+    }
+
+    fn charge(&self, index: usize, json: &ChargeJson<'_>) -> Result<ChargeRef, FieldError> {
+        let charge = self.catalogue.resolve(&json.name).ok_or_else(|| {
+            FieldError::new(
+                format!("charges[{index}].name"),
+                FactError::UnknownCharge(json.name.to_string()),
+            )
+        })?;
+        if let Some(article) = json.article.as_deref() {
+            if article != charge.article {
+                return Err(FieldError::new(
+                    format!("charges[{index}].article"),
+                    FactError::ArticleMismatch {
+                        charge: charge.name.clone(),
+                        expected: charge.article.clone(),
+                        given: article.to_owned(),
+                    },
+                ));
+            }
+        }
+        let culpability = match json.culpability.as_deref() {
+            None => charge.culpability,
+            Some(code) => Culpability::parse(code).ok_or_else(|| {
+                FieldError::new(
+                    format!("charges[{index}].culpability"),
+                    unknown("culpability", code, Culpability::CODES),
+                )
+            })?,
+        };
+        Ok(ChargeRef {
+            id: charge.id,
+            culpability,
+            tags: charge.tags,
+        })
+    }
+}
+
+fn sentence(
+    json: &SentenceJson<'_>,
+    charges: usize,
+    recidivist: Option<bool>,
+) -> Result<Sentence, FieldError> {
+    let kind = PrincipalKind::parse(&json.principal).ok_or_else(|| {
+        FieldError::new(
+            "sentence.principal",
+            unknown(
+                "principal punishment",
+                &json.principal,
+                PrincipalKind::CODES,
+            ),
+        )
+    })?;
+    let input = SentenceInput {
+        kind: Some(kind),
+        months: json.months,
+        probation_months: json.probation_months,
+        fine_yuan: json.fine_yuan,
+        political_rights_months: json.political_rights_months,
+        combined: json.combined.unwrap_or(charges > 1),
+        recidivist: recidivist == Some(true),
+    };
+    Sentence::new(kind, input).map_err(|error| {
+        let field = match error {
+            SentenceError::MissingTerm(_)
+            | SentenceError::UnexpectedTerm { .. }
+            | SentenceError::TermOutOfBounds { .. } => "sentence.months",
+            SentenceError::ProbationNotAllowed(_)
+            | SentenceError::ProbationForRecidivist
+            | SentenceError::ProbationPeriod { .. } => "sentence.probation_months",
+            SentenceError::ExemptWithPunishment | SentenceError::SupplementaryMissing => {
+                "sentence.fine_yuan"
+            }
+            SentenceError::PoliticalRights(_) => "sentence.political_rights_months",
+        };
+        FieldError::new(field, error)
+    })
+}
+
+fn check_dates(record: &Record) -> Result<(), FieldError> {
+    let chain: [(&'static str, Option<Date>); 5] = [
+        ("person.birth_date", record.person.birth_date),
+        ("offence_date", record.offence_date),
+        ("disposition_date", record.disposition_date),
+        ("judgment_effective_date", record.judgment_effective_date),
+        ("execution_completed_date", record.execution_completed_date),
+    ];
+    let mut earlier: Option<(&'static str, Date)> = None;
+    for (field, date) in chain {
+        let Some(date) = date else { continue };
+        if let Some((earlier_field, earlier_date)) = earlier {
+            if date < earlier_date {
+                return Err(FieldError::new(
+                    field,
+                    FactError::DateOrder {
+                        earlier: earlier_field,
+                        earlier_date: earlier_date.to_string(),
+                        later: field,
+                        later_date: date.to_string(),
+                    },
+                ));
+            }
+        }
+        earlier = Some((field, date));
+    }
+    let convicted = record.disposition == Disposition::Convicted;
+    if !convicted && record.execution_completed_date.is_some() {
+        return Err(FieldError::new(
+            "execution_completed_date",
+            FactError::NotAllowed("execution is only for disposition convicted"),
+        ));
+    }
+    if !matches!(
+        record.disposition,
+        Disposition::Convicted | Disposition::Acquitted
+    ) && record.judgment_effective_date.is_some()
+    {
+        return Err(FieldError::new(
+            "judgment_effective_date",
+            FactError::NotAllowed("only a judgment (convicted or acquitted) takes effect"),
+        ));
+    }
+    if record.recidivist == Some(true) {
+        check_recidivism(record)?;
+    }
+    if let (true, Some(birth), Some(offence)) =
+        (convicted, record.person.birth_date, record.offence_date)
+    {
+        if age_in_full_years(birth, offence).is_some_and(|age| age < MIN_AGE_OF_RESPONSIBILITY) {
+            return Err(FieldError::new(
+                "offence_date",
+                FactError::NotAllowed(
+                    "no one under 12 at the offence can be convicted (Criminal Law art. 17)",
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Criminal Law art. 65: negligent crimes and crimes committed under 18 never make a recidivist.
+fn check_recidivism(record: &Record) -> Result<(), FieldError> {
+    if record.culpability() == Some(Culpability::Negligent) {
+        return Err(FieldError::new(
+            "recidivist",
+            FactError::NotAllowed(
+                "a negligent crime cannot make a recidivist (累犯, Criminal Law art. 65)",
+            ),
+        ));
+    }
+    let age = record
+        .offence_date
+        .zip(record.person.birth_date)
+        .and_then(|(offence, birth)| age_in_full_years(birth, offence));
+    if age.is_some_and(|age| age < 18) {
+        return Err(FieldError::new(
+            "recidivist",
+            FactError::NotAllowed(
+                "a crime committed under 18 cannot make a recidivist (累犯, Criminal Law art. 65)",
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn date_field(field: &'static str, text: Option<&str>) -> Result<Option<Date>, FieldError> {
+    text.map(parse_date)
+        .transpose()
+        .map_err(|e| FieldError::new(field, e))
+}
+
+fn unknown(what: &'static str, given: &str, expected: &'static str) -> FactError {
+    FactError::UnknownValue {
+        what,
+        given: given.to_owned(),
+        expected,
+    }
+}
+
+/// Re-reads a line that serde refused, this time tracking the path, so that the error names the
+/// field. Only runs on the error path, so the common path pays nothing for it.
+fn locate_json_error(line: &[u8]) -> FieldError {
+    let mut deserializer = serde_json::Deserializer::from_slice(line);
+    match serde_path_to_error::deserialize::<_, RecordJson<'_>>(&mut deserializer) {
+        Ok(_) => FieldError::new("", FactError::Json("trailing characters".into())),
+        Err(error) => {
+            let path = error.path().to_string();
+            let field = if path == "." { String::new() } else { path };
+            let inner = error.into_inner();
+            let error = if inner.is_data() {
+                FactError::Shape(inner.to_string())
+            } else {
+                FactError::Json(inner.to_string())
+            };
+            FieldError::new(field, error)
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! A record: one person in one case, with the facts the sealing rules need.
+
+use jiff::civil::Date;
+
+use crate::age::age_in_full_years;
+use crate::case_code::CaseCode;
+use crate::charge::{ChargeId, Culpability, TagSet};
+use crate::disposition::{Disposition, NonProsecutionGround};
+use crate::id_number::IdNumber;
+use crate::sentence::Sentence;
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Person {
+    pub id_number: Option<IdNumber>,
+    pub name: Option<String>,
+    /// Given, or else read from the identity number.
+    pub birth_date: Option<Date>,
+}
+
+/// A charge of the record, resolved against the catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChargeRef {
+    pub id: ChargeId,
+    pub culpability: Culpability,
+    pub tags: TagSet,
+}
+
+/// Optional conditions some policies add (report §二(二)); `None` means unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Conditions {
+    pub civil_compensation_fulfilled: Option<bool>,
+    pub victim_forgiveness: Option<bool>,
+    pub plea: Option<bool>,
+}
+
+/// The validated facts of one record. Every invariant of the Criminal Law that the facts can
+/// break has been checked when one of these exists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub record_id: String,
+    pub case_code: Option<CaseCode>,
+    pub person: Person,
+    pub offence_date: Option<Date>,
+    pub charges: Vec<ChargeRef>,
+    pub disposition: Disposition,
+    pub disposition_date: Option<Date>,
+    pub non_prosecution_ground: Option<NonProsecutionGround>,
+    /// Present exactly when `disposition` is `Convicted`.
+    pub sentence: Option<Sentence>,
+    pub judgment_effective_date: Option<Date>,
+    pub execution_completed_date: Option<Date>,
+    pub recidivist: Option<bool>,
+    pub prior_convictions: Option<u32>,
+    pub conditions: Conditions,
+}
+
+impl Record {
+    /// Intentional if any charge is: one intentional crime makes the whole record intentional.
+    /// `None` when the record has no charges.
+    pub fn culpability(&self) -> Option<Culpability> {
+        if self.charges.is_empty() {
+            None
+        } else if self
+            .charges
+            .iter()
+            .any(|c| c.culpability == Culpability::Intentional)
+        {
+            Some(Culpability::Intentional)
+        } else {
+            Some(Culpability::Negligent)
+        }
+    }
+
+    pub fn tags(&self) -> TagSet {
+        self.charges
+            .iter()
+            .fold(TagSet::EMPTY, |acc, c| acc.union(c.tags))
+    }
+
+    /// 初犯: no earlier conviction and not a recidivist. `None` when either fact is unknown.
+    pub fn first_offender(&self) -> Option<bool> {
+        match (self.prior_convictions, self.recidivist) {
+            (Some(0), Some(false)) => Some(true),
+            (Some(n), _) if n > 0 => Some(false),
+            (_, Some(true)) => Some(false),
+            _ => None,
+        }
+    }
+
+    /// Age in full years on `date`, if the birth date is known.
+    pub fn age_on(&self, date: Date) -> Option<u32> {
+        age_in_full_years(self.person.birth_date?, date)
+    }
+}

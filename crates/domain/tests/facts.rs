@@ -1,0 +1,453 @@
+//! The record-facts format: valid lines parse, and every impossible fact is refused with its field.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "a test fails loudly on a broken fixture"
+)]
+
+use fengcun_domain::{Disposition, PrincipalKind, parse_record};
+use serde_json::{Value, json};
+
+fn base() -> Value {
+    json!({
+        "record_id": "R-000001",
+        "case_code": "110105-2024-000123",
+        "person": {"id_number": "110105199003070025", "name": "张三", "birth_date": "1990-03-07"},
+        "offence_date": "2024-01-10",
+        "charges": [{"name": "危险驾驶罪", "article": "133之一", "culpability": "intentional"}],
+        "disposition": "convicted",
+        "disposition_date": "2024-03-01",
+        "sentence": {"principal": "criminal_detention", "months": 3, "probation_months": 6,
+                     "fine_yuan": 3000, "political_rights_months": 0},
+        "judgment_effective_date": "2024-03-01",
+        "execution_completed_date": "2024-09-01",
+        "recidivist": false,
+        "prior_convictions": 0,
+        "conditions": {"civil_compensation_fulfilled": true, "victim_forgiveness": null, "plea": true}
+    })
+}
+
+/// Applies `path = value` edits (dotted paths; `null` removes).
+fn edit(edits: &[(&str, Value)]) -> Vec<u8> {
+    let mut record = base();
+    for (path, value) in edits {
+        let mut parts: Vec<&str> = path.split('.').collect();
+        let last = parts.pop().expect("path");
+        let mut target = &mut record;
+        for part in parts {
+            target = &mut target[part];
+        }
+        let object = target.as_object_mut().expect("object");
+        if value.is_null() {
+            object.remove(last);
+        } else {
+            object.insert(last.to_owned(), value.clone());
+        }
+    }
+    serde_json::to_vec(&record).expect("json")
+}
+
+#[test]
+fn the_formats_md_example_parses() {
+    let record = parse_record(&edit(&[])).expect("valid");
+    assert_eq!(record.record_id, "R-000001");
+    assert_eq!(record.disposition, Disposition::Convicted);
+    let sentence = record.sentence.expect("sentence");
+    assert_eq!(
+        (
+            sentence.kind(),
+            sentence.principal.months,
+            sentence.probation_months
+        ),
+        (PrincipalKind::CriminalDetention, 3, Some(6))
+    );
+    assert_eq!(record.conditions.victim_forgiveness, None);
+    assert_eq!(record.first_offender(), Some(true));
+}
+
+#[test]
+fn record_id_defaults_to_case_code_and_id_number() {
+    let record = parse_record(&edit(&[("record_id", Value::Null)])).expect("valid");
+    assert_eq!(record.record_id, "110105-2024-000123:110105199003070025");
+    let error = parse_record(&edit(&[
+        ("record_id", Value::Null),
+        ("case_code", Value::Null),
+    ]))
+    .expect_err("no id");
+    assert_eq!(error.field, "record_id");
+}
+
+/// An edit that breaks the facts, the field the error must name, a word of the message.
+type BrokenFacts = (
+    &'static str,
+    Vec<(&'static str, Value)>,
+    &'static str,
+    &'static str,
+);
+
+/// Each row: an edit that makes the facts impossible or malformed, the field the error must name,
+/// and a word of the message.
+#[test]
+fn impossible_facts_are_refused_naming_the_field() {
+    let s = |v: Value| v;
+    let cases: Vec<BrokenFacts> = vec![
+        (
+            "拘役 of seven months (art. 42)",
+            vec![(
+                "sentence",
+                s(json!({"principal": "criminal_detention", "months": 7})),
+            )],
+            "sentence.months",
+            "1 to 6",
+        ),
+        (
+            "拘役 of zero months",
+            vec![(
+                "sentence",
+                s(json!({"principal": "criminal_detention", "months": 0})),
+            )],
+            "sentence.months",
+            "art. 42",
+        ),
+        (
+            "combined 拘役 over a year (art. 69)",
+            vec![
+                (
+                    "charges",
+                    json!([{"name": "危险驾驶罪"}, {"name": "妨害公务罪"}]),
+                ),
+                (
+                    "sentence",
+                    s(json!({"principal": "criminal_detention", "months": 13})),
+                ),
+            ],
+            "sentence.months",
+            "1 year",
+        ),
+        (
+            "管制 of two months (art. 38)",
+            vec![(
+                "sentence",
+                s(json!({"principal": "public_surveillance", "months": 2})),
+            )],
+            "sentence.months",
+            "art. 38",
+        ),
+        (
+            "管制 over two years",
+            vec![(
+                "sentence",
+                s(json!({"principal": "public_surveillance", "months": 25})),
+            )],
+            "sentence.months",
+            "2 years",
+        ),
+        (
+            "combined 管制 over three years",
+            vec![(
+                "sentence",
+                s(json!({"principal": "public_surveillance", "months": 37, "combined": true})),
+            )],
+            "sentence.months",
+            "3 years",
+        ),
+        (
+            "有期徒刑 under six months (art. 45)",
+            vec![(
+                "sentence",
+                s(json!({"principal": "fixed_term", "months": 5})),
+            )],
+            "sentence.months",
+            "art. 45",
+        ),
+        (
+            "有期徒刑 over fifteen years for one crime",
+            vec![(
+                "sentence",
+                s(json!({"principal": "fixed_term", "months": 181})),
+            )],
+            "sentence.months",
+            "15 years",
+        ),
+        (
+            "combined 有期徒刑 over 25 years",
+            vec![(
+                "sentence",
+                s(json!({"principal": "fixed_term", "months": 301, "combined": true})),
+            )],
+            "sentence.months",
+            "25 years",
+        ),
+        (
+            "有期徒刑 without a term",
+            vec![("sentence", s(json!({"principal": "fixed_term"})))],
+            "sentence.months",
+            "required",
+        ),
+        (
+            "a term on a life sentence",
+            vec![("sentence", s(json!({"principal": "life", "months": 12})))],
+            "sentence.months",
+            "no term",
+        ),
+        (
+            "probation on 管制 (art. 72)",
+            vec![(
+                "sentence",
+                s(json!({"principal": "public_surveillance", "months": 6, "probation_months": 12})),
+            )],
+            "sentence.probation_months",
+            "art. 72",
+        ),
+        (
+            "probation on four years",
+            vec![(
+                "sentence",
+                s(json!({"principal": "fixed_term", "months": 48, "probation_months": 60})),
+            )],
+            "sentence.probation_months",
+            "3 years",
+        ),
+        (
+            "probation for a recidivist (art. 74)",
+            vec![("recidivist", json!(true)), ("prior_convictions", json!(1))],
+            "sentence.probation_months",
+            "art. 74",
+        ),
+        (
+            "probation shorter than the sentence",
+            vec![(
+                "sentence",
+                s(json!({"principal": "criminal_detention", "months": 5, "probation_months": 4})),
+            )],
+            "sentence.probation_months",
+            "not shorter",
+        ),
+        (
+            "拘役 probation over a year",
+            vec![(
+                "sentence",
+                s(json!({"principal": "criminal_detention", "months": 3, "probation_months": 13})),
+            )],
+            "sentence.probation_months",
+            "2 months to 1 year",
+        ),
+        (
+            "有期徒刑 probation under a year",
+            vec![(
+                "sentence",
+                s(json!({"principal": "fixed_term", "months": 6, "probation_months": 11})),
+            )],
+            "sentence.probation_months",
+            "1 to 5 years",
+        ),
+        (
+            "有期徒刑 probation over five years",
+            vec![(
+                "sentence",
+                s(json!({"principal": "fixed_term", "months": 36, "probation_months": 61})),
+            )],
+            "sentence.probation_months",
+            "1 to 5 years",
+        ),
+        (
+            "a fine with exemption (art. 37)",
+            vec![(
+                "sentence",
+                s(json!({"principal": "exempt", "fine_yuan": 100})),
+            )],
+            "sentence.fine_yuan",
+            "art. 37",
+        ),
+        (
+            "supplementary alone with nothing",
+            vec![("sentence", s(json!({"principal": "supplementary_only"})))],
+            "sentence.fine_yuan",
+            "supplementary",
+        ),
+        (
+            "political rights over five years",
+            vec![(
+                "sentence",
+                s(json!({"principal": "fixed_term", "months": 12, "political_rights_months": 61})),
+            )],
+            "sentence.political_rights_months",
+            "art. 55",
+        ),
+        (
+            "an unknown punishment",
+            vec![("sentence", s(json!({"principal": "prison", "months": 12})))],
+            "sentence.principal",
+            "prison",
+        ),
+        (
+            "a conviction without a sentence",
+            vec![("sentence", Value::Null)],
+            "sentence",
+            "required",
+        ),
+        (
+            "a sentence without a conviction",
+            vec![
+                ("disposition", json!("acquitted")),
+                ("execution_completed_date", Value::Null),
+            ],
+            "sentence",
+            "only for",
+        ),
+        (
+            "a conviction without charges",
+            vec![("charges", json!([]))],
+            "charges",
+            "required",
+        ),
+        (
+            "an unknown charge",
+            vec![("charges", json!([{"name": "醉酒驾驶罪"}]))],
+            "charges[0].name",
+            "醉酒驾驶罪",
+        ),
+        (
+            "the wrong article",
+            vec![("charges", json!([{"name": "危险驾驶罪", "article": "133"}]))],
+            "charges[0].article",
+            "133之一",
+        ),
+        (
+            "an unknown culpability",
+            vec![(
+                "charges",
+                json!([{"name": "危险驾驶罪", "culpability": "reckless"}]),
+            )],
+            "charges[0].culpability",
+            "reckless",
+        ),
+        (
+            "an unknown disposition",
+            vec![("disposition", json!("pardoned"))],
+            "disposition",
+            "pardoned",
+        ),
+        (
+            "a wrong check character",
+            vec![("person.id_number", json!("110105199003070021"))],
+            "person.id_number",
+            "check character",
+        ),
+        (
+            "a birth date contradicting the identity number",
+            vec![("person.birth_date", json!("1990-03-08"))],
+            "person.birth_date",
+            "contradicts",
+        ),
+        (
+            "a malformed date",
+            vec![("offence_date", json!("2024/01/10"))],
+            "offence_date",
+            "YYYY-MM-DD",
+        ),
+        (
+            "a date not in the calendar",
+            vec![("offence_date", json!("2023-02-29"))],
+            "offence_date",
+            "calendar",
+        ),
+        (
+            "judgment before the offence",
+            vec![("disposition_date", json!("2023-12-31"))],
+            "disposition_date",
+            "before",
+        ),
+        (
+            "execution completed before the judgment took effect",
+            vec![("execution_completed_date", json!("2024-02-01"))],
+            "execution_completed_date",
+            "before",
+        ),
+        (
+            "a conviction for an offence at eleven (art. 17)",
+            vec![("person", json!({"birth_date": "2013-01-01"}))],
+            "offence_date",
+            "under 12",
+        ),
+        (
+            "a recidivist with no prior conviction",
+            vec![
+                ("recidivist", json!(true)),
+                (
+                    "sentence",
+                    json!({"principal": "criminal_detention", "months": 3}),
+                ),
+            ],
+            "prior_convictions",
+            "at least one",
+        ),
+        (
+            "a recidivist for a negligent crime (art. 65)",
+            vec![
+                ("recidivist", json!(true)),
+                ("prior_convictions", json!(1)),
+                ("charges", json!([{"name": "交通肇事罪"}])),
+                ("sentence", json!({"principal": "fixed_term", "months": 12})),
+            ],
+            "recidivist",
+            "negligent",
+        ),
+        (
+            "a recidivist for a crime under 18 (art. 65)",
+            vec![
+                ("recidivist", json!(true)),
+                ("prior_convictions", json!(1)),
+                ("person", json!({"birth_date": "2007-01-01"})),
+                (
+                    "sentence",
+                    json!({"principal": "criminal_detention", "months": 3}),
+                ),
+            ],
+            "recidivist",
+            "under 18",
+        ),
+        (
+            "a wrong type",
+            vec![("prior_convictions", json!("none"))],
+            "prior_convictions",
+            "invalid type",
+        ),
+        (
+            "a misspelt field",
+            vec![("recidivst", json!(false))],
+            "recidivst",
+            "unknown field",
+        ),
+        (
+            "a ground for a conviction",
+            vec![("non_prosecution_ground", json!("discretionary"))],
+            "non_prosecution_ground",
+            "only for",
+        ),
+        (
+            "a malformed case code",
+            vec![("case_code", json!("(2024)京0105刑初123号"))],
+            "case_code",
+            "RRRRRR",
+        ),
+    ];
+    for (what, edits, field, word) in cases {
+        let error = parse_record(&edit(&edits)).expect_err(what);
+        assert_eq!(error.field, field, "{what}: {error}");
+        assert!(
+            error.to_string().contains(word),
+            "{what}: `{error}` lacks `{word}`"
+        );
+    }
+}
+
+#[test]
+fn broken_json_is_refused_with_a_message() {
+    let error = parse_record(b"{\"record_id\": \"x\", ").expect_err("truncated");
+    assert!(
+        error.to_string().contains("JSON") || error.to_string().contains("EOF"),
+        "{error}"
+    );
+}

@@ -1,0 +1,116 @@
+//! The serde shape of a policy file. Compiled into `Policy` by `policy.rs`, which checks meaning.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PolicyFile {
+    pub policy: MetaFile,
+    #[serde(default, rename = "rule")]
+    pub rules: Vec<Spanned<RuleFile>>,
+    #[serde(default, rename = "timing")]
+    pub timings: Vec<Spanned<TimingFile>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MetaFile {
+    pub name: Spanned<String>,
+    pub version: Spanned<String>,
+    pub title: String,
+    #[serde(default)]
+    pub summary: String,
+    pub jurisdiction: String,
+    /// Where the policy as a whole comes from (a law, a report, a proposal).
+    pub source: String,
+    #[serde(default)]
+    pub effective_from: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RuleFile {
+    pub id: Spanned<String>,
+    pub title: String,
+    pub basis: Spanned<String>,
+    #[serde(default)]
+    pub applies: Option<Spanned<CondFile>>,
+    pub require: Spanned<CondFile>,
+    pub holds: String,
+    pub fails: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TimingFile {
+    pub id: Spanned<String>,
+    pub basis: Spanned<String>,
+    #[serde(default)]
+    pub applies: Option<Spanned<CondFile>>,
+    pub anchor: Spanned<String>,
+    #[serde(default)]
+    pub wait: Option<WaitFile>,
+    pub text: String,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WaitFile {
+    #[serde(default)]
+    pub years: i16,
+    #[serde(default)]
+    pub months: i16,
+    #[serde(default)]
+    pub days: i32,
+}
+
+/// A condition: every key present must hold (an implicit "and").
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CondFile {
+    pub disposition: Option<Vec<Spanned<String>>>,
+    pub sentence_at_most: Option<Spanned<SentenceLit>>,
+    pub sentence_above: Option<Spanned<SentenceLit>>,
+    pub principal: Option<Vec<Spanned<String>>>,
+    pub culpability: Option<Spanned<String>>,
+    pub any_charge_tagged: Option<Vec<Spanned<String>>>,
+    pub all_charges_in: Option<Vec<Spanned<String>>>,
+    pub any_charge_in: Option<Vec<Spanned<String>>>,
+    pub age_under: Option<Spanned<AgeLit>>,
+    pub first_offender: Option<bool>,
+    pub recidivist: Option<bool>,
+    pub prior_convictions_at_most: Option<u32>,
+    pub probation: Option<bool>,
+    pub combined_sentence: Option<bool>,
+    pub conditions: Option<ConditionsLit>,
+    pub any: Option<Vec<Spanned<CondFile>>>,
+    pub all: Option<Vec<Spanned<CondFile>>>,
+    pub not: Option<Box<Spanned<CondFile>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SentenceLit {
+    pub principal: Spanned<String>,
+    #[serde(default)]
+    pub months: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AgeLit {
+    pub years: u32,
+    pub at: Spanned<String>,
+    /// `day_after_birthday` (China, the default) or `birthday` (common law).
+    #[serde(default)]
+    pub counting: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConditionsLit {
+    pub civil_compensation_fulfilled: Option<bool>,
+    pub victim_forgiveness: Option<bool>,
+    pub plea: Option<bool>,
+}

@@ -1,0 +1,557 @@
+//! A compiled policy, and the checks that turn a policy file into one.
+
+use std::collections::HashSet;
+
+use fengcun_domain::date::parse_date;
+use fengcun_domain::{
+    Catalogue, ChargeId, Culpability, Date, Disposition, Principal, PrincipalKind, Tag, TagSet,
+};
+use toml::Spanned;
+
+use crate::condition::{AgeAt, AgeCounting, Cond, Leaf, disposition_bit, principal_bit};
+use crate::error::PolicyError;
+use crate::format::{CondFile, PolicyFile, SentenceLit};
+
+/// What the policy is and where it comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Meta {
+    pub name: String,
+    pub version: String,
+    pub title: String,
+    pub summary: String,
+    pub jurisdiction: String,
+    pub source: String,
+    /// No record is sealed under this policy before this date.
+    pub effective_from: Option<Date>,
+}
+
+/// An eligibility rule: within its scope (`applies`), the record is eligible only if `require` holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub id: String,
+    pub title: String,
+    pub basis: String,
+    pub applies: Option<Cond>,
+    pub require: Cond,
+    pub holds: String,
+    pub fails: String,
+}
+
+/// The event a waiting period runs from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Anchor {
+    JudgmentEffective,
+    ExecutionCompleted,
+    Disposition,
+    Offence,
+    /// The judgment date plus the term of the principal punishment: the nominal end of the
+    /// sentence, whether or not it was suspended (the UK's rehabilitation periods use it).
+    SentenceEnd,
+}
+
+impl Anchor {
+    pub const CODES: &'static str =
+        "judgment_effective, execution_completed, disposition, offence, sentence_end";
+
+    fn parse(code: &str) -> Option<Self> {
+        match code {
+            "judgment_effective" => Some(Self::JudgmentEffective),
+            "execution_completed" => Some(Self::ExecutionCompleted),
+            "disposition" => Some(Self::Disposition),
+            "offence" => Some(Self::Offence),
+            "sentence_end" => Some(Self::SentenceEnd),
+            _ => None,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::JudgmentEffective => "judgment_effective",
+            Self::ExecutionCompleted => "execution_completed",
+            Self::Disposition => "disposition",
+            Self::Offence => "offence",
+            Self::SentenceEnd => "sentence_end",
+        }
+    }
+}
+
+/// A waiting period after the anchor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Wait {
+    pub years: i16,
+    pub months: i16,
+    pub days: i32,
+}
+
+impl Wait {
+    pub fn is_zero(self) -> bool {
+        self.years == 0 && self.months == 0 && self.days == 0
+    }
+}
+
+/// A timing rule: within its scope, the seal takes effect on the anchor date plus the wait.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timing {
+    pub id: String,
+    pub basis: String,
+    pub applies: Option<Cond>,
+    pub anchor: Anchor,
+    pub wait: Wait,
+    pub text: String,
+}
+
+/// A loaded, checked policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub meta: Meta,
+    pub rules: Vec<Rule>,
+    pub timings: Vec<Timing>,
+    /// The document it was loaded from, for `policy show` and for diffing.
+    pub source_text: String,
+}
+
+impl Policy {
+    /// Loads and checks a policy document. `file` is only used to name the file in errors.
+    pub fn from_toml(file: &str, text: &str) -> Result<Self, PolicyError> {
+        Self::from_toml_with(file, text, Catalogue::builtin())
+    }
+
+    pub fn from_toml_with(
+        file: &str,
+        text: &str,
+        catalogue: &Catalogue,
+    ) -> Result<Self, PolicyError> {
+        let parsed: PolicyFile = toml::from_str(text).map_err(|e| {
+            let offset = e.span().map_or(0, |s| s.start);
+            PolicyError::at(file, text, offset, "", e.message().trim().to_owned())
+        })?;
+        Compiler {
+            file,
+            text,
+            catalogue,
+        }
+        .policy(parsed, text)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.meta.name
+    }
+
+    pub fn version(&self) -> &str {
+        &self.meta.version
+    }
+}
+
+struct Compiler<'a> {
+    file: &'a str,
+    text: &'a str,
+    catalogue: &'a Catalogue,
+}
+
+impl Compiler<'_> {
+    fn error<T>(
+        &self,
+        offset: usize,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Result<T, PolicyError> {
+        Err(PolicyError::at(
+            self.file, self.text, offset, field, message,
+        ))
+    }
+
+    fn policy(&self, file: PolicyFile, text: &str) -> Result<Policy, PolicyError> {
+        let meta = file.policy;
+        let name_ok = !meta.name.get_ref().is_empty()
+            && meta
+                .name
+                .get_ref()
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !name_ok {
+            return self.error(
+                meta.name.span().start,
+                "policy.name",
+                "use lower-case letters, digits and `-`",
+            );
+        }
+        if meta.version.get_ref().trim().is_empty() {
+            return self.error(
+                meta.version.span().start,
+                "policy.version",
+                "must not be empty",
+            );
+        }
+        let effective_from = match &meta.effective_from {
+            Some(date) => Some(parse_date(date.get_ref()).or_else(|e| {
+                self.error(date.span().start, "policy.effective_from", e.to_string())
+            })?),
+            None => None,
+        };
+        let mut ids = HashSet::new();
+        let mut rules = Vec::new();
+        for (i, rule) in file.rules.into_iter().enumerate() {
+            let path = format!("rule[{i}]");
+            let span = rule.span();
+            let rule = rule.into_inner();
+            self.check_id(&rule.id, &mut ids, &path)?;
+            self.check_basis(&rule.basis, &path)?;
+            let applies = rule
+                .applies
+                .as_ref()
+                .map(|c| self.cond(c, &format!("{path}.applies")))
+                .transpose()?;
+            let require = self.cond(&rule.require, &format!("{path}.require"))?;
+            if rule.holds.trim().is_empty() || rule.fails.trim().is_empty() {
+                return self.error(
+                    span.start,
+                    format!("{path}.holds"),
+                    "`holds` and `fails` texts must not be empty",
+                );
+            }
+            rules.push(Rule {
+                id: rule.id.into_inner(),
+                title: rule.title,
+                basis: rule.basis.into_inner(),
+                applies,
+                require,
+                holds: rule.holds,
+                fails: rule.fails,
+            });
+        }
+        if file.timings.is_empty() {
+            return self.error(
+                0,
+                "timing",
+                "a policy needs at least one [[timing]] rule saying when a seal takes effect",
+            );
+        }
+        let mut timings = Vec::new();
+        for (i, timing) in file.timings.into_iter().enumerate() {
+            let path = format!("timing[{i}]");
+            let timing = timing.into_inner();
+            self.check_id(&timing.id, &mut ids, &path)?;
+            self.check_basis(&timing.basis, &path)?;
+            let applies = timing
+                .applies
+                .as_ref()
+                .map(|c| self.cond(c, &format!("{path}.applies")))
+                .transpose()?;
+            let Some(anchor) = Anchor::parse(timing.anchor.get_ref()) else {
+                return self.error(
+                    timing.anchor.span().start,
+                    format!("{path}.anchor"),
+                    format!(
+                        "unknown anchor `{}`; expected one of: {}",
+                        timing.anchor.get_ref(),
+                        Anchor::CODES
+                    ),
+                );
+            };
+            let wait = timing.wait.map_or_else(Wait::default, |w| Wait {
+                years: w.years,
+                months: w.months,
+                days: w.days,
+            });
+            if wait.years < 0 || wait.months < 0 || wait.days < 0 {
+                return self.error(
+                    timing.anchor.span().start,
+                    format!("{path}.wait"),
+                    "a waiting period cannot be negative",
+                );
+            }
+            timings.push(Timing {
+                id: timing.id.into_inner(),
+                basis: timing.basis.into_inner(),
+                applies,
+                anchor,
+                wait,
+                text: timing.text,
+            });
+        }
+        Ok(Policy {
+            meta: Meta {
+                name: meta.name.into_inner(),
+                version: meta.version.into_inner(),
+                title: meta.title,
+                summary: meta.summary,
+                jurisdiction: meta.jurisdiction,
+                source: meta.source,
+                effective_from,
+            },
+            rules,
+            timings,
+            source_text: text.to_owned(),
+        })
+    }
+
+    fn check_id(
+        &self,
+        id: &Spanned<String>,
+        ids: &mut HashSet<String>,
+        path: &str,
+    ) -> Result<(), PolicyError> {
+        let value = id.get_ref();
+        let ok = !value.is_empty()
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.');
+        if !ok {
+            return self.error(
+                id.span().start,
+                format!("{path}.id"),
+                "use lower-case letters, digits, `_` and `.`",
+            );
+        }
+        if !ids.insert(value.clone()) {
+            return self.error(
+                id.span().start,
+                format!("{path}.id"),
+                format!("`{value}` is used by another rule"),
+            );
+        }
+        Ok(())
+    }
+
+    /// Every rule must cite its legal basis: a decision a court clerk cannot trace to law is useless.
+    fn check_basis(&self, basis: &Spanned<String>, path: &str) -> Result<(), PolicyError> {
+        if basis.get_ref().trim().is_empty() {
+            return self.error(
+                basis.span().start,
+                format!("{path}.basis"),
+                "every rule must cite its legal basis",
+            );
+        }
+        Ok(())
+    }
+
+    fn cond(&self, file: &Spanned<CondFile>, path: &str) -> Result<Cond, PolicyError> {
+        let c = file.get_ref();
+        let mut parts = Vec::new();
+        if let Some(values) = &c.disposition {
+            let mut mask = 0u8;
+            for v in values {
+                let Some(d) = Disposition::parse(v.get_ref()) else {
+                    return self.unknown(
+                        v,
+                        &format!("{path}.disposition"),
+                        "disposition",
+                        Disposition::CODES,
+                    );
+                };
+                mask |= disposition_bit(d);
+            }
+            parts.push(Cond::Leaf(Leaf::Disposition(mask)));
+        }
+        if let Some(lit) = &c.sentence_at_most {
+            parts.push(Cond::Leaf(Leaf::SentenceAtMost(
+                self.sentence(lit, &format!("{path}.sentence_at_most"))?,
+            )));
+        }
+        if let Some(lit) = &c.sentence_above {
+            parts.push(Cond::Leaf(Leaf::SentenceAbove(
+                self.sentence(lit, &format!("{path}.sentence_above"))?,
+            )));
+        }
+        if let Some(values) = &c.principal {
+            let mut mask = 0u16;
+            for v in values {
+                let Some(kind) = PrincipalKind::parse(v.get_ref()) else {
+                    return self.unknown(
+                        v,
+                        &format!("{path}.principal"),
+                        "principal punishment",
+                        PrincipalKind::CODES,
+                    );
+                };
+                mask |= principal_bit(kind);
+            }
+            parts.push(Cond::Leaf(Leaf::Principal(mask)));
+        }
+        if let Some(v) = &c.culpability {
+            let Some(culpability) = Culpability::parse(v.get_ref()) else {
+                return self.unknown(
+                    v,
+                    &format!("{path}.culpability"),
+                    "culpability",
+                    Culpability::CODES,
+                );
+            };
+            parts.push(Cond::Leaf(Leaf::Culpability(culpability)));
+        }
+        if let Some(values) = &c.any_charge_tagged {
+            let mut tags = TagSet::EMPTY;
+            for v in values {
+                let Some(tag) = Tag::parse(v.get_ref()) else {
+                    return self.unknown(
+                        v,
+                        &format!("{path}.any_charge_tagged"),
+                        "tag",
+                        Tag::CODES,
+                    );
+                };
+                tags = tags.with(tag);
+            }
+            parts.push(Cond::Leaf(Leaf::AnyChargeTagged(tags)));
+        }
+        if let Some(values) = &c.all_charges_in {
+            parts.push(Cond::Leaf(Leaf::AllChargesIn(
+                self.charges(values, &format!("{path}.all_charges_in"))?,
+            )));
+        }
+        if let Some(values) = &c.any_charge_in {
+            parts.push(Cond::Leaf(Leaf::AnyChargeIn(
+                self.charges(values, &format!("{path}.any_charge_in"))?,
+            )));
+        }
+        if let Some(age) = &c.age_under {
+            let at = match age.get_ref().at.get_ref().as_str() {
+                "offence" => AgeAt::Offence,
+                "conviction" => AgeAt::Conviction,
+                _ => {
+                    return self.unknown(
+                        &age.get_ref().at,
+                        &format!("{path}.age_under.at"),
+                        "age reference",
+                        "offence, conviction",
+                    );
+                }
+            };
+            let counting = match age.get_ref().counting.as_ref() {
+                None => AgeCounting::DayAfterBirthday,
+                Some(c) if c.get_ref() == "day_after_birthday" => AgeCounting::DayAfterBirthday,
+                Some(c) if c.get_ref() == "birthday" => AgeCounting::Birthday,
+                Some(c) => {
+                    return self.unknown(
+                        c,
+                        &format!("{path}.age_under.counting"),
+                        "age counting",
+                        "day_after_birthday, birthday",
+                    );
+                }
+            };
+            parts.push(Cond::Leaf(Leaf::AgeUnder {
+                years: age.get_ref().years,
+                at,
+                counting,
+            }));
+        }
+        let flags = [
+            (c.first_offender, Leaf::FirstOffender as fn(bool) -> Leaf),
+            (c.recidivist, Leaf::Recidivist),
+            (c.probation, Leaf::Probation),
+            (c.combined_sentence, Leaf::CombinedSentence),
+        ];
+        parts.extend(
+            flags
+                .into_iter()
+                .filter_map(|(v, leaf)| v.map(|v| Cond::Leaf(leaf(v)))),
+        );
+        if let Some(n) = c.prior_convictions_at_most {
+            parts.push(Cond::Leaf(Leaf::PriorConvictionsAtMost(n)));
+        }
+        if let Some(conditions) = &c.conditions {
+            let flags = [
+                (
+                    conditions.civil_compensation_fulfilled,
+                    Leaf::CivilCompensationFulfilled as fn(bool) -> Leaf,
+                ),
+                (conditions.victim_forgiveness, Leaf::VictimForgiveness),
+                (conditions.plea, Leaf::Plea),
+            ];
+            parts.extend(
+                flags
+                    .into_iter()
+                    .filter_map(|(v, leaf)| v.map(|v| Cond::Leaf(leaf(v)))),
+            );
+        }
+        if let Some(items) = &c.any {
+            parts.push(Cond::Any(self.conds(items, &format!("{path}.any"))?));
+        }
+        if let Some(items) = &c.all {
+            parts.push(Cond::All(self.conds(items, &format!("{path}.all"))?));
+        }
+        if let Some(inner) = &c.not {
+            parts.push(Cond::Not(Box::new(
+                self.cond(inner, &format!("{path}.not"))?,
+            )));
+        }
+        match parts.len() {
+            0 => self.error(
+                file.span().start,
+                path,
+                "an empty condition says nothing; write at least one test",
+            ),
+            1 => Ok(parts.remove(0)),
+            _ => Ok(Cond::All(parts)),
+        }
+    }
+
+    fn conds(&self, items: &[Spanned<CondFile>], path: &str) -> Result<Vec<Cond>, PolicyError> {
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| self.cond(item, &format!("{path}[{i}]")))
+            .collect()
+    }
+
+    fn sentence(&self, lit: &Spanned<SentenceLit>, path: &str) -> Result<Principal, PolicyError> {
+        let s = lit.get_ref();
+        let Some(kind) = PrincipalKind::parse(s.principal.get_ref()) else {
+            return self.unknown(
+                &s.principal,
+                &format!("{path}.principal"),
+                "principal punishment",
+                PrincipalKind::CODES,
+            );
+        };
+        match (kind.has_term(), s.months) {
+            (true, None) => self.error(
+                lit.span().start,
+                format!("{path}.months"),
+                format!("`months` is required for {}", kind.code()),
+            ),
+            (false, Some(_)) => self.error(
+                lit.span().start,
+                format!("{path}.months"),
+                format!("{} has no term", kind.code()),
+            ),
+            (_, months) => Ok(Principal::new(kind, months.unwrap_or(0))),
+        }
+    }
+
+    fn charges(
+        &self,
+        values: &[Spanned<String>],
+        path: &str,
+    ) -> Result<Vec<ChargeId>, PolicyError> {
+        values
+            .iter()
+            .map(|v| match self.catalogue.resolve(v.get_ref()) {
+                Some(charge) => Ok(charge.id),
+                None => self.error(
+                    v.span().start,
+                    path,
+                    format!("unknown charge `{}`: not in the catalogue", v.get_ref()),
+                ),
+            })
+            .collect()
+    }
+
+    fn unknown<T>(
+        &self,
+        value: &Spanned<String>,
+        path: &str,
+        what: &str,
+        expected: &str,
+    ) -> Result<T, PolicyError> {
+        self.error(
+            value.span().start,
+            path,
+            format!(
+                "unknown {what} `{}`; expected one of: {expected}",
+                value.get_ref()
+            ),
+        )
+    }
+}
