@@ -32,6 +32,10 @@ pub fn parse_date(text: &str) -> Result<Date, FactError> {
 /// Adds whole years, months and days, clamping to the end of a shorter month
 /// (2024-02-29 plus one year is 2025-02-28), as Chinese courts count terms.
 pub fn add_period(date: Date, years: i16, months: i16, days: i32) -> Option<Date> {
+    // Most sealing dates are the anchor itself; general span arithmetic is far dearer than this test.
+    if years == 0 && months == 0 && days == 0 {
+        return Some(date);
+    }
     let span = jiff::Span::new()
         .try_years(years)
         .ok()?

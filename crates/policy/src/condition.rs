@@ -156,6 +156,7 @@ pub(crate) fn principal_bit(k: PrincipalKind) -> u16 {
 }
 
 impl Cond {
+    #[inline]
     pub fn eval(&self, record: &Record) -> Truth {
         match self {
             Cond::Leaf(leaf) => leaf.eval(record),
@@ -210,6 +211,7 @@ impl Cond {
 }
 
 impl Leaf {
+    #[inline]
     pub fn eval(&self, record: &Record) -> Truth {
         // Predicates about a sentence are false for a record without one (no conviction):
         // policies scope such rules to convictions with `applies`.

@@ -66,11 +66,15 @@ pub struct Reason {
     pub verdict: Verdict,
 }
 
+/// The reasons of one decision. Held inline: evaluating millions of records must not cost an
+/// allocation per decision (no shipped policy gives more than seven reasons).
+pub type Reasons = smallvec::SmallVec<[Reason; 8]>;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
     pub outcome: Outcome,
     pub effective_date: Option<Date>,
-    pub reasons: Vec<Reason>,
+    pub reasons: Reasons,
 }
 
 /// The rendered decision, field for field as FORMATS.md specifies.

@@ -4,7 +4,7 @@ use fengcun_domain::date::add_period;
 use fengcun_domain::{Date, Record};
 
 use crate::condition::{Missing, Truth};
-use crate::decision::{Candidate, Decision, Outcome, Reason, ReasonKind, Verdict};
+use crate::decision::{Candidate, Decision, Outcome, Reason, ReasonKind, Reasons, Verdict};
 use crate::policy::{Anchor, Policy, Timing};
 
 /// Decides whether and when `record` is sealed under `policy`, as seen on `as_of`.
@@ -16,7 +16,7 @@ use crate::policy::{Anchor, Policy, Timing};
 ///    effect on the latest. A candidate waiting for an event that has not happened makes it
 ///    `seal_later` with no date.
 pub fn evaluate(policy: &Policy, record: &Record, as_of: Date) -> Decision {
-    let mut reasons = Vec::with_capacity(policy.rules.len() + 2);
+    let mut reasons = Reasons::new();
     let mut failed = false;
     let mut missing = Missing::default();
     for (index, rule) in policy.rules.iter().enumerate() {
@@ -52,7 +52,7 @@ pub fn evaluate(policy: &Policy, record: &Record, as_of: Date) -> Decision {
     timing(policy, record, as_of, reasons)
 }
 
-fn decided(outcome: Outcome, effective_date: Option<Date>, reasons: Vec<Reason>) -> Decision {
+fn decided(outcome: Outcome, effective_date: Option<Date>, reasons: Reasons) -> Decision {
     Decision {
         outcome,
         effective_date,
@@ -60,7 +60,7 @@ fn decided(outcome: Outcome, effective_date: Option<Date>, reasons: Vec<Reason>)
     }
 }
 
-fn timing(policy: &Policy, record: &Record, as_of: Date, mut reasons: Vec<Reason>) -> Decision {
+fn timing(policy: &Policy, record: &Record, as_of: Date, mut reasons: Reasons) -> Decision {
     let mut latest: Option<Date> = None;
     let mut waiting = false;
     let mut any = false;

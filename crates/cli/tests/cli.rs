@@ -1,0 +1,237 @@
+//! The `fengcun` binary, run as a user runs it.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "a test fails loudly on a broken fixture"
+)]
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn fengcun(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fengcun"))
+        .args(args)
+        .current_dir(workspace())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run fengcun");
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().expect("wait")
+}
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn lines(output: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8(output.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each output line is JSON"))
+        .collect()
+}
+
+#[test]
+fn the_readme_command_decides_every_example_record() {
+    let output = fengcun(
+        &[
+            "evaluate",
+            "--policy",
+            "cn-minor-opt1",
+            "--as-of",
+            "2026-11-26",
+            "examples/records.ndjson",
+        ],
+        None,
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let decisions = lines(&output);
+    let examples = std::fs::read_to_string(workspace().join("examples/records.ndjson")).unwrap();
+    assert_eq!(decisions.len(), examples.lines().count());
+    let outcome = |id: &str| {
+        decisions
+            .iter()
+            .find(|d| d["record_id"] == id)
+            .map(|d| d["outcome"].as_str().unwrap().to_owned())
+    };
+    // Worked by hand: EX-01 drunk driving 拘役 (seal), EX-04 fraud 18 months (too long),
+    // EX-05 drug sale (excluded), EX-07 recidivist, EX-08 not prosecuted, EX-11 history unknown.
+    assert_eq!(outcome("EX-01").as_deref(), Some("seal"));
+    assert_eq!(outcome("EX-04").as_deref(), Some("not_eligible"));
+    assert_eq!(outcome("EX-05").as_deref(), Some("not_eligible"));
+    assert_eq!(outcome("EX-07").as_deref(), Some("not_eligible"));
+    assert_eq!(outcome("EX-08").as_deref(), Some("seal"));
+    assert_eq!(outcome("EX-11").as_deref(), Some("needs_facts"));
+    for d in &decisions {
+        assert_eq!(d["policy"], "cn-minor-opt1");
+        assert_eq!(d["policy_version"], "1");
+        assert!(!d["reasons"].as_array().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn output_is_byte_identical_across_runs_and_stdin_equals_file() {
+    let args = [
+        "evaluate",
+        "--policy",
+        "cn-minor-tiered",
+        "--policy",
+        "cn-juvenile",
+        "--as-of",
+        "2026-01-01",
+        "examples/records.ndjson",
+    ];
+    let first = fengcun(&args, None);
+    let second = fengcun(&args, None);
+    assert!(first.status.success());
+    assert_eq!(first.stdout, second.stdout);
+    let text = std::fs::read_to_string(workspace().join("examples/records.ndjson")).unwrap();
+    let piped = fengcun(
+        &[
+            "evaluate",
+            "--policy",
+            "cn-minor-tiered",
+            "--policy",
+            "cn-juvenile",
+            "--as-of",
+            "2026-01-01",
+            "-",
+        ],
+        Some(&text),
+    );
+    assert_eq!(first.stdout, piped.stdout);
+}
+
+#[test]
+fn bad_lines_are_reported_with_line_and_field_and_the_rest_still_decided() {
+    let input = [
+        r#"{"record_id":"A","disposition":"not_prosecuted","disposition_date":"2024-01-02"}"#,
+        r#"{"record_id":"B","disposition":"convicted","charges":[{"name":"盗窃罪"}],"sentence":{"principal":"criminal_detention","months":7}}"#,
+        "",
+        r#"{"record_id":"C","disposition":"convicted","charges":[{"name":"不存在罪"}],"sentence":{"principal":"fixed_term","months":7}}"#,
+        r#"not json"#,
+        r#"{"record_id":"D","disposition":"case_withdrawn","disposition_date":"2024-01-03"}"#,
+    ]
+    .join("\n");
+    let output = fengcun(
+        &[
+            "evaluate",
+            "--policy",
+            "cn-minor-opt2",
+            "--as-of",
+            "2026-01-01",
+        ],
+        Some(&input),
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let ids: Vec<String> = lines(&output)
+        .iter()
+        .map(|d| d["record_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, ["A", "D"]);
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("<stdin>:2: field `sentence.months`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("<stdin>:4: field `charges[0].name`: unknown charge `不存在罪`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("<stdin>:5:"), "{stderr}");
+    assert!(
+        stderr.contains("3 line(s) could not be evaluated"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn policy_commands() {
+    let list = fengcun(&["policy", "list"], None);
+    let list = String::from_utf8(list.stdout).unwrap();
+    for name in [
+        "cn-juvenile",
+        "cn-minor-opt1",
+        "cn-minor-tiered",
+        "cn-pilot-light-penalty",
+        "uk-rehabilitation-2023",
+    ] {
+        assert!(list.contains(name), "{list}");
+    }
+    let show = fengcun(&["policy", "show", "cn-minor-opt3"], None);
+    assert_eq!(
+        String::from_utf8(show.stdout).unwrap(),
+        std::fs::read_to_string(workspace().join("data/policies/cn-minor-opt3.toml")).unwrap()
+    );
+    let check = fengcun(
+        &["policy", "check", "data/policies/cn-minor-opt1.toml"],
+        None,
+    );
+    assert!(check.status.success());
+
+    let dir = std::env::temp_dir().join(format!("fengcun-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let broken = dir.join("broken.toml");
+    let text =
+        std::fs::read_to_string(workspace().join("data/policies/cn-minor-opt2.toml")).unwrap();
+    std::fs::write(&broken, text.replace("months = 12 }", "month = 12 }")).unwrap();
+    let check = fengcun(&["policy", "check", broken.to_str().unwrap()], None);
+    assert_eq!(check.status.code(), Some(1));
+    let stderr = String::from_utf8(check.stderr).unwrap();
+    assert!(
+        stderr.contains("broken.toml:") && stderr.contains("month"),
+        "{stderr}"
+    );
+    // A policy file under review can be evaluated directly.
+    let own = dir.join("own.toml");
+    std::fs::write(&own, text.replace("cn-minor-opt2", "review-draft")).unwrap();
+    let output = fengcun(
+        &[
+            "evaluate",
+            "--policy",
+            own.to_str().unwrap(),
+            "--as-of",
+            "2026-01-01",
+            "examples/records.ndjson",
+        ],
+        None,
+    );
+    assert!(output.status.success());
+    assert_eq!(lines(&output)[0]["policy"], "review-draft");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn an_unknown_policy_is_a_clear_error() {
+    let output = fengcun(
+        &[
+            "evaluate",
+            "--policy",
+            "cn-minor-opt9",
+            "examples/records.ndjson",
+        ],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("no policy `cn-minor-opt9`") && stderr.contains("cn-minor-opt1"),
+        "{stderr}"
+    );
+}
