@@ -25,6 +25,12 @@ enum Command {
     /// List, show and check sealing policies.
     #[command(subcommand)]
     Policy(cmd::policy::PolicyCommand),
+    /// Run the platform's HTTP server.
+    Serve(cmd::serve::Args),
+    /// Run the server on the embedded default with a small demo data set loaded.
+    Demo(cmd::demo::Args),
+    /// Import case events from an NDJSON file (docs/events.md).
+    Import(cmd::import::Args),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +38,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Evaluate(args) => cmd::evaluate::run(args),
         Command::Policy(command) => cmd::policy::run(command),
+        Command::Serve(args) => cmd::serve::run(args),
+        Command::Demo(args) => cmd::demo::run(args),
+        Command::Import(args) => cmd::import::run(args),
     };
     match result {
         Ok(code) => code,

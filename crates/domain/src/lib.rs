@@ -12,6 +12,7 @@ pub mod charge;
 pub mod date;
 pub mod disposition;
 pub mod error;
+pub mod event;
 pub mod facts;
 pub mod id_number;
 pub mod numerals;
@@ -25,6 +26,10 @@ pub use charge::{Charge, ChargeId, Culpability, Tag, TagSet};
 pub use date::Date;
 pub use disposition::{Disposition, NonProsecutionGround};
 pub use error::{FactError, FieldError};
+pub use event::{
+    Agency, AgencyKind, Event, EventKind, EventPerson, Instance, Judgment, JudgmentVerdict,
+    ValidEvent,
+};
 pub use facts::{RecordParser, parse_record};
 pub use id_number::IdNumber;
 pub use record::{ChargeRef, Conditions, Person, Record};

@@ -11,6 +11,21 @@ pub(crate) struct PolicyFile {
     pub rules: Vec<Spanned<RuleFile>>,
     #[serde(default, rename = "timing")]
     pub timings: Vec<Spanned<TimingFile>>,
+    #[serde(default, rename = "unseal")]
+    pub unseals: Vec<Spanned<UnsealFile>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UnsealFile {
+    pub id: Spanned<String>,
+    pub trigger: Spanned<String>,
+    pub basis: Spanned<String>,
+    /// For `new_conviction` and `prior_crime_discovered`: a condition on the new conviction (its
+    /// combined sentence where it was combined with the sealed one).
+    #[serde(default)]
+    pub applies: Option<Spanned<CondFile>>,
+    pub text: String,
 }
 
 #[derive(Debug, Deserialize)]

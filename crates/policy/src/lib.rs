@@ -20,4 +20,4 @@ pub use decision::{
 };
 pub use error::PolicyError;
 pub use eval::evaluate;
-pub use policy::{Anchor, Meta, Policy, Rule, Timing, Wait};
+pub use policy::{Anchor, Meta, Policy, Rule, Timing, Trigger, Unseal, Wait};

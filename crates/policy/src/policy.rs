@@ -100,12 +100,69 @@ pub struct Timing {
     pub text: String,
 }
 
+/// What lifts a seal (report §二(五)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Trigger {
+    /// A new crime, committed after the sealed conviction, is convicted (再犯新罪).
+    NewConviction,
+    /// An earlier crime comes to light and is convicted (发现漏罪).
+    PriorCrimeDiscovered,
+    /// A retrial changes the sealed conviction so that it no longer qualifies (审判监督程序改判).
+    Retrial,
+    /// The seal was granted on facts later corrected (封存错误，撤销封存).
+    WrongFacts,
+}
+
+impl Trigger {
+    pub const CODES: &'static str = "new_conviction, prior_crime_discovered, retrial, wrong_facts";
+
+    pub fn parse(code: &str) -> Option<Self> {
+        match code {
+            "new_conviction" => Some(Self::NewConviction),
+            "prior_crime_discovered" => Some(Self::PriorCrimeDiscovered),
+            "retrial" => Some(Self::Retrial),
+            "wrong_facts" => Some(Self::WrongFacts),
+            _ => None,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::NewConviction => "new_conviction",
+            Self::PriorCrimeDiscovered => "prior_crime_discovered",
+            Self::Retrial => "retrial",
+            Self::WrongFacts => "wrong_facts",
+        }
+    }
+
+    pub fn chinese(self) -> &'static str {
+        match self {
+            Self::NewConviction => "再犯新罪",
+            Self::PriorCrimeDiscovered => "发现漏罪",
+            Self::Retrial => "再审改判",
+            Self::WrongFacts => "封存所依据的事实有误",
+        }
+    }
+}
+
+/// An unsealing rule: the trigger, an optional condition on the new conviction, and its basis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unseal {
+    pub id: String,
+    pub trigger: Trigger,
+    pub basis: String,
+    pub applies: Option<Cond>,
+    pub text: String,
+}
+
 /// A loaded, checked policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     pub meta: Meta,
     pub rules: Vec<Rule>,
     pub timings: Vec<Timing>,
+    /// What lifts a seal; a trigger the policy does not list lifts nothing.
+    pub unseals: Vec<Unseal>,
     /// The document it was loaded from, for `policy show` and for diffing.
     pub source_text: String,
 }
@@ -139,6 +196,26 @@ impl Policy {
 
     pub fn version(&self) -> &str {
         &self.meta.version
+    }
+
+    /// The rule that lifts a seal for `trigger`, given the new conviction's facts (for the two
+    /// conviction triggers). A condition that cannot be decided for a missing fact does not fire:
+    /// a seal is lifted on established facts only.
+    pub fn unseal_rule(
+        &self,
+        trigger: Trigger,
+        new_conviction: Option<&fengcun_domain::Record>,
+    ) -> Option<&Unseal> {
+        self.unseals.iter().find(|u| {
+            u.trigger == trigger
+                && match (&u.applies, new_conviction) {
+                    (None, _) => true,
+                    (Some(cond), Some(record)) => {
+                        cond.eval(record) == crate::condition::Truth::True
+                    }
+                    (Some(_), None) => false,
+                }
+        })
     }
 }
 
@@ -269,6 +346,33 @@ impl Compiler<'_> {
                 text: timing.text,
             });
         }
+        let mut unseals = Vec::new();
+        for (i, unseal) in file.unseals.into_iter().enumerate() {
+            let path = format!("unseal[{i}]");
+            let unseal = unseal.into_inner();
+            self.check_id(&unseal.id, &mut ids, &path)?;
+            self.check_basis(&unseal.basis, &path)?;
+            let Some(trigger) = Trigger::parse(unseal.trigger.get_ref()) else {
+                return self.unknown(
+                    &unseal.trigger,
+                    &format!("{path}.trigger"),
+                    "trigger",
+                    Trigger::CODES,
+                );
+            };
+            let applies = unseal
+                .applies
+                .as_ref()
+                .map(|c| self.cond(c, &format!("{path}.applies")))
+                .transpose()?;
+            unseals.push(Unseal {
+                id: unseal.id.into_inner(),
+                trigger,
+                basis: unseal.basis.into_inner(),
+                applies,
+                text: unseal.text,
+            });
+        }
         Ok(Policy {
             meta: Meta {
                 name: meta.name.into_inner(),
@@ -281,6 +385,7 @@ impl Compiler<'_> {
             },
             rules,
             timings,
+            unseals,
             source_text: text.to_owned(),
         })
     }

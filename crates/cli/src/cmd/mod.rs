@@ -1,2 +1,5 @@
+pub mod demo;
 pub mod evaluate;
+pub mod import;
 pub mod policy;
+pub mod serve;

@@ -1,0 +1,194 @@
+//! `fengcun import`: bulk NDJSON events into the store, in atomic chunks, resumable.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use fengcun_domain::{Event, ValidEvent};
+use fengcun_store::{Context, LineOutcome, Store, StoreError};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cmd::serve;
+use crate::input;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Event NDJSON (docs/events.md); `-` for standard input.
+    file: PathBuf,
+    /// `sqlite://PATH` (default `sqlite://fengcun.sqlite`) or `postgres://…`.
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
+    /// Configuration file (TOML), as for `serve`.
+    #[arg(long, value_name = "FILE", env = "FENGCUN_CONFIG")]
+    config: Option<PathBuf>,
+    /// Check every line against the store and report, storing nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Events per transaction.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    batch: u32,
+    /// The time to act at, instead of the clock (RFC 3339): for replays and tests.
+    #[arg(long, value_name = "TIMESTAMP", hide = true)]
+    now: Option<jiff::Timestamp>,
+}
+
+#[derive(Debug, Default)]
+struct Tally {
+    lines: usize,
+    stored: usize,
+    duplicates: usize,
+    errors: usize,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let config = serve::config(args.config.as_deref(), None, args.database.clone())?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let keys = fengcun_store::Keys::new(config.master_key()?);
+        let store = fengcun_store::open(&config.database, keys).await?;
+        let policy = match store.policy_in_force().await? {
+            Some((name, _, text)) => fengcun_policy::Policy::from_toml(&name, &text)?,
+            None => config.load_policy()?,
+        };
+        let ctx = Context::new(
+            Arc::new(policy),
+            args.now.unwrap_or_else(jiff::Timestamp::now),
+        );
+        import(&store, &args, &ctx).await
+    })
+}
+
+async fn import(
+    store: &fengcun_store::SqlStore,
+    args: &Args,
+    ctx: &Context,
+) -> anyhow::Result<ExitCode> {
+    let mut input = input::open(Some(&args.file))?;
+    let size = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
+    let progress = if size > 0 {
+        ProgressBar::new(size)
+    } else {
+        ProgressBar::new_spinner()
+    };
+    progress.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut tally = Tally::default();
+    let mut chunk: Vec<(usize, ValidEvent)> = Vec::with_capacity(args.batch as usize);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let read = input.reader.read_until(b'\n', &mut line)?;
+        if read == 0 {
+            break;
+        }
+        progress.inc(read as u64);
+        tally.lines += 1;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match Event::parse(&line) {
+            Ok(event) => chunk.push((tally.lines, event)),
+            Err(error) => {
+                tally.errors += 1;
+                progress.suspend(|| eprintln!("{}:{}: {error}", input.name, tally.lines));
+            }
+        }
+        if chunk.len() >= args.batch as usize {
+            store_chunk(
+                store,
+                &mut chunk,
+                args.dry_run,
+                ctx,
+                &input.name,
+                &mut tally,
+                &progress,
+            )
+            .await?;
+            progress.set_message(format!(
+                "{} stored, {} duplicates, {} errors",
+                tally.stored, tally.duplicates, tally.errors
+            ));
+        }
+    }
+    store_chunk(
+        store,
+        &mut chunk,
+        args.dry_run,
+        ctx,
+        &input.name,
+        &mut tally,
+        &progress,
+    )
+    .await?;
+    progress.finish_and_clear();
+    let verb = if args.dry_run {
+        "would be stored"
+    } else {
+        "stored"
+    };
+    eprintln!(
+        "{}: {} lines: {} {verb}, {} duplicates, {} errors",
+        input.name, tally.lines, tally.stored, tally.duplicates, tally.errors
+    );
+    Ok(if tally.errors > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Stores one chunk in one transaction. A line the store refuses (a reused key, a fact that
+/// contradicts the record) is reported and taken out, and the rest of the chunk is tried again, so
+/// that exactly the good lines are stored.
+async fn store_chunk(
+    store: &fengcun_store::SqlStore,
+    chunk: &mut Vec<(usize, ValidEvent)>,
+    dry_run: bool,
+    ctx: &Context,
+    name: &str,
+    tally: &mut Tally,
+    progress: &ProgressBar,
+) -> anyhow::Result<()> {
+    while !chunk.is_empty() {
+        let events: Vec<ValidEvent> = chunk.iter().map(|(_, e)| e.clone()).collect();
+        let result = if dry_run {
+            store.check(&events, ctx).await
+        } else {
+            store.ingest(&events, ctx).await
+        };
+        match result {
+            Ok(outcomes) => {
+                for outcome in outcomes {
+                    match outcome {
+                        LineOutcome::Stored => tally.stored += 1,
+                        LineOutcome::Duplicate => tally.duplicates += 1,
+                    }
+                }
+                chunk.clear();
+            }
+            Err(error) => match error.line() {
+                Some(position) if (1..=chunk.len()).contains(&position) => {
+                    let (line, _) = chunk.remove(position - 1);
+                    tally.errors += 1;
+                    progress.suspend(|| eprintln!("{name}:{line}: {}", without_line(&error)));
+                }
+                Some(0) | None | Some(_) => return Err(error.into()),
+            },
+        }
+    }
+    Ok(())
+}
+
+/// The store numbers lines within the chunk; the file's line number replaces it.
+fn without_line(error: &StoreError) -> String {
+    let text = error.to_string();
+    match text.split_once(": ") {
+        Some((prefix, rest)) if prefix.starts_with("line ") => rest.to_owned(),
+        _ => text,
+    }
+}

@@ -1,0 +1,66 @@
+//! `fengcun serve`: the platform's HTTP server.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use fengcun_server::{Config, SystemClock};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// `sqlite://PATH` (default `sqlite://fengcun.sqlite`) or `postgres://…`.
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
+    /// Configuration file (TOML); `FENGCUN_*` environment variables override it.
+    #[arg(long, value_name = "FILE", env = "FENGCUN_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+/// Configuration from the file, the environment, then the command line.
+pub fn config(
+    file: Option<&std::path::Path>,
+    listen: Option<String>,
+    database: Option<String>,
+) -> anyhow::Result<Config> {
+    let mut config = Config::load(file, std::env::vars())?;
+    if let Some(listen) = listen {
+        config.listen = listen;
+    }
+    if let Some(database) = database {
+        config.database = database;
+    }
+    Ok(config)
+}
+
+pub fn init_logging(format: &str) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let config = config(args.config.as_deref(), args.listen, args.database)?;
+    init_logging(&config.log_format);
+    if config.api_keys.is_empty() {
+        tracing::warn!(
+            "no api_keys configured: every endpoint but /healthz will refuse all callers"
+        );
+    }
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let running = fengcun_server::start(config, Arc::new(SystemClock)).await?;
+        running.wait().await;
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,502 @@
+//! Case events: what agencies send (DESIGN.md §3). Events are immutable facts; a record's state is
+//! derived from them. Validation happens here, at the edge, with errors naming the field.
+
+use serde::{Deserialize, Serialize};
+
+use crate::case_code::CaseCode;
+use crate::date::parse_date;
+use crate::error::{FactError, FieldError};
+use crate::facts::parse_record;
+use crate::id_number::IdNumber;
+use crate::{Date, Record};
+
+/// The agencies that send events (政法机关).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgencyKind {
+    PublicSecurity,
+    Procuratorate,
+    Court,
+    /// Prison or detention centre (监狱、看守所).
+    Prison,
+    CommunityCorrection,
+    StateSecurity,
+}
+
+impl AgencyKind {
+    pub fn chinese(self) -> &'static str {
+        match self {
+            Self::PublicSecurity => "公安机关",
+            Self::Procuratorate => "人民检察院",
+            Self::Court => "人民法院",
+            Self::Prison => "监狱、看守所",
+            Self::CommunityCorrection => "社区矫正机构",
+            Self::StateSecurity => "国家安全机关",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Agency {
+    pub kind: AgencyKind,
+    /// The agency's own code, unique nationwide (e.g. `110105-court`).
+    pub code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// Kinds of event, in the order a case normally goes through them (the order also breaks ties
+/// between events of the same date).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    Filed,
+    Investigation,
+    ArrestApproved,
+    ArrestRefused,
+    CaseWithdrawn,
+    Indicted,
+    NotProsecuted,
+    Judgment,
+    JudgmentEffective,
+    ExecutionStarted,
+    ExecutionCompleted,
+    ProbationCompleted,
+    Correction,
+}
+
+impl EventKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Filed => "filed",
+            Self::Investigation => "investigation",
+            Self::ArrestApproved => "arrest_approved",
+            Self::ArrestRefused => "arrest_refused",
+            Self::CaseWithdrawn => "case_withdrawn",
+            Self::Indicted => "indicted",
+            Self::NotProsecuted => "not_prosecuted",
+            Self::Judgment => "judgment",
+            Self::JudgmentEffective => "judgment_effective",
+            Self::ExecutionStarted => "execution_started",
+            Self::ExecutionCompleted => "execution_completed",
+            Self::ProbationCompleted => "probation_completed",
+            Self::Correction => "correction",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::String(code.to_owned())).ok()
+    }
+
+    pub fn chinese(self) -> &'static str {
+        match self {
+            Self::Filed => "立案",
+            Self::Investigation => "侦查",
+            Self::ArrestApproved => "批准逮捕",
+            Self::ArrestRefused => "不批准逮捕",
+            Self::CaseWithdrawn => "撤销案件",
+            Self::Indicted => "提起公诉",
+            Self::NotProsecuted => "不起诉",
+            Self::Judgment => "判决",
+            Self::JudgmentEffective => "判决生效",
+            Self::ExecutionStarted => "交付执行",
+            Self::ExecutionCompleted => "刑罚执行完毕",
+            Self::ProbationCompleted => "缓刑考验期满",
+            Self::Correction => "更正",
+        }
+    }
+
+    /// Which agencies may send this kind: a court does not withdraw a police case.
+    pub fn sent_by(self, agency: AgencyKind) -> bool {
+        use AgencyKind::*;
+        match self {
+            Self::Filed | Self::Investigation | Self::CaseWithdrawn => {
+                matches!(agency, PublicSecurity | StateSecurity | Procuratorate)
+            }
+            Self::ArrestApproved | Self::ArrestRefused | Self::Indicted | Self::NotProsecuted => {
+                agency == Procuratorate
+            }
+            Self::Judgment | Self::JudgmentEffective => agency == Court,
+            Self::ExecutionStarted | Self::ExecutionCompleted => {
+                matches!(
+                    agency,
+                    Prison | CommunityCorrection | PublicSecurity | Court
+                )
+            }
+            Self::ProbationCompleted => agency == CommunityCorrection,
+            Self::Correction => true,
+        }
+    }
+}
+
+/// Who the record is about: a resident identity number, or a foreigner's document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventPerson {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birth_date: Option<String>,
+}
+
+impl EventPerson {
+    /// The person's stable identity, `id:<number>` or `doc:<type>:<number>`, before pseudonymisation.
+    pub fn identity(&self) -> Result<String, FieldError> {
+        match (&self.id_number, &self.document_type, &self.document_number) {
+            (Some(id), None, None) => {
+                let id = IdNumber::parse(id).map_err(|e| FieldError::new("person.id_number", e))?;
+                Ok(format!("id:{id}"))
+            }
+            (None, Some(kind), Some(number))
+                if !kind.trim().is_empty() && !number.trim().is_empty() =>
+            {
+                Ok(format!("doc:{}:{}", kind.trim(), number.trim()))
+            }
+            _ => Err(FieldError::new(
+                "person",
+                FactError::Required(
+                    "id_number, or document_type with document_number (foreigners)",
+                ),
+            )),
+        }
+    }
+}
+
+/// A charge as events carry it (same shape as record facts).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventCharge {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub article: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub culpability: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Instance {
+    First,
+    Appeal,
+    Retrial,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JudgmentVerdict {
+    Convicted,
+    Acquitted,
+}
+
+/// A judgment's content. The sentence uses the record-facts shape and is validated the same way.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Judgment {
+    pub instance: Instance,
+    pub verdict: JudgmentVerdict,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub charges: Vec<EventCharge>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentence: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offence_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recidivist: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior_convictions: Option<u32>,
+    /// The sentence to be executed after combination with another case's (数罪并罚, 决定执行),
+    /// where this judgment combines with an earlier sentence; same shape as `sentence`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub combined_sentence: Option<serde_json::Value>,
+    /// The other cases this judgment combines with, if any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub combined_with: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<serde_json::Value>,
+}
+
+/// One event, as sent. Kind-specific content sits in the field named after it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    /// Chosen by the sender; the same event sent twice is stored once.
+    pub idempotency_key: String,
+    pub kind: EventKind,
+    /// When it happened (not when it was sent).
+    pub date: String,
+    /// The nationwide case code; may be omitted when `document_number` is already mapped to one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_code: Option<String>,
+    pub agency: Agency,
+    /// The agency's own document number (e.g. `(2024)京0105刑初123号`), mapped to the case code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_number: Option<String>,
+    pub person: EventPerson,
+    /// `filed`, `indicted`, `not_prosecuted`: the charges as known at that stage.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub charges: Vec<EventCharge>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offence_date: Option<String>,
+    /// `not_prosecuted`: statutory | discretionary | insufficient_evidence | conditional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ground: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judgment: Option<Judgment>,
+    /// `correction`: the idempotency key of the event it corrects …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corrects: Option<String>,
+    /// … and the corrected event, or none to retract it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replacement: Option<Box<Event>>,
+    /// Why the correction was made (shown in the audit trail).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// An event checked at the edge, with its parsed date and case code.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidEvent {
+    pub event: Event,
+    pub date: Date,
+    pub case_code: Option<CaseCode>,
+    /// `id:<number>` or `doc:<type>:<number>`.
+    pub identity: String,
+}
+
+impl Event {
+    /// Parses one JSON event, naming the field of the first problem.
+    pub fn parse(line: &[u8]) -> Result<ValidEvent, FieldError> {
+        let event: Event = {
+            let mut deserializer = serde_json::Deserializer::from_slice(line);
+            serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+                let path = error.path().to_string();
+                let field = if path == "." { String::new() } else { path };
+                let inner = error.into_inner();
+                let fact = if inner.is_data() {
+                    FactError::Shape(inner.to_string())
+                } else {
+                    FactError::Json(inner.to_string())
+                };
+                FieldError::new(field, fact)
+            })?
+        };
+        event.validate()
+    }
+
+    pub fn validate(self) -> Result<ValidEvent, FieldError> {
+        let key = self.idempotency_key.trim();
+        if key.is_empty() || key.len() > 200 {
+            return Err(FieldError::new(
+                "idempotency_key",
+                FactError::Shape("must have 1–200 characters".into()),
+            ));
+        }
+        let date = parse_date(&self.date).map_err(|e| FieldError::new("date", e))?;
+        let case_code = self
+            .case_code
+            .as_deref()
+            .map(CaseCode::parse)
+            .transpose()
+            .map_err(|e| FieldError::new("case_code", e))?;
+        if case_code.is_none() && self.document_number.is_none() {
+            return Err(FieldError::new(
+                "case_code",
+                FactError::Required("(or a document_number already mapped to one)"),
+            ));
+        }
+        if self.agency.code.trim().is_empty() {
+            return Err(FieldError::new(
+                "agency.code",
+                FactError::Required("agency code"),
+            ));
+        }
+        if !self.kind.sent_by(self.agency.kind) {
+            return Err(FieldError::new(
+                "kind",
+                FactError::Shape(format!(
+                    "{} is not sent by {}",
+                    self.kind.code(),
+                    self.agency.kind.chinese()
+                )),
+            ));
+        }
+        let identity = self.person.identity()?;
+        if let Some(birth) = &self.person.birth_date {
+            parse_date(birth).map_err(|e| FieldError::new("person.birth_date", e))?;
+        }
+        if let Some(offence) = &self.offence_date {
+            parse_date(offence).map_err(|e| FieldError::new("offence_date", e))?;
+        }
+        self.validate_content()?;
+        Ok(ValidEvent {
+            event: self,
+            date,
+            case_code,
+            identity,
+        })
+    }
+
+    fn validate_content(&self) -> Result<(), FieldError> {
+        let only = |present: bool, field: &'static str, kinds: &'static str| {
+            if present {
+                Err(FieldError::new(
+                    field,
+                    FactError::Shape(format!("only for {kinds}")),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        let is = |kinds: &[EventKind]| kinds.contains(&self.kind);
+        only(
+            self.judgment.is_some() && !is(&[EventKind::Judgment]),
+            "judgment",
+            "kind judgment",
+        )?;
+        only(
+            self.ground.is_some() && !is(&[EventKind::NotProsecuted]),
+            "ground",
+            "kind not_prosecuted",
+        )?;
+        only(
+            (self.corrects.is_some() || self.replacement.is_some())
+                && !is(&[EventKind::Correction]),
+            "corrects",
+            "kind correction",
+        )?;
+        only(
+            !self.charges.is_empty()
+                && !is(&[
+                    EventKind::Filed,
+                    EventKind::Indicted,
+                    EventKind::NotProsecuted,
+                ]),
+            "charges",
+            "kinds filed, indicted, not_prosecuted",
+        )?;
+        match self.kind {
+            EventKind::Judgment => {
+                let judgment = self.judgment.as_ref().ok_or_else(|| {
+                    FieldError::new("judgment", FactError::Required("for kind judgment"))
+                })?;
+                validate_judgment(judgment, &self.date)
+            }
+            EventKind::NotProsecuted => match &self.ground {
+                None => Ok(()),
+                Some(g) => crate::NonProsecutionGround::parse(g)
+                    .map(|_| ())
+                    .ok_or_else(|| {
+                        FieldError::new(
+                            "ground",
+                            FactError::UnknownValue {
+                                what: "ground",
+                                given: g.clone(),
+                                expected: crate::NonProsecutionGround::CODES,
+                            },
+                        )
+                    }),
+            },
+            EventKind::Correction => {
+                if self.corrects.as_deref().is_none_or(|c| c.trim().is_empty()) {
+                    return Err(FieldError::new(
+                        "corrects",
+                        FactError::Required("for kind correction"),
+                    ));
+                }
+                if let Some(replacement) = &self.replacement {
+                    if replacement.kind == EventKind::Correction {
+                        return Err(FieldError::new(
+                            "replacement.kind",
+                            FactError::Shape(
+                                "a correction cannot replace with a correction".into(),
+                            ),
+                        ));
+                    }
+                    replacement.as_ref().clone().validate().map_err(|e| {
+                        FieldError::new(format!("replacement.{}", e.field), e.error)
+                    })?;
+                }
+                Ok(())
+            }
+            _ => self
+                .charges
+                .iter()
+                .enumerate()
+                .try_for_each(|(i, c)| check_charge(i, c)),
+        }
+    }
+}
+
+fn check_charge(index: usize, charge: &EventCharge) -> Result<(), FieldError> {
+    crate::Catalogue::builtin()
+        .resolve(&charge.name)
+        .map(|_| ())
+        .ok_or_else(|| {
+            FieldError::new(
+                format!("charges[{index}].name"),
+                FactError::UnknownCharge(charge.name.clone()),
+            )
+        })
+}
+
+/// A judgment is checked by the record-facts rules: the same Criminal Law limits, one place.
+fn validate_judgment(judgment: &Judgment, date: &str) -> Result<(), FieldError> {
+    let facts = judgment_facts(judgment, date, "J");
+    let check = |facts: serde_json::Value| -> Result<Record, FieldError> {
+        let bytes = serde_json::to_vec(&facts)
+            .map_err(|e| FieldError::new("judgment", FactError::Json(e.to_string())))?;
+        parse_record(&bytes).map_err(|e| FieldError::new(format!("judgment.{}", e.field), e.error))
+    };
+    check(facts)?;
+    if let Some(combined) = &judgment.combined_sentence {
+        let mut facts = judgment_facts(judgment, date, "J");
+        facts["sentence"] = combined.clone();
+        if let Some(object) = facts["sentence"].as_object_mut() {
+            object.insert("combined".into(), serde_json::Value::Bool(true));
+        }
+        check(facts).map_err(|e| {
+            FieldError::new(
+                e.field
+                    .replacen("judgment.sentence", "judgment.combined_sentence", 1),
+                e.error,
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// The record-facts JSON a judgment alone implies.
+pub fn judgment_facts(judgment: &Judgment, date: &str, record_id: &str) -> serde_json::Value {
+    let mut facts = serde_json::json!({
+        "record_id": record_id,
+        "disposition": match judgment.verdict { JudgmentVerdict::Convicted => "convicted", JudgmentVerdict::Acquitted => "acquitted" },
+        "disposition_date": date,
+        "charges": judgment.charges,
+    });
+    let object = facts.as_object_mut();
+    if let Some(object) = object {
+        if let Some(sentence) = &judgment.sentence {
+            object.insert("sentence".into(), sentence.clone());
+        }
+        if let Some(offence) = &judgment.offence_date {
+            object.insert("offence_date".into(), offence.clone().into());
+        }
+        if let Some(recidivist) = judgment.recidivist {
+            object.insert("recidivist".into(), recidivist.into());
+        }
+        if let Some(prior) = judgment.prior_convictions {
+            object.insert("prior_convictions".into(), prior.into());
+        }
+        if let Some(conditions) = &judgment.conditions {
+            object.insert("conditions".into(), conditions.clone());
+        }
+    }
+    facts
+}

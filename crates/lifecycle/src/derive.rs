@@ -1,0 +1,240 @@
+//! A record's facts, derived from its events whatever order they arrived in.
+
+use std::collections::HashMap;
+
+use fengcun_domain::event::judgment_facts;
+use fengcun_domain::{
+    Date, Event, EventKind, FieldError, Instance, JudgmentVerdict, Record, RecordParser, ValidEvent,
+};
+use serde_json::{Value, json};
+
+/// An event as stored: arrival sequence number and the validated event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub seq: i64,
+    pub event: ValidEvent,
+}
+
+/// What the events of one record establish.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Derived {
+    pub record: Record,
+    /// The same conviction seen with the sentence to be executed after combination with another
+    /// case (数罪并罚), where the judgment in force gives one: what juvenile unsealing looks at.
+    pub combined: Option<Record>,
+    /// Whether the judgment in force came from a retrial.
+    pub retried: bool,
+    /// The agencies that sent events for this record (each is told of a seal or an unseal).
+    pub agencies: Vec<fengcun_domain::Agency>,
+    /// Each agency's own document number for the case, where it gave one.
+    pub documents: HashMap<String, String>,
+}
+
+/// Folds the events of one record (one person in one case) into its facts.
+///
+/// Corrections replace or retract the event they name; the rest are ordered by date, then by the
+/// usual order of proceedings, then by arrival, so that events arriving out of order give the same
+/// facts as events arriving in order. The result is checked by the record-facts rules: events that
+/// together contradict the Criminal Law (execution completed before the judgment took effect) are an
+/// error naming the field.
+pub fn derive_record(record_id: &str, events: &[StoredEvent]) -> Result<Derived, FieldError> {
+    let events = apply_corrections(events);
+    let mut person = json!({});
+    let mut stage_charges: Option<&[fengcun_domain::event::EventCharge]> = None;
+    let mut offence_date: Option<&str> = None;
+    let mut terminal: Option<(&Event, Date)> = None;
+    let mut judgment: Option<(&Event, Date, i64)> = None;
+    let mut effective: Option<Date> = None;
+    let mut completed: Option<Date> = None;
+    let mut agencies: Vec<fengcun_domain::Agency> = Vec::new();
+    let mut documents: HashMap<String, String> = HashMap::new();
+    for stored in &events {
+        let event = &stored.event.event;
+        let date = stored.event.date;
+        if !agencies.iter().any(|a| a.code == event.agency.code) {
+            agencies.push(event.agency.clone());
+        }
+        if let Some(document) = &event.document_number {
+            documents
+                .entry(event.agency.code.clone())
+                .or_insert_with(|| document.clone());
+        }
+        merge_person(&mut person, &event.person);
+        if event.offence_date.is_some() {
+            offence_date = event.offence_date.as_deref();
+        }
+        match event.kind {
+            EventKind::Filed | EventKind::Indicted | EventKind::Investigation => {
+                if !event.charges.is_empty() {
+                    stage_charges = Some(&event.charges);
+                }
+                // Proceedings that go on after a withdrawal or non-prosecution reopen the case.
+                if terminal.is_some_and(|(_, d)| d <= date)
+                    && event.kind != EventKind::Investigation
+                {
+                    terminal = None;
+                }
+            }
+            EventKind::CaseWithdrawn | EventKind::NotProsecuted => {
+                if !event.charges.is_empty() {
+                    stage_charges = Some(&event.charges);
+                }
+                terminal = Some((event, date));
+            }
+            EventKind::Judgment => {
+                let rank = |e: &Event| e.judgment.as_ref().map_or(Instance::First, |j| j.instance);
+                let newer = judgment.is_none_or(|(current, current_date, current_seq)| {
+                    (rank(event), date, stored.seq) > (rank(current), current_date, current_seq)
+                });
+                if newer {
+                    judgment = Some((event, date, stored.seq));
+                }
+            }
+            EventKind::JudgmentEffective => effective = effective.max(Some(date)),
+            EventKind::ExecutionCompleted | EventKind::ProbationCompleted => {
+                completed = completed.max(Some(date))
+            }
+            EventKind::ArrestApproved
+            | EventKind::ArrestRefused
+            | EventKind::ExecutionStarted
+            | EventKind::Correction => {}
+        }
+    }
+    let mut facts = match judgment {
+        Some((event, date, _)) => {
+            let judgment = event.judgment.as_ref().ok_or_else(missing_judgment)?;
+            let mut facts = judgment_facts(judgment, &date.to_string(), record_id);
+            if facts.get("offence_date").is_none() {
+                if let Some(offence) = offence_date {
+                    facts["offence_date"] = offence.into();
+                }
+            }
+            // Effectiveness and execution only count once they follow the judgment in force.
+            if let Some(effective) = effective.filter(|e| *e >= date) {
+                facts["judgment_effective_date"] = effective.to_string().into();
+                if judgment.verdict == JudgmentVerdict::Convicted {
+                    if let Some(completed) = completed.filter(|c| *c >= effective) {
+                        facts["execution_completed_date"] = completed.to_string().into();
+                    }
+                }
+            }
+            facts
+        }
+        None => {
+            let (disposition, date, ground) = match terminal {
+                Some((event, date)) if event.kind == EventKind::NotProsecuted => {
+                    ("not_prosecuted", Some(date), event.ground.clone())
+                }
+                Some((_, date)) => ("case_withdrawn", Some(date), None),
+                None => ("open", None, None),
+            };
+            let mut facts = json!({"record_id": record_id, "disposition": disposition});
+            if let Some(date) = date {
+                facts["disposition_date"] = date.to_string().into();
+            }
+            if let Some(ground) = ground {
+                facts["non_prosecution_ground"] = ground.into();
+            }
+            if let Some(charges) = stage_charges {
+                facts["charges"] = serde_json::to_value(charges).unwrap_or(Value::Null);
+            }
+            if let Some(offence) = offence_date {
+                facts["offence_date"] = offence.into();
+            }
+            facts
+        }
+    };
+    if person.as_object().is_some_and(|p| !p.is_empty()) {
+        facts["person"] = person;
+    }
+    let record = parse(&facts)?;
+    let combined =
+        match judgment.and_then(|(e, _, _)| e.judgment.as_ref()?.combined_sentence.clone()) {
+            Some(mut sentence) => {
+                if let Some(object) = sentence.as_object_mut() {
+                    object.insert("combined".into(), Value::Bool(true));
+                }
+                facts["sentence"] = sentence;
+                Some(parse(&facts)?)
+            }
+            None => None,
+        };
+    let retried = judgment
+        .and_then(|(e, _, _)| e.judgment.as_ref())
+        .is_some_and(|j| j.instance == Instance::Retrial);
+    Ok(Derived {
+        record,
+        combined,
+        retried,
+        agencies,
+        documents,
+    })
+}
+
+fn missing_judgment() -> FieldError {
+    FieldError::new(
+        "judgment",
+        fengcun_domain::FactError::Required("for kind judgment"),
+    )
+}
+
+fn parse(facts: &Value) -> Result<Record, FieldError> {
+    let bytes = serde_json::to_vec(facts)
+        .map_err(|e| FieldError::new("", fengcun_domain::FactError::Json(e.to_string())))?;
+    RecordParser::new(fengcun_domain::Catalogue::builtin()).parse(&bytes)
+}
+
+/// Only what the record-facts format needs of the person; the identity number is kept apart.
+fn merge_person(person: &mut Value, from: &fengcun_domain::EventPerson) {
+    if let Some(object) = person.as_object_mut() {
+        if let Some(id) = &from.id_number {
+            object.insert("id_number".into(), id.clone().into());
+        }
+        if let Some(name) = &from.name {
+            object.insert("name".into(), name.clone().into());
+        }
+        if let Some(birth) = &from.birth_date {
+            object.insert("birth_date".into(), birth.clone().into());
+        }
+    }
+}
+
+/// Applies corrections in arrival order and sorts the result into the order of proceedings.
+fn apply_corrections(events: &[StoredEvent]) -> Vec<StoredEvent> {
+    let mut by_key: HashMap<&str, usize> = HashMap::new();
+    let mut live: Vec<Option<StoredEvent>> = Vec::new();
+    let mut ordered: Vec<&StoredEvent> = events.iter().collect();
+    ordered.sort_by_key(|e| e.seq);
+    for stored in ordered {
+        let event = &stored.event.event;
+        if event.kind == EventKind::Correction {
+            let Some(target) = event
+                .corrects
+                .as_deref()
+                .and_then(|k| by_key.get(k).copied())
+            else {
+                continue;
+            };
+            live[target] = event.replacement.as_ref().and_then(|replacement| {
+                let mut replaced = live[target].clone()?;
+                let valid = replacement.as_ref().clone().validate().ok()?;
+                replaced.event = ValidEvent {
+                    event: Event {
+                        idempotency_key: replaced.event.event.idempotency_key.clone(),
+                        ..valid.event
+                    },
+                    ..valid
+                };
+                Some(replaced)
+            });
+            continue;
+        }
+        by_key.insert(&event.idempotency_key, live.len());
+        live.push(Some(stored.clone()));
+    }
+    let mut result: Vec<StoredEvent> = live.into_iter().flatten().collect();
+    result.sort_by(|a, b| {
+        (a.event.date, a.event.event.kind, a.seq).cmp(&(b.event.date, b.event.event.kind, b.seq))
+    });
+    result
+}

@@ -1,0 +1,234 @@
+//! Record states and the transitions between them (DESIGN.md §5).
+
+use fengcun_domain::{Date, Record};
+use fengcun_policy::{Decision, Outcome, Policy, Trigger};
+
+/// Where a record stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// No final disposition yet.
+    Open,
+    /// 不予封存 — some rule excludes it, or a fact it needs is missing (the reasons say which).
+    NotEligible,
+    /// 待封存 — eligible; the seal takes effect on the date, or when an awaited event happens.
+    PendingSeal { on: Option<Date> },
+    /// 已封存.
+    Sealed { since: Date },
+    /// 已解封 — lifted by a trigger. Nothing re-seals it automatically.
+    Unsealed { trigger: Trigger, since: Date },
+    /// 撤销封存 — granted on facts later corrected. Nothing re-seals it automatically.
+    Revoked { since: Date },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StateCode {
+    Open,
+    NotEligible,
+    PendingSeal,
+    Sealed,
+    Unsealed,
+    Revoked,
+}
+
+impl StateCode {
+    pub const ALL: [StateCode; 6] = [
+        Self::Open,
+        Self::NotEligible,
+        Self::PendingSeal,
+        Self::Sealed,
+        Self::Unsealed,
+        Self::Revoked,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::NotEligible => "not_eligible",
+            Self::PendingSeal => "pending_seal",
+            Self::Sealed => "sealed",
+            Self::Unsealed => "unsealed",
+            Self::Revoked => "revoked",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    pub fn chinese(self) -> &'static str {
+        match self {
+            Self::Open => "案件未终结",
+            Self::NotEligible => "不予封存",
+            Self::PendingSeal => "待封存",
+            Self::Sealed => "已封存",
+            Self::Unsealed => "已解封",
+            Self::Revoked => "撤销封存",
+        }
+    }
+}
+
+impl State {
+    pub fn code(&self) -> StateCode {
+        match self {
+            State::Open => StateCode::Open,
+            State::NotEligible => StateCode::NotEligible,
+            State::PendingSeal { .. } => StateCode::PendingSeal,
+            State::Sealed { .. } => StateCode::Sealed,
+            State::Unsealed { .. } => StateCode::Unsealed,
+            State::Revoked { .. } => StateCode::Revoked,
+        }
+    }
+
+    /// The date the state took or takes effect, where it has one.
+    pub fn date(&self) -> Option<Date> {
+        match self {
+            State::PendingSeal { on } => *on,
+            State::Sealed { since } | State::Unsealed { since, .. } | State::Revoked { since } => {
+                Some(*since)
+            }
+            State::Open | State::NotEligible => None,
+        }
+    }
+
+    /// Whether the record is behind the seal now: its details are shown to nobody without a grant.
+    pub fn is_sealed(&self) -> bool {
+        matches!(self, State::Sealed { .. })
+    }
+
+    pub fn trigger(&self) -> Option<Trigger> {
+        match self {
+            State::Unsealed { trigger, .. } => Some(*trigger),
+            State::Revoked { .. } => Some(Trigger::WrongFacts),
+            _ => None,
+        }
+    }
+}
+
+/// Who made a transition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    Automatic,
+    Operator(String),
+}
+
+impl Actor {
+    pub fn label(&self) -> &str {
+        match self {
+            Actor::Automatic => "automatic",
+            Actor::Operator(name) => name,
+        }
+    }
+}
+
+/// Why the record is being looked at again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// New events for the record; `correction` when one of them corrects an earlier event.
+    Events { correction: bool },
+    /// The scheduler: a pending seal's date may have come.
+    Tick,
+    /// A different policy was put in force.
+    PolicyChange,
+    /// Another record of the person triggered an unsealing rule of the policy.
+    Trigger(Trigger),
+}
+
+/// A transition to make: the new state and, for an unseal, the policy rule that lifted the seal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub to: State,
+    pub unseal_rule: Option<String>,
+}
+
+/// The next state of a record, or `None` when it stays where it is.
+///
+/// - Unsealed and revoked records stay so: only a person decides to seal them again.
+/// - A trigger (a new conviction, a discovered earlier crime) lifts a seal, and a pending one.
+/// - A sealed record that no longer qualifies after a retrial is unsealed, after a correction the
+///   seal is revoked — each only if the policy lists that trigger.
+/// - A policy change never lifts an existing seal (a new rule does not reach back); the change
+///   report lists such records.
+pub fn next_state(
+    current: Option<&State>,
+    decision: &Decision,
+    derived_retrial: bool,
+    record: &Record,
+    cause: Cause,
+    policy: &Policy,
+    today: Date,
+) -> Option<Step> {
+    let step = |to: State| {
+        Some(Step {
+            to,
+            unseal_rule: None,
+        })
+    };
+    if matches!(
+        current,
+        Some(State::Unsealed { .. } | State::Revoked { .. })
+    ) {
+        return None;
+    }
+    if let Cause::Trigger(trigger) = cause {
+        return match current {
+            Some(State::Sealed { .. } | State::PendingSeal { .. }) => Some(Step {
+                to: State::Unsealed {
+                    trigger,
+                    since: today,
+                },
+                unseal_rule: policy.unseal_rule(trigger, None).map(|u| u.id.clone()),
+            }),
+            _ => None,
+        };
+    }
+    let next = match decision.outcome {
+        Outcome::Seal => match current {
+            Some(State::Sealed { .. }) => return None,
+            _ => State::Sealed {
+                since: decision.effective_date.unwrap_or(today),
+            },
+        },
+        Outcome::SealLater => State::PendingSeal {
+            on: decision.effective_date,
+        },
+        Outcome::NotEligible | Outcome::NeedsFacts => {
+            if let Some(State::Sealed { .. }) = current {
+                let trigger = match cause {
+                    Cause::Events { correction: true } => Trigger::WrongFacts,
+                    Cause::Events { correction: false } if derived_retrial => Trigger::Retrial,
+                    _ => return None,
+                };
+                let rule = policy.unseal_rule(trigger, None)?;
+                let to = match trigger {
+                    Trigger::WrongFacts => State::Revoked { since: today },
+                    other => State::Unsealed {
+                        trigger: other,
+                        since: today,
+                    },
+                };
+                return Some(Step {
+                    to,
+                    unseal_rule: Some(rule.id.clone()),
+                });
+            }
+            if record.disposition == fengcun_domain::Disposition::Open {
+                State::Open
+            } else {
+                State::NotEligible
+            }
+        }
+    };
+    if current == Some(&next) {
+        return None;
+    }
+    step(next)
+}
+
+/// Which trigger a new conviction is for a sealed record: a crime committed after the sealed
+/// judgment is a new crime (再犯新罪); one committed before it came to light later (漏罪).
+pub fn trigger_for(sealed: &Record, new_conviction: &Record) -> Trigger {
+    match (new_conviction.offence_date, sealed.disposition_date) {
+        (Some(offence), Some(judged)) if offence < judged => Trigger::PriorCrimeDiscovered,
+        _ => Trigger::NewConviction,
+    }
+}

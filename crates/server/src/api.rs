@@ -1,0 +1,245 @@
+//! The HTTP API under `/api/v1`, plus `/healthz`, `/metrics` and `/api/openapi.json`.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use fengcun_domain::{Event, ValidEvent};
+use fengcun_lifecycle::Actor;
+use fengcun_policy::{Policy, presets};
+use fengcun_store::{LineOutcome, NoticeFilter};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(health))
+        .route("/metrics", get(crate::metrics::render))
+        .route("/api/openapi.json", get(openapi))
+        .route("/api/v1/events", post(ingest_one))
+        .route("/api/v1/events/batch", post(ingest_batch))
+        .route("/api/v1/notices", get(list_notices))
+        .route("/api/v1/notices/{id}/ack", post(acknowledge))
+        .route("/api/v1/policy", get(policy_in_force).post(change_policy))
+        .route("/api/v1/scheduler/run", post(run_scheduler))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::count,
+        ))
+        .with_state(state)
+}
+
+async fn health(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    // Ready means the database answers.
+    state.store.counts().await?;
+    Ok(Json(json!({"status": "ok"})))
+}
+
+async fn openapi(_caller: Caller) -> Json<Value> {
+    Json(crate::openapi::document())
+}
+
+fn parse_event(bytes: &[u8], caller: &Caller) -> Result<ValidEvent, fengcun_domain::FieldError> {
+    let event = Event::parse(bytes)?;
+    // An agency speaks for itself only.
+    if let Some(own) = &caller.agency {
+        if &event.event.agency.code != own {
+            return Err(fengcun_domain::FieldError::new(
+                "agency.code",
+                fengcun_domain::FactError::Shape(format!("this key speaks for agency `{own}`")),
+            ));
+        }
+    }
+    Ok(event)
+}
+
+fn outcome_status(outcome: LineOutcome) -> StatusCode {
+    match outcome {
+        LineOutcome::Stored => StatusCode::CREATED,
+        LineOutcome::Duplicate => StatusCode::OK,
+    }
+}
+
+async fn ingest_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    let event = parse_event(&body, &caller).map_err(|error| invalid_lines(vec![(1, error)]))?;
+    let ctx = state.context(Actor::Automatic).await;
+    let outcome = state
+        .store
+        .ingest(std::slice::from_ref(&event), &ctx)
+        .await?;
+    let outcome = outcome.first().copied().unwrap_or(LineOutcome::Duplicate);
+    state.metrics.events(outcome);
+    Ok((outcome_status(outcome), Json(json!({"outcome": outcome}))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Batch {
+    events: Vec<Value>,
+}
+
+/// A batch is atomic: every line is stored (or was already), or none is and the answer names the
+/// lines that stopped it.
+async fn ingest_batch(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(batch): Json<Batch>,
+) -> Result<impl IntoResponse, ApiError> {
+    if batch.events.is_empty() || batch.events.len() > 10_000 {
+        return Err(ApiError::BadRequest(
+            "a batch holds 1 to 10,000 events".into(),
+        ));
+    }
+    let mut events = Vec::with_capacity(batch.events.len());
+    let mut errors = Vec::new();
+    for (index, value) in batch.events.iter().enumerate() {
+        let bytes = serde_json::to_vec(value).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        match parse_event(&bytes, &caller) {
+            Ok(event) => events.push(event),
+            Err(error) => errors.push((index + 1, error)),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(invalid_lines(errors));
+    }
+    let ctx = state.context(Actor::Automatic).await;
+    let outcomes = state.store.ingest(&events, &ctx).await?;
+    for outcome in &outcomes {
+        state.metrics.events(*outcome);
+    }
+    let stored = outcomes
+        .iter()
+        .filter(|o| **o == LineOutcome::Stored)
+        .count();
+    Ok(Json(
+        json!({"stored": stored, "duplicates": outcomes.len() - stored, "results": outcomes}),
+    ))
+}
+
+fn invalid_lines(errors: Vec<(usize, fengcun_domain::FieldError)>) -> ApiError {
+    let lines: Vec<String> = errors
+        .iter()
+        .map(|(line, e)| format!("line {line}: {e}"))
+        .collect();
+    ApiError::BadRequest(lines.join("; "))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoticeQuery {
+    status: Option<String>,
+    case_code: Option<String>,
+    #[serde(default)]
+    unacknowledged: bool,
+}
+
+async fn list_notices(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<NoticeQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_operator()?;
+    let notices = state
+        .store
+        .notices(NoticeFilter {
+            status: query.status,
+            case_code: query.case_code,
+            unacknowledged: query.unacknowledged,
+        })
+        .await?;
+    Ok(Json(json!({"notices": notices})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Ack {
+    token: String,
+}
+
+async fn acknowledge(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+    Json(ack): Json<Ack>,
+) -> Result<Json<Value>, ApiError> {
+    if state
+        .store
+        .acknowledge(&id, &ack.token, state.clock.now())
+        .await?
+    {
+        Ok(Json(json!({"acknowledged": id})))
+    } else {
+        // The same answer for an unknown notice and a wrong token.
+        Err(ApiError::NotFound)
+    }
+}
+
+async fn policy_in_force(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_operator()?;
+    let policy = state.policy.read().await.clone();
+    Ok(Json(
+        json!({"name": policy.name(), "version": policy.version(), "title": policy.meta.title, "document": policy.source_text}),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyChangeRequest {
+    /// A shipped policy by name …
+    name: Option<String>,
+    /// … or a policy document.
+    document: Option<String>,
+    #[serde(default)]
+    apply: bool,
+}
+
+async fn change_policy(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(request): Json<PolicyChangeRequest>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_operator()?;
+    let policy = match (request.name, request.document) {
+        (Some(name), None) => presets::get(&name)
+            .cloned()
+            .ok_or_else(|| ApiError::BadRequest(format!("no shipped policy `{name}`")))?,
+        (None, Some(document)) => Policy::from_toml("request", &document)
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?,
+        _ => return Err(ApiError::BadRequest("give `name` or `document`".into())),
+    };
+    let ctx = state.context(Actor::Operator(caller.name.clone())).await;
+    let report = state
+        .store
+        .change_policy(&policy, &ctx, request.apply)
+        .await?;
+    if request.apply {
+        *state.policy.write().await = std::sync::Arc::new(policy);
+        tracing::info!(operator = %caller.name, policy = %report.policy, version = %report.version, "policy put in force");
+    }
+    Ok(Json(
+        serde_json::to_value(report).map_err(|e| ApiError::BadRequest(e.to_string()))?,
+    ))
+}
+
+async fn run_scheduler(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_operator()?;
+    let ctx = state.context(Actor::Automatic).await;
+    let done = state.store.tick(&ctx).await?;
+    Ok(Json(json!({"transitions": done.len()})))
+}

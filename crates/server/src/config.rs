@@ -1,0 +1,464 @@
+//! Configuration: a TOML file, then `FENGCUN_*` environment variables; unknown keys are refused,
+//! secrets are hidden from `Debug` and logs.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use fengcun_crypto::MasterKey;
+use fengcun_policy::{Policy, presets};
+use fengcun_store::AgencyEndpoint;
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{file}: {message}")]
+    File { file: String, message: String },
+    #[error("environment variable {name}: {message}")]
+    Environment { name: String, message: String },
+    #[error("policy: {0}")]
+    Policy(String),
+    #[error("master key: {0}")]
+    MasterKey(String),
+}
+
+/// What a key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// An agency system: sends events for its own agency code, acknowledges its notices.
+    Agency,
+    /// A platform operator: notices, policy, scheduler, metrics.
+    Operator,
+}
+
+/// An API key, stored as the SHA-256 of the key (hex), never the key.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKey {
+    pub name: String,
+    pub role: Role,
+    /// For agency keys: the agency code the key speaks for.
+    #[serde(default)]
+    pub agency: Option<String>,
+    pub key_sha256: String,
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiKey")
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .field("agency", &self.agency)
+            .field("key_sha256", &"redacted")
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AgencyConfig {
+    pub code: String,
+    pub kind: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Where notices are POSTed (the agency's webhook).
+    #[serde(default)]
+    pub endpoint: Option<String>,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    #[serde(default)]
+    listen: Option<String>,
+    #[serde(default)]
+    database: Option<String>,
+    #[serde(default)]
+    policy: Option<String>,
+    #[serde(default)]
+    master_key_file: Option<PathBuf>,
+    #[serde(default)]
+    log_format: Option<String>,
+    #[serde(default)]
+    scheduler_interval_seconds: Option<u64>,
+    #[serde(default)]
+    outbox_interval_seconds: Option<u64>,
+    #[serde(default)]
+    outbox_max_attempts: Option<i64>,
+    #[serde(default)]
+    api_keys: Vec<ApiKey>,
+    #[serde(default)]
+    agencies: Vec<AgencyConfig>,
+}
+
+/// The server's configuration.
+#[derive(Clone)]
+pub struct Config {
+    pub listen: String,
+    pub database: String,
+    /// A shipped policy name or a policy file.
+    pub policy: String,
+    pub master_key_file: Option<PathBuf>,
+    master_key_hex: Option<String>,
+    pub log_format: String,
+    pub scheduler_interval_seconds: u64,
+    pub outbox_interval_seconds: u64,
+    pub outbox_max_attempts: i64,
+    pub api_keys: Vec<ApiKey>,
+    pub agencies: Vec<AgencyEndpoint>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("database", &redact_url(&self.database))
+            .field("policy", &self.policy)
+            .field("master_key_file", &self.master_key_file)
+            .field(
+                "master_key",
+                &self.master_key_hex.as_ref().map(|_| "redacted"),
+            )
+            .field("log_format", &self.log_format)
+            .field("api_keys", &self.api_keys)
+            .field("agencies", &self.agencies)
+            .finish()
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}://{user}:***@{}", &url[..scheme], &url[at + 1..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Environment variables that configure the server; any other `FENGCUN_*` is refused, except the
+/// few the test tooling uses.
+const ENVIRONMENT: &[&str] = &[
+    "FENGCUN_LISTEN",
+    "FENGCUN_DATABASE",
+    "FENGCUN_POLICY",
+    "FENGCUN_MASTER_KEY",
+    "FENGCUN_MASTER_KEY_FILE",
+    "FENGCUN_LOG_FORMAT",
+    "FENGCUN_SCHEDULER_INTERVAL_SECONDS",
+    "FENGCUN_OUTBOX_INTERVAL_SECONDS",
+];
+const NOT_CONFIGURATION: &[&str] = &[
+    "FENGCUN_TEST_DATABASE_URL",
+    "FENGCUN_SHARED_DIR",
+    "FENGCUN_CONFIG",
+];
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".to_owned(),
+            database: "sqlite://fengcun.sqlite".to_owned(),
+            policy: "cn-minor-opt1".to_owned(),
+            master_key_file: None,
+            master_key_hex: None,
+            log_format: "text".to_owned(),
+            scheduler_interval_seconds: 60,
+            outbox_interval_seconds: 5,
+            outbox_max_attempts: 12,
+            api_keys: Vec::new(),
+            agencies: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, then the file (if any), then the environment.
+    pub fn load(
+        file: Option<&Path>,
+        environment: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut config = Config::default();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+                file: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+            config.apply_file(&path.display().to_string(), &text)?;
+        }
+        for (name, value) in environment {
+            if !name.starts_with("FENGCUN_") || NOT_CONFIGURATION.contains(&name.as_str()) {
+                continue;
+            }
+            config.apply_env(&name, value)?;
+        }
+        Ok(config)
+    }
+
+    pub fn apply_file(&mut self, file: &str, text: &str) -> Result<(), ConfigError> {
+        let parsed: FileConfig = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+                .unwrap_or(0);
+            ConfigError::File {
+                file: file.to_owned(),
+                message: format!("line {line}: {}", e.message().trim()),
+            }
+        })?;
+        let FileConfig {
+            listen,
+            database,
+            policy,
+            master_key_file,
+            log_format,
+            scheduler_interval_seconds,
+            outbox_interval_seconds,
+            outbox_max_attempts,
+            api_keys,
+            agencies,
+        } = parsed;
+        set(&mut self.listen, listen);
+        set(&mut self.database, database);
+        set(&mut self.policy, policy);
+        if master_key_file.is_some() {
+            self.master_key_file = master_key_file;
+        }
+        set(&mut self.log_format, log_format);
+        set(
+            &mut self.scheduler_interval_seconds,
+            scheduler_interval_seconds,
+        );
+        set(&mut self.outbox_interval_seconds, outbox_interval_seconds);
+        set(&mut self.outbox_max_attempts, outbox_max_attempts);
+        self.api_keys.extend(api_keys);
+        self.agencies
+            .extend(agencies.into_iter().map(|a| AgencyEndpoint {
+                code: a.code,
+                kind: a.kind,
+                name: a.name,
+                endpoint: a.endpoint,
+            }));
+        self.check(file)
+    }
+
+    fn apply_env(&mut self, name: &str, value: String) -> Result<(), ConfigError> {
+        let number = |value: &str| {
+            value.parse::<u64>().map_err(|_| ConfigError::Environment {
+                name: name.to_owned(),
+                message: format!("`{value}` is not a number"),
+            })
+        };
+        match name {
+            "FENGCUN_LISTEN" => self.listen = value,
+            "FENGCUN_DATABASE" => self.database = value,
+            "FENGCUN_POLICY" => self.policy = value,
+            "FENGCUN_MASTER_KEY" => self.master_key_hex = Some(value),
+            "FENGCUN_MASTER_KEY_FILE" => self.master_key_file = Some(PathBuf::from(value)),
+            "FENGCUN_LOG_FORMAT" => self.log_format = value,
+            "FENGCUN_SCHEDULER_INTERVAL_SECONDS" => {
+                self.scheduler_interval_seconds = number(&value)?
+            }
+            "FENGCUN_OUTBOX_INTERVAL_SECONDS" => self.outbox_interval_seconds = number(&value)?,
+            _ => {
+                return Err(ConfigError::Environment {
+                    name: name.to_owned(),
+                    message: format!("unknown setting; known: {}", ENVIRONMENT.join(", ")),
+                });
+            }
+        }
+        self.check("environment")
+    }
+
+    fn check(&self, source: &str) -> Result<(), ConfigError> {
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(ConfigError::File {
+                file: source.to_owned(),
+                message: format!("log_format `{}`: expected text or json", self.log_format),
+            });
+        }
+        for key in &self.api_keys {
+            let hex_ok =
+                key.key_sha256.len() == 64 && key.key_sha256.bytes().all(|b| b.is_ascii_hexdigit());
+            if !hex_ok {
+                return Err(ConfigError::File {
+                    file: source.to_owned(),
+                    message: format!(
+                        "api key `{}`: key_sha256 must be 64 hex characters",
+                        key.name
+                    ),
+                });
+            }
+            if key.role == Role::Agency && key.agency.is_none() {
+                return Err(ConfigError::File {
+                    file: source.to_owned(),
+                    message: format!("api key `{}`: an agency key needs `agency`", key.name),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    pub fn load_policy(&self) -> Result<Policy, ConfigError> {
+        if let Some(policy) = presets::get(&self.policy) {
+            return Ok(policy.clone());
+        }
+        let text = std::fs::read_to_string(&self.policy).map_err(|e| {
+            ConfigError::Policy(format!(
+                "`{}` is neither a shipped policy nor a readable file: {e}",
+                self.policy
+            ))
+        })?;
+        Policy::from_toml(&self.policy, &text).map_err(|e| ConfigError::Policy(e.to_string()))
+    }
+
+    /// The master key: `FENGCUN_MASTER_KEY` (hex), or the key file — created, readable by its owner
+    /// only, the first time an embedded database is used, so that nothing has to be set up by hand.
+    pub fn master_key(&self) -> Result<MasterKey, ConfigError> {
+        if let Some(hex) = &self.master_key_hex {
+            return MasterKey::from_hex(hex.trim())
+                .map_err(|e| ConfigError::MasterKey(e.to_string()));
+        }
+        let path = self
+            .master_key_file
+            .clone()
+            .unwrap_or_else(|| default_key_file(&self.database));
+        match std::fs::read_to_string(&path) {
+            Ok(text) => MasterKey::from_hex(text.trim())
+                .map_err(|e| ConfigError::MasterKey(format!("{}: {e}", path.display()))),
+            Err(error)
+                if error.kind() == std::io::ErrorKind::NotFound
+                    && self.database.starts_with("sqlite:") =>
+            {
+                let key = MasterKey::generate();
+                write_private(&path, &key.to_hex())
+                    .map_err(|e| ConfigError::MasterKey(format!("{}: {e}", path.display())))?;
+                tracing::warn!(file = %path.display(), "created a new master key; back it up: without it the sealed details cannot be read");
+                Ok(key)
+            }
+            Err(error) => Err(ConfigError::MasterKey(format!(
+                "{}: {error}",
+                path.display()
+            ))),
+        }
+    }
+}
+
+fn set<T>(target: &mut T, value: Option<T>) {
+    if let Some(value) = value {
+        *target = value;
+    }
+}
+
+/// `fengcun.sqlite` keeps its key in `fengcun.sqlite.key`.
+fn default_key_file(database: &str) -> PathBuf {
+    let path = database
+        .strip_prefix("sqlite://")
+        .or_else(|| database.strip_prefix("sqlite:"))
+        .map(|p| p.split('?').next().unwrap_or(p))
+        .unwrap_or("fengcun");
+    PathBuf::from(format!("{path}.key"))
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.write_all(b"\n")
+}
+
+/// The SHA-256 of a key, as stored in `api_keys`.
+pub fn key_digest(key: &str) -> String {
+    fengcun_crypto::hash(fengcun_crypto::Suite::International, key.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_and_variables_are_refused() {
+        let mut config = Config::default();
+        let error = config
+            .apply_file("f.toml", "listen = \"127.0.0.1:1\"\nlisen = \"x\"\n")
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("line 2") && error.to_string().contains("lisen"),
+            "{error}"
+        );
+        let error = Config::load(None, [("FENGCUN_LISTN".to_owned(), "x".to_owned())]).unwrap_err();
+        assert!(error.to_string().contains("FENGCUN_LISTN"), "{error}");
+        let ok = Config::load(
+            None,
+            [
+                ("FENGCUN_TEST_DATABASE_URL".to_owned(), "x".to_owned()),
+                ("PATH".to_owned(), "/bin".to_owned()),
+            ],
+        );
+        assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file() {
+        let dir = std::env::temp_dir().join(format!("fengcun-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("fengcun.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\npolicy = \"cn-minor-opt2\"\n",
+        )
+        .unwrap();
+        let config = Config::load(
+            Some(&file),
+            [("FENGCUN_LISTEN".to_owned(), "127.0.0.1:9001".to_owned())],
+        )
+        .unwrap();
+        assert_eq!(
+            (config.listen.as_str(), config.policy.as_str()),
+            ("127.0.0.1:9001", "cn-minor-opt2")
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug_output() {
+        let mut config = Config::load(
+            None,
+            [
+                ("FENGCUN_MASTER_KEY".to_owned(), "ab".repeat(32)),
+                (
+                    "FENGCUN_DATABASE".to_owned(),
+                    "postgres://u:hunter2@db/x".to_owned(),
+                ),
+            ],
+        )
+        .unwrap();
+        config.api_keys.push(ApiKey {
+            name: "k".into(),
+            role: Role::Operator,
+            agency: None,
+            key_sha256: key_digest("s3cret"),
+        });
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains("abab")
+                && !shown.contains("hunter2")
+                && !shown.contains(&key_digest("s3cret")),
+            "{shown}"
+        );
+    }
+}

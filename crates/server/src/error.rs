@@ -1,0 +1,87 @@
+//! The API layer's one error enum and its single mapping to HTTP.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use fengcun_store::StoreError;
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("this key may not do that")]
+    Forbidden,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("not found")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::BadRequest(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Store(error) => match error {
+                StoreError::Conflict { .. } | StoreError::CaseNumberConflict { .. } => {
+                    StatusCode::CONFLICT
+                }
+                StoreError::Invalid { .. } | StoreError::UnknownDocument { .. } => {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                }
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthenticated => "unauthenticated",
+            ApiError::Forbidden => "forbidden",
+            ApiError::BadRequest(_) => "invalid",
+            ApiError::NotFound => "not_found",
+            ApiError::Store(
+                StoreError::Conflict { .. } | StoreError::CaseNumberConflict { .. },
+            ) => "conflict",
+            ApiError::Store(StoreError::Invalid { .. } | StoreError::UnknownDocument { .. }) => {
+                "invalid"
+            }
+            ApiError::Store(_) => "internal",
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        // Internal errors are logged in full and answered without detail: a database message can
+        // carry data that must not leave the server.
+        let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(error = %self, "request failed");
+            "internal error".to_owned()
+        } else {
+            self.to_string()
+        };
+        let line = match &self {
+            ApiError::Store(error) => error.line(),
+            _ => None,
+        };
+        let mut response = (
+            status,
+            Json(json!({"error": self.code(), "message": message, "line": line})),
+        )
+            .into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                "www-authenticate",
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
+    }
+}

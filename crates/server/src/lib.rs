@@ -1,0 +1,139 @@
+//! The fengcun server: the HTTP API (ingestion, notices, policy), the scheduler that makes pending
+//! seals take effect, and the outbox that delivers notices to agencies with retries.
+//!
+//! `start` binds, spawns the background workers and returns the address, so that tests run a real
+//! server on port 0 with a fresh database and an injected clock.
+
+mod api;
+mod auth;
+mod clock;
+pub mod config;
+mod error;
+mod metrics;
+pub mod openapi;
+mod outbox;
+mod scheduler;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use fengcun_policy::Policy;
+use fengcun_store::{SqlStore, Store};
+use tokio::sync::RwLock;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use config::{ApiKey, Config, ConfigError, Role};
+pub use error::ApiError;
+
+/// Everything a request handler needs.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub policy: Arc<RwLock<Arc<Policy>>>,
+    pub clock: Arc<dyn Clock>,
+    pub config: Arc<Config>,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    pub async fn context(&self, actor: fengcun_lifecycle::Actor) -> fengcun_store::Context {
+        fengcun_store::Context {
+            policy: self.policy.read().await.clone(),
+            now: self.clock.now(),
+            actor,
+        }
+    }
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Running {
+    pub address: SocketAddr,
+    pub state: AppState,
+    server: tokio::task::JoinHandle<()>,
+    workers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Runs until the process is asked to stop (Ctrl-C or SIGTERM).
+    pub async fn wait(self) {
+        let _ = self.server.await;
+    }
+
+    pub fn stop(self) {
+        self.server.abort();
+        for worker in self.workers {
+            worker.abort();
+        }
+    }
+}
+
+/// Opens the store, loads the policy in force, binds and serves.
+pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
+    let keys = fengcun_store::Keys::new(config.master_key()?);
+    let store = fengcun_store::open(&config.database, keys).await?;
+    start_with_store(config, Arc::new(store), clock).await
+}
+
+pub async fn start_with_store(
+    config: Config,
+    store: Arc<SqlStore>,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Running> {
+    let policy = Arc::new(config.load_policy()?);
+    for agency in &config.agencies {
+        store.set_agency(agency).await?;
+    }
+    let state = AppState {
+        store: store.clone(),
+        policy: Arc::new(RwLock::new(policy)),
+        clock,
+        config: Arc::new(config),
+        metrics: Arc::new(metrics::Metrics::default()),
+    };
+    let listener = tokio::net::TcpListener::bind(&state.config.listen).await?;
+    let address = listener.local_addr()?;
+    let router = api::router(state.clone());
+    let server = tokio::spawn(async move {
+        let shutdown = async {
+            let ctrl_c = tokio::signal::ctrl_c();
+            #[cfg(unix)]
+            {
+                let mut term =
+                    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    {
+                        Ok(term) => term,
+                        Err(_) => return,
+                    };
+                tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+            }
+            #[cfg(not(unix))]
+            let _ = ctrl_c.await;
+        };
+        if let Err(error) = axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!(%error, "server stopped");
+        }
+    });
+    let workers = vec![
+        tokio::spawn(scheduler::run(state.clone())),
+        tokio::spawn(outbox::run(state.clone())),
+    ];
+    tracing::info!(%address, policy = %state.policy.read().await.name(), backend = ?store.backend(), "fengcun is listening");
+    Ok(Running {
+        address,
+        state,
+        server,
+        workers,
+    })
+}

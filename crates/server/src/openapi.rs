@@ -1,0 +1,126 @@
+//! The OpenAPI 3.1 document served at `/api/openapi.json`. Written as data next to the routes it
+//! describes; a test checks that every route is in it.
+
+use serde_json::{Value, json};
+
+pub const PATHS: &[(&str, &str)] = &[
+    ("/healthz", "get"),
+    ("/metrics", "get"),
+    ("/api/openapi.json", "get"),
+    ("/api/v1/events", "post"),
+    ("/api/v1/events/batch", "post"),
+    ("/api/v1/notices", "get"),
+    ("/api/v1/notices/{id}/ack", "post"),
+    ("/api/v1/policy", "get"),
+    ("/api/v1/policy", "post"),
+    ("/api/v1/scheduler/run", "post"),
+];
+
+fn error_responses() -> Value {
+    json!({
+        "401": {"description": "No or unknown key", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        "403": {"description": "The key's role may not do this", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        "422": {"description": "Invalid input; the message names the line and field", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    })
+}
+
+pub fn document() -> Value {
+    let errors = error_responses();
+    let with_errors = |mut responses: Value| {
+        if let (Some(target), Some(extra)) = (responses.as_object_mut(), errors.as_object()) {
+            for (k, v) in extra {
+                target.insert(k.clone(), v.clone());
+            }
+        }
+        responses
+    };
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "fengcun 封存 — minor-criminal-record sealing platform",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Agencies submit case events; records are sealed and unsealed automatically under the policy in force; every agency holding a record is notified. All endpoints except /healthz require `Authorization: Bearer <key>`."
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error", "message"], "properties": {
+                    "error": {"type": "string", "enum": ["unauthenticated", "forbidden", "invalid", "not_found", "conflict", "internal"]},
+                    "message": {"type": "string"},
+                    "line": {"type": ["integer", "null"], "description": "The batch line the error is about"}}},
+                "Event": {"type": "object", "required": ["idempotency_key", "kind", "date", "agency", "person"],
+                    "description": "See docs/events.md for every kind and its fields.",
+                    "properties": {
+                        "idempotency_key": {"type": "string", "maxLength": 200},
+                        "kind": {"type": "string", "enum": ["filed", "investigation", "arrest_approved", "arrest_refused", "case_withdrawn", "indicted", "not_prosecuted", "judgment", "judgment_effective", "execution_started", "execution_completed", "probation_completed", "correction"]},
+                        "date": {"type": "string", "format": "date"},
+                        "case_code": {"type": "string", "pattern": "^[0-9]{6}-[0-9]{4}-[0-9]{6,10}$"},
+                        "agency": {"type": "object", "required": ["kind", "code"], "properties": {
+                            "kind": {"type": "string", "enum": ["public_security", "procuratorate", "court", "prison", "community_correction", "state_security"]},
+                            "code": {"type": "string"}, "name": {"type": "string"}}},
+                        "document_number": {"type": "string"},
+                        "person": {"type": "object", "properties": {"id_number": {"type": "string"}, "document_type": {"type": "string"}, "document_number": {"type": "string"}, "name": {"type": "string"}, "birth_date": {"type": "string", "format": "date"}}},
+                        "charges": {"type": "array", "items": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}, "article": {"type": "string"}, "culpability": {"type": "string", "enum": ["intentional", "negligent"]}}}},
+                        "offence_date": {"type": "string", "format": "date"},
+                        "ground": {"type": "string", "enum": ["statutory", "discretionary", "insufficient_evidence", "conditional"]},
+                        "judgment": {"type": "object", "required": ["instance", "verdict"]},
+                        "corrects": {"type": "string"},
+                        "replacement": {"$ref": "#/components/schemas/Event"},
+                        "reason": {"type": "string"}}},
+                "PolicyChange": {"type": "object", "properties": {
+                    "policy": {"type": "string"}, "version": {"type": "string"}, "applied": {"type": "boolean"}, "records": {"type": "integer"},
+                    "sealed": {"type": "array", "items": {"type": "string"}}, "pending": {"type": "array", "items": {"type": "string"}},
+                    "cancelled": {"type": "array", "items": {"type": "string"}}, "sealed_no_longer_eligible": {"type": "array", "items": {"type": "string"}}}}
+            }
+        },
+        "security": [{"bearer": []}],
+        "paths": {
+            "/healthz": {"get": {"summary": "Ready when the database answers", "security": [], "responses": {"200": {"description": "ok"}}}},
+            "/metrics": {"get": {"summary": "Prometheus metrics (operator)", "responses": with_errors(json!({"200": {"description": "text/plain exposition format"}}))}},
+            "/api/openapi.json": {"get": {"summary": "This document", "responses": with_errors(json!({"200": {"description": "OpenAPI 3.1"}}))}},
+            "/api/v1/events": {"post": {"summary": "Submit one event",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Event"}}}},
+                "responses": with_errors(json!({"201": {"description": "stored"}, "200": {"description": "the same event was stored before"}, "409": {"description": "the idempotency key was used for a different event"}}))}},
+            "/api/v1/events/batch": {"post": {"summary": "Submit up to 10,000 events atomically: all are stored or none is",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["events"], "properties": {"events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}}}}}},
+                "responses": with_errors(json!({"200": {"description": "every line stored or a duplicate; `results` per line"}, "409": {"description": "a line reuses a key for a different event; nothing stored"}}))}},
+            "/api/v1/notices": {"get": {"summary": "Sealing and unsealing notices (operator)",
+                "parameters": [
+                    {"name": "status", "in": "query", "schema": {"type": "string", "enum": ["pending", "retrying", "delivered", "failed", "acknowledged", "available"]}},
+                    {"name": "case_code", "in": "query", "schema": {"type": "string"}},
+                    {"name": "unacknowledged", "in": "query", "schema": {"type": "boolean"}}],
+                "responses": with_errors(json!({"200": {"description": "notices"}}))}},
+            "/api/v1/notices/{id}/ack": {"post": {"summary": "Acknowledge a delivered notice with its token",
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}}}}},
+                "responses": with_errors(json!({"200": {"description": "acknowledged"}, "404": {"description": "unknown notice or wrong token"}}))}},
+            "/api/v1/policy": {
+                "get": {"summary": "The policy in force (operator)", "responses": with_errors(json!({"200": {"description": "name, version, document"}}))},
+                "post": {"summary": "Preview or apply another policy (operator): every record is re-evaluated and the difference reported",
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "properties": {"name": {"type": "string"}, "document": {"type": "string"}, "apply": {"type": "boolean"}}}}}},
+                    "responses": with_errors(json!({"200": {"description": "the difference", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PolicyChange"}}}}}))}},
+            "/api/v1/scheduler/run": {"post": {"summary": "Make due pending seals take effect now (operator)", "responses": with_errors(json!({"200": {"description": "how many transitions"}}))}}
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_route_is_documented() {
+        let document = super::document();
+        for (path, method) in super::PATHS {
+            assert!(
+                document["paths"][path][method].is_object(),
+                "{method} {path} is not in the OpenAPI document"
+            );
+        }
+        let documented: usize = document["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|p| p.as_object().unwrap().len())
+            .sum();
+        assert_eq!(documented, super::PATHS.len());
+    }
+}

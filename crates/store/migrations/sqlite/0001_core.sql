@@ -1,0 +1,91 @@
+-- fengcun core schema, SQLite. Every per-person table carries person_key (a keyed hash of the
+-- person's identity, never the identity itself) so that a distributed PostgreSQL could shard on it.
+CREATE TABLE records (
+    person_key      TEXT NOT NULL,
+    case_code       TEXT NOT NULL,
+    state           TEXT NOT NULL,
+    state_date      TEXT,
+    state_trigger   TEXT,
+    policy          TEXT,
+    policy_version  TEXT,
+    convicted       INTEGER NOT NULL DEFAULT 0,
+    facts           BLOB,
+    decision        BLOB,
+    data_key        BLOB NOT NULL,
+    updated_at      TEXT NOT NULL,
+    PRIMARY KEY (person_key, case_code)
+);
+CREATE INDEX records_by_state ON records (state, state_date);
+CREATE INDEX records_by_case ON records (case_code);
+
+CREATE TABLE events (
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    person_key      TEXT NOT NULL,
+    case_code       TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    content_hash    BLOB NOT NULL,
+    kind            TEXT NOT NULL,
+    event_date      TEXT NOT NULL,
+    agency_code     TEXT NOT NULL,
+    received_at     TEXT NOT NULL,
+    body            BLOB NOT NULL
+);
+CREATE INDEX events_by_record ON events (person_key, case_code, seq);
+
+CREATE TABLE case_numbers (
+    agency_code     TEXT NOT NULL,
+    document_number TEXT NOT NULL,
+    case_code       TEXT NOT NULL,
+    PRIMARY KEY (agency_code, document_number)
+);
+
+CREATE TABLE transitions (
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    person_key      TEXT NOT NULL,
+    case_code       TEXT NOT NULL,
+    from_state      TEXT,
+    to_state        TEXT NOT NULL,
+    state_date      TEXT,
+    state_trigger   TEXT,
+    rule            TEXT,
+    policy          TEXT NOT NULL,
+    policy_version  TEXT NOT NULL,
+    actor           TEXT NOT NULL,
+    at              TEXT NOT NULL,
+    reasons         BLOB NOT NULL
+);
+CREATE INDEX transitions_by_record ON transitions (person_key, case_code, seq);
+
+CREATE TABLE notices (
+    notice_id       TEXT PRIMARY KEY,
+    person_key      TEXT NOT NULL,
+    case_code       TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    recipient       TEXT NOT NULL,
+    body            BLOB NOT NULL,
+    ack_token_hash  BLOB,
+    status          TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    last_error      TEXT,
+    created_at      TEXT NOT NULL,
+    delivered_at    TEXT,
+    acknowledged_at TEXT
+);
+CREATE INDEX notices_due ON notices (status, next_attempt_at);
+CREATE INDEX notices_by_record ON notices (person_key, case_code);
+
+CREATE TABLE agencies (
+    agency_code     TEXT PRIMARY KEY,
+    kind            TEXT NOT NULL,
+    name            TEXT,
+    endpoint        TEXT
+);
+
+CREATE TABLE policy_in_force (
+    id              INTEGER PRIMARY KEY CHECK (id = 1),
+    name            TEXT NOT NULL,
+    version         TEXT NOT NULL,
+    source_text     TEXT NOT NULL,
+    since           TEXT NOT NULL
+);

@@ -1,0 +1,50 @@
+//! The storage layer's one error enum.
+
+use fengcun_domain::FieldError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("line {line}: {error}")]
+    Invalid { line: usize, error: FieldError },
+    #[error("line {line}: idempotency key `{key}` was already used for a different event")]
+    Conflict { line: usize, key: String },
+    #[error(
+        "line {line}: document number `{document}` of agency `{agency}` belongs to case {existing}, not {given}"
+    )]
+    CaseNumberConflict {
+        line: usize,
+        agency: String,
+        document: String,
+        existing: String,
+        given: String,
+    },
+    #[error(
+        "line {line}: no case code given, and document number `{document}` of agency `{agency}` is not mapped to one"
+    )]
+    UnknownDocument {
+        line: usize,
+        agency: String,
+        document: String,
+    },
+    #[error("stored data cannot be decrypted or read: {0}")]
+    Corrupt(String),
+    #[error("encryption: {0}")]
+    Crypto(String),
+}
+
+impl StoreError {
+    /// The input line an error is about, for callers that report per line.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            Self::Invalid { line, .. }
+            | Self::Conflict { line, .. }
+            | Self::CaseNumberConflict { line, .. }
+            | Self::UnknownDocument { line, .. } => Some(*line),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! Encryption at rest: a data key per record, wrapped by the master key; identities as keyed hashes.
+
+use std::fmt;
+use std::sync::Arc;
+
+use fengcun_crypto::{DataKey, MasterKey, WrappedKey};
+
+use crate::error::StoreError;
+
+/// The master key and what is derived from it. Cheap to clone.
+#[derive(Clone)]
+pub struct Keys {
+    master: Arc<MasterKey>,
+}
+
+impl fmt::Debug for Keys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Keys(redacted)")
+    }
+}
+
+impl Keys {
+    pub fn new(master: MasterKey) -> Self {
+        Self {
+            master: Arc::new(master),
+        }
+    }
+
+    /// The pseudonymous key of a person: a keyed hash of `id:<number>`, so that the identity
+    /// number itself is never stored in an index and cannot be recovered without the master key.
+    pub fn person_key(&self, identity: &str) -> String {
+        let digest = self
+            .master
+            .keyed_hash("fengcun/person", identity.as_bytes());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    pub fn new_record_key(&self, person_key: &str, case_code: &str) -> (DataKey, Vec<u8>) {
+        let key = DataKey::generate(self.master.suite());
+        let wrapped = self.master.wrap(&key, &context(person_key, case_code));
+        (key, wrapped.0)
+    }
+
+    pub fn record_key(
+        &self,
+        wrapped: &[u8],
+        person_key: &str,
+        case_code: &str,
+    ) -> Result<DataKey, StoreError> {
+        self.master
+            .unwrap(
+                &WrappedKey(wrapped.to_vec()),
+                &context(person_key, case_code),
+            )
+            .map_err(|e| StoreError::Crypto(format!("record key of case {case_code}: {e}")))
+    }
+
+    /// A hash for idempotency checks and tokens (not secret-keyed: collisions only matter).
+    pub fn hash(&self, data: &[u8]) -> Vec<u8> {
+        fengcun_crypto::hash(self.master.suite(), data).to_vec()
+    }
+}
+
+fn context(person_key: &str, case_code: &str) -> Vec<u8> {
+    format!("fengcun/record/{person_key}/{case_code}").into_bytes()
+}
+
+pub(crate) fn seal(key: &DataKey, plaintext: &[u8], aad: &str) -> Vec<u8> {
+    key.seal(plaintext, aad.as_bytes())
+}
+
+pub(crate) fn open(key: &DataKey, envelope: &[u8], aad: &str) -> Result<Vec<u8>, StoreError> {
+    key.open(envelope, aad.as_bytes())
+        .map_err(|e| StoreError::Corrupt(format!("{aad}: {e}")))
+}

@@ -1,0 +1,114 @@
+//! Persistence behind one trait, with two real backends: an embedded SQLite file (the default,
+//! nothing to install) and PostgreSQL. Both run the same SQL implementation (`SqlStore`, over
+//! sqlx's `Any` driver) with a schema and migrations per backend (`migrations/`).
+//!
+//! The store orchestrates; the decisions are the pure lifecycle's. Details of records — events,
+//! facts, decisions, reasons, notices — are encrypted at rest with a key per record, wrapped by the
+//! master key; the person's identity is stored only as a keyed hash.
+
+mod error;
+mod keys;
+mod schema;
+mod sql;
+mod types;
+
+pub use error::StoreError;
+pub use keys::Keys;
+pub use sql::SqlStore;
+pub use types::*;
+
+use async_trait::async_trait;
+use fengcun_domain::ValidEvent;
+use fengcun_policy::Policy;
+
+/// Everything the platform keeps. One contract test suite (`tests/contract.rs`) runs against every
+/// implementation.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Which backend, for logs and reports.
+    fn backend(&self) -> Backend;
+
+    /// Stores a batch of events atomically and brings every affected record up to date: all lines
+    /// are stored (or found to be duplicates), or none is and the error names the line.
+    async fn ingest(
+        &self,
+        events: &[ValidEvent],
+        ctx: &Context,
+    ) -> Result<Vec<LineOutcome>, StoreError>;
+
+    /// What `ingest` would do, without storing anything (`fengcun import --dry-run`).
+    async fn check(
+        &self,
+        events: &[ValidEvent],
+        ctx: &Context,
+    ) -> Result<Vec<LineOutcome>, StoreError>;
+
+    /// Seals every pending record whose date has come.
+    async fn tick(&self, ctx: &Context) -> Result<Vec<TransitionView>, StoreError>;
+
+    /// Re-evaluates every record under `policy`; with `apply`, puts it in force and makes the
+    /// transitions. Returns the difference either way.
+    async fn change_policy(
+        &self,
+        policy: &Policy,
+        ctx: &Context,
+        apply: bool,
+    ) -> Result<PolicyChange, StoreError>;
+
+    /// The policy recorded as in force, if any: (name, version, document).
+    async fn policy_in_force(&self) -> Result<Option<(String, String, String)>, StoreError>;
+
+    /// One record, by case code and person identity (`id:<number>`).
+    async fn record(
+        &self,
+        case_code: &str,
+        identity: &str,
+    ) -> Result<Option<RecordView>, StoreError>;
+
+    /// Every record's state, in key order: what a rebuild must reproduce.
+    async fn states(&self) -> Result<Vec<StateRow>, StoreError>;
+
+    /// Every stored event in arrival order, decrypted, with its arrival time (for rebuilds).
+    async fn events(&self) -> Result<Vec<(ValidEvent, jiff::Timestamp)>, StoreError>;
+
+    async fn transitions(
+        &self,
+        case_code: &str,
+        identity: &str,
+    ) -> Result<Vec<TransitionView>, StoreError>;
+
+    async fn notices(&self, filter: NoticeFilter) -> Result<Vec<NoticeView>, StoreError>;
+
+    /// Agency notices due for (re)delivery, with the endpoint to deliver to.
+    async fn due_notices(
+        &self,
+        now: jiff::Timestamp,
+        limit: i64,
+    ) -> Result<Vec<OutboxItem>, StoreError>;
+
+    async fn record_delivery(
+        &self,
+        notice_id: &str,
+        result: Delivery,
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// The receiver confirms a notice with the token it was delivered with.
+    async fn acknowledge(
+        &self,
+        notice_id: &str,
+        token: &str,
+        now: jiff::Timestamp,
+    ) -> Result<bool, StoreError>;
+
+    async fn set_agency(&self, agency: &AgencyEndpoint) -> Result<(), StoreError>;
+
+    /// Counts for metrics and health: records by state, events, notices by status.
+    async fn counts(&self) -> Result<Counts, StoreError>;
+}
+
+/// Opens the store a URL names: `sqlite://path` (created if absent) or `postgres://…`, and brings
+/// its schema up to date.
+pub async fn open(url: &str, keys: Keys) -> Result<SqlStore, StoreError> {
+    SqlStore::connect(url, keys).await
+}

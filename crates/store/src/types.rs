@@ -1,0 +1,172 @@
+//! What the store takes and returns.
+
+use std::sync::Arc;
+
+use fengcun_domain::Date;
+use fengcun_lifecycle::Actor;
+use fengcun_policy::Policy;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The policy in force, the clock and who acts: passed in, never read from the environment.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub policy: Arc<Policy>,
+    pub now: jiff::Timestamp,
+    pub actor: Actor,
+}
+
+impl Context {
+    pub fn new(policy: Arc<Policy>, now: jiff::Timestamp) -> Self {
+        Self {
+            policy,
+            now,
+            actor: Actor::Automatic,
+        }
+    }
+
+    /// Today's date in China (UTC+8), the date legal effects are dated with.
+    pub fn today(&self) -> Date {
+        self.now
+            .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(8)))
+            .date()
+    }
+}
+
+/// What happened to one input line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineOutcome {
+    Stored,
+    /// The same event was stored before under this idempotency key.
+    Duplicate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StateRow {
+    pub person_key: String,
+    pub case_code: String,
+    pub state: String,
+    pub state_date: Option<String>,
+    pub trigger: Option<String>,
+    pub policy: Option<String>,
+    pub policy_version: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecordView {
+    pub case_code: String,
+    pub state: String,
+    pub state_date: Option<String>,
+    pub trigger: Option<String>,
+    pub policy: Option<String>,
+    pub policy_version: Option<String>,
+    /// The derived record facts (FORMATS.md shape), decrypted.
+    pub facts: Option<serde_json::Value>,
+    /// The last decision (FORMATS.md shape), decrypted.
+    pub decision: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TransitionView {
+    pub case_code: String,
+    pub from: Option<String>,
+    pub to: String,
+    pub date: Option<String>,
+    pub trigger: Option<String>,
+    /// The unsealing rule of the policy that lifted a seal, if one did.
+    pub rule: Option<String>,
+    pub policy: String,
+    pub policy_version: String,
+    /// `automatic` or the operator's name.
+    pub actor: String,
+    pub at: String,
+    pub reasons: serde_json::Value,
+}
+
+/// The result of re-evaluating every record under another policy.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PolicyChange {
+    pub policy: String,
+    pub version: String,
+    pub applied: bool,
+    pub records: usize,
+    /// Records that would be (or were) newly sealed now.
+    pub sealed: Vec<String>,
+    /// Records that would become pending seal.
+    pub pending: Vec<String>,
+    /// Pending seals that would be cancelled (no longer eligible).
+    pub cancelled: Vec<String>,
+    /// Sealed records the new policy would not seal. A policy change does not lift a seal: they
+    /// stay sealed, and are listed so that a person can decide.
+    pub sealed_no_longer_eligible: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NoticeFilter {
+    pub status: Option<String>,
+    pub case_code: Option<String>,
+    /// Only agency notices not acknowledged yet.
+    pub unacknowledged: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NoticeView {
+    pub notice_id: String,
+    pub case_code: String,
+    pub kind: String,
+    /// An agency code, or `person`.
+    pub recipient: String,
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub delivered_at: Option<String>,
+    pub acknowledged_at: Option<String>,
+    pub title: String,
+    pub body: String,
+}
+
+/// A notice to deliver, with everything the delivery needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    pub notice_id: String,
+    pub recipient: String,
+    pub endpoint: Option<String>,
+    pub attempts: i64,
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    /// Given to the receiver to acknowledge with; stored only as a hash.
+    pub ack_token: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    Delivered,
+    Failed {
+        error: String,
+        retry_at: Option<jiff::Timestamp>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgencyEndpoint {
+    pub code: String,
+    pub kind: String,
+    pub name: Option<String>,
+    pub endpoint: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub events: i64,
+    pub records_by_state: Vec<(String, i64)>,
+    pub notices_by_status: Vec<(String, i64)>,
+}

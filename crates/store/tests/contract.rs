@@ -1,0 +1,948 @@
+//! The storage contract: one story, run against SQLite always and against PostgreSQL when
+//! `FENGCUN_TEST_DATABASE_URL` is set (`.ci/run` sets it). Each run gets a fresh database.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "a test fails loudly on a broken fixture"
+)]
+
+use std::sync::Arc;
+
+use fengcun_crypto::MasterKey;
+use fengcun_domain::{Event, ValidEvent};
+use fengcun_policy::{Policy, presets};
+use fengcun_store::{
+    Context, Delivery, Keys, LineOutcome, NoticeFilter, SqlStore, Store, StoreError,
+};
+use serde_json::{Value, json};
+
+/// Fresh databases to run the contract on: a SQLite file, and a new PostgreSQL database if a
+/// server is given.
+async fn stores(test: &str) -> Vec<SqlStore> {
+    stores_with(test, Keys::new(MasterKey::generate())).await
+}
+
+async fn stores_with(test: &str, keys: Keys) -> Vec<SqlStore> {
+    let dir = std::env::temp_dir().join(format!("fengcun-contract-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let sqlite = format!("sqlite://{}", dir.join("store.sqlite").display());
+    let mut stores = vec![
+        fengcun_store::open(&sqlite, keys.clone())
+            .await
+            .expect("sqlite store"),
+    ];
+    match std::env::var("FENGCUN_TEST_DATABASE_URL") {
+        Ok(url) => stores.push(fresh_postgres(&url, test, keys).await),
+        Err(_) => {
+            eprintln!("SKIPPED PostgreSQL: FENGCUN_TEST_DATABASE_URL is not set (.ci/run sets it)")
+        }
+    }
+    stores
+}
+
+async fn fresh_postgres(url: &str, test: &str, keys: Keys) -> SqlStore {
+    use sqlx::Executor;
+    sqlx::any::install_default_drivers();
+    let name = format!("fengcun_{}_{}", test, std::process::id());
+    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(url)
+        .await
+        .expect("connect to PostgreSQL");
+    admin
+        .execute(format!("DROP DATABASE IF EXISTS {name}").as_str())
+        .await
+        .unwrap();
+    admin
+        .execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .unwrap();
+    let base = url.rsplit_once('/').map(|(base, _)| base).unwrap();
+    fengcun_store::open(&format!("{base}/{name}"), keys)
+        .await
+        .expect("postgres store")
+}
+
+fn ctx(policy: &str, now: &str) -> Context {
+    Context::new(
+        Arc::new(presets::get(policy).unwrap().clone()),
+        now.parse().unwrap(),
+    )
+}
+
+fn ctx_with(policy: &Policy, now: &str) -> Context {
+    Context::new(Arc::new(policy.clone()), now.parse().unwrap())
+}
+
+const ZHANG: &str = "110105199003070025";
+
+fn person(id: &str) -> Value {
+    json!({"id_number": id, "name": "张三"})
+}
+
+fn police(case: &str) -> Value {
+    json!({"kind": "public_security", "code": format!("{}-ga", &case[..6]), "name": "某市公安局某分局"})
+}
+fn procuratorate(case: &str) -> Value {
+    json!({"kind": "procuratorate", "code": format!("{}-jc", &case[..6]), "name": "某区人民检察院"})
+}
+fn court(case: &str) -> Value {
+    json!({"kind": "court", "code": format!("{}-fy", &case[..6]), "name": "某区人民法院"})
+}
+
+fn event(
+    key: &str,
+    kind: &str,
+    date: &str,
+    case: &str,
+    agency: Value,
+    id: &str,
+    extra: Value,
+) -> ValidEvent {
+    let mut e = json!({"idempotency_key": key, "kind": kind, "date": date, "case_code": case, "agency": agency, "person": person(id)});
+    for (k, v) in extra.as_object().unwrap() {
+        e[k] = v.clone();
+    }
+    Event::parse(&serde_json::to_vec(&e).unwrap()).unwrap_or_else(|err| panic!("{key}: {err}"))
+}
+
+fn sentence(kind: &str, months: Option<u32>) -> Value {
+    match months {
+        Some(m) => json!({"principal": kind, "months": m}),
+        None => json!({"principal": kind}),
+    }
+}
+
+/// A conviction's events: filing, indictment, judgment, judgment effective.
+fn conviction(
+    case: &str,
+    id: &str,
+    charge: &str,
+    sentence: Value,
+    offence: &str,
+    judged: &str,
+    effective: &str,
+) -> Vec<ValidEvent> {
+    vec![
+        event(
+            &format!("{case}-filed"),
+            "filed",
+            offence,
+            case,
+            police(case),
+            id,
+            json!({"charges": [{"name": charge}], "offence_date": offence}),
+        ),
+        event(
+            &format!("{case}-indicted"),
+            "indicted",
+            judged,
+            case,
+            procuratorate(case),
+            id,
+            json!({"charges": [{"name": charge}]}),
+        ),
+        event(
+            &format!("{case}-judgment"),
+            "judgment",
+            judged,
+            case,
+            court(case),
+            id,
+            json!({
+            "document_number": format!("({})某刑初{}号", &judged[..4], &case[12..]),
+            "judgment": {"instance": "first", "verdict": "convicted", "charges": [{"name": charge}], "sentence": sentence,
+                         "offence_date": offence, "recidivist": false, "prior_convictions": 0}}),
+        ),
+        event(
+            &format!("{case}-effective"),
+            "judgment_effective",
+            effective,
+            case,
+            court(case),
+            id,
+            json!({}),
+        ),
+    ]
+}
+
+async fn state(store: &SqlStore, case: &str, id: &str) -> (String, Option<String>, Option<String>) {
+    let record = store
+        .record(case, &format!("id:{id}"))
+        .await
+        .unwrap()
+        .expect("record exists");
+    (record.state, record.state_date, record.trigger)
+}
+
+#[tokio::test]
+async fn sealing_on_judgment_effective_with_notices_duplicates_and_conflicts() {
+    for store in stores("basic").await {
+        let backend = format!("{:?}", store.backend());
+        let case = "110105-2024-000123";
+        let events = conviction(
+            case,
+            ZHANG,
+            "危险驾驶罪",
+            sentence("criminal_detention", Some(3)),
+            "2024-01-10",
+            "2024-03-01",
+            "2024-03-12",
+        );
+        let c = ctx("cn-minor-opt1", "2024-03-12T10:00:00+08:00");
+        let outcomes = store.ingest(&events, &c).await.unwrap();
+        assert_eq!(outcomes, vec![LineOutcome::Stored; 4], "{backend}");
+        assert_eq!(
+            state(&store, case, ZHANG).await,
+            ("sealed".into(), Some("2024-03-12".into()), None),
+            "{backend}"
+        );
+
+        // The same batch again is stored once.
+        assert_eq!(
+            store.ingest(&events, &c).await.unwrap(),
+            vec![LineOutcome::Duplicate; 4],
+            "{backend}"
+        );
+        assert_eq!(store.counts().await.unwrap().events, 4, "{backend}");
+
+        // A different event under a used key is refused, and the batch it is in stores nothing.
+        let fresh = event(
+            "other-1",
+            "execution_started",
+            "2024-03-15",
+            case,
+            json!({"kind": "prison", "code": "110105-ks"}),
+            ZHANG,
+            json!({}),
+        );
+        let mut clash = events[1].clone();
+        clash.event.date = "2024-02-02".into();
+        let error = store.ingest(&[fresh.clone(), clash], &c).await.unwrap_err();
+        assert!(
+            matches!(error, StoreError::Conflict { line: 2, .. }),
+            "{backend}: {error}"
+        );
+        assert_eq!(
+            store.counts().await.unwrap().events,
+            4,
+            "{backend}: nothing of the failed batch is stored"
+        );
+        assert_eq!(
+            store.ingest(&[fresh], &c).await.unwrap(),
+            vec![LineOutcome::Stored],
+            "{backend}"
+        );
+
+        // One notice for each agency that sent events, and one for the person.
+        let notices = store
+            .notices(NoticeFilter {
+                case_code: Some(case.into()),
+                ..NoticeFilter::default()
+            })
+            .await
+            .unwrap();
+        let mut recipients: Vec<&str> = notices.iter().map(|n| n.recipient.as_str()).collect();
+        recipients.sort_unstable();
+        assert_eq!(
+            recipients,
+            ["110105-fy", "110105-ga", "110105-jc", "person"],
+            "{backend}"
+        );
+        let to_court = notices.iter().find(|n| n.recipient == "110105-fy").unwrap();
+        assert_eq!(to_court.title, "封存通知书");
+        assert!(
+            to_court.body.contains("(2024)某刑初000123号"),
+            "{backend}: the court is reminded of its own number\n{}",
+            to_court.body
+        );
+        assert!(
+            to_court.body.contains("2024年3月12日起予以封存"),
+            "{}",
+            to_court.body
+        );
+        let to_police = notices.iter().find(|n| n.recipient == "110105-ga").unwrap();
+        assert!(
+            !to_police.body.contains("刑初"),
+            "{backend}: the police are not told the court's number"
+        );
+        let to_person = notices.iter().find(|n| n.recipient == "person").unwrap();
+        assert!(
+            to_person.body.contains("张三") && !to_person.body.contains(ZHANG),
+            "{backend}: {}",
+            to_person.body
+        );
+
+        // The transition records policy, version, reasons, time and actor.
+        let transitions = store
+            .transitions(case, &format!("id:{ZHANG}"))
+            .await
+            .unwrap();
+        let sealed = transitions
+            .iter()
+            .find(|t| t.to == "sealed")
+            .expect("sealed transition");
+        assert_eq!(
+            (
+                sealed.policy.as_str(),
+                sealed.policy_version.as_str(),
+                sealed.actor.as_str()
+            ),
+            ("cn-minor-opt1", "1", "automatic")
+        );
+        assert_eq!(sealed.reasons["decision"]["outcome"], "seal");
+        assert!(
+            sealed.at.starts_with("2024-03-12T02:00:00"),
+            "{}",
+            sealed.at
+        );
+    }
+}
+
+#[tokio::test]
+async fn out_of_order_events_give_the_same_state_as_in_order() {
+    for store in stores("order").await {
+        let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+        let in_order = conviction(
+            "110105-2024-000201",
+            ZHANG,
+            "盗窃罪",
+            sentence("fixed_term", Some(10)),
+            "2024-01-02",
+            "2024-03-01",
+            "2024-03-12",
+        );
+        let mut reversed = conviction(
+            "110105-2024-000202",
+            "11010519491231002X",
+            "盗窃罪",
+            sentence("fixed_term", Some(10)),
+            "2024-01-02",
+            "2024-03-01",
+            "2024-03-12",
+        );
+        reversed.reverse();
+        for e in &in_order {
+            store.ingest(std::slice::from_ref(e), &c).await.unwrap();
+        }
+        for e in &reversed {
+            store.ingest(std::slice::from_ref(e), &c).await.unwrap();
+        }
+        let a = store
+            .record("110105-2024-000201", &format!("id:{ZHANG}"))
+            .await
+            .unwrap()
+            .unwrap();
+        let b = store
+            .record("110105-2024-000202", "id:11010519491231002X")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (a.state.as_str(), a.state_date.as_deref()),
+            ("sealed", Some("2024-03-12"))
+        );
+        assert_eq!((b.state, b.state_date), (a.state, a.state_date));
+        assert_eq!(
+            a.decision.unwrap()["reasons"],
+            b.decision.unwrap()["reasons"]
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_future_seal_waits_for_its_date_and_the_scheduler_seals_it() {
+    for store in stores("future").await {
+        let case = "110105-2024-000301";
+        let mut events = conviction(
+            case,
+            ZHANG,
+            "诈骗罪",
+            sentence("fixed_term", Some(18)),
+            "2023-05-02",
+            "2023-09-01",
+            "2023-09-12",
+        );
+        events.push(event(
+            "ks-done",
+            "execution_completed",
+            "2025-03-11",
+            case,
+            json!({"kind": "prison", "code": "110105-ks", "name": "某监狱"}),
+            ZHANG,
+            json!({}),
+        ));
+        let c = ctx("cn-minor-tiered", "2025-04-01T00:00:00Z");
+        store.ingest(&events, &c).await.unwrap();
+        assert_eq!(
+            state(&store, case, ZHANG).await,
+            ("pending_seal".into(), Some("2027-03-11".into()), None)
+        );
+        assert!(
+            store
+                .tick(&ctx("cn-minor-tiered", "2027-03-10T10:00:00+08:00"))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(state(&store, case, ZHANG).await.0, "pending_seal");
+        let done = store
+            .tick(&ctx("cn-minor-tiered", "2027-03-11T09:00:00+08:00"))
+            .await
+            .unwrap();
+        assert_eq!(done.len(), 1);
+        assert_eq!(
+            state(&store, case, ZHANG).await,
+            ("sealed".into(), Some("2027-03-11".into()), None)
+        );
+        assert_eq!(
+            store
+                .notices(NoticeFilter {
+                    case_code: Some(case.into()),
+                    ..NoticeFilter::default()
+                })
+                .await
+                .unwrap()
+                .len(),
+            5
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_new_conviction_unseals_and_an_acquittal_does_not() {
+    for store in stores("trigger").await {
+        let c = ctx("cn-minor-opt1", "2025-01-01T00:00:00Z");
+        let old = "110105-2023-000401";
+        store
+            .ingest(
+                &conviction(
+                    old,
+                    ZHANG,
+                    "危险驾驶罪",
+                    sentence("criminal_detention", Some(2)),
+                    "2023-01-01",
+                    "2023-02-01",
+                    "2023-02-12",
+                ),
+                &c,
+            )
+            .await
+            .unwrap();
+        assert_eq!(state(&store, old, ZHANG).await.0, "sealed");
+
+        // An open investigation or an acquittal in a new case changes nothing.
+        let acquitted = "110105-2024-000402";
+        store.ingest(&[
+            event("a-filed", "filed", "2024-05-01", acquitted, police(acquitted), ZHANG, json!({"charges": [{"name": "盗窃罪"}], "offence_date": "2024-04-30"})),
+            event("a-judgment", "judgment", "2024-09-01", acquitted, court(acquitted), ZHANG, json!({"judgment": {"instance": "first", "verdict": "acquitted", "charges": [{"name": "盗窃罪"}]}})),
+            event("a-effective", "judgment_effective", "2024-09-12", acquitted, court(acquitted), ZHANG, json!({})),
+        ], &c).await.unwrap();
+        assert_eq!(state(&store, old, ZHANG).await.0, "sealed");
+
+        // A new conviction lifts the seal and tells every agency.
+        let new = "110105-2024-000403";
+        let c2 = ctx("cn-minor-opt1", "2024-12-20T00:00:00Z");
+        store
+            .ingest(
+                &conviction(
+                    new,
+                    ZHANG,
+                    "盗窃罪",
+                    sentence("fixed_term", Some(8)),
+                    "2024-06-01",
+                    "2024-12-01",
+                    "2024-12-12",
+                ),
+                &c2,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            state(&store, old, ZHANG).await,
+            (
+                "unsealed".into(),
+                Some("2024-12-20".into()),
+                Some("new_conviction".into())
+            )
+        );
+        let unseal = store
+            .notices(NoticeFilter {
+                case_code: Some(old.into()),
+                ..NoticeFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(unseal.iter().filter(|n| n.kind == "unseal").count(), 4);
+        assert!(
+            unseal
+                .iter()
+                .any(|n| n.title == "解除封存通知书" && n.body.contains("再犯新罪"))
+        );
+        let lifted = store
+            .transitions(old, &format!("id:{ZHANG}"))
+            .await
+            .unwrap();
+        assert_eq!(
+            lifted.last().unwrap().rule.as_deref(),
+            Some("unseal_new_crime")
+        );
+    }
+}
+
+#[tokio::test]
+async fn juvenile_seals_are_lifted_only_above_five_years_combined() {
+    for store in stores("juvenile").await {
+        let young = "110105200801010014";
+        let c = ctx("cn-juvenile", "2025-06-01T00:00:00Z");
+        let sealed_a = "110105-2024-000501";
+        let sealed_b = "110105-2024-000502";
+        for case in [sealed_a, sealed_b] {
+            let id = if case == sealed_a {
+                young.to_owned()
+            } else {
+                "110105200802020011".to_owned()
+            };
+            store
+                .ingest(
+                    &conviction(
+                        case,
+                        &id,
+                        "盗窃罪",
+                        sentence("fixed_term", Some(24)),
+                        "2024-02-01",
+                        "2024-05-01",
+                        "2024-05-12",
+                    ),
+                    &c,
+                )
+                .await
+                .unwrap();
+            assert_eq!(state(&store, case, &id).await.0, "sealed");
+        }
+        // A new crime at 16, combined to exactly five years: stays sealed.
+        let combine = |case: &str, id: &str, months: u32| {
+            let mut events = conviction(
+                case,
+                id,
+                "抢劫罪",
+                sentence("fixed_term", Some(36)),
+                "2024-09-01",
+                "2025-03-01",
+                "2025-03-12",
+            );
+            events[2].event.judgment.as_mut().unwrap().combined_sentence =
+                Some(json!({"principal": "fixed_term", "months": months}));
+            events
+        };
+        store
+            .ingest(&combine("110105-2025-000503", young, 60), &c)
+            .await
+            .unwrap();
+        assert_eq!(
+            state(&store, sealed_a, young).await.0,
+            "sealed",
+            "five years is not more than five"
+        );
+        store
+            .ingest(&combine("110105-2025-000504", "110105200802020011", 61), &c)
+            .await
+            .unwrap();
+        assert_eq!(
+            state(&store, sealed_b, "110105200802020011")
+                .await
+                .2
+                .as_deref(),
+            Some("new_conviction")
+        );
+    }
+}
+
+#[tokio::test]
+async fn corrections_revoke_and_retrials_unseal() {
+    for store in stores("correct").await {
+        let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+        let case = "110105-2024-000601";
+        let events = conviction(
+            case,
+            ZHANG,
+            "盗窃罪",
+            sentence("fixed_term", Some(10)),
+            "2024-01-02",
+            "2024-03-01",
+            "2024-03-12",
+        );
+        store.ingest(&events, &c).await.unwrap();
+        assert_eq!(state(&store, case, ZHANG).await.0, "sealed");
+        // The court corrects its judgment: the sentence was two years, the seal was wrong.
+        let mut replacement = events[2].event.clone();
+        replacement.judgment.as_mut().unwrap().sentence = Some(sentence("fixed_term", Some(24)));
+        let correction = event(
+            "fix-1",
+            "correction",
+            "2024-05-20",
+            case,
+            court(case),
+            ZHANG,
+            json!({
+            "corrects": events[2].event.idempotency_key, "replacement": replacement, "reason": "判决书刑期笔误"}),
+        );
+        store.ingest(&[correction], &c).await.unwrap();
+        assert_eq!(
+            state(&store, case, ZHANG).await,
+            (
+                "revoked".into(),
+                Some("2024-06-01".into()),
+                Some("wrong_facts".into())
+            )
+        );
+
+        let retried = "110105-2024-000602";
+        let other = "11010519491231002X";
+        store
+            .ingest(
+                &conviction(
+                    retried,
+                    other,
+                    "盗窃罪",
+                    sentence("fixed_term", Some(10)),
+                    "2024-01-02",
+                    "2024-03-01",
+                    "2024-03-12",
+                ),
+                &c,
+            )
+            .await
+            .unwrap();
+        store.ingest(&[event("retrial-1", "judgment", "2024-05-15", retried, court(retried), other, json!({"judgment": {
+            "instance": "retrial", "verdict": "convicted", "charges": [{"name": "盗窃罪"}], "sentence": sentence("fixed_term", Some(30)),
+            "recidivist": false, "prior_convictions": 0}}))], &c).await.unwrap();
+        assert_eq!(
+            state(&store, retried, other).await.2.as_deref(),
+            Some("retrial")
+        );
+    }
+}
+
+#[tokio::test]
+async fn document_numbers_map_to_one_case_code() {
+    for store in stores("numbers").await {
+        let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+        let case = "110105-2024-000701";
+        let events = conviction(
+            case,
+            ZHANG,
+            "危险驾驶罪",
+            sentence("criminal_detention", Some(1)),
+            "2024-01-02",
+            "2024-03-01",
+            "2024-03-12",
+        );
+        store.ingest(&events[..3], &c).await.unwrap();
+        // The court's later event names only its own document number.
+        let mut later = events[3].event.clone();
+        later.case_code = None;
+        later.document_number = Some("(2024)某刑初000701号".into());
+        let later = later.validate().unwrap();
+        store.ingest(&[later], &c).await.unwrap();
+        assert_eq!(state(&store, case, ZHANG).await.0, "sealed");
+        // An unknown number is refused, naming the line.
+        let mut unknown = events[3].event.clone();
+        unknown.case_code = None;
+        unknown.idempotency_key = "unknown-number".into();
+        unknown.document_number = Some("(2024)某刑初999999号".into());
+        let error = store
+            .ingest(&[unknown.validate().unwrap()], &c)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, StoreError::UnknownDocument { line: 1, .. }),
+            "{error}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_policy_change_reports_and_applies_the_difference() {
+    for store in stores("policy").await {
+        let c = ctx("cn-minor-opt3", "2024-06-01T00:00:00Z");
+        store
+            .ingest(
+                &conviction(
+                    "110105-2024-000801",
+                    ZHANG,
+                    "盗窃罪",
+                    sentence("fixed_term", Some(10)),
+                    "2024-01-02",
+                    "2024-03-01",
+                    "2024-03-12",
+                ),
+                &c,
+            )
+            .await
+            .unwrap();
+        store
+            .ingest(
+                &conviction(
+                    "110105-2024-000802",
+                    "11010519491231002X",
+                    "危险驾驶罪",
+                    sentence("criminal_detention", Some(2)),
+                    "2024-01-02",
+                    "2024-03-01",
+                    "2024-03-12",
+                ),
+                &c,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            state(&store, "110105-2024-000801", ZHANG).await.0,
+            "not_eligible"
+        );
+        let opt1 = presets::get("cn-minor-opt1").unwrap();
+        let preview = store.change_policy(opt1, &c, false).await.unwrap();
+        assert_eq!(preview.sealed.len(), 1, "{preview:?}");
+        assert!(preview.sealed[0].starts_with("110105-2024-000801"));
+        assert_eq!(
+            state(&store, "110105-2024-000801", ZHANG).await.0,
+            "not_eligible",
+            "a preview changes nothing"
+        );
+        let applied = store.change_policy(opt1, &c, true).await.unwrap();
+        assert_eq!(applied.sealed, preview.sealed);
+        assert_eq!(state(&store, "110105-2024-000801", ZHANG).await.0, "sealed");
+        assert_eq!(
+            store.policy_in_force().await.unwrap().unwrap().0,
+            "cn-minor-opt1"
+        );
+        // Narrowing again reports the sealed record that would no longer qualify, and keeps it sealed.
+        let pilot = presets::get("cn-pilot-dangerous-driving").unwrap();
+        let narrow = store
+            .change_policy(pilot, &ctx_with(pilot, "2024-06-02T00:00:00Z"), true)
+            .await
+            .unwrap();
+        assert_eq!(narrow.sealed_no_longer_eligible.len(), 1, "{narrow:?}");
+        assert_eq!(state(&store, "110105-2024-000801", ZHANG).await.0, "sealed");
+    }
+}
+
+#[tokio::test]
+async fn the_outbox_retries_and_receivers_acknowledge() {
+    for store in stores("outbox").await {
+        let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+        store
+            .ingest(
+                &conviction(
+                    "110105-2024-000901",
+                    ZHANG,
+                    "危险驾驶罪",
+                    sentence("criminal_detention", Some(1)),
+                    "2024-01-02",
+                    "2024-03-01",
+                    "2024-03-12",
+                ),
+                &c,
+            )
+            .await
+            .unwrap();
+        let now: jiff::Timestamp = "2024-06-01T00:00:10Z".parse().unwrap();
+        let due = store.due_notices(now, 100).await.unwrap();
+        assert_eq!(
+            due.len(),
+            3,
+            "agency notices only; the person's is held for the person"
+        );
+        let first = &due[0];
+        store
+            .record_delivery(
+                &first.notice_id,
+                Delivery::Failed {
+                    error: "connection refused".into(),
+                    retry_at: Some("2024-06-01T00:01:00Z".parse().unwrap()),
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            store.due_notices(now, 100).await.unwrap().len(),
+            2,
+            "a failed delivery waits for its retry time"
+        );
+        let later: jiff::Timestamp = "2024-06-01T00:01:00Z".parse().unwrap();
+        assert_eq!(store.due_notices(later, 100).await.unwrap().len(), 3);
+        store
+            .record_delivery(&first.notice_id, Delivery::Delivered, later)
+            .await
+            .unwrap();
+        assert!(
+            !store
+                .acknowledge(&first.notice_id, "wrong-token", later)
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .acknowledge(&first.notice_id, &first.ack_token, later)
+                .await
+                .unwrap()
+        );
+        let pending = store
+            .notices(NoticeFilter {
+                unacknowledged: true,
+                ..NoticeFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(pending.len(), 2);
+        let done = store
+            .notices(NoticeFilter {
+                status: Some("acknowledged".into()),
+                ..NoticeFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(done.len(), 1);
+        assert_eq!(done[0].attempts, 2);
+    }
+}
+
+#[tokio::test]
+async fn rebuilding_from_the_events_gives_identical_states() {
+    for store in stores("rebuild").await {
+        let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+        store
+            .ingest(
+                &conviction(
+                    "110105-2023-001001",
+                    ZHANG,
+                    "危险驾驶罪",
+                    sentence("criminal_detention", Some(2)),
+                    "2023-01-01",
+                    "2023-02-01",
+                    "2023-02-12",
+                ),
+                &c,
+            )
+            .await
+            .unwrap();
+        store
+            .ingest(
+                &conviction(
+                    "110105-2024-001002",
+                    ZHANG,
+                    "盗窃罪",
+                    sentence("fixed_term", Some(8)),
+                    "2024-01-01",
+                    "2024-03-01",
+                    "2024-03-12",
+                ),
+                &c,
+            )
+            .await
+            .unwrap();
+        store
+            .ingest(
+                &conviction(
+                    "110105-2024-001003",
+                    "11010519491231002X",
+                    "诈骗罪",
+                    sentence("fixed_term", Some(30)),
+                    "2024-01-01",
+                    "2024-03-01",
+                    "2024-03-12",
+                ),
+                &c,
+            )
+            .await
+            .unwrap();
+        store
+            .ingest(
+                &[event(
+                    "n-1",
+                    "not_prosecuted",
+                    "2024-04-01",
+                    "110105-2024-001004",
+                    procuratorate("110105-2024-001004"),
+                    "11010519491231002X",
+                    json!({"ground": "discretionary"}),
+                )],
+                &c,
+            )
+            .await
+            .unwrap();
+        let original = store.states().await.unwrap();
+        assert!(original.iter().any(|s| s.state == "unsealed"));
+
+        let all_fresh = stores_with("rebuild2", store.keys().clone()).await;
+        let fresh = all_fresh
+            .iter()
+            .find(|f| f.backend() == store.backend())
+            .unwrap();
+        for (event, at) in store.events().await.unwrap() {
+            let replay = Context::new(c.policy.clone(), at);
+            fresh.ingest(&[event], &replay).await.unwrap();
+        }
+        let rebuilt = fresh.states().await.unwrap();
+        assert_eq!(rebuilt, original);
+    }
+}
+
+#[tokio::test]
+async fn details_are_encrypted_at_rest_and_identities_pseudonymous() {
+    use sqlx::Row;
+    for store in stores("crypt").await {
+        let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+        store
+            .ingest(
+                &conviction(
+                    "110105-2024-001101",
+                    ZHANG,
+                    "危险驾驶罪",
+                    sentence("criminal_detention", Some(1)),
+                    "2024-01-02",
+                    "2024-03-01",
+                    "2024-03-12",
+                ),
+                &c,
+            )
+            .await
+            .unwrap();
+        let pool = store.pool();
+        let mut blobs: Vec<Vec<u8>> = Vec::new();
+        for sql in [
+            "SELECT body FROM events",
+            "SELECT facts FROM records",
+            "SELECT decision FROM records",
+            "SELECT reasons FROM transitions",
+            "SELECT body FROM notices",
+        ] {
+            for row in sqlx::query(sql).fetch_all(pool).await.unwrap() {
+                blobs.push(row.get::<Vec<u8>, _>(0));
+            }
+        }
+        assert!(blobs.len() > 10);
+        for needle in [
+            "张三".as_bytes(),
+            ZHANG.as_bytes(),
+            "危险驾驶".as_bytes(),
+            b"criminal_detention",
+        ] {
+            assert!(
+                !blobs
+                    .iter()
+                    .any(|b| b.windows(needle.len()).any(|w| w == needle)),
+                "plaintext found at rest"
+            );
+        }
+        let keys: Vec<String> = sqlx::query("SELECT person_key FROM records")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert!(keys.iter().all(|k| !k.contains(ZHANG) && k.len() == 64));
+    }
+}
