@@ -2,6 +2,7 @@
 //! and the ratio. Machines are noisy; ratios are what we compare.
 
 mod evaluate;
+mod ingest;
 mod records;
 
 use clap::{Parser, Subcommand};
@@ -20,6 +21,8 @@ struct Cli {
 enum Bench {
     /// Evaluate record facts against every shipped policy, against parsing the same input alone.
     Evaluate(evaluate::Args),
+    /// Ingest events into the store (decisions, states, notices) against a plain insert.
+    Ingest(ingest::Args),
     /// Every benchmark, one summary line each.
     All,
 }
@@ -27,10 +30,14 @@ enum Bench {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().bench {
         Bench::Evaluate(args) => evaluate::run(&args).map(|summary| println!("{summary}")),
+        Bench::Ingest(args) => ingest::run(&args).map(|summaries| summaries.iter().for_each(|s| println!("{s}"))),
         Bench::All => {
-            let summary = evaluate::run(&evaluate::Args::default())?;
+            let mut summaries = vec![evaluate::run(&evaluate::Args::default())?];
+            summaries.extend(ingest::run(&ingest::Args::default())?);
             println!("\nsummary");
-            println!("{summary}");
+            for summary in summaries {
+                println!("{summary}");
+            }
             Ok(())
         }
     }

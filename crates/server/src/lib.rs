@@ -23,6 +23,7 @@ use tokio::sync::RwLock;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use config::{ApiKey, Config, ConfigError, Role};
+pub use fengcun_store::AgencyEndpoint;
 pub use error::ApiError;
 
 /// Everything a request handler needs.

@@ -1,0 +1,192 @@
+//! Ingestion into the store — events stored, facts derived, decided, states and transitions and
+//! notices written — against a plain insert of the same event rows into the same engine.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use fengcun_crypto::MasterKey;
+use fengcun_domain::{Event, ValidEvent};
+use fengcun_store::{Context, Keys, Store};
+use serde_json::json;
+
+use crate::Summary;
+use crate::records::Rng;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// How many events (about five per case).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub events: usize,
+    /// Events per transaction, as `fengcun import` does.
+    #[arg(long, default_value_t = 1000)]
+    pub batch: usize,
+    /// A PostgreSQL server to measure as well (`postgres://…`; a database is created and dropped).
+    #[arg(long, value_name = "URL", env = "FENGCUN_TEST_DATABASE_URL")]
+    pub postgres: Option<String>,
+    #[arg(long, default_value_t = 20_261_126)]
+    pub seed: u64,
+}
+
+impl Default for Args {
+    fn default() -> Self {
+        Self {
+            events: 1_000_000,
+            batch: 1000,
+            postgres: std::env::var("FENGCUN_TEST_DATABASE_URL").ok(),
+            seed: 20_261_126,
+        }
+    }
+}
+
+const CHARGES: [&str; 6] = ["危险驾驶罪", "盗窃罪", "帮助信息网络犯罪活动罪", "诈骗罪", "故意伤害罪", "交通肇事罪"];
+
+fn id_number(n: u64) -> String {
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let body = format!("110105{}{:02}{:02}{:03}", 1960 + n % 45, 1 + n % 12, 1 + n % 28, n / 1000 % 1000);
+    let sum: u32 = body.bytes().zip(WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
+    format!("{body}{}", char::from(b"10X98765432"[(sum % 11) as usize]))
+}
+
+fn date(days: u64) -> String {
+    jiff::civil::Date::constant(2018, 1, 1)
+        .checked_add(jiff::Span::new().days(i64::try_from(days).unwrap_or(0)))
+        .map(|d| d.to_string())
+        .unwrap_or_default()
+}
+
+/// About five events per case: filing, indictment, judgment, judgment effective, execution
+/// completed; one case in ten ends in non-prosecution.
+pub fn generate(events: usize, seed: u64) -> Vec<ValidEvent> {
+    let mut rng = Rng::new(seed);
+    let mut out = Vec::with_capacity(events + 5);
+    let mut case = 0u64;
+    while out.len() < events {
+        case += 1;
+        let code = format!("110105-{}-{case:08}", 2018 + case % 7);
+        let person = id_number(case * 7 + rng.below(3));
+        let charge = CHARGES[rng.below(6) as usize];
+        let offence = rng.below(2000);
+        let judged = offence + 60 + rng.below(200);
+        let effective = judged + 11;
+        let agency = |kind: &str, code: &str| json!({"kind": kind, "code": code});
+        let mut push = |suffix: &str, kind: &str, day: u64, from: serde_json::Value, extra: serde_json::Value| {
+            let mut e = json!({"idempotency_key": format!("{code}/{suffix}"), "kind": kind, "date": date(day), "case_code": code,
+                               "agency": from, "person": {"id_number": person, "name": "测试"}});
+            if let (Some(target), Some(extra)) = (e.as_object_mut(), extra.as_object()) {
+                target.extend(extra.clone());
+            }
+            if let Ok(bytes) = serde_json::to_vec(&e) {
+                if let Ok(valid) = Event::parse(&bytes) {
+                    out.push(valid);
+                }
+            }
+        };
+        push("filed", "filed", offence, agency("public_security", "110105-ga"), json!({"charges": [{"name": charge}], "offence_date": date(offence)}));
+        if rng.below(10) == 0 {
+            push("np", "not_prosecuted", judged, agency("procuratorate", "110105-jc"), json!({"ground": "discretionary"}));
+            continue;
+        }
+        push("indicted", "indicted", judged - 30, agency("procuratorate", "110105-jc"), json!({"charges": [{"name": charge}]}));
+        let months = if rng.below(2) == 0 { 1 + rng.below(6) } else { 6 + rng.below(30) };
+        let principal = if months <= 6 && rng.below(2) == 0 { "criminal_detention" } else { "fixed_term" };
+        let months = if principal == "fixed_term" { months.max(6) } else { months };
+        push("judgment", "judgment", judged, agency("court", "110105-fy"), json!({"document_number": format!("({})京0105刑初{case}号", 2018 + case % 7),
+            "judgment": {"instance": "first", "verdict": "convicted", "charges": [{"name": charge}],
+                         "sentence": {"principal": principal, "months": months}, "offence_date": date(offence), "recidivist": false, "prior_convictions": 0}}));
+        push("effective", "judgment_effective", effective, agency("court", "110105-fy"), json!({}));
+        push("completed", "execution_completed", effective + months * 30, agency("prison", "110105-jy"), json!({}));
+    }
+    out.truncate(events);
+    out
+}
+
+pub fn run(args: &Args) -> anyhow::Result<Vec<Summary>> {
+    let started = Instant::now();
+    let events = generate(args.events, args.seed);
+    eprintln!("ingest: {} events generated in {:.1} s", events.len(), started.elapsed().as_secs_f64());
+    let runtime = tokio::runtime::Runtime::new()?;
+    let mut summaries = Vec::new();
+    let dir = std::env::temp_dir().join(format!("fengcun-bench-ingest-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let sqlite = |name: &str| format!("sqlite://{}", dir.join(name).display());
+    summaries.push(runtime.block_on(measure("ingest", &sqlite("store.sqlite"), &sqlite("plain.sqlite"), &events, args.batch))?);
+    if let Some(url) = &args.postgres {
+        let (store_url, plain_url) = runtime.block_on(postgres_databases(url))?;
+        summaries.push(runtime.block_on(measure("ingest-pg", &store_url, &plain_url, &events, args.batch))?);
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    Ok(summaries)
+}
+
+async fn postgres_databases(url: &str) -> anyhow::Result<(String, String)> {
+    use sqlx::{Connection, Executor};
+    sqlx::any::install_default_drivers();
+    let mut admin = sqlx::AnyConnection::connect(url).await?;
+    let base = url.rsplit_once('/').map(|(b, _)| b).unwrap_or(url);
+    let mut urls = Vec::new();
+    for name in ["fengcun_bench_store", "fengcun_bench_plain"] {
+        admin.execute(format!("DROP DATABASE IF EXISTS {name}").as_str()).await?;
+        admin.execute(format!("CREATE DATABASE {name}").as_str()).await?;
+        urls.push(format!("{base}/{name}"));
+    }
+    Ok((urls[0].clone(), urls[1].clone()))
+}
+
+async fn measure(name: &'static str, store_url: &str, plain_url: &str, events: &[ValidEvent], batch: usize) -> anyhow::Result<Summary> {
+    let keys = Keys::new(MasterKey::generate());
+    let store = fengcun_store::open(store_url, keys.clone()).await?;
+    let policy = Arc::new(fengcun_policy::presets::get("cn-minor-opt1").cloned().ok_or_else(|| anyhow::anyhow!("preset"))?);
+    let ctx = Context::new(policy, "2026-11-26T00:00:00Z".parse()?);
+    let started = Instant::now();
+    for chunk in events.chunks(batch) {
+        store.ingest(chunk, &ctx).await?;
+    }
+    let ingest_seconds = started.elapsed().as_secs_f64();
+    let counts = store.counts().await?;
+    eprintln!("  {name}: {} events, records {:?}, notices {:?}", counts.events, counts.records_by_state, counts.notices_by_status);
+
+    // The baseline: the same event rows (same columns, the same bytes of JSON) into the same
+    // table of a fresh database of the same engine, in the same transactions — no derivation,
+    // no decision, no encryption.
+    let plain = fengcun_store::open(plain_url, keys.clone()).await?;
+    let rows: Vec<_> = events
+        .iter()
+        .map(|e| {
+            let body = serde_json::to_vec(&e.event).unwrap_or_default();
+            (keys.person_key(&e.identity), e.case_code.as_ref().map(ToString::to_string).unwrap_or_default(), keys.hash(&body), body)
+        })
+        .collect();
+    let started = Instant::now();
+    for (chunk_rows, chunk_events) in rows.chunks(batch).zip(events.chunks(batch)) {
+        let mut tx = plain.pool().begin().await?;
+        for ((person_key, case_code, hash, body), event) in chunk_rows.iter().zip(chunk_events) {
+            sqlx::query(
+                "INSERT INTO events (person_key, case_code, idempotency_key, content_hash, kind, event_date, agency_code, received_at, body) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(person_key.as_str())
+            .bind(case_code.as_str())
+            .bind(event.event.idempotency_key.as_str())
+            .bind(hash.clone())
+            .bind(event.event.kind.code())
+            .bind(event.date.to_string())
+            .bind(event.event.agency.code.as_str())
+            .bind("2026-11-26T00:00:00Z")
+            .bind(body.clone())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+    }
+    let plain_seconds = started.elapsed().as_secs_f64();
+    eprintln!("  {name}: full ingestion {ingest_seconds:.1} s; plain insert {plain_seconds:.1} s");
+    let n = events.len() as f64;
+    Ok(Summary {
+        name,
+        unit: "events",
+        throughput: n / ingest_seconds,
+        baseline_name: "plain insert",
+        baseline: n / plain_seconds,
+        target: Some(0.5),
+    })
+}
