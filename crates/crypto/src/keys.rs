@@ -86,26 +86,12 @@ impl MasterKey {
     /// The result is an [envelope](DataKey::seal) sealed under a key-wrapping key derived with HKDF
     /// from this master key, whose plaintext is the data key's suite byte followed by its bytes.
     pub fn wrap(&self, key: &DataKey, context: &[u8]) -> WrappedKey {
-        let bytes = key.bytes();
-        let mut payload = Zeroizing::new(Vec::with_capacity(1 + bytes.len()));
-        payload.push(key.suite().to_byte());
-        payload.extend_from_slice(bytes);
-        WrappedKey(self.key_wrapping_key().seal(&payload, context))
+        self.key_wrapper().wrap(key, context)
     }
 
     /// Recovers a data key wrapped by [`Self::wrap`] under this master key, suite and `context`.
     pub fn unwrap(&self, wrapped: &WrappedKey, context: &[u8]) -> Result<DataKey, CryptoError> {
-        let payload = Zeroizing::new(self.key_wrapping_key().open(&wrapped.0, context)?);
-        let (&suite, bytes) = payload
-            .split_first()
-            .ok_or(CryptoError::Malformed("empty wrapped key"))?;
-        let suite = Suite::from_byte(suite).ok_or(CryptoError::Malformed("unknown suite byte"))?;
-        let mut key = DataKey::zeroed(suite);
-        if bytes.len() != key.bytes().len() {
-            return Err(CryptoError::Malformed("wrapped key of the wrong length"));
-        }
-        key.bytes_mut().copy_from_slice(bytes);
-        Ok(key)
+        self.key_wrapper().unwrap(wrapped, context)
     }
 
     /// A keyed hash of `data`: HMAC-SM3 (or HMAC-SHA-256) under a sub-key derived with HKDF from
@@ -121,6 +107,26 @@ impl MasterKey {
         match self.suite {
             Suite::Sm => hmac::<sm3::Sm3>(&*sub_key, data),
             Suite::International => hmac::<sha2::Sha256>(&*sub_key, data),
+        }
+    }
+
+    /// A hasher with the sub-key for `domain` derived once: what a store hashing every identity of
+    /// a batch should hold, rather than deriving the sub-key for each hash. Same results as
+    /// [`Self::keyed_hash`].
+    pub fn keyed_hasher(&self, domain: &str) -> KeyedHasher {
+        let mut sub_key = Zeroizing::new([0; 32]);
+        self.derive(&[KEYED_HASH_INFO, domain.as_bytes()], &mut *sub_key);
+        KeyedHasher {
+            suite: self.suite,
+            sub_key,
+        }
+    }
+
+    /// A wrapper with the key-wrapping key derived once; same results as [`Self::wrap`] and
+    /// [`Self::unwrap`].
+    pub fn key_wrapper(&self) -> KeyWrapper {
+        KeyWrapper {
+            key: self.key_wrapping_key(),
         }
     }
 
@@ -164,6 +170,62 @@ fn hmac<D: EagerHash>(key: &[u8], data: &[u8]) -> [u8; 32] {
     let mut out = [0; 32];
     out.copy_from_slice(&mac.finalize().into_bytes());
     out
+}
+
+/// [`MasterKey::keyed_hash`] with its sub-key derived once. The sub-key is wiped on drop.
+pub struct KeyedHasher {
+    suite: Suite,
+    sub_key: Zeroizing<[u8; 32]>,
+}
+
+impl KeyedHasher {
+    pub fn hash(&self, data: &[u8]) -> [u8; 32] {
+        match self.suite {
+            Suite::Sm => hmac::<sm3::Sm3>(&*self.sub_key, data),
+            Suite::International => hmac::<sha2::Sha256>(&*self.sub_key, data),
+        }
+    }
+}
+
+impl fmt::Debug for KeyedHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyedHasher({}, redacted)", self.suite)
+    }
+}
+
+/// [`MasterKey::wrap`] and [`MasterKey::unwrap`] with the key-wrapping key derived once.
+pub struct KeyWrapper {
+    key: DataKey,
+}
+
+impl KeyWrapper {
+    pub fn wrap(&self, key: &DataKey, context: &[u8]) -> WrappedKey {
+        let bytes = key.bytes();
+        let mut payload = Zeroizing::new(Vec::with_capacity(1 + bytes.len()));
+        payload.push(key.suite().to_byte());
+        payload.extend_from_slice(bytes);
+        WrappedKey(self.key.seal(&payload, context))
+    }
+
+    pub fn unwrap(&self, wrapped: &WrappedKey, context: &[u8]) -> Result<DataKey, CryptoError> {
+        let payload = Zeroizing::new(self.key.open(&wrapped.0, context)?);
+        let (&suite, bytes) = payload
+            .split_first()
+            .ok_or(CryptoError::Malformed("empty wrapped key"))?;
+        let suite = Suite::from_byte(suite).ok_or(CryptoError::Malformed("unknown suite byte"))?;
+        let mut key = DataKey::zeroed(suite);
+        if bytes.len() != key.bytes().len() {
+            return Err(CryptoError::Malformed("wrapped key of the wrong length"));
+        }
+        key.bytes_mut().copy_from_slice(bytes);
+        Ok(key)
+    }
+}
+
+impl fmt::Debug for KeyWrapper {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("KeyWrapper(redacted)")
+    }
 }
 
 /// A per-record key: 16 bytes for SM4-GCM, 32 for AES-256-GCM.

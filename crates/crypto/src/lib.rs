@@ -46,7 +46,7 @@ mod sign;
 mod suite;
 
 pub use error::CryptoError;
-pub use keys::{DataKey, MasterKey, WrappedKey};
+pub use keys::{DataKey, KeyWrapper, KeyedHasher, MasterKey, WrappedKey};
 pub use sign::{SM2_DISTINGUISHING_ID, Signature, SigningKey, VerifyingKey};
 pub use suite::Suite;
 

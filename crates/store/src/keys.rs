@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use fengcun_crypto::{DataKey, MasterKey, WrappedKey};
+use fengcun_crypto::{DataKey, KeyWrapper, KeyedHasher, MasterKey, WrappedKey};
 
 use crate::error::StoreError;
 
@@ -11,6 +11,9 @@ use crate::error::StoreError;
 #[derive(Clone)]
 pub struct Keys {
     master: Arc<MasterKey>,
+    // Derived once: a batch hashes every identity and unwraps every record key it touches.
+    person_hasher: Arc<KeyedHasher>,
+    wrapper: Arc<KeyWrapper>,
 }
 
 impl fmt::Debug for Keys {
@@ -22,6 +25,8 @@ impl fmt::Debug for Keys {
 impl Keys {
     pub fn new(master: MasterKey) -> Self {
         Self {
+            person_hasher: Arc::new(master.keyed_hasher("fengcun/person")),
+            wrapper: Arc::new(master.key_wrapper()),
             master: Arc::new(master),
         }
     }
@@ -29,15 +34,13 @@ impl Keys {
     /// The pseudonymous key of a person: a keyed hash of `id:<number>`, so that the identity
     /// number itself is never stored in an index and cannot be recovered without the master key.
     pub fn person_key(&self, identity: &str) -> String {
-        let digest = self
-            .master
-            .keyed_hash("fengcun/person", identity.as_bytes());
+        let digest = self.person_hasher.hash(identity.as_bytes());
         digest.iter().map(|b| format!("{b:02x}")).collect()
     }
 
     pub fn new_record_key(&self, person_key: &str, case_code: &str) -> (DataKey, Vec<u8>) {
         let key = DataKey::generate(self.master.suite());
-        let wrapped = self.master.wrap(&key, &context(person_key, case_code));
+        let wrapped = self.wrapper.wrap(&key, &context(person_key, case_code));
         (key, wrapped.0)
     }
 
@@ -47,7 +50,7 @@ impl Keys {
         person_key: &str,
         case_code: &str,
     ) -> Result<DataKey, StoreError> {
-        self.master
+        self.wrapper
             .unwrap(
                 &WrappedKey(wrapped.to_vec()),
                 &context(person_key, case_code),

@@ -6,6 +6,7 @@
 //! facts, decisions, reasons, notices — are encrypted at rest with a key per record, wrapped by the
 //! master key; the person's identity is stored only as a keyed hash.
 
+mod apply;
 mod error;
 mod keys;
 mod schema;
