@@ -38,12 +38,29 @@ impl Default for Args {
     }
 }
 
-const CHARGES: [&str; 6] = ["危险驾驶罪", "盗窃罪", "帮助信息网络犯罪活动罪", "诈骗罪", "故意伤害罪", "交通肇事罪"];
+const CHARGES: [&str; 6] = [
+    "危险驾驶罪",
+    "盗窃罪",
+    "帮助信息网络犯罪活动罪",
+    "诈骗罪",
+    "故意伤害罪",
+    "交通肇事罪",
+];
 
 fn id_number(n: u64) -> String {
     const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let body = format!("110105{}{:02}{:02}{:03}", 1960 + n % 45, 1 + n % 12, 1 + n % 28, n / 1000 % 1000);
-    let sum: u32 = body.bytes().zip(WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
+    let body = format!(
+        "110105{}{:02}{:02}{:03}",
+        1960 + n % 45,
+        1 + n % 12,
+        1 + n % 28,
+        n / 1000 % 1000
+    );
+    let sum: u32 = body
+        .bytes()
+        .zip(WEIGHTS)
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
     format!("{body}{}", char::from(b"10X98765432"[(sum % 11) as usize]))
 }
 
@@ -69,7 +86,11 @@ pub fn generate(events: usize, seed: u64) -> Vec<ValidEvent> {
         let judged = offence + 60 + rng.below(200);
         let effective = judged + 11;
         let agency = |kind: &str, code: &str| json!({"kind": kind, "code": code});
-        let mut push = |suffix: &str, kind: &str, day: u64, from: serde_json::Value, extra: serde_json::Value| {
+        let mut push = |suffix: &str,
+                        kind: &str,
+                        day: u64,
+                        from: serde_json::Value,
+                        extra: serde_json::Value| {
             let mut e = json!({"idempotency_key": format!("{code}/{suffix}"), "kind": kind, "date": date(day), "case_code": code,
                                "agency": from, "person": {"id_number": person, "name": "测试"}});
             if let (Some(target), Some(extra)) = (e.as_object_mut(), extra.as_object()) {
@@ -81,20 +102,68 @@ pub fn generate(events: usize, seed: u64) -> Vec<ValidEvent> {
                 }
             }
         };
-        push("filed", "filed", offence, agency("public_security", "110105-ga"), json!({"charges": [{"name": charge}], "offence_date": date(offence)}));
+        push(
+            "filed",
+            "filed",
+            offence,
+            agency("public_security", "110105-ga"),
+            json!({"charges": [{"name": charge}], "offence_date": date(offence)}),
+        );
         if rng.below(10) == 0 {
-            push("np", "not_prosecuted", judged, agency("procuratorate", "110105-jc"), json!({"ground": "discretionary"}));
+            push(
+                "np",
+                "not_prosecuted",
+                judged,
+                agency("procuratorate", "110105-jc"),
+                json!({"ground": "discretionary"}),
+            );
             continue;
         }
-        push("indicted", "indicted", judged - 30, agency("procuratorate", "110105-jc"), json!({"charges": [{"name": charge}]}));
-        let months = if rng.below(2) == 0 { 1 + rng.below(6) } else { 6 + rng.below(30) };
-        let principal = if months <= 6 && rng.below(2) == 0 { "criminal_detention" } else { "fixed_term" };
-        let months = if principal == "fixed_term" { months.max(6) } else { months };
-        push("judgment", "judgment", judged, agency("court", "110105-fy"), json!({"document_number": format!("({})京0105刑初{case}号", 2018 + case % 7),
+        push(
+            "indicted",
+            "indicted",
+            judged - 30,
+            agency("procuratorate", "110105-jc"),
+            json!({"charges": [{"name": charge}]}),
+        );
+        let months = if rng.below(2) == 0 {
+            1 + rng.below(6)
+        } else {
+            6 + rng.below(30)
+        };
+        let principal = if months <= 6 && rng.below(2) == 0 {
+            "criminal_detention"
+        } else {
+            "fixed_term"
+        };
+        let months = if principal == "fixed_term" {
+            months.max(6)
+        } else {
+            months
+        };
+        push(
+            "judgment",
+            "judgment",
+            judged,
+            agency("court", "110105-fy"),
+            json!({"document_number": format!("({})京0105刑初{case}号", 2018 + case % 7),
             "judgment": {"instance": "first", "verdict": "convicted", "charges": [{"name": charge}],
-                         "sentence": {"principal": principal, "months": months}, "offence_date": date(offence), "recidivist": false, "prior_convictions": 0}}));
-        push("effective", "judgment_effective", effective, agency("court", "110105-fy"), json!({}));
-        push("completed", "execution_completed", effective + months * 30, agency("prison", "110105-jy"), json!({}));
+                         "sentence": {"principal": principal, "months": months}, "offence_date": date(offence), "recidivist": false, "prior_convictions": 0}}),
+        );
+        push(
+            "effective",
+            "judgment_effective",
+            effective,
+            agency("court", "110105-fy"),
+            json!({}),
+        );
+        push(
+            "completed",
+            "execution_completed",
+            effective + months * 30,
+            agency("prison", "110105-jy"),
+            json!({}),
+        );
     }
     out.truncate(events);
     out
@@ -103,16 +172,32 @@ pub fn generate(events: usize, seed: u64) -> Vec<ValidEvent> {
 pub fn run(args: &Args) -> anyhow::Result<Vec<Summary>> {
     let started = Instant::now();
     let events = generate(args.events, args.seed);
-    eprintln!("ingest: {} events generated in {:.1} s", events.len(), started.elapsed().as_secs_f64());
+    eprintln!(
+        "ingest: {} events generated in {:.1} s",
+        events.len(),
+        started.elapsed().as_secs_f64()
+    );
     let runtime = tokio::runtime::Runtime::new()?;
     let mut summaries = Vec::new();
     let dir = std::env::temp_dir().join(format!("fengcun-bench-ingest-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let sqlite = |name: &str| format!("sqlite://{}", dir.join(name).display());
-    summaries.push(runtime.block_on(measure("ingest", &sqlite("store.sqlite"), &sqlite("plain.sqlite"), &events, args.batch))?);
+    summaries.push(runtime.block_on(measure(
+        "ingest",
+        &sqlite("store.sqlite"),
+        &sqlite("plain.sqlite"),
+        &events,
+        args.batch,
+    ))?);
     if let Some(url) = &args.postgres {
         let (store_url, plain_url) = runtime.block_on(postgres_databases(url))?;
-        summaries.push(runtime.block_on(measure("ingest-pg", &store_url, &plain_url, &events, args.batch))?);
+        summaries.push(runtime.block_on(measure(
+            "ingest-pg",
+            &store_url,
+            &plain_url,
+            &events,
+            args.batch,
+        ))?);
     }
     let _ = std::fs::remove_dir_all(dir);
     Ok(summaries)
@@ -125,17 +210,35 @@ async fn postgres_databases(url: &str) -> anyhow::Result<(String, String)> {
     let base = url.rsplit_once('/').map(|(b, _)| b).unwrap_or(url);
     let mut urls = Vec::new();
     for name in ["fengcun_bench_store", "fengcun_bench_plain"] {
-        admin.execute(format!("DROP DATABASE IF EXISTS {name}").as_str()).await?;
-        admin.execute(format!("CREATE DATABASE {name}").as_str()).await?;
+        admin
+            .execute(format!("DROP DATABASE IF EXISTS {name}").as_str())
+            .await?;
+        admin
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await?;
         urls.push(format!("{base}/{name}"));
     }
     Ok((urls[0].clone(), urls[1].clone()))
 }
 
-async fn measure(name: &'static str, store_url: &str, plain_url: &str, events: &[ValidEvent], batch: usize) -> anyhow::Result<Summary> {
-    let keys = Keys::new(MasterKey::generate());
+async fn measure(
+    name: &'static str,
+    store_url: &str,
+    plain_url: &str,
+    events: &[ValidEvent],
+    batch: usize,
+) -> anyhow::Result<Summary> {
+    let suite = match std::env::var("FENGCUN_BENCH_SUITE").as_deref() {
+        Ok("international") => fengcun_crypto::Suite::International,
+        _ => fengcun_crypto::Suite::Sm,
+    };
+    let keys = Keys::new(MasterKey::generate().with_suite(suite));
     let store = fengcun_store::open(store_url, keys.clone()).await?;
-    let policy = Arc::new(fengcun_policy::presets::get("cn-minor-opt1").cloned().ok_or_else(|| anyhow::anyhow!("preset"))?);
+    let policy = Arc::new(
+        fengcun_policy::presets::get("cn-minor-opt1")
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("preset"))?,
+    );
     let ctx = Context::new(policy, "2026-11-26T00:00:00Z".parse()?);
     let started = Instant::now();
     for chunk in events.chunks(batch) {
@@ -143,7 +246,10 @@ async fn measure(name: &'static str, store_url: &str, plain_url: &str, events: &
     }
     let ingest_seconds = started.elapsed().as_secs_f64();
     let counts = store.counts().await?;
-    eprintln!("  {name}: {} events, records {:?}, notices {:?}", counts.events, counts.records_by_state, counts.notices_by_status);
+    eprintln!(
+        "  {name}: {} events, records {:?}, notices {:?}",
+        counts.events, counts.records_by_state, counts.notices_by_status
+    );
 
     // The baseline: the same event rows (same columns, the same bytes of JSON) into the same
     // table of a fresh database of the same engine, in the same transactions — no derivation,
@@ -153,7 +259,15 @@ async fn measure(name: &'static str, store_url: &str, plain_url: &str, events: &
         .iter()
         .map(|e| {
             let body = serde_json::to_vec(&e.event).unwrap_or_default();
-            (keys.person_key(&e.identity), e.case_code.as_ref().map(ToString::to_string).unwrap_or_default(), keys.hash(&body), body)
+            (
+                keys.person_key(&e.identity),
+                e.case_code
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+                keys.hash(&body),
+                body,
+            )
         })
         .collect();
     let started = Instant::now();

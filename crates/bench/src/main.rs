@@ -30,7 +30,9 @@ enum Bench {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().bench {
         Bench::Evaluate(args) => evaluate::run(&args).map(|summary| println!("{summary}")),
-        Bench::Ingest(args) => ingest::run(&args).map(|summaries| summaries.iter().for_each(|s| println!("{s}"))),
+        Bench::Ingest(args) => {
+            ingest::run(&args).map(|summaries| summaries.iter().for_each(|s| println!("{s}")))
+        }
         Bench::All => {
             let mut summaries = vec![evaluate::run(&evaluate::Args::default())?];
             summaries.extend(ingest::run(&ingest::Args::default())?);

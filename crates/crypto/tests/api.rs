@@ -389,18 +389,31 @@ fn errors_name_no_secret() {
 
 #[test]
 fn the_pre_derived_forms_agree_with_the_master_key() {
-    for suite in [fengcun_crypto::Suite::Sm, fengcun_crypto::Suite::International] {
+    for suite in [
+        fengcun_crypto::Suite::Sm,
+        fengcun_crypto::Suite::International,
+    ] {
         let master = fengcun_crypto::MasterKey::generate().with_suite(suite);
         let hasher = master.keyed_hasher("fengcun/person");
-        assert_eq!(hasher.hash(b"id:110105199003070025"), master.keyed_hash("fengcun/person", b"id:110105199003070025"));
-        assert_ne!(hasher.hash(b"id:110105199003070025"), master.keyed_hash("other", b"id:110105199003070025"));
+        assert_eq!(
+            hasher.hash(b"id:110105199003070025"),
+            master.keyed_hash("fengcun/person", b"id:110105199003070025")
+        );
+        assert_ne!(
+            hasher.hash(b"id:110105199003070025"),
+            master.keyed_hash("other", b"id:110105199003070025")
+        );
         let key = fengcun_crypto::DataKey::generate(suite);
         let wrapper = master.key_wrapper();
         let wrapped = wrapper.wrap(&key, b"ctx");
         let by_master = master.unwrap(&wrapped, b"ctx").unwrap();
         let sealed = by_master.seal(b"secret", b"aad");
         assert_eq!(key.open(&sealed, b"aad").unwrap(), b"secret");
-        assert!(wrapper.unwrap(&master.wrap(&key, b"ctx"), b"other").is_err());
+        assert!(
+            wrapper
+                .unwrap(&master.wrap(&key, b"ctx"), b"other")
+                .is_err()
+        );
         assert!(!format!("{hasher:?} {wrapper:?}").contains(&master.to_hex()[..8]));
     }
 }

@@ -23,8 +23,8 @@ use tokio::sync::RwLock;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use config::{ApiKey, Config, ConfigError, Role};
-pub use fengcun_store::AgencyEndpoint;
 pub use error::ApiError;
+pub use fengcun_store::AgencyEndpoint;
 
 /// Everything a request handler needs.
 #[derive(Clone)]

@@ -1,8 +1,12 @@
-//! End to end through the HTTP API: a real server on port 0, a fresh SQLite database per test (and
-//! PostgreSQL where `FENGCUN_TEST_DATABASE_URL` is set, for the ingestion story), an injected
-//! clock, and a local agency endpoint that receives notices.
+//! End to end through the HTTP API: a real server on port 0, a fresh SQLite database per test, an
+//! injected clock, and a local agency endpoint that receives notices. (The storage contract runs on
+//! PostgreSQL too: `crates/store/tests/contract.rs`.)
 
-#![allow(clippy::expect_used, clippy::unwrap_used, reason = "a test fails loudly on a broken fixture")]
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "a test fails loudly on a broken fixture"
+)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -62,7 +66,11 @@ struct App {
 
 impl App {
     async fn start(policy: &str, now: &str, court_endpoint: Option<String>) -> App {
-        let dir = std::env::temp_dir().join(format!("fengcun-api-{}-{}", std::process::id(), rand_suffix()));
+        let dir = std::env::temp_dir().join(format!(
+            "fengcun-api-{}-{}",
+            std::process::id(),
+            rand_suffix()
+        ));
         std::fs::create_dir_all(&dir).unwrap();
         let mut config = Config::load(None, std::iter::empty()).unwrap();
         config.listen = "127.0.0.1:0".into();
@@ -71,13 +79,34 @@ impl App {
         config.scheduler_interval_seconds = 3600;
         config.outbox_interval_seconds = 1;
         config.api_keys = vec![
-            ApiKey { name: "ops".into(), role: Role::Operator, agency: None, key_sha256: key_digest(OPERATOR) },
-            ApiKey { name: "court".into(), role: Role::Agency, agency: Some("110105-fy".into()), key_sha256: key_digest(COURT_KEY) },
+            ApiKey {
+                name: "ops".into(),
+                role: Role::Operator,
+                agency: None,
+                key_sha256: key_digest(OPERATOR),
+            },
+            ApiKey {
+                name: "court".into(),
+                role: Role::Agency,
+                agency: Some("110105-fy".into()),
+                key_sha256: key_digest(COURT_KEY),
+            },
         ];
-        config.agencies = vec![AgencyEndpoint { code: "110105-fy".into(), kind: "court".into(), name: Some("某区人民法院".into()), endpoint: court_endpoint }];
+        config.agencies = vec![AgencyEndpoint {
+            code: "110105-fy".into(),
+            kind: "court".into(),
+            name: Some("某区人民法院".into()),
+            endpoint: court_endpoint,
+        }];
         let clock = Arc::new(FixedClock::new(now.parse().unwrap()));
-        let store = Arc::new(fengcun_store::open(&config.database, Keys::new(MasterKey::generate())).await.unwrap());
-        let running = fengcun_server::start_with_store(config, store, clock.clone()).await.unwrap();
+        let store = Arc::new(
+            fengcun_store::open(&config.database, Keys::new(MasterKey::generate()))
+                .await
+                .unwrap(),
+        );
+        let running = fengcun_server::start_with_store(config, store, clock.clone())
+            .await
+            .unwrap();
         App {
             base: format!("http://{}", running.address),
             http: reqwest::Client::new(),
@@ -87,7 +116,14 @@ impl App {
     }
 
     async fn post(&self, path: &str, key: &str, body: &Value) -> (StatusCode, Value) {
-        let response = self.http.post(format!("{}{path}", self.base)).bearer_auth(key).json(body).send().await.unwrap();
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(key)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
         let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
         (status, response.json().await.unwrap_or(Value::Null))
     }
@@ -103,12 +139,16 @@ impl App {
     }
 
     async fn send(&self, events: &[Value]) {
-        let (status, body) = self.post("/api/v1/events/batch", OPERATOR, &json!({"events": events})).await;
+        let (status, body) = self
+            .post("/api/v1/events/batch", OPERATOR, &json!({"events": events}))
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
 
     async fn notices(&self, query: &str) -> Vec<Value> {
-        let (status, body) = self.get(&format!("/api/v1/notices{query}"), Some(OPERATOR)).await;
+        let (status, body) = self
+            .get(&format!("/api/v1/notices{query}"), Some(OPERATOR))
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body["notices"].as_array().unwrap().clone()
     }
@@ -116,7 +156,10 @@ impl App {
     /// The state of a record, read back through the notices and transitions the platform made:
     /// the last notice kind for the case, if any.
     async fn last_notice(&self, case: &str) -> Option<String> {
-        self.notices(&format!("?case_code={case}")).await.last().map(|n| n["kind"].as_str().unwrap().to_owned())
+        self.notices(&format!("?case_code={case}"))
+            .await
+            .last()
+            .map(|n| n["kind"].as_str().unwrap().to_owned())
     }
 }
 
@@ -134,7 +177,15 @@ fn agency(kind: &str) -> Value {
     json!({"kind": kind, "code": code})
 }
 
-fn event(key: &str, kind: &str, date: &str, case: &str, from: &str, id: &str, extra: Value) -> Value {
+fn event(
+    key: &str,
+    kind: &str,
+    date: &str,
+    case: &str,
+    from: &str,
+    id: &str,
+    extra: Value,
+) -> Value {
     let mut e = json!({"idempotency_key": key, "kind": kind, "date": date, "case_code": case, "agency": agency(from), "person": {"id_number": id, "name": "测试人"}});
     for (k, v) in extra.as_object().unwrap() {
         e[k] = v.clone();
@@ -142,12 +193,44 @@ fn event(key: &str, kind: &str, date: &str, case: &str, from: &str, id: &str, ex
     e
 }
 
-fn conviction(case: &str, id: &str, charge: &str, sentence: Value, offence: &str, judged: &str, effective: &str) -> Vec<Value> {
+fn conviction(
+    case: &str,
+    id: &str,
+    charge: &str,
+    sentence: Value,
+    offence: &str,
+    judged: &str,
+    effective: &str,
+) -> Vec<Value> {
     vec![
-        event(&format!("{case}/filed"), "filed", offence, case, "public_security", id, json!({"charges": [{"name": charge}], "offence_date": offence})),
-        event(&format!("{case}/judgment"), "judgment", judged, case, "court", id, json!({"document_number": format!("({})某刑初{}号", &judged[..4], &case[12..]),
-            "judgment": {"instance": "first", "verdict": "convicted", "charges": [{"name": charge}], "sentence": sentence, "offence_date": offence, "recidivist": false, "prior_convictions": 0}})),
-        event(&format!("{case}/effective"), "judgment_effective", effective, case, "court", id, json!({})),
+        event(
+            &format!("{case}/filed"),
+            "filed",
+            offence,
+            case,
+            "public_security",
+            id,
+            json!({"charges": [{"name": charge}], "offence_date": offence}),
+        ),
+        event(
+            &format!("{case}/judgment"),
+            "judgment",
+            judged,
+            case,
+            "court",
+            id,
+            json!({"document_number": format!("({})某刑初{}号", &judged[..4], &case[12..]),
+            "judgment": {"instance": "first", "verdict": "convicted", "charges": [{"name": charge}], "sentence": sentence, "offence_date": offence, "recidivist": false, "prior_convictions": 0}}),
+        ),
+        event(
+            &format!("{case}/effective"),
+            "judgment_effective",
+            effective,
+            case,
+            "court",
+            id,
+            json!({}),
+        ),
     ]
 }
 
@@ -160,13 +243,37 @@ const YOUNG2: &str = "110105200802020011";
 async fn authentication_roles_health_openapi_and_metrics() {
     let app = App::start("cn-minor-opt1", "2025-01-01T00:00:00Z", None).await;
     assert_eq!(app.get("/healthz", None).await.0, StatusCode::OK);
-    for path in ["/api/v1/notices", "/api/openapi.json", "/metrics", "/api/v1/policy"] {
-        assert_eq!(app.get(path, None).await.0, StatusCode::UNAUTHORIZED, "{path}");
-        assert_eq!(app.get(path, Some("not-a-key")).await.0, StatusCode::UNAUTHORIZED, "{path}");
+    for path in [
+        "/api/v1/notices",
+        "/api/openapi.json",
+        "/metrics",
+        "/api/v1/policy",
+    ] {
+        assert_eq!(
+            app.get(path, None).await.0,
+            StatusCode::UNAUTHORIZED,
+            "{path}"
+        );
+        assert_eq!(
+            app.get(path, Some("not-a-key")).await.0,
+            StatusCode::UNAUTHORIZED,
+            "{path}"
+        );
     }
-    assert_eq!(app.get("/api/v1/notices", Some(COURT_KEY)).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get("/api/v1/notices", Some(COURT_KEY)).await.0,
+        StatusCode::FORBIDDEN
+    );
     // An agency key speaks for its own agency only.
-    let police_event = event("x-1", "filed", "2024-01-01", "110105-2024-009999", "public_security", A, json!({}));
+    let police_event = event(
+        "x-1",
+        "filed",
+        "2024-01-01",
+        "110105-2024-009999",
+        "public_security",
+        A,
+        json!({}),
+    );
     let (status, body) = app.post("/api/v1/events", COURT_KEY, &police_event).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body["message"].as_str().unwrap().contains("agency.code"));
@@ -174,131 +281,377 @@ async fn authentication_roles_health_openapi_and_metrics() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(document["openapi"], "3.1.0");
     for (path, method) in fengcun_server::openapi::PATHS {
-        assert!(document["paths"][path][method].is_object(), "{method} {path}");
+        assert!(
+            document["paths"][path][method].is_object(),
+            "{method} {path}"
+        );
     }
-    let metrics = app.http.get(format!("{}/metrics", app.base)).bearer_auth(OPERATOR).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("fengcun_http_requests_total") && metrics.contains("# TYPE fengcun_events gauge"), "{metrics}");
+    let metrics = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .bearer_auth(OPERATOR)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("fengcun_http_requests_total")
+            && metrics.contains("# TYPE fengcun_events gauge"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
 async fn out_of_order_duplicated_and_conflicting_events() {
     let app = App::start("cn-minor-opt1", "2024-06-01T00:00:00Z", None).await;
     let case = "110105-2024-000101";
-    let mut events = conviction(case, A, "危险驾驶罪", json!({"principal": "criminal_detention", "months": 3}), "2024-01-10", "2024-03-01", "2024-03-12");
+    let mut events = conviction(
+        case,
+        A,
+        "危险驾驶罪",
+        json!({"principal": "criminal_detention", "months": 3}),
+        "2024-01-10",
+        "2024-03-01",
+        "2024-03-12",
+    );
     events.reverse();
     for e in &events {
         let (status, body) = app.post("/api/v1/events", OPERATOR, e).await;
-        assert_eq!((status, body["outcome"].as_str()), (StatusCode::CREATED, Some("stored")));
+        assert_eq!(
+            (status, body["outcome"].as_str()),
+            (StatusCode::CREATED, Some("stored"))
+        );
     }
     for e in &events {
         let (status, body) = app.post("/api/v1/events", OPERATOR, e).await;
-        assert_eq!((status, body["outcome"].as_str()), (StatusCode::OK, Some("duplicate")));
+        assert_eq!(
+            (status, body["outcome"].as_str()),
+            (StatusCode::OK, Some("duplicate"))
+        );
     }
-    assert_eq!(app.last_notice(case).await.as_deref(), Some("seal"), "sealed although the events came last to first");
+    assert_eq!(
+        app.last_notice(case).await.as_deref(),
+        Some("seal"),
+        "sealed although the events came last to first"
+    );
     // A used key with different content: refused, and the batch around it stores nothing.
     let mut changed = events[0].clone();
     changed["date"] = json!("2024-03-13");
-    let fresh = event("y-1", "execution_started", "2024-03-15", case, "prison", A, json!({}));
-    let (status, body) = app.post("/api/v1/events/batch", OPERATOR, &json!({"events": [fresh.clone(), changed]})).await;
+    let fresh = event(
+        "y-1",
+        "execution_started",
+        "2024-03-15",
+        case,
+        "prison",
+        A,
+        json!({}),
+    );
+    let (status, body) = app
+        .post(
+            "/api/v1/events/batch",
+            OPERATOR,
+            &json!({"events": [fresh.clone(), changed]}),
+        )
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["line"], 2);
-    let (status, body) = app.post("/api/v1/events/batch", OPERATOR, &json!({"events": [fresh]})).await;
-    assert_eq!((status, body["stored"].as_u64()), (StatusCode::OK, Some(1)), "the first line was not stored before");
+    let (status, body) = app
+        .post(
+            "/api/v1/events/batch",
+            OPERATOR,
+            &json!({"events": [fresh]}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["stored"].as_u64()),
+        (StatusCode::OK, Some(1)),
+        "the first line was not stored before"
+    );
     // An invalid line names its line and field; nothing is stored.
-    let bad = event("z-1", "judgment", "2024-03-01", "110105-2024-000102", "court", B, json!({"judgment": {"instance": "first", "verdict": "convicted",
-        "charges": [{"name": "盗窃罪"}], "sentence": {"principal": "criminal_detention", "months": 7}}}));
-    let good = event("z-2", "filed", "2024-01-01", "110105-2024-000102", "public_security", B, json!({}));
-    let (status, body) = app.post("/api/v1/events/batch", OPERATOR, &json!({"events": [good, bad]})).await;
+    let bad = event(
+        "z-1",
+        "judgment",
+        "2024-03-01",
+        "110105-2024-000102",
+        "court",
+        B,
+        json!({"judgment": {"instance": "first", "verdict": "convicted",
+        "charges": [{"name": "盗窃罪"}], "sentence": {"principal": "criminal_detention", "months": 7}}}),
+    );
+    let good = event(
+        "z-2",
+        "filed",
+        "2024-01-01",
+        "110105-2024-000102",
+        "public_security",
+        B,
+        json!({}),
+    );
+    let (status, body) = app
+        .post(
+            "/api/v1/events/batch",
+            OPERATOR,
+            &json!({"events": [good, bad]}),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(body["message"].as_str().unwrap().contains("line 2: field `judgment.sentence.months`"), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("line 2: field `judgment.sentence.months`"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
 async fn a_future_seal_takes_effect_when_the_clock_reaches_it() {
     let app = App::start("cn-minor-tiered", "2025-04-01T00:00:00Z", None).await;
     let case = "110105-2023-000201";
-    let mut events = conviction(case, A, "诈骗罪", json!({"principal": "fixed_term", "months": 18}), "2023-05-02", "2023-09-01", "2023-09-12");
-    events.push(event("done-1", "execution_completed", "2025-03-11", case, "prison", A, json!({})));
+    let mut events = conviction(
+        case,
+        A,
+        "诈骗罪",
+        json!({"principal": "fixed_term", "months": 18}),
+        "2023-05-02",
+        "2023-09-01",
+        "2023-09-12",
+    );
+    events.push(event(
+        "done-1",
+        "execution_completed",
+        "2025-03-11",
+        case,
+        "prison",
+        A,
+        json!({}),
+    ));
     app.send(&events).await;
     assert_eq!(app.last_notice(case).await, None, "pending, not sealed yet");
     app.clock.set("2027-03-10T12:00:00+08:00".parse().unwrap());
-    let (_, body) = app.post("/api/v1/scheduler/run", OPERATOR, &json!({})).await;
+    let (_, body) = app
+        .post("/api/v1/scheduler/run", OPERATOR, &json!({}))
+        .await;
     assert_eq!(body["transitions"], 0);
     app.clock.set("2027-03-11T00:30:00+08:00".parse().unwrap());
-    let (_, body) = app.post("/api/v1/scheduler/run", OPERATOR, &json!({})).await;
+    let (_, body) = app
+        .post("/api/v1/scheduler/run", OPERATOR, &json!({}))
+        .await;
     assert_eq!(body["transitions"], 1);
     let notices = app.notices(&format!("?case_code={case}")).await;
     assert!(notices.iter().all(|n| n["kind"] == "seal"));
-    assert!(notices[0]["body"].as_str().unwrap().contains("2027年3月11日"), "{}", notices[0]["body"]);
+    assert!(
+        notices[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("2027年3月11日"),
+        "{}",
+        notices[0]["body"]
+    );
 }
 
 #[tokio::test]
 async fn a_policy_change_is_previewed_then_applied() {
     let app = App::start("cn-minor-opt3", "2024-06-01T00:00:00Z", None).await;
-    app.send(&conviction("110105-2024-000301", A, "盗窃罪", json!({"principal": "fixed_term", "months": 10}), "2024-01-02", "2024-03-01", "2024-03-12")).await;
+    app.send(&conviction(
+        "110105-2024-000301",
+        A,
+        "盗窃罪",
+        json!({"principal": "fixed_term", "months": 10}),
+        "2024-01-02",
+        "2024-03-01",
+        "2024-03-12",
+    ))
+    .await;
     assert_eq!(app.last_notice("110105-2024-000301").await, None);
-    let (status, preview) = app.post("/api/v1/policy", OPERATOR, &json!({"name": "cn-minor-opt1"})).await;
+    let (status, preview) = app
+        .post(
+            "/api/v1/policy",
+            OPERATOR,
+            &json!({"name": "cn-minor-opt1"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{preview}");
-    assert_eq!((preview["applied"].as_bool(), preview["sealed"].as_array().map(Vec::len)), (Some(false), Some(1)));
+    assert_eq!(
+        (
+            preview["applied"].as_bool(),
+            preview["sealed"].as_array().map(Vec::len)
+        ),
+        (Some(false), Some(1))
+    );
     assert_eq!(app.last_notice("110105-2024-000301").await, None);
-    let (_, applied) = app.post("/api/v1/policy", OPERATOR, &json!({"name": "cn-minor-opt1", "apply": true})).await;
+    let (_, applied) = app
+        .post(
+            "/api/v1/policy",
+            OPERATOR,
+            &json!({"name": "cn-minor-opt1", "apply": true}),
+        )
+        .await;
     assert_eq!(applied["applied"], true);
-    assert_eq!(app.last_notice("110105-2024-000301").await.as_deref(), Some("seal"));
+    assert_eq!(
+        app.last_notice("110105-2024-000301").await.as_deref(),
+        Some("seal")
+    );
     let (_, in_force) = app.get("/api/v1/policy", Some(OPERATOR)).await;
     assert_eq!(in_force["name"], "cn-minor-opt1");
     // New events are decided under the policy now in force.
-    app.send(&conviction("110105-2024-000302", B, "盗窃罪", json!({"principal": "fixed_term", "months": 11}), "2024-01-02", "2024-03-01", "2024-03-12")).await;
-    assert_eq!(app.last_notice("110105-2024-000302").await.as_deref(), Some("seal"));
+    app.send(&conviction(
+        "110105-2024-000302",
+        B,
+        "盗窃罪",
+        json!({"principal": "fixed_term", "months": 11}),
+        "2024-01-02",
+        "2024-03-01",
+        "2024-03-12",
+    ))
+    .await;
+    assert_eq!(
+        app.last_notice("110105-2024-000302").await.as_deref(),
+        Some("seal")
+    );
 }
 
 #[tokio::test]
 async fn every_unsealing_trigger() {
     let app = App::start("cn-minor-opt1", "2025-01-01T00:00:00Z", None).await;
-    let sealed = |case: &str, id: &str| conviction(case, id, "危险驾驶罪", json!({"principal": "criminal_detention", "months": 2}), "2023-01-01", "2023-03-01", "2023-03-12");
+    let sealed = |case: &str, id: &str| {
+        conviction(
+            case,
+            id,
+            "危险驾驶罪",
+            json!({"principal": "criminal_detention", "months": 2}),
+            "2023-01-01",
+            "2023-03-01",
+            "2023-03-12",
+        )
+    };
     // New crime: committed and judged after the sealed conviction.
     app.send(&sealed("110105-2023-000401", A)).await;
-    app.send(&conviction("110105-2024-000402", A, "盗窃罪", json!({"principal": "fixed_term", "months": 7}), "2024-05-01", "2024-08-01", "2024-08-12")).await;
+    app.send(&conviction(
+        "110105-2024-000402",
+        A,
+        "盗窃罪",
+        json!({"principal": "fixed_term", "months": 7}),
+        "2024-05-01",
+        "2024-08-01",
+        "2024-08-12",
+    ))
+    .await;
     let unseal = app.notices("?case_code=110105-2023-000401").await;
-    assert!(unseal.iter().any(|n| n["kind"] == "unseal" && n["body"].as_str().unwrap().contains("再犯新罪")));
+    assert!(
+        unseal
+            .iter()
+            .any(|n| n["kind"] == "unseal" && n["body"].as_str().unwrap().contains("再犯新罪"))
+    );
     // An earlier crime discovered: committed before the sealed judgment, judged after it (漏罪).
     app.send(&sealed("110105-2023-000403", B)).await;
-    app.send(&conviction("110105-2024-000404", B, "诈骗罪", json!({"principal": "fixed_term", "months": 7}), "2022-11-01", "2024-08-01", "2024-08-12")).await;
+    app.send(&conviction(
+        "110105-2024-000404",
+        B,
+        "诈骗罪",
+        json!({"principal": "fixed_term", "months": 7}),
+        "2022-11-01",
+        "2024-08-01",
+        "2024-08-12",
+    ))
+    .await;
     let unseal = app.notices("?case_code=110105-2023-000403").await;
-    assert!(unseal.iter().any(|n| n["kind"] == "unseal" && n["body"].as_str().unwrap().contains("漏罪")), "{unseal:?}");
+    assert!(
+        unseal
+            .iter()
+            .any(|n| n["kind"] == "unseal" && n["body"].as_str().unwrap().contains("漏罪")),
+        "{unseal:?}"
+    );
     // A retrial above the threshold.
     let retried = "110105-2023-000405";
     app.send(&sealed(retried, "110105198001010016")).await;
     app.send(&[event("retrial-405", "judgment", "2024-06-01", retried, "court", "110105198001010016", json!({"judgment": {"instance": "retrial", "verdict": "convicted",
         "charges": [{"name": "危险驾驶罪"}, {"name": "妨害公务罪"}], "sentence": {"principal": "fixed_term", "months": 14}, "recidivist": false, "prior_convictions": 0}}))]).await;
-    assert!(app.notices(&format!("?case_code={retried}")).await.iter().any(|n| n["kind"] == "unseal" && n["body"].as_str().unwrap().contains("再审")));
+    assert!(
+        app.notices(&format!("?case_code={retried}"))
+            .await
+            .iter()
+            .any(|n| n["kind"] == "unseal" && n["body"].as_str().unwrap().contains("再审"))
+    );
     // Wrong facts: a correction shows the seal should not have been granted.
     let corrected = "110105-2023-000406";
     let events = sealed(corrected, "110105198002020013");
     app.send(&events).await;
     let mut replacement = events[1].clone();
     replacement["judgment"]["prior_convictions"] = json!(2);
-    app.send(&[event("fix-406", "correction", "2024-06-01", corrected, "court", "110105198002020013", json!({"corrects": events[1]["idempotency_key"], "replacement": replacement}))]).await;
-    assert!(app.notices(&format!("?case_code={corrected}")).await.iter().any(|n| n["kind"] == "unseal" && n["body"].as_str().unwrap().contains("更正")));
+    app.send(&[event(
+        "fix-406",
+        "correction",
+        "2024-06-01",
+        corrected,
+        "court",
+        "110105198002020013",
+        json!({"corrects": events[1]["idempotency_key"], "replacement": replacement}),
+    )])
+    .await;
+    assert!(
+        app.notices(&format!("?case_code={corrected}"))
+            .await
+            .iter()
+            .any(|n| n["kind"] == "unseal" && n["body"].as_str().unwrap().contains("更正"))
+    );
     // An acquittal in a new case unseals nothing.
     let kept = "110105-2023-000407";
     app.send(&sealed(kept, "110105198003030010")).await;
     app.send(&[event("acq-1", "judgment", "2024-06-01", "110105-2024-000408", "court", "110105198003030010", json!({"judgment": {"instance": "first", "verdict": "acquitted", "charges": [{"name": "盗窃罪"}]}})),
                event("acq-2", "judgment_effective", "2024-06-12", "110105-2024-000408", "court", "110105198003030010", json!({}))]).await;
-    assert!(app.notices(&format!("?case_code={kept}")).await.iter().all(|n| n["kind"] == "seal"));
+    assert!(
+        app.notices(&format!("?case_code={kept}"))
+            .await
+            .iter()
+            .all(|n| n["kind"] == "seal")
+    );
 }
 
 #[tokio::test]
 async fn the_juvenile_five_year_boundary() {
     let app = App::start("cn-juvenile", "2025-06-01T00:00:00Z", None).await;
-    for (sealed_case, new_case, id, combined) in [("110105-2024-000501", "110105-2025-000502", YOUNG, 60), ("110105-2024-000503", "110105-2025-000504", YOUNG2, 61)] {
-        app.send(&conviction(sealed_case, id, "盗窃罪", json!({"principal": "fixed_term", "months": 24}), "2024-02-01", "2024-05-01", "2024-05-12")).await;
-        let mut new = conviction(new_case, id, "抢劫罪", json!({"principal": "fixed_term", "months": 36}), "2024-09-01", "2025-03-01", "2025-03-12");
-        new[1]["judgment"]["combined_sentence"] = json!({"principal": "fixed_term", "months": combined});
+    for (sealed_case, new_case, id, combined) in [
+        ("110105-2024-000501", "110105-2025-000502", YOUNG, 60),
+        ("110105-2024-000503", "110105-2025-000504", YOUNG2, 61),
+    ] {
+        app.send(&conviction(
+            sealed_case,
+            id,
+            "盗窃罪",
+            json!({"principal": "fixed_term", "months": 24}),
+            "2024-02-01",
+            "2024-05-01",
+            "2024-05-12",
+        ))
+        .await;
+        let mut new = conviction(
+            new_case,
+            id,
+            "抢劫罪",
+            json!({"principal": "fixed_term", "months": 36}),
+            "2024-09-01",
+            "2025-03-01",
+            "2025-03-12",
+        );
+        new[1]["judgment"]["combined_sentence"] =
+            json!({"principal": "fixed_term", "months": combined});
         new[1]["judgment"]["combined_with"] = json!([sealed_case]);
         app.send(&new).await;
-        let kinds: Vec<String> = app.notices(&format!("?case_code={sealed_case}")).await.iter().map(|n| n["kind"].as_str().unwrap().to_owned()).collect();
+        let kinds: Vec<String> = app
+            .notices(&format!("?case_code={sealed_case}"))
+            .await
+            .iter()
+            .map(|n| n["kind"].as_str().unwrap().to_owned())
+            .collect();
         let unsealed = kinds.iter().any(|k| k == "unseal");
-        assert_eq!(unsealed, combined > 60, "combined {combined} months: {kinds:?}");
+        assert_eq!(
+            unsealed,
+            combined > 60,
+            "combined {combined} months: {kinds:?}"
+        );
     }
 }
 
@@ -307,16 +660,42 @@ async fn notices_are_delivered_retried_and_acknowledged() {
     let (receiver, endpoint) = Receiver::start(1).await;
     let app = App::start("cn-minor-opt1", "2024-06-01T00:00:00Z", Some(endpoint)).await;
     let case = "110105-2024-000601";
-    app.send(&conviction(case, A, "危险驾驶罪", json!({"principal": "criminal_detention", "months": 1}), "2024-01-02", "2024-03-01", "2024-03-12")).await;
-    let court = |notices: &[Value]| notices.iter().find(|n| n["recipient"] == "110105-fy").cloned().unwrap();
+    app.send(&conviction(
+        case,
+        A,
+        "危险驾驶罪",
+        json!({"principal": "criminal_detention", "months": 1}),
+        "2024-01-02",
+        "2024-03-01",
+        "2024-03-12",
+    ))
+    .await;
+    let court = |notices: &[Value]| {
+        notices
+            .iter()
+            .find(|n| n["recipient"] == "110105-fy")
+            .cloned()
+            .unwrap()
+    };
     // The first delivery fails (the receiver answers 503): the notice waits for its retry.
-    let failed = wait_for(|| async { court(&app.notices(&format!("?case_code={case}")).await) }, |n| n["status"] == "retrying").await;
+    let failed = wait_for(
+        || async { court(&app.notices(&format!("?case_code={case}")).await) },
+        |n| n["status"] == "retrying",
+    )
+    .await;
     assert_eq!(failed["attempts"], 1);
-    assert!(failed["last_error"].as_str().unwrap().contains("503"), "{failed}");
+    assert!(
+        failed["last_error"].as_str().unwrap().contains("503"),
+        "{failed}"
+    );
     assert!(receiver.received.lock().unwrap().is_empty());
     // Time passes beyond the backoff: it is delivered.
     app.clock.set("2024-06-01T01:00:00Z".parse().unwrap());
-    let delivered = wait_for(|| async { court(&app.notices(&format!("?case_code={case}")).await) }, |n| n["status"] == "delivered").await;
+    let delivered = wait_for(
+        || async { court(&app.notices(&format!("?case_code={case}")).await) },
+        |n| n["status"] == "delivered",
+    )
+    .await;
     assert_eq!(delivered["attempts"], 2);
     let received = receiver.received.lock().unwrap()[0].clone();
     assert_eq!(received["notice_id"], delivered["notice_id"]);
@@ -328,10 +707,20 @@ async fn notices_are_delivered_retried_and_acknowledged() {
     let path = received["ack"]["path"].as_str().unwrap();
     let (status, _) = app.post(path, COURT_KEY, &json!({"token": "0000"})).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = app.post(path, COURT_KEY, &json!({"token": received["ack"]["token"]})).await;
+    let (status, _) = app
+        .post(path, COURT_KEY, &json!({"token": received["ack"]["token"]}))
+        .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(court(&app.notices(&format!("?case_code={case}")).await)["status"], "acknowledged");
-    assert!(!app.notices("?unacknowledged=true").await.iter().any(|n| n["recipient"] == "110105-fy"));
+    assert_eq!(
+        court(&app.notices(&format!("?case_code={case}")).await)["status"],
+        "acknowledged"
+    );
+    assert!(
+        !app.notices("?unacknowledged=true")
+            .await
+            .iter()
+            .any(|n| n["recipient"] == "110105-fy")
+    );
 }
 
 /// Polls until `done` holds (the outbox runs every second), for at most 20 seconds.
@@ -347,7 +736,10 @@ where
         if done(&value) {
             return value;
         }
-        assert!(tokio::time::Instant::now() < deadline, "condition not reached: {value:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not reached: {value:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

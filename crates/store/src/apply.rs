@@ -11,14 +11,15 @@ use std::collections::{HashMap, HashSet};
 use fengcun_crypto::DataKey;
 use fengcun_domain::{Event, EventKind, Record, ValidEvent, parse_record};
 use fengcun_lifecycle::{
-    Cause, Derived, NoticeFacts, NoticeKind, Recipient, State, Step, StoredEvent, derive_record, next_state, render_notice,
-    trigger_for,
+    Cause, Derived, NoticeKind, State, Step, StoredEvent, derive_record, next_state, trigger_for,
 };
 use fengcun_policy::evaluate;
 
 use crate::error::StoreError;
 use crate::keys;
-use crate::sql::{SqlStore, Tx, facts_json, is_effective_conviction, judged_before, random_token, state_from_row, ts};
+use crate::sql::{
+    SqlStore, Tx, facts_json, is_effective_conviction, judged_before, state_from_row, ts,
+};
 use crate::types::{Context, LineOutcome};
 
 /// Rows per multi-row statement: well under SQLite's and PostgreSQL's parameter limits.
@@ -50,7 +51,11 @@ impl Persons {
     }
 
     fn cases(&self, person_key: &str) -> Vec<String> {
-        let mut cases: Vec<String> = self.0.get(person_key).map(|m| m.keys().cloned().collect()).unwrap_or_default();
+        let mut cases: Vec<String> = self
+            .0
+            .get(person_key)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
         cases.sort();
         cases
     }
@@ -61,15 +66,15 @@ impl Persons {
 #[derive(Debug, Default)]
 pub(crate) struct Writes {
     records: Vec<RecordRow>,
-    transitions: Vec<[Param; 12]>,
-    notices: Vec<[Param; 10]>,
+    transitions: Vec<[Param; 14]>,
+    notices: Vec<[Param; 9]>,
 }
 
 #[derive(Debug)]
 struct RecordRow {
     person_key: String,
     case_code: String,
-    values: [Param; 8],
+    values: [Param; 7],
 }
 
 /// A bound value of a deferred row.
@@ -78,6 +83,7 @@ enum Param {
     Text(Option<String>),
     Int(i64),
     Blob(Vec<u8>),
+    MaybeBlob(Option<Vec<u8>>),
 }
 
 impl Param {
@@ -85,11 +91,15 @@ impl Param {
         Param::Text(Some(value.into()))
     }
 
-    fn bind<'q>(self, query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    fn bind<'q>(
+        self,
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
         match self {
             Param::Text(value) => query.bind(value),
             Param::Int(value) => query.bind(value),
             Param::Blob(value) => query.bind(value),
+            Param::MaybeBlob(value) => query.bind(value),
         }
     }
 }
@@ -109,7 +119,9 @@ struct Pending<'a> {
 fn placeholders(positional: bool, rows: usize, columns: usize) -> String {
     (0..rows)
         .map(|r| {
-            let params: Vec<String> = (0..columns).map(|c| param(positional, r * columns + c + 1)).collect();
+            let params: Vec<String> = (0..columns)
+                .map(|c| param(positional, r * columns + c + 1))
+                .collect();
             format!("({})", params.join(", "))
         })
         .collect::<Vec<_>>()
@@ -117,15 +129,27 @@ fn placeholders(positional: bool, rows: usize, columns: usize) -> String {
 }
 
 fn list(positional: bool, n: usize) -> String {
-    (1..=n).map(|i| param(positional, i)).collect::<Vec<_>>().join(", ")
+    (1..=n)
+        .map(|i| param(positional, i))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn param(positional: bool, n: usize) -> String {
-    if positional { "?".to_owned() } else { format!("${n}") }
+    if positional {
+        "?".to_owned()
+    } else {
+        format!("${n}")
+    }
 }
 
 impl SqlStore {
-    pub(crate) async fn ingest_in(&self, tx: &mut Tx, events: &[ValidEvent], ctx: &Context) -> Result<Vec<LineOutcome>, StoreError> {
+    pub(crate) async fn ingest_in(
+        &self,
+        tx: &mut Tx,
+        events: &[ValidEvent],
+        ctx: &Context,
+    ) -> Result<Vec<LineOutcome>, StoreError> {
         let known = self.known_hashes(tx, events).await?;
         let mut mappings = self.known_mappings(tx, events).await?;
         let mut new_mappings: Vec<(String, String, String)> = Vec::new();
@@ -136,7 +160,8 @@ impl SqlStore {
             let line = index + 1;
             let event = &valid.event;
             let case_code = resolve_case_code(valid, line, &mut mappings, &mut new_mappings)?;
-            let canonical = serde_json::to_vec(event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let canonical =
+                serde_json::to_vec(event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let hash = self.keys().hash(&canonical);
             let key = event.idempotency_key.as_str();
             match known.get(key).or_else(|| seen.get(key)) {
@@ -144,7 +169,12 @@ impl SqlStore {
                     outcomes.push(LineOutcome::Duplicate);
                     continue;
                 }
-                Some(_) => return Err(StoreError::Conflict { line, key: key.to_owned() }),
+                Some(_) => {
+                    return Err(StoreError::Conflict {
+                        line,
+                        key: key.to_owned(),
+                    });
+                }
                 None => {}
             }
             seen.insert(key, hash.clone());
@@ -162,7 +192,12 @@ impl SqlStore {
             return Ok(outcomes);
         }
         let person_keys: Vec<String> = {
-            let mut set: Vec<String> = pending.iter().map(|p| p.person_key.clone()).collect::<HashSet<_>>().into_iter().collect();
+            let mut set: Vec<String> = pending
+                .iter()
+                .map(|p| p.person_key.clone())
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect();
             set.sort();
             set
         };
@@ -191,32 +226,54 @@ impl SqlStore {
         }
         let mut record_keys: HashMap<(String, String), DataKey> = HashMap::new();
         for (person_key, case_code) in &touched {
-            let wrapped = &persons.get(person_key, case_code).ok_or_else(|| StoreError::Corrupt("record cache".into()))?.wrapped;
-            record_keys.insert((person_key.clone(), case_code.clone()), self.keys().record_key(wrapped, person_key, case_code)?);
+            let wrapped = &persons
+                .get(person_key, case_code)
+                .ok_or_else(|| StoreError::Corrupt("record cache".into()))?
+                .wrapped;
+            record_keys.insert(
+                (person_key.clone(), case_code.clone()),
+                self.keys().record_key(wrapped, person_key, case_code)?,
+            );
         }
         self.insert_events(tx, &pending, &record_keys, ctx).await?;
         self.insert_mappings(tx, &new_mappings).await?;
         self.upsert_agencies(tx, &pending).await?;
         let mut writes = Writes::default();
         for (person_key, case_code) in touched {
-            let mine: Vec<&Pending<'_>> = pending.iter().filter(|p| p.person_key == person_key && p.case_code == case_code).collect();
-            let correction = mine.iter().any(|p| p.event.event.kind == EventKind::Correction);
+            let mine: Vec<&Pending<'_>> = pending
+                .iter()
+                .filter(|p| p.person_key == person_key && p.case_code == case_code)
+                .collect();
+            let correction = mine
+                .iter()
+                .any(|p| p.event.event.kind == EventKind::Correction);
             let line = mine.last().map_or(0, |p| p.line);
             // A record created by this batch has no other events: derive from the ones in hand.
-            let in_hand = created.contains(&(person_key.clone(), case_code.clone())).then(|| {
-                mine.iter()
-                    .map(|p| StoredEvent {
-                        seq: p.line as i64,
-                        event: p.event.clone(),
-                    })
-                    .collect::<Vec<_>>()
-            });
-            self.refresh_cached(tx, &mut persons, &mut writes, &person_key, &case_code, Cause::Events { correction }, ctx, in_hand)
-                .await
-                .map_err(|e| match e {
-                    StoreError::Invalid { error, .. } => StoreError::Invalid { line, error },
-                    other => other,
-                })?;
+            let in_hand = created
+                .contains(&(person_key.clone(), case_code.clone()))
+                .then(|| {
+                    mine.iter()
+                        .map(|p| StoredEvent {
+                            seq: p.line as i64,
+                            event: p.event.clone(),
+                        })
+                        .collect::<Vec<_>>()
+                });
+            self.refresh_cached(
+                tx,
+                &mut persons,
+                &mut writes,
+                &person_key,
+                &case_code,
+                Cause::Events { correction },
+                ctx,
+                in_hand,
+            )
+            .await
+            .map_err(|e| match e {
+                StoreError::Invalid { error, .. } => StoreError::Invalid { line, error },
+                other => other,
+            })?;
         }
         self.flush(tx, writes, &persons, ctx).await?;
         Ok(outcomes)
@@ -224,16 +281,22 @@ impl SqlStore {
 
     /// Writes a batch's deferred rows: records as one upsert per hundred, then transitions and
     /// notices as multi-row inserts.
-    pub(crate) async fn flush(&self, tx: &mut Tx, writes: Writes, persons: &Persons, ctx: &Context) -> Result<(), StoreError> {
+    pub(crate) async fn flush(
+        &self,
+        tx: &mut Tx,
+        writes: Writes,
+        persons: &Persons,
+        ctx: &Context,
+    ) -> Result<(), StoreError> {
         let positional = self.positional();
         let now = ts(ctx.now);
         for chunk in writes.records.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
-                "INSERT INTO records (person_key, case_code, facts, decision, convicted, policy, policy_version, state, state_date, state_trigger, \
+                "INSERT INTO records (person_key, case_code, facts, convicted, policy, policy_version, state, state_date, state_trigger, \
                  data_key, updated_at) VALUES {} ON CONFLICT (person_key, case_code) DO UPDATE SET facts = excluded.facts, \
-                 decision = excluded.decision, convicted = excluded.convicted, policy = excluded.policy, policy_version = excluded.policy_version, \
+                 convicted = excluded.convicted, policy = excluded.policy, policy_version = excluded.policy_version, \
                  state = excluded.state, state_date = excluded.state_date, state_trigger = excluded.state_trigger, updated_at = excluded.updated_at",
-                placeholders(positional, chunk.len(), 12)
+                placeholders(positional, chunk.len(), 11)
             );
             let mut query = sqlx::query(&sql);
             for row in chunk {
@@ -241,7 +304,9 @@ impl SqlStore {
                     .get(&row.person_key, &row.case_code)
                     .map(|c| c.wrapped.clone())
                     .ok_or_else(|| StoreError::Corrupt("record cache".into()))?;
-                query = query.bind(row.person_key.clone()).bind(row.case_code.clone());
+                query = query
+                    .bind(row.person_key.clone())
+                    .bind(row.case_code.clone());
                 for value in row.values.iter().cloned() {
                     query = value.bind(query);
                 }
@@ -251,9 +316,9 @@ impl SqlStore {
         }
         for chunk in writes.transitions.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
-                "INSERT INTO transitions (person_key, case_code, from_state, to_state, state_date, state_trigger, rule, policy, policy_version, \
-                 actor, at, reasons) VALUES {}",
-                placeholders(positional, chunk.len(), 12)
+                "INSERT INTO transitions (transition_id, person_key, case_code, from_state, to_state, state_date, state_trigger, rule, policy, \
+                 policy_version, actor, at, reasons, notice_facts) VALUES {}",
+                placeholders(positional, chunk.len(), 14)
             );
             let mut query = sqlx::query(&sql);
             for row in chunk {
@@ -265,9 +330,9 @@ impl SqlStore {
         }
         for chunk in writes.notices.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
-                "INSERT INTO notices (notice_id, person_key, case_code, kind, recipient, body, ack_token_hash, status, next_attempt_at, created_at) \
+                "INSERT INTO notices (notice_id, person_key, case_code, kind, recipient, transition_id, status, next_attempt_at, created_at) \
                  VALUES {}",
-                placeholders(positional, chunk.len(), 10)
+                placeholders(positional, chunk.len(), 9)
             );
             let mut query = sqlx::query(&sql);
             for row in chunk {
@@ -284,11 +349,21 @@ impl SqlStore {
         self.backend == crate::types::Backend::Sqlite
     }
 
-    async fn known_hashes(&self, tx: &mut Tx, events: &[ValidEvent]) -> Result<HashMap<String, Vec<u8>>, StoreError> {
+    async fn known_hashes(
+        &self,
+        tx: &mut Tx,
+        events: &[ValidEvent],
+    ) -> Result<HashMap<String, Vec<u8>>, StoreError> {
         let mut known = HashMap::new();
-        let keys: Vec<&str> = events.iter().map(|e| e.event.idempotency_key.as_str()).collect();
+        let keys: Vec<&str> = events
+            .iter()
+            .map(|e| e.event.idempotency_key.as_str())
+            .collect();
         for chunk in keys.chunks(500) {
-            let sql = format!("SELECT idempotency_key, content_hash FROM events WHERE idempotency_key IN ({})", list(self.positional(), chunk.len()));
+            let sql = format!(
+                "SELECT idempotency_key, content_hash FROM events WHERE idempotency_key IN ({})",
+                list(self.positional(), chunk.len())
+            );
             let mut query = sqlx::query_as::<_, (String, Vec<u8>)>(&sql);
             for key in chunk {
                 query = query.bind(*key);
@@ -298,8 +373,15 @@ impl SqlStore {
         Ok(known)
     }
 
-    async fn known_mappings(&self, tx: &mut Tx, events: &[ValidEvent]) -> Result<HashMap<(String, String), String>, StoreError> {
-        let mut documents: Vec<&str> = events.iter().filter_map(|e| e.event.document_number.as_deref()).collect();
+    async fn known_mappings(
+        &self,
+        tx: &mut Tx,
+        events: &[ValidEvent],
+    ) -> Result<HashMap<(String, String), String>, StoreError> {
+        let mut documents: Vec<&str> = events
+            .iter()
+            .filter_map(|e| e.event.document_number.as_deref())
+            .collect();
         documents.sort_unstable();
         documents.dedup();
         let mut known = HashMap::new();
@@ -320,20 +402,36 @@ impl SqlStore {
     }
 
     /// Every record of these persons, in one statement per 500 persons.
-    pub(crate) async fn load_persons(&self, tx: &mut Tx, person_keys: &[String]) -> Result<Persons, StoreError> {
+    pub(crate) async fn load_persons(
+        &self,
+        tx: &mut Tx,
+        person_keys: &[String],
+    ) -> Result<Persons, StoreError> {
         let mut persons = Persons::default();
         for chunk in person_keys.chunks(500) {
             let sql = format!(
                 "SELECT person_key, case_code, state, state_date, state_trigger, convicted, facts, data_key FROM records WHERE person_key IN ({})",
                 list(self.positional(), chunk.len())
             );
-            type Row = (String, String, String, Option<String>, Option<String>, i64, Option<Vec<u8>>, Vec<u8>);
+            type Row = (
+                String,
+                String,
+                String,
+                Option<String>,
+                Option<String>,
+                i64,
+                Option<Vec<u8>>,
+                Vec<u8>,
+            );
             let mut query = sqlx::query_as::<_, Row>(&sql);
             for key in chunk {
                 query = query.bind(key.as_str());
             }
-            for (person_key, case_code, state, date, trigger, convicted, facts, wrapped) in query.fetch_all(&mut **tx).await? {
-                let state = (state != "new").then(|| state_from_row(&state, date.as_deref(), trigger.as_deref()));
+            for (person_key, case_code, state, date, trigger, convicted, facts, wrapped) in
+                query.fetch_all(&mut **tx).await?
+            {
+                let state = (state != "new")
+                    .then(|| state_from_row(&state, date.as_deref(), trigger.as_deref()));
                 persons.0.entry(person_key).or_default().insert(
                     case_code,
                     Cached {
@@ -349,7 +447,13 @@ impl SqlStore {
         Ok(persons)
     }
 
-    async fn insert_events(&self, tx: &mut Tx, pending: &[Pending<'_>], record_keys: &HashMap<(String, String), DataKey>, ctx: &Context) -> Result<(), StoreError> {
+    async fn insert_events(
+        &self,
+        tx: &mut Tx,
+        pending: &[Pending<'_>],
+        record_keys: &HashMap<(String, String), DataKey>,
+        ctx: &Context,
+    ) -> Result<(), StoreError> {
         let received = ts(ctx.now);
         for chunk in pending.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
@@ -361,7 +465,11 @@ impl SqlStore {
                 let key = record_keys
                     .get(&(p.person_key.clone(), p.case_code.clone()))
                     .ok_or_else(|| StoreError::Corrupt("record key".into()))?;
-                let body = keys::seal(key, &p.canonical, &format!("event/{}", p.event.event.idempotency_key));
+                let body = keys::seal(
+                    key,
+                    &p.canonical,
+                    &format!("event/{}", p.event.event.idempotency_key),
+                );
                 query = query
                     .bind(p.person_key.as_str())
                     .bind(p.case_code.as_str())
@@ -378,26 +486,43 @@ impl SqlStore {
         Ok(())
     }
 
-    async fn insert_mappings(&self, tx: &mut Tx, rows: &[(String, String, String)]) -> Result<(), StoreError> {
+    async fn insert_mappings(
+        &self,
+        tx: &mut Tx,
+        rows: &[(String, String, String)],
+    ) -> Result<(), StoreError> {
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!("INSERT INTO case_numbers (agency_code, document_number, case_code) VALUES {}", placeholders(self.positional(), chunk.len(), 3));
+            let sql = format!(
+                "INSERT INTO case_numbers (agency_code, document_number, case_code) VALUES {}",
+                placeholders(self.positional(), chunk.len(), 3)
+            );
             let mut query = sqlx::query(&sql);
             for (agency, document, case) in chunk {
-                query = query.bind(agency.as_str()).bind(document.as_str()).bind(case.as_str());
+                query = query
+                    .bind(agency.as_str())
+                    .bind(document.as_str())
+                    .bind(case.as_str());
             }
             query.execute(&mut **tx).await?;
         }
         Ok(())
     }
 
-    async fn upsert_agencies(&self, tx: &mut Tx, pending: &[Pending<'_>]) -> Result<(), StoreError> {
+    async fn upsert_agencies(
+        &self,
+        tx: &mut Tx,
+        pending: &[Pending<'_>],
+    ) -> Result<(), StoreError> {
         let mut done: HashSet<&str> = HashSet::new();
         for p in pending {
             let agency = &p.event.event.agency;
             if !done.insert(agency.code.as_str()) {
                 continue;
             }
-            let kind = serde_json::to_value(agency.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+            let kind = serde_json::to_value(agency.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
             sqlx::query(
                 "INSERT INTO agencies (agency_code, kind, name) VALUES ($1, $2, $3) \
                  ON CONFLICT (agency_code) DO UPDATE SET kind = excluded.kind, name = COALESCE(excluded.name, agencies.name)",
@@ -411,16 +536,28 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(crate) async fn record_key(&self, tx: &mut Tx, person_key: &str, case_code: &str) -> Result<DataKey, StoreError> {
-        let (wrapped,): (Vec<u8>,) = sqlx::query_as("SELECT data_key FROM records WHERE person_key = $1 AND case_code = $2")
-            .bind(person_key)
-            .bind(case_code)
-            .fetch_one(&mut **tx)
-            .await?;
+    pub(crate) async fn record_key(
+        &self,
+        tx: &mut Tx,
+        person_key: &str,
+        case_code: &str,
+    ) -> Result<DataKey, StoreError> {
+        let (wrapped,): (Vec<u8>,) =
+            sqlx::query_as("SELECT data_key FROM records WHERE person_key = $1 AND case_code = $2")
+                .bind(person_key)
+                .bind(case_code)
+                .fetch_one(&mut **tx)
+                .await?;
         self.keys().record_key(&wrapped, person_key, case_code)
     }
 
-    async fn load_events(&self, tx: &mut Tx, person_key: &str, case_code: &str, key: &DataKey) -> Result<Vec<StoredEvent>, StoreError> {
+    async fn load_events(
+        &self,
+        tx: &mut Tx,
+        person_key: &str,
+        case_code: &str,
+        key: &DataKey,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         let rows: Vec<(i64, String, Vec<u8>)> =
             sqlx::query_as("SELECT seq, idempotency_key, body FROM events WHERE person_key = $1 AND case_code = $2 ORDER BY seq")
                 .bind(person_key)
@@ -430,24 +567,45 @@ impl SqlStore {
         rows.into_iter()
             .map(|(seq, idempotency_key, body)| {
                 let plain = keys::open(key, &body, &format!("event/{idempotency_key}"))?;
-                let event = Event::parse(&plain).map_err(|e| StoreError::Corrupt(format!("event {idempotency_key}: {e}")))?;
+                let event = Event::parse(&plain)
+                    .map_err(|e| StoreError::Corrupt(format!("event {idempotency_key}: {e}")))?;
                 Ok(StoredEvent { seq, event })
             })
             .collect()
     }
 
     /// Refreshes one record outside an ingestion batch (the scheduler, a policy change).
-    pub(crate) async fn refresh(&self, tx: &mut Tx, person_key: &str, case_code: &str, cause: Cause, ctx: &Context) -> Result<(), StoreError> {
+    pub(crate) async fn refresh(
+        &self,
+        tx: &mut Tx,
+        person_key: &str,
+        case_code: &str,
+        cause: Cause,
+        ctx: &Context,
+    ) -> Result<(), StoreError> {
         let mut persons = self.load_persons(tx, &[person_key.to_owned()]).await?;
         let mut writes = Writes::default();
-        self.refresh_cached(tx, &mut persons, &mut writes, person_key, case_code, cause, ctx, None).await?;
+        self.refresh_cached(
+            tx,
+            &mut persons,
+            &mut writes,
+            person_key,
+            case_code,
+            cause,
+            ctx,
+            None,
+        )
+        .await?;
         self.flush(tx, writes, &persons, ctx).await
     }
 
     /// Re-derives one record from its events, decides under the policy in force, writes facts,
     /// decision and state in one statement, makes the transition and its notices, and applies the
     /// unsealing triggers across the person's other records.
-    #[allow(clippy::too_many_arguments, reason = "the batch's cache and the events in hand travel together")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the batch's cache and the events in hand travel together"
+    )]
     async fn refresh_cached(
         &self,
         tx: &mut Tx,
@@ -459,23 +617,43 @@ impl SqlStore {
         ctx: &Context,
         in_hand: Option<Vec<StoredEvent>>,
     ) -> Result<(), StoreError> {
-        let cached = persons.get(person_key, case_code).ok_or_else(|| StoreError::Corrupt(format!("record {case_code} not loaded")))?;
-        let key = self.keys().record_key(&cached.wrapped, person_key, case_code)?;
+        let cached = persons
+            .get(person_key, case_code)
+            .ok_or_else(|| StoreError::Corrupt(format!("record {case_code} not loaded")))?;
+        let key = self
+            .keys()
+            .record_key(&cached.wrapped, person_key, case_code)?;
         let current = cached.state;
         let events = match in_hand {
             Some(events) => events,
             None => self.load_events(tx, person_key, case_code, &key).await?,
         };
-        let identity = events.first().map(|e| e.event.identity.clone()).unwrap_or_default();
-        let record_id = format!("{case_code}:{}", identity.split(':').next_back().unwrap_or_default());
-        let derived = derive_record(&record_id, &events).map_err(|error| StoreError::Invalid { line: 0, error })?;
+        let identity = events
+            .first()
+            .map(|e| e.event.identity.clone())
+            .unwrap_or_default();
+        let record_id = format!(
+            "{case_code}:{}",
+            identity.split(':').next_back().unwrap_or_default()
+        );
+        let derived = derive_record(&record_id, &events)
+            .map_err(|error| StoreError::Invalid { line: 0, error })?;
         let policy = &ctx.policy;
         let today = ctx.today();
         let decision = evaluate(policy, &derived.record, today);
-        let view = serde_json::to_value(decision.view(policy, &derived.record)).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let view = serde_json::to_value(decision.view(policy, &derived.record))
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let facts = facts_json(&derived.record).to_string().into_bytes();
         let convicted = is_effective_conviction(&derived.record);
-        let step = next_state(current.as_ref(), &decision, derived.retried, &derived.record, cause, policy, today);
+        let step = next_state(
+            current.as_ref(),
+            &decision,
+            derived.retried,
+            &derived.record,
+            cause,
+            policy,
+            today,
+        );
         let state = step.as_ref().map(|s| s.to).or(current);
         let sealed_facts = keys::seal(&key, &facts, &format!("facts/{case_code}"));
         let row = RecordRow {
@@ -483,7 +661,6 @@ impl SqlStore {
             case_code: case_code.to_owned(),
             values: [
                 Param::Blob(sealed_facts.clone()),
-                Param::Blob(keys::seal(&key, compact(&view).to_string().as_bytes(), &format!("decision/{case_code}"))),
                 Param::Int(i64::from(convicted)),
                 Param::text(policy.name()),
                 Param::text(policy.version()),
@@ -492,10 +669,14 @@ impl SqlStore {
                 Param::Text(state.and_then(|s| s.trigger()).map(|t| t.code().to_owned())),
             ],
         };
-        writes.records.retain(|r| !(r.person_key == person_key && r.case_code == case_code));
+        writes
+            .records
+            .retain(|r| !(r.person_key == person_key && r.case_code == case_code));
         writes.records.push(row);
         if let Some(step) = &step {
-            self.write_transition(writes, person_key, case_code, current, step, &view, ctx, &derived, &key);
+            self.write_transition(
+                writes, person_key, case_code, current, step, &view, ctx, &derived, &key,
+            );
         }
         if let Some(entry) = persons.get_mut(person_key, case_code) {
             entry.state = state;
@@ -504,22 +685,39 @@ impl SqlStore {
             entry.record = Some(derived.record.clone());
         }
         if convicted {
-            self.triggers_from(tx, persons, writes, person_key, case_code, &derived, ctx).await?;
+            self.triggers_from(tx, persons, writes, person_key, case_code, &derived, ctx)
+                .await?;
         }
-        if matches!(state, Some(State::Sealed { .. } | State::PendingSeal { .. })) {
-            self.triggers_to(tx, persons, writes, person_key, case_code, &derived, ctx).await?;
+        if matches!(
+            state,
+            Some(State::Sealed { .. } | State::PendingSeal { .. })
+        ) {
+            self.triggers_to(tx, persons, writes, person_key, case_code, &derived, ctx)
+                .await?;
         }
         Ok(())
     }
 
     /// The decrypted facts of a cached record.
-    fn cached_record(&self, persons: &mut Persons, person_key: &str, case_code: &str) -> Result<Option<Record>, StoreError> {
-        let Some(entry) = persons.get_mut(person_key, case_code) else { return Ok(None) };
+    fn cached_record(
+        &self,
+        persons: &mut Persons,
+        person_key: &str,
+        case_code: &str,
+    ) -> Result<Option<Record>, StoreError> {
+        let Some(entry) = persons.get_mut(person_key, case_code) else {
+            return Ok(None);
+        };
         if entry.record.is_none() {
             if let Some(blob) = &entry.facts {
-                let key = self.keys().record_key(&entry.wrapped, person_key, case_code)?;
+                let key = self
+                    .keys()
+                    .record_key(&entry.wrapped, person_key, case_code)?;
                 let plain = keys::open(&key, blob, &format!("facts/{case_code}"))?;
-                entry.record = Some(parse_record(&plain).map_err(|e| StoreError::Corrupt(format!("facts of {case_code}: {e}")))?);
+                entry.record = Some(
+                    parse_record(&plain)
+                        .map_err(|e| StoreError::Corrupt(format!("facts of {case_code}: {e}")))?,
+                );
             }
         }
         Ok(entry.record.clone())
@@ -527,8 +725,20 @@ impl SqlStore {
 
     /// `derived` is a conviction that has taken effect: lift the seals (and pending seals) it
     /// reaches among the person's records judged before it.
-    #[allow(clippy::too_many_arguments, reason = "the batch's cache and writes travel together")]
-    async fn triggers_from(&self, tx: &mut Tx, persons: &mut Persons, writes: &mut Writes, person_key: &str, case_code: &str, derived: &Derived, ctx: &Context) -> Result<(), StoreError> {
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the batch's cache and writes travel together"
+    )]
+    async fn triggers_from(
+        &self,
+        tx: &mut Tx,
+        persons: &mut Persons,
+        writes: &mut Writes,
+        person_key: &str,
+        case_code: &str,
+        derived: &Derived,
+        ctx: &Context,
+    ) -> Result<(), StoreError> {
         let new_conviction = derived.combined.as_ref().unwrap_or(&derived.record);
         for other in persons.cases(person_key) {
             if other == case_code {
@@ -541,40 +751,83 @@ impl SqlStore {
             if !reachable {
                 continue;
             }
-            let Some(sealed) = self.cached_record(persons, person_key, &other)? else { continue };
+            let Some(sealed) = self.cached_record(persons, person_key, &other)? else {
+                continue;
+            };
             if !judged_before(&sealed, &derived.record) {
                 continue;
             }
             let trigger = trigger_for(&sealed, &derived.record);
-            if ctx.policy.unseal_rule(trigger, Some(new_conviction)).is_some() {
+            if ctx
+                .policy
+                .unseal_rule(trigger, Some(new_conviction))
+                .is_some()
+            {
                 // Boxed: lifting a seal refreshes another record through this same path.
-                Box::pin(self.refresh_cached(tx, persons, writes, person_key, &other, Cause::Trigger(trigger), ctx, None)).await?;
+                Box::pin(self.refresh_cached(
+                    tx,
+                    persons,
+                    writes,
+                    person_key,
+                    &other,
+                    Cause::Trigger(trigger),
+                    ctx,
+                    None,
+                ))
+                .await?;
             }
         }
         Ok(())
     }
 
     /// `derived` is becoming sealed: a later conviction of the person that arrived first lifts it.
-    #[allow(clippy::too_many_arguments, reason = "the batch's cache and writes travel together")]
-    async fn triggers_to(&self, tx: &mut Tx, persons: &mut Persons, writes: &mut Writes, person_key: &str, case_code: &str, derived: &Derived, ctx: &Context) -> Result<(), StoreError> {
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the batch's cache and writes travel together"
+    )]
+    async fn triggers_to(
+        &self,
+        tx: &mut Tx,
+        persons: &mut Persons,
+        writes: &mut Writes,
+        person_key: &str,
+        case_code: &str,
+        derived: &Derived,
+        ctx: &Context,
+    ) -> Result<(), StoreError> {
         for other in persons.cases(person_key) {
             if other == case_code || !persons.get(person_key, &other).is_some_and(|c| c.convicted) {
                 continue;
             }
-            let Some(later) = self.cached_record(persons, person_key, &other)? else { continue };
+            let Some(later) = self.cached_record(persons, person_key, &other)? else {
+                continue;
+            };
             if !judged_before(&derived.record, &later) {
                 continue;
             }
             let trigger = trigger_for(&derived.record, &later);
             if ctx.policy.unseal_rule(trigger, Some(&later)).is_some() {
-                Box::pin(self.refresh_cached(tx, persons, writes, person_key, case_code, Cause::Trigger(trigger), ctx, None)).await?;
+                Box::pin(self.refresh_cached(
+                    tx,
+                    persons,
+                    writes,
+                    person_key,
+                    case_code,
+                    Cause::Trigger(trigger),
+                    ctx,
+                    None,
+                ))
+                .await?;
                 return Ok(());
             }
         }
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments, reason = "one transition needs all of these; a struct would only rename them")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one transition needs all of these; a struct would only rename them"
+    )]
     fn write_transition(
         &self,
         writes: &mut Writes,
@@ -589,13 +842,27 @@ impl SqlStore {
     ) {
         let to = step.to;
         let policy = &ctx.policy;
-        let unseal = step.unseal_rule.as_deref().and_then(|id| policy.unseals.iter().find(|u| u.id == id));
+        let unseal = step
+            .unseal_rule
+            .as_deref()
+            .and_then(|id| policy.unseals.iter().find(|u| u.id == id));
         let reasons = serde_json::json!({
             "decision": decision,
             "unseal": unseal.map(|u| serde_json::json!({"rule": u.id, "trigger": u.trigger.code(), "text": u.text, "basis": u.basis})),
         });
         let at = ts(ctx.now);
+        let transition_id = fengcun_crypto::random_hex::<8>();
+        let kind = match (from, to) {
+            (_, State::Sealed { .. }) => Some(NoticeKind::Seal),
+            (Some(State::Sealed { .. }), State::Unsealed { .. } | State::Revoked { .. }) => {
+                Some(NoticeKind::Unseal)
+            }
+            _ => None,
+        };
+        let notice_facts =
+            kind.map(|kind| notice_facts(kind, to, unseal, decision, ctx, derived, case_code));
         writes.transitions.push([
+            Param::text(transition_id.clone()),
             Param::text(person_key),
             Param::text(case_code),
             Param::Text(from.map(|s| s.code().code().to_owned())),
@@ -607,66 +874,37 @@ impl SqlStore {
             Param::text(policy.version()),
             Param::text(ctx.actor.label()),
             Param::text(at.clone()),
-            Param::Blob(keys::seal(key, reasons.to_string().as_bytes(), &format!("transition/{case_code}/{at}"))),
+            Param::Blob(keys::seal(
+                key,
+                reasons.to_string().as_bytes(),
+                &format!("transition/{transition_id}"),
+            )),
+            Param::MaybeBlob(notice_facts.as_ref().map(|facts| {
+                keys::seal(
+                    key,
+                    facts.to_string().as_bytes(),
+                    &format!("notices/{transition_id}"),
+                )
+            })),
         ]);
-        let kind = match (from, to) {
-            (_, State::Sealed { .. }) => NoticeKind::Seal,
-            (Some(State::Sealed { .. }), State::Unsealed { .. } | State::Revoked { .. }) => NoticeKind::Unseal,
-            _ => return,
-        };
-        let mut basis: Vec<String> = Vec::new();
-        let cited: Vec<String> = match unseal {
-            Some(u) => vec![u.basis.clone()],
-            None => decision["reasons"]
-                .as_array()
-                .map(|reasons| reasons.iter().filter_map(|r| r["basis"].as_str().map(str::to_owned)).collect())
-                .unwrap_or_default(),
-        };
-        for b in cited {
-            if !basis.contains(&b) {
-                basis.push(b);
-            }
-        }
-        let effective = to.date().unwrap_or_else(|| ctx.today());
-        let mut recipients: Vec<(String, Recipient)> = derived
-            .agencies
-            .iter()
-            .map(|agency| {
-                let document_number = derived.documents.get(&agency.code).cloned();
-                (agency.code.clone(), Recipient::Agency { agency: agency.clone(), document_number })
-            })
-            .collect();
-        recipients.push(("person".to_owned(), Recipient::Person));
-        let id_number = derived.record.person.id_number.as_ref().map(ToString::to_string);
-        let serial = fengcun_crypto::random_hex::<4>().to_uppercase();
-        for (index, (recipient_code, recipient)) in recipients.iter().enumerate() {
-            let number = format!("FC-{}-{case_code}-{serial}-{}", kind.code().to_uppercase(), index + 1);
-            let notice = render_notice(
-                kind,
-                recipient,
-                &NoticeFacts {
-                    number: &number,
-                    case_code,
-                    person_name: derived.record.person.name.as_deref(),
-                    id_number: id_number.as_deref(),
-                    effective,
-                    issued: ctx.today(),
-                    policy_title: &policy.meta.title,
-                    basis: &basis,
-                    reason: unseal.map(|u| u.text.as_str()),
-                },
+        let Some(kind) = kind else { return };
+        let mut recipients: Vec<&str> = derived.agencies.iter().map(|a| a.code.as_str()).collect();
+        recipients.push("person");
+        for (index, recipient) in recipients.into_iter().enumerate() {
+            let number = format!(
+                "FC-{}-{case_code}-{}-{}",
+                kind.code().to_uppercase(),
+                &transition_id[..8].to_uppercase(),
+                index + 1
             );
-            let token = random_token();
-            let content = serde_json::json!({"title": notice.title, "body": notice.body, "ack_token": token});
-            let to_agency = recipient_code != "person";
+            let to_agency = recipient != "person";
             writes.notices.push([
-                Param::text(number.clone()),
+                Param::text(number),
                 Param::text(person_key),
                 Param::text(case_code),
                 Param::text(kind.code()),
-                Param::text(recipient_code.clone()),
-                Param::Blob(keys::seal(key, content.to_string().as_bytes(), &format!("notice/{number}"))),
-                Param::Blob(self.keys().hash(token.as_bytes())),
+                Param::text(recipient),
+                Param::text(transition_id.clone()),
                 Param::text(if to_agency { "pending" } else { "available" }),
                 Param::Text(to_agency.then(|| at.clone())),
                 Param::text(at.clone()),
@@ -675,19 +913,58 @@ impl SqlStore {
     }
 }
 
-/// The record keeps its latest decision without the explanation texts — outcome, date and each
-/// rule's verdict; the full Chinese explanation is kept with the transition it caused.
-fn compact(view: &serde_json::Value) -> serde_json::Value {
-    let mut compact = view.clone();
-    if let Some(reasons) = compact["reasons"].as_array_mut() {
-        for reason in reasons {
-            if let Some(object) = reason.as_object_mut() {
-                object.remove("text");
-                object.remove("basis");
-            }
+/// Everything the notices of one transition say, sealed once with the transition; each notice is
+/// rendered from it (`sql::render_stored_notice`) when it is read or delivered, the same text every
+/// time.
+fn notice_facts(
+    kind: NoticeKind,
+    to: State,
+    unseal: Option<&fengcun_policy::Unseal>,
+    decision: &serde_json::Value,
+    ctx: &Context,
+    derived: &Derived,
+    case_code: &str,
+) -> serde_json::Value {
+    let mut basis: Vec<String> = Vec::new();
+    let cited: Vec<String> = match unseal {
+        Some(u) => vec![u.basis.clone()],
+        None => decision["reasons"]
+            .as_array()
+            .map(|reasons| {
+                reasons
+                    .iter()
+                    .filter_map(|r| r["basis"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    for b in cited {
+        if !basis.contains(&b) {
+            basis.push(b);
         }
     }
-    compact
+    let agencies: serde_json::Map<String, serde_json::Value> = derived
+        .agencies
+        .iter()
+        .map(|a| {
+            (
+                a.code.clone(),
+                serde_json::json!({"agency": a, "document_number": derived.documents.get(&a.code)}),
+            )
+        })
+        .collect();
+    serde_json::json!({
+        "kind": kind.code(),
+        "case_code": case_code,
+        "person_name": derived.record.person.name,
+        "id_number": derived.record.person.id_number.as_ref().map(ToString::to_string),
+        "effective": to.date().unwrap_or_else(|| ctx.today()).to_string(),
+        "issued": ctx.today().to_string(),
+        "policy_title": ctx.policy.meta.title,
+        "basis": basis,
+        "reason": unseal.map(|u| u.text.clone()),
+        "agencies": agencies,
+    })
 }
 
 /// The case code an event names, or the one its agency's document number maps to; new mappings
@@ -705,13 +982,15 @@ fn resolve_case_code(
         .as_ref()
         .and_then(|d| mappings.get(&(agency.clone(), d.clone())).cloned());
     match (&valid.case_code, mapped, &event.document_number) {
-        (Some(given), Some(existing), Some(document)) if given.as_str() != existing => Err(StoreError::CaseNumberConflict {
-            line,
-            agency,
-            document: document.clone(),
-            existing,
-            given: given.to_string(),
-        }),
+        (Some(given), Some(existing), Some(document)) if given.as_str() != existing => {
+            Err(StoreError::CaseNumberConflict {
+                line,
+                agency,
+                document: document.clone(),
+                existing,
+                given: given.to_string(),
+            })
+        }
         (Some(given), None, Some(document)) => {
             mappings.insert((agency.clone(), document.clone()), given.to_string());
             new_mappings.push((agency, document.clone(), given.to_string()));

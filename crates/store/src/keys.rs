@@ -13,6 +13,7 @@ pub struct Keys {
     master: Arc<MasterKey>,
     // Derived once: a batch hashes every identity and unwraps every record key it touches.
     person_hasher: Arc<KeyedHasher>,
+    ack_hasher: Arc<KeyedHasher>,
     wrapper: Arc<KeyWrapper>,
 }
 
@@ -26,6 +27,7 @@ impl Keys {
     pub fn new(master: MasterKey) -> Self {
         Self {
             person_hasher: Arc::new(master.keyed_hasher("fengcun/person")),
+            ack_hasher: Arc::new(master.keyed_hasher("fengcun/notice-ack")),
             wrapper: Arc::new(master.key_wrapper()),
             master: Arc::new(master),
         }
@@ -36,6 +38,17 @@ impl Keys {
     pub fn person_key(&self, identity: &str) -> String {
         let digest = self.person_hasher.hash(identity.as_bytes());
         digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The token a receiver acknowledges a notice with: a keyed hash of the notice number, so it
+    /// needs no storage and cannot be guessed without the master key.
+    pub fn ack_token(&self, notice_id: &str) -> String {
+        self.ack_hasher
+            .hash(notice_id.as_bytes())
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     pub fn new_record_key(&self, person_key: &str, case_code: &str) -> (DataKey, Vec<u8>) {

@@ -213,12 +213,6 @@ pub(crate) fn facts_json(record: &Record) -> serde_json::Value {
     facts
 }
 
-
-/// A bearer capability for one acknowledgement: 16 random bytes, hex.
-pub(crate) fn random_token() -> String {
-    fengcun_crypto::random_hex::<16>()
-}
-
 #[async_trait]
 impl Store for SqlStore {
     fn backend(&self) -> Backend {
@@ -374,18 +368,16 @@ impl Store for SqlStore {
         identity: &str,
     ) -> Result<Option<RecordView>, StoreError> {
         let person_key = self.keys.person_key(identity);
-        let row: Option<(String, Option<String>, Option<String>, Option<String>, Option<String>, Option<Vec<u8>>, Option<Vec<u8>>, Vec<u8>)> =
+        let row: Option<(String, Option<String>, Option<String>, Option<String>, Option<String>, Option<Vec<u8>>, Vec<u8>)> =
             sqlx::query_as(
-                "SELECT state, state_date, state_trigger, policy, policy_version, facts, decision, data_key FROM records \
+                "SELECT state, state_date, state_trigger, policy, policy_version, facts, data_key FROM records \
                  WHERE person_key = $1 AND case_code = $2",
             )
             .bind(person_key.as_str())
             .bind(case_code)
             .fetch_optional(&self.pool)
             .await?;
-        let Some((state, state_date, trigger, policy, policy_version, facts, decision, wrapped)) =
-            row
-        else {
+        let Some((state, state_date, trigger, policy, policy_version, facts, wrapped)) = row else {
             return Ok(None);
         };
         Ok(Some(RecordView {
@@ -404,15 +396,15 @@ impl Store for SqlStore {
                     &format!("facts/{case_code}"),
                 )
                 .await?,
-            decision: self
-                .decrypt_view(
-                    &person_key,
-                    case_code,
-                    &wrapped,
-                    decision,
-                    &format!("decision/{case_code}"),
-                )
-                .await?,
+            // The decision that made the current state, kept with its transition.
+            decision: {
+                let mut tx = self.pool.begin().await?;
+                let transitions = self
+                    .transitions_by_key(&mut tx, &person_key, case_code)
+                    .await?;
+                tx.rollback().await?;
+                transitions.last().map(|t| t.reasons["decision"].clone())
+            },
         }))
     }
 
@@ -486,8 +478,9 @@ impl Store for SqlStore {
     async fn notices(&self, filter: NoticeFilter) -> Result<Vec<NoticeView>, StoreError> {
         let rows: Vec<NoticeRow> = sqlx::query_as(
             "SELECT n.notice_id, n.person_key, n.case_code, n.kind, n.recipient, n.status, n.attempts, n.last_error, n.created_at, \
-             n.delivered_at, n.acknowledged_at, n.body, r.data_key FROM notices n \
+             n.delivered_at, n.acknowledged_at, n.transition_id, t.notice_facts, r.data_key FROM notices n \
              JOIN records r ON r.person_key = n.person_key AND r.case_code = n.case_code \
+             JOIN transitions t ON t.transition_id = n.transition_id \
              WHERE ($1 IS NULL OR n.status = $1) AND ($2 IS NULL OR n.case_code = $2) \
              AND ($3 = 0 OR (n.recipient <> 'person' AND n.status <> 'acknowledged')) ORDER BY n.created_at, n.notice_id",
         )
@@ -504,9 +497,23 @@ impl Store for SqlStore {
         now: jiff::Timestamp,
         limit: i64,
     ) -> Result<Vec<OutboxItem>, StoreError> {
-        let rows: Vec<(String, String, String, Option<String>, i64, String, Vec<u8>, Vec<u8>)> = sqlx::query_as(
-            "SELECT n.notice_id, n.person_key, n.case_code, a.endpoint, n.attempts, n.kind, n.body, r.data_key FROM notices n \
+        type Row = (
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            i64,
+            String,
+            String,
+            Option<Vec<u8>>,
+            Vec<u8>,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT n.notice_id, n.person_key, n.case_code, n.recipient, a.endpoint, n.attempts, n.kind, n.transition_id, t.notice_facts, \
+             r.data_key FROM notices n \
              JOIN records r ON r.person_key = n.person_key AND r.case_code = n.case_code \
+             JOIN transitions t ON t.transition_id = n.transition_id \
              LEFT JOIN agencies a ON a.agency_code = n.recipient \
              WHERE n.status IN ('pending', 'retrying') AND n.next_attempt_at <= $1 ORDER BY n.next_attempt_at, n.notice_id LIMIT $2",
         )
@@ -515,25 +522,38 @@ impl Store for SqlStore {
         .fetch_all(&self.pool)
         .await?;
         let mut items = Vec::with_capacity(rows.len());
-        for (notice_id, person_key, case_code, endpoint, attempts, kind, body, wrapped) in rows {
-            let key = self.keys.record_key(&wrapped, &person_key, &case_code)?;
-            let content: serde_json::Value =
-                serde_json::from_slice(&keys::open(&key, &body, &format!("notice/{notice_id}"))?)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let recipient: (String,) =
-                sqlx::query_as("SELECT recipient FROM notices WHERE notice_id = $1")
-                    .bind(notice_id.as_str())
-                    .fetch_one(&self.pool)
-                    .await?;
+        for (
+            notice_id,
+            person_key,
+            case_code,
+            recipient,
+            endpoint,
+            attempts,
+            kind,
+            transition_id,
+            facts,
+            wrapped,
+        ) in rows
+        {
+            let (title, body) = self.render_stored_notice(
+                &notice_id,
+                &kind,
+                &recipient,
+                &person_key,
+                &case_code,
+                &transition_id,
+                facts,
+                &wrapped,
+            )?;
             items.push(OutboxItem {
+                ack_token: self.keys.ack_token(&notice_id),
                 notice_id,
-                recipient: recipient.0,
+                recipient,
                 endpoint,
                 attempts,
                 kind,
-                title: content["title"].as_str().unwrap_or_default().to_owned(),
-                body: content["body"].as_str().unwrap_or_default().to_owned(),
-                ack_token: content["ack_token"].as_str().unwrap_or_default().to_owned(),
+                title,
+                body,
             });
         }
         Ok(items)
@@ -576,23 +596,25 @@ impl Store for SqlStore {
         token: &str,
         now: jiff::Timestamp,
     ) -> Result<bool, StoreError> {
-        let row: Option<(Option<Vec<u8>>, String)> =
-            sqlx::query_as("SELECT ack_token_hash, recipient FROM notices WHERE notice_id = $1")
-                .bind(notice_id)
-                .fetch_optional(&self.pool)
-                .await?;
-        let Some((Some(expected), recipient)) = row else {
-            return Ok(false);
-        };
-        if recipient == "person" || expected != self.keys.hash(token.as_bytes()) {
+        let expected = self.keys.ack_token(notice_id);
+        let matches = expected.len() == token.len()
+            && expected
+                .bytes()
+                .zip(token.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        if !matches {
             return Ok(false);
         }
-        sqlx::query("UPDATE notices SET status = 'acknowledged', acknowledged_at = $1, next_attempt_at = NULL WHERE notice_id = $2")
-            .bind(ts(now))
-            .bind(notice_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(true)
+        let done = sqlx::query(
+            "UPDATE notices SET status = 'acknowledged', acknowledged_at = $1, next_attempt_at = NULL \
+             WHERE notice_id = $2 AND recipient <> 'person'",
+        )
+        .bind(ts(now))
+        .bind(notice_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn set_agency(&self, agency: &AgencyEndpoint) -> Result<(), StoreError> {
@@ -641,7 +663,8 @@ type NoticeRow = (
     String,
     Option<String>,
     Option<String>,
-    Vec<u8>,
+    String,
+    Option<Vec<u8>>,
     Vec<u8>,
 );
 
@@ -659,13 +682,20 @@ impl SqlStore {
             created_at,
             delivered_at,
             acknowledged_at,
-            body,
+            transition_id,
+            facts,
             wrapped,
         ) = row;
-        let key = self.keys.record_key(&wrapped, &person_key, &case_code)?;
-        let content: serde_json::Value =
-            serde_json::from_slice(&keys::open(&key, &body, &format!("notice/{notice_id}"))?)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let (title, body) = self.render_stored_notice(
+            &notice_id,
+            &kind,
+            &recipient,
+            &person_key,
+            &case_code,
+            &transition_id,
+            facts,
+            &wrapped,
+        )?;
         Ok(NoticeView {
             notice_id,
             case_code,
@@ -677,9 +707,79 @@ impl SqlStore {
             created_at,
             delivered_at,
             acknowledged_at,
-            title: content["title"].as_str().unwrap_or_default().to_owned(),
-            body: content["body"].as_str().unwrap_or_default().to_owned(),
+            title,
+            body,
         })
+    }
+
+    /// Renders one notice from the facts sealed with its transition: the same text whenever it is
+    /// read or delivered.
+    #[allow(clippy::too_many_arguments, reason = "the columns of one notice row")]
+    fn render_stored_notice(
+        &self,
+        notice_id: &str,
+        kind: &str,
+        recipient: &str,
+        person_key: &str,
+        case_code: &str,
+        transition_id: &str,
+        facts: Option<Vec<u8>>,
+        wrapped: &[u8],
+    ) -> Result<(String, String), StoreError> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("notice {notice_id}: {what}"));
+        let facts = facts.ok_or_else(|| corrupt("no notice facts"))?;
+        let key = self.keys.record_key(wrapped, person_key, case_code)?;
+        let facts: serde_json::Value = serde_json::from_slice(&keys::open(
+            &key,
+            &facts,
+            &format!("notices/{transition_id}"),
+        )?)
+        .map_err(|e| corrupt(&e.to_string()))?;
+        let kind = match kind {
+            "seal" => fengcun_lifecycle::NoticeKind::Seal,
+            "unseal" => fengcun_lifecycle::NoticeKind::Unseal,
+            _ => return Err(corrupt("unknown kind")),
+        };
+        let recipient = if recipient == "person" {
+            fengcun_lifecycle::Recipient::Person
+        } else {
+            let entry = &facts["agencies"][recipient];
+            fengcun_lifecycle::Recipient::Agency {
+                agency: serde_json::from_value(entry["agency"].clone())
+                    .map_err(|e| corrupt(&e.to_string()))?,
+                document_number: entry["document_number"].as_str().map(str::to_owned),
+            }
+        };
+        let date = |field: &str| -> Result<Date, StoreError> {
+            facts[field]
+                .as_str()
+                .and_then(|d| d.parse().ok())
+                .ok_or_else(|| corrupt(field))
+        };
+        let basis: Vec<String> = facts["basis"]
+            .as_array()
+            .map(|b| {
+                b.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let notice = fengcun_lifecycle::render_notice(
+            kind,
+            &recipient,
+            &fengcun_lifecycle::NoticeFacts {
+                number: notice_id,
+                case_code,
+                person_name: facts["person_name"].as_str(),
+                id_number: facts["id_number"].as_str(),
+                effective: date("effective")?,
+                issued: date("issued")?,
+                policy_title: facts["policy_title"].as_str().unwrap_or_default(),
+                basis: &basis,
+                reason: facts["reason"].as_str(),
+            },
+        );
+        Ok((notice.title, notice.body))
     }
 
     async fn transitions_by_key(
@@ -700,9 +800,10 @@ impl SqlStore {
             String,
             String,
             Vec<u8>,
+            String,
         );
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT case_code, from_state, to_state, state_date, state_trigger, rule, policy, policy_version, actor, at, reasons \
+            "SELECT case_code, from_state, to_state, state_date, state_trigger, rule, policy, policy_version, actor, at, reasons, transition_id \
              FROM transitions WHERE person_key = $1 AND case_code = $2 ORDER BY seq",
         )
         .bind(person_key)
@@ -727,9 +828,9 @@ impl SqlStore {
                     actor,
                     at,
                     reasons,
+                    transition_id,
                 )| {
-                    let plain =
-                        keys::open(&key, &reasons, &format!("transition/{case_code}/{at}"))?;
+                    let plain = keys::open(&key, &reasons, &format!("transition/{transition_id}"))?;
                     Ok(TransitionView {
                         case_code,
                         from,

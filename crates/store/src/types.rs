@@ -69,7 +69,7 @@ pub struct RecordView {
     pub policy_version: Option<String>,
     /// The derived record facts (FORMATS.md shape), decrypted.
     pub facts: Option<serde_json::Value>,
-    /// The last decision (FORMATS.md shape without the texts; the transitions carry those), decrypted.
+    /// The decision (FORMATS.md shape, with the explained reasons) that made the current state.
     pub decision: Option<serde_json::Value>,
 }
 

@@ -10,7 +10,6 @@ CREATE TABLE records (
     policy_version  TEXT,
     convicted       INTEGER NOT NULL DEFAULT 0,
     facts           BLOB,
-    decision        BLOB,
     data_key        BLOB NOT NULL,
     updated_at      TEXT NOT NULL,
     PRIMARY KEY (person_key, case_code)
@@ -41,6 +40,7 @@ CREATE TABLE case_numbers (
 
 CREATE TABLE transitions (
     seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    transition_id   TEXT NOT NULL UNIQUE,
     person_key      TEXT NOT NULL,
     case_code       TEXT NOT NULL,
     from_state      TEXT,
@@ -52,7 +52,9 @@ CREATE TABLE transitions (
     policy_version  TEXT NOT NULL,
     actor           TEXT NOT NULL,
     at              TEXT NOT NULL,
-    reasons         BLOB NOT NULL
+    reasons         BLOB NOT NULL,
+    -- What the notices of this transition say, sealed once; each notice is rendered from it.
+    notice_facts    BLOB
 );
 CREATE INDEX transitions_by_record ON transitions (person_key, case_code, seq);
 
@@ -62,8 +64,7 @@ CREATE TABLE notices (
     case_code       TEXT NOT NULL,
     kind            TEXT NOT NULL,
     recipient       TEXT NOT NULL,
-    body            BLOB NOT NULL,
-    ack_token_hash  BLOB,
+    transition_id   TEXT NOT NULL,
     status          TEXT NOT NULL,
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_at TEXT,
