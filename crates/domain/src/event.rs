@@ -291,11 +291,12 @@ impl Event {
     }
 
     pub fn validate(self) -> Result<ValidEvent, FieldError> {
-        let key = self.idempotency_key.trim();
-        if key.is_empty() || key.len() > 200 {
+        let key = &self.idempotency_key;
+        let characters = key.chars().count();
+        if characters == 0 || characters > 200 || key.trim() != key {
             return Err(FieldError::new(
                 "idempotency_key",
-                FactError::Shape("must have 1–200 characters".into()),
+                FactError::Shape("must have 1–200 characters, without surrounding blanks".into()),
             ));
         }
         let date = parse_date(&self.date).map_err(|e| FieldError::new("date", e))?;
@@ -329,7 +330,22 @@ impl Event {
         }
         let identity = self.person.identity()?;
         if let Some(birth) = &self.person.birth_date {
-            parse_date(birth).map_err(|e| FieldError::new("person.birth_date", e))?;
+            let birth = parse_date(birth).map_err(|e| FieldError::new("person.birth_date", e))?;
+            let from_id = self
+                .person
+                .id_number
+                .as_deref()
+                .and_then(|id| IdNumber::parse(id).ok())
+                .map(|id| id.birth_date());
+            if let Some(from_id) = from_id.filter(|d| *d != birth) {
+                return Err(FieldError::new(
+                    "person.birth_date",
+                    FactError::BirthDateMismatch {
+                        given: birth.to_string(),
+                        from_id: from_id.to_string(),
+                    },
+                ));
+            }
         }
         if let Some(offence) = &self.offence_date {
             parse_date(offence).map_err(|e| FieldError::new("offence_date", e))?;
@@ -388,21 +404,27 @@ impl Event {
                 })?;
                 validate_judgment(judgment, &self.date)
             }
-            EventKind::NotProsecuted => match &self.ground {
-                None => Ok(()),
-                Some(g) => crate::NonProsecutionGround::parse(g)
-                    .map(|_| ())
-                    .ok_or_else(|| {
-                        FieldError::new(
-                            "ground",
-                            FactError::UnknownValue {
-                                what: "ground",
-                                given: g.clone(),
-                                expected: crate::NonProsecutionGround::CODES,
-                            },
-                        )
-                    }),
-            },
+            EventKind::NotProsecuted => {
+                self.charges
+                    .iter()
+                    .enumerate()
+                    .try_for_each(|(i, c)| check_charge(i, c))?;
+                match &self.ground {
+                    None => Ok(()),
+                    Some(g) => crate::NonProsecutionGround::parse(g)
+                        .map(|_| ())
+                        .ok_or_else(|| {
+                            FieldError::new(
+                                "ground",
+                                FactError::UnknownValue {
+                                    what: "ground",
+                                    given: g.clone(),
+                                    expected: crate::NonProsecutionGround::CODES,
+                                },
+                            )
+                        }),
+                }
+            }
             EventKind::Correction => {
                 if self.corrects.as_deref().is_none_or(|c| c.trim().is_empty()) {
                     return Err(FieldError::new(

@@ -451,3 +451,56 @@ fn broken_json_is_refused_with_a_message() {
         "{error}"
     );
 }
+
+mod events {
+    use fengcun_domain::Event;
+    use serde_json::json;
+
+    fn parse(
+        patch: serde_json::Value,
+    ) -> Result<fengcun_domain::ValidEvent, fengcun_domain::FieldError> {
+        let mut e = json!({"idempotency_key": "k-1", "kind": "not_prosecuted", "date": "2024-05-01", "case_code": "110105-2024-000001",
+                           "agency": {"kind": "procuratorate", "code": "110105-jc"}, "person": {"id_number": "110105199003070025"}});
+        for (k, v) in patch.as_object().unwrap() {
+            e[k] = v.clone();
+        }
+        Event::parse(&serde_json::to_vec(&e).unwrap())
+    }
+
+    #[test]
+    fn events_are_checked_at_the_edge() {
+        assert!(parse(json!({})).is_ok());
+        let cases = [
+            (
+                json!({"person": {"id_number": "110105199003070025", "birth_date": "1990-01-01"}}),
+                "person.birth_date",
+            ),
+            (
+                json!({"charges": [{"name": "醉酒驾驶罪"}], "ground": "discretionary"}),
+                "charges[0].name",
+            ),
+            (json!({"idempotency_key": " k-1"}), "idempotency_key"),
+            (
+                json!({"idempotency_key": "键".repeat(201)}),
+                "idempotency_key",
+            ),
+            (
+                json!({"kind": "judgment", "agency": {"kind": "procuratorate", "code": "x"}}),
+                "kind",
+            ),
+            (json!({"ground": "pardon"}), "ground"),
+            (
+                json!({"kind": "correction", "agency": {"kind": "court", "code": "x"}}),
+                "corrects",
+            ),
+        ];
+        for (patch, field) in cases {
+            let error = parse(patch.clone()).expect_err(&patch.to_string());
+            assert_eq!(error.field, field, "{patch}: {error}");
+        }
+        assert!(
+            parse(json!({"idempotency_key": "键".repeat(200)})).is_ok(),
+            "200 characters, whatever their bytes"
+        );
+    }
+}

@@ -200,37 +200,52 @@ fn merge_person(person: &mut Value, from: &fengcun_domain::EventPerson) {
 }
 
 /// Applies corrections in arrival order and sorts the result into the order of proceedings.
+///
+/// Every ordinary event is indexed first, so a correction that arrived before the event it corrects
+/// still applies. A correction counts only if it comes from the agency that sent the corrected event:
+/// no agency rewrites another's record.
 fn apply_corrections(events: &[StoredEvent]) -> Vec<StoredEvent> {
-    let mut by_key: HashMap<&str, usize> = HashMap::new();
-    let mut live: Vec<Option<StoredEvent>> = Vec::new();
     let mut ordered: Vec<&StoredEvent> = events.iter().collect();
     ordered.sort_by_key(|e| e.seq);
-    for stored in ordered {
-        let event = &stored.event.event;
-        if event.kind == EventKind::Correction {
-            let Some(target) = event
-                .corrects
-                .as_deref()
-                .and_then(|k| by_key.get(k).copied())
-            else {
-                continue;
-            };
-            live[target] = event.replacement.as_ref().and_then(|replacement| {
-                let mut replaced = live[target].clone()?;
-                let valid = replacement.as_ref().clone().validate().ok()?;
-                replaced.event = ValidEvent {
-                    event: Event {
-                        idempotency_key: replaced.event.event.idempotency_key.clone(),
-                        ..valid.event
-                    },
-                    ..valid
-                };
-                Some(replaced)
-            });
+    let mut live: Vec<Option<StoredEvent>> = Vec::new();
+    let mut by_key: HashMap<&str, usize> = HashMap::new();
+    for stored in ordered
+        .iter()
+        .filter(|e| e.event.event.kind != EventKind::Correction)
+    {
+        by_key.insert(&stored.event.event.idempotency_key, live.len());
+        live.push(Some((*stored).clone()));
+    }
+    for correction in ordered
+        .iter()
+        .filter(|e| e.event.event.kind == EventKind::Correction)
+    {
+        let event = &correction.event.event;
+        let Some(target) = event
+            .corrects
+            .as_deref()
+            .and_then(|k| by_key.get(k).copied())
+        else {
+            continue;
+        };
+        let same_agency = live[target]
+            .as_ref()
+            .is_some_and(|t| t.event.event.agency.code == event.agency.code);
+        if !same_agency {
             continue;
         }
-        by_key.insert(&event.idempotency_key, live.len());
-        live.push(Some(stored.clone()));
+        live[target] = event.replacement.as_ref().and_then(|replacement| {
+            let mut replaced = live[target].clone()?;
+            let valid = replacement.as_ref().clone().validate().ok()?;
+            replaced.event = ValidEvent {
+                event: Event {
+                    idempotency_key: replaced.event.event.idempotency_key.clone(),
+                    ..valid.event
+                },
+                ..valid
+            };
+            Some(replaced)
+        });
     }
     let mut result: Vec<StoredEvent> = live.into_iter().flatten().collect();
     result.sort_by(|a, b| {

@@ -1,6 +1,10 @@
 //! The pure lifecycle: facts from events in any order, and the state machine.
 
-#![allow(clippy::expect_used, clippy::unwrap_used, reason = "a test fails loudly on a broken fixture")]
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "a test fails loudly on a broken fixture"
+)]
 
 use fengcun_domain::{Date, Disposition, Event, PrincipalKind};
 use fengcun_lifecycle::{Cause, State, StoredEvent, derive_record, next_state};
@@ -17,22 +21,60 @@ fn event(seq: i64, key: &str, kind: &str, date: &str, agency: &str, extra: Value
     for (k, v) in extra.as_object().unwrap() {
         e[k] = v.clone();
     }
-    StoredEvent { seq, event: Event::parse(&serde_json::to_vec(&e).unwrap()).unwrap() }
+    StoredEvent {
+        seq,
+        event: Event::parse(&serde_json::to_vec(&e).unwrap()).unwrap(),
+    }
 }
 
 fn judgment(seq: i64, key: &str, date: &str, instance: &str, months: u32) -> StoredEvent {
-    event(seq, key, "judgment", date, "court", json!({"judgment": {"instance": instance, "verdict": "convicted",
+    event(
+        seq,
+        key,
+        "judgment",
+        date,
+        "court",
+        json!({"judgment": {"instance": instance, "verdict": "convicted",
         "charges": [{"name": "盗窃罪"}], "sentence": {"principal": "fixed_term", "months": months},
-        "offence_date": "2024-01-01", "recidivist": false, "prior_convictions": 0}}))
+        "offence_date": "2024-01-01", "recidivist": false, "prior_convictions": 0}}),
+    )
 }
 
 fn chain() -> Vec<StoredEvent> {
     vec![
-        event(1, "f", "filed", "2024-01-05", "public_security", json!({"charges": [{"name": "盗窃罪"}], "offence_date": "2024-01-01"})),
-        event(2, "i", "indicted", "2024-02-01", "procuratorate", json!({"charges": [{"name": "盗窃罪"}]})),
+        event(
+            1,
+            "f",
+            "filed",
+            "2024-01-05",
+            "public_security",
+            json!({"charges": [{"name": "盗窃罪"}], "offence_date": "2024-01-01"}),
+        ),
+        event(
+            2,
+            "i",
+            "indicted",
+            "2024-02-01",
+            "procuratorate",
+            json!({"charges": [{"name": "盗窃罪"}]}),
+        ),
         judgment(3, "j", "2024-03-01", "first", 10),
-        event(4, "e", "judgment_effective", "2024-03-12", "court", json!({})),
-        event(5, "c", "execution_completed", "2025-01-01", "prison", json!({})),
+        event(
+            4,
+            "e",
+            "judgment_effective",
+            "2024-03-12",
+            "court",
+            json!({}),
+        ),
+        event(
+            5,
+            "c",
+            "execution_completed",
+            "2025-01-01",
+            "prison",
+            json!({}),
+        ),
     ]
 }
 
@@ -42,8 +84,14 @@ fn a_full_chain_gives_the_conviction_facts() {
     let record = derived.record;
     assert_eq!(record.disposition, Disposition::Convicted);
     assert_eq!(record.disposition_date, Some(Date::constant(2024, 3, 1)));
-    assert_eq!(record.judgment_effective_date, Some(Date::constant(2024, 3, 12)));
-    assert_eq!(record.execution_completed_date, Some(Date::constant(2025, 1, 1)));
+    assert_eq!(
+        record.judgment_effective_date,
+        Some(Date::constant(2024, 3, 12))
+    );
+    assert_eq!(
+        record.execution_completed_date,
+        Some(Date::constant(2025, 1, 1))
+    );
     assert_eq!(record.offence_date, Some(Date::constant(2024, 1, 1)));
     assert_eq!(record.sentence.unwrap().principal.months, 10);
     assert_eq!(derived.agencies.len(), 4);
@@ -57,52 +105,191 @@ fn an_appeal_replaces_the_first_instance_and_a_retrial_both() {
     assert_eq!(derived.record.sentence.unwrap().principal.months, 8);
     // The first instance's effective date precedes the appeal judgment: it no longer counts.
     assert_eq!(derived.record.judgment_effective_date, None);
-    events.push(event(7, "ae", "judgment_effective", "2024-04-20", "court", json!({})));
+    events.push(event(
+        7,
+        "ae",
+        "judgment_effective",
+        "2024-04-20",
+        "court",
+        json!({}),
+    ));
     events.push(judgment(8, "r", "2025-06-01", "retrial", 30));
     let derived = derive_record("R", &events).unwrap();
     assert!(derived.retried);
     assert_eq!(derived.record.sentence.unwrap().principal.months, 30);
     // A first-instance judgment arriving late does not displace the appeal or the retrial.
     events.push(judgment(9, "late", "2024-03-02", "first", 12));
-    assert_eq!(derive_record("R", &events).unwrap().record.sentence.unwrap().principal.months, 30);
+    assert_eq!(
+        derive_record("R", &events)
+            .unwrap()
+            .record
+            .sentence
+            .unwrap()
+            .principal
+            .months,
+        30
+    );
 }
 
 #[test]
 fn a_withdrawn_case_reopened_by_a_new_filing_is_open_again() {
     let events = vec![
-        event(1, "f", "filed", "2024-01-05", "public_security", json!({"offence_date": "2024-01-01"})),
-        event(2, "w", "case_withdrawn", "2024-02-01", "public_security", json!({})),
+        event(
+            1,
+            "f",
+            "filed",
+            "2024-01-05",
+            "public_security",
+            json!({"offence_date": "2024-01-01"}),
+        ),
+        event(
+            2,
+            "w",
+            "case_withdrawn",
+            "2024-02-01",
+            "public_security",
+            json!({}),
+        ),
     ];
-    assert_eq!(derive_record("R", &events).unwrap().record.disposition, Disposition::CaseWithdrawn);
+    assert_eq!(
+        derive_record("R", &events).unwrap().record.disposition,
+        Disposition::CaseWithdrawn
+    );
     let mut reopened = events.clone();
-    reopened.push(event(3, "f2", "filed", "2024-05-01", "public_security", json!({})));
-    assert_eq!(derive_record("R", &reopened).unwrap().record.disposition, Disposition::Open);
+    reopened.push(event(
+        3,
+        "f2",
+        "filed",
+        "2024-05-01",
+        "public_security",
+        json!({}),
+    ));
+    assert_eq!(
+        derive_record("R", &reopened).unwrap().record.disposition,
+        Disposition::Open
+    );
 }
 
 #[test]
 fn corrections_replace_or_retract() {
     let mut events = chain();
     let mut replacement = events[2].event.event.clone();
-    replacement.judgment.as_mut().unwrap().sentence = Some(json!({"principal": "criminal_detention", "months": 4}));
-    events.push(event(6, "fix", "correction", "2024-06-01", "court", json!({"corrects": "j", "replacement": replacement})));
+    replacement.judgment.as_mut().unwrap().sentence =
+        Some(json!({"principal": "criminal_detention", "months": 4}));
+    events.push(event(
+        6,
+        "fix",
+        "correction",
+        "2024-06-01",
+        "court",
+        json!({"corrects": "j", "replacement": replacement}),
+    ));
     let derived = derive_record("R", &events).unwrap();
-    assert_eq!(derived.record.sentence.unwrap().principal.kind, PrincipalKind::CriminalDetention);
-    events.push(event(7, "retract", "correction", "2024-06-02", "court", json!({"corrects": "c"})));
-    assert_eq!(derive_record("R", &events).unwrap().record.execution_completed_date, None);
+    assert_eq!(
+        derived.record.sentence.unwrap().principal.kind,
+        PrincipalKind::CriminalDetention
+    );
+    events.push(event(
+        7,
+        "retract",
+        "correction",
+        "2024-06-02",
+        "prison",
+        json!({"corrects": "c"}),
+    ));
+    assert_eq!(
+        derive_record("R", &events)
+            .unwrap()
+            .record
+            .execution_completed_date,
+        None
+    );
+}
+
+#[test]
+fn a_correction_that_arrives_before_its_target_still_applies() {
+    let mut events = chain();
+    let mut replacement = events[2].event.event.clone();
+    replacement.judgment.as_mut().unwrap().sentence =
+        Some(json!({"principal": "fixed_term", "months": 30}));
+    let mut correction = event(
+        0,
+        "fix",
+        "correction",
+        "2024-06-01",
+        "court",
+        json!({"corrects": "j", "replacement": replacement}),
+    );
+    correction.seq = 0;
+    events.insert(0, correction);
+    assert_eq!(
+        derive_record("R", &events)
+            .unwrap()
+            .record
+            .sentence
+            .unwrap()
+            .principal
+            .months,
+        30
+    );
+}
+
+#[test]
+fn only_the_sending_agency_may_correct_an_event() {
+    let mut events = chain();
+    events.push(event(
+        6,
+        "meddle",
+        "correction",
+        "2024-06-01",
+        "public_security",
+        json!({"corrects": "j"}),
+    ));
+    let derived = derive_record("R", &events).unwrap();
+    assert_eq!(
+        derived.record.disposition,
+        Disposition::Convicted,
+        "the police cannot retract the court's judgment"
+    );
+    assert_eq!(derived.record.sentence.unwrap().principal.months, 10);
 }
 
 #[test]
 fn contradictory_events_are_an_error_naming_the_field() {
     let mut events = chain();
-    events.push(event(6, "early", "execution_completed", "2023-12-01", "prison", json!({})));
+    events.push(event(
+        6,
+        "early",
+        "execution_completed",
+        "2023-12-01",
+        "prison",
+        json!({}),
+    ));
     // An execution "completed" before the judgment took effect is ignored for completion…
     let derived = derive_record("R", &events).unwrap();
-    assert_eq!(derived.record.execution_completed_date, Some(Date::constant(2025, 1, 1)));
+    assert_eq!(
+        derived.record.execution_completed_date,
+        Some(Date::constant(2025, 1, 1))
+    );
     // …but events each valid alone can contradict together: a judgment (giving no offence date)
     // dated before the offence the filing reports.
-    let filed = event(1, "f", "filed", "2024-01-05", "public_security", json!({"offence_date": "2024-01-01"}));
-    let early = event(2, "j", "judgment", "2023-06-01", "court", json!({"judgment": {"instance": "first", "verdict": "convicted",
-        "charges": [{"name": "盗窃罪"}], "sentence": {"principal": "fixed_term", "months": 10}}}));
+    let filed = event(
+        1,
+        "f",
+        "filed",
+        "2024-01-05",
+        "public_security",
+        json!({"offence_date": "2024-01-01"}),
+    );
+    let early = event(
+        2,
+        "j",
+        "judgment",
+        "2023-06-01",
+        "court",
+        json!({"judgment": {"instance": "first", "verdict": "convicted",
+        "charges": [{"name": "盗窃罪"}], "sentence": {"principal": "fixed_term", "months": 10}}}),
+    );
     let error = derive_record("R", &[filed, early]).unwrap_err();
     assert_eq!(error.field, "disposition_date", "{error}");
 }
@@ -113,15 +300,71 @@ fn unsealed_and_revoked_are_sticky_and_triggers_lift_seals() {
     let record = derive_record("R", &chain()).unwrap().record;
     let today = Date::constant(2026, 1, 1);
     let decision = evaluate(policy, &record, today);
-    let sealed = State::Sealed { since: Date::constant(2024, 3, 12) };
-    assert_eq!(next_state(None, &decision, false, &record, Cause::Events { correction: false }, policy, today).unwrap().to, sealed);
-    assert!(next_state(Some(&sealed), &decision, false, &record, Cause::Tick, policy, today).is_none());
-    let lifted = next_state(Some(&sealed), &decision, false, &record, Cause::Trigger(Trigger::NewConviction), policy, today).unwrap();
-    assert_eq!(lifted.to, State::Unsealed { trigger: Trigger::NewConviction, since: today });
+    let sealed = State::Sealed {
+        since: Date::constant(2024, 3, 12),
+    };
+    assert_eq!(
+        next_state(
+            None,
+            &decision,
+            false,
+            &record,
+            Cause::Events { correction: false },
+            policy,
+            today
+        )
+        .unwrap()
+        .to,
+        sealed
+    );
+    assert!(
+        next_state(
+            Some(&sealed),
+            &decision,
+            false,
+            &record,
+            Cause::Tick,
+            policy,
+            today
+        )
+        .is_none()
+    );
+    let lifted = next_state(
+        Some(&sealed),
+        &decision,
+        false,
+        &record,
+        Cause::Trigger(Trigger::NewConviction),
+        policy,
+        today,
+    )
+    .unwrap();
+    assert_eq!(
+        lifted.to,
+        State::Unsealed {
+            trigger: Trigger::NewConviction,
+            since: today
+        }
+    );
     assert_eq!(lifted.unseal_rule.as_deref(), Some("unseal_new_crime"));
     for sticky in [lifted.to, State::Revoked { since: today }] {
-        for cause in [Cause::Tick, Cause::PolicyChange, Cause::Events { correction: false }] {
-            assert!(next_state(Some(&sticky), &decision, false, &record, cause, policy, today).is_none());
+        for cause in [
+            Cause::Tick,
+            Cause::PolicyChange,
+            Cause::Events { correction: false },
+        ] {
+            assert!(
+                next_state(
+                    Some(&sticky),
+                    &decision,
+                    false,
+                    &record,
+                    cause,
+                    policy,
+                    today
+                )
+                .is_none()
+            );
         }
     }
 }

@@ -45,18 +45,16 @@ async fn openapi(_caller: Caller) -> Json<Value> {
     Json(crate::openapi::document())
 }
 
-fn parse_event(bytes: &[u8], caller: &Caller) -> Result<ValidEvent, fengcun_domain::FieldError> {
-    let event = Event::parse(bytes)?;
-    // An agency speaks for itself only.
-    if let Some(own) = &caller.agency {
-        if &event.event.agency.code != own {
-            return Err(fengcun_domain::FieldError::new(
-                "agency.code",
-                fengcun_domain::FactError::Shape(format!("this key speaks for agency `{own}`")),
-            ));
-        }
+fn parse_event(bytes: &[u8]) -> Result<ValidEvent, fengcun_domain::FieldError> {
+    Event::parse(bytes)
+}
+
+/// An agency speaks for itself only.
+fn check_speaks_for(caller: &Caller, event: &ValidEvent) -> Result<(), ApiError> {
+    match &caller.agency {
+        Some(own) if &event.event.agency.code != own => Err(ApiError::Forbidden),
+        _ => Ok(()),
     }
-    Ok(event)
 }
 
 fn outcome_status(outcome: LineOutcome) -> StatusCode {
@@ -71,7 +69,8 @@ async fn ingest_one(
     caller: Caller,
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
-    let event = parse_event(&body, &caller).map_err(|error| invalid_lines(vec![(1, error)]))?;
+    let event = parse_event(&body).map_err(|error| invalid_lines(vec![(1, error)]))?;
+    check_speaks_for(&caller, &event)?;
     let ctx = state.context(Actor::Automatic).await;
     let outcome = state
         .store
@@ -104,8 +103,11 @@ async fn ingest_batch(
     let mut errors = Vec::new();
     for (index, value) in batch.events.iter().enumerate() {
         let bytes = serde_json::to_vec(value).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        match parse_event(&bytes, &caller) {
-            Ok(event) => events.push(event),
+        match parse_event(&bytes) {
+            Ok(event) => {
+                check_speaks_for(&caller, &event)?;
+                events.push(event);
+            }
             Err(error) => errors.push((index + 1, error)),
         }
     }

@@ -89,7 +89,19 @@ pub async fn start_with_store(
     store: Arc<SqlStore>,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Running> {
-    let policy = Arc::new(config.load_policy()?);
+    // A policy an operator put in force (POST /api/v1/policy with apply) outlives a restart; the
+    // configured one is the default until then.
+    let policy = match store.policy_in_force().await? {
+        Some((name, version, text)) => {
+            let in_force = Policy::from_toml(&format!("policy in force {name} {version}"), &text)?;
+            if in_force.name() != config.policy {
+                tracing::warn!(configured = %config.policy, in_force = %in_force.name(), "using the policy put in force, not the configured one");
+            }
+            in_force
+        }
+        None => config.load_policy()?,
+    };
+    let policy = Arc::new(policy);
     for agency in &config.agencies {
         store.set_agency(agency).await?;
     }

@@ -275,8 +275,15 @@ async fn authentication_roles_health_openapi_and_metrics() {
         json!({}),
     );
     let (status, body) = app.post("/api/v1/events", COURT_KEY, &police_event).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert!(body["message"].as_str().unwrap().contains("agency.code"));
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, _) = app
+        .post(
+            "/api/v1/events/batch",
+            COURT_KEY,
+            &json!({"events": [police_event]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, document) = app.get("/api/openapi.json", Some(OPERATOR)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(document["openapi"], "3.1.0");

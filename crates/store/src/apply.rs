@@ -177,6 +177,10 @@ impl SqlStore {
                 }
                 None => {}
             }
+            if event.kind == EventKind::Correction {
+                self.check_correction_agency(tx, valid, line, &pending)
+                    .await?;
+            }
             seen.insert(key, hash.clone());
             pending.push(Pending {
                 line,
@@ -259,21 +263,31 @@ impl SqlStore {
                         })
                         .collect::<Vec<_>>()
                 });
-            self.refresh_cached(
-                tx,
-                &mut persons,
-                &mut writes,
-                &person_key,
-                &case_code,
-                Cause::Events { correction },
-                ctx,
-                in_hand,
-            )
-            .await
-            .map_err(|e| match e {
-                StoreError::Invalid { error, .. } => StoreError::Invalid { line, error },
-                other => other,
-            })?;
+            let arriving: Vec<&str> = mine
+                .iter()
+                .map(|p| p.event.event.idempotency_key.as_str())
+                .collect();
+            let result = self
+                .refresh_cached(
+                    tx,
+                    &mut persons,
+                    &mut writes,
+                    &person_key,
+                    &case_code,
+                    Cause::Events { correction },
+                    ctx,
+                    in_hand,
+                    &arriving,
+                )
+                .await;
+            if let Err(StoreError::Invalid { error, .. }) = result {
+                let line = self
+                    .blame(tx, &persons, &person_key, &case_code, &mine)
+                    .await?
+                    .unwrap_or(line);
+                return Err(StoreError::Invalid { line, error });
+            }
+            result?;
         }
         self.flush(tx, writes, &persons, ctx).await?;
         Ok(outcomes)
@@ -347,6 +361,85 @@ impl SqlStore {
 
     fn positional(&self) -> bool {
         self.backend == crate::types::Backend::Sqlite
+    }
+
+    /// The line of the batch that makes a record contradictory: the record is derived again with
+    /// its stored events and this batch's lines added one at a time, and the first line after which
+    /// it no longer derives is the one at fault.
+    async fn blame(
+        &self,
+        tx: &mut Tx,
+        persons: &Persons,
+        person_key: &str,
+        case_code: &str,
+        mine: &[&Pending<'_>],
+    ) -> Result<Option<usize>, StoreError> {
+        let Some(cached) = persons.get(person_key, case_code) else {
+            return Ok(None);
+        };
+        let key = self
+            .keys()
+            .record_key(&cached.wrapped, person_key, case_code)?;
+        let arriving: HashSet<&str> = mine
+            .iter()
+            .map(|p| p.event.event.idempotency_key.as_str())
+            .collect();
+        let mut events: Vec<StoredEvent> = self
+            .load_events(tx, person_key, case_code, &key)
+            .await?
+            .into_iter()
+            .filter(|e| !arriving.contains(e.event.event.idempotency_key.as_str()))
+            .collect();
+        let base = events.iter().map(|e| e.seq).max().unwrap_or(0);
+        for (offset, pending) in mine.iter().enumerate() {
+            events.push(StoredEvent {
+                seq: base + 1 + offset as i64,
+                event: pending.event.clone(),
+            });
+            if derive_record("blame", &events).is_err() {
+                return Ok(Some(pending.line));
+            }
+        }
+        Ok(None)
+    }
+
+    /// A correction comes from the agency that sent the event it corrects.
+    async fn check_correction_agency(
+        &self,
+        tx: &mut Tx,
+        valid: &ValidEvent,
+        line: usize,
+        pending: &[Pending<'_>],
+    ) -> Result<(), StoreError> {
+        let Some(target) = valid.event.corrects.as_deref() else {
+            return Ok(());
+        };
+        let in_batch = pending
+            .iter()
+            .find(|p| p.event.event.idempotency_key == target)
+            .map(|p| p.event.event.agency.code.clone());
+        let agency = match in_batch {
+            Some(agency) => Some(agency),
+            None => sqlx::query_as::<_, (String,)>(
+                "SELECT agency_code FROM events WHERE idempotency_key = $1",
+            )
+            .bind(target)
+            .fetch_optional(&mut **tx)
+            .await?
+            .map(|(agency,)| agency),
+        };
+        match agency {
+            Some(agency) if agency != valid.event.agency.code => Err(StoreError::Invalid {
+                line,
+                error: fengcun_domain::FieldError::new(
+                    "corrects",
+                    fengcun_domain::FactError::Shape(format!(
+                        "`{target}` was sent by agency `{agency}`; only it may correct it"
+                    )),
+                ),
+            }),
+            _ => Ok(()),
+        }
     }
 
     async fn known_hashes(
@@ -594,6 +687,7 @@ impl SqlStore {
             cause,
             ctx,
             None,
+            &[],
         )
         .await?;
         self.flush(tx, writes, &persons, ctx).await
@@ -616,6 +710,7 @@ impl SqlStore {
         cause: Cause,
         ctx: &Context,
         in_hand: Option<Vec<StoredEvent>>,
+        arriving: &[&str],
     ) -> Result<(), StoreError> {
         let cached = persons
             .get(person_key, case_code)
@@ -675,8 +770,39 @@ impl SqlStore {
         writes.records.push(row);
         if let Some(step) = &step {
             self.write_transition(
-                writes, person_key, case_code, current, step, &view, ctx, &derived, &key,
+                writes, person_key, case_code, current, step, &view, ctx, &derived, &key, None,
             );
+        } else if let Some(sealed @ State::Sealed { .. }) = current {
+            // An agency that first reports on a record after it was sealed holds it too: it is told.
+            let earlier: HashSet<&str> = events
+                .iter()
+                .filter(|e| !arriving.contains(&e.event.event.idempotency_key.as_str()))
+                .map(|e| e.event.event.agency.code.as_str())
+                .collect();
+            let newcomers: Vec<String> = derived
+                .agencies
+                .iter()
+                .filter(|a| !earlier.contains(a.code.as_str()))
+                .map(|a| a.code.clone())
+                .collect();
+            if !arriving.is_empty() && !newcomers.is_empty() {
+                let step = Step {
+                    to: sealed,
+                    unseal_rule: None,
+                };
+                self.write_transition(
+                    writes,
+                    person_key,
+                    case_code,
+                    current,
+                    &step,
+                    &view,
+                    ctx,
+                    &derived,
+                    &key,
+                    Some(&newcomers),
+                );
+            }
         }
         if let Some(entry) = persons.get_mut(person_key, case_code) {
             entry.state = state;
@@ -773,6 +899,7 @@ impl SqlStore {
                     Cause::Trigger(trigger),
                     ctx,
                     None,
+                    &[],
                 ))
                 .await?;
             }
@@ -816,6 +943,7 @@ impl SqlStore {
                     Cause::Trigger(trigger),
                     ctx,
                     None,
+                    &[],
                 ))
                 .await?;
                 return Ok(());
@@ -839,6 +967,7 @@ impl SqlStore {
         ctx: &Context,
         derived: &Derived,
         key: &DataKey,
+        only: Option<&[String]>,
     ) {
         let to = step.to;
         let policy = &ctx.policy;
@@ -869,7 +998,10 @@ impl SqlStore {
             Param::text(to.code().code()),
             Param::Text(to.date().map(|d| d.to_string())),
             Param::Text(to.trigger().map(|t| t.code().to_owned())),
-            Param::Text(step.unseal_rule.clone()),
+            Param::Text(match only {
+                Some(_) => Some("notify_new_agencies".to_owned()),
+                None => step.unseal_rule.clone(),
+            }),
             Param::text(policy.name()),
             Param::text(policy.version()),
             Param::text(ctx.actor.label()),
@@ -888,8 +1020,16 @@ impl SqlStore {
             })),
         ]);
         let Some(kind) = kind else { return };
-        let mut recipients: Vec<&str> = derived.agencies.iter().map(|a| a.code.as_str()).collect();
-        recipients.push("person");
+        let recipients: Vec<&str> = match only {
+            // Telling newcomers only: the others and the person know already.
+            Some(only) => only.iter().map(String::as_str).collect(),
+            None => derived
+                .agencies
+                .iter()
+                .map(|a| a.code.as_str())
+                .chain(["person"])
+                .collect(),
+        };
         for (index, recipient) in recipients.into_iter().enumerate() {
             let number = format!(
                 "FC-{}-{case_code}-{}-{}",

@@ -234,7 +234,8 @@ async fn sealing_on_judgment_effective_with_notices_duplicates_and_conflicts() {
             "{backend}"
         );
 
-        // One notice for each agency that sent events, and one for the person.
+        // One notice for each agency that sent events (the detention centre, which reported after the
+        // seal, is told then), and one for the person.
         let notices = store
             .notices(NoticeFilter {
                 case_code: Some(case.into()),
@@ -246,7 +247,7 @@ async fn sealing_on_judgment_effective_with_notices_duplicates_and_conflicts() {
         recipients.sort_unstable();
         assert_eq!(
             recipients,
-            ["110105-fy", "110105-ga", "110105-jc", "person"],
+            ["110105-fy", "110105-ga", "110105-jc", "110105-ks", "person"],
             "{backend}"
         );
         let to_court = notices.iter().find(|n| n.recipient == "110105-fy").unwrap();
@@ -947,5 +948,171 @@ async fn details_are_encrypted_at_rest_and_identities_pseudonymous() {
             .map(|r| r.get(0))
             .collect();
         assert!(keys.iter().all(|k| !k.contains(ZHANG) && k.len() == 64));
+    }
+}
+
+#[tokio::test]
+async fn the_line_at_fault_is_named_and_corrections_come_from_the_sender() {
+    for store in stores("fault").await {
+        let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+        let case = "110105-2024-001201";
+        // Each valid alone; together the judgment predates the offence the filing reports.
+        let filed = event(
+            "f-1",
+            "filed",
+            "2024-01-05",
+            case,
+            police(case),
+            ZHANG,
+            json!({"offence_date": "2024-01-01"}),
+        );
+        let good = event(
+            "f-2",
+            "investigation",
+            "2024-01-06",
+            case,
+            police(case),
+            ZHANG,
+            json!({}),
+        );
+        let early = event(
+            "j-1",
+            "judgment",
+            "2023-06-01",
+            case,
+            court(case),
+            ZHANG,
+            json!({"judgment": {"instance": "first", "verdict": "convicted",
+            "charges": [{"name": "盗窃罪"}], "sentence": {"principal": "fixed_term", "months": 10}}}),
+        );
+        let error = store
+            .ingest(&[filed.clone(), early, good.clone()], &c)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, StoreError::Invalid { line: 2, .. }),
+            "{error}"
+        );
+        assert_eq!(
+            store.ingest(&[filed, good], &c).await.unwrap(),
+            vec![LineOutcome::Stored; 2]
+        );
+
+        // Only the court may correct the court's judgment.
+        let other = "110105-2024-001202";
+        let events = conviction(
+            other,
+            ZHANG,
+            "危险驾驶罪",
+            sentence("criminal_detention", Some(1)),
+            "2024-01-02",
+            "2024-03-01",
+            "2024-03-12",
+        );
+        store.ingest(&events, &c).await.unwrap();
+        let meddling = event(
+            "meddle",
+            "correction",
+            "2024-05-01",
+            other,
+            police(other),
+            ZHANG,
+            json!({"corrects": events[2].event.idempotency_key}),
+        );
+        let error = store.ingest(&[meddling], &c).await.unwrap_err();
+        assert!(
+            matches!(error, StoreError::Invalid { line: 1, .. })
+                && error.to_string().contains("only it may correct"),
+            "{error}"
+        );
+        assert_eq!(state(&store, other, ZHANG).await.0, "sealed");
+    }
+}
+
+#[tokio::test]
+async fn an_agency_reporting_after_the_seal_is_told() {
+    for store in stores("newcomer").await {
+        let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+        let case = "110105-2024-001301";
+        store
+            .ingest(
+                &conviction(
+                    case,
+                    ZHANG,
+                    "危险驾驶罪",
+                    sentence("criminal_detention", Some(2)),
+                    "2024-01-02",
+                    "2024-03-01",
+                    "2024-03-12",
+                ),
+                &c,
+            )
+            .await
+            .unwrap();
+        let before = store
+            .notices(NoticeFilter {
+                case_code: Some(case.into()),
+                ..NoticeFilter::default()
+            })
+            .await
+            .unwrap()
+            .len();
+        let prison = json!({"kind": "prison", "code": "110105-ks", "name": "某看守所"});
+        store
+            .ingest(
+                &[event(
+                    "ks-1",
+                    "execution_completed",
+                    "2024-05-11",
+                    case,
+                    prison.clone(),
+                    ZHANG,
+                    json!({}),
+                )],
+                &c,
+            )
+            .await
+            .unwrap();
+        let notices = store
+            .notices(NoticeFilter {
+                case_code: Some(case.into()),
+                ..NoticeFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(notices.len(), before + 1, "only the newcomer is told");
+        let told = notices
+            .iter()
+            .find(|n| n.recipient == "110105-ks")
+            .expect("the detention centre is told");
+        assert_eq!(told.kind, "seal");
+        assert!(told.body.contains("某看守所"), "{}", told.body);
+        // Telling it again is not needed.
+        store
+            .ingest(
+                &[event(
+                    "ks-2",
+                    "execution_started",
+                    "2024-03-15",
+                    case,
+                    prison,
+                    ZHANG,
+                    json!({}),
+                )],
+                &c,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .notices(NoticeFilter {
+                    case_code: Some(case.into()),
+                    ..NoticeFilter::default()
+                })
+                .await
+                .unwrap()
+                .len(),
+            before + 1
+        );
     }
 }
