@@ -58,8 +58,11 @@ impl SqlStore {
                     if sqlite {
                         // WAL survives a killed process with every committed transaction intact.
                         use sqlx::Executor;
-                        conn.execute("PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
-                            .await?;
+                        conn.execute(
+                            "PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                             PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY;",
+                        )
+                        .await?;
                     }
                     Ok(())
                 })
