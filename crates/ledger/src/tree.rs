@@ -142,13 +142,14 @@ impl Tree {
     /// first `old_size`: RFC 9162 §2.1.4.1 `PROOF(old_size, D[new_size])`. Empty when
     /// `old_size` is 0 or equals `new_size` (RFC 9162 defines proofs for `0 < old < new`; those
     /// two cases need none).
-    pub fn consistency_proof(&self, old_size: u64, new_size: u64) -> Result<Vec<Hash>, LedgerError> {
+    pub fn consistency_proof(
+        &self,
+        old_size: u64,
+        new_size: u64,
+    ) -> Result<Vec<Hash>, LedgerError> {
         self.check_size(new_size)?;
         if old_size > new_size {
-            return Err(LedgerError::SizesOutOfOrder {
-                old_size,
-                new_size,
-            });
+            return Err(LedgerError::SizesOutOfOrder { old_size, new_size });
         }
         if old_size == 0 || old_size == new_size {
             return Ok(Vec::new());
@@ -201,7 +202,11 @@ impl Tree {
         }
         if n.is_power_of_two() {
             let height = n.trailing_zeros() as usize;
-            debug_assert_eq!(start % n, 0, "complete subtrees met in the recursion are aligned");
+            debug_assert_eq!(
+                start % n,
+                0,
+                "complete subtrees met in the recursion are aligned"
+            );
             // `start >> height < len >> height ≤ levels[height].len()` since `end ≤ len`.
             return self.levels[height][(start >> height) as usize];
         }

@@ -98,10 +98,7 @@ pub fn verify_consistency(
     proof: &[Hash],
 ) -> Result<(), LedgerError> {
     if old_size > new_size {
-        return Err(LedgerError::SizesOutOfOrder {
-            old_size,
-            new_size,
-        });
+        return Err(LedgerError::SizesOutOfOrder { old_size, new_size });
     }
     let hasher = Hasher::new(suite);
     if old_size == 0 || old_size == new_size {
