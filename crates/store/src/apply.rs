@@ -328,6 +328,9 @@ impl SqlStore {
             }
             query.execute(&mut **tx).await?;
         }
+        if !writes.transitions.is_empty() {
+            self.record_policy(tx, &ctx.policy).await?;
+        }
         for chunk in writes.transitions.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
                 "INSERT INTO transitions (transition_id, person_key, case_code, from_state, to_state, state_date, state_trigger, rule, policy, \
@@ -357,6 +360,39 @@ impl SqlStore {
             query.execute(&mut **tx).await?;
         }
         Ok(())
+    }
+
+    /// Keeps the policy that decided transitions, once per version; refuses a different document
+    /// under a version already recorded (a changed policy needs a new version).
+    async fn record_policy(
+        &self,
+        tx: &mut Tx,
+        policy: &fengcun_policy::Policy,
+    ) -> Result<(), StoreError> {
+        let stored: Option<(String,)> =
+            sqlx::query_as("SELECT source_text FROM policies WHERE name = $1 AND version = $2")
+                .bind(policy.name())
+                .bind(policy.version())
+                .fetch_optional(&mut **tx)
+                .await?;
+        match stored {
+            Some((text,)) if text == policy.source_text => Ok(()),
+            Some(_) => Err(StoreError::PolicyVersion {
+                name: policy.name().to_owned(),
+                version: policy.version().to_owned(),
+            }),
+            None => {
+                sqlx::query(
+                    "INSERT INTO policies (name, version, source_text) VALUES ($1, $2, $3)",
+                )
+                .bind(policy.name())
+                .bind(policy.version())
+                .bind(policy.source_text.as_str())
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            }
+        }
     }
 
     fn positional(&self) -> bool {
@@ -736,8 +772,6 @@ impl SqlStore {
         let policy = &ctx.policy;
         let today = ctx.today();
         let decision = evaluate(policy, &derived.record, today);
-        let view = serde_json::to_value(decision.view(policy, &derived.record))
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let facts = facts_json(&derived.record).to_string().into_bytes();
         let convicted = is_effective_conviction(&derived.record);
         let step = next_state(
@@ -770,7 +804,8 @@ impl SqlStore {
         writes.records.push(row);
         if let Some(step) = &step {
             self.write_transition(
-                writes, person_key, case_code, current, step, &view, ctx, &derived, &key, None,
+                writes, person_key, case_code, current, step, &decision, &facts, ctx, &derived,
+                &key, None,
             );
         } else if let Some(sealed @ State::Sealed { .. }) = current {
             // An agency that first reports on a record after it was sealed holds it too: it is told.
@@ -796,7 +831,8 @@ impl SqlStore {
                     case_code,
                     current,
                     &step,
-                    &view,
+                    &decision,
+                    &facts,
                     ctx,
                     &derived,
                     &key,
@@ -963,7 +999,8 @@ impl SqlStore {
         case_code: &str,
         from: Option<State>,
         step: &Step,
-        decision: &serde_json::Value,
+        decision: &fengcun_policy::Decision,
+        facts: &[u8],
         ctx: &Context,
         derived: &Derived,
         key: &DataKey,
@@ -975,10 +1012,12 @@ impl SqlStore {
             .unseal_rule
             .as_deref()
             .and_then(|id| policy.unseals.iter().find(|u| u.id == id));
-        let reasons = serde_json::json!({
-            "decision": decision,
-            "unseal": unseal.map(|u| serde_json::json!({"rule": u.id, "trigger": u.trigger.code(), "text": u.text, "basis": u.basis})),
-        });
+        // The evidence, not the explanation: the facts and the date; with the policy version the
+        // explained decision is derived again on reading (`sql::explain`), identically.
+        let mut reasons = Vec::with_capacity(facts.len() + 32);
+        reasons.extend_from_slice(format!("{{\"as_of\":\"{}\",\"facts\":", ctx.today()).as_bytes());
+        reasons.extend_from_slice(facts);
+        reasons.push(b'}');
         let at = ts(ctx.now);
         let transition_id = fengcun_crypto::random_hex::<8>();
         let kind = match (from, to) {
@@ -988,8 +1027,17 @@ impl SqlStore {
             }
             _ => None,
         };
-        let notice_facts =
-            kind.map(|kind| notice_facts(kind, to, unseal, decision, ctx, derived, case_code));
+        let notice_facts = kind.map(|kind| {
+            notice_facts(
+                kind,
+                to,
+                unseal,
+                &cited_bases(decision, policy),
+                ctx,
+                derived,
+                case_code,
+            )
+        });
         writes.transitions.push([
             Param::text(transition_id.clone()),
             Param::text(person_key),
@@ -1008,7 +1056,7 @@ impl SqlStore {
             Param::text(at.clone()),
             Param::Blob(keys::seal(
                 key,
-                reasons.to_string().as_bytes(),
+                &reasons,
                 &format!("transition/{transition_id}"),
             )),
             Param::MaybeBlob(notice_facts.as_ref().map(|facts| {
@@ -1060,29 +1108,15 @@ fn notice_facts(
     kind: NoticeKind,
     to: State,
     unseal: Option<&fengcun_policy::Unseal>,
-    decision: &serde_json::Value,
+    cited: &[String],
     ctx: &Context,
     derived: &Derived,
     case_code: &str,
 ) -> serde_json::Value {
-    let mut basis: Vec<String> = Vec::new();
-    let cited: Vec<String> = match unseal {
+    let basis: Vec<String> = match unseal {
         Some(u) => vec![u.basis.clone()],
-        None => decision["reasons"]
-            .as_array()
-            .map(|reasons| {
-                reasons
-                    .iter()
-                    .filter_map(|r| r["basis"].as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        None => cited.to_vec(),
     };
-    for b in cited {
-        if !basis.contains(&b) {
-            basis.push(b);
-        }
-    }
     let agencies: serde_json::Map<String, serde_json::Value> = derived
         .agencies
         .iter()
@@ -1105,6 +1139,26 @@ fn notice_facts(
         "reason": unseal.map(|u| u.text.clone()),
         "agencies": agencies,
     })
+}
+
+/// The legal bases a decision cites, once each, in the order of its reasons.
+fn cited_bases(
+    decision: &fengcun_policy::Decision,
+    policy: &fengcun_policy::Policy,
+) -> Vec<String> {
+    use fengcun_policy::ReasonKind;
+    let mut bases: Vec<String> = Vec::new();
+    for reason in &decision.reasons {
+        let basis = match reason.kind {
+            ReasonKind::Rule(i) => &policy.rules[usize::from(i)].basis,
+            ReasonKind::Timing(i, _) => &policy.timings[usize::from(i)].basis,
+            ReasonKind::PolicyInForce(_) | ReasonKind::NoTiming => &policy.meta.source,
+        };
+        if !bases.contains(basis) {
+            bases.push(basis.clone());
+        }
+    }
+    bases
 }
 
 /// The case code an event names, or the one its agency's document number maps to; new mappings

@@ -30,6 +30,10 @@ pub enum StoreError {
         agency: String,
         document: String,
     },
+    #[error(
+        "policy {name} version {version} is recorded with a different document: give the changed policy a new version"
+    )]
+    PolicyVersion { name: String, version: String },
     #[error("stored data cannot be decrypted or read: {0}")]
     Corrupt(String),
     #[error("encryption: {0}")]

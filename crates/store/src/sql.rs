@@ -109,6 +109,34 @@ impl SqlStore {
     }
 }
 
+/// The explained decision of a transition, derived from its evidence (the facts and the date it
+/// was taken on) and the policy version that took it: the engine is a pure function, so this is the
+/// decision as it was made.
+fn explain(
+    policy: &Policy,
+    evidence: &[u8],
+    rule: Option<&str>,
+) -> Result<serde_json::Value, StoreError> {
+    let evidence: serde_json::Value =
+        serde_json::from_slice(evidence).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let as_of: Date = evidence["as_of"]
+        .as_str()
+        .and_then(|d| d.parse().ok())
+        .ok_or_else(|| StoreError::Corrupt("transition evidence without a date".into()))?;
+    let facts =
+        serde_json::to_vec(&evidence["facts"]).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let record =
+        parse_record(&facts).map_err(|e| StoreError::Corrupt(format!("transition facts: {e}")))?;
+    let decision = evaluate(policy, &record, as_of);
+    let unseal = rule.and_then(|id| policy.unseals.iter().find(|u| u.id == id));
+    Ok(serde_json::json!({
+        "decision": decision.view(policy, &record),
+        "as_of": as_of.to_string(),
+        "facts": evidence["facts"],
+        "unseal": unseal.map(|u| serde_json::json!({"rule": u.id, "trigger": u.trigger.code(), "text": u.text, "basis": u.basis})),
+    }))
+}
+
 /// `earlier` was judged before `later` (so `later` is a later conviction, not a prior one).
 pub(crate) fn judged_before(earlier: &Record, later: &Record) -> bool {
     match (earlier.disposition_date, later.disposition_date) {
@@ -817,39 +845,60 @@ impl SqlStore {
             return Ok(Vec::new());
         }
         let key = self.record_key(tx, person_key, case_code).await?;
-        rows.into_iter()
-            .map(
-                |(
-                    case_code,
-                    from,
-                    to,
-                    date,
-                    trigger,
-                    rule,
-                    policy,
-                    policy_version,
-                    actor,
-                    at,
-                    reasons,
-                    transition_id,
-                )| {
-                    let plain = keys::open(&key, &reasons, &format!("transition/{transition_id}"))?;
-                    Ok(TransitionView {
-                        case_code,
-                        from,
-                        to,
-                        date,
-                        trigger,
-                        rule,
-                        policy,
-                        policy_version,
-                        actor,
-                        at,
-                        reasons: serde_json::from_slice(&plain)
-                            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    })
-                },
-            )
-            .collect()
+        let mut policies: std::collections::HashMap<(String, String), Policy> =
+            std::collections::HashMap::new();
+        let mut views = Vec::with_capacity(rows.len());
+        for (
+            case_code,
+            from,
+            to,
+            date,
+            trigger,
+            rule,
+            policy,
+            policy_version,
+            actor,
+            at,
+            evidence,
+            transition_id,
+        ) in rows
+        {
+            let evidence = keys::open(&key, &evidence, &format!("transition/{transition_id}"))?;
+            let version = (policy.clone(), policy_version.clone());
+            if !policies.contains_key(&version) {
+                let (text,): (String,) = sqlx::query_as(
+                    "SELECT source_text FROM policies WHERE name = $1 AND version = $2",
+                )
+                .bind(policy.as_str())
+                .bind(policy_version.as_str())
+                .fetch_one(&mut **tx)
+                .await?;
+                let loaded = Policy::from_toml(&format!("{policy} {policy_version}"), &text)
+                    .map_err(|e| {
+                        StoreError::Corrupt(format!(
+                            "recorded policy {policy} {policy_version}: {e}"
+                        ))
+                    })?;
+                policies.insert(version.clone(), loaded);
+            }
+            let explaining = policies
+                .get(&version)
+                .ok_or_else(|| StoreError::Corrupt("policy cache".into()))?;
+            let reasons = explain(explaining, &evidence, rule.as_deref())?;
+            views.push(TransitionView {
+                case_code,
+                from,
+                to,
+                date,
+                trigger,
+                rule,
+                policy,
+                policy_version,
+                actor,
+                at,
+                reasons,
+            });
+        }
+        Ok(views)
     }
 }

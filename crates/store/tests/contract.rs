@@ -1116,3 +1116,68 @@ async fn an_agency_reporting_after_the_seal_is_told() {
         );
     }
 }
+
+#[tokio::test]
+async fn explanations_are_derived_from_evidence_and_policy_versions_are_immutable() {
+    for store in stores("versions").await {
+        let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+        let case = "110105-2024-001401";
+        store
+            .ingest(
+                &conviction(
+                    case,
+                    ZHANG,
+                    "危险驾驶罪",
+                    sentence("criminal_detention", Some(2)),
+                    "2024-01-02",
+                    "2024-03-01",
+                    "2024-03-12",
+                ),
+                &c,
+            )
+            .await
+            .unwrap();
+        let transitions = store
+            .transitions(case, &format!("id:{ZHANG}"))
+            .await
+            .unwrap();
+        let reasons = &transitions[0].reasons;
+        assert_eq!(reasons["as_of"], "2024-06-01");
+        assert_eq!(reasons["decision"]["effective_date"], "2024-03-12");
+        let threshold = reasons["decision"]["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["rule"] == "threshold")
+            .unwrap();
+        assert!(
+            threshold["text"].as_str().unwrap().contains("拘役二个月"),
+            "{threshold}"
+        );
+        // The same name and version with another document would make old explanations wrong.
+        let original = presets::get("cn-minor-opt1").unwrap();
+        let doctored = Policy::from_toml(
+            "doctored.toml",
+            &original
+                .source_text
+                .replace("months = 12 }", "months = 24 }"),
+        )
+        .unwrap();
+        let error = store
+            .ingest(
+                &conviction(
+                    "110105-2024-001402",
+                    "11010519491231002X",
+                    "盗窃罪",
+                    sentence("fixed_term", Some(20)),
+                    "2024-01-02",
+                    "2024-03-01",
+                    "2024-03-12",
+                ),
+                &ctx_with(&doctored, "2024-06-01T00:00:00Z"),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(error, StoreError::PolicyVersion { .. }), "{error}");
+    }
+}

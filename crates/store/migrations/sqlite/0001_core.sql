@@ -52,6 +52,8 @@ CREATE TABLE transitions (
     policy_version  TEXT NOT NULL,
     actor           TEXT NOT NULL,
     at              TEXT NOT NULL,
+    -- The evidence of the decision: the facts it was taken on and the date, sealed; with the policy
+    -- version (table policies) the explained decision is derived from it again, identically.
     reasons         BLOB NOT NULL,
     -- What the notices of this transition say, sealed once; each notice is rendered from it.
     notice_facts    BLOB
@@ -81,6 +83,14 @@ CREATE TABLE agencies (
     kind            TEXT NOT NULL,
     name            TEXT,
     endpoint        TEXT
+);
+
+-- Every policy version that ever decided a transition, so that its explanation can be derived again.
+CREATE TABLE policies (
+    name            TEXT NOT NULL,
+    version         TEXT NOT NULL,
+    source_text     TEXT NOT NULL,
+    PRIMARY KEY (name, version)
 );
 
 CREATE TABLE policy_in_force (
