@@ -329,13 +329,6 @@ fn a_100_000_entry_sm3_log_is_proven() {
     check_large_log(Suite::Sm, 100_000, 7);
 }
 
-/// Every entry, both suites: for release builds.
-#[test]
-#[ignore = "slow in a debug build; run with --release -- --ignored"]
-fn every_entry_of_a_100_000_entry_sm3_log_is_proven() {
-    check_large_log(Suite::Sm, 100_000, 1);
-}
-
 fn check_large_log(suite: Suite, size: u64, step: usize) {
     let hasher = Hasher::new(suite);
     let log = tree(suite, size);

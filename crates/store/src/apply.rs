@@ -39,7 +39,11 @@ pub(crate) struct Cached {
 
 /// Every record of the persons a batch touches, keyed by person, then case.
 #[derive(Debug, Default)]
-pub(crate) struct Persons(HashMap<String, HashMap<String, Cached>>);
+pub(crate) struct Persons(HashMap<String, HashMap<String, Cached>>, Prefetched);
+
+/// Stored events of the persons' other records, read in one statement per batch: the unsealing
+/// triggers re-derive those records, and one round trip each made a batch of repeat offenders slow.
+type Prefetched = HashMap<(String, String), Vec<(i64, String, Vec<u8>)>>;
 
 impl Persons {
     fn get(&self, person_key: &str, case_code: &str) -> Option<&Cached> {
@@ -206,6 +210,7 @@ impl SqlStore {
             set
         };
         let mut persons = self.load_persons(tx, &person_keys).await?;
+        persons.1 = self.prefetch_other_events(tx, &persons, &pending).await?;
         let mut touched: Vec<(String, String)> = Vec::new();
         let mut created: HashSet<(String, String)> = HashSet::new();
         for p in &pending {
@@ -680,6 +685,54 @@ impl SqlStore {
         self.keys().record_key(&wrapped, person_key, case_code)
     }
 
+    /// The stored events of the records of the batch's persons that the batch itself does not touch
+    /// (their events cannot change during the batch).
+    async fn prefetch_other_events(
+        &self,
+        tx: &mut Tx,
+        persons: &Persons,
+        pending: &[Pending<'_>],
+    ) -> Result<Prefetched, StoreError> {
+        let touched: HashSet<(&str, &str)> = pending
+            .iter()
+            .map(|p| (p.person_key.as_str(), p.case_code.as_str()))
+            .collect();
+        let mut wanted: Vec<&str> = persons
+            .0
+            .iter()
+            .filter(|(person_key, cases)| {
+                cases
+                    .keys()
+                    .any(|case| !touched.contains(&(person_key.as_str(), case.as_str())))
+            })
+            .map(|(person_key, _)| person_key.as_str())
+            .collect();
+        wanted.sort_unstable();
+        let mut prefetched = Prefetched::new();
+        for chunk in wanted.chunks(500) {
+            let sql = format!(
+                "SELECT seq, person_key, case_code, idempotency_key, body FROM events WHERE person_key IN ({}) ORDER BY seq",
+                list(self.positional(), chunk.len())
+            );
+            let mut query = sqlx::query_as::<_, (i64, String, String, String, Vec<u8>)>(&sql);
+            for key in chunk {
+                query = query.bind(*key);
+            }
+            for (seq, person_key, case_code, idempotency_key, body) in
+                query.fetch_all(&mut **tx).await?
+            {
+                if touched.contains(&(person_key.as_str(), case_code.as_str())) {
+                    continue;
+                }
+                prefetched
+                    .entry((person_key, case_code))
+                    .or_default()
+                    .push((seq, idempotency_key, body));
+            }
+        }
+        Ok(prefetched)
+    }
+
     async fn load_events(
         &self,
         tx: &mut Tx,
@@ -757,7 +810,13 @@ impl SqlStore {
         let current = cached.state;
         let events = match in_hand {
             Some(events) => events,
-            None => self.load_events(tx, person_key, case_code, &key).await?,
+            None => match persons
+                .1
+                .remove(&(person_key.to_owned(), case_code.to_owned()))
+            {
+                Some(rows) => decrypt_events(rows, &key)?,
+                None => self.load_events(tx, person_key, case_code, &key).await?,
+            },
         };
         let identity = events
             .first()
@@ -1159,6 +1218,20 @@ fn cited_bases(
         }
     }
     bases
+}
+
+fn decrypt_events(
+    rows: Vec<(i64, String, Vec<u8>)>,
+    key: &DataKey,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    rows.into_iter()
+        .map(|(seq, idempotency_key, body)| {
+            let plain = keys::open(key, &body, &format!("event/{idempotency_key}"))?;
+            let event = Event::parse(&plain)
+                .map_err(|e| StoreError::Corrupt(format!("event {idempotency_key}: {e}")))?;
+            Ok(StoredEvent { seq, event })
+        })
+        .collect()
 }
 
 /// The case code an event names, or the one its agency's document number maps to; new mappings

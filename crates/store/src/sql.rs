@@ -84,6 +84,16 @@ impl SqlStore {
         })
     }
 
+    /// A transaction that will write. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`): a deferred transaction that reads first cannot become a writer after another
+    /// connection commits, and would fail at once, whatever the busy timeout.
+    pub(crate) async fn begin_write(&self) -> Result<Tx, StoreError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
@@ -255,7 +265,7 @@ impl Store for SqlStore {
         events: &[ValidEvent],
         ctx: &Context,
     ) -> Result<Vec<LineOutcome>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let outcomes = self.ingest_in(&mut tx, events, ctx).await?;
         tx.commit().await?;
         Ok(outcomes)
@@ -266,7 +276,7 @@ impl Store for SqlStore {
         events: &[ValidEvent],
         ctx: &Context,
     ) -> Result<Vec<LineOutcome>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let outcomes = self.ingest_in(&mut tx, events, ctx).await;
         tx.rollback().await?;
         outcomes
@@ -280,7 +290,7 @@ impl Store for SqlStore {
         .bind(ctx.today().to_string())
         .fetch_all(&self.pool)
         .await?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut done = Vec::new();
         for (person_key, case_code) in due {
             let before: (i64,) = sqlx::query_as(
@@ -324,7 +334,7 @@ impl Store for SqlStore {
             ..ctx.clone()
         };
         let today = ctx.today();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for (person_key, case_code, state, date, trigger, facts, wrapped) in rows {
             let Some(facts) = facts else { continue };
             let key = self.keys.record_key(&wrapped, &person_key, &case_code)?;

@@ -1181,3 +1181,48 @@ async fn explanations_are_derived_from_evidence_and_policy_versions_are_immutabl
         assert!(matches!(error, StoreError::PolicyVersion { .. }), "{error}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingestion_runs_while_other_writers_commit() {
+    for store in stores("concurrent").await {
+        let store = std::sync::Arc::new(store);
+        let writer = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for i in 0..300 {
+                    let agency = fengcun_store::AgencyEndpoint {
+                        code: format!("x-{}", i % 7),
+                        kind: "court".into(),
+                        name: None,
+                        endpoint: Some(format!("http://127.0.0.1:9/{i}")),
+                    };
+                    store
+                        .set_agency(&agency)
+                        .await
+                        .expect("a concurrent write succeeds");
+                }
+            })
+        };
+        let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+        for n in 0..40 {
+            let case = format!("110105-2024-{:06}", 2000 + n);
+            store
+                .ingest(
+                    &conviction(
+                        &case,
+                        ZHANG,
+                        "危险驾驶罪",
+                        sentence("criminal_detention", Some(1)),
+                        "2024-01-02",
+                        "2024-03-01",
+                        "2024-03-12",
+                    ),
+                    &c,
+                )
+                .await
+                .unwrap_or_else(|e| panic!("batch {n} failed while another writer committed: {e}"));
+        }
+        writer.await.unwrap();
+        assert_eq!(store.counts().await.unwrap().events, 160);
+    }
+}
