@@ -30,7 +30,11 @@ fn base() -> Value {
 
 /// `base()` with the given top-level fields replaced (`null` removes one).
 fn with(patch: Value) -> Value {
-    let mut record = base();
+    merged(base(), patch)
+}
+
+/// `record` with the given top-level fields replaced (`null` removes one).
+fn merged(mut record: Value, patch: Value) -> Value {
     let (Value::Object(target), Value::Object(patch)) = (&mut record, patch) else {
         panic!("patch must be an object");
     };
@@ -286,7 +290,7 @@ fn cases() -> Vec<Case> {
 
 /// An adult convicted of theft on 2016-10-20 (the MoJ checker's test date).
 fn uk(patch: Value) -> Value {
-    let mut record = with(json!({
+    let record = with(json!({
         "charges": charges(&["盗窃罪"]),
         "person": {"birth_date": "1980-01-01"},
         "offence_date": "2016-06-01",
@@ -294,17 +298,7 @@ fn uk(patch: Value) -> Value {
         "judgment_effective_date": "2016-10-20",
         "execution_completed_date": null,
     }));
-    let (Value::Object(target), Value::Object(patch)) = (&mut record, patch) else {
-        panic!("patch must be an object");
-    };
-    for (key, value) in patch {
-        if value.is_null() {
-            target.remove(&key);
-        } else {
-            target.insert(key, value);
-        }
-    }
-    record
+    merged(record, patch)
 }
 
 fn uk_youth(sentence: Value) -> Value {
