@@ -28,6 +28,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/notices/{id}/ack", post(acknowledge))
         .route("/api/v1/policy", get(policy_in_force).post(change_policy))
         .route("/api/v1/scheduler/run", post(run_scheduler))
+        .route("/api/v1/outbox/run", post(run_outbox))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::metrics::count,
@@ -244,4 +245,15 @@ async fn run_scheduler(
     let ctx = state.context(Actor::Automatic).await;
     let done = state.store.tick(&ctx).await?;
     Ok(Json(json!({"transitions": done.len()})))
+}
+
+/// Delivers the notices due now, without waiting for the outbox's next round (an operator retrying
+/// after an agency's endpoint came back).
+async fn run_outbox(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_operator()?;
+    let delivered = crate::outbox::deliver_due(&state, &crate::outbox::client()).await?;
+    Ok(Json(json!({"delivered": delivered})))
 }

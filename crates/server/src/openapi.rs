@@ -14,6 +14,7 @@ pub const PATHS: &[(&str, &str)] = &[
     ("/api/v1/policy", "get"),
     ("/api/v1/policy", "post"),
     ("/api/v1/scheduler/run", "post"),
+    ("/api/v1/outbox/run", "post"),
 ];
 
 fn error_responses() -> Value {
@@ -99,7 +100,8 @@ pub fn document() -> Value {
                 "post": {"summary": "Preview or apply another policy (operator): every record is re-evaluated and the difference reported",
                     "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "properties": {"name": {"type": "string"}, "document": {"type": "string"}, "apply": {"type": "boolean"}}}}}},
                     "responses": with_errors(json!({"200": {"description": "the difference", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PolicyChange"}}}}}))}},
-            "/api/v1/scheduler/run": {"post": {"summary": "Make due pending seals take effect now (operator)", "responses": with_errors(json!({"200": {"description": "how many transitions"}}))}}
+            "/api/v1/scheduler/run": {"post": {"summary": "Make due pending seals take effect now (operator)", "responses": with_errors(json!({"200": {"description": "how many transitions"}}))}},
+            "/api/v1/outbox/run": {"post": {"summary": "Deliver the notices due now, without waiting for the outbox's next round (operator)", "responses": with_errors(json!({"200": {"description": "how many were delivered"}}))}}
         }
     })
 }

@@ -9,17 +9,16 @@ use serde_json::json;
 
 use crate::AppState;
 
-pub async fn run(state: AppState) {
-    let client = match reqwest::Client::builder()
+/// The HTTP client notices are delivered with: ten seconds per attempt.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
-    {
-        Ok(client) => client,
-        Err(error) => {
-            tracing::error!(%error, "the outbox cannot start");
-            return;
-        }
-    };
+        .unwrap_or_else(|_| reqwest::Client::new())
+}
+
+pub async fn run(state: AppState) {
+    let client = client();
     let mut interval = tokio::time::interval(Duration::from_secs(
         state.config.outbox_interval_seconds.max(1),
     ));

@@ -10,7 +10,6 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -77,7 +76,8 @@ impl App {
         config.database = format!("sqlite://{}", dir.join("api.sqlite").display());
         config.policy = policy.into();
         config.scheduler_interval_seconds = 3600;
-        config.outbox_interval_seconds = 1;
+        // The tests run the outbox themselves (POST /api/v1/outbox/run), at the clock they set.
+        config.outbox_interval_seconds = 3600;
         config.api_keys = vec![
             ApiKey {
                 name: "ops".into(),
@@ -685,24 +685,29 @@ async fn notices_are_delivered_retried_and_acknowledged() {
             .unwrap()
     };
     // The first delivery fails (the receiver answers 503): the notice waits for its retry.
-    let failed = wait_for(
-        || async { court(&app.notices(&format!("?case_code={case}")).await) },
-        |n| n["status"] == "retrying",
-    )
-    .await;
+    let (_, run) = app.post("/api/v1/outbox/run", OPERATOR, &json!({})).await;
+    assert_eq!(run["delivered"], 0, "{run}");
+    let failed = court(&app.notices(&format!("?case_code={case}")).await);
+    assert_eq!(failed["status"], "retrying");
     assert_eq!(failed["attempts"], 1);
     assert!(
         failed["last_error"].as_str().unwrap().contains("503"),
         "{failed}"
     );
     assert!(receiver.received.lock().unwrap().is_empty());
+    // Before the backoff has passed, nothing is retried.
+    let (_, run) = app.post("/api/v1/outbox/run", OPERATOR, &json!({})).await;
+    assert_eq!(run["delivered"], 0);
+    assert_eq!(
+        court(&app.notices(&format!("?case_code={case}")).await)["attempts"],
+        1
+    );
     // Time passes beyond the backoff: it is delivered.
     app.clock.set("2024-06-01T01:00:00Z".parse().unwrap());
-    let delivered = wait_for(
-        || async { court(&app.notices(&format!("?case_code={case}")).await) },
-        |n| n["status"] == "delivered",
-    )
-    .await;
+    let (_, run) = app.post("/api/v1/outbox/run", OPERATOR, &json!({})).await;
+    assert_eq!(run["delivered"], 1, "{run}");
+    let delivered = court(&app.notices(&format!("?case_code={case}")).await);
+    assert_eq!(delivered["status"], "delivered");
     assert_eq!(delivered["attempts"], 2);
     let received = receiver.received.lock().unwrap()[0].clone();
     assert_eq!(received["notice_id"], delivered["notice_id"]);
@@ -728,25 +733,4 @@ async fn notices_are_delivered_retried_and_acknowledged() {
             .iter()
             .any(|n| n["recipient"] == "110105-fy")
     );
-}
-
-/// Polls until `done` holds (the outbox runs every second), for at most 20 seconds.
-async fn wait_for<T, F, Fut>(fetch: F, done: impl Fn(&T) -> bool) -> T
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = T>,
-    T: std::fmt::Debug,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let value = fetch().await;
-        if done(&value) {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "condition not reached: {value:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
