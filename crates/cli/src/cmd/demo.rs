@@ -36,8 +36,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         agency: None,
         key_sha256: fengcun_server::config::key_digest(&operator_key),
     });
+    let agency_key = random_key();
+    config.api_keys.push(ApiKey {
+        name: "demo-agencies".into(),
+        role: Role::Operator,
+        agency: None,
+        key_sha256: fengcun_server::config::key_digest(&agency_key),
+    });
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
+        let inbox = start_inbox().await?;
+        for (code, kind) in DEMO_AGENCIES {
+            config.agencies.push(fengcun_server::AgencyEndpoint {
+                code: (*code).to_owned(),
+                kind: (*kind).to_owned(),
+                name: None,
+                endpoint: Some(inbox.url.clone()),
+            });
+        }
         let keys = fengcun_store::Keys::new(config.master_key()?);
         let store = Arc::new(fengcun_store::open(&config.database, keys).await?);
         let events = DEMO_EVENTS
@@ -50,11 +66,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let counts = store.counts().await?;
         let running = fengcun_server::start_with_store(config, store, Arc::new(SystemClock)).await?;
         let base = format!("http://{}", running.address);
+        tokio::spawn(acknowledge(inbox.received, base.clone(), agency_key));
         println!("fengcun demo: {} events loaded ({} new) into {}", counts.events, outcomes.len(), dir.display());
         for (state, n) in &counts.records_by_state {
             println!("  records {state}: {n}");
         }
         println!("\nserver: {base}   (Ctrl-C to stop)");
+        println!("notices are delivered to a demo agency inbox that acknowledges each one (see the log)");
         println!("operator key (shown once): {operator_key}\n");
         println!("try:");
         println!("  curl {base}/healthz");
@@ -68,6 +86,66 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The demo's agencies (their codes in `examples/events.ndjson`).
+const DEMO_AGENCIES: &[(&str, &str)] = &[
+    ("110105-ga", "public_security"),
+    ("110105-jc", "procuratorate"),
+    ("110105-fy", "court"),
+    ("110105-jy", "prison"),
+    ("110105-sq", "community_correction"),
+];
+
+/// A stand-in for the agencies' own systems: takes the notices the outbox delivers.
+struct Inbox {
+    url: String,
+    received: tokio::sync::mpsc::UnboundedReceiver<serde_json::Value>,
+}
+
+async fn start_inbox() -> anyhow::Result<Inbox> {
+    let (sender, received) = tokio::sync::mpsc::unbounded_channel::<serde_json::Value>();
+    let app = axum::Router::new().route(
+        "/notices",
+        axum::routing::post(move |axum::Json(notice): axum::Json<serde_json::Value>| {
+            let sender = sender.clone();
+            async move {
+                let _ = sender.send(notice);
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/notices", listener.local_addr()?);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(Inbox { url, received })
+}
+
+/// Acknowledges every delivered notice with its token, as an agency's system would.
+async fn acknowledge(
+    mut received: tokio::sync::mpsc::UnboundedReceiver<serde_json::Value>,
+    base: String,
+    key: String,
+) {
+    let client = reqwest::Client::new();
+    while let Some(notice) = received.recv().await {
+        let (Some(path), Some(token)) = (
+            notice["ack"]["path"].as_str(),
+            notice["ack"]["token"].as_str(),
+        ) else {
+            continue;
+        };
+        let acknowledged = client
+            .post(format!("{base}{path}"))
+            .bearer_auth(&key)
+            .json(&serde_json::json!({"token": token}))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        tracing::info!(notice = %notice["notice_id"], title = %notice["title"], acknowledged, "demo agency received a notice");
+    }
 }
 
 /// 32 random bytes as hex, from the operating system's generator.
