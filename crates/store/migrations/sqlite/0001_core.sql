@@ -15,7 +15,6 @@ CREATE TABLE records (
     PRIMARY KEY (person_key, case_code)
 );
 CREATE INDEX records_by_state ON records (state, state_date);
-CREATE INDEX records_by_case ON records (case_code);
 
 CREATE TABLE events (
     seq             INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -76,7 +75,8 @@ CREATE TABLE notices (
     acknowledged_at TEXT
 );
 CREATE INDEX notices_due ON notices (status, next_attempt_at);
-CREATE INDEX notices_by_record ON notices (person_key, case_code);
+-- Notices are listed by case (GET /api/v1/notices?case_code=); nothing looks them up by person.
+CREATE INDEX notices_by_case ON notices (case_code);
 
 CREATE TABLE agencies (
     agency_code     TEXT PRIMARY KEY,
