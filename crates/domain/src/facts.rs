@@ -336,7 +336,6 @@ fn sentence(
         )
     })?;
     let input = SentenceInput {
-        kind: Some(kind),
         months: json.months,
         probation_months: json.probation_months,
         fine_yuan: json.fine_yuan,

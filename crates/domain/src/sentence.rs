@@ -177,7 +177,6 @@ pub struct Sentence {
 /// The raw parts of a sentence, as they come from outside, before validation.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SentenceInput {
-    pub kind: Option<PrincipalKind>,
     pub months: Option<u32>,
     pub probation_months: Option<u32>,
     pub fine_yuan: Option<u64>,

@@ -46,10 +46,6 @@ async fn openapi(_caller: Caller) -> Json<Value> {
     Json(crate::openapi::document())
 }
 
-fn parse_event(bytes: &[u8]) -> Result<ValidEvent, fengcun_domain::FieldError> {
-    Event::parse(bytes)
-}
-
 /// An agency speaks for itself only.
 fn check_speaks_for(caller: &Caller, event: &ValidEvent) -> Result<(), ApiError> {
     match &caller.agency {
@@ -70,7 +66,7 @@ async fn ingest_one(
     caller: Caller,
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
-    let event = parse_event(&body).map_err(|error| invalid_lines(vec![(1, error)]))?;
+    let event = Event::parse(&body).map_err(|error| invalid_lines(vec![(1, error)]))?;
     check_speaks_for(&caller, &event)?;
     let ctx = state.context(Actor::Automatic).await;
     let outcome = state
@@ -104,7 +100,7 @@ async fn ingest_batch(
     let mut errors = Vec::new();
     for (index, value) in batch.events.iter().enumerate() {
         let bytes = serde_json::to_vec(value).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        match parse_event(&bytes) {
+        match Event::parse(&bytes) {
             Ok(event) => {
                 check_speaks_for(&caller, &event)?;
                 events.push(event);

@@ -81,6 +81,19 @@ struct RecordRow {
     values: [Param; 7],
 }
 
+impl Writes {
+    /// Transitions of one record among the rows to write (person key and case code are their
+    /// second and third values).
+    fn transitions_of(&self, person_key: &str, case_code: &str) -> usize {
+        let is =
+            |param: &Param, value: &str| matches!(param, Param::Text(Some(text)) if text == value);
+        self.transitions
+            .iter()
+            .filter(|row| is(&row[1], person_key) && is(&row[2], case_code))
+            .count()
+    }
+}
+
 /// A bound value of a deferred row.
 #[derive(Debug, Clone)]
 enum Param {
@@ -336,26 +349,31 @@ impl SqlStore {
         if !writes.transitions.is_empty() {
             self.record_policy(tx, &ctx.policy).await?;
         }
-        for chunk in writes.transitions.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "INSERT INTO transitions (transition_id, person_key, case_code, from_state, to_state, state_date, state_trigger, rule, policy, \
-                 policy_version, actor, at, reasons, notice_facts) VALUES {}",
-                placeholders(positional, chunk.len(), 14)
-            );
-            let mut query = sqlx::query(&sql);
-            for row in chunk {
-                for value in row.iter().cloned() {
-                    query = value.bind(query);
-                }
-            }
-            query.execute(&mut **tx).await?;
-        }
-        for chunk in writes.notices.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "INSERT INTO notices (notice_id, person_key, case_code, kind, recipient, transition_id, status, next_attempt_at, created_at) \
-                 VALUES {}",
-                placeholders(positional, chunk.len(), 9)
-            );
+        self.insert_rows(
+            tx,
+            "INSERT INTO transitions (transition_id, person_key, case_code, from_state, to_state, state_date, state_trigger, rule, policy, \
+             policy_version, actor, at, reasons, notice_facts) VALUES",
+            writes.transitions,
+        )
+        .await?;
+        self.insert_rows(
+            tx,
+            "INSERT INTO notices (notice_id, person_key, case_code, kind, recipient, transition_id, status, next_attempt_at, created_at) VALUES",
+            writes.notices,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Inserts rows of `N` values with one multi-row statement per hundred rows.
+    async fn insert_rows<const N: usize>(
+        &self,
+        tx: &mut Tx,
+        head: &str,
+        rows: Vec<[Param; N]>,
+    ) -> Result<(), StoreError> {
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!("{head} {}", placeholders(self.positional(), chunk.len(), N));
             let mut query = sqlx::query(&sql);
             for row in chunk {
                 for value in row.iter().cloned() {
@@ -625,21 +643,22 @@ impl SqlStore {
         tx: &mut Tx,
         rows: &[(String, String, String)],
     ) -> Result<(), StoreError> {
-        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "INSERT INTO case_numbers (agency_code, document_number, case_code) VALUES {}",
-                placeholders(self.positional(), chunk.len(), 3)
-            );
-            let mut query = sqlx::query(&sql);
-            for (agency, document, case) in chunk {
-                query = query
-                    .bind(agency.as_str())
-                    .bind(document.as_str())
-                    .bind(case.as_str());
-            }
-            query.execute(&mut **tx).await?;
-        }
-        Ok(())
+        let rows = rows
+            .iter()
+            .map(|(agency, document, case)| {
+                [
+                    Param::text(agency.as_str()),
+                    Param::text(document.as_str()),
+                    Param::text(case.as_str()),
+                ]
+            })
+            .collect();
+        self.insert_rows(
+            tx,
+            "INSERT INTO case_numbers (agency_code, document_number, case_code) VALUES",
+            rows,
+        )
+        .await
     }
 
     async fn upsert_agencies(
@@ -756,7 +775,8 @@ impl SqlStore {
             .collect()
     }
 
-    /// Refreshes one record outside an ingestion batch (the scheduler, a policy change).
+    /// Refreshes one record outside an ingestion batch (the scheduler, a policy change); returns
+    /// how many transitions it made on that record.
     pub(crate) async fn refresh(
         &self,
         tx: &mut Tx,
@@ -764,7 +784,7 @@ impl SqlStore {
         case_code: &str,
         cause: Cause,
         ctx: &Context,
-    ) -> Result<(), StoreError> {
+    ) -> Result<usize, StoreError> {
         let mut persons = self.load_persons(tx, &[person_key.to_owned()]).await?;
         let mut writes = Writes::default();
         self.refresh_cached(
@@ -779,7 +799,9 @@ impl SqlStore {
             &[],
         )
         .await?;
-        self.flush(tx, writes, &persons, ctx).await
+        let mine = writes.transitions_of(person_key, case_code);
+        self.flush(tx, writes, &persons, ctx).await?;
+        Ok(mine)
     }
 
     /// Re-derives one record from its events, decides under the policy in force, writes facts,

@@ -293,19 +293,16 @@ impl Store for SqlStore {
         let mut tx = self.begin_write().await?;
         let mut done = Vec::new();
         for (person_key, case_code) in due {
-            let before: (i64,) = sqlx::query_as(
-                "SELECT COUNT(*) FROM transitions WHERE person_key = $1 AND case_code = $2",
-            )
-            .bind(person_key.as_str())
-            .bind(case_code.as_str())
-            .fetch_one(&mut *tx)
-            .await?;
-            self.refresh(&mut tx, &person_key, &case_code, Cause::Tick, ctx)
+            let made = self
+                .refresh(&mut tx, &person_key, &case_code, Cause::Tick, ctx)
                 .await?;
-            let mut views = self
-                .transitions_by_key(&mut tx, &person_key, &case_code)
-                .await?;
-            done.extend(views.drain(usize::try_from(before.0).unwrap_or(0)..));
+            if made > 0 {
+                let views = self
+                    .transitions_by_key(&mut tx, &person_key, &case_code)
+                    .await?;
+                let first_new = views.len().saturating_sub(made);
+                done.extend(views.into_iter().skip(first_new));
+            }
         }
         tx.commit().await?;
         Ok(done)
