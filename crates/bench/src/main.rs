@@ -1,6 +1,7 @@
 //! `fengcun-bench`: benchmarks that print throughput next to a baseline measured in the same run,
 //! and the ratio. Machines are noisy; ratios are what we compare.
 
+mod audit;
 mod evaluate;
 mod ingest;
 mod records;
@@ -23,6 +24,8 @@ enum Bench {
     Evaluate(evaluate::Args),
     /// Ingest events into the store (decisions, states, notices) against a plain insert.
     Ingest(ingest::Args),
+    /// Append, verify and prove the audit log's Merkle tree, against raw hashing of the entries.
+    Audit(audit::Args),
     /// Every benchmark, one summary line each.
     All,
 }
@@ -33,9 +36,13 @@ fn main() -> anyhow::Result<()> {
         Bench::Ingest(args) => {
             ingest::run(&args).map(|summaries| summaries.iter().for_each(|s| println!("{s}")))
         }
+        Bench::Audit(args) => {
+            audit::run(&args).map(|summaries| summaries.iter().for_each(|s| println!("{s}")))
+        }
         Bench::All => {
             let mut summaries = vec![evaluate::run(&evaluate::Args::default())?];
             summaries.extend(ingest::run(&ingest::Args::default())?);
+            summaries.extend(audit::run(&audit::Args::default())?);
             println!("\nsummary");
             for summary in summaries {
                 println!("{summary}");

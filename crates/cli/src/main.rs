@@ -31,6 +31,9 @@ enum Command {
     Demo(cmd::demo::Args),
     /// Import case events from an NDJSON file (docs/events.md).
     Import(cmd::import::Args),
+    /// Verify the tamper-evident audit log; export its signed heads; give and check proofs.
+    #[command(subcommand)]
+    Audit(cmd::audit::AuditCommand),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => cmd::serve::run(args),
         Command::Demo(args) => cmd::demo::run(args),
         Command::Import(args) => cmd::import::run(args),
+        Command::Audit(command) => cmd::audit::run(command),
     };
     match result {
         Ok(code) => code,

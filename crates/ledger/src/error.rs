@@ -65,6 +65,9 @@ pub enum LedgerError {
         /// The other's.
         found: Suite,
     },
+    /// A stored frontier whose roots do not fit its size.
+    #[error("malformed frontier: {0}")]
+    Malformed(String),
     /// Not 64 lower-case hex digits.
     #[error("bad hex: {0}")]
     BadHex(&'static str),

@@ -2,7 +2,7 @@
 
 use fengcun_crypto::Suite;
 
-use crate::{Hash, Hasher};
+use crate::{Hash, Hasher, LedgerError};
 
 /// The Merkle tree hash (MTH, RFC 9162 §2.1.1) of a log computed as entries stream past, without
 /// keeping them: only the roots of the complete subtrees that the size decomposes into (one per
@@ -39,6 +39,23 @@ impl Frontier {
             size: 0,
             nodes: Vec::with_capacity(64),
         }
+    }
+
+    /// A frontier resumed from a size and the roots [`Frontier::nodes`] returned for it (the
+    /// store keeps them so that appending never reads the log back).
+    pub fn from_parts(suite: Suite, size: u64, nodes: Vec<Hash>) -> Result<Frontier, LedgerError> {
+        if nodes.len() != size.count_ones() as usize {
+            return Err(LedgerError::Malformed(format!(
+                "a frontier of {size} leaves has {} subtree roots, not {}",
+                size.count_ones(),
+                nodes.len()
+            )));
+        }
+        Ok(Frontier {
+            hasher: Hasher::new(suite),
+            size,
+            nodes,
+        })
     }
 
     /// The hasher in use.

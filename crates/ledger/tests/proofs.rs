@@ -355,3 +355,28 @@ fn check_large_log(suite: Suite, size: u64, step: usize) {
         verify_consistency(suite, old, size, &log.root_at(old).unwrap(), &root, &proof).unwrap();
     }
 }
+
+#[test]
+fn a_frontier_resumed_from_its_parts_continues_the_same_tree() {
+    for split in [0u64, 1, 2, 3, 7, 8, 13, 64] {
+        let mut whole = Frontier::new(Suite::Sm);
+        let mut first = Frontier::new(Suite::Sm);
+        for i in 0..split {
+            whole.push(&entry(i));
+            first.push(&entry(i));
+        }
+        let mut resumed =
+            Frontier::from_parts(Suite::Sm, first.size(), first.nodes().to_vec()).unwrap();
+        for i in split..split + 20 {
+            whole.push(&entry(i));
+            resumed.push(&entry(i));
+        }
+        assert_eq!(resumed.root(), whole.root(), "resumed after {split}");
+    }
+    // A frontier whose roots do not fit its size is refused, not trusted.
+    let mut three = Frontier::new(Suite::Sm);
+    for i in 0..3 {
+        three.push(&entry(i));
+    }
+    assert!(Frontier::from_parts(Suite::Sm, 4, three.nodes().to_vec()).is_err());
+}

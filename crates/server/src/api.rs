@@ -29,6 +29,17 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/policy", get(policy_in_force).post(change_policy))
         .route("/api/v1/scheduler/run", post(run_scheduler))
         .route("/api/v1/outbox/run", post(run_outbox))
+        .route("/api/v1/audit/entries", get(crate::audit::entries))
+        .route(
+            "/api/v1/audit/heads",
+            get(crate::audit::heads).post(crate::audit::sign_now),
+        )
+        .route("/api/v1/audit/proofs/inclusion", get(crate::audit::inclusion))
+        .route(
+            "/api/v1/audit/proofs/consistency",
+            get(crate::audit::consistency),
+        )
+        .route("/api/v1/public-key", get(crate::audit::public_key))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::metrics::count,

@@ -17,6 +17,14 @@ pub struct Caller {
 }
 
 impl Caller {
+    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden)
+        }
+    }
+
     pub fn require_operator(&self) -> Result<(), ApiError> {
         if self.role == Role::Operator {
             Ok(())

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use fengcun_crypto::MasterKey;
+use fengcun_crypto::{MasterKey, SigningKey};
 use fengcun_policy::{Policy, presets};
 use fengcun_store::AgencyEndpoint;
 use serde::Deserialize;
@@ -19,6 +19,8 @@ pub enum ConfigError {
     Policy(String),
     #[error("master key: {0}")]
     MasterKey(String),
+    #[error("signing key: {0}")]
+    SigningKey(String),
 }
 
 /// What a key may do.
@@ -29,6 +31,8 @@ pub enum Role {
     Agency,
     /// A platform operator: notices, policy, scheduler, metrics.
     Operator,
+    /// A supervisor or auditor (监督/审计): reads the audit log, its heads and proofs.
+    Auditor,
 }
 
 /// An API key, stored as the SHA-256 of the key (hex), never the key.
@@ -78,6 +82,10 @@ struct FileConfig {
     #[serde(default)]
     master_key_file: Option<PathBuf>,
     #[serde(default)]
+    signing_key_file: Option<PathBuf>,
+    #[serde(default)]
+    tree_head_interval_seconds: Option<u64>,
+    #[serde(default)]
     log_format: Option<String>,
     #[serde(default)]
     scheduler_interval_seconds: Option<u64>,
@@ -100,6 +108,10 @@ pub struct Config {
     pub policy: String,
     pub master_key_file: Option<PathBuf>,
     master_key_hex: Option<String>,
+    /// The PKCS#8 PEM key that signs tree heads and certificates.
+    pub signing_key_file: Option<PathBuf>,
+    /// How often a tree head is signed (when the log grew).
+    pub tree_head_interval_seconds: u64,
     pub log_format: String,
     pub scheduler_interval_seconds: u64,
     pub outbox_interval_seconds: u64,
@@ -119,6 +131,7 @@ impl fmt::Debug for Config {
                 "master_key",
                 &self.master_key_hex.as_ref().map(|_| "redacted"),
             )
+            .field("signing_key_file", &self.signing_key_file)
             .field("log_format", &self.log_format)
             .field("api_keys", &self.api_keys)
             .field("agencies", &self.agencies)
@@ -148,6 +161,8 @@ const ENVIRONMENT: &[&str] = &[
     "FENGCUN_POLICY",
     "FENGCUN_MASTER_KEY",
     "FENGCUN_MASTER_KEY_FILE",
+    "FENGCUN_SIGNING_KEY_FILE",
+    "FENGCUN_TREE_HEAD_INTERVAL_SECONDS",
     "FENGCUN_LOG_FORMAT",
     "FENGCUN_SCHEDULER_INTERVAL_SECONDS",
     "FENGCUN_OUTBOX_INTERVAL_SECONDS",
@@ -166,6 +181,8 @@ impl Default for Config {
             policy: "cn-minor-opt1".to_owned(),
             master_key_file: None,
             master_key_hex: None,
+            signing_key_file: None,
+            tree_head_interval_seconds: 300,
             log_format: "text".to_owned(),
             scheduler_interval_seconds: 60,
             outbox_interval_seconds: 5,
@@ -215,6 +232,8 @@ impl Config {
             database,
             policy,
             master_key_file,
+            signing_key_file,
+            tree_head_interval_seconds,
             log_format,
             scheduler_interval_seconds,
             outbox_interval_seconds,
@@ -228,6 +247,13 @@ impl Config {
         if master_key_file.is_some() {
             self.master_key_file = master_key_file;
         }
+        if signing_key_file.is_some() {
+            self.signing_key_file = signing_key_file;
+        }
+        set(
+            &mut self.tree_head_interval_seconds,
+            tree_head_interval_seconds,
+        );
         set(&mut self.log_format, log_format);
         set(
             &mut self.scheduler_interval_seconds,
@@ -259,6 +285,10 @@ impl Config {
             "FENGCUN_POLICY" => self.policy = value,
             "FENGCUN_MASTER_KEY" => self.master_key_hex = Some(value),
             "FENGCUN_MASTER_KEY_FILE" => self.master_key_file = Some(PathBuf::from(value)),
+            "FENGCUN_SIGNING_KEY_FILE" => self.signing_key_file = Some(PathBuf::from(value)),
+            "FENGCUN_TREE_HEAD_INTERVAL_SECONDS" => {
+                self.tree_head_interval_seconds = number(&value)?
+            }
             "FENGCUN_LOG_FORMAT" => self.log_format = value,
             "FENGCUN_SCHEDULER_INTERVAL_SECONDS" => {
                 self.scheduler_interval_seconds = number(&value)?
@@ -346,6 +376,61 @@ impl Config {
             ))),
         }
     }
+}
+
+impl Config {
+    /// The key that signs tree heads and certificates: the configured PEM file, or — the first
+    /// time an embedded database is used — a new key of the master key's suite, created beside it
+    /// (`fengcun.sqlite.signing.pem`, with the public key in `fengcun.sqlite.signing.pub.pem` for
+    /// verifiers).
+    pub fn signing_key(&self, suite: fengcun_crypto::Suite) -> Result<SigningKey, ConfigError> {
+        let path = self
+            .signing_key_file
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("{}.signing.pem", sqlite_path(&self.database))));
+        match std::fs::read_to_string(&path) {
+            Ok(text) => SigningKey::from_pkcs8_pem(&text)
+                .map_err(|e| ConfigError::SigningKey(format!("{}: {e}", path.display()))),
+            Err(error)
+                if error.kind() == std::io::ErrorKind::NotFound
+                    && self.signing_key_file.is_none()
+                    && self.database.starts_with("sqlite:") =>
+            {
+                let key = SigningKey::generate(suite);
+                let pem = key
+                    .to_pkcs8_pem()
+                    .map_err(|e| ConfigError::SigningKey(e.to_string()))?;
+                write_private(&path, pem.trim_end())
+                    .map_err(|e| ConfigError::SigningKey(format!("{}: {e}", path.display())))?;
+                let public = public_key_path(&path);
+                std::fs::write(&public, key.verifying_key().to_text())
+                    .map_err(|e| ConfigError::SigningKey(format!("{}: {e}", public.display())))?;
+                tracing::warn!(file = %path.display(), public = %public.display(), "created a new signing key for tree heads and certificates; give the public key to auditors and verifiers");
+                Ok(key)
+            }
+            Err(error) => Err(ConfigError::SigningKey(format!(
+                "{}: {error} (set signing_key_file or FENGCUN_SIGNING_KEY_FILE)",
+                path.display()
+            ))),
+        }
+    }
+}
+
+/// `x.signing.pem` → `x.signing.pub.pem`.
+pub fn public_key_path(private: &Path) -> PathBuf {
+    let text = private.display().to_string();
+    PathBuf::from(match text.strip_suffix(".pem") {
+        Some(stem) => format!("{stem}.pub.pem"),
+        None => format!("{text}.pub.pem"),
+    })
+}
+
+fn sqlite_path(database: &str) -> &str {
+    database
+        .strip_prefix("sqlite://")
+        .or_else(|| database.strip_prefix("sqlite:"))
+        .map(|p| p.split('?').next().unwrap_or(p))
+        .unwrap_or("fengcun")
 }
 
 fn set<T>(target: &mut T, value: Option<T>) {

@@ -5,6 +5,7 @@
 //! server on port 0 with a fresh database and an injected clock.
 
 mod api;
+mod audit;
 mod auth;
 mod clock;
 pub mod config;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub config: Arc<Config>,
     pub metrics: Arc<metrics::Metrics>,
+    /// Signs tree heads (and certificates).
+    pub signing: Arc<fengcun_crypto::SigningKey>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -105,7 +108,9 @@ pub async fn start_with_store(
     for agency in &config.agencies {
         store.set_agency(agency).await?;
     }
+    let signing = Arc::new(config.signing_key(store.keys().suite())?);
     let state = AppState {
+        signing,
         store: store.clone(),
         policy: Arc::new(RwLock::new(policy)),
         clock,
@@ -141,6 +146,7 @@ pub async fn start_with_store(
     let workers = vec![
         tokio::spawn(scheduler::run(state.clone())),
         tokio::spawn(outbox::run(state.clone())),
+        tokio::spawn(audit::sign_periodically(state.clone())),
     ];
     tracing::info!(%address, policy = %state.policy.read().await.name(), backend = ?store.backend(), "fengcun is listening");
     Ok(Running {

@@ -15,6 +15,12 @@ pub const PATHS: &[(&str, &str)] = &[
     ("/api/v1/policy", "post"),
     ("/api/v1/scheduler/run", "post"),
     ("/api/v1/outbox/run", "post"),
+    ("/api/v1/audit/entries", "get"),
+    ("/api/v1/audit/heads", "get"),
+    ("/api/v1/audit/heads", "post"),
+    ("/api/v1/audit/proofs/inclusion", "get"),
+    ("/api/v1/audit/proofs/consistency", "get"),
+    ("/api/v1/public-key", "get"),
 ];
 
 fn error_responses() -> Value {
@@ -35,7 +41,7 @@ pub fn document() -> Value {
         }
         responses
     };
-    json!({
+    let mut document = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "fengcun 封存 — minor-criminal-record sealing platform",
@@ -103,6 +109,36 @@ pub fn document() -> Value {
             "/api/v1/scheduler/run": {"post": {"summary": "Make due pending seals take effect now (operator)", "responses": with_errors(json!({"200": {"description": "how many transitions"}}))}},
             "/api/v1/outbox/run": {"post": {"summary": "Deliver the notices due now, without waiting for the outbox's next round (operator)", "responses": with_errors(json!({"200": {"description": "how many were delivered"}}))}}
         }
+    });
+    let more = [audit_paths(&with_errors)];
+    if let Some(paths) = document["paths"].as_object_mut() {
+        for extra in more {
+            if let Value::Object(extra) = extra {
+                paths.extend(extra);
+            }
+        }
+    }
+    document
+}
+
+/// The audit log's endpoints (docs/audit.md).
+fn audit_paths(with_errors: &dyn Fn(Value) -> Value) -> Value {
+    let size = |name: &str, what: &str| json!({"name": name, "in": "query", "required": true, "schema": {"type": "integer", "minimum": 0}, "description": what});
+    json!({
+        "/api/v1/audit/entries": {"get": {"summary": "Audit entries in log order (auditor, operator)",
+            "parameters": [{"name": "from", "in": "query", "schema": {"type": "integer"}}, {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 1000}}],
+            "responses": with_errors(json!({"200": {"description": "entries: seq, at, kind, actor, purpose, outcome, subject, detail, leaf_hash"}}))}},
+        "/api/v1/audit/heads": {
+            "get": {"summary": "Every signed tree head (auditor, operator): `lines` are what `fengcun audit verify --against` reads", "responses": with_errors(json!({"200": {"description": "heads"}}))},
+            "post": {"summary": "Sign a tree head now (auditor, operator)", "responses": with_errors(json!({"200": {"description": "the new head's line"}}))}},
+        "/api/v1/audit/proofs/inclusion": {"get": {"summary": "Inclusion proof of an entry in the tree of a head's size (RFC 9162 §2.1.3)",
+            "parameters": [size("index", "the entry"), size("size", "the tree size (a signed head's)")],
+            "responses": with_errors(json!({"200": {"description": "{proof, index, size, leaf_hash, path}; check with `fengcun audit check`"}}))}},
+        "/api/v1/audit/proofs/consistency": {"get": {"summary": "Consistency proof between two tree sizes (RFC 9162 §2.1.4)",
+            "parameters": [size("from", "the earlier size"), size("to", "the later size")],
+            "responses": with_errors(json!({"200": {"description": "{proof, old_size, new_size, path}"}}))}},
+        "/api/v1/public-key": {"get": {"summary": "The public key of tree heads and certificates (PEM; public)", "security": [],
+            "responses": {"200": {"description": "PEM text"}}}}
     })
 }
 

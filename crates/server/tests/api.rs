@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 
 const OPERATOR: &str = "operator-key-for-tests";
 const COURT_KEY: &str = "court-key-for-tests";
+const AUDITOR: &str = "auditor-key-for-tests";
 
 /// A local agency system: records the notices it receives, fails the first `fail_first`.
 #[derive(Clone, Default)]
@@ -84,6 +85,12 @@ impl App {
                 role: Role::Operator,
                 agency: None,
                 key_sha256: key_digest(OPERATOR),
+            },
+            ApiKey {
+                name: "audit".into(),
+                role: Role::Auditor,
+                agency: None,
+                key_sha256: key_digest(AUDITOR),
             },
             ApiKey {
                 name: "court".into(),
@@ -733,4 +740,146 @@ async fn notices_are_delivered_retried_and_acknowledged() {
             .iter()
             .any(|n| n["recipient"] == "110105-fy")
     );
+}
+
+/// The audit log over HTTP: every transition, notice delivery and policy change is an entry;
+/// heads signed on demand; inclusion and consistency proofs verified outside the server with only
+/// the public key it publishes.
+#[tokio::test]
+async fn the_audit_log_proves_its_entries_to_an_outside_verifier() {
+    use fengcun_ledger::{Hash, SignedTreeHead};
+    let app = App::start("cn-minor-opt1", "2026-01-01T00:00:00Z", None).await;
+    app.send(&conviction(
+        "110105-2024-000001",
+        A,
+        "危险驾驶罪",
+        json!({"principal": "criminal_detention", "months": 2}),
+        "2024-01-10",
+        "2024-03-01",
+        "2024-03-12",
+    ))
+    .await;
+    // Who may read the log: auditors and operators; not agencies; not strangers.
+    assert_eq!(
+        app.get("/api/v1/audit/entries", None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get("/api/v1/audit/entries", Some(COURT_KEY)).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, first) = app.post("/api/v1/audit/heads", AUDITOR, &json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let first = SignedTreeHead::from_json(first["line"].as_str().unwrap()).unwrap();
+
+    // More entries: a second record, and a policy change put in force.
+    app.send(&conviction(
+        "110105-2024-000002",
+        B,
+        "盗窃罪",
+        json!({"principal": "fixed_term", "months": 8}),
+        "2024-01-10",
+        "2024-03-01",
+        "2024-03-12",
+    ))
+    .await;
+    let (status, body) = app
+        .post(
+            "/api/v1/policy",
+            OPERATOR,
+            &json!({"name": "cn-minor-opt3", "apply": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, second) = app.post("/api/v1/audit/heads", AUDITOR, &json!({})).await;
+    let second = SignedTreeHead::from_json(second["line"].as_str().unwrap()).unwrap();
+
+    let (status, entries) = app
+        .get("/api/v1/audit/entries?limit=1000", Some(AUDITOR))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let entries = entries["entries"].as_array().unwrap().clone();
+    let kinds: Vec<&str> = entries
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"transition"), "{kinds:?}");
+    assert!(kinds.contains(&"policy_changed"), "{kinds:?}");
+    assert_eq!(entries.len() as u64, second.unverified_head().size());
+
+    // The verifier outside: the public key (public endpoint), the heads, the proofs.
+    let key = app
+        .http
+        .get(format!("{}/api/v1/public-key", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let key = fengcun_crypto::VerifyingKey::from_text(&key).unwrap();
+    let old = *first.verify(&key).unwrap();
+    let new = *second.verify(&key).unwrap();
+    assert!(new.size() > old.size());
+    let hashes = |body: &Value| -> Vec<Hash> {
+        body["path"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| Hash::from_hex(h.as_str().unwrap()).unwrap())
+            .collect()
+    };
+    for index in 0..new.size() {
+        let (status, proof) = app
+            .get(
+                &format!(
+                    "/api/v1/audit/proofs/inclusion?index={index}&size={}",
+                    new.size()
+                ),
+                Some(AUDITOR),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{proof}");
+        // The leaf is recomputed from the entry as listed, not taken from the proof.
+        let entry = &entries[index as usize];
+        let leaf_bytes = leaf_bytes(entry);
+        let leaf = fengcun_ledger::Hasher::new(new.suite()).leaf_hash(&leaf_bytes);
+        new.verify_inclusion(index, &leaf, &hashes(&proof))
+            .unwrap_or_else(|e| panic!("entry {index}: {e}"));
+        // The same proof does not prove another entry.
+        let other = (index + 1) % new.size();
+        assert!(
+            new.verify_inclusion(other, &leaf, &hashes(&proof)).is_err(),
+            "the proof of entry {index} also proves entry {other}"
+        );
+    }
+    let (status, proof) = app
+        .get(
+            &format!(
+                "/api/v1/audit/proofs/consistency?from={}&to={}",
+                old.size(),
+                new.size()
+            ),
+            Some(AUDITOR),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{proof}");
+    old.verify_consistency(&new, &hashes(&proof)).unwrap();
+    // One hash of the proof changed: it fails.
+    let mut forged = hashes(&proof);
+    forged[0].0[0] ^= 1;
+    assert!(old.verify_consistency(&new, &forged).is_err());
+}
+
+/// The bytes of an audit entry's leaf, as docs/audit.md specifies them: one JSON object with the
+/// fields in this order.
+fn leaf_bytes(entry: &Value) -> Vec<u8> {
+    let fields = [
+        "seq", "at", "kind", "actor", "purpose", "outcome", "subject", "detail",
+    ];
+    let body: Vec<String> = fields
+        .iter()
+        .map(|f| format!("\"{f}\":{}", entry[*f]))
+        .collect();
+    format!("{{{}}}", body.join(",")).into_bytes()
 }

@@ -72,6 +72,7 @@ pub(crate) struct Writes {
     records: Vec<RecordRow>,
     transitions: Vec<[Param; 14]>,
     notices: Vec<[Param; 9]>,
+    audit: Vec<crate::AuditEvent>,
 }
 
 #[derive(Debug)]
@@ -96,7 +97,7 @@ impl Writes {
 
 /// A bound value of a deferred row.
 #[derive(Debug, Clone)]
-enum Param {
+pub(crate) enum Param {
     Text(Option<String>),
     Int(i64),
     Blob(Vec<u8>),
@@ -104,7 +105,7 @@ enum Param {
 }
 
 impl Param {
-    fn text(value: impl Into<String>) -> Self {
+    pub(crate) fn text(value: impl Into<String>) -> Self {
         Param::Text(Some(value.into()))
     }
 
@@ -362,11 +363,12 @@ impl SqlStore {
             writes.notices,
         )
         .await?;
+        self.append_audit(tx, &writes.audit, ctx.now).await?;
         Ok(())
     }
 
     /// Inserts rows of `N` values with one multi-row statement per hundred rows.
-    async fn insert_rows<const N: usize>(
+    pub(crate) async fn insert_rows<const N: usize>(
         &self,
         tx: &mut Tx,
         head: &str,
@@ -1148,7 +1150,26 @@ impl SqlStore {
                 )
             })),
         ]);
-        let Some(kind) = kind else { return };
+        let audit = crate::AuditEvent::new(
+            crate::AuditKind::Transition,
+            ctx.actor.label(),
+            to.code().code(),
+        )
+        .subject(format!("record:{person_key}/{case_code}"));
+        let mut detail = serde_json::json!({
+            "transition_id": transition_id,
+            "from": from.map(|s| s.code().code()),
+            "to": to.code().code(),
+            "state_date": to.date().map(|d| d.to_string()),
+            "trigger": to.trigger().map(|t| t.code()),
+            "policy": policy.name(),
+            "policy_version": policy.version(),
+        });
+        let Some(kind) = kind else {
+            writes.audit.push(audit.detail(detail));
+            return;
+        };
+        let mut notices = Vec::new();
         let recipients: Vec<&str> = match only {
             // Telling newcomers only: the others and the person know already.
             Some(only) => only.iter().map(String::as_str).collect(),
@@ -1167,6 +1188,7 @@ impl SqlStore {
                 index + 1
             );
             let to_agency = recipient != "person";
+            notices.push(serde_json::json!({"notice_id": number, "recipient": recipient}));
             writes.notices.push([
                 Param::text(number),
                 Param::text(person_key),
@@ -1179,6 +1201,8 @@ impl SqlStore {
                 Param::text(at.clone()),
             ]);
         }
+        detail["notices"] = serde_json::Value::Array(notices);
+        writes.audit.push(audit.detail(detail));
     }
 }
 

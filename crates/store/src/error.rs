@@ -34,6 +34,8 @@ pub enum StoreError {
         "policy {name} version {version} is recorded with a different document: give the changed policy a new version"
     )]
     PolicyVersion { name: String, version: String },
+    #[error("not found: {0}")]
+    NotFound(String),
     #[error("stored data cannot be decrypted or read: {0}")]
     Corrupt(String),
     #[error("encryption: {0}")]

@@ -33,6 +33,11 @@ impl Keys {
         }
     }
 
+    /// The suite of the master key: the audit log's tree hash follows it.
+    pub fn suite(&self) -> fengcun_crypto::Suite {
+        self.master.suite()
+    }
+
     /// The pseudonymous key of a person: a keyed hash of `id:<number>`, so that the identity
     /// number itself is never stored in an index and cannot be recovered without the master key.
     pub fn person_key(&self, identity: &str) -> String {

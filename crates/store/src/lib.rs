@@ -7,12 +7,14 @@
 //! master key; the person's identity is stored only as a keyed hash.
 
 mod apply;
+mod audit;
 mod error;
 mod keys;
 mod schema;
 mod sql;
 mod types;
 
+pub use audit::{AuditEntry, AuditEvent, AuditKind, AuditProblem, AuditReport};
 pub use error::StoreError;
 pub use keys::Keys;
 pub use sql::SqlStore;
@@ -106,6 +108,47 @@ pub trait Store: Send + Sync {
 
     /// Counts for metrics and health: records by state, events, notices by status.
     async fn counts(&self) -> Result<Counts, StoreError>;
+
+    /// Appends audit events in a transaction of their own (actions that write nothing else, such
+    /// as a look-up, still leave their trace before they answer).
+    async fn audit(&self, events: &[AuditEvent], now: jiff::Timestamp) -> Result<(), StoreError>;
+
+    /// Audit entries from `from` (in log order), at most `limit`.
+    async fn audit_entries(&self, from: u64, limit: i64) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Signs a tree head of the log as it stands and keeps it; without `force`, only if entries
+    /// were appended since the last head.
+    async fn sign_tree_head(
+        &self,
+        key: &fengcun_crypto::SigningKey,
+        now: jiff::Timestamp,
+        force: bool,
+    ) -> Result<Option<fengcun_ledger::SignedTreeHead>, StoreError>;
+
+    /// Every signed tree head kept, oldest first, as export lines.
+    async fn tree_heads(&self) -> Result<Vec<String>, StoreError>;
+
+    /// The inclusion proof of entry `index` in the tree of the first `size` entries.
+    async fn inclusion_proof(
+        &self,
+        index: u64,
+        size: u64,
+    ) -> Result<Vec<fengcun_ledger::Hash>, StoreError>;
+
+    /// The consistency proof from the tree of `old` entries to the tree of `new` entries.
+    async fn consistency_proof(
+        &self,
+        old: u64,
+        new: u64,
+    ) -> Result<Vec<fengcun_ledger::Hash>, StoreError>;
+
+    /// Recomputes the audit log's tree from its rows and checks it against the stored heads and
+    /// the `outside` head lines (signatures checked when `key` is given).
+    async fn verify_audit(
+        &self,
+        outside: &[String],
+        key: Option<&fengcun_crypto::VerifyingKey>,
+    ) -> Result<AuditReport, StoreError>;
 }
 
 /// Opens the store a URL names: `sqlite://path` (created if absent) or `postgres://…`, and brings

@@ -11,7 +11,7 @@ use fengcun_policy::{Policy, Trigger, evaluate};
 use sqlx::any::AnyPoolOptions;
 use sqlx::{Any, AnyPool, Transaction};
 
-use crate::Store;
+use crate::{AuditEntry, AuditEvent, AuditReport, Store};
 use crate::error::StoreError;
 use crate::keys::{self, Keys};
 use crate::schema;
@@ -385,6 +385,23 @@ impl Store for SqlStore {
             .bind(ts(ctx.now))
             .execute(&mut *tx)
             .await?;
+            let change = AuditEvent::new(
+                crate::AuditKind::PolicyChanged,
+                ctx.actor.label(),
+                "in_force",
+            )
+            .detail(serde_json::json!({
+                "policy": policy.name(),
+                "version": policy.version(),
+                "document_sha": fengcun_crypto::hash(self.keys.suite(), policy.source_text.as_bytes())
+                    .iter().map(|b| format!("{b:02x}")).collect::<String>(),
+                "records": report.records,
+                "sealed": report.sealed.len(),
+                "pending": report.pending.len(),
+                "cancelled": report.cancelled.len(),
+                "sealed_no_longer_eligible": report.sealed_no_longer_eligible.len(),
+            }));
+            self.append_audit(&mut tx, &[change], ctx.now).await?;
             tx.commit().await?;
         } else {
             tx.rollback().await?;
@@ -624,7 +641,19 @@ impl Store for SqlStore {
             .bind(error.clone())
             .bind(notice_id),
         };
-        query.execute(&self.pool).await?;
+        let mut tx = self.begin_write().await?;
+        let changed = query.execute(&mut *tx).await?.rows_affected();
+        if changed == 1 {
+            let outcome = match &result {
+                Delivery::Delivered => "delivered",
+                Delivery::Failed { retry_at: Some(_), .. } => "retrying",
+                Delivery::Failed { retry_at: None, .. } => "failed",
+            };
+            let event = AuditEvent::new(crate::AuditKind::NoticeDelivery, "outbox", outcome)
+                .subject(format!("notice:{notice_id}"));
+            self.append_audit(&mut tx, &[event], now).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -644,15 +673,24 @@ impl Store for SqlStore {
         if !matches {
             return Ok(false);
         }
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE notices SET status = 'acknowledged', acknowledged_at = $1, next_attempt_at = NULL \
              WHERE notice_id = $2 AND recipient <> 'person'",
         )
         .bind(ts(now))
         .bind(notice_id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        let acknowledged = done.rows_affected() == 1;
+        if acknowledged {
+            let event =
+                AuditEvent::new(crate::AuditKind::NoticeAcknowledged, "receiver", "acknowledged")
+                    .subject(format!("notice:{notice_id}"));
+            self.append_audit(&mut tx, &[event], now).await?;
+        }
+        tx.commit().await?;
+        Ok(acknowledged)
     }
 
     async fn set_agency(&self, agency: &AgencyEndpoint) -> Result<(), StoreError> {
@@ -686,6 +724,54 @@ impl Store for SqlStore {
             records_by_state,
             notices_by_status,
         })
+    }
+
+    async fn audit(&self, events: &[AuditEvent], now: jiff::Timestamp) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        self.append_audit(&mut tx, events, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn audit_entries(&self, from: u64, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        self.audit_page(from, limit).await
+    }
+
+    async fn sign_tree_head(
+        &self,
+        key: &fengcun_crypto::SigningKey,
+        now: jiff::Timestamp,
+        force: bool,
+    ) -> Result<Option<fengcun_ledger::SignedTreeHead>, StoreError> {
+        self.sign_head(key, now, force).await
+    }
+
+    async fn tree_heads(&self) -> Result<Vec<String>, StoreError> {
+        self.head_lines().await
+    }
+
+    async fn inclusion_proof(
+        &self,
+        index: u64,
+        size: u64,
+    ) -> Result<Vec<fengcun_ledger::Hash>, StoreError> {
+        self.inclusion(index, size).await
+    }
+
+    async fn consistency_proof(
+        &self,
+        old: u64,
+        new: u64,
+    ) -> Result<Vec<fengcun_ledger::Hash>, StoreError> {
+        self.consistency(old, new).await
+    }
+
+    async fn verify_audit(
+        &self,
+        outside: &[String],
+        key: Option<&fengcun_crypto::VerifyingKey>,
+    ) -> Result<AuditReport, StoreError> {
+        self.verify_log(outside, key).await
     }
 }
 

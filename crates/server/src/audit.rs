@@ -1,0 +1,155 @@
+//! The audit log over HTTP: entries, signed tree heads (periodic and on demand), proofs, and the
+//! public key that verifies heads and certificates.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use fengcun_ledger::Hash;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::config::Role;
+use crate::error::ApiError;
+
+/// Who reads the log: auditors, and operators who run the platform.
+const READERS: &[Role] = &[Role::Auditor, Role::Operator];
+
+/// Signs a head every `tree_head_interval_seconds` when the log grew, so that an outside party
+/// fetching heads regularly holds one recent enough to catch a truncation.
+pub async fn sign_periodically(state: AppState) {
+    let mut interval = tokio::time::interval(Duration::from_secs(
+        state.config.tree_head_interval_seconds.max(1),
+    ));
+    loop {
+        interval.tick().await;
+        match state
+            .store
+            .sign_tree_head(&state.signing, state.clock.now(), false)
+            .await
+        {
+            Ok(Some(head)) => {
+                tracing::info!(size = head.unverified_head().size(), "tree head signed")
+            }
+            Ok(None) => {}
+            Err(error) => tracing::error!(%error, "signing a tree head failed"),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntriesQuery {
+    #[serde(default)]
+    from: u64,
+    #[serde(default = "default_limit")]
+    limit: i64,
+}
+
+fn default_limit() -> i64 {
+    100
+}
+
+pub async fn entries(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<EntriesQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(READERS)?;
+    let entries = state
+        .store
+        .audit_entries(query.from, query.limit.clamp(1, 1000))
+        .await?;
+    Ok(Json(json!({"entries": entries})))
+}
+
+pub async fn heads(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    caller.require(READERS)?;
+    let lines = state.store.tree_heads().await?;
+    let heads: Vec<Value> = lines
+        .iter()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    Ok(Json(json!({"heads": heads, "lines": lines})))
+}
+
+/// Signs a head now (an auditor about to take one away).
+pub async fn sign_now(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(READERS)?;
+    let head = state
+        .store
+        .sign_tree_head(&state.signing, state.clock.now(), true)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(json!({"line": head.to_json()})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InclusionQuery {
+    index: u64,
+    size: u64,
+}
+
+fn hex(path: &[Hash]) -> Vec<String> {
+    path.iter().map(Hash::to_hex).collect()
+}
+
+/// The inclusion proof in the shape `fengcun audit check` reads.
+pub async fn inclusion(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<InclusionQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(READERS)?;
+    let entry = state
+        .store
+        .audit_entries(query.index, 1)
+        .await?
+        .into_iter()
+        .find(|e| e.seq == query.index)
+        .ok_or(ApiError::NotFound)?;
+    let path = state
+        .store
+        .inclusion_proof(query.index, query.size)
+        .await
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    Ok(Json(json!({
+        "proof": "inclusion", "index": query.index, "size": query.size,
+        "leaf_hash": entry.leaf_hash, "path": hex(&path),
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyQuery {
+    from: u64,
+    to: u64,
+}
+
+pub async fn consistency(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<ConsistencyQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(READERS)?;
+    let path = state
+        .store
+        .consistency_proof(query.from, query.to)
+        .await
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    Ok(Json(json!({
+        "proof": "consistency", "old_size": query.from, "new_size": query.to, "path": hex(&path),
+    })))
+}
+
+/// The public key of the platform's signatures (tree heads, certificates): public, like
+/// certificate verification, so that anyone can check what the platform signed.
+pub async fn public_key(State(state): State<AppState>) -> String {
+    state.signing.verifying_key().to_text()
+}
