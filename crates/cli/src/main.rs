@@ -34,6 +34,9 @@ enum Command {
     /// Verify the tamper-evident audit log; export its signed heads; give and check proofs.
     #[command(subcommand)]
     Audit(cmd::audit::AuditCommand),
+    /// Verify certificates of no criminal record offline; make issuer key pairs.
+    #[command(subcommand)]
+    Cert(cmd::cert::CertCommand),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => cmd::demo::run(args),
         Command::Import(args) => cmd::import::run(args),
         Command::Audit(command) => cmd::audit::run(command),
+        Command::Cert(command) => cmd::cert::run(command),
     };
     match result {
         Ok(code) => code,

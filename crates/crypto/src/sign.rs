@@ -193,6 +193,19 @@ impl VerifyingKey {
         }
     }
 
+    /// The key as SubjectPublicKeyInfo DER: the bytes inside [`Self::to_text`]'s PEM, what
+    /// fingerprints (key ids) are computed over.
+    pub fn to_der(&self) -> Vec<u8> {
+        let der = match &self.0 {
+            VerifyingInner::Sm2(key) => key.to_public_key_der(),
+            VerifyingInner::Ed25519(key) => key.to_public_key_der(),
+        };
+        match der {
+            Ok(der) => der.into_vec(),
+            Err(err) => unreachable!("a valid public key always encodes as SPKI: {err}"),
+        }
+    }
+
     /// Reads SubjectPublicKeyInfo PEM; the suite follows from the key's algorithm.
     pub fn from_text(text: &str) -> Result<VerifyingKey, CryptoError> {
         if let Ok(public) = sm2::PublicKey::from_public_key_pem(text) {
@@ -249,5 +262,27 @@ impl Signature {
         Base64UrlUnpadded::decode_vec(text)
             .map(Signature)
             .map_err(|_| CryptoError::BadSignature)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64ct::{Base64, Encoding as _};
+
+    use super::*;
+
+    #[test]
+    fn der_is_the_body_of_the_pem() {
+        for suite in [Suite::Sm, Suite::International] {
+            let key = SigningKey::generate(suite).verifying_key();
+            let body: String = key
+                .to_text()
+                .lines()
+                .filter(|line| !line.starts_with("-----"))
+                .collect();
+            assert_eq!(Base64::decode_vec(&body).ok(), Some(key.to_der()));
+            let other = SigningKey::generate(suite).verifying_key();
+            assert_ne!(key.to_der(), other.to_der());
+        }
     }
 }

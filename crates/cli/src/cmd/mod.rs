@@ -1,4 +1,5 @@
 pub mod audit;
+pub mod cert;
 pub mod demo;
 pub mod evaluate;
 pub mod import;

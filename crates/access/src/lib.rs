@@ -1,0 +1,300 @@
+//! Who may see a sealed record: requester kinds, purposes, grants, vetting scopes, and the one
+//! function that answers a look-up ([`answer`]). Pure: the records, grants and time are passed in.
+//!
+//! The rule every path keeps: without a grant that covers it, a sealed record is answered exactly
+//! as if it did not exist — same shape, same fields, same bytes ([`Answer::to_json`]). The
+//! property test (`tests/indistinguishable.rs`) sweeps 100,000 combinations of histories,
+//! requesters, purposes and grants for it.
+
+mod table;
+
+use std::collections::BTreeSet;
+
+use fengcun_domain::TagSet;
+use serde::{Deserialize, Serialize};
+
+pub use table::{Disclosure, DisclosureError, DisclosureRule, Post, Sees};
+
+/// Who asks (DESIGN.md §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequesterKind {
+    Court,
+    Procuratorate,
+    PublicSecurity,
+    StateSecurity,
+    JusticeAdministration,
+    SupervisionCommission,
+    Employer,
+    Person,
+    Lawyer,
+}
+
+impl RequesterKind {
+    pub const ALL: [RequesterKind; 9] = [
+        Self::Court,
+        Self::Procuratorate,
+        Self::PublicSecurity,
+        Self::StateSecurity,
+        Self::JusticeAdministration,
+        Self::SupervisionCommission,
+        Self::Employer,
+        Self::Person,
+        Self::Lawyer,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Court => "court",
+            Self::Procuratorate => "procuratorate",
+            Self::PublicSecurity => "public_security",
+            Self::StateSecurity => "state_security",
+            Self::JusticeAdministration => "justice_administration",
+            Self::SupervisionCommission => "supervision_commission",
+            Self::Employer => "employer",
+            Self::Person => "person",
+            Self::Lawyer => "lawyer",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.code() == code)
+    }
+}
+
+/// Why one asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    CaseHandling,
+    NationalSecurityReview,
+    SpecialPostVetting,
+    Certificate,
+    SelfInspection,
+}
+
+impl Purpose {
+    pub const ALL: [Purpose; 5] = [
+        Self::CaseHandling,
+        Self::NationalSecurityReview,
+        Self::SpecialPostVetting,
+        Self::Certificate,
+        Self::SelfInspection,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::CaseHandling => "case_handling",
+            Self::NationalSecurityReview => "national_security_review",
+            Self::SpecialPostVetting => "special_post_vetting",
+            Self::Certificate => "certificate",
+            Self::SelfInspection => "self_inspection",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.code() == code)
+    }
+}
+
+/// A look-up: who, of which kind, for which purpose (and post, for vetting), about whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Query {
+    /// The requester's user or key id: grants are personal.
+    pub requester: String,
+    pub kind: RequesterKind,
+    pub purpose: Purpose,
+    pub post: Option<String>,
+    /// For the person themself: their own person key. Their own records are theirs to see.
+    pub own_person_key: Option<String>,
+}
+
+/// A record as disclosure sees it: whether it is sealed now, what it is about (for vetting
+/// scopes), and the two views that may be shown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub person_key: String,
+    pub case_code: String,
+    pub sealed: bool,
+    pub tags: TagSet,
+    pub charges: Vec<String>,
+    pub intentional: bool,
+    /// Charges, disposition, sentence: what a summary shows.
+    pub summary: serde_json::Value,
+    /// Everything: what a full view shows.
+    pub full: serde_json::Value,
+}
+
+/// An approved penetration request: one requester, one purpose (and post), one person, a window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub id: String,
+    pub requester: String,
+    pub person_key: String,
+    pub purpose: Purpose,
+    pub post: Option<String>,
+    pub not_before: jiff::Timestamp,
+    pub expires: jiff::Timestamp,
+    pub revoked: bool,
+}
+
+impl Grant {
+    /// Whether this grant lets `query` see `record` at `now`.
+    pub fn covers(&self, query: &Query, record: &Candidate, now: jiff::Timestamp) -> bool {
+        !self.revoked
+            && self.requester == query.requester
+            && self.purpose == query.purpose
+            && self.post == query.post
+            && self.person_key == record.person_key
+            && self.not_before <= now
+            && now < self.expires
+    }
+}
+
+/// One record shown, with the grant it was read under (a sealed record) or none.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Shown {
+    pub case_code: String,
+    pub record: serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grant: Option<String>,
+}
+
+/// The answer to a look-up.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// 无权查询: this requester may not query for this purpose, whatever exists.
+    NoRight { basis: String },
+    /// The records that may be shown; none is "no record" (查无记录).
+    Records(Vec<Shown>),
+}
+
+impl Answer {
+    /// The body of the response: its bytes depend only on what is shown, so an answer with a
+    /// sealed record hidden is byte-identical to one where the record never existed.
+    pub fn to_json(&self) -> String {
+        let value = match self {
+            Answer::NoRight { basis } => serde_json::json!({
+                "answer": "no_right", "message": "无权查询", "basis": basis, "records": []
+            }),
+            Answer::Records(records) if records.is_empty() => serde_json::json!({
+                "answer": "no_record", "message": "查无记录", "records": []
+            }),
+            Answer::Records(records) => serde_json::json!({
+                "answer": "records", "message": "查询结果", "records": records
+            }),
+        };
+        value.to_string()
+    }
+
+    /// The grants a sealed record was read under (each is a `grant_use` audit entry).
+    pub fn grants_used(&self) -> BTreeSet<String> {
+        match self {
+            Answer::NoRight { .. } => BTreeSet::new(),
+            Answer::Records(records) => records.iter().filter_map(|r| r.grant.clone()).collect(),
+        }
+    }
+}
+
+/// Answers a look-up over the records that match it (by person or case), under the disclosure
+/// table, with the requester's grants, at `now`.
+pub fn answer(
+    table: &Disclosure,
+    query: &Query,
+    records: &[Candidate],
+    grants: &[Grant],
+    now: jiff::Timestamp,
+) -> Answer {
+    let Some(rule) = table
+        .rule(query.kind, query.purpose)
+        .filter(|r| r.may_query)
+    else {
+        return Answer::NoRight {
+            basis: table
+                .rule(query.kind, query.purpose)
+                .map_or_else(|| table.default_basis(), |r| r.basis.clone()),
+        };
+    };
+    let post = match (rule.sees, &query.post) {
+        (Sees::Post, Some(code)) => match table.post(code) {
+            Some(post) => Some(post),
+            // An unknown post may see nothing: the same answer as for an unknown purpose.
+            None => {
+                return Answer::NoRight {
+                    basis: rule.basis.clone(),
+                };
+            }
+        },
+        (Sees::Post, None) => {
+            return Answer::NoRight {
+                basis: rule.basis.clone(),
+            };
+        }
+        _ => None,
+    };
+    let mut shown = Vec::new();
+    for record in records {
+        if rule.own_records && query.own_person_key.as_deref() != Some(record.person_key.as_str()) {
+            continue;
+        }
+        // Self-inspection: a person's own sealed records are theirs to see (PIPL art. 45).
+        let own_sealed = rule.own_records && rule.own_sealed;
+        let grant = if record.sealed && !own_sealed {
+            match grants
+                .iter()
+                .find(|g| rule.penetrate && g.covers(query, record, now))
+            {
+                Some(grant) => Some(grant.id.clone()),
+                None => continue,
+            }
+        } else {
+            None
+        };
+        if let Some(post) = post
+            && !post.covers(record)
+        {
+            continue;
+        }
+        let view = match rule.sees {
+            Sees::Full => record.full.clone(),
+            Sees::Summary | Sees::Post => record.summary.clone(),
+        };
+        shown.push(Shown {
+            case_code: record.case_code.clone(),
+            record: view,
+            grant,
+        });
+    }
+    shown.sort_by(|a, b| a.case_code.cmp(&b.case_code));
+    Answer::Records(shown)
+}
+
+/// Whether a penetration request may be made at all: the requester's kind may penetrate for the
+/// purpose (and the post exists, for vetting). Asking reveals nothing: a request is accepted or
+/// refused the same whether the person has a sealed record or not.
+pub fn may_request<'t>(table: &'t Disclosure, query: &Query) -> Result<&'t DisclosureRule, String> {
+    let rule = table
+        .rule(query.kind, query.purpose)
+        .filter(|r| r.may_query && r.penetrate)
+        .ok_or_else(|| {
+            format!(
+                "{} may not ask to see sealed records for {}",
+                query.kind.code(),
+                query.purpose.code()
+            )
+        })?;
+    if rule.sees == Sees::Post && query.post.as_deref().and_then(|p| table.post(p)).is_none() {
+        return Err("special-post vetting needs a listed post".to_owned());
+    }
+    Ok(rule)
+}
+
+/// An approval is refused when the approver is the requester (DESIGN.md §6: "an approver who is
+/// not the requester").
+pub fn may_approve(requester: &str, approver: &str) -> Result<(), String> {
+    if requester == approver {
+        Err("the requester may not approve their own request".to_owned())
+    } else {
+        Ok(())
+    }
+}
