@@ -34,7 +34,10 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/audit/heads",
             get(crate::audit::heads).post(crate::audit::sign_now),
         )
-        .route("/api/v1/audit/proofs/inclusion", get(crate::audit::inclusion))
+        .route(
+            "/api/v1/audit/proofs/inclusion",
+            get(crate::audit::inclusion),
+        )
         .route(
             "/api/v1/audit/proofs/consistency",
             get(crate::audit::consistency),

@@ -384,10 +384,9 @@ impl Config {
     /// (`fengcun.sqlite.signing.pem`, with the public key in `fengcun.sqlite.signing.pub.pem` for
     /// verifiers).
     pub fn signing_key(&self, suite: fengcun_crypto::Suite) -> Result<SigningKey, ConfigError> {
-        let path = self
-            .signing_key_file
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(format!("{}.signing.pem", sqlite_path(&self.database))));
+        let path = self.signing_key_file.clone().unwrap_or_else(|| {
+            PathBuf::from(format!("{}.signing.pem", sqlite_path(&self.database)))
+        });
         match std::fs::read_to_string(&path) {
             Ok(text) => SigningKey::from_pkcs8_pem(&text)
                 .map_err(|e| ConfigError::SigningKey(format!("{}: {e}", path.display()))),

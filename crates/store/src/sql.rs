@@ -11,11 +11,11 @@ use fengcun_policy::{Policy, Trigger, evaluate};
 use sqlx::any::AnyPoolOptions;
 use sqlx::{Any, AnyPool, Transaction};
 
-use crate::{AuditEntry, AuditEvent, AuditReport, Store};
 use crate::error::StoreError;
 use crate::keys::{self, Keys};
 use crate::schema;
 use crate::types::*;
+use crate::{AuditEntry, AuditEvent, AuditReport, Store};
 
 pub(crate) type Tx = Transaction<'static, Any>;
 
@@ -646,7 +646,9 @@ impl Store for SqlStore {
         if changed == 1 {
             let outcome = match &result {
                 Delivery::Delivered => "delivered",
-                Delivery::Failed { retry_at: Some(_), .. } => "retrying",
+                Delivery::Failed {
+                    retry_at: Some(_), ..
+                } => "retrying",
                 Delivery::Failed { retry_at: None, .. } => "failed",
             };
             let event = AuditEvent::new(crate::AuditKind::NoticeDelivery, "outbox", outcome)
@@ -684,9 +686,12 @@ impl Store for SqlStore {
         .await?;
         let acknowledged = done.rows_affected() == 1;
         if acknowledged {
-            let event =
-                AuditEvent::new(crate::AuditKind::NoticeAcknowledged, "receiver", "acknowledged")
-                    .subject(format!("notice:{notice_id}"));
+            let event = AuditEvent::new(
+                crate::AuditKind::NoticeAcknowledged,
+                "receiver",
+                "acknowledged",
+            )
+            .subject(format!("notice:{notice_id}"));
             self.append_audit(&mut tx, &[event], now).await?;
         }
         tx.commit().await?;
