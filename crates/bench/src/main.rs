@@ -4,6 +4,7 @@
 mod audit;
 mod evaluate;
 mod ingest;
+mod judgment;
 mod records;
 
 use clap::{Parser, Subcommand};
@@ -26,6 +27,8 @@ enum Bench {
     Ingest(ingest::Args),
     /// Append, verify and prove the audit log's Merkle tree, against raw hashing of the entries.
     Audit(audit::Args),
+    /// Extract record facts from and redact real judgments, against one plain regex pass.
+    Judgment(judgment::Args),
     /// Every benchmark, one summary line each.
     All,
 }
@@ -39,10 +42,18 @@ fn main() -> anyhow::Result<()> {
         Bench::Audit(args) => {
             audit::run(&args).map(|summaries| summaries.iter().for_each(|s| println!("{s}")))
         }
+        Bench::Judgment(args) => {
+            judgment::run(&args).map(|summaries| summaries.iter().for_each(|s| println!("{s}")))
+        }
         Bench::All => {
             let mut summaries = vec![evaluate::run(&evaluate::Args::default())?];
             summaries.extend(ingest::run(&ingest::Args::default())?);
             summaries.extend(audit::run(&audit::Args::default())?);
+            // The judgments are shared data, not part of the repository: skip when absent.
+            match judgment::run(&judgment::Args::default()) {
+                Ok(judgment) => summaries.extend(judgment),
+                Err(error) => eprintln!("judgment: skipped ({error:#})"),
+            }
             println!("\nsummary");
             for summary in summaries {
                 println!("{summary}");

@@ -31,6 +31,9 @@ enum Command {
     Demo(cmd::demo::Args),
     /// Import case events from an NDJSON file (docs/events.md).
     Import(cmd::import::Args),
+    /// Read criminal judgments: record facts, or redaction for publication (docs/judgments.md).
+    #[command(subcommand)]
+    Judgment(cmd::judgment::JudgmentCommand),
     /// Verify the tamper-evident audit log; export its signed heads; give and check proofs.
     #[command(subcommand)]
     Audit(cmd::audit::AuditCommand),
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => cmd::serve::run(args),
         Command::Demo(args) => cmd::demo::run(args),
         Command::Import(args) => cmd::import::run(args),
+        Command::Judgment(command) => cmd::judgment::run(command),
         Command::Audit(command) => cmd::audit::run(command),
         Command::Cert(command) => cmd::cert::run(command),
     };
