@@ -1,0 +1,93 @@
+//! `fengcun synth`: a synthetic national data set (docs/synthetic-data.md).
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use fengcun_synth::{Config, Generator};
+use indicatif::{ProgressBar, ProgressStyle};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// How many records (one person in one case each), from 1,000 to 20,000,000 or more.
+    #[arg(long, default_value_t = 100_000)]
+    records: u64,
+    /// Seed: the same seed gives the same bytes.
+    #[arg(long, default_value_t = 2024)]
+    seed: u64,
+    /// Directory to write `records.ndjson` (record facts) and `events.ndjson` (case events) to.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Write only the record facts, not the events.
+    #[arg(long)]
+    no_events: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let create = |name: &str| -> anyhow::Result<BufWriter<File>> {
+        let path = args.out.join(name);
+        let file =
+            File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        Ok(BufWriter::with_capacity(8 << 20, file))
+    };
+    let mut facts = create("records.ndjson")?;
+    let mut events = if args.no_events {
+        None
+    } else {
+        Some(create("events.ndjson")?)
+    };
+    let progress = ProgressBar::new(args.records);
+    progress.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} 条记录")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let generator = Generator::new(Config {
+        records: args.records,
+        seed: args.seed,
+    })?;
+    let stats = generator.run(
+        &mut facts,
+        events.as_mut().map(|e| e as &mut dyn Write),
+        &mut |n| progress.set_position(n),
+    )?;
+    progress.finish_and_clear();
+    facts.flush()?;
+    if let Some(events) = events.as_mut() {
+        events.flush()?;
+    }
+    let share = |a: u64, b: u64| 100.0 * a as f64 / b.max(1) as f64;
+    println!(
+        "已生成 {} 条记录（{} 人，{} 件案件，{} 个事件）于 {}",
+        stats.records,
+        stats.persons,
+        stats.cases,
+        stats.events,
+        args.out.display()
+    );
+    println!(
+        "  有罪判决 {}，不起诉 {}，撤销案件 {}，宣告无罪 {}，尚未终结 {}",
+        stats.convicted, stats.not_prosecuted, stats.withdrawn, stats.acquitted, stats.open
+    );
+    println!(
+        "  危险驾驶罪占一审审结案件 {:.2}%；三年以下刑罚 {:.2}%，一年以下 {:.2}%；严重暴力犯罪占起诉审判 {:.2}%",
+        share(stats.dangerous_driving_judged_cases, stats.judged_cases),
+        share(stats.convicted_at_most_three_years, stats.convicted),
+        share(stats.convicted_at_most_one_year, stats.convicted),
+        share(
+            stats.serious_violent_judged,
+            stats.convicted + stats.acquitted
+        )
+    );
+    println!(
+        "  未成年人 {}，有前科 {}，累犯 {}，缓刑 {}",
+        stats.juvenile_records,
+        stats.repeat_offender_records,
+        stats.recidivist_records,
+        stats.probation_records
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,90 @@
+#![allow(clippy::expect_used, clippy::unwrap_used, reason = "tests fail loudly")]
+
+use fengcun_domain::{Catalogue, Event, RecordParser};
+use fengcun_synth::{Config, generate};
+
+fn run(records: u64, seed: u64, events: bool) -> (Vec<u8>, Vec<u8>, fengcun_synth::Stats) {
+    let mut facts = Vec::new();
+    let mut out = Vec::new();
+    let stats = generate(
+        Config { records, seed },
+        &mut facts,
+        if events { Some(&mut out) } else { None },
+        &mut |_| {},
+    )
+    .unwrap();
+    (facts, out, stats)
+}
+
+#[test]
+fn the_same_seed_gives_the_same_bytes_and_another_seed_does_not() {
+    let (a, ea, _) = run(3000, 7, true);
+    let (b, eb, _) = run(3000, 7, true);
+    let (c, _, _) = run(3000, 8, true);
+    assert_eq!(a, b);
+    assert_eq!(ea, eb);
+    assert_ne!(a, c);
+    // A fixed fingerprint: a change of the generator's output shows here (update it knowingly).
+    let fnv = a.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    eprintln!("fingerprint {fnv:#x}");
+}
+
+#[test]
+fn exactly_n_records_every_one_valid_for_the_domain_parser() {
+    let (facts, events, stats) = run(20_000, 42, true);
+    let parser = RecordParser::new(Catalogue::builtin());
+    let mut n = 0;
+    for (i, line) in facts
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .enumerate()
+    {
+        parser
+            .parse(line)
+            .unwrap_or_else(|e| panic!("line {}: {e}: {}", i + 1, String::from_utf8_lossy(line)));
+        n += 1;
+    }
+    assert_eq!(n, 20_000);
+    assert_eq!(stats.records, 20_000);
+    let mut e = 0;
+    for (i, line) in events
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .enumerate()
+    {
+        Event::parse(line).unwrap_or_else(|err| {
+            panic!("event {}: {err}: {}", i + 1, String::from_utf8_lossy(line))
+        });
+        e += 1;
+    }
+    assert_eq!(e, stats.events);
+    assert!(stats.convicted > 10_000 && stats.not_prosecuted > 1000 && stats.withdrawn > 200);
+    assert!(stats.open > 0 && stats.acquitted > 0, "{stats:?}");
+    assert!(
+        stats.juvenile_records > 0 && stats.recidivist_records > 0 && stats.probation_records > 0
+    );
+}
+
+#[test]
+fn published_statistics_are_reproduced_in_shape() {
+    let (_, _, s) = run(200_000, 2024, false);
+    let share = |a: u64, b: u64| 100.0 * a as f64 / b as f64;
+    let dd = share(s.dangerous_driving_judged_cases, s.judged_cases);
+    assert!(
+        (dd - 22.96).abs() < 1.0,
+        "dangerous driving {dd:.2} % of judged cases"
+    );
+    let three = share(s.convicted_at_most_three_years, s.convicted);
+    let one = share(s.convicted_at_most_one_year, s.convicted);
+    assert!(
+        three > 82.0 && one > 50.0,
+        "≤3y {three:.2} %, ≤1y {one:.2} %"
+    );
+    let violent = share(s.serious_violent_judged, s.convicted + s.acquitted);
+    assert!(
+        (violent - 3.7).abs() < 0.5,
+        "serious violent {violent:.2} %"
+    );
+}
