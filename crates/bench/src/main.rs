@@ -6,6 +6,7 @@ mod evaluate;
 mod ingest;
 mod judgment;
 mod records;
+mod simulate;
 
 use clap::{Parser, Subcommand};
 
@@ -29,6 +30,8 @@ enum Bench {
     Audit(audit::Args),
     /// Extract record facts from and redact real judgments, against one plain regex pass.
     Judgment(judgment::Args),
+    /// The policy simulator against DuckDB computing the same coverage table.
+    Simulate(simulate::Args),
     /// Every benchmark, one summary line each.
     All,
 }
@@ -45,15 +48,19 @@ fn main() -> anyhow::Result<()> {
         Bench::Judgment(args) => {
             judgment::run(&args).map(|summaries| summaries.iter().for_each(|s| println!("{s}")))
         }
+        Bench::Simulate(args) => {
+            simulate::run(&args).map(|summaries| summaries.iter().for_each(|s| println!("{s}")))
+        }
         Bench::All => {
             let mut summaries = vec![evaluate::run(&evaluate::Args::default())?];
             summaries.extend(ingest::run(&ingest::Args::default())?);
-            summaries.extend(audit::run(&audit::Args::default())?);
+            summaries.extend(simulate::run(&simulate::Args::default())?);
             // The judgments are shared data, not part of the repository: skip when absent.
             match judgment::run(&judgment::Args::default()) {
                 Ok(judgment) => summaries.extend(judgment),
                 Err(error) => eprintln!("judgment: skipped ({error:#})"),
             }
+            summaries.extend(audit::run(&audit::Args::default())?);
             println!("\nsummary");
             for summary in summaries {
                 println!("{summary}");

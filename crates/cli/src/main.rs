@@ -22,6 +22,10 @@ struct Cli {
 enum Command {
     /// Decide, for every record-facts line, whether and when it is sealed (FORMATS.md).
     Evaluate(cmd::evaluate::Args),
+    /// Generate a synthetic national data set: record facts and case events (docs/synthetic-data.md).
+    Synth(cmd::synth::Args),
+    /// Compare what policies would seal over record facts (docs/simulation.md).
+    Simulate(cmd::simulate::Args),
     /// List, show and check sealing policies.
     #[command(subcommand)]
     Policy(cmd::policy::PolicyCommand),
@@ -46,6 +50,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Evaluate(args) => cmd::evaluate::run(args),
+        Command::Synth(args) => cmd::synth::run(args),
+        Command::Simulate(args) => cmd::simulate::run(args),
         Command::Policy(command) => cmd::policy::run(command),
         Command::Serve(args) => cmd::serve::run(args),
         Command::Demo(args) => cmd::demo::run(args),

@@ -6,3 +6,5 @@ pub mod import;
 pub mod judgment;
 pub mod policy;
 pub mod serve;
+pub mod simulate;
+pub mod synth;
