@@ -167,6 +167,18 @@ async fn scenarios(backend: &str) {
         text(&output)
     );
 
+    // A mistyped path is an error, not an empty log that verifies.
+    let missing = fengcun(
+        &untouched.dir,
+        &["audit", "verify", "--database", "sqlite://no-such.sqlite"],
+    );
+    assert_eq!(missing.status.code(), Some(1), "{}", text(&missing));
+    assert!(
+        text(&missing).contains("no such database"),
+        "{}",
+        text(&missing)
+    );
+
     // A changed column: the actor of entry 3.
     let changed = log(backend, "changed").await;
     changed

@@ -26,11 +26,7 @@ impl Caller {
     }
 
     pub fn require_operator(&self) -> Result<(), ApiError> {
-        if self.role == Role::Operator {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden)
-        }
+        self.require(&[Role::Operator])
     }
 }
 

@@ -440,12 +440,7 @@ fn set<T>(target: &mut T, value: Option<T>) {
 
 /// `fengcun.sqlite` keeps its key in `fengcun.sqlite.key`.
 fn default_key_file(database: &str) -> PathBuf {
-    let path = database
-        .strip_prefix("sqlite://")
-        .or_else(|| database.strip_prefix("sqlite:"))
-        .map(|p| p.split('?').next().unwrap_or(p))
-        .unwrap_or("fengcun");
-    PathBuf::from(format!("{path}.key"))
+    PathBuf::from(format!("{}.key", sqlite_path(database)))
 }
 
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
