@@ -4,7 +4,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use fengcun_domain::{Event, ValidEvent};
 use fengcun_lifecycle::Actor;
@@ -43,6 +43,54 @@ pub fn router(state: AppState) -> Router {
             get(crate::audit::consistency),
         )
         .route("/api/v1/public-key", get(crate::audit::public_key))
+        .route(
+            "/api/v1/session",
+            post(crate::identity::login)
+                .get(crate::identity::whoami)
+                .delete(crate::identity::logout),
+        )
+        .route(
+            "/api/v1/users",
+            get(crate::identity::list_users).post(crate::identity::create_user),
+        )
+        .route(
+            "/api/v1/users/{username}/disable",
+            post(crate::identity::disable_user),
+        )
+        .route(
+            "/api/v1/keys",
+            get(crate::identity::list_keys).post(crate::identity::create_key),
+        )
+        .route("/api/v1/keys/{id}", delete(crate::identity::revoke_key))
+        .route("/api/v1/lookups", post(crate::disclosure::lookup))
+        .route(
+            "/api/v1/requests",
+            get(crate::disclosure::list_requests).post(crate::disclosure::create_request),
+        )
+        .route(
+            "/api/v1/requests/{id}/approve",
+            post(crate::disclosure::approve),
+        )
+        .route(
+            "/api/v1/requests/{id}/refuse",
+            post(crate::disclosure::refuse_request),
+        )
+        .route("/api/v1/grants", get(crate::disclosure::list_grants))
+        .route(
+            "/api/v1/grants/{id}",
+            delete(crate::disclosure::revoke_grant),
+        )
+        .route("/api/v1/certificates", post(crate::certificates::apply))
+        .route(
+            "/api/v1/certificates/{number}",
+            get(crate::certificates::file),
+        )
+        .route(
+            "/api/v1/certificates/{number}/page",
+            get(crate::certificates::page),
+        )
+        .route("/api/v1/verify", post(crate::certificates::verify))
+        .route("/verify", get(crate::certificates::verify_page))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::metrics::count,

@@ -1,19 +1,36 @@
-//! Authentication: every endpoint but health needs `Authorization: Bearer <key>`; keys are
-//! compared by their digest, in constant time.
+//! Authentication. Every endpoint but health and public certificate verification needs a caller:
+//!
+//! - an API key, `Authorization: Bearer <key>`: a configured key (compared by digest in constant
+//!   time) or a key stored by an administrator (found by its digest; a revoked key is refused);
+//! - or a console session: the `fengcun_session` cookie set at login. A session request that
+//!   changes something (any method but GET/HEAD/OPTIONS) must also carry the session's CSRF token in
+//!   `X-CSRF-Token`: a cookie is sent by the browser on its own, the header only by our console.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method};
+use fengcun_access::RequesterKind;
+use fengcun_store::{AuditEvent, AuditKind};
 
 use crate::AppState;
 use crate::config::{Role, key_digest};
 use crate::error::ApiError;
 
+pub const SESSION_COOKIE: &str = "fengcun_session";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
 /// The authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Caller {
+    /// Who acts, as audit entries and grants name them: a configured key's name, `key:<id>` for
+    /// a stored key, `user:<username>` for a console user.
     pub name: String,
     pub role: Role,
     pub agency: Option<String>,
+    /// Who the caller asks as, for look-ups, requests and certificates.
+    pub kind: Option<RequesterKind>,
+    /// For a person: the keyed hash of their identity (their own records are theirs to see).
+    pub person_key: Option<String>,
 }
 
 impl Caller {
@@ -37,35 +54,119 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(ApiError::Unauthenticated)?;
-        let key = header
-            .strip_prefix("Bearer ")
-            .ok_or(ApiError::Unauthenticated)?
-            .trim();
-        let digest = key_digest(key);
-        let found = state
-            .config
-            .api_keys
-            .iter()
-            .find(|k| {
-                constant_time_eq(
-                    k.key_sha256.to_ascii_lowercase().as_bytes(),
-                    digest.as_bytes(),
-                )
-            })
-            .ok_or(ApiError::Unauthenticated)?;
-        Ok(Caller {
-            name: found.name.clone(),
-            role: found.role,
-            agency: found.agency.clone(),
-        })
+        if let Some(header) = parts.headers.get(axum::http::header::AUTHORIZATION) {
+            let key = header
+                .to_str()
+                .ok()
+                .and_then(|h| h.strip_prefix("Bearer "))
+                .map(str::trim)
+                .ok_or(ApiError::Unauthenticated)?;
+            return caller_by_key(state, key).await;
+        }
+        let token = cookie(&parts.headers, SESSION_COOKIE).ok_or(ApiError::Unauthenticated)?;
+        caller_by_session(state, &token, &parts.method, &parts.headers).await
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+async fn caller_by_key(state: &AppState, key: &str) -> Result<Caller, ApiError> {
+    let digest = key_digest(key);
+    if let Some(found) = state.config.api_keys.iter().find(|k| {
+        constant_time_eq(
+            k.key_sha256.to_ascii_lowercase().as_bytes(),
+            digest.as_bytes(),
+        )
+    }) {
+        return Ok(Caller {
+            name: found.name.clone(),
+            role: found.role,
+            agency: found.agency.clone(),
+            kind: found.requester_kind,
+            person_key: None,
+        });
+    }
+    // A stored key is found by the digest of a random 256-bit key: the look-up itself reveals
+    // nothing an attacker could use, so no constant-time comparison is needed here.
+    let Some(stored) = state.store.key_by_hash(&digest).await? else {
+        return Err(ApiError::Unauthenticated);
+    };
+    if stored.revoked_at.is_some() {
+        state
+            .store
+            .audit(
+                &[AuditEvent::new(
+                    AuditKind::AuthenticationRefused,
+                    format!("key:{}", stored.key_id),
+                    "revoked_key",
+                )],
+                state.clock.now(),
+            )
+            .await?;
+        return Err(ApiError::Unauthenticated);
+    }
+    Ok(Caller {
+        name: format!("key:{}", stored.key_id),
+        role: Role::parse(&stored.role).ok_or(ApiError::Unauthenticated)?,
+        agency: stored.agency,
+        kind: stored
+            .requester_kind
+            .as_deref()
+            .and_then(RequesterKind::parse),
+        person_key: None,
+    })
+}
+
+async fn caller_by_session(
+    state: &AppState,
+    token: &str,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Caller, ApiError> {
+    let session = state
+        .store
+        .session(&key_digest(token))
+        .await?
+        .filter(|s| s.expires_at > state.clock.now())
+        .ok_or(ApiError::Unauthenticated)?;
+    if !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        let given = headers
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(key_digest)
+            .unwrap_or_default();
+        if !constant_time_eq(given.as_bytes(), session.csrf_hash.as_bytes()) {
+            return Err(ApiError::Csrf);
+        }
+    }
+    let user = state
+        .store
+        .user(&session.username)
+        .await?
+        .filter(|u| !u.disabled)
+        .ok_or(ApiError::Unauthenticated)?;
+    Ok(Caller {
+        name: format!("user:{}", user.username),
+        role: Role::parse(&user.role).ok_or(ApiError::Unauthenticated)?,
+        agency: user.agency,
+        kind: user
+            .requester_kind
+            .as_deref()
+            .and_then(RequesterKind::parse),
+        person_key: user.person_key,
+    })
+}
+
+/// The value of one cookie of the request.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+}
+
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

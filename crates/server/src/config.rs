@@ -33,6 +33,44 @@ pub enum Role {
     Operator,
     /// A supervisor or auditor (监督/审计): reads the audit log, its heads and proofs.
     Auditor,
+    /// A case-handling official (办案人员) of a court, procuratorate, public or state security
+    /// organ: looks records up, asks to see sealed ones, issues certificates at the counter
+    /// (public security).
+    Clerk,
+    /// An official who approves or refuses requests to see sealed records (审批人); may also ask.
+    Approver,
+    /// Manages users and keys (系统管理员); sees no record.
+    Administrator,
+    /// Someone outside the justice organs who asks: an employer or unit, a lawyer, the person.
+    Requester,
+}
+
+impl Role {
+    pub const ALL: [Role; 7] = [
+        Role::Agency,
+        Role::Operator,
+        Role::Auditor,
+        Role::Clerk,
+        Role::Approver,
+        Role::Administrator,
+        Role::Requester,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Agency => "agency",
+            Role::Operator => "operator",
+            Role::Auditor => "auditor",
+            Role::Clerk => "clerk",
+            Role::Approver => "approver",
+            Role::Administrator => "administrator",
+            Role::Requester => "requester",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.code() == code)
+    }
 }
 
 /// An API key, stored as the SHA-256 of the key (hex), never the key.
@@ -44,6 +82,9 @@ pub struct ApiKey {
     /// For agency keys: the agency code the key speaks for.
     #[serde(default)]
     pub agency: Option<String>,
+    /// Who the key asks as, for look-ups and requests (`court`, `employer`, …).
+    #[serde(default)]
+    pub requester_kind: Option<fengcun_access::RequesterKind>,
     pub key_sha256: String,
 }
 
@@ -53,6 +94,7 @@ impl fmt::Debug for ApiKey {
             .field("name", &self.name)
             .field("role", &self.role)
             .field("agency", &self.agency)
+            .field("requester_kind", &self.requester_kind)
             .field("key_sha256", &"redacted")
             .finish()
     }
@@ -94,6 +136,12 @@ struct FileConfig {
     #[serde(default)]
     outbox_max_attempts: Option<i64>,
     #[serde(default)]
+    certificate_issuer: Option<String>,
+    #[serde(default)]
+    session_hours: Option<u64>,
+    #[serde(default)]
+    secure_cookies: Option<bool>,
+    #[serde(default)]
     api_keys: Vec<ApiKey>,
     #[serde(default)]
     agencies: Vec<AgencyConfig>,
@@ -116,6 +164,13 @@ pub struct Config {
     pub scheduler_interval_seconds: u64,
     pub outbox_interval_seconds: u64,
     pub outbox_max_attempts: i64,
+    /// The agency named on certificates as their issuer.
+    pub certificate_issuer: String,
+    /// How long a console session lasts.
+    pub session_hours: u64,
+    /// Whether the session cookie is marked `Secure` (HTTPS only); on unless the deployment
+    /// serves plain HTTP on loopback.
+    pub secure_cookies: bool,
     pub api_keys: Vec<ApiKey>,
     pub agencies: Vec<AgencyEndpoint>,
 }
@@ -187,6 +242,9 @@ impl Default for Config {
             scheduler_interval_seconds: 60,
             outbox_interval_seconds: 5,
             outbox_max_attempts: 12,
+            certificate_issuer: "犯罪记录查询平台".to_owned(),
+            session_hours: 8,
+            secure_cookies: true,
             api_keys: Vec::new(),
             agencies: Vec::new(),
         }
@@ -238,9 +296,15 @@ impl Config {
             scheduler_interval_seconds,
             outbox_interval_seconds,
             outbox_max_attempts,
+            certificate_issuer,
+            session_hours,
+            secure_cookies,
             api_keys,
             agencies,
         } = parsed;
+        set(&mut self.certificate_issuer, certificate_issuer);
+        set(&mut self.session_hours, session_hours);
+        set(&mut self.secure_cookies, secure_cookies);
         set(&mut self.listen, listen);
         set(&mut self.database, database);
         set(&mut self.policy, policy);
@@ -530,6 +594,7 @@ mod tests {
             name: "k".into(),
             role: Role::Operator,
             agency: None,
+            requester_kind: None,
             key_sha256: key_digest("s3cret"),
         });
         let shown = format!("{config:?}");

@@ -12,6 +12,13 @@ pub enum ApiError {
     Unauthenticated,
     #[error("this key may not do that")]
     Forbidden,
+    /// A refusal with its reason (a requester approving their own request, …).
+    #[error("{0}")]
+    Refused(String),
+    #[error("missing or wrong CSRF token (X-CSRF-Token)")]
+    Csrf,
+    #[error("{0}")]
+    Conflict(String),
     #[error("{0}")]
     BadRequest(String),
     #[error("not found")]
@@ -24,7 +31,8 @@ impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::Refused(_) | ApiError::Csrf => StatusCode::FORBIDDEN,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::BadRequest(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Store(error) => match error {
@@ -42,7 +50,9 @@ impl ApiError {
     fn code(&self) -> &'static str {
         match self {
             ApiError::Unauthenticated => "unauthenticated",
-            ApiError::Forbidden => "forbidden",
+            ApiError::Forbidden | ApiError::Refused(_) => "forbidden",
+            ApiError::Csrf => "csrf",
+            ApiError::Conflict(_) => "conflict",
             ApiError::BadRequest(_) => "invalid",
             ApiError::NotFound => "not_found",
             ApiError::Store(

@@ -7,9 +7,12 @@
 mod api;
 mod audit;
 mod auth;
+mod certificates;
 mod clock;
 pub mod config;
+mod disclosure;
 mod error;
+mod identity;
 mod metrics;
 pub mod openapi;
 mod outbox;
@@ -26,6 +29,7 @@ pub use clock::{Clock, FixedClock, SystemClock};
 pub use config::{ApiKey, Config, ConfigError, Role};
 pub use error::ApiError;
 pub use fengcun_store::AgencyEndpoint;
+pub use identity::hash_password;
 
 /// Everything a request handler needs.
 #[derive(Clone)]
@@ -37,6 +41,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Signs tree heads (and certificates).
     pub signing: Arc<fengcun_crypto::SigningKey>,
+    /// Who may see what (docs/disclosure.md).
+    pub disclosure: Arc<fengcun_access::Disclosure>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -109,8 +115,10 @@ pub async fn start_with_store(
         store.set_agency(agency).await?;
     }
     let signing = Arc::new(config.signing_key(store.keys().suite())?);
+    let disclosure = Arc::new(fengcun_access::Disclosure::cn_default()?);
     let state = AppState {
         signing,
+        disclosure,
         store: store.clone(),
         policy: Arc::new(RwLock::new(policy)),
         clock,

@@ -21,6 +21,27 @@ pub const PATHS: &[(&str, &str)] = &[
     ("/api/v1/audit/proofs/inclusion", "get"),
     ("/api/v1/audit/proofs/consistency", "get"),
     ("/api/v1/public-key", "get"),
+    ("/api/v1/session", "post"),
+    ("/api/v1/session", "get"),
+    ("/api/v1/session", "delete"),
+    ("/api/v1/users", "get"),
+    ("/api/v1/users", "post"),
+    ("/api/v1/users/{username}/disable", "post"),
+    ("/api/v1/keys", "get"),
+    ("/api/v1/keys", "post"),
+    ("/api/v1/keys/{id}", "delete"),
+    ("/api/v1/lookups", "post"),
+    ("/api/v1/requests", "get"),
+    ("/api/v1/requests", "post"),
+    ("/api/v1/requests/{id}/approve", "post"),
+    ("/api/v1/requests/{id}/refuse", "post"),
+    ("/api/v1/grants", "get"),
+    ("/api/v1/grants/{id}", "delete"),
+    ("/api/v1/certificates", "post"),
+    ("/api/v1/certificates/{number}", "get"),
+    ("/api/v1/certificates/{number}/page", "get"),
+    ("/api/v1/verify", "post"),
+    ("/verify", "get"),
 ];
 
 fn error_responses() -> Value {
@@ -46,13 +67,13 @@ pub fn document() -> Value {
         "info": {
             "title": "fengcun 封存 — minor-criminal-record sealing platform",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Agencies submit case events; records are sealed and unsealed automatically under the policy in force; every agency holding a record is notified. All endpoints except /healthz require `Authorization: Bearer <key>`."
+            "description": "Agencies submit case events; records are sealed and unsealed automatically under the policy in force; every agency holding a record is notified; look-ups, penetration requests and certificates follow the disclosure table (docs/disclosure.md). Every endpoint except /healthz, login and certificate verification needs `Authorization: Bearer <key>` or a console session (cookie, with X-CSRF-Token on changes)."
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
                 "Error": {"type": "object", "required": ["error", "message"], "properties": {
-                    "error": {"type": "string", "enum": ["unauthenticated", "forbidden", "invalid", "not_found", "conflict", "internal"]},
+                    "error": {"type": "string", "enum": ["unauthenticated", "forbidden", "csrf", "invalid", "not_found", "conflict", "internal"]},
                     "message": {"type": "string"},
                     "line": {"type": ["integer", "null"], "description": "The batch line the error is about"}}},
                 "Event": {"type": "object", "required": ["idempotency_key", "kind", "date", "agency", "person"],
@@ -110,7 +131,11 @@ pub fn document() -> Value {
             "/api/v1/outbox/run": {"post": {"summary": "Deliver the notices due now, without waiting for the outbox's next round (operator)", "responses": with_errors(json!({"200": {"description": "how many were delivered"}}))}}
         }
     });
-    let more = [audit_paths(&with_errors)];
+    let more = [
+        audit_paths(&with_errors),
+        identity_paths(&with_errors),
+        disclosure_paths(&with_errors),
+    ];
     if let Some(paths) = document["paths"].as_object_mut() {
         for extra in more {
             if let Value::Object(extra) = extra {
@@ -139,6 +164,83 @@ fn audit_paths(with_errors: &dyn Fn(Value) -> Value) -> Value {
             "responses": with_errors(json!({"200": {"description": "{proof, old_size, new_size, path}"}}))}},
         "/api/v1/public-key": {"get": {"summary": "The public key of tree heads and certificates (PEM; public)", "security": [],
             "responses": {"200": {"description": "PEM text"}}}}
+    })
+}
+
+fn body(properties: Value, required: &[&str]) -> Value {
+    json!({"required": true, "content": {"application/json": {"schema": {"type": "object", "required": required, "properties": properties}}}})
+}
+
+fn path_id(name: &str) -> Value {
+    json!([{"name": name, "in": "path", "required": true, "schema": {"type": "string"}}])
+}
+
+/// Users, sessions and keys (docs/disclosure.md §Identities).
+fn identity_paths(with_errors: &dyn Fn(Value) -> Value) -> Value {
+    let string = json!({"type": "string"});
+    json!({
+        "/api/v1/session": {
+            "post": {"summary": "Log in (public): sets the HttpOnly session cookie and answers the CSRF token to send as X-CSRF-Token with every change", "security": [],
+                "requestBody": body(json!({"username": string, "password": string}), &["username", "password"]),
+                "responses": with_errors(json!({"200": {"description": "username, role, requester_kind, csrf_token, expires_at"}}))},
+            "get": {"summary": "Who the caller is", "responses": with_errors(json!({"200": {"description": "name, role, agency, requester_kind"}}))},
+            "delete": {"summary": "Log out", "responses": with_errors(json!({"204": {"description": "the session ended"}}))}},
+        "/api/v1/users": {
+            "get": {"summary": "Users (administrator, auditor)", "responses": with_errors(json!({"200": {"description": "users, without password hashes"}}))},
+            "post": {"summary": "Create or replace a user (administrator); argon2id password hash",
+                "requestBody": body(json!({"username": string, "password": string, "role": {"type": "string", "enum": ["agency", "operator", "auditor", "clerk", "approver", "administrator", "requester"]}, "requester_kind": string, "agency": string, "id_number": string}), &["username", "password", "role"]),
+                "responses": with_errors(json!({"201": {"description": "the user"}}))}},
+        "/api/v1/users/{username}/disable": {"post": {"summary": "Disable a user and end their sessions (administrator)", "parameters": path_id("username"),
+            "responses": with_errors(json!({"200": {"description": "the user"}, "404": {"description": "no such user"}}))}},
+        "/api/v1/keys": {
+            "get": {"summary": "Stored API keys, never their secrets (administrator, auditor)", "responses": with_errors(json!({"200": {"description": "keys"}}))},
+            "post": {"summary": "Make an API key for an agency system (administrator): the secret is in this answer only",
+                "requestBody": body(json!({"name": string, "role": string, "requester_kind": string, "agency": string}), &["name", "role"]),
+                "responses": with_errors(json!({"201": {"description": "key and secret"}}))}},
+        "/api/v1/keys/{id}": {"delete": {"summary": "Revoke a key (administrator)", "parameters": path_id("id"),
+            "responses": with_errors(json!({"200": {"description": "revoked"}, "404": {"description": "no such live key"}}))}}
+    })
+}
+
+/// Look-ups, penetration requests, grants and certificates (docs/disclosure.md).
+fn disclosure_paths(with_errors: &dyn Fn(Value) -> Value) -> Value {
+    let string = json!({"type": "string"});
+    let purpose = json!({"type": "string", "enum": ["case_handling", "national_security_review", "special_post_vetting", "certificate", "self_inspection"]});
+    let decision = body(
+        json!({"reason": string, "days": {"type": "integer"}}),
+        &["reason"],
+    );
+    json!({
+        "/api/v1/lookups": {"post": {"summary": "Records of a person or case as the caller may see them; without a covering grant a sealed record is answered as one that does not exist",
+            "requestBody": body(json!({"purpose": purpose, "post": string, "id_number": string, "case_code": string, "basis": string}), &["purpose"]),
+            "responses": with_errors(json!({"200": {"description": "{answer: no_right | no_record | records, message: 无权查询 | 查无记录 | 查询结果, records}"}}))}},
+        "/api/v1/requests": {
+            "get": {"summary": "Penetration requests: every one for approvers and auditors, one's own otherwise",
+                "parameters": [{"name": "status", "in": "query", "schema": {"type": "string", "enum": ["pending", "approved", "refused"]}}],
+                "responses": with_errors(json!({"200": {"description": "requests"}}))},
+            "post": {"summary": "Ask to see a person's sealed records, with the legal basis",
+                "requestBody": body(json!({"purpose": purpose, "post": string, "id_number": string, "basis": string, "reason": string}), &["purpose", "id_number", "basis", "reason"]),
+                "responses": with_errors(json!({"201": {"description": "the pending request"}}))}},
+        "/api/v1/requests/{id}/approve": {"post": {"summary": "Approve (approver, not the requester): makes a grant for that person, purpose and window", "parameters": path_id("id"),
+            "requestBody": decision.clone(), "responses": with_errors(json!({"200": {"description": "request and grant"}, "409": {"description": "decided already"}}))}},
+        "/api/v1/requests/{id}/refuse": {"post": {"summary": "Refuse (approver, not the requester)", "parameters": path_id("id"),
+            "requestBody": decision, "responses": with_errors(json!({"200": {"description": "the request"}, "409": {"description": "decided already"}}))}},
+        "/api/v1/grants": {"get": {"summary": "Grants: every one for approvers and auditors, one's own otherwise", "responses": with_errors(json!({"200": {"description": "grants"}}))}},
+        "/api/v1/grants/{id}": {"delete": {"summary": "Revoke a grant (approver, administrator)", "parameters": path_id("id"),
+            "responses": with_errors(json!({"200": {"description": "revoked"}, "404": {"description": "no such live grant"}}))}},
+        "/api/v1/certificates": {"post": {"summary": "Issue a signed certificate (the person for themself, or a public-security clerk)",
+            "requestBody": body(json!({"id_number": string, "name": string, "purpose": string}), &["id_number", "name", "purpose"]),
+            "responses": with_errors(json!({"201": {"description": "number, result, title, file (the signed document), token (for the QR code), page, verify"}}))}},
+        "/api/v1/certificates/{number}": {"get": {"summary": "A certificate file (its issuer, an auditor, the person)", "parameters": path_id("number"),
+            "responses": with_errors(json!({"200": {"description": "the signed certificate file"}, "404": {"description": "no such certificate for this caller"}}))}},
+        "/api/v1/certificates/{number}/page": {"get": {"summary": "The printable page with its QR code", "parameters": path_id("number"),
+            "responses": with_errors(json!({"200": {"description": "HTML"}}))}},
+        "/api/v1/verify": {"post": {"summary": "Verify a certificate file or QR token (public)", "security": [],
+            "requestBody": body(json!({"token": string, "file": string}), &[]),
+            "responses": {"200": {"description": "{valid, message, number, result, issue_date, valid_until, validity, in_force}"}}}},
+        "/verify": {"get": {"summary": "The verification page a phone opens from the QR code (public)", "security": [],
+            "parameters": [{"name": "token", "in": "query", "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "HTML"}}}}
     })
 }
 

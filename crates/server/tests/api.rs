@@ -84,18 +84,21 @@ impl App {
                 name: "ops".into(),
                 role: Role::Operator,
                 agency: None,
+                requester_kind: None,
                 key_sha256: key_digest(OPERATOR),
             },
             ApiKey {
                 name: "audit".into(),
                 role: Role::Auditor,
                 agency: None,
+                requester_kind: None,
                 key_sha256: key_digest(AUDITOR),
             },
             ApiKey {
                 name: "court".into(),
                 role: Role::Agency,
                 agency: Some("110105-fy".into()),
+                requester_kind: None,
                 key_sha256: key_digest(COURT_KEY),
             },
         ];

@@ -6,6 +6,7 @@
 //! facts, decisions, reasons, notices — are encrypted at rest with a key per record, wrapped by the
 //! master key; the person's identity is stored only as a keyed hash.
 
+mod access;
 mod apply;
 mod audit;
 mod error;
@@ -14,6 +15,9 @@ mod schema;
 mod sql;
 mod types;
 
+pub use access::{
+    CertificateRow, Decision, GrantRow, KeyRow, PersonRecord, RequestRow, SessionRow, UserRow,
+};
 pub use audit::{AuditEntry, AuditEvent, AuditKind, AuditProblem, AuditReport};
 pub use error::StoreError;
 pub use keys::Keys;
@@ -149,6 +153,119 @@ pub trait Store: Send + Sync {
         outside: &[String],
         key: Option<&fengcun_crypto::VerifyingKey>,
     ) -> Result<AuditReport, StoreError>;
+
+    // Controlled disclosure (docs/disclosure.md). Every change is written with its audit events
+    // (`audit`) in one transaction.
+
+    /// The pseudonymous key of an identity (`id:<number>`), as records are stored under.
+    fn person_key(&self, identity: &str) -> String;
+
+    /// The records of a person (by person key) or of a case, decrypted.
+    async fn records_of(
+        &self,
+        person_key: Option<&str>,
+        case_code: Option<&str>,
+    ) -> Result<Vec<PersonRecord>, StoreError>;
+
+    /// Creates or replaces a user; disabling one ends their sessions.
+    async fn put_user(
+        &self,
+        user: &UserRow,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError>;
+
+    async fn user(&self, username: &str) -> Result<Option<UserRow>, StoreError>;
+
+    async fn users(&self) -> Result<Vec<UserRow>, StoreError>;
+
+    async fn put_session(
+        &self,
+        token_hash: &str,
+        session: &SessionRow,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError>;
+
+    async fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, StoreError>;
+
+    async fn end_session(
+        &self,
+        token_hash: &str,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Stores a new API key by its digest.
+    async fn put_key(
+        &self,
+        key_hash: &str,
+        key: &KeyRow,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError>;
+
+    async fn key_by_hash(&self, key_hash: &str) -> Result<Option<KeyRow>, StoreError>;
+
+    async fn keys(&self) -> Result<Vec<KeyRow>, StoreError>;
+
+    /// False when there is no such live key.
+    async fn revoke_key(
+        &self,
+        key_id: &str,
+        by: &str,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<bool, StoreError>;
+
+    async fn put_request(
+        &self,
+        request: &RequestRow,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError>;
+
+    async fn request(&self, request_id: &str) -> Result<Option<RequestRow>, StoreError>;
+
+    async fn requests(
+        &self,
+        status: Option<&str>,
+        requester: Option<&str>,
+    ) -> Result<Vec<RequestRow>, StoreError>;
+
+    /// Approves (making the grant) or refuses a pending request; false when it is not pending.
+    async fn decide_request(
+        &self,
+        request_id: &str,
+        decided_by: &str,
+        reason: &str,
+        decision: &Decision,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<bool, StoreError>;
+
+    /// Grants, of one requester or all.
+    async fn grants(&self, requester: Option<&str>) -> Result<Vec<GrantRow>, StoreError>;
+
+    async fn grant(&self, grant_id: &str) -> Result<Option<GrantRow>, StoreError>;
+
+    /// False when there is no such live grant.
+    async fn revoke_grant(
+        &self,
+        grant_id: &str,
+        by: &str,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<bool, StoreError>;
+
+    async fn put_certificate(
+        &self,
+        certificate: &CertificateRow,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError>;
+
+    async fn certificate(&self, number: &str) -> Result<Option<CertificateRow>, StoreError>;
 }
 
 /// Opens the store a URL names: `sqlite://path` (created if absent) or `postgres://…`, and brings

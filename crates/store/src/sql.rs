@@ -15,7 +15,10 @@ use crate::error::StoreError;
 use crate::keys::{self, Keys};
 use crate::schema;
 use crate::types::*;
-use crate::{AuditEntry, AuditEvent, AuditReport, Store};
+use crate::{
+    AuditEntry, AuditEvent, AuditReport, CertificateRow, Decision, GrantRow, KeyRow, PersonRecord,
+    RequestRow, SessionRow, Store, UserRow,
+};
 
 pub(crate) type Tx = Transaction<'static, Any>;
 
@@ -102,7 +105,7 @@ impl SqlStore {
         &self.keys
     }
 
-    async fn decrypt_view(
+    pub(crate) async fn decrypt_view(
         &self,
         person_key: &str,
         case_code: &str,
@@ -777,6 +780,151 @@ impl Store for SqlStore {
         key: Option<&fengcun_crypto::VerifyingKey>,
     ) -> Result<AuditReport, StoreError> {
         self.verify_log(outside, key).await
+    }
+
+    fn person_key(&self, identity: &str) -> String {
+        self.keys.person_key(identity)
+    }
+
+    async fn records_of(
+        &self,
+        person_key: Option<&str>,
+        case_code: Option<&str>,
+    ) -> Result<Vec<PersonRecord>, StoreError> {
+        self.read_records(person_key, case_code).await
+    }
+
+    async fn put_user(
+        &self,
+        user: &UserRow,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        self.write_user(user, audit, now).await
+    }
+
+    async fn user(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
+        self.read_user(username).await
+    }
+
+    async fn users(&self) -> Result<Vec<UserRow>, StoreError> {
+        self.read_users().await
+    }
+
+    async fn put_session(
+        &self,
+        token_hash: &str,
+        session: &SessionRow,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        self.write_session(token_hash, session, audit, now).await
+    }
+
+    async fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, StoreError> {
+        self.read_session(token_hash).await
+    }
+
+    async fn end_session(
+        &self,
+        token_hash: &str,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        self.remove_session(token_hash, audit, now).await
+    }
+
+    async fn put_key(
+        &self,
+        key_hash: &str,
+        key: &KeyRow,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        self.write_key(key_hash, key, audit, now).await
+    }
+
+    async fn key_by_hash(&self, key_hash: &str) -> Result<Option<KeyRow>, StoreError> {
+        self.read_key_by_hash(key_hash).await
+    }
+
+    async fn keys(&self) -> Result<Vec<KeyRow>, StoreError> {
+        self.read_keys().await
+    }
+
+    async fn revoke_key(
+        &self,
+        key_id: &str,
+        by: &str,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.revoke_key_row(key_id, by, audit, now).await
+    }
+
+    async fn put_request(
+        &self,
+        request: &RequestRow,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        self.write_request(request, audit, now).await
+    }
+
+    async fn request(&self, request_id: &str) -> Result<Option<RequestRow>, StoreError> {
+        self.read_request(request_id).await
+    }
+
+    async fn requests(
+        &self,
+        status: Option<&str>,
+        requester: Option<&str>,
+    ) -> Result<Vec<RequestRow>, StoreError> {
+        self.read_requests(status, requester).await
+    }
+
+    async fn decide_request(
+        &self,
+        request_id: &str,
+        decided_by: &str,
+        reason: &str,
+        decision: &Decision,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.write_decision(request_id, decided_by, reason, decision, audit, now)
+            .await
+    }
+
+    async fn grants(&self, requester: Option<&str>) -> Result<Vec<GrantRow>, StoreError> {
+        self.read_grants(requester).await
+    }
+
+    async fn grant(&self, grant_id: &str) -> Result<Option<GrantRow>, StoreError> {
+        self.read_grant(grant_id).await
+    }
+
+    async fn revoke_grant(
+        &self,
+        grant_id: &str,
+        by: &str,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.revoke_grant_row(grant_id, by, audit, now).await
+    }
+
+    async fn put_certificate(
+        &self,
+        certificate: &CertificateRow,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        self.write_certificate(certificate, audit, now).await
+    }
+
+    async fn certificate(&self, number: &str) -> Result<Option<CertificateRow>, StoreError> {
+        self.read_certificate(number).await
     }
 }
 

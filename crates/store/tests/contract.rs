@@ -1226,3 +1226,244 @@ async fn ingestion_runs_while_other_writers_commit() {
         assert_eq!(store.counts().await.unwrap().events, 160);
     }
 }
+
+#[tokio::test]
+async fn disclosure_rows_keep_their_audit_and_decide_once() {
+    use fengcun_store::{
+        AuditEvent, AuditKind, CertificateRow, Decision, GrantRow, KeyRow, RequestRow, SessionRow,
+        UserRow,
+    };
+    for store in stores("disclosure").await {
+        let now: jiff::Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();
+        let audit = |kind, outcome: &str| [AuditEvent::new(kind, "admin", outcome)];
+        let user = UserRow {
+            username: "clerk".into(),
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            role: "clerk".into(),
+            requester_kind: Some("court".into()),
+            agency: Some("110105-fy".into()),
+            person_key: None,
+            disabled: false,
+        };
+        store
+            .put_user(&user, &audit(AuditKind::UserChanged, "created"), now)
+            .await
+            .unwrap();
+        assert_eq!(store.user("clerk").await.unwrap(), Some(user.clone()));
+        let session = SessionRow {
+            username: "clerk".into(),
+            csrf_hash: "c".into(),
+            expires_at: "2026-06-01T08:00:00Z".parse().unwrap(),
+        };
+        store
+            .put_session("t", &session, &audit(AuditKind::Login, "ok"), now)
+            .await
+            .unwrap();
+        assert_eq!(store.session("t").await.unwrap(), Some(session));
+        // Disabling a user ends their sessions in the same transaction.
+        let disabled = UserRow {
+            disabled: true,
+            ..user
+        };
+        store
+            .put_user(&disabled, &audit(AuditKind::UserChanged, "disabled"), now)
+            .await
+            .unwrap();
+        assert_eq!(store.session("t").await.unwrap(), None);
+        assert!(store.user("clerk").await.unwrap().unwrap().disabled);
+
+        let key = KeyRow {
+            key_id: "k1".into(),
+            name: "court system".into(),
+            role: "clerk".into(),
+            requester_kind: Some("court".into()),
+            agency: None,
+            created_by: "admin".into(),
+            created_at: now.to_string(),
+            revoked_at: None,
+        };
+        store
+            .put_key(
+                "digest",
+                &key,
+                &audit(AuditKind::KeyChanged, "created"),
+                now,
+            )
+            .await
+            .unwrap();
+        assert_eq!(store.key_by_hash("digest").await.unwrap(), Some(key));
+        assert!(
+            store
+                .revoke_key("k1", "admin", &audit(AuditKind::KeyChanged, "revoked"), now)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .revoke_key("k1", "admin", &audit(AuditKind::KeyChanged, "revoked"), now)
+                .await
+                .unwrap(),
+            "a key is revoked once"
+        );
+        assert!(
+            store
+                .key_by_hash("digest")
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_at
+                .is_some()
+        );
+
+        let request = RequestRow {
+            request_id: "r1".into(),
+            person_key: store.person_key("id:110105199003070025"),
+            requester: "user:clerk".into(),
+            requester_kind: "court".into(),
+            purpose: "case_handling".into(),
+            post: None,
+            basis: "（2026）京0105刑初1号".into(),
+            reason: "审理".into(),
+            status: "pending".into(),
+            decided_by: None,
+            decision_reason: None,
+            grant_id: None,
+            created_at: now.to_string(),
+            decided_at: None,
+        };
+        store
+            .put_request(&request, &audit(AuditKind::Request, "pending"), now)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.requests(Some("pending"), None).await.unwrap(),
+            vec![request.clone()]
+        );
+        assert_eq!(
+            store.requests(None, Some("user:other")).await.unwrap(),
+            vec![]
+        );
+        let grant = GrantRow {
+            grant_id: "g1".into(),
+            request_id: "r1".into(),
+            person_key: request.person_key.clone(),
+            requester: "user:clerk".into(),
+            purpose: "case_handling".into(),
+            post: None,
+            not_before: now.to_string(),
+            expires: "2026-07-01T00:00:00Z".into(),
+            revoked_at: None,
+            revoked_by: None,
+        };
+        let approve = Decision::Approve(Box::new(grant.clone()));
+        assert!(
+            store
+                .decide_request(
+                    "r1",
+                    "user:judge",
+                    "准许",
+                    &approve,
+                    &audit(AuditKind::Approval, "approved"),
+                    now
+                )
+                .await
+                .unwrap()
+        );
+        // Decided once: a second decision changes nothing and writes no grant or entry.
+        let entries_before = store.audit_entries(0, 1000).await.unwrap().len();
+        assert!(
+            !store
+                .decide_request(
+                    "r1",
+                    "user:judge",
+                    "x",
+                    &Decision::Refuse,
+                    &audit(AuditKind::Refusal, "refused"),
+                    now
+                )
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.audit_entries(0, 1000).await.unwrap().len(),
+            entries_before
+        );
+        let decided = store.request("r1").await.unwrap().unwrap();
+        assert_eq!(
+            (decided.status.as_str(), decided.grant_id.as_deref()),
+            ("approved", Some("g1"))
+        );
+        assert_eq!(store.grants(Some("user:clerk")).await.unwrap(), vec![grant]);
+        assert!(
+            store
+                .revoke_grant(
+                    "g1",
+                    "user:judge",
+                    &audit(AuditKind::GrantRevoked, "revoked"),
+                    now
+                )
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .grant("g1")
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_at
+                .is_some()
+        );
+
+        let certificate = CertificateRow {
+            number: "FC-2026-ABC".into(),
+            person_key: request.person_key.clone(),
+            result: "no_criminal_record".into(),
+            issued_by: "user:person".into(),
+            issued_at: now.to_string(),
+            file: b"{}\n".to_vec(),
+        };
+        store
+            .put_certificate(
+                &certificate,
+                &audit(AuditKind::Certificate, "no_criminal_record"),
+                now,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            store.certificate("FC-2026-ABC").await.unwrap(),
+            Some(certificate)
+        );
+        // Every change left its entry, in order, and the log still verifies.
+        let kinds: Vec<String> = store
+            .audit_entries(0, 1000)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| format!("{}/{}", e.kind, e.outcome))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "user_changed/created",
+                "login/ok",
+                "user_changed/disabled",
+                "key_changed/created",
+                "key_changed/revoked",
+                "request/pending",
+                "approval/approved",
+                "grant_revoked/revoked",
+                "certificate/no_criminal_record",
+            ]
+        );
+        assert!(
+            store
+                .verify_audit(&[], None)
+                .await
+                .unwrap()
+                .problem
+                .is_none()
+        );
+    }
+}

@@ -34,6 +34,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         name: "demo-operator".into(),
         role: Role::Operator,
         agency: None,
+        requester_kind: None,
         key_sha256: fengcun_server::config::key_digest(&operator_key),
     });
     let agency_key = random_key();
@@ -41,6 +42,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         name: "demo-agencies".into(),
         role: Role::Operator,
         agency: None,
+        requester_kind: None,
         key_sha256: fengcun_server::config::key_digest(&agency_key),
     });
     let runtime = tokio::runtime::Runtime::new()?;

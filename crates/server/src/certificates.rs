@@ -1,0 +1,346 @@
+//! Certificates (无犯罪记录证明 / 犯罪记录查询结果告知函): issued to the person (online, or at a
+//! public-security counter by a clerk), signed with the server's key, kept, audited; verified by
+//! anyone, without an account, at `POST /api/v1/verify` and on the page `GET /verify?token=…`.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use fengcun_access::RequesterKind;
+use fengcun_certificate::{
+    Draft, Lang, RecordAsSeen, TokenResult, default_valid_until, escape_html, issue, render_html,
+    token_from_scan, verify_file, verify_token,
+};
+use fengcun_domain::{Date, Disposition, IdNumber};
+use fengcun_store::{AuditEvent, AuditKind, CertificateRow, PersonRecord};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::config::Role;
+use crate::disclosure::sentence_chinese;
+use crate::error::ApiError;
+use crate::identity::refuse;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Application {
+    id_number: String,
+    /// The name as on the identity card.
+    name: String,
+    /// The declared purpose (`就业`, `入学`, …).
+    purpose: String,
+}
+
+/// Today's date in China, the date a certificate is dated with.
+fn today(state: &AppState) -> Date {
+    state
+        .clock
+        .now()
+        .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(8)))
+        .date()
+}
+
+/// Who may apply for whom: the person for themself; a public-security clerk at the counter for
+/// the person in front of them.
+async fn check_applicant(
+    state: &AppState,
+    caller: &Caller,
+    person_key: &str,
+) -> Result<(), ApiError> {
+    let allowed = match (caller.role, caller.kind) {
+        (Role::Requester, Some(RequesterKind::Person)) => {
+            caller.person_key.as_deref() == Some(person_key)
+        }
+        (Role::Clerk, Some(RequesterKind::PublicSecurity)) => true,
+        _ => false,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(refuse(
+            state,
+            caller,
+            "certificate",
+            "a certificate is issued to the person themself, or by a public-security clerk".into(),
+        )
+        .await?)
+    }
+}
+
+/// A stored record as the certificate sees it on `today`.
+fn as_seen(record: &PersonRecord, today: Date) -> RecordAsSeen {
+    let facts = record.facts.clone().unwrap_or(Value::Null);
+    let date = |field: &str| {
+        facts[field]
+            .as_str()
+            .and_then(|d| fengcun_domain::date::parse_date(d).ok())
+    };
+    let due = record
+        .state_date
+        .as_deref()
+        .and_then(|d| fengcun_domain::date::parse_date(d).ok())
+        .is_some_and(|d| d <= today);
+    RecordAsSeen {
+        disposition: facts["disposition"]
+            .as_str()
+            .and_then(Disposition::parse)
+            .unwrap_or(Disposition::Open),
+        judgment_effective_date: date("judgment_effective_date"),
+        sealed: record.state == "sealed" || (record.state == "pending_seal" && due),
+        charges: facts["charges"]
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .filter_map(|c| c["name"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        sentence: sentence_chinese(&facts["sentence"]),
+        court: None,
+        case_number: Some(record.case_code.clone()),
+    }
+}
+
+/// `POST /api/v1/certificates`: decides, signs, keeps and audits a certificate.
+pub async fn apply(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(application): Json<Application>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let id = IdNumber::parse(&application.id_number)
+        .map_err(|e| ApiError::BadRequest(format!("id_number: {e}")))?;
+    for (field, value) in [
+        ("name", &application.name),
+        ("purpose", &application.purpose),
+    ] {
+        if value.trim().is_empty() || value.chars().count() > 64 {
+            return Err(ApiError::BadRequest(format!("{field}: 1 to 64 characters")));
+        }
+    }
+    let person_key = state.store.person_key(&format!("id:{id}"));
+    check_applicant(&state, &caller, &person_key).await?;
+    let today = today(&state);
+    let records = state.store.records_of(Some(&person_key), None).await?;
+    let seen: Vec<RecordAsSeen> = records.iter().map(|r| as_seen(r, today)).collect();
+    let decision = fengcun_certificate::decide(&seen, today);
+    let valid_until = default_valid_until(today)
+        .ok_or_else(|| ApiError::BadRequest("no validity date after today".into()))?;
+    let number = format!(
+        "FC-{}-{}",
+        today.year(),
+        fengcun_crypto::random_hex::<6>().to_ascii_uppercase()
+    );
+    let signed = issue(
+        Draft {
+            number: number.clone(),
+            name: application.name.trim().to_owned(),
+            id_number: &id,
+            result: decision.result.clone(),
+            purpose: application.purpose.trim().to_owned(),
+            agency: state.config.certificate_issuer.clone(),
+            issue_date: today,
+            valid_until,
+        },
+        &state.signing,
+    )
+    .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let now = state.clock.now();
+    let event = AuditEvent::new(AuditKind::Certificate, &caller.name, decision.result.code())
+        .purpose("certificate")
+        .subject(format!("certificate:{number}"))
+        .detail(json!({"person": person_key, "declared_purpose": application.purpose, "listed": decision.result.convictions().len()}));
+    state
+        .store
+        .put_certificate(
+            &CertificateRow {
+                number: number.clone(),
+                person_key,
+                result: decision.result.code().to_owned(),
+                issued_by: caller.name.clone(),
+                issued_at: now.to_string(),
+                file: signed.file_bytes().to_vec(),
+            },
+            &[event],
+            now,
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "number": number,
+            "result": decision.result.code(),
+            "title": decision.result.title(),
+            "file": String::from_utf8_lossy(signed.file_bytes()),
+            "token": signed.token(),
+            "page": format!("/api/v1/certificates/{number}/page"),
+            "verify": format!("/verify?token={}", signed.token()),
+        })),
+    ))
+}
+
+/// A kept certificate, for its issuer, an auditor, or the person it is about.
+async fn kept(state: &AppState, caller: &Caller, number: &str) -> Result<CertificateRow, ApiError> {
+    let row = state
+        .store
+        .certificate(number)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let allowed = caller.role == Role::Auditor
+        || row.issued_by == caller.name
+        || caller.person_key.as_deref() == Some(row.person_key.as_str());
+    if allowed {
+        Ok(row)
+    } else {
+        // The same answer as for a number never issued.
+        Err(ApiError::NotFound)
+    }
+}
+
+/// `GET /api/v1/certificates/{number}`: the certificate file.
+pub async fn file(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(number): Path<String>,
+) -> Result<Response, ApiError> {
+    let row = kept(&state, &caller, &number).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], row.file).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+/// `GET /api/v1/certificates/{number}/page`: the printable page with its QR code.
+pub async fn page(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(number): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<Html<String>, ApiError> {
+    let row = kept(&state, &caller, &number).await?;
+    let signed = fengcun_certificate::SignedCertificate::parse(&row.file)
+        .map_err(|e| ApiError::Store(fengcun_store::StoreError::Corrupt(e.to_string())))?;
+    let lang = query
+        .lang
+        .as_deref()
+        .and_then(Lang::parse)
+        .unwrap_or(Lang::Zh);
+    render_html(&signed, lang, Some("/verify?token="))
+        .map(Html)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default)]
+    file: Option<String>,
+}
+
+/// What a verification says, in the certificate's own terms.
+fn verification(state: &AppState, request: &VerifyRequest) -> Value {
+    let key = state.signing.verifying_key();
+    let today = today(state);
+    let verified = match (&request.token, &request.file) {
+        (Some(token), None) => verify_token(token_from_scan(token), &key, today).map(|v| {
+            json!({
+                "number": v.summary.number,
+                "result": match v.summary.result {
+                    TokenResult::NoCriminalRecord => "no_criminal_record",
+                    TokenResult::HasCriminalRecord { .. } => "has_criminal_record",
+                },
+                "result_chinese": v.summary.result.chinese(),
+                "title": v.summary.result.title(),
+                "name": v.summary.name,
+                "id_masked": v.summary.id_masked,
+                "purpose": v.summary.purpose,
+                "issuer": v.summary.agency,
+                "issue_date": v.summary.issue_date.to_string(),
+                "valid_until": v.summary.valid_until.to_string(),
+                "validity": v.validity.chinese(),
+                "in_force": v.validity.is_valid(),
+            })
+        }),
+        (None, Some(file)) => verify_file(file.as_bytes(), &key, today).map(|v| {
+            json!({
+                "number": v.certificate.number,
+                "result": v.certificate.result.code(),
+                "result_chinese": v.certificate.result.chinese(),
+                "title": v.certificate.result.title(),
+                "name": v.certificate.person.name,
+                "id_masked": v.certificate.person.id_masked,
+                "purpose": v.certificate.purpose,
+                "issuer": v.certificate.issuer.agency,
+                "issue_date": v.certificate.issue_date.to_string(),
+                "valid_until": v.certificate.valid_until.to_string(),
+                "validity": v.validity.chinese(),
+                "in_force": v.validity.is_valid(),
+            })
+        }),
+        _ => return json!({"valid": false, "message": "请提供 token 或 file 之一"}),
+    };
+    match verified {
+        Ok(mut fields) => {
+            fields["valid"] = true.into();
+            fields["message"] = "证明真实有效：签名验证通过".into();
+            fields
+        }
+        Err(error) => json!({
+            "valid": false,
+            "message": "验证失败：证明被篡改、伪造或格式不正确",
+            "detail": error.to_string(),
+        }),
+    }
+}
+
+/// `POST /api/v1/verify` (public): checks a certificate file or token with the server's key.
+pub async fn verify(
+    State(state): State<AppState>,
+    Json(request): Json<VerifyRequest>,
+) -> Json<Value> {
+    Json(verification(&state, &request))
+}
+
+/// `GET /verify?token=…` (public): the page a phone opens from the QR code.
+pub async fn verify_page(
+    State(state): State<AppState>,
+    Query(request): Query<VerifyRequest>,
+) -> Html<String> {
+    let result = verification(&state, &request);
+    let valid = result["valid"] == true;
+    let row = |label: &str, field: &str| {
+        result[field].as_str().map_or(String::new(), |v| {
+            format!(
+                "<tr><th>{}</th><td>{}</td></tr>",
+                escape_html(label),
+                escape_html(v)
+            )
+        })
+    };
+    let mut rows = String::new();
+    rows.push_str(&row("证明编号", "number"));
+    rows.push_str(&row("证明名称", "title"));
+    rows.push_str(&row("姓名", "name"));
+    rows.push_str(&row("身份证号", "id_masked"));
+    rows.push_str(&row("查询结果", "result_chinese"));
+    rows.push_str(&row("用途", "purpose"));
+    rows.push_str(&row("出具机关", "issuer"));
+    rows.push_str(&row("出具日期", "issue_date"));
+    rows.push_str(&row("有效期至", "valid_until"));
+    rows.push_str(&row("状态", "validity"));
+    Html(format!(
+        "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>证明验证</title></head><body><main><h1>无犯罪记录证明验证</h1>\
+         <p class=\"{}\">{}</p><table>{rows}</table></main></body></html>",
+        if valid { "valid" } else { "invalid" },
+        escape_html(result["message"].as_str().unwrap_or_default()),
+    ))
+}

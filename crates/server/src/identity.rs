@@ -1,0 +1,411 @@
+//! Who may call: console users (argon2id passwords, sessions with CSRF tokens) and the API keys an
+//! administrator gives agency systems (stored as digests, shown once, revocable). Every change and
+//! every login, successful or not, is an audit entry.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use fengcun_access::RequesterKind;
+use fengcun_domain::IdNumber;
+use fengcun_store::{AuditEvent, AuditKind, KeyRow, SessionRow, UserRow};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::auth::{Caller, SESSION_COOKIE, cookie};
+use crate::config::{Role, key_digest};
+use crate::error::ApiError;
+
+fn argon2() -> argon2::Argon2<'static> {
+    // Argon2id with the crate's defaults (19 MiB, 2 passes): OWASP's recommended minimum.
+    argon2::Argon2::default()
+}
+
+pub fn hash_password(password: &str) -> Result<String, ApiError> {
+    let salt = SaltString::encode_b64(&fengcun_crypto::random_bytes::<16>())
+        .map_err(|e| ApiError::BadRequest(format!("salt: {e}")))?;
+    argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| ApiError::BadRequest(format!("password: {e}")))
+}
+
+fn password_matches(password: &str, stored: &str) -> bool {
+    PasswordHash::new(stored)
+        .map(|hash| argon2().verify_password(password.as_bytes(), &hash).is_ok())
+        .unwrap_or(false)
+}
+
+/// A hash no password matches, verified against when the user does not exist, so that an
+/// unknown username takes as long to refuse as a wrong password.
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password(&fengcun_crypto::random_hex::<16>()).unwrap_or_default())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    username: String,
+    password: String,
+}
+
+/// `POST /api/v1/session`: logs in; sets the session cookie and answers the CSRF token.
+pub async fn login(
+    State(state): State<AppState>,
+    Json(login): Json<Login>,
+) -> Result<Response, ApiError> {
+    let now = state.clock.now();
+    let user = state.store.user(&login.username).await?;
+    let stored = user
+        .as_ref()
+        .map_or(decoy_hash(), |u| u.password_hash.as_str());
+    let password = login.password.clone();
+    let stored = stored.to_owned();
+    let matches = tokio::task::spawn_blocking(move || password_matches(&password, &stored))
+        .await
+        .unwrap_or(false);
+    let Some(user) = user.filter(|u| matches && !u.disabled) else {
+        state
+            .store
+            .audit(
+                &[
+                    AuditEvent::new(AuditKind::AuthenticationRefused, &login.username, "refused")
+                        .detail(json!({"via": "password"})),
+                ],
+                now,
+            )
+            .await?;
+        // One answer for an unknown user, a wrong password and a disabled account.
+        return Err(ApiError::Unauthenticated);
+    };
+    let token = fengcun_crypto::random_hex::<32>();
+    let csrf = fengcun_crypto::random_hex::<32>();
+    let hours = i64::try_from(state.config.session_hours).unwrap_or(8);
+    let expires_at = now
+        .checked_add(jiff::SignedDuration::from_hours(hours))
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    state
+        .store
+        .put_session(
+            &key_digest(&token),
+            &SessionRow {
+                username: user.username.clone(),
+                csrf_hash: key_digest(&csrf),
+                expires_at,
+            },
+            &[AuditEvent::new(
+                AuditKind::Login,
+                format!("user:{}", user.username),
+                "ok",
+            )],
+            now,
+        )
+        .await?;
+    let secure = if state.config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
+        hours * 3600
+    );
+    let mut response = Json(json!({
+        "username": user.username,
+        "role": user.role,
+        "requester_kind": user.requester_kind,
+        "csrf_token": csrf,
+        "expires_at": expires_at.to_string(),
+    }))
+    .into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(|e| ApiError::BadRequest(e.to_string()))?,
+    );
+    Ok(response)
+}
+
+/// `DELETE /api/v1/session`: logs out.
+pub async fn logout(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+        state
+            .store
+            .end_session(
+                &key_digest(&token),
+                &[AuditEvent::new(AuditKind::Login, &caller.name, "logout")],
+                state.clock.now(),
+            )
+            .await?;
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("fengcun_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+    );
+    Ok(response)
+}
+
+/// `GET /api/v1/session`: who the caller is.
+pub async fn whoami(caller: Caller) -> Json<Value> {
+    Json(json!({
+        "name": caller.name,
+        "role": caller.role.code(),
+        "agency": caller.agency,
+        "requester_kind": caller.kind.map(RequesterKind::code),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    username: String,
+    password: String,
+    role: String,
+    #[serde(default)]
+    requester_kind: Option<String>,
+    #[serde(default)]
+    agency: Option<String>,
+    /// For a person: their identity number, so that they see their own records.
+    #[serde(default)]
+    id_number: Option<String>,
+}
+
+fn check_username(username: &str) -> Result<(), ApiError> {
+    let ok = (3..=64).contains(&username.len())
+        && username
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest(
+            "username: 3 to 64 of a-z, A-Z, 0-9, -, _, ., @".into(),
+        ))
+    }
+}
+
+fn parse_role_and_kind(
+    role: &str,
+    kind: Option<&str>,
+) -> Result<(Role, Option<RequesterKind>), ApiError> {
+    let role = Role::parse(role).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "role: `{role}` is none of {}",
+            Role::ALL.map(Role::code).join(", ")
+        ))
+    })?;
+    let kind = kind
+        .map(|k| {
+            RequesterKind::parse(k).ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "requester_kind: `{k}` is none of {}",
+                    RequesterKind::ALL.map(RequesterKind::code).join(", ")
+                ))
+            })
+        })
+        .transpose()?;
+    if matches!(role, Role::Clerk | Role::Approver | Role::Requester) && kind.is_none() {
+        return Err(ApiError::BadRequest(format!(
+            "requester_kind: a {} asks as someone and needs one",
+            role.code()
+        )));
+    }
+    Ok((role, kind))
+}
+
+/// `POST /api/v1/users` (administrator): creates a user, or replaces one (a new password, a new
+/// role).
+pub async fn create_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(new): Json<NewUser>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(&[Role::Administrator])?;
+    check_username(&new.username)?;
+    if new.password.chars().count() < 12 {
+        return Err(ApiError::BadRequest(
+            "password: at least 12 characters".into(),
+        ));
+    }
+    let (role, kind) = parse_role_and_kind(&new.role, new.requester_kind.as_deref())?;
+    let person_key = match (&new.id_number, kind) {
+        (Some(id), Some(RequesterKind::Person)) => {
+            let id =
+                IdNumber::parse(id).map_err(|e| ApiError::BadRequest(format!("id_number: {e}")))?;
+            Some(state.store.person_key(&format!("id:{id}")))
+        }
+        (None, Some(RequesterKind::Person)) => {
+            return Err(ApiError::BadRequest(
+                "id_number: a person's account needs their identity number".into(),
+            ));
+        }
+        (Some(_), _) => {
+            return Err(ApiError::BadRequest(
+                "id_number: only a person's account carries one".into(),
+            ));
+        }
+        (None, _) => None,
+    };
+    let password = new.password.clone();
+    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| ApiError::BadRequest(e.to_string()))??;
+    let user = UserRow {
+        username: new.username.clone(),
+        password_hash,
+        role: role.code().to_owned(),
+        requester_kind: kind.map(|k| k.code().to_owned()),
+        agency: new.agency,
+        person_key,
+        disabled: false,
+    };
+    let event = AuditEvent::new(AuditKind::UserChanged, &caller.name, "created")
+        .subject(format!("user:{}", user.username))
+        .detail(json!({"role": user.role, "requester_kind": user.requester_kind, "agency": user.agency}));
+    state
+        .store
+        .put_user(&user, &[event], state.clock.now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({"user": user}))))
+}
+
+/// `GET /api/v1/users` (administrator).
+pub async fn list_users(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(&[Role::Administrator, Role::Auditor])?;
+    Ok(Json(json!({"users": state.store.users().await?})))
+}
+
+/// `POST /api/v1/users/{username}/disable` (administrator): the user can no longer log in and
+/// their sessions end.
+pub async fn disable_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(username): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(&[Role::Administrator])?;
+    let mut user = state
+        .store
+        .user(&username)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    user.disabled = true;
+    let event = AuditEvent::new(AuditKind::UserChanged, &caller.name, "disabled")
+        .subject(format!("user:{username}"));
+    state
+        .store
+        .put_user(&user, &[event], state.clock.now())
+        .await?;
+    Ok(Json(json!({"user": user})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewKey {
+    name: String,
+    role: String,
+    #[serde(default)]
+    requester_kind: Option<String>,
+    #[serde(default)]
+    agency: Option<String>,
+}
+
+/// `POST /api/v1/keys` (administrator): makes a key; the key is in this answer only.
+pub async fn create_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(new): Json<NewKey>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(&[Role::Administrator])?;
+    let (role, kind) = parse_role_and_kind(&new.role, new.requester_kind.as_deref())?;
+    if role == Role::Agency && new.agency.is_none() {
+        return Err(ApiError::BadRequest(
+            "agency: an agency key speaks for one agency and needs its code".into(),
+        ));
+    }
+    if matches!(role, Role::Administrator) {
+        // Administrators are people: they log in, and their actions name them.
+        return Err(ApiError::BadRequest(
+            "role: an administrator logs in; no key is made for one".into(),
+        ));
+    }
+    let secret = format!("fck_{}", fengcun_crypto::random_hex::<32>());
+    let now = state.clock.now();
+    let key = KeyRow {
+        key_id: fengcun_crypto::random_hex::<8>(),
+        name: new.name,
+        role: role.code().to_owned(),
+        requester_kind: kind.map(|k| k.code().to_owned()),
+        agency: new.agency,
+        created_by: caller.name.clone(),
+        created_at: now.to_string(),
+        revoked_at: None,
+    };
+    let event = AuditEvent::new(AuditKind::KeyChanged, &caller.name, "created")
+        .subject(format!("key:{}", key.key_id))
+        .detail(json!({"name": key.name, "role": key.role, "requester_kind": key.requester_kind, "agency": key.agency}));
+    state
+        .store
+        .put_key(&key_digest(&secret), &key, &[event], now)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"key": key, "secret": secret})),
+    ))
+}
+
+/// `GET /api/v1/keys` (administrator, auditor): the keys, never their secrets.
+pub async fn list_keys(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(&[Role::Administrator, Role::Auditor])?;
+    Ok(Json(json!({"keys": state.store.keys().await?})))
+}
+
+/// `DELETE /api/v1/keys/{id}` (administrator): the key stops working at once.
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(key_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(&[Role::Administrator])?;
+    let event = AuditEvent::new(AuditKind::KeyChanged, &caller.name, "revoked")
+        .subject(format!("key:{key_id}"));
+    if state
+        .store
+        .revoke_key(&key_id, &caller.name, &[event], state.clock.now())
+        .await?
+    {
+        Ok(Json(json!({"revoked": key_id})))
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+/// A refusal with its reason, audited: who tried what they may not do.
+pub async fn refuse(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    reason: String,
+) -> Result<ApiError, ApiError> {
+    state
+        .store
+        .audit(
+            &[AuditEvent::new(AuditKind::Forbidden, &caller.name, action)
+                .detail(json!({"reason": reason}))],
+            state.clock.now(),
+        )
+        .await?;
+    Ok(ApiError::Refused(reason))
+}

@@ -1,0 +1,905 @@
+//! Controlled disclosure end to end through a real server on port 0: identities (keys, users,
+//! sessions, CSRF), every requester kind × purpose, penetration requests and their grants
+//! (approval by the requester refused, expiry, revocation), vetting scopes, certificates verified
+//! offline, and the audit entries all of it leaves.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "a test fails loudly on a broken fixture"
+)]
+
+use std::sync::Arc;
+
+use fengcun_crypto::{MasterKey, VerifyingKey};
+use fengcun_server::config::key_digest;
+use fengcun_server::{ApiKey, Config, FixedClock, Role};
+use fengcun_store::Keys;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const OPERATOR: &str = "operator-key-for-disclosure-tests";
+const ADMIN: &str = "administrator-key-for-disclosure-tests";
+const AUDITOR: &str = "auditor-key-for-disclosure-tests";
+
+/// Sealed under cn-minor-opt1: dangerous driving, 拘役 two months, effective 2024-03-12.
+const SEALED: &str = "110105199003070025";
+const SEALED_CASE: &str = "110105-2024-000001";
+/// Not sealable: theft, five years.
+const CONVICTED: &str = "11010519491231002X";
+const CONVICTED_CASE: &str = "110105-2024-000002";
+/// Never in the store.
+const NOBODY: &str = "110105198001010016";
+
+struct App {
+    base: String,
+    http: reqwest::Client,
+    clock: Arc<FixedClock>,
+    _running: fengcun_server::Running,
+}
+
+/// How a test speaks to the server: with a key, or with a session cookie and its CSRF token.
+#[derive(Clone)]
+enum As {
+    Key(String),
+    Session { cookie: String, csrf: String },
+    Nobody,
+}
+
+impl App {
+    async fn start() -> App {
+        let dir = std::env::temp_dir().join(format!(
+            "fengcun-disclosure-{}-{}",
+            std::process::id(),
+            fengcun_crypto::random_hex::<4>()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut config = Config::load(None, std::iter::empty()).unwrap();
+        config.listen = "127.0.0.1:0".into();
+        config.database = format!("sqlite://{}", dir.join("d.sqlite").display());
+        config.policy = "cn-minor-opt1".into();
+        config.scheduler_interval_seconds = 3600;
+        config.outbox_interval_seconds = 3600;
+        config.secure_cookies = false;
+        let key = |name: &str, role: Role, secret: &str| ApiKey {
+            name: name.into(),
+            role,
+            agency: None,
+            requester_kind: None,
+            key_sha256: key_digest(secret),
+        };
+        config.api_keys = vec![
+            key("ops", Role::Operator, OPERATOR),
+            key("admin", Role::Administrator, ADMIN),
+            key("audit", Role::Auditor, AUDITOR),
+        ];
+        let clock = Arc::new(FixedClock::new("2026-06-01T02:00:00Z".parse().unwrap()));
+        let store = Arc::new(
+            fengcun_store::open(&config.database, Keys::new(MasterKey::generate()))
+                .await
+                .unwrap(),
+        );
+        let running = fengcun_server::start_with_store(config, store, clock.clone())
+            .await
+            .unwrap();
+        let app = App {
+            base: format!("http://{}", running.address),
+            http: reqwest::Client::new(),
+            clock,
+            _running: running,
+        };
+        app.load_records().await;
+        app
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        who: &As,
+        body: Option<&Value>,
+    ) -> (StatusCode, String) {
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base));
+        match who {
+            As::Key(key) => request = request.bearer_auth(key),
+            As::Session { cookie, csrf } => {
+                request = request.header("cookie", format!("fengcun_session={cookie}"));
+                if method != reqwest::Method::GET {
+                    request = request.header("x-csrf-token", csrf);
+                }
+            }
+            As::Nobody => {}
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.unwrap();
+        (response.status(), response.text().await.unwrap())
+    }
+
+    async fn post(&self, path: &str, who: &As, body: &Value) -> (StatusCode, Value) {
+        let (status, text) = self
+            .call(reqwest::Method::POST, path, who, Some(body))
+            .await;
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str, who: &As) -> (StatusCode, Value) {
+        let (status, text) = self.call(reqwest::Method::GET, path, who, None).await;
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// The raw answer to a look-up: status and body bytes.
+    async fn lookup(&self, who: &As, body: Value) -> (StatusCode, String) {
+        self.call(reqwest::Method::POST, "/api/v1/lookups", who, Some(&body))
+            .await
+    }
+
+    async fn load_records(&self) {
+        let mut events = conviction(
+            SEALED_CASE,
+            SEALED,
+            "危险驾驶罪",
+            json!({"principal": "criminal_detention", "months": 2}),
+            ["2024-01-10", "2024-03-01", "2024-03-12"],
+        );
+        events.extend(conviction(
+            CONVICTED_CASE,
+            CONVICTED,
+            "盗窃罪",
+            json!({"principal": "fixed_term", "months": 60}),
+            ["2024-01-05", "2024-04-01", "2024-04-12"],
+        ));
+        let (status, body) = self
+            .post(
+                "/api/v1/events/batch",
+                &As::Key(OPERATOR.into()),
+                &json!({"events": events}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    async fn user(&self, username: &str, role: &str, kind: Option<&str>, id: Option<&str>) {
+        let mut body = json!({"username": username, "password": password(username), "role": role});
+        if let Some(kind) = kind {
+            body["requester_kind"] = kind.into();
+        }
+        if let Some(id) = id {
+            body["id_number"] = id.into();
+        }
+        let (status, answer) = self
+            .post("/api/v1/users", &As::Key(ADMIN.into()), &body)
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+    }
+
+    async fn login(&self, username: &str) -> As {
+        let response = self
+            .http
+            .post(format!("{}/api/v1/session", self.base))
+            .json(&json!({"username": username, "password": password(username)}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let cookie = response
+            .headers()
+            .get("set-cookie")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+            "{cookie}"
+        );
+        let token = cookie
+            .strip_prefix("fengcun_session=")
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let body: Value = response.json().await.unwrap();
+        As::Session {
+            cookie: token,
+            csrf: body["csrf_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// An API key made by the administrator, speaking as `kind`.
+    async fn key(&self, name: &str, role: &str, kind: &str) -> (String, As) {
+        let (status, body) = self
+            .post(
+                "/api/v1/keys",
+                &As::Key(ADMIN.into()),
+                &json!({"name": name, "role": role, "requester_kind": kind}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        (
+            body["key"]["key_id"].as_str().unwrap().to_owned(),
+            As::Key(body["secret"].as_str().unwrap().to_owned()),
+        )
+    }
+
+    async fn audit(&self) -> Vec<Value> {
+        let (status, body) = self
+            .get("/api/v1/audit/entries?limit=1000", &As::Key(AUDITOR.into()))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["entries"].as_array().unwrap().clone()
+    }
+
+    async fn request(&self, who: &As, purpose: &str, post: Option<&str>, id: &str) -> String {
+        let mut body = json!({"purpose": purpose, "id_number": id, "basis": "（2026）京0105刑初88号", "reason": "审理需要"});
+        if let Some(post) = post {
+            body["post"] = post.into();
+        }
+        let (status, answer) = self.post("/api/v1/requests", who, &body).await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        answer["request"]["request_id"].as_str().unwrap().to_owned()
+    }
+
+    async fn approve(&self, who: &As, request: &str, days: Option<i64>) -> (StatusCode, Value) {
+        let mut body = json!({"reason": "依法准许"});
+        if let Some(days) = days {
+            body["days"] = days.into();
+        }
+        self.post(&format!("/api/v1/requests/{request}/approve"), who, &body)
+            .await
+    }
+}
+
+fn password(username: &str) -> String {
+    format!("{username}-correct-horse-battery")
+}
+
+fn conviction(
+    case: &str,
+    id: &str,
+    charge: &str,
+    sentence: Value,
+    [offence, judged, effective]: [&str; 3],
+) -> Vec<Value> {
+    let agency = |kind: &str, code: &str| json!({"kind": kind, "code": code});
+    let person = json!({"id_number": id, "name": "测试人"});
+    vec![
+        json!({"idempotency_key": format!("{case}/filed"), "kind": "filed", "date": offence, "case_code": case,
+            "agency": agency("public_security", "110105-ga"), "person": person,
+            "charges": [{"name": charge}], "offence_date": offence}),
+        json!({"idempotency_key": format!("{case}/judgment"), "kind": "judgment", "date": judged, "case_code": case,
+            "agency": agency("court", "110105-fy"), "person": person,
+            "document_number": format!("(2024)某刑初{}号", &case[12..]),
+            "judgment": {"instance": "first", "verdict": "convicted", "charges": [{"name": charge}], "sentence": sentence,
+                "offence_date": offence, "recidivist": false, "prior_convictions": 0}}),
+        json!({"idempotency_key": format!("{case}/effective"), "kind": "judgment_effective", "date": effective,
+            "case_code": case, "agency": agency("court", "110105-fy"), "person": person}),
+    ]
+}
+
+fn lookup_body(purpose: &str, id: &str) -> Value {
+    let mut body = json!({"purpose": purpose, "id_number": id, "basis": "测试"});
+    if purpose == "special_post_vetting" {
+        // A post whose restriction covers every record, so that what is hidden is hidden by the
+        // seal alone.
+        body["post"] = "civil_servant".into();
+    }
+    body
+}
+
+fn answer_of(body: &str) -> String {
+    serde_json::from_str::<Value>(body).unwrap()["answer"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not an answer: {body}"))
+        .to_owned()
+}
+
+/// The disclosure table as the law gives it (data/disclosure/cn-default.toml), written out here
+/// by hand: which kinds may query for which purpose.
+fn may_query(kind: &str, purpose: &str) -> bool {
+    match purpose {
+        "case_handling" => matches!(
+            kind,
+            "court"
+                | "procuratorate"
+                | "public_security"
+                | "state_security"
+                | "supervision_commission"
+                | "justice_administration"
+        ),
+        "national_security_review" => matches!(kind, "state_security" | "public_security"),
+        "special_post_vetting" => matches!(kind, "public_security" | "justice_administration"),
+        "self_inspection" | "certificate" => kind == "person",
+        _ => false,
+    }
+}
+
+const KINDS: [&str; 9] = [
+    "court",
+    "procuratorate",
+    "public_security",
+    "state_security",
+    "justice_administration",
+    "supervision_commission",
+    "employer",
+    "person",
+    "lawyer",
+];
+const PURPOSES: [&str; 5] = [
+    "case_handling",
+    "national_security_review",
+    "special_post_vetting",
+    "certificate",
+    "self_inspection",
+];
+
+#[tokio::test]
+async fn every_requester_kind_and_purpose_sees_what_the_table_allows_and_no_seal() {
+    let app = App::start().await;
+    // The justice organs as agency systems (stored keys), the others as console users.
+    let mut callers = Vec::new();
+    for kind in &KINDS[..6] {
+        let (_, key) = app.key(&format!("{kind}-system"), "clerk", kind).await;
+        callers.push((*kind, key));
+    }
+    app.user("hr-wang", "requester", Some("employer"), None)
+        .await;
+    app.user("person-a", "requester", Some("person"), Some(SEALED))
+        .await;
+    app.user("lawyer-li", "requester", Some("lawyer"), None)
+        .await;
+    callers.push(("employer", app.login("hr-wang").await));
+    callers.push(("person", app.login("person-a").await));
+    callers.push(("lawyer", app.login("lawyer-li").await));
+
+    for (kind, who) in &callers {
+        for purpose in PURPOSES {
+            let sealed = app.lookup(who, lookup_body(purpose, SEALED)).await;
+            let nobody = app.lookup(who, lookup_body(purpose, NOBODY)).await;
+            let convicted = app.lookup(who, lookup_body(purpose, CONVICTED)).await;
+            let allowed = may_query(kind, purpose);
+            let own_sealed = *kind == "person" && purpose == "self_inspection";
+            if own_sealed {
+                // A person sees their own sealed record (PIPL art. 45) …
+                assert_eq!(answer_of(&sealed.1), "records", "{kind} {purpose}");
+                assert!(sealed.1.contains(SEALED_CASE));
+            } else {
+                // … and nobody else tells a sealed record from no record: same status, same bytes.
+                assert_eq!(sealed, nobody, "{kind} {purpose}");
+                assert!(!sealed.1.contains(SEALED_CASE), "{kind} {purpose}");
+            }
+            assert_eq!(sealed.0, StatusCode::OK);
+            let expected = match (allowed, *kind) {
+                (false, _) => "no_right",
+                // A person sees their own records only.
+                (true, "person") => "no_record",
+                (true, _) => "records",
+            };
+            assert_eq!(answer_of(&convicted.1), expected, "{kind} {purpose}");
+            if expected == "no_right" {
+                assert!(convicted.1.contains("无权查询"));
+            }
+            if expected == "records" {
+                assert!(convicted.1.contains(CONVICTED_CASE), "{kind} {purpose}");
+            }
+        }
+    }
+    // A look-up by case code hides the sealed case the same way.
+    let (_, court) = &callers[0];
+    let by_case = app
+        .lookup(
+            court,
+            json!({"purpose": "case_handling", "case_code": SEALED_CASE}),
+        )
+        .await;
+    let no_case = app
+        .lookup(
+            court,
+            json!({"purpose": "case_handling", "case_code": "110105-2024-009999"}),
+        )
+        .await;
+    assert_eq!(by_case, no_case);
+    // Every look-up left its entry, with actor, purpose and what was answered.
+    let lookups: Vec<Value> = app
+        .audit()
+        .await
+        .into_iter()
+        .filter(|e| e["kind"] == "lookup")
+        .collect();
+    assert_eq!(lookups.len(), callers.len() * PURPOSES.len() * 3 + 2);
+    assert!(lookups.iter().all(|e| e["purpose"].is_string()
+        && ["no_right", "no_record", "records"].contains(&e["outcome"].as_str().unwrap())));
+    assert!(
+        lookups
+            .iter()
+            .any(|e| e["actor"] == "user:hr-wang" && e["outcome"] == "no_right")
+    );
+}
+
+#[tokio::test]
+async fn penetration_requests_grants_expiry_revocation_and_vetting_scopes() {
+    let app = App::start().await;
+    app.user("clerk-zhang", "clerk", Some("court"), None).await;
+    app.user("judge-liu", "approver", Some("court"), None).await;
+    app.user("hr-wang", "requester", Some("employer"), None)
+        .await;
+    let clerk = app.login("clerk-zhang").await;
+    let approver = app.login("judge-liu").await;
+    let (_, procuratorate) = app.key("jc-system", "clerk", "procuratorate").await;
+    let sealed_lookup = || lookup_body("case_handling", SEALED);
+
+    // Without a grant the clerk sees no record.
+    assert_eq!(
+        answer_of(&app.lookup(&clerk, sealed_lookup()).await.1),
+        "no_record"
+    );
+    let request = app.request(&clerk, "case_handling", None, SEALED).await;
+    // The clerk may not decide; the approver may not approve a request of their own.
+    let (status, _) = app.approve(&clerk, &request, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let own = app.request(&approver, "case_handling", None, SEALED).await;
+    let (status, body) = app.approve(&approver, &own, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("may not approve their own"),
+        "{body}"
+    );
+    // Approved for ten days: a grant for that person, purpose and requester.
+    let (status, body) = app.approve(&approver, &request, Some(10)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let grant = body["grant"]["grant_id"].as_str().unwrap().to_owned();
+    let (status, _) = app.approve(&approver, &request, None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "decided already");
+    let (status, seen) = app.lookup(&clerk, sealed_lookup()).await;
+    assert_eq!(status, StatusCode::OK);
+    let seen: Value = serde_json::from_str(&seen).unwrap();
+    assert_eq!(seen["answer"], "records");
+    assert_eq!(seen["records"][0]["case_code"], SEALED_CASE);
+    assert_eq!(seen["records"][0]["grant"], grant.as_str());
+    assert_eq!(seen["records"][0]["record"]["state"], "sealed");
+    // The grant is personal and purpose-bound.
+    assert_eq!(
+        answer_of(&app.lookup(&procuratorate, sealed_lookup()).await.1),
+        "no_record"
+    );
+    assert_eq!(
+        answer_of(
+            &app.lookup(&clerk, lookup_body("national_security_review", SEALED))
+                .await
+                .1
+        ),
+        "no_right"
+    );
+    // It expires.
+    app.clock.set("2026-06-11T03:00:00Z".parse().unwrap());
+    // Sessions last hours, not days: both log in again.
+    assert_eq!(
+        app.lookup(&clerk, sealed_lookup()).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let clerk = app.login("clerk-zhang").await;
+    let approver = app.login("judge-liu").await;
+    assert_eq!(
+        answer_of(&app.lookup(&clerk, sealed_lookup()).await.1),
+        "no_record"
+    );
+    // A new grant, revoked: covers nothing from then on.
+    let again = app.request(&clerk, "case_handling", None, SEALED).await;
+    let (_, body) = app.approve(&approver, &again, None).await;
+    let second = body["grant"]["grant_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        answer_of(&app.lookup(&clerk, sealed_lookup()).await.1),
+        "records"
+    );
+    let (status, _) = app
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/grants/{second}"),
+            &approver,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        answer_of(&app.lookup(&clerk, sealed_lookup()).await.1),
+        "no_record"
+    );
+    // Refused: no grant.
+    let refused = app.request(&clerk, "case_handling", None, SEALED).await;
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/requests/{refused}/refuse"),
+            &approver,
+            &json!({"reason": "依据不足"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["request"]["status"], "refused");
+    assert_eq!(
+        answer_of(&app.lookup(&clerk, sealed_lookup()).await.1),
+        "no_record"
+    );
+    let employer = app.login("hr-wang").await;
+    // An employer may not ask at all — the same refusal whether the person has a seal or not.
+    let ask = |id: &str| json!({"purpose": "special_post_vetting", "post": "minors_contact", "id_number": id, "basis": "招聘", "reason": "入职审查"});
+    let on_sealed = app.post("/api/v1/requests", &employer, &ask(SEALED)).await;
+    let on_nobody = app.post("/api/v1/requests", &employer, &ask(NOBODY)).await;
+    assert_eq!(on_sealed.0, StatusCode::FORBIDDEN);
+    assert_eq!(on_sealed, on_nobody);
+
+    // Vetting scopes: a grant for a post shows only what the post's restriction covers.
+    let (_, police) = app.key("ga-vetting", "clerk", "public_security").await;
+    for (post, shown) in [("minors_contact", false), ("passenger_driver", true)] {
+        let request = app
+            .request(&police, "special_post_vetting", Some(post), SEALED)
+            .await;
+        let (status, _) = app.approve(&approver, &request, None).await;
+        assert_eq!(status, StatusCode::OK);
+        let body = json!({"purpose": "special_post_vetting", "post": post, "id_number": SEALED});
+        let (_, answer) = app.lookup(&police, body).await;
+        let answer: Value = serde_json::from_str(&answer).unwrap();
+        if shown {
+            // 危险驾驶罪 is within a passenger driver's restriction; the view is a summary.
+            assert_eq!(answer["answer"], "records", "{post}");
+            assert_eq!(answer["records"][0]["record"]["charges"][0], "危险驾驶罪");
+            assert!(answer["records"][0]["record"].get("facts").is_none());
+        } else {
+            assert_eq!(answer["answer"], "no_record", "{post}: {answer}");
+        }
+    }
+
+    // The trace: every request, decision, refusal, use and revocation, typed, with its actor.
+    let entries = app.audit().await;
+    let count = |kind: &str, outcome: &str| {
+        entries
+            .iter()
+            .filter(|e| e["kind"] == kind && e["outcome"] == outcome)
+            .count()
+    };
+    assert_eq!(count("request", "pending"), 6);
+    assert_eq!(count("request", "refused"), 2);
+    assert_eq!(count("approval", "approved"), 4);
+    assert_eq!(count("refusal", "refused"), 1);
+    assert_eq!(count("grant_revoked", "revoked"), 1);
+    assert_eq!(count("forbidden", "self_approval"), 1);
+    assert_eq!(count("forbidden", "decision"), 1);
+    let uses: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["kind"] == "grant_use")
+        .collect();
+    assert_eq!(
+        uses.len(),
+        3,
+        "two case-handling reads and one vetting read"
+    );
+    assert_eq!(uses[0]["subject"], format!("grant:{grant}"));
+    assert_eq!(uses[0]["actor"], "user:clerk-zhang");
+    assert_eq!(
+        uses[0]["detail"],
+        json!({"cases": [SEALED_CASE]}).to_string()
+    );
+}
+
+#[tokio::test]
+async fn identities_keys_sessions_and_csrf() {
+    let app = App::start().await;
+    for (method, path) in [
+        (reqwest::Method::POST, "/api/v1/lookups"),
+        (reqwest::Method::GET, "/api/v1/requests"),
+        (reqwest::Method::POST, "/api/v1/requests"),
+        (reqwest::Method::GET, "/api/v1/grants"),
+        (reqwest::Method::POST, "/api/v1/certificates"),
+        (reqwest::Method::GET, "/api/v1/certificates/FC-2026-000000"),
+        (reqwest::Method::GET, "/api/v1/users"),
+        (reqwest::Method::POST, "/api/v1/keys"),
+        (reqwest::Method::GET, "/api/v1/session"),
+    ] {
+        let (status, _) = app
+            .call(method.clone(), path, &As::Nobody, Some(&json!({})))
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}");
+    }
+    // Only an administrator manages users and keys.
+    app.user("clerk-zhang", "clerk", Some("court"), None).await;
+    let clerk = app.login("clerk-zhang").await;
+    let (status, _) = app
+        .post(
+            "/api/v1/keys",
+            &clerk,
+            &json!({"name": "x", "role": "clerk", "requester_kind": "court"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // An administrator sees no record.
+    let (status, _) = app
+        .lookup(
+            &As::Key(ADMIN.into()),
+            lookup_body("case_handling", CONVICTED),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // A weak password or an unknown role is refused, naming the field.
+    let (status, body) = app
+        .post(
+            "/api/v1/users",
+            &As::Key(ADMIN.into()),
+            &json!({"username": "short", "password": "123", "role": "clerk", "requester_kind": "court"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body["message"].as_str().unwrap().starts_with("password"));
+
+    // Sessions: a change without the CSRF token is refused; with it, accepted.
+    let As::Session { cookie, .. } = clerk.clone() else {
+        unreachable!()
+    };
+    let forged = As::Session {
+        cookie: cookie.clone(),
+        csrf: "guessed".into(),
+    };
+    let (status, body) = app
+        .lookup(&forged, lookup_body("case_handling", CONVICTED))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("csrf"));
+    let (status, body) = app
+        .lookup(&clerk, lookup_body("case_handling", CONVICTED))
+        .await;
+    assert_eq!(
+        (status, answer_of(&body).as_str()),
+        (StatusCode::OK, "records")
+    );
+    let (status, me) = app.get("/api/v1/session", &clerk).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["name"], "user:clerk-zhang");
+    // A wrong password, an unknown user: the same refusal, audited.
+    for (username, password) in [("clerk-zhang", "wrong-password-123"), ("nobody-here", "x")] {
+        let (status, _) = app
+            .post(
+                "/api/v1/session",
+                &As::Nobody,
+                &json!({"username": username, "password": password}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    // Logging out ends the session.
+    let (status, _) = app
+        .call(reqwest::Method::DELETE, "/api/v1/session", &clerk, None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get("/api/v1/session", &clerk).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    // A disabled user can no longer log in, and their sessions end.
+    let again = app.login("clerk-zhang").await;
+    let (status, _) = app
+        .post(
+            "/api/v1/users/clerk-zhang/disable",
+            &As::Key(ADMIN.into()),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        app.get("/api/v1/session", &again).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, _) = app
+        .post(
+            "/api/v1/session",
+            &As::Nobody,
+            &json!({"username": "clerk-zhang", "password": password("clerk-zhang")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Stored keys: listed without secrets, revoked at once.
+    let (key_id, key) = app.key("fy-system", "clerk", "court").await;
+    assert_eq!(
+        answer_of(
+            &app.lookup(&key, lookup_body("case_handling", CONVICTED))
+                .await
+                .1
+        ),
+        "records"
+    );
+    let (_, keys) = app.get("/api/v1/keys", &As::Key(ADMIN.into())).await;
+    let As::Key(secret) = &key else {
+        unreachable!()
+    };
+    assert!(!keys.to_string().contains(secret.as_str()));
+    assert!(!keys.to_string().contains(&key_digest(secret)));
+    let (status, _) = app
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/keys/{key_id}"),
+            &As::Key(ADMIN.into()),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        app.lookup(&key, lookup_body("case_handling", CONVICTED))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (_, users) = app.get("/api/v1/users", &As::Key(ADMIN.into())).await;
+    assert!(!users.to_string().contains("argon2"), "{users}");
+
+    let entries = app.audit().await;
+    let has = |kind: &str, outcome: &str| {
+        entries
+            .iter()
+            .any(|e| e["kind"] == kind && e["outcome"] == outcome)
+    };
+    for (kind, outcome) in [
+        ("user_changed", "created"),
+        ("user_changed", "disabled"),
+        ("key_changed", "created"),
+        ("key_changed", "revoked"),
+        ("login", "ok"),
+        ("login", "logout"),
+        ("authentication_refused", "refused"),
+        ("authentication_refused", "revoked_key"),
+        ("forbidden", "lookup"),
+    ] {
+        assert!(has(kind, outcome), "no {kind}/{outcome} entry");
+    }
+    // Secrets never reach the log.
+    let log = serde_json::to_string(&entries).unwrap();
+    assert!(!log.contains(&password("clerk-zhang")) && !log.contains(secret.as_str()));
+}
+
+#[tokio::test]
+async fn certificates_issued_by_the_server_verify_offline_and_any_altered_byte_fails() {
+    let app = App::start().await;
+    app.user("person-a", "requester", Some("person"), Some(SEALED))
+        .await;
+    app.user("counter-li", "clerk", Some("public_security"), None)
+        .await;
+    let person = app.login("person-a").await;
+    let counter = app.login("counter-li").await;
+    let apply = |id: &str| json!({"id_number": id, "name": "张三", "purpose": "就业"});
+
+    // A session change needs the CSRF token.
+    let As::Session { cookie, .. } = person.clone() else {
+        unreachable!()
+    };
+    let (status, _) = app
+        .post(
+            "/api/v1/certificates",
+            &As::Session {
+                cookie,
+                csrf: String::new(),
+            },
+            &apply(SEALED),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // The person, for themself: their only record is sealed, so no criminal record.
+    let (status, own) = app
+        .post("/api/v1/certificates", &person, &apply(SEALED))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{own}");
+    assert_eq!(own["result"], "no_criminal_record");
+    assert_eq!(own["title"], "无犯罪记录证明");
+    // … and not for someone else.
+    let (status, _) = app
+        .post("/api/v1/certificates", &person, &apply(CONVICTED))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // At the counter: an effective, unsealed conviction is listed; a person never recorded has
+    // the same result as the sealed one.
+    let (_, convicted) = app
+        .post("/api/v1/certificates", &counter, &apply(CONVICTED))
+        .await;
+    assert_eq!(convicted["result"], "has_criminal_record");
+    assert!(convicted["file"].as_str().unwrap().contains("盗窃罪"));
+    let (_, nobody) = app
+        .post("/api/v1/certificates", &counter, &apply(NOBODY))
+        .await;
+    assert_eq!(nobody["result"], own["result"]);
+    assert!(!own["file"].as_str().unwrap().contains("危险驾驶"));
+
+    // Offline: the public key is all a verifier needs.
+    let (_, pem) = app
+        .call(
+            reqwest::Method::GET,
+            "/api/v1/public-key",
+            &As::Nobody,
+            None,
+        )
+        .await;
+    let key = VerifyingKey::from_text(&pem).unwrap();
+    let today = fengcun_domain::Date::constant(2026, 6, 1);
+    for certificate in [&own, &convicted] {
+        let file = certificate["file"].as_str().unwrap().as_bytes().to_vec();
+        let token = certificate["token"].as_str().unwrap().to_owned();
+        let verified = fengcun_certificate::verify_file(&file, &key, today).unwrap();
+        assert!(verified.validity.is_valid());
+        assert!(
+            verified
+                .certificate
+                .is_about(&fengcun_domain::IdNumber::parse(SEALED).unwrap())
+                == (certificate == &own)
+        );
+        fengcun_certificate::verify_token(&token, &key, today).unwrap();
+        for i in 0..file.len() {
+            let mut altered = file.clone();
+            altered[i] ^= 0x01;
+            assert!(
+                fengcun_certificate::verify_file(&altered, &key, today).is_err(),
+                "file byte {i}"
+            );
+        }
+        let token = token.into_bytes();
+        for i in 0..token.len() {
+            let mut altered = token.clone();
+            altered[i] = if altered[i] == b'A' { b'B' } else { b'A' };
+            let altered = String::from_utf8(altered).unwrap();
+            assert!(
+                fengcun_certificate::verify_token(&altered, &key, today).is_err(),
+                "token byte {i}"
+            );
+        }
+    }
+    // Online, without an account: the endpoint and the page a phone opens.
+    let token = own["token"].as_str().unwrap();
+    let (status, verdict) = app
+        .post("/api/v1/verify", &As::Nobody, &json!({"token": token}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(verdict["valid"], true, "{verdict}");
+    assert_eq!(verdict["result"], "no_criminal_record");
+    let mut forged = own["file"].as_str().unwrap().to_owned();
+    forged = forged.replacen("张三", "李四", 1);
+    let (_, verdict) = app
+        .post("/api/v1/verify", &As::Nobody, &json!({"file": forged}))
+        .await;
+    assert_eq!(verdict["valid"], false);
+    let (status, page) = app
+        .call(
+            reqwest::Method::GET,
+            &format!("/verify?token={token}"),
+            &As::Nobody,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("证明真实有效") && page.contains("未发现有犯罪记录"),
+        "{page}"
+    );
+    // The printable page, for the person it is about.
+    let number = own["number"].as_str().unwrap();
+    let (status, printable) = app
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/v1/certificates/{number}/page"),
+            &person,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(printable.contains("<svg") && printable.contains("无犯罪记录证明"));
+    // Every certificate is an audit entry naming who issued it, the result and the number.
+    let certificates: Vec<Value> = app
+        .audit()
+        .await
+        .into_iter()
+        .filter(|e| e["kind"] == "certificate")
+        .collect();
+    assert_eq!(certificates.len(), 3);
+    assert_eq!(certificates[0]["actor"], "user:person-a");
+    assert_eq!(certificates[0]["subject"], format!("certificate:{number}"));
+    assert_eq!(certificates[1]["outcome"], "has_criminal_record");
+}
