@@ -2,6 +2,7 @@
 //! and the ratio. Machines are noisy; ratios are what we compare.
 
 mod audit;
+mod certificates;
 mod evaluate;
 mod ingest;
 mod judgment;
@@ -30,6 +31,8 @@ enum Bench {
     Audit(audit::Args),
     /// Extract record facts from and redact real judgments, against one plain regex pass.
     Judgment(judgment::Args),
+    /// Certificates issued through the HTTP API over a million people, against a trivial endpoint.
+    Certificates(certificates::Args),
     /// The policy simulator against DuckDB computing the same coverage table.
     Simulate(simulate::Args),
     /// Every benchmark, one summary line each.
@@ -48,12 +51,16 @@ fn main() -> anyhow::Result<()> {
         Bench::Judgment(args) => {
             judgment::run(&args).map(|summaries| summaries.iter().for_each(|s| println!("{s}")))
         }
+        Bench::Certificates(args) => {
+            certificates::run(&args).map(|summaries| summaries.iter().for_each(|s| println!("{s}")))
+        }
         Bench::Simulate(args) => {
             simulate::run(&args).map(|summaries| summaries.iter().for_each(|s| println!("{s}")))
         }
         Bench::All => {
             let mut summaries = vec![evaluate::run(&evaluate::Args::default())?];
             summaries.extend(ingest::run(&ingest::Args::default())?);
+            summaries.extend(certificates::run(&certificates::Args::default())?);
             summaries.extend(simulate::run(&simulate::Args::default())?);
             // The judgments are shared data, not part of the repository: skip when absent.
             match judgment::run(&judgment::Args::default()) {
