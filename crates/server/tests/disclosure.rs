@@ -35,7 +35,7 @@ struct App {
     base: String,
     http: reqwest::Client,
     clock: Arc<FixedClock>,
-    _running: fengcun_server::Running,
+    running: fengcun_server::Running,
 }
 
 /// How a test speaks to the server: with a key, or with a session cookie and its CSRF token.
@@ -86,10 +86,15 @@ impl App {
             base: format!("http://{}", running.address),
             http: reqwest::Client::new(),
             clock,
-            _running: running,
+            running,
         };
         app.load_records().await;
         app
+    }
+
+    fn clock_now(&self) -> jiff::Timestamp {
+        use fengcun_server::Clock;
+        self.clock.now()
     }
 
     async fn call(
@@ -902,4 +907,237 @@ async fn certificates_issued_by_the_server_verify_offline_and_any_altered_byte_f
     assert_eq!(certificates[0]["actor"], "user:person-a");
     assert_eq!(certificates[0]["subject"], format!("certificate:{number}"));
     assert_eq!(certificates[1]["outcome"], "has_criminal_record");
+}
+
+/// A small deterministic generator (SplitMix64): the test's cases are the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Person `n`'s identity number (region 110105, born 1970 + n days, GB 11643 check character).
+fn generated_id(n: u64) -> String {
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let birth = jiff::civil::Date::constant(1970, 1, 1)
+        .checked_add(jiff::Span::new().days(i64::try_from(n * 37).unwrap()))
+        .unwrap();
+    let body = format!(
+        "110105{:04}{:02}{:02}{:03}",
+        birth.year(),
+        birth.month(),
+        birth.day(),
+        n % 1000
+    );
+    let sum: u32 = body
+        .bytes()
+        .zip(WEIGHTS)
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
+    format!("{body}{}", char::from(b"10X98765432"[(sum % 11) as usize]))
+}
+
+/// A random history for one case of one person: how far it went, the charge, the sentence.
+fn random_case(rng: &mut Rng, case: &str, id: &str) -> Vec<Value> {
+    const CHARGES: [&str; 6] = [
+        "危险驾驶罪",
+        "盗窃罪",
+        "故意伤害罪",
+        "诈骗罪",
+        "交通肇事罪",
+        "强制猥亵、侮辱罪",
+    ];
+    let charge = CHARGES[rng.below(6) as usize];
+    let sentence = match rng.below(3) {
+        0 => json!({"principal": "criminal_detention", "months": 1 + rng.below(6)}),
+        1 => json!({"principal": "fixed_term", "months": 6 + rng.below(30)}),
+        _ => json!({"principal": "fixed_term", "months": 37 + rng.below(80)}),
+    };
+    let year = 2019 + rng.below(6);
+    let dates = [
+        format!("{year}-01-10"),
+        format!("{year}-04-01"),
+        format!("{year}-04-12"),
+    ];
+    let mut events = conviction(
+        case,
+        id,
+        charge,
+        sentence,
+        [&dates[0], &dates[1], &dates[2]],
+    );
+    // Some cases stop early: filed only, or judged but not yet effective.
+    let stage = rng.below(4);
+    events.truncate(match stage {
+        0 => 1,
+        1 => 2,
+        _ => 3,
+    });
+    events
+}
+
+#[tokio::test]
+async fn random_histories_never_show_a_sealed_record_without_a_live_covering_grant() {
+    let app = App::start().await;
+    let mut rng = Rng(20_261_126);
+    let people: Vec<String> = (0..40).map(generated_id).collect();
+    let mut events = Vec::new();
+    for (p, id) in people.iter().enumerate() {
+        for c in 0..1 + rng.below(3) {
+            let case = format!("110105-2019-{:06}", p * 10 + c as usize + 100);
+            events.extend(random_case(&mut rng, &case, id));
+        }
+    }
+    let (status, body) = app
+        .post(
+            "/api/v1/events/batch",
+            &As::Key(OPERATOR.into()),
+            &json!({"events": events}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let store = app.running.state.store.clone();
+    let states = store.states().await.unwrap();
+    let sealed: std::collections::BTreeSet<String> = states
+        .iter()
+        .filter(|s| s.state == "sealed")
+        .map(|s| s.case_code.clone())
+        .collect();
+    assert!(
+        sealed.len() >= 10,
+        "the histories seal enough records to test: {}",
+        sealed.len()
+    );
+
+    // One key per kind; grants approved at random for the kinds that may ask, some for one day,
+    // some revoked.
+    app.user("judge-liu", "approver", Some("court"), None).await;
+    let approver = app.login("judge-liu").await;
+    let mut callers = Vec::new();
+    for kind in KINDS {
+        let role = if ["employer", "person", "lawyer"].contains(&kind) {
+            "requester"
+        } else {
+            "clerk"
+        };
+        let (id, key) = app.key(&format!("{kind}-key"), role, kind).await;
+        callers.push((kind, format!("key:{id}"), key));
+    }
+    let asks: [(&str, Option<&str>); 4] = [
+        ("case_handling", None),
+        ("national_security_review", None),
+        ("special_post_vetting", Some("minors_contact")),
+        ("special_post_vetting", Some("passenger_driver")),
+    ];
+    let mut granted = 0;
+    for (_, _, key) in &callers {
+        for (purpose, post) in asks {
+            for id in &people {
+                if rng.below(4) != 0 {
+                    continue;
+                }
+                let mut body =
+                    json!({"purpose": purpose, "id_number": id, "basis": "测试", "reason": "测试"});
+                if let Some(post) = post {
+                    body["post"] = post.into();
+                }
+                let (status, request) = app.post("/api/v1/requests", key, &body).await;
+                if status != StatusCode::CREATED {
+                    assert_eq!(status, StatusCode::FORBIDDEN, "{request}");
+                    continue;
+                }
+                let request = request["request"]["request_id"].as_str().unwrap();
+                let days = if rng.below(3) == 0 { 1 } else { 30 };
+                let (status, decided) = app.approve(&approver, request, Some(days)).await;
+                assert_eq!(status, StatusCode::OK, "{decided}");
+                granted += 1;
+                if rng.below(4) == 0 {
+                    let grant = decided["grant"]["grant_id"].as_str().unwrap();
+                    let (status, _) = app
+                        .call(
+                            reqwest::Method::DELETE,
+                            &format!("/api/v1/grants/{grant}"),
+                            &approver,
+                            None,
+                        )
+                        .await;
+                    assert_eq!(status, StatusCode::OK);
+                }
+            }
+        }
+    }
+    assert!(granted > 50, "{granted} grants");
+    // Two days on: the one-day grants have expired.
+    app.clock.set("2026-06-03T03:00:00Z".parse().unwrap());
+    let now = app.clock_now();
+    let grants = store.grants(None).await.unwrap();
+
+    let mut looked = 0;
+    let mut shown_sealed = 0;
+    for (kind, requester, key) in &callers {
+        for (purpose, post) in asks
+            .iter()
+            .copied()
+            .chain([("certificate", None), ("self_inspection", None)])
+        {
+            let nobody = {
+                let mut body = json!({"purpose": purpose, "id_number": NOBODY});
+                if let Some(post) = post {
+                    body["post"] = post.into();
+                }
+                app.lookup(key, body).await
+            };
+            for id in &people {
+                let mut body = json!({"purpose": purpose, "id_number": id});
+                if let Some(post) = post {
+                    body["post"] = post.into();
+                }
+                let (status, text) = app.lookup(key, body).await;
+                looked += 1;
+                assert_eq!(status, StatusCode::OK);
+                let answer: Value = serde_json::from_str(&text).unwrap();
+                let person_key = store.person_key(&format!("id:{id}"));
+                let mut any_shown = false;
+                for shown in answer["records"].as_array().unwrap() {
+                    any_shown = true;
+                    let case = shown["case_code"].as_str().unwrap();
+                    if !sealed.contains(case) {
+                        assert!(shown.get("grant").is_none(), "{kind} {purpose}: {shown}");
+                        continue;
+                    }
+                    shown_sealed += 1;
+                    // A sealed record is shown only under a grant that is live now and covers
+                    // this requester, person, purpose and post.
+                    let grant = shown["grant"].as_str().unwrap_or_else(|| {
+                        panic!("{kind} {purpose}: sealed {case} shown without a grant")
+                    });
+                    let row = grants.iter().find(|g| g.grant_id == grant).unwrap();
+                    assert_eq!(&row.requester, requester);
+                    assert_eq!(row.person_key, person_key);
+                    assert_eq!(row.purpose, purpose);
+                    assert_eq!(row.post.as_deref(), post);
+                    assert!(row.revoked_at.is_none(), "revoked {grant} used");
+                    let expires: jiff::Timestamp = row.expires.parse().unwrap();
+                    assert!(now < expires, "expired {grant} used");
+                }
+                // Nothing shown: byte for byte the answer about a person never recorded,
+                // whatever is sealed.
+                if !any_shown {
+                    assert_eq!((status, text), nobody, "{kind} {purpose} {id}");
+                }
+            }
+        }
+    }
+    assert_eq!(looked, KINDS.len() * 6 * people.len());
+    assert!(shown_sealed > 0, "some grants are used");
 }
