@@ -8,7 +8,8 @@
 //! sealed on the as-of date when every candidate `anchor + wait` is on or before it. As
 //! `add_period` never decreases when the anchor grows, `anchor + wait <= as_of` is the same as
 //! `anchor <= T`, where `T` is the latest anchor for which it holds: one comparison per
-//! candidate, with `T` computed once per wait.
+//! candidate, with `T` computed once per wait (per wait and months of sentence for the end of
+//! the sentence), and dates compared as one integer each (`day_number`).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -18,7 +19,7 @@ use fengcun_domain::date::add_period;
 use fengcun_domain::{Catalogue, Date, FieldError, RecordParser};
 use fengcun_policy::{Anchor, Cond, Leaf, Outcome, Policy, Truth, Wait, evaluate};
 
-use crate::scan::{Facts, Key, scan};
+use crate::scan::{Facts, Key, Scanner};
 
 /// FxHash (rustc's): a fast hasher for the small keys of the memo.
 #[derive(Debug, Default, Clone, Copy)]
@@ -27,10 +28,20 @@ pub struct FxHasher(u64);
 impl Hasher for FxHasher {
     #[inline]
     fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
             let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
+            word.copy_from_slice(chunk);
             self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            // Byte by byte: a copy of a variable length would be a call to memcpy.
+            let word = rest
+                .iter()
+                .enumerate()
+                .fold(0u64, |w, (i, b)| w | (u64::from(*b) << (8 * i)));
+            self.add(word);
         }
     }
     #[inline]
@@ -103,9 +114,22 @@ pub struct Worker<'p> {
     policies: &'p [Policy],
     as_of: Date,
     parser: RecordParser<'static>,
-    catalogue: &'static Catalogue,
+    scanner: Scanner,
+    /// Entry of each key: by its 128-bit packing (`pack`), or by the key itself when it does
+    /// not fit (more charges or larger buckets than the packing has room for).
+    packed: HashMap<u128, usize, FxBuild>,
     memo: HashMap<Key, usize, FxBuild>,
+    /// The keys seen, with their verdicts; their counts are in `counts` until `finish`.
     pub entries: Vec<Entry>,
+    /// Per entry: records, then per policy records sealed on the as-of date (flat, so that a
+    /// record touches one short run of memory).
+    counts: Vec<u64>,
+    /// Per entry, per policy (flat): what is left to decide for each record.
+    plans: Vec<Plan>,
+    /// The checks of the timed plans.
+    checks: Vec<Check>,
+    /// The limits of `Check::SentenceEnd`, by wait and months of sentence.
+    sentence_ends: Vec<SentenceEnd>,
     thresholds: HashMap<(i32, i16, i16, i32), Option<Date>, FxBuild>,
     effective_from: Vec<Option<Date>>,
     buckets: Buckets,
@@ -123,9 +147,14 @@ impl<'p> Worker<'p> {
             policies,
             as_of,
             parser: RecordParser::new(catalogue),
-            catalogue,
+            scanner: Scanner::new(catalogue),
+            packed: HashMap::default(),
             memo: HashMap::default(),
             entries: Vec::new(),
+            counts: Vec::new(),
+            plans: Vec::new(),
+            checks: Vec::new(),
+            sentence_ends: Vec::new(),
             thresholds: HashMap::default(),
             effective_from: policies.iter().map(|p| p.meta.effective_from).collect(),
             buckets: Buckets::of(policies),
@@ -136,31 +165,69 @@ impl<'p> Worker<'p> {
     }
 
     /// Reads and decides one line (not blank). A bad line is recorded in `errors`.
-    #[inline]
     pub fn line(&mut self, line: &[u8], line_no: u64) -> bool {
-        let mut facts = match scan(line, self.catalogue) {
-            Some(facts) => facts,
-            None => match self.parser.parse(line) {
-                Ok(record) => {
-                    self.slow_lines += 1;
-                    Facts::of_record(&record)
-                }
-                Err(error) => {
-                    self.errors.push(LineError {
-                        line: line_no,
-                        error,
-                    });
-                    return false;
-                }
-            },
-        };
+        match self.scanner.scan(line) {
+            Some(facts) => {
+                self.record(line, facts);
+                true
+            }
+            None => self.slow(line, line_no),
+        }
+    }
+
+    /// Reads and decides the lines of `part` (whole lines but perhaps the last), numbering them
+    /// from 1; returns how many lines there were, blank ones included.
+    pub fn lines(&mut self, part: &[u8]) -> u64 {
+        let mut start = 0;
+        let mut line_no = 0;
+        while start < part.len() {
+            line_no += 1;
+            if let Some((facts, end)) = self.scanner.scan_at(part, start) {
+                self.record(&part[start..end], facts);
+                start = end;
+                continue;
+            }
+            let end = memchr::memchr(b'\n', &part[start..]).map_or(part.len(), |i| start + i + 1);
+            let line = &part[start..end];
+            if !line.iter().all(u8::is_ascii_whitespace) {
+                self.slow(line, line_no);
+            }
+            start = end;
+        }
+        line_no
+    }
+
+    /// A line the scanner left: the domain parser accepts it or names the field at fault.
+    #[cold]
+    fn slow(&mut self, line: &[u8], line_no: u64) -> bool {
+        match self.parser.parse(line) {
+            Ok(record) => {
+                self.slow_lines += 1;
+                self.record(line, Facts::of_record(&record));
+                true
+            }
+            Err(error) => {
+                self.errors.push(LineError {
+                    line: line_no,
+                    error,
+                });
+                false
+            }
+        }
+    }
+
+    #[inline]
+    fn record(&mut self, line: &[u8], mut facts: Facts) {
         self.buckets.apply(&mut facts.key);
-        let index = match self.memo.get(&facts.key) {
-            Some(i) => *i,
+        let found = match pack(&facts.key) {
+            Some(bits) => self.packed.get(&bits).copied(),
+            None => self.memo.get(&facts.key).copied(),
+        };
+        let index = match found {
+            Some(i) => i,
             None => self.learn(line, &facts),
         };
         self.decide(index, &facts);
-        true
     }
 
     /// Decides a new key with the policy engine itself, on this record.
@@ -216,49 +283,277 @@ impl<'p> Worker<'p> {
             records: 0,
             sealed_now: vec![0; self.policies.len()],
         });
-        self.memo.insert(facts.key.clone(), index);
+        for (class, from) in self.entries[index].classes.iter().zip(&self.effective_from) {
+            let plan = plan(
+                &mut self.thresholds,
+                &mut self.sentence_ends,
+                &mut self.checks,
+                self.as_of,
+                class,
+                *from,
+            );
+            self.plans.push(plan);
+        }
+        self.counts
+            .extend(std::iter::repeat_n(0, 1 + self.policies.len()));
+        match pack(&facts.key) {
+            Some(bits) => self.packed.insert(bits, index),
+            None => self.memo.insert(facts.key.clone(), index),
+        };
         index
     }
 
     #[inline]
     fn decide(&mut self, index: usize, facts: &Facts) {
-        let entry = &mut self.entries[index];
-        entry.records += 1;
-        for (p, class) in entry.classes.iter().enumerate() {
-            self.last[p] = match class {
-                Class::NeedsFacts => Outcome::NeedsFacts,
-                Class::NotEligible(_) => Outcome::NotEligible,
-                Class::Eligible(timings) => {
-                    let mut now = self.effective_from[p].is_none_or(|from| from <= self.as_of);
-                    for (anchor, wait) in timings {
-                        if !now {
-                            break;
-                        }
-                        let (date, extra) = match anchor {
-                            Anchor::JudgmentEffective => (facts.judgment_effective, 0),
-                            Anchor::ExecutionCompleted => (facts.execution_completed, 0),
-                            Anchor::Disposition => (facts.disposition_date, 0),
-                            Anchor::Offence => (facts.offence, 0),
-                            Anchor::SentenceEnd => (facts.disposition_date, facts.months as i32),
-                        };
-                        now = match date {
-                            None => false,
-                            Some(d) => {
-                                let limit =
-                                    threshold(&mut self.thresholds, self.as_of, extra, *wait);
-                                limit.is_some_and(|t| d <= t)
-                            }
-                        };
-                    }
+        let n = self.policies.len();
+        let (Some(counts), Some(plans)) = (
+            self.counts.get_mut(index * (n + 1)..(index + 1) * (n + 1)),
+            self.plans.get(index * n..(index + 1) * n),
+        ) else {
+            return;
+        };
+        counts[0] += 1;
+        let dates = [
+            facts.judgment_effective,
+            facts.execution_completed,
+            facts.disposition_date,
+            facts.offence,
+        ]
+        .map(|d| d.map_or(ABSENT, day_number));
+        for (p, plan) in plans.iter().enumerate() {
+            let outcome = match *plan {
+                Plan::Fixed(outcome) => outcome,
+                Plan::Timed {
+                    in_force,
+                    start,
+                    len,
+                } => {
+                    let checks = self.checks.get(start as usize..(start + len) as usize);
+                    let now = in_force
+                        && checks.is_some_and(|checks| {
+                            checks.iter().all(|check| match *check {
+                                Check::Until(anchor, limit) => {
+                                    dates.get(usize::from(anchor)).is_some_and(|d| *d <= limit)
+                                }
+                                Check::SentenceEnd(index) => {
+                                    dates[2] != ABSENT
+                                        && sentence_end(
+                                            &mut self.thresholds,
+                                            &mut self.sentence_ends,
+                                            self.as_of,
+                                            index,
+                                            facts.months,
+                                        ) >= dates[2]
+                                }
+                            })
+                        });
                     if now {
-                        entry.sealed_now[p] += 1;
+                        counts[p + 1] += 1;
                         Outcome::Seal
                     } else {
                         Outcome::SealLater
                     }
                 }
             };
+            if let Some(slot) = self.last.get_mut(p) {
+                *slot = outcome;
+            }
         }
+    }
+
+    /// The entries with their counts.
+    pub fn finish(mut self) -> Vec<Entry> {
+        let n = self.policies.len();
+        for (entry, counts) in self.entries.iter_mut().zip(self.counts.chunks_exact(n + 1)) {
+            entry.records = counts[0];
+            entry.sealed_now = counts[1..].to_vec();
+        }
+        self.entries
+    }
+}
+
+/// What a class leaves to decide per record: for an eligible one, the latest anchor date of
+/// each candidate that still seals on the as-of date (one comparison per record).
+fn plan(
+    thresholds: &mut HashMap<(i32, i16, i16, i32), Option<Date>, FxBuild>,
+    sentence_ends: &mut Vec<SentenceEnd>,
+    checks: &mut Vec<Check>,
+    as_of: Date,
+    class: &Class,
+    effective_from: Option<Date>,
+) -> Plan {
+    match class {
+        Class::NeedsFacts => Plan::Fixed(Outcome::NeedsFacts),
+        Class::NotEligible(_) => Plan::Fixed(Outcome::NotEligible),
+        Class::Eligible(timings) => {
+            let start = checks.len();
+            for (anchor, wait) in timings {
+                let anchor = match anchor {
+                    Anchor::JudgmentEffective => 0,
+                    Anchor::ExecutionCompleted => 1,
+                    Anchor::Disposition => 2,
+                    Anchor::Offence => 3,
+                    // The sentence's length differs between records of one key.
+                    Anchor::SentenceEnd => {
+                        let index = match sentence_ends.iter().position(|e| e.wait == *wait) {
+                            Some(i) => i,
+                            None => {
+                                sentence_ends.push(SentenceEnd {
+                                    wait: *wait,
+                                    limits: vec![None; SENTENCE_END_TABLE],
+                                });
+                                sentence_ends.len() - 1
+                            }
+                        };
+                        checks.push(Check::SentenceEnd(index as u32));
+                        continue;
+                    }
+                };
+                let limit = threshold(thresholds, as_of, 0, *wait).map_or(NEVER, day_number);
+                checks.push(Check::Until(anchor, limit));
+            }
+            Plan::Timed {
+                in_force: effective_from.is_none_or(|from| from <= as_of),
+                start: start as u32,
+                len: (checks.len() - start) as u32,
+            }
+        }
+    }
+}
+
+/// What is left to decide per record, for one key and one policy.
+#[derive(Debug, Clone, Copy)]
+enum Plan {
+    /// The same for every record of the key.
+    Fixed(Outcome),
+    /// Eligible: sealed on the as-of date when the policy is in force then and every check
+    /// (`Worker::checks[start..start + len]`) holds.
+    Timed {
+        in_force: bool,
+        start: u32,
+        len: u32,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Check {
+    /// The anchor's date (as `day_number`, `ABSENT` when missing; the anchor as an index of
+    /// `Worker::decide`'s dates) is on or before the limit (`NEVER` when no date is).
+    Until(u8, i32),
+    /// The judgment date plus the sentence plus a wait is on or before the as-of date: the limit
+    /// by months of sentence is in `Worker::sentence_ends[index]`.
+    SentenceEnd(u32),
+}
+
+/// A date as one integer in the same order, for the comparisons made for every record.
+#[inline(always)]
+fn day_number(date: Date) -> i32 {
+    i32::from(date.year()) * 512 + i32::from(date.month()) * 32 + i32::from(date.day())
+}
+
+/// A missing anchor date (after every limit) and a limit no date meets.
+const ABSENT: i32 = i32::MAX;
+const NEVER: i32 = i32::MIN;
+
+/// Sentences up to this many months have their sentence-end limit in a table.
+const SENTENCE_END_TABLE: usize = 1200;
+
+/// For one wait after the end of the sentence: the limit on the judgment date by months of
+/// sentence, filled as sentences are met.
+#[derive(Debug, Clone)]
+struct SentenceEnd {
+    wait: Wait,
+    limits: Vec<Option<i32>>,
+}
+
+/// The key in 128 bits, each part in a fixed width, behind a leading 1 (so that keys of different
+/// lengths — they differ in their number of charges — never collide); `None` when a part does
+/// not fit its width, and the key is then looked up as it is.
+#[inline]
+fn pack(key: &Key) -> Option<u128> {
+    struct Bits(u128, u32);
+    impl Bits {
+        #[inline(always)]
+        fn put(&mut self, value: u32, width: u32) -> Option<()> {
+            if value >> width != 0 || self.1 + width > 127 {
+                return None;
+            }
+            self.0 = (self.0 << width) | u128::from(value);
+            self.1 += width;
+            Some(())
+        }
+        #[inline(always)]
+        fn opt_bool(&mut self, value: Option<bool>) -> Option<()> {
+            self.put(value.map_or(0, |b| 1 + u32::from(b)), 2)
+        }
+        #[inline(always)]
+        fn opt(&mut self, value: Option<u32>, width: u32) -> Option<()> {
+            match value {
+                None => self.put(0, 1),
+                Some(v) => {
+                    self.put(1, 1)?;
+                    self.put(v, width)
+                }
+            }
+        }
+    }
+    let mut b = Bits(1, 0);
+    b.put(key.disposition as u32, 3)?;
+    match key.principal {
+        None => b.put(0, 1)?,
+        Some((kind, months)) => {
+            b.put(1, 1)?;
+            b.put(kind as u32, 3)?;
+            b.put(months, 5)?;
+        }
+    }
+    b.put(u32::from(key.probation), 1)?;
+    b.put(u32::from(key.combined), 1)?;
+    b.opt_bool(key.recidivist)?;
+    b.opt(key.prior_convictions, 4)?;
+    for c in key.conditions {
+        b.opt_bool(c)?;
+    }
+    b.put(u32::from(key.has_birth), 1)?;
+    b.put(u32::from(key.has_offence), 1)?;
+    b.put(u32::from(key.has_disposition_date), 1)?;
+    for age in key.ages {
+        b.opt(age, 4)?;
+    }
+    b.put(u32::try_from(key.charges.len()).ok()?, 3)?;
+    for (id, culpability) in &key.charges {
+        b.put(u32::from(id.0), 10)?;
+        b.put(*culpability as u32, 1)?;
+    }
+    Some(b.0)
+}
+
+/// The latest judgment date (as `day_number`) sealed by the as-of date under the wait of
+/// `sentence_ends[index]`, for a sentence of `months`.
+#[inline]
+fn sentence_end(
+    thresholds: &mut HashMap<(i32, i16, i16, i32), Option<Date>, FxBuild>,
+    sentence_ends: &mut [SentenceEnd],
+    as_of: Date,
+    index: u32,
+    months: u32,
+) -> i32 {
+    let Some(end) = sentence_ends.get_mut(index as usize) else {
+        return NEVER;
+    };
+    let compute = |thresholds: &mut HashMap<_, _, _>| {
+        threshold(
+            thresholds,
+            as_of,
+            i32::try_from(months).unwrap_or(i32::MAX),
+            end.wait,
+        )
+        .map_or(NEVER, day_number)
+    };
+    match end.limits.get_mut(months as usize) {
+        Some(Some(limit)) => *limit,
+        Some(slot) => *slot.insert(compute(thresholds)),
+        None => compute(thresholds),
     }
 }
 
@@ -315,7 +610,17 @@ struct Buckets {
     /// (kind, months) of every sentence limit.
     months: Vec<(PrincipalKind, u32)>,
     conditions: [bool; 3],
+    /// The buckets of small values, looked up rather than counted for every record: by age,
+    /// by prior convictions, and by kind of sentence (`PrincipalKind as usize`) and months.
+    age_table: Vec<u32>,
+    prior_table: Vec<u32>,
+    month_tables: Vec<Vec<u32>>,
 }
+
+/// Values below these have their bucket in a table.
+const AGE_TABLE: u32 = 256;
+const PRIOR_TABLE: u32 = 256;
+const MONTH_TABLE: u32 = 1200;
 
 fn bucket(value: u32, thresholds: impl Iterator<Item = u32>) -> u32 {
     thresholds.filter(|t| value > *t).count() as u32
@@ -354,31 +659,193 @@ impl Buckets {
                 _ => {}
             }
         }
-        b
+        b.with_tables()
+    }
+
+    fn age_bucket(&self, age: u32) -> u32 {
+        // `age < years` ⇔ not `age >= years`: count the thresholds reached.
+        self.ages.iter().filter(|y| age >= **y).count() as u32
+    }
+
+    fn prior_bucket(&self, prior: u32) -> u32 {
+        bucket(prior, self.priors.iter().copied())
+    }
+
+    fn month_bucket(&self, kind: PrincipalKind, months: u32) -> u32 {
+        bucket(
+            months,
+            self.months
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, m)| *m),
+        )
+    }
+
+    fn with_tables(mut self) -> Self {
+        self.age_table = (0..AGE_TABLE).map(|a| self.age_bucket(a)).collect();
+        self.prior_table = (0..PRIOR_TABLE).map(|p| self.prior_bucket(p)).collect();
+        self.month_tables = PrincipalKind::ALL
+            .iter()
+            .map(|kind| {
+                (0..MONTH_TABLE)
+                    .map(|m| self.month_bucket(*kind, m))
+                    .collect()
+            })
+            .collect();
+        self
     }
 
     #[inline]
     fn apply(&self, key: &mut Key) {
         for age in key.ages.iter_mut().flatten() {
-            // `age < years` ⇔ not `age >= years`: count the thresholds reached.
-            *age = self.ages.iter().filter(|y| *age >= **y).count() as u32;
+            *age = match self.age_table.get(*age as usize) {
+                Some(b) => *b,
+                None => self.age_bucket(*age),
+            };
         }
         if let Some(prior) = key.prior_convictions.as_mut() {
-            *prior = bucket(*prior, self.priors.iter().copied());
+            *prior = match self.prior_table.get(*prior as usize) {
+                Some(b) => *b,
+                None => self.prior_bucket(*prior),
+            };
         }
         if let Some((kind, months)) = key.principal.as_mut() {
-            let k = *kind;
-            *months = bucket(
-                *months,
-                self.months
-                    .iter()
-                    .filter(|(lk, _)| *lk == k)
-                    .map(|(_, m)| *m),
-            );
+            let table = self.month_tables.get(*kind as usize);
+            *months = match table.and_then(|t| t.get(*months as usize)) {
+                Some(b) => *b,
+                None => self.month_bucket(*kind, *months),
+            };
         }
         for (slot, read) in key.conditions.iter_mut().zip(self.conditions) {
             if !read {
                 *slot = None;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+    use super::*;
+    use fengcun_domain::{ChargeId, Culpability, Disposition};
+    use fengcun_policy::presets;
+
+    /// Keys of a synthetic set, bucketed as for every preset, and variants of each with one part
+    /// changed to its extremes: no two different keys share a packing.
+    #[test]
+    fn packing_tells_every_key_apart() {
+        let mut data = Vec::new();
+        let config = fengcun_synth::Config {
+            records: 20_000,
+            seed: 7,
+        };
+        fengcun_synth::generate(config, &mut data, None, &mut |_| {}).unwrap();
+        let buckets = Buckets::of(presets::all());
+        let mut scanner = Scanner::new(Catalogue::builtin());
+        let mut keys = Vec::new();
+        for line in data.split_inclusive(|b| *b == b'\n') {
+            let mut key = scanner.scan(line).unwrap().key;
+            buckets.apply(&mut key);
+            keys.push(key);
+        }
+        let mut variants = Vec::new();
+        for key in keys.iter().step_by(50) {
+            let mut k = key.clone();
+            k.disposition = Disposition::Open;
+            variants.push(k);
+            let mut k = key.clone();
+            k.principal = None;
+            variants.push(k);
+            for months in [0, 1, 31] {
+                let mut k = key.clone();
+                k.principal = Some((PrincipalKind::Death, months));
+                variants.push(k);
+            }
+            let mut k = key.clone();
+            k.probation = !k.probation;
+            k.combined = !k.combined;
+            variants.push(k);
+            for extra in 0..=7 {
+                let mut k = key.clone();
+                k.charges.clear();
+                for i in 0..extra {
+                    k.charges.push((ChargeId(1023 - i), Culpability::Negligent));
+                }
+                variants.push(k);
+            }
+            for value in [None, Some(false), Some(true)] {
+                let mut k = key.clone();
+                k.recidivist = value;
+                k.conditions[2] = value;
+                variants.push(k);
+            }
+            for prior in [None, Some(0), Some(15)] {
+                let mut k = key.clone();
+                k.prior_convictions = prior;
+                k.ages[3] = prior;
+                variants.push(k);
+            }
+            let mut k = key.clone();
+            k.has_birth = !k.has_birth;
+            variants.push(k);
+            let mut k = key.clone();
+            k.ages = [None; 4];
+            variants.push(k);
+        }
+        keys.extend(variants);
+        let mut by_bits: HashMap<u128, &Key> = HashMap::new();
+        let mut packed = 0;
+        for key in &keys {
+            if let Some(bits) = pack(key) {
+                packed += 1;
+                let other = by_bits.entry(bits).or_insert(key);
+                assert_eq!(*other, key, "two keys packed as {bits:#x}");
+            }
+        }
+        assert!(packed * 10 > keys.len() * 9, "{packed} of {}", keys.len());
+        // Parts too large for their width are not packed (and are looked up as keys).
+        let mut k = keys[0].clone();
+        k.prior_convictions = Some(16);
+        assert_eq!(pack(&k), None);
+        k.prior_convictions = Some(0);
+        k.charges.push((ChargeId(1024), Culpability::Intentional));
+        assert_eq!(pack(&k), None);
+    }
+
+    /// The tables give the buckets counting gives, inside them and past their ends.
+    #[test]
+    fn bucket_tables_agree_with_counting() {
+        let buckets = Buckets::of(presets::all());
+        for value in 0..2 * MONTH_TABLE {
+            let mut key = Key {
+                disposition: Disposition::Convicted,
+                principal: None,
+                probation: false,
+                combined: false,
+                charges: Default::default(),
+                recidivist: None,
+                prior_convictions: Some(value),
+                conditions: [Some(true); 3],
+                has_birth: true,
+                has_offence: true,
+                has_disposition_date: true,
+                ages: [Some(value); 4],
+            };
+            for kind in PrincipalKind::ALL {
+                key.principal = Some((kind, value));
+                let mut bucketed = key.clone();
+                buckets.apply(&mut bucketed);
+                assert_eq!(
+                    bucketed.principal,
+                    Some((kind, buckets.month_bucket(kind, value)))
+                );
+                assert_eq!(bucketed.ages, [Some(buckets.age_bucket(value)); 4]);
+                assert_eq!(
+                    bucketed.prior_convictions,
+                    Some(buckets.prior_bucket(value))
+                );
             }
         }
     }

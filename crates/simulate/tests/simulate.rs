@@ -24,47 +24,224 @@ const ODD_LINES: &str = r#"{"record_id":"X-1","disposition":"convicted","charges
 not json
 "#;
 
-#[test]
-fn the_simulator_decides_every_line_as_evaluate_does() {
-    let mut input = synth(30_000, 11);
-    input.extend_from_slice(ODD_LINES.as_bytes());
+/// Checks, line by line, that the simulator's outcome under every policy is `fengcun evaluate`'s
+/// (the domain parser, then `fengcun_policy::evaluate`), and that its errors are the parser's.
+/// Returns the outcome codes seen.
+fn assert_decides_as_evaluate(
+    input: &[u8],
+    as_of: Date,
+) -> std::collections::BTreeSet<&'static str> {
     let policies = presets::all();
     let parser = RecordParser::new(Catalogue::builtin());
-    for as_of in [Date::constant(2023, 6, 30), Date::constant(2026, 11, 26)] {
-        let decided = outcomes(policies, as_of, &input);
-        let lines: Vec<&[u8]> = input.split_inclusive(|b| *b == b'\n').collect();
-        let non_blank = lines
-            .iter()
-            .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
-            .count();
-        assert_eq!(decided.len(), non_blank);
-        let mut seen_outcomes = std::collections::BTreeSet::new();
-        for (line_no, result) in &decided {
-            let line = lines[(*line_no - 1) as usize];
-            match (parser.parse(line), result) {
-                (Ok(record), Ok(ours)) => {
-                    for (policy, ours) in policies.iter().zip(ours) {
-                        let theirs = evaluate(policy, &record, as_of).outcome;
-                        assert_eq!(
-                            *ours,
-                            theirs,
-                            "line {line_no} {} as of {as_of}: {}",
-                            policy.name(),
-                            String::from_utf8_lossy(line)
-                        );
-                        seen_outcomes.insert(theirs.code());
-                    }
+    let decided = outcomes(policies, as_of, input);
+    let lines: Vec<&[u8]> = input.split_inclusive(|b| *b == b'\n').collect();
+    let non_blank = lines
+        .iter()
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+        .count();
+    assert_eq!(decided.len(), non_blank);
+    let mut seen_outcomes = std::collections::BTreeSet::new();
+    for (line_no, result) in &decided {
+        let line = lines[(*line_no - 1) as usize];
+        match (parser.parse(line), result) {
+            (Ok(record), Ok(ours)) => {
+                for (policy, ours) in policies.iter().zip(ours) {
+                    let theirs = evaluate(policy, &record, as_of).outcome;
+                    assert_eq!(
+                        *ours,
+                        theirs,
+                        "line {line_no} {} as of {as_of}: {}",
+                        policy.name(),
+                        String::from_utf8_lossy(line)
+                    );
+                    seen_outcomes.insert(theirs.code());
                 }
-                (Err(expected), Err(got)) => {
-                    assert_eq!(got.line, *line_no);
-                    assert_eq!(got.error.to_string(), expected.to_string());
-                }
-                (expected, got) => panic!("line {line_no}: parser {expected:?}, simulator {got:?}"),
             }
+            (Err(expected), Err(got)) => {
+                assert_eq!(got.line, *line_no);
+                assert_eq!(got.error.to_string(), expected.to_string());
+            }
+            (expected, got) => panic!(
+                "line {line_no}: parser {expected:?}, simulator {got:?}: {}",
+                String::from_utf8_lossy(line)
+            ),
         }
+    }
+    seen_outcomes
+}
+
+#[test]
+fn the_simulator_decides_every_line_as_evaluate_does() {
+    // 100,000 synthetic records × every shipped policy × two dates: the scanner, the memo (keys
+    // bucketed and packed) and the per-record timing against the policy engine itself.
+    let mut input = synth(100_000, 11);
+    input.extend_from_slice(ODD_LINES.as_bytes());
+    for as_of in [Date::constant(2023, 6, 30), Date::constant(2026, 11, 26)] {
+        let seen_outcomes = assert_decides_as_evaluate(&input, as_of);
         // The data must exercise every outcome, or the comparison proves little.
         assert_eq!(seen_outcomes.len(), 4, "{seen_outcomes:?}");
     }
+}
+
+/// A small deterministic generator (xorshift64*), so that a failure can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// Changes a line the way another exporter or a careless one would: white space, escapes,
+/// other spellings of a charge, values replaced (by null, other numbers, other strings), keys
+/// repeated or unknown, a byte dropped, replaced (by JSON syntax, a digit, a control character,
+/// half of a Chinese character), doubled or moved.
+fn mutate(line: &[u8], rng: &mut Rng) -> Vec<u8> {
+    const BYTES: &[u8] = b"\"\\{}[],: 0159-aXn\t\r\x01\x7f\xff\xe4\xb8";
+    const VALUES: &[&str] = &[
+        "null",
+        "1.5",
+        "-1",
+        "007",
+        "0",
+        "12",
+        "37",
+        "99999999999",
+        "1e3",
+        "true",
+        "false",
+        "\"\"",
+        "\" \"",
+        "{}",
+        "[]",
+        "\"2024-02-30\"",
+        "\"2024-2-3\"",
+        "\"2019-06-30\"",
+        "\"fixed_term\"",
+        "\"criminal_detention\"",
+        "\"exempt\"",
+        "\"negligent\"",
+        "\"statutory\"",
+        "\"264\"",
+        "\"A\\u0041\"",
+        "\"盗窃\"",
+        "\"盗窃罪\"",
+        "\"危险驾驶罪\"",
+        "\"帮助信息网络犯罪活动\"",
+        "\"组织他人偷越国(边)境罪\"",
+        "\"\u{3000}\"",
+    ];
+    const FIELDS: &[&str] = &[
+        "\"name\":\"x\",",
+        "\"record_id\":\"again\",",
+        "\"ground\":\"statutory\",",
+        "\"flags\":[],",
+        "\"source\":null,",
+        "\"extra\":1,",
+        "\"conditions\":null,",
+        "\"recidivist\":true,",
+    ];
+    let mut out = line.to_vec();
+    if out.last() == Some(&b'\n') {
+        out.pop();
+    }
+    let at = rng.below(out.len().max(1));
+    let after = |out: &[u8], set: &[u8]| (at..out.len()).find(|i| set.contains(&out[*i]));
+    match rng.below(14) {
+        // Unchanged, or valid JSON in another layout.
+        9 | 10 => {}
+        11 => {
+            let key = b"\"record_id\":\"";
+            if let Some(i) = out.windows(key.len()).position(|w| w == key) {
+                let escape = [br"\u0041".as_slice(), br"\/", br"\u4e00"][rng.below(3)];
+                out.splice(i + key.len()..i + key.len(), escape.iter().copied());
+            }
+        }
+        12 => {
+            let end = out.len().saturating_sub(1);
+            let field = [br#","flags":["x"]"#.as_slice(), br#","source":{"a":1}"#][rng.below(2)];
+            out.splice(end..end, field.iter().copied());
+        }
+        0 => {
+            if let Some(i) = after(&out, b",:{[") {
+                out.insert(i + 1, if rng.below(2) == 0 { b' ' } else { b'\t' });
+            }
+        }
+        1 => {
+            if let Some(i) = after(&out, b"{") {
+                let field = FIELDS[rng.below(FIELDS.len())].as_bytes();
+                out.splice(i + 1..i + 1, field.iter().copied());
+            }
+        }
+        // A value replaced.
+        2..=4 => {
+            if let Some(i) = after(&out, b":") {
+                let end = (i + 1..out.len())
+                    .find(|j| matches!(out[*j], b',' | b'}' | b']'))
+                    .unwrap_or(out.len());
+                let value = VALUES[rng.below(VALUES.len())].as_bytes();
+                out.splice(i + 1..end, value.iter().copied());
+            }
+        }
+        // A digit changed: dates, identity numbers, months, counts.
+        5 | 6 => {
+            if let Some(i) = (at..out.len()).find(|i| out[*i].is_ascii_digit()) {
+                out[i] = b'0' + rng.below(10) as u8;
+            }
+        }
+        // Damage.
+        7 if !out.is_empty() => {
+            out.remove(at);
+        }
+        8 if !out.is_empty() => out[at] = BYTES[rng.below(BYTES.len())],
+        _ if at + 1 < out.len() => out.swap(at, at + 1),
+        _ => {}
+    }
+    out.push(b'\n');
+    out
+}
+
+#[test]
+fn damaged_lines_are_decided_or_refused_as_evaluate_does() {
+    let clean = synth(10_000, 3);
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut input = Vec::new();
+    for line in clean.split_inclusive(|b| *b == b'\n') {
+        for _ in 0..5 {
+            input.extend_from_slice(&mutate(line, &mut rng));
+        }
+    }
+    assert_decides_as_evaluate(&input, Date::constant(2025, 6, 30));
+    // Both kinds must be common, or the test proves little: lines the simulator reads (most by
+    // the scanner) and lines it refuses.
+    let policies = presets::all();
+    let run = run(
+        policies,
+        Date::constant(2025, 6, 30),
+        &mut input.as_slice(),
+        2,
+        &mut |_| {},
+    )
+    .unwrap();
+    let refused = run.errors.len() as u64;
+    eprintln!(
+        "{} lines: {refused} refused, {} read by the parser, the rest by the scanner",
+        run.lines, run.slow_lines
+    );
+    assert!(
+        refused > run.lines / 5 && refused < run.lines * 4 / 5,
+        "{refused} of {}",
+        run.lines
+    );
+    assert!(run.slow_lines > run.lines / 50, "{}", run.slow_lines);
+    assert!(run.lines - refused - run.slow_lines > run.lines / 5);
 }
 
 #[test]
