@@ -243,7 +243,8 @@ async fn measure(
 
     // The baseline: the same event rows (same columns, the same bytes of JSON) into the same
     // table of a fresh database of the same engine, in the same transactions — no derivation,
-    // no decision, no encryption.
+    // no decision, no encryption — through the same write connection and settings as the store's
+    // own writes (on SQLite: one connection, kept warm).
     let plain = fengcun_store::open(plain_url, keys.clone()).await?;
     let rows: Vec<_> = events
         .iter()
@@ -262,7 +263,7 @@ async fn measure(
         .collect();
     let started = Instant::now();
     for (chunk_rows, chunk_events) in rows.chunks(batch).zip(events.chunks(batch)) {
-        let mut tx = plain.pool().begin().await?;
+        let mut tx = plain.write_pool().begin().await?;
         for ((person_key, case_code, hash, body), event) in chunk_rows.iter().zip(chunk_events) {
             sqlx::query(
                 "INSERT INTO events (person_key, case_code, idempotency_key, content_hash, kind, event_date, agency_code, received_at, body) \

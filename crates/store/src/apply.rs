@@ -22,6 +22,9 @@ use crate::sql::{
 };
 use crate::types::{Context, LineOutcome};
 
+/// Hexadecimal digits of time at the start of a transition id; the random part follows.
+const TIME_DIGITS: usize = 12;
+
 /// Rows per multi-row statement: well under SQLite's and PostgreSQL's parameter limits.
 const ROWS_PER_STATEMENT: usize = 100;
 
@@ -37,12 +40,18 @@ pub(crate) struct Cached {
     pub record: Option<Record>,
 }
 
-/// Every record of the persons a batch touches, keyed by person, then case.
+/// Every record of the persons a batch touches, keyed by person, then case; with every event of
+/// theirs, so that deriving a record never waits for the database.
 #[derive(Debug, Default)]
-pub(crate) struct Persons(HashMap<String, HashMap<String, Cached>>, Prefetched);
+pub(crate) struct Persons(
+    HashMap<String, HashMap<String, Cached>>,
+    Prefetched,
+    HashMap<(String, String), Vec<StoredEvent>>,
+);
 
-/// Stored events of the persons' other records, read in one statement per batch: the unsealing
-/// triggers re-derive those records, and one round trip each made a batch of repeat offenders slow.
+/// Stored events of the persons' records (encrypted), read in one statement per batch: one round
+/// trip per record made a batch of repeat offenders slow, and deriving without the database lets
+/// the batch's records be derived while its events are being written.
 type Prefetched = HashMap<(String, String), Vec<(i64, String, Vec<u8>)>>;
 
 impl Persons {
@@ -52,6 +61,28 @@ impl Persons {
 
     fn get_mut(&mut self, person_key: &str, case_code: &str) -> Option<&mut Cached> {
         self.0.get_mut(person_key)?.get_mut(case_code)
+    }
+
+    /// A record's events: stored ones, then the batch's (numbered after them, in line order).
+    fn events(
+        &self,
+        person_key: &str,
+        case_code: &str,
+        key: &DataKey,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let record = (person_key.to_owned(), case_code.to_owned());
+        let mut events = match self.1.get(&record) {
+            Some(rows) => decrypt_events(rows, key)?,
+            None => Vec::new(),
+        };
+        let base = events.last().map_or(0, |e| e.seq);
+        if let Some(arriving) = self.2.get(&record) {
+            events.extend(arriving.iter().map(|e| StoredEvent {
+                seq: base + e.seq,
+                event: e.event.clone(),
+            }));
+        }
+        Ok(events)
     }
 
     fn cases(&self, person_key: &str) -> Vec<String> {
@@ -224,9 +255,10 @@ impl SqlStore {
             set
         };
         let mut persons = self.load_persons(tx, &person_keys).await?;
-        persons.1 = self.prefetch_other_events(tx, &persons, &pending).await?;
+        persons.1 = self.prefetch_events(tx, &persons).await?;
+        // The batch's lines by record, in order of first appearance.
         let mut touched: Vec<(String, String)> = Vec::new();
-        let mut created: HashSet<(String, String)> = HashSet::new();
+        let mut lines: HashMap<(String, String), Vec<&Pending<'_>>> = HashMap::new();
         for p in &pending {
             let record = (p.person_key.clone(), p.case_code.clone());
             if persons.get(&p.person_key, &p.case_code).is_none() {
@@ -237,14 +269,25 @@ impl SqlStore {
                         state: None,
                         convicted: false,
                         facts: None,
-                        wrapped: wrapped.clone(),
+                        wrapped,
                         record: None,
                     },
                 );
-                created.insert(record.clone());
             }
-            if !touched.contains(&record) {
-                touched.push(record);
+            persons
+                .2
+                .entry(record.clone())
+                .or_default()
+                .push(StoredEvent {
+                    seq: p.line as i64,
+                    event: p.event.clone(),
+                });
+            match lines.entry(record) {
+                std::collections::hash_map::Entry::Occupied(mut mine) => mine.get_mut().push(p),
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    touched.push(slot.key().clone());
+                    slot.insert(vec![p]);
+                }
             }
         }
         let mut record_keys: HashMap<(String, String), DataKey> = HashMap::new();
@@ -258,56 +301,61 @@ impl SqlStore {
                 self.keys().record_key(wrapped, person_key, case_code)?,
             );
         }
-        self.insert_events(tx, &pending, &record_keys, ctx).await?;
-        self.insert_mappings(tx, &new_mappings).await?;
-        self.upsert_agencies(tx, &pending).await?;
-        let mut writes = Writes::default();
-        for (person_key, case_code) in touched {
-            let mine: Vec<&Pending<'_>> = pending
-                .iter()
-                .filter(|p| p.person_key == person_key && p.case_code == case_code)
-                .collect();
-            let correction = mine
-                .iter()
-                .any(|p| p.event.event.kind == EventKind::Correction);
-            let line = mine.last().map_or(0, |p| p.line);
-            // A record created by this batch has no other events: derive from the ones in hand.
-            let in_hand = created
-                .contains(&(person_key.clone(), case_code.clone()))
-                .then(|| {
-                    mine.iter()
-                        .map(|p| StoredEvent {
-                            seq: p.line as i64,
-                            event: p.event.clone(),
-                        })
-                        .collect::<Vec<_>>()
-                });
-            let arriving: Vec<&str> = mine
-                .iter()
-                .map(|p| p.event.event.idempotency_key.as_str())
-                .collect();
-            let result = self
-                .refresh_cached(
-                    tx,
+        // The events are written while the records are derived: the database works on one core
+        // while the derivation (decisions, encryption) runs on the other. The derivation yields
+        // now and then so that the next statement is sent as soon as the previous one is done.
+        let writing = async {
+            self.insert_events(tx, &pending, &record_keys, ctx).await?;
+            self.insert_mappings(tx, &new_mappings).await?;
+            self.upsert_agencies(tx, &pending).await
+        };
+        let deriving = async {
+            let mut writes = Writes::default();
+            for (index, record) in touched.iter().enumerate() {
+                let (person_key, case_code) = record;
+                let mine = lines.get(record).map(Vec::as_slice).unwrap_or_default();
+                let correction = mine
+                    .iter()
+                    .any(|p| p.event.event.kind == EventKind::Correction);
+                let arriving: Vec<&str> = mine
+                    .iter()
+                    .map(|p| p.event.event.idempotency_key.as_str())
+                    .collect();
+                if let Err(error) = self.refresh_cached(
                     &mut persons,
                     &mut writes,
-                    &person_key,
-                    &case_code,
+                    person_key,
+                    case_code,
                     Cause::Events { correction },
                     ctx,
-                    in_hand,
                     &arriving,
-                )
-                .await;
-            if let Err(StoreError::Invalid { error, .. }) = result {
+                ) {
+                    return Err((record.clone(), error));
+                }
+                if index % 8 == 7 {
+                    tokio::task::yield_now().await;
+                }
+            }
+            Ok(writes)
+        };
+        let (written, derived) = tokio::join!(writing, deriving);
+        written?;
+        let writes = match derived {
+            Ok(writes) => writes,
+            Err(((person_key, case_code), StoreError::Invalid { error, .. })) => {
+                let mine = lines
+                    .get(&(person_key.clone(), case_code.clone()))
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                let line = mine.last().map_or(0, |p| p.line);
                 let line = self
-                    .blame(tx, &persons, &person_key, &case_code, &mine)
+                    .blame(tx, &persons, &person_key, &case_code, mine)
                     .await?
                     .unwrap_or(line);
                 return Err(StoreError::Invalid { line, error });
             }
-            result?;
-        }
+            Err((_, error)) => return Err(error),
+        };
         self.flush(tx, writes, &persons, ctx).await?;
         Ok(outcomes)
     }
@@ -374,11 +422,13 @@ impl SqlStore {
         head: &str,
         rows: Vec<[Param; N]>,
     ) -> Result<(), StoreError> {
-        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<[Param; N]> = rows.by_ref().take(ROWS_PER_STATEMENT).collect();
             let sql = format!("{head} {}", placeholders(self.positional(), chunk.len(), N));
             let mut query = sqlx::query(&sql);
             for row in chunk {
-                for value in row.iter().cloned() {
+                for value in row {
                     query = value.bind(query);
                 }
             }
@@ -532,21 +582,38 @@ impl SqlStore {
         tx: &mut Tx,
         events: &[ValidEvent],
     ) -> Result<HashMap<(String, String), String>, StoreError> {
-        let mut documents: Vec<&str> = events
+        // By agency and number together, so that the look-up uses the key (agency code, document
+        // number): by number alone it read the whole table, once per batch.
+        let mut pairs: Vec<(&str, &str)> = events
             .iter()
-            .filter_map(|e| e.event.document_number.as_deref())
+            .filter_map(|e| {
+                Some((
+                    e.event.agency.code.as_str(),
+                    e.event.document_number.as_deref()?,
+                ))
+            })
             .collect();
-        documents.sort_unstable();
-        documents.dedup();
+        pairs.sort_unstable();
+        pairs.dedup();
         let mut known = HashMap::new();
-        for chunk in documents.chunks(500) {
+        for chunk in pairs.chunks(250) {
+            let mut agencies: Vec<&str> = chunk.iter().map(|(agency, _)| *agency).collect();
+            agencies.dedup();
+            let mut documents: Vec<&str> = chunk.iter().map(|(_, document)| *document).collect();
+            documents.sort_unstable();
+            documents.dedup();
+            let positional = self.positional();
             let sql = format!(
-                "SELECT agency_code, document_number, case_code FROM case_numbers WHERE document_number IN ({})",
-                list(self.positional(), chunk.len())
+                "SELECT agency_code, document_number, case_code FROM case_numbers WHERE agency_code IN ({}) AND document_number IN ({})",
+                list(positional, agencies.len()),
+                (agencies.len() + 1..=agencies.len() + documents.len())
+                    .map(|i| param(positional, i))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
             let mut query = sqlx::query_as::<_, (String, String, String)>(&sql);
-            for document in chunk {
-                query = query.bind(*document);
+            for value in agencies.iter().chain(&documents) {
+                query = query.bind(*value);
             }
             for (agency, document, case) in query.fetch_all(&mut **tx).await? {
                 known.insert((agency, document), case);
@@ -601,6 +668,8 @@ impl SqlStore {
         Ok(persons)
     }
 
+    /// Inserts the batch's events, each sealed with its record's key. Sealing happens here, a
+    /// statement at a time, so that it alternates with the derivation running alongside.
     async fn insert_events(
         &self,
         tx: &mut Tx,
@@ -706,28 +775,13 @@ impl SqlStore {
         self.keys().record_key(&wrapped, person_key, case_code)
     }
 
-    /// The stored events of the records of the batch's persons that the batch itself does not touch
-    /// (their events cannot change during the batch).
-    async fn prefetch_other_events(
+    /// Every stored event of these persons' stored records, in one statement per 500 persons.
+    async fn prefetch_events(
         &self,
         tx: &mut Tx,
         persons: &Persons,
-        pending: &[Pending<'_>],
     ) -> Result<Prefetched, StoreError> {
-        let touched: HashSet<(&str, &str)> = pending
-            .iter()
-            .map(|p| (p.person_key.as_str(), p.case_code.as_str()))
-            .collect();
-        let mut wanted: Vec<&str> = persons
-            .0
-            .iter()
-            .filter(|(person_key, cases)| {
-                cases
-                    .keys()
-                    .any(|case| !touched.contains(&(person_key.as_str(), case.as_str())))
-            })
-            .map(|(person_key, _)| person_key.as_str())
-            .collect();
+        let mut wanted: Vec<&str> = persons.0.keys().map(String::as_str).collect();
         wanted.sort_unstable();
         let mut prefetched = Prefetched::new();
         for chunk in wanted.chunks(500) {
@@ -742,9 +796,6 @@ impl SqlStore {
             for (seq, person_key, case_code, idempotency_key, body) in
                 query.fetch_all(&mut **tx).await?
             {
-                if touched.contains(&(person_key.as_str(), case_code.as_str())) {
-                    continue;
-                }
                 prefetched
                     .entry((person_key, case_code))
                     .or_default()
@@ -788,19 +839,17 @@ impl SqlStore {
         ctx: &Context,
     ) -> Result<usize, StoreError> {
         let mut persons = self.load_persons(tx, &[person_key.to_owned()]).await?;
+        persons.1 = self.prefetch_events(tx, &persons).await?;
         let mut writes = Writes::default();
         self.refresh_cached(
-            tx,
             &mut persons,
             &mut writes,
             person_key,
             case_code,
             cause,
             ctx,
-            None,
             &[],
-        )
-        .await?;
+        )?;
         let mine = writes.transitions_of(person_key, case_code);
         self.flush(tx, writes, &persons, ctx).await?;
         Ok(mine)
@@ -811,18 +860,16 @@ impl SqlStore {
     /// unsealing triggers across the person's other records.
     #[allow(
         clippy::too_many_arguments,
-        reason = "the batch's cache and the events in hand travel together"
+        reason = "the batch's cache and the arriving keys travel together"
     )]
-    async fn refresh_cached(
+    fn refresh_cached(
         &self,
-        tx: &mut Tx,
         persons: &mut Persons,
         writes: &mut Writes,
         person_key: &str,
         case_code: &str,
         cause: Cause,
         ctx: &Context,
-        in_hand: Option<Vec<StoredEvent>>,
         arriving: &[&str],
     ) -> Result<(), StoreError> {
         let cached = persons
@@ -832,16 +879,7 @@ impl SqlStore {
             .keys()
             .record_key(&cached.wrapped, person_key, case_code)?;
         let current = cached.state;
-        let events = match in_hand {
-            Some(events) => events,
-            None => match persons
-                .1
-                .remove(&(person_key.to_owned(), case_code.to_owned()))
-            {
-                Some(rows) => decrypt_events(rows, &key)?,
-                None => self.load_events(tx, person_key, case_code, &key).await?,
-            },
-        };
+        let events = persons.events(person_key, case_code, &key)?;
         let identity = events
             .first()
             .map(|e| e.event.identity.clone())
@@ -930,15 +968,13 @@ impl SqlStore {
             entry.record = Some(derived.record.clone());
         }
         if convicted {
-            self.triggers_from(tx, persons, writes, person_key, case_code, &derived, ctx)
-                .await?;
+            self.triggers_from(persons, writes, person_key, case_code, &derived, ctx)?;
         }
         if matches!(
             state,
             Some(State::Sealed { .. } | State::PendingSeal { .. })
         ) {
-            self.triggers_to(tx, persons, writes, person_key, case_code, &derived, ctx)
-                .await?;
+            self.triggers_to(persons, writes, person_key, case_code, &derived, ctx)?;
         }
         Ok(())
     }
@@ -970,13 +1006,8 @@ impl SqlStore {
 
     /// `derived` is a conviction that has taken effect: lift the seals (and pending seals) it
     /// reaches among the person's records judged before it.
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "the batch's cache and writes travel together"
-    )]
-    async fn triggers_from(
+    fn triggers_from(
         &self,
-        tx: &mut Tx,
         persons: &mut Persons,
         writes: &mut Writes,
         person_key: &str,
@@ -1008,32 +1039,23 @@ impl SqlStore {
                 .unseal_rule(trigger, Some(new_conviction))
                 .is_some()
             {
-                // Boxed: lifting a seal refreshes another record through this same path.
-                Box::pin(self.refresh_cached(
-                    tx,
+                self.refresh_cached(
                     persons,
                     writes,
                     person_key,
                     &other,
                     Cause::Trigger(trigger),
                     ctx,
-                    None,
                     &[],
-                ))
-                .await?;
+                )?;
             }
         }
         Ok(())
     }
 
     /// `derived` is becoming sealed: a later conviction of the person that arrived first lifts it.
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "the batch's cache and writes travel together"
-    )]
-    async fn triggers_to(
+    fn triggers_to(
         &self,
-        tx: &mut Tx,
         persons: &mut Persons,
         writes: &mut Writes,
         person_key: &str,
@@ -1053,18 +1075,15 @@ impl SqlStore {
             }
             let trigger = trigger_for(&derived.record, &later);
             if ctx.policy.unseal_rule(trigger, Some(&later)).is_some() {
-                Box::pin(self.refresh_cached(
-                    tx,
+                self.refresh_cached(
                     persons,
                     writes,
                     person_key,
                     case_code,
                     Cause::Trigger(trigger),
                     ctx,
-                    None,
                     &[],
-                ))
-                .await?;
+                )?;
                 return Ok(());
             }
         }
@@ -1102,7 +1121,14 @@ impl SqlStore {
         reasons.extend_from_slice(facts);
         reasons.push(b'}');
         let at = ts(ctx.now);
-        let transition_id = fengcun_crypto::random_hex::<8>();
+        // The wall clock's milliseconds, then 64 random bits: ids sort in the order they are made,
+        // so the unique index grows at its end instead of taking a random page per transition.
+        let transition_id = format!(
+            "{:0width$x}{}",
+            jiff::Timestamp::now().as_millisecond(),
+            fengcun_crypto::random_hex::<8>(),
+            width = TIME_DIGITS
+        );
         let kind = match (from, to) {
             (_, State::Sealed { .. }) => Some(NoticeKind::Seal),
             (Some(State::Sealed { .. }), State::Unsealed { .. } | State::Revoked { .. }) => {
@@ -1184,7 +1210,7 @@ impl SqlStore {
             let number = format!(
                 "FC-{}-{case_code}-{}-{}",
                 kind.code().to_uppercase(),
-                &transition_id[..8].to_uppercase(),
+                &transition_id[TIME_DIGITS..TIME_DIGITS + 8].to_uppercase(),
                 index + 1
             );
             let to_agency = recipient != "person";
@@ -1267,12 +1293,13 @@ fn cited_bases(
 }
 
 fn decrypt_events(
-    rows: Vec<(i64, String, Vec<u8>)>,
+    rows: &[(i64, String, Vec<u8>)],
     key: &DataKey,
 ) -> Result<Vec<StoredEvent>, StoreError> {
-    rows.into_iter()
+    rows.iter()
         .map(|(seq, idempotency_key, body)| {
-            let plain = keys::open(key, &body, &format!("event/{idempotency_key}"))?;
+            let (seq, body) = (*seq, body.as_slice());
+            let plain = keys::open(key, body, &format!("event/{idempotency_key}"))?;
             let event = Event::parse(&plain)
                 .map_err(|e| StoreError::Corrupt(format!("event {idempotency_key}: {e}")))?;
             Ok(StoredEvent { seq, event })

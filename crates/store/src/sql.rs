@@ -26,6 +26,10 @@ pub(crate) type Tx = Transaction<'static, Any>;
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     pool: AnyPool,
+    /// Where write transactions run. On SQLite one connection, kept: its page cache stays warm
+    /// from one batch to the next, where alternating between the pool's connections made each
+    /// batch start cold (a connection drops its cache whenever another one wrote).
+    writer: AnyPool,
     pub(crate) backend: Backend,
     keys: Keys,
 }
@@ -54,22 +58,23 @@ impl SqlStore {
             return Err(StoreError::UnsupportedUrl(url.to_owned()));
         };
         let sqlite = backend == Backend::Sqlite;
-        let pool = AnyPoolOptions::new()
-            .max_connections(if sqlite { 4 } else { 8 })
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if sqlite {
-                        // WAL survives a killed process with every committed transaction intact.
-                        use sqlx::Executor;
-                        conn.execute(
-                            "PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                             PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY;",
-                        )
-                        .await?;
-                    }
-                    Ok(())
-                })
+        let options = AnyPoolOptions::new().after_connect(move |conn, _| {
+            Box::pin(async move {
+                if sqlite {
+                    // WAL survives a killed process with every committed transaction intact.
+                    use sqlx::Executor;
+                    conn.execute(
+                        "PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                         PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY;",
+                    )
+                    .await?;
+                }
+                Ok(())
             })
+        });
+        let pool = options
+            .clone()
+            .max_connections(if sqlite { 4 } else { 8 })
             .connect(&url)
             .await?;
         let mut conn = pool.acquire().await?;
@@ -80,8 +85,14 @@ impl SqlStore {
         }
         schema::migrate(&mut conn, backend).await?;
         drop(conn);
+        let writer = if sqlite {
+            options.max_connections(1).connect(&url).await?
+        } else {
+            pool.clone()
+        };
         Ok(Self {
             pool,
+            writer,
             backend,
             keys,
         })
@@ -92,9 +103,15 @@ impl SqlStore {
     /// connection commits, and would fail at once, whatever the busy timeout.
     pub(crate) async fn begin_write(&self) -> Result<Tx, StoreError> {
         Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.writer.begin().await?,
         })
+    }
+
+    /// The connections write transactions use (on SQLite one, kept warm), for a caller that
+    /// writes with its own SQL — the ingestion benchmark's baseline.
+    pub fn write_pool(&self) -> &AnyPool {
+        &self.writer
     }
 
     pub fn pool(&self) -> &AnyPool {
