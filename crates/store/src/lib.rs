@@ -110,7 +110,10 @@ pub trait Store: Send + Sync {
 
     async fn set_agency(&self, agency: &AgencyEndpoint) -> Result<(), StoreError>;
 
-    /// Counts for metrics and health: records by state, events, notices by status.
+    /// Whether the database answers (a health check: one round trip, no table read).
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Counts for metrics: records by state, events, notices by status.
     async fn counts(&self) -> Result<Counts, StoreError>;
 
     /// Appends audit events in a transaction of their own (actions that write nothing else, such

@@ -1234,6 +1234,7 @@ async fn disclosure_rows_keep_their_audit_and_decide_once() {
         UserRow,
     };
     for store in stores("disclosure").await {
+        store.ping().await.unwrap();
         let now: jiff::Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();
         let audit = |kind, outcome: &str| [AuditEvent::new(kind, "admin", outcome)];
         let user = UserRow {
