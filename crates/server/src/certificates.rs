@@ -191,6 +191,17 @@ async fn kept(state: &AppState, caller: &Caller, number: &str) -> Result<Certifi
         || row.issued_by == caller.name
         || caller.person_key.as_deref() == Some(row.person_key.as_str());
     if allowed {
+        // Reading a kept certificate (which may list convictions) leaves its trace too.
+        state
+            .store
+            .audit(
+                &[
+                    AuditEvent::new(AuditKind::Certificate, &caller.name, "read")
+                        .subject(format!("certificate:{number}")),
+                ],
+                state.clock.now(),
+            )
+            .await?;
         Ok(row)
     } else {
         // The same answer as for a number never issued.

@@ -38,6 +38,11 @@ fn password_matches(password: &str, stored: &str) -> bool {
         .unwrap_or(false)
 }
 
+fn hashing_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+    &PERMITS
+}
+
 /// A hash no password matches, verified against when the user does not exist, so that an
 /// unknown username takes as long to refuse as a wrong password.
 fn decoy_hash() -> &'static str {
@@ -64,15 +69,28 @@ pub async fn login(
         .map_or(decoy_hash(), |u| u.password_hash.as_str());
     let password = login.password.clone();
     let stored = stored.to_owned();
+    // Argon2 costs 19 MiB and tens of milliseconds: a bounded number at once, so that a flood of
+    // logins queues instead of exhausting memory.
+    let _permit = hashing_permits()
+        .acquire()
+        .await
+        .map_err(|_| ApiError::Unauthenticated)?;
     let matches = tokio::task::spawn_blocking(move || password_matches(&password, &stored))
         .await
         .unwrap_or(false);
+    let known = user.is_some();
     let Some(user) = user.filter(|u| matches && !u.disabled) else {
+        // A mistyped username is often a password: only a known username enters the log.
+        let actor = if known {
+            format!("user:{}", login.username)
+        } else {
+            "unknown".to_owned()
+        };
         state
             .store
             .audit(
                 &[
-                    AuditEvent::new(AuditKind::AuthenticationRefused, &login.username, "refused")
+                    AuditEvent::new(AuditKind::AuthenticationRefused, actor, "refused")
                         .detail(json!({"via": "password"})),
                 ],
                 now,
@@ -257,6 +275,8 @@ pub async fn create_user(
     let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
         .await
         .map_err(|e| ApiError::BadRequest(e.to_string()))??;
+    // Replacing a user keeps a disabled account disabled: re-enabling is not a side effect.
+    let existing = state.store.user(&new.username).await?;
     let user = UserRow {
         username: new.username.clone(),
         password_hash,
@@ -264,9 +284,14 @@ pub async fn create_user(
         requester_kind: kind.map(|k| k.code().to_owned()),
         agency: new.agency,
         person_key,
-        disabled: false,
+        disabled: existing.as_ref().is_some_and(|u| u.disabled),
     };
-    let event = AuditEvent::new(AuditKind::UserChanged, &caller.name, "created")
+    let outcome = if existing.is_some() {
+        "replaced"
+    } else {
+        "created"
+    };
+    let event = AuditEvent::new(AuditKind::UserChanged, &caller.name, outcome)
         .subject(format!("user:{}", user.username))
         .detail(json!({"role": user.role, "requester_kind": user.requester_kind, "agency": user.agency}));
     state

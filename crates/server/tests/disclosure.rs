@@ -896,17 +896,20 @@ async fn certificates_issued_by_the_server_verify_offline_and_any_altered_byte_f
         .await;
     assert_eq!(status, StatusCode::OK);
     assert!(printable.contains("<svg") && printable.contains("无犯罪记录证明"));
-    // Every certificate is an audit entry naming who issued it, the result and the number.
-    let certificates: Vec<Value> = app
+    // Every certificate is an audit entry naming who issued it, the result and the number; so is
+    // every reading of a kept one.
+    let (issued, read): (Vec<Value>, Vec<Value>) = app
         .audit()
         .await
         .into_iter()
         .filter(|e| e["kind"] == "certificate")
-        .collect();
-    assert_eq!(certificates.len(), 3);
-    assert_eq!(certificates[0]["actor"], "user:person-a");
-    assert_eq!(certificates[0]["subject"], format!("certificate:{number}"));
-    assert_eq!(certificates[1]["outcome"], "has_criminal_record");
+        .partition(|e| e["outcome"] != "read");
+    assert_eq!(issued.len(), 3);
+    assert_eq!(issued[0]["actor"], "user:person-a");
+    assert_eq!(issued[0]["subject"], format!("certificate:{number}"));
+    assert_eq!(issued[1]["outcome"], "has_criminal_record");
+    assert_eq!(read.len(), 1);
+    assert_eq!(read[0]["subject"], format!("certificate:{number}"));
 }
 
 /// A small deterministic generator (SplitMix64): the test's cases are the same on every run.
@@ -1140,4 +1143,39 @@ async fn random_histories_never_show_a_sealed_record_without_a_live_covering_gra
     }
     assert_eq!(looked, KINDS.len() * 6 * people.len());
     assert!(shown_sealed > 0, "some grants are used");
+}
+
+#[tokio::test]
+async fn only_agency_systems_and_operators_send_events() {
+    let app = App::start().await;
+    app.user("person-a", "requester", Some("person"), Some(SEALED))
+        .await;
+    let person = app.login("person-a").await;
+    let (_, clerk) = app.key("fy-system", "clerk", "court").await;
+    let withdraw = json!({"idempotency_key": "forged-1", "kind": "case_withdrawn", "date": "2026-05-01",
+        "case_code": CONVICTED_CASE, "agency": {"kind": "public_security", "code": "110105-ga"},
+        "person": {"id_number": CONVICTED, "name": "测试人"}});
+    for who in [
+        &person,
+        &clerk,
+        &As::Key(AUDITOR.into()),
+        &As::Key(ADMIN.into()),
+    ] {
+        let (status, body) = app.post("/api/v1/events", who, &withdraw).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        let (status, _) = app
+            .post("/api/v1/events/batch", who, &json!({"events": [withdraw]}))
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _) = app
+            .post("/api/v1/notices/n-1/ack", who, &json!({"token": "x"}))
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+    // The record's course is unchanged: still a listed conviction.
+    let (status, body) = app
+        .lookup(&clerk, lookup_body("case_handling", CONVICTED))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("盗窃罪"), "{body}");
 }

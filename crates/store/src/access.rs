@@ -285,13 +285,11 @@ impl SqlStore {
         .bind(at.as_str())
         .execute(&mut *tx)
         .await?;
-        if user.disabled {
-            // A disabled user's sessions end with the change.
-            sqlx::query("DELETE FROM sessions WHERE username = $1")
-                .bind(user.username.as_str())
-                .execute(&mut *tx)
-                .await?;
-        }
+        // Any change to a user — disabled, a new password, a new role — ends their sessions.
+        sqlx::query("DELETE FROM sessions WHERE username = $1")
+            .bind(user.username.as_str())
+            .execute(&mut *tx)
+            .await?;
         self.append_audit(&mut tx, audit, now).await?;
         tx.commit().await?;
         Ok(())
