@@ -122,7 +122,10 @@ pub async fn apply(
     let person_key = state.store.person_key(&format!("id:{id}"));
     check_applicant(&state, &caller, &person_key).await?;
     let today = today(&state);
-    let records = state.store.records_of(Some(&person_key), None).await?;
+    let records = state
+        .store
+        .records_of(Some(&person_key), None, &|_, _| true)
+        .await?;
     let seen: Vec<RecordAsSeen> = records.iter().map(|r| as_seen(r, today)).collect();
     let decision = fengcun_certificate::decide(&seen, today);
     let valid_until = default_valid_until(today)

@@ -105,12 +105,23 @@ pub async fn lookup(
         own_person_key: caller.person_key.clone(),
     };
     let now = state.clock.now();
+    let grants = grants_of(&state, &caller.name).await?;
+    // A sealed record is decrypted only if it might be shown: the caller's own, or one of a
+    // person a live grant of the caller's is for. Any other is hidden whatever its content.
+    let granted: std::collections::BTreeSet<String> = grants
+        .iter()
+        .filter(|g| !g.revoked && g.not_before <= now && now < g.expires)
+        .map(|g| g.person_key.clone())
+        .collect();
+    let own = caller.person_key.clone();
+    let open = move |person: &str, record_state: &str| {
+        record_state != "sealed" || own.as_deref() == Some(person) || granted.contains(person)
+    };
     let records = state
         .store
-        .records_of(person_key.as_deref(), case_code.as_deref())
+        .records_of(person_key.as_deref(), case_code.as_deref(), &open)
         .await?;
     let candidates: Vec<Candidate> = records.iter().map(candidate).collect();
-    let grants = grants_of(&state, &caller.name).await?;
     let answer = fengcun_access::answer(&state.disclosure, &query, &candidates, &grants, now);
     let subject = person_key
         .clone()

@@ -85,6 +85,9 @@ pub struct GrantRow {
     pub revoked_by: Option<String>,
 }
 
+/// Whether to decrypt a record's facts, given its person key and state.
+pub type OpenFacts = dyn for<'a, 'b> Fn(&'a str, &'b str) -> bool + Sync;
+
 /// A record as a look-up reads it: its state now and its decrypted facts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PersonRecord {
@@ -619,11 +622,13 @@ impl SqlStore {
         Ok(true)
     }
 
-    /// The records of one person (by person key) or of one case, decrypted, in case order.
+    /// The records of one person (by person key) or of one case, in case order; facts
+    /// decrypted where `open(person_key, state)` says so.
     pub(crate) async fn read_records(
         &self,
         person_key: Option<&str>,
         case_code: Option<&str>,
+        open: &OpenFacts,
     ) -> Result<Vec<PersonRecord>, StoreError> {
         type Row = (
             String,
@@ -654,10 +659,13 @@ impl SqlStore {
             };
         let mut records = Vec::with_capacity(rows.len());
         for (person_key, case_code, state, state_date, facts, wrapped) in rows {
-            let aad = format!("facts/{case_code}");
-            let facts = self
-                .decrypt_view(&person_key, &case_code, &wrapped, facts, &aad)
-                .await?;
+            let facts = if open(&person_key, &state) {
+                let aad = format!("facts/{case_code}");
+                self.decrypt_view(&person_key, &case_code, &wrapped, facts, &aad)
+                    .await?
+            } else {
+                None
+            };
             records.push(PersonRecord {
                 person_key,
                 case_code,

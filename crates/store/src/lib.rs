@@ -16,7 +16,8 @@ mod sql;
 mod types;
 
 pub use access::{
-    CertificateRow, Decision, GrantRow, KeyRow, PersonRecord, RequestRow, SessionRow, UserRow,
+    CertificateRow, Decision, GrantRow, KeyRow, OpenFacts, PersonRecord, RequestRow, SessionRow,
+    UserRow,
 };
 pub use audit::{AuditEntry, AuditEvent, AuditKind, AuditProblem, AuditReport};
 pub use error::StoreError;
@@ -163,11 +164,14 @@ pub trait Store: Send + Sync {
     /// The pseudonymous key of an identity (`id:<number>`), as records are stored under.
     fn person_key(&self, identity: &str) -> String;
 
-    /// The records of a person (by person key) or of a case, decrypted.
+    /// The records of a person (by person key) or of a case. Facts are decrypted only where
+    /// `open(person_key, state)` says so: a look-up never decrypts what it may not show, so a
+    /// hidden sealed record costs no more than a record that does not exist.
     async fn records_of(
         &self,
         person_key: Option<&str>,
         case_code: Option<&str>,
+        open: &OpenFacts,
     ) -> Result<Vec<PersonRecord>, StoreError>;
 
     /// Creates or replaces a user; disabling one ends their sessions.

@@ -16,8 +16,8 @@ use crate::keys::{self, Keys};
 use crate::schema;
 use crate::types::*;
 use crate::{
-    AuditEntry, AuditEvent, AuditReport, CertificateRow, Decision, GrantRow, KeyRow, PersonRecord,
-    RequestRow, SessionRow, Store, UserRow,
+    AuditEntry, AuditEvent, AuditReport, CertificateRow, Decision, GrantRow, KeyRow, OpenFacts,
+    PersonRecord, RequestRow, SessionRow, Store, UserRow,
 };
 
 pub(crate) type Tx = Transaction<'static, Any>;
@@ -812,8 +812,9 @@ impl Store for SqlStore {
         &self,
         person_key: Option<&str>,
         case_code: Option<&str>,
+        open: &OpenFacts,
     ) -> Result<Vec<PersonRecord>, StoreError> {
-        self.read_records(person_key, case_code).await
+        self.read_records(person_key, case_code, open).await
     }
 
     async fn put_user(
