@@ -46,6 +46,12 @@ pub fn add_period(date: Date, years: i16, months: i16, days: i32) -> Option<Date
     date.checked_add(span).ok()
 }
 
+/// The date in China (UTC+8) at `now`: the date legal effects and certificates are dated with.
+pub fn china_date(now: jiff::Timestamp) -> Date {
+    now.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(8)))
+        .date()
+}
+
 /// `2024年3月1日`, the way dates are written in Chinese legal documents.
 pub fn chinese_date(date: Date) -> String {
     format!("{}年{}月{}日", date.year(), date.month(), date.day())

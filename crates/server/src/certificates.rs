@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::config::Role;
-use crate::disclosure::sentence_chinese;
+use crate::disclosure::{charge_names, stored_record};
 use crate::error::ApiError;
 use crate::identity::refuse;
 
@@ -33,13 +33,10 @@ pub struct Application {
     purpose: String,
 }
 
-/// Today's date in China, the date a certificate is dated with.
+/// Today's date in China, the date a certificate is dated with (as the store dates legal
+/// effects).
 fn today(state: &AppState) -> Date {
-    state
-        .clock
-        .now()
-        .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(8)))
-        .date()
+    fengcun_domain::date::china_date(state.clock.now())
 }
 
 /// Who may apply for whom: the person for themself; a public-security clerk at the counter for
@@ -70,37 +67,22 @@ async fn check_applicant(
 }
 
 /// A stored record as the certificate sees it on `today`.
-fn as_seen(record: &PersonRecord, today: Date) -> RecordAsSeen {
-    let facts = record.facts.clone().unwrap_or(Value::Null);
-    let date = |field: &str| {
-        facts[field]
-            .as_str()
-            .and_then(|d| fengcun_domain::date::parse_date(d).ok())
-    };
+fn as_seen(record: &PersonRecord, today: Date) -> Result<RecordAsSeen, ApiError> {
+    let facts = stored_record(record)?;
     let due = record
         .state_date
         .as_deref()
         .and_then(|d| fengcun_domain::date::parse_date(d).ok())
         .is_some_and(|d| d <= today);
-    RecordAsSeen {
-        disposition: facts["disposition"]
-            .as_str()
-            .and_then(Disposition::parse)
-            .unwrap_or(Disposition::Open),
-        judgment_effective_date: date("judgment_effective_date"),
+    Ok(RecordAsSeen {
+        disposition: facts.as_ref().map_or(Disposition::Open, |f| f.disposition),
+        judgment_effective_date: facts.as_ref().and_then(|f| f.judgment_effective_date),
         sealed: record.state == "sealed" || (record.state == "pending_seal" && due),
-        charges: facts["charges"]
-            .as_array()
-            .map(|list| {
-                list.iter()
-                    .filter_map(|c| c["name"].as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        sentence: sentence_chinese(&facts["sentence"]),
+        charges: facts.as_ref().map(charge_names).unwrap_or_default(),
+        sentence: facts.as_ref().and_then(|f| f.sentence).map(|s| s.chinese()),
         court: None,
         case_number: Some(record.case_code.clone()),
-    }
+    })
 }
 
 /// `POST /api/v1/certificates`: decides, signs, keeps and audits a certificate.
@@ -126,7 +108,10 @@ pub async fn apply(
         .store
         .records_of(Some(&person_key), None, &|_, _| true)
         .await?;
-    let seen: Vec<RecordAsSeen> = records.iter().map(|r| as_seen(r, today)).collect();
+    let seen = records
+        .iter()
+        .map(|r| as_seen(r, today))
+        .collect::<Result<Vec<RecordAsSeen>, ApiError>>()?;
     let decision = fengcun_certificate::decide(&seen, today);
     let valid_until = default_valid_until(today)
         .ok_or_else(|| ApiError::BadRequest("no validity date after today".into()))?;

@@ -8,8 +8,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use fengcun_access::{Answer, Candidate, Grant, Purpose, RequesterKind};
-use fengcun_domain::{Catalogue, Culpability, IdNumber, PrincipalKind, TagSet};
-use fengcun_store::{AuditEvent, AuditKind, Decision, GrantRow, PersonRecord, RequestRow};
+use fengcun_domain::{Catalogue, Culpability, IdNumber, Record, TagSet, parse_record};
+use fengcun_store::{
+    AuditEvent, AuditKind, Decision, GrantRow, PersonRecord, RequestRow, StoreError,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -39,9 +41,28 @@ fn identity(id_number: &str) -> Result<String, ApiError> {
     Ok(format!("id:{id}"))
 }
 
-fn kind_of(caller: &Caller) -> Result<RequesterKind, ApiError> {
-    caller.kind.ok_or_else(|| {
+/// Who asks, as what, for what: a look-up's or a request's query. A role that does not ask is
+/// refused, and the refusal audited, as `action`.
+async fn asking(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    purpose_code: &str,
+    post: &Option<String>,
+) -> Result<fengcun_access::Query, ApiError> {
+    if caller.require(ASKERS).is_err() {
+        let reason = format!("this role does not ask ({action})");
+        return Err(refuse(state, caller, action, reason).await?);
+    }
+    let kind = caller.kind.ok_or_else(|| {
         ApiError::Refused("this caller has no requester kind and may not ask".into())
+    })?;
+    Ok(fengcun_access::Query {
+        requester: caller.name.clone(),
+        kind,
+        purpose: purpose(purpose_code)?,
+        post: post.clone(),
+        own_person_key: caller.person_key.clone(),
     })
 }
 
@@ -66,17 +87,7 @@ pub async fn lookup(
     caller: Caller,
     Json(request): Json<LookupRequest>,
 ) -> Result<Response, ApiError> {
-    if caller.require(ASKERS).is_err() {
-        return Err(refuse(
-            &state,
-            &caller,
-            "lookup",
-            "this role does not look records up".into(),
-        )
-        .await?);
-    }
-    let kind = kind_of(&caller)?;
-    let purpose = purpose(&request.purpose)?;
+    let query = asking(&state, &caller, "lookup", &request.purpose, &request.post).await?;
     let person_key = request
         .id_number
         .as_deref()
@@ -97,13 +108,6 @@ pub async fn lookup(
             "give id_number or case_code (or both)".into(),
         ));
     }
-    let query = fengcun_access::Query {
-        requester: caller.name.clone(),
-        kind,
-        purpose,
-        post: request.post.clone(),
-        own_person_key: caller.person_key.clone(),
-    };
     let now = state.clock.now();
     let grants = grants_of(&state, &caller.name).await?;
     // A sealed record is decrypted only if it might be shown: the caller's own, or one of a
@@ -121,7 +125,10 @@ pub async fn lookup(
         .store
         .records_of(person_key.as_deref(), case_code.as_deref(), &open)
         .await?;
-    let candidates: Vec<Candidate> = records.iter().map(candidate).collect();
+    let candidates = records
+        .iter()
+        .map(candidate)
+        .collect::<Result<Vec<Candidate>, ApiError>>()?;
     let answer = fengcun_access::answer(&state.disclosure, &query, &candidates, &grants, now);
     let subject = person_key
         .clone()
@@ -212,77 +219,63 @@ fn grant(row: &GrantRow) -> Result<Grant, ApiError> {
     })
 }
 
-/// A stored record as disclosure sees it. What vetting scopes read (tags, culpability) comes
-/// from the catalogue by the charges' names.
-pub fn candidate(record: &PersonRecord) -> Candidate {
-    let facts = record.facts.clone().unwrap_or(Value::Null);
-    let catalogue = Catalogue::builtin();
-    let charges: Vec<String> = facts["charges"]
-        .as_array()
-        .map(|list| {
-            list.iter()
-                .filter_map(|c| c["name"].as_str().map(str::to_owned))
-                .collect()
+/// The domain record of stored facts — read back with the same parser as every record-facts
+/// line — or `None` where the facts were not opened (a sealed record the caller may not see).
+pub fn stored_record(record: &PersonRecord) -> Result<Option<Record>, ApiError> {
+    record
+        .facts
+        .as_ref()
+        .map(|facts| {
+            let bytes = serde_json::to_vec(facts)
+                .map_err(|e| ApiError::Store(StoreError::Corrupt(e.to_string())))?;
+            parse_record(&bytes)
+                .map_err(|e| ApiError::Store(StoreError::Corrupt(format!("record facts: {e}"))))
         })
-        .unwrap_or_default();
-    let known: Vec<_> = charges
+        .transpose()
+}
+
+/// The charges' official names.
+pub fn charge_names(record: &Record) -> Vec<String> {
+    let catalogue = Catalogue::builtin();
+    record
+        .charges
         .iter()
-        .filter_map(|n| catalogue.resolve(n))
-        .collect();
-    let tags = known.iter().fold(TagSet::EMPTY, |acc, c| acc.union(c.tags));
-    let intentional = facts["charges"]
-        .as_array()
-        .is_some_and(|list| list.iter().any(|c| c["culpability"] == "intentional"))
-        || known
-            .iter()
-            .any(|c| c.culpability == Culpability::Intentional);
+        .map(|c| catalogue.get(c.id).name.clone())
+        .collect()
+}
+
+/// A stored record as disclosure sees it. An unopened sealed record has no content: it is hidden
+/// whatever it holds, for no covering grant exists.
+pub fn candidate(record: &PersonRecord) -> Result<Candidate, ApiError> {
+    let facts = stored_record(record)?;
+    let charges = facts.as_ref().map(charge_names).unwrap_or_default();
     let summary = json!({
         "case_code": record.case_code,
-        "disposition": facts["disposition"],
+        "disposition": facts.as_ref().map(|f| f.disposition.code()),
         "charges": charges,
-        "sentence": sentence_chinese(&facts["sentence"]),
-        "judgment_effective_date": facts["judgment_effective_date"],
+        "sentence": facts.as_ref().and_then(|f| f.sentence).map(|s| s.chinese()),
+        "judgment_effective_date": facts.as_ref().and_then(|f| f.judgment_effective_date).map(|d| d.to_string()),
     });
     let full = json!({
         "case_code": record.case_code,
         "state": record.state,
         "state_date": record.state_date,
-        "facts": facts,
+        "facts": record.facts,
     });
-    Candidate {
+    Ok(Candidate {
         person_key: record.person_key.clone(),
         case_code: record.case_code.clone(),
         sealed: record.state == "sealed",
-        tags,
+        tags: facts.as_ref().map_or(TagSet::EMPTY, Record::tags),
         charges,
-        intentional,
+        intentional: facts.as_ref().is_some_and(|f| {
+            f.charges
+                .iter()
+                .any(|c| c.culpability == Culpability::Intentional)
+        }),
         summary,
         full,
-    }
-}
-
-/// The declared sentence as a judgment writes it: `拘役二个月，缓刑三个月，并处罚金人民币五千元`.
-pub fn sentence_chinese(sentence: &Value) -> Option<String> {
-    let kind = PrincipalKind::parse(sentence["principal"].as_str()?)?;
-    let term = |months: &Value| {
-        months
-            .as_u64()
-            .and_then(|m| u32::try_from(m).ok())
-            .map(fengcun_domain::numerals::chinese_term)
-    };
-    let mut text = kind.chinese().to_owned();
-    if kind.has_term()
-        && let Some(months) = term(&sentence["months"])
-    {
-        text.push_str(&months);
-    }
-    if let Some(probation) = term(&sentence["probation_months"]) {
-        text.push_str(&format!("，缓刑{probation}"));
-    }
-    if let Some(fine) = sentence["fine_yuan"].as_u64().filter(|f| *f > 0) {
-        text.push_str(&format!("，并处罚金人民币{fine}元"));
-    }
-    Some(text)
+    })
 }
 
 #[derive(Deserialize)]
@@ -304,30 +297,14 @@ pub async fn create_request(
     caller: Caller,
     Json(new): Json<NewRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    if caller.require(ASKERS).is_err() {
-        return Err(refuse(
-            &state,
-            &caller,
-            "request",
-            "this role does not ask to see sealed records".into(),
-        )
-        .await?);
-    }
-    let kind = kind_of(&caller)?;
-    let purpose = purpose(&new.purpose)?;
+    let query = asking(&state, &caller, "request", &new.purpose, &new.post).await?;
+    let (kind, purpose) = (query.kind, query.purpose);
     let person_key = state.store.person_key(&identity(&new.id_number)?);
     for (field, value) in [("basis", &new.basis), ("reason", &new.reason)] {
         if value.trim().is_empty() {
             return Err(ApiError::BadRequest(format!("{field}: required")));
         }
     }
-    let query = fengcun_access::Query {
-        requester: caller.name.clone(),
-        kind,
-        purpose,
-        post: new.post.clone(),
-        own_person_key: caller.person_key.clone(),
-    };
     let now = state.clock.now();
     if let Err(reason) = fengcun_access::may_request(&state.disclosure, &query) {
         state

@@ -440,13 +440,29 @@ impl SqlStore {
         audit: &[AuditEvent],
         now: jiff::Timestamp,
     ) -> Result<bool, StoreError> {
+        self.revoke_once("api_keys", "key_id", key_id, by, audit, now)
+            .await
+    }
+
+    /// Marks one row of `table` revoked, with its audit, in one transaction; false (and nothing
+    /// written) when there is no such row or it was revoked already. The check and the change are
+    /// one statement, so two revocations at once write one entry.
+    async fn revoke_once(
+        &self,
+        table: &str,
+        id_column: &str,
+        id: &str,
+        by: &str,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
-        let changed = sqlx::query(
-            "UPDATE api_keys SET revoked_at = $1, revoked_by = $2 WHERE key_id = $3 AND revoked_at IS NULL",
-        )
+        let changed = sqlx::query(&format!(
+            "UPDATE {table} SET revoked_at = $1, revoked_by = $2 WHERE {id_column} = $3 AND revoked_at IS NULL"
+        ))
         .bind(ts(now))
         .bind(by)
-        .bind(key_id)
+        .bind(id)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -603,23 +619,8 @@ impl SqlStore {
         audit: &[AuditEvent],
         now: jiff::Timestamp,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let changed = sqlx::query(
-            "UPDATE grants SET revoked_at = $1, revoked_by = $2 WHERE grant_id = $3 AND revoked_at IS NULL",
-        )
-        .bind(ts(now))
-        .bind(by)
-        .bind(grant_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if changed == 0 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        self.append_audit(&mut tx, audit, now).await?;
-        tx.commit().await?;
-        Ok(true)
+        self.revoke_once("grants", "grant_id", grant_id, by, audit, now)
+            .await
     }
 
     /// The records of one person (by person key) or of one case, in case order; facts

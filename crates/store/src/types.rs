@@ -33,9 +33,7 @@ impl Context {
 
     /// Today's date in China (UTC+8), the date legal effects are dated with.
     pub fn today(&self) -> Date {
-        self.now
-            .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(8)))
-            .date()
+        fengcun_domain::date::china_date(self.now)
     }
 }
 
