@@ -11,6 +11,10 @@ mod simulate;
 
 use clap::{Parser, Subcommand};
 
+// The same allocator as the `fengcun` binary, so that the figures are the ones it runs at.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "fengcun-bench",

@@ -17,8 +17,10 @@ use fengcun_policy::evaluate;
 
 use crate::error::StoreError;
 use crate::keys;
+use sqlx::AnyConnection;
+
 use crate::sql::{
-    SqlStore, Tx, facts_json, is_effective_conviction, judged_before, state_from_row, ts,
+    SqlStore, facts_json, is_effective_conviction, judged_before, state_from_row, ts,
 };
 use crate::types::{Context, LineOutcome};
 
@@ -29,7 +31,7 @@ const TIME_DIGITS: usize = 12;
 const ROWS_PER_STATEMENT: usize = 100;
 
 /// One record of a person, as the batch knows it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Cached {
     /// `None` until the record's first decision.
     pub state: Option<State>,
@@ -111,6 +113,8 @@ struct RecordRow {
     person_key: String,
     case_code: String,
     values: [Param; 7],
+    /// The record's data key, wrapped: written with a new record, kept by an existing one.
+    wrapped: Vec<u8>,
 }
 
 impl Writes {
@@ -163,6 +167,144 @@ struct Pending<'a> {
     event: &'a ValidEvent,
 }
 
+/// What a batch is decided on, read before anything of it is written: the idempotency keys and
+/// document numbers it names that are known already, the agencies of the events its corrections
+/// target, and every record of its persons with their events.
+#[derive(Debug)]
+pub(crate) struct Snapshot {
+    known: HashMap<String, Vec<u8>>,
+    mappings: HashMap<(String, String), String>,
+    targets: HashMap<String, String>,
+    persons: Persons,
+    /// The persons whose records were read (whether they had any or not).
+    wanted: HashSet<String>,
+}
+
+/// Events of an earlier batch numbered after every stored event: they follow them in the order of
+/// arrival, which is all that derivation reads from a sequence number.
+const OVERLAY_SEQ: i64 = 1 << 52;
+
+impl Snapshot {
+    /// The snapshot as it will be once `earlier` — a batch read before this snapshot and written
+    /// since, or being written — has committed. Applying it to a snapshot that already shows
+    /// that batch changes nothing: events are matched by key, records replaced by the same state.
+    pub(crate) fn absorb(&mut self, earlier: &Effects) {
+        for event in &earlier.events {
+            let key = &event.idempotency_key;
+            if !self.known.contains_key(key) {
+                self.known.insert(key.clone(), event.hash.clone());
+            }
+            if !self.targets.contains_key(key) {
+                self.targets.insert(key.clone(), event.agency.clone());
+            }
+            if !self.wanted.contains(&event.person_key) {
+                continue;
+            }
+            let rows = self
+                .persons
+                .1
+                .entry((event.person_key.clone(), event.case_code.clone()))
+                .or_default();
+            if !rows.iter().any(|(_, stored, _)| stored == key) {
+                rows.push((
+                    OVERLAY_SEQ + event.line as i64,
+                    key.clone(),
+                    event.body.clone(),
+                ));
+            }
+        }
+        for (agency, document, case) in &earlier.mappings {
+            self.mappings
+                .entry((agency.clone(), document.clone()))
+                .or_insert_with(|| case.clone());
+        }
+        for (person_key, case_code, cached) in &earlier.records {
+            if self.wanted.contains(person_key) {
+                self.persons
+                    .0
+                    .entry(person_key.clone())
+                    .or_default()
+                    .insert(case_code.clone(), cached.clone());
+            }
+        }
+    }
+}
+
+/// A batch sorted into outcomes and events to store, before its records are derived.
+struct Prepared<'a> {
+    outcomes: Vec<LineOutcome>,
+    pending: Vec<Pending<'a>>,
+    new_mappings: Vec<(String, String, String)>,
+    /// Records the batch's events belong to, in order of first appearance.
+    touched: Vec<(String, String)>,
+    /// Each record's events, as indexes into `pending`.
+    lines: HashMap<(String, String), Vec<usize>>,
+    record_keys: HashMap<(String, String), DataKey>,
+}
+
+impl<'a> Prepared<'a> {
+    fn mine(&self, record: &(String, String)) -> impl Iterator<Item = &Pending<'a>> + Clone {
+        self.lines
+            .get(record)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|&index| &self.pending[index])
+    }
+}
+
+/// An event row as written: its body sealed with its record's key.
+#[derive(Debug, Clone)]
+pub(crate) struct EventRow {
+    line: usize,
+    person_key: String,
+    case_code: String,
+    idempotency_key: String,
+    hash: Vec<u8>,
+    kind: &'static str,
+    date: String,
+    agency: String,
+    body: Vec<u8>,
+}
+
+/// An agency as its events name it: code, kind, name.
+type AgencyRow = (String, String, Option<String>);
+
+/// A batch decided, every row it writes ready.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    outcomes: Vec<LineOutcome>,
+    events: Vec<EventRow>,
+    mappings: Vec<(String, String, String)>,
+    agencies: Vec<AgencyRow>,
+    writes: Writes,
+}
+
+/// What a planned batch changes, for the snapshot of the batch after it (`Snapshot::absorb`).
+#[derive(Debug)]
+pub(crate) struct Effects {
+    events: Vec<EventRow>,
+    mappings: Vec<(String, String, String)>,
+    records: Vec<(String, String, Cached)>,
+}
+
+/// The agencies of a batch's events, once each.
+fn agency_rows(pending: &[Pending<'_>]) -> Vec<AgencyRow> {
+    let mut done: HashSet<&str> = HashSet::new();
+    let mut rows = Vec::new();
+    for p in pending {
+        let agency = &p.event.event.agency;
+        if done.insert(agency.code.as_str()) {
+            let kind = serde_json::to_value(agency.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            rows.push((agency.code.clone(), kind, agency.name.clone()));
+        }
+    }
+    rows
+}
+
 /// `($1, $2), ($3, $4)` for PostgreSQL; `(?, ?), (?, ?)` for SQLite, whose driver looks every
 /// named parameter up by a linear scan (quadratic on a statement of a thousand parameters).
 fn placeholders(positional: bool, rows: usize, columns: usize) -> String {
@@ -193,27 +335,170 @@ fn param(positional: bool, n: usize) -> String {
 }
 
 impl SqlStore {
+    /// Stores a batch inside `tx`: reads what it needs, decides, writes. The events are written
+    /// while the records are derived: the database works on one core while the derivation
+    /// (decisions, encryption) runs on the other.
     pub(crate) async fn ingest_in(
         &self,
-        tx: &mut Tx,
+        tx: &mut AnyConnection,
         events: &[ValidEvent],
         ctx: &Context,
     ) -> Result<Vec<LineOutcome>, StoreError> {
+        let person_keys = self.person_keys(events);
+        let mut snapshot = self.read_snapshot(tx, events, &person_keys).await?;
+        let prepared = self.prepare(&mut snapshot, events, person_keys)?;
+        if prepared.pending.is_empty() {
+            return Ok(prepared.outcomes);
+        }
+        let writing = async {
+            // Sealed a statement at a time, so that sealing alternates with the derivation.
+            for chunk in prepared.pending.chunks(ROWS_PER_STATEMENT) {
+                let rows = self.seal_events(chunk, &prepared.record_keys)?;
+                self.insert_event_rows(tx, &rows, ctx).await?;
+            }
+            self.insert_mappings(tx, &prepared.new_mappings).await?;
+            self.upsert_agencies(tx, &agency_rows(&prepared.pending))
+                .await
+        };
+        let deriving = self.derive_batch(&mut snapshot.persons, &prepared, ctx);
+        let (written, derived) = tokio::join!(writing, deriving);
+        written?;
+        let writes = match derived {
+            Ok(writes) => writes,
+            Err(failure) => return Err(self.blamed(tx, &snapshot, &prepared, failure).await?),
+        };
+        self.flush(tx, writes, ctx).await?;
+        Ok(prepared.outcomes)
+    }
+
+    /// Decides a batch on a snapshot, writing nothing: what `ingest_in` would write, ready to be
+    /// written by `write_plan`, and what it changes, for the snapshot of the batch after it. Any
+    /// refusal (a reused key, a contradictory record) is returned as an error without the line
+    /// being blamed: the caller stores such a batch with `ingest_in`, which names the line.
+    pub(crate) async fn plan(
+        &self,
+        mut snapshot: Snapshot,
+        events: &[ValidEvent],
+        person_keys: Vec<String>,
+        ctx: &Context,
+    ) -> Result<(Plan, Effects), StoreError> {
+        let prepared = self.prepare(&mut snapshot, events, person_keys)?;
+        let writes = self
+            .derive_batch(&mut snapshot.persons, &prepared, ctx)
+            .await
+            .map_err(|(_, error)| error)?;
+        let rows = self.seal_events(&prepared.pending, &prepared.record_keys)?;
+        let records = writes
+            .records
+            .iter()
+            .filter_map(|row| {
+                let cached = snapshot.persons.get(&row.person_key, &row.case_code)?;
+                Some((
+                    row.person_key.clone(),
+                    row.case_code.clone(),
+                    cached.clone(),
+                ))
+            })
+            .collect();
+        let effects = Effects {
+            events: rows.clone(),
+            mappings: prepared.new_mappings.clone(),
+            records,
+        };
+        let plan = Plan {
+            agencies: agency_rows(&prepared.pending),
+            outcomes: prepared.outcomes,
+            events: rows,
+            mappings: prepared.new_mappings,
+            writes,
+        };
+        Ok((plan, effects))
+    }
+
+    /// Writes what `plan` decided.
+    pub(crate) async fn write_plan(
+        &self,
+        tx: &mut AnyConnection,
+        plan: Plan,
+        ctx: &Context,
+    ) -> Result<Vec<LineOutcome>, StoreError> {
+        self.insert_event_rows(tx, &plan.events, ctx).await?;
+        self.insert_mappings(tx, &plan.mappings).await?;
+        self.upsert_agencies(tx, &plan.agencies).await?;
+        self.flush(tx, plan.writes, ctx).await?;
+        Ok(plan.outcomes)
+    }
+
+    /// The pseudonymous key of each event's person, in line order; a keyed hash once per person
+    /// (a case's events come together).
+    pub(crate) fn person_keys(&self, events: &[ValidEvent]) -> Vec<String> {
+        let mut hashed: HashMap<&str, String> = HashMap::new();
+        events
+            .iter()
+            .map(|valid| {
+                hashed
+                    .entry(valid.identity.as_str())
+                    .or_insert_with(|| self.keys().person_key(&valid.identity))
+                    .clone()
+            })
+            .collect()
+    }
+
+    /// Everything a batch is decided on, in as few statements as the batch allows. Read inside
+    /// one transaction, so that it is one state of the store.
+    pub(crate) async fn read_snapshot(
+        &self,
+        tx: &mut AnyConnection,
+        events: &[ValidEvent],
+        person_keys: &[String],
+    ) -> Result<Snapshot, StoreError> {
         let known = self.known_hashes(tx, events).await?;
-        let mut mappings = self.known_mappings(tx, events).await?;
+        let mappings = self.known_mappings(tx, events).await?;
+        let targets = self.correction_targets(tx, events).await?;
+        // Only the persons of events not stored yet: a batch that is all duplicates (an import
+        // run again) reads no records.
+        let mut wanted: Vec<String> = events
+            .iter()
+            .zip(person_keys)
+            .filter(|(valid, _)| !known.contains_key(valid.event.idempotency_key.as_str()))
+            .map(|(_, key)| key.clone())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        wanted.sort_unstable();
+        let mut persons = self.load_persons(tx, &wanted).await?;
+        persons.1 = self.prefetch_events(tx, &persons).await?;
+        Ok(Snapshot {
+            known,
+            mappings,
+            targets,
+            persons,
+            wanted: wanted.into_iter().collect(),
+        })
+    }
+
+    /// Sorts a batch's lines into duplicates, refusals and events to store; assigns case codes
+    /// and new records' keys. Pure: everything it needs is in the snapshot.
+    fn prepare<'a>(
+        &self,
+        snapshot: &mut Snapshot,
+        events: &'a [ValidEvent],
+        person_keys: Vec<String>,
+    ) -> Result<Prepared<'a>, StoreError> {
         let mut new_mappings: Vec<(String, String, String)> = Vec::new();
         let mut seen: HashMap<&str, Vec<u8>> = HashMap::new();
         let mut outcomes = Vec::with_capacity(events.len());
-        let mut pending: Vec<Pending<'_>> = Vec::with_capacity(events.len());
-        for (index, valid) in events.iter().enumerate() {
+        let mut pending: Vec<Pending<'a>> = Vec::with_capacity(events.len());
+        for ((index, valid), person_key) in events.iter().enumerate().zip(person_keys) {
             let line = index + 1;
             let event = &valid.event;
-            let case_code = resolve_case_code(valid, line, &mut mappings, &mut new_mappings)?;
+            let case_code =
+                resolve_case_code(valid, line, &mut snapshot.mappings, &mut new_mappings)?;
             let canonical =
                 serde_json::to_vec(event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let hash = self.keys().hash(&canonical);
             let key = event.idempotency_key.as_str();
-            match known.get(key).or_else(|| seen.get(key)) {
+            match snapshot.known.get(key).or_else(|| seen.get(key)) {
                 Some(stored) if *stored == hash => {
                     outcomes.push(LineOutcome::Duplicate);
                     continue;
@@ -227,13 +512,12 @@ impl SqlStore {
                 None => {}
             }
             if event.kind == EventKind::Correction {
-                self.check_correction_agency(tx, valid, line, &pending)
-                    .await?;
+                check_correction_agency(valid, line, &pending, &snapshot.targets)?;
             }
             seen.insert(key, hash.clone());
             pending.push(Pending {
                 line,
-                person_key: self.keys().person_key(&valid.identity),
+                person_key,
                 case_code,
                 canonical,
                 hash,
@@ -241,25 +525,11 @@ impl SqlStore {
             });
             outcomes.push(LineOutcome::Stored);
         }
-        if pending.is_empty() {
-            return Ok(outcomes);
-        }
-        let person_keys: Vec<String> = {
-            let mut set: Vec<String> = pending
-                .iter()
-                .map(|p| p.person_key.clone())
-                .collect::<HashSet<_>>()
-                .into_iter()
-                .collect();
-            set.sort();
-            set
-        };
-        let mut persons = self.load_persons(tx, &person_keys).await?;
-        persons.1 = self.prefetch_events(tx, &persons).await?;
+        let persons = &mut snapshot.persons;
         // The batch's lines by record, in order of first appearance.
         let mut touched: Vec<(String, String)> = Vec::new();
-        let mut lines: HashMap<(String, String), Vec<&Pending<'_>>> = HashMap::new();
-        for p in &pending {
+        let mut lines: HashMap<(String, String), Vec<usize>> = HashMap::new();
+        for (index, p) in pending.iter().enumerate() {
             let record = (p.person_key.clone(), p.case_code.clone());
             if persons.get(&p.person_key, &p.case_code).is_none() {
                 let (_, wrapped) = self.keys().new_record_key(&p.person_key, &p.case_code);
@@ -283,10 +553,10 @@ impl SqlStore {
                     event: p.event.clone(),
                 });
             match lines.entry(record) {
-                std::collections::hash_map::Entry::Occupied(mut mine) => mine.get_mut().push(p),
+                std::collections::hash_map::Entry::Occupied(mut mine) => mine.get_mut().push(index),
                 std::collections::hash_map::Entry::Vacant(slot) => {
                     touched.push(slot.key().clone());
-                    slot.insert(vec![p]);
+                    slot.insert(vec![index]);
                 }
             }
         }
@@ -301,72 +571,108 @@ impl SqlStore {
                 self.keys().record_key(wrapped, person_key, case_code)?,
             );
         }
-        // The events are written while the records are derived: the database works on one core
-        // while the derivation (decisions, encryption) runs on the other. The derivation yields
-        // now and then so that the next statement is sent as soon as the previous one is done.
-        let writing = async {
-            self.insert_events(tx, &pending, &record_keys, ctx).await?;
-            self.insert_mappings(tx, &new_mappings).await?;
-            self.upsert_agencies(tx, &pending).await
-        };
-        let deriving = async {
-            let mut writes = Writes::default();
-            for (index, record) in touched.iter().enumerate() {
-                let (person_key, case_code) = record;
-                let mine = lines.get(record).map(Vec::as_slice).unwrap_or_default();
-                let correction = mine
-                    .iter()
-                    .any(|p| p.event.event.kind == EventKind::Correction);
-                let arriving: Vec<&str> = mine
-                    .iter()
-                    .map(|p| p.event.event.idempotency_key.as_str())
-                    .collect();
-                if let Err(error) = self.refresh_cached(
-                    &mut persons,
-                    &mut writes,
-                    person_key,
-                    case_code,
-                    Cause::Events { correction },
-                    ctx,
-                    &arriving,
-                ) {
-                    return Err((record.clone(), error));
-                }
-                if index % 8 == 7 {
-                    tokio::task::yield_now().await;
-                }
+        Ok(Prepared {
+            outcomes,
+            pending,
+            new_mappings,
+            touched,
+            lines,
+            record_keys,
+        })
+    }
+
+    /// Derives and decides every record the batch touches, with the unsealing triggers they pull;
+    /// yields now and then so that a statement running alongside is followed by the next at once.
+    async fn derive_batch(
+        &self,
+        persons: &mut Persons,
+        prepared: &Prepared<'_>,
+        ctx: &Context,
+    ) -> Result<Writes, ((String, String), StoreError)> {
+        let mut writes = Writes::default();
+        for (index, record) in prepared.touched.iter().enumerate() {
+            let (person_key, case_code) = record;
+            let mine = prepared.mine(record);
+            let correction = mine
+                .clone()
+                .any(|p| p.event.event.kind == EventKind::Correction);
+            let arriving: Vec<&str> = mine
+                .map(|p| p.event.event.idempotency_key.as_str())
+                .collect();
+            if let Err(error) = self.refresh_cached(
+                persons,
+                &mut writes,
+                person_key,
+                case_code,
+                Cause::Events { correction },
+                ctx,
+                &arriving,
+            ) {
+                return Err((record.clone(), error));
             }
-            Ok(writes)
-        };
-        let (written, derived) = tokio::join!(writing, deriving);
-        written?;
-        let writes = match derived {
-            Ok(writes) => writes,
-            Err(((person_key, case_code), StoreError::Invalid { error, .. })) => {
-                let mine = lines
-                    .get(&(person_key.clone(), case_code.clone()))
-                    .map(Vec::as_slice)
-                    .unwrap_or_default();
-                let line = mine.last().map_or(0, |p| p.line);
-                let line = self
-                    .blame(tx, &persons, &person_key, &case_code, mine)
-                    .await?
-                    .unwrap_or(line);
-                return Err(StoreError::Invalid { line, error });
+            if index % 8 == 7 {
+                tokio::task::yield_now().await;
             }
-            Err((_, error)) => return Err(error),
+        }
+        Ok(writes)
+    }
+
+    /// The error a failed derivation is reported with: a contradictory record names the line of
+    /// the batch after which it no longer derives.
+    async fn blamed(
+        &self,
+        tx: &mut AnyConnection,
+        snapshot: &Snapshot,
+        prepared: &Prepared<'_>,
+        ((person_key, case_code), error): ((String, String), StoreError),
+    ) -> Result<StoreError, StoreError> {
+        let StoreError::Invalid { error, .. } = error else {
+            return Ok(error);
         };
-        self.flush(tx, writes, &persons, ctx).await?;
-        Ok(outcomes)
+        let record = (person_key, case_code);
+        let mine: Vec<&Pending<'_>> = prepared.mine(&record).collect();
+        let line = mine.last().map_or(0, |p| p.line);
+        let line = self
+            .blame(tx, &snapshot.persons, &record.0, &record.1, &mine)
+            .await?
+            .unwrap_or(line);
+        Ok(StoreError::Invalid { line, error })
+    }
+
+    /// Event rows ready to insert, each body sealed with its record's key.
+    fn seal_events(
+        &self,
+        pending: &[Pending<'_>],
+        record_keys: &HashMap<(String, String), DataKey>,
+    ) -> Result<Vec<EventRow>, StoreError> {
+        pending
+            .iter()
+            .map(|p| {
+                let key = record_keys
+                    .get(&(p.person_key.clone(), p.case_code.clone()))
+                    .ok_or_else(|| StoreError::Corrupt("record key".into()))?;
+                let idempotency_key = p.event.event.idempotency_key.clone();
+                Ok(EventRow {
+                    line: p.line,
+                    body: keys::seal(key, &p.canonical, &format!("event/{idempotency_key}")),
+                    person_key: p.person_key.clone(),
+                    case_code: p.case_code.clone(),
+                    idempotency_key,
+                    hash: p.hash.clone(),
+                    kind: p.event.event.kind.code(),
+                    date: p.event.date.to_string(),
+                    agency: p.event.event.agency.code.clone(),
+                })
+            })
+            .collect()
     }
 
     /// Writes a batch's deferred rows: records as one upsert per hundred, then transitions and
     /// notices as multi-row inserts.
     pub(crate) async fn flush(
         &self,
-        tx: &mut Tx,
+        tx: &mut AnyConnection,
         writes: Writes,
-        persons: &Persons,
         ctx: &Context,
     ) -> Result<(), StoreError> {
         let positional = self.positional();
@@ -381,19 +687,15 @@ impl SqlStore {
             );
             let mut query = sqlx::query(&sql);
             for row in chunk {
-                let wrapped = persons
-                    .get(&row.person_key, &row.case_code)
-                    .map(|c| c.wrapped.clone())
-                    .ok_or_else(|| StoreError::Corrupt("record cache".into()))?;
                 query = query
                     .bind(row.person_key.clone())
                     .bind(row.case_code.clone());
                 for value in row.values.iter().cloned() {
                     query = value.bind(query);
                 }
-                query = query.bind(wrapped).bind(now.clone());
+                query = query.bind(row.wrapped.clone()).bind(now.clone());
             }
-            query.execute(&mut **tx).await?;
+            query.execute(&mut *tx).await?;
         }
         if !writes.transitions.is_empty() {
             self.record_policy(tx, &ctx.policy).await?;
@@ -418,7 +720,7 @@ impl SqlStore {
     /// Inserts rows of `N` values with one multi-row statement per hundred rows.
     pub(crate) async fn insert_rows<const N: usize>(
         &self,
-        tx: &mut Tx,
+        tx: &mut AnyConnection,
         head: &str,
         rows: Vec<[Param; N]>,
     ) -> Result<(), StoreError> {
@@ -432,7 +734,7 @@ impl SqlStore {
                     query = value.bind(query);
                 }
             }
-            query.execute(&mut **tx).await?;
+            query.execute(&mut *tx).await?;
         }
         Ok(())
     }
@@ -441,14 +743,14 @@ impl SqlStore {
     /// under a version already recorded (a changed policy needs a new version).
     async fn record_policy(
         &self,
-        tx: &mut Tx,
+        tx: &mut AnyConnection,
         policy: &fengcun_policy::Policy,
     ) -> Result<(), StoreError> {
         let stored: Option<(String,)> =
             sqlx::query_as("SELECT source_text FROM policies WHERE name = $1 AND version = $2")
                 .bind(policy.name())
                 .bind(policy.version())
-                .fetch_optional(&mut **tx)
+                .fetch_optional(&mut *tx)
                 .await?;
         match stored {
             Some((text,)) if text == policy.source_text => Ok(()),
@@ -463,7 +765,7 @@ impl SqlStore {
                 .bind(policy.name())
                 .bind(policy.version())
                 .bind(policy.source_text.as_str())
-                .execute(&mut **tx)
+                .execute(&mut *tx)
                 .await?;
                 Ok(())
             }
@@ -479,7 +781,7 @@ impl SqlStore {
     /// it no longer derives is the one at fault.
     async fn blame(
         &self,
-        tx: &mut Tx,
+        tx: &mut AnyConnection,
         persons: &Persons,
         person_key: &str,
         case_code: &str,
@@ -514,48 +816,35 @@ impl SqlStore {
         Ok(None)
     }
 
-    /// A correction comes from the agency that sent the event it corrects.
-    async fn check_correction_agency(
+    /// The agencies that sent the events the batch's corrections target, where stored.
+    async fn correction_targets(
         &self,
-        tx: &mut Tx,
-        valid: &ValidEvent,
-        line: usize,
-        pending: &[Pending<'_>],
-    ) -> Result<(), StoreError> {
-        let Some(target) = valid.event.corrects.as_deref() else {
-            return Ok(());
-        };
-        let in_batch = pending
+        tx: &mut AnyConnection,
+        events: &[ValidEvent],
+    ) -> Result<HashMap<String, String>, StoreError> {
+        let targets: Vec<&str> = events
             .iter()
-            .find(|p| p.event.event.idempotency_key == target)
-            .map(|p| p.event.event.agency.code.clone());
-        let agency = match in_batch {
-            Some(agency) => Some(agency),
-            None => sqlx::query_as::<_, (String,)>(
-                "SELECT agency_code FROM events WHERE idempotency_key = $1",
-            )
-            .bind(target)
-            .fetch_optional(&mut **tx)
-            .await?
-            .map(|(agency,)| agency),
-        };
-        match agency {
-            Some(agency) if agency != valid.event.agency.code => Err(StoreError::Invalid {
-                line,
-                error: fengcun_domain::FieldError::new(
-                    "corrects",
-                    fengcun_domain::FactError::Shape(format!(
-                        "`{target}` was sent by agency `{agency}`; only it may correct it"
-                    )),
-                ),
-            }),
-            _ => Ok(()),
+            .filter(|e| e.event.kind == EventKind::Correction)
+            .filter_map(|e| e.event.corrects.as_deref())
+            .collect();
+        let mut agencies = HashMap::new();
+        for chunk in targets.chunks(500) {
+            let sql = format!(
+                "SELECT idempotency_key, agency_code FROM events WHERE idempotency_key IN ({})",
+                list(self.positional(), chunk.len())
+            );
+            let mut query = sqlx::query_as::<_, (String, String)>(&sql);
+            for key in chunk {
+                query = query.bind(*key);
+            }
+            agencies.extend(query.fetch_all(&mut *tx).await?);
         }
+        Ok(agencies)
     }
 
     async fn known_hashes(
         &self,
-        tx: &mut Tx,
+        tx: &mut AnyConnection,
         events: &[ValidEvent],
     ) -> Result<HashMap<String, Vec<u8>>, StoreError> {
         let mut known = HashMap::new();
@@ -572,14 +861,14 @@ impl SqlStore {
             for key in chunk {
                 query = query.bind(*key);
             }
-            known.extend(query.fetch_all(&mut **tx).await?);
+            known.extend(query.fetch_all(&mut *tx).await?);
         }
         Ok(known)
     }
 
     async fn known_mappings(
         &self,
-        tx: &mut Tx,
+        tx: &mut AnyConnection,
         events: &[ValidEvent],
     ) -> Result<HashMap<(String, String), String>, StoreError> {
         // By agency and number together, so that the look-up uses the key (agency code, document
@@ -615,7 +904,7 @@ impl SqlStore {
             for value in agencies.iter().chain(&documents) {
                 query = query.bind(*value);
             }
-            for (agency, document, case) in query.fetch_all(&mut **tx).await? {
+            for (agency, document, case) in query.fetch_all(&mut *tx).await? {
                 known.insert((agency, document), case);
             }
         }
@@ -625,7 +914,7 @@ impl SqlStore {
     /// Every record of these persons, in one statement per 500 persons.
     pub(crate) async fn load_persons(
         &self,
-        tx: &mut Tx,
+        tx: &mut AnyConnection,
         person_keys: &[String],
     ) -> Result<Persons, StoreError> {
         let mut persons = Persons::default();
@@ -649,7 +938,7 @@ impl SqlStore {
                 query = query.bind(key.as_str());
             }
             for (person_key, case_code, state, date, trigger, convicted, facts, wrapped) in
-                query.fetch_all(&mut **tx).await?
+                query.fetch_all(&mut *tx).await?
             {
                 let state = (state != "new")
                     .then(|| state_from_row(&state, date.as_deref(), trigger.as_deref()));
@@ -668,50 +957,40 @@ impl SqlStore {
         Ok(persons)
     }
 
-    /// Inserts the batch's events, each sealed with its record's key. Sealing happens here, a
-    /// statement at a time, so that it alternates with the derivation running alongside.
-    async fn insert_events(
+    /// Inserts event rows, a hundred to a statement.
+    async fn insert_event_rows(
         &self,
-        tx: &mut Tx,
-        pending: &[Pending<'_>],
-        record_keys: &HashMap<(String, String), DataKey>,
+        tx: &mut AnyConnection,
+        rows: &[EventRow],
         ctx: &Context,
     ) -> Result<(), StoreError> {
         let received = ts(ctx.now);
-        for chunk in pending.chunks(ROWS_PER_STATEMENT) {
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
                 "INSERT INTO events (person_key, case_code, idempotency_key, content_hash, kind, event_date, agency_code, received_at, body) VALUES {}",
                 placeholders(self.positional(), chunk.len(), 9)
             );
             let mut query = sqlx::query(&sql);
-            for p in chunk {
-                let key = record_keys
-                    .get(&(p.person_key.clone(), p.case_code.clone()))
-                    .ok_or_else(|| StoreError::Corrupt("record key".into()))?;
-                let body = keys::seal(
-                    key,
-                    &p.canonical,
-                    &format!("event/{}", p.event.event.idempotency_key),
-                );
+            for row in chunk {
                 query = query
-                    .bind(p.person_key.as_str())
-                    .bind(p.case_code.as_str())
-                    .bind(p.event.event.idempotency_key.as_str())
-                    .bind(p.hash.clone())
-                    .bind(p.event.event.kind.code())
-                    .bind(p.event.date.to_string())
-                    .bind(p.event.event.agency.code.as_str())
+                    .bind(row.person_key.as_str())
+                    .bind(row.case_code.as_str())
+                    .bind(row.idempotency_key.as_str())
+                    .bind(row.hash.as_slice())
+                    .bind(row.kind)
+                    .bind(row.date.as_str())
+                    .bind(row.agency.as_str())
                     .bind(received.as_str())
-                    .bind(body);
+                    .bind(row.body.as_slice());
             }
-            query.execute(&mut **tx).await?;
+            query.execute(&mut *tx).await?;
         }
         Ok(())
     }
 
     async fn insert_mappings(
         &self,
-        tx: &mut Tx,
+        tx: &mut AnyConnection,
         rows: &[(String, String, String)],
     ) -> Result<(), StoreError> {
         let rows = rows
@@ -734,27 +1013,18 @@ impl SqlStore {
 
     async fn upsert_agencies(
         &self,
-        tx: &mut Tx,
-        pending: &[Pending<'_>],
+        tx: &mut AnyConnection,
+        agencies: &[AgencyRow],
     ) -> Result<(), StoreError> {
-        let mut done: HashSet<&str> = HashSet::new();
-        for p in pending {
-            let agency = &p.event.event.agency;
-            if !done.insert(agency.code.as_str()) {
-                continue;
-            }
-            let kind = serde_json::to_value(agency.kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
+        for (code, kind, name) in agencies {
             sqlx::query(
                 "INSERT INTO agencies (agency_code, kind, name) VALUES ($1, $2, $3) \
                  ON CONFLICT (agency_code) DO UPDATE SET kind = excluded.kind, name = COALESCE(excluded.name, agencies.name)",
             )
-            .bind(agency.code.as_str())
-            .bind(kind)
-            .bind(agency.name.clone())
-            .execute(&mut **tx)
+            .bind(code.as_str())
+            .bind(kind.as_str())
+            .bind(name.as_deref())
+            .execute(&mut *tx)
             .await?;
         }
         Ok(())
@@ -762,7 +1032,7 @@ impl SqlStore {
 
     pub(crate) async fn record_key(
         &self,
-        tx: &mut Tx,
+        tx: &mut AnyConnection,
         person_key: &str,
         case_code: &str,
     ) -> Result<DataKey, StoreError> {
@@ -770,7 +1040,7 @@ impl SqlStore {
             sqlx::query_as("SELECT data_key FROM records WHERE person_key = $1 AND case_code = $2")
                 .bind(person_key)
                 .bind(case_code)
-                .fetch_one(&mut **tx)
+                .fetch_one(&mut *tx)
                 .await?;
         self.keys().record_key(&wrapped, person_key, case_code)
     }
@@ -778,7 +1048,7 @@ impl SqlStore {
     /// Every stored event of these persons' stored records, in one statement per 500 persons.
     async fn prefetch_events(
         &self,
-        tx: &mut Tx,
+        tx: &mut AnyConnection,
         persons: &Persons,
     ) -> Result<Prefetched, StoreError> {
         let mut wanted: Vec<&str> = persons.0.keys().map(String::as_str).collect();
@@ -794,7 +1064,7 @@ impl SqlStore {
                 query = query.bind(*key);
             }
             for (seq, person_key, case_code, idempotency_key, body) in
-                query.fetch_all(&mut **tx).await?
+                query.fetch_all(&mut *tx).await?
             {
                 prefetched
                     .entry((person_key, case_code))
@@ -807,7 +1077,7 @@ impl SqlStore {
 
     async fn load_events(
         &self,
-        tx: &mut Tx,
+        tx: &mut AnyConnection,
         person_key: &str,
         case_code: &str,
         key: &DataKey,
@@ -816,7 +1086,7 @@ impl SqlStore {
             sqlx::query_as("SELECT seq, idempotency_key, body FROM events WHERE person_key = $1 AND case_code = $2 ORDER BY seq")
                 .bind(person_key)
                 .bind(case_code)
-                .fetch_all(&mut **tx)
+                .fetch_all(&mut *tx)
                 .await?;
         rows.into_iter()
             .map(|(seq, idempotency_key, body)| {
@@ -832,7 +1102,7 @@ impl SqlStore {
     /// how many transitions it made on that record.
     pub(crate) async fn refresh(
         &self,
-        tx: &mut Tx,
+        tx: &mut AnyConnection,
         person_key: &str,
         case_code: &str,
         cause: Cause,
@@ -851,7 +1121,7 @@ impl SqlStore {
             &[],
         )?;
         let mine = writes.transitions_of(person_key, case_code);
-        self.flush(tx, writes, &persons, ctx).await?;
+        self.flush(tx, writes, ctx).await?;
         Ok(mine)
     }
 
@@ -918,6 +1188,7 @@ impl SqlStore {
                 Param::Text(state.and_then(|s| s.date()).map(|d| d.to_string())),
                 Param::Text(state.and_then(|s| s.trigger()).map(|t| t.code().to_owned())),
             ],
+            wrapped: cached.wrapped.clone(),
         };
         writes
             .records
@@ -1343,5 +1614,35 @@ fn resolve_case_code(
             agency,
             document: document.clone().unwrap_or_default(),
         }),
+    }
+}
+
+/// A correction comes from the agency that sent the event it corrects: an earlier line of the
+/// batch, or a stored event (`targets`).
+fn check_correction_agency(
+    valid: &ValidEvent,
+    line: usize,
+    pending: &[Pending<'_>],
+    targets: &HashMap<String, String>,
+) -> Result<(), StoreError> {
+    let Some(target) = valid.event.corrects.as_deref() else {
+        return Ok(());
+    };
+    let agency = pending
+        .iter()
+        .find(|p| p.event.event.idempotency_key == target)
+        .map(|p| &p.event.event.agency.code)
+        .or_else(|| targets.get(target));
+    match agency {
+        Some(agency) if *agency != valid.event.agency.code => Err(StoreError::Invalid {
+            line,
+            error: fengcun_domain::FieldError::new(
+                "corrects",
+                fengcun_domain::FactError::Shape(format!(
+                    "`{target}` was sent by agency `{agency}`; only it may correct it"
+                )),
+            ),
+        }),
+        _ => Ok(()),
     }
 }

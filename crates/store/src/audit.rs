@@ -459,7 +459,7 @@ impl crate::SqlStore {
     /// record or not at all. Updating the tip first takes its row lock: appenders queue on it.
     pub(crate) async fn append_audit(
         &self,
-        tx: &mut crate::sql::Tx,
+        tx: &mut sqlx::AnyConnection,
         events: &[AuditEvent],
         now: jiff::Timestamp,
     ) -> Result<(), StoreError> {
@@ -467,11 +467,11 @@ impl crate::SqlStore {
             return Ok(());
         }
         sqlx::query("UPDATE audit_tip SET size = size WHERE id = 1")
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
         let (size, nodes): (i64, Vec<u8>) =
             sqlx::query_as("SELECT size, nodes FROM audit_tip WHERE id = 1")
-                .fetch_one(&mut **tx)
+                .fetch_one(&mut *tx)
                 .await?;
         let suite = self.keys().suite();
         let mut frontier = frontier_from_row(suite, size, &nodes)?;
@@ -514,7 +514,7 @@ impl crate::SqlStore {
         sqlx::query("UPDATE audit_tip SET size = $1, nodes = $2 WHERE id = 1")
             .bind(frontier.size() as i64)
             .bind(frontier_bytes(&frontier))
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
         Ok(())
     }

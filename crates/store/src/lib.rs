@@ -11,6 +11,7 @@ mod apply;
 mod audit;
 mod error;
 mod keys;
+mod pipeline;
 mod schema;
 mod sql;
 mod types;
@@ -22,6 +23,7 @@ pub use access::{
 pub use audit::{AuditEntry, AuditEvent, AuditKind, AuditProblem, AuditReport};
 pub use error::StoreError;
 pub use keys::Keys;
+pub use pipeline::{BatchReport, Pipeline, Tally};
 pub use sql::SqlStore;
 pub use types::*;
 

@@ -1468,3 +1468,346 @@ async fn disclosure_rows_keep_their_audit_and_decide_once() {
         );
     }
 }
+
+/// A valid identity number (GB 11643 check character) for person `n`.
+fn id_number(n: u32) -> String {
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let body = format!(
+        "1101051985{:02}{:02}{:03}",
+        1 + n % 12,
+        1 + n % 28,
+        n % 1000
+    );
+    let sum: u32 = body
+        .bytes()
+        .zip(WEIGHTS)
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
+    format!("{body}{}", char::from(b"10X98765432"[(sum % 11) as usize]))
+}
+
+/// A stream that cuts across batches of seven: 24 cases of 9 persons (repeat offenders whose later
+/// conviction lifts an earlier seal, sentences on both sides of the thresholds), one not
+/// prosecuted, events in the wrong order within each window, a duplicate line, a reused key with
+/// other content, a correction from the court that sent the judgment and one from an agency that
+/// did not.
+fn mixed_stream() -> Vec<ValidEvent> {
+    let charges = ["危险驾驶罪", "盗窃罪", "诈骗罪", "故意伤害罪"];
+    let mut events = Vec::new();
+    for n in 0..24u32 {
+        // Each person's later cases are judged in later years.
+        let year = 2021 + n / 9;
+        let case = format!("110105-{year}-{:06}", 700 + n);
+        let id = id_number(n % 9);
+        let month = 1 + n % 9;
+        let offence = format!("{year}-{month:02}-03");
+        let judged = format!("{year}-{:02}-10", month + 1);
+        let effective = format!("{year}-{:02}-21", month + 1);
+        if n == 5 {
+            events.push(event(
+                &format!("{case}-np"),
+                "not_prosecuted",
+                &judged,
+                &case,
+                procuratorate(&case),
+                &id,
+                json!({"ground": "discretionary"}),
+            ));
+            continue;
+        }
+        let sentence = match n % 4 {
+            0 => sentence("criminal_detention", Some(1 + n % 6)),
+            1 => sentence("fixed_term", Some(8 + n)),
+            2 => sentence("fixed_term", Some(36 + n)),
+            _ => sentence("public_surveillance", Some(6)),
+        };
+        let charge = charges[(n % 4) as usize];
+        let mut case_events =
+            conviction(&case, &id, charge, sentence, &offence, &judged, &effective);
+        if n % 3 == 0 {
+            case_events.reverse();
+        }
+        events.extend(case_events);
+    }
+    // A first offender's seal, which the court's correction revokes.
+    let first_offence = conviction(
+        "110105-2023-000799",
+        &id_number(100),
+        "危险驾驶罪",
+        sentence("criminal_detention", Some(2)),
+        "2023-05-01",
+        "2023-06-01",
+        "2023-06-12",
+    );
+    let judgment = first_offence[2].clone();
+    events.splice(0..0, first_offence);
+    let case = judgment.case_code.as_ref().unwrap().to_string();
+    let id = judgment
+        .identity
+        .rsplit(':')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let mut replacement = judgment.event.clone();
+    replacement.judgment.as_mut().unwrap().sentence = Some(sentence("fixed_term", Some(40)));
+    let correct = |key: &str, agency: Value| {
+        event(
+            key,
+            "correction",
+            "2024-01-05",
+            &case,
+            agency,
+            &id,
+            json!({"corrects": judgment.event.idempotency_key, "replacement": replacement, "reason": "刑期笔误"}),
+        )
+    };
+    events.insert(30, events[3].clone());
+    let mut reused = events[10].clone();
+    reused.event.agency.name = Some("另一个单位".into());
+    events.insert(
+        50,
+        Event::parse(&serde_json::to_vec(&reused.event).unwrap()).unwrap(),
+    );
+    events.push(correct("fix-by-police", police(&case)));
+    events.push(correct("fix-by-court", court(&case)));
+    events
+}
+
+/// What a store holds, in a form two stores can be compared by: states, each record's
+/// transitions and notices (without their ids and times), and the size of the audit log.
+async fn holdings(store: &SqlStore, events: &[ValidEvent]) -> (Vec<String>, usize) {
+    let mut lines: Vec<String> = store
+        .states()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| format!("{s:?}"))
+        .collect();
+    let mut records: Vec<(String, String)> = events
+        .iter()
+        .map(|e| {
+            (
+                e.case_code.as_ref().unwrap().to_string(),
+                e.identity.clone(),
+            )
+        })
+        .collect();
+    records.sort();
+    records.dedup();
+    for (case, identity) in records {
+        for t in store.transitions(&case, &identity).await.unwrap() {
+            lines.push(format!(
+                "{case} {:?} -> {} {:?} {:?} {:?} {}",
+                t.from, t.to, t.date, t.trigger, t.rule, t.reasons
+            ));
+        }
+    }
+    for n in store.notices(NoticeFilter::default()).await.unwrap() {
+        // The notice number carries part of a random transition id.
+        let body: Vec<&str> = n
+            .body
+            .lines()
+            .filter(|line| !line.starts_with("编号："))
+            .collect();
+        lines.push(format!(
+            "{} {} {} {} {}",
+            n.case_code,
+            n.kind,
+            n.recipient,
+            n.status,
+            body.join("\n")
+        ));
+    }
+    lines.sort();
+    let audit = store.audit_entries(0, 1_000_000).await.unwrap().len();
+    (lines, audit)
+}
+
+/// Batch by batch with `Store::ingest`, as `fengcun import` did before the pipeline: a refused
+/// line is taken out and the rest of its batch stored.
+async fn ingest_batch_by_batch(
+    store: &SqlStore,
+    events: &[ValidEvent],
+    batch: usize,
+    c: &Context,
+) -> Vec<(usize, Result<LineOutcome, String>)> {
+    let mut lines = Vec::new();
+    for (start, chunk) in events
+        .chunks(batch)
+        .enumerate()
+        .map(|(i, c)| (i * batch, c))
+    {
+        let mut labelled: Vec<(usize, ValidEvent)> = chunk
+            .iter()
+            .cloned()
+            .enumerate()
+            .map(|(i, e)| (start + i + 1, e))
+            .collect();
+        loop {
+            let batch: Vec<ValidEvent> = labelled.iter().map(|(_, e)| e.clone()).collect();
+            match store.ingest(&batch, c).await {
+                Ok(outcomes) => {
+                    lines.extend(
+                        labelled
+                            .iter()
+                            .map(|(l, _)| *l)
+                            .zip(outcomes.into_iter().map(Ok)),
+                    );
+                    break;
+                }
+                Err(error) => {
+                    let at = error.line().expect("a refusal names its line");
+                    let (line, _) = labelled.remove(at - 1);
+                    lines.push((line, Err(error.to_string())));
+                }
+            }
+        }
+    }
+    lines.sort_by_key(|(line, _)| *line);
+    lines
+}
+
+async fn ingest_through_pipeline(
+    store: &SqlStore,
+    events: &[ValidEvent],
+    batch: usize,
+    c: &Context,
+) -> (
+    Vec<(usize, Result<LineOutcome, String>)>,
+    fengcun_store::Tally,
+) {
+    let mut pipeline = store.pipeline(c.clone(), false).await.unwrap();
+    let mut lines = Vec::new();
+    let mut take = |report: Option<fengcun_store::BatchReport>| {
+        for (line, outcome) in report.map(|r| r.lines).unwrap_or_default() {
+            lines.push((line, outcome.map_err(|e| e.to_string())));
+        }
+    };
+    for (start, chunk) in events
+        .chunks(batch)
+        .enumerate()
+        .map(|(i, c)| (i * batch, c))
+    {
+        let labelled = chunk
+            .iter()
+            .cloned()
+            .enumerate()
+            .map(|(i, e)| (start + i + 1, e))
+            .collect();
+        take(pipeline.push(labelled).await.unwrap());
+    }
+    take(pipeline.finish().await.unwrap());
+    lines.sort_by_key(|(line, _)| *line);
+    (lines, pipeline.tally())
+}
+
+#[tokio::test]
+async fn the_pipeline_stores_what_batch_by_batch_ingestion_stores() {
+    let keys = Keys::new(MasterKey::generate());
+    let events = mixed_stream();
+    let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+    let references = stores_with("pipeline_reference", keys.clone()).await;
+    for (store, reference) in stores_with("pipeline", keys).await.iter().zip(&references) {
+        let expected = ingest_batch_by_batch(reference, &events, 7, &c).await;
+        let (lines, tally) = ingest_through_pipeline(store, &events, 7, &c).await;
+        assert_eq!(lines, expected, "{:?}", store.backend());
+        let refused: Vec<usize> = lines
+            .iter()
+            .filter(|(_, o)| o.is_err())
+            .map(|(l, _)| *l)
+            .collect();
+        assert_eq!(
+            refused.len(),
+            2,
+            "the reused key and the police's correction"
+        );
+        assert!(lines.contains(&(31, Ok(LineOutcome::Duplicate))));
+        let (held, audit) = holdings(store, &events).await;
+        let (expected_held, expected_audit) = holdings(reference, &events).await;
+        assert_eq!(held, expected_held);
+        assert_eq!(audit, expected_audit);
+        assert!(
+            held.iter().any(|l| l.contains("\"unsealed\"")),
+            "a seal was lifted"
+        );
+        assert!(
+            held.iter().any(|l| l.contains("\"revoked\"")),
+            "the court's correction"
+        );
+        let batches = events.len().div_ceil(7);
+        assert_eq!(tally.ahead + tally.in_transaction, batches);
+        if store.backend() == fengcun_store::Backend::Sqlite {
+            // Every batch without a refused line was decided ahead; the two with one, and each
+            // batch after those (read against a guess), in their transaction.
+            assert!(tally.ahead >= batches - 4, "{tally:?} of {batches}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_pipeline_decides_again_when_another_connection_wrote() {
+    let keys = Keys::new(MasterKey::generate());
+    let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+    let earlier = conviction(
+        "110105-2023-000801",
+        ZHANG,
+        "盗窃罪",
+        sentence("fixed_term", Some(10)),
+        "2023-01-02",
+        "2023-03-01",
+        "2023-03-12",
+    );
+    let later = conviction(
+        "110105-2024-000802",
+        ZHANG,
+        "诈骗罪",
+        sentence("fixed_term", Some(14)),
+        "2024-01-02",
+        "2024-03-01",
+        "2024-03-12",
+    );
+    let references = stores_with("pipeline_other_reference", keys.clone()).await;
+    for (store, reference) in stores_with("pipeline_other", keys.clone())
+        .await
+        .iter()
+        .zip(&references)
+    {
+        // A second store on the same database: another process, or another server.
+        let url = match store.backend() {
+            fengcun_store::Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(format!(
+                    "fengcun-contract-{}-pipeline_other",
+                    std::process::id()
+                ));
+                format!("sqlite://{}", dir.join("store.sqlite").display())
+            }
+            fengcun_store::Backend::Postgres => continue,
+        };
+        let other = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        let mut pipeline = store.pipeline(c.clone(), false).await.unwrap();
+        let first: Vec<_> = earlier[..2].iter().cloned().enumerate().collect();
+        pipeline.push(first).await.unwrap();
+        // While the pipeline holds its plan for the earlier case, the other writer completes it.
+        other.ingest(&earlier[2..], &c).await.unwrap();
+        let second: Vec<_> = later.iter().cloned().enumerate().collect();
+        pipeline.push(second).await.unwrap();
+        pipeline.finish().await.unwrap();
+        let tally = pipeline.tally();
+        assert!(tally.in_transaction >= 1, "{tally:?}");
+
+        // The other writer's commit may land before the first batch's or after it (the
+        // transitions differ: open then sealed, or sealed at once); the states may not.
+        reference.ingest(&earlier[..2], &c).await.unwrap();
+        reference.ingest(&earlier[2..], &c).await.unwrap();
+        reference.ingest(&later, &c).await.unwrap();
+        assert_eq!(
+            store.states().await.unwrap(),
+            reference.states().await.unwrap()
+        );
+        assert_eq!(
+            state(store, "110105-2023-000801", ZHANG).await.0,
+            "unsealed",
+            "the later conviction lifted the seal the other writer made"
+        );
+    }
+}

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use fengcun_domain::{Event, ValidEvent};
-use fengcun_store::{Context, LineOutcome, Store, StoreError};
+use fengcun_store::{BatchReport, Context, LineOutcome, Store, StoreError};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cmd::serve;
@@ -78,6 +78,7 @@ async fn import(
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut tally = Tally::default();
+    let mut pipeline = store.pipeline(ctx.clone(), args.dry_run).await?;
     let mut chunk: Vec<(usize, ValidEvent)> = Vec::with_capacity(args.batch as usize);
     let mut line = Vec::new();
     loop {
@@ -99,32 +100,21 @@ async fn import(
             }
         }
         if chunk.len() >= args.batch as usize {
-            store_chunk(
-                store,
-                &mut chunk,
-                args.dry_run,
-                ctx,
-                &input.name,
-                &mut tally,
-                &progress,
-            )
-            .await?;
+            let batch = std::mem::replace(&mut chunk, Vec::with_capacity(args.batch as usize));
+            let report = pipeline.push(batch).await?;
+            count(report, &input.name, &mut tally, &progress);
             progress.set_message(format!(
                 "{} stored, {} duplicates, {} errors",
                 tally.stored, tally.duplicates, tally.errors
             ));
         }
     }
-    store_chunk(
-        store,
-        &mut chunk,
-        args.dry_run,
-        ctx,
-        &input.name,
-        &mut tally,
-        &progress,
-    )
-    .await?;
+    if !chunk.is_empty() {
+        let report = pipeline.push(chunk).await?;
+        count(report, &input.name, &mut tally, &progress);
+    }
+    let report = pipeline.finish().await?;
+    count(report, &input.name, &mut tally, &progress);
     progress.finish_and_clear();
     let verb = if args.dry_run {
         "would be stored"
@@ -142,46 +132,20 @@ async fn import(
     })
 }
 
-/// Stores one chunk in one transaction. A line the store refuses (a reused key, a fact that
-/// contradicts the record) is reported and taken out, and the rest of the chunk is tried again, so
-/// that exactly the good lines are stored.
-async fn store_chunk(
-    store: &fengcun_store::SqlStore,
-    chunk: &mut Vec<(usize, ValidEvent)>,
-    dry_run: bool,
-    ctx: &Context,
-    name: &str,
-    tally: &mut Tally,
-    progress: &ProgressBar,
-) -> anyhow::Result<()> {
-    while !chunk.is_empty() {
-        let events: Vec<ValidEvent> = chunk.iter().map(|(_, e)| e.clone()).collect();
-        let result = if dry_run {
-            store.check(&events, ctx).await
-        } else {
-            store.ingest(&events, ctx).await
-        };
-        match result {
-            Ok(outcomes) => {
-                for outcome in outcomes {
-                    match outcome {
-                        LineOutcome::Stored => tally.stored += 1,
-                        LineOutcome::Duplicate => tally.duplicates += 1,
-                    }
-                }
-                chunk.clear();
+/// Adds a stored batch's lines to the tally; a line the store refused (a reused key, a fact that
+/// contradicts the record) is reported with its line in the file. The store took it out and stored
+/// the rest of its batch, so that exactly the good lines are stored.
+fn count(report: Option<BatchReport>, name: &str, tally: &mut Tally, progress: &ProgressBar) {
+    for (line, outcome) in report.map(|r| r.lines).unwrap_or_default() {
+        match outcome {
+            Ok(LineOutcome::Stored) => tally.stored += 1,
+            Ok(LineOutcome::Duplicate) => tally.duplicates += 1,
+            Err(error) => {
+                tally.errors += 1;
+                progress.suspend(|| eprintln!("{name}:{line}: {}", without_line(&error)));
             }
-            Err(error) => match error.line() {
-                Some(position) if (1..=chunk.len()).contains(&position) => {
-                    let (line, _) = chunk.remove(position - 1);
-                    tally.errors += 1;
-                    progress.suspend(|| eprintln!("{name}:{line}: {}", without_line(&error)));
-                }
-                Some(0) | None | Some(_) => return Err(error.into()),
-            },
         }
     }
-    Ok(())
 }
 
 /// The store numbers lines within the chunk; the file's line number replaces it.

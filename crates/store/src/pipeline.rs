@@ -1,0 +1,343 @@
+//! Bulk ingestion with one batch in flight: the next batch is read and decided while the one before
+//! it is written and committed.
+//!
+//! A batch's work is mostly of two kinds that used to take turns: deciding it (deriving records,
+//! evaluating the policy, sealing rows — this process's CPU) and writing it (the database's).
+//! Here batch N+1 is decided on a snapshot of the store read while batch N is being written, with
+//! N's effects applied to it (`Snapshot::absorb`): the store as it will be once N has committed.
+//! Each batch is still one transaction, committed in order, and the outcome of every line is the
+//! one `Store::ingest` would give.
+//!
+//! A decision made ahead is only used when nobody else wrote in between: the pipeline holds the
+//! store's write connection for its lifetime, and on SQLite compares `PRAGMA data_version` (which
+//! changes when another connection commits) when the batch's transaction begins with its value
+//! when the snapshot's store was current. Otherwise — and for a batch with a refused line, in a dry
+//! run, and on PostgreSQL, which has no such counter — the batch is decided again inside its own
+//! transaction, exactly as `Store::ingest` does.
+
+use std::time::Instant;
+
+use fengcun_domain::ValidEvent;
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, Connection};
+use tokio::task::JoinHandle;
+
+use crate::apply::{Effects, Plan};
+use crate::error::StoreError;
+use crate::sql::SqlStore;
+use crate::types::{Backend, Context, LineOutcome};
+
+/// What became of each line of a batch, by the caller's line numbers. A refused line is taken out
+/// and the rest of its batch stored without it, so that exactly the good lines are stored.
+#[derive(Debug, Default)]
+pub struct BatchReport {
+    pub lines: Vec<(usize, Result<LineOutcome, StoreError>)>,
+}
+
+/// Batches in, reports out one batch behind. Dropping a pipeline with a batch in flight lets that
+/// batch finish or roll back on its own; call `finish` to learn which.
+#[derive(Debug)]
+pub struct Pipeline {
+    store: SqlStore,
+    ctx: Context,
+    dry_run: bool,
+    /// The write connection while no batch is in flight.
+    conn: Option<PoolConnection<Any>>,
+    in_flight: Option<InFlight>,
+    tally: Tally,
+}
+
+/// How the batches written so far were decided, and where the caller's time went.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    /// Written as decided ahead, while the batch before was being written.
+    pub ahead: usize,
+    /// Decided inside their own transaction.
+    pub in_transaction: usize,
+    /// Reading snapshots.
+    pub reading: std::time::Duration,
+    /// Deciding batches ahead on them.
+    pub deciding: std::time::Duration,
+    /// Waiting for the batch in flight to commit.
+    pub waiting: std::time::Duration,
+}
+
+#[derive(Debug)]
+struct InFlight {
+    task: JoinHandle<Result<Written, StoreError>>,
+    /// What its plan changes, if it was decided ahead.
+    effects: Option<Effects>,
+}
+
+#[derive(Debug)]
+struct Written {
+    report: BatchReport,
+    conn: PoolConnection<Any>,
+    /// Whether the plan made ahead was written (else the batch was decided in its transaction).
+    planned: bool,
+    /// `PRAGMA data_version` when its transaction began (SQLite).
+    version: Option<i64>,
+}
+
+/// A batch decided ahead, with the data version it is valid for.
+struct Ahead {
+    plan: Plan,
+    effects: Effects,
+    version: Option<i64>,
+}
+
+impl SqlStore {
+    /// A pipeline for storing many batches in order (`fengcun import`); with `dry_run`, every batch
+    /// is checked against the store as it is and rolled back.
+    pub async fn pipeline(&self, ctx: Context, dry_run: bool) -> Result<Pipeline, StoreError> {
+        let conn = self.write_pool().acquire().await?;
+        Ok(Pipeline {
+            store: self.clone(),
+            ctx,
+            dry_run,
+            conn: Some(conn),
+            in_flight: None,
+            tally: Tally::default(),
+        })
+    }
+}
+
+impl Pipeline {
+    /// Takes the next batch (line number, event) and starts writing it; returns the report of the
+    /// batch before it, once that one has committed.
+    pub async fn push(
+        &mut self,
+        batch: Vec<(usize, ValidEvent)>,
+    ) -> Result<Option<BatchReport>, StoreError> {
+        let mut finished = None;
+        // A batch in flight that was not decided ahead has no effects to read this one against.
+        if self
+            .in_flight
+            .as_ref()
+            .is_some_and(|flight| flight.effects.is_none())
+        {
+            finished = self.wait().await?;
+        }
+        let (labels, events): (Vec<usize>, Vec<ValidEvent>) = batch.into_iter().unzip();
+        let mut ahead = self.decide_ahead(&events).await?;
+        if let Some(flight) = self.in_flight.take() {
+            let started = Instant::now();
+            let written = flight
+                .task
+                .await
+                .map_err(|e| StoreError::Corrupt(format!("ingestion task: {e}")))??;
+            self.tally.waiting += started.elapsed();
+            let (planned, version) = (written.planned, written.version);
+            finished = Some(self.landed(written));
+            match (&mut ahead, planned) {
+                (Some(ahead), true) => ahead.version = version,
+                // It was decided again in its transaction: this one was read against a guess.
+                (Some(_), false) => ahead = self.decide_ahead(&events).await?,
+                (None, _) => {}
+            }
+        }
+        let conn = match self.conn.take() {
+            Some(conn) => conn,
+            None => self.store.write_pool().acquire().await?,
+        };
+        let (plan, effects, version) = match ahead {
+            Some(Ahead {
+                plan,
+                effects,
+                version,
+            }) => (Some(plan), Some(effects), version),
+            None => (None, None, None),
+        };
+        let task = tokio::spawn(write_batch(
+            self.store.clone(),
+            conn,
+            labels,
+            events,
+            plan.map(|plan| (plan, version)),
+            self.ctx.clone(),
+            self.dry_run,
+        ));
+        self.in_flight = Some(InFlight { task, effects });
+        Ok(finished)
+    }
+
+    /// Waits for the batch in flight; its report.
+    pub async fn finish(&mut self) -> Result<Option<BatchReport>, StoreError> {
+        self.wait().await
+    }
+
+    /// How the batches written so far were decided.
+    pub fn tally(&self) -> Tally {
+        self.tally
+    }
+
+    fn landed(&mut self, written: Written) -> BatchReport {
+        self.conn = Some(written.conn);
+        if written.planned {
+            self.tally.ahead += 1;
+        } else {
+            self.tally.in_transaction += 1;
+        }
+        written.report
+    }
+
+    async fn wait(&mut self) -> Result<Option<BatchReport>, StoreError> {
+        let Some(flight) = self.in_flight.take() else {
+            return Ok(None);
+        };
+        let started = Instant::now();
+        let written = flight
+            .task
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("ingestion task: {e}")))??;
+        self.tally.waiting += started.elapsed();
+        Ok(Some(self.landed(written)))
+    }
+
+    /// Reads a snapshot of the store, applies the effects of the batch in flight, and decides
+    /// `events` on it. `None` where deciding ahead does not apply or the batch has a refused line
+    /// (its transaction will find and name the line).
+    async fn decide_ahead(&mut self, events: &[ValidEvent]) -> Result<Option<Ahead>, StoreError> {
+        if self.dry_run || self.store.backend != Backend::Sqlite || events.is_empty() {
+            return Ok(None);
+        }
+        // With nothing in flight, the store the snapshot shows is the one as of this version.
+        let version = match &mut self.conn {
+            Some(conn) if self.in_flight.is_none() => Some(data_version(conn).await?),
+            _ => None,
+        };
+        let started = Instant::now();
+        let person_keys = self.store.person_keys(events);
+        let mut reading = self.store.pool().begin().await?;
+        let mut snapshot = self
+            .store
+            .read_snapshot(&mut reading, events, &person_keys)
+            .await?;
+        reading.rollback().await?;
+        self.tally.reading += started.elapsed();
+        let started = Instant::now();
+        if let Some(effects) = self
+            .in_flight
+            .as_ref()
+            .and_then(|flight| flight.effects.as_ref())
+        {
+            snapshot.absorb(effects);
+        }
+        let planned = self
+            .store
+            .plan(snapshot, events, person_keys, &self.ctx)
+            .await;
+        self.tally.deciding += started.elapsed();
+        Ok(planned.ok().map(|(plan, effects)| Ahead {
+            plan,
+            effects,
+            version,
+        }))
+    }
+}
+
+/// Writes one batch in its own transaction: the plan made ahead if the store is still the one it
+/// was made for, else the batch decided in the transaction, refused lines taken out one by one.
+async fn write_batch(
+    store: SqlStore,
+    mut conn: PoolConnection<Any>,
+    labels: Vec<usize>,
+    events: Vec<ValidEvent>,
+    ahead: Option<(Plan, Option<i64>)>,
+    ctx: Context,
+    dry_run: bool,
+) -> Result<Written, StoreError> {
+    let sqlite = store.backend == Backend::Sqlite;
+    if let Some((plan, expected)) = ahead {
+        let mut tx = begin(&mut conn, sqlite).await?;
+        let version = Some(data_version(&mut tx).await?);
+        if expected.is_some() && version == expected {
+            let outcomes = store.write_plan(&mut tx, plan, &ctx).await?;
+            tx.commit().await?;
+            let lines = labels.into_iter().zip(outcomes.into_iter().map(Ok));
+            return Ok(Written {
+                report: BatchReport {
+                    lines: lines.collect(),
+                },
+                conn,
+                planned: true,
+                version,
+            });
+        }
+        tx.rollback().await?;
+        tracing::debug!("the store changed since the batch was read; deciding it again");
+    }
+    let (report, version) =
+        write_deciding(&store, &mut conn, labels, events, &ctx, sqlite, dry_run).await?;
+    Ok(Written {
+        report,
+        conn,
+        planned: false,
+        version,
+    })
+}
+
+/// The batch decided inside its transaction (`Store::ingest`); a line the store refuses is
+/// reported and taken out, and the rest tried again.
+async fn write_deciding(
+    store: &SqlStore,
+    conn: &mut AnyConnection,
+    mut labels: Vec<usize>,
+    mut events: Vec<ValidEvent>,
+    ctx: &Context,
+    sqlite: bool,
+    dry_run: bool,
+) -> Result<(BatchReport, Option<i64>), StoreError> {
+    let mut refused = Vec::new();
+    let mut version = None;
+    while !events.is_empty() {
+        let mut tx = begin(conn, sqlite).await?;
+        if sqlite {
+            version = Some(data_version(&mut tx).await?);
+        }
+        match store.ingest_in(&mut tx, &events, ctx).await {
+            Ok(outcomes) => {
+                if dry_run {
+                    tx.rollback().await?;
+                } else {
+                    tx.commit().await?;
+                }
+                let mut lines: Vec<(usize, Result<LineOutcome, StoreError>)> = refused;
+                lines.extend(labels.into_iter().zip(outcomes.into_iter().map(Ok)));
+                lines.sort_by_key(|(label, _)| *label);
+                return Ok((BatchReport { lines }, version));
+            }
+            Err(error) => {
+                tx.rollback().await?;
+                match error.line() {
+                    Some(line) if (1..=events.len()).contains(&line) => {
+                        events.remove(line - 1);
+                        refused.push((labels.remove(line - 1), Err(error)));
+                    }
+                    _ => return Err(error),
+                }
+            }
+        }
+    }
+    refused.sort_by_key(|(label, _)| *label);
+    Ok((BatchReport { lines: refused }, version))
+}
+
+async fn begin(
+    conn: &mut AnyConnection,
+    sqlite: bool,
+) -> Result<sqlx::Transaction<'_, Any>, StoreError> {
+    Ok(if sqlite {
+        conn.begin_with("BEGIN IMMEDIATE").await?
+    } else {
+        conn.begin().await?
+    })
+}
+
+/// SQLite's count of commits by other connections, as this connection sees it.
+async fn data_version(conn: &mut AnyConnection) -> Result<i64, StoreError> {
+    let (version,): (i64,) = sqlx::query_as("PRAGMA data_version")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(version)
+}
