@@ -8,12 +8,16 @@
 //! Each batch is still one transaction, committed in order, and the outcome of every line is the
 //! one `Store::ingest` would give.
 //!
-//! A decision made ahead is only used when nobody else wrote in between: the pipeline holds the
-//! store's write connection for its lifetime, and on SQLite compares `PRAGMA data_version` (which
-//! changes when another connection commits) when the batch's transaction begins with its value
-//! when the snapshot's store was current. Otherwise — and for a batch with a refused line, in a dry
-//! run, and on PostgreSQL, which has no such counter — the batch is decided again inside its own
-//! transaction, exactly as `Store::ingest` does.
+//! A decision made ahead is only used when nobody else wrote in between. The pipeline holds the
+//! store's write connection for its lifetime and reads SQLite's `PRAGMA data_version` (which
+//! changes when another connection commits) right after each batch's `BEGIN IMMEDIATE`. Batch N+1's
+//! plan is written only if (a) batch N was written as planned and (b) the version at N+1's begin is
+//! the version at N's begin: no other connection committed between N's begin and N+1's (none can
+//! while N holds the write lock). A commit by another connection before N's begin — possibly after
+//! N+1's snapshot was read — fails N's own check, so N is decided again, and by (a) N+1 is decided
+//! again too. With nothing in flight, the version is read before the snapshot. Otherwise — and for
+//! a batch with a refused line, in a dry run, and on PostgreSQL, which has no such counter — the
+//! batch is decided again inside its own transaction, exactly as `Store::ingest` does.
 
 use std::time::Instant;
 
@@ -75,7 +79,7 @@ struct Written {
     conn: PoolConnection<Any>,
     /// Whether the plan made ahead was written (else the batch was decided in its transaction).
     planned: bool,
-    /// `PRAGMA data_version` when its transaction began (SQLite).
+    /// `PRAGMA data_version` when its transaction began, if it was written as planned (SQLite).
     version: Option<i64>,
 }
 
@@ -119,7 +123,7 @@ impl Pipeline {
             finished = self.wait().await?;
         }
         let (labels, events): (Vec<usize>, Vec<ValidEvent>) = batch.into_iter().unzip();
-        let mut ahead = self.decide_ahead(&events).await?;
+        let mut ahead = self.decide_ahead(&events).await;
         if let Some(flight) = self.in_flight.take() {
             let started = Instant::now();
             let written = flight
@@ -131,8 +135,9 @@ impl Pipeline {
             finished = Some(self.landed(written));
             match (&mut ahead, planned) {
                 (Some(ahead), true) => ahead.version = version,
-                // It was decided again in its transaction: this one was read against a guess.
-                (Some(_), false) => ahead = self.decide_ahead(&events).await?,
+                // It was decided again in its transaction: this one was read against a guess
+                // (condition (a) of the module's rule).
+                (Some(_), false) => ahead = self.decide_ahead(&events).await,
                 (None, _) => {}
             }
         }
@@ -195,12 +200,26 @@ impl Pipeline {
     }
 
     /// Reads a snapshot of the store, applies the effects of the batch in flight, and decides
-    /// `events` on it. `None` where deciding ahead does not apply or the batch has a refused line
-    /// (its transaction will find and name the line).
-    async fn decide_ahead(&mut self, events: &[ValidEvent]) -> Result<Option<Ahead>, StoreError> {
+    /// `events` on it. `None` where deciding ahead does not apply, the batch has a refused line
+    /// (its transaction will find and name the line), or anything failed: deciding ahead is only
+    /// a head start, and the batch's transaction decides it in any case.
+    async fn decide_ahead(&mut self, events: &[ValidEvent]) -> Option<Ahead> {
         if self.dry_run || self.store.backend != Backend::Sqlite || events.is_empty() {
-            return Ok(None);
+            return None;
         }
+        match self.try_decide_ahead(events).await {
+            Ok(ahead) => ahead,
+            Err(error) => {
+                tracing::debug!(%error, "deciding a batch ahead failed; its transaction decides it");
+                None
+            }
+        }
+    }
+
+    async fn try_decide_ahead(
+        &mut self,
+        events: &[ValidEvent],
+    ) -> Result<Option<Ahead>, StoreError> {
         // With nothing in flight, the store the snapshot shows is the one as of this version.
         let version = match &mut self.conn {
             Some(conn) if self.in_flight.is_none() => Some(data_version(conn).await?),
@@ -228,11 +247,17 @@ impl Pipeline {
             .plan(snapshot, events, person_keys, &self.ctx)
             .await;
         self.tally.deciding += started.elapsed();
-        Ok(planned.ok().map(|(plan, effects)| Ahead {
-            plan,
-            effects,
-            version,
-        }))
+        Ok(match planned {
+            Ok((plan, effects)) => Some(Ahead {
+                plan,
+                effects,
+                version,
+            }),
+            Err(error) => {
+                tracing::debug!(%error, "a batch with a refusal is decided in its transaction");
+                None
+            }
+        })
     }
 }
 
@@ -267,13 +292,12 @@ async fn write_batch(
         tx.rollback().await?;
         tracing::debug!("the store changed since the batch was read; deciding it again");
     }
-    let (report, version) =
-        write_deciding(&store, &mut conn, labels, events, &ctx, sqlite, dry_run).await?;
+    let report = write_deciding(&store, &mut conn, labels, events, &ctx, sqlite, dry_run).await?;
     Ok(Written {
         report,
         conn,
         planned: false,
-        version,
+        version: None,
     })
 }
 
@@ -287,14 +311,10 @@ async fn write_deciding(
     ctx: &Context,
     sqlite: bool,
     dry_run: bool,
-) -> Result<(BatchReport, Option<i64>), StoreError> {
+) -> Result<BatchReport, StoreError> {
     let mut refused = Vec::new();
-    let mut version = None;
     while !events.is_empty() {
         let mut tx = begin(conn, sqlite).await?;
-        if sqlite {
-            version = Some(data_version(&mut tx).await?);
-        }
         match store.ingest_in(&mut tx, &events, ctx).await {
             Ok(outcomes) => {
                 if dry_run {
@@ -305,7 +325,7 @@ async fn write_deciding(
                 let mut lines: Vec<(usize, Result<LineOutcome, StoreError>)> = refused;
                 lines.extend(labels.into_iter().zip(outcomes.into_iter().map(Ok)));
                 lines.sort_by_key(|(label, _)| *label);
-                return Ok((BatchReport { lines }, version));
+                return Ok(BatchReport { lines });
             }
             Err(error) => {
                 tx.rollback().await?;
@@ -320,7 +340,7 @@ async fn write_deciding(
         }
     }
     refused.sort_by_key(|(label, _)| *label);
-    Ok((BatchReport { lines: refused }, version))
+    Ok(BatchReport { lines: refused })
 }
 
 async fn begin(

@@ -39,6 +39,42 @@ pub(crate) fn ts(t: jiff::Timestamp) -> String {
     t.round(jiff::Unit::Second).unwrap_or(t).to_string()
 }
 
+/// Page cache of each reading connection.
+const READ_CACHE_KIB: i64 = 64 * 1024;
+
+/// Page cache of the one connection that writes: it walks every index a batch touches, several of
+/// them keyed by pseudonymous (random) person keys, and a larger cache keeps their upper levels and
+/// recent leaves in memory as the store grows past what 64 MB holds.
+const WRITE_CACHE_KIB: i64 = 256 * 1024;
+
+/// Every connection's settings; on SQLite, with a page cache of `cache_kib`.
+fn pool_options(sqlite: bool, cache_kib: i64) -> AnyPoolOptions {
+    AnyPoolOptions::new().after_connect(move |conn, _| {
+        Box::pin(async move {
+            if sqlite {
+                // WAL survives a killed process with every committed transaction intact.
+                use sqlx::Executor;
+                // The committing connection copies the log back into the database once it holds
+                // 16,384 pages (64 MB) rather than SQLite's 1,000: a batch of events writes about
+                // 1,600 pages, so the default checkpointed after every batch — two fsyncs each,
+                // and the pages every batch touches (the tables' last pages, the indexes' upper
+                // levels) copied back every time. Ingestion: -20 % time, -10 % processor
+                // (docs/benchmarks.md); the log stays under 64 MB and a batch (docs/storage.md).
+                conn.execute(
+                    format!(
+                        "PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                         PRAGMA cache_size = -{cache_kib}; PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY; \
+                         PRAGMA wal_autocheckpoint = 16384;"
+                    )
+                    .as_str(),
+                )
+                .await?;
+            }
+            Ok(())
+        })
+    })
+}
+
 impl SqlStore {
     pub async fn connect(url: &str, keys: Keys) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
@@ -58,29 +94,7 @@ impl SqlStore {
             return Err(StoreError::UnsupportedUrl(url.to_owned()));
         };
         let sqlite = backend == Backend::Sqlite;
-        let options = AnyPoolOptions::new().after_connect(move |conn, _| {
-            Box::pin(async move {
-                if sqlite {
-                    // WAL survives a killed process with every committed transaction intact.
-                    use sqlx::Executor;
-                    // The committing connection copies the log back into the database once it
-                    // holds 16,384 pages (64 MB) rather than SQLite's 1,000: a batch of events
-                    // writes about 1,600 pages, so the default checkpointed after every batch —
-                    // two fsyncs each, and the pages every batch touches (the tables' last pages,
-                    // the indexes' upper levels) copied back every time. Ingestion: -20 % time,
-                    // -10 % processor (docs/benchmarks.md); the log stays under 64 MB and a batch.
-                    conn.execute(
-                        "PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                         PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY; \
-                         PRAGMA wal_autocheckpoint = 16384;",
-                    )
-                    .await?;
-                }
-                Ok(())
-            })
-        });
-        let pool = options
-            .clone()
+        let pool = pool_options(sqlite, READ_CACHE_KIB)
             .max_connections(if sqlite { 4 } else { 8 })
             .connect(&url)
             .await?;
@@ -93,7 +107,10 @@ impl SqlStore {
         schema::migrate(&mut conn, backend).await?;
         drop(conn);
         let writer = if sqlite {
-            options.max_connections(1).connect(&url).await?
+            pool_options(sqlite, WRITE_CACHE_KIB)
+                .max_connections(1)
+                .connect(&url)
+                .await?
         } else {
             pool.clone()
         };
