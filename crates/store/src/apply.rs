@@ -7,6 +7,7 @@
 //! cache that the unsealing triggers consult without asking the database again.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use fengcun_crypto::DataKey;
 use fengcun_domain::{Event, EventKind, Record, ValidEvent, parse_record};
@@ -189,7 +190,7 @@ impl Snapshot {
     /// since, or being written — has committed. Applying it to a snapshot that already shows
     /// that batch changes nothing: events are matched by key, records replaced by the same state.
     pub(crate) fn absorb(&mut self, earlier: &Effects) {
-        for event in &earlier.events {
+        for event in earlier.events.iter() {
             let key = &event.idempotency_key;
             self.known
                 .entry(key.clone())
@@ -254,7 +255,7 @@ impl<'a> Prepared<'a> {
 }
 
 /// An event row as written: its body sealed with its record's key.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct EventRow {
     line: usize,
     person_key: String,
@@ -274,7 +275,8 @@ type AgencyRow = (String, String, Option<String>);
 #[derive(Debug)]
 pub(crate) struct Plan {
     outcomes: Vec<LineOutcome>,
-    events: Vec<EventRow>,
+    /// Shared with the batch's `Effects`: the sealed bodies are not copied.
+    events: Arc<[EventRow]>,
     mappings: Vec<(String, String, String)>,
     agencies: Vec<AgencyRow>,
     writes: Writes,
@@ -283,7 +285,7 @@ pub(crate) struct Plan {
 /// What a planned batch changes, for the snapshot of the batch after it (`Snapshot::absorb`).
 #[derive(Debug)]
 pub(crate) struct Effects {
-    events: Vec<EventRow>,
+    events: Arc<[EventRow]>,
     mappings: Vec<(String, String, String)>,
     records: Vec<(String, String, Cached)>,
 }
@@ -353,7 +355,7 @@ impl SqlStore {
         let writing = async {
             // Sealed a statement at a time, so that sealing alternates with the derivation.
             for chunk in prepared.pending.chunks(ROWS_PER_STATEMENT) {
-                let rows = self.seal_events(chunk, &prepared.record_keys)?;
+                let rows = seal_rows(unsealed_rows(chunk, &prepared.record_keys)?);
                 self.insert_event_rows(tx, &rows, ctx).await?;
             }
             self.insert_mappings(tx, &prepared.new_mappings).await?;
@@ -387,13 +389,13 @@ impl SqlStore {
             // As `ingest_in`: a batch of duplicates writes nothing.
             let plan = Plan {
                 outcomes: prepared.outcomes,
-                events: Vec::new(),
+                events: Arc::from([]),
                 mappings: Vec::new(),
                 agencies: Vec::new(),
                 writes: Writes::default(),
             };
             let effects = Effects {
-                events: Vec::new(),
+                events: Arc::from([]),
                 mappings: Vec::new(),
                 records: Vec::new(),
             };
@@ -407,9 +409,10 @@ impl SqlStore {
             .derive_batch(&mut snapshot.persons, &prepared, ctx)
             .await
             .map_err(|(_, error)| error)?;
-        let rows = sealing
+        let rows: Arc<[EventRow]> = sealing
             .await
-            .map_err(|e| StoreError::Corrupt(format!("sealing events: {e}")))?;
+            .map_err(|e| StoreError::Corrupt(format!("sealing events: {e}")))?
+            .into();
         let records = writes
             .records
             .iter()
@@ -425,7 +428,7 @@ impl SqlStore {
             })
             .collect();
         let effects = Effects {
-            events: rows.clone(),
+            events: Arc::clone(&rows),
             mappings: prepared.new_mappings.clone(),
             records,
         };
@@ -661,15 +664,6 @@ impl SqlStore {
             .await?
             .unwrap_or(line);
         Ok(StoreError::Invalid { line, error })
-    }
-
-    /// Event rows ready to insert, each body sealed with its record's key.
-    fn seal_events(
-        &self,
-        pending: &[Pending<'_>],
-        record_keys: &HashMap<(String, String), DataKey>,
-    ) -> Result<Vec<EventRow>, StoreError> {
-        Ok(seal_rows(unsealed_rows(pending, record_keys)?))
     }
 
     /// Writes a batch's deferred rows: records as one upsert per hundred, then transitions and

@@ -77,10 +77,9 @@ struct InFlight {
 struct Written {
     report: BatchReport,
     conn: PoolConnection<Any>,
-    /// Whether the plan made ahead was written (else the batch was decided in its transaction).
-    planned: bool,
-    /// `PRAGMA data_version` when its transaction began, if it was written as planned (SQLite).
-    version: Option<i64>,
+    /// `PRAGMA data_version` when its transaction began, if the plan made ahead was written;
+    /// `None` if the batch was decided in its transaction.
+    planned_at: Option<i64>,
 }
 
 /// A batch decided ahead, with the data version it is valid for.
@@ -125,19 +124,13 @@ impl Pipeline {
         let (labels, events): (Vec<usize>, Vec<ValidEvent>) = batch.into_iter().unzip();
         let mut ahead = self.decide_ahead(&events).await;
         if let Some(flight) = self.in_flight.take() {
-            let started = Instant::now();
-            let written = flight
-                .task
-                .await
-                .map_err(|e| StoreError::Corrupt(format!("ingestion task: {e}")))??;
-            self.tally.waiting += started.elapsed();
-            let (planned, version) = (written.planned, written.version);
-            finished = Some(self.landed(written));
-            match (&mut ahead, planned) {
-                (Some(ahead), true) => ahead.version = version,
+            let (report, planned_at) = self.land(flight).await?;
+            finished = Some(report);
+            match (&mut ahead, planned_at) {
+                (Some(ahead), Some(version)) => ahead.version = Some(version),
                 // It was decided again in its transaction: this one was read against a guess
                 // (condition (a) of the module's rule).
-                (Some(_), false) => ahead = self.decide_ahead(&events).await,
+                (Some(_), None) => ahead = self.decide_ahead(&events).await,
                 (None, _) => {}
             }
         }
@@ -176,27 +169,28 @@ impl Pipeline {
         self.tally
     }
 
-    fn landed(&mut self, written: Written) -> BatchReport {
-        self.conn = Some(written.conn);
-        if written.planned {
-            self.tally.ahead += 1;
-        } else {
-            self.tally.in_transaction += 1;
-        }
-        written.report
-    }
-
-    async fn wait(&mut self) -> Result<Option<BatchReport>, StoreError> {
-        let Some(flight) = self.in_flight.take() else {
-            return Ok(None);
-        };
+    /// Waits for a batch in flight to commit and takes its connection back: its report, and the
+    /// data version its plan was written at (`None` if it was decided in its transaction).
+    async fn land(&mut self, flight: InFlight) -> Result<(BatchReport, Option<i64>), StoreError> {
         let started = Instant::now();
         let written = flight
             .task
             .await
             .map_err(|e| StoreError::Corrupt(format!("ingestion task: {e}")))??;
         self.tally.waiting += started.elapsed();
-        Ok(Some(self.landed(written)))
+        self.conn = Some(written.conn);
+        match written.planned_at {
+            Some(_) => self.tally.ahead += 1,
+            None => self.tally.in_transaction += 1,
+        }
+        Ok((written.report, written.planned_at))
+    }
+
+    async fn wait(&mut self) -> Result<Option<BatchReport>, StoreError> {
+        match self.in_flight.take() {
+            Some(flight) => Ok(Some(self.land(flight).await?.0)),
+            None => Ok(None),
+        }
     }
 
     /// Reads a snapshot of the store, applies the effects of the batch in flight, and decides
@@ -275,8 +269,8 @@ async fn write_batch(
     let sqlite = store.backend == Backend::Sqlite;
     if let Some((plan, expected)) = ahead {
         let mut tx = begin(&mut conn, sqlite).await?;
-        let version = Some(data_version(&mut tx).await?);
-        if expected.is_some() && version == expected {
+        let version = data_version(&mut tx).await?;
+        if expected == Some(version) {
             let outcomes = store.write_plan(&mut tx, plan, &ctx).await?;
             tx.commit().await?;
             let lines = labels.into_iter().zip(outcomes.into_iter().map(Ok));
@@ -285,8 +279,7 @@ async fn write_batch(
                     lines: lines.collect(),
                 },
                 conn,
-                planned: true,
-                version,
+                planned_at: Some(version),
             });
         }
         tx.rollback().await?;
@@ -296,8 +289,7 @@ async fn write_batch(
     Ok(Written {
         report,
         conn,
-        planned: false,
-        version: None,
+        planned_at: None,
     })
 }
 

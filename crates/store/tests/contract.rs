@@ -1471,19 +1471,17 @@ async fn disclosure_rows_keep_their_audit_and_decide_once() {
 
 /// A valid identity number (GB 11643 check character) for person `n`.
 fn id_number(n: u32) -> String {
-    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
     let body = format!(
         "1101051985{:02}{:02}{:03}",
         1 + n % 12,
         1 + n % 28,
         n % 1000
     );
-    let sum: u32 = body
-        .bytes()
-        .zip(WEIGHTS)
-        .map(|(b, w)| u32::from(b - b'0') * w)
-        .sum();
-    format!("{body}{}", char::from(b"10X98765432"[(sum % 11) as usize]))
+    let first17: [u8; 17] = body.as_bytes().try_into().unwrap();
+    format!(
+        "{body}{}",
+        fengcun_domain::id_number::check_character(&first17)
+    )
 }
 
 /// A stream that cuts across batches of seven: 24 cases of 9 persons (repeat offenders whose later
@@ -1781,6 +1779,7 @@ async fn the_pipeline_decides_again_when_another_connection_wrote() {
                 ));
                 format!("sqlite://{}", dir.join("store.sqlite").display())
             }
+            // On PostgreSQL every batch is decided in its transaction: no plan can go stale.
             fengcun_store::Backend::Postgres => continue,
         };
         let other = fengcun_store::open(&url, keys.clone()).await.unwrap();
