@@ -1,8 +1,6 @@
 //! The audit log over HTTP: entries, signed tree heads (periodic and on demand), proofs, and the
 //! public key that verifies heads and certificates.
 
-use std::time::Duration;
-
 use axum::Json;
 use axum::extract::{Query, State};
 use fengcun_ledger::Hash;
@@ -20,9 +18,7 @@ const READERS: &[Role] = &[Role::Auditor, Role::Operator];
 /// Signs a head every `tree_head_interval_seconds` when the log grew, so that an outside party
 /// fetching heads regularly holds one recent enough to catch a truncation.
 pub async fn sign_periodically(state: AppState) {
-    let mut interval = tokio::time::interval(Duration::from_secs(
-        state.config.tree_head_interval_seconds.max(1),
-    ));
+    let mut interval = crate::rounds(state.config.tree_head_interval_seconds);
     loop {
         interval.tick().await;
         match state

@@ -45,6 +45,17 @@ pub struct AppState {
     pub disclosure: Arc<fengcun_access::Disclosure>,
 }
 
+/// The timer of a background round (scheduler, outbox, tree heads): the first round comes one
+/// period after start, not at once, so that a round never races the requests of the first moments
+/// (a test that sets a long period runs the rounds itself), and a slow round delays the next
+/// instead of bunching them.
+pub(crate) fn rounds(seconds: u64) -> tokio::time::Interval {
+    let period = std::time::Duration::from_secs(seconds.max(1));
+    let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    interval
+}
+
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")

@@ -19,9 +19,7 @@ pub fn client() -> reqwest::Client {
 
 pub async fn run(state: AppState) {
     let client = client();
-    let mut interval = tokio::time::interval(Duration::from_secs(
-        state.config.outbox_interval_seconds.max(1),
-    ));
+    let mut interval = crate::rounds(state.config.outbox_interval_seconds);
     loop {
         interval.tick().await;
         if let Err(error) = deliver_due(&state, &client).await {
@@ -30,40 +28,69 @@ pub async fn run(state: AppState) {
     }
 }
 
-/// Delivers what is due now; returns how many were delivered.
+/// How many notices one claim takes, and how long the claim holds: a claim's deliveries, each
+/// bounded by the client's ten-second timeout, end well before it lapses, so no other run is
+/// handed a notice that is still being delivered.
+const CLAIM_SIZE: i64 = 20;
+const CLAIM_LEASE: jiff::SignedDuration = jiff::SignedDuration::from_secs(300);
+
+/// Delivers what is due now; returns how many were delivered. Runs may overlap (the timer's and an
+/// operator's, or two servers on one database): each notice is claimed by one of them only.
+/// Only what was due when the run began is taken, so a notice that fails in this run waits for
+/// its backoff even when the run is long.
 pub async fn deliver_due(
     state: &AppState,
     client: &reqwest::Client,
 ) -> Result<usize, fengcun_store::StoreError> {
-    let now = state.clock.now();
-    let due = state.store.due_notices(now, 100).await?;
+    let due_by = state.clock.now();
     let mut delivered = 0;
-    for item in due {
-        let result = deliver(client, &item).await;
-        let outcome = match result {
-            Ok(()) => {
-                delivered += 1;
-                state
-                    .metrics
-                    .notices_delivered
-                    .fetch_add(1, Ordering::Relaxed);
-                Delivery::Delivered
-            }
-            Err(error) => {
-                state.metrics.notices_failed.fetch_add(1, Ordering::Relaxed);
-                let attempts = item.attempts + 1;
-                let retry_at =
-                    (attempts < state.config.outbox_max_attempts).then(|| backoff(now, attempts));
-                tracing::warn!(notice = %item.notice_id, recipient = %item.recipient, attempts, %error, "notice delivery failed");
-                Delivery::Failed { error, retry_at }
-            }
-        };
-        state
+    loop {
+        let now = state.clock.now();
+        let lease_until = now.checked_add(CLAIM_LEASE).unwrap_or(now);
+        let claimed = state
             .store
-            .record_delivery(&item.notice_id, outcome, state.clock.now())
+            .claim_due_notices(due_by, lease_until, CLAIM_SIZE)
             .await?;
+        if claimed.is_empty() {
+            return Ok(delivered);
+        }
+        for item in claimed {
+            if deliver_one(state, client, &item).await? {
+                delivered += 1;
+            }
+        }
     }
-    Ok(delivered)
+}
+
+/// Delivers one claimed notice and records the outcome; true when the receiver took it.
+async fn deliver_one(
+    state: &AppState,
+    client: &reqwest::Client,
+    item: &OutboxItem,
+) -> Result<bool, fengcun_store::StoreError> {
+    let outcome = match deliver(client, item).await {
+        Ok(()) => {
+            state
+                .metrics
+                .notices_delivered
+                .fetch_add(1, Ordering::Relaxed);
+            Delivery::Delivered
+        }
+        Err(error) => {
+            state.metrics.notices_failed.fetch_add(1, Ordering::Relaxed);
+            let attempts = item.attempts + 1;
+            let retry_at = (attempts < state.config.outbox_max_attempts)
+                .then(|| backoff(state.clock.now(), attempts));
+            tracing::warn!(notice = %item.notice_id, recipient = %item.recipient, attempts, %error, "notice delivery failed");
+            Delivery::Failed { error, retry_at }
+        }
+    };
+    let taken = matches!(outcome, Delivery::Delivered);
+    state
+        .store
+        .record_delivery(&item.notice_id, outcome, state.clock.now())
+        .await?;
+    Ok(taken)
 }
 
 /// 30 s, 1 min, 2 min … capped at 6 h.

@@ -1,15 +1,11 @@
 //! Makes pending seals take effect when their date comes.
 
-use std::time::Duration;
-
 use fengcun_lifecycle::Actor;
 
 use crate::AppState;
 
 pub async fn run(state: AppState) {
-    let mut interval = tokio::time::interval(Duration::from_secs(
-        state.config.scheduler_interval_seconds.max(1),
-    ));
+    let mut interval = crate::rounds(state.config.scheduler_interval_seconds);
     loop {
         interval.tick().await;
         let ctx = state.context(Actor::Automatic).await;

@@ -89,10 +89,14 @@ pub trait Store: Send + Sync {
 
     async fn notices(&self, filter: NoticeFilter) -> Result<Vec<NoticeView>, StoreError>;
 
-    /// Agency notices due for (re)delivery, with the endpoint to deliver to.
-    async fn due_notices(
+    /// Agency notices due for (re)delivery, with the endpoint to deliver to, claimed until
+    /// `lease_until`: no other outbox run, in this process or in another server on the same
+    /// database, is handed them before then. A run that dies mid-delivery leaves its claims to
+    /// expire; a run that finishes records each outcome with [`Store::record_delivery`].
+    async fn claim_due_notices(
         &self,
         now: jiff::Timestamp,
+        lease_until: jiff::Timestamp,
         limit: i64,
     ) -> Result<Vec<OutboxItem>, StoreError>;
 

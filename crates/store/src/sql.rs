@@ -591,9 +591,10 @@ impl Store for SqlStore {
         rows.into_iter().map(|row| self.notice_view(row)).collect()
     }
 
-    async fn due_notices(
+    async fn claim_due_notices(
         &self,
         now: jiff::Timestamp,
+        lease_until: jiff::Timestamp,
         limit: i64,
     ) -> Result<Vec<OutboxItem>, StoreError> {
         type Row = (
@@ -608,7 +609,8 @@ impl Store for SqlStore {
             Option<Vec<u8>>,
             Vec<u8>,
         );
-        let rows: Vec<Row> = sqlx::query_as(
+        let mut tx = self.begin_write().await?;
+        let candidates: Vec<Row> = sqlx::query_as(
             "SELECT n.notice_id, n.person_key, n.case_code, n.recipient, a.endpoint, n.attempts, n.kind, n.transition_id, t.notice_facts, \
              r.data_key FROM notices n \
              JOIN records r ON r.person_key = n.person_key AND r.case_code = n.case_code \
@@ -618,8 +620,27 @@ impl Store for SqlStore {
         )
         .bind(ts(now))
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
+        // The claim repeats the due condition: on PostgreSQL a concurrent run that claimed the
+        // notice first makes this update match nothing once its transaction commits.
+        let mut rows = Vec::with_capacity(candidates.len());
+        for row in candidates {
+            let claimed = sqlx::query(
+                "UPDATE notices SET next_attempt_at = $1 \
+                 WHERE notice_id = $2 AND status IN ('pending', 'retrying') AND next_attempt_at <= $3",
+            )
+            .bind(ts(lease_until))
+            .bind(&row.0)
+            .bind(ts(now))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if claimed == 1 {
+                rows.push(row);
+            }
+        }
+        tx.commit().await?;
         let mut items = Vec::with_capacity(rows.len());
         for (
             notice_id,

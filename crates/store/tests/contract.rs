@@ -748,11 +748,33 @@ async fn the_outbox_retries_and_receivers_acknowledge() {
             .await
             .unwrap();
         let now: jiff::Timestamp = "2024-06-01T00:00:10Z".parse().unwrap();
-        let due = store.due_notices(now, 100).await.unwrap();
+        let lease: jiff::Timestamp = "2024-06-01T00:05:10Z".parse().unwrap();
+        // Two runs claim at once (the timer's and an operator's): each notice goes to one of them.
+        let (one, two) = tokio::join!(
+            store.claim_due_notices(now, lease, 100),
+            store.claim_due_notices(now, lease, 100)
+        );
+        let (one, two) = (one.unwrap(), two.unwrap());
+        let mut claimed: Vec<&str> = one
+            .iter()
+            .chain(&two)
+            .map(|n| n.notice_id.as_str())
+            .collect();
+        claimed.sort_unstable();
+        claimed.dedup();
         assert_eq!(
-            due.len(),
-            3,
-            "agency notices only; the person's is held for the person"
+            (one.len() + two.len(), claimed.len()),
+            (3, 3),
+            "agency notices only, each claimed once; the person's is held for the person"
+        );
+        let due: Vec<_> = one.into_iter().chain(two).collect();
+        assert!(
+            store
+                .claim_due_notices(now, lease, 100)
+                .await
+                .unwrap()
+                .is_empty(),
+            "claimed notices are not handed out again while the claim holds"
         );
         let first = &due[0];
         store
@@ -766,13 +788,27 @@ async fn the_outbox_retries_and_receivers_acknowledge() {
             )
             .await
             .unwrap();
-        assert_eq!(
-            store.due_notices(now, 100).await.unwrap().len(),
-            2,
-            "a failed delivery waits for its retry time"
-        );
         let later: jiff::Timestamp = "2024-06-01T00:01:00Z".parse().unwrap();
-        assert_eq!(store.due_notices(later, 100).await.unwrap().len(), 3);
+        let retry_lease: jiff::Timestamp = "2024-06-01T00:06:00Z".parse().unwrap();
+        let retried = store
+            .claim_due_notices(later, retry_lease, 100)
+            .await
+            .unwrap();
+        assert_eq!(
+            retried.iter().map(|n| &n.notice_id).collect::<Vec<_>>(),
+            [&first.notice_id],
+            "a failed delivery is due at its retry time; the others are still claimed"
+        );
+        assert_eq!(retried[0].attempts, 1);
+        assert_eq!(
+            store
+                .claim_due_notices(lease, lease, 100)
+                .await
+                .unwrap()
+                .len(),
+            2,
+            "a claim whose run never reported lapses, and its notices are delivered again"
+        );
         store
             .record_delivery(&first.notice_id, Delivery::Delivered, later)
             .await
