@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::auth::Caller;
+use crate::auth::{Caller, refuse};
 use crate::config::Role;
 use crate::error::ApiError;
 
@@ -112,11 +112,18 @@ async fn openapi(_caller: Caller) -> Json<Value> {
 /// An agency speaks for itself only.
 /// Only agency systems (for their own agency) and operators send events: a console user or a
 /// requester could otherwise change a record's course, or probe for records by the answers.
-fn check_speaks_for(caller: &Caller, event: &ValidEvent) -> Result<(), ApiError> {
+async fn check_speaks_for(
+    state: &AppState,
+    caller: &Caller,
+    event: &ValidEvent,
+) -> Result<(), ApiError> {
     match (caller.role, &caller.agency) {
         (Role::Operator, _) => Ok(()),
         (Role::Agency, Some(own)) if &event.event.agency.code == own => Ok(()),
-        _ => Err(ApiError::Forbidden),
+        _ => {
+            let reason = format!("may not send events for agency {}", event.event.agency.code);
+            Err(refuse(state, caller, "send events", reason).await?)
+        }
     }
 }
 
@@ -133,7 +140,7 @@ async fn ingest_one(
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
     let event = Event::parse(&body).map_err(|error| invalid_lines(vec![(1, error)]))?;
-    check_speaks_for(&caller, &event)?;
+    check_speaks_for(&state, &caller, &event).await?;
     let ctx = state.context(Actor::Automatic).await;
     let outcome = state
         .store
@@ -168,7 +175,7 @@ async fn ingest_batch(
         let bytes = serde_json::to_vec(value).map_err(|e| ApiError::BadRequest(e.to_string()))?;
         match Event::parse(&bytes) {
             Ok(event) => {
-                check_speaks_for(&caller, &event)?;
+                check_speaks_for(&state, &caller, &event).await?;
                 events.push(event);
             }
             Err(error) => errors.push((index + 1, error)),
@@ -213,7 +220,7 @@ async fn list_notices(
     caller: Caller,
     Query(query): Query<NoticeQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require_operator()?;
+    caller.require_operator(&state, "list notices").await?;
     let notices = state
         .store
         .notices(NoticeFilter {
@@ -237,7 +244,13 @@ async fn acknowledge(
     Path(id): Path<String>,
     Json(ack): Json<Ack>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(&[Role::Agency, Role::Operator])?;
+    caller
+        .require(
+            &state,
+            "acknowledge notices",
+            &[Role::Agency, Role::Operator],
+        )
+        .await?;
     if state
         .store
         .acknowledge(&id, &ack.token, state.clock.now())
@@ -254,7 +267,7 @@ async fn policy_in_force(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require_operator()?;
+    caller.require_operator(&state, "read the policy").await?;
     let policy = state.policy.read().await.clone();
     Ok(Json(
         json!({"name": policy.name(), "version": policy.version(), "title": policy.meta.title, "document": policy.source_text}),
@@ -277,7 +290,7 @@ async fn change_policy(
     caller: Caller,
     Json(request): Json<PolicyChangeRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require_operator()?;
+    caller.require_operator(&state, "change the policy").await?;
     let policy = match (request.name, request.document) {
         (Some(name), None) => presets::get(&name)
             .cloned()
@@ -304,7 +317,7 @@ async fn run_scheduler(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require_operator()?;
+    caller.require_operator(&state, "run the scheduler").await?;
     let ctx = state.context(Actor::Automatic).await;
     let done = state.store.tick(&ctx).await?;
     Ok(Json(json!({"transitions": done.len()})))
@@ -316,7 +329,7 @@ async fn run_outbox(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require_operator()?;
+    caller.require_operator(&state, "run the outbox").await?;
     let delivered = crate::outbox::deliver_due(&state, &crate::outbox::client()).await?;
     Ok(Json(json!({"delivered": delivered})))
 }

@@ -53,7 +53,9 @@ pub async fn entries(
     caller: Caller,
     Query(query): Query<EntriesQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(READERS)?;
+    caller
+        .require(&state, "read the audit log", READERS)
+        .await?;
     let entries = state
         .store
         .audit_entries(query.from, query.limit.clamp(1, 1000))
@@ -62,7 +64,9 @@ pub async fn entries(
 }
 
 pub async fn heads(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
-    caller.require(READERS)?;
+    caller
+        .require(&state, "read the audit log", READERS)
+        .await?;
     let lines = state.store.tree_heads().await?;
     let heads: Vec<Value> = lines
         .iter()
@@ -76,7 +80,7 @@ pub async fn sign_now(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(READERS)?;
+    caller.require(&state, "sign a tree head", READERS).await?;
     let head = state
         .store
         .sign_tree_head(&state.signing, state.clock.now(), true)
@@ -102,7 +106,9 @@ pub async fn inclusion(
     caller: Caller,
     Query(query): Query<InclusionQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(READERS)?;
+    caller
+        .require(&state, "read the audit log", READERS)
+        .await?;
     let entry = state
         .store
         .audit_entries(query.index, 1)
@@ -133,7 +139,9 @@ pub async fn consistency(
     caller: Caller,
     Query(query): Query<ConsistencyQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(READERS)?;
+    caller
+        .require(&state, "read the audit log", READERS)
+        .await?;
     let path = state
         .store
         .consistency_proof(query.from, query.to)

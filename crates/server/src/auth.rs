@@ -34,17 +34,63 @@ pub struct Caller {
 }
 
 impl Caller {
-    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
-        if roles.contains(&self.role) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden)
-        }
+    /// Whether the caller acts in one of `roles`: for choosing what to show, never for refusing
+    /// (a refusal goes through [`Caller::require`], which audits it).
+    pub fn holds(&self, roles: &[Role]) -> bool {
+        roles.contains(&self.role)
     }
 
-    pub fn require_operator(&self) -> Result<(), ApiError> {
-        self.require(&[Role::Operator])
+    /// Lets the caller `action` only in one of `roles`; a refusal is audited before it is answered.
+    pub async fn require(
+        &self,
+        state: &AppState,
+        action: &str,
+        roles: &[Role],
+    ) -> Result<(), ApiError> {
+        if self.holds(roles) {
+            return Ok(());
+        }
+        let reason = format!("the {} role may not {action}", self.role.code());
+        Err(refuse(state, self, action, reason).await?)
     }
+
+    pub async fn require_operator(&self, state: &AppState, action: &str) -> Result<(), ApiError> {
+        self.require(state, action, &[Role::Operator]).await
+    }
+}
+
+/// A refusal that is in the audit log. Only this module makes one, so every 403 `forbidden` the
+/// API answers has its entry: who tried what they may not do, and why they were refused.
+#[derive(Debug)]
+pub struct Refusal(String);
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Refuses `caller` the `action`, audited as a `forbidden` entry with the reason.
+pub async fn refuse(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    reason: String,
+) -> Result<ApiError, ApiError> {
+    let entry = AuditEvent::new(AuditKind::Forbidden, &caller.name, action)
+        .detail(serde_json::json!({"reason": reason}));
+    refuse_as(state, entry, reason).await
+}
+
+/// Refuses, audited as `entry`: for a refusal that has its own kind of entry (a request refused
+/// by the disclosure table is a `request` entry with outcome `refused`).
+pub async fn refuse_as(
+    state: &AppState,
+    entry: AuditEvent,
+    reason: String,
+) -> Result<ApiError, ApiError> {
+    state.store.audit(&[entry], state.clock.now()).await?;
+    Ok(ApiError::Refused(Refusal(reason)))
 }
 
 impl FromRequestParts<AppState> for Caller {

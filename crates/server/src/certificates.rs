@@ -18,10 +18,10 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::auth::Caller;
+use crate::auth::refuse;
 use crate::config::Role;
 use crate::disclosure::{charge_names, stored_record};
 use crate::error::ApiError;
-use crate::identity::refuse;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -17,9 +17,9 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::auth::Caller;
+use crate::auth::{refuse, refuse_as};
 use crate::config::Role;
 use crate::error::ApiError;
-use crate::identity::refuse;
 
 /// Roles that ask on behalf of a requester kind.
 const ASKERS: &[Role] = &[Role::Clerk, Role::Approver, Role::Requester, Role::Agency];
@@ -50,13 +50,14 @@ async fn asking(
     purpose_code: &str,
     post: &Option<String>,
 ) -> Result<fengcun_access::Query, ApiError> {
-    if caller.require(ASKERS).is_err() {
+    if !caller.holds(ASKERS) {
         let reason = format!("this role does not ask ({action})");
         return Err(refuse(state, caller, action, reason).await?);
     }
-    let kind = caller.kind.ok_or_else(|| {
-        ApiError::Refused("this caller has no requester kind and may not ask".into())
-    })?;
+    let Some(kind) = caller.kind else {
+        let reason = "this caller has no requester kind and may not ask".to_owned();
+        return Err(refuse(state, caller, action, reason).await?);
+    };
     Ok(fengcun_access::Query {
         requester: caller.name.clone(),
         kind,
@@ -307,17 +308,11 @@ pub async fn create_request(
     }
     let now = state.clock.now();
     if let Err(reason) = fengcun_access::may_request(&state.disclosure, &query) {
-        state
-            .store
-            .audit(
-                &[AuditEvent::new(AuditKind::Request, &caller.name, "refused")
-                    .purpose(purpose.code())
-                    .subject(person_key)
-                    .detail(json!({"requester_kind": kind.code(), "post": new.post, "basis": new.basis, "reason": reason}))],
-                now,
-            )
-            .await?;
-        return Err(ApiError::Refused(reason));
+        let entry = AuditEvent::new(AuditKind::Request, &caller.name, "refused")
+            .purpose(purpose.code())
+            .subject(person_key)
+            .detail(json!({"requester_kind": kind.code(), "post": new.post, "basis": new.basis, "reason": reason}));
+        return Err(refuse_as(&state, entry, reason).await?);
     }
     let request = RequestRow {
         request_id: format!("req-{}", fengcun_crypto::random_hex::<8>()),
@@ -356,10 +351,10 @@ pub async fn list_requests(
     caller: Caller,
     Query(filter): Query<RequestFilter>,
 ) -> Result<Json<Value>, ApiError> {
-    let own = if caller.require(OVERSEERS).is_ok() {
+    let own = if caller.holds(OVERSEERS) {
         None
     } else {
-        caller.require(ASKERS)?;
+        caller.require(&state, "list requests", ASKERS).await?;
         Some(caller.name.as_str())
     };
     let requests = state.store.requests(filter.status.as_deref(), own).await?;
@@ -402,7 +397,7 @@ async fn decide(
     Json(body): Json<DecisionRequest>,
     approve: bool,
 ) -> Result<Json<Value>, ApiError> {
-    if caller.require(DECIDERS).is_err() {
+    if !caller.holds(DECIDERS) {
         return Err(refuse(
             &state,
             &caller,
@@ -482,10 +477,10 @@ pub async fn list_grants(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    let own = if caller.require(OVERSEERS).is_ok() {
+    let own = if caller.holds(OVERSEERS) {
         None
     } else {
-        caller.require(ASKERS)?;
+        caller.require(&state, "list grants", ASKERS).await?;
         Some(caller.name.as_str())
     };
     Ok(Json(json!({"grants": state.store.grants(own).await?})))
@@ -498,10 +493,7 @@ pub async fn revoke_grant(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    if caller
-        .require(&[Role::Approver, Role::Administrator])
-        .is_err()
-    {
+    if !caller.holds(&[Role::Approver, Role::Administrator]) {
         return Err(refuse(
             &state,
             &caller,

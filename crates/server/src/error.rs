@@ -6,15 +6,16 @@ use axum::response::{IntoResponse, Response};
 use fengcun_store::StoreError;
 use serde_json::json;
 
+use crate::auth::Refusal;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("authentication required")]
     Unauthenticated,
-    #[error("this key may not do that")]
-    Forbidden,
-    /// A refusal with its reason (a requester approving their own request, …).
+    /// A refusal with its reason (a requester approving their own request, …), already in the
+    /// audit log: a [`Refusal`] is made only by [`crate::auth::refuse`].
     #[error("{0}")]
-    Refused(String),
+    Refused(Refusal),
     #[error("missing or wrong CSRF token (X-CSRF-Token)")]
     Csrf,
     #[error("{0}")]
@@ -31,7 +32,7 @@ impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden | ApiError::Refused(_) | ApiError::Csrf => StatusCode::FORBIDDEN,
+            ApiError::Refused(_) | ApiError::Csrf => StatusCode::FORBIDDEN,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::BadRequest(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound => StatusCode::NOT_FOUND,
@@ -50,7 +51,7 @@ impl ApiError {
     fn code(&self) -> &'static str {
         match self {
             ApiError::Unauthenticated => "unauthenticated",
-            ApiError::Forbidden | ApiError::Refused(_) => "forbidden",
+            ApiError::Refused(_) => "forbidden",
             ApiError::Csrf => "csrf",
             ApiError::Conflict(_) => "conflict",
             ApiError::BadRequest(_) => "invalid",

@@ -245,7 +245,9 @@ pub async fn create_user(
     caller: Caller,
     Json(new): Json<NewUser>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    caller.require(&[Role::Administrator])?;
+    caller
+        .require(&state, "change users", &[Role::Administrator])
+        .await?;
     check_username(&new.username)?;
     if new.password.chars().count() < 12 {
         return Err(ApiError::BadRequest(
@@ -306,7 +308,9 @@ pub async fn list_users(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(&[Role::Administrator, Role::Auditor])?;
+    caller
+        .require(&state, "list users", &[Role::Administrator, Role::Auditor])
+        .await?;
     Ok(Json(json!({"users": state.store.users().await?})))
 }
 
@@ -317,7 +321,9 @@ pub async fn disable_user(
     caller: Caller,
     Path(username): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(&[Role::Administrator])?;
+    caller
+        .require(&state, "change users", &[Role::Administrator])
+        .await?;
     let mut user = state
         .store
         .user(&username)
@@ -350,7 +356,9 @@ pub async fn create_key(
     caller: Caller,
     Json(new): Json<NewKey>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    caller.require(&[Role::Administrator])?;
+    caller
+        .require(&state, "change keys", &[Role::Administrator])
+        .await?;
     let (role, kind) = parse_role_and_kind(&new.role, new.requester_kind.as_deref())?;
     if role == Role::Agency && new.agency.is_none() {
         return Err(ApiError::BadRequest(
@@ -393,7 +401,9 @@ pub async fn list_keys(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(&[Role::Administrator, Role::Auditor])?;
+    caller
+        .require(&state, "list keys", &[Role::Administrator, Role::Auditor])
+        .await?;
     Ok(Json(json!({"keys": state.store.keys().await?})))
 }
 
@@ -403,7 +413,9 @@ pub async fn revoke_key(
     caller: Caller,
     Path(key_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(&[Role::Administrator])?;
+    caller
+        .require(&state, "change keys", &[Role::Administrator])
+        .await?;
     let event = AuditEvent::new(AuditKind::KeyChanged, &caller.name, "revoked")
         .subject(format!("key:{key_id}"));
     if state
@@ -415,22 +427,4 @@ pub async fn revoke_key(
     } else {
         Err(ApiError::NotFound)
     }
-}
-
-/// A refusal with its reason, audited: who tried what they may not do.
-pub async fn refuse(
-    state: &AppState,
-    caller: &Caller,
-    action: &str,
-    reason: String,
-) -> Result<ApiError, ApiError> {
-    state
-        .store
-        .audit(
-            &[AuditEvent::new(AuditKind::Forbidden, &caller.name, action)
-                .detail(json!({"reason": reason}))],
-            state.clock.now(),
-        )
-        .await?;
-    Ok(ApiError::Refused(reason))
 }

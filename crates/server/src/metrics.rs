@@ -44,7 +44,7 @@ pub async fn count(State(state): State<AppState>, request: Request, next: Next) 
 }
 
 pub async fn render(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
-    caller.require_operator()?;
+    caller.require_operator(&state, "read metrics").await?;
     let m = &state.metrics;
     let counts = state.store.counts().await?;
     let mut out = String::new();

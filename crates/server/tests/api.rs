@@ -294,6 +294,20 @@ async fn authentication_roles_health_openapi_and_metrics() {
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    // Every refusal is in the audit log: who tried what, and why they were refused.
+    let (_, log) = app
+        .get("/api/v1/audit/entries?limit=1000", Some(AUDITOR))
+        .await;
+    let refused = |action: &str| {
+        log["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "forbidden" && e["actor"] == "court" && e["outcome"] == action)
+            .count()
+    };
+    assert_eq!(refused("list notices"), 1, "{log}");
+    assert_eq!(refused("send events"), 2, "{log}");
     let (status, document) = app.get("/api/openapi.json", Some(OPERATOR)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(document["openapi"], "3.1.0");
