@@ -16,6 +16,9 @@ pub enum ApiError {
     /// audit log: a [`Refusal`] is made only by [`crate::auth::refuse`].
     #[error("{0}")]
     Refused(Refusal),
+    /// Too many wrong logins for this username: try again after the given seconds.
+    #[error("too many failed logins; try again in {0} s")]
+    Throttled(i64),
     #[error("missing or wrong CSRF token (X-CSRF-Token)")]
     Csrf,
     #[error("{0}")]
@@ -33,6 +36,7 @@ impl ApiError {
         match self {
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
             ApiError::Refused(_) | ApiError::Csrf => StatusCode::FORBIDDEN,
+            ApiError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::BadRequest(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound => StatusCode::NOT_FOUND,
@@ -53,6 +57,7 @@ impl ApiError {
             ApiError::Unauthenticated => "unauthenticated",
             ApiError::Refused(_) => "forbidden",
             ApiError::Csrf => "csrf",
+            ApiError::Throttled(_) => "throttled",
             ApiError::Conflict(_) => "conflict",
             ApiError::BadRequest(_) => "invalid",
             ApiError::NotFound => "not_found",
@@ -87,6 +92,11 @@ impl IntoResponse for ApiError {
             Json(json!({"error": self.code(), "message": message, "line": line})),
         )
             .into_response();
+        if let ApiError::Throttled(seconds) = self {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.max(1).into());
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 "www-authenticate",

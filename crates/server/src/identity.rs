@@ -57,12 +57,47 @@ pub struct Login {
     password: String,
 }
 
+/// A mistyped username is often a password: only a known username enters the log.
+fn login_actor(known: bool, username: &str) -> String {
+    if known {
+        format!("user:{username}")
+    } else {
+        "unknown".to_owned()
+    }
+}
+
+/// Refuses a login to a locked username without looking at the password; audited.
+async fn throttled(
+    state: &AppState,
+    username: &str,
+    now: jiff::Timestamp,
+    until: jiff::Timestamp,
+) -> Result<ApiError, ApiError> {
+    let known = state.store.user(username).await?.is_some();
+    state
+        .store
+        .audit(
+            &[AuditEvent::new(
+                AuditKind::AuthenticationRefused,
+                login_actor(known, username),
+                "throttled",
+            )
+            .detail(json!({"via": "password", "locked_until": until.to_string()}))],
+            now,
+        )
+        .await?;
+    Ok(ApiError::Throttled(until.duration_since(now).as_secs()))
+}
+
 /// `POST /api/v1/session`: logs in; sets the session cookie and answers the CSRF token.
 pub async fn login(
     State(state): State<AppState>,
     Json(login): Json<Login>,
 ) -> Result<Response, ApiError> {
     let now = state.clock.now();
+    if let Some(until) = state.logins.locked_until(&login.username, now) {
+        return Err(throttled(&state, &login.username, now, until).await?);
+    }
     let user = state.store.user(&login.username).await?;
     let stored = user
         .as_ref()
@@ -80,18 +115,14 @@ pub async fn login(
         .unwrap_or(false);
     let known = user.is_some();
     let Some(user) = user.filter(|u| matches && !u.disabled) else {
-        // A mistyped username is often a password: only a known username enters the log.
-        let actor = if known {
-            format!("user:{}", login.username)
-        } else {
-            "unknown".to_owned()
-        };
+        let locked_until = state.logins.failed(&login.username, now);
+        let actor = login_actor(known, &login.username);
         state
             .store
             .audit(
                 &[
                     AuditEvent::new(AuditKind::AuthenticationRefused, actor, "refused")
-                        .detail(json!({"via": "password"})),
+                        .detail(json!({"via": "password", "locked_until": locked_until.map(|t| t.to_string())})),
                 ],
                 now,
             )
@@ -99,6 +130,7 @@ pub async fn login(
         // One answer for an unknown user, a wrong password and a disabled account.
         return Err(ApiError::Unauthenticated);
     };
+    state.logins.succeeded(&login.username);
     let token = fengcun_crypto::random_hex::<32>();
     let csrf = fengcun_crypto::random_hex::<32>();
     let hours = i64::try_from(state.config.session_hours).unwrap_or(8);

@@ -17,6 +17,7 @@ mod metrics;
 pub mod openapi;
 mod outbox;
 mod scheduler;
+mod throttle;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub signing: Arc<fengcun_crypto::SigningKey>,
     /// Who may see what (docs/disclosure.md).
     pub disclosure: Arc<fengcun_access::Disclosure>,
+    /// Slows password guessing per username.
+    pub logins: Arc<throttle::LoginThrottle>,
 }
 
 /// The timer of a background round (scheduler, outbox, tree heads): the first round comes one
@@ -130,6 +133,7 @@ pub async fn start_with_store(
     let state = AppState {
         signing,
         disclosure,
+        logins: Arc::default(),
         store: store.clone(),
         policy: Arc::new(RwLock::new(policy)),
         clock,

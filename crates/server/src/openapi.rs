@@ -73,7 +73,7 @@ pub fn document() -> Value {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
                 "Error": {"type": "object", "required": ["error", "message"], "properties": {
-                    "error": {"type": "string", "enum": ["unauthenticated", "forbidden", "csrf", "invalid", "not_found", "conflict", "internal"]},
+                    "error": {"type": "string", "enum": ["unauthenticated", "forbidden", "throttled", "csrf", "invalid", "not_found", "conflict", "internal"]},
                     "message": {"type": "string"},
                     "line": {"type": ["integer", "null"], "description": "The batch line the error is about"}}},
                 "Event": {"type": "object", "required": ["idempotency_key", "kind", "date", "agency", "person"],
@@ -182,7 +182,7 @@ fn identity_paths(with_errors: &dyn Fn(Value) -> Value) -> Value {
         "/api/v1/session": {
             "post": {"summary": "Log in (public): sets the HttpOnly session cookie and answers the CSRF token to send as X-CSRF-Token with every change", "security": [],
                 "requestBody": body(json!({"username": string, "password": string}), &["username", "password"]),
-                "responses": with_errors(json!({"200": {"description": "username, role, requester_kind, csrf_token, expires_at"}}))},
+                "responses": with_errors(json!({"200": {"description": "username, role, requester_kind, csrf_token, expires_at"}, "429": {"description": "too many wrong logins for this username: locked for Retry-After seconds", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}))},
             "get": {"summary": "Who the caller is", "responses": with_errors(json!({"200": {"description": "name, role, agency, requester_kind"}}))},
             "delete": {"summary": "Log out", "responses": with_errors(json!({"204": {"description": "the session ended"}}))}},
         "/api/v1/users": {

@@ -764,6 +764,68 @@ async fn identities_keys_sessions_and_csrf() {
     assert!(!log.contains(&password("clerk-zhang")) && !log.contains(secret.as_str()));
 }
 
+/// Password guessing: five wrong logins lock the username for 30 s (then longer), whether the user
+/// exists or not; a locked username is refused even with the right password, with 429 and
+/// Retry-After; the lock passes with time; every refusal is audited.
+#[tokio::test]
+async fn password_guessing_is_slowed_per_username_known_or_not() {
+    let app = App::start().await;
+    app.user("clerk-wang", "clerk", Some("court"), None).await;
+    let try_login = |username: &'static str, password: String| {
+        let app = &app;
+        async move {
+            let response = app
+                .http
+                .post(format!("{}/api/v1/session", app.base))
+                .json(&json!({"username": username, "password": password}))
+                .send()
+                .await
+                .unwrap();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (response.status(), retry_after)
+        }
+    };
+    for username in ["clerk-wang", "nobody-at-all"] {
+        for _ in 0..5 {
+            let (status, _) = try_login(username, "guess-123456".into()).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{username}");
+        }
+        let (status, retry_after) = try_login(username, password(username)).await;
+        assert_eq!(
+            (status, retry_after.as_deref()),
+            (StatusCode::TOO_MANY_REQUESTS, Some("30")),
+            "{username}: locked, even with the right password"
+        );
+    }
+    // Another username is not affected; the lock passes with time.
+    app.user("clerk-zhao", "clerk", Some("court"), None).await;
+    app.login("clerk-zhao").await;
+    app.clock.set(
+        app.clock_now()
+            .checked_add(jiff::SignedDuration::from_secs(31))
+            .unwrap(),
+    );
+    app.login("clerk-wang").await;
+    // A success forgets the failures: four more wrong ones lock nothing.
+    for _ in 0..4 {
+        assert_eq!(
+            try_login("clerk-wang", "guess-123456".into()).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    app.login("clerk-wang").await;
+    let entries = app.audit().await;
+    let throttled = entries
+        .iter()
+        .filter(|e| e["kind"] == "authentication_refused" && e["outcome"] == "throttled")
+        .map(|e| e["actor"].as_str().unwrap().to_owned())
+        .collect::<Vec<_>>();
+    assert_eq!(throttled, ["user:clerk-wang", "unknown"]);
+}
+
 #[tokio::test]
 async fn certificates_issued_by_the_server_verify_offline_and_any_altered_byte_fails() {
     let app = App::start().await;
