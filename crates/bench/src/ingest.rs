@@ -48,7 +48,6 @@ const CHARGES: [&str; 6] = [
 ];
 
 fn id_number(n: u64) -> String {
-    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
     let body = format!(
         "110105{}{:02}{:02}{:03}",
         1960 + n % 45,
@@ -56,12 +55,7 @@ fn id_number(n: u64) -> String {
         1 + n % 28,
         n / 1000 % 1000
     );
-    let sum: u32 = body
-        .bytes()
-        .zip(WEIGHTS)
-        .map(|(b, w)| u32::from(b - b'0') * w)
-        .sum();
-    format!("{body}{}", char::from(b"10X98765432"[(sum % 11) as usize]))
+    fengcun_domain::id_number::with_check_character(&body).unwrap_or(body)
 }
 
 fn date(days: u64) -> String {

@@ -37,6 +37,16 @@ pub fn check_character(first17: &[u8; 17]) -> char {
     char::from(CHECK_CHARACTERS[(sum % 11) as usize])
 }
 
+/// The whole number for 17 digits (the check character appended); `None` unless they are 17 ASCII
+/// digits. For those who make numbers: generators, benchmarks, tests.
+pub fn with_check_character(first17: &str) -> Option<String> {
+    let digits: &[u8; 17] = first17.as_bytes().try_into().ok()?;
+    digits
+        .iter()
+        .all(u8::is_ascii_digit)
+        .then(|| format!("{first17}{}", check_character(digits)))
+}
+
 impl IdNumber {
     pub fn parse(text: &str) -> Result<Self, IdNumberError> {
         let bytes = text.as_bytes();
@@ -125,6 +135,21 @@ mod tests {
         assert_eq!(id.region(), "110105");
         // FORMATS.md example.
         assert!(IdNumber::parse("110105199003070025").is_ok());
+    }
+
+    #[test]
+    fn numbers_are_completed_with_their_check_character() {
+        // GB 11643-1999 appendix example, and a number whose check character is a digit.
+        assert_eq!(
+            with_check_character("11010519491231002").as_deref(),
+            Some("11010519491231002X")
+        );
+        assert_eq!(
+            with_check_character("11010519900307002").as_deref(),
+            Some("110105199003070025")
+        );
+        assert_eq!(with_check_character("1101051949123100"), None);
+        assert_eq!(with_check_character("1101051949123100A"), None);
     }
 
     #[test]

@@ -993,7 +993,6 @@ impl Rng {
 
 /// Person `n`'s identity number (region 110105, born 1970 + n days, GB 11643 check character).
 fn generated_id(n: u64) -> String {
-    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
     let birth = jiff::civil::Date::constant(1970, 1, 1)
         .checked_add(jiff::Span::new().days(i64::try_from(n * 37).unwrap()))
         .unwrap();
@@ -1004,12 +1003,7 @@ fn generated_id(n: u64) -> String {
         birth.day(),
         n % 1000
     );
-    let sum: u32 = body
-        .bytes()
-        .zip(WEIGHTS)
-        .map(|(b, w)| u32::from(b - b'0') * w)
-        .sum();
-    format!("{body}{}", char::from(b"10X98765432"[(sum % 11) as usize]))
+    fengcun_domain::id_number::with_check_character(&body).unwrap()
 }
 
 /// A random history for one case of one person: how far it went, the charge, the sentence.
