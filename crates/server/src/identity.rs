@@ -17,6 +17,7 @@ use crate::AppState;
 use crate::auth::{Caller, SESSION_COOKIE, cookie};
 use crate::config::{Role, key_digest};
 use crate::error::ApiError;
+use crate::throttle::Locked;
 
 fn argon2() -> argon2::Argon2<'static> {
     // Argon2id with the crate's defaults (19 MiB, 2 passes): OWASP's recommended minimum.
@@ -66,27 +67,41 @@ fn login_actor(known: bool, username: &str) -> String {
     }
 }
 
-/// Refuses a login to a locked username without looking at the password; audited.
+/// Refuses a login to a locked username without looking at the password. The first refusal of a
+/// lock is audited, the rest counted in the metrics: a flood of refused logins must not grow the
+/// log or keep its writer busy.
 async fn throttled(
     state: &AppState,
     username: &str,
     now: jiff::Timestamp,
-    until: jiff::Timestamp,
+    locked: Locked,
 ) -> Result<ApiError, ApiError> {
-    let known = state.store.user(username).await?.is_some();
     state
-        .store
-        .audit(
-            &[AuditEvent::new(
-                AuditKind::AuthenticationRefused,
-                login_actor(known, username),
-                "throttled",
+        .metrics
+        .logins_throttled
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if locked.first {
+        let known = state.store.user(username).await?.is_some();
+        state
+            .store
+            .audit(
+                &[AuditEvent::new(
+                    AuditKind::AuthenticationRefused,
+                    login_actor(known, username),
+                    "throttled",
+                )
+                .detail(json!({"via": "password", "locked_until": locked.until.to_string()}))],
+                now,
             )
-            .detail(json!({"via": "password", "locked_until": until.to_string()}))],
-            now,
-        )
-        .await?;
-    Ok(ApiError::Throttled(until.duration_since(now).as_secs()))
+            .await?;
+    }
+    Ok(ApiError::Throttled(seconds_until(now, locked.until)))
+}
+
+/// Whole seconds from `now` to `until`, rounded up: a client that waits that long finds the lock gone.
+fn seconds_until(now: jiff::Timestamp, until: jiff::Timestamp) -> i64 {
+    let left = until.duration_since(now);
+    left.as_secs() + i64::from(left.subsec_nanos() > 0)
 }
 
 /// `POST /api/v1/session`: logs in; sets the session cookie and answers the CSRF token.
@@ -95,8 +110,14 @@ pub async fn login(
     Json(login): Json<Login>,
 ) -> Result<Response, ApiError> {
     let now = state.clock.now();
-    if let Some(until) = state.logins.locked_until(&login.username, now) {
-        return Err(throttled(&state, &login.username, now, until).await?);
+    // A name no user can have is refused at once: it reaches neither the throttle's table nor the
+    // log (it is as likely a password typed into the wrong field).
+    if check_username(&login.username).is_err() {
+        return Err(ApiError::Unauthenticated);
+    }
+    // Counted before the password is checked, so that simultaneous guesses get no more tries.
+    if let Err(locked) = state.logins.attempt(&login.username, now) {
+        return Err(throttled(&state, &login.username, now, locked).await?);
     }
     let user = state.store.user(&login.username).await?;
     let stored = user
@@ -115,16 +136,15 @@ pub async fn login(
         .unwrap_or(false);
     let known = user.is_some();
     let Some(user) = user.filter(|u| matches && !u.disabled) else {
-        let locked_until = state.logins.failed(&login.username, now);
         let actor = login_actor(known, &login.username);
         state
             .store
             .audit(
                 &[
                     AuditEvent::new(AuditKind::AuthenticationRefused, actor, "refused")
-                        .detail(json!({"via": "password", "locked_until": locked_until.map(|t| t.to_string())})),
+                        .detail(json!({"via": "password"})),
                 ],
-                now,
+                state.clock.now(),
             )
             .await?;
         // One answer for an unknown user, a wrong password and a disabled account.

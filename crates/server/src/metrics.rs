@@ -20,6 +20,7 @@ pub struct Metrics {
     events_duplicate: AtomicU64,
     pub(crate) notices_delivered: AtomicU64,
     pub(crate) notices_failed: AtomicU64,
+    pub(crate) logins_throttled: AtomicU64,
 }
 
 impl Metrics {
@@ -87,6 +88,11 @@ pub async fn render(State(state): State<AppState>, caller: Caller) -> Result<Res
         "fengcun_notice_delivery_failures_total",
         "Failed notice deliveries since start.",
         m.notices_failed.load(Ordering::Relaxed),
+    );
+    counter(
+        "fengcun_logins_throttled_total",
+        "Logins refused because their username was locked after too many attempts.",
+        m.logins_throttled.load(Ordering::Relaxed),
     );
     out.push_str("# HELP fengcun_events Events stored.\n# TYPE fengcun_events gauge\n");
     out.push_str(&format!("fengcun_events {}\n", counts.events));

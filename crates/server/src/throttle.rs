@@ -1,75 +1,106 @@
-//! Password guessing is slowed per username: after [`FREE_FAILURES`] wrong logins in a row, the
-//! username is locked for 30 s, doubling with each further failure up to an hour. A locked
-//! username is refused before its password is checked, so a guesser learns nothing and costs no
-//! hashing. Unknown usernames are counted the same way, so a lock reveals nothing about which
-//! users exist. The counts live in the server process (a restart forgets them; servers behind one
-//! balancer count separately) and are bounded in number.
+//! Password guessing is slowed per username. Every login attempt is counted before its password
+//! is checked (a success forgets the count), so a burst of simultaneous guesses gets no more tries
+//! than a sequence. From the [`FREE_ATTEMPTS`]th attempt in a row the username is locked for 30 s,
+//! doubling with each further attempt up to an hour; a locked username is refused before anything
+//! else, at no hashing cost. The count is forgiven only after a day without attempts and without a
+//! lock, so someone who waits out every lock still gets no more than a few dozen guesses a day.
+//! Unknown usernames are counted the same way, so a lock reveals nothing about which users exist.
+//! The counts live in the server process (a restart forgets them; servers behind one balancer count
+//! separately) and are bounded in number.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use jiff::{SignedDuration, Timestamp};
 
-/// Wrong logins allowed before a username is locked.
-pub const FREE_FAILURES: u32 = 5;
-/// Failures older than this are forgiven.
-const FORGIVEN_AFTER: SignedDuration = SignedDuration::from_mins(15);
+/// Attempts in a row allowed before the username is locked (the last of them brings the lock; a
+/// right password lifts it at once).
+pub const FREE_ATTEMPTS: u32 = 5;
+/// A count is forgiven this long after its last attempt or the end of its lock, whichever is later.
+const FORGIVEN_AFTER: SignedDuration = SignedDuration::from_hours(24);
 const FIRST_LOCK_SECONDS: i64 = 30;
 const LONGEST_LOCK_SECONDS: i64 = 3600;
 /// How many usernames are tracked at most; beyond it the stalest are forgotten first.
 const CAPACITY: usize = 100_000;
 
 #[derive(Debug, Clone, Copy)]
-struct Failures {
+struct Attempts {
     count: u32,
     last: Timestamp,
     locked_until: Option<Timestamp>,
+    /// Whether a refusal under the current lock has been written to the audit log already.
+    refusal_logged: bool,
+}
+
+impl Attempts {
+    fn locked_at(&self, now: Timestamp) -> Option<Timestamp> {
+        self.locked_until.filter(|until| *until > now)
+    }
+
+    fn forgiven_at(&self, now: Timestamp) -> bool {
+        let quiet_since = self
+            .locked_until
+            .map_or(self.last, |until| until.max(self.last));
+        now.duration_since(quiet_since) > FORGIVEN_AFTER
+    }
+}
+
+/// A login refused because its username is locked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Locked {
+    pub until: Timestamp,
+    /// The first refusal under this lock: the one to write to the audit log (the rest are counted
+    /// in the metrics, so that a flood of refused logins does not flood the log).
+    pub first: bool,
 }
 
 #[derive(Debug, Default)]
 pub struct LoginThrottle {
-    by_username: Mutex<HashMap<String, Failures>>,
+    by_username: Mutex<HashMap<String, Attempts>>,
 }
 
 impl LoginThrottle {
-    /// When the username is locked at `now`, until when.
-    pub fn locked_until(&self, username: &str, now: Timestamp) -> Option<Timestamp> {
-        let map = self.by_username.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(&normalise(username))
-            .and_then(|f| f.locked_until)
-            .filter(|until| *until > now)
-    }
-
-    /// Counts a wrong login; returns the lock it brings, if any.
-    pub fn failed(&self, username: &str, now: Timestamp) -> Option<Timestamp> {
+    /// Counts an attempt to log in as `username` at `now`, or refuses it if the username is locked.
+    pub fn attempt(&self, username: &str, now: Timestamp) -> Result<(), Locked> {
         let mut map = self.by_username.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= CAPACITY {
+        if let Some(attempts) = map.get_mut(username) {
+            if let Some(until) = attempts.locked_at(now) {
+                let first = !attempts.refusal_logged;
+                attempts.refusal_logged = true;
+                return Err(Locked { until, first });
+            }
+        }
+        if map.len() >= CAPACITY && !map.contains_key(username) {
             forget_stalest(&mut map, now);
         }
-        let entry = map.entry(normalise(username)).or_insert(Failures {
+        let attempts = map.entry(username.to_owned()).or_insert(Attempts {
             count: 0,
             last: now,
             locked_until: None,
+            refusal_logged: false,
         });
-        if now.duration_since(entry.last) > FORGIVEN_AFTER {
-            entry.count = 0;
+        if attempts.forgiven_at(now) {
+            attempts.count = 0;
         }
-        entry.count += 1;
-        entry.last = now;
-        entry.locked_until = lock_after(entry.count).and_then(|d| now.checked_add(d).ok());
-        entry.locked_until
+        attempts.count += 1;
+        attempts.last = now;
+        if let Some(lock) = lock_after(attempts.count) {
+            attempts.locked_until = now.checked_add(lock).ok();
+            attempts.refusal_logged = false;
+        }
+        Ok(())
     }
 
-    /// A successful login forgets the username's failures.
+    /// A successful login forgets the username's attempts and lifts its lock.
     pub fn succeeded(&self, username: &str) {
         let mut map = self.by_username.lock().unwrap_or_else(|e| e.into_inner());
-        map.remove(&normalise(username));
+        map.remove(username);
     }
 }
 
-/// The lock after `failures` wrong logins in a row: none for the first few, then 30 s doubling.
-fn lock_after(failures: u32) -> Option<SignedDuration> {
-    let beyond = failures.checked_sub(FREE_FAILURES)?;
+/// The lock after `attempts` in a row: none before [`FREE_ATTEMPTS`], then 30 s doubling.
+fn lock_after(attempts: u32) -> Option<SignedDuration> {
+    let beyond = attempts.checked_sub(FREE_ATTEMPTS)?;
     let seconds = FIRST_LOCK_SECONDS
         .checked_shl(beyond.min(20))
         .unwrap_or(LONGEST_LOCK_SECONDS)
@@ -77,28 +108,15 @@ fn lock_after(failures: u32) -> Option<SignedDuration> {
     Some(SignedDuration::from_secs(seconds))
 }
 
-/// Usernames differ only in case and surrounding space count as one, so a guesser cannot
-/// multiply their tries by spelling a name differently.
-fn normalise(username: &str) -> String {
-    username.trim().to_lowercase()
-}
-
-/// Makes room: drops what is forgiven or whose lock has passed, then, if that is not enough, half
-/// of the rest, unlocked and oldest first (a flood of made-up names must not free a locked one).
-fn forget_stalest(map: &mut HashMap<String, Failures>, now: Timestamp) {
-    map.retain(|_, f| {
-        now.duration_since(f.last) <= FORGIVEN_AFTER || f.locked_until.is_some_and(|t| t > now)
-    });
+/// Makes room: drops what is forgiven, then, if that is not enough, half of the rest, unlocked and
+/// oldest first (a flood of made-up names must not free a locked one, unless it locks more names
+/// than the table holds, which costs it half a million hashed attempts).
+fn forget_stalest(map: &mut HashMap<String, Attempts>, now: Timestamp) {
+    map.retain(|_, a| !a.forgiven_at(now));
     if map.len() >= CAPACITY {
         let mut order: Vec<(bool, Timestamp, String)> = map
             .iter()
-            .map(|(name, f)| {
-                (
-                    f.locked_until.is_some_and(|t| t > now),
-                    f.last,
-                    name.clone(),
-                )
-            })
+            .map(|(name, a)| (a.locked_at(now).is_some(), a.last, name.clone()))
             .collect();
         order.sort_unstable();
         for (_, _, name) in order.into_iter().take(CAPACITY / 2) {
@@ -115,69 +133,107 @@ mod tests {
         Timestamp::from_second(1_780_000_000 + seconds).unwrap()
     }
 
-    #[test]
-    fn the_first_failures_lock_nothing_then_locks_double_up_to_an_hour() {
-        let throttle = LoginThrottle::default();
-        let mut locks = Vec::new();
-        for n in 0..14 {
-            let lock = throttle.failed("clerk-zhang", at(n));
-            locks.push(lock.map(|until| until.duration_since(at(n)).as_secs()));
+    /// A guesser who tries again the moment each lock ends.
+    fn guess_patiently(throttle: &LoginThrottle, username: &str, until: i64) -> Vec<i64> {
+        let mut tries = Vec::new();
+        let mut now = 0;
+        while now < until {
+            match throttle.attempt(username, at(now)) {
+                Ok(()) => {
+                    tries.push(now);
+                    now += 1;
+                }
+                Err(locked) => now = locked.until.duration_since(at(0)).as_secs(),
+            }
         }
+        tries
+    }
+
+    #[test]
+    fn locks_start_at_the_fifth_attempt_and_double_up_to_an_hour() {
+        let throttle = LoginThrottle::default();
+        let tries = guess_patiently(&throttle, "clerk-zhang", 4 * 3600);
+        let gaps: Vec<i64> = tries.windows(2).map(|w| w[1] - w[0]).collect();
         assert_eq!(
-            locks,
-            [
-                None,
-                None,
-                None,
-                None,
-                Some(30),
-                Some(60),
-                Some(120),
-                Some(240),
-                Some(480),
-                Some(960),
-                Some(1920),
-                Some(3600),
-                Some(3600),
-                Some(3600)
-            ]
+            gaps[..12],
+            [1, 1, 1, 1, 30, 60, 120, 240, 480, 960, 1920, 3600]
         );
     }
 
     #[test]
-    fn a_lock_holds_until_its_time_and_a_success_forgets() {
+    fn a_patient_guesser_gets_a_few_dozen_tries_a_day() {
         let throttle = LoginThrottle::default();
-        for n in 0..5 {
-            throttle.failed("Clerk-Zhang ", at(n));
-        }
-        assert_eq!(throttle.locked_until("clerk-zhang", at(10)), Some(at(34)));
-        assert_eq!(throttle.locked_until("CLERK-ZHANG", at(33)), Some(at(34)));
-        assert_eq!(throttle.locked_until("clerk-zhang", at(34)), None);
-        assert_eq!(throttle.locked_until("clerk-li", at(10)), None);
-        throttle.succeeded("clerk-zhang");
-        assert_eq!(throttle.failed("clerk-zhang", at(40)), None);
+        let tries = guess_patiently(&throttle, "clerk-zhang", 86_400);
+        assert!((20..=40).contains(&tries.len()), "{}", tries.len());
+        let week = guess_patiently(&LoginThrottle::default(), "clerk-li", 7 * 86_400);
+        assert!(week.len() <= 7 * 24 + 20, "{}", week.len());
     }
 
     #[test]
-    fn failures_a_quarter_hour_apart_are_forgiven() {
+    fn a_burst_gets_no_more_tries_than_a_sequence() {
         let throttle = LoginThrottle::default();
-        for n in 0..4 {
-            throttle.failed("clerk-zhang", at(n * 901));
+        let admitted = (0..40)
+            .filter(|_| throttle.attempt("clerk-zhang", at(0)).is_ok())
+            .count();
+        assert_eq!(admitted, FREE_ATTEMPTS as usize);
+    }
+
+    #[test]
+    fn only_the_first_refusal_of_a_lock_is_to_be_logged() {
+        let throttle = LoginThrottle::default();
+        for _ in 0..5 {
+            throttle.attempt("clerk-zhang", at(0)).unwrap();
         }
-        assert_eq!(throttle.failed("clerk-zhang", at(4 * 901)), None);
+        let firsts: Vec<bool> = (0..3)
+            .map(|_| throttle.attempt("clerk-zhang", at(1)).unwrap_err().first)
+            .collect();
+        assert_eq!(firsts, [true, false, false]);
+        throttle.attempt("clerk-zhang", at(30)).unwrap();
+        assert_eq!(
+            throttle.attempt("clerk-zhang", at(31)),
+            Err(Locked {
+                until: at(90),
+                first: true
+            })
+        );
+    }
+
+    #[test]
+    fn a_success_lifts_the_lock_and_a_quiet_day_forgives() {
+        let throttle = LoginThrottle::default();
+        for _ in 0..5 {
+            throttle.attempt("clerk-zhang", at(0)).unwrap();
+        }
+        assert!(throttle.attempt("clerk-zhang", at(1)).is_err());
+        assert!(
+            throttle.attempt("clerk-wang", at(1)).is_ok(),
+            "others unaffected"
+        );
+        throttle.succeeded("clerk-zhang");
+        for n in 0..4 {
+            throttle.attempt("clerk-zhang", at(2 + n)).unwrap();
+        }
+        throttle.attempt("clerk-zhang", at(100_000)).unwrap();
+        assert!(
+            throttle.attempt("clerk-zhang", at(100_001)).is_ok(),
+            "four attempts a day ago are forgiven"
+        );
     }
 
     #[test]
     fn the_tracked_usernames_stay_bounded_and_a_flood_frees_no_lock() {
         let throttle = LoginThrottle::default();
-        for n in 0..5 {
-            throttle.failed("clerk-zhang", at(n));
+        for _ in 0..5 {
+            throttle.attempt("clerk-zhang", at(0)).unwrap();
         }
         for n in 0..(CAPACITY + 10) {
-            throttle.failed(&format!("guess-{n}"), at(5));
+            throttle.attempt(&format!("guess-{n}"), at(5)).unwrap();
         }
         let tracked = throttle.by_username.lock().unwrap().len();
         assert!(tracked <= CAPACITY, "{tracked}");
-        assert_eq!(throttle.locked_until("clerk-zhang", at(6)), Some(at(34)));
+        assert_eq!(
+            throttle.attempt("clerk-zhang", at(6)).unwrap_err().until,
+            at(30)
+        );
     }
 }

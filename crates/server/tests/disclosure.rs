@@ -800,6 +800,33 @@ async fn password_guessing_is_slowed_per_username_known_or_not() {
             "{username}: locked, even with the right password"
         );
     }
+    // Twenty guesses sent at once get no more tries than five in a row.
+    let mut burst = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let (http, url) = (app.http.clone(), format!("{}/api/v1/session", app.base));
+        burst.spawn(async move {
+            http.post(url)
+                .json(&json!({"username": "clerk-sun", "password": "guess-123456"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        });
+    }
+    let statuses = burst.join_all().await;
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::UNAUTHORIZED)
+            .count(),
+        5,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|s| [StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS].contains(s))
+    );
     // Another username is not affected; the lock passes with time.
     app.user("clerk-zhao", "clerk", Some("court"), None).await;
     app.login("clerk-zhao").await;
@@ -823,7 +850,11 @@ async fn password_guessing_is_slowed_per_username_known_or_not() {
         .filter(|e| e["kind"] == "authentication_refused" && e["outcome"] == "throttled")
         .map(|e| e["actor"].as_str().unwrap().to_owned())
         .collect::<Vec<_>>();
-    assert_eq!(throttled, ["user:clerk-wang", "unknown"]);
+    assert_eq!(
+        throttled,
+        ["user:clerk-wang", "unknown", "unknown"],
+        "one entry per lock, however many refusals"
+    );
 }
 
 #[tokio::test]
