@@ -16,22 +16,28 @@ use crate::error::ApiError;
 const READERS: &[Role] = &[Role::Auditor, Role::Operator];
 
 /// Signs a head every `tree_head_interval_seconds` when the log grew, so that an outside party
-/// fetching heads regularly holds one recent enough to catch a truncation.
+/// fetching heads regularly holds one recent enough to catch a truncation. (One is signed at start,
+/// before the server answers: a server restarted more often than the interval still signs.)
 pub async fn sign_periodically(state: AppState) {
     let mut interval = crate::rounds(state.config.tree_head_interval_seconds);
     loop {
         interval.tick().await;
-        match state
-            .store
-            .sign_tree_head(&state.signing, state.clock.now(), false)
-            .await
-        {
-            Ok(Some(head)) => {
-                tracing::info!(size = head.unverified_head().size(), "tree head signed")
-            }
-            Ok(None) => {}
-            Err(error) => tracing::error!(%error, "signing a tree head failed"),
+        sign_if_grown(&state).await;
+    }
+}
+
+/// Signs a head if the log grew since the last one.
+pub async fn sign_if_grown(state: &AppState) {
+    match state
+        .store
+        .sign_tree_head(&state.signing, state.clock.now(), false)
+        .await
+    {
+        Ok(Some(head)) => {
+            tracing::info!(size = head.unverified_head().size(), "tree head signed")
         }
+        Ok(None) => {}
+        Err(error) => tracing::error!(%error, "signing a tree head failed"),
     }
 }
 

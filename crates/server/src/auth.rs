@@ -180,6 +180,14 @@ async fn caller_by_session(
             .map(key_digest)
             .unwrap_or_default();
         if !constant_time_eq(given.as_bytes(), session.csrf_hash.as_bytes()) {
+            // Most likely another site making the browser send the cookie: worth a trace.
+            let entry = AuditEvent::new(
+                AuditKind::AuthenticationRefused,
+                format!("user:{}", session.username),
+                "csrf",
+            )
+            .detail(serde_json::json!({"via": "session", "method": method.as_str()}));
+            state.store.audit(&[entry], state.clock.now()).await?;
             return Err(ApiError::Csrf);
         }
     }

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::auth::refuse;
+use crate::auth::refuse_as;
 use crate::config::Role;
 use crate::disclosure::{charge_names, stored_record};
 use crate::error::ApiError;
@@ -56,13 +56,13 @@ async fn check_applicant(
     if allowed {
         Ok(())
     } else {
-        Err(refuse(
-            state,
-            caller,
-            "certificate",
-            "a certificate is issued to the person themself, or by a public-security clerk".into(),
-        )
-        .await?)
+        let reason =
+            "a certificate is issued to the person themself, or by a public-security clerk"
+                .to_owned();
+        let entry = AuditEvent::new(AuditKind::Forbidden, &caller.name, "certificate")
+            .subject(person_key)
+            .detail(serde_json::json!({"reason": reason}));
+        Err(refuse_as(state, entry, reason).await?)
     }
 }
 

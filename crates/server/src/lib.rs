@@ -140,6 +140,7 @@ pub async fn start_with_store(
         config: Arc::new(config),
         metrics: Arc::new(metrics::Metrics::default()),
     };
+    audit::sign_if_grown(&state).await;
     let listener = tokio::net::TcpListener::bind(&state.config.listen).await?;
     let address = listener.local_addr()?;
     let router = api::router(state.clone());

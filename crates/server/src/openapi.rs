@@ -128,7 +128,7 @@ pub fn document() -> Value {
                     "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "properties": {"name": {"type": "string"}, "document": {"type": "string"}, "apply": {"type": "boolean"}}}}}},
                     "responses": with_errors(json!({"200": {"description": "the difference", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PolicyChange"}}}}}))}},
             "/api/v1/scheduler/run": {"post": {"summary": "Make due pending seals take effect now (operator)", "responses": with_errors(json!({"200": {"description": "how many transitions"}}))}},
-            "/api/v1/outbox/run": {"post": {"summary": "Deliver the notices due now, without waiting for the outbox's next round (operator)", "responses": with_errors(json!({"200": {"description": "how many were delivered"}}))}}
+            "/api/v1/outbox/run": {"post": {"summary": "Deliver up to 100 notices due now, without waiting for the outbox's next round (operator)", "responses": with_errors(json!({"200": {"description": "how many were delivered"}}))}}
         }
     });
     let more = [

@@ -22,7 +22,7 @@ pub async fn run(state: AppState) {
     let mut interval = crate::rounds(state.config.outbox_interval_seconds);
     loop {
         interval.tick().await;
-        if let Err(error) = deliver_due(&state, &client).await {
+        if let Err(error) = deliver_due(&state, &client, usize::MAX).await {
             tracing::error!(%error, "outbox run failed");
         }
     }
@@ -34,17 +34,21 @@ pub async fn run(state: AppState) {
 const CLAIM_SIZE: i64 = 20;
 const CLAIM_LEASE: jiff::SignedDuration = jiff::SignedDuration::from_secs(300);
 
-/// Delivers what is due now; returns how many were delivered. Runs may overlap (the timer's and an
-/// operator's, or two servers on one database): each notice is claimed by one of them only.
+/// Delivers what is due now, in at most `max_claims` claims; returns how many were delivered.
+/// Runs may overlap (the timer's and an operator's, or two servers on one database): a claim hands
+/// each notice to one run while it holds. Delivery is at least once all the same: a run that stops
+/// between a receiver's answer and its record (a crash, an operator's request cut off) leaves the
+/// claim to lapse and the notice to go out again, so receivers treat a repeated `notice_id` as one.
 /// Only what was due when the run began is taken, so a notice that fails in this run waits for
 /// its backoff even when the run is long.
 pub async fn deliver_due(
     state: &AppState,
     client: &reqwest::Client,
+    max_claims: usize,
 ) -> Result<usize, fengcun_store::StoreError> {
     let due_by = state.clock.now();
     let mut delivered = 0;
-    loop {
+    for _ in 0..max_claims {
         let now = state.clock.now();
         let lease_until = now.checked_add(CLAIM_LEASE).unwrap_or(now);
         let claimed = state
@@ -52,7 +56,7 @@ pub async fn deliver_due(
             .claim_due_notices(due_by, lease_until, CLAIM_SIZE)
             .await?;
         if claimed.is_empty() {
-            return Ok(delivered);
+            break;
         }
         for item in claimed {
             if deliver_one(state, client, &item).await? {
@@ -60,6 +64,7 @@ pub async fn deliver_due(
             }
         }
     }
+    Ok(delivered)
 }
 
 /// Delivers one claimed notice and records the outcome; true when the receiver took it.
@@ -101,6 +106,10 @@ fn backoff(now: jiff::Timestamp, attempts: i64) -> jiff::Timestamp {
 }
 
 async fn deliver(client: &reqwest::Client, item: &OutboxItem) -> Result<(), String> {
+    let content = item.content.as_ref().map_err(|error| {
+        tracing::error!(notice = %item.notice_id, %error, "a notice could not be read back");
+        format!("the notice could not be read back: {error}")
+    })?;
     let endpoint = item
         .endpoint
         .as_deref()
@@ -110,8 +119,8 @@ async fn deliver(client: &reqwest::Client, item: &OutboxItem) -> Result<(), Stri
         .json(&json!({
             "notice_id": item.notice_id,
             "kind": item.kind,
-            "title": item.title,
-            "body": item.body,
+            "title": content.title,
+            "body": content.body,
             "ack": {"path": format!("/api/v1/notices/{}/ack", item.notice_id), "token": item.ack_token},
         }))
         .send()

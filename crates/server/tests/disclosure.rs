@@ -755,6 +755,7 @@ async fn identities_keys_sessions_and_csrf() {
         ("login", "logout"),
         ("authentication_refused", "refused"),
         ("authentication_refused", "revoked_key"),
+        ("authentication_refused", "csrf"),
         ("forbidden", "lookup"),
     ] {
         assert!(has(kind, outcome), "no {kind}/{outcome} entry");

@@ -655,16 +655,20 @@ impl Store for SqlStore {
             wrapped,
         ) in rows
         {
-            let (title, body) = self.render_stored_notice(
-                &notice_id,
-                &kind,
-                &recipient,
-                &person_key,
-                &case_code,
-                &transition_id,
-                facts,
-                &wrapped,
-            )?;
+            // One unreadable notice must not hold up the others claimed with it.
+            let content = self
+                .render_stored_notice(
+                    &notice_id,
+                    &kind,
+                    &recipient,
+                    &person_key,
+                    &case_code,
+                    &transition_id,
+                    facts,
+                    &wrapped,
+                )
+                .map(|(title, body)| NoticeContent { title, body })
+                .map_err(|error| error.to_string());
             items.push(OutboxItem {
                 ack_token: self.keys.ack_token(&notice_id),
                 notice_id,
@@ -672,8 +676,7 @@ impl Store for SqlStore {
                 endpoint,
                 attempts,
                 kind,
-                title,
-                body,
+                content,
             });
         }
         Ok(items)

@@ -139,10 +139,19 @@ pub struct OutboxItem {
     pub endpoint: Option<String>,
     pub attempts: i64,
     pub kind: String,
-    pub title: String,
-    pub body: String,
+    /// The document, or why it could not be read back (a damaged row, a key that does not open
+    /// it): the outbox records that as a failed attempt, so such a notice runs out its attempts and
+    /// is listed as `failed` instead of failing every round it is claimed in.
+    pub content: Result<NoticeContent, String>,
     /// Given to the receiver to acknowledge with; stored only as a hash.
     pub ack_token: String,
+}
+
+/// A notice document as delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeContent {
+    pub title: String,
+    pub body: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

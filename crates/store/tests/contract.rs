@@ -842,6 +842,23 @@ async fn the_outbox_retries_and_receivers_acknowledge() {
             .unwrap();
         assert_eq!(done.len(), 1);
         assert_eq!(done[0].attempts, 2);
+        // A notice that cannot be read back is handed out with the reason, not failing the claim
+        // (the outbox counts it as a failed attempt).
+        sqlx::query("UPDATE transitions SET notice_facts = $1")
+            .bind(b"damaged".to_vec())
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let much_later: jiff::Timestamp = "2024-06-02T00:00:00Z".parse().unwrap();
+        let damaged = store
+            .claim_due_notices(much_later, much_later, 100)
+            .await
+            .unwrap();
+        assert_eq!(damaged.len(), 2);
+        assert!(
+            damaged.iter().all(|item| item.content.is_err()),
+            "{damaged:?}"
+        );
     }
 }
 
