@@ -180,7 +180,8 @@ async fn caller_by_session(
             .map(key_digest)
             .unwrap_or_default();
         if !constant_time_eq(given.as_bytes(), session.csrf_hash.as_bytes()) {
-            // Most likely another site making the browser send the cookie: worth a trace.
+            // The cookie is SameSite=Strict, so this is a faulty client or a cookie taken elsewhere:
+            // worth a trace either way.
             let entry = AuditEvent::new(
                 AuditKind::AuthenticationRefused,
                 format!("user:{}", session.username),

@@ -115,8 +115,7 @@ pub async fn login(
     if check_username(&login.username).is_err() {
         return Err(ApiError::Unauthenticated);
     }
-    // Counted before the password is checked, so that simultaneous guesses get no more tries.
-    if let Err(locked) = state.logins.attempt(&login.username, now) {
+    if let Err(locked) = state.logins.check(&login.username, now) {
         return Err(throttled(&state, &login.username, now, locked).await?);
     }
     let user = state.store.user(&login.username).await?;
@@ -131,6 +130,12 @@ pub async fn login(
         .acquire()
         .await
         .map_err(|_| ApiError::Unauthenticated)?;
+    // Counted with the turn to hash and before the password is checked: simultaneous guesses get
+    // no more tries than a sequence, and a new name in the table costs its sender a hash.
+    let turn = state.clock.now();
+    if let Err(locked) = state.logins.attempt(&login.username, turn) {
+        return Err(throttled(&state, &login.username, turn, locked).await?);
+    }
     let matches = tokio::task::spawn_blocking(move || password_matches(&password, &stored))
         .await
         .unwrap_or(false);

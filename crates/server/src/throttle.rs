@@ -1,6 +1,6 @@
-//! Password guessing is slowed per username. Every login attempt is counted before its password
-//! is checked (a success forgets the count), so a burst of simultaneous guesses gets no more tries
-//! than a sequence. From the [`FREE_ATTEMPTS`]th attempt in a row the username is locked for 30 s,
+//! Password guessing is slowed per username. Every login attempt is counted once it has its turn
+//! to hash and before its password is checked (a success forgets the count), so a burst of
+//! simultaneous guesses gets no more tries than a sequence. From the [`FREE_ATTEMPTS`]th attempt in a row the username is locked for 30 s,
 //! doubling with each further attempt up to an hour; a locked username is refused before anything
 //! else, at no hashing cost. The count is forgiven only after a day without attempts and without a
 //! lock, so someone who waits out every lock still gets no more than a few dozen guesses a day.
@@ -60,16 +60,19 @@ pub struct LoginThrottle {
 }
 
 impl LoginThrottle {
+    /// Refuses a login as `username` at `now` if the username is locked; counts nothing. Checked
+    /// before a request waits for its turn to hash, so a locked name costs nothing at all.
+    pub fn check(&self, username: &str, now: Timestamp) -> Result<(), Locked> {
+        let mut map = self.by_username.lock().unwrap_or_else(|e| e.into_inner());
+        refuse_if_locked(&mut map, username, now)
+    }
+
     /// Counts an attempt to log in as `username` at `now`, or refuses it if the username is locked.
+    /// Called once the request holds its turn to hash, so that a new name in the table costs its
+    /// sender a hash (a flood of made-up names is as slow as guessing).
     pub fn attempt(&self, username: &str, now: Timestamp) -> Result<(), Locked> {
         let mut map = self.by_username.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(attempts) = map.get_mut(username) {
-            if let Some(until) = attempts.locked_at(now) {
-                let first = !attempts.refusal_logged;
-                attempts.refusal_logged = true;
-                return Err(Locked { until, first });
-            }
-        }
+        refuse_if_locked(&mut map, username, now)?;
         if map.len() >= CAPACITY && !map.contains_key(username) {
             forget_stalest(&mut map, now);
         }
@@ -98,6 +101,22 @@ impl LoginThrottle {
     }
 }
 
+fn refuse_if_locked(
+    map: &mut HashMap<String, Attempts>,
+    username: &str,
+    now: Timestamp,
+) -> Result<(), Locked> {
+    let Some(attempts) = map.get_mut(username) else {
+        return Ok(());
+    };
+    let Some(until) = attempts.locked_at(now) else {
+        return Ok(());
+    };
+    let first = !attempts.refusal_logged;
+    attempts.refusal_logged = true;
+    Err(Locked { until, first })
+}
+
 /// The lock after `attempts` in a row: none before [`FREE_ATTEMPTS`], then 30 s doubling.
 fn lock_after(attempts: u32) -> Option<SignedDuration> {
     let beyond = attempts.checked_sub(FREE_ATTEMPTS)?;
@@ -108,18 +127,18 @@ fn lock_after(attempts: u32) -> Option<SignedDuration> {
     Some(SignedDuration::from_secs(seconds))
 }
 
-/// Makes room: drops what is forgiven, then, if that is not enough, half of the rest, unlocked and
-/// oldest first (a flood of made-up names must not free a locked one, unless it locks more names
-/// than the table holds, which costs it half a million hashed attempts).
+/// Makes room: drops what is forgiven, then, if that is not enough, half of the rest, fewest
+/// attempts first and locked names last. A flood of made-up names (one attempt each, and a hash
+/// each) pushes out other single tries, never the history of a name being guessed at.
 fn forget_stalest(map: &mut HashMap<String, Attempts>, now: Timestamp) {
     map.retain(|_, a| !a.forgiven_at(now));
     if map.len() >= CAPACITY {
-        let mut order: Vec<(bool, Timestamp, String)> = map
+        let mut order: Vec<(bool, u32, Timestamp, String)> = map
             .iter()
-            .map(|(name, a)| (a.locked_at(now).is_some(), a.last, name.clone()))
+            .map(|(name, a)| (a.locked_at(now).is_some(), a.count, a.last, name.clone()))
             .collect();
         order.sort_unstable();
-        for (_, _, name) in order.into_iter().take(CAPACITY / 2) {
+        for (_, _, _, name) in order.into_iter().take(CAPACITY / 2) {
             map.remove(&name);
         }
     }
@@ -217,6 +236,27 @@ mod tests {
         assert!(
             throttle.attempt("clerk-zhang", at(100_001)).is_ok(),
             "four attempts a day ago are forgiven"
+        );
+    }
+
+    #[test]
+    fn a_flood_of_names_forgets_no_count_of_a_name_being_guessed_at() {
+        let throttle = LoginThrottle::default();
+        for n in 0..12 {
+            let _ = throttle.attempt("clerk-zhang", at(n));
+        }
+        let guessed = guess_patiently(&throttle, "clerk-zhang", 3 * 3600);
+        let after_lock = 3 * 3600 + 3600;
+        for n in 0..(CAPACITY + 10) {
+            throttle
+                .attempt(&format!("guess-{n}"), at(after_lock))
+                .unwrap();
+        }
+        assert!(throttle.attempt("clerk-zhang", at(after_lock + 1)).is_ok());
+        assert!(
+            throttle.attempt("clerk-zhang", at(after_lock + 2)).is_err(),
+            "one try after the lock, then locked again ({} guessed before)",
+            guessed.len()
         );
     }
 
