@@ -136,17 +136,9 @@ async fn caller_by_key(state: &AppState, key: &str) -> Result<Caller, ApiError> 
         return Err(ApiError::Unauthenticated);
     };
     if stored.revoked_at.is_some() {
-        state
-            .store
-            .audit(
-                &[AuditEvent::new(
-                    AuditKind::AuthenticationRefused,
-                    format!("key:{}", stored.key_id),
-                    "revoked_key",
-                )],
-                state.clock.now(),
-            )
-            .await?;
+        let actor = format!("key:{}", stored.key_id);
+        let entry = AuditEvent::new(AuditKind::AuthenticationRefused, &actor, "revoked_key");
+        log_repeated_refusal(state, &actor, entry).await?;
         return Err(ApiError::Unauthenticated);
     }
     Ok(Caller {
@@ -159,6 +151,26 @@ async fn caller_by_key(state: &AppState, key: &str) -> Result<Caller, ApiError> 
             .and_then(RequesterKind::parse),
         person_key: None,
     })
+}
+
+/// Writes `entry` unless the same subject was refused within the minute (then only counted); the
+/// entry says how many went unlogged before it.
+async fn log_repeated_refusal(
+    state: &AppState,
+    subject: &str,
+    mut entry: AuditEvent,
+) -> Result<(), ApiError> {
+    let now = state.clock.now();
+    let Some(unlogged) = state.repeated_refusals.to_log(subject, now) else {
+        return Ok(());
+    };
+    if unlogged > 0 {
+        let mut detail = entry.detail.as_object().cloned().unwrap_or_default();
+        detail.insert("refused_since_last_entry".into(), unlogged.into());
+        entry.detail = detail.into();
+    }
+    state.store.audit(&[entry], now).await?;
+    Ok(())
 }
 
 async fn caller_by_session(
@@ -182,13 +194,10 @@ async fn caller_by_session(
         if !constant_time_eq(given.as_bytes(), session.csrf_hash.as_bytes()) {
             // The cookie is SameSite=Strict, so this is a faulty client or a cookie taken elsewhere:
             // worth a trace either way.
-            let entry = AuditEvent::new(
-                AuditKind::AuthenticationRefused,
-                format!("user:{}", session.username),
-                "csrf",
-            )
-            .detail(serde_json::json!({"via": "session", "method": method.as_str()}));
-            state.store.audit(&[entry], state.clock.now()).await?;
+            let actor = format!("user:{}", session.username);
+            let entry = AuditEvent::new(AuditKind::AuthenticationRefused, &actor, "csrf")
+                .detail(serde_json::json!({"via": "session", "method": method.as_str()}));
+            log_repeated_refusal(state, &format!("csrf:{actor}"), entry).await?;
             return Err(ApiError::Csrf);
         }
     }

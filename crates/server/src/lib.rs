@@ -46,6 +46,8 @@ pub struct AppState {
     pub disclosure: Arc<fengcun_access::Disclosure>,
     /// Slows password guessing per username.
     pub logins: Arc<throttle::LoginThrottle>,
+    /// Keeps repeated refusals (a revoked key, a missing CSRF token) from filling the log.
+    pub repeated_refusals: Arc<throttle::RepeatedRefusals>,
 }
 
 /// The timer of a background round (scheduler, outbox, tree heads): the first round comes one
@@ -134,6 +136,7 @@ pub async fn start_with_store(
         signing,
         disclosure,
         logins: Arc::default(),
+        repeated_refusals: Arc::default(),
         store: store.clone(),
         policy: Arc::new(RwLock::new(policy)),
         clock,

@@ -144,6 +144,47 @@ fn forget_stalest(map: &mut HashMap<String, Attempts>, now: Timestamp) {
     }
 }
 
+/// How often a repeated refusal of one subject is written to the log.
+const REPEAT_WINDOW: SignedDuration = SignedDuration::from_mins(1);
+/// How many subjects are remembered at most.
+const REPEAT_CAPACITY: usize = 10_000;
+
+/// Repeated refusals that need no new password each time (a revoked key used again, a session
+/// request without its CSRF token) are written to the log at most once a minute per subject, with
+/// how many were refused since the previous entry: whoever holds a revoked key cannot fill the log,
+/// and the log still says how often it was tried.
+#[derive(Debug, Default)]
+pub struct RepeatedRefusals {
+    by_subject: Mutex<HashMap<String, (Timestamp, u64)>>,
+}
+
+impl RepeatedRefusals {
+    /// `Some(n)` when this refusal is to be logged, `n` being how many of the subject's refusals
+    /// went unlogged since its last entry; `None` when it is only counted.
+    pub fn to_log(&self, subject: &str, now: Timestamp) -> Option<u64> {
+        let mut map = self.by_subject.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((logged_at, unlogged)) = map.get_mut(subject) {
+            if now.duration_since(*logged_at) < REPEAT_WINDOW {
+                *unlogged += 1;
+                return None;
+            }
+            let since = *unlogged;
+            *logged_at = now;
+            *unlogged = 0;
+            return Some(since);
+        }
+        if map.len() >= REPEAT_CAPACITY {
+            map.retain(|_, (logged_at, _)| now.duration_since(*logged_at) < REPEAT_WINDOW);
+        }
+        if map.len() >= REPEAT_CAPACITY {
+            // Still full of subjects refused within the minute: log rather than forget the count.
+            return Some(0);
+        }
+        map.insert(subject.to_owned(), (now, 0));
+        Some(0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,5 +316,16 @@ mod tests {
             throttle.attempt("clerk-zhang", at(6)).unwrap_err().until,
             at(30)
         );
+    }
+
+    #[test]
+    fn a_repeated_refusal_is_logged_once_a_minute_with_the_count_between() {
+        let refusals = RepeatedRefusals::default();
+        let logged: Vec<Option<u64>> = [0, 10, 20, 59, 60, 61, 200]
+            .into_iter()
+            .map(|t| refusals.to_log("key:k1", at(t)))
+            .collect();
+        assert_eq!(logged, [Some(0), None, None, None, Some(3), None, Some(1)]);
+        assert_eq!(refusals.to_log("key:k2", at(10)), Some(0), "per subject");
     }
 }
