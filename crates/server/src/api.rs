@@ -27,6 +27,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/events/batch", post(ingest_batch))
         .route("/api/v1/notices", get(list_notices))
         .route("/api/v1/notices/{id}/ack", post(acknowledge))
+        .route("/api/v1/notices/{id}/retry", post(retry_notice))
         .route("/api/v1/policy", get(policy_in_force).post(change_policy))
         .route("/api/v1/scheduler/run", post(run_scheduler))
         .route("/api/v1/outbox/run", post(run_outbox))
@@ -259,6 +260,25 @@ async fn acknowledge(
         Ok(Json(json!({"acknowledged": id})))
     } else {
         // The same answer for an unknown notice and a wrong token.
+        Err(ApiError::NotFound)
+    }
+}
+
+/// Puts a notice that ran out of attempts back in the outbox for one more attempt (an operator,
+/// once the agency's endpoint or the platform's keys are mended).
+async fn retry_notice(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_operator(&state, "retry notices").await?;
+    if state
+        .store
+        .retry_failed_notice(&id, &caller.name, state.clock.now())
+        .await?
+    {
+        Ok(Json(json!({"retrying": id})))
+    } else {
         Err(ApiError::NotFound)
     }
 }

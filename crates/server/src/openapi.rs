@@ -15,6 +15,7 @@ pub const PATHS: &[(&str, &str)] = &[
     ("/api/v1/policy", "post"),
     ("/api/v1/scheduler/run", "post"),
     ("/api/v1/outbox/run", "post"),
+    ("/api/v1/notices/{id}/retry", "post"),
     ("/api/v1/audit/entries", "get"),
     ("/api/v1/audit/heads", "get"),
     ("/api/v1/audit/heads", "post"),
@@ -122,6 +123,9 @@ pub fn document() -> Value {
                 "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}}}}},
                 "responses": with_errors(json!({"200": {"description": "acknowledged"}, "404": {"description": "unknown notice or wrong token"}}))}},
+            "/api/v1/notices/{id}/retry": {"post": {"summary": "Put a failed notice back in the outbox for one more attempt, due now (operator)",
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": with_errors(json!({"200": {"description": "retrying"}, "404": {"description": "no failed agency notice with this number"}}))}},
             "/api/v1/policy": {
                 "get": {"summary": "The policy in force (operator)", "responses": with_errors(json!({"200": {"description": "name, version, document"}}))},
                 "post": {"summary": "Preview or apply another policy (operator): every record is re-evaluated and the difference reported",

@@ -759,6 +759,74 @@ async fn notices_are_delivered_retried_and_acknowledged() {
     );
 }
 
+/// A notice whose receiver never answers runs out of attempts, is listed as failed, and goes out
+/// again when an operator puts it back; nobody else may.
+#[tokio::test]
+async fn a_notice_that_ran_out_of_attempts_is_listed_and_an_operator_retries_it() {
+    let attempts = 12; // the default outbox_max_attempts
+    let (receiver, endpoint) = Receiver::start(attempts).await;
+    let app = App::start("cn-minor-opt1", "2024-06-01T00:00:00Z", Some(endpoint)).await;
+    let case = "110105-2024-000611";
+    app.send(&conviction(
+        case,
+        A,
+        "危险驾驶罪",
+        json!({"principal": "criminal_detention", "months": 1}),
+        "2024-01-02",
+        "2024-03-01",
+        "2024-03-12",
+    ))
+    .await;
+    let court = |notices: Vec<Value>| {
+        notices
+            .into_iter()
+            .find(|n| n["recipient"] == "110105-fy")
+            .unwrap()
+    };
+    let mut now: jiff::Timestamp = "2024-06-01T00:00:00Z".parse().unwrap();
+    for _ in 0..attempts {
+        let (_, run) = app.post("/api/v1/outbox/run", OPERATOR, &json!({})).await;
+        assert_eq!(run["delivered"], 0, "{run}");
+        now = now
+            .checked_add(jiff::SignedDuration::from_hours(7))
+            .unwrap();
+        app.clock.set(now);
+    }
+    let failed = court(
+        app.notices(&format!("?case_code={case}&status=failed"))
+            .await,
+    );
+    assert_eq!(failed["attempts"], attempts);
+    let id = failed["notice_id"].as_str().unwrap().to_owned();
+    let retry = format!("/api/v1/notices/{id}/retry");
+    assert_eq!(
+        app.post(&retry, COURT_KEY, &json!({})).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.post(&retry, OPERATOR, &json!({})).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.post(&retry, OPERATOR, &json!({})).await.0,
+        StatusCode::NOT_FOUND,
+        "only a failed notice is put back"
+    );
+    let (_, run) = app.post("/api/v1/outbox/run", OPERATOR, &json!({})).await;
+    assert_eq!(run["delivered"], 1, "{run}");
+    assert_eq!(
+        court(app.notices(&format!("?case_code={case}")).await)["status"],
+        "delivered"
+    );
+    assert_eq!(receiver.received.lock().unwrap().len(), 1);
+    let (_, log) = app
+        .get("/api/v1/audit/entries?limit=1000", Some(AUDITOR))
+        .await;
+    assert!(log["entries"].as_array().unwrap().iter().any(|e| {
+        e["kind"] == "notice_delivery" && e["outcome"] == "requeued" && e["actor"] == "ops"
+    }));
+}
+
 /// The audit log over HTTP: every transition, notice delivery and policy change is an entry;
 /// heads signed on demand; inclusion and consistency proofs verified outside the server with only
 /// the public key it publishes.

@@ -107,6 +107,16 @@ pub trait Store: Send + Sync {
         now: jiff::Timestamp,
     ) -> Result<(), StoreError>;
 
+    /// Puts a notice that ran out of attempts (`failed`) back in the outbox, due at `now`, for one
+    /// more attempt; `actor` (an operator) is named in the log. False if it is not an agency
+    /// notice in `failed`.
+    async fn retry_failed_notice(
+        &self,
+        notice_id: &str,
+        actor: &str,
+        now: jiff::Timestamp,
+    ) -> Result<bool, StoreError>;
+
     /// The receiver confirms a notice with the token it was delivered with.
     async fn acknowledge(
         &self,

@@ -727,6 +727,32 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn retry_failed_notice(
+        &self,
+        notice_id: &str,
+        actor: &str,
+        now: jiff::Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let retried = sqlx::query(
+            "UPDATE notices SET status = 'retrying', next_attempt_at = $1 \
+             WHERE notice_id = $2 AND status = 'failed' AND recipient <> 'person'",
+        )
+        .bind(ts(now))
+        .bind(notice_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if retried {
+            let event = AuditEvent::new(crate::AuditKind::NoticeDelivery, actor, "requeued")
+                .subject(format!("notice:{notice_id}"));
+            self.append_audit(&mut tx, &[event], now).await?;
+        }
+        tx.commit().await?;
+        Ok(retried)
+    }
+
     async fn acknowledge(
         &self,
         notice_id: &str,

@@ -850,14 +850,55 @@ async fn the_outbox_retries_and_receivers_acknowledge() {
             .await
             .unwrap();
         let much_later: jiff::Timestamp = "2024-06-02T00:00:00Z".parse().unwrap();
+        let damaged_lease: jiff::Timestamp = "2024-06-02T00:05:00Z".parse().unwrap();
         let damaged = store
-            .claim_due_notices(much_later, much_later, 100)
+            .claim_due_notices(much_later, damaged_lease, 100)
             .await
             .unwrap();
         assert_eq!(damaged.len(), 2);
         assert!(
             damaged.iter().all(|item| item.content.is_err()),
             "{damaged:?}"
+        );
+        // Out of attempts: failed; an operator puts it back once, due at once.
+        let spent = &damaged[0].notice_id;
+        store
+            .record_delivery(
+                spent,
+                Delivery::Failed {
+                    error: "the notice could not be read back".into(),
+                    retry_at: None,
+                },
+                much_later,
+            )
+            .await
+            .unwrap();
+        assert!(
+            !store
+                .retry_failed_notice(&first.notice_id, "ops", much_later)
+                .await
+                .unwrap(),
+            "an acknowledged notice is not put back"
+        );
+        assert!(
+            store
+                .retry_failed_notice(spent, "ops", much_later)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .retry_failed_notice(spent, "ops", much_later)
+                .await
+                .unwrap()
+        );
+        let again = store
+            .claim_due_notices(much_later, much_later, 100)
+            .await
+            .unwrap();
+        assert_eq!(
+            again.iter().map(|n| &n.notice_id).collect::<Vec<_>>(),
+            [spent]
         );
     }
 }
