@@ -1004,6 +1004,21 @@ async fn certificates_issued_by_the_server_verify_offline_and_any_altered_byte_f
     assert_eq!(issued[1]["outcome"], "has_criminal_record");
     assert_eq!(read.len(), 1);
     assert_eq!(read[0]["subject"], format!("certificate:{number}"));
+    // The refused application (a person asking for someone else's) names whom it was for, by the
+    // pseudonymous person key, never the identity number.
+    let refused: Vec<Value> = app
+        .audit()
+        .await
+        .into_iter()
+        .filter(|e| e["kind"] == "forbidden" && e["outcome"] == "certificate")
+        .collect();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0]["actor"], "user:person-a");
+    let subject = refused[0]["subject"].as_str().unwrap_or_default();
+    assert!(
+        subject.len() >= 32 && !subject.contains(CONVICTED),
+        "{subject}"
+    );
 }
 
 /// A small deterministic generator (SplitMix64): the test's cases are the same on every run.
