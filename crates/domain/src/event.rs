@@ -275,7 +275,7 @@ impl Event {
     pub fn parse(line: &[u8]) -> Result<ValidEvent, FieldError> {
         let event: Event = {
             let mut deserializer = serde_json::Deserializer::from_slice(line);
-            serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+            let event = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
                 let path = error.path().to_string();
                 let field = if path == "." { String::new() } else { path };
                 let inner = error.into_inner();
@@ -285,7 +285,15 @@ impl Event {
                     FactError::Json(inner.to_string())
                 };
                 FieldError::new(field, fact)
-            })?
+            })?;
+            // One event per line: anything after it would otherwise be dropped without a word.
+            deserializer.end().map_err(|_| {
+                FieldError::new(
+                    "",
+                    FactError::Json("more than one JSON value on the line".into()),
+                )
+            })?;
+            event
         };
         event.validate()
     }

@@ -503,4 +503,21 @@ mod events {
             "200 characters, whatever their bytes"
         );
     }
+
+    #[test]
+    fn a_line_holds_one_event_and_nothing_after_it() {
+        let one = serde_json::to_string(&parse(json!({})).unwrap().event).unwrap();
+        assert!(Event::parse(format!("{one}  ").as_bytes()).is_ok());
+        for line in [
+            format!("{one}{one}"),
+            format!("{one} ,garbage"),
+            format!("{one}}}"),
+        ] {
+            let error = Event::parse(line.as_bytes()).expect_err(&line);
+            assert!(
+                error.to_string().contains("more than one JSON value"),
+                "{error}"
+            );
+        }
+    }
 }
