@@ -235,3 +235,36 @@ fn an_unknown_policy_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+/// A missing or mistyped key file must not start a second, unreadable set of records beside the
+/// first: the import is refused, naming the cause, and nothing is stored.
+#[test]
+fn an_import_with_another_master_key_is_refused() {
+    let dir = std::env::temp_dir().join(format!("fengcun-cli-key-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let database = format!("sqlite://{}", dir.join("store.sqlite").display());
+    let import = |key: &str| {
+        Command::new(env!("CARGO_BIN_EXE_fengcun"))
+            .args(["import", "examples/events.ndjson", "--database", &database])
+            .current_dir(workspace())
+            .env("FENGCUN_MASTER_KEY", key)
+            .env_remove("FENGCUN_MASTER_KEY_FILE")
+            .env_remove("FENGCUN_CONFIG")
+            .output()
+            .expect("run fengcun")
+    };
+    let ours = "11".repeat(32);
+    let first = import(&ours);
+    assert!(first.status.success(), "{first:?}");
+    let other = import(&"22".repeat(32));
+    assert_eq!(other.status.code(), Some(1), "{other:?}");
+    let said = String::from_utf8_lossy(&other.stderr);
+    assert!(said.contains("master key"), "{said}");
+    let again = import(&ours);
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        again.status.success() && said.contains("0 stored"),
+        "{said}"
+    );
+}

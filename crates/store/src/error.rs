@@ -40,6 +40,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("encryption: {0}")]
     Crypto(String),
+    #[error(
+        "the master key given is not the one this database was made with: give the database's own key (master_key_file, FENGCUN_MASTER_KEY_FILE or FENGCUN_MASTER_KEY); a new key would start a second, unreadable set of records"
+    )]
+    WrongMasterKey,
 }
 
 impl StoreError {

@@ -45,6 +45,12 @@ impl Keys {
         digest.iter().map(|b| format!("{b:02x}")).collect()
     }
 
+    /// What the database keeps to recognise this master key: a keyed hash of a label no identity
+    /// number can be, so it reveals nothing of the key.
+    pub fn check_value(&self) -> String {
+        self.person_key("fengcun/master-key-check")
+    }
+
     /// The token a receiver acknowledges a notice with: a keyed hash of the notice number, so it
     /// needs no storage and cannot be guessed without the master key.
     pub fn ack_token(&self, notice_id: &str) -> String {

@@ -294,5 +294,16 @@ pub trait Store: Send + Sync {
 /// Opens the store a URL names: `sqlite://path` (created if absent) or `postgres://…`, and brings
 /// its schema up to date.
 pub async fn open(url: &str, keys: Keys) -> Result<SqlStore, StoreError> {
-    SqlStore::connect(url, keys).await
+    SqlStore::connect(url, keys, true).await
+}
+
+/// Opens a store for work that reads no sealed detail (verifying or signing the audit log, which
+/// an auditor does without the master key): the key check is skipped and a throwaway key of
+/// `suite` stands in, so anything that would decrypt fails.
+pub async fn open_without_master_key(
+    url: &str,
+    suite: fengcun_crypto::Suite,
+) -> Result<SqlStore, StoreError> {
+    let keys = Keys::new(fengcun_crypto::MasterKey::generate().with_suite(suite));
+    SqlStore::connect(url, keys, false).await
 }

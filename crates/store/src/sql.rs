@@ -75,8 +75,52 @@ fn pool_options(sqlite: bool, cache_kib: i64) -> AnyPoolOptions {
     })
 }
 
+/// Refuses a master key the database was not made with. A database from before the check was
+/// kept proves the key by opening one record's data key, then keeps the check.
+async fn check_master_key(conn: &mut sqlx::AnyConnection, keys: &Keys) -> Result<(), StoreError> {
+    let ours = keys.check_value();
+    let kept: Option<(String,)> =
+        sqlx::query_as("SELECT check_value FROM key_check WHERE name = 'master'")
+            .fetch_optional(&mut *conn)
+            .await?;
+    if let Some((kept,)) = kept {
+        return if kept == ours {
+            Ok(())
+        } else {
+            Err(StoreError::WrongMasterKey)
+        };
+    }
+    let sample: Option<(String, String, Vec<u8>)> =
+        sqlx::query_as("SELECT person_key, case_code, data_key FROM records LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await?;
+    if let Some((person_key, case_code, wrapped)) = sample {
+        keys.record_key(&wrapped, &person_key, &case_code)
+            .map_err(|_| StoreError::WrongMasterKey)?;
+    }
+    // Two processes opening a new database at once: the first check kept wins, the other is
+    // compared with it.
+    sqlx::query(
+        "INSERT INTO key_check (name, check_value) VALUES ('master', $1) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(&ours)
+    .execute(&mut *conn)
+    .await?;
+    let (kept,): (String,) =
+        sqlx::query_as("SELECT check_value FROM key_check WHERE name = 'master'")
+            .fetch_one(&mut *conn)
+            .await?;
+    if kept == ours {
+        Ok(())
+    } else {
+        Err(StoreError::WrongMasterKey)
+    }
+}
+
 impl SqlStore {
-    pub async fn connect(url: &str, keys: Keys) -> Result<Self, StoreError> {
+    /// Opens (creating and migrating) the store; with `check_key`, refuses a master key the
+    /// database was not made with.
+    pub async fn connect(url: &str, keys: Keys, check_key: bool) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let (backend, url) = if let Some(path) = url
             .strip_prefix("sqlite://")
@@ -105,6 +149,9 @@ impl SqlStore {
                 .await?;
         }
         schema::migrate(&mut conn, backend).await?;
+        if check_key {
+            check_master_key(&mut conn, &keys).await?;
+        }
         drop(conn);
         let writer = if sqlite {
             pool_options(sqlite, WRITE_CACHE_KIB)

@@ -63,6 +63,25 @@ async fn fresh_postgres(url: &str, test: &str, keys: Keys) -> SqlStore {
         .expect("postgres store")
 }
 
+/// A fresh database's URL on each backend, for tests that open it more than once.
+async fn fresh_urls(test: &str) -> Vec<String> {
+    let dir = std::env::temp_dir().join(format!("fengcun-contract-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut urls = vec![format!("sqlite://{}", dir.join("store.sqlite").display())];
+    if let Ok(url) = std::env::var("FENGCUN_TEST_DATABASE_URL") {
+        let store = fresh_postgres(&url, test, Keys::new(MasterKey::generate())).await;
+        // Emptied again: the test makes it with its own key.
+        sqlx::query("DELETE FROM key_check")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let base = url.rsplit_once('/').map(|(base, _)| base).unwrap();
+        urls.push(format!("{base}/fengcun_{}_{}", test, std::process::id()));
+    }
+    urls
+}
+
 fn ctx(policy: &str, now: &str) -> Context {
     Context::new(
         Arc::new(presets::get(policy).unwrap().clone()),
@@ -1901,6 +1920,58 @@ async fn the_pipeline_decides_again_when_another_connection_wrote() {
             state(store, "110105-2023-000801", ZHANG).await.0,
             "unsealed",
             "the later conviction lifted the seal the other writer made"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_database_opens_only_with_the_master_key_it_was_made_with() {
+    for url in fresh_urls("masterkey").await {
+        let (ours, other) = (MasterKey::generate(), MasterKey::generate());
+        let store = fengcun_store::open(&url, Keys::new(ours.clone()))
+            .await
+            .unwrap();
+        store
+            .ingest(
+                &conviction(
+                    "110105-2024-000951",
+                    ZHANG,
+                    "危险驾驶罪",
+                    sentence("criminal_detention", Some(2)),
+                    "2024-01-10",
+                    "2024-03-01",
+                    "2024-03-12",
+                ),
+                &ctx("cn-minor-opt1", "2024-06-01T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        let refused = fengcun_store::open(&url, Keys::new(other.clone()))
+            .await
+            .expect_err("another key");
+        assert!(
+            matches!(refused, StoreError::WrongMasterKey),
+            "{url}: {refused}"
+        );
+        // A database from before the check was kept: the key is proved on a record's data key.
+        sqlx::query("DELETE FROM key_check")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let refused = fengcun_store::open(&url, Keys::new(other.clone()))
+            .await
+            .expect_err("another key, no check kept");
+        assert!(
+            matches!(refused, StoreError::WrongMasterKey),
+            "{url}: {refused}"
+        );
+        let reopened = fengcun_store::open(&url, Keys::new(ours.clone()))
+            .await
+            .unwrap();
+        assert_eq!(reopened.counts().await.unwrap().events, 4);
+        assert!(
+            fengcun_store::open(&url, Keys::new(other)).await.is_err(),
+            "the check is kept again"
         );
     }
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use fengcun_crypto::{MasterKey, Suite, VerifyingKey};
+use fengcun_crypto::{Suite, VerifyingKey};
 use fengcun_ledger::{Hash, SignedTreeHead};
 use fengcun_store::Store;
 use serde::{Deserialize, Serialize};
@@ -176,11 +176,7 @@ async fn open_log(
             "{path}: no such database"
         );
     }
-    let probe = fengcun_store::open(
-        &config.database,
-        fengcun_store::Keys::new(MasterKey::generate()),
-    )
-    .await?;
+    let probe = fengcun_store::open_without_master_key(&config.database, Suite::Sm).await?;
     let stored = probe.tree_heads().await?;
     let named = stored
         .iter()
@@ -193,11 +189,7 @@ async fn open_log(
         }
         (given, found) => given.or(found).unwrap_or(Suite::Sm),
     };
-    Ok(fengcun_store::open(
-        &config.database,
-        fengcun_store::Keys::new(MasterKey::generate().with_suite(suite)),
-    )
-    .await?)
+    Ok(fengcun_store::open_without_master_key(&config.database, suite).await?)
 }
 
 fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
