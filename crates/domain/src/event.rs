@@ -449,9 +449,10 @@ impl Event {
                             ),
                         ));
                     }
-                    replacement.as_ref().clone().validate().map_err(|e| {
+                    let replaced = replacement.as_ref().clone().validate().map_err(|e| {
                         FieldError::new(format!("replacement.{}", e.field), e.error)
                     })?;
+                    self.check_same_record(&replaced)?;
                 }
                 Ok(())
             }
@@ -461,6 +462,47 @@ impl Event {
                 .enumerate()
                 .try_for_each(|(i, c)| check_charge(i, c)),
         }
+    }
+}
+
+impl Event {
+    /// A replacement is the corrected event as it should have been: it keeps that event's key and
+    /// is the correcting agency's own, about the same person and case. Otherwise a correction could
+    /// move an event to another record or speak for another agency.
+    fn check_same_record(&self, replaced: &ValidEvent) -> Result<(), FieldError> {
+        let differs = |field: &str, what: String| {
+            Err(FieldError::new(
+                format!("replacement.{field}"),
+                FactError::Shape(what),
+            ))
+        };
+        let corrects = self.corrects.as_deref().unwrap_or_default();
+        if replaced.event.idempotency_key != corrects {
+            return differs(
+                "idempotency_key",
+                format!("must be the corrected event's key `{corrects}`"),
+            );
+        }
+        if replaced.event.agency.code != self.agency.code {
+            return differs(
+                "agency.code",
+                format!(
+                    "must be the correcting agency `{}`: an agency corrects its own events only",
+                    self.agency.code
+                ),
+            );
+        }
+        if self.person.identity().ok().as_deref() != Some(replaced.identity.as_str()) {
+            return differs("person", "must be the correction's person".into());
+        }
+        // The case code, when both give one (a document number may be the correction's own
+        // ruling, mapped to the same case).
+        if let (Some(ours), Some(theirs)) = (&self.case_code, &replaced.event.case_code) {
+            if ours != theirs {
+                return differs("case_code", format!("must be the correction's `{ours}`"));
+            }
+        }
+        Ok(())
     }
 }
 

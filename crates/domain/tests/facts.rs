@@ -504,6 +504,58 @@ mod events {
         );
     }
 
+    /// A replacement keeps the corrected event's key and is the correcting agency's own, about the
+    /// same person and case: a correction cannot move an event or speak for another agency.
+    #[test]
+    fn a_replacement_is_the_corrected_event_of_the_same_record() {
+        let court = json!({"kind": "court", "code": "110105-fy"});
+        let judgment = json!({"idempotency_key": "fy-1", "kind": "judgment", "date": "2024-05-01", "case_code": "110105-2024-000001",
+                              "agency": court, "person": {"id_number": "110105199003070025"},
+                              "judgment": {"instance": "first", "verdict": "convicted", "charges": [{"name": "盗窃罪"}],
+                                           "sentence": {"principal": "fixed_term", "months": 8}}});
+        let correction = |replacement: serde_json::Value| {
+            parse(
+                json!({"idempotency_key": "fy-fix-1", "kind": "correction", "agency": court,
+                         "corrects": "fy-1", "replacement": replacement}),
+            )
+        };
+        assert!(correction(judgment.clone()).is_ok());
+        let changed = |field: &str, value: serde_json::Value| {
+            let mut replacement = judgment.clone();
+            replacement[field] = value;
+            replacement
+        };
+        let cases = [
+            (
+                changed("idempotency_key", json!("fy-2")),
+                "replacement.idempotency_key",
+            ),
+            (
+                changed("agency", json!({"kind": "court", "code": "110106-fy"})),
+                "replacement.agency.code",
+            ),
+            (
+                changed("person", json!({"id_number": "11010519491231002X"})),
+                "replacement.person",
+            ),
+            (
+                changed("case_code", json!("110105-2024-000999")),
+                "replacement.case_code",
+            ),
+            (
+                changed(
+                    "agency",
+                    json!({"kind": "public_security", "code": "110105-ga"}),
+                ),
+                "replacement.kind",
+            ),
+        ];
+        for (replacement, field) in cases {
+            let error = correction(replacement.clone()).expect_err(&replacement.to_string());
+            assert_eq!(error.field, field, "{replacement}: {error}");
+        }
+    }
+
     #[test]
     fn a_line_holds_one_event_and_nothing_after_it() {
         let one = serde_json::to_string(&parse(json!({})).unwrap().event).unwrap();

@@ -1661,7 +1661,7 @@ fn mixed_stream() -> Vec<ValidEvent> {
         .to_owned();
     let mut replacement = judgment.event.clone();
     replacement.judgment.as_mut().unwrap().sentence = Some(sentence("fixed_term", Some(40)));
-    let correct = |key: &str, agency: Value| {
+    let correct = |key: &str, agency: Value, corrects: &ValidEvent, replacement: Value| {
         event(
             key,
             "correction",
@@ -1669,9 +1669,21 @@ fn mixed_stream() -> Vec<ValidEvent> {
             &case,
             agency,
             &id,
-            json!({"corrects": judgment.event.idempotency_key, "replacement": replacement, "reason": "刑期笔误"}),
+            json!({"corrects": corrects.event.idempotency_key, "replacement": replacement, "reason": "刑期笔误"}),
         )
     };
+    // The police "correct" the procuratorate's indictment with a filing of their own: well formed
+    // at the edge, refused by the store (only the agency that sent an event corrects it).
+    let indictment = &events[1];
+    let mut by_police = serde_json::to_value(&events[0].event).unwrap();
+    by_police["idempotency_key"] = json!(indictment.event.idempotency_key);
+    let fix_by_police = correct("fix-by-police", police(&case), indictment, by_police);
+    let fix_by_court = correct(
+        "fix-by-court",
+        court(&case),
+        &judgment,
+        serde_json::to_value(&replacement).unwrap(),
+    );
     events.insert(30, events[3].clone());
     let mut reused = events[10].clone();
     reused.event.agency.name = Some("另一个单位".into());
@@ -1679,8 +1691,8 @@ fn mixed_stream() -> Vec<ValidEvent> {
         50,
         Event::parse(&serde_json::to_vec(&reused.event).unwrap()).unwrap(),
     );
-    events.push(correct("fix-by-police", police(&case)));
-    events.push(correct("fix-by-court", court(&case)));
+    events.push(fix_by_police);
+    events.push(fix_by_court);
     events
 }
 
