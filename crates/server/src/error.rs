@@ -106,3 +106,34 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+/// The answers axum's extractors give on their own (a body that is not JSON, too large, of the
+/// wrong content type; a malformed query or path) are plain text; every error this API gives is
+/// `{"error", "message", "line"}`, so they are rewritten in that shape.
+pub async fn rejections_as_errors(response: Response) -> Response {
+    let status = response.status();
+    let plain = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    if !status.is_client_error() || !plain {
+        return response;
+    }
+    let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let code = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::NOT_FOUND => "not_found",
+        _ => "invalid",
+    };
+    let message = String::from_utf8_lossy(&body).trim().to_owned();
+    (
+        status,
+        Json(json!({"error": code, "message": message, "line": null})),
+    )
+        .into_response()
+}

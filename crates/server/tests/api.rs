@@ -827,6 +827,68 @@ async fn a_notice_that_ran_out_of_attempts_is_listed_and_an_operator_retries_it(
     }));
 }
 
+/// A full batch of realistic events fits the body limit; a body that is not JSON, of the wrong
+/// type or too large is answered in the API's error shape, not as bare text.
+#[tokio::test]
+async fn full_batches_fit_and_malformed_bodies_get_the_error_shape() {
+    let app = App::start("cn-minor-opt1", "2025-01-01T00:00:00Z", None).await;
+    let events: Vec<Value> = (0..5_000)
+        .map(|n| {
+            let mut e = event(
+                &format!("ga-bulk-{n}"),
+                "filed",
+                "2024-01-02",
+                &format!("110105-2024-{:06}", 100_000 + n),
+                "public_security",
+                A,
+                json!({"charges": [{"name": "盗窃罪"}]}),
+            );
+            e["document_number"] = json!(format!("京公(朝)立字〔2024〕第{n:06}号"));
+            e["person"]["name"] = json!("测试人".repeat(20));
+            e
+        })
+        .collect();
+    let body = serde_json::to_vec(&json!({"events": events})).unwrap();
+    assert!(body.len() > 2 * 1024 * 1024, "{} bytes", body.len());
+    let (status, answer) = app
+        .post("/api/v1/events/batch", OPERATOR, &json!({"events": events}))
+        .await;
+    assert_eq!((status, &answer["stored"]), (StatusCode::OK, &json!(5_000)));
+
+    let raw = |content_type: &'static str, body: Vec<u8>| {
+        let request = app
+            .http
+            .post(format!("{}/api/v1/events/batch", app.base))
+            .bearer_auth(OPERATOR)
+            .header("content-type", content_type)
+            .body(body);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            (
+                status,
+                body["error"].as_str().unwrap_or("not JSON").to_owned(),
+            )
+        }
+    };
+    assert_eq!(
+        raw("application/json", b"{\"events\": [".to_vec()).await,
+        (StatusCode::BAD_REQUEST, "invalid".to_owned())
+    );
+    assert_eq!(
+        raw("text/plain", b"{\"events\": []}".to_vec()).await,
+        (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type".to_owned()
+        )
+    );
+    assert_eq!(
+        raw("application/json", vec![b' '; 25 * 1024 * 1024]).await,
+        (StatusCode::PAYLOAD_TOO_LARGE, "too_large".to_owned())
+    );
+}
+
 /// The audit log over HTTP: every transition, notice delivery and policy change is an entry;
 /// heads signed on demand; inclusion and consistency proofs verified outside the server with only
 /// the public key it publishes.
