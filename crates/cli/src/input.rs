@@ -18,6 +18,9 @@ pub fn open(path: Option<&Path>) -> anyhow::Result<Input> {
         None => Ok(stdin()),
         Some(p) if p.as_os_str() == "-" => Ok(stdin()),
         Some(p) => {
+            if p.is_dir() {
+                bail!("{}: is a directory, not a file", p.display());
+            }
             let file = File::open(p).with_context(|| format!("cannot open {}", p.display()))?;
             Ok(Input {
                 name: p.display().to_string(),

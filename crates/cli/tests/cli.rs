@@ -268,3 +268,47 @@ fn an_import_with_another_master_key_is_refused() {
         "{said}"
     );
 }
+
+/// A file saved with a byte-order mark imports whole; a missing file or a directory is named, and
+/// leaves no database or key behind.
+#[test]
+fn import_reads_a_byte_order_mark_and_names_a_bad_input_before_touching_the_store() {
+    let dir = std::env::temp_dir().join(format!("fengcun-cli-input-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let examples = std::fs::read(workspace().join("examples/events.ndjson")).unwrap();
+    let lines = examples
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .count();
+    let bom = dir.join("bom.ndjson");
+    std::fs::write(&bom, [b"\xEF\xBB\xBF".as_slice(), &examples].concat()).unwrap();
+    let import = |file: &std::path::Path, database: &str| {
+        Command::new(env!("CARGO_BIN_EXE_fengcun"))
+            .args(["import", file.to_str().unwrap(), "--database", database])
+            .current_dir(&dir)
+            .env("FENGCUN_MASTER_KEY", "33".repeat(32))
+            .env_remove("FENGCUN_CONFIG")
+            .output()
+            .expect("run fengcun")
+    };
+    let stored = import(&bom, "sqlite://bom.sqlite");
+    let said = String::from_utf8_lossy(&stored.stderr);
+    assert!(
+        stored.status.success()
+            && said.contains(&format!("{lines} stored, 0 duplicates, 0 errors")),
+        "{said}"
+    );
+    for (input, expected) in [
+        (dir.join("no-such.ndjson"), "no-such.ndjson"),
+        (dir.clone(), "is a directory"),
+    ] {
+        let refused = import(&input, "sqlite://fresh.sqlite");
+        let said = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            !refused.status.success() && said.contains(expected),
+            "{said}"
+        );
+        assert!(!dir.join("fresh.sqlite").exists(), "{said}");
+    }
+}

@@ -43,6 +43,8 @@ struct Tally {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let config = serve::config(args.config.as_deref(), None, args.database.clone())?;
+    // The input first: a mistyped file name must not leave a new database and key behind.
+    let input = input::open(Some(&args.file))?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let keys = fengcun_store::Keys::new(config.master_key()?);
@@ -55,16 +57,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Arc::new(policy),
             args.now.unwrap_or_else(jiff::Timestamp::now),
         );
-        import(&store, &args, &ctx).await
+        import(&store, input, &args, &ctx).await
     })
 }
 
 async fn import(
     store: &fengcun_store::SqlStore,
+    mut input: input::Input,
     args: &Args,
     ctx: &Context,
 ) -> anyhow::Result<ExitCode> {
-    let mut input = input::open(Some(&args.file))?;
     let size = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
     let progress = if size > 0 {
         ProgressBar::new(size)
@@ -89,6 +91,12 @@ async fn import(
         }
         progress.inc(read as u64);
         tally.lines += 1;
+        if tally.lines == 1 {
+            // Editors on Windows save UTF-8 with a byte-order mark; it is not part of the JSON.
+            if let Some(rest) = line.strip_prefix(b"\xEF\xBB\xBF") {
+                line = rest.to_vec();
+            }
+        }
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
