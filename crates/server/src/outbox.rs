@@ -125,7 +125,9 @@ async fn deliver(client: &reqwest::Client, item: &OutboxItem) -> Result<(), Stri
         }))
         .send()
         .await
-        .map_err(|e| e.to_string())?;
+        // Without the URL: an endpoint may carry a token in its query, and this text is logged and
+        // shown in the notice list.
+        .map_err(|e| e.without_url().to_string())?;
     if response.status().is_success() {
         Ok(())
     } else {

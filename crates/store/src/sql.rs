@@ -75,6 +75,42 @@ fn pool_options(sqlite: bool, cache_kib: i64) -> AnyPoolOptions {
     })
 }
 
+/// A database URL fit to show: the password of its user, if any, replaced by `***`.
+pub fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+            let hidden = if userinfo.contains(':') { ":***" } else { "" };
+            format!("{scheme}://{user}{hidden}@{host}{path}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod url_tests {
+    #[test]
+    fn passwords_are_hidden_and_the_rest_kept() {
+        for (url, shown) in [
+            ("mysql://fengcun:hunter2@h/db", "mysql://fengcun:***@h/db"),
+            (
+                "postgres://a:b:c@h:5432/db?x=1",
+                "postgres://a:***@h:5432/db?x=1",
+            ),
+            ("postgres://fengcun@h/db", "postgres://fengcun@h/db"),
+            ("sqlite://fengcun.sqlite", "sqlite://fengcun.sqlite"),
+            ("fengcun.sqlite", "fengcun.sqlite"),
+        ] {
+            assert_eq!(super::without_password(url), shown);
+        }
+    }
+}
+
 /// Refuses a master key the database was not made with. A database from before the check was
 /// kept proves the key by opening one record's data key, then keeps the check.
 async fn check_master_key(conn: &mut sqlx::AnyConnection, keys: &Keys) -> Result<(), StoreError> {
@@ -135,7 +171,7 @@ impl SqlStore {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             (Backend::Postgres, url.to_owned())
         } else {
-            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+            return Err(StoreError::UnsupportedUrl(without_password(url)));
         };
         let sqlite = backend == Backend::Sqlite;
         let pool = pool_options(sqlite, READ_CACHE_KIB)
