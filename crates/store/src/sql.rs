@@ -92,25 +92,6 @@ pub fn without_password(url: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod url_tests {
-    #[test]
-    fn passwords_are_hidden_and_the_rest_kept() {
-        for (url, shown) in [
-            ("mysql://fengcun:hunter2@h/db", "mysql://fengcun:***@h/db"),
-            (
-                "postgres://a:b:c@h:5432/db?x=1",
-                "postgres://a:***@h:5432/db?x=1",
-            ),
-            ("postgres://fengcun@h/db", "postgres://fengcun@h/db"),
-            ("sqlite://fengcun.sqlite", "sqlite://fengcun.sqlite"),
-            ("fengcun.sqlite", "fengcun.sqlite"),
-        ] {
-            assert_eq!(super::without_password(url), shown);
-        }
-    }
-}
-
 /// Refuses a master key the database was not made with. A database from before the check was
 /// kept proves the key by opening one record's data key, then keeps the check.
 async fn check_master_key(conn: &mut sqlx::AnyConnection, keys: &Keys) -> Result<(), StoreError> {
@@ -1326,5 +1307,24 @@ impl SqlStore {
             });
         }
         Ok(views)
+    }
+}
+
+#[cfg(test)]
+mod url_tests {
+    #[test]
+    fn passwords_are_hidden_and_the_rest_kept() {
+        for (url, shown) in [
+            ("mysql://fengcun:hunter2@h/db", "mysql://fengcun:***@h/db"),
+            (
+                "postgres://a:b:c@h:5432/db?x=1",
+                "postgres://a:***@h:5432/db?x=1",
+            ),
+            ("postgres://fengcun@h/db", "postgres://fengcun@h/db"),
+            ("sqlite://fengcun.sqlite", "sqlite://fengcun.sqlite"),
+            ("fengcun.sqlite", "fengcun.sqlite"),
+        ] {
+            assert_eq!(super::without_password(url), shown);
+        }
     }
 }
