@@ -45,6 +45,8 @@ pub fn derive_record(record_id: &str, events: &[StoredEvent]) -> Result<Derived,
     let mut terminal: Option<(&Event, Date)> = None;
     let mut judgment: Option<(&Event, Date, i64)> = None;
     let mut effective: Option<Date> = None;
+    let mut earliest_effective: Option<Date> = None;
+    let mut earliest_judgment: Option<Date> = None;
     let mut completed: Option<Date> = None;
     let mut agencies: Vec<fengcun_domain::Agency> = Vec::new();
     let mut documents: HashMap<String, String> = HashMap::new();
@@ -89,8 +91,12 @@ pub fn derive_record(record_id: &str, events: &[StoredEvent]) -> Result<Derived,
                 if newer {
                     judgment = Some((event, date, stored.seq));
                 }
+                earliest_judgment = Some(earliest_judgment.map_or(date, |d| d.min(date)));
             }
-            EventKind::JudgmentEffective => effective = effective.max(Some(date)),
+            EventKind::JudgmentEffective => {
+                effective = effective.max(Some(date));
+                earliest_effective = Some(earliest_effective.map_or(date, |d| d.min(date)));
+            }
             EventKind::ExecutionCompleted | EventKind::ProbationCompleted => {
                 completed = completed.max(Some(date))
             }
@@ -100,6 +106,7 @@ pub fn derive_record(record_id: &str, events: &[StoredEvent]) -> Result<Derived,
             | EventKind::Correction => {}
         }
     }
+    check_effective_after_a_judgment(earliest_effective, earliest_judgment)?;
     let mut facts = match judgment {
         Some((event, date, _)) => {
             let judgment = event.judgment.as_ref().ok_or_else(missing_judgment)?;
@@ -169,6 +176,25 @@ pub fn derive_record(record_id: &str, events: &[StoredEvent]) -> Result<Derived,
         agencies,
         documents,
     })
+}
+
+/// A judgment takes effect on or after the day it is given: a `judgment_effective` dated before
+/// every judgment of the case is an impossible fact, refused rather than silently left uncounted
+/// (which left the record waiting for an effect it would never see). One before the judgment in
+/// force but after an earlier one is an appeal's or a retrial's history, and stays.
+fn check_effective_after_a_judgment(
+    earliest_effective: Option<Date>,
+    earliest_judgment: Option<Date>,
+) -> Result<(), FieldError> {
+    match (earliest_effective, earliest_judgment) {
+        (Some(effective), Some(judgment)) if effective < judgment => Err(FieldError::new(
+            "date",
+            fengcun_domain::FactError::Shape(format!(
+                "judgment_effective on {effective} is before the case's first judgment ({judgment}): a judgment takes effect on or after the day it is given"
+            )),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn missing_judgment() -> FieldError {

@@ -294,6 +294,63 @@ fn contradictory_events_are_an_error_naming_the_field() {
     assert_eq!(error.field, "disposition_date", "{error}");
 }
 
+/// A judgment takes effect on or after the day it is given. Dated before every judgment of the
+/// case, a `judgment_effective` is an impossible fact and refused; dated before the judgment in
+/// force but after an earlier one, it is an appeal's history and stays (uncounted).
+#[test]
+fn a_judgment_cannot_take_effect_before_it_is_given() {
+    let cases: [(&str, &[(&str, &str)], Option<&str>); 4] = [
+        (
+            "effective after the judgment",
+            &[("j", "2024-03-01"), ("e", "2024-03-12")],
+            None,
+        ),
+        (
+            "effective on its day",
+            &[("j", "2024-03-01"), ("e", "2024-03-01")],
+            None,
+        ),
+        (
+            "effective before the only judgment",
+            &[("j", "2024-03-01"), ("e", "2024-02-20")],
+            Some("date"),
+        ),
+        (
+            "first instance effective, then a retrial",
+            &[
+                ("j", "2024-03-01"),
+                ("e", "2024-03-12"),
+                ("r", "2024-09-01"),
+            ],
+            None,
+        ),
+    ];
+    for (what, dated, refused) in cases {
+        let events: Vec<StoredEvent> = dated
+            .iter()
+            .enumerate()
+            .map(|(seq, (key, date))| match *key {
+                "j" => judgment(seq as i64, "j", date, "first", 10),
+                "r" => judgment(seq as i64, "r", date, "retrial", 12),
+                _ => event(
+                    seq as i64,
+                    key,
+                    "judgment_effective",
+                    date,
+                    "court",
+                    json!({}),
+                ),
+            })
+            .collect();
+        let error = derive_record("R", &events).err();
+        assert_eq!(
+            error.as_ref().map(|e| e.field.as_str()),
+            refused,
+            "{what}: {error:?}"
+        );
+    }
+}
+
 #[test]
 fn unsealed_and_revoked_are_sticky_and_triggers_lift_seals() {
     let policy = presets::get("cn-minor-opt1").unwrap();
