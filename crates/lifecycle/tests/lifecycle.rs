@@ -299,7 +299,10 @@ fn contradictory_events_are_an_error_naming_the_field() {
 /// force but after an earlier one, it is an appeal's history and stays (uncounted).
 #[test]
 fn a_judgment_cannot_take_effect_before_it_is_given() {
-    let cases: [(&str, &[(&str, &str)], Option<&str>); 4] = [
+    /// What the case is, its events (key: `j` first-instance judgment, `r` retrial judgment,
+    /// `e` judgment effective) with their dates, and the field refused, if any.
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], Option<&'a str>);
+    let cases: [Case<'_>; 4] = [
         (
             "effective after the judgment",
             &[("j", "2024-03-01"), ("e", "2024-03-12")],
