@@ -299,6 +299,22 @@ fn import_reads_a_byte_order_mark_and_names_a_bad_input_before_touching_the_stor
             && said.contains(&format!("{lines} stored, 0 duplicates, 0 errors")),
         "{said}"
     );
+    // A line far longer than any event is reported by its number, not parsed.
+    let long = dir.join("long.ndjson");
+    let first_line = examples.split(|b| *b == b'\n').next().unwrap();
+    let mut content = first_line.to_vec();
+    content.extend_from_slice(b"\n{\"idempotency_key\": \"");
+    content.extend(std::iter::repeat_n(b'x', 2 * 1024 * 1024));
+    content.extend_from_slice(b"\"}\n");
+    std::fs::write(&long, content).unwrap();
+    let reported = import(&long, "sqlite://long.sqlite");
+    let said = String::from_utf8_lossy(&reported.stderr);
+    assert!(
+        reported.status.code() == Some(1)
+            && said.contains("long.ndjson:2: the line has")
+            && said.contains("1 stored"),
+        "{said}"
+    );
     for (input, expected) in [
         (dir.join("no-such.ndjson"), "no-such.ndjson"),
         (dir.clone(), "is a directory"),

@@ -144,7 +144,9 @@ pub async fn start_with_store(
         metrics: Arc::new(metrics::Metrics::default()),
     };
     audit::sign_if_grown(&state).await;
-    let listener = tokio::net::TcpListener::bind(&state.config.listen).await?;
+    let listener = tokio::net::TcpListener::bind(&state.config.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", state.config.listen))?;
     let address = listener.local_addr()?;
     let router = api::router(state.clone());
     let server = tokio::spawn(async move {

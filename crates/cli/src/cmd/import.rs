@@ -33,6 +33,10 @@ pub struct Args {
     now: Option<jiff::Timestamp>,
 }
 
+/// An event line's most bytes: a realistic event is under 1 KB; a longer line is a file that is not
+/// NDJSON, and parsing it would take memory many times its size.
+const MAX_LINE_BYTES: usize = 1024 * 1024;
+
 #[derive(Debug, Default)]
 struct Tally {
     lines: usize,
@@ -98,6 +102,18 @@ async fn import(
             }
         }
         if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if line.len() > MAX_LINE_BYTES {
+            tally.errors += 1;
+            progress.suspend(|| {
+                eprintln!(
+                    "{}:{}: the line has {} bytes; an event is at most {MAX_LINE_BYTES} (is the file NDJSON, one event per line?)",
+                    input.name,
+                    tally.lines,
+                    line.len()
+                )
+            });
             continue;
         }
         match Event::parse(&line) {
