@@ -271,8 +271,19 @@ pub struct ValidEvent {
 }
 
 impl Event {
-    /// Parses one JSON event, naming the field of the first problem.
+    /// Parses one JSON event as it arrives, naming the field of the first problem.
     pub fn parse(line: &[u8]) -> Result<ValidEvent, FieldError> {
+        Self::deserialize_line(line)?.validate_with(Rules::Arriving)
+    }
+
+    /// Reads back an event the store accepted earlier. Rules added for arriving events since (such
+    /// as what a correction's replacement must keep) are not applied again: what was stored must
+    /// stay readable, or one old record would stop the scheduler and every policy change.
+    pub fn parse_stored(body: &[u8]) -> Result<ValidEvent, FieldError> {
+        Self::deserialize_line(body)?.validate_with(Rules::Stored)
+    }
+
+    fn deserialize_line(line: &[u8]) -> Result<Event, FieldError> {
         let event: Event = {
             let mut deserializer = serde_json::Deserializer::from_slice(line);
             let event = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
@@ -295,10 +306,20 @@ impl Event {
             })?;
             event
         };
-        event.validate()
+        Ok(event)
     }
 
+    /// Checks an event as it arrives.
     pub fn validate(self) -> Result<ValidEvent, FieldError> {
+        self.validate_with(Rules::Arriving)
+    }
+
+    /// Checks an event read back from the store (see [`Event::parse_stored`]).
+    pub fn validate_stored(self) -> Result<ValidEvent, FieldError> {
+        self.validate_with(Rules::Stored)
+    }
+
+    fn validate_with(self, rules: Rules) -> Result<ValidEvent, FieldError> {
         let key = &self.idempotency_key;
         let characters = key.chars().count();
         if characters == 0 || characters > 200 || key.trim() != key {
@@ -358,7 +379,7 @@ impl Event {
         if let Some(offence) = &self.offence_date {
             parse_date(offence).map_err(|e| FieldError::new("offence_date", e))?;
         }
-        self.validate_content()?;
+        self.validate_content(rules)?;
         Ok(ValidEvent {
             event: self,
             date,
@@ -367,7 +388,7 @@ impl Event {
         })
     }
 
-    fn validate_content(&self) -> Result<(), FieldError> {
+    fn validate_content(&self, rules: Rules) -> Result<(), FieldError> {
         let only = |present: bool, field: &'static str, kinds: &'static str| {
             if present {
                 Err(FieldError::new(
@@ -449,10 +470,17 @@ impl Event {
                             ),
                         ));
                     }
-                    let replaced = replacement.as_ref().clone().validate().map_err(|e| {
-                        FieldError::new(format!("replacement.{}", e.field), e.error)
-                    })?;
-                    self.check_same_record(&replaced)?;
+                    let replaced =
+                        replacement
+                            .as_ref()
+                            .clone()
+                            .validate_with(rules)
+                            .map_err(|e| {
+                                FieldError::new(format!("replacement.{}", e.field), e.error)
+                            })?;
+                    if rules == Rules::Arriving {
+                        self.check_same_record(&replaced)?;
+                    }
                 }
                 Ok(())
             }
@@ -463,6 +491,14 @@ impl Event {
                 .try_for_each(|(i, c)| check_charge(i, c)),
         }
     }
+}
+
+/// Which rules an event is checked by: all of them as it arrives; as it was stored, those it was
+/// accepted under (rules added later apply to new events only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rules {
+    Arriving,
+    Stored,
 }
 
 impl Event {

@@ -262,7 +262,7 @@ fn apply_corrections(events: &[StoredEvent]) -> Vec<StoredEvent> {
         }
         live[target] = event.replacement.as_ref().and_then(|replacement| {
             let mut replaced = live[target].clone()?;
-            let valid = replacement.as_ref().clone().validate().ok()?;
+            let valid = replacement.as_ref().clone().validate_stored().ok()?;
             replaced.event = ValidEvent {
                 event: Event {
                     idempotency_key: replaced.event.event.idempotency_key.clone(),

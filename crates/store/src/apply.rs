@@ -1090,7 +1090,7 @@ impl SqlStore {
         rows.into_iter()
             .map(|(seq, idempotency_key, body)| {
                 let plain = keys::open(key, &body, &format!("event/{idempotency_key}"))?;
-                let event = Event::parse(&plain)
+                let event = Event::parse_stored(&plain)
                     .map_err(|e| StoreError::Corrupt(format!("event {idempotency_key}: {e}")))?;
                 Ok(StoredEvent { seq, event })
             })
@@ -1570,7 +1570,7 @@ fn decrypt_events(
         .map(|(seq, idempotency_key, body)| {
             let (seq, body) = (*seq, body.as_slice());
             let plain = keys::open(key, body, &format!("event/{idempotency_key}"))?;
-            let event = Event::parse(&plain)
+            let event = Event::parse_stored(&plain)
                 .map_err(|e| StoreError::Corrupt(format!("event {idempotency_key}: {e}")))?;
             Ok(StoredEvent { seq, event })
         })

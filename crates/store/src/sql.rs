@@ -614,7 +614,7 @@ impl Store for SqlStore {
                 .get(&record)
                 .ok_or_else(|| StoreError::Corrupt("record key".into()))?;
             let plain = keys::open(key, &body, &format!("event/{idempotency_key}"))?;
-            let event = Event::parse(&plain)
+            let event = Event::parse_stored(&plain)
                 .map_err(|e| StoreError::Corrupt(format!("event {idempotency_key}: {e}")))?;
             let at: jiff::Timestamp = received_at
                 .parse()
