@@ -20,12 +20,40 @@ const POSTGRES: &[(i64, &str)] = &[
     (5, include_str!("../migrations/postgres/0005_key_check.sql")),
 ];
 
+/// Held on PostgreSQL while migrating, so that servers started together (an upgrade) migrate one
+/// after another instead of racing to create the same tables.
+const MIGRATION_LOCK: i64 = 0x6665_6e67_6375_6e;
+
 pub(crate) async fn migrate(conn: &mut AnyConnection, backend: Backend) -> Result<(), StoreError> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let applied = apply_pending(conn, backend).await;
+    if backend == Backend::Postgres {
+        // Released whatever happened: the connection goes back to the pool.
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *conn)
+            .await?;
+    }
+    applied
+}
+
+/// Applies what is missing in one transaction that first takes the write lock on SQLite (`BEGIN
+/// IMMEDIATE`), so that two processes opening a new file together do not both create its tables.
+async fn apply_pending(conn: &mut AnyConnection, backend: Backend) -> Result<(), StoreError> {
+    let mut tx = match backend {
+        Backend::Sqlite => sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?,
+        Backend::Postgres => sqlx::Connection::begin(&mut *conn).await?,
+    };
     sqlx::raw_sql("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL)")
-        .execute(&mut *conn)
+        .execute(&mut *tx)
         .await?;
     let applied: Vec<(i64,)> = sqlx::query_as("SELECT version FROM schema_version")
-        .fetch_all(&mut *conn)
+        .fetch_all(&mut *tx)
         .await?;
     let migrations = match backend {
         Backend::Sqlite => SQLITE,
@@ -35,14 +63,13 @@ pub(crate) async fn migrate(conn: &mut AnyConnection, backend: Backend) -> Resul
         if applied.iter().any(|(v,)| v == version) {
             continue;
         }
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         sqlx::raw_sql(sql).execute(&mut *tx).await?;
         sqlx::query("INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)")
             .bind(*version)
             .bind(jiff::Timestamp::now().to_string())
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
     }
+    tx.commit().await?;
     Ok(())
 }

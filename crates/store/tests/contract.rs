@@ -1987,3 +1987,40 @@ async fn a_database_opens_only_with_the_master_key_it_was_made_with() {
         );
     }
 }
+
+/// Servers started together on a new database (an upgrade) migrate it once, none failing.
+#[tokio::test]
+async fn stores_opened_together_on_a_new_database_all_open() {
+    let dir =
+        std::env::temp_dir().join(format!("fengcun-contract-{}-together", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut urls = vec![format!("sqlite://{}", dir.join("store.sqlite").display())];
+    if let Ok(url) = std::env::var("FENGCUN_TEST_DATABASE_URL") {
+        use sqlx::Executor;
+        sqlx::any::install_default_drivers();
+        let name = format!("fengcun_together_{}", std::process::id());
+        let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        admin
+            .execute(format!("DROP DATABASE IF EXISTS {name}").as_str())
+            .await
+            .unwrap();
+        admin
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .unwrap();
+        let base = url.rsplit_once('/').map(|(base, _)| base).unwrap();
+        urls.push(format!("{base}/{name}"));
+    }
+    for url in urls {
+        let keys = Keys::new(MasterKey::generate());
+        // Four at once, polled together: each waits on its own connection.
+        let open = || fengcun_store::open(&url, keys.clone());
+        let (a, b, c, d) = tokio::join!(open(), open(), open(), open());
+        for opened in [a, b, c, d] {
+            assert!(opened.is_ok(), "{url}: {:?}", opened.err());
+        }
+    }
+}
