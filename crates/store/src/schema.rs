@@ -22,7 +22,7 @@ const POSTGRES: &[(i64, &str)] = &[
 
 /// Held on PostgreSQL while migrating, so that servers started together (an upgrade) migrate one
 /// after another instead of racing to create the same tables.
-const MIGRATION_LOCK: i64 = 0x6665_6e67_6375_6e;
+const MIGRATION_LOCK: i64 = 0x0066_656e_6763_756e;
 
 pub(crate) async fn migrate(conn: &mut AnyConnection, backend: Backend) -> Result<(), StoreError> {
     if backend == Backend::Postgres {
