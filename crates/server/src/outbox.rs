@@ -105,6 +105,19 @@ fn backoff(now: jiff::Timestamp, attempts: i64) -> jiff::Timestamp {
         .unwrap_or(now)
 }
 
+/// An error with its causes ("error sending request: connection refused"), which reqwest keeps
+/// in its source chain.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
+}
+
 async fn deliver(client: &reqwest::Client, item: &OutboxItem) -> Result<(), String> {
     let content = item.content.as_ref().map_err(|error| {
         tracing::error!(notice = %item.notice_id, %error, "a notice could not be read back");
@@ -127,7 +140,7 @@ async fn deliver(client: &reqwest::Client, item: &OutboxItem) -> Result<(), Stri
         .await
         // Without the URL: an endpoint may carry a token in its query, and this text is logged and
         // shown in the notice list.
-        .map_err(|e| e.without_url().to_string())?;
+        .map_err(|e| error_chain(&e.without_url()))?;
     if response.status().is_success() {
         Ok(())
     } else {

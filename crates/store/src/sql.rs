@@ -75,21 +75,23 @@ fn pool_options(sqlite: bool, cache_kib: i64) -> AnyPoolOptions {
     })
 }
 
-/// A database URL fit to show: the password of its user, if any, replaced by `***`.
+/// A database URL fit to show: whatever stands between the scheme and the last `@` (a user and
+/// password, even one holding `/` or `@`) reduced to the user, the password as `***`.
 pub fn without_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let Some((userinfo, host)) = rest.rsplit_once('@') else {
         return url.to_owned();
     };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
-            let hidden = if userinfo.contains(':') { ":***" } else { "" };
-            format!("{scheme}://{user}{hidden}@{host}{path}")
-        }
-        None => url.to_owned(),
-    }
+    let shown = match userinfo.split_once(':') {
+        Some((user, _)) => format!("{user}:***"),
+        None => userinfo.to_owned(),
+    };
+    let scheme = if scheme.is_empty() {
+        String::new()
+    } else {
+        format!("{scheme}://")
+    };
+    format!("{scheme}{shown}@{host}")
 }
 
 /// Refuses a master key the database was not made with. A database from before the check was
@@ -1323,6 +1325,8 @@ mod url_tests {
             ("postgres://fengcun@h/db", "postgres://fengcun@h/db"),
             ("sqlite://fengcun.sqlite", "sqlite://fengcun.sqlite"),
             ("fengcun.sqlite", "fengcun.sqlite"),
+            ("postgres://u:p/w@rd@h/db", "postgres://u:***@h/db"),
+            ("u:pw@h/db", "u:***@h/db"),
         ] {
             assert_eq!(super::without_password(url), shown);
         }
