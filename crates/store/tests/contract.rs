@@ -43,6 +43,13 @@ async fn stores_with(test: &str, keys: Keys) -> Vec<SqlStore> {
 }
 
 async fn fresh_postgres(url: &str, test: &str, keys: Keys) -> SqlStore {
+    fengcun_store::open(&fresh_postgres_url(url, test).await, keys)
+        .await
+        .expect("postgres store")
+}
+
+/// A new, empty PostgreSQL database for `test` beside the one `url` names; its URL.
+async fn fresh_postgres_url(url: &str, test: &str) -> String {
     use sqlx::Executor;
     sqlx::any::install_default_drivers();
     let name = format!("fengcun_{}_{}", test, std::process::id());
@@ -58,9 +65,7 @@ async fn fresh_postgres(url: &str, test: &str, keys: Keys) -> SqlStore {
         .await
         .unwrap();
     let base = url.rsplit_once('/').map(|(base, _)| base).unwrap();
-    fengcun_store::open(&format!("{base}/{name}"), keys)
-        .await
-        .expect("postgres store")
+    format!("{base}/{name}")
 }
 
 /// A fresh database's URL on each backend, for tests that open it more than once.
@@ -70,14 +75,7 @@ async fn fresh_urls(test: &str) -> Vec<String> {
     std::fs::create_dir_all(&dir).unwrap();
     let mut urls = vec![format!("sqlite://{}", dir.join("store.sqlite").display())];
     if let Ok(url) = std::env::var("FENGCUN_TEST_DATABASE_URL") {
-        let store = fresh_postgres(&url, test, Keys::new(MasterKey::generate())).await;
-        // Emptied again: the test makes it with its own key.
-        sqlx::query("DELETE FROM key_check")
-            .execute(store.pool())
-            .await
-            .unwrap();
-        let base = url.rsplit_once('/').map(|(base, _)| base).unwrap();
-        urls.push(format!("{base}/fengcun_{}_{}", test, std::process::id()));
+        urls.push(fresh_postgres_url(&url, test).await);
     }
     urls
 }
@@ -1997,22 +1995,7 @@ async fn stores_opened_together_on_a_new_database_all_open() {
     std::fs::create_dir_all(&dir).unwrap();
     let mut urls = vec![format!("sqlite://{}", dir.join("store.sqlite").display())];
     if let Ok(url) = std::env::var("FENGCUN_TEST_DATABASE_URL") {
-        use sqlx::Executor;
-        sqlx::any::install_default_drivers();
-        let name = format!("fengcun_together_{}", std::process::id());
-        let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
-            .await
-            .unwrap();
-        admin
-            .execute(format!("DROP DATABASE IF EXISTS {name}").as_str())
-            .await
-            .unwrap();
-        admin
-            .execute(format!("CREATE DATABASE {name}").as_str())
-            .await
-            .unwrap();
-        let base = url.rsplit_once('/').map(|(base, _)| base).unwrap();
-        urls.push(format!("{base}/{name}"));
+        urls.push(fresh_postgres_url(&url, "together").await);
     }
     for url in urls {
         let keys = Keys::new(MasterKey::generate());
