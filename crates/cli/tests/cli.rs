@@ -240,19 +240,14 @@ fn an_unknown_policy_is_a_clear_error() {
 /// first: the import is refused, naming the cause, and nothing is stored.
 #[test]
 fn an_import_with_another_master_key_is_refused() {
-    let dir = std::env::temp_dir().join(format!("fengcun-cli-key-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("key");
     let database = format!("sqlite://{}", dir.join("store.sqlite").display());
     let import = |key: &str| {
-        Command::new(env!("CARGO_BIN_EXE_fengcun"))
-            .args(["import", "examples/events.ndjson", "--database", &database])
-            .current_dir(workspace())
-            .env("FENGCUN_MASTER_KEY", key)
-            .env_remove("FENGCUN_MASTER_KEY_FILE")
-            .env_remove("FENGCUN_CONFIG")
-            .output()
-            .expect("run fengcun")
+        import_with_key(
+            &workspace(),
+            key,
+            &["examples/events.ndjson", "--database", &database],
+        )
     };
     let ours = "11".repeat(32);
     let first = import(&ours);
@@ -273,9 +268,7 @@ fn an_import_with_another_master_key_is_refused() {
 /// leaves no database or key behind.
 #[test]
 fn import_reads_a_byte_order_mark_and_names_a_bad_input_before_touching_the_store() {
-    let dir = std::env::temp_dir().join(format!("fengcun-cli-input-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("input");
     let examples = std::fs::read(workspace().join("examples/events.ndjson")).unwrap();
     let lines = examples
         .split(|b| *b == b'\n')
@@ -284,13 +277,11 @@ fn import_reads_a_byte_order_mark_and_names_a_bad_input_before_touching_the_stor
     let bom = dir.join("bom.ndjson");
     std::fs::write(&bom, [b"\xEF\xBB\xBF".as_slice(), &examples].concat()).unwrap();
     let import = |file: &std::path::Path, database: &str| {
-        Command::new(env!("CARGO_BIN_EXE_fengcun"))
-            .args(["import", file.to_str().unwrap(), "--database", database])
-            .current_dir(&dir)
-            .env("FENGCUN_MASTER_KEY", "33".repeat(32))
-            .env_remove("FENGCUN_CONFIG")
-            .output()
-            .expect("run fengcun")
+        import_with_key(
+            &dir,
+            &"33".repeat(32),
+            &[file.to_str().unwrap(), "--database", database],
+        )
     };
     let stored = import(&bom, "sqlite://bom.sqlite");
     let said = String::from_utf8_lossy(&stored.stderr);
@@ -327,4 +318,25 @@ fn import_reads_a_byte_order_mark_and_names_a_bad_input_before_touching_the_stor
         );
         assert!(!dir.join("fresh.sqlite").exists(), "{said}");
     }
+}
+
+/// A new, empty directory for one test's files.
+fn scratch(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("fengcun-cli-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `fengcun import ARGS` in `dir` under the master key `key`, with no other settings of the caller.
+fn import_with_key(dir: &std::path::Path, key: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fengcun"))
+        .arg("import")
+        .args(args)
+        .current_dir(dir)
+        .env("FENGCUN_MASTER_KEY", key)
+        .env_remove("FENGCUN_MASTER_KEY_FILE")
+        .env_remove("FENGCUN_CONFIG")
+        .output()
+        .expect("run fengcun")
 }

@@ -126,8 +126,6 @@ pub async fn rejections_as_errors(response: Response) -> Response {
     let code = match status {
         StatusCode::PAYLOAD_TOO_LARGE => "too_large",
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
-        StatusCode::NOT_FOUND => "not_found",
         _ => "invalid",
     };
     let message = String::from_utf8_lossy(&body).trim().to_owned();

@@ -74,7 +74,7 @@ pub fn document() -> Value {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
                 "Error": {"type": "object", "required": ["error", "message"], "properties": {
-                    "error": {"type": "string", "enum": ["unauthenticated", "forbidden", "throttled", "csrf", "too_large", "unsupported_media_type", "method_not_allowed", "invalid", "not_found", "conflict", "internal"]},
+                    "error": {"type": "string", "enum": ["unauthenticated", "forbidden", "throttled", "csrf", "too_large", "unsupported_media_type", "invalid", "not_found", "conflict", "internal"]},
                     "message": {"type": "string"},
                     "line": {"type": ["integer", "null"], "description": "The batch line the error is about"}}},
                 "Event": {"type": "object", "required": ["idempotency_key", "kind", "date", "agency", "person"],

@@ -155,6 +155,30 @@ impl App {
         assert_eq!(status, StatusCode::OK, "{body}");
     }
 
+    /// Person A's dangerous driving with one month of 拘役 in `case`: sealed under cn-minor-opt1,
+    /// with a notice for the court (`110105-fy`).
+    async fn send_sealed_conviction(&self, case: &str) {
+        self.send(&conviction(
+            case,
+            A,
+            "危险驾驶罪",
+            json!({"principal": "criminal_detention", "months": 1}),
+            "2024-01-02",
+            "2024-03-01",
+            "2024-03-12",
+        ))
+        .await;
+    }
+
+    /// The court's notice among those `query` lists.
+    async fn court_notice(&self, query: &str) -> Value {
+        self.notices(query)
+            .await
+            .into_iter()
+            .find(|n| n["recipient"] == "110105-fy")
+            .unwrap()
+    }
+
     async fn notices(&self, query: &str) -> Vec<Value> {
         let (status, body) = self
             .get(&format!("/api/v1/notices{query}"), Some(OPERATOR))
@@ -691,27 +715,11 @@ async fn notices_are_delivered_retried_and_acknowledged() {
     let (receiver, endpoint) = Receiver::start(1).await;
     let app = App::start("cn-minor-opt1", "2024-06-01T00:00:00Z", Some(endpoint)).await;
     let case = "110105-2024-000601";
-    app.send(&conviction(
-        case,
-        A,
-        "危险驾驶罪",
-        json!({"principal": "criminal_detention", "months": 1}),
-        "2024-01-02",
-        "2024-03-01",
-        "2024-03-12",
-    ))
-    .await;
-    let court = |notices: &[Value]| {
-        notices
-            .iter()
-            .find(|n| n["recipient"] == "110105-fy")
-            .cloned()
-            .unwrap()
-    };
+    app.send_sealed_conviction(case).await;
     // The first delivery fails (the receiver answers 503): the notice waits for its retry.
     let (_, run) = app.post("/api/v1/outbox/run", OPERATOR, &json!({})).await;
     assert_eq!(run["delivered"], 0, "{run}");
-    let failed = court(&app.notices(&format!("?case_code={case}")).await);
+    let failed = app.court_notice(&format!("?case_code={case}")).await;
     assert_eq!(failed["status"], "retrying");
     assert_eq!(failed["attempts"], 1);
     assert!(
@@ -723,14 +731,14 @@ async fn notices_are_delivered_retried_and_acknowledged() {
     let (_, run) = app.post("/api/v1/outbox/run", OPERATOR, &json!({})).await;
     assert_eq!(run["delivered"], 0);
     assert_eq!(
-        court(&app.notices(&format!("?case_code={case}")).await)["attempts"],
+        app.court_notice(&format!("?case_code={case}")).await["attempts"],
         1
     );
     // Time passes beyond the backoff: it is delivered.
     app.clock.set("2024-06-01T01:00:00Z".parse().unwrap());
     let (_, run) = app.post("/api/v1/outbox/run", OPERATOR, &json!({})).await;
     assert_eq!(run["delivered"], 1, "{run}");
-    let delivered = court(&app.notices(&format!("?case_code={case}")).await);
+    let delivered = app.court_notice(&format!("?case_code={case}")).await;
     assert_eq!(delivered["status"], "delivered");
     assert_eq!(delivered["attempts"], 2);
     let received = receiver.received.lock().unwrap()[0].clone();
@@ -748,7 +756,7 @@ async fn notices_are_delivered_retried_and_acknowledged() {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
-        court(&app.notices(&format!("?case_code={case}")).await)["status"],
+        app.court_notice(&format!("?case_code={case}")).await["status"],
         "acknowledged"
     );
     assert!(
@@ -767,22 +775,7 @@ async fn a_notice_that_ran_out_of_attempts_is_listed_and_an_operator_retries_it(
     let (receiver, endpoint) = Receiver::start(attempts).await;
     let app = App::start("cn-minor-opt1", "2024-06-01T00:00:00Z", Some(endpoint)).await;
     let case = "110105-2024-000611";
-    app.send(&conviction(
-        case,
-        A,
-        "危险驾驶罪",
-        json!({"principal": "criminal_detention", "months": 1}),
-        "2024-01-02",
-        "2024-03-01",
-        "2024-03-12",
-    ))
-    .await;
-    let court = |notices: Vec<Value>| {
-        notices
-            .into_iter()
-            .find(|n| n["recipient"] == "110105-fy")
-            .unwrap()
-    };
+    app.send_sealed_conviction(case).await;
     let mut now: jiff::Timestamp = "2024-06-01T00:00:00Z".parse().unwrap();
     for _ in 0..attempts {
         let (_, run) = app.post("/api/v1/outbox/run", OPERATOR, &json!({})).await;
@@ -792,10 +785,9 @@ async fn a_notice_that_ran_out_of_attempts_is_listed_and_an_operator_retries_it(
             .unwrap();
         app.clock.set(now);
     }
-    let failed = court(
-        app.notices(&format!("?case_code={case}&status=failed"))
-            .await,
-    );
+    let failed = app
+        .court_notice(&format!("?case_code={case}&status=failed"))
+        .await;
     assert_eq!(failed["attempts"], attempts);
     let id = failed["notice_id"].as_str().unwrap().to_owned();
     let retry = format!("/api/v1/notices/{id}/retry");
@@ -815,7 +807,7 @@ async fn a_notice_that_ran_out_of_attempts_is_listed_and_an_operator_retries_it(
     let (_, run) = app.post("/api/v1/outbox/run", OPERATOR, &json!({})).await;
     assert_eq!(run["delivered"], 1, "{run}");
     assert_eq!(
-        court(app.notices(&format!("?case_code={case}")).await)["status"],
+        app.court_notice(&format!("?case_code={case}")).await["status"],
         "delivered"
     );
     assert_eq!(receiver.received.lock().unwrap().len(), 1);

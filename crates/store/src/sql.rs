@@ -98,16 +98,8 @@ pub fn without_password(url: &str) -> String {
 /// kept proves the key by opening one record's data key, then keeps the check.
 async fn check_master_key(conn: &mut sqlx::AnyConnection, keys: &Keys) -> Result<(), StoreError> {
     let ours = keys.check_value();
-    let kept: Option<(String,)> =
-        sqlx::query_as("SELECT check_value FROM key_check WHERE name = 'master'")
-            .fetch_optional(&mut *conn)
-            .await?;
-    if let Some((kept,)) = kept {
-        return if kept == ours {
-            Ok(())
-        } else {
-            Err(StoreError::WrongMasterKey)
-        };
+    if let Some(kept) = kept_key_check(conn).await? {
+        return same_key(&kept, &ours);
     }
     let sample: Option<(String, String, Vec<u8>)> =
         sqlx::query_as("SELECT person_key, case_code, data_key FROM records LIMIT 1")
@@ -125,10 +117,19 @@ async fn check_master_key(conn: &mut sqlx::AnyConnection, keys: &Keys) -> Result
     .bind(&ours)
     .execute(&mut *conn)
     .await?;
-    let (kept,): (String,) =
+    let kept = kept_key_check(conn).await?.unwrap_or_default();
+    same_key(&kept, &ours)
+}
+
+async fn kept_key_check(conn: &mut sqlx::AnyConnection) -> Result<Option<String>, StoreError> {
+    let kept: Option<(String,)> =
         sqlx::query_as("SELECT check_value FROM key_check WHERE name = 'master'")
-            .fetch_one(&mut *conn)
+            .fetch_optional(&mut *conn)
             .await?;
+    Ok(kept.map(|(value,)| value))
+}
+
+fn same_key(kept: &str, ours: &str) -> Result<(), StoreError> {
     if kept == ours {
         Ok(())
     } else {
