@@ -63,9 +63,9 @@ impl Log {
     }
 }
 
-fn signing_key(dir: &Path) {
+fn signing_key(dir: &Path, suite: fengcun_crypto::Suite) {
     // Written once per directory, in PKCS#8, as an operator would provide it.
-    let key = fengcun_crypto::SigningKey::generate(fengcun_crypto::Suite::Sm);
+    let key = fengcun_crypto::SigningKey::generate(suite);
     std::fs::write(
         dir.join("signing.pem"),
         key.to_pkcs8_pem().unwrap().as_bytes(),
@@ -75,13 +75,19 @@ fn signing_key(dir: &Path) {
 }
 
 async fn log(backend: &str, scenario: &str) -> Log {
+    log_signed_with(backend, scenario, fengcun_crypto::Suite::Sm).await
+}
+
+/// A log written by the platform (SM3, its master key's suite), its head signed with a key of
+/// `suite`.
+async fn log_signed_with(backend: &str, scenario: &str, suite: fengcun_crypto::Suite) -> Log {
     let dir = std::env::temp_dir().join(format!(
         "fengcun-audit-{backend}-{scenario}-{}",
         std::process::id()
     ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    signing_key(&dir);
+    signing_key(&dir, suite);
     let url = match backend {
         "sqlite" => format!("sqlite://{}", dir.join("log.sqlite").display()),
         _ => fresh_postgres(scenario).await,
@@ -331,6 +337,31 @@ async fn audit_verify_catches_every_change_made_with_sql() {
     sqlx::any::install_default_drivers();
     for backend in backends() {
         scenarios(backend).await;
+    }
+}
+
+/// An Ed25519 signing key over the platform's SM3 log: the head is of the log's hash (SM3), signed
+/// with Ed25519, and verifies. (The head was once hashed with the key's suite, SHA-256, over SM3
+/// nodes, and every later verification failed.)
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ed25519_key_signs_heads_of_the_sm3_log_that_verify() {
+    sqlx::any::install_default_drivers();
+    for backend in backends() {
+        let log = log_signed_with(backend, "ed25519", fengcun_crypto::Suite::International).await;
+        let heads = std::fs::read_to_string(log.dir.join("heads.txt")).unwrap();
+        let head: serde_json::Value = serde_json::from_str(heads.lines().next().unwrap()).unwrap();
+        assert_eq!(
+            (&head["hash"], &head["signature_algorithm"]),
+            (&serde_json::json!("sm3"), &serde_json::json!("ed25519")),
+            "{backend}: {heads}"
+        );
+        let output = log.verify(&["--public-key", "signing.pub.pem", "--against", "heads.txt"]);
+        assert!(output.status.success(), "{backend}: {}", text(&output));
+        assert!(
+            text(&output).contains("signatures checked: 2"),
+            "{backend}: {}",
+            text(&output)
+        );
     }
 }
 

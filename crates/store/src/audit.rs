@@ -424,6 +424,39 @@ pub(crate) fn read_heads(
     Ok((heads, checked))
 }
 
+/// The hash of the log read on `conn`: see [`crate::SqlStore::audit_hash`].
+async fn log_hash(conn: &mut sqlx::AnyConnection) -> Result<Option<Suite>, StoreError> {
+    let newest: Option<(String,)> =
+        sqlx::query_as("SELECT line FROM tree_heads ORDER BY size DESC, at DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await?;
+    if let Some(head) = newest.and_then(|(line,)| SignedTreeHead::from_json(&line).ok()) {
+        return Ok(Some(head.unverified_head().suite()));
+    }
+    // No head: the entries' recorded leaf hashes say it. A few are read, so that an altered first
+    // entry does not hide the hash of the others.
+    let rows: Vec<EntryRow> = sqlx::query_as(
+        "SELECT seq, at, kind, actor, purpose, outcome, subject, detail, leaf_hash FROM audit_entries \
+         ORDER BY seq LIMIT 16",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in rows {
+        let entry = entry_from_row(row)?;
+        let bytes = entry.leaf_bytes();
+        for suite in [Suite::Sm, Suite::International] {
+            if fengcun_ledger::Hasher::new(suite)
+                .leaf_hash(&bytes)
+                .to_hex()
+                == entry.leaf_hash
+            {
+                return Ok(Some(suite));
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// Rows read per statement when the log is streamed.
 const PAGE: i64 = 10_000;
 
@@ -535,8 +568,17 @@ impl crate::SqlStore {
         rows.into_iter().map(entry_from_row).collect()
     }
 
+    /// The hash the stored log is built with, as the log itself says: the hash its newest stored
+    /// head names, else the hash under which its first entries' columns give their recorded leaf
+    /// hashes. `None` for a log with neither (empty, or every entry read altered).
+    pub async fn audit_hash(&self) -> Result<Option<Suite>, StoreError> {
+        let mut conn = self.pool().acquire().await?;
+        log_hash(&mut conn).await
+    }
+
     /// Signs the tree as it stands. Without `force`, nothing is signed when no entry was appended
-    /// since the last head (the periodic signer's case).
+    /// since the last head (the periodic signer's case). The head is of the store's suite, which
+    /// must be the log's own hash: a store opened for another hash signs nothing.
     pub(crate) async fn sign_head(
         &self,
         key: &fengcun_crypto::SigningKey,
@@ -544,6 +586,15 @@ impl crate::SqlStore {
         force: bool,
     ) -> Result<Option<SignedTreeHead>, StoreError> {
         let mut tx = self.begin_write().await?;
+        let suite = self.keys().suite();
+        if let Some(found) = log_hash(&mut tx).await?
+            && found != suite
+        {
+            return Err(StoreError::AuditHash {
+                log: found,
+                given: suite,
+            });
+        }
         let (size, nodes): (i64, Vec<u8>) =
             sqlx::query_as("SELECT size, nodes FROM audit_tip WHERE id = 1")
                 .fetch_one(&mut *tx)
@@ -554,11 +605,12 @@ impl crate::SqlStore {
         if !force && last == Some(size) {
             return Ok(None);
         }
-        let frontier = frontier_from_row(self.keys().suite(), size, &nodes)?;
+        let frontier = frontier_from_row(suite, size, &nodes)?;
         // A head's time is whole milliseconds; stored times are whole seconds.
         let now = now.round(jiff::Unit::Second).unwrap_or(now);
-        let head =
-            TreeHead::new(frontier.size(), frontier.root(), now, self.keys().suite()).sign(key);
+        // The tree's hash is the log's; the signature is the key's own algorithm (SM2 or Ed25519,
+        // either over either hash: the head names both).
+        let head = TreeHead::new(frontier.size(), frontier.root(), now, suite).sign(key);
         sqlx::query("INSERT INTO tree_heads (size, at, line) VALUES ($1, $2, $3) ON CONFLICT (size, at) DO NOTHING")
             .bind(size)
             .bind(crate::sql::ts(now))

@@ -44,6 +44,22 @@ pub enum StoreError {
         "the master key given is not the one this database was made with: give the database's own key (master_key_file, FENGCUN_MASTER_KEY_FILE or FENGCUN_MASTER_KEY); a new key would start a second, unreadable set of records"
     )]
     WrongMasterKey,
+    #[error(
+        "the audit log is built with {log_name}, not {given_name}: no tree head was signed",
+        log_name = hash_name(*log),
+        given_name = hash_name(*given)
+    )]
+    AuditHash {
+        log: fengcun_crypto::Suite,
+        given: fengcun_crypto::Suite,
+    },
+}
+
+fn hash_name(suite: fengcun_crypto::Suite) -> &'static str {
+    match suite {
+        fengcun_crypto::Suite::Sm => "SM3",
+        fengcun_crypto::Suite::International => "SHA-256",
+    }
 }
 
 impl StoreError {

@@ -2007,3 +2007,102 @@ async fn stores_opened_together_on_a_new_database_all_open() {
         }
     }
 }
+
+/// A tree head is of the log's own hash, whichever key signs it: the log says its hash (its heads,
+/// else its entries' leaf hashes), and a store opened for another hash signs nothing.
+#[tokio::test]
+async fn tree_heads_are_of_the_logs_hash_whatever_the_signing_key() {
+    use fengcun_crypto::{SigningKey, Suite};
+    for url in fresh_urls("headhash").await {
+        let store = fengcun_store::open(&url, Keys::new(MasterKey::generate()))
+            .await
+            .unwrap();
+        store
+            .ingest(
+                &conviction(
+                    "110105-2024-000952",
+                    ZHANG,
+                    "危险驾驶罪",
+                    sentence("criminal_detention", Some(2)),
+                    "2024-01-10",
+                    "2024-03-01",
+                    "2024-03-12",
+                ),
+                &ctx("cn-minor-opt1", "2024-06-01T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        let now: jiff::Timestamp = "2024-06-02T00:00:00Z".parse().unwrap();
+        let ed25519 = SigningKey::generate(Suite::International);
+        // Opened for SHA-256 over the platform's SM3 log: refused, nothing kept.
+        let wrong = fengcun_store::open_without_master_key(&url, Suite::International)
+            .await
+            .unwrap();
+        assert_eq!(wrong.audit_hash().await.unwrap(), Some(Suite::Sm), "{url}");
+        let refused = wrong
+            .sign_tree_head(&ed25519, now, true)
+            .await
+            .expect_err("a head of another hash than the log's");
+        assert!(
+            matches!(
+                refused,
+                StoreError::AuditHash {
+                    log: Suite::Sm,
+                    given: Suite::International
+                }
+            ),
+            "{url}: {refused}"
+        );
+        assert!(wrong.tree_heads().await.unwrap().is_empty(), "{url}");
+        // Opened for the log's hash: an Ed25519 head of the SM3 tree, which verifies.
+        let right = fengcun_store::open_without_master_key(&url, Suite::Sm)
+            .await
+            .unwrap();
+        let head = right
+            .sign_tree_head(&ed25519, now, true)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (head.unverified_head().suite(), head.key_suite()),
+            (Suite::Sm, Suite::International),
+            "{url}"
+        );
+        let report = right
+            .verify_audit(&[], Some(&ed25519.verifying_key()))
+            .await
+            .unwrap();
+        assert_eq!(
+            (report.problem, report.signatures_checked),
+            (None, 1),
+            "{url}"
+        );
+        assert_eq!(right.audit_hash().await.unwrap(), Some(Suite::Sm), "{url}");
+    }
+    // A log built with SHA-256 says so, with no head yet.
+    for url in fresh_urls("headhash256").await {
+        let keys = Keys::new(MasterKey::generate().with_suite(Suite::International));
+        let store = fengcun_store::open(&url, keys).await.unwrap();
+        assert_eq!(store.audit_hash().await.unwrap(), None, "{url}: empty log");
+        store
+            .ingest(
+                &conviction(
+                    "110105-2024-000953",
+                    ZHANG,
+                    "危险驾驶罪",
+                    sentence("criminal_detention", Some(2)),
+                    "2024-01-10",
+                    "2024-03-01",
+                    "2024-03-12",
+                ),
+                &ctx("cn-minor-opt1", "2024-06-01T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            store.audit_hash().await.unwrap(),
+            Some(Suite::International),
+            "{url}"
+        );
+    }
+}

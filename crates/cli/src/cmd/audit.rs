@@ -156,7 +156,8 @@ fn hash_suite(hash: Option<&str>) -> anyhow::Result<Option<Suite>> {
 }
 
 /// Opens the store for reading the log only: the keys are throwaway ones of the log's suite
-/// (nothing is decrypted). The suite is the one its heads name, else `--hash`, else SM3.
+/// (nothing is decrypted). The suite is the one its heads name, else `--hash`, else the one its
+/// entries' leaf hashes were made with, else SM3.
 async fn open_log(
     database: &Database,
     hash: Option<&str>,
@@ -187,7 +188,10 @@ async fn open_log(
         (Some(given), Some(found)) if given != found => {
             anyhow::bail!("--hash says {given} but the log's heads use {found}")
         }
-        (given, found) => given.or(found).unwrap_or(Suite::Sm),
+        (Some(given), _) => given,
+        (None, Some(found)) => found,
+        // No head: the entries' leaf hashes say it; an empty log is the platform's SM3.
+        (None, None) => probe.audit_hash().await?.unwrap_or(Suite::Sm),
     };
     Ok(fengcun_store::open_without_master_key(&config.database, suite).await?)
 }
@@ -260,11 +264,15 @@ fn sign(args: HeadsArgs) -> anyhow::Result<ExitCode> {
         args.database.database.clone(),
     )?;
     // Signing reads no sealed detail: no master key is asked for (nor, on an embedded database
-    // without one, made). The log is hashed in the signing key's suite, the platform's.
+    // without one, made). The head is of the log's own hash, whatever the signing key's
+    // algorithm: SM2 and Ed25519 each sign heads of either hash (the head names both).
     let key = config.signing_key(Suite::Sm)?;
     let runtime = tokio::runtime::Runtime::new()?;
     let head = runtime.block_on(async {
-        let store = fengcun_store::open_without_master_key(&config.database, key.suite()).await?;
+        let probe = fengcun_store::open_without_master_key(&config.database, Suite::Sm).await?;
+        // A log with no entry and no head is the platform's: SM3, its master key's suite.
+        let hash = probe.audit_hash().await?.unwrap_or(Suite::Sm);
+        let store = fengcun_store::open_without_master_key(&config.database, hash).await?;
         anyhow::Ok(
             store
                 .sign_tree_head(&key, jiff::Timestamp::now(), true)
