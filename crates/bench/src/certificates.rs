@@ -108,6 +108,10 @@ fn config(database: &str) -> Config {
     let mut config = Config::default();
     config.listen = "127.0.0.1:0".into();
     config.database = database.to_owned();
+    // The benchmark's made-up store keeps its key beside it, in target/bench-data.
+    config.master_key_file = database
+        .strip_prefix("sqlite://")
+        .map(|path| std::path::PathBuf::from(format!("{path}.key")));
     config.policy = "cn-minor-opt1".into();
     config.scheduler_interval_seconds = 3600;
     config.outbox_interval_seconds = 3600;

@@ -64,13 +64,23 @@ impl Log {
 }
 
 fn signing_key(dir: &Path, suite: fengcun_crypto::Suite) {
-    // Written once per directory, in PKCS#8, as an operator would provide it.
+    // Written once per directory, in PKCS#8, as an operator would provide it: readable by its
+    // owner only (a key file others may read is refused).
     let key = fengcun_crypto::SigningKey::generate(suite);
     std::fs::write(
         dir.join("signing.pem"),
         key.to_pkcs8_pem().unwrap().as_bytes(),
     )
     .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(
+            dir.join("signing.pem"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+    }
     std::fs::write(dir.join("signing.pub.pem"), key.verifying_key().to_text()).unwrap();
 }
 

@@ -340,3 +340,134 @@ fn import_with_key(dir: &std::path::Path, key: &str, args: &[&str]) -> Output {
         .output()
         .expect("run fengcun")
 }
+
+/// `fengcun import ARGS` in `dir` with none of the caller's settings: no `FENGCUN_*`, and `HOME`
+/// (where the default master key lives) and the other variables given.
+fn import_with_env(
+    dir: &std::path::Path,
+    env: &[(&str, &std::path::Path)],
+    args: &[&str],
+) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_fengcun"));
+    command.arg("import").args(args).current_dir(dir);
+    for (name, _) in std::env::vars() {
+        if name.starts_with("FENGCUN_") || name == "HOME" || name == "XDG_CONFIG_HOME" {
+            command.env_remove(name);
+        }
+    }
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().expect("run fengcun")
+}
+
+fn events() -> String {
+    workspace()
+        .join("examples/events.ndjson")
+        .display()
+        .to_string()
+}
+
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// A master key file its group or others may read is refused before the database is touched,
+/// naming the file and the fix; once mended, the same file is used.
+#[cfg(unix)]
+#[test]
+fn a_key_file_others_may_read_is_refused_and_nothing_is_stored() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = scratch("exposed-key");
+    let key = dir.join("master.key");
+    std::fs::write(&key, format!("{}\n", "44".repeat(32))).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let database = format!("sqlite://{}", dir.join("store.sqlite").display());
+    let import = || {
+        import_with_env(
+            &dir,
+            &[
+                ("HOME", &dir.join("home")),
+                ("FENGCUN_MASTER_KEY_FILE", &key),
+            ],
+            &[&events(), "--database", &database],
+        )
+    };
+    let refused = import();
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(&format!("chmod 600 {}", key.display())),
+        "{said}"
+    );
+    assert!(
+        !dir.join("store.sqlite").exists(),
+        "nothing written: {said}"
+    );
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let stored = import();
+    assert!(stored.status.success(), "{stored:?}");
+}
+
+/// With nothing configured, the master key is made outside the data directory — in the user's
+/// configuration directory, readable by its owner only — not beside the database.
+#[cfg(unix)]
+#[test]
+fn a_new_master_key_is_made_outside_the_data_directory() {
+    let dir = scratch("new-key");
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    let database = format!("sqlite://{}", dir.join("data/store.sqlite").display());
+    let stored = import_with_env(
+        &dir,
+        &[("HOME", &dir.join("home"))],
+        &[&events(), "--database", &database],
+    );
+    let said = String::from_utf8_lossy(&stored.stderr);
+    assert!(stored.status.success(), "{said}");
+    assert!(said.contains("created a new master key"), "{said}");
+    let key = dir.join("home/.config/fengcun/master.key");
+    assert_eq!(mode(&key), 0o600, "{}", key.display());
+    assert_eq!(mode(key.parent().unwrap()), 0o700);
+    let beside: Vec<_> = std::fs::read_dir(dir.join("data"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains("key"))
+        .collect();
+    assert!(beside.is_empty(), "{beside:?}");
+}
+
+/// A deployment whose master key an earlier version made beside the database keeps it: it is
+/// read there, with a warning to move it, and no second key is made.
+#[test]
+fn a_master_key_kept_beside_the_database_is_still_read_with_a_warning() {
+    let dir = scratch("legacy-key");
+    let database = format!("sqlite://{}", dir.join("store.sqlite").display());
+    let beside = dir.join("store.sqlite.key");
+    let first = import_with_env(
+        &dir,
+        &[
+            ("HOME", &dir.join("home")),
+            ("FENGCUN_MASTER_KEY_FILE", &beside),
+        ],
+        &[&events(), "--database", &database],
+    );
+    assert!(first.status.success(), "{first:?}");
+    assert!(beside.exists());
+    let again = import_with_env(
+        &dir,
+        &[("HOME", &dir.join("home"))],
+        &[&events(), "--database", &database],
+    );
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        again.status.success() && said.contains("0 stored"),
+        "{said}"
+    );
+    assert!(
+        said.contains("sits beside the database") && said.contains(&beside.display().to_string()),
+        "{said}"
+    );
+    assert!(!dir.join("home/.config/fengcun/master.key").exists());
+}

@@ -9,6 +9,8 @@ use fengcun_policy::{Policy, presets};
 use fengcun_store::AgencyEndpoint;
 use serde::Deserialize;
 
+use crate::keyfile;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{file}: {message}")]
@@ -173,6 +175,9 @@ pub struct Config {
     pub secure_cookies: bool,
     pub api_keys: Vec<ApiKey>,
     pub agencies: Vec<AgencyEndpoint>,
+    /// The user's configuration directory (`$XDG_CONFIG_HOME`, else `$HOME/.config`), from the
+    /// environment given to [`Config::load`]: the default master key lives there.
+    config_home: Option<PathBuf>,
 }
 
 impl fmt::Debug for Config {
@@ -247,6 +252,7 @@ impl Default for Config {
             secure_cookies: true,
             api_keys: Vec::new(),
             agencies: Vec::new(),
+            config_home: None,
         }
     }
 }
@@ -265,12 +271,23 @@ impl Config {
             })?;
             config.apply_file(&path.display().to_string(), &text)?;
         }
+        let (mut xdg, mut home) = (None, None);
         for (name, value) in environment {
+            match name.as_str() {
+                "XDG_CONFIG_HOME" => xdg = Some(PathBuf::from(&value)),
+                "HOME" => home = Some(PathBuf::from(&value)),
+                _ => {}
+            }
             if !name.starts_with("FENGCUN_") || NOT_CONFIGURATION.contains(&name.as_str()) {
                 continue;
             }
             config.apply_env(&name, value)?;
         }
+        // The XDG base directory rules: a relative XDG_CONFIG_HOME is ignored.
+        config.config_home = xdg.filter(|dir| dir.is_absolute()).or_else(|| {
+            home.filter(|dir| dir.is_absolute())
+                .map(|h| h.join(".config"))
+        });
         Ok(config)
     }
 
@@ -410,35 +427,82 @@ impl Config {
         Policy::from_toml(&self.policy, &text).map_err(|e| ConfigError::Policy(e.to_string()))
     }
 
-    /// The master key: `FENGCUN_MASTER_KEY` (hex), or the key file — created, readable by its owner
-    /// only, the first time an embedded database is used, so that nothing has to be set up by hand.
+    /// The master key: `FENGCUN_MASTER_KEY` (hex), else the key file `master_key_file`, else the
+    /// key file an earlier version kept beside the SQLite database if it is there (with a warning
+    /// to move it), else the default key file, [`Config::default_master_key_file`], outside the
+    /// data directory. For an SQLite database a key file not yet there is created (mode 0600),
+    /// so that nothing has to be set up by hand; a key file its group or others may read is
+    /// refused.
     pub fn master_key(&self) -> Result<MasterKey, ConfigError> {
         if let Some(hex) = &self.master_key_hex {
             return MasterKey::from_hex(hex.trim())
                 .map_err(|e| ConfigError::MasterKey(e.to_string()));
         }
-        let path = self
-            .master_key_file
-            .clone()
-            .unwrap_or_else(|| default_key_file(&self.database));
-        match std::fs::read_to_string(&path) {
-            Ok(text) => MasterKey::from_hex(text.trim())
-                .map_err(|e| ConfigError::MasterKey(format!("{}: {e}", path.display()))),
-            Err(error)
-                if error.kind() == std::io::ErrorKind::NotFound
-                    && self.database.starts_with("sqlite:") =>
-            {
-                let key = MasterKey::generate();
-                write_private(&path, &key.to_hex())
-                    .map_err(|e| ConfigError::MasterKey(format!("{}: {e}", path.display())))?;
-                tracing::warn!(file = %path.display(), "created a new master key; back it up: without it the sealed details cannot be read");
-                Ok(key)
-            }
-            Err(error) => Err(ConfigError::MasterKey(format!(
-                "{}: {error}",
-                path.display()
-            ))),
+        let embedded = self.database.starts_with("sqlite:");
+        if let Some(path) = &self.master_key_file {
+            return master_key_at(path, embedded);
         }
+        let beside = default_key_file(&self.database);
+        if beside.exists() {
+            let key = master_key_at(&beside, false)?;
+            tracing::warn!(
+                file = %beside.display(),
+                recommended = %self.default_master_key_file().unwrap_or_else(|| PathBuf::from("/etc/fengcun/master.key")).display(),
+                "the master key sits beside the database, so a copy of the data directory holds both the sealed details and the key that opens them: move the key out of the data directory (to the recommended place, or set master_key_file), and keep its backup apart from the database's"
+            );
+            return Ok(key);
+        }
+        let Some(path) = self.default_master_key_file() else {
+            return Err(ConfigError::MasterKey(
+                "no master key: set master_key_file (FENGCUN_MASTER_KEY_FILE) or FENGCUN_MASTER_KEY; \
+                 the default key file ($XDG_CONFIG_HOME/fengcun/master.key or \
+                 $HOME/.config/fengcun/master.key) is unknown without HOME"
+                    .to_owned(),
+            ));
+        };
+        master_key_at(&path, embedded)
+    }
+
+    /// Where the master key is kept when nothing says otherwise: `fengcun/master.key` in the user's
+    /// configuration directory (`$XDG_CONFIG_HOME`, else `$HOME/.config`) — away from the data
+    /// directory, so that a copy of the database does not carry the key that opens it.
+    pub fn default_master_key_file(&self) -> Option<PathBuf> {
+        self.config_home
+            .as_ref()
+            .map(|dir| dir.join("fengcun").join("master.key"))
+    }
+}
+
+/// The master key in `path`; created there when absent and `create`.
+fn master_key_at(path: &Path, create: bool) -> Result<MasterKey, ConfigError> {
+    let parse = |text: &str| {
+        MasterKey::from_hex(text.trim())
+            .map_err(|e| ConfigError::MasterKey(format!("{}: {e}", path.display())))
+    };
+    match keyfile::read_private(path) {
+        Ok(text) => parse(&text),
+        Err(error) if error.is_not_found() && create => {
+            let failed =
+                |e: std::io::Error| ConfigError::MasterKey(format!("{}: {e}", path.display()));
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                keyfile::create_directory(dir).map_err(failed)?;
+            }
+            let key = MasterKey::generate();
+            if !keyfile::create(path, &format!("{}\n", key.to_hex()), keyfile::Access::Owner)
+                .map_err(failed)?
+            {
+                // Another process made it first: its key is the database's.
+                let text = keyfile::read_private(path)
+                    .map_err(|e| ConfigError::MasterKey(e.to_string()))?;
+                return parse(&text);
+            }
+            tracing::warn!(file = %path.display(), "created a new master key; back it up, apart from the database's backups: without it the sealed details cannot be read");
+            Ok(key)
+        }
+        Err(error) if error.is_not_found() => Err(ConfigError::MasterKey(format!(
+            "{error} (set master_key_file, FENGCUN_MASTER_KEY_FILE or FENGCUN_MASTER_KEY)"
+        ))),
+        Err(error) => Err(ConfigError::MasterKey(error.to_string())),
     }
 }
 
@@ -446,35 +510,62 @@ impl Config {
     /// The key that signs tree heads and certificates: the configured PEM file, or — the first
     /// time an embedded database is used — a new key of the master key's suite, created beside it
     /// (`fengcun.sqlite.signing.pem`, with the public key in `fengcun.sqlite.signing.pub.pem` for
-    /// verifiers).
+    /// verifiers). A key file its group or others may read is refused.
     pub fn signing_key(&self, suite: fengcun_crypto::Suite) -> Result<SigningKey, ConfigError> {
         let path = self.signing_key_file.clone().unwrap_or_else(|| {
             PathBuf::from(format!("{}.signing.pem", sqlite_path(&self.database)))
         });
-        match std::fs::read_to_string(&path) {
-            Ok(text) => SigningKey::from_pkcs8_pem(&text)
-                .map_err(|e| ConfigError::SigningKey(format!("{}: {e}", path.display()))),
+        let parse = |text: &str| {
+            SigningKey::from_pkcs8_pem(text)
+                .map_err(|e| ConfigError::SigningKey(format!("{}: {e}", path.display())))
+        };
+        match keyfile::read_private(&path) {
+            Ok(text) => parse(&text),
             Err(error)
-                if error.kind() == std::io::ErrorKind::NotFound
+                if error.is_not_found()
                     && self.signing_key_file.is_none()
                     && self.database.starts_with("sqlite:") =>
             {
+                let failed = |file: &Path, e: std::io::Error| {
+                    ConfigError::SigningKey(format!("{}: {e}", file.display()))
+                };
                 let key = SigningKey::generate(suite);
                 let pem = key
                     .to_pkcs8_pem()
                     .map_err(|e| ConfigError::SigningKey(e.to_string()))?;
-                write_private(&path, pem.trim_end())
-                    .map_err(|e| ConfigError::SigningKey(format!("{}: {e}", path.display())))?;
+                if !keyfile::create(
+                    &path,
+                    &format!("{}\n", pem.trim_end()),
+                    keyfile::Access::Owner,
+                )
+                .map_err(|e| failed(&path, e))?
+                {
+                    // Another process made it first: that key is the one.
+                    let text = keyfile::read_private(&path)
+                        .map_err(|e| ConfigError::SigningKey(e.to_string()))?;
+                    return parse(&text);
+                }
+                // The public key of the new key replaces any left from an earlier one.
                 let public = public_key_path(&path);
-                std::fs::write(&public, key.verifying_key().to_text())
-                    .map_err(|e| ConfigError::SigningKey(format!("{}: {e}", public.display())))?;
+                match std::fs::remove_file(&public) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(failed(&public, e));
+                    }
+                    _ => {}
+                }
+                keyfile::create(
+                    &public,
+                    &key.verifying_key().to_text(),
+                    keyfile::Access::Everyone,
+                )
+                .map_err(|e| failed(&public, e))?;
                 tracing::warn!(file = %path.display(), public = %public.display(), "created a new signing key for tree heads and certificates; give the public key to auditors and verifiers");
                 Ok(key)
             }
-            Err(error) => Err(ConfigError::SigningKey(format!(
-                "{}: {error} (set signing_key_file or FENGCUN_SIGNING_KEY_FILE)",
-                path.display()
+            Err(error) if error.is_not_found() => Err(ConfigError::SigningKey(format!(
+                "{error} (set signing_key_file or FENGCUN_SIGNING_KEY_FILE)"
             ))),
+            Err(error) => Err(ConfigError::SigningKey(error.to_string())),
         }
     }
 }
@@ -505,20 +596,6 @@ fn set<T>(target: &mut T, value: Option<T>) {
 /// `fengcun.sqlite` keeps its key in `fengcun.sqlite.key`.
 fn default_key_file(database: &str) -> PathBuf {
     PathBuf::from(format!("{}.key", sqlite_path(database)))
-}
-
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(text.as_bytes())?;
-    file.write_all(b"\n")
 }
 
 /// The SHA-256 of a key, as stored in `api_keys`.
@@ -604,5 +681,122 @@ mod tests {
                 && !shown.contains(&key_digest("s3cret")),
             "{shown}"
         );
+    }
+
+    fn scratch(test: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("fengcun-config-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("data")).unwrap();
+        dir
+    }
+
+    fn env(pairs: &[(&str, &Path)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), value.display().to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_new_master_key_is_made_outside_the_data_directory_owner_only() {
+        let dir = scratch("newkey");
+        let config_home = dir.join("config");
+        let mut config = Config::load(None, env(&[("XDG_CONFIG_HOME", &config_home)])).unwrap();
+        config.database = format!("sqlite://{}", dir.join("data/f.sqlite").display());
+        let key = config.master_key().unwrap();
+        let file = config_home.join("fengcun/master.key");
+        assert_eq!(config.default_master_key_file(), Some(file.clone()));
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap().trim(),
+            key.to_hex().as_str()
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{mode:o}");
+            let mode = std::fs::metadata(file.parent().unwrap())
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777;
+            assert_eq!(mode, 0o700, "{mode:o}");
+        }
+        let data: Vec<_> = std::fs::read_dir(dir.join("data")).unwrap().collect();
+        assert!(data.is_empty(), "nothing beside the database: {data:?}");
+        assert_eq!(
+            config.master_key().unwrap().to_hex(),
+            key.to_hex(),
+            "read back"
+        );
+        // Without XDG_CONFIG_HOME: ~/.config.
+        let home = Config::load(None, env(&[("HOME", &dir.join("home"))])).unwrap();
+        assert_eq!(
+            home.default_master_key_file(),
+            Some(dir.join("home/.config/fengcun/master.key"))
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_master_key_kept_beside_the_database_is_still_read() {
+        let dir = scratch("legacy");
+        let database = dir.join("data/f.sqlite");
+        let legacy = dir.join("data/f.sqlite.key");
+        let ours = MasterKey::generate();
+        keyfile::create(&legacy, &ours.to_hex(), keyfile::Access::Owner).unwrap();
+        let config_home = dir.join("config");
+        let mut config = Config::load(None, env(&[("XDG_CONFIG_HOME", &config_home)])).unwrap();
+        config.database = format!("sqlite://{}", database.display());
+        assert_eq!(config.master_key().unwrap().to_hex(), ours.to_hex());
+        assert!(!config_home.exists(), "no second key made");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn without_a_home_the_master_key_must_be_named() {
+        let mut config = Config::load(None, std::iter::empty()).unwrap();
+        config.database = "sqlite://nowhere/f.sqlite".to_owned();
+        let error = config.master_key().err().unwrap().to_string();
+        assert!(
+            error.contains("master_key_file") && error.contains("FENGCUN_MASTER_KEY_FILE"),
+            "{error}"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn key_files_others_may_read_are_refused() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = scratch("exposed");
+        let master = dir.join("master.key");
+        std::fs::write(&master, MasterKey::generate().to_hex()).unwrap();
+        std::fs::set_permissions(&master, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let signing = dir.join("signing.pem");
+        let pem = SigningKey::generate(fengcun_crypto::Suite::Sm)
+            .to_pkcs8_pem()
+            .unwrap();
+        std::fs::write(&signing, pem.as_bytes()).unwrap();
+        std::fs::set_permissions(&signing, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let config = Config::load(
+            None,
+            env(&[
+                ("FENGCUN_MASTER_KEY_FILE", &master),
+                ("FENGCUN_SIGNING_KEY_FILE", &signing),
+            ]),
+        )
+        .unwrap();
+        for error in [
+            config.master_key().err().unwrap().to_string(),
+            config
+                .signing_key(fengcun_crypto::Suite::Sm)
+                .err()
+                .unwrap()
+                .to_string(),
+        ] {
+            assert!(error.contains("chmod 600"), "{error}");
+        }
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

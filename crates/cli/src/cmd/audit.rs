@@ -263,6 +263,7 @@ fn sign(args: HeadsArgs) -> anyhow::Result<ExitCode> {
         None,
         args.database.database.clone(),
     )?;
+    serve::init_logging(&config.log_format);
     // Signing reads no sealed detail: no master key is asked for (nor, on an embedded database
     // without one, made). The head is of the log's own hash, whatever the signing key's
     // algorithm: SM2 and Ed25519 each sign heads of either hash (the head names both).

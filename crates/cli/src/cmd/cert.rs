@@ -222,22 +222,21 @@ fn keygen(suite: Suite, out: &Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Creates `path` (never overwriting), readable only by its owner when `secret`.
+/// Creates `path` (never overwriting), readable only by its owner when `secret`, whole and
+/// flushed to the disk before it has its name (`fengcun_server::keyfile`).
 fn write_new(path: &Path, bytes: &[u8], secret: bool) -> anyhow::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(if secret { 0o600 } else { 0o644 });
+    use fengcun_server::keyfile::{Access, create};
+    let text = std::str::from_utf8(bytes)?;
+    let access = if secret {
+        Access::Owner
+    } else {
+        Access::Everyone
+    };
+    let created =
+        create(path, text, access).with_context(|| format!("cannot create {}", path.display()))?;
+    if !created {
+        bail!("{} exists; not overwriting a key", path.display());
     }
-    #[cfg(not(unix))]
-    let _ = secret;
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    file.write_all(bytes)
-        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
 

@@ -30,6 +30,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut config = Config::load(None, std::iter::empty())?;
     config.listen = args.listen;
     config.database = format!("sqlite://{}", dir.join("demo.sqlite").display());
+    // The demo's data are made up and its directory thrown away: its key stays with them, apart
+    // from the key of any real database on this machine.
+    config.master_key_file = Some(dir.join("demo.sqlite.key"));
     config.api_keys.push(ApiKey {
         name: "demo-operator".into(),
         role: Role::Operator,

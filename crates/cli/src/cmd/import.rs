@@ -47,6 +47,8 @@ struct Tally {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let config = serve::config(args.config.as_deref(), None, args.database.clone())?;
+    // Warnings about keys (one made, one kept beside the database) reach the operator.
+    serve::init_logging(&config.log_format);
     // The input first: a mistyped file name must not leave a new database and key behind.
     let input = input::open(Some(&args.file))?;
     let runtime = tokio::runtime::Runtime::new()?;
