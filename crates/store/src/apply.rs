@@ -31,6 +31,24 @@ const TIME_DIGITS: usize = 12;
 /// Rows per multi-row statement: well under SQLite's and PostgreSQL's parameter limits.
 const ROWS_PER_STATEMENT: usize = 100;
 
+/// The first of PostgreSQL's advisory lock numbers for persons (`lock_persons`): "fengp" and a
+/// bucket number in the last two bytes, apart from the migrations' lock ("fengcun").
+const PERSON_LOCKS: i64 = 0x0066_656e_6770_0000;
+
+/// Bits of a person key that name its lock's bucket.
+const PERSON_LOCK_BITS: u32 = 10;
+
+/// The advisory lock number of a person key's bucket: its first ten bits, so that locks in
+/// ascending order are persons in key order. A key that is not hexadecimal (none is) falls in
+/// bucket 0.
+fn person_lock(person_key: &str) -> i64 {
+    let head = person_key
+        .get(..4)
+        .and_then(|digits| u16::from_str_radix(digits, 16).ok())
+        .unwrap_or(0);
+    PERSON_LOCKS + i64::from(head >> (16 - PERSON_LOCK_BITS))
+}
+
 /// One record of a person, as the batch knows it.
 #[derive(Debug, Clone)]
 pub(crate) struct Cached {
@@ -347,6 +365,9 @@ impl SqlStore {
         ctx: &Context,
     ) -> Result<Vec<LineOutcome>, StoreError> {
         let person_keys = self.person_keys(events);
+        // Before anything is read: what is read below then includes every batch about these
+        // persons that committed before this one, and none commits until this one has.
+        self.lock_persons(tx, &person_keys).await?;
         let mut snapshot = self.read_snapshot(tx, events, &person_keys).await?;
         let prepared = self.prepare(&mut snapshot, events, person_keys)?;
         if prepared.pending.is_empty() {
@@ -469,6 +490,45 @@ impl SqlStore {
                     .clone()
             })
             .collect()
+    }
+
+    /// Serialises the write transactions about these persons: on PostgreSQL, takes the
+    /// transaction-scoped advisory lock of each person's bucket, in ascending order, waiting for
+    /// any transaction that holds one; they are released when `tx` commits or rolls back. Every
+    /// transaction that reads a person's records to decide what to write about them calls this
+    /// first, before reading them (`ingest_in`, `refresh`): a read made under READ COMMITTED after
+    /// the lock sees everything the lock's previous holder committed, so two batches about one
+    /// person are decided one after the other, as SQLite, whose write transactions are serial,
+    /// decides them. Taking a person's lock again in the same transaction waits for nothing.
+    ///
+    /// A person's bucket is the first ten bits of their key (1,024 buckets): the locks one
+    /// transaction takes, and all transactions together hold, stay well inside PostgreSQL's
+    /// shared lock table (room for 64 locks per connection by default) even for a batch of 10,000
+    /// persons, where a lock per person would exhaust it; the price is that two persons share a
+    /// lock one time in 1,024. Buckets follow person key order, so a transaction that takes them
+    /// person by person in key order takes them in ascending order too. A transaction takes all
+    /// its locks before its first write: one that holds the audit log's tip (every transition
+    /// appends to the log) while waiting for a person's lock would deadlock with the holder of
+    /// that lock, which waits for the tip. A no-op on SQLite (`BEGIN IMMEDIATE` holds the
+    /// database's write lock).
+    pub(crate) async fn lock_persons(
+        &self,
+        tx: &mut AnyConnection,
+        person_keys: &[String],
+    ) -> Result<(), StoreError> {
+        if self.backend != crate::types::Backend::Postgres || person_keys.is_empty() {
+            return Ok(());
+        }
+        let mut locks: Vec<i64> = person_keys.iter().map(|key| person_lock(key)).collect();
+        locks.sort_unstable();
+        locks.dedup();
+        // One round trip: the statements of a simple query run in order.
+        let sql: String = locks
+            .iter()
+            .map(|lock| format!("SELECT pg_advisory_xact_lock({lock});"))
+            .collect();
+        sqlx::Executor::execute(&mut *tx, sqlx::raw_sql(&sql)).await?;
+        Ok(())
     }
 
     /// Everything a batch is decided on, in as few statements as the batch allows. Read inside
@@ -667,7 +727,10 @@ impl SqlStore {
     }
 
     /// Writes a batch's deferred rows: records as one upsert per hundred, then transitions and
-    /// notices as multi-row inserts.
+    /// notices as multi-row inserts. A record is only ever written under its stored data key: a
+    /// row stored meanwhile under another key (a writer that decided without the person's lock)
+    /// is left as it is and the batch refused, rather than its facts sealed under a key that is
+    /// never stored.
     pub(crate) async fn flush(
         &self,
         tx: &mut AnyConnection,
@@ -681,7 +744,8 @@ impl SqlStore {
                 "INSERT INTO records (person_key, case_code, facts, convicted, policy, policy_version, state, state_date, state_trigger, \
                  data_key, updated_at) VALUES {} ON CONFLICT (person_key, case_code) DO UPDATE SET facts = excluded.facts, \
                  convicted = excluded.convicted, policy = excluded.policy, policy_version = excluded.policy_version, \
-                 state = excluded.state, state_date = excluded.state_date, state_trigger = excluded.state_trigger, updated_at = excluded.updated_at",
+                 state = excluded.state, state_date = excluded.state_date, state_trigger = excluded.state_trigger, updated_at = excluded.updated_at \
+                 WHERE records.data_key = excluded.data_key",
                 placeholders(positional, chunk.len(), 11)
             );
             let mut query = sqlx::query(&sql);
@@ -694,7 +758,13 @@ impl SqlStore {
                 }
                 query = query.bind(row.wrapped.clone()).bind(now.clone());
             }
-            query.execute(&mut *tx).await?;
+            let written = query.execute(&mut *tx).await?.rows_affected();
+            let rows = chunk.len() as u64;
+            if written != rows {
+                return Err(StoreError::DataKeyChanged {
+                    records: rows - written,
+                });
+            }
         }
         if !writes.transitions.is_empty() {
             self.record_policy(tx, &ctx.policy).await?;
@@ -1107,6 +1177,7 @@ impl SqlStore {
         cause: Cause,
         ctx: &Context,
     ) -> Result<usize, StoreError> {
+        self.lock_persons(tx, &[person_key.to_owned()]).await?;
         let mut persons = self.load_persons(tx, &[person_key.to_owned()]).await?;
         persons.1 = self.prefetch_events(tx, &persons).await?;
         let mut writes = Writes::default();
@@ -1681,4 +1752,126 @@ fn seal_rows(rows: Vec<(EventRow, DataKey)>) -> Vec<EventRow> {
             row
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::expect_used,
+        clippy::unwrap_used,
+        reason = "a test fails loudly on a broken fixture"
+    )]
+
+    use std::sync::Arc;
+
+    use fengcun_domain::{Event, ValidEvent};
+
+    use crate::{Context, Keys, SqlStore, Store, StoreError};
+
+    fn event(key: &str, kind: &str, date: &str, extra: serde_json::Value) -> ValidEvent {
+        let mut e = serde_json::json!({
+            "idempotency_key": key, "kind": kind, "date": date, "case_code": "110105-2024-009001",
+            "agency": {"kind": "court", "code": "110105-fy"},
+            "person": {"id_number": "110105199003070025", "name": "张三"}});
+        for (k, v) in extra.as_object().unwrap() {
+            e[k] = v.clone();
+        }
+        Event::parse(&serde_json::to_vec(&e).unwrap()).unwrap()
+    }
+
+    /// A fresh SQLite file, and a fresh PostgreSQL database when `FENGCUN_TEST_DATABASE_URL` is set.
+    async fn fresh_urls(test: &str) -> Vec<String> {
+        let dir = std::env::temp_dir().join(format!("fengcun-unit-{}-{test}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut urls = vec![format!("sqlite://{}", dir.join("store.sqlite").display())];
+        if let Ok(url) = std::env::var("FENGCUN_TEST_DATABASE_URL") {
+            use sqlx::{Connection, Executor};
+            sqlx::any::install_default_drivers();
+            let name = format!("fengcun_unit_{test}_{}", std::process::id());
+            let mut admin = sqlx::AnyConnection::connect(&url).await.unwrap();
+            admin
+                .execute(format!("DROP DATABASE IF EXISTS {name}").as_str())
+                .await
+                .unwrap();
+            admin
+                .execute(format!("CREATE DATABASE {name}").as_str())
+                .await
+                .unwrap();
+            let base = url.rsplit_once('/').map(|(base, _)| base).unwrap();
+            urls.push(format!("{base}/{name}"));
+        }
+        urls
+    }
+
+    /// Defence behind the person locks: a batch decided while its record did not exist yet (so
+    /// with a data key of its own) and written after another writer stored the record is refused
+    /// as a whole, and the record stays readable under the key it was stored with.
+    #[tokio::test]
+    async fn a_record_is_never_written_under_another_data_key() {
+        for url in fresh_urls("datakey").await {
+            let keys = Keys::new(fengcun_crypto::MasterKey::generate());
+            let store = SqlStore::connect(&url, keys, true).await.unwrap();
+            let c = Context::new(
+                Arc::new(
+                    fengcun_policy::presets::get("cn-minor-opt1")
+                        .unwrap()
+                        .clone(),
+                ),
+                "2024-06-01T00:00:00Z".parse().unwrap(),
+            );
+            let judged = json_judgment();
+            let late = vec![
+                event("late-judgment", "judgment", "2024-03-01", judged),
+                event(
+                    "late-effective",
+                    "judgment_effective",
+                    "2024-03-12",
+                    serde_json::json!({}),
+                ),
+            ];
+            let early = vec![event(
+                "early-filed",
+                "filed",
+                "2024-01-02",
+                serde_json::json!({"agency": {"kind": "public_security", "code": "110105-ga"},
+                    "charges": [{"name": "盗窃罪"}], "offence_date": "2024-01-02"}),
+            )];
+            // Decided on a snapshot without the record, as a writer without the lock decided.
+            let person_keys = store.person_keys(&early);
+            let mut reading = store.pool().begin().await.unwrap();
+            let snapshot = store
+                .read_snapshot(&mut reading, &early, &person_keys)
+                .await
+                .unwrap();
+            reading.rollback().await.unwrap();
+            let (plan, _) = store.plan(snapshot, &early, person_keys, &c).await.unwrap();
+            // Meanwhile the other writer stores the record, under its own key.
+            store.ingest(&late, &c).await.unwrap();
+            let mut tx = store.begin_write().await.unwrap();
+            let refused = store.write_plan(&mut tx, plan, &c).await.unwrap_err();
+            assert!(
+                matches!(refused, StoreError::DataKeyChanged { records: 1 }),
+                "{url}: {refused}"
+            );
+            tx.rollback().await.unwrap();
+            let record = store
+                .record("110105-2024-009001", "id:110105199003070025")
+                .await
+                .unwrap()
+                .expect("the record");
+            assert_eq!(record.state, "sealed", "{url}");
+            assert!(record.facts.is_some(), "{url}");
+            assert_eq!(store.events().await.unwrap().len(), 2, "{url}");
+            // Decided again, with the stored key, it is stored.
+            store.ingest(&early, &c).await.unwrap();
+            assert_eq!(store.events().await.unwrap().len(), 3, "{url}");
+        }
+    }
+
+    fn json_judgment() -> serde_json::Value {
+        serde_json::json!({"judgment": {"instance": "first", "verdict": "convicted",
+            "charges": [{"name": "盗窃罪"}], "sentence": {"principal": "fixed_term", "months": 10},
+            "offence_date": "2024-01-02", "recidivist": false, "prior_convictions": 0}})
+    }
 }

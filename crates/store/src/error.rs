@@ -34,6 +34,10 @@ pub enum StoreError {
         "policy {name} version {version} is recorded with a different document: give the changed policy a new version"
     )]
     PolicyVersion { name: String, version: String },
+    #[error(
+        "{records} record(s) of this batch were stored meanwhile under another data key: nothing of the batch is written; send it again"
+    )]
+    DataKeyChanged { records: u64 },
     #[error("not found: {0}")]
     NotFound(String),
     #[error("stored data cannot be decrypted or read: {0}")]

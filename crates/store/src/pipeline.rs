@@ -17,7 +17,10 @@
 //! N+1's snapshot was read — fails N's own check, so N is decided again, and by (a) N+1 is decided
 //! again too. With nothing in flight, the version is read before the snapshot. Otherwise — and for
 //! a batch with a refused line, in a dry run, and on PostgreSQL, which has no such counter — the
-//! batch is decided again inside its own transaction, exactly as `Store::ingest` does.
+//! batch is decided again inside its own transaction, exactly as `Store::ingest` does — on
+//! PostgreSQL after taking its persons' locks (`SqlStore::lock_persons`), so that a batch about
+//! the same persons sent meanwhile through the API is decided before it or after it, never on
+//! the same snapshot. No plan is made ahead on PostgreSQL: it would be decided without them.
 
 use std::time::Instant;
 

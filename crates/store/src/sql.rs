@@ -402,6 +402,10 @@ impl Store for SqlStore {
         .fetch_all(&self.pool)
         .await?;
         let mut tx = self.begin_write().await?;
+        // Every person's lock before the first write (`lock_persons`): `refresh` takes each
+        // again, which then waits for nothing.
+        let persons: Vec<String> = due.iter().map(|(person, _)| person.clone()).collect();
+        self.lock_persons(&mut tx, &persons).await?;
         let mut done = Vec::new();
         for (person_key, case_code) in due {
             let made = self
@@ -443,6 +447,11 @@ impl Store for SqlStore {
         };
         let today = ctx.today();
         let mut tx = self.begin_write().await?;
+        if apply {
+            // As `tick`: every person's lock before the first write.
+            let persons: Vec<String> = rows.iter().map(|row| row.0.clone()).collect();
+            self.lock_persons(&mut tx, &persons).await?;
+        }
         for (person_key, case_code, state, date, trigger, facts, wrapped) in rows {
             let Some(facts) = facts else { continue };
             let key = self.keys.record_key(&wrapped, &person_key, &case_code)?;

@@ -2106,3 +2106,327 @@ async fn tree_heads_are_of_the_logs_hash_whatever_the_signing_key() {
         );
     }
 }
+
+/// Each record whose state differs from the expected one (or that is missing on either side).
+fn differing_states(
+    states: &[fengcun_store::StateRow],
+    expected: &[fengcun_store::StateRow],
+) -> Vec<String> {
+    let keyed =
+        |rows: &[fengcun_store::StateRow]| -> std::collections::BTreeMap<(String, String), String> {
+            rows.iter()
+                .map(|s| {
+                    let shown = format!("{} {:?} {:?}", s.state, s.state_date, s.trigger);
+                    ((s.case_code.clone(), s.person_key.clone()), shown)
+                })
+                .collect()
+        };
+    let (got, want) = (keyed(states), keyed(expected));
+    let mut records: Vec<&(String, String)> = got.keys().chain(want.keys()).collect();
+    records.sort();
+    records.dedup();
+    records
+        .into_iter()
+        .filter(|record| got.get(*record) != want.get(*record))
+        .map(|record| {
+            format!(
+                "{}: {:?}, one after the other {:?}",
+                record.0,
+                got.get(record),
+                want.get(record)
+            )
+        })
+        .collect()
+}
+
+/// One person's events in sixteen batches sent at once: a sealed record that a prison reports on
+/// (twice) while a new conviction lifts the seal, an existing record whose judgment takes effect
+/// (sealed, then unsealed by the new conviction), and two new records — the later conviction
+/// lifts the earlier's seal — whose events arrive one to a batch, some of them twice.
+struct Race {
+    id: String,
+    setup: Vec<ValidEvent>,
+    batches: Vec<Vec<ValidEvent>>,
+    records: Vec<String>,
+}
+
+fn race(p: u32) -> Race {
+    let id = id_number(300 + p);
+    let case = |year: u32, k: u32| format!("110105-{year}-{:06}", 5000 + p * 10 + k);
+    let (sealed, open, new, later) = (case(2022, 0), case(2023, 1), case(2024, 2), case(2025, 3));
+    let convict = |case: &str, charge: &str, year: u32| {
+        conviction(
+            case,
+            &id,
+            charge,
+            sentence("fixed_term", Some(8)),
+            &format!("{year}-01-03"),
+            &format!("{year}-03-01"),
+            &format!("{year}-03-12"),
+        )
+    };
+    let sealed_events = convict(&sealed, "危险驾驶罪", 2022);
+    let open_events = convict(&open, "盗窃罪", 2023);
+    let new_events = convict(&new, "诈骗罪", 2024);
+    let later_events = convict(&later, "故意伤害罪", 2025);
+    let prison = event(
+        &format!("{sealed}-prison"),
+        "execution_started",
+        "2022-03-15",
+        &sealed,
+        json!({"kind": "prison", "code": "110105-ks"}),
+        &id,
+        json!({}),
+    );
+    let mut setup = sealed_events;
+    setup.extend_from_slice(&open_events[..3]);
+    let mut batches = vec![vec![open_events[3].clone()], vec![prison.clone()]];
+    batches.extend(new_events.iter().map(|e| vec![e.clone()]));
+    batches.extend(later_events.iter().map(|e| vec![e.clone()]));
+    // Sent again, as a client does when its first attempt timed out.
+    for again in [
+        &open_events[3],
+        &new_events[0],
+        &later_events[2],
+        &prison,
+        &new_events[3],
+        &later_events[3],
+    ] {
+        batches.push(vec![again.clone()]);
+    }
+    Race {
+        id,
+        setup,
+        batches,
+        records: vec![sealed, open, new, later],
+    }
+}
+
+/// Issue 13, item 2: on PostgreSQL two transactions about one person each read the person's
+/// records, decided without the other's events, and wrote; the later commit won, and a new
+/// record's second writer sealed its facts and events under a data key that was never stored.
+/// Here every person's batches are sent at once from two stores on one database (two servers),
+/// through `ingest` and through an import pipeline; every record must read back, and end in the
+/// state a serial import of the same events gives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn batches_about_one_person_sent_at_once_end_as_a_serial_import() {
+    const PERSONS: u32 = 10;
+    let keys = Keys::new(MasterKey::generate());
+    let c = ctx("cn-minor-opt1", "2025-06-01T00:00:00Z");
+    let races: Vec<Race> = (0..PERSONS).map(race).collect();
+    let references = stores_with("race_reference", keys.clone()).await;
+    for (url, reference) in fresh_urls("race").await.into_iter().zip(&references) {
+        let first = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        let second = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        let backend = format!("{:?}", first.backend());
+        for r in &races {
+            first.ingest(&r.setup, &c).await.unwrap();
+            reference.ingest(&r.setup, &c).await.unwrap();
+            for batch in &r.batches {
+                reference.ingest(batch, &c).await.unwrap();
+            }
+        }
+
+        // The last three batches of every person go through one import pipeline; the others
+        // are sent each on its own, alternately to the two stores.
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut piped: Vec<(usize, ValidEvent)> = Vec::new();
+        for r in &races {
+            let (sent, imported) = r.batches.split_at(r.batches.len() - 3);
+            for (i, batch) in sent.iter().enumerate() {
+                let store = if i % 2 == 0 { &first } else { &second }.clone();
+                let (batch, c) = (batch.clone(), c.clone());
+                tasks.spawn(async move {
+                    store
+                        .ingest(&batch, &c)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| format!("{}: {e}", batch[0].event.idempotency_key))
+                });
+            }
+            for event in imported.iter().flatten() {
+                piped.push((piped.len() + 1, event.clone()));
+            }
+        }
+        {
+            let (store, c) = (second.clone(), c.clone());
+            tasks.spawn(async move {
+                let mut pipeline = store.pipeline(c, false).await.map_err(|e| e.to_string())?;
+                let mut reports = Vec::new();
+                for chunk in piped.chunks(3) {
+                    reports.extend(
+                        pipeline
+                            .push(chunk.to_vec())
+                            .await
+                            .map_err(|e| e.to_string())?,
+                    );
+                }
+                reports.extend(pipeline.finish().await.map_err(|e| e.to_string())?);
+                let refused: Vec<String> = reports
+                    .into_iter()
+                    .flat_map(|r| r.lines)
+                    .filter_map(|(line, outcome)| {
+                        outcome.err().map(|e| format!("import line {line}: {e}"))
+                    })
+                    .collect();
+                if refused.is_empty() {
+                    Ok(())
+                } else {
+                    Err(refused.join("; "))
+                }
+            });
+        }
+        let mut failed = Vec::new();
+        while let Some(done) = tasks.join_next().await {
+            if let Err(error) = done.unwrap() {
+                failed.push(error);
+            }
+        }
+
+        let mut unreadable = Vec::new();
+        for r in &races {
+            let identity = format!("id:{}", r.id);
+            for case in &r.records {
+                match first.record(case, &identity).await {
+                    Ok(Some(record)) if record.facts.is_some() => {}
+                    other => unreadable.push(format!("record {case}: {other:?}")),
+                }
+                if let Err(error) = first.transitions(case, &identity).await {
+                    unreadable.push(format!("transitions of {case}: {error}"));
+                }
+            }
+        }
+        match first.events().await {
+            Ok(events) => assert_eq!(
+                events.len(),
+                PERSONS as usize * 17,
+                "{backend}: every event stored once"
+            ),
+            Err(error) => unreadable.push(format!("events: {error}")),
+        }
+        if let Err(error) = first.notices(NoticeFilter::default()).await {
+            unreadable.push(format!("notices: {error}"));
+        }
+        let states = first.states().await.unwrap();
+        let expected = reference.states().await.unwrap();
+        let differing = differing_states(&states, &expected);
+        assert!(
+            failed.is_empty() && unreadable.is_empty() && differing.is_empty(),
+            "{backend}: {} batches failed: {failed:#?}\n{} unreadable: {unreadable:#?}\n{} records differ from a serial import: {differing:#?}",
+            failed.len(),
+            unreadable.len(),
+            differing.len()
+        );
+        assert_eq!(states.len(), expected.len(), "{backend}");
+        assert_eq!(states.len(), PERSONS as usize * 4, "{backend}");
+        let held: Vec<&str> = expected.iter().map(|s| s.state.as_str()).collect();
+        assert!(
+            held.contains(&"unsealed") && held.contains(&"sealed"),
+            "{backend}: the serial import seals and unseals: {held:?}"
+        );
+    }
+}
+
+/// The scheduler's round, on two servers at once, while each person's new conviction arrives: a
+/// seal due today is made once, and the conviction lifts it whichever commits first (before the
+/// person locks, a round that read the record before the conviction committed sealed it again,
+/// and the two rounds each sealed it, each telling every agency).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_scheduler_and_ingestion_at_once_end_as_one_after_the_other() {
+    const PERSONS: u32 = 10;
+    let keys = Keys::new(MasterKey::generate());
+    let before = ctx("cn-minor-tiered", "2025-04-01T00:00:00Z");
+    let due = ctx("cn-minor-tiered", "2027-03-11T09:00:00+08:00");
+    let persons: Vec<(String, String, Vec<ValidEvent>, Vec<ValidEvent>)> = (0..PERSONS)
+        .map(|p| {
+            let id = id_number(500 + p);
+            let pending = format!("110105-2023-{:06}", 6000 + p * 10);
+            let mut events = conviction(
+                &pending,
+                &id,
+                "诈骗罪",
+                sentence("fixed_term", Some(18)),
+                "2023-05-02",
+                "2023-09-01",
+                "2023-09-12",
+            );
+            events.push(event(
+                &format!("{pending}-done"),
+                "execution_completed",
+                "2025-03-11",
+                &pending,
+                json!({"kind": "prison", "code": "110105-ks", "name": "某监狱"}),
+                &id,
+                json!({}),
+            ));
+            let later = conviction(
+                &format!("110105-2026-{:06}", 6001 + p * 10),
+                &id,
+                "盗窃罪",
+                sentence("fixed_term", Some(8)),
+                "2026-01-02",
+                "2026-03-01",
+                "2026-03-12",
+            );
+            (id, pending, events, later)
+        })
+        .collect();
+    let references = stores_with("tick_race_reference", keys.clone()).await;
+    for (url, reference) in fresh_urls("tick_race").await.into_iter().zip(&references) {
+        let first = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        let second = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        let backend = format!("{:?}", first.backend());
+        for (_, _, events, later) in &persons {
+            first.ingest(events, &before).await.unwrap();
+            reference.ingest(events, &before).await.unwrap();
+            reference.ingest(later, &due).await.unwrap();
+        }
+        reference.tick(&due).await.unwrap();
+
+        let mut tasks = tokio::task::JoinSet::new();
+        for store in [&first, &second] {
+            let (store, c) = (store.clone(), due.clone());
+            tasks.spawn(async move { store.tick(&c).await.map(|_| ()).map_err(|e| e.to_string()) });
+        }
+        for (n, (_, _, _, later)) in persons.iter().enumerate() {
+            let store = if n % 2 == 0 { &first } else { &second }.clone();
+            let (later, c) = (later.clone(), due.clone());
+            tasks.spawn(async move {
+                store
+                    .ingest(&later, &c)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            });
+        }
+        let mut failed = Vec::new();
+        while let Some(done) = tasks.join_next().await {
+            if let Err(error) = done.unwrap() {
+                failed.push(error);
+            }
+        }
+
+        let mut sealed_twice = Vec::new();
+        for (id, pending, _, _) in &persons {
+            let made = first
+                .transitions(pending, &format!("id:{id}"))
+                .await
+                .unwrap();
+            if made.iter().filter(|t| t.to == "sealed").count() > 1 {
+                sealed_twice.push(pending.clone());
+            }
+        }
+        let states = first.states().await.unwrap();
+        let expected = reference.states().await.unwrap();
+        let differing = differing_states(&states, &expected);
+        assert!(
+            failed.is_empty() && sealed_twice.is_empty() && differing.is_empty(),
+            "{backend}: failed: {failed:#?}\nsealed twice: {sealed_twice:#?}\ndiffering: {differing:#?}"
+        );
+        assert_eq!(states.len(), PERSONS as usize * 2, "{backend}");
+        assert!(
+            expected.iter().filter(|s| s.state == "unsealed").count() == PERSONS as usize,
+            "{backend}: every due seal is lifted by the later conviction: {expected:#?}"
+        );
+    }
+}
