@@ -13,6 +13,7 @@ pub mod config;
 mod disclosure;
 mod error;
 mod identity;
+pub mod mask;
 mod metrics;
 pub mod openapi;
 mod outbox;
