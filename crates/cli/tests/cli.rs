@@ -471,3 +471,77 @@ fn a_master_key_kept_beside_the_database_is_still_read_with_a_warning() {
     );
     assert!(!dir.join("home/.config/fengcun/master.key").exists());
 }
+
+/// `fengcun demo`: every notice for an agency is delivered to the demo inbox and acknowledged by
+/// that agency with its own key (acknowledging is for the notice's agency only; an operator key
+/// is refused).
+#[test]
+fn the_demo_agencies_acknowledge_their_own_notices() {
+    use std::io::BufRead;
+    use std::sync::mpsc;
+    let dir = scratch("demo");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fengcun"))
+        .args(["demo", "--listen", "127.0.0.1:0", "--dir"])
+        .arg(&dir)
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run fengcun demo");
+    // Both streams are read on threads; the test waits on their lines, never on the clock
+    // (the timeout only bounds a failure).
+    let (sender, lines) = mpsc::channel::<(bool, String)>();
+    for (is_log, stream) in [
+        (
+            false,
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        ),
+        (true, Box::new(child.stderr.take().unwrap())),
+    ] {
+        let sender = sender.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stream).lines() {
+                let Ok(line) = line else { break };
+                if sender.send((is_log, line)).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    let mut expected = None;
+    let mut acknowledged = std::collections::BTreeSet::new();
+    let outcome = loop {
+        if expected.is_some_and(|n| acknowledged.len() == n) {
+            break Ok(());
+        }
+        let Ok((is_log, line)) = lines.recv_timeout(std::time::Duration::from_secs(120)) else {
+            break Err(format!(
+                "gave up: {} of {expected:?} notices acknowledged",
+                acknowledged.len()
+            ));
+        };
+        if !is_log {
+            if let Some((count, _)) = line.split_once(" notices for the agencies") {
+                expected = Some(count.trim().parse::<usize>().unwrap());
+            }
+            continue;
+        }
+        if line.contains("demo agency received a notice") {
+            if !line.contains("acknowledged=true") {
+                break Err(format!("not acknowledged: {line}"));
+            }
+            let notice = line
+                .split("notice=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .unwrap()
+                .to_owned();
+            acknowledged.insert(notice);
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    outcome.unwrap();
+    assert!(expected.unwrap() > 0);
+}

@@ -2,14 +2,14 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use fengcun_domain::{Event, ValidEvent};
 use fengcun_lifecycle::Actor;
 use fengcun_policy::{Policy, presets};
-use fengcun_store::{LineOutcome, NoticeFilter};
+use fengcun_store::{AuditEvent, AuditKind, IdentityMask, LineOutcome, NoticeFilter};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -64,6 +64,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/users/{username}/disable",
             post(crate::identity::disable_user),
+        )
+        .route(
+            "/api/v1/users/{username}/enable",
+            post(crate::identity::enable_user),
+        )
+        .route(
+            "/api/v1/session/password",
+            post(crate::identity::change_password),
         )
         .route(
             "/api/v1/keys",
@@ -137,6 +145,27 @@ async fn check_speaks_for(
     }
 }
 
+/// Whether the request says its body is JSON (`application/json`, or `application/…+json`), as
+/// axum's `Json` extractor requires of every other JSON endpoint.
+fn json_content_type(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|sub| sub.ends_with("+json"))
+}
+
 fn outcome_status(outcome: LineOutcome) -> StatusCode {
     match outcome {
         LineOutcome::Stored => StatusCode::CREATED,
@@ -147,8 +176,16 @@ fn outcome_status(outcome: LineOutcome) -> StatusCode {
 async fn ingest_one(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
+    // The event is parsed from its own bytes (a field given twice is refused), with the answers
+    // every JSON endpoint gives: 415 for another content type, 400 for a body that is not JSON.
+    if !json_content_type(&headers) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    serde_json::from_slice::<serde::de::IgnoredAny>(&body)
+        .map_err(|e| ApiError::Malformed(format!("the body is not JSON: {e}")))?;
     let event = Event::parse(&body).map_err(|error| invalid_lines(vec![(1, error)]))?;
     check_speaks_for(&state, &caller, &event).await?;
     let ctx = state.context(Actor::Automatic).await;
@@ -225,20 +262,46 @@ struct NoticeQuery {
     unacknowledged: bool,
 }
 
+/// `GET /api/v1/notices`: an operator watching deliveries sees every notice with the person
+/// masked (张某, 1101**********0025); an agency sees the notices addressed to it in full, to act on
+/// them. Every read is audited: who, with what filter, how many notices.
 async fn list_notices(
     State(state): State<AppState>,
     caller: Caller,
     Query(query): Query<NoticeQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require_operator(&state, "list notices").await?;
+    caller
+        .require(&state, "list notices", &[Role::Operator, Role::Agency])
+        .await?;
+    let (recipient, mask) = match (caller.role, &caller.agency) {
+        (Role::Agency, Some(own)) => (Some(own.clone()), None),
+        (Role::Agency, None) => {
+            let reason = "an agency key without an agency code has no notices".to_owned();
+            return Err(refuse(&state, &caller, "list notices", reason).await?);
+        }
+        _ => (
+            None,
+            Some(IdentityMask {
+                name: crate::mask::name,
+                id_number: crate::mask::id_number,
+            }),
+        ),
+    };
+    let identities = if mask.is_some() { "masked" } else { "full" };
+    let filter = json!({"status": query.status, "case_code": query.case_code, "unacknowledged": query.unacknowledged, "recipient": recipient});
     let notices = state
         .store
         .notices(NoticeFilter {
             status: query.status,
             case_code: query.case_code,
             unacknowledged: query.unacknowledged,
+            recipient,
+            mask,
         })
         .await?;
+    let entry = AuditEvent::new(AuditKind::Read, &caller.name, "notices")
+        .detail(json!({"filter": filter, "rows": notices.len(), "identities": identities}));
+    state.store.audit(&[entry], state.clock.now()).await?;
     Ok(Json(json!({"notices": notices})))
 }
 
@@ -255,20 +318,21 @@ async fn acknowledge(
     Json(ack): Json<Ack>,
 ) -> Result<Json<Value>, ApiError> {
     caller
-        .require(
-            &state,
-            "acknowledge notices",
-            &[Role::Agency, Role::Operator],
-        )
+        .require(&state, "acknowledge notices", &[Role::Agency])
         .await?;
+    let Some(agency) = &caller.agency else {
+        let reason = "an agency key without an agency code has no notices".to_owned();
+        return Err(refuse(&state, &caller, "acknowledge notices", reason).await?);
+    };
+    // Only the agency the notice is addressed to acknowledges it.
     if state
         .store
-        .acknowledge(&id, &ack.token, state.clock.now())
+        .acknowledge(&id, agency, &ack.token, &caller.name, state.clock.now())
         .await?
     {
         Ok(Json(json!({"acknowledged": id})))
     } else {
-        // The same answer for an unknown notice and a wrong token.
+        // The same answer for an unknown notice, a wrong token and another agency's notice.
         Err(ApiError::NotFound)
     }
 }

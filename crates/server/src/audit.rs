@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::{Query, State};
 use fengcun_ledger::Hash;
+use fengcun_store::{AuditEvent, AuditKind};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -12,8 +13,13 @@ use crate::auth::Caller;
 use crate::config::Role;
 use crate::error::ApiError;
 
-/// Who reads the log: auditors, and operators who run the platform.
-const READERS: &[Role] = &[Role::Auditor, Role::Operator];
+/// Who reads the log (entries, heads, proofs): auditors only. Its entries name whose records were
+/// looked up and why, national-security reviews included.
+const READERS: &[Role] = &[Role::Auditor];
+/// Who signs a head now: auditors, and operators who run the platform (a head signs hashes only).
+const SIGNERS: &[Role] = &[Role::Auditor, Role::Operator];
+/// The most entries one read answers (the OpenAPI document's `maximum`).
+const MAX_LIMIT: i64 = 1000;
 
 /// Signs a head every `tree_head_interval_seconds` when the log grew, so that an outside party
 /// fetching heads regularly holds one recent enough to catch a truncation. (One is signed at start,
@@ -62,10 +68,17 @@ pub async fn entries(
     caller
         .require(&state, "read the audit log", READERS)
         .await?;
-    let entries = state
-        .store
-        .audit_entries(query.from, query.limit.clamp(1, 1000))
-        .await?;
+    if !(1..=MAX_LIMIT).contains(&query.limit) {
+        return Err(ApiError::BadRequest(format!(
+            "limit: must be 1 to {MAX_LIMIT}, is {}",
+            query.limit
+        )));
+    }
+    let entries = state.store.audit_entries(query.from, query.limit).await?;
+    // Reading the log is itself in the log (after the entries read, so never among them).
+    let read = AuditEvent::new(AuditKind::Read, &caller.name, "audit_entries")
+        .detail(json!({"from": query.from, "limit": query.limit, "rows": entries.len()}));
+    state.store.audit(&[read], state.clock.now()).await?;
     Ok(Json(json!({"entries": entries})))
 }
 
@@ -86,7 +99,7 @@ pub async fn sign_now(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(&state, "sign a tree head", READERS).await?;
+    caller.require(&state, "sign a tree head", SIGNERS).await?;
     let head = state
         .store
         .sign_tree_head(&state.signing, state.clock.now(), true)

@@ -29,9 +29,10 @@ pub enum ConfigError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
-    /// An agency system: sends events for its own agency code, acknowledges its notices.
+    /// An agency system: sends events for its own agency code, lists and acknowledges its notices.
     Agency,
-    /// A platform operator: notices, policy, scheduler, metrics.
+    /// A platform operator: notices (the person masked), policy, scheduler, metrics; not the audit
+    /// log (it may sign a tree head now).
     Operator,
     /// A supervisor or auditor (监督/审计): reads the audit log, its heads and proofs.
     Auditor,

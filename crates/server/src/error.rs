@@ -23,8 +23,15 @@ pub enum ApiError {
     Csrf,
     #[error("{0}")]
     Conflict(String),
+    /// Valid JSON that fails validation (422); the message names the field.
     #[error("{0}")]
     BadRequest(String),
+    /// A body that is not JSON at all (400).
+    #[error("{0}")]
+    Malformed(String),
+    /// A body whose content type is not JSON (415).
+    #[error("expected a request with `Content-Type: application/json`")]
+    UnsupportedMediaType,
     #[error("not found")]
     NotFound,
     #[error(transparent)]
@@ -39,6 +46,8 @@ impl ApiError {
             ApiError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::BadRequest(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Store(error) => match error {
                 StoreError::Conflict { .. } | StoreError::CaseNumberConflict { .. } => {
@@ -59,7 +68,8 @@ impl ApiError {
             ApiError::Csrf => "csrf",
             ApiError::Throttled(_) => "throttled",
             ApiError::Conflict(_) => "conflict",
-            ApiError::BadRequest(_) => "invalid",
+            ApiError::BadRequest(_) | ApiError::Malformed(_) => "invalid",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::NotFound => "not_found",
             ApiError::Store(
                 StoreError::Conflict { .. } | StoreError::CaseNumberConflict { .. },

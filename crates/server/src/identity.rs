@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::auth::{Caller, SESSION_COOKIE, cookie};
+use crate::auth::{Caller, SESSION_COOKIE, cookie, refuse, refuse_as};
 use crate::config::{Role, key_digest};
 use crate::error::ApiError;
 use crate::throttle::Locked;
@@ -156,6 +156,17 @@ pub async fn login(
         return Err(ApiError::Unauthenticated);
     };
     state.logins.succeeded(&login.username);
+    let entry = AuditEvent::new(AuditKind::Login, format!("user:{}", user.username), "ok");
+    open_session(&state, &user, entry, now).await
+}
+
+/// Opens a session for `user` (audited as `entry`): sets the cookie and answers the CSRF token.
+async fn open_session(
+    state: &AppState,
+    user: &UserRow,
+    entry: AuditEvent,
+    now: jiff::Timestamp,
+) -> Result<Response, ApiError> {
     let token = fengcun_crypto::random_hex::<32>();
     let csrf = fengcun_crypto::random_hex::<32>();
     let hours = i64::try_from(state.config.session_hours).unwrap_or(8);
@@ -171,11 +182,7 @@ pub async fn login(
                 csrf_hash: key_digest(&csrf),
                 expires_at,
             },
-            &[AuditEvent::new(
-                AuditKind::Login,
-                format!("user:{}", user.username),
-                "ok",
-            )],
+            &[entry],
             now,
         )
         .await?;
@@ -292,11 +299,43 @@ fn parse_role_and_kind(
             role.code()
         )));
     }
+    if matches!(role, Role::Operator | Role::Auditor | Role::Administrator) && kind.is_some() {
+        return Err(ApiError::BadRequest(format!(
+            "requester_kind: an {} does not ask and takes none",
+            role.code()
+        )));
+    }
     Ok((role, kind))
 }
 
-/// `POST /api/v1/users` (administrator): creates a user, or replaces one (a new password, a new
-/// role).
+/// An agency account or key speaks for one agency and needs its code; no other role has one.
+fn check_agency(role: Role, agency: Option<&str>) -> Result<(), ApiError> {
+    match (role, agency) {
+        (Role::Agency, None) => Err(ApiError::BadRequest(
+            "agency: an agency account speaks for one agency and needs its code".into(),
+        )),
+        (Role::Agency, Some(code)) if code.trim().is_empty() => Err(ApiError::BadRequest(
+            "agency: an agency account speaks for one agency and needs its code".into(),
+        )),
+        (Role::Agency, Some(_)) | (_, None) => Ok(()),
+        (other, Some(_)) => Err(ApiError::BadRequest(format!(
+            "agency: only an agency account speaks for an agency, not a {}",
+            other.code()
+        ))),
+    }
+}
+
+fn check_password(field: &str, password: &str) -> Result<(), ApiError> {
+    if password.chars().count() < 12 {
+        return Err(ApiError::BadRequest(format!(
+            "{field}: at least 12 characters"
+        )));
+    }
+    Ok(())
+}
+
+/// `POST /api/v1/users` (administrator): creates a user; an existing username is 409 (a user is
+/// never replaced by creating another under their name).
 pub async fn create_user(
     State(state): State<AppState>,
     caller: Caller,
@@ -306,12 +345,9 @@ pub async fn create_user(
         .require(&state, "change users", &[Role::Administrator])
         .await?;
     check_username(&new.username)?;
-    if new.password.chars().count() < 12 {
-        return Err(ApiError::BadRequest(
-            "password: at least 12 characters".into(),
-        ));
-    }
+    check_password("password", &new.password)?;
     let (role, kind) = parse_role_and_kind(&new.role, new.requester_kind.as_deref())?;
+    check_agency(role, new.agency.as_deref())?;
     let person_key = match (&new.id_number, kind) {
         (Some(id), Some(RequesterKind::Person)) => {
             let id =
@@ -330,34 +366,43 @@ pub async fn create_user(
         }
         (None, _) => None,
     };
-    let password = new.password.clone();
-    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|e| ApiError::BadRequest(e.to_string()))??;
-    // Replacing a user keeps a disabled account disabled: re-enabling is not a side effect.
-    let existing = state.store.user(&new.username).await?;
+    let taken = || ApiError::Conflict(format!("username: `{}` exists", new.username));
+    // Checked before the password is hashed (cheap), and again by the insert (no race).
+    if state.store.user(&new.username).await?.is_some() {
+        return Err(taken());
+    }
+    let password_hash = hash_in_turn(new.password.clone()).await?;
     let user = UserRow {
         username: new.username.clone(),
         password_hash,
         role: role.code().to_owned(),
         requester_kind: kind.map(|k| k.code().to_owned()),
-        agency: new.agency,
+        agency: new.agency.clone(),
         person_key,
-        disabled: existing.as_ref().is_some_and(|u| u.disabled),
+        disabled: false,
     };
-    let outcome = if existing.is_some() {
-        "replaced"
-    } else {
-        "created"
-    };
-    let event = AuditEvent::new(AuditKind::UserChanged, &caller.name, outcome)
+    let event = AuditEvent::new(AuditKind::UserChanged, &caller.name, "created")
         .subject(format!("user:{}", user.username))
         .detail(json!({"role": user.role, "requester_kind": user.requester_kind, "agency": user.agency}));
-    state
+    if !state
         .store
-        .put_user(&user, &[event], state.clock.now())
-        .await?;
+        .add_user(&user, &[event], state.clock.now())
+        .await?
+    {
+        return Err(taken());
+    }
     Ok((StatusCode::CREATED, Json(json!({"user": user}))))
+}
+
+/// Hashes a password off the async threads, within the bound on hashes at once.
+async fn hash_in_turn(password: String) -> Result<String, ApiError> {
+    let _permit = hashing_permits()
+        .acquire()
+        .await
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?
 }
 
 /// `GET /api/v1/users` (administrator).
@@ -396,6 +441,120 @@ pub async fn disable_user(
     Ok(Json(json!({"user": user})))
 }
 
+/// `POST /api/v1/users/{username}/enable` (administrator): a disabled user may log in again.
+/// Their old sessions ended when they were disabled and do not come back.
+pub async fn enable_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(username): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller
+        .require(&state, "change users", &[Role::Administrator])
+        .await?;
+    let mut user = state
+        .store
+        .user(&username)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if !user.disabled {
+        return Err(ApiError::Conflict(format!(
+            "username: `{username}` is not disabled"
+        )));
+    }
+    user.disabled = false;
+    let event = AuditEvent::new(AuditKind::UserChanged, &caller.name, "enabled")
+        .subject(format!("user:{username}"));
+    state
+        .store
+        .put_user(&user, &[event], state.clock.now())
+        .await?;
+    Ok(Json(json!({"user": user})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+/// `POST /api/v1/session/password`: a console user changes their own password, giving the
+/// current one (throttled with the logins of their username). Every session of theirs ends, this
+/// one included; the answer opens a new one (cookie and CSRF token), as a login does.
+pub async fn change_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Json(change): Json<PasswordChange>,
+) -> Result<Response, ApiError> {
+    // The user of the session the request came with; a key has no password.
+    let session = match (
+        headers.get(header::AUTHORIZATION),
+        cookie(&headers, SESSION_COOKIE),
+    ) {
+        (None, Some(token)) => state.store.session(&key_digest(&token)).await?,
+        _ => None,
+    };
+    let Some(session) = session else {
+        let reason = "only a console user, logged in, changes their password".to_owned();
+        return Err(refuse(&state, &caller, "change password", reason).await?);
+    };
+    let username = session.username;
+    check_password("new_password", &change.new_password)?;
+    if change.new_password == change.current_password {
+        return Err(ApiError::BadRequest(
+            "new_password: the same as the current one".into(),
+        ));
+    }
+    let now = state.clock.now();
+    if let Err(locked) = state.logins.check(&username, now) {
+        return Err(throttled(&state, &username, now, locked).await?);
+    }
+    let mut user = state
+        .store
+        .user(&username)
+        .await?
+        .filter(|u| !u.disabled)
+        .ok_or(ApiError::Unauthenticated)?;
+    let matches = {
+        let _permit = hashing_permits()
+            .acquire()
+            .await
+            .map_err(|_| ApiError::Unauthenticated)?;
+        let turn = state.clock.now();
+        if let Err(locked) = state.logins.attempt(&username, turn) {
+            return Err(throttled(&state, &username, turn, locked).await?);
+        }
+        let (password, stored) = (change.current_password.clone(), user.password_hash.clone());
+        tokio::task::spawn_blocking(move || password_matches(&password, &stored))
+            .await
+            .unwrap_or(false)
+    };
+    if !matches {
+        let entry = AuditEvent::new(
+            AuditKind::AuthenticationRefused,
+            format!("user:{username}"),
+            "refused",
+        )
+        .detail(json!({"via": "password_change"}));
+        let reason = "current_password: wrong".to_owned();
+        return Err(refuse_as(&state, entry, reason).await?);
+    }
+    state.logins.succeeded(&username);
+    user.password_hash = hash_in_turn(change.new_password.clone()).await?;
+    let event = AuditEvent::new(
+        AuditKind::UserChanged,
+        format!("user:{username}"),
+        "password_changed",
+    )
+    .subject(format!("user:{username}"));
+    // Ends every session of the user's, in the transaction of the change.
+    state.store.put_user(&user, &[event], now).await?;
+    let entry = AuditEvent::new(AuditKind::Login, format!("user:{username}"), "ok")
+        .detail(json!({"via": "password_change"}));
+    open_session(&state, &user, entry, now).await
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
@@ -417,11 +576,7 @@ pub async fn create_key(
         .require(&state, "change keys", &[Role::Administrator])
         .await?;
     let (role, kind) = parse_role_and_kind(&new.role, new.requester_kind.as_deref())?;
-    if role == Role::Agency && new.agency.is_none() {
-        return Err(ApiError::BadRequest(
-            "agency: an agency key speaks for one agency and needs its code".into(),
-        ));
-    }
+    check_agency(role, new.agency.as_deref())?;
     if matches!(role, Role::Administrator) {
         // Administrators are people: they log in, and their actions name them.
         return Err(ApiError::BadRequest(

@@ -14,6 +14,7 @@ mod disclosure;
 mod error;
 mod identity;
 pub mod keyfile;
+pub mod mask;
 mod metrics;
 pub mod openapi;
 mod outbox;

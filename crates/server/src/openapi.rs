@@ -28,6 +28,8 @@ pub const PATHS: &[(&str, &str)] = &[
     ("/api/v1/users", "get"),
     ("/api/v1/users", "post"),
     ("/api/v1/users/{username}/disable", "post"),
+    ("/api/v1/users/{username}/enable", "post"),
+    ("/api/v1/session/password", "post"),
     ("/api/v1/keys", "get"),
     ("/api/v1/keys", "post"),
     ("/api/v1/keys/{id}", "delete"),
@@ -49,7 +51,9 @@ fn error_responses() -> Value {
     json!({
         "401": {"description": "No or unknown key", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
         "403": {"description": "The key's role may not do this", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-        "422": {"description": "Invalid input; the message names the line and field", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        "422": {"description": "Invalid input: JSON that fails validation, a query value out of range; the message names the line and field", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        "400": {"description": "A body that is not JSON, or a query string that does not parse", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        "415": {"description": "A request body without `Content-Type: application/json`", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     })
 }
 
@@ -113,16 +117,16 @@ pub fn document() -> Value {
             "/api/v1/events/batch": {"post": {"summary": "Submit up to 10,000 events atomically: all are stored or none is",
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["events"], "properties": {"events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}}}}}},
                 "responses": with_errors(json!({"200": {"description": "every line stored or a duplicate; `results` per line"}, "409": {"description": "a line reuses a key for a different event; nothing stored"}}))}},
-            "/api/v1/notices": {"get": {"summary": "Sealing and unsealing notices (operator)",
+            "/api/v1/notices": {"get": {"summary": "Sealing and unsealing notices: an operator sees every one with the person masked (张某, 1101**********0025), an agency those addressed to it in full; every read is audited",
                 "parameters": [
                     {"name": "status", "in": "query", "schema": {"type": "string", "enum": ["pending", "retrying", "delivered", "failed", "acknowledged", "available"]}},
                     {"name": "case_code", "in": "query", "schema": {"type": "string"}},
                     {"name": "unacknowledged", "in": "query", "schema": {"type": "boolean"}}],
                 "responses": with_errors(json!({"200": {"description": "notices"}}))}},
-            "/api/v1/notices/{id}/ack": {"post": {"summary": "Acknowledge a delivered notice with its token",
+            "/api/v1/notices/{id}/ack": {"post": {"summary": "Acknowledge a delivered notice with its token (the agency it is addressed to)",
                 "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}}}}},
-                "responses": with_errors(json!({"200": {"description": "acknowledged"}, "404": {"description": "unknown notice or wrong token"}}))}},
+                "responses": with_errors(json!({"200": {"description": "acknowledged"}, "404": {"description": "unknown notice, wrong token, or another agency's notice"}}))}},
             "/api/v1/notices/{id}/retry": {"post": {"summary": "Put a failed notice back in the outbox for one more attempt, due now (operator)",
                 "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
                 "responses": with_errors(json!({"200": {"description": "retrying"}, "404": {"description": "no failed agency notice with this number"}}))}},
@@ -154,16 +158,16 @@ pub fn document() -> Value {
 fn audit_paths(with_errors: &dyn Fn(Value) -> Value) -> Value {
     let size = |name: &str, what: &str| json!({"name": name, "in": "query", "required": true, "schema": {"type": "integer", "minimum": 0}, "description": what});
     json!({
-        "/api/v1/audit/entries": {"get": {"summary": "Audit entries in log order (auditor, operator)",
-            "parameters": [{"name": "from", "in": "query", "schema": {"type": "integer"}}, {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 1000}}],
+        "/api/v1/audit/entries": {"get": {"summary": "Audit entries in log order (auditor); the read is itself an entry",
+            "parameters": [{"name": "from", "in": "query", "schema": {"type": "integer"}}, {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}, "description": "out of range: 422"}],
             "responses": with_errors(json!({"200": {"description": "entries: seq, at, kind, actor, purpose, outcome, subject, detail, leaf_hash"}}))}},
         "/api/v1/audit/heads": {
-            "get": {"summary": "Every signed tree head (auditor, operator): `lines` are what `fengcun audit verify --against` reads", "responses": with_errors(json!({"200": {"description": "heads"}}))},
+            "get": {"summary": "Every signed tree head (auditor): `lines` are what `fengcun audit verify --against` reads", "responses": with_errors(json!({"200": {"description": "heads"}}))},
             "post": {"summary": "Sign a tree head now (auditor, operator)", "responses": with_errors(json!({"200": {"description": "the new head's line"}}))}},
-        "/api/v1/audit/proofs/inclusion": {"get": {"summary": "Inclusion proof of an entry in the tree of a head's size (RFC 9162 §2.1.3)",
+        "/api/v1/audit/proofs/inclusion": {"get": {"summary": "Inclusion proof of an entry in the tree of a head's size (RFC 9162 §2.1.3; auditor)",
             "parameters": [size("index", "the entry"), size("size", "the tree size (a signed head's)")],
             "responses": with_errors(json!({"200": {"description": "{proof, index, size, leaf_hash, path}; check with `fengcun audit check`"}}))}},
-        "/api/v1/audit/proofs/consistency": {"get": {"summary": "Consistency proof between two tree sizes (RFC 9162 §2.1.4)",
+        "/api/v1/audit/proofs/consistency": {"get": {"summary": "Consistency proof between two tree sizes (RFC 9162 §2.1.4; auditor)",
             "parameters": [size("from", "the earlier size"), size("to", "the later size")],
             "responses": with_errors(json!({"200": {"description": "{proof, old_size, new_size, path}"}}))}},
         "/api/v1/public-key": {"get": {"summary": "The public key of tree heads and certificates (PEM; public)", "security": [],
@@ -189,13 +193,18 @@ fn identity_paths(with_errors: &dyn Fn(Value) -> Value) -> Value {
                 "responses": with_errors(json!({"200": {"description": "username, role, requester_kind, csrf_token, expires_at"}, "429": {"description": "too many wrong logins for this username: locked for Retry-After seconds", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}))},
             "get": {"summary": "Who the caller is", "responses": with_errors(json!({"200": {"description": "name, role, agency, requester_kind"}}))},
             "delete": {"summary": "Log out", "responses": with_errors(json!({"204": {"description": "the session ended"}}))}},
+        "/api/v1/session/password": {"post": {"summary": "Change one's own password (a logged-in console user; throttled with the username's logins): every session of the user's ends and a new one is opened, as at login",
+            "requestBody": body(json!({"current_password": string, "new_password": {"type": "string", "minLength": 12}}), &["current_password", "new_password"]),
+            "responses": with_errors(json!({"200": {"description": "username, role, requester_kind, csrf_token, expires_at; a new session cookie"}, "429": {"description": "too many wrong passwords for this username: locked for Retry-After seconds", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}))}},
         "/api/v1/users": {
             "get": {"summary": "Users (administrator, auditor)", "responses": with_errors(json!({"200": {"description": "users, without password hashes"}}))},
-            "post": {"summary": "Create or replace a user (administrator); argon2id password hash",
+            "post": {"summary": "Create a user (administrator); argon2id password hash. An agency user needs `agency`; operators, auditors and administrators take no `requester_kind`",
                 "requestBody": body(json!({"username": string, "password": string, "role": {"type": "string", "enum": ["agency", "operator", "auditor", "clerk", "approver", "administrator", "requester"]}, "requester_kind": string, "agency": string, "id_number": string}), &["username", "password", "role"]),
-                "responses": with_errors(json!({"201": {"description": "the user"}}))}},
+                "responses": with_errors(json!({"201": {"description": "the user"}, "409": {"description": "the username exists"}}))}},
         "/api/v1/users/{username}/disable": {"post": {"summary": "Disable a user and end their sessions (administrator)", "parameters": path_id("username"),
             "responses": with_errors(json!({"200": {"description": "the user"}, "404": {"description": "no such user"}}))}},
+        "/api/v1/users/{username}/enable": {"post": {"summary": "Let a disabled user log in again (administrator); their old sessions do not come back", "parameters": path_id("username"),
+            "responses": with_errors(json!({"200": {"description": "the user"}, "404": {"description": "no such user"}, "409": {"description": "the user is not disabled"}}))}},
         "/api/v1/keys": {
             "get": {"summary": "Stored API keys, never their secrets (administrator, auditor)", "responses": with_errors(json!({"200": {"description": "keys"}}))},
             "post": {"summary": "Make an API key for an agency system (administrator): the secret is in this answer only",

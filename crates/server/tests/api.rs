@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 
 const OPERATOR: &str = "operator-key-for-tests";
 const COURT_KEY: &str = "court-key-for-tests";
+const POLICE_KEY: &str = "police-key-for-tests";
 const AUDITOR: &str = "auditor-key-for-tests";
 
 /// A local agency system: records the notices it receives, fails the first `fail_first`.
@@ -100,6 +101,13 @@ impl App {
                 agency: Some("110105-fy".into()),
                 requester_kind: None,
                 key_sha256: key_digest(COURT_KEY),
+            },
+            ApiKey {
+                name: "police".into(),
+                role: Role::Agency,
+                agency: Some("110105-ga".into()),
+                requester_kind: None,
+                key_sha256: key_digest(POLICE_KEY),
             },
         ];
         config.agencies = vec![AgencyEndpoint {
@@ -294,8 +302,13 @@ async fn authentication_roles_health_openapi_and_metrics() {
             "{path}"
         );
     }
+    // An agency lists its own notices (see the masking test), but not the policy.
     assert_eq!(
         app.get("/api/v1/notices", Some(COURT_KEY)).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get("/api/v1/policy", Some(COURT_KEY)).await.0,
         StatusCode::FORBIDDEN
     );
     // An agency key speaks for its own agency only.
@@ -330,7 +343,7 @@ async fn authentication_roles_health_openapi_and_metrics() {
             .filter(|e| e["kind"] == "forbidden" && e["actor"] == "court" && e["outcome"] == action)
             .count()
     };
-    assert_eq!(refused("list notices"), 1, "{log}");
+    assert_eq!(refused("read the policy"), 1, "{log}");
     assert_eq!(refused("send events"), 2, "{log}");
     let (status, document) = app.get("/api/openapi.json", Some(OPERATOR)).await;
     assert_eq!(status, StatusCode::OK);
@@ -751,6 +764,24 @@ async fn notices_are_delivered_retried_and_acknowledged() {
     let path = received["ack"]["path"].as_str().unwrap();
     let (status, _) = app.post(path, COURT_KEY, &json!({"token": "0000"})).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // Only the agency the notice is for acknowledges it: not another agency, even with the
+    // token (answered as an unknown notice), not an operator (refused and audited).
+    let (status, _) = app
+        .post(
+            path,
+            POLICE_KEY,
+            &json!({"token": received["ack"]["token"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app
+        .post(path, OPERATOR, &json!({"token": received["ack"]["token"]}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.court_notice(&format!("?case_code={case}")).await["status"],
+        "delivered"
+    );
     let (status, _) = app
         .post(path, COURT_KEY, &json!({"token": received["ack"]["token"]}))
         .await;
@@ -765,6 +796,227 @@ async fn notices_are_delivered_retried_and_acknowledged() {
             .iter()
             .any(|n| n["recipient"] == "110105-fy")
     );
+    let (_, log) = app
+        .get("/api/v1/audit/entries?limit=1000", Some(AUDITOR))
+        .await;
+    let entries = log["entries"].as_array().unwrap();
+    let acknowledged: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["kind"] == "notice_acknowledged")
+        .collect();
+    assert_eq!(acknowledged.len(), 1, "{log}");
+    assert_eq!(
+        acknowledged[0]["actor"], "court",
+        "the entry names who acknowledged"
+    );
+    assert!(entries.iter().any(|e| e["kind"] == "forbidden"
+        && e["actor"] == "ops"
+        && e["outcome"] == "acknowledge notices"));
+}
+
+/// The detail of an audit entry as listed (a JSON string), parsed.
+fn detail(entry: &Value) -> Value {
+    serde_json::from_str(entry["detail"].as_str().unwrap()).unwrap()
+}
+
+/// An operator watching deliveries sees notices with the person masked; an agency sees its own
+/// notices in full, and no other agency's; every list read is an audit entry with who, the filter
+/// and how many notices.
+#[tokio::test]
+async fn operators_see_notices_masked_agencies_their_own_in_full_and_every_read_is_audited() {
+    let app = App::start("cn-minor-opt1", "2024-06-01T00:00:00Z", None).await;
+    let case = "110105-2024-000621";
+    app.send_sealed_conviction(case).await;
+    let query = format!("?case_code={case}");
+    let listed = app.notices(&query).await;
+    assert!(listed.len() >= 2, "{listed:?}");
+    let text = serde_json::to_string(&listed).unwrap();
+    assert!(!text.contains(A) && !text.contains("测试人"), "{text}");
+    let court = listed
+        .iter()
+        .find(|n| n["recipient"] == "110105-fy")
+        .unwrap();
+    assert!(
+        court["body"]
+            .as_str()
+            .unwrap()
+            .contains("测某（公民身份号码1101**********0025）"),
+        "{court}"
+    );
+
+    let (status, own) = app
+        .get(&format!("/api/v1/notices{query}"), Some(COURT_KEY))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{own}");
+    let own = own["notices"].as_array().unwrap();
+    assert_eq!(own.len(), 1, "the court's notice only: {own:?}");
+    assert_eq!(own[0]["recipient"], "110105-fy");
+    assert!(
+        own[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("测试人（公民身份号码110105199003070025）"),
+        "{}",
+        own[0]
+    );
+
+    let (_, log) = app
+        .get("/api/v1/audit/entries?limit=1000", Some(AUDITOR))
+        .await;
+    let reads: Vec<(String, Value)> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "read" && e["outcome"] == "notices")
+        .map(|e| (e["actor"].as_str().unwrap().to_owned(), detail(e)))
+        .collect();
+    assert_eq!(reads.len(), 2, "{reads:?}");
+    assert_eq!(reads[0].0, "ops");
+    assert_eq!(reads[0].1["filter"]["case_code"], case);
+    assert_eq!(reads[0].1["rows"], listed.len());
+    assert_eq!(reads[0].1["identities"], "masked");
+    assert_eq!(reads[1].0, "court");
+    assert_eq!(reads[1].1["filter"]["recipient"], "110105-fy");
+    assert_eq!(reads[1].1["rows"], 1);
+    assert_eq!(reads[1].1["identities"], "full");
+}
+
+/// The audit log is for auditors: an operator may sign a head now (hashes only) but reads no
+/// entry, head list or proof, and each refusal is audited; an auditor's read is itself an entry.
+/// `limit` outside 1..=1000 (the OpenAPI document's range) is refused, naming it.
+#[tokio::test]
+async fn the_audit_log_is_for_auditors_and_reading_it_is_audited() {
+    let app = App::start("cn-minor-opt1", "2026-01-01T00:00:00Z", None).await;
+    app.send_sealed_conviction("110105-2024-000631").await;
+    let (status, head) = app.post("/api/v1/audit/heads", OPERATOR, &json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{head}");
+    let size = head_size(&head);
+    for path in [
+        "/api/v1/audit/entries".to_owned(),
+        "/api/v1/audit/heads".to_owned(),
+        format!("/api/v1/audit/proofs/inclusion?index=0&size={size}"),
+        format!("/api/v1/audit/proofs/consistency?from=1&to={size}"),
+    ] {
+        assert_eq!(
+            app.get(&path, Some(OPERATOR)).await.0,
+            StatusCode::FORBIDDEN,
+            "{path}"
+        );
+        assert_eq!(
+            app.get(&path, Some(AUDITOR)).await.0,
+            StatusCode::OK,
+            "{path}"
+        );
+    }
+    let (status, first) = app
+        .get("/api/v1/audit/entries?limit=1000", Some(AUDITOR))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let first = first["entries"].as_array().unwrap().clone();
+    let (_, second) = app
+        .get(
+            &format!("/api/v1/audit/entries?from={}", first.len()),
+            Some(AUDITOR),
+        )
+        .await;
+    let second = second["entries"].as_array().unwrap().clone();
+    // The read of `first` is the first entry after it.
+    assert_eq!(second[0]["kind"], "read", "{second:?}");
+    assert_eq!(second[0]["actor"], "audit");
+    assert_eq!(second[0]["outcome"], "audit_entries");
+    let read = detail(&second[0]);
+    assert_eq!((&read["from"], &read["limit"]), (&json!(0), &json!(1000)));
+    assert_eq!(read["rows"], first.len());
+    let refused = first
+        .iter()
+        .filter(|e| e["kind"] == "forbidden" && e["actor"] == "ops")
+        .count();
+    assert_eq!(refused, 4, "{first:?}");
+
+    for limit in ["5000", "1001", "0", "-1"] {
+        let (status, body) = app
+            .get(
+                &format!("/api/v1/audit/entries?limit={limit}"),
+                Some(AUDITOR),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{limit}: {body}");
+        assert!(
+            body["message"].as_str().unwrap().starts_with("limit:"),
+            "{body}"
+        );
+    }
+}
+
+/// The size of the tree a signed head's line covers.
+fn head_size(answer: &Value) -> u64 {
+    fengcun_ledger::SignedTreeHead::from_json(answer["line"].as_str().unwrap())
+        .unwrap()
+        .unverified_head()
+        .size()
+}
+
+/// Every endpoint with a JSON body answers alike: 400 for a body that is not JSON, 415 for a body
+/// not labelled JSON, 422 for JSON that fails validation (the single event endpoint included,
+/// though it reads the event from its bytes).
+#[tokio::test]
+async fn malformed_and_mislabelled_bodies_are_answered_alike_everywhere() {
+    let app = App::start("cn-minor-opt1", "2025-01-01T00:00:00Z", None).await;
+    let raw = |path: &'static str, content_type: Option<&'static str>, body: &'static str| {
+        let mut request = app
+            .http
+            .post(format!("{}{path}", app.base))
+            .bearer_auth(OPERATOR)
+            .body(body);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            (
+                status,
+                body["error"].as_str().unwrap_or("not JSON").to_owned(),
+            )
+        }
+    };
+    let json = Some("application/json");
+    for path in [
+        "/api/v1/events",
+        "/api/v1/events/batch",
+        "/api/v1/lookups",
+        "/api/v1/session",
+    ] {
+        assert_eq!(
+            raw(path, json, "{ not JSON").await,
+            (StatusCode::BAD_REQUEST, "invalid".to_owned()),
+            "{path}: not JSON"
+        );
+        for content_type in [Some("text/plain"), None] {
+            assert_eq!(
+                raw(path, content_type, "{}").await,
+                (
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type".to_owned()
+                ),
+                "{path}: {content_type:?}"
+            );
+        }
+        assert_eq!(
+            raw(path, json, "{}").await,
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid".to_owned()),
+            "{path}: JSON that is no valid request"
+        );
+    }
+    // A media type with parameters is JSON still.
+    let (status, _) = raw(
+        "/api/v1/events",
+        Some("application/json; charset=utf-8"),
+        "{}",
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 /// A notice whose receiver never answers runs out of attempts, is listed as failed, and goes out

@@ -1282,3 +1282,187 @@ async fn only_agency_systems_and_operators_send_events() {
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("盗窃罪"), "{body}");
 }
+
+/// Users: a role's fields are checked (an agency needs its code, an auditor asks as no one); a
+/// taken username is 409 and the user untouched; a disabled user is enabled again by an
+/// administrator without their old sessions; users change their own password, which ends their
+/// other sessions; each change is audited.
+#[tokio::test]
+async fn users_are_created_once_re_enabled_and_change_their_own_password() {
+    let app = App::start().await;
+    let admin = As::Key(ADMIN.into());
+    for (body, field) in [
+        (
+            json!({"username": "fy-user", "password": password("fy-user"), "role": "agency"}),
+            "agency:",
+        ),
+        (
+            json!({"username": "audit-li", "password": password("audit-li"), "role": "auditor", "requester_kind": "court"}),
+            "requester_kind:",
+        ),
+        (
+            json!({"username": "ops-li", "password": password("ops-li"), "role": "operator", "agency": "110105-fy"}),
+            "agency:",
+        ),
+    ] {
+        let (status, answer) = app.post("/api/v1/users", &admin, &body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {answer}");
+        assert!(
+            answer["message"].as_str().unwrap().starts_with(field),
+            "{answer}"
+        );
+    }
+    // Creating a user that exists is a conflict; the user keeps their password and role.
+    app.user("clerk-li", "clerk", Some("court"), None).await;
+    let (status, answer) = app
+        .post(
+            "/api/v1/users",
+            &admin,
+            &json!({"username": "clerk-li", "password": "another-password-entirely", "role": "approver", "requester_kind": "court"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    let first = app.login("clerk-li").await;
+    assert_eq!(app.get("/api/v1/session", &first).await.1["role"], "clerk");
+
+    // Disabled, then enabled: the user logs in again; the session they had is gone for good.
+    let enable = "/api/v1/users/clerk-li/enable";
+    assert_eq!(
+        app.post(enable, &admin, &json!({})).await.0,
+        StatusCode::CONFLICT,
+        "not disabled"
+    );
+    let (status, _) = app
+        .post("/api/v1/users/clerk-li/disable", &admin, &json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        app.post(enable, &first, &json!({})).await.0,
+        StatusCode::UNAUTHORIZED,
+        "a disabled user's session is gone"
+    );
+    let (_, clerk_key) = app.key("fy-clerk-system", "clerk", "court").await;
+    assert_eq!(
+        app.post(enable, &clerk_key, &json!({})).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.post("/api/v1/users/nobody-here/enable", &admin, &json!({}))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    let (status, answer) = app.post(enable, &admin, &json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["user"]["disabled"], false);
+    assert_eq!(
+        app.get("/api/v1/session", &first).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Changing one's own password: the current one is required, the new one checked; the
+    // other sessions end and the answer opens a new one.
+    let one = app.login("clerk-li").await;
+    let other = app.login("clerk-li").await;
+    let change = "/api/v1/session/password";
+    let new_password = "a-new-and-long-password";
+    let (status, answer) = app
+        .post(
+            change,
+            &one,
+            &json!({"current_password": "not-the-password", "new_password": new_password}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+    let (status, answer) = app
+        .post(
+            change,
+            &one,
+            &json!({"current_password": password("clerk-li"), "new_password": "short"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("new_password:")
+    );
+    // A key has no password to change.
+    assert_eq!(
+        app.post(
+            change,
+            &admin,
+            &json!({"current_password": "x", "new_password": new_password})
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+    let As::Session { cookie, csrf } = one.clone() else {
+        unreachable!()
+    };
+    let response = app
+        .http
+        .post(format!("{}{change}", app.base))
+        .header("cookie", format!("fengcun_session={cookie}"))
+        .header("x-csrf-token", csrf)
+        .json(&json!({"current_password": password("clerk-li"), "new_password": new_password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body: Value = response.json().await.unwrap();
+    let renewed = As::Session {
+        cookie: cookie
+            .strip_prefix("fengcun_session=")
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned(),
+        csrf: body["csrf_token"].as_str().unwrap().to_owned(),
+    };
+    for (session, status) in [
+        (&one, StatusCode::UNAUTHORIZED),
+        (&other, StatusCode::UNAUTHORIZED),
+        (&renewed, StatusCode::OK),
+    ] {
+        assert_eq!(app.get("/api/v1/session", session).await.0, status);
+    }
+    for (password, status) in [
+        (password("clerk-li"), StatusCode::UNAUTHORIZED),
+        (new_password.to_owned(), StatusCode::OK),
+    ] {
+        let (got, _) = app
+            .post(
+                "/api/v1/session",
+                &As::Nobody,
+                &json!({"username": "clerk-li", "password": password}),
+            )
+            .await;
+        assert_eq!(got, status);
+    }
+
+    let entries = app.audit().await;
+    let has = |kind: &str, actor: &str, outcome: &str| {
+        entries
+            .iter()
+            .any(|e| e["kind"] == kind && e["actor"] == actor && e["outcome"] == outcome)
+    };
+    assert!(has("user_changed", "admin", "enabled"));
+    assert!(has("user_changed", "user:clerk-li", "password_changed"));
+    assert!(has("authentication_refused", "user:clerk-li", "refused"));
+    assert!(has("forbidden", "admin", "change password"));
+    assert!(
+        !entries
+            .iter()
+            .any(|e| e["kind"] == "user_changed" && e["outcome"] == "replaced")
+    );
+    let log = serde_json::to_string(&entries).unwrap();
+    assert!(!log.contains(new_password));
+}

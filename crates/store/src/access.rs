@@ -298,6 +298,38 @@ impl SqlStore {
         Ok(())
     }
 
+    /// Inserts a new user; false (and nothing written, nothing audited) if the username exists.
+    pub(crate) async fn insert_user(
+        &self,
+        user: &UserRow,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO users ({USER_COLUMNS}, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
+             ON CONFLICT (username) DO NOTHING"
+        ))
+        .bind(user.username.as_str())
+        .bind(user.password_hash.as_str())
+        .bind(user.role.as_str())
+        .bind(user.requester_kind.clone())
+        .bind(user.agency.clone())
+        .bind(user.person_key.clone())
+        .bind(i64::from(user.disabled))
+        .bind(ts(now).as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !inserted {
+            return Ok(false);
+        }
+        self.append_audit(&mut tx, audit, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     pub(crate) async fn read_user(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
         let row: Option<UserTuple> = sqlx::query_as(&format!(
             "SELECT {USER_COLUMNS} FROM users WHERE username = $1"

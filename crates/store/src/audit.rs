@@ -50,6 +50,9 @@ pub enum AuditKind {
     AuthenticationRefused,
     /// A request was refused for lack of a role.
     Forbidden,
+    /// A list that shows identities, sealed facts or audit entries was read (notices, the audit
+    /// log): who, with what filter, how many rows.
+    Read,
 }
 
 impl AuditKind {
@@ -71,6 +74,7 @@ impl AuditKind {
             Self::Login => "login",
             Self::AuthenticationRefused => "authentication_refused",
             Self::Forbidden => "forbidden",
+            Self::Read => "read",
         }
     }
 }

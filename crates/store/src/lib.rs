@@ -117,11 +117,15 @@ pub trait Store: Send + Sync {
         now: jiff::Timestamp,
     ) -> Result<bool, StoreError>;
 
-    /// The receiver confirms a notice with the token it was delivered with.
+    /// The receiver confirms a notice with the token it was delivered with: only the agency the
+    /// notice is addressed to (`agency`, its code), acting as `actor` (named in the log). False for
+    /// an unknown notice, a wrong token or another agency's notice alike.
     async fn acknowledge(
         &self,
         notice_id: &str,
+        agency: &str,
         token: &str,
+        actor: &str,
         now: jiff::Timestamp,
     ) -> Result<bool, StoreError>;
 
@@ -197,6 +201,15 @@ pub trait Store: Send + Sync {
         audit: &[AuditEvent],
         now: jiff::Timestamp,
     ) -> Result<(), StoreError>;
+
+    /// Creates a user that does not exist yet; false, with nothing written, if the username is
+    /// taken (a check before it could race another creation).
+    async fn add_user(
+        &self,
+        user: &UserRow,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<bool, StoreError>;
 
     async fn user(&self, username: &str) -> Result<Option<UserRow>, StoreError>;
 

@@ -657,14 +657,18 @@ impl Store for SqlStore {
              JOIN records r ON r.person_key = n.person_key AND r.case_code = n.case_code \
              JOIN transitions t ON t.transition_id = n.transition_id \
              WHERE ($1 IS NULL OR n.status = $1) AND ($2 IS NULL OR n.case_code = $2) \
-             AND ($3 = 0 OR (n.recipient <> 'person' AND n.status <> 'acknowledged')) ORDER BY n.created_at, n.notice_id",
+             AND ($3 = 0 OR (n.recipient <> 'person' AND n.status <> 'acknowledged')) \
+             AND ($4 IS NULL OR n.recipient = $4) ORDER BY n.created_at, n.notice_id",
         )
         .bind(filter.status.clone())
         .bind(filter.case_code.clone())
         .bind(i64::from(filter.unacknowledged))
+        .bind(filter.recipient.clone())
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter().map(|row| self.notice_view(row)).collect()
+        rows.into_iter()
+            .map(|row| self.notice_view(row, filter.mask))
+            .collect()
     }
 
     async fn claim_due_notices(
@@ -742,6 +746,7 @@ impl Store for SqlStore {
                     &transition_id,
                     facts,
                     &wrapped,
+                    None,
                 )
                 .map(|(title, body)| NoticeContent { title, body })
                 .map_err(|error| error.to_string());
@@ -832,7 +837,9 @@ impl Store for SqlStore {
     async fn acknowledge(
         &self,
         notice_id: &str,
+        agency: &str,
         token: &str,
+        actor: &str,
         now: jiff::Timestamp,
     ) -> Result<bool, StoreError> {
         let expected = self.keys.ack_token(notice_id);
@@ -848,20 +855,19 @@ impl Store for SqlStore {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE notices SET status = 'acknowledged', acknowledged_at = $1, next_attempt_at = NULL \
-             WHERE notice_id = $2 AND recipient <> 'person'",
+             WHERE notice_id = $2 AND recipient = $3 AND recipient <> 'person'",
         )
         .bind(ts(now))
         .bind(notice_id)
+        .bind(agency)
         .execute(&mut *tx)
         .await?;
         let acknowledged = done.rows_affected() == 1;
         if acknowledged {
-            let event = AuditEvent::new(
-                crate::AuditKind::NoticeAcknowledged,
-                "receiver",
-                "acknowledged",
-            )
-            .subject(format!("notice:{notice_id}"));
+            let event =
+                AuditEvent::new(crate::AuditKind::NoticeAcknowledged, actor, "acknowledged")
+                    .subject(format!("notice:{notice_id}"))
+                    .detail(serde_json::json!({"agency": agency}));
             self.append_audit(&mut tx, &[event], now).await?;
         }
         tx.commit().await?;
@@ -974,6 +980,15 @@ impl Store for SqlStore {
         now: jiff::Timestamp,
     ) -> Result<(), StoreError> {
         self.write_user(user, audit, now).await
+    }
+
+    async fn add_user(
+        &self,
+        user: &UserRow,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.insert_user(user, audit, now).await
     }
 
     async fn user(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
@@ -1119,7 +1134,11 @@ type NoticeRow = (
 );
 
 impl SqlStore {
-    fn notice_view(&self, row: NoticeRow) -> Result<NoticeView, StoreError> {
+    fn notice_view(
+        &self,
+        row: NoticeRow,
+        mask: Option<crate::IdentityMask>,
+    ) -> Result<NoticeView, StoreError> {
         let (
             notice_id,
             person_key,
@@ -1145,6 +1164,7 @@ impl SqlStore {
             &transition_id,
             facts,
             &wrapped,
+            mask,
         )?;
         Ok(NoticeView {
             notice_id,
@@ -1175,6 +1195,7 @@ impl SqlStore {
         transition_id: &str,
         facts: Option<Vec<u8>>,
         wrapped: &[u8],
+        mask: Option<crate::IdentityMask>,
     ) -> Result<(String, String), StoreError> {
         let corrupt = |what: &str| StoreError::Corrupt(format!("notice {notice_id}: {what}"));
         let facts = facts.ok_or_else(|| corrupt("no notice facts"))?;
@@ -1214,14 +1235,22 @@ impl SqlStore {
                     .collect()
             })
             .unwrap_or_default();
+        let (mut person_name, mut id_number) = (
+            facts["person_name"].as_str().map(str::to_owned),
+            facts["id_number"].as_str().map(str::to_owned),
+        );
+        if let Some(mask) = mask {
+            person_name = person_name.map(|name| (mask.name)(&name));
+            id_number = id_number.map(|id| (mask.id_number)(&id));
+        }
         let notice = fengcun_lifecycle::render_notice(
             kind,
             &recipient,
             &fengcun_lifecycle::NoticeFacts {
                 number: notice_id,
                 case_code,
-                person_name: facts["person_name"].as_str(),
-                id_number: facts["id_number"].as_str(),
+                person_name: person_name.as_deref(),
+                id_number: id_number.as_deref(),
                 effective: date("effective")?,
                 issued: date("issued")?,
                 policy_title: facts["policy_title"].as_str().unwrap_or_default(),

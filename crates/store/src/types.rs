@@ -106,12 +106,31 @@ pub struct PolicyChange {
     pub sealed_no_longer_eligible: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct NoticeFilter {
     pub status: Option<String>,
     pub case_code: Option<String>,
     /// Only agency notices not acknowledged yet.
     pub unacknowledged: bool,
+    /// Only the notices addressed to this recipient (an agency code, or `person`).
+    pub recipient: Option<String>,
+    /// How the notices' text shows the person they are about: in full without one (an agency
+    /// acting on its own notices), else masked by it (an operator watching deliveries).
+    pub mask: Option<IdentityMask>,
+}
+
+/// The masking a list applies to the person's name and identity number before a notice is
+/// rendered (the server's `mask` module): the text reads as the notice with those masked.
+#[derive(Clone, Copy)]
+pub struct IdentityMask {
+    pub name: fn(&str) -> String,
+    pub id_number: fn(&str) -> String,
+}
+
+impl std::fmt::Debug for IdentityMask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IdentityMask")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -832,16 +832,72 @@ async fn the_outbox_retries_and_receivers_acknowledge() {
             .unwrap();
         assert!(
             !store
-                .acknowledge(&first.notice_id, "wrong-token", later)
+                .acknowledge(
+                    &first.notice_id,
+                    &first.recipient,
+                    "wrong-token",
+                    "fy",
+                    later
+                )
+                .await
+                .unwrap()
+        );
+        // Only the agency the notice is addressed to acknowledges it, even with its token.
+        let other = due
+            .iter()
+            .map(|n| n.recipient.as_str())
+            .find(|r| *r != first.recipient)
+            .unwrap()
+            .to_owned();
+        assert!(
+            !store
+                .acknowledge(&first.notice_id, &other, &first.ack_token, "other", later)
                 .await
                 .unwrap()
         );
         assert!(
             store
-                .acknowledge(&first.notice_id, &first.ack_token, later)
+                .acknowledge(
+                    &first.notice_id,
+                    &first.recipient,
+                    &first.ack_token,
+                    "fy",
+                    later
+                )
                 .await
                 .unwrap()
         );
+        // A list for one recipient holds its notices only; a masked list shows the person masked,
+        // an unmasked one in full.
+        let read = |mask: Option<fengcun_store::IdentityMask>| {
+            store.notices(NoticeFilter {
+                recipient: Some(first.recipient.clone()),
+                mask,
+                ..NoticeFilter::default()
+            })
+        };
+        let full = read(None).await.unwrap();
+        assert_eq!(full.len(), 1);
+        assert_eq!(full[0].notice_id, first.notice_id);
+        assert!(
+            full[0]
+                .body
+                .contains("张三（公民身份号码110105199003070025）"),
+            "{}",
+            full[0].body
+        );
+        let masked = read(Some(fengcun_store::IdentityMask {
+            name: |_| "某甲".into(),
+            id_number: |_| "遮蔽号码".into(),
+        }))
+        .await
+        .unwrap();
+        assert!(
+            masked[0].body.contains("某甲（公民身份号码遮蔽号码）"),
+            "{}",
+            masked[0].body
+        );
+        assert!(!masked[0].body.contains(ZHANG) && !masked[0].body.contains("张三"));
         let pending = store
             .notices(NoticeFilter {
                 unacknowledged: true,
@@ -1383,6 +1439,35 @@ async fn disclosure_rows_keep_their_audit_and_decide_once() {
             .unwrap();
         assert_eq!(store.session("t").await.unwrap(), None);
         assert!(store.user("clerk").await.unwrap().unwrap().disabled);
+        // Adding a user never replaces one: a taken username writes nothing, not even its entry.
+        let logged = store.audit_entries(0, 1000).await.unwrap().len();
+        let newcomer = UserRow {
+            disabled: false,
+            ..disabled
+        };
+        assert!(
+            !store
+                .add_user(&newcomer, &audit(AuditKind::UserChanged, "created"), now)
+                .await
+                .unwrap()
+        );
+        assert!(store.user("clerk").await.unwrap().unwrap().disabled);
+        assert_eq!(store.audit_entries(0, 1000).await.unwrap().len(), logged);
+        let other = UserRow {
+            username: "clerk-2".into(),
+            ..newcomer
+        };
+        assert!(
+            store
+                .add_user(&other, &audit(AuditKind::UserChanged, "created"), now)
+                .await
+                .unwrap()
+        );
+        assert_eq!(store.user("clerk-2").await.unwrap(), Some(other));
+        assert_eq!(
+            store.audit_entries(0, 1000).await.unwrap().len(),
+            logged + 1
+        );
 
         let key = KeyRow {
             key_id: "k1".into(),
@@ -1561,6 +1646,7 @@ async fn disclosure_rows_keep_their_audit_and_decide_once() {
                 "user_changed/created",
                 "login/ok",
                 "user_changed/disabled",
+                "user_changed/created",
                 "key_changed/created",
                 "key_changed/revoked",
                 "request/pending",

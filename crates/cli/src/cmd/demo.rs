@@ -40,14 +40,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         requester_kind: None,
         key_sha256: fengcun_server::config::key_digest(&operator_key),
     });
-    let agency_key = random_key();
-    config.api_keys.push(ApiKey {
-        name: "demo-agencies".into(),
-        role: Role::Operator,
-        agency: None,
-        requester_kind: None,
-        key_sha256: fengcun_server::config::key_digest(&agency_key),
-    });
+    // Each demo agency acknowledges its notices with its own agency key, as only agencies may.
+    let mut agency_keys = std::collections::BTreeMap::new();
+    for (code, _) in DEMO_AGENCIES {
+        let key = random_key();
+        config.api_keys.push(ApiKey {
+            name: format!("demo-agency-{code}"),
+            role: Role::Agency,
+            agency: Some((*code).to_owned()),
+            requester_kind: None,
+            key_sha256: fengcun_server::config::key_digest(&key),
+        });
+        agency_keys.insert((*code).to_owned(), key);
+    }
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let inbox = start_inbox().await?;
@@ -56,7 +61,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 code: (*code).to_owned(),
                 kind: (*kind).to_owned(),
                 name: None,
-                endpoint: Some(inbox.url.clone()),
+                endpoint: Some(format!("{}/{code}", inbox.url)),
             });
         }
         let keys = fengcun_store::Keys::new(config.master_key()?);
@@ -69,15 +74,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let ctx = Context::new(Arc::new(config.load_policy()?), jiff::Timestamp::now());
         let outcomes = store.ingest(&events, &ctx).await?;
         let counts = store.counts().await?;
+        let for_agencies = store
+            .notices(fengcun_store::NoticeFilter {
+                unacknowledged: true,
+                ..Default::default()
+            })
+            .await?
+            .len();
         let running = fengcun_server::start_with_store(config, store, Arc::new(SystemClock)).await?;
         let base = format!("http://{}", running.address);
-        tokio::spawn(acknowledge(inbox.received, base.clone(), agency_key));
+        tokio::spawn(acknowledge(inbox.received, base.clone(), agency_keys));
         println!("fengcun demo: {} events loaded ({} new) into {}", counts.events, outcomes.len(), dir.display());
         for (state, n) in &counts.records_by_state {
             println!("  records {state}: {n}");
         }
         println!("\nserver: {base}   (Ctrl-C to stop)");
-        println!("notices are delivered to a demo agency inbox that acknowledges each one (see the log)");
+        println!("{for_agencies} notices for the agencies are delivered to a demo inbox, where each agency acknowledges its own with its own key (see the log)");
         println!("operator key (shown once): {operator_key}\n");
         println!("try:");
         println!("  curl {base}/healthz");
@@ -102,23 +114,27 @@ const DEMO_AGENCIES: &[(&str, &str)] = &[
     ("110105-sq", "community_correction"),
 ];
 
-/// A stand-in for the agencies' own systems: takes the notices the outbox delivers.
+/// A stand-in for the agencies' own systems: takes the notices the outbox delivers, each agency
+/// at its own path (`/notices/{agency code}`).
 struct Inbox {
     url: String,
-    received: tokio::sync::mpsc::UnboundedReceiver<serde_json::Value>,
+    received: tokio::sync::mpsc::UnboundedReceiver<(String, serde_json::Value)>,
 }
 
 async fn start_inbox() -> anyhow::Result<Inbox> {
-    let (sender, received) = tokio::sync::mpsc::unbounded_channel::<serde_json::Value>();
+    let (sender, received) = tokio::sync::mpsc::unbounded_channel::<(String, serde_json::Value)>();
     let app = axum::Router::new().route(
-        "/notices",
-        axum::routing::post(move |axum::Json(notice): axum::Json<serde_json::Value>| {
-            let sender = sender.clone();
-            async move {
-                let _ = sender.send(notice);
-                axum::http::StatusCode::OK
-            }
-        }),
+        "/notices/{agency}",
+        axum::routing::post(
+            move |axum::extract::Path(agency): axum::extract::Path<String>,
+                  axum::Json(notice): axum::Json<serde_json::Value>| {
+                let sender = sender.clone();
+                async move {
+                    let _ = sender.send((agency, notice));
+                    axum::http::StatusCode::OK
+                }
+            },
+        ),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/notices", listener.local_addr()?);
@@ -128,28 +144,30 @@ async fn start_inbox() -> anyhow::Result<Inbox> {
     Ok(Inbox { url, received })
 }
 
-/// Acknowledges every delivered notice with its token, as an agency's system would.
+/// Acknowledges every delivered notice with its token and the receiving agency's own key, as an
+/// agency's system would.
 async fn acknowledge(
-    mut received: tokio::sync::mpsc::UnboundedReceiver<serde_json::Value>,
+    mut received: tokio::sync::mpsc::UnboundedReceiver<(String, serde_json::Value)>,
     base: String,
-    key: String,
+    keys: std::collections::BTreeMap<String, String>,
 ) {
     let client = reqwest::Client::new();
-    while let Some(notice) = received.recv().await {
-        let (Some(path), Some(token)) = (
+    while let Some((agency, notice)) = received.recv().await {
+        let (Some(path), Some(token), Some(key)) = (
             notice["ack"]["path"].as_str(),
             notice["ack"]["token"].as_str(),
+            keys.get(&agency),
         ) else {
             continue;
         };
         let acknowledged = client
             .post(format!("{base}{path}"))
-            .bearer_auth(&key)
+            .bearer_auth(key)
             .json(&serde_json::json!({"token": token}))
             .send()
             .await
             .is_ok_and(|r| r.status().is_success());
-        tracing::info!(notice = %notice["notice_id"], title = %notice["title"], acknowledged, "demo agency received a notice");
+        tracing::info!(%agency, notice = %notice["notice_id"], title = %notice["title"], acknowledged, "demo agency received a notice");
     }
 }
 
