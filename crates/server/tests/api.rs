@@ -23,12 +23,15 @@ const OPERATOR: &str = "operator-key-for-tests";
 const COURT_KEY: &str = "court-key-for-tests";
 const AUDITOR: &str = "auditor-key-for-tests";
 
-/// A local agency system: records the notices it receives, fails the first `fail_first`.
+/// A local agency system: records the notices it receives, fails the first `fail_first`; once
+/// given the platform's address (`acknowledge_at`), acknowledges each notice while it handles the
+/// delivery, before answering.
 #[derive(Clone, Default)]
 struct Receiver {
     received: Arc<Mutex<Vec<Value>>>,
     calls: Arc<AtomicUsize>,
     fail_first: Arc<AtomicUsize>,
+    acknowledge_at: Arc<Mutex<Option<String>>>,
 }
 
 impl Receiver {
@@ -44,6 +47,17 @@ impl Receiver {
                     let call = state.calls.fetch_add(1, Ordering::SeqCst);
                     if call < state.fail_first.load(Ordering::SeqCst) {
                         return StatusCode::SERVICE_UNAVAILABLE;
+                    }
+                    let platform = state.acknowledge_at.lock().unwrap().clone();
+                    if let Some(base) = platform {
+                        let acknowledged = reqwest::Client::new()
+                            .post(format!("{base}{}", notice["ack"]["path"].as_str().unwrap()))
+                            .bearer_auth(COURT_KEY)
+                            .json(&json!({"token": notice["ack"]["token"]}))
+                            .send()
+                            .await
+                            .unwrap();
+                        assert_eq!(acknowledged.status().as_u16(), 200);
                     }
                     state.received.lock().unwrap().push(notice);
                     StatusCode::OK
@@ -123,6 +137,40 @@ impl App {
             clock,
             _running: running,
         }
+    }
+
+    /// The value of a counter at `/metrics`.
+    async fn metric(&self, name: &str) -> u64 {
+        let text = self
+            .http
+            .get(format!("{}/metrics", self.base))
+            .bearer_auth(OPERATOR)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|line| line.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} not in {text}"))
+            .parse()
+            .unwrap()
+    }
+
+    /// The audit entries of `kind`, read by the auditor.
+    async fn audit_entries(&self, kind: &str) -> Vec<Value> {
+        let (status, log) = self
+            .get("/api/v1/audit/entries?limit=1000", Some(AUDITOR))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{log}");
+        log["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == kind)
+            .cloned()
+            .collect()
     }
 
     async fn post(&self, path: &str, key: &str, body: &Value) -> (StatusCode, Value) {
@@ -764,6 +812,59 @@ async fn notices_are_delivered_retried_and_acknowledged() {
             .await
             .iter()
             .any(|n| n["recipient"] == "110105-fy")
+    );
+}
+
+/// A receiver that acknowledges while it handles the delivery (before the outbox records it):
+/// every delivery is in the notice and in the audit log all the same, as many as the metric counts.
+#[tokio::test]
+async fn a_notice_acknowledged_during_its_delivery_keeps_its_delivery() {
+    let (receiver, endpoint) = Receiver::start(0).await;
+    let app = App::start("cn-minor-opt1", "2024-06-01T00:00:00Z", Some(endpoint)).await;
+    *receiver.acknowledge_at.lock().unwrap() = Some(app.base.clone());
+    let cases = [
+        "110105-2024-000621",
+        "110105-2024-000622",
+        "110105-2024-000623",
+    ];
+    for case in cases {
+        app.send_sealed_conviction(case).await;
+    }
+    let (_, run) = app.post("/api/v1/outbox/run", OPERATOR, &json!({})).await;
+    assert_eq!(run["delivered"], 3, "{run}");
+    assert_eq!(receiver.received.lock().unwrap().len(), 3);
+    let mut delivered_ids = Vec::new();
+    for case in cases {
+        let notice = app.court_notice(&format!("?case_code={case}")).await;
+        assert_eq!(
+            (
+                &notice["status"],
+                &notice["attempts"],
+                &notice["delivered_at"]
+            ),
+            (
+                &json!("acknowledged"),
+                &json!(1),
+                &json!("2024-06-01T00:00:00Z")
+            ),
+            "{notice}"
+        );
+        delivered_ids.push(format!("notice:{}", notice["notice_id"].as_str().unwrap()));
+    }
+    let deliveries: Vec<String> = app
+        .audit_entries("notice_delivery")
+        .await
+        .into_iter()
+        .filter(|e| e["outcome"] == "delivered")
+        .map(|e| e["subject"].as_str().unwrap().to_owned())
+        .collect();
+    delivered_ids.sort();
+    let mut audited = deliveries.clone();
+    audited.sort();
+    assert_eq!(audited, delivered_ids);
+    assert_eq!(
+        app.metric("fengcun_notices_delivered_total").await,
+        deliveries.len() as u64
     );
 }
 

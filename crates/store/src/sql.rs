@@ -755,39 +755,49 @@ impl Store for SqlStore {
         result: Delivery,
         now: jiff::Timestamp,
     ) -> Result<(), StoreError> {
+        // Every attempt is recorded whatever the status meanwhile: a receiver may acknowledge
+        // while it handles the delivery, before this is written. The status only moves forward
+        // (an acknowledgement stays; a failed repeat of a delivered notice changes no status).
         let query = match &result {
-            Delivery::Delivered => sqlx::query(
-                "UPDATE notices SET status = 'delivered', attempts = attempts + 1, delivered_at = $1, last_error = NULL, next_attempt_at = NULL \
-                 WHERE notice_id = $2 AND status IN ('pending', 'retrying')",
+            Delivery::Delivered => sqlx::query_as::<_, (String,)>(
+                "UPDATE notices SET status = CASE WHEN status = 'acknowledged' THEN status ELSE 'delivered' END, \
+                 attempts = attempts + 1, delivered_at = COALESCE(delivered_at, $1), last_error = NULL, next_attempt_at = NULL \
+                 WHERE notice_id = $2 AND recipient <> 'person' RETURNING status",
             )
             .bind(ts(now))
             .bind(notice_id),
-            Delivery::Failed { error, retry_at: Some(at) } => sqlx::query(
-                "UPDATE notices SET status = 'retrying', attempts = attempts + 1, last_error = $1, next_attempt_at = $2 \
-                 WHERE notice_id = $3 AND status IN ('pending', 'retrying')",
+            Delivery::Failed { error, retry_at: Some(at) } => sqlx::query_as(
+                "UPDATE notices SET attempts = attempts + 1, \
+                 last_error = CASE WHEN status IN ('pending', 'retrying') THEN $1 ELSE last_error END, \
+                 next_attempt_at = CASE WHEN status IN ('pending', 'retrying') THEN $2 ELSE next_attempt_at END, \
+                 status = CASE WHEN status IN ('pending', 'retrying') THEN 'retrying' ELSE status END \
+                 WHERE notice_id = $3 AND recipient <> 'person' RETURNING status",
             )
             .bind(error.clone())
             .bind(ts(*at))
             .bind(notice_id),
-            Delivery::Failed { error, retry_at: None } => sqlx::query(
-                "UPDATE notices SET status = 'failed', attempts = attempts + 1, last_error = $1, next_attempt_at = NULL \
-                 WHERE notice_id = $2 AND status IN ('pending', 'retrying')",
+            Delivery::Failed { error, retry_at: None } => sqlx::query_as(
+                "UPDATE notices SET attempts = attempts + 1, \
+                 last_error = CASE WHEN status IN ('pending', 'retrying') THEN $1 ELSE last_error END, \
+                 next_attempt_at = CASE WHEN status IN ('pending', 'retrying') THEN NULL ELSE next_attempt_at END, \
+                 status = CASE WHEN status IN ('pending', 'retrying') THEN 'failed' ELSE status END \
+                 WHERE notice_id = $2 AND recipient <> 'person' RETURNING status",
             )
             .bind(error.clone())
             .bind(notice_id),
         };
         let mut tx = self.begin_write().await?;
-        let changed = query.execute(&mut *tx).await?.rows_affected();
-        if changed == 1 {
-            let outcome = match &result {
-                Delivery::Delivered => "delivered",
-                Delivery::Failed {
-                    retry_at: Some(_), ..
-                } => "retrying",
-                Delivery::Failed { retry_at: None, .. } => "failed",
+        if let Some((status,)) = query.fetch_optional(&mut *tx).await? {
+            let outcome = match (&result, status.as_str()) {
+                (Delivery::Delivered, _) => "delivered",
+                (Delivery::Failed { .. }, "retrying") => "retrying",
+                (Delivery::Failed { .. }, "failed") => "failed",
+                // A repeated delivery of a notice delivered or acknowledged already failed.
+                (Delivery::Failed { .. }, _) => "not_delivered",
             };
             let event = AuditEvent::new(crate::AuditKind::NoticeDelivery, "outbox", outcome)
-                .subject(format!("notice:{notice_id}"));
+                .subject(format!("notice:{notice_id}"))
+                .detail(serde_json::json!({ "status": status }));
             self.append_audit(&mut tx, &[event], now).await?;
         }
         tx.commit().await?;

@@ -2007,3 +2007,122 @@ async fn stores_opened_together_on_a_new_database_all_open() {
         }
     }
 }
+
+/// The audit entries of `kind`, in log order.
+async fn entries_of(store: &SqlStore, kind: &str) -> Vec<fengcun_store::AuditEntry> {
+    store
+        .audit_entries(0, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == kind)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_delivery_recorded_after_its_acknowledgement_keeps_its_trail() {
+    for store in stores("ackfirst").await {
+        let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+        store
+            .ingest(
+                &conviction(
+                    "110105-2024-001701",
+                    ZHANG,
+                    "危险驾驶罪",
+                    sentence("criminal_detention", Some(1)),
+                    "2024-01-02",
+                    "2024-03-01",
+                    "2024-03-12",
+                ),
+                &c,
+            )
+            .await
+            .unwrap();
+        let now: jiff::Timestamp = "2024-06-01T00:00:10Z".parse().unwrap();
+        let lease: jiff::Timestamp = "2024-06-01T00:05:10Z".parse().unwrap();
+        let claimed = store.claim_due_notices(now, lease, 100).await.unwrap();
+        let item = &claimed[0];
+        // The receiver acknowledges while it handles the delivery, before the outbox records it.
+        assert!(
+            store
+                .acknowledge(&item.notice_id, &item.ack_token, now)
+                .await
+                .unwrap()
+        );
+        store
+            .record_delivery(&item.notice_id, Delivery::Delivered, now)
+            .await
+            .unwrap();
+        let notice = |store: &SqlStore| {
+            let store = store.clone();
+            let id = item.notice_id.clone();
+            async move {
+                store
+                    .notices(NoticeFilter::default())
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .find(|n| n.notice_id == id)
+                    .unwrap()
+            }
+        };
+        let delivered = notice(&store).await;
+        assert_eq!(
+            (
+                delivered.status.as_str(),
+                delivered.attempts,
+                delivered.delivered_at.as_deref()
+            ),
+            ("acknowledged", 1, Some("2024-06-01T00:00:10Z"))
+        );
+        let subject = format!("notice:{}", item.notice_id);
+        let trail = |entries: Vec<fengcun_store::AuditEntry>| {
+            entries
+                .into_iter()
+                .filter(|e| e.subject.as_deref() == Some(subject.as_str()))
+                .map(|e| e.outcome)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            trail(entries_of(&store, "notice_delivery").await),
+            ["delivered"]
+        );
+        // A repeated delivery (a claim that lapsed) that fails is recorded too, and moves no status
+        // back: still acknowledged, not due again.
+        let later: jiff::Timestamp = "2024-06-01T00:06:00Z".parse().unwrap();
+        store
+            .record_delivery(
+                &item.notice_id,
+                Delivery::Failed {
+                    error: "connection refused".into(),
+                    retry_at: Some("2024-06-01T00:07:00Z".parse().unwrap()),
+                },
+                later,
+            )
+            .await
+            .unwrap();
+        let repeated = notice(&store).await;
+        assert_eq!(
+            (
+                repeated.status.as_str(),
+                repeated.attempts,
+                repeated.delivered_at.as_deref(),
+                repeated.last_error.as_deref()
+            ),
+            ("acknowledged", 2, Some("2024-06-01T00:00:10Z"), None)
+        );
+        assert_eq!(
+            trail(entries_of(&store, "notice_delivery").await),
+            ["delivered", "not_delivered"]
+        );
+        let much_later: jiff::Timestamp = "2024-06-02T00:00:00Z".parse().unwrap();
+        assert!(
+            !store
+                .claim_due_notices(much_later, much_later, 100)
+                .await
+                .unwrap()
+                .iter()
+                .any(|n| n.notice_id == item.notice_id)
+        );
+    }
+}
