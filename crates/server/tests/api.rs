@@ -75,6 +75,8 @@ struct App {
     base: String,
     http: reqwest::Client,
     clock: Arc<FixedClock>,
+    /// The server's store, for tests that damage a row as a disk or an operator might.
+    store: Arc<fengcun_store::SqlStore>,
     _running: fengcun_server::Running,
 }
 
@@ -128,13 +130,14 @@ impl App {
                 .await
                 .unwrap(),
         );
-        let running = fengcun_server::start_with_store(config, store, clock.clone())
+        let running = fengcun_server::start_with_store(config, store.clone(), clock.clone())
             .await
             .unwrap();
         App {
             base: format!("http://{}", running.address),
             http: reqwest::Client::new(),
             clock,
+            store,
             _running: running,
         }
     }
@@ -866,6 +869,86 @@ async fn a_notice_acknowledged_during_its_delivery_keeps_its_delivery() {
         app.metric("fengcun_notices_delivered_total").await,
         deliveries.len() as u64
     );
+}
+
+/// One unreadable record among due pending seals: the scheduler seals the others, reports the
+/// failure, audits it and counts it in `/metrics`; a policy change likewise.
+#[tokio::test]
+async fn an_unreadable_record_is_reported_audited_and_counted_by_the_scheduler() {
+    let app = App::start("cn-minor-tiered", "2025-04-01T00:00:00Z", None).await;
+    let cases = ["110105-2023-000211", "110105-2023-000212"];
+    for (case, id) in cases.iter().zip([A, B]) {
+        let mut events = conviction(
+            case,
+            id,
+            "诈骗罪",
+            json!({"principal": "fixed_term", "months": 18}),
+            "2023-05-02",
+            "2023-09-01",
+            "2023-09-12",
+        );
+        events.push(event(
+            &format!("{case}/done"),
+            "execution_completed",
+            "2025-03-11",
+            case,
+            "prison",
+            id,
+            json!({}),
+        ));
+        app.send(&events).await;
+    }
+    // The second record's data key is damaged: nothing of it can be opened.
+    let damaged = sqlx::query("UPDATE records SET data_key = $1 WHERE case_code = $2")
+        .bind(vec![7u8; 60])
+        .bind(cases[1])
+        .execute(app.store.pool())
+        .await
+        .unwrap()
+        .rows_affected();
+    assert_eq!(damaged, 1);
+    app.clock.set("2027-03-11T00:30:00+08:00".parse().unwrap());
+    let (status, body) = app
+        .post("/api/v1/scheduler/run", OPERATOR, &json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["transitions"], 1, "{body}");
+    assert_eq!(
+        body["failures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (
+                f["case_code"].as_str().unwrap(),
+                f["error"].as_str().unwrap()
+            ))
+            .collect::<Vec<_>>(),
+        [(cases[1], "crypto")]
+    );
+    assert_eq!(app.last_notice(cases[0]).await.as_deref(), Some("seal"));
+    assert_eq!(app.metric("fengcun_scheduler_failures_total").await, 1);
+    let failed = app.audit_entries("refresh_failed").await;
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    let detail: Value = serde_json::from_str(failed[0]["detail"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (&detail["case_code"], &detail["error"], &detail["during"]),
+        (&json!(cases[1]), &json!("crypto"), &json!("scheduler"))
+    );
+    // A policy change applies to the readable records and counts the unreadable one.
+    let (status, change) = app
+        .post(
+            "/api/v1/policy",
+            OPERATOR,
+            &json!({"name": "cn-minor-opt1", "apply": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{change}");
+    assert_eq!(change["failures"][0]["case_code"], cases[1], "{change}");
+    assert_eq!(change["failures"].as_array().unwrap().len(), 1, "{change}");
+    let (_, in_force) = app.get("/api/v1/policy", Some(OPERATOR)).await;
+    assert_eq!(in_force["name"], "cn-minor-opt1");
+    assert_eq!(app.metric("fengcun_scheduler_failures_total").await, 2);
+    assert_eq!(app.audit_entries("refresh_failed").await.len(), 2);
 }
 
 /// A notice whose receiver never answers runs out of attempts, is listed as failed, and goes out
