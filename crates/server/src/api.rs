@@ -399,7 +399,8 @@ async fn change_policy(
         .await?;
     if request.apply {
         *state.policy.write().await = std::sync::Arc::new(policy);
-        tracing::info!(operator = %caller.name, policy = %report.policy, version = %report.version, "policy put in force");
+        crate::scheduler::count_failures(&state, &report.failures);
+        tracing::info!(operator = %caller.name, policy = %report.policy, version = %report.version, failures = report.failures.len(), "policy put in force");
     }
     Ok(Json(
         serde_json::to_value(report).map_err(|e| ApiError::BadRequest(e.to_string()))?,
@@ -411,9 +412,10 @@ async fn run_scheduler(
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
     caller.require_operator(&state, "run the scheduler").await?;
-    let ctx = state.context(Actor::Automatic).await;
-    let done = state.store.tick(&ctx).await?;
-    Ok(Json(json!({"transitions": done.len()})))
+    let report = crate::scheduler::run_once(&state).await?;
+    Ok(Json(
+        json!({"transitions": report.transitions.len(), "failures": report.failures}),
+    ))
 }
 
 /// Delivers up to a hundred notices due now, without waiting for the outbox's next round (an

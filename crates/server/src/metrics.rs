@@ -21,6 +21,7 @@ pub struct Metrics {
     pub(crate) notices_delivered: AtomicU64,
     pub(crate) notices_failed: AtomicU64,
     pub(crate) logins_throttled: AtomicU64,
+    pub(crate) scheduler_failures: AtomicU64,
 }
 
 impl Metrics {
@@ -93,6 +94,11 @@ pub async fn render(State(state): State<AppState>, caller: Caller) -> Result<Res
         "fengcun_logins_throttled_total",
         "Logins refused because their username was locked after too many attempts.",
         m.logins_throttled.load(Ordering::Relaxed),
+    );
+    counter(
+        "fengcun_scheduler_failures_total",
+        "Records the scheduler or a policy change could not decide since start (audited as refresh_failed).",
+        m.scheduler_failures.load(Ordering::Relaxed),
     );
     out.push_str("# HELP fengcun_events Events stored.\n# TYPE fengcun_events gauge\n");
     out.push_str(&format!("fengcun_events {}\n", counts.events));

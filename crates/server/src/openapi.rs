@@ -103,7 +103,10 @@ pub fn document() -> Value {
                 "PolicyChange": {"type": "object", "properties": {
                     "policy": {"type": "string"}, "version": {"type": "string"}, "applied": {"type": "boolean"}, "records": {"type": "integer"},
                     "sealed": {"type": "array", "items": {"type": "string"}}, "pending": {"type": "array", "items": {"type": "string"}},
-                    "cancelled": {"type": "array", "items": {"type": "string"}}, "sealed_no_longer_eligible": {"type": "array", "items": {"type": "string"}}}}
+                    "cancelled": {"type": "array", "items": {"type": "string"}}, "sealed_no_longer_eligible": {"type": "array", "items": {"type": "string"}},
+                    "failures": {"type": "array", "items": {"$ref": "#/components/schemas/RecordFailure"}}}},
+                "RecordFailure": {"type": "object", "description": "A record that could not be decided: it stays as it was, the failure is audited (refresh_failed) and the scheduler tries it again at its next round",
+                    "properties": {"case_code": {"type": "string"}, "person_key": {"type": "string"}, "error": {"type": "string", "description": "the kind of error: crypto, corrupt, database, invalid, …"}}}
             }
         },
         "security": [{"bearer": []}],
@@ -135,7 +138,8 @@ pub fn document() -> Value {
                 "post": {"summary": "Preview or apply another policy (operator): every record is re-evaluated and the difference reported",
                     "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "properties": {"name": {"type": "string"}, "document": {"type": "string"}, "apply": {"type": "boolean"}}}}}},
                     "responses": with_errors(json!({"200": {"description": "the difference", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PolicyChange"}}}}}))}},
-            "/api/v1/scheduler/run": {"post": {"summary": "Make due pending seals take effect now (operator)", "responses": with_errors(json!({"200": {"description": "how many transitions"}}))}},
+            "/api/v1/scheduler/run": {"post": {"summary": "Make due pending seals take effect now (operator)", "responses": with_errors(json!({"200": {"description": "how many transitions, and the records that could not be decided",
+                "content": {"application/json": {"schema": {"type": "object", "properties": {"transitions": {"type": "integer"}, "failures": {"type": "array", "items": {"$ref": "#/components/schemas/RecordFailure"}}}}}}}}))}},
             "/api/v1/outbox/run": {"post": {"summary": "Deliver up to 100 notices due now, without waiting for the outbox's next round (operator)", "responses": with_errors(json!({"200": {"description": "how many were delivered"}}))}}
         }
     });

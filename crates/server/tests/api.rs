@@ -24,12 +24,15 @@ const COURT_KEY: &str = "court-key-for-tests";
 const POLICE_KEY: &str = "police-key-for-tests";
 const AUDITOR: &str = "auditor-key-for-tests";
 
-/// A local agency system: records the notices it receives, fails the first `fail_first`.
+/// A local agency system: records the notices it receives, fails the first `fail_first`; once
+/// given the platform's address (`acknowledge_at`), acknowledges each notice while it handles the
+/// delivery, before answering.
 #[derive(Clone, Default)]
 struct Receiver {
     received: Arc<Mutex<Vec<Value>>>,
     calls: Arc<AtomicUsize>,
     fail_first: Arc<AtomicUsize>,
+    acknowledge_at: Arc<Mutex<Option<String>>>,
 }
 
 impl Receiver {
@@ -45,6 +48,17 @@ impl Receiver {
                     let call = state.calls.fetch_add(1, Ordering::SeqCst);
                     if call < state.fail_first.load(Ordering::SeqCst) {
                         return StatusCode::SERVICE_UNAVAILABLE;
+                    }
+                    let platform = state.acknowledge_at.lock().unwrap().clone();
+                    if let Some(base) = platform {
+                        let acknowledged = reqwest::Client::new()
+                            .post(format!("{base}{}", notice["ack"]["path"].as_str().unwrap()))
+                            .bearer_auth(COURT_KEY)
+                            .json(&json!({"token": notice["ack"]["token"]}))
+                            .send()
+                            .await
+                            .unwrap();
+                        assert_eq!(acknowledged.status().as_u16(), 200);
                     }
                     state.received.lock().unwrap().push(notice);
                     StatusCode::OK
@@ -62,6 +76,8 @@ struct App {
     base: String,
     http: reqwest::Client,
     clock: Arc<FixedClock>,
+    /// The server's store, for tests that damage a row as a disk or an operator might.
+    store: Arc<fengcun_store::SqlStore>,
     _running: fengcun_server::Running,
 }
 
@@ -122,15 +138,50 @@ impl App {
                 .await
                 .unwrap(),
         );
-        let running = fengcun_server::start_with_store(config, store, clock.clone())
+        let running = fengcun_server::start_with_store(config, store.clone(), clock.clone())
             .await
             .unwrap();
         App {
             base: format!("http://{}", running.address),
             http: reqwest::Client::new(),
             clock,
+            store,
             _running: running,
         }
+    }
+
+    /// The value of a counter at `/metrics`.
+    async fn metric(&self, name: &str) -> u64 {
+        let text = self
+            .http
+            .get(format!("{}/metrics", self.base))
+            .bearer_auth(OPERATOR)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|line| line.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} not in {text}"))
+            .parse()
+            .unwrap()
+    }
+
+    /// The audit entries of `kind`, read by the auditor.
+    async fn audit_entries(&self, kind: &str) -> Vec<Value> {
+        let (status, log) = self
+            .get("/api/v1/audit/entries?limit=1000", Some(AUDITOR))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{log}");
+        log["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == kind)
+            .cloned()
+            .collect()
     }
 
     async fn post(&self, path: &str, key: &str, body: &Value) -> (StatusCode, Value) {
@@ -1017,6 +1068,139 @@ async fn malformed_and_mislabelled_bodies_are_answered_alike_everywhere() {
     )
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// A receiver that acknowledges while it handles the delivery (before the outbox records it):
+/// every delivery is in the notice and in the audit log all the same, as many as the metric counts.
+#[tokio::test]
+async fn a_notice_acknowledged_during_its_delivery_keeps_its_delivery() {
+    let (receiver, endpoint) = Receiver::start(0).await;
+    let app = App::start("cn-minor-opt1", "2024-06-01T00:00:00Z", Some(endpoint)).await;
+    *receiver.acknowledge_at.lock().unwrap() = Some(app.base.clone());
+    let cases = [
+        "110105-2024-000621",
+        "110105-2024-000622",
+        "110105-2024-000623",
+    ];
+    for case in cases {
+        app.send_sealed_conviction(case).await;
+    }
+    let (_, run) = app.post("/api/v1/outbox/run", OPERATOR, &json!({})).await;
+    assert_eq!(run["delivered"], 3, "{run}");
+    assert_eq!(receiver.received.lock().unwrap().len(), 3);
+    let mut delivered_ids = Vec::new();
+    for case in cases {
+        let notice = app.court_notice(&format!("?case_code={case}")).await;
+        assert_eq!(
+            (
+                &notice["status"],
+                &notice["attempts"],
+                &notice["delivered_at"]
+            ),
+            (
+                &json!("acknowledged"),
+                &json!(1),
+                &json!("2024-06-01T00:00:00Z")
+            ),
+            "{notice}"
+        );
+        delivered_ids.push(format!("notice:{}", notice["notice_id"].as_str().unwrap()));
+    }
+    let deliveries: Vec<String> = app
+        .audit_entries("notice_delivery")
+        .await
+        .into_iter()
+        .filter(|e| e["outcome"] == "delivered")
+        .map(|e| e["subject"].as_str().unwrap().to_owned())
+        .collect();
+    delivered_ids.sort();
+    let mut audited = deliveries.clone();
+    audited.sort();
+    assert_eq!(audited, delivered_ids);
+    assert_eq!(
+        app.metric("fengcun_notices_delivered_total").await,
+        deliveries.len() as u64
+    );
+}
+
+/// One unreadable record among due pending seals: the scheduler seals the others, reports the
+/// failure, audits it and counts it in `/metrics`; a policy change likewise.
+#[tokio::test]
+async fn an_unreadable_record_is_reported_audited_and_counted_by_the_scheduler() {
+    let app = App::start("cn-minor-tiered", "2025-04-01T00:00:00Z", None).await;
+    let cases = ["110105-2023-000211", "110105-2023-000212"];
+    for (case, id) in cases.iter().zip([A, B]) {
+        let mut events = conviction(
+            case,
+            id,
+            "诈骗罪",
+            json!({"principal": "fixed_term", "months": 18}),
+            "2023-05-02",
+            "2023-09-01",
+            "2023-09-12",
+        );
+        events.push(event(
+            &format!("{case}/done"),
+            "execution_completed",
+            "2025-03-11",
+            case,
+            "prison",
+            id,
+            json!({}),
+        ));
+        app.send(&events).await;
+    }
+    // The second record's data key is damaged: nothing of it can be opened.
+    let damaged = sqlx::query("UPDATE records SET data_key = $1 WHERE case_code = $2")
+        .bind(vec![7u8; 60])
+        .bind(cases[1])
+        .execute(app.store.pool())
+        .await
+        .unwrap()
+        .rows_affected();
+    assert_eq!(damaged, 1);
+    app.clock.set("2027-03-11T00:30:00+08:00".parse().unwrap());
+    let (status, body) = app
+        .post("/api/v1/scheduler/run", OPERATOR, &json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["transitions"], 1, "{body}");
+    assert_eq!(
+        body["failures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (
+                f["case_code"].as_str().unwrap(),
+                f["error"].as_str().unwrap()
+            ))
+            .collect::<Vec<_>>(),
+        [(cases[1], "crypto")]
+    );
+    assert_eq!(app.last_notice(cases[0]).await.as_deref(), Some("seal"));
+    assert_eq!(app.metric("fengcun_scheduler_failures_total").await, 1);
+    let failed = app.audit_entries("refresh_failed").await;
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    let detail: Value = serde_json::from_str(failed[0]["detail"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (&detail["case_code"], &detail["error"], &detail["during"]),
+        (&json!(cases[1]), &json!("crypto"), &json!("scheduler"))
+    );
+    // A policy change applies to the readable records and counts the unreadable one.
+    let (status, change) = app
+        .post(
+            "/api/v1/policy",
+            OPERATOR,
+            &json!({"name": "cn-minor-opt1", "apply": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{change}");
+    assert_eq!(change["failures"][0]["case_code"], cases[1], "{change}");
+    assert_eq!(change["failures"].as_array().unwrap().len(), 1, "{change}");
+    let (_, in_force) = app.get("/api/v1/policy", Some(OPERATOR)).await;
+    assert_eq!(in_force["name"], "cn-minor-opt1");
+    assert_eq!(app.metric("fengcun_scheduler_failures_total").await, 2);
+    assert_eq!(app.audit_entries("refresh_failed").await.len(), 2);
 }
 
 /// A notice whose receiver never answers runs out of attempts, is listed as failed, and goes out

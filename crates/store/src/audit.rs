@@ -26,6 +26,9 @@ pub enum AuditKind {
     NoticeAcknowledged,
     /// The policy in force changed.
     PolicyChanged,
+    /// The scheduler or a policy change could not decide a record (an unreadable row, a failed
+    /// transaction): the record stays as it was, and the others went on.
+    RefreshFailed,
     /// A look-up of records (search, by case code, by identity number), with its purpose.
     Lookup,
     /// A penetration request was made.
@@ -62,6 +65,7 @@ impl AuditKind {
             Self::NoticeDelivery => "notice_delivery",
             Self::NoticeAcknowledged => "notice_acknowledged",
             Self::PolicyChanged => "policy_changed",
+            Self::RefreshFailed => "refresh_failed",
             Self::Lookup => "lookup",
             Self::Request => "request",
             Self::Approval => "approval",

@@ -67,6 +67,26 @@ fn hash_name(suite: fengcun_crypto::Suite) -> &'static str {
 }
 
 impl StoreError {
+    /// What kind of error this is, for logs, audit entries and reports that must not carry the
+    /// message (it can name stored content): the variant's name.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Database(_) => "database",
+            Self::UnsupportedUrl(_) => "unsupported_url",
+            Self::Invalid { .. } => "invalid",
+            Self::Conflict { .. } => "conflict",
+            Self::CaseNumberConflict { .. } => "case_number_conflict",
+            Self::UnknownDocument { .. } => "unknown_document",
+            Self::PolicyVersion { .. } => "policy_version",
+            Self::NotFound(_) => "not_found",
+            Self::Corrupt(_) => "corrupt",
+            Self::Crypto(_) => "crypto",
+            Self::WrongMasterKey => "wrong_master_key",
+            Self::DataKeyChanged { .. } => "data_key_changed",
+            Self::AuditHash { .. } => "audit_hash",
+        }
+    }
+
     /// The input line an error is about, for callers that report per line.
     pub fn line(&self) -> Option<usize> {
         match self {

@@ -53,11 +53,17 @@ pub trait Store: Send + Sync {
         ctx: &Context,
     ) -> Result<Vec<LineOutcome>, StoreError>;
 
-    /// Seals every pending record whose date has come.
-    async fn tick(&self, ctx: &Context) -> Result<Vec<TransitionView>, StoreError>;
+    /// Seals every pending record whose date has come, and decides again, under the policy in
+    /// `ctx`, the records a change to that policy could not decide. Each record commits on its
+    /// own: one that cannot be decided is logged, audited (`refresh_failed`) and reported in
+    /// `failures`, and the others go on.
+    async fn tick(&self, ctx: &Context) -> Result<TickReport, StoreError>;
 
     /// Re-evaluates every record under `policy`; with `apply`, puts it in force and makes the
-    /// transitions. Returns the difference either way.
+    /// transitions, each record in a transaction of its own. Returns the difference either way.
+    /// A record that cannot be decided is reported in `failures`; applied, it is also logged,
+    /// audited (`refresh_failed`) and left for the scheduler to decide again under the policy
+    /// now in force, at every round until it can.
     async fn change_policy(
         &self,
         policy: &Policy,

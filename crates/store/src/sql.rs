@@ -199,6 +199,104 @@ impl SqlStore {
         })
     }
 
+    /// Refreshes one record in a transaction of its own (with its transitions, notices and audit
+    /// entries), taking it off `records_to_refresh` when `left_over`; the transitions it made.
+    async fn refresh_alone(
+        &self,
+        person_key: &str,
+        case_code: &str,
+        cause: Cause,
+        ctx: &Context,
+        left_over: bool,
+    ) -> Result<Vec<TransitionView>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        match self
+            .refresh_in(&mut tx, person_key, case_code, cause, ctx, left_over)
+            .await
+        {
+            Ok(views) => {
+                tx.commit().await?;
+                Ok(views)
+            }
+            Err(error) => {
+                // The error is the one to report; a rollback that fails too only loses the
+                // connection, which the pool replaces.
+                let _ = tx.rollback().await;
+                Err(error)
+            }
+        }
+    }
+
+    async fn refresh_in(
+        &self,
+        tx: &mut Tx,
+        person_key: &str,
+        case_code: &str,
+        cause: Cause,
+        ctx: &Context,
+        left_over: bool,
+    ) -> Result<Vec<TransitionView>, StoreError> {
+        let made = self.refresh(tx, person_key, case_code, cause, ctx).await?;
+        if left_over {
+            sqlx::query("DELETE FROM records_to_refresh WHERE person_key = $1 AND case_code = $2")
+                .bind(person_key)
+                .bind(case_code)
+                .execute(&mut **tx)
+                .await?;
+        }
+        if made == 0 {
+            return Ok(Vec::new());
+        }
+        let views = self.transitions_by_key(tx, person_key, case_code).await?;
+        let first_new = views.len().saturating_sub(made);
+        Ok(views.into_iter().skip(first_new).collect())
+    }
+
+    /// A record that could not be refreshed: logged and audited (`refresh_failed`, naming the
+    /// case and the kind of error, never its message), and with `left_for` listed for the
+    /// scheduler to decide again under that policy.
+    async fn refresh_failed(
+        &self,
+        person_key: &str,
+        case_code: &str,
+        error: &StoreError,
+        during: &str,
+        left_for: Option<&Policy>,
+        ctx: &Context,
+    ) -> Result<RecordFailure, StoreError> {
+        tracing::error!(case_code = %case_code, error = error.kind(), during, "a record could not be decided; the others go on");
+        let event = AuditEvent::new(crate::AuditKind::RefreshFailed, ctx.actor.label(), "failed")
+            .subject(format!("record:{person_key}/{case_code}"))
+            .detail(serde_json::json!({
+                "case_code": case_code,
+                "error": error.kind(),
+                "during": during,
+                "policy": left_for.unwrap_or(&ctx.policy).name(),
+                "policy_version": left_for.unwrap_or(&ctx.policy).version(),
+            }));
+        let mut tx = self.begin_write().await?;
+        if let Some(policy) = left_for {
+            sqlx::query(
+                "INSERT INTO records_to_refresh (person_key, case_code, policy, policy_version, since) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (person_key, case_code) DO UPDATE SET policy = excluded.policy, policy_version = excluded.policy_version",
+            )
+            .bind(person_key)
+            .bind(case_code)
+            .bind(policy.name())
+            .bind(policy.version())
+            .bind(ts(ctx.now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        self.append_audit(&mut tx, &[event], ctx.now).await?;
+        tx.commit().await?;
+        Ok(RecordFailure {
+            case_code: case_code.to_owned(),
+            person_key: person_key.to_owned(),
+            error: error.kind().to_owned(),
+        })
+    }
+
     /// The connections write transactions use (on SQLite one, kept warm), for a caller that
     /// writes with its own SQL — the ingestion benchmark's baseline.
     pub fn write_pool(&self) -> &AnyPool {
@@ -393,7 +491,7 @@ impl Store for SqlStore {
         outcomes
     }
 
-    async fn tick(&self, ctx: &Context) -> Result<Vec<TransitionView>, StoreError> {
+    async fn tick(&self, ctx: &Context) -> Result<TickReport, StoreError> {
         let due: Vec<(String, String)> = sqlx::query_as(
             "SELECT person_key, case_code FROM records WHERE state = 'pending_seal' AND state_date IS NOT NULL AND state_date <= $1 \
              ORDER BY person_key, case_code",
@@ -401,26 +499,44 @@ impl Store for SqlStore {
         .bind(ctx.today().to_string())
         .fetch_all(&self.pool)
         .await?;
-        let mut tx = self.begin_write().await?;
-        // Every person's lock before the first write (`lock_persons`): `refresh` takes each
-        // again, which then waits for nothing.
-        let persons: Vec<String> = due.iter().map(|(person, _)| person.clone()).collect();
-        self.lock_persons(&mut tx, &persons).await?;
-        let mut done = Vec::new();
-        for (person_key, case_code) in due {
-            let made = self
-                .refresh(&mut tx, &person_key, &case_code, Cause::Tick, ctx)
-                .await?;
-            if made > 0 {
-                let views = self
-                    .transitions_by_key(&mut tx, &person_key, &case_code)
-                    .await?;
-                let first_new = views.len().saturating_sub(made);
-                done.extend(views.into_iter().skip(first_new));
+        // Records a change to this policy could not decide: decided again until they can be.
+        let left: Vec<(String, String)> = sqlx::query_as(
+            "SELECT person_key, case_code FROM records_to_refresh WHERE policy = $1 AND policy_version = $2",
+        )
+        .bind(ctx.policy.name())
+        .bind(ctx.policy.version())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut work: std::collections::BTreeMap<(String, String), Cause> = due
+            .into_iter()
+            .map(|record| (record, Cause::Tick))
+            .collect();
+        work.extend(left.into_iter().map(|record| (record, Cause::PolicyChange)));
+        let mut report = TickReport::default();
+        for ((person_key, case_code), cause) in work {
+            let left_over = cause == Cause::PolicyChange;
+            match self
+                .refresh_alone(&person_key, &case_code, cause, ctx, left_over)
+                .await
+            {
+                Ok(views) => report.transitions.extend(views),
+                Err(error) => {
+                    let queue = left_over.then_some(ctx.policy.as_ref());
+                    report.failures.push(
+                        self.refresh_failed(
+                            &person_key,
+                            &case_code,
+                            &error,
+                            "scheduler",
+                            queue,
+                            ctx,
+                        )
+                        .await?,
+                    );
+                }
             }
         }
-        tx.commit().await?;
-        Ok(done)
+        Ok(report)
     }
 
     async fn change_policy(
@@ -446,34 +562,71 @@ impl Store for SqlStore {
             ..ctx.clone()
         };
         let today = ctx.today();
-        let mut tx = self.begin_write().await?;
-        if apply {
-            // As `tick`: every person's lock before the first write.
-            let persons: Vec<String> = rows.iter().map(|row| row.0.clone()).collect();
-            self.lock_persons(&mut tx, &persons).await?;
-        }
+        // Each record on its own: read and decided (and, applied, refreshed in a transaction of
+        // its own); one that fails is reported and the others go on.
         for (person_key, case_code, state, date, trigger, facts, wrapped) in rows {
             let Some(facts) = facts else { continue };
-            let key = self.keys.record_key(&wrapped, &person_key, &case_code)?;
-            let record = parse_record(&keys::open(&key, &facts, &format!("facts/{case_code}"))?)
-                .map_err(|e| StoreError::Corrupt(format!("facts of {case_code}: {e}")))?;
-            let current = state_from_row(&state, date.as_deref(), trigger.as_deref());
-            let decision = evaluate(policy, &record, today);
             let label = format!("{case_code}/{}", &person_key[..12.min(person_key.len())]);
-            if current.is_sealed() && !decision.outcome.is_eligible() {
+            let decided = self
+                .keys
+                .record_key(&wrapped, &person_key, &case_code)
+                .and_then(|key| keys::open(&key, &facts, &format!("facts/{case_code}")))
+                .and_then(|plain| {
+                    parse_record(&plain)
+                        .map_err(|e| StoreError::Corrupt(format!("facts of {case_code}: {e}")))
+                })
+                .map(|record| {
+                    let current = state_from_row(&state, date.as_deref(), trigger.as_deref());
+                    let decision = evaluate(policy, &record, today);
+                    let no_longer_eligible = current.is_sealed() && !decision.outcome.is_eligible();
+                    let to = next_state(
+                        Some(&current),
+                        &decision,
+                        false,
+                        &record,
+                        Cause::PolicyChange,
+                        policy,
+                        today,
+                    )
+                    .map(|s| s.to);
+                    (current, no_longer_eligible, to)
+                });
+            let decided = match decided {
+                Ok(decided) if apply => self
+                    .refresh_alone(&person_key, &case_code, Cause::PolicyChange, &new_ctx, true)
+                    .await
+                    .map(|_| decided),
+                other => other,
+            };
+            let (current, no_longer_eligible, to) = match decided {
+                Ok(decided) => decided,
+                Err(error) => {
+                    let failure = if apply {
+                        self.refresh_failed(
+                            &person_key,
+                            &case_code,
+                            &error,
+                            "policy_change",
+                            Some(policy),
+                            ctx,
+                        )
+                        .await?
+                    } else {
+                        tracing::warn!(case_code = %case_code, error = error.kind(), "a record could not be read for a policy preview");
+                        RecordFailure {
+                            case_code,
+                            person_key,
+                            error: error.kind().to_owned(),
+                        }
+                    };
+                    report.failures.push(failure);
+                    continue;
+                }
+            };
+            if no_longer_eligible {
                 report.sealed_no_longer_eligible.push(label.clone());
             }
-            match next_state(
-                Some(&current),
-                &decision,
-                false,
-                &record,
-                Cause::PolicyChange,
-                policy,
-                today,
-            )
-            .map(|s| s.to)
-            {
+            match to {
                 Some(State::Sealed { .. }) => report.sealed.push(label),
                 Some(State::PendingSeal { .. }) => report.pending.push(label),
                 Some(State::NotEligible | State::Open)
@@ -483,18 +636,11 @@ impl Store for SqlStore {
                 }
                 _ => {}
             }
-            if apply {
-                self.refresh(
-                    &mut tx,
-                    &person_key,
-                    &case_code,
-                    Cause::PolicyChange,
-                    &new_ctx,
-                )
-                .await?;
-            }
         }
         if apply {
+            // In force even if some records failed: they are listed in `records_to_refresh` for
+            // the scheduler, never left under the old decision unseen.
+            let mut tx = self.begin_write().await?;
             sqlx::query(
                 "INSERT INTO policy_in_force (id, name, version, source_text, since) VALUES (1, $1, $2, $3, $4) \
                  ON CONFLICT (id) DO UPDATE SET name = excluded.name, version = excluded.version, source_text = excluded.source_text, since = excluded.since",
@@ -503,6 +649,14 @@ impl Store for SqlStore {
             .bind(policy.version())
             .bind(policy.source_text.as_str())
             .bind(ts(ctx.now))
+            .execute(&mut *tx)
+            .await?;
+            // This change tried every record: what an earlier one left is decided or listed again.
+            sqlx::query(
+                "DELETE FROM records_to_refresh WHERE NOT (policy = $1 AND policy_version = $2)",
+            )
+            .bind(policy.name())
+            .bind(policy.version())
             .execute(&mut *tx)
             .await?;
             let change = AuditEvent::new(
@@ -520,11 +674,10 @@ impl Store for SqlStore {
                 "pending": report.pending.len(),
                 "cancelled": report.cancelled.len(),
                 "sealed_no_longer_eligible": report.sealed_no_longer_eligible.len(),
+                "failed": report.failures.len(),
             }));
             self.append_audit(&mut tx, &[change], ctx.now).await?;
             tx.commit().await?;
-        } else {
-            tx.rollback().await?;
         }
         Ok(report)
     }
@@ -769,39 +922,49 @@ impl Store for SqlStore {
         result: Delivery,
         now: jiff::Timestamp,
     ) -> Result<(), StoreError> {
+        // Every attempt is recorded whatever the status meanwhile: a receiver may acknowledge
+        // while it handles the delivery, before this is written. The status only moves forward
+        // (an acknowledgement stays; a failed repeat of a delivered notice changes no status).
         let query = match &result {
-            Delivery::Delivered => sqlx::query(
-                "UPDATE notices SET status = 'delivered', attempts = attempts + 1, delivered_at = $1, last_error = NULL, next_attempt_at = NULL \
-                 WHERE notice_id = $2 AND status IN ('pending', 'retrying')",
+            Delivery::Delivered => sqlx::query_as::<_, (String,)>(
+                "UPDATE notices SET status = CASE WHEN status = 'acknowledged' THEN status ELSE 'delivered' END, \
+                 attempts = attempts + 1, delivered_at = COALESCE(delivered_at, $1), last_error = NULL, next_attempt_at = NULL \
+                 WHERE notice_id = $2 AND recipient <> 'person' RETURNING status",
             )
             .bind(ts(now))
             .bind(notice_id),
-            Delivery::Failed { error, retry_at: Some(at) } => sqlx::query(
-                "UPDATE notices SET status = 'retrying', attempts = attempts + 1, last_error = $1, next_attempt_at = $2 \
-                 WHERE notice_id = $3 AND status IN ('pending', 'retrying')",
+            Delivery::Failed { error, retry_at: Some(at) } => sqlx::query_as(
+                "UPDATE notices SET attempts = attempts + 1, \
+                 last_error = CASE WHEN status IN ('pending', 'retrying') THEN $1 ELSE last_error END, \
+                 next_attempt_at = CASE WHEN status IN ('pending', 'retrying') THEN $2 ELSE next_attempt_at END, \
+                 status = CASE WHEN status IN ('pending', 'retrying') THEN 'retrying' ELSE status END \
+                 WHERE notice_id = $3 AND recipient <> 'person' RETURNING status",
             )
             .bind(error.clone())
             .bind(ts(*at))
             .bind(notice_id),
-            Delivery::Failed { error, retry_at: None } => sqlx::query(
-                "UPDATE notices SET status = 'failed', attempts = attempts + 1, last_error = $1, next_attempt_at = NULL \
-                 WHERE notice_id = $2 AND status IN ('pending', 'retrying')",
+            Delivery::Failed { error, retry_at: None } => sqlx::query_as(
+                "UPDATE notices SET attempts = attempts + 1, \
+                 last_error = CASE WHEN status IN ('pending', 'retrying') THEN $1 ELSE last_error END, \
+                 next_attempt_at = CASE WHEN status IN ('pending', 'retrying') THEN NULL ELSE next_attempt_at END, \
+                 status = CASE WHEN status IN ('pending', 'retrying') THEN 'failed' ELSE status END \
+                 WHERE notice_id = $2 AND recipient <> 'person' RETURNING status",
             )
             .bind(error.clone())
             .bind(notice_id),
         };
         let mut tx = self.begin_write().await?;
-        let changed = query.execute(&mut *tx).await?.rows_affected();
-        if changed == 1 {
-            let outcome = match &result {
-                Delivery::Delivered => "delivered",
-                Delivery::Failed {
-                    retry_at: Some(_), ..
-                } => "retrying",
-                Delivery::Failed { retry_at: None, .. } => "failed",
+        if let Some((status,)) = query.fetch_optional(&mut *tx).await? {
+            let outcome = match (&result, status.as_str()) {
+                (Delivery::Delivered, _) => "delivered",
+                (Delivery::Failed { .. }, "retrying") => "retrying",
+                (Delivery::Failed { .. }, "failed") => "failed",
+                // A repeated delivery of a notice delivered or acknowledged already failed.
+                (Delivery::Failed { .. }, _) => "not_delivered",
             };
             let event = AuditEvent::new(crate::AuditKind::NoticeDelivery, "outbox", outcome)
-                .subject(format!("notice:{notice_id}"));
+                .subject(format!("notice:{notice_id}"))
+                .detail(serde_json::json!({ "status": status }));
             self.append_audit(&mut tx, &[event], now).await?;
         }
         tx.commit().await?;

@@ -104,6 +104,29 @@ pub struct PolicyChange {
     /// Sealed records the new policy would not seal. A policy change does not lift a seal: they
     /// stay sealed, and are listed so that a person can decide.
     pub sealed_no_longer_eligible: Vec<String>,
+    /// Records that could not be decided under the new policy. Applied, the policy is in force
+    /// all the same and the scheduler decides them again at each round until it can.
+    pub failures: Vec<RecordFailure>,
+}
+
+/// What a scheduler round did: the transitions it made, and the records it could not decide.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TickReport {
+    pub transitions: Vec<TransitionView>,
+    pub failures: Vec<RecordFailure>,
+}
+
+/// A record the scheduler or a policy change could not decide (an unreadable row, a failed
+/// transaction). It stays as it was, the failure is logged and audited (`refresh_failed`), and the
+/// other records go on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordFailure {
+    pub case_code: String,
+    /// The record's pseudonymous person key.
+    pub person_key: String,
+    /// What went wrong, as [`crate::StoreError::kind`] names it (`crypto`, `corrupt`,
+    /// `database`, …): never the message, which can name stored content.
+    pub error: String,
 }
 
 #[derive(Debug, Clone, Default)]

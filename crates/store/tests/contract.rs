@@ -396,19 +396,19 @@ async fn a_future_seal_waits_for_its_date_and_the_scheduler_seals_it() {
             state(&store, case, ZHANG).await,
             ("pending_seal".into(), Some("2027-03-11".into()), None)
         );
-        assert!(
+        assert_eq!(
             store
                 .tick(&ctx("cn-minor-tiered", "2027-03-10T10:00:00+08:00"))
                 .await
-                .unwrap()
-                .is_empty()
+                .unwrap(),
+            fengcun_store::TickReport::default()
         );
         assert_eq!(state(&store, case, ZHANG).await.0, "pending_seal");
         let done = store
             .tick(&ctx("cn-minor-tiered", "2027-03-11T09:00:00+08:00"))
             .await
             .unwrap();
-        assert_eq!(done.len(), 1);
+        assert_eq!((done.transitions.len(), done.failures.len()), (1, 0));
         assert_eq!(
             state(&store, case, ZHANG).await,
             ("sealed".into(), Some("2027-03-11".into()), None)
@@ -2472,7 +2472,14 @@ async fn the_scheduler_and_ingestion_at_once_end_as_one_after_the_other() {
         let mut tasks = tokio::task::JoinSet::new();
         for store in [&first, &second] {
             let (store, c) = (store.clone(), due.clone());
-            tasks.spawn(async move { store.tick(&c).await.map(|_| ()).map_err(|e| e.to_string()) });
+            tasks.spawn(async move {
+                // A record the round could not decide is a failure here too, not only an error.
+                match store.tick(&c).await {
+                    Ok(report) if report.failures.is_empty() => Ok(()),
+                    Ok(report) => Err(format!("{:?}", report.failures)),
+                    Err(e) => Err(e.to_string()),
+                }
+            });
         }
         for (n, (_, _, _, later)) in persons.iter().enumerate() {
             let store = if n % 2 == 0 { &first } else { &second }.clone();
@@ -2513,6 +2520,354 @@ async fn the_scheduler_and_ingestion_at_once_end_as_one_after_the_other() {
         assert!(
             expected.iter().filter(|s| s.state == "unsealed").count() == PERSONS as usize,
             "{backend}: every due seal is lifted by the later conviction: {expected:#?}"
+        );
+    }
+}
+
+/// A record whose 18 months of prison end on 2025-03-11: pending seal until 2027-03-11 under
+/// cn-minor-tiered.
+fn pending_until_2027(case: &str, id: &str) -> Vec<ValidEvent> {
+    let mut events = conviction(
+        case,
+        id,
+        "诈骗罪",
+        sentence("fixed_term", Some(18)),
+        "2023-05-02",
+        "2023-09-01",
+        "2023-09-12",
+    );
+    events.push(event(
+        &format!("{case}-done"),
+        "execution_completed",
+        "2025-03-11",
+        case,
+        json!({"kind": "prison", "code": "110105-ks", "name": "某监狱"}),
+        id,
+        json!({}),
+    ));
+    events
+}
+
+/// Makes a record unreadable as a damaged row would be: its wrapped data key no longer opens.
+async fn damage_data_key(store: &SqlStore, case: &str) {
+    let damaged = sqlx::query("UPDATE records SET data_key = $1 WHERE case_code = $2")
+        .bind(vec![7u8; 60])
+        .bind(case)
+        .execute(store.pool())
+        .await
+        .unwrap()
+        .rows_affected();
+    assert_eq!(damaged, 1);
+}
+
+/// The state column of a record, read without decrypting anything (a damaged record cannot be).
+async fn state_of(store: &SqlStore, case: &str) -> String {
+    store
+        .states()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.case_code == case)
+        .unwrap()
+        .state
+}
+
+/// The audit entries of `kind`, in log order.
+async fn entries_of(store: &SqlStore, kind: &str) -> Vec<fengcun_store::AuditEntry> {
+    store
+        .audit_entries(0, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == kind)
+        .collect()
+}
+
+#[tokio::test]
+async fn an_unreadable_record_does_not_stop_the_scheduler() {
+    for store in stores("tickfail").await {
+        let c = ctx("cn-minor-tiered", "2025-04-01T00:00:00Z");
+        let cases = [
+            "110105-2024-001501",
+            "110105-2024-001502",
+            "110105-2024-001503",
+        ];
+        for (n, case) in cases.iter().enumerate() {
+            store
+                .ingest(&pending_until_2027(case, &id_number(n as u32 + 1)), &c)
+                .await
+                .unwrap();
+        }
+        damage_data_key(&store, cases[1]).await;
+        let due = ctx("cn-minor-tiered", "2027-03-11T09:00:00+08:00");
+        let report = store.tick(&due).await.unwrap();
+        let mut sealed: Vec<(&str, &str)> = report
+            .transitions
+            .iter()
+            .map(|t| (t.case_code.as_str(), t.to.as_str()))
+            .collect();
+        sealed.sort_unstable();
+        assert_eq!(
+            sealed,
+            [(cases[0], "sealed"), (cases[2], "sealed")],
+            "the readable records are sealed"
+        );
+        let bad_person = store.person_key(&format!("id:{}", id_number(2)));
+        assert_eq!(
+            report.failures,
+            [fengcun_store::RecordFailure {
+                case_code: cases[1].into(),
+                person_key: bad_person.clone(),
+                error: "crypto".into(),
+            }]
+        );
+        assert_eq!(state_of(&store, cases[0]).await, "sealed");
+        assert_eq!(state_of(&store, cases[1]).await, "pending_seal");
+        assert_eq!(state_of(&store, cases[2]).await, "sealed");
+        let failed = entries_of(&store, "refresh_failed").await;
+        assert_eq!(failed.len(), 1, "{failed:?}");
+        assert_eq!(
+            failed[0].subject.as_deref(),
+            Some(format!("record:{bad_person}/{}", cases[1]).as_str())
+        );
+        assert_eq!(failed[0].actor, "automatic");
+        let detail: Value = serde_json::from_str(&failed[0].detail).unwrap();
+        assert_eq!(
+            (
+                &detail["case_code"],
+                &detail["error"],
+                &detail["during"],
+                &detail["policy"]
+            ),
+            (
+                &json!(cases[1]),
+                &json!("crypto"),
+                &json!("scheduler"),
+                &json!("cn-minor-tiered")
+            )
+        );
+        assert!(
+            !failed[0].detail.contains("envelope"),
+            "the kind of error, not its message: {}",
+            failed[0].detail
+        );
+        // Still due, it is tried again at the next round (and fails again, audited again); the
+        // sealed ones are not touched again.
+        let again = store.tick(&due).await.unwrap();
+        assert!(again.transitions.is_empty(), "{again:?}");
+        assert_eq!(again.failures.len(), 1);
+        assert_eq!(entries_of(&store, "refresh_failed").await.len(), 2);
+    }
+}
+
+#[tokio::test]
+async fn an_unreadable_record_does_not_stop_a_policy_change() {
+    for store in stores("policyfail").await {
+        let c = ctx("cn-minor-opt3", "2024-06-01T00:00:00Z");
+        let cases = ["110105-2024-001601", "110105-2024-001602"];
+        for (n, case) in cases.iter().enumerate() {
+            store
+                .ingest(
+                    &conviction(
+                        case,
+                        &id_number(n as u32 + 1),
+                        "盗窃罪",
+                        sentence("fixed_term", Some(10)),
+                        "2024-01-02",
+                        "2024-03-01",
+                        "2024-03-12",
+                    ),
+                    &c,
+                )
+                .await
+                .unwrap();
+        }
+        // The second record's stored facts are damaged (its events are intact).
+        sqlx::query("UPDATE records SET facts = $1 WHERE case_code = $2")
+            .bind(b"damaged".to_vec())
+            .bind(cases[1])
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let bad = fengcun_store::RecordFailure {
+            case_code: cases[1].into(),
+            person_key: store.person_key(&format!("id:{}", id_number(2))),
+            error: "corrupt".into(),
+        };
+        let opt1 = presets::get("cn-minor-opt1").unwrap();
+        let preview = store.change_policy(opt1, &c, false).await.unwrap();
+        assert_eq!(preview.sealed.len(), 1, "{preview:?}");
+        assert!(preview.sealed[0].starts_with(cases[0]));
+        assert_eq!(preview.failures, std::slice::from_ref(&bad));
+        assert!(
+            entries_of(&store, "refresh_failed").await.is_empty(),
+            "a preview writes nothing"
+        );
+        let applied = store
+            .change_policy(
+                opt1,
+                &Context {
+                    actor: fengcun_lifecycle::Actor::Operator("ops".into()),
+                    ..c.clone()
+                },
+                true,
+            )
+            .await
+            .unwrap();
+        assert_eq!(applied.sealed, preview.sealed);
+        assert_eq!(applied.failures, [bad]);
+        assert_eq!(state_of(&store, cases[0]).await, "sealed");
+        assert_eq!(state_of(&store, cases[1]).await, "not_eligible");
+        assert_eq!(
+            store.policy_in_force().await.unwrap().unwrap().0,
+            "cn-minor-opt1",
+            "the policy is in force although a record failed"
+        );
+        let failed = entries_of(&store, "refresh_failed").await;
+        assert_eq!(failed.len(), 1, "{failed:?}");
+        assert_eq!(failed[0].actor, "ops");
+        let detail: Value = serde_json::from_str(&failed[0].detail).unwrap();
+        assert_eq!(
+            (
+                &detail["case_code"],
+                &detail["error"],
+                &detail["during"],
+                &detail["policy"]
+            ),
+            (
+                &json!(cases[1]),
+                &json!("corrupt"),
+                &json!("policy_change"),
+                &json!("cn-minor-opt1")
+            )
+        );
+        let changed = entries_of(&store, "policy_changed").await;
+        let detail: Value = serde_json::from_str(&changed[0].detail).unwrap();
+        assert_eq!(
+            (&detail["sealed"], &detail["failed"]),
+            (&json!(1), &json!(1))
+        );
+        // The scheduler's next round under the policy in force decides the failed record again
+        // (from its events, which are readable): it is sealed, and not tried again after.
+        let opt1_ctx = ctx_with(opt1, "2024-06-01T00:01:00Z");
+        let tick = store.tick(&opt1_ctx).await.unwrap();
+        assert!(tick.failures.is_empty(), "{tick:?}");
+        assert_eq!(
+            tick.transitions
+                .iter()
+                .map(|t| (t.case_code.as_str(), t.to.as_str(), t.policy.as_str()))
+                .collect::<Vec<_>>(),
+            [(cases[1], "sealed", "cn-minor-opt1")]
+        );
+        assert_eq!(state_of(&store, cases[1]).await, "sealed");
+        assert_eq!(store.tick(&opt1_ctx).await.unwrap(), Default::default());
+    }
+}
+
+#[tokio::test]
+async fn a_delivery_recorded_after_its_acknowledgement_keeps_its_trail() {
+    for store in stores("ackfirst").await {
+        let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+        store
+            .ingest(
+                &conviction(
+                    "110105-2024-001701",
+                    ZHANG,
+                    "危险驾驶罪",
+                    sentence("criminal_detention", Some(1)),
+                    "2024-01-02",
+                    "2024-03-01",
+                    "2024-03-12",
+                ),
+                &c,
+            )
+            .await
+            .unwrap();
+        let now: jiff::Timestamp = "2024-06-01T00:00:10Z".parse().unwrap();
+        let lease: jiff::Timestamp = "2024-06-01T00:05:10Z".parse().unwrap();
+        let claimed = store.claim_due_notices(now, lease, 100).await.unwrap();
+        let item = &claimed[0];
+        // The receiver acknowledges while it handles the delivery, before the outbox records it.
+        assert!(
+            store
+                .acknowledge(&item.notice_id, &item.recipient, &item.ack_token, "fy", now)
+                .await
+                .unwrap()
+        );
+        store
+            .record_delivery(&item.notice_id, Delivery::Delivered, now)
+            .await
+            .unwrap();
+        let notice = |store: &SqlStore| {
+            let store = store.clone();
+            let id = item.notice_id.clone();
+            async move {
+                store
+                    .notices(NoticeFilter::default())
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .find(|n| n.notice_id == id)
+                    .unwrap()
+            }
+        };
+        let delivered = notice(&store).await;
+        assert_eq!(
+            (
+                delivered.status.as_str(),
+                delivered.attempts,
+                delivered.delivered_at.as_deref()
+            ),
+            ("acknowledged", 1, Some("2024-06-01T00:00:10Z"))
+        );
+        let subject = format!("notice:{}", item.notice_id);
+        let trail = |entries: Vec<fengcun_store::AuditEntry>| {
+            entries
+                .into_iter()
+                .filter(|e| e.subject.as_deref() == Some(subject.as_str()))
+                .map(|e| e.outcome)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            trail(entries_of(&store, "notice_delivery").await),
+            ["delivered"]
+        );
+        // A repeated delivery (a claim that lapsed) that fails is recorded too, and moves no status
+        // back: still acknowledged, not due again.
+        let later: jiff::Timestamp = "2024-06-01T00:06:00Z".parse().unwrap();
+        store
+            .record_delivery(
+                &item.notice_id,
+                Delivery::Failed {
+                    error: "connection refused".into(),
+                    retry_at: Some("2024-06-01T00:07:00Z".parse().unwrap()),
+                },
+                later,
+            )
+            .await
+            .unwrap();
+        let repeated = notice(&store).await;
+        assert_eq!(
+            (
+                repeated.status.as_str(),
+                repeated.attempts,
+                repeated.delivered_at.as_deref(),
+                repeated.last_error.as_deref()
+            ),
+            ("acknowledged", 2, Some("2024-06-01T00:00:10Z"), None)
+        );
+        assert_eq!(
+            trail(entries_of(&store, "notice_delivery").await),
+            ["delivered", "not_delivered"]
+        );
+        let much_later: jiff::Timestamp = "2024-06-02T00:00:00Z".parse().unwrap();
+        assert!(
+            !store
+                .claim_due_notices(much_later, much_later, 100)
+                .await
+                .unwrap()
+                .iter()
+                .any(|n| n.notice_id == item.notice_id)
         );
     }
 }
