@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::auth::{Caller, SESSION_COOKIE, cookie};
+use crate::auth::{Caller, SESSION_COOKIE, cookie, refuse_as};
 use crate::config::{Role, key_digest};
 use crate::error::ApiError;
 use crate::throttle::Locked;
@@ -252,7 +252,7 @@ pub struct NewUser {
     id_number: Option<String>,
 }
 
-fn check_username(username: &str) -> Result<(), ApiError> {
+pub(crate) fn check_username(username: &str) -> Result<(), ApiError> {
     let ok = (3..=64).contains(&username.len())
         && username
             .bytes()
@@ -288,11 +288,21 @@ fn parse_role_and_kind(
         .transpose()?;
     if matches!(role, Role::Clerk | Role::Approver | Role::Requester) && kind.is_none() {
         return Err(ApiError::BadRequest(format!(
-            "requester_kind: a {} asks as someone and needs one",
+            "requester_kind: {} {} asks as someone and needs one",
+            if role == Role::Approver { "an" } else { "a" },
             role.code()
         )));
     }
     Ok((role, kind))
+}
+
+pub(crate) fn check_password(password: &str) -> Result<(), ApiError> {
+    if password.chars().count() < 12 {
+        return Err(ApiError::BadRequest(
+            "password: at least 12 characters".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// `POST /api/v1/users` (administrator): creates a user, or replaces one (a new password, a new
@@ -306,30 +316,34 @@ pub async fn create_user(
         .require(&state, "change users", &[Role::Administrator])
         .await?;
     check_username(&new.username)?;
-    if new.password.chars().count() < 12 {
+    check_password(&new.password)?;
+    let (role, kind) = parse_role_and_kind(&new.role, new.requester_kind.as_deref())?;
+    if kind == Some(RequesterKind::Person) {
+        // A person's account shows that person's sealed records: an administrator alone does not
+        // make one (docs/disclosure.md, person accounts). The refusal names whom it was for by
+        // the person key, never the identity number.
+        let person_key = new
+            .id_number
+            .as_deref()
+            .map(|id| {
+                IdNumber::parse(id)
+                    .map(|id| state.store.person_key(&format!("id:{id}")))
+                    .map_err(|e| ApiError::BadRequest(format!("id_number: {e}")))
+            })
+            .transpose()?;
+        let reason = "a person's account is enrolled (fengcun user enrol-person), not made by an administrator".to_owned();
+        let mut entry = AuditEvent::new(AuditKind::Forbidden, &caller.name, "person_account")
+            .detail(json!({"reason": reason, "username": new.username}));
+        if let Some(person_key) = person_key {
+            entry = entry.subject(format!("person:{person_key}"));
+        }
+        return Err(refuse_as(&state, entry, reason).await?);
+    }
+    if new.id_number.is_some() {
         return Err(ApiError::BadRequest(
-            "password: at least 12 characters".into(),
+            "id_number: only a person's account carries one".into(),
         ));
     }
-    let (role, kind) = parse_role_and_kind(&new.role, new.requester_kind.as_deref())?;
-    let person_key = match (&new.id_number, kind) {
-        (Some(id), Some(RequesterKind::Person)) => {
-            let id =
-                IdNumber::parse(id).map_err(|e| ApiError::BadRequest(format!("id_number: {e}")))?;
-            Some(state.store.person_key(&format!("id:{id}")))
-        }
-        (None, Some(RequesterKind::Person)) => {
-            return Err(ApiError::BadRequest(
-                "id_number: a person's account needs their identity number".into(),
-            ));
-        }
-        (Some(_), _) => {
-            return Err(ApiError::BadRequest(
-                "id_number: only a person's account carries one".into(),
-            ));
-        }
-        (None, _) => None,
-    };
     let password = new.password.clone();
     let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
         .await
@@ -342,7 +356,8 @@ pub async fn create_user(
         role: role.code().to_owned(),
         requester_kind: kind.map(|k| k.code().to_owned()),
         agency: new.agency,
-        person_key,
+        person_key: None,
+        name: None,
         disabled: existing.as_ref().is_some_and(|u| u.disabled),
     };
     let outcome = if existing.is_some() {
@@ -350,9 +365,11 @@ pub async fn create_user(
     } else {
         "created"
     };
+    // Whose account it was, when it replaces a person's.
+    let person = existing.as_ref().and_then(|u| u.person_key.clone());
     let event = AuditEvent::new(AuditKind::UserChanged, &caller.name, outcome)
         .subject(format!("user:{}", user.username))
-        .detail(json!({"role": user.role, "requester_kind": user.requester_kind, "agency": user.agency}));
+        .detail(json!({"role": user.role, "requester_kind": user.requester_kind, "agency": user.agency, "person": person}));
     state
         .store
         .put_user(&user, &[event], state.clock.now())
@@ -405,6 +422,10 @@ pub struct NewKey {
     requester_kind: Option<String>,
     #[serde(default)]
     agency: Option<String>,
+    /// The user who owns the key (answers for the system that uses it): approvals compare owners,
+    /// so an official's key and their login are one person.
+    #[serde(default)]
+    owner: Option<String>,
 }
 
 /// `POST /api/v1/keys` (administrator): makes a key; the key is in this answer only.
@@ -428,6 +449,16 @@ pub async fn create_key(
             "role: an administrator logs in; no key is made for one".into(),
         ));
     }
+    let Some(owner) = new.owner else {
+        return Err(ApiError::BadRequest(
+            "owner: a key names the user who owns it".into(),
+        ));
+    };
+    if state.store.user(&owner).await?.is_none_or(|u| u.disabled) {
+        return Err(ApiError::BadRequest(format!(
+            "owner: `{owner}` is no enabled user"
+        )));
+    }
     let secret = format!("fck_{}", fengcun_crypto::random_hex::<32>());
     let now = state.clock.now();
     let key = KeyRow {
@@ -436,13 +467,14 @@ pub async fn create_key(
         role: role.code().to_owned(),
         requester_kind: kind.map(|k| k.code().to_owned()),
         agency: new.agency,
+        owner: Some(owner),
         created_by: caller.name.clone(),
         created_at: now.to_string(),
         revoked_at: None,
     };
     let event = AuditEvent::new(AuditKind::KeyChanged, &caller.name, "created")
         .subject(format!("key:{}", key.key_id))
-        .detail(json!({"name": key.name, "role": key.role, "requester_kind": key.requester_kind, "agency": key.agency}));
+        .detail(json!({"name": key.name, "role": key.role, "requester_kind": key.requester_kind, "agency": key.agency, "owner": key.owner}));
     state
         .store
         .put_key(&key_digest(&secret), &key, &[event], now)
