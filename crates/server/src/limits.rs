@@ -158,6 +158,22 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_table_is_the_one_enforced() {
+        let doc = include_str!("../../../docs/disclosure.md");
+        for (place, bound) in ALL {
+            let row = format!("| {place} | `{}`", bound.field);
+            let line = doc
+                .lines()
+                .find(|l| l.starts_with(&row))
+                .unwrap_or_else(|| panic!("docs/disclosure.md has no row {row}"));
+            assert!(
+                line.contains(&format!("| {}–{}", bound.min, bound.max)),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
     fn controls_and_invisible_characters_are_refused_line_breaks_only_in_paragraphs() {
         assert!(check(REQUEST_REASON, "第一\n第二").is_ok());
         assert!(check(CERTIFICATE_NAME, "张\n三").is_err());
