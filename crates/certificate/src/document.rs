@@ -446,7 +446,9 @@ pub(crate) fn check_number(number: &str) -> Result<(), CertificateError> {
     Ok(())
 }
 
-/// Text shown on the certificate: not empty, no surrounding white space, no control characters.
+/// Text shown on the certificate: not empty, no surrounding white space, no control characters,
+/// and no invisible character that makes it read differently from what it holds (bidirectional
+/// controls such as U+202E, zero-width characters, the byte-order mark).
 pub(crate) fn check_text(
     field: &'static str,
     text: &str,
@@ -464,7 +466,26 @@ pub(crate) fn check_text(
     if text.chars().any(char::is_control) {
         return Err(invalid(field, "holds a control character"));
     }
+    if text.chars().any(invisible) {
+        return Err(invalid(
+            field,
+            "holds a bidirectional or zero-width formatting character",
+        ));
+    }
     Ok(())
+}
+
+fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
 }
 
 pub(crate) fn check_masked(field: &'static str, masked: &str) -> Result<(), CertificateError> {

@@ -551,3 +551,24 @@ fn key_ids_are_fingerprints_of_the_public_key() {
     let again = fengcun_crypto::VerifyingKey::from_text(&public.to_text()).unwrap();
     assert_eq!(key_id(&again), id);
 }
+
+/// A name or purpose that reads differently from what it holds — a right-to-left override, an
+/// isolate, a zero-width space — is no certificate text (U+202E was accepted).
+#[test]
+fn names_and_purposes_refuse_bidirectional_and_zero_width_characters() {
+    let id = id();
+    for c in ['\u{202E}', '\u{2066}', '\u{200B}', '\u{FEFF}', '\u{200F}'] {
+        let mut named = draft(&id, CertificateResult::NoCriminalRecord);
+        named.name = format!("张{c}三");
+        let mut purposed = draft(&id, CertificateResult::NoCriminalRecord);
+        purposed.purpose = format!("就业{c}");
+        for (draft, field) in [(named, "person.name"), (purposed, "purpose")] {
+            match issue(draft, &SM) {
+                Err(CertificateError::InvalidField { field: f, .. }) => {
+                    assert_eq!(f, field, "{c:?}");
+                }
+                other => panic!("{c:?} in {field}: {other:?}"),
+            }
+        }
+    }
+}

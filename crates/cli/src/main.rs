@@ -49,6 +49,9 @@ enum Command {
     /// Verify certificates of no criminal record offline; make issuer key pairs.
     #[command(subcommand)]
     Cert(cmd::cert::CertCommand),
+    /// Enrol a person's account (an administrator alone may not make one; docs/disclosure.md).
+    #[command(subcommand)]
+    User(cmd::user::UserCommand),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
         Command::Judgment(command) => cmd::judgment::run(command),
         Command::Audit(command) => cmd::audit::run(command),
         Command::Cert(command) => cmd::cert::run(command),
+        Command::User(command) => cmd::user::run(command),
     };
     match result {
         Ok(code) => code,

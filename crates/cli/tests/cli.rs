@@ -545,3 +545,92 @@ fn the_demo_agencies_acknowledge_their_own_notices() {
     outcome.unwrap();
     assert!(expected.unwrap() > 0);
 }
+
+/// A person's account is enrolled by whoever runs the installation (the API refuses it to an
+/// administrator): the account is a person's, carries their name sealed, and its entry names who
+/// checked the card; an existing username or a malformed identity number is refused, naming it.
+#[test]
+fn a_person_is_enrolled_on_the_command_line_and_never_over_an_existing_account() {
+    let dir = scratch("enrol");
+    let database = format!("sqlite://{}", dir.join("store.sqlite").display());
+    let key = "44".repeat(32);
+    let enrol = |username: &str, id: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_fengcun"))
+            .args([
+                "user",
+                "enrol-person",
+                "--username",
+                username,
+                "--id-number",
+                id,
+            ])
+            .args([
+                "--name",
+                "张三",
+                "--by",
+                "counter-li",
+                "--database",
+                &database,
+            ])
+            .current_dir(&dir)
+            .env("FENGCUN_MASTER_KEY", &key)
+            .env_remove("FENGCUN_MASTER_KEY_FILE")
+            .env_remove("FENGCUN_CONFIG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"zhang-san-long-password\n")
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let enrolled = enrol("zhang-san", "110105199003070025");
+    assert!(enrolled.status.success(), "{enrolled:?}");
+    for (username, id, field) in [
+        ("zhang-san", "110105199003070025", "username"),
+        ("li-si", "110105199003070026", "id_number"),
+    ] {
+        let refused = enrol(username, id);
+        let said = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            refused.status.code() == Some(1) && said.contains(field),
+            "{said}"
+        );
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        use fengcun_store::Store;
+        let keys = fengcun_store::Keys::new(fengcun_crypto::MasterKey::from_hex(&key).unwrap());
+        let store = fengcun_store::open(&database, keys).await.unwrap();
+        let user = store.user("zhang-san").await.unwrap().unwrap();
+        let person_key = store.person_key("id:110105199003070025");
+        assert_eq!(
+            (
+                user.role.as_str(),
+                user.requester_kind.as_deref(),
+                user.person_key.as_deref(),
+                user.name.as_deref()
+            ),
+            (
+                "requester",
+                Some("person"),
+                Some(person_key.as_str()),
+                Some("张三")
+            )
+        );
+        assert!(user.password_hash.starts_with("$argon2id$"));
+        let entries = store.audit_entries(0, 100).await.unwrap();
+        assert_eq!(entries.len(), 1, "{entries:?}");
+        assert_eq!(
+            (entries[0].kind.as_str(), entries[0].actor.as_str()),
+            ("user_changed", "enrolment:counter-li")
+        );
+        assert!(entries[0].detail.contains(&person_key));
+        assert!(!entries[0].detail.contains("110105199003070025"));
+    });
+}

@@ -31,6 +31,10 @@ pub struct Caller {
     pub kind: Option<RequesterKind>,
     /// For a person: the keyed hash of their identity (their own records are theirs to see).
     pub person_key: Option<String>,
+    /// Who is behind the caller, as approvals compare them: `user:<username>` for a console user
+    /// and for a stored key its owner names; a configured key (or a key stored before owners were
+    /// recorded) is its own owner.
+    pub owner: String,
 }
 
 impl Caller {
@@ -123,6 +127,7 @@ async fn caller_by_key(state: &AppState, key: &str) -> Result<Caller, ApiError> 
         )
     }) {
         return Ok(Caller {
+            owner: found.name.clone(),
             name: found.name.clone(),
             role: found.role,
             agency: found.agency.clone(),
@@ -141,8 +146,13 @@ async fn caller_by_key(state: &AppState, key: &str) -> Result<Caller, ApiError> 
         log_repeated_refusal(state, &actor, entry).await?;
         return Err(ApiError::Unauthenticated);
     }
+    let name = format!("key:{}", stored.key_id);
     Ok(Caller {
-        name: format!("key:{}", stored.key_id),
+        owner: stored
+            .owner
+            .as_ref()
+            .map_or_else(|| name.clone(), |owner| format!("user:{owner}")),
+        name,
         role: Role::parse(&stored.role).ok_or(ApiError::Unauthenticated)?,
         agency: stored.agency,
         kind: stored
@@ -208,6 +218,7 @@ async fn caller_by_session(
         .filter(|u| !u.disabled)
         .ok_or(ApiError::Unauthenticated)?;
     Ok(Caller {
+        owner: format!("user:{}", user.username),
         name: format!("user:{}", user.username),
         role: Role::parse(&user.role).ok_or(ApiError::Unauthenticated)?,
         agency: user.agency,

@@ -22,13 +22,16 @@ use crate::auth::refuse_as;
 use crate::config::Role;
 use crate::disclosure::{charge_names, stored_record};
 use crate::error::ApiError;
+use crate::limits;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Application {
     id_number: String,
-    /// The name as on the identity card.
-    name: String,
+    /// The name as on the identity card: checked against the name the platform holds, and
+    /// entered by a counter clerk only where it holds none.
+    #[serde(default)]
+    name: Option<String>,
     /// The declared purpose (`就业`, `入学`, …).
     purpose: String,
 }
@@ -66,6 +69,55 @@ async fn check_applicant(
     }
 }
 
+/// The name a certificate is issued in, and who entered it if the platform held none.
+///
+/// The platform's own knowledge comes first: the name the person was enrolled with, else the
+/// name the agencies' events carry (in the records' facts). A name given that differs from it is
+/// refused. Only where the platform holds no name does a public-security clerk at the counter
+/// enter the one on the identity card; the certificate's entry says who did.
+async fn certificate_name(
+    state: &AppState,
+    caller: &Caller,
+    person_key: &str,
+    records: &[PersonRecord],
+    given: Option<&str>,
+) -> Result<(String, Option<String>), ApiError> {
+    let mismatch = || {
+        ApiError::BadRequest(
+            "name: differs from the name the platform holds for this identity number".into(),
+        )
+    };
+    if let Some(enrolled) = state.store.person_name(person_key).await? {
+        return match given {
+            Some(given) if given != enrolled => Err(mismatch()),
+            _ => Ok((enrolled, None)),
+        };
+    }
+    let from_events: std::collections::BTreeSet<&str> = records
+        .iter()
+        .filter_map(|r| r.facts.as_ref()?["person"]["name"].as_str())
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .collect();
+    match (given, from_events.len()) {
+        (Some(given), 1..) if from_events.contains(given) => Ok((given.to_owned(), None)),
+        (Some(_), 1..) => Err(mismatch()),
+        (None, 1) => Ok((from_events.iter().next().map(|n| (*n).to_owned()).unwrap_or_default(), None)),
+        (None, _) if !from_events.is_empty() => Err(ApiError::BadRequest(
+            "name: the agencies' records hold more than one name for this identity number; give the one on the identity card".into(),
+        )),
+        (Some(given), _) if caller.role == Role::Clerk => {
+            Ok((given.to_owned(), Some(caller.name.clone())))
+        }
+        (None, _) if caller.role == Role::Clerk => Err(ApiError::BadRequest(
+            "name: the platform holds no name for this identity number; enter the one on the identity card".into(),
+        )),
+        _ => Err(ApiError::BadRequest(
+            "name: the platform holds no name for this identity number; apply at a public-security counter".into(),
+        )),
+    }
+}
+
 /// A stored record as the certificate sees it on `today`.
 fn as_seen(record: &PersonRecord, today: Date) -> Result<RecordAsSeen, ApiError> {
     let facts = stored_record(record)?;
@@ -93,14 +145,8 @@ pub async fn apply(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let id = IdNumber::parse(&application.id_number)
         .map_err(|e| ApiError::BadRequest(format!("id_number: {e}")))?;
-    for (field, value) in [
-        ("name", &application.name),
-        ("purpose", &application.purpose),
-    ] {
-        if value.trim().is_empty() || value.chars().count() > 64 {
-            return Err(ApiError::BadRequest(format!("{field}: 1 to 64 characters")));
-        }
-    }
+    let given = limits::check_optional(limits::CERTIFICATE_NAME, application.name.as_deref())?;
+    let purpose = limits::check(limits::CERTIFICATE_PURPOSE, &application.purpose)?;
     let person_key = state.store.person_key(&format!("id:{id}"));
     check_applicant(&state, &caller, &person_key).await?;
     let today = today(&state);
@@ -108,6 +154,8 @@ pub async fn apply(
         .store
         .records_of(Some(&person_key), None, &|_, _| true)
         .await?;
+    let (name, entered_by) =
+        certificate_name(&state, &caller, &person_key, &records, given).await?;
     let seen = records
         .iter()
         .map(|r| as_seen(r, today))
@@ -123,10 +171,10 @@ pub async fn apply(
     let signed = issue(
         Draft {
             number: number.clone(),
-            name: application.name.trim().to_owned(),
+            name,
             id_number: &id,
             result: decision.result.clone(),
-            purpose: application.purpose.trim().to_owned(),
+            purpose: purpose.to_owned(),
             agency: state.config.certificate_issuer.clone(),
             issue_date: today,
             valid_until,
@@ -138,7 +186,7 @@ pub async fn apply(
     let event = AuditEvent::new(AuditKind::Certificate, &caller.name, decision.result.code())
         .purpose("certificate")
         .subject(format!("certificate:{number}"))
-        .detail(json!({"person": person_key, "declared_purpose": application.purpose, "listed": decision.result.convictions().len()}));
+        .detail(json!({"person": person_key, "declared_purpose": purpose, "listed": decision.result.convictions().len(), "name_entered_by": entered_by}));
     state
         .store
         .put_certificate(

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use fengcun_access::{Answer, Candidate, Grant, Purpose, RequesterKind};
 use fengcun_domain::{Catalogue, Culpability, IdNumber, Record, TagSet, parse_record};
 use fengcun_store::{
-    AuditEvent, AuditKind, Decision, GrantRow, PersonRecord, RequestRow, StoreError,
+    AuditEvent, AuditKind, Decision, GrantRow, PersonRecord, RequestPerson, RequestRow, StoreError,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -20,6 +20,7 @@ use crate::auth::Caller;
 use crate::auth::{refuse, refuse_as};
 use crate::config::Role;
 use crate::error::ApiError;
+use crate::limits;
 
 /// Roles that ask on behalf of a requester kind.
 const ASKERS: &[Role] = &[Role::Clerk, Role::Approver, Role::Requester, Role::Agency];
@@ -86,8 +87,11 @@ pub struct LookupRequest {
 pub async fn lookup(
     State(state): State<AppState>,
     caller: Caller,
-    Json(request): Json<LookupRequest>,
+    Json(mut request): Json<LookupRequest>,
 ) -> Result<Response, ApiError> {
+    limits::check_optional(limits::POST, request.post.as_deref())?;
+    request.basis =
+        limits::check_optional(limits::LOOKUP_BASIS, request.basis.as_deref())?.map(str::to_owned);
     let query = asking(&state, &caller, "lookup", &request.purpose, &request.post).await?;
     let person_key = request
         .id_number
@@ -286,9 +290,57 @@ pub struct NewRequest {
     #[serde(default)]
     post: Option<String>,
     id_number: String,
+    /// The person's name as the requester knows it (shown with the request, masked to the
+    /// requester, in full to the approver).
+    #[serde(default)]
+    name: Option<String>,
     /// The legal basis: the document the request is made under.
     basis: String,
     reason: String,
+}
+
+/// Whom a request or grant is about, as `caller` may see it: in full for an approver, who must
+/// judge; masked (`张某`, `1101**********0025`) for everyone else.
+fn person_view(caller: &Caller, person: Option<&RequestPerson>) -> Value {
+    let full = caller.holds(DECIDERS);
+    person.map_or(Value::Null, |p| {
+        let name = p.name.as_deref();
+        if full {
+            json!({"name": name, "id_number": p.id_number})
+        } else {
+            json!({"name": name.map(crate::mask::name), "id_number": crate::mask::id_number(&p.id_number)})
+        }
+    })
+}
+
+fn request_view(caller: &Caller, request: &RequestRow) -> Result<Value, ApiError> {
+    let mut view = serde_json::to_value(request)
+        .map_err(|e| ApiError::Store(StoreError::Corrupt(e.to_string())))?;
+    view["person"] = person_view(caller, request.person.as_ref());
+    Ok(view)
+}
+
+fn grant_view(caller: &Caller, grant: &GrantRow) -> Result<Value, ApiError> {
+    let mut view = serde_json::to_value(grant)
+        .map_err(|e| ApiError::Store(StoreError::Corrupt(e.to_string())))?;
+    view["person"] = person_view(caller, grant.person.as_ref());
+    Ok(view)
+}
+
+/// A list that shows identities in full (an approver's) is itself a read of them: one entry.
+async fn audit_full_list(
+    state: &AppState,
+    caller: &Caller,
+    what: &str,
+    shown: usize,
+) -> Result<(), ApiError> {
+    if caller.holds(DECIDERS) && shown > 0 {
+        // A list naming persons in full is a read like a notice list's (`read`, docs/audit.md).
+        let entry = AuditEvent::new(AuditKind::Read, &caller.name, what)
+            .detail(json!({"rows": shown, "persons": "full"}));
+        state.store.audit(&[entry], state.clock.now()).await?;
+    }
+    Ok(())
 }
 
 /// `POST /api/v1/requests`: asks to see a person's sealed records. Accepted or refused the same
@@ -300,18 +352,20 @@ pub async fn create_request(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let query = asking(&state, &caller, "request", &new.purpose, &new.post).await?;
     let (kind, purpose) = (query.kind, query.purpose);
-    let person_key = state.store.person_key(&identity(&new.id_number)?);
-    for (field, value) in [("basis", &new.basis), ("reason", &new.reason)] {
-        if value.trim().is_empty() {
-            return Err(ApiError::BadRequest(format!("{field}: required")));
-        }
-    }
+    let id = IdNumber::parse(&new.id_number)
+        .map_err(|e| ApiError::BadRequest(format!("id_number: {e}")))?;
+    let person_key = state.store.person_key(&format!("id:{id}"));
+    limits::check_optional(limits::POST, new.post.as_deref())?;
+    let basis = limits::check(limits::REQUEST_BASIS, &new.basis)?.to_owned();
+    let reason = limits::check(limits::REQUEST_REASON, &new.reason)?.to_owned();
+    let name =
+        limits::check_optional(limits::REQUEST_NAME, new.name.as_deref())?.map(str::to_owned);
     let now = state.clock.now();
     if let Err(reason) = fengcun_access::may_request(&state.disclosure, &query) {
         let entry = AuditEvent::new(AuditKind::Request, &caller.name, "refused")
             .purpose(purpose.code())
             .subject(person_key)
-            .detail(json!({"requester_kind": kind.code(), "post": new.post, "basis": new.basis, "reason": reason}));
+            .detail(json!({"requester_kind": kind.code(), "post": new.post, "basis": basis, "reason": reason}));
         return Err(refuse_as(&state, entry, reason).await?);
     }
     let request = RequestRow {
@@ -321,21 +375,28 @@ pub async fn create_request(
         requester_kind: kind.code().to_owned(),
         purpose: purpose.code().to_owned(),
         post: new.post,
-        basis: new.basis,
-        reason: new.reason,
+        basis,
+        reason,
         status: "pending".to_owned(),
         decided_by: None,
         decision_reason: None,
         grant_id: None,
         created_at: now.to_string(),
         decided_at: None,
+        person: Some(RequestPerson {
+            id_number: id.to_string(),
+            name,
+        }),
     };
     let event = AuditEvent::new(AuditKind::Request, &caller.name, "pending")
         .purpose(purpose.code())
         .subject(format!("request:{}", request.request_id))
         .detail(json!({"person": request.person_key, "requester_kind": request.requester_kind, "post": request.post, "basis": request.basis}));
     state.store.put_request(&request, &[event], now).await?;
-    Ok((StatusCode::CREATED, Json(json!({"request": request}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"request": request_view(&caller, &request)?})),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -357,7 +418,14 @@ pub async fn list_requests(
         caller.require(&state, "list requests", ASKERS).await?;
         Some(caller.name.as_str())
     };
-    let requests = state.store.requests(filter.status.as_deref(), own).await?;
+    let requests = state
+        .store
+        .requests(filter.status.as_deref(), own)
+        .await?
+        .iter()
+        .map(|r| request_view(&caller, r))
+        .collect::<Result<Vec<Value>, ApiError>>()?;
+    audit_full_list(&state, &caller, "requests", requests.len()).await?;
     Ok(Json(json!({"requests": requests})))
 }
 
@@ -406,11 +474,14 @@ async fn decide(
         )
         .await?);
     }
-    if body.reason.trim().is_empty() {
-        return Err(ApiError::BadRequest("reason: required".into()));
-    }
+    let reason = limits::check(limits::DECISION_REASON, &body.reason)?.to_owned();
     let request = state.store.request(&id).await?.ok_or(ApiError::NotFound)?;
-    if let Err(reason) = fengcun_access::may_approve(&request.requester, &caller.name) {
+    // The same person may not ask and approve, whether as the same principal or through a key
+    // they own and their login.
+    let requester_owner = owner_of(&state, &request.requester).await?;
+    if let Err(reason) = fengcun_access::may_approve(&request.requester, &caller.name)
+        .and_then(|()| fengcun_access::may_approve(&requester_owner, &caller.owner))
+    {
         return Err(refuse(&state, &caller, "self_approval", reason).await?);
     }
     let now = state.clock.now();
@@ -421,13 +492,25 @@ async fn decide(
         .disclosure
         .rule(kind, purpose)
         .map_or(0, |rule| rule.grant_days);
-    let days = body.days.unwrap_or(table_days).clamp(0, table_days);
     let (decision, event) = if approve {
-        if days == 0 {
-            return Err(ApiError::BadRequest(
-                "days: the disclosure table allows no grant for this kind and purpose".into(),
-            ));
+        if table_days == 0 {
+            return Err(ApiError::BadRequest(format!(
+                "days: the disclosure table allows no grant for {}, {}",
+                kind.code(),
+                purpose.code()
+            )));
         }
+        let days = match body.days {
+            None => table_days,
+            Some(days) if (1..=table_days).contains(&days) => days,
+            Some(_) => {
+                return Err(ApiError::BadRequest(format!(
+                    "days: must be from 1 to {table_days} (the disclosure table's grant_days for {}, {})",
+                    kind.code(),
+                    purpose.code()
+                )));
+            }
+        };
         let expires = now
             .checked_add(jiff::SignedDuration::from_hours(24 * days))
             .map_err(|e| ApiError::BadRequest(e.to_string()))?;
@@ -442,22 +525,28 @@ async fn decide(
             expires: expires.to_string(),
             revoked_at: None,
             revoked_by: None,
+            person: request.person.clone(),
         };
         let event = AuditEvent::new(AuditKind::Approval, &caller.name, "approved")
             .purpose(purpose.code())
             .subject(format!("request:{}", request.request_id))
-            .detail(json!({"grant": grant.grant_id, "requester": request.requester, "expires": grant.expires, "reason": body.reason}));
+            .detail(json!({"grant": grant.grant_id, "requester": request.requester, "expires": grant.expires, "reason": reason}));
         (Decision::Approve(Box::new(grant)), event)
     } else {
+        if body.days.is_some() {
+            return Err(ApiError::BadRequest(
+                "days: a refusal makes no grant and has no length".into(),
+            ));
+        }
         let event = AuditEvent::new(AuditKind::Refusal, &caller.name, "refused")
             .purpose(purpose.code())
             .subject(format!("request:{}", request.request_id))
-            .detail(json!({"requester": request.requester, "reason": body.reason}));
+            .detail(json!({"requester": request.requester, "reason": reason}));
         (Decision::Refuse, event)
     };
     if !state
         .store
-        .decide_request(&id, &caller.name, &body.reason, &decision, &[event], now)
+        .decide_request(&id, &caller.name, &reason, &decision, &[event], now)
         .await?
     {
         return Err(ApiError::Conflict(format!(
@@ -466,10 +555,27 @@ async fn decide(
     }
     let request = state.store.request(&id).await?.ok_or(ApiError::NotFound)?;
     let grant = match decision {
-        Decision::Approve(grant) => Some(*grant),
+        Decision::Approve(grant) => Some(grant_view(&caller, &grant)?),
         Decision::Refuse => None,
     };
-    Ok(Json(json!({"request": request, "grant": grant})))
+    Ok(Json(
+        json!({"request": request_view(&caller, &request)?, "grant": grant}),
+    ))
+}
+
+/// Who is behind a request's requester: a stored key's owner, else the principal itself.
+async fn owner_of(state: &AppState, principal: &str) -> Result<String, ApiError> {
+    let Some(key_id) = principal.strip_prefix("key:") else {
+        return Ok(principal.to_owned());
+    };
+    let owner = state
+        .store
+        .keys()
+        .await?
+        .into_iter()
+        .find(|k| k.key_id == key_id)
+        .and_then(|k| k.owner);
+    Ok(owner.map_or_else(|| principal.to_owned(), |o| format!("user:{o}")))
 }
 
 /// `GET /api/v1/grants`: approvers and auditors see every grant, others their own.
@@ -483,7 +589,24 @@ pub async fn list_grants(
         caller.require(&state, "list grants", ASKERS).await?;
         Some(caller.name.as_str())
     };
-    Ok(Json(json!({"grants": state.store.grants(own).await?})))
+    let grants = state
+        .store
+        .grants(own)
+        .await?
+        .iter()
+        .map(|g| grant_view(&caller, g))
+        .collect::<Result<Vec<Value>, ApiError>>()?;
+    audit_full_list(&state, &caller, "grants", grants.len()).await?;
+    Ok(Json(json!({"grants": grants})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Revocation {
+    /// Why the grant ends before it expires (required; checked, not left to the deserialiser, so
+    /// that its absence is answered naming the field).
+    #[serde(default)]
+    reason: Option<String>,
 }
 
 /// `DELETE /api/v1/grants/{id}`: an approver or administrator revokes a grant; it covers nothing
@@ -492,6 +615,7 @@ pub async fn revoke_grant(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    body: Option<Json<Revocation>>,
 ) -> Result<Json<Value>, ApiError> {
     if !caller.holds(&[Role::Approver, Role::Administrator]) {
         return Err(refuse(
@@ -502,8 +626,18 @@ pub async fn revoke_grant(
         )
         .await?);
     }
+    let given = body.and_then(|Json(b)| b.reason);
+    let Some(reason) = given.as_deref() else {
+        return Err(ApiError::BadRequest(format!(
+            "reason: required, {} to {} characters",
+            limits::REVOCATION_REASON.min,
+            limits::REVOCATION_REASON.max
+        )));
+    };
+    let reason = limits::check(limits::REVOCATION_REASON, reason)?;
     let event = AuditEvent::new(AuditKind::GrantRevoked, &caller.name, "revoked")
-        .subject(format!("grant:{id}"));
+        .subject(format!("grant:{id}"))
+        .detail(json!({"reason": reason}));
     if state
         .store
         .revoke_grant(&id, &caller.name, &[event], state.clock.now())

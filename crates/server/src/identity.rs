@@ -259,7 +259,7 @@ pub struct NewUser {
     id_number: Option<String>,
 }
 
-fn check_username(username: &str) -> Result<(), ApiError> {
+pub(crate) fn check_username(username: &str) -> Result<(), ApiError> {
     let ok = (3..=64).contains(&username.len())
         && username
             .bytes()
@@ -295,7 +295,8 @@ fn parse_role_and_kind(
         .transpose()?;
     if matches!(role, Role::Clerk | Role::Approver | Role::Requester) && kind.is_none() {
         return Err(ApiError::BadRequest(format!(
-            "requester_kind: a {} asks as someone and needs one",
+            "requester_kind: {} {} asks as someone and needs one",
+            if role == Role::Approver { "an" } else { "a" },
             role.code()
         )));
     }
@@ -325,7 +326,7 @@ fn check_agency(role: Role, agency: Option<&str>) -> Result<(), ApiError> {
     }
 }
 
-fn check_password(field: &str, password: &str) -> Result<(), ApiError> {
+pub(crate) fn check_password(field: &str, password: &str) -> Result<(), ApiError> {
     if password.chars().count() < 12 {
         return Err(ApiError::BadRequest(format!(
             "{field}: at least 12 characters"
@@ -348,24 +349,32 @@ pub async fn create_user(
     check_password("password", &new.password)?;
     let (role, kind) = parse_role_and_kind(&new.role, new.requester_kind.as_deref())?;
     check_agency(role, new.agency.as_deref())?;
-    let person_key = match (&new.id_number, kind) {
-        (Some(id), Some(RequesterKind::Person)) => {
-            let id =
-                IdNumber::parse(id).map_err(|e| ApiError::BadRequest(format!("id_number: {e}")))?;
-            Some(state.store.person_key(&format!("id:{id}")))
+    if kind == Some(RequesterKind::Person) {
+        // A person's account shows that person's sealed records: an administrator alone does not
+        // make one (docs/disclosure.md, person accounts). The refusal names whom it was for by
+        // the person key, never the identity number.
+        let person_key = new
+            .id_number
+            .as_deref()
+            .map(|id| {
+                IdNumber::parse(id)
+                    .map(|id| state.store.person_key(&format!("id:{id}")))
+                    .map_err(|e| ApiError::BadRequest(format!("id_number: {e}")))
+            })
+            .transpose()?;
+        let reason = "a person's account is enrolled (fengcun user enrol-person), not made by an administrator".to_owned();
+        let mut entry = AuditEvent::new(AuditKind::Forbidden, &caller.name, "person_account")
+            .detail(json!({"reason": reason, "username": new.username}));
+        if let Some(person_key) = person_key {
+            entry = entry.subject(format!("person:{person_key}"));
         }
-        (None, Some(RequesterKind::Person)) => {
-            return Err(ApiError::BadRequest(
-                "id_number: a person's account needs their identity number".into(),
-            ));
-        }
-        (Some(_), _) => {
-            return Err(ApiError::BadRequest(
-                "id_number: only a person's account carries one".into(),
-            ));
-        }
-        (None, _) => None,
-    };
+        return Err(refuse_as(&state, entry, reason).await?);
+    }
+    if new.id_number.is_some() {
+        return Err(ApiError::BadRequest(
+            "id_number: only a person's account carries one".into(),
+        ));
+    }
     let taken = || ApiError::Conflict(format!("username: `{}` exists", new.username));
     // Checked before the password is hashed (cheap), and again by the insert (no race).
     if state.store.user(&new.username).await?.is_some() {
@@ -378,7 +387,8 @@ pub async fn create_user(
         role: role.code().to_owned(),
         requester_kind: kind.map(|k| k.code().to_owned()),
         agency: new.agency.clone(),
-        person_key,
+        person_key: None,
+        name: None,
         disabled: false,
     };
     let event = AuditEvent::new(AuditKind::UserChanged, &caller.name, "created")
@@ -564,6 +574,10 @@ pub struct NewKey {
     requester_kind: Option<String>,
     #[serde(default)]
     agency: Option<String>,
+    /// The user who owns the key (answers for the system that uses it): approvals compare owners,
+    /// so an official's key and their login are one person.
+    #[serde(default)]
+    owner: Option<String>,
 }
 
 /// `POST /api/v1/keys` (administrator): makes a key; the key is in this answer only.
@@ -583,6 +597,16 @@ pub async fn create_key(
             "role: an administrator logs in; no key is made for one".into(),
         ));
     }
+    let Some(owner) = new.owner else {
+        return Err(ApiError::BadRequest(
+            "owner: a key names the user who owns it".into(),
+        ));
+    };
+    if state.store.user(&owner).await?.is_none_or(|u| u.disabled) {
+        return Err(ApiError::BadRequest(format!(
+            "owner: `{owner}` is no enabled user"
+        )));
+    }
     let secret = format!("fck_{}", fengcun_crypto::random_hex::<32>());
     let now = state.clock.now();
     let key = KeyRow {
@@ -591,13 +615,14 @@ pub async fn create_key(
         role: role.code().to_owned(),
         requester_kind: kind.map(|k| k.code().to_owned()),
         agency: new.agency,
+        owner: Some(owner),
         created_by: caller.name.clone(),
         created_at: now.to_string(),
         revoked_at: None,
     };
     let event = AuditEvent::new(AuditKind::KeyChanged, &caller.name, "created")
         .subject(format!("key:{}", key.key_id))
-        .detail(json!({"name": key.name, "role": key.role, "requester_kind": key.requester_kind, "agency": key.agency}));
+        .detail(json!({"name": key.name, "role": key.role, "requester_kind": key.requester_kind, "agency": key.agency, "owner": key.owner}));
     state
         .store
         .put_key(&key_digest(&secret), &key, &[event], now)

@@ -202,8 +202,8 @@ fn identity_paths(with_errors: &dyn Fn(Value) -> Value) -> Value {
             "responses": with_errors(json!({"200": {"description": "username, role, requester_kind, csrf_token, expires_at; a new session cookie"}, "429": {"description": "too many wrong passwords for this username: locked for Retry-After seconds", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}))}},
         "/api/v1/users": {
             "get": {"summary": "Users (administrator, auditor)", "responses": with_errors(json!({"200": {"description": "users, without password hashes"}}))},
-            "post": {"summary": "Create a user (administrator); argon2id password hash. An agency user needs `agency`; operators, auditors and administrators take no `requester_kind`",
-                "requestBody": body(json!({"username": string, "password": string, "role": {"type": "string", "enum": ["agency", "operator", "auditor", "clerk", "approver", "administrator", "requester"]}, "requester_kind": string, "agency": string, "id_number": string}), &["username", "password", "role"]),
+            "post": {"summary": "Create a user (administrator); argon2id password hash. An agency user needs `agency`; operators, auditors and administrators take no `requester_kind`. A person's account (requester_kind person) is refused (403): it is enrolled with `fengcun user enrol-person`",
+                "requestBody": body(json!({"username": string, "password": string, "role": {"type": "string", "enum": ["agency", "operator", "auditor", "clerk", "approver", "administrator", "requester"]}, "requester_kind": string, "agency": string}), &["username", "password", "role"]),
                 "responses": with_errors(json!({"201": {"description": "the user"}, "409": {"description": "the username exists"}}))}},
         "/api/v1/users/{username}/disable": {"post": {"summary": "Disable a user and end their sessions (administrator)", "parameters": path_id("username"),
             "responses": with_errors(json!({"200": {"description": "the user"}, "404": {"description": "no such user"}}))}},
@@ -211,8 +211,8 @@ fn identity_paths(with_errors: &dyn Fn(Value) -> Value) -> Value {
             "responses": with_errors(json!({"200": {"description": "the user"}, "404": {"description": "no such user"}, "409": {"description": "the user is not disabled"}}))}},
         "/api/v1/keys": {
             "get": {"summary": "Stored API keys, never their secrets (administrator, auditor)", "responses": with_errors(json!({"200": {"description": "keys"}}))},
-            "post": {"summary": "Make an API key for an agency system (administrator): the secret is in this answer only",
-                "requestBody": body(json!({"name": string, "role": string, "requester_kind": string, "agency": string}), &["name", "role"]),
+            "post": {"summary": "Make an API key for an agency system (administrator), owned by an enabled user (approvals compare owners): the secret is in this answer only",
+                "requestBody": body(json!({"name": string, "role": string, "requester_kind": string, "agency": string, "owner": string}), &["name", "role", "owner"]),
                 "responses": with_errors(json!({"201": {"description": "key and secret"}}))}},
         "/api/v1/keys/{id}": {"delete": {"summary": "Revoke a key (administrator)", "parameters": path_id("id"),
             "responses": with_errors(json!({"200": {"description": "revoked"}, "404": {"description": "no such live key"}}))}}
@@ -223,30 +223,34 @@ fn identity_paths(with_errors: &dyn Fn(Value) -> Value) -> Value {
 fn disclosure_paths(with_errors: &dyn Fn(Value) -> Value) -> Value {
     let string = json!({"type": "string"});
     let purpose = json!({"type": "string", "enum": ["case_handling", "national_security_review", "special_post_vetting", "certificate", "self_inspection"]});
+    // Free-text bounds: docs/disclosure.md, "Limits" (crates/server/src/limits.rs).
+    let text =
+        |min: usize, max: usize| json!({"type": "string", "minLength": min, "maxLength": max});
     let decision = body(
-        json!({"reason": string, "days": {"type": "integer"}}),
+        json!({"reason": text(4, 1000), "days": {"type": "integer", "minimum": 1, "description": "approval only; at most the disclosure table's grant_days (the default)"}}),
         &["reason"],
     );
     json!({
         "/api/v1/lookups": {"post": {"summary": "Records of a person or case as the caller may see them; without a covering grant a sealed record is answered as one that does not exist",
-            "requestBody": body(json!({"purpose": purpose, "post": string, "id_number": string, "case_code": string, "basis": string}), &["purpose"]),
+            "requestBody": body(json!({"purpose": purpose, "post": text(1, 64), "id_number": string, "case_code": string, "basis": text(4, 200)}), &["purpose"]),
             "responses": with_errors(json!({"200": {"description": "{answer: no_right | no_record | records, message: 无权查询 | 查无记录 | 查询结果, records}"}}))}},
         "/api/v1/requests": {
             "get": {"summary": "Penetration requests: every one for approvers and auditors, one's own otherwise",
-                "parameters": [{"name": "status", "in": "query", "schema": {"type": "string", "enum": ["pending", "approved", "refused"]}}],
-                "responses": with_errors(json!({"200": {"description": "requests"}}))},
+                "parameters": [{"name": "status", "in": "query", "schema": {"type": "string", "enum": ["pending", "approved", "refused", "withdrawn"]}}],
+                "responses": with_errors(json!({"200": {"description": "requests, each with `person` {name, id_number}: in full for an approver, masked (张某, 1101**********0025) for others"}}))},
             "post": {"summary": "Ask to see a person's sealed records, with the legal basis",
-                "requestBody": body(json!({"purpose": purpose, "post": string, "id_number": string, "basis": string, "reason": string}), &["purpose", "id_number", "basis", "reason"]),
+                "requestBody": body(json!({"purpose": purpose, "post": text(1, 64), "id_number": string, "name": text(1, 50), "basis": text(4, 200), "reason": text(4, 1000)}), &["purpose", "id_number", "basis", "reason"]),
                 "responses": with_errors(json!({"201": {"description": "the pending request"}}))}},
         "/api/v1/requests/{id}/approve": {"post": {"summary": "Approve (approver, not the requester): makes a grant for that person, purpose and window", "parameters": path_id("id"),
             "requestBody": decision.clone(), "responses": with_errors(json!({"200": {"description": "request and grant"}, "409": {"description": "decided already"}}))}},
         "/api/v1/requests/{id}/refuse": {"post": {"summary": "Refuse (approver, not the requester)", "parameters": path_id("id"),
             "requestBody": decision, "responses": with_errors(json!({"200": {"description": "the request"}, "409": {"description": "decided already"}}))}},
-        "/api/v1/grants": {"get": {"summary": "Grants: every one for approvers and auditors, one's own otherwise", "responses": with_errors(json!({"200": {"description": "grants"}}))}},
-        "/api/v1/grants/{id}": {"delete": {"summary": "Revoke a grant (approver, administrator)", "parameters": path_id("id"),
+        "/api/v1/grants": {"get": {"summary": "Grants: every one for approvers and auditors, one's own otherwise", "responses": with_errors(json!({"200": {"description": "grants, each with `person` as requests have it"}}))}},
+        "/api/v1/grants/{id}": {"delete": {"summary": "Revoke a grant (approver, administrator), with the reason (kept in the audit entry)", "parameters": path_id("id"),
+            "requestBody": body(json!({"reason": text(4, 1000)}), &["reason"]),
             "responses": with_errors(json!({"200": {"description": "revoked"}, "404": {"description": "no such live grant"}}))}},
         "/api/v1/certificates": {"post": {"summary": "Issue a signed certificate (the person for themself, or a public-security clerk)",
-            "requestBody": body(json!({"id_number": string, "name": string, "purpose": string}), &["id_number", "name", "purpose"]),
+            "requestBody": body(json!({"id_number": string, "name": {"type": "string", "minLength": 1, "maxLength": 50, "description": "as on the identity card; must equal the name the platform holds, entered by a clerk only where it holds none"}, "purpose": text(2, 50)}), &["id_number", "purpose"]),
             "responses": with_errors(json!({"201": {"description": "number, result, title, file (the signed document), token (for the QR code), page, verify"}}))}},
         "/api/v1/certificates/{number}": {"get": {"summary": "A certificate file (its issuer, an auditor, the person)", "parameters": path_id("number"),
             "responses": with_errors(json!({"200": {"description": "the signed certificate file"}, "404": {"description": "no such certificate for this caller"}}))}},

@@ -181,6 +181,25 @@ impl App {
         assert_eq!(status, StatusCode::CREATED, "{answer}");
     }
 
+    /// A person's account, enrolled as the installation enrols one (an administrator alone may
+    /// not make it).
+    async fn person(&self, username: &str, id: &str, name: &str) {
+        let enrolment = fengcun_server::enrol::Enrolment {
+            username: username.into(),
+            password: password(username),
+            id_number: id.into(),
+            name: name.into(),
+        };
+        fengcun_server::enrol::enrol_person(
+            &*self.running.state.store,
+            &enrolment,
+            "enrolment",
+            self.clock_now(),
+        )
+        .await
+        .unwrap();
+    }
+
     async fn login(&self, username: &str) -> As {
         let response = self
             .http
@@ -215,13 +234,15 @@ impl App {
         }
     }
 
-    /// An API key made by the administrator, speaking as `kind`.
+    /// An API key made by the administrator, speaking as `kind`, owned by a user of its own.
     async fn key(&self, name: &str, role: &str, kind: &str) -> (String, As) {
+        let owner = format!("{name}-owner");
+        self.user(&owner, "clerk", Some("court"), None).await;
         let (status, body) = self
             .post(
                 "/api/v1/keys",
                 &As::Key(ADMIN.into()),
-                &json!({"name": name, "role": role, "requester_kind": kind}),
+                &json!({"name": name, "role": role, "requester_kind": kind, "owner": owner}),
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -287,7 +308,7 @@ fn conviction(
 }
 
 fn lookup_body(purpose: &str, id: &str) -> Value {
-    let mut body = json!({"purpose": purpose, "id_number": id, "basis": "测试"});
+    let mut body = json!({"purpose": purpose, "id_number": id, "basis": "测试查询依据"});
     if purpose == "special_post_vetting" {
         // A post whose restriction covers every record, so that what is hidden is hidden by the
         // seal alone.
@@ -353,8 +374,7 @@ async fn every_requester_kind_and_purpose_sees_what_the_table_allows_and_no_seal
     }
     app.user("hr-wang", "requester", Some("employer"), None)
         .await;
-    app.user("person-a", "requester", Some("person"), Some(SEALED))
-        .await;
+    app.person("person-a", SEALED, "测试人").await;
     app.user("lawyer-li", "requester", Some("lawyer"), None)
         .await;
     callers.push(("employer", app.login("hr-wang").await));
@@ -508,7 +528,7 @@ async fn penetration_requests_grants_expiry_revocation_and_vetting_scopes() {
             reqwest::Method::DELETE,
             &format!("/api/v1/grants/{second}"),
             &approver,
-            None,
+            Some(&json!({"reason": "案件已审结"})),
         )
         .await;
     assert_eq!(status, StatusCode::OK);
@@ -533,7 +553,7 @@ async fn penetration_requests_grants_expiry_revocation_and_vetting_scopes() {
     );
     let employer = app.login("hr-wang").await;
     // An employer may not ask at all — the same refusal whether the person has a seal or not.
-    let ask = |id: &str| json!({"purpose": "special_post_vetting", "post": "minors_contact", "id_number": id, "basis": "招聘", "reason": "入职审查"});
+    let ask = |id: &str| json!({"purpose": "special_post_vetting", "post": "minors_contact", "id_number": id, "basis": "招聘岗位入职审查", "reason": "入职审查"});
     let on_sealed = app.post("/api/v1/requests", &employer, &ask(SEALED)).await;
     let on_nobody = app.post("/api/v1/requests", &employer, &ask(NOBODY)).await;
     assert_eq!(on_sealed.0, StatusCode::FORBIDDEN);
@@ -861,13 +881,12 @@ async fn password_guessing_is_slowed_per_username_known_or_not() {
 #[tokio::test]
 async fn certificates_issued_by_the_server_verify_offline_and_any_altered_byte_fails() {
     let app = App::start().await;
-    app.user("person-a", "requester", Some("person"), Some(SEALED))
-        .await;
+    app.person("person-a", SEALED, "测试人").await;
     app.user("counter-li", "clerk", Some("public_security"), None)
         .await;
     let person = app.login("person-a").await;
     let counter = app.login("counter-li").await;
-    let apply = |id: &str| json!({"id_number": id, "name": "张三", "purpose": "就业"});
+    let apply = |id: &str| json!({"id_number": id, "name": "测试人", "purpose": "就业"});
 
     // A session change needs the CSRF token.
     let As::Session { cookie, .. } = person.clone() else {
@@ -960,7 +979,7 @@ async fn certificates_issued_by_the_server_verify_offline_and_any_altered_byte_f
     assert_eq!(verdict["valid"], true, "{verdict}");
     assert_eq!(verdict["result"], "no_criminal_record");
     let mut forged = own["file"].as_str().unwrap().to_owned();
-    forged = forged.replacen("张三", "李四", 1);
+    forged = forged.replacen("测试人", "李四", 1);
     let (_, verdict) = app
         .post("/api/v1/verify", &As::Nobody, &json!({"file": forged}))
         .await;
@@ -1152,8 +1171,7 @@ async fn random_histories_never_show_a_sealed_record_without_a_live_covering_gra
                 if rng.below(4) != 0 {
                     continue;
                 }
-                let mut body =
-                    json!({"purpose": purpose, "id_number": id, "basis": "测试", "reason": "测试"});
+                let mut body = json!({"purpose": purpose, "id_number": id, "basis": "测试依据", "reason": "测试理由"});
                 if let Some(post) = post {
                     body["post"] = post.into();
                 }
@@ -1163,7 +1181,13 @@ async fn random_histories_never_show_a_sealed_record_without_a_live_covering_gra
                     continue;
                 }
                 let request = request["request"]["request_id"].as_str().unwrap();
-                let days = if rng.below(3) == 0 { 1 } else { 30 };
+                // At most the table's grant_days: 15 for vetting, 30 otherwise.
+                let longest = if purpose == "special_post_vetting" {
+                    15
+                } else {
+                    30
+                };
+                let days = if rng.below(3) == 0 { 1 } else { longest };
                 let (status, decided) = app.approve(&approver, request, Some(days)).await;
                 assert_eq!(status, StatusCode::OK, "{decided}");
                 granted += 1;
@@ -1174,7 +1198,7 @@ async fn random_histories_never_show_a_sealed_record_without_a_live_covering_gra
                             reqwest::Method::DELETE,
                             &format!("/api/v1/grants/{grant}"),
                             &approver,
-                            None,
+                            Some(&json!({"reason": "测试撤销"})),
                         )
                         .await;
                     assert_eq!(status, StatusCode::OK);
@@ -1251,8 +1275,7 @@ async fn random_histories_never_show_a_sealed_record_without_a_live_covering_gra
 #[tokio::test]
 async fn only_agency_systems_and_operators_send_events() {
     let app = App::start().await;
-    app.user("person-a", "requester", Some("person"), Some(SEALED))
-        .await;
+    app.person("person-a", SEALED, "测试人").await;
     let person = app.login("person-a").await;
     let (_, clerk) = app.key("fy-system", "clerk", "court").await;
     let withdraw = json!({"idempotency_key": "forged-1", "kind": "case_withdrawn", "date": "2026-05-01",
@@ -1465,4 +1488,494 @@ async fn users_are_created_once_re_enabled_and_change_their_own_password() {
     );
     let log = serde_json::to_string(&entries).unwrap();
     assert!(!log.contains(new_password));
+}
+
+/// The entries of one kind and outcome, with their detail parsed.
+async fn entries_of(app: &App, kind: &str, outcome: &str) -> Vec<Value> {
+    app.audit()
+        .await
+        .into_iter()
+        .filter(|e| e["kind"] == kind && e["outcome"] == outcome)
+        .map(|mut e| {
+            e["detail"] = serde_json::from_str(e["detail"].as_str().unwrap_or("{}")).unwrap();
+            e
+        })
+        .collect()
+}
+
+fn message(body: &Value) -> String {
+    body["message"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn a_certificate_names_the_person_the_platform_knows_never_the_name_given() {
+    let app = App::start().await;
+    app.person("person-a", SEALED, "测试人").await;
+    app.user("counter-li", "clerk", Some("public_security"), None)
+        .await;
+    let person = app.login("person-a").await;
+    let counter = app.login("counter-li").await;
+    let apply = |id: &str, name: Option<&str>, purpose: &str| {
+        let mut body = json!({"id_number": id, "purpose": purpose});
+        if let Some(name) = name {
+            body["name"] = name.into();
+        }
+        body
+    };
+    // Logged in as the person of …0025, whose records the agencies sent under the name 测试人:
+    // a certificate naming 李四 is refused, naming the field.
+    let (status, body) = app
+        .post(
+            "/api/v1/certificates",
+            &person,
+            &apply(SEALED, Some("李四"), "就业"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(message(&body).starts_with("name"), "{body}");
+    // The name the platform knows is the certificate's, given or not.
+    for name in [Some("测试人"), None] {
+        let (status, issued) = app
+            .post(
+                "/api/v1/certificates",
+                &person,
+                &apply(SEALED, name, "就业"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{issued}");
+        let (_, verdict) = app
+            .post(
+                "/api/v1/verify",
+                &As::Nobody,
+                &json!({"token": issued["token"]}),
+            )
+            .await;
+        assert_eq!(
+            (verdict["valid"].clone(), verdict["name"].clone()),
+            (json!(true), json!("测试人"))
+        );
+    }
+    // Control and bidirectional characters are refused in the name and the purpose.
+    for (name, purpose, field) in [
+        (Some("测试\u{202e}人"), "就业", "name"),
+        (Some("测试人\u{0}"), "就业", "name"),
+        (None, "就业\u{202e}", "purpose"),
+        (None, "就\u{2066}业", "purpose"),
+        (None, "就\n业", "purpose"),
+    ] {
+        let (status, body) = app
+            .post(
+                "/api/v1/certificates",
+                &person,
+                &apply(SEALED, name, purpose),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {body}");
+        assert!(message(&body).starts_with(field), "{body}");
+    }
+    // At the counter: a known person gets the known name, a wrong one is refused …
+    let (status, body) = app
+        .post(
+            "/api/v1/certificates",
+            &counter,
+            &apply(CONVICTED, Some("李四"), "就业"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(message(&body).starts_with("name"), "{body}");
+    let (status, known) = app
+        .post(
+            "/api/v1/certificates",
+            &counter,
+            &apply(CONVICTED, None, "就业"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{known}");
+    assert!(
+        known["file"]
+            .as_str()
+            .unwrap()
+            .contains("\"name\":\"测试人\"")
+    );
+    // … and for a person the platform knows nothing of, the clerk enters the name from the
+    // identity card — required, and audited with who entered it.
+    let (status, body) = app
+        .post(
+            "/api/v1/certificates",
+            &counter,
+            &apply(NOBODY, None, "就业"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(message(&body).starts_with("name"), "{body}");
+    let (status, entered) = app
+        .post(
+            "/api/v1/certificates",
+            &counter,
+            &apply(NOBODY, Some("王五"), "就业"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{entered}");
+    assert!(
+        entered["file"]
+            .as_str()
+            .unwrap()
+            .contains("\"name\":\"王五\"")
+    );
+    let issued = entries_of(&app, "certificate", "no_criminal_record").await;
+    let by_counter: Vec<&Value> = issued
+        .iter()
+        .filter(|e| e["actor"] == "user:counter-li")
+        .collect();
+    assert_eq!(by_counter.len(), 1, "{issued:?}");
+    assert_eq!(
+        by_counter[0]["detail"]["name_entered_by"],
+        "user:counter-li"
+    );
+    assert!(
+        issued
+            .iter()
+            .filter(|e| e["actor"] == "user:person-a")
+            .all(|e| e["detail"]["name_entered_by"].is_null()),
+        "{issued:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_administrator_alone_makes_no_person_account() {
+    let app = App::start().await;
+    let (status, body) = app
+        .post(
+            "/api/v1/users",
+            &As::Key(ADMIN.into()),
+            &json!({"username": "someone", "password": password("someone"), "role": "requester",
+                "requester_kind": "person", "id_number": SEALED}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    // Nobody can log in as that person …
+    let (status, _) = app
+        .post(
+            "/api/v1/session",
+            &As::Nobody,
+            &json!({"username": "someone", "password": password("someone")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // … and the refusal is audited with whose account it would have been: the person key, never
+    // the identity number.
+    let refused = entries_of(&app, "forbidden", "person_account").await;
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0]["actor"], "admin");
+    let person_key = app.running.state.store.person_key(&format!("id:{SEALED}"));
+    assert_eq!(refused[0]["subject"], format!("person:{person_key}"));
+    assert!(
+        !app.audit()
+            .await
+            .iter()
+            .any(|e| e.to_string().contains(SEALED))
+    );
+    // The enrolment path makes the account; its entry names the person by key.
+    app.person("person-a", SEALED, "测试人").await;
+    let created = entries_of(&app, "user_changed", "created").await;
+    assert_eq!(created.len(), 1, "{created:?}");
+    assert_eq!(created[0]["detail"]["person"], person_key.as_str());
+}
+
+#[tokio::test]
+async fn grants_die_with_the_user_they_were_for() {
+    let app = App::start().await;
+    app.user("clerk-zhang", "clerk", Some("court"), None).await;
+    app.user("clerk-zhao", "clerk", Some("court"), None).await;
+    app.user("judge-liu", "approver", Some("court"), None).await;
+    let approver = app.login("judge-liu").await;
+    let mut grants = Vec::new();
+    for clerk in ["clerk-zhang", "clerk-zhao"] {
+        let session = app.login(clerk).await;
+        let request = app.request(&session, "case_handling", None, SEALED).await;
+        let (status, body) = app.approve(&approver, &request, Some(10)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        grants.push(body["grant"]["grant_id"].as_str().unwrap().to_owned());
+        assert_eq!(
+            answer_of(
+                &app.lookup(&session, lookup_body("case_handling", SEALED))
+                    .await
+                    .1
+            ),
+            "records"
+        );
+    }
+    // A pending request of the user to be disabled must not become a grant later.
+    let zhang = app.login("clerk-zhang").await;
+    let pending = app.request(&zhang, "case_handling", None, SEALED).await;
+    // A username is never given to someone else by creating it again (409, nothing changes) …
+    let (status, body) = app
+        .post(
+            "/api/v1/users",
+            &As::Key(ADMIN.into()),
+            &json!({"username": "clerk-zhang", "password": password("someone-else"), "role": "clerk", "requester_kind": "court"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    // … and a disabled user's grants and pending requests end with the account, and stay ended
+    // when it is enabled again.
+    for clerk in ["clerk-zhang", "clerk-zhao"] {
+        let (status, _) = app
+            .post(
+                &format!("/api/v1/users/{clerk}/disable"),
+                &As::Key(ADMIN.into()),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (status, _) = app
+        .post(
+            "/api/v1/users/clerk-zhang/enable",
+            &As::Key(ADMIN.into()),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let successor = app.login("clerk-zhang").await;
+    assert_eq!(
+        answer_of(
+            &app.lookup(&successor, lookup_body("case_handling", SEALED))
+                .await
+                .1
+        ),
+        "no_record",
+        "a grant revoked with its disabled user does not come back"
+    );
+    let (_, listed) = app.get("/api/v1/grants", &As::Key(AUDITOR.into())).await;
+    for grant in &grants {
+        let row = listed["grants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["grant_id"] == grant.as_str())
+            .unwrap();
+        assert!(row["revoked_at"].is_string(), "{row}");
+    }
+    let (status, body) = app.approve(&approver, &pending, Some(10)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let revoked = entries_of(&app, "grant_revoked", "revoked").await;
+    assert_eq!(revoked.len(), 2, "{revoked:?}");
+    assert!(revoked.iter().all(|e| e["actor"] == "admin"));
+}
+
+#[tokio::test]
+async fn keys_name_their_owner_and_an_owner_approves_none_of_their_own_requests() {
+    let app = App::start().await;
+    app.user("judge-liu", "approver", Some("court"), None).await;
+    let approver = app.login("judge-liu").await;
+    // A key without an owner, or with an owner who is no user, is refused naming the field.
+    for body in [
+        json!({"name": "x", "role": "clerk", "requester_kind": "court"}),
+        json!({"name": "x", "role": "clerk", "requester_kind": "court", "owner": "nobody-here"}),
+    ] {
+        let (status, answer) = app
+            .post("/api/v1/keys", &As::Key(ADMIN.into()), &body)
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+        assert!(message(&answer).starts_with("owner"), "{answer}");
+    }
+    // The judge's own key asks; the judge, logged in, may not approve it.
+    let (status, made) = app
+        .post(
+            "/api/v1/keys",
+            &As::Key(ADMIN.into()),
+            &json!({"name": "judge-liu-desk", "role": "clerk", "requester_kind": "court", "owner": "judge-liu"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    assert_eq!(made["key"]["owner"], "judge-liu");
+    let own_key = As::Key(made["secret"].as_str().unwrap().to_owned());
+    let request = app.request(&own_key, "case_handling", None, SEALED).await;
+    let (status, body) = app.approve(&approver, &request, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(message(&body).contains("their own"), "{body}");
+    let refused = entries_of(&app, "forbidden", "self_approval").await;
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0]["actor"], "user:judge-liu");
+    // Another approver may.
+    app.user("judge-wu", "approver", Some("court"), None).await;
+    let other = app.login("judge-wu").await;
+    let (status, body) = app.approve(&other, &request, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn free_text_is_bounded_and_a_reason_is_a_reason() {
+    let app = App::start().await;
+    app.user("clerk-zhang", "clerk", Some("court"), None).await;
+    app.user("judge-liu", "approver", Some("court"), None).await;
+    let clerk = app.login("clerk-zhang").await;
+    let approver = app.login("judge-liu").await;
+    let before = app.audit().await.len();
+    let ask = |basis: String, reason: String| json!({"purpose": "case_handling", "id_number": SEALED, "basis": basis, "reason": reason});
+    let basis = "（2026）京0105刑初88号".to_owned();
+    let reason = "审理需要".to_owned();
+    for (body, field) in [
+        (ask("案".repeat(1_500_000 / 3), reason.clone()), "basis"),
+        (ask(basis.clone(), "由".repeat(400_000 / 3)), "reason"),
+        (ask("x".into(), reason.clone()), "basis"),
+        (ask(basis.clone(), "x".into()), "reason"),
+        (ask(basis.clone(), "  x  ".into()), "reason"),
+        (ask(basis.clone(), "审理\u{202e}需要".into()), "reason"),
+    ] {
+        let (status, answer) = app.post("/api/v1/requests", &clerk, &body).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field}: {answer}"
+        );
+        assert!(message(&answer).starts_with(field), "{answer}");
+    }
+    // A look-up's basis: none, or a real one.
+    for basis in ["x".to_owned(), "案".repeat(100_000)] {
+        let (status, answer) = app
+            .lookup(
+                &clerk,
+                json!({"purpose": "case_handling", "id_number": SEALED, "basis": basis}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+        assert!(answer.contains("\"message\":\"basis"), "{answer}");
+    }
+    // Decisions and revocations give a reason within bounds.
+    let request = app.request(&clerk, "case_handling", None, SEALED).await;
+    for (path, reason) in [("approve", "x".to_owned()), ("refuse", "由".repeat(5000))] {
+        let (status, answer) = app
+            .post(
+                &format!("/api/v1/requests/{request}/{path}"),
+                &approver,
+                &json!({"reason": reason}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {answer}");
+        assert!(message(&answer).starts_with("reason"), "{answer}");
+    }
+    let (status, body) = app.approve(&approver, &request, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let grant = body["grant"]["grant_id"].as_str().unwrap().to_owned();
+    for reason in [json!("x"), json!("由".repeat(5000)), Value::Null] {
+        let body = if reason.is_null() {
+            json!({})
+        } else {
+            json!({"reason": reason})
+        };
+        let (status, answer) = app
+            .call(
+                reqwest::Method::DELETE,
+                &format!("/api/v1/grants/{grant}"),
+                &approver,
+                Some(&body),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+        assert!(answer.contains("\"message\":\"reason"), "{answer}");
+    }
+    // A certificate's purpose, too.
+    app.user("counter-li", "clerk", Some("public_security"), None)
+        .await;
+    let counter = app.login("counter-li").await;
+    let (status, answer) = app
+        .post(
+            "/api/v1/certificates",
+            &counter,
+            &json!({"id_number": NOBODY, "name": "王五", "purpose": "就".repeat(51)}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert!(message(&answer).starts_with("purpose"), "{answer}");
+    // None of the refused text reached the log: only the two requests' and the approval's
+    // entries (and the logins') were added, each small.
+    let added: Vec<Value> = app.audit().await.into_iter().skip(before).collect();
+    assert!(
+        added.iter().all(|e| e.to_string().len() < 2000),
+        "{added:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_grant_is_as_long_as_the_table_allows_and_its_revocation_keeps_its_reason() {
+    let app = App::start().await;
+    app.user("clerk-zhang", "clerk", Some("court"), None).await;
+    app.user("judge-liu", "approver", Some("court"), None).await;
+    let clerk = app.login("clerk-zhang").await;
+    let approver = app.login("judge-liu").await;
+    let request = app.request(&clerk, "case_handling", None, SEALED).await;
+    for days in [0, -1, 31, 10_000] {
+        let (status, body) = app.approve(&approver, &request, Some(days)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{days}: {body}");
+        assert_eq!(
+            message(&body),
+            "days: must be from 1 to 30 (the disclosure table's grant_days for court, case_handling)",
+            "{days}"
+        );
+    }
+    let (status, body) = app.approve(&approver, &request, Some(30)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let grant = body["grant"]["grant_id"].as_str().unwrap().to_owned();
+    let expires: jiff::Timestamp = body["grant"]["expires"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        expires,
+        "2026-07-01T02:00:00Z".parse::<jiff::Timestamp>().unwrap()
+    );
+    let (status, _) = app
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/grants/{grant}"),
+            &approver,
+            Some(&json!({"reason": "案件已审结，无需继续查阅"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let revoked = entries_of(&app, "grant_revoked", "revoked").await;
+    assert_eq!(revoked.len(), 1);
+    assert_eq!(
+        revoked[0]["detail"]["reason"], "案件已审结，无需继续查阅",
+        "{revoked:?}"
+    );
+}
+
+#[tokio::test]
+async fn requests_and_grants_say_whom_they_concern_masked_for_the_requester() {
+    let app = App::start().await;
+    app.user("clerk-zhang", "clerk", Some("court"), None).await;
+    app.user("judge-liu", "approver", Some("court"), None).await;
+    let clerk = app.login("clerk-zhang").await;
+    let approver = app.login("judge-liu").await;
+    let (status, made) = app
+        .post(
+            "/api/v1/requests",
+            &clerk,
+            &json!({"purpose": "case_handling", "id_number": SEALED, "name": "张三丰",
+                "basis": "（2026）京0105刑初88号", "reason": "审理需要"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let masked = json!({"name": "张某", "id_number": "1101**********0025"});
+    let full = json!({"name": "张三丰", "id_number": SEALED});
+    assert_eq!(made["request"]["person"], masked, "{made}");
+    let request = made["request"]["request_id"].as_str().unwrap().to_owned();
+    let (_, mine) = app.get("/api/v1/requests", &clerk).await;
+    assert_eq!(mine["requests"][0]["person"], masked, "{mine}");
+    let (_, all) = app.get("/api/v1/requests", &approver).await;
+    assert_eq!(all["requests"][0]["person"], full, "{all}");
+    let (status, decided) = app.approve(&approver, &request, None).await;
+    assert_eq!(status, StatusCode::OK, "{decided}");
+    assert_eq!(decided["grant"]["person"], full, "{decided}");
+    let (_, mine) = app.get("/api/v1/grants", &clerk).await;
+    assert_eq!(mine["grants"][0]["person"], masked, "{mine}");
+    let (_, all) = app.get("/api/v1/grants", &approver).await;
+    assert_eq!(all["grants"][0]["person"], full, "{all}");
+    // Nothing of the identity number reaches the log.
+    assert!(
+        !app.audit()
+            .await
+            .iter()
+            .any(|e| e.to_string().contains(SEALED))
+    );
 }

@@ -5,7 +5,7 @@
 //! Secrets are stored only as hashes made by the caller (argon2id for passwords, a digest for
 //! random tokens and keys): the store never sees a password or a key.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::audit::AuditEvent;
 use crate::error::StoreError;
@@ -24,6 +24,9 @@ pub struct UserRow {
     /// For a person (requester kind `person`): the keyed hash of their identity.
     #[serde(skip)]
     pub person_key: Option<String>,
+    /// For a person: the name they were enrolled with, as on the identity card (stored sealed).
+    #[serde(skip)]
+    pub name: Option<String>,
     pub disabled: bool,
 }
 
@@ -43,9 +46,21 @@ pub struct KeyRow {
     pub role: String,
     pub requester_kind: Option<String>,
     pub agency: Option<String>,
+    /// The user who owns the key (the person behind the system that uses it); `None` only for keys
+    /// stored before owners were recorded.
+    pub owner: Option<String>,
     pub created_by: String,
     pub created_at: String,
     pub revoked_at: Option<String>,
+}
+
+/// Whom a request (and the grant made of it) is about: the identity number asked for and the name
+/// the requester gave. Stored sealed; never serialised as it is (the server shows it masked to the
+/// requester and in full to the approver).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestPerson {
+    pub id_number: String,
+    pub name: Option<String>,
 }
 
 /// A request to see a person's sealed records.
@@ -67,6 +82,9 @@ pub struct RequestRow {
     pub grant_id: Option<String>,
     pub created_at: String,
     pub decided_at: Option<String>,
+    /// Whom the request is about (`None` for requests stored before this was kept).
+    #[serde(skip)]
+    pub person: Option<RequestPerson>,
 }
 
 /// An approved request: one requester, purpose (and post), person, window.
@@ -83,6 +101,9 @@ pub struct GrantRow {
     pub expires: String,
     pub revoked_at: Option<String>,
     pub revoked_by: Option<String>,
+    /// Whom the grant is about: its request's person (read with the grant, never written with it).
+    #[serde(skip)]
+    pub person: Option<RequestPerson>,
 }
 
 /// Whether to decrypt a record's facts, given its person key and state.
@@ -124,6 +145,7 @@ type UserTuple = (
     Option<String>,
     Option<String>,
     i64,
+    Option<Vec<u8>>,
 );
 type KeyTuple = (
     String,
@@ -133,6 +155,7 @@ type KeyTuple = (
     Option<String>,
     String,
     String,
+    Option<String>,
     Option<String>,
 );
 type RequestTuple = (
@@ -150,6 +173,7 @@ type RequestTuple = (
     Option<String>,
     String,
     Option<String>,
+    Option<Vec<u8>>,
 );
 type GrantTuple = (
     String,
@@ -162,44 +186,46 @@ type GrantTuple = (
     String,
     Option<String>,
     Option<String>,
+    Option<Vec<u8>>,
 );
 
 const USER_COLUMNS: &str =
-    "username, password_hash, role, requester_kind, agency, person_key, disabled";
+    "username, password_hash, role, requester_kind, agency, person_key, disabled, name_sealed";
 const KEY_COLUMNS: &str =
-    "key_id, name, role, requester_kind, agency, created_by, created_at, revoked_at";
+    "key_id, name, role, requester_kind, agency, created_by, created_at, revoked_at, owner";
 const REQUEST_COLUMNS: &str = "request_id, person_key, requester, requester_kind, purpose, post, basis, reason, status, \
-     decided_by, decision_reason, grant_id, created_at, decided_at";
+     decided_by, decision_reason, grant_id, created_at, decided_at, person_sealed";
 const GRANT_COLUMNS: &str = "grant_id, request_id, person_key, requester, purpose, post, not_before, expires, revoked_at, revoked_by";
+/// A grant's columns with its request's sealed person, from `grants g LEFT JOIN
+/// penetration_requests r`.
+const GRANT_SELECT: &str = "g.grant_id, g.request_id, g.person_key, g.requester, g.purpose, g.post, g.not_before, \
+     g.expires, g.revoked_at, g.revoked_by, r.person_sealed";
 
-fn user_from(row: UserTuple) -> UserRow {
-    let (username, password_hash, role, requester_kind, agency, person_key, disabled) = row;
-    UserRow {
-        username,
-        password_hash,
-        role,
-        requester_kind,
-        agency,
-        person_key,
-        disabled: disabled != 0,
-    }
+fn user_context(username: &str) -> String {
+    format!("user/{username}")
+}
+
+fn request_context(request_id: &str) -> String {
+    format!("request/{request_id}")
 }
 
 fn key_from(row: KeyTuple) -> KeyRow {
-    let (key_id, name, role, requester_kind, agency, created_by, created_at, revoked_at) = row;
+    let (key_id, name, role, requester_kind, agency, created_by, created_at, revoked_at, owner) =
+        row;
     KeyRow {
         key_id,
         name,
         role,
         requester_kind,
         agency,
+        owner,
         created_by,
         created_at,
         revoked_at,
     }
 }
 
-fn request_from(row: RequestTuple) -> RequestRow {
+fn request_from(row: RequestTuple, person: Option<RequestPerson>) -> RequestRow {
     let (
         request_id,
         person_key,
@@ -215,6 +241,7 @@ fn request_from(row: RequestTuple) -> RequestRow {
         grant_id,
         created_at,
         decided_at,
+        _,
     ) = row;
     RequestRow {
         request_id,
@@ -231,10 +258,11 @@ fn request_from(row: RequestTuple) -> RequestRow {
         grant_id,
         created_at,
         decided_at,
+        person,
     }
 }
 
-fn grant_from(row: GrantTuple) -> GrantRow {
+fn grant_from(row: GrantTuple, person: Option<RequestPerson>) -> GrantRow {
     let (
         grant_id,
         request_id,
@@ -246,6 +274,7 @@ fn grant_from(row: GrantTuple) -> GrantRow {
         expires,
         revoked_at,
         revoked_by,
+        _,
     ) = row;
     GrantRow {
         grant_id,
@@ -258,10 +287,59 @@ fn grant_from(row: GrantTuple) -> GrantRow {
         expires,
         revoked_at,
         revoked_by,
+        person,
     }
 }
 
 impl SqlStore {
+    fn user_from(&self, row: UserTuple) -> Result<UserRow, StoreError> {
+        let (username, password_hash, role, requester_kind, agency, person_key, disabled, sealed) =
+            row;
+        let name = sealed
+            .map(|sealed| {
+                let plain = self.keys().open_detail(&user_context(&username), &sealed)?;
+                String::from_utf8(plain)
+                    .map_err(|_| StoreError::Corrupt(format!("name of user {username}")))
+            })
+            .transpose()?;
+        Ok(UserRow {
+            username,
+            password_hash,
+            role,
+            requester_kind,
+            agency,
+            person_key,
+            name,
+            disabled: disabled != 0,
+        })
+    }
+
+    fn open_person(
+        &self,
+        request_id: &str,
+        sealed: Option<&[u8]>,
+    ) -> Result<Option<RequestPerson>, StoreError> {
+        sealed
+            .map(|sealed| {
+                let plain = self
+                    .keys()
+                    .open_detail(&request_context(request_id), sealed)?;
+                serde_json::from_slice(&plain)
+                    .map_err(|_| StoreError::Corrupt(format!("person of request {request_id}")))
+            })
+            .transpose()
+    }
+
+    fn request_row(&self, row: RequestTuple) -> Result<RequestRow, StoreError> {
+        let person = self.open_person(&row.0, row.14.as_deref())?;
+        Ok(request_from(row, person))
+    }
+
+    fn grant_row(&self, row: GrantTuple) -> Result<GrantRow, StoreError> {
+        let person = self.open_person(&row.1, row.10.as_deref())?;
+        Ok(grant_from(row, person))
+    }
+
     /// Creates or replaces a user (a password change, a role change, disabling), with its audit.
     pub(crate) async fn write_user(
         &self,
@@ -271,12 +349,23 @@ impl SqlStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         let at = ts(now);
+        let name_sealed = user.name.as_ref().map(|name| {
+            self.keys()
+                .seal_detail(&user_context(&user.username), name.as_bytes())
+        });
+        let before: Option<UserTuple> = sqlx::query_as(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE username = $1"
+        ))
+        .bind(user.username.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let before = before.map(|row| self.user_from(row)).transpose()?;
         sqlx::query("DELETE FROM users WHERE username = $1")
             .bind(user.username.as_str())
             .execute(&mut *tx)
             .await?;
         sqlx::query(&format!(
-            "INSERT INTO users ({USER_COLUMNS}, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)"
+            "INSERT INTO users ({USER_COLUMNS}, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)"
         ))
         .bind(user.username.as_str())
         .bind(user.password_hash.as_str())
@@ -285,6 +374,7 @@ impl SqlStore {
         .bind(user.agency.clone())
         .bind(user.person_key.clone())
         .bind(i64::from(user.disabled))
+        .bind(name_sealed)
         .bind(at.as_str())
         .execute(&mut *tx)
         .await?;
@@ -294,6 +384,23 @@ impl SqlStore {
             .execute(&mut *tx)
             .await?;
         self.append_audit(&mut tx, audit, now).await?;
+        // … and, when the account is disabled or now stands for someone or something else, their
+        // grants and pending requests: a grant was approved for the person the account was for
+        // then, so a reused username inherits none, nor a request awaiting a decision. A new
+        // password or a re-enabled account is the same official and keeps what is still live.
+        let same_holder = before.as_ref().is_some_and(|b| {
+            b.role == user.role
+                && b.requester_kind == user.requester_kind
+                && b.agency == user.agency
+                && b.person_key == user.person_key
+        });
+        if user.disabled || !same_holder {
+            let by = audit.first().map_or("", |e| e.actor.as_str());
+            let ended = self
+                .end_grants_of(&mut tx, &format!("user:{}", user.username), by, now)
+                .await?;
+            self.append_audit(&mut tx, &ended, now).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -306,8 +413,12 @@ impl SqlStore {
         now: jiff::Timestamp,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
+        let name_sealed = user.name.as_ref().map(|name| {
+            self.keys()
+                .seal_detail(&user_context(&user.username), name.as_bytes())
+        });
         let inserted = sqlx::query(&format!(
-            "INSERT INTO users ({USER_COLUMNS}, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
+            "INSERT INTO users ({USER_COLUMNS}, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
              ON CONFLICT (username) DO NOTHING"
         ))
         .bind(user.username.as_str())
@@ -317,6 +428,7 @@ impl SqlStore {
         .bind(user.agency.clone())
         .bind(user.person_key.clone())
         .bind(i64::from(user.disabled))
+        .bind(name_sealed)
         .bind(ts(now).as_str())
         .execute(&mut *tx)
         .await?
@@ -330,6 +442,51 @@ impl SqlStore {
         Ok(true)
     }
 
+    /// Revokes the live grants of `requester` and withdraws their pending requests, in `tx`; the
+    /// audit events saying so (one per grant and per request), with `by` as their actor.
+    async fn end_grants_of(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        requester: &str,
+        by: &str,
+        now: jiff::Timestamp,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        let reason = "the user the grant was for was changed or disabled";
+        let grants: Vec<(String,)> = sqlx::query_as(
+            "UPDATE grants SET revoked_at = $1, revoked_by = $2 \
+             WHERE requester = $3 AND revoked_at IS NULL RETURNING grant_id",
+        )
+        .bind(ts(now))
+        .bind(by)
+        .bind(requester)
+        .fetch_all(&mut *tx)
+        .await?;
+        let requests: Vec<(String,)> = sqlx::query_as(
+            "UPDATE penetration_requests SET status = 'withdrawn', decided_by = $1, decision_reason = $2, decided_at = $3 \
+             WHERE requester = $4 AND status = 'pending' RETURNING request_id",
+        )
+        .bind(by)
+        .bind(reason)
+        .bind(ts(now))
+        .bind(requester)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut events: Vec<AuditEvent> = grants
+            .into_iter()
+            .map(|(id,)| {
+                AuditEvent::new(crate::AuditKind::GrantRevoked, by, "revoked")
+                    .subject(format!("grant:{id}"))
+                    .detail(serde_json::json!({"reason": reason, "requester": requester}))
+            })
+            .collect();
+        events.extend(requests.into_iter().map(|(id,)| {
+            AuditEvent::new(crate::AuditKind::Request, by, "withdrawn")
+                .subject(format!("request:{id}"))
+                .detail(serde_json::json!({"reason": reason, "requester": requester}))
+        }));
+        Ok(events)
+    }
+
     pub(crate) async fn read_user(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
         let row: Option<UserTuple> = sqlx::query_as(&format!(
             "SELECT {USER_COLUMNS} FROM users WHERE username = $1"
@@ -337,7 +494,7 @@ impl SqlStore {
         .bind(username)
         .fetch_optional(self.pool())
         .await?;
-        Ok(row.map(user_from))
+        row.map(|row| self.user_from(row)).transpose()
     }
 
     pub(crate) async fn read_users(&self) -> Result<Vec<UserRow>, StoreError> {
@@ -346,7 +503,24 @@ impl SqlStore {
         ))
         .fetch_all(self.pool())
         .await?;
-        Ok(rows.into_iter().map(user_from).collect())
+        rows.into_iter().map(|row| self.user_from(row)).collect()
+    }
+
+    /// The name a person's account was enrolled with, if the person has an account with one.
+    pub(crate) async fn read_person_name(
+        &self,
+        person_key: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let rows: Vec<UserTuple> = sqlx::query_as(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE person_key = $1 AND name_sealed IS NOT NULL ORDER BY username"
+        ))
+        .bind(person_key)
+        .fetch_all(self.pool())
+        .await?;
+        match rows.into_iter().next() {
+            Some(row) => Ok(self.user_from(row)?.name),
+            None => Ok(None),
+        }
     }
 
     pub(crate) async fn write_session(
@@ -424,7 +598,7 @@ impl SqlStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         sqlx::query(&format!(
-            "INSERT INTO api_keys ({KEY_COLUMNS}, key_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            "INSERT INTO api_keys ({KEY_COLUMNS}, key_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         ))
         .bind(key.key_id.as_str())
         .bind(key.name.as_str())
@@ -434,6 +608,7 @@ impl SqlStore {
         .bind(key.created_by.as_str())
         .bind(key.created_at.as_str())
         .bind(key.revoked_at.clone())
+        .bind(key.owner.clone())
         .bind(key_hash)
         .execute(&mut *tx)
         .await?;
@@ -513,9 +688,20 @@ impl SqlStore {
         audit: &[AuditEvent],
         now: jiff::Timestamp,
     ) -> Result<(), StoreError> {
+        let person_sealed = request
+            .person
+            .as_ref()
+            .map(|person| {
+                serde_json::to_vec(person).map(|plain| {
+                    self.keys()
+                        .seal_detail(&request_context(&request.request_id), &plain)
+                })
+            })
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut tx = self.begin_write().await?;
         sqlx::query(&format!(
-            "INSERT INTO penetration_requests ({REQUEST_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            "INSERT INTO penetration_requests ({REQUEST_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         ))
         .bind(request.request_id.as_str())
         .bind(request.person_key.as_str())
@@ -531,6 +717,7 @@ impl SqlStore {
         .bind(request.grant_id.clone())
         .bind(request.created_at.as_str())
         .bind(request.decided_at.clone())
+        .bind(person_sealed)
         .execute(&mut *tx)
         .await?;
         self.append_audit(&mut tx, audit, now).await?;
@@ -545,7 +732,7 @@ impl SqlStore {
         .bind(id)
         .fetch_optional(self.pool())
         .await?;
-        Ok(row.map(request_from))
+        row.map(|row| self.request_row(row)).transpose()
     }
 
     pub(crate) async fn read_requests(
@@ -562,7 +749,7 @@ impl SqlStore {
         .bind(requester)
         .fetch_all(self.pool())
         .await?;
-        Ok(rows.into_iter().map(request_from).collect())
+        rows.into_iter().map(|row| self.request_row(row)).collect()
     }
 
     /// Decides a pending request; false when it is not pending (decided already, by someone
@@ -625,22 +812,24 @@ impl SqlStore {
         requester: Option<&str>,
     ) -> Result<Vec<GrantRow>, StoreError> {
         let rows: Vec<GrantTuple> = sqlx::query_as(&format!(
-            "SELECT {GRANT_COLUMNS} FROM grants WHERE ($1 IS NULL OR requester = $1) ORDER BY not_before, grant_id"
+            "SELECT {GRANT_SELECT} FROM grants g LEFT JOIN penetration_requests r ON r.request_id = g.request_id \
+             WHERE ($1 IS NULL OR g.requester = $1) ORDER BY g.not_before, g.grant_id"
         ))
         .bind(requester)
         .fetch_all(self.pool())
         .await?;
-        Ok(rows.into_iter().map(grant_from).collect())
+        rows.into_iter().map(|row| self.grant_row(row)).collect()
     }
 
     pub(crate) async fn read_grant(&self, id: &str) -> Result<Option<GrantRow>, StoreError> {
         let row: Option<GrantTuple> = sqlx::query_as(&format!(
-            "SELECT {GRANT_COLUMNS} FROM grants WHERE grant_id = $1"
+            "SELECT {GRANT_SELECT} FROM grants g LEFT JOIN penetration_requests r ON r.request_id = g.request_id \
+             WHERE g.grant_id = $1"
         ))
         .bind(id)
         .fetch_optional(self.pool())
         .await?;
-        Ok(row.map(grant_from))
+        row.map(|row| self.grant_row(row)).transpose()
     }
 
     /// Revokes a grant; false when there is no such grant or it was revoked already.

@@ -82,10 +82,46 @@ impl Keys {
             .map_err(|e| StoreError::Crypto(format!("record key of case {case_code}: {e}")))
     }
 
+    /// Seals a small detail kept outside any record (a person's enrolled name, whom a request is
+    /// about) under a fresh data key wrapped by the master key; `context` (the row it belongs to)
+    /// is authenticated, so a sealed detail cannot be moved to another row.
+    pub fn seal_detail(&self, context: &str, plaintext: &[u8]) -> Vec<u8> {
+        let key = DataKey::generate(self.master.suite());
+        let wrapped = self
+            .wrapper
+            .wrap(&key, detail_context(context).as_bytes())
+            .0;
+        let length = u16::try_from(wrapped.len()).unwrap_or(u16::MAX);
+        let mut sealed = length.to_be_bytes().to_vec();
+        sealed.extend_from_slice(&wrapped);
+        sealed.extend(key.seal(plaintext, context.as_bytes()));
+        sealed
+    }
+
+    /// Opens what [`Self::seal_detail`] sealed with the same `context`.
+    pub fn open_detail(&self, context: &str, sealed: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let corrupt = || StoreError::Corrupt(format!("sealed detail of {context}"));
+        let (length, rest) = sealed.split_at_checked(2).ok_or_else(corrupt)?;
+        let length = usize::from(u16::from_be_bytes([length[0], length[1]]));
+        let (wrapped, envelope) = rest.split_at_checked(length).ok_or_else(corrupt)?;
+        let key = self
+            .wrapper
+            .unwrap(
+                &WrappedKey(wrapped.to_vec()),
+                detail_context(context).as_bytes(),
+            )
+            .map_err(|e| StoreError::Crypto(format!("key of {context}: {e}")))?;
+        open(&key, envelope, context)
+    }
+
     /// A hash for idempotency checks and tokens (not secret-keyed: collisions only matter).
     pub fn hash(&self, data: &[u8]) -> Vec<u8> {
         fengcun_crypto::hash(self.master.suite(), data).to_vec()
     }
+}
+
+fn detail_context(context: &str) -> String {
+    format!("fengcun/detail/{context}")
 }
 
 fn context(person_key: &str, case_code: &str) -> Vec<u8> {

@@ -17,8 +17,8 @@ mod sql;
 mod types;
 
 pub use access::{
-    CertificateRow, Decision, GrantRow, KeyRow, OpenFacts, PersonRecord, RequestRow, SessionRow,
-    UserRow,
+    CertificateRow, Decision, GrantRow, KeyRow, OpenFacts, PersonRecord, RequestPerson, RequestRow,
+    SessionRow, UserRow,
 };
 pub use audit::{AuditEntry, AuditEvent, AuditKind, AuditProblem, AuditReport};
 pub use error::StoreError;
@@ -200,7 +200,9 @@ pub trait Store: Send + Sync {
         open: &OpenFacts,
     ) -> Result<Vec<PersonRecord>, StoreError>;
 
-    /// Creates or replaces a user; disabling one ends their sessions.
+    /// Creates or replaces a user. Any change ends the user's sessions, revokes their grants and
+    /// withdraws their pending requests (a reused username inherits nothing), each revocation and
+    /// withdrawal audited with the actor of the first of `audit` (the change's entry).
     async fn put_user(
         &self,
         user: &UserRow,
@@ -220,6 +222,9 @@ pub trait Store: Send + Sync {
     async fn user(&self, username: &str) -> Result<Option<UserRow>, StoreError>;
 
     async fn users(&self) -> Result<Vec<UserRow>, StoreError>;
+
+    /// The name a person's account was enrolled with (by person key), if any.
+    async fn person_name(&self, person_key: &str) -> Result<Option<String>, StoreError>;
 
     async fn put_session(
         &self,

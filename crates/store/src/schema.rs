@@ -12,6 +12,7 @@ const SQLITE: &[(i64, &str)] = &[
     (4, include_str!("../migrations/sqlite/0004_ingest.sql")),
     (5, include_str!("../migrations/sqlite/0005_key_check.sql")),
     (6, include_str!("../migrations/sqlite/0006_refresh.sql")),
+    (7, include_str!("../migrations/sqlite/0007_owners.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_core.sql")),
@@ -20,6 +21,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (4, include_str!("../migrations/postgres/0004_ingest.sql")),
     (5, include_str!("../migrations/postgres/0005_key_check.sql")),
     (6, include_str!("../migrations/postgres/0006_refresh.sql")),
+    (7, include_str!("../migrations/postgres/0007_owners.sql")),
 ];
 
 /// Held on PostgreSQL while migrating, so that servers started together (an upgrade) migrate one

@@ -1162,6 +1162,10 @@ impl Store for SqlStore {
         self.read_users().await
     }
 
+    async fn person_name(&self, person_key: &str) -> Result<Option<String>, StoreError> {
+        self.read_person_name(person_key).await
+    }
+
     async fn put_session(
         &self,
         token_hash: &str,

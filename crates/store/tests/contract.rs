@@ -1411,6 +1411,7 @@ async fn disclosure_rows_keep_their_audit_and_decide_once() {
             requester_kind: Some("court".into()),
             agency: Some("110105-fy".into()),
             person_key: None,
+            name: None,
             disabled: false,
         };
         store
@@ -1475,6 +1476,7 @@ async fn disclosure_rows_keep_their_audit_and_decide_once() {
             role: "clerk".into(),
             requester_kind: Some("court".into()),
             agency: None,
+            owner: Some("clerk".into()),
             created_by: "admin".into(),
             created_at: now.to_string(),
             revoked_at: None,
@@ -1527,6 +1529,7 @@ async fn disclosure_rows_keep_their_audit_and_decide_once() {
             grant_id: None,
             created_at: now.to_string(),
             decided_at: None,
+            person: None,
         };
         store
             .put_request(&request, &audit(AuditKind::Request, "pending"), now)
@@ -1551,6 +1554,7 @@ async fn disclosure_rows_keep_their_audit_and_decide_once() {
             expires: "2026-07-01T00:00:00Z".into(),
             revoked_at: None,
             revoked_by: None,
+            person: None,
         };
         let approve = Decision::Approve(Box::new(grant.clone()));
         assert!(
@@ -2868,6 +2872,217 @@ async fn a_delivery_recorded_after_its_acknowledgement_keeps_its_trail() {
                 .unwrap()
                 .iter()
                 .any(|n| n.notice_id == item.notice_id)
+        );
+    }
+}
+
+/// A user changed (replaced, disabled) loses their grants and pending requests in the same
+/// transaction, each audited; a person's enrolled name and whom a request is about are kept sealed
+/// and read back as written.
+#[tokio::test]
+async fn a_changed_user_keeps_no_grant_and_sealed_details_read_back() {
+    use fengcun_store::{
+        AuditEvent, AuditKind, Decision, GrantRow, RequestPerson, RequestRow, UserRow,
+    };
+    const ID: &str = "110105199003070025";
+    for store in stores("user_grants").await {
+        let now: jiff::Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();
+        let audit = |kind, outcome: &str| [AuditEvent::new(kind, "admin", outcome)];
+        let person = UserRow {
+            username: "person-a".into(),
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            role: "requester".into(),
+            requester_kind: Some("person".into()),
+            agency: None,
+            person_key: Some(store.person_key(&format!("id:{ID}"))),
+            name: Some("张三".into()),
+            disabled: false,
+        };
+        store
+            .put_user(&person, &audit(AuditKind::UserChanged, "created"), now)
+            .await
+            .unwrap();
+        assert_eq!(store.user("person-a").await.unwrap(), Some(person.clone()));
+        assert_eq!(
+            store
+                .person_name(person.person_key.as_deref().unwrap())
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("张三")
+        );
+        assert_eq!(store.person_name("no-such-key").await.unwrap(), None);
+        let clerk = UserRow {
+            username: "clerk".into(),
+            role: "clerk".into(),
+            requester_kind: Some("court".into()),
+            person_key: None,
+            name: None,
+            ..person.clone()
+        };
+        store
+            .put_user(&clerk, &audit(AuditKind::UserChanged, "created"), now)
+            .await
+            .unwrap();
+        let about = RequestPerson {
+            id_number: ID.into(),
+            name: Some("张三丰".into()),
+        };
+        let request = |id: &str| RequestRow {
+            request_id: id.into(),
+            person_key: person.person_key.clone().unwrap(),
+            requester: "user:clerk".into(),
+            requester_kind: "court".into(),
+            purpose: "case_handling".into(),
+            post: None,
+            basis: "（2026）京0105刑初1号".into(),
+            reason: "审理需要".into(),
+            status: "pending".into(),
+            decided_by: None,
+            decision_reason: None,
+            grant_id: None,
+            created_at: now.to_string(),
+            decided_at: None,
+            person: Some(about.clone()),
+        };
+        for id in ["r1", "r2"] {
+            store
+                .put_request(&request(id), &audit(AuditKind::Request, "pending"), now)
+                .await
+                .unwrap();
+        }
+        assert_eq!(store.request("r1").await.unwrap(), Some(request("r1")));
+        let grant = GrantRow {
+            grant_id: "g1".into(),
+            request_id: "r1".into(),
+            person_key: person.person_key.clone().unwrap(),
+            requester: "user:clerk".into(),
+            purpose: "case_handling".into(),
+            post: None,
+            not_before: now.to_string(),
+            expires: "2026-07-01T00:00:00Z".into(),
+            revoked_at: None,
+            revoked_by: None,
+            person: None,
+        };
+        assert!(
+            store
+                .decide_request(
+                    "r1",
+                    "user:judge",
+                    "依法准许",
+                    &Decision::Approve(Box::new(grant)),
+                    &audit(AuditKind::Approval, "approved"),
+                    now
+                )
+                .await
+                .unwrap()
+        );
+        // The grant reads back with whom it is about (its request's person).
+        let live = store.grant("g1").await.unwrap().unwrap();
+        assert_eq!(live.person, Some(about.clone()));
+        assert!(live.revoked_at.is_none());
+        // Neither the identity number nor the names are stored in the clear.
+        for (table, column) in [
+            ("penetration_requests", "person_sealed"),
+            ("users", "name_sealed"),
+        ] {
+            let rows: Vec<(Vec<u8>,)> = sqlx::query_as(&format!(
+                "SELECT {column} FROM {table} WHERE {column} IS NOT NULL"
+            ))
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+            assert!(!rows.is_empty(), "{table}");
+            for (bytes,) in rows {
+                for clear in [ID.as_bytes(), "张三".as_bytes()] {
+                    assert!(!bytes.windows(clear.len()).any(|w| w == clear), "{table}");
+                }
+            }
+        }
+        // A new password is the same official: the grant and the request stay.
+        let new_password = UserRow {
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$bmV3$bmV3LXBhc3N3b3Jk".into(),
+            ..clerk.clone()
+        };
+        store
+            .put_user(
+                &new_password,
+                &audit(AuditKind::UserChanged, "password_changed"),
+                now,
+            )
+            .await
+            .unwrap();
+        assert!(
+            store
+                .grant("g1")
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_at
+                .is_none()
+        );
+        assert_eq!(
+            store.request("r2").await.unwrap().unwrap().status,
+            "pending"
+        );
+        // The username is given to someone else (another requester kind): the grant ends, the
+        // pending request is withdrawn, each in the log after the change, by the change's actor.
+        let later: jiff::Timestamp = "2026-06-02T00:00:00Z".parse().unwrap();
+        let someone_else = UserRow {
+            requester_kind: Some("procuratorate".into()),
+            ..clerk.clone()
+        };
+        store
+            .put_user(
+                &someone_else,
+                &audit(AuditKind::UserChanged, "replaced"),
+                later,
+            )
+            .await
+            .unwrap();
+        let ended = store.grant("g1").await.unwrap().unwrap();
+        assert_eq!(
+            (ended.revoked_at.is_some(), ended.revoked_by.as_deref()),
+            (true, Some("admin"))
+        );
+        let withdrawn = store.request("r2").await.unwrap().unwrap();
+        assert_eq!(withdrawn.status, "withdrawn");
+        assert!(
+            !store
+                .decide_request(
+                    "r2",
+                    "user:judge",
+                    "依法准许",
+                    &Decision::Refuse,
+                    &audit(AuditKind::Refusal, "refused"),
+                    later
+                )
+                .await
+                .unwrap(),
+            "a withdrawn request is decided no more"
+        );
+        let entries = store.audit_entries(0, 1000).await.unwrap();
+        let tail: Vec<String> = entries[entries.len() - 3..]
+            .iter()
+            .map(|e| format!("{}/{}/{}", e.kind, e.outcome, e.actor))
+            .collect();
+        assert_eq!(
+            tail,
+            [
+                "user_changed/replaced/admin",
+                "grant_revoked/revoked/admin",
+                "request/withdrawn/admin"
+            ]
+        );
+        assert!(entries[entries.len() - 2].subject.as_deref() == Some("grant:g1"));
+        assert!(
+            store
+                .verify_audit(&[], None)
+                .await
+                .unwrap()
+                .problem
+                .is_none()
         );
     }
 }

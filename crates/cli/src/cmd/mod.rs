@@ -8,3 +8,4 @@ pub mod policy;
 pub mod serve;
 pub mod simulate;
 pub mod synth;
+pub mod user;

@@ -1,0 +1,68 @@
+//! Person accounts. A person's account shows that person's sealed records, so it is not an
+//! administrator's to make: `POST /api/v1/users` refuses it (and audits the attempt). Until the
+//! counter enrolment of the portal arrives, a person is enrolled by whoever runs the installation
+//! — `fengcun user enrol-person` on the server's database and master key (docs/disclosure.md) —
+//! after checking the identity card; the entry names the person by their person key, never by
+//! the identity number.
+
+use fengcun_access::RequesterKind;
+use fengcun_domain::IdNumber;
+use fengcun_store::{AuditEvent, AuditKind, Store, UserRow};
+use serde_json::json;
+
+use crate::config::Role;
+use crate::error::ApiError;
+use crate::identity::{check_password, check_username, hash_password};
+use crate::limits;
+
+/// A person to enrol, as their identity card shows them.
+#[derive(Debug, Clone)]
+pub struct Enrolment {
+    pub username: String,
+    pub password: String,
+    pub id_number: String,
+    /// The name on the identity card: certificates are issued in it.
+    pub name: String,
+}
+
+/// Makes a person's account (`requester` of kind `person`, their identity number as its person
+/// key, their name kept sealed), audited as `user_changed` by `actor`. An existing username is
+/// refused: enrolment never replaces an account.
+pub async fn enrol_person(
+    store: &dyn Store,
+    enrolment: &Enrolment,
+    actor: &str,
+    now: jiff::Timestamp,
+) -> Result<UserRow, ApiError> {
+    check_username(&enrolment.username)?;
+    check_password("password", &enrolment.password)?;
+    let id = IdNumber::parse(&enrolment.id_number)
+        .map_err(|e| ApiError::BadRequest(format!("id_number: {e}")))?;
+    let name = limits::check(limits::CERTIFICATE_NAME, &enrolment.name)?.to_owned();
+    if store.user(&enrolment.username).await?.is_some() {
+        return Err(ApiError::Conflict(format!(
+            "username: `{}` is taken; enrolment never replaces an account",
+            enrolment.username
+        )));
+    }
+    let password = enrolment.password.clone();
+    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| ApiError::BadRequest(e.to_string()))??;
+    let person_key = store.person_key(&format!("id:{id}"));
+    let user = UserRow {
+        username: enrolment.username.clone(),
+        password_hash,
+        role: Role::Requester.code().to_owned(),
+        requester_kind: Some(RequesterKind::Person.code().to_owned()),
+        agency: None,
+        person_key: Some(person_key.clone()),
+        name: Some(name),
+        disabled: false,
+    };
+    let event = AuditEvent::new(AuditKind::UserChanged, actor, "created")
+        .subject(format!("user:{}", user.username))
+        .detail(json!({"role": user.role, "requester_kind": user.requester_kind, "person": person_key, "via": "enrolment"}));
+    store.put_user(&user, &[event], now).await?;
+    Ok(user)
+}
