@@ -358,6 +358,10 @@ impl Event {
             ));
         }
         let identity = self.person.identity()?;
+        // A rule added after events were stored: those stay readable (see `parse_stored`).
+        if let (Some(name), Rules::Arriving) = (&self.person.name, rules) {
+            check_name(name, PERSON_NAME_MAX).map_err(|e| FieldError::new("person.name", e))?;
+        }
         if let Some(birth) = &self.person.birth_date {
             let birth = parse_date(birth).map_err(|e| FieldError::new("person.birth_date", e))?;
             let from_id = self
@@ -540,6 +544,66 @@ impl Event {
         }
         Ok(())
     }
+}
+
+/// The longest person name accepted, in characters: a Chinese name is two to four, a transliterated
+/// foreign name (with its middle dots) rarely over forty.
+pub const PERSON_NAME_MAX: usize = 64;
+
+/// A name as people write it: at most `max` characters, at least one of them visible, and none of
+/// the invisible characters that change how a text is shown — control characters (NUL, line breaks,
+/// …) and the bidirectional controls (U+202A–U+202E, U+2066–U+2069, and the marks U+200E, U+200F,
+/// U+061C) that can make a name print as another.
+pub fn check_name(name: &str, max: usize) -> Result<(), FactError> {
+    let characters = name.chars().count();
+    if characters > max {
+        return Err(FactError::Shape(format!(
+            "must have at most {max} characters, has {characters}"
+        )));
+    }
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        return Err(FactError::Shape(format!(
+            "must not contain control characters (U+{:04X})",
+            u32::from(c)
+        )));
+    }
+    if let Some(c) = name.chars().find(|c| is_bidi_control(*c)) {
+        return Err(FactError::Shape(format!(
+            "must not contain bidirectional text controls (U+{:04X})",
+            u32::from(c)
+        )));
+    }
+    if !name.chars().any(is_visible) {
+        return Err(FactError::Shape(
+            "must have at least one visible character".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// Not blank, and not one of the characters that are drawn as nothing: zero-width spaces and
+/// joiners, the word joiner, the byte-order mark, the soft hyphen, the Hangul fillers.
+fn is_visible(c: char) -> bool {
+    !c.is_whitespace()
+        && !c.is_control()
+        && !is_bidi_control(c)
+        && !matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200D}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{3164}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+        )
 }
 
 fn check_charge(index: usize, charge: &EventCharge) -> Result<(), FieldError> {
