@@ -24,6 +24,31 @@ pub enum AgencyKind {
 }
 
 impl AgencyKind {
+    pub const ALL: [AgencyKind; 6] = [
+        Self::PublicSecurity,
+        Self::Procuratorate,
+        Self::Court,
+        Self::Prison,
+        Self::CommunityCorrection,
+        Self::StateSecurity,
+    ];
+
+    /// The code events and the configuration write it with (`court`, `public_security`, …).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::PublicSecurity => "public_security",
+            Self::Procuratorate => "procuratorate",
+            Self::Court => "court",
+            Self::Prison => "prison",
+            Self::CommunityCorrection => "community_correction",
+            Self::StateSecurity => "state_security",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.code() == code)
+    }
+
     pub fn chinese(self) -> &'static str {
         match self {
             Self::PublicSecurity => "公安机关",
@@ -529,6 +554,17 @@ impl Event {
                 format!(
                     "must be the correcting agency `{}`: an agency corrects its own events only",
                     self.agency.code
+                ),
+            );
+        }
+        // And of its kind: a replacement declaring another kind would let an agency's correction
+        // put in a judgment as if from a court.
+        if replaced.event.agency.kind != self.agency.kind {
+            return differs(
+                "agency.kind",
+                format!(
+                    "must be the correcting agency's kind `{}`",
+                    self.agency.kind.code()
                 ),
             );
         }

@@ -554,6 +554,17 @@ mod events {
             let error = correction(replacement.clone()).expect_err(&replacement.to_string());
             assert_eq!(error.field, field, "{replacement}: {error}");
         }
+        // A police station correcting its own event cannot replace it with a court's judgment by
+        // declaring the replacement's agency a court under its own code.
+        let police = json!({"kind": "public_security", "code": "110105-ga"});
+        let mut forged = judgment.clone();
+        forged["agency"] = json!({"kind": "court", "code": "110105-ga"});
+        let error = parse(
+            json!({"idempotency_key": "ga-fix-1", "kind": "correction", "agency": police,
+                     "corrects": "fy-1", "replacement": forged}),
+        )
+        .unwrap_err();
+        assert_eq!(error.field, "replacement.agency.kind", "{error}");
         // A correction stored before these rules stays readable: the store reads back with the
         // rules it was accepted under.
         let stored = json!({"idempotency_key": "fy-fix-1", "kind": "correction", "date": "2024-05-01",

@@ -169,12 +169,15 @@ struct Pending<'a> {
 }
 
 /// What a batch is decided on, read before anything of it is written: the idempotency keys and
-/// document numbers it names that are known already, the agencies of the events its corrections
-/// target, and every record of its persons with their events.
+/// document numbers it names that are known already, the kinds of its agencies where registered,
+/// the agencies of the events its corrections target, and every record of its persons with their
+/// events.
 #[derive(Debug)]
 pub(crate) struct Snapshot {
     known: HashMap<String, Vec<u8>>,
     mappings: HashMap<(String, String), String>,
+    /// Agency code → kind, as configured or registered by the agency's first event.
+    agencies: HashMap<String, String>,
     targets: HashMap<String, String>,
     persons: Persons,
     /// The persons whose records were read (whether they had any or not).
@@ -218,6 +221,11 @@ impl Snapshot {
             self.mappings
                 .entry((agency.clone(), document.clone()))
                 .or_insert_with(|| case.clone());
+        }
+        for (agency, kind, _) in &earlier.agencies {
+            self.agencies
+                .entry(agency.clone())
+                .or_insert_with(|| kind.clone());
         }
         for (person_key, case_code, cached) in &earlier.records {
             if self.wanted.contains(person_key) {
@@ -268,7 +276,7 @@ pub(crate) struct EventRow {
     body: Vec<u8>,
 }
 
-/// An agency as its events name it: code, kind, name.
+/// An agency as its first event names it: code, kind, name.
 type AgencyRow = (String, String, Option<String>);
 
 /// A batch decided, every row it writes ready.
@@ -287,24 +295,55 @@ pub(crate) struct Plan {
 pub(crate) struct Effects {
     events: Arc<[EventRow]>,
     mappings: Vec<(String, String, String)>,
+    agencies: Vec<AgencyRow>,
     records: Vec<(String, String, Cached)>,
 }
 
-/// The agencies of a batch's events, once each.
+/// The agencies of a batch's events, once each (stored only where not registered yet).
 fn agency_rows(pending: &[Pending<'_>]) -> Vec<AgencyRow> {
     let mut done: HashSet<&str> = HashSet::new();
     let mut rows = Vec::new();
     for p in pending {
         let agency = &p.event.event.agency;
         if done.insert(agency.code.as_str()) {
-            let kind = serde_json::to_value(agency.kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            rows.push((agency.code.clone(), kind, agency.name.clone()));
+            rows.push((
+                agency.code.clone(),
+                agency.kind.code().to_owned(),
+                agency.name.clone(),
+            ));
         }
     }
     rows
+}
+
+/// An event speaks as the kind its agency is registered with (configured, or established by the
+/// agency's first event); the first event of an agency not registered yet registers it. What an
+/// event declares never changes a registered kind: otherwise any agency could declare itself a
+/// court and send judgments.
+fn check_agency_kind(
+    valid: &ValidEvent,
+    line: usize,
+    agencies: &mut HashMap<String, String>,
+) -> Result<(), StoreError> {
+    let agency = &valid.event.agency;
+    let declared = agency.kind.code();
+    match agencies.get(&agency.code) {
+        Some(registered) if registered != declared => Err(StoreError::Invalid {
+            line,
+            error: fengcun_domain::FieldError::new(
+                "agency.kind",
+                fengcun_domain::FactError::Shape(format!(
+                    "agency `{}` is registered as `{registered}`, not `{declared}`",
+                    agency.code
+                )),
+            ),
+        }),
+        Some(_) => Ok(()),
+        None => {
+            agencies.insert(agency.code.clone(), declared.to_owned());
+            Ok(())
+        }
+    }
 }
 
 /// `($1, $2), ($3, $4)` for PostgreSQL; `(?, ?), (?, ?)` for SQLite, whose driver looks every
@@ -397,6 +436,7 @@ impl SqlStore {
             let effects = Effects {
                 events: Arc::from([]),
                 mappings: Vec::new(),
+                agencies: Vec::new(),
                 records: Vec::new(),
             };
             return Ok((plan, effects));
@@ -430,6 +470,7 @@ impl SqlStore {
         let effects = Effects {
             events: Arc::clone(&rows),
             mappings: prepared.new_mappings.clone(),
+            agencies: agency_rows(&prepared.pending),
             records,
         };
         let plan = Plan {
@@ -481,6 +522,7 @@ impl SqlStore {
     ) -> Result<Snapshot, StoreError> {
         let known = self.known_hashes(tx, events).await?;
         let mappings = self.known_mappings(tx, events).await?;
+        let agencies = self.known_agencies(tx, events).await?;
         let targets = self.correction_targets(tx, events).await?;
         // Only the persons of events not stored yet: a batch that is all duplicates (an import
         // run again) reads no records.
@@ -498,6 +540,7 @@ impl SqlStore {
         Ok(Snapshot {
             known,
             mappings,
+            agencies,
             targets,
             persons,
             wanted: wanted.into_iter().collect(),
@@ -538,6 +581,7 @@ impl SqlStore {
                 }
                 None => {}
             }
+            check_agency_kind(valid, line, &mut snapshot.agencies)?;
             if event.kind == EventKind::Correction {
                 check_correction_agency(valid, line, &pending, &snapshot.targets)?;
             }
@@ -865,6 +909,33 @@ impl SqlStore {
         Ok(known)
     }
 
+    /// The registered kinds of the batch's agencies.
+    async fn known_agencies(
+        &self,
+        tx: &mut AnyConnection,
+        events: &[ValidEvent],
+    ) -> Result<HashMap<String, String>, StoreError> {
+        let mut codes: Vec<&str> = events
+            .iter()
+            .map(|e| e.event.agency.code.as_str())
+            .collect();
+        codes.sort_unstable();
+        codes.dedup();
+        let mut known = HashMap::new();
+        for chunk in codes.chunks(500) {
+            let sql = format!(
+                "SELECT agency_code, kind FROM agencies WHERE agency_code IN ({})",
+                list(self.positional(), chunk.len())
+            );
+            let mut query = sqlx::query_as::<_, (String, String)>(&sql);
+            for code in chunk {
+                query = query.bind(*code);
+            }
+            known.extend(query.fetch_all(&mut *tx).await?);
+        }
+        Ok(known)
+    }
+
     async fn known_mappings(
         &self,
         tx: &mut AnyConnection,
@@ -1010,6 +1081,8 @@ impl SqlStore {
         .await
     }
 
+    /// Registers the agencies not registered yet; a registered agency (configured, or registered by
+    /// an earlier event) is never rewritten by an event: not its kind, name or endpoint.
     async fn upsert_agencies(
         &self,
         tx: &mut AnyConnection,
@@ -1018,7 +1091,7 @@ impl SqlStore {
         for (code, kind, name) in agencies {
             sqlx::query(
                 "INSERT INTO agencies (agency_code, kind, name) VALUES ($1, $2, $3) \
-                 ON CONFLICT (agency_code) DO UPDATE SET kind = excluded.kind, name = COALESCE(excluded.name, agencies.name)",
+                 ON CONFLICT (agency_code) DO NOTHING",
             )
             .bind(code.as_str())
             .bind(kind.as_str())

@@ -873,6 +873,15 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn agency_kind(&self, agency_code: &str) -> Result<Option<String>, StoreError> {
+        let kind: Option<(String,)> =
+            sqlx::query_as("SELECT kind FROM agencies WHERE agency_code = $1")
+                .bind(agency_code)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(kind.map(|(kind,)| kind))
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())

@@ -1140,6 +1140,122 @@ async fn the_line_at_fault_is_named_and_corrections_come_from_the_sender() {
     }
 }
 
+/// An agency's kind is what it was configured as, or what its first event said: no later event
+/// rewrites it (a police station declaring itself a court could send judgments), through either
+/// way in (`ingest`, or the import pipeline deciding a batch ahead of the one that registers it).
+#[tokio::test]
+async fn a_registered_agency_kind_is_never_rewritten_by_events() {
+    for store in stores("agency_kind").await {
+        let backend = format!("{:?}", store.backend());
+        let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+        let case = "110105-2024-001250";
+        store
+            .set_agency(&fengcun_store::AgencyEndpoint {
+                code: "110105-ga".into(),
+                kind: "public_security".into(),
+                name: Some("某区公安分局".into()),
+                endpoint: Some("http://127.0.0.1:9/inbox".into()),
+            })
+            .await
+            .unwrap();
+        store
+            .ingest(
+                &conviction(
+                    case,
+                    ZHANG,
+                    "危险驾驶罪",
+                    sentence("criminal_detention", Some(1)),
+                    "2024-01-02",
+                    "2024-03-01",
+                    "2024-03-12",
+                ),
+                &c,
+            )
+            .await
+            .unwrap();
+        assert_eq!(state(&store, case, ZHANG).await.0, "sealed", "{backend}");
+        let events = store.counts().await.unwrap().events;
+
+        // The configured police station declares itself a court and acquits on retrial.
+        let forged = event(
+            &format!("{case}/retrial"),
+            "judgment",
+            "2024-05-20",
+            case,
+            json!({"kind": "court", "code": "110105-ga"}),
+            ZHANG,
+            json!({"judgment": {"instance": "retrial", "verdict": "acquitted"}}),
+        );
+        let error = store.ingest(&[forged], &c).await.unwrap_err();
+        match &error {
+            StoreError::Invalid { line: 1, error } => {
+                assert_eq!(error.field, "agency.kind", "{backend}: {error}");
+            }
+            other => panic!("{backend}: {other}"),
+        }
+        assert_eq!(
+            store.agency_kind("110105-ga").await.unwrap().as_deref(),
+            Some("public_security"),
+            "{backend}"
+        );
+        assert_eq!(store.counts().await.unwrap().events, events, "{backend}");
+        assert_eq!(state(&store, case, ZHANG).await.0, "sealed", "{backend}");
+        // Its own kind of event is taken.
+        let own = event(
+            "ga-own-1",
+            "investigation",
+            "2024-05-21",
+            case,
+            json!({"kind": "public_security", "code": "110105-ga"}),
+            ZHANG,
+            json!({}),
+        );
+        assert_eq!(
+            store.ingest(&[own], &c).await.unwrap(),
+            vec![LineOutcome::Stored],
+            "{backend}"
+        );
+        assert_eq!(
+            store.agency_kind("110105-ga").await.unwrap().as_deref(),
+            Some("public_security"),
+            "{backend}"
+        );
+
+        // An agency nobody configured is registered by its first event, and keeps that kind: a
+        // later batch — decided while the first is written — cannot change it.
+        let first = event(
+            "jc-1",
+            "indicted",
+            "2024-02-01",
+            "110105-2024-001251",
+            json!({"kind": "procuratorate", "code": "110106-jc"}),
+            ZHANG,
+            json!({"charges": [{"name": "盗窃罪"}]}),
+        );
+        let turned = event(
+            "jc-2",
+            "judgment_effective",
+            "2024-04-01",
+            "110105-2024-001251",
+            json!({"kind": "court", "code": "110106-jc"}),
+            ZHANG,
+            json!({}),
+        );
+        let (lines, _) = ingest_through_pipeline(&store, &[first, turned.clone()], 1, &c).await;
+        assert_eq!(lines[0], (1, Ok(LineOutcome::Stored)), "{backend}");
+        assert!(
+            matches!(&lines[1], (2, Err(message)) if message.contains("field `agency.kind`: agency `110106-jc` is registered as `procuratorate`, not `court`")),
+            "{backend}: {lines:?}"
+        );
+        assert!(store.ingest(&[turned], &c).await.is_err(), "{backend}");
+        assert_eq!(
+            store.agency_kind("110106-jc").await.unwrap().as_deref(),
+            Some("procuratorate"),
+            "{backend}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn an_agency_reporting_after_the_seal_is_told() {
     for store in stores("newcomer").await {
