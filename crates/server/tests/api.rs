@@ -519,6 +519,78 @@ async fn an_agency_key_sends_only_as_the_kind_its_agency_is_registered_with() {
     assert_eq!(app.last_notice(case).await.as_deref(), Some("seal"));
 }
 
+/// Idempotency keys are each agency's own: another agency posting a key the court used stores its
+/// own event (201) — a 409 would tell it the court's event exists — and the court's event stays as
+/// it was; the same agency reusing its key for different content is still refused.
+#[tokio::test]
+async fn idempotency_keys_are_the_sending_agencys_own() {
+    let app = App::start("cn-minor-opt1", "2024-06-01T00:00:00Z", None).await;
+    let case = "110105-2024-000160";
+    let court_events = conviction(
+        case,
+        A,
+        "危险驾驶罪",
+        json!({"principal": "criminal_detention", "months": 1}),
+        "2024-01-02",
+        "2024-03-01",
+        "2024-03-12",
+    );
+    for e in &court_events {
+        let key = if e["agency"]["code"] == "110105-fy" {
+            COURT_KEY
+        } else {
+            OPERATOR
+        };
+        let (status, body) = app.post("/api/v1/events", key, e).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let judgment = court_events
+        .iter()
+        .find(|e| e["kind"] == "judgment")
+        .unwrap()
+        .clone();
+    assert_eq!(judgment["idempotency_key"], format!("{case}/judgment"));
+    assert_eq!(app.last_notice(case).await.as_deref(), Some("seal"));
+    let events = stored_events(&app).await;
+
+    // The police station posts an event of another case under the court's key.
+    let theirs = event(
+        &format!("{case}/judgment"),
+        "filed",
+        "2024-05-01",
+        "110105-2024-000161",
+        "public_security",
+        B,
+        json!({"charges": [{"name": "盗窃罪"}]}),
+    );
+    let (status, body) = app.post("/api/v1/events", POLICE_KEY, &theirs).await;
+    assert_eq!(
+        (status, body["outcome"].as_str()),
+        (StatusCode::CREATED, Some("stored")),
+        "{body}"
+    );
+    assert_eq!(stored_events(&app).await, events + 1);
+    // The court's judgment is untouched: the same judgment again is its duplicate, and the record
+    // is still sealed.
+    let (status, body) = app.post("/api/v1/events", COURT_KEY, &judgment).await;
+    assert_eq!(
+        (status, body["outcome"].as_str()),
+        (StatusCode::OK, Some("duplicate")),
+        "{body}"
+    );
+    assert_eq!(app.last_notice(case).await.as_deref(), Some("seal"));
+    // Each agency's reuse of its own key for something else is a conflict.
+    let mut changed = theirs.clone();
+    changed["date"] = json!("2024-05-02");
+    let (status, body) = app.post("/api/v1/events", POLICE_KEY, &changed).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let mut changed = judgment.clone();
+    changed["date"] = json!("2024-03-02");
+    let (status, body) = app.post("/api/v1/events", COURT_KEY, &changed).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(stored_events(&app).await, events + 1);
+}
+
 #[tokio::test]
 async fn out_of_order_duplicated_and_conflicting_events() {
     let app = App::start("cn-minor-opt1", "2024-06-01T00:00:00Z", None).await;

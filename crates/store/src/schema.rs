@@ -11,6 +11,10 @@ const SQLITE: &[(i64, &str)] = &[
     (3, include_str!("../migrations/sqlite/0003_access.sql")),
     (4, include_str!("../migrations/sqlite/0004_ingest.sql")),
     (5, include_str!("../migrations/sqlite/0005_key_check.sql")),
+    (
+        6,
+        include_str!("../migrations/sqlite/0006_idempotency_per_agency.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_core.sql")),
@@ -18,6 +22,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (3, include_str!("../migrations/postgres/0003_access.sql")),
     (4, include_str!("../migrations/postgres/0004_ingest.sql")),
     (5, include_str!("../migrations/postgres/0005_key_check.sql")),
+    (
+        6,
+        include_str!("../migrations/postgres/0006_idempotency_per_agency.sql"),
+    ),
 ];
 
 /// Held on PostgreSQL while migrating, so that servers started together (an upgrade) migrate one

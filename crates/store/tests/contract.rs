@@ -1109,7 +1109,8 @@ async fn the_line_at_fault_is_named_and_corrections_come_from_the_sender() {
             vec![LineOutcome::Stored; 2]
         );
 
-        // Only the court may correct the court's judgment.
+        // Only the court may correct the court's judgment: the police's correction names the police's
+        // own key (keys are each agency's own), which is none of the court's events.
         let other = "110105-2024-001202";
         let events = conviction(
             other,
@@ -1130,13 +1131,90 @@ async fn the_line_at_fault_is_named_and_corrections_come_from_the_sender() {
             ZHANG,
             json!({"corrects": events[2].event.idempotency_key}),
         );
-        let error = store.ingest(&[meddling], &c).await.unwrap_err();
-        assert!(
-            matches!(error, StoreError::Invalid { line: 1, .. })
-                && error.to_string().contains("only it may correct"),
-            "{error}"
+        assert_eq!(
+            store.ingest(&[meddling], &c).await.unwrap(),
+            vec![LineOutcome::Stored]
         );
         assert_eq!(state(&store, other, ZHANG).await.0, "sealed");
+    }
+}
+
+/// Idempotency keys are each agency's own: another agency's event under the same key is its own
+/// event (not a conflict that would tell it the first exists), a correction names its own agency's
+/// event under that key, and the same agency reusing a key for different content is still refused.
+#[tokio::test]
+async fn idempotency_keys_are_scoped_to_the_sending_agency() {
+    for store in stores("idempotency_scope").await {
+        let backend = format!("{:?}", store.backend());
+        let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+        let case = "110105-2024-001260";
+        let events = conviction(
+            case,
+            ZHANG,
+            "危险驾驶罪",
+            sentence("criminal_detention", Some(1)),
+            "2024-01-02",
+            "2024-03-01",
+            "2024-03-12",
+        );
+        store.ingest(&events, &c).await.unwrap();
+        assert_eq!(state(&store, case, ZHANG).await.0, "sealed", "{backend}");
+        let judgment = &events[2];
+        assert_eq!(judgment.event.kind, fengcun_domain::EventKind::Judgment);
+        let key = judgment.event.idempotency_key.clone();
+
+        // The police station uses the court's key for an event of its own, in the same record.
+        let theirs = event(
+            &key,
+            "investigation",
+            "2024-05-01",
+            case,
+            police(case),
+            ZHANG,
+            json!({}),
+        );
+        assert_eq!(
+            store
+                .ingest(std::slice::from_ref(&theirs), &c)
+                .await
+                .unwrap(),
+            vec![LineOutcome::Stored],
+            "{backend}"
+        );
+        assert_eq!(store.counts().await.unwrap().events, 5, "{backend}");
+        assert_eq!(
+            store
+                .ingest(&[theirs.clone(), judgment.clone()], &c)
+                .await
+                .unwrap(),
+            vec![LineOutcome::Duplicate; 2],
+            "{backend}: each agency's event is its own, unchanged"
+        );
+        let mut changed = theirs.clone();
+        changed.event.date = "2024-05-02".into();
+        let error = store.ingest(&[changed], &c).await.unwrap_err();
+        assert!(
+            matches!(&error, StoreError::Conflict { line: 1, key: k } if *k == key),
+            "{backend}: {error}"
+        );
+
+        // The court retracts its judgment by that key: its own event, not the police's.
+        let retraction = event(
+            "fix-1",
+            "correction",
+            "2024-05-10",
+            case,
+            court(case),
+            ZHANG,
+            json!({"corrects": key, "reason": "误录"}),
+        );
+        store.ingest(&[retraction], &c).await.unwrap();
+        assert_eq!(
+            state(&store, case, ZHANG).await.0,
+            "revoked",
+            "{backend}: the record has no judgment left"
+        );
+        assert_eq!(store.counts().await.unwrap().events, 6, "{backend}");
     }
 }
 
@@ -1787,7 +1865,9 @@ fn mixed_stream() -> Vec<ValidEvent> {
         )
     };
     // The police "correct" the procuratorate's indictment with a filing of their own: well formed
-    // at the edge, refused by the store (only the agency that sent an event corrects it).
+    // at the edge, and stored as the police's correction of their own key, which names no event of
+    // theirs: it corrects nothing (keys are each agency's own; only the agency that sent an event
+    // corrects it).
     let indictment = &events[1];
     let mut by_police = serde_json::to_value(&events[0].event).unwrap();
     by_police["idempotency_key"] = json!(indictment.event.idempotency_key);
@@ -1953,11 +2033,7 @@ async fn the_pipeline_stores_what_batch_by_batch_ingestion_stores() {
             .filter(|(_, o)| o.is_err())
             .map(|(l, _)| *l)
             .collect();
-        assert_eq!(
-            refused.len(),
-            2,
-            "the reused key and the police's correction"
-        );
+        assert_eq!(refused.len(), 1, "the reused key");
         assert!(lines.contains(&(31, Ok(LineOutcome::Duplicate))));
         let (held, audit) = holdings(store, &events).await;
         let (expected_held, expected_audit) = holdings(reference, &events).await;
@@ -2099,6 +2175,88 @@ async fn a_database_opens_only_with_the_master_key_it_was_made_with() {
             fengcun_store::open(&url, Keys::new(other)).await.is_err(),
             "the check is kept again"
         );
+    }
+}
+
+/// Puts a database's `events` back as migrations 1–5 left them: idempotency keys unique across
+/// the platform.
+async fn events_as_of_migration_5(store: &SqlStore) {
+    let sql = match store.backend() {
+        fengcun_store::Backend::Sqlite => {
+            "CREATE TABLE events_v5 (seq INTEGER PRIMARY KEY AUTOINCREMENT, person_key TEXT NOT NULL, \
+             case_code TEXT NOT NULL, idempotency_key TEXT NOT NULL UNIQUE, content_hash BLOB NOT NULL, \
+             kind TEXT NOT NULL, event_date TEXT NOT NULL, agency_code TEXT NOT NULL, received_at TEXT NOT NULL, \
+             body BLOB NOT NULL);
+             INSERT INTO events_v5 SELECT seq, person_key, case_code, idempotency_key, content_hash, kind, \
+             event_date, agency_code, received_at, body FROM events;
+             DROP TABLE events;
+             ALTER TABLE events_v5 RENAME TO events;
+             CREATE INDEX events_by_record ON events (person_key, case_code, seq);
+             DELETE FROM schema_version WHERE version >= 6;"
+        }
+        fengcun_store::Backend::Postgres => {
+            "ALTER TABLE events DROP CONSTRAINT events_agency_idempotency_key;
+             ALTER TABLE events ADD CONSTRAINT events_idempotency_key_key UNIQUE (idempotency_key);
+             DELETE FROM schema_version WHERE version >= 6;"
+        }
+    };
+    sqlx::raw_sql(sql).execute(store.pool()).await.unwrap();
+}
+
+/// A database made before idempotency keys were scoped to their agency opens with its events (in
+/// their order) and its records as they were, and from then on takes another agency's event under
+/// a used key.
+#[tokio::test]
+async fn a_database_from_before_agency_scoped_keys_is_migrated() {
+    for url in fresh_urls("scope_migration").await {
+        let keys = Keys::new(MasterKey::generate());
+        let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+        let case = "110105-2024-000961";
+        let events = conviction(
+            case,
+            ZHANG,
+            "危险驾驶罪",
+            sentence("criminal_detention", Some(2)),
+            "2024-01-10",
+            "2024-03-01",
+            "2024-03-12",
+        );
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        store.ingest(&events, &c).await.unwrap();
+        let before = store.events().await.unwrap();
+        events_as_of_migration_5(&store).await;
+        let clash = event(
+            &events[2].event.idempotency_key,
+            "investigation",
+            "2024-05-01",
+            case,
+            police(case),
+            ZHANG,
+            json!({}),
+        );
+        assert!(
+            store
+                .ingest(std::slice::from_ref(&clash), &c)
+                .await
+                .is_err(),
+            "{url}: as of migration 5, a key is the platform's"
+        );
+        drop(store);
+
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        assert_eq!(store.events().await.unwrap(), before, "{url}");
+        assert_eq!(state(&store, case, ZHANG).await.0, "sealed", "{url}");
+        assert_eq!(
+            store.ingest(&events, &c).await.unwrap(),
+            vec![LineOutcome::Duplicate; 4],
+            "{url}"
+        );
+        assert_eq!(
+            store.ingest(&[clash], &c).await.unwrap(),
+            vec![LineOutcome::Stored],
+            "{url}"
+        );
+        assert_eq!(store.counts().await.unwrap().events, 5, "{url}");
     }
 }
 
