@@ -576,7 +576,7 @@ impl SqlStore {
                 resolve_case_code(valid, line, &mut snapshot.mappings, &mut new_mappings)?;
             let canonical =
                 serde_json::to_vec(event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let hash = self.keys().hash(&canonical);
+            let hash = self.keys().content_mac(&canonical);
             let id = event_id(event);
             let key = id.1;
             let stored = snapshot
@@ -584,7 +584,7 @@ impl SqlStore {
                 .get(&(id.0.to_owned(), key.to_owned()))
                 .or_else(|| seen.get(&id));
             match stored {
-                Some(stored) if *stored == hash => {
+                Some(stored) if self.keys().same_content(stored, &hash, &canonical) => {
                     outcomes.push(LineOutcome::Duplicate);
                     continue;
                 }

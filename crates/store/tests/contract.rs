@@ -2178,6 +2178,159 @@ async fn a_database_opens_only_with_the_master_key_it_was_made_with() {
     }
 }
 
+/// Each stored event's `content_hash`, by (agency code, idempotency key).
+async fn content_hashes(store: &SqlStore) -> Vec<(String, String, Vec<u8>)> {
+    let mut rows: Vec<(String, String, Vec<u8>)> =
+        sqlx::query_as("SELECT agency_code, idempotency_key, content_hash FROM events")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    rows.sort();
+    rows
+}
+
+/// What `content_hash` held before it was keyed: SM3 of the event's JSON as stored.
+fn plain_sm3(event: &ValidEvent) -> Vec<u8> {
+    fengcun_crypto::hash(
+        fengcun_crypto::Suite::Sm,
+        &serde_json::to_vec(&event.event).unwrap(),
+    )
+    .to_vec()
+}
+
+/// `events.content_hash` is a MAC under a key derived from the master key: not the plain SM3 of
+/// the event (which a copy of the database could confirm a guessed event or identity number
+/// against), and different under another master key; it still tells a duplicate from a different
+/// event under a used key.
+#[tokio::test]
+async fn event_content_hashes_are_keyed_by_the_master_key() {
+    let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+    let case = "110105-2024-000971";
+    let events = conviction(
+        case,
+        ZHANG,
+        "危险驾驶罪",
+        sentence("criminal_detention", Some(2)),
+        "2024-01-10",
+        "2024-03-01",
+        "2024-03-12",
+    );
+    let ones = stores("content_mac_one").await;
+    let others = stores("content_mac_other").await;
+    for (one, other) in ones.iter().zip(&others) {
+        let backend = format!("{:?}", one.backend());
+        one.ingest(&events, &c).await.unwrap();
+        other.ingest(&events, &c).await.unwrap();
+        let (mine, theirs) = (content_hashes(one).await, content_hashes(other).await);
+        assert_eq!(mine.len(), 4, "{backend}");
+        for event in &events {
+            let find = |rows: &[(String, String, Vec<u8>)]| {
+                rows.iter()
+                    .find(|(agency, key, _)| {
+                        *agency == event.event.agency.code && *key == event.event.idempotency_key
+                    })
+                    .map(|(_, _, hash)| hash.clone())
+                    .unwrap()
+            };
+            let (hash, other_hash) = (find(&mine), find(&theirs));
+            let plain = plain_sm3(event);
+            assert!(
+                !hash.windows(plain.len()).any(|w| w == plain.as_slice()),
+                "{backend}: the plain SM3 of the event is not stored"
+            );
+            assert_ne!(
+                hash, other_hash,
+                "{backend}: another master key, another value"
+            );
+        }
+        assert_eq!(
+            one.ingest(&events, &c).await.unwrap(),
+            vec![LineOutcome::Duplicate; 4],
+            "{backend}"
+        );
+        let mut changed = events[2].clone();
+        changed.event.date = "2024-03-02".into();
+        let error = one.ingest(&[changed], &c).await.unwrap_err();
+        assert!(
+            matches!(error, StoreError::Conflict { line: 1, .. }),
+            "{backend}: {error}"
+        );
+    }
+}
+
+/// A database whose events carry the plain hashes of before has them replaced by MACs when it is
+/// opened with its master key — the very values the store gives the same events — and recognises
+/// duplicates and conflicts before (a row an older server wrote) and after.
+#[tokio::test]
+async fn plain_content_hashes_of_an_older_database_become_macs_at_open() {
+    for url in fresh_urls("content_mac_upgrade").await {
+        let keys = Keys::new(MasterKey::generate());
+        let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+        let case = "110105-2024-000981";
+        let events = conviction(
+            case,
+            ZHANG,
+            "危险驾驶罪",
+            sentence("criminal_detention", Some(2)),
+            "2024-01-10",
+            "2024-03-01",
+            "2024-03-12",
+        );
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        store.ingest(&events, &c).await.unwrap();
+        let macs = content_hashes(&store).await;
+        for event in &events {
+            sqlx::query("UPDATE events SET content_hash = $1 WHERE agency_code = $2 AND idempotency_key = $3")
+                .bind(plain_sm3(event))
+                .bind(event.event.agency.code.as_str())
+                .bind(event.event.idempotency_key.as_str())
+                .execute(store.pool())
+                .await
+                .unwrap();
+        }
+        assert!(
+            content_hashes(&store)
+                .await
+                .iter()
+                .all(|(_, _, h)| h.len() == 32)
+        );
+        assert_eq!(
+            store.ingest(&events, &c).await.unwrap(),
+            vec![LineOutcome::Duplicate; 4],
+            "{url}: a plain hash still recognises its event"
+        );
+        let mut changed = events[2].clone();
+        changed.event.date = "2024-03-02".into();
+        assert!(matches!(
+            store.ingest(std::slice::from_ref(&changed), &c).await,
+            Err(StoreError::Conflict { .. })
+        ));
+        drop(store);
+
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        let rewritten = content_hashes(&store).await;
+        assert_eq!(rewritten, macs, "{url}");
+        for event in &events {
+            assert!(
+                rewritten
+                    .iter()
+                    .all(|(_, _, hash)| *hash != plain_sm3(event)),
+                "{url}: no plain hash is left"
+            );
+        }
+        assert_eq!(
+            store.ingest(&events, &c).await.unwrap(),
+            vec![LineOutcome::Duplicate; 4],
+            "{url}"
+        );
+        assert!(matches!(
+            store.ingest(&[changed], &c).await,
+            Err(StoreError::Conflict { .. })
+        ));
+        assert_eq!(state(&store, case, ZHANG).await.0, "sealed", "{url}");
+    }
+}
+
 /// Puts a database's `events` back as migrations 1–5 left them: idempotency keys unique across
 /// the platform.
 async fn events_as_of_migration_5(store: &SqlStore) {
