@@ -250,7 +250,7 @@ async fn measure(
                     .as_ref()
                     .map(ToString::to_string)
                     .unwrap_or_default(),
-                keys.hash(&body),
+                keys.content_mac(&body),
                 body,
             )
         })

@@ -320,6 +320,65 @@ fn import_reads_a_byte_order_mark_and_names_a_bad_input_before_touching_the_stor
     }
 }
 
+/// `fengcun import` registers the configured agencies before its first line, so that an event
+/// declaring another kind than its agency's configured one is refused rather than making the agency
+/// that kind; an agency not configured is registered by its first line and keeps that kind.
+#[test]
+fn import_holds_events_to_the_configured_agency_kinds() {
+    let dir = scratch("agency-kinds");
+    std::fs::write(
+        dir.join("fengcun.toml"),
+        "[[agencies]]\ncode = \"110105-ga\"\nkind = \"public_security\"\n",
+    )
+    .unwrap();
+    let case = "110105-2024-000777";
+    let person = serde_json::json!({"id_number": "110105199003070025", "name": "张三"});
+    let judgment = |key: &str, agency: serde_json::Value| {
+        serde_json::json!({"idempotency_key": key, "kind": "judgment", "date": "2024-03-01", "case_code": case,
+            "agency": agency, "person": person,
+            "judgment": {"instance": "first", "verdict": "convicted", "charges": [{"name": "危险驾驶罪"}],
+                         "sentence": {"principal": "criminal_detention", "months": 1}, "offence_date": "2024-01-02"}})
+    };
+    let lines = [
+        // The configured police station, declaring itself a court on its first line.
+        judgment(
+            "ga-1",
+            serde_json::json!({"kind": "court", "code": "110105-ga"}),
+        ),
+        serde_json::json!({"idempotency_key": "ga-2", "kind": "filed", "date": "2024-01-02", "case_code": case,
+            "agency": {"kind": "public_security", "code": "110105-ga"}, "person": person,
+            "charges": [{"name": "危险驾驶罪"}]}),
+        // A court nobody configured: its first line registers it.
+        judgment(
+            "fy-1",
+            serde_json::json!({"kind": "court", "code": "110106-fy"}),
+        ),
+        serde_json::json!({"idempotency_key": "fy-2", "kind": "filed", "date": "2024-01-03", "case_code": case,
+            "agency": {"kind": "public_security", "code": "110106-fy"}, "person": person}),
+    ];
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(dir.join("events.ndjson"), text).unwrap();
+    let output = import_with_key(
+        &dir,
+        &"33".repeat(32),
+        &[
+            "events.ndjson",
+            "--config",
+            "fengcun.toml",
+            "--database",
+            "sqlite://kinds.sqlite",
+        ],
+    );
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("events.ndjson:1: field `agency.kind`: agency `110105-ga` is registered as `public_security`, not `court`")
+            && said.contains("events.ndjson:4: field `agency.kind`: agency `110106-fy` is registered as `court`, not `public_security`")
+            && said.contains("4 lines: 2 stored, 0 duplicates, 2 errors"),
+        "{said}"
+    );
+}
+
 /// A new, empty directory for one test's files.
 fn scratch(test: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("fengcun-cli-{test}-{}", std::process::id()));

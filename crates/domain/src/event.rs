@@ -24,6 +24,31 @@ pub enum AgencyKind {
 }
 
 impl AgencyKind {
+    pub const ALL: [AgencyKind; 6] = [
+        Self::PublicSecurity,
+        Self::Procuratorate,
+        Self::Court,
+        Self::Prison,
+        Self::CommunityCorrection,
+        Self::StateSecurity,
+    ];
+
+    /// The code events and the configuration write it with (`court`, `public_security`, …).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::PublicSecurity => "public_security",
+            Self::Procuratorate => "procuratorate",
+            Self::Court => "court",
+            Self::Prison => "prison",
+            Self::CommunityCorrection => "community_correction",
+            Self::StateSecurity => "state_security",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.code() == code)
+    }
+
     pub fn chinese(self) -> &'static str {
         match self {
             Self::PublicSecurity => "公安机关",
@@ -358,6 +383,10 @@ impl Event {
             ));
         }
         let identity = self.person.identity()?;
+        // A rule added after events were stored: those stay readable (see `parse_stored`).
+        if let (Some(name), Rules::Arriving) = (&self.person.name, rules) {
+            check_name(name, PERSON_NAME_MAX).map_err(|e| FieldError::new("person.name", e))?;
+        }
         if let Some(birth) = &self.person.birth_date {
             let birth = parse_date(birth).map_err(|e| FieldError::new("person.birth_date", e))?;
             let from_id = self
@@ -528,6 +557,17 @@ impl Event {
                 ),
             );
         }
+        // And of its kind: a replacement declaring another kind would let an agency's correction
+        // put in a judgment as if from a court.
+        if replaced.event.agency.kind != self.agency.kind {
+            return differs(
+                "agency.kind",
+                format!(
+                    "must be the correcting agency's kind `{}`",
+                    self.agency.kind.code()
+                ),
+            );
+        }
         if self.person.identity().ok().as_deref() != Some(replaced.identity.as_str()) {
             return differs("person", "must be the correction's person".into());
         }
@@ -540,6 +580,66 @@ impl Event {
         }
         Ok(())
     }
+}
+
+/// The longest person name accepted, in characters: a Chinese name is two to four, a transliterated
+/// foreign name (with its middle dots) rarely over forty.
+pub const PERSON_NAME_MAX: usize = 64;
+
+/// A name as people write it: at most `max` characters, at least one of them visible, and none of
+/// the invisible characters that change how a text is shown — control characters (NUL, line breaks,
+/// …) and the bidirectional controls (U+202A–U+202E, U+2066–U+2069, and the marks U+200E, U+200F,
+/// U+061C) that can make a name print as another.
+pub fn check_name(name: &str, max: usize) -> Result<(), FactError> {
+    let characters = name.chars().count();
+    if characters > max {
+        return Err(FactError::Shape(format!(
+            "must have at most {max} characters, has {characters}"
+        )));
+    }
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        return Err(FactError::Shape(format!(
+            "must not contain control characters (U+{:04X})",
+            u32::from(c)
+        )));
+    }
+    if let Some(c) = name.chars().find(|c| is_bidi_control(*c)) {
+        return Err(FactError::Shape(format!(
+            "must not contain bidirectional text controls (U+{:04X})",
+            u32::from(c)
+        )));
+    }
+    if !name.chars().any(is_visible) {
+        return Err(FactError::Shape(
+            "must have at least one visible character".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// Not blank, and not one of the characters that are drawn as nothing: zero-width spaces and
+/// joiners, the word joiner, the byte-order mark, the soft hyphen, the Hangul fillers.
+fn is_visible(c: char) -> bool {
+    !c.is_whitespace()
+        && !c.is_control()
+        && !is_bidi_control(c)
+        && !matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200D}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{3164}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+        )
 }
 
 fn check_charge(index: usize, charge: &EventCharge) -> Result<(), FieldError> {

@@ -12,6 +12,11 @@ use jiff::civil::Date;
 pub enum IdNumberError {
     #[error("must have 18 characters, has {0}")]
     Length(usize),
+    /// 18 characters, one of them not ASCII: full-width digits (`１`) or a full-width `Ｘ`.
+    #[error(
+        "character {position} is `{given}`: write digits as ASCII 0–9 and the check character as X (full-width characters are not allowed)"
+    )]
+    NotAscii { position: usize, given: char },
     #[error("characters 1–17 must be digits")]
     NotDigits,
     #[error("characters 7–14 must be a birth date, `{0}` is not")]
@@ -51,8 +56,14 @@ impl IdNumber {
     pub fn parse(text: &str) -> Result<Self, IdNumberError> {
         let bytes = text.as_bytes();
         let chars = text.chars().count();
-        if bytes.len() != 18 || chars != 18 {
+        if chars != 18 {
             return Err(IdNumberError::Length(chars));
+        }
+        if let Some((index, given)) = text.chars().enumerate().find(|(_, c)| !c.is_ascii()) {
+            return Err(IdNumberError::NotAscii {
+                position: index + 1,
+                given,
+            });
         }
         let mut first17 = [0u8; 17];
         first17.copy_from_slice(&bytes[..17]);
@@ -185,6 +196,31 @@ mod tests {
             IdNumber::parse("张三张三张三张三张三张三张三张三张三张"),
             Err(IdNumberError::Length(_))
         ));
+    }
+
+    /// Full-width digits are 18 characters but 54 bytes: the message once said "must have 18
+    /// characters, has 18".
+    #[test]
+    fn full_width_digits_are_refused_as_such() {
+        let error = IdNumber::parse("１１０１０５１９４９１２３１００２Ｘ").unwrap_err();
+        assert_eq!(
+            error,
+            IdNumberError::NotAscii {
+                position: 1,
+                given: '１'
+            }
+        );
+        assert_eq!(
+            error.to_string(),
+            "character 1 is `１`: write digits as ASCII 0–9 and the check character as X (full-width characters are not allowed)"
+        );
+        assert_eq!(
+            IdNumber::parse("11010519491231002Ｘ"),
+            Err(IdNumberError::NotAscii {
+                position: 18,
+                given: 'Ｘ'
+            })
+        );
     }
 
     #[test]

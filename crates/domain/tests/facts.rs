@@ -554,12 +554,67 @@ mod events {
             let error = correction(replacement.clone()).expect_err(&replacement.to_string());
             assert_eq!(error.field, field, "{replacement}: {error}");
         }
+        // A police station correcting its own event cannot replace it with a court's judgment by
+        // declaring the replacement's agency a court under its own code.
+        let police = json!({"kind": "public_security", "code": "110105-ga"});
+        let mut forged = judgment.clone();
+        forged["agency"] = json!({"kind": "court", "code": "110105-ga"});
+        let error = parse(
+            json!({"idempotency_key": "ga-fix-1", "kind": "correction", "agency": police,
+                     "corrects": "fy-1", "replacement": forged}),
+        )
+        .unwrap_err();
+        assert_eq!(error.field, "replacement.agency.kind", "{error}");
         // A correction stored before these rules stays readable: the store reads back with the
         // rules it was accepted under.
         let stored = json!({"idempotency_key": "fy-fix-1", "kind": "correction", "date": "2024-05-01",
                             "case_code": "110105-2024-000001", "agency": court,
                             "person": {"id_number": "110105199003070025"}, "corrects": "fy-1",
                             "replacement": changed("idempotency_key", json!("fy-1-v2"))});
+        let body = serde_json::to_vec(&stored).unwrap();
+        assert!(Event::parse(&body).is_err());
+        assert!(Event::parse_stored(&body).is_ok());
+    }
+
+    /// A person's name is printed on notices and certificates: it must be something a person can
+    /// read, and read as it is.
+    #[test]
+    fn person_names_are_visible_text_of_bounded_length() {
+        let named = |name: &str| {
+            parse(json!({"person": {"id_number": "110105199003070025", "name": name}}))
+        };
+        for good in ["张三", "John Smith", "阿卜杜拉·买买提", &"名".repeat(64)] {
+            assert!(named(good).is_ok(), "{good}");
+        }
+        let cases = [
+            ("张\u{0}三", "control characters (U+0000)"),
+            ("张三\n", "control characters (U+000A)"),
+            ("\u{200B}", "at least one visible character"),
+            (" \u{3000}\u{FEFF}", "at least one visible character"),
+            ("张三\u{202E}四李", "bidirectional text controls (U+202E)"),
+            ("\u{2067}张三", "bidirectional text controls (U+2067)"),
+        ];
+        for (name, message) in cases {
+            let error = named(name).expect_err(name);
+            assert_eq!(error.field, "person.name", "{name:?}: {error}");
+            assert!(error.to_string().contains(message), "{name:?}: {error}");
+        }
+        let error = named(&"名".repeat(10_000)).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "field `person.name`: must have at most 64 characters, has 10000"
+        );
+        // The replacement of a correction is checked the same way, and named as such.
+        let court = json!({"kind": "court", "code": "110105-fy"});
+        let error = parse(json!({"idempotency_key": "fy-fix", "kind": "correction", "agency": court, "corrects": "fy-1",
+            "replacement": {"idempotency_key": "fy-1", "kind": "judgment_effective", "date": "2024-05-01",
+                            "case_code": "110105-2024-000001", "agency": court,
+                            "person": {"id_number": "110105199003070025", "name": "\u{200B}"}}}))
+        .unwrap_err();
+        assert_eq!(error.field, "replacement.person.name", "{error}");
+        // An event stored before the rule stays readable.
+        let mut stored = parse(json!({})).unwrap().event;
+        stored.person.name = Some("\u{200B}".into());
         let body = serde_json::to_vec(&stored).unwrap();
         assert!(Event::parse(&body).is_err());
         assert!(Event::parse_stored(&body).is_ok());

@@ -228,18 +228,22 @@ fn merge_person(person: &mut Value, from: &fengcun_domain::EventPerson) {
 /// Applies corrections in arrival order and sorts the result into the order of proceedings.
 ///
 /// Every ordinary event is indexed first, so a correction that arrived before the event it corrects
-/// still applies. A correction counts only if it comes from the agency that sent the corrected event:
-/// no agency rewrites another's record.
+/// still applies. A correction names an event of its own agency (idempotency keys are each agency's
+/// own, so two agencies may use the same key): no agency rewrites another's record.
 fn apply_corrections(events: &[StoredEvent]) -> Vec<StoredEvent> {
     let mut ordered: Vec<&StoredEvent> = events.iter().collect();
     ordered.sort_by_key(|e| e.seq);
     let mut live: Vec<Option<StoredEvent>> = Vec::new();
-    let mut by_key: HashMap<&str, usize> = HashMap::new();
+    let mut by_key: HashMap<(&str, &str), usize> = HashMap::new();
     for stored in ordered
         .iter()
         .filter(|e| e.event.event.kind != EventKind::Correction)
     {
-        by_key.insert(&stored.event.event.idempotency_key, live.len());
+        let event = &stored.event.event;
+        by_key.insert(
+            (event.agency.code.as_str(), event.idempotency_key.as_str()),
+            live.len(),
+        );
         live.push(Some((*stored).clone()));
     }
     for correction in ordered
@@ -250,7 +254,7 @@ fn apply_corrections(events: &[StoredEvent]) -> Vec<StoredEvent> {
         let Some(target) = event
             .corrects
             .as_deref()
-            .and_then(|k| by_key.get(k).copied())
+            .and_then(|k| by_key.get(&(event.agency.code.as_str(), k)).copied())
         else {
             continue;
         };

@@ -127,22 +127,43 @@ async fn openapi(_caller: Caller) -> Json<Value> {
     Json(crate::openapi::document())
 }
 
-/// An agency speaks for itself only.
+/// The kind an agency key's events speak as: the kind its agency is registered with (configured,
+/// or by the agency's first event imported or sent by an operator), read once per request. Never
+/// the kind an event declares: a police key could otherwise send a court's judgment.
+async fn sender_kind(state: &AppState, caller: &Caller) -> Result<Option<String>, ApiError> {
+    match (caller.role, &caller.agency) {
+        (Role::Agency, Some(own)) => Ok(state.store.agency_kind(own).await?),
+        _ => Ok(None),
+    }
+}
+
+/// An agency speaks for itself only, as the kind of agency it is registered as.
 /// Only agency systems (for their own agency) and operators send events: a console user or a
 /// requester could otherwise change a record's course, or probe for records by the answers.
+/// (An operator may send for any agency; the store holds each event to its agency's registered
+/// kind.)
 async fn check_speaks_for(
     state: &AppState,
     caller: &Caller,
+    own_kind: Option<&str>,
     event: &ValidEvent,
 ) -> Result<(), ApiError> {
-    match (caller.role, &caller.agency) {
-        (Role::Operator, _) => Ok(()),
-        (Role::Agency, Some(own)) if &event.event.agency.code == own => Ok(()),
-        _ => {
-            let reason = format!("may not send events for agency {}", event.event.agency.code);
-            Err(refuse(state, caller, "send events", reason).await?)
-        }
-    }
+    let agency = &event.event.agency;
+    let reason = match (caller.role, &caller.agency) {
+        (Role::Operator, _) => return Ok(()),
+        (Role::Agency, Some(own)) if &agency.code == own => match own_kind {
+            Some(kind) if kind == agency.kind.code() => return Ok(()),
+            Some(kind) => format!(
+                "agency {own} is registered as {kind}; may not send events as {}",
+                agency.kind.code()
+            ),
+            None => format!(
+                "agency {own} is not registered with a kind: an operator configures it (`agencies`) before its key sends events"
+            ),
+        },
+        _ => format!("may not send events for agency {}", agency.code),
+    };
+    Err(refuse(state, caller, "send events", reason).await?)
 }
 
 /// Whether the request says its body is JSON (`application/json`, or `application/…+json`), as
@@ -187,7 +208,8 @@ async fn ingest_one(
     serde_json::from_slice::<serde::de::IgnoredAny>(&body)
         .map_err(|e| ApiError::Malformed(format!("the body is not JSON: {e}")))?;
     let event = Event::parse(&body).map_err(|error| invalid_lines(vec![(1, error)]))?;
-    check_speaks_for(&state, &caller, &event).await?;
+    let own_kind = sender_kind(&state, &caller).await?;
+    check_speaks_for(&state, &caller, own_kind.as_deref(), &event).await?;
     let ctx = state.context(Actor::Automatic).await;
     let outcome = state
         .store
@@ -216,13 +238,14 @@ async fn ingest_batch(
             "a batch holds 1 to 10,000 events".into(),
         ));
     }
+    let own_kind = sender_kind(&state, &caller).await?;
     let mut events = Vec::with_capacity(batch.events.len());
     let mut errors = Vec::new();
     for (index, value) in batch.events.iter().enumerate() {
         let bytes = serde_json::to_vec(value).map_err(|e| ApiError::BadRequest(e.to_string()))?;
         match Event::parse(&bytes) {
             Ok(event) => {
-                check_speaks_for(&state, &caller, &event).await?;
+                check_speaks_for(&state, &caller, own_kind.as_deref(), &event).await?;
                 events.push(event);
             }
             Err(error) => errors.push((index + 1, error)),

@@ -393,6 +393,23 @@ impl Config {
                 message: format!("log_format `{}`: expected text or json", self.log_format),
             });
         }
+        for agency in &self.agencies {
+            if fengcun_domain::AgencyKind::parse(&agency.kind).is_none() {
+                let kinds: Vec<&str> = fengcun_domain::AgencyKind::ALL
+                    .iter()
+                    .map(|k| k.code())
+                    .collect();
+                return Err(ConfigError::File {
+                    file: source.to_owned(),
+                    message: format!(
+                        "agency `{}`: kind `{}` is not one of {}",
+                        agency.code,
+                        agency.kind,
+                        kinds.join(", ")
+                    ),
+                });
+            }
+        }
         for key in &self.api_keys {
             let hex_ok =
                 key.key_sha256.len() == 64 && key.key_sha256.bytes().all(|b| b.is_ascii_hexdigit());
@@ -631,6 +648,30 @@ mod tests {
             ],
         );
         assert!(ok.is_ok());
+    }
+
+    /// An agency's configured kind is what its key's events are held to: a misspelt one is refused
+    /// at start, not found out when every event of the agency is refused.
+    #[test]
+    fn an_agency_kind_must_be_a_known_kind() {
+        let mut config = Config::default();
+        let error = config
+            .apply_file(
+                "f.toml",
+                "[[agencies]]\ncode = \"110105-ga\"\nkind = \"police\"\n",
+            )
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "f.toml: agency `110105-ga`: kind `police` is not one of public_security, procuratorate, court, prison, community_correction, state_security"
+        );
+        let mut config = Config::default();
+        config
+            .apply_file(
+                "f.toml",
+                "[[agencies]]\ncode = \"110105-ga\"\nkind = \"public_security\"\n",
+            )
+            .unwrap();
     }
 
     #[test]

@@ -116,7 +116,7 @@ pub fn document() -> Value {
             "/api/openapi.json": {"get": {"summary": "This document", "responses": with_errors(json!({"200": {"description": "OpenAPI 3.1"}}))}},
             "/api/v1/events": {"post": {"summary": "Submit one event",
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Event"}}}},
-                "responses": with_errors(json!({"201": {"description": "stored"}, "200": {"description": "the same event was stored before"}, "409": {"description": "the idempotency key was used for a different event"}}))}},
+                "responses": with_errors(json!({"201": {"description": "stored"}, "200": {"description": "the same event was stored before"}, "409": {"description": "the sending agency used the idempotency key for a different event"}}))}},
             "/api/v1/events/batch": {"post": {"summary": "Submit up to 10,000 events atomically: all are stored or none is",
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["events"], "properties": {"events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}}}}}},
                 "responses": with_errors(json!({"200": {"description": "every line stored or a duplicate; `results` per line"}, "409": {"description": "a line reuses a key for a different event; nothing stored"}}))}},

@@ -21,8 +21,11 @@ use serde_json::{Value, json};
 
 const OPERATOR: &str = "operator-key-for-tests";
 const COURT_KEY: &str = "court-key-for-tests";
-const POLICE_KEY: &str = "police-key-for-tests";
 const AUDITOR: &str = "auditor-key-for-tests";
+/// The key of a configured police station (`110105-ga`, public security).
+const POLICE_KEY: &str = "police-key-for-tests";
+/// The key of a community-correction office no one configured (`110105-sq`).
+const UNREGISTERED_KEY: &str = "unregistered-agency-key-for-tests";
 
 /// A local agency system: records the notices it receives, fails the first `fail_first`; once
 /// given the platform's address (`acknowledge_at`), acknowledges each notice while it handles the
@@ -125,13 +128,28 @@ impl App {
                 requester_kind: None,
                 key_sha256: key_digest(POLICE_KEY),
             },
+            ApiKey {
+                name: "correction-office".into(),
+                role: Role::Agency,
+                agency: Some("110105-sq".into()),
+                requester_kind: None,
+                key_sha256: key_digest(UNREGISTERED_KEY),
+            },
         ];
-        config.agencies = vec![AgencyEndpoint {
-            code: "110105-fy".into(),
-            kind: "court".into(),
-            name: Some("某区人民法院".into()),
-            endpoint: court_endpoint,
-        }];
+        config.agencies = vec![
+            AgencyEndpoint {
+                code: "110105-fy".into(),
+                kind: "court".into(),
+                name: Some("某区人民法院".into()),
+                endpoint: court_endpoint,
+            },
+            AgencyEndpoint {
+                code: "110105-ga".into(),
+                kind: "public_security".into(),
+                name: Some("某区公安分局".into()),
+                endpoint: None,
+            },
+        ];
         let clock = Arc::new(FixedClock::new(now.parse().unwrap()));
         let store = Arc::new(
             fengcun_store::open(&config.database, Keys::new(MasterKey::generate()))
@@ -420,6 +438,213 @@ async fn authentication_roles_health_openapi_and_metrics() {
             && metrics.contains("# TYPE fengcun_events gauge"),
         "{metrics}"
     );
+}
+
+/// The number of events stored, as `/metrics` reports it.
+async fn stored_events(app: &App) -> u64 {
+    let metrics = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .bearer_auth(OPERATOR)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("fengcun_events "))
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// A police key sending a court's judgment under its own code — an acquittal on retrial, which
+/// would lift the seal of a sealed conviction if believed — is refused and audited, and stores
+/// nothing: the sender's kind is the kind its agency is registered with, never what the event
+/// declares. An agency with no registered kind cannot send at all (its first event would otherwise
+/// choose its kind).
+#[tokio::test]
+async fn an_agency_key_sends_only_as_the_kind_its_agency_is_registered_with() {
+    let app = App::start("cn-minor-opt1", "2024-06-01T00:00:00Z", None).await;
+    let case = "110105-2024-000150";
+    app.send_sealed_conviction(case).await;
+    assert_eq!(app.last_notice(case).await.as_deref(), Some("seal"));
+    let notices_before = app.notices(&format!("?case_code={case}")).await.len();
+    let events_before = stored_events(&app).await;
+
+    let mut forged = event(
+        &format!("{case}/retrial"),
+        "judgment",
+        "2024-05-20",
+        case,
+        "court",
+        A,
+        json!({"judgment": {"instance": "retrial", "verdict": "acquitted"}}),
+    );
+    forged["agency"] = json!({"kind": "court", "code": "110105-ga"});
+    let (status, body) = app.post("/api/v1/events", POLICE_KEY, &forged).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = app
+        .post(
+            "/api/v1/events/batch",
+            POLICE_KEY,
+            &json!({"events": [forged.clone()]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+
+    // An agency that nobody registered cannot choose its kind by sending.
+    let mut unregistered = event(
+        &format!("{case}/sq-completed"),
+        "execution_completed",
+        "2024-05-20",
+        case,
+        "community_correction",
+        A,
+        json!({}),
+    );
+    unregistered["agency"] = json!({"kind": "court", "code": "110105-sq"});
+    let (status, body) = app
+        .post("/api/v1/events", UNREGISTERED_KEY, &unregistered)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+
+    // Nothing stored, the record still sealed, no notice made.
+    assert_eq!(stored_events(&app).await, events_before);
+    assert_eq!(app.last_notice(case).await.as_deref(), Some("seal"));
+    assert_eq!(
+        app.notices(&format!("?case_code={case}")).await.len(),
+        notices_before
+    );
+
+    // Each refusal is a `forbidden` entry naming who tried and why.
+    let (_, log) = app
+        .get("/api/v1/audit/entries?limit=1000", Some(AUDITOR))
+        .await;
+    let reasons = |actor: &str| -> Vec<String> {
+        log["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "forbidden" && e["actor"] == actor)
+            .map(|e| {
+                assert_eq!(e["outcome"], "send events", "{e}");
+                let detail: Value = serde_json::from_str(e["detail"].as_str().unwrap()).unwrap();
+                detail["reason"].as_str().unwrap().to_owned()
+            })
+            .collect()
+    };
+    assert_eq!(
+        reasons("police"),
+        vec!["agency 110105-ga is registered as public_security; may not send events as court"; 2],
+        "{log}"
+    );
+    let unregistered_reasons = reasons("correction-office");
+    assert_eq!(unregistered_reasons.len(), 1, "{log}");
+    assert!(
+        unregistered_reasons[0].contains("110105-sq is not registered"),
+        "{unregistered_reasons:?}"
+    );
+
+    // The police key still sends what is a police station's to send.
+    let filed = event(
+        "110105-2024-000151/filed",
+        "filed",
+        "2024-05-01",
+        "110105-2024-000151",
+        "public_security",
+        B,
+        json!({"charges": [{"name": "盗窃罪"}]}),
+    );
+    let (status, body) = app.post("/api/v1/events", POLICE_KEY, &filed).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // Not even an operator's event turns the police station into a court: the configured kind
+    // stands, and the event is refused naming the field.
+    let (status, body) = app.post("/api/v1/events", OPERATOR, &forged).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("field `agency.kind`: agency `110105-ga` is registered as `public_security`, not `court`"),
+        "{body}"
+    );
+    assert_eq!(stored_events(&app).await, events_before + 1);
+    assert_eq!(app.last_notice(case).await.as_deref(), Some("seal"));
+}
+
+/// Idempotency keys are each agency's own: another agency posting a key the court used stores its
+/// own event (201) — a 409 would tell it the court's event exists — and the court's event stays as
+/// it was; the same agency reusing its key for different content is still refused.
+#[tokio::test]
+async fn idempotency_keys_are_the_sending_agencys_own() {
+    let app = App::start("cn-minor-opt1", "2024-06-01T00:00:00Z", None).await;
+    let case = "110105-2024-000160";
+    let court_events = conviction(
+        case,
+        A,
+        "危险驾驶罪",
+        json!({"principal": "criminal_detention", "months": 1}),
+        "2024-01-02",
+        "2024-03-01",
+        "2024-03-12",
+    );
+    for e in &court_events {
+        let key = if e["agency"]["code"] == "110105-fy" {
+            COURT_KEY
+        } else {
+            OPERATOR
+        };
+        let (status, body) = app.post("/api/v1/events", key, e).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let judgment = court_events
+        .iter()
+        .find(|e| e["kind"] == "judgment")
+        .unwrap()
+        .clone();
+    assert_eq!(judgment["idempotency_key"], format!("{case}/judgment"));
+    assert_eq!(app.last_notice(case).await.as_deref(), Some("seal"));
+    let events = stored_events(&app).await;
+
+    // The police station posts an event of another case under the court's key.
+    let theirs = event(
+        &format!("{case}/judgment"),
+        "filed",
+        "2024-05-01",
+        "110105-2024-000161",
+        "public_security",
+        B,
+        json!({"charges": [{"name": "盗窃罪"}]}),
+    );
+    let (status, body) = app.post("/api/v1/events", POLICE_KEY, &theirs).await;
+    assert_eq!(
+        (status, body["outcome"].as_str()),
+        (StatusCode::CREATED, Some("stored")),
+        "{body}"
+    );
+    assert_eq!(stored_events(&app).await, events + 1);
+    // The court's judgment is untouched: the same judgment again is its duplicate, and the record
+    // is still sealed.
+    let (status, body) = app.post("/api/v1/events", COURT_KEY, &judgment).await;
+    assert_eq!(
+        (status, body["outcome"].as_str()),
+        (StatusCode::OK, Some("duplicate")),
+        "{body}"
+    );
+    assert_eq!(app.last_notice(case).await.as_deref(), Some("seal"));
+    // Each agency's reuse of its own key for something else is a conflict.
+    let mut changed = theirs.clone();
+    changed["date"] = json!("2024-05-02");
+    let (status, body) = app.post("/api/v1/events", POLICE_KEY, &changed).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let mut changed = judgment.clone();
+    changed["date"] = json!("2024-03-02");
+    let (status, body) = app.post("/api/v1/events", COURT_KEY, &changed).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(stored_events(&app).await, events + 1);
 }
 
 #[tokio::test]

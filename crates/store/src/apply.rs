@@ -73,7 +73,16 @@ pub(crate) struct Persons(
 /// Stored events of the persons' records (encrypted), read in one statement per batch: one round
 /// trip per record made a batch of repeat offenders slow, and deriving without the database lets
 /// the batch's records be derived while its events are being written.
-type Prefetched = HashMap<(String, String), Vec<(i64, String, Vec<u8>)>>;
+type Prefetched = HashMap<(String, String), Vec<PrefetchedEvent>>;
+
+/// A stored event as prefetched: sequence number, agency code, idempotency key, sealed body.
+type PrefetchedEvent = (i64, String, String, Vec<u8>);
+
+/// An event's identity: its agency's code and its idempotency key. Keys are scoped to the agency
+/// that chose them (docs/events.md): two agencies may use the same key for different events.
+fn event_id(event: &Event) -> (&str, &str) {
+    (event.agency.code.as_str(), event.idempotency_key.as_str())
+}
 
 impl Persons {
     fn get(&self, person_key: &str, case_code: &str) -> Option<&Cached> {
@@ -186,14 +195,16 @@ struct Pending<'a> {
     event: &'a ValidEvent,
 }
 
-/// What a batch is decided on, read before anything of it is written: the idempotency keys and
-/// document numbers it names that are known already, the agencies of the events its corrections
-/// target, and every record of its persons with their events.
+/// What a batch is decided on, read before anything of it is written: the idempotency keys (of
+/// their agencies) and document numbers it names that are known already, the kinds of its agencies
+/// where registered, and every record of its persons with their events.
 #[derive(Debug)]
 pub(crate) struct Snapshot {
-    known: HashMap<String, Vec<u8>>,
+    /// (agency code, idempotency key) → content hash of the stored event.
+    known: HashMap<(String, String), Vec<u8>>,
     mappings: HashMap<(String, String), String>,
-    targets: HashMap<String, String>,
+    /// Agency code → kind, as configured or registered by the agency's first event.
+    agencies: HashMap<String, String>,
     persons: Persons,
     /// The persons whose records were read (whether they had any or not).
     wanted: HashSet<String>,
@@ -211,11 +222,8 @@ impl Snapshot {
         for event in earlier.events.iter() {
             let key = &event.idempotency_key;
             self.known
-                .entry(key.clone())
+                .entry((event.agency.clone(), key.clone()))
                 .or_insert_with(|| event.hash.clone());
-            self.targets
-                .entry(key.clone())
-                .or_insert_with(|| event.agency.clone());
             if !self.wanted.contains(&event.person_key) {
                 continue;
             }
@@ -224,9 +232,13 @@ impl Snapshot {
                 .1
                 .entry((event.person_key.clone(), event.case_code.clone()))
                 .or_default();
-            if !rows.iter().any(|(_, stored, _)| stored == key) {
+            if !rows
+                .iter()
+                .any(|(_, agency, stored, _)| *agency == event.agency && stored == key)
+            {
                 rows.push((
                     OVERLAY_SEQ + event.line as i64,
+                    event.agency.clone(),
                     key.clone(),
                     event.body.clone(),
                 ));
@@ -236,6 +248,11 @@ impl Snapshot {
             self.mappings
                 .entry((agency.clone(), document.clone()))
                 .or_insert_with(|| case.clone());
+        }
+        for (agency, kind, _) in &earlier.agencies {
+            self.agencies
+                .entry(agency.clone())
+                .or_insert_with(|| kind.clone());
         }
         for (person_key, case_code, cached) in &earlier.records {
             if self.wanted.contains(person_key) {
@@ -286,7 +303,7 @@ pub(crate) struct EventRow {
     body: Vec<u8>,
 }
 
-/// An agency as its events name it: code, kind, name.
+/// An agency as its first event names it: code, kind, name.
 type AgencyRow = (String, String, Option<String>);
 
 /// A batch decided, every row it writes ready.
@@ -305,24 +322,55 @@ pub(crate) struct Plan {
 pub(crate) struct Effects {
     events: Arc<[EventRow]>,
     mappings: Vec<(String, String, String)>,
+    agencies: Vec<AgencyRow>,
     records: Vec<(String, String, Cached)>,
 }
 
-/// The agencies of a batch's events, once each.
+/// The agencies of a batch's events, once each (stored only where not registered yet).
 fn agency_rows(pending: &[Pending<'_>]) -> Vec<AgencyRow> {
     let mut done: HashSet<&str> = HashSet::new();
     let mut rows = Vec::new();
     for p in pending {
         let agency = &p.event.event.agency;
         if done.insert(agency.code.as_str()) {
-            let kind = serde_json::to_value(agency.kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            rows.push((agency.code.clone(), kind, agency.name.clone()));
+            rows.push((
+                agency.code.clone(),
+                agency.kind.code().to_owned(),
+                agency.name.clone(),
+            ));
         }
     }
     rows
+}
+
+/// An event speaks as the kind its agency is registered with (configured, or established by the
+/// agency's first event); the first event of an agency not registered yet registers it. What an
+/// event declares never changes a registered kind: otherwise any agency could declare itself a
+/// court and send judgments.
+fn check_agency_kind(
+    valid: &ValidEvent,
+    line: usize,
+    agencies: &mut HashMap<String, String>,
+) -> Result<(), StoreError> {
+    let agency = &valid.event.agency;
+    let declared = agency.kind.code();
+    match agencies.get(&agency.code) {
+        Some(registered) if registered != declared => Err(StoreError::Invalid {
+            line,
+            error: fengcun_domain::FieldError::new(
+                "agency.kind",
+                fengcun_domain::FactError::Shape(format!(
+                    "agency `{}` is registered as `{registered}`, not `{declared}`",
+                    agency.code
+                )),
+            ),
+        }),
+        Some(_) => Ok(()),
+        None => {
+            agencies.insert(agency.code.clone(), declared.to_owned());
+            Ok(())
+        }
+    }
 }
 
 /// `($1, $2), ($3, $4)` for PostgreSQL; `(?, ?), (?, ?)` for SQLite, whose driver looks every
@@ -418,6 +466,7 @@ impl SqlStore {
             let effects = Effects {
                 events: Arc::from([]),
                 mappings: Vec::new(),
+                agencies: Vec::new(),
                 records: Vec::new(),
             };
             return Ok((plan, effects));
@@ -451,6 +500,7 @@ impl SqlStore {
         let effects = Effects {
             events: Arc::clone(&rows),
             mappings: prepared.new_mappings.clone(),
+            agencies: agency_rows(&prepared.pending),
             records,
         };
         let plan = Plan {
@@ -541,13 +591,16 @@ impl SqlStore {
     ) -> Result<Snapshot, StoreError> {
         let known = self.known_hashes(tx, events).await?;
         let mappings = self.known_mappings(tx, events).await?;
-        let targets = self.correction_targets(tx, events).await?;
+        let agencies = self.known_agencies(tx, events).await?;
         // Only the persons of events not stored yet: a batch that is all duplicates (an import
         // run again) reads no records.
         let mut wanted: Vec<String> = events
             .iter()
             .zip(person_keys)
-            .filter(|(valid, _)| !known.contains_key(valid.event.idempotency_key.as_str()))
+            .filter(|(valid, _)| {
+                let (agency, key) = event_id(&valid.event);
+                !known.contains_key(&(agency.to_owned(), key.to_owned()))
+            })
             .map(|(_, key)| key.clone())
             .collect::<HashSet<_>>()
             .into_iter()
@@ -558,7 +611,7 @@ impl SqlStore {
         Ok(Snapshot {
             known,
             mappings,
-            targets,
+            agencies,
             persons,
             wanted: wanted.into_iter().collect(),
         })
@@ -573,7 +626,7 @@ impl SqlStore {
         person_keys: Vec<String>,
     ) -> Result<Prepared<'a>, StoreError> {
         let mut new_mappings: Vec<(String, String, String)> = Vec::new();
-        let mut seen: HashMap<&str, Vec<u8>> = HashMap::new();
+        let mut seen: HashMap<(&str, &str), Vec<u8>> = HashMap::new();
         let mut outcomes = Vec::with_capacity(events.len());
         let mut pending: Vec<Pending<'a>> = Vec::with_capacity(events.len());
         for ((index, valid), person_key) in events.iter().enumerate().zip(person_keys) {
@@ -583,10 +636,15 @@ impl SqlStore {
                 resolve_case_code(valid, line, &mut snapshot.mappings, &mut new_mappings)?;
             let canonical =
                 serde_json::to_vec(event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let hash = self.keys().hash(&canonical);
-            let key = event.idempotency_key.as_str();
-            match snapshot.known.get(key).or_else(|| seen.get(key)) {
-                Some(stored) if *stored == hash => {
+            let hash = self.keys().content_mac(&canonical);
+            let id = event_id(event);
+            let key = id.1;
+            let stored = snapshot
+                .known
+                .get(&(id.0.to_owned(), key.to_owned()))
+                .or_else(|| seen.get(&id));
+            match stored {
+                Some(stored) if self.keys().same_content(stored, &hash, &canonical) => {
                     outcomes.push(LineOutcome::Duplicate);
                     continue;
                 }
@@ -598,10 +656,8 @@ impl SqlStore {
                 }
                 None => {}
             }
-            if event.kind == EventKind::Correction {
-                check_correction_agency(valid, line, &pending, &snapshot.targets)?;
-            }
-            seen.insert(key, hash.clone());
+            check_agency_kind(valid, line, &mut snapshot.agencies)?;
+            seen.insert(id, hash.clone());
             pending.push(Pending {
                 line,
                 person_key,
@@ -683,9 +739,7 @@ impl SqlStore {
             let correction = mine
                 .clone()
                 .any(|p| p.event.event.kind == EventKind::Correction);
-            let arriving: Vec<&str> = mine
-                .map(|p| p.event.event.idempotency_key.as_str())
-                .collect();
+            let arriving: Vec<(&str, &str)> = mine.map(|p| event_id(&p.event.event)).collect();
             if let Err(error) = self.refresh_cached(
                 persons,
                 &mut writes,
@@ -862,15 +916,13 @@ impl SqlStore {
         let key = self
             .keys()
             .record_key(&cached.wrapped, person_key, case_code)?;
-        let arriving: HashSet<&str> = mine
-            .iter()
-            .map(|p| p.event.event.idempotency_key.as_str())
-            .collect();
+        let arriving: HashSet<(&str, &str)> =
+            mine.iter().map(|p| event_id(&p.event.event)).collect();
         let mut events: Vec<StoredEvent> = self
             .load_events(tx, person_key, case_code, &key)
             .await?
             .into_iter()
-            .filter(|e| !arriving.contains(e.event.event.idempotency_key.as_str()))
+            .filter(|e| !arriving.contains(&event_id(&e.event.event)))
             .collect();
         let base = events.iter().map(|e| e.seq).max().unwrap_or(0);
         for (offset, pending) in mine.iter().enumerate() {
@@ -885,50 +937,63 @@ impl SqlStore {
         Ok(None)
     }
 
-    /// The agencies that sent the events the batch's corrections target, where stored.
-    async fn correction_targets(
-        &self,
-        tx: &mut AnyConnection,
-        events: &[ValidEvent],
-    ) -> Result<HashMap<String, String>, StoreError> {
-        let targets: Vec<&str> = events
-            .iter()
-            .filter(|e| e.event.kind == EventKind::Correction)
-            .filter_map(|e| e.event.corrects.as_deref())
-            .collect();
-        let mut agencies = HashMap::new();
-        for chunk in targets.chunks(500) {
-            let sql = format!(
-                "SELECT idempotency_key, agency_code FROM events WHERE idempotency_key IN ({})",
-                list(self.positional(), chunk.len())
-            );
-            let mut query = sqlx::query_as::<_, (String, String)>(&sql);
-            for key in chunk {
-                query = query.bind(*key);
-            }
-            agencies.extend(query.fetch_all(&mut *tx).await?);
-        }
-        Ok(agencies)
-    }
-
+    /// The content hashes of the batch's events already stored, by agency and key: a key is looked
+    /// up among its own agency's events only (by the key (agency code, idempotency key)).
     async fn known_hashes(
         &self,
         tx: &mut AnyConnection,
         events: &[ValidEvent],
-    ) -> Result<HashMap<String, Vec<u8>>, StoreError> {
+    ) -> Result<HashMap<(String, String), Vec<u8>>, StoreError> {
+        let mut by_agency: HashMap<&str, Vec<&str>> = HashMap::new();
+        for e in events {
+            let (agency, key) = event_id(&e.event);
+            by_agency.entry(agency).or_default().push(key);
+        }
         let mut known = HashMap::new();
-        let keys: Vec<&str> = events
+        for (agency, keys) in by_agency {
+            for chunk in keys.chunks(500) {
+                let positional = self.positional();
+                let sql = format!(
+                    "SELECT agency_code, idempotency_key, content_hash FROM events WHERE agency_code = {} AND idempotency_key IN ({})",
+                    param(positional, 1),
+                    (2..=chunk.len() + 1)
+                        .map(|i| param(positional, i))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                let mut query = sqlx::query_as::<_, (String, String, Vec<u8>)>(&sql).bind(agency);
+                for key in chunk {
+                    query = query.bind(*key);
+                }
+                for (agency, key, hash) in query.fetch_all(&mut *tx).await? {
+                    known.insert((agency, key), hash);
+                }
+            }
+        }
+        Ok(known)
+    }
+
+    /// The registered kinds of the batch's agencies.
+    async fn known_agencies(
+        &self,
+        tx: &mut AnyConnection,
+        events: &[ValidEvent],
+    ) -> Result<HashMap<String, String>, StoreError> {
+        let mut codes: Vec<&str> = events
             .iter()
-            .map(|e| e.event.idempotency_key.as_str())
+            .map(|e| e.event.agency.code.as_str())
             .collect();
-        for chunk in keys.chunks(500) {
+        codes.sort_unstable();
+        codes.dedup();
+        let mut known = HashMap::new();
+        for chunk in codes.chunks(500) {
             let sql = format!(
-                "SELECT idempotency_key, content_hash FROM events WHERE idempotency_key IN ({})",
+                "SELECT agency_code, kind FROM agencies WHERE agency_code IN ({})",
                 list(self.positional(), chunk.len())
             );
-            let mut query = sqlx::query_as::<_, (String, Vec<u8>)>(&sql);
-            for key in chunk {
-                query = query.bind(*key);
+            let mut query = sqlx::query_as::<_, (String, String)>(&sql);
+            for code in chunk {
+                query = query.bind(*code);
             }
             known.extend(query.fetch_all(&mut *tx).await?);
         }
@@ -1080,6 +1145,8 @@ impl SqlStore {
         .await
     }
 
+    /// Registers the agencies not registered yet; a registered agency (configured, or registered by
+    /// an earlier event) is never rewritten by an event: not its kind, name or endpoint.
     async fn upsert_agencies(
         &self,
         tx: &mut AnyConnection,
@@ -1088,7 +1155,7 @@ impl SqlStore {
         for (code, kind, name) in agencies {
             sqlx::query(
                 "INSERT INTO agencies (agency_code, kind, name) VALUES ($1, $2, $3) \
-                 ON CONFLICT (agency_code) DO UPDATE SET kind = excluded.kind, name = COALESCE(excluded.name, agencies.name)",
+                 ON CONFLICT (agency_code) DO NOTHING",
             )
             .bind(code.as_str())
             .bind(kind.as_str())
@@ -1125,20 +1192,21 @@ impl SqlStore {
         let mut prefetched = Prefetched::new();
         for chunk in wanted.chunks(500) {
             let sql = format!(
-                "SELECT seq, person_key, case_code, idempotency_key, body FROM events WHERE person_key IN ({}) ORDER BY seq",
+                "SELECT seq, person_key, case_code, agency_code, idempotency_key, body FROM events WHERE person_key IN ({}) ORDER BY seq",
                 list(self.positional(), chunk.len())
             );
-            let mut query = sqlx::query_as::<_, (i64, String, String, String, Vec<u8>)>(&sql);
+            let mut query =
+                sqlx::query_as::<_, (i64, String, String, String, String, Vec<u8>)>(&sql);
             for key in chunk {
                 query = query.bind(*key);
             }
-            for (seq, person_key, case_code, idempotency_key, body) in
+            for (seq, person_key, case_code, agency, idempotency_key, body) in
                 query.fetch_all(&mut *tx).await?
             {
                 prefetched
                     .entry((person_key, case_code))
                     .or_default()
-                    .push((seq, idempotency_key, body));
+                    .push((seq, agency, idempotency_key, body));
             }
         }
         Ok(prefetched)
@@ -1210,7 +1278,7 @@ impl SqlStore {
         case_code: &str,
         cause: Cause,
         ctx: &Context,
-        arriving: &[&str],
+        arriving: &[(&str, &str)],
     ) -> Result<(), StoreError> {
         let cached = persons
             .get(person_key, case_code)
@@ -1273,7 +1341,7 @@ impl SqlStore {
             // An agency that first reports on a record after it was sealed holds it too: it is told.
             let earlier: HashSet<&str> = events
                 .iter()
-                .filter(|e| !arriving.contains(&e.event.event.idempotency_key.as_str()))
+                .filter(|e| !arriving.contains(&event_id(&e.event.event)))
                 .map(|e| e.event.event.agency.code.as_str())
                 .collect();
             let newcomers: Vec<String> = derived
@@ -1633,12 +1701,9 @@ fn cited_bases(
     bases
 }
 
-fn decrypt_events(
-    rows: &[(i64, String, Vec<u8>)],
-    key: &DataKey,
-) -> Result<Vec<StoredEvent>, StoreError> {
+fn decrypt_events(rows: &[PrefetchedEvent], key: &DataKey) -> Result<Vec<StoredEvent>, StoreError> {
     rows.iter()
-        .map(|(seq, idempotency_key, body)| {
+        .map(|(seq, _, idempotency_key, body)| {
             let (seq, body) = (*seq, body.as_slice());
             let plain = keys::open(key, body, &format!("event/{idempotency_key}"))?;
             let event = Event::parse_stored(&plain)
@@ -1684,36 +1749,6 @@ fn resolve_case_code(
             agency,
             document: document.clone().unwrap_or_default(),
         }),
-    }
-}
-
-/// A correction comes from the agency that sent the event it corrects: an earlier line of the
-/// batch, or a stored event (`targets`).
-fn check_correction_agency(
-    valid: &ValidEvent,
-    line: usize,
-    pending: &[Pending<'_>],
-    targets: &HashMap<String, String>,
-) -> Result<(), StoreError> {
-    let Some(target) = valid.event.corrects.as_deref() else {
-        return Ok(());
-    };
-    let agency = pending
-        .iter()
-        .find(|p| p.event.event.idempotency_key == target)
-        .map(|p| &p.event.event.agency.code)
-        .or_else(|| targets.get(target));
-    match agency {
-        Some(agency) if *agency != valid.event.agency.code => Err(StoreError::Invalid {
-            line,
-            error: fengcun_domain::FieldError::new(
-                "corrects",
-                fengcun_domain::FactError::Shape(format!(
-                    "`{target}` was sent by agency `{agency}`; only it may correct it"
-                )),
-            ),
-        }),
-        _ => Ok(()),
     }
 }
 

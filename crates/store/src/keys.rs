@@ -14,6 +14,7 @@ pub struct Keys {
     // Derived once: a batch hashes every identity and unwraps every record key it touches.
     person_hasher: Arc<KeyedHasher>,
     ack_hasher: Arc<KeyedHasher>,
+    content_hasher: Arc<KeyedHasher>,
     wrapper: Arc<KeyWrapper>,
 }
 
@@ -28,6 +29,7 @@ impl Keys {
         Self {
             person_hasher: Arc::new(master.keyed_hasher("fengcun/person")),
             ack_hasher: Arc::new(master.keyed_hasher("fengcun/notice-ack")),
+            content_hasher: Arc::new(master.keyed_hasher("fengcun/event-content")),
             wrapper: Arc::new(master.key_wrapper()),
             master: Arc::new(master),
         }
@@ -118,11 +120,41 @@ impl Keys {
     pub fn hash(&self, data: &[u8]) -> Vec<u8> {
         fengcun_crypto::hash(self.master.suite(), data).to_vec()
     }
+
+    /// What `events.content_hash` holds for an event's canonical JSON, to tell a duplicate from a
+    /// different event under a used key: a keyed MAC (HMAC-SM3, or HMAC-SHA-256, under a sub-key of
+    /// the master key), never a plain hash — most of an event sits in clear columns and identity
+    /// numbers have little entropy, so a plain hash beside the ciphertext would let a copy of the
+    /// database confirm a guessed event. Prefixed with [`CONTENT_MAC_V1`], which tells it from the
+    /// plain hashes of databases made before (32 bytes, rewritten when the store opens).
+    pub fn content_mac(&self, canonical: &[u8]) -> Vec<u8> {
+        let mut mac = Vec::with_capacity(33);
+        mac.push(CONTENT_MAC_V1);
+        mac.extend_from_slice(&self.content_hasher.hash(canonical));
+        mac
+    }
+
+    /// Whether a stored `content_hash` is that of `canonical`, whose MAC is `mac`: compared as a
+    /// MAC, or, for a row a server from before the MAC wrote (a plain hash of 32 bytes, until the
+    /// next opening of the store rewrites it), as the plain hash it was.
+    pub(crate) fn same_content(&self, stored: &[u8], mac: &[u8], canonical: &[u8]) -> bool {
+        if stored.len() == LEGACY_HASH_BYTES {
+            stored == fengcun_crypto::hash(self.master.suite(), canonical)
+        } else {
+            stored == mac
+        }
+    }
 }
 
 fn detail_context(context: &str) -> String {
     format!("fengcun/detail/{context}")
 }
+
+/// The first byte of a content MAC.
+pub const CONTENT_MAC_V1: u8 = 1;
+
+/// The length of a content hash from before the MAC: a plain SM3 (or SHA-256) digest.
+pub(crate) const LEGACY_HASH_BYTES: usize = 32;
 
 fn context(person_key: &str, case_code: &str) -> Vec<u8> {
     format!("fengcun/record/{person_key}/{case_code}").into_bytes()

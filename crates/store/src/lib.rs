@@ -135,7 +135,11 @@ pub trait Store: Send + Sync {
         now: jiff::Timestamp,
     ) -> Result<bool, StoreError>;
 
+    /// Configures an agency: its kind, name and endpoint, whatever was registered before.
     async fn set_agency(&self, agency: &AgencyEndpoint) -> Result<(), StoreError>;
+
+    /// The kind an agency is registered with (configured, or by its first event), if it is.
+    async fn agency_kind(&self, agency_code: &str) -> Result<Option<String>, StoreError>;
 
     /// Whether the database answers (a health check: one round trip, no table read).
     async fn ping(&self) -> Result<(), StoreError>;

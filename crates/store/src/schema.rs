@@ -13,6 +13,10 @@ const SQLITE: &[(i64, &str)] = &[
     (5, include_str!("../migrations/sqlite/0005_key_check.sql")),
     (6, include_str!("../migrations/sqlite/0006_refresh.sql")),
     (7, include_str!("../migrations/sqlite/0007_owners.sql")),
+    (
+        8,
+        include_str!("../migrations/sqlite/0008_idempotency_per_agency.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_core.sql")),
@@ -22,6 +26,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (5, include_str!("../migrations/postgres/0005_key_check.sql")),
     (6, include_str!("../migrations/postgres/0006_refresh.sql")),
     (7, include_str!("../migrations/postgres/0007_owners.sql")),
+    (
+        8,
+        include_str!("../migrations/postgres/0008_idempotency_per_agency.sql"),
+    ),
 ];
 
 /// Held on PostgreSQL while migrating, so that servers started together (an upgrade) migrate one

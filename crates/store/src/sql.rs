@@ -181,12 +181,67 @@ impl SqlStore {
         } else {
             pool.clone()
         };
-        Ok(Self {
+        let store = Self {
             pool,
             writer,
             backend,
             keys,
-        })
+        };
+        if check_key {
+            store.rewrite_legacy_content_hashes().await?;
+        }
+        Ok(store)
+    }
+
+    /// Replaces the plain content hashes of events stored before the keyed MAC (`Keys::content_mac`)
+    /// by their MACs, computed over each event's decrypted body — exactly the bytes the plain hash
+    /// was of, so a duplicate is still recognised. Done once, when the store is opened with its
+    /// master key, a transaction per 500 events; an interrupted run resumes where it stopped (only
+    /// 32-byte values are plain hashes), and two processes doing it together write the same values.
+    /// An event whose body (or record key) does not open is left as it is and logged: one damaged row must not stop
+    /// the platform, and its duplicate check still compares the plain hash (`Keys::same_content`).
+    async fn rewrite_legacy_content_hashes(&self) -> Result<(), StoreError> {
+        let mut after = 0i64;
+        loop {
+            let mut tx = self.begin_write().await?;
+            // seq, person key, case code, idempotency key, sealed body, wrapped record key.
+            type Row = (i64, String, String, String, Vec<u8>, Vec<u8>);
+            let rows: Vec<Row> = sqlx::query_as(
+                "SELECT e.seq, e.person_key, e.case_code, e.idempotency_key, e.body, r.data_key FROM events e \
+                 JOIN records r ON r.person_key = e.person_key AND r.case_code = e.case_code \
+                 WHERE length(e.content_hash) = $1 AND e.seq > $2 ORDER BY e.seq LIMIT 500",
+            )
+            .bind(keys::LEGACY_HASH_BYTES as i64)
+            .bind(after)
+            .fetch_all(&mut *tx)
+            .await?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            for (seq, person_key, case_code, idempotency_key, body, wrapped) in rows {
+                after = seq;
+                let opened = self
+                    .keys
+                    .record_key(&wrapped, &person_key, &case_code)
+                    .and_then(|key| keys::open(&key, &body, &format!("event/{idempotency_key}")));
+                let plain = match opened {
+                    Ok(plain) => plain,
+                    Err(error) => {
+                        tracing::warn!(seq, %error, "an event's body does not open; its plain content hash is kept");
+                        continue;
+                    }
+                };
+                sqlx::query(
+                    "UPDATE events SET content_hash = $1 WHERE seq = $2 AND length(content_hash) = $3",
+                )
+                .bind(self.keys.content_mac(&plain))
+                .bind(seq)
+                .bind(keys::LEGACY_HASH_BYTES as i64)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        }
     }
 
     /// A transaction that will write. On SQLite it takes the write lock at once (`BEGIN
@@ -1049,6 +1104,15 @@ impl Store for SqlStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn agency_kind(&self, agency_code: &str) -> Result<Option<String>, StoreError> {
+        let kind: Option<(String,)> =
+            sqlx::query_as("SELECT kind FROM agencies WHERE agency_code = $1")
+                .bind(agency_code)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(kind.map(|(kind,)| kind))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -1165,7 +1165,8 @@ async fn the_line_at_fault_is_named_and_corrections_come_from_the_sender() {
             vec![LineOutcome::Stored; 2]
         );
 
-        // Only the court may correct the court's judgment.
+        // Only the court may correct the court's judgment: the police's correction names the police's
+        // own key (keys are each agency's own), which is none of the court's events.
         let other = "110105-2024-001202";
         let events = conviction(
             other,
@@ -1186,13 +1187,206 @@ async fn the_line_at_fault_is_named_and_corrections_come_from_the_sender() {
             ZHANG,
             json!({"corrects": events[2].event.idempotency_key}),
         );
-        let error = store.ingest(&[meddling], &c).await.unwrap_err();
-        assert!(
-            matches!(error, StoreError::Invalid { line: 1, .. })
-                && error.to_string().contains("only it may correct"),
-            "{error}"
+        assert_eq!(
+            store.ingest(&[meddling], &c).await.unwrap(),
+            vec![LineOutcome::Stored]
         );
         assert_eq!(state(&store, other, ZHANG).await.0, "sealed");
+    }
+}
+
+/// Idempotency keys are each agency's own: another agency's event under the same key is its own
+/// event (not a conflict that would tell it the first exists), a correction names its own agency's
+/// event under that key, and the same agency reusing a key for different content is still refused.
+#[tokio::test]
+async fn idempotency_keys_are_scoped_to_the_sending_agency() {
+    for store in stores("idempotency_scope").await {
+        let backend = format!("{:?}", store.backend());
+        let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+        let case = "110105-2024-001260";
+        let events = conviction(
+            case,
+            ZHANG,
+            "危险驾驶罪",
+            sentence("criminal_detention", Some(1)),
+            "2024-01-02",
+            "2024-03-01",
+            "2024-03-12",
+        );
+        store.ingest(&events, &c).await.unwrap();
+        assert_eq!(state(&store, case, ZHANG).await.0, "sealed", "{backend}");
+        let judgment = &events[2];
+        assert_eq!(judgment.event.kind, fengcun_domain::EventKind::Judgment);
+        let key = judgment.event.idempotency_key.clone();
+
+        // The police station uses the court's key for an event of its own, in the same record.
+        let theirs = event(
+            &key,
+            "investigation",
+            "2024-05-01",
+            case,
+            police(case),
+            ZHANG,
+            json!({}),
+        );
+        assert_eq!(
+            store
+                .ingest(std::slice::from_ref(&theirs), &c)
+                .await
+                .unwrap(),
+            vec![LineOutcome::Stored],
+            "{backend}"
+        );
+        assert_eq!(store.counts().await.unwrap().events, 5, "{backend}");
+        assert_eq!(
+            store
+                .ingest(&[theirs.clone(), judgment.clone()], &c)
+                .await
+                .unwrap(),
+            vec![LineOutcome::Duplicate; 2],
+            "{backend}: each agency's event is its own, unchanged"
+        );
+        let mut changed = theirs.clone();
+        changed.event.date = "2024-05-02".into();
+        let error = store.ingest(&[changed], &c).await.unwrap_err();
+        assert!(
+            matches!(&error, StoreError::Conflict { line: 1, key: k } if *k == key),
+            "{backend}: {error}"
+        );
+
+        // The court retracts its judgment by that key: its own event, not the police's.
+        let retraction = event(
+            "fix-1",
+            "correction",
+            "2024-05-10",
+            case,
+            court(case),
+            ZHANG,
+            json!({"corrects": key, "reason": "误录"}),
+        );
+        store.ingest(&[retraction], &c).await.unwrap();
+        assert_eq!(
+            state(&store, case, ZHANG).await.0,
+            "revoked",
+            "{backend}: the record has no judgment left"
+        );
+        assert_eq!(store.counts().await.unwrap().events, 6, "{backend}");
+    }
+}
+
+/// An agency's kind is what it was configured as, or what its first event said: no later event
+/// rewrites it (a police station declaring itself a court could send judgments), through either
+/// way in (`ingest`, or the import pipeline deciding a batch ahead of the one that registers it).
+#[tokio::test]
+async fn a_registered_agency_kind_is_never_rewritten_by_events() {
+    for store in stores("agency_kind").await {
+        let backend = format!("{:?}", store.backend());
+        let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+        let case = "110105-2024-001250";
+        store
+            .set_agency(&fengcun_store::AgencyEndpoint {
+                code: "110105-ga".into(),
+                kind: "public_security".into(),
+                name: Some("某区公安分局".into()),
+                endpoint: Some("http://127.0.0.1:9/inbox".into()),
+            })
+            .await
+            .unwrap();
+        store
+            .ingest(
+                &conviction(
+                    case,
+                    ZHANG,
+                    "危险驾驶罪",
+                    sentence("criminal_detention", Some(1)),
+                    "2024-01-02",
+                    "2024-03-01",
+                    "2024-03-12",
+                ),
+                &c,
+            )
+            .await
+            .unwrap();
+        assert_eq!(state(&store, case, ZHANG).await.0, "sealed", "{backend}");
+        let events = store.counts().await.unwrap().events;
+
+        // The configured police station declares itself a court and acquits on retrial.
+        let forged = event(
+            &format!("{case}/retrial"),
+            "judgment",
+            "2024-05-20",
+            case,
+            json!({"kind": "court", "code": "110105-ga"}),
+            ZHANG,
+            json!({"judgment": {"instance": "retrial", "verdict": "acquitted"}}),
+        );
+        let error = store.ingest(&[forged], &c).await.unwrap_err();
+        match &error {
+            StoreError::Invalid { line: 1, error } => {
+                assert_eq!(error.field, "agency.kind", "{backend}: {error}");
+            }
+            other => panic!("{backend}: {other}"),
+        }
+        assert_eq!(
+            store.agency_kind("110105-ga").await.unwrap().as_deref(),
+            Some("public_security"),
+            "{backend}"
+        );
+        assert_eq!(store.counts().await.unwrap().events, events, "{backend}");
+        assert_eq!(state(&store, case, ZHANG).await.0, "sealed", "{backend}");
+        // Its own kind of event is taken.
+        let own = event(
+            "ga-own-1",
+            "investigation",
+            "2024-05-21",
+            case,
+            json!({"kind": "public_security", "code": "110105-ga"}),
+            ZHANG,
+            json!({}),
+        );
+        assert_eq!(
+            store.ingest(&[own], &c).await.unwrap(),
+            vec![LineOutcome::Stored],
+            "{backend}"
+        );
+        assert_eq!(
+            store.agency_kind("110105-ga").await.unwrap().as_deref(),
+            Some("public_security"),
+            "{backend}"
+        );
+
+        // An agency nobody configured is registered by its first event, and keeps that kind: a
+        // later batch — decided while the first is written — cannot change it.
+        let first = event(
+            "jc-1",
+            "indicted",
+            "2024-02-01",
+            "110105-2024-001251",
+            json!({"kind": "procuratorate", "code": "110106-jc"}),
+            ZHANG,
+            json!({"charges": [{"name": "盗窃罪"}]}),
+        );
+        let turned = event(
+            "jc-2",
+            "judgment_effective",
+            "2024-04-01",
+            "110105-2024-001251",
+            json!({"kind": "court", "code": "110106-jc"}),
+            ZHANG,
+            json!({}),
+        );
+        let (lines, _) = ingest_through_pipeline(&store, &[first, turned.clone()], 1, &c).await;
+        assert_eq!(lines[0], (1, Ok(LineOutcome::Stored)), "{backend}");
+        assert!(
+            matches!(&lines[1], (2, Err(message)) if message.contains("field `agency.kind`: agency `110106-jc` is registered as `procuratorate`, not `court`")),
+            "{backend}: {lines:?}"
+        );
+        assert!(store.ingest(&[turned], &c).await.is_err(), "{backend}");
+        assert_eq!(
+            store.agency_kind("110106-jc").await.unwrap().as_deref(),
+            Some("procuratorate"),
+            "{backend}"
+        );
     }
 }
 
@@ -1761,7 +1955,9 @@ fn mixed_stream() -> Vec<ValidEvent> {
         )
     };
     // The police "correct" the procuratorate's indictment with a filing of their own: well formed
-    // at the edge, refused by the store (only the agency that sent an event corrects it).
+    // at the edge, and stored as the police's correction of their own key, which names no event of
+    // theirs: it corrects nothing (keys are each agency's own; only the agency that sent an event
+    // corrects it).
     let indictment = &events[1];
     let mut by_police = serde_json::to_value(&events[0].event).unwrap();
     by_police["idempotency_key"] = json!(indictment.event.idempotency_key);
@@ -1927,11 +2123,7 @@ async fn the_pipeline_stores_what_batch_by_batch_ingestion_stores() {
             .filter(|(_, o)| o.is_err())
             .map(|(l, _)| *l)
             .collect();
-        assert_eq!(
-            refused.len(),
-            2,
-            "the reused key and the police's correction"
-        );
+        assert_eq!(refused.len(), 1, "the reused key");
         assert!(lines.contains(&(31, Ok(LineOutcome::Duplicate))));
         let (held, audit) = holdings(store, &events).await;
         let (expected_held, expected_audit) = holdings(reference, &events).await;
@@ -2073,6 +2265,241 @@ async fn a_database_opens_only_with_the_master_key_it_was_made_with() {
             fengcun_store::open(&url, Keys::new(other)).await.is_err(),
             "the check is kept again"
         );
+    }
+}
+
+/// Each stored event's `content_hash`, by (agency code, idempotency key).
+async fn content_hashes(store: &SqlStore) -> Vec<(String, String, Vec<u8>)> {
+    let mut rows: Vec<(String, String, Vec<u8>)> =
+        sqlx::query_as("SELECT agency_code, idempotency_key, content_hash FROM events")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    rows.sort();
+    rows
+}
+
+/// What `content_hash` held before it was keyed: SM3 of the event's JSON as stored.
+fn plain_sm3(event: &ValidEvent) -> Vec<u8> {
+    fengcun_crypto::hash(
+        fengcun_crypto::Suite::Sm,
+        &serde_json::to_vec(&event.event).unwrap(),
+    )
+    .to_vec()
+}
+
+/// `events.content_hash` is a MAC under a key derived from the master key: not the plain SM3 of
+/// the event (which a copy of the database could confirm a guessed event or identity number
+/// against), and different under another master key; it still tells a duplicate from a different
+/// event under a used key.
+#[tokio::test]
+async fn event_content_hashes_are_keyed_by_the_master_key() {
+    let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+    let case = "110105-2024-000971";
+    let events = conviction(
+        case,
+        ZHANG,
+        "危险驾驶罪",
+        sentence("criminal_detention", Some(2)),
+        "2024-01-10",
+        "2024-03-01",
+        "2024-03-12",
+    );
+    let ones = stores("content_mac_one").await;
+    let others = stores("content_mac_other").await;
+    for (one, other) in ones.iter().zip(&others) {
+        let backend = format!("{:?}", one.backend());
+        one.ingest(&events, &c).await.unwrap();
+        other.ingest(&events, &c).await.unwrap();
+        let (mine, theirs) = (content_hashes(one).await, content_hashes(other).await);
+        assert_eq!(mine.len(), 4, "{backend}");
+        for event in &events {
+            let find = |rows: &[(String, String, Vec<u8>)]| {
+                rows.iter()
+                    .find(|(agency, key, _)| {
+                        *agency == event.event.agency.code && *key == event.event.idempotency_key
+                    })
+                    .map(|(_, _, hash)| hash.clone())
+                    .unwrap()
+            };
+            let (hash, other_hash) = (find(&mine), find(&theirs));
+            let plain = plain_sm3(event);
+            assert!(
+                !hash.windows(plain.len()).any(|w| w == plain.as_slice()),
+                "{backend}: the plain SM3 of the event is not stored"
+            );
+            assert_ne!(
+                hash, other_hash,
+                "{backend}: another master key, another value"
+            );
+        }
+        assert_eq!(
+            one.ingest(&events, &c).await.unwrap(),
+            vec![LineOutcome::Duplicate; 4],
+            "{backend}"
+        );
+        let mut changed = events[2].clone();
+        changed.event.date = "2024-03-02".into();
+        let error = one.ingest(&[changed], &c).await.unwrap_err();
+        assert!(
+            matches!(error, StoreError::Conflict { line: 1, .. }),
+            "{backend}: {error}"
+        );
+    }
+}
+
+/// A database whose events carry the plain hashes of before has them replaced by MACs when it is
+/// opened with its master key — the very values the store gives the same events — and recognises
+/// duplicates and conflicts before (a row an older server wrote) and after.
+#[tokio::test]
+async fn plain_content_hashes_of_an_older_database_become_macs_at_open() {
+    for url in fresh_urls("content_mac_upgrade").await {
+        let keys = Keys::new(MasterKey::generate());
+        let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+        let case = "110105-2024-000981";
+        let events = conviction(
+            case,
+            ZHANG,
+            "危险驾驶罪",
+            sentence("criminal_detention", Some(2)),
+            "2024-01-10",
+            "2024-03-01",
+            "2024-03-12",
+        );
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        store.ingest(&events, &c).await.unwrap();
+        let macs = content_hashes(&store).await;
+        for event in &events {
+            sqlx::query("UPDATE events SET content_hash = $1 WHERE agency_code = $2 AND idempotency_key = $3")
+                .bind(plain_sm3(event))
+                .bind(event.event.agency.code.as_str())
+                .bind(event.event.idempotency_key.as_str())
+                .execute(store.pool())
+                .await
+                .unwrap();
+        }
+        assert!(
+            content_hashes(&store)
+                .await
+                .iter()
+                .all(|(_, _, h)| h.len() == 32)
+        );
+        assert_eq!(
+            store.ingest(&events, &c).await.unwrap(),
+            vec![LineOutcome::Duplicate; 4],
+            "{url}: a plain hash still recognises its event"
+        );
+        let mut changed = events[2].clone();
+        changed.event.date = "2024-03-02".into();
+        assert!(matches!(
+            store.ingest(std::slice::from_ref(&changed), &c).await,
+            Err(StoreError::Conflict { .. })
+        ));
+        drop(store);
+
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        let rewritten = content_hashes(&store).await;
+        assert_eq!(rewritten, macs, "{url}");
+        for event in &events {
+            assert!(
+                rewritten
+                    .iter()
+                    .all(|(_, _, hash)| *hash != plain_sm3(event)),
+                "{url}: no plain hash is left"
+            );
+        }
+        assert_eq!(
+            store.ingest(&events, &c).await.unwrap(),
+            vec![LineOutcome::Duplicate; 4],
+            "{url}"
+        );
+        assert!(matches!(
+            store.ingest(&[changed], &c).await,
+            Err(StoreError::Conflict { .. })
+        ));
+        assert_eq!(state(&store, case, ZHANG).await.0, "sealed", "{url}");
+    }
+}
+
+/// Puts a database's `events` back as migrations 1–5 left them: idempotency keys unique across
+/// the platform.
+async fn events_before_migration_8(store: &SqlStore) {
+    let sql = match store.backend() {
+        fengcun_store::Backend::Sqlite => {
+            "CREATE TABLE events_v5 (seq INTEGER PRIMARY KEY AUTOINCREMENT, person_key TEXT NOT NULL, \
+             case_code TEXT NOT NULL, idempotency_key TEXT NOT NULL UNIQUE, content_hash BLOB NOT NULL, \
+             kind TEXT NOT NULL, event_date TEXT NOT NULL, agency_code TEXT NOT NULL, received_at TEXT NOT NULL, \
+             body BLOB NOT NULL);
+             INSERT INTO events_v5 SELECT seq, person_key, case_code, idempotency_key, content_hash, kind, \
+             event_date, agency_code, received_at, body FROM events;
+             DROP TABLE events;
+             ALTER TABLE events_v5 RENAME TO events;
+             CREATE INDEX events_by_record ON events (person_key, case_code, seq);
+             DELETE FROM schema_version WHERE version >= 8;"
+        }
+        fengcun_store::Backend::Postgres => {
+            "ALTER TABLE events DROP CONSTRAINT events_agency_idempotency_key;
+             ALTER TABLE events ADD CONSTRAINT events_idempotency_key_key UNIQUE (idempotency_key);
+             DELETE FROM schema_version WHERE version >= 8;"
+        }
+    };
+    sqlx::raw_sql(sql).execute(store.pool()).await.unwrap();
+}
+
+/// A database made before idempotency keys were scoped to their agency opens with its events (in
+/// their order) and its records as they were, and from then on takes another agency's event under
+/// a used key.
+#[tokio::test]
+async fn a_database_from_before_agency_scoped_keys_is_migrated() {
+    for url in fresh_urls("scope_migration").await {
+        let keys = Keys::new(MasterKey::generate());
+        let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+        let case = "110105-2024-000961";
+        let events = conviction(
+            case,
+            ZHANG,
+            "危险驾驶罪",
+            sentence("criminal_detention", Some(2)),
+            "2024-01-10",
+            "2024-03-01",
+            "2024-03-12",
+        );
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        store.ingest(&events, &c).await.unwrap();
+        let before = store.events().await.unwrap();
+        events_before_migration_8(&store).await;
+        let clash = event(
+            &events[2].event.idempotency_key,
+            "investigation",
+            "2024-05-01",
+            case,
+            police(case),
+            ZHANG,
+            json!({}),
+        );
+        assert!(
+            store
+                .ingest(std::slice::from_ref(&clash), &c)
+                .await
+                .is_err(),
+            "{url}: before migration 8, a key is the platform's"
+        );
+        drop(store);
+
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        assert_eq!(store.events().await.unwrap(), before, "{url}");
+        assert_eq!(state(&store, case, ZHANG).await.0, "sealed", "{url}");
+        assert_eq!(
+            store.ingest(&events, &c).await.unwrap(),
+            vec![LineOutcome::Duplicate; 4],
+            "{url}"
+        );
+        assert_eq!(
+            store.ingest(&[clash], &c).await.unwrap(),
+            vec![LineOutcome::Stored],
+            "{url}"
+        );
+        assert_eq!(store.counts().await.unwrap().events, 5, "{url}");
     }
 }
 

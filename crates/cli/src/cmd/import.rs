@@ -55,6 +55,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     runtime.block_on(async move {
         let keys = fengcun_store::Keys::new(config.master_key()?);
         let store = fengcun_store::open(&config.database, keys).await?;
+        // The configured agencies first, as `serve` does: an event for one of them must declare
+        // its configured kind. An agency not configured is registered by its first event, and
+        // keeps that kind (docs/events.md, "Who may send what").
+        if !args.dry_run {
+            for agency in &config.agencies {
+                store.set_agency(agency).await?;
+            }
+        }
         let policy = match store.policy_in_force().await? {
             Some((name, _, text)) => fengcun_policy::Policy::from_toml(&name, &text)?,
             None => config.load_policy()?,
