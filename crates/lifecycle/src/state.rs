@@ -95,12 +95,37 @@ impl State {
         matches!(self, State::Sealed { .. })
     }
 
+    /// Whether the record is behind the seal on `today`: sealed, or a pending seal whose date has
+    /// come. A seal takes effect on its date whether or not the scheduler has yet made it `sealed`
+    /// (it does at its next round): whatever answers on sealing — look-ups, certificates — decides
+    /// on the date with this, never on the stored state alone.
+    pub fn is_sealed_on(&self, today: Date) -> bool {
+        match self {
+            State::Sealed { .. } => true,
+            State::PendingSeal { on } => on.is_some_and(|on| on <= today),
+            State::Open | State::NotEligible | State::Unsealed { .. } | State::Revoked { .. } => {
+                false
+            }
+        }
+    }
+
     pub fn trigger(&self) -> Option<Trigger> {
         match self {
             State::Unsealed { trigger, .. } => Some(*trigger),
             State::Revoked { .. } => Some(Trigger::WrongFacts),
             _ => None,
         }
+    }
+}
+
+/// [`State::is_sealed_on`] for a state as stored: its code (`sealed`, `pending_seal`, …) and its
+/// date (`YYYY-MM-DD`). A pending seal with no date (it waits for an event) is not sealed.
+pub fn sealed_on(state: &str, date: Option<&str>, today: Date) -> bool {
+    let date: Option<Date> = date.and_then(|d| d.parse().ok());
+    match StateCode::parse(state) {
+        Some(StateCode::Sealed) => true,
+        Some(StateCode::PendingSeal) => State::PendingSeal { on: date }.is_sealed_on(today),
+        _ => false,
     }
 }
 

@@ -9,7 +9,7 @@
 use fengcun_domain::{Date, Disposition, Event, PrincipalKind};
 use fengcun_lifecycle::{
     Cause, NoticeFacts, NoticeKind, Recipient, State, StoredEvent, derive_record, next_state,
-    render_notice, trigger_for,
+    render_notice, sealed_on, trigger_for,
 };
 use fengcun_policy::{Trigger, evaluate, presets};
 use proptest::prelude::*;
@@ -634,6 +634,37 @@ fn notices_name_the_record_by_its_disposition() {
             }
         }
     }
+}
+
+/// A seal takes effect on its date, whether or not the scheduler has made the record `sealed`.
+#[test]
+fn a_pending_seal_is_sealed_from_its_date() {
+    let day = Date::constant(2026, 6, 5);
+    let before = Date::constant(2026, 6, 4);
+    let pending = State::PendingSeal { on: Some(day) };
+    assert!(!pending.is_sealed_on(before));
+    assert!(pending.is_sealed_on(day));
+    assert!(State::Sealed { since: day }.is_sealed_on(before));
+    assert!(!State::PendingSeal { on: None }.is_sealed_on(day));
+    for lifted in [
+        State::Unsealed {
+            trigger: Trigger::Retrial,
+            since: before,
+        },
+        State::Revoked { since: before },
+        State::Open,
+        State::NotEligible,
+    ] {
+        assert!(!lifted.is_sealed_on(day), "{lifted:?}");
+    }
+    // As stored: the state's code and date.
+    assert!(!sealed_on("pending_seal", Some("2026-06-05"), before));
+    assert!(sealed_on("pending_seal", Some("2026-06-05"), day));
+    assert!(!sealed_on("pending_seal", None, day));
+    assert!(sealed_on("sealed", Some("2026-06-05"), before));
+    assert!(!sealed_on("unsealed", Some("2026-06-01"), day));
+    assert!(!sealed_on("revoked", Some("2026-06-01"), day));
+    assert!(!sealed_on("open", None, day));
 }
 
 proptest! {
