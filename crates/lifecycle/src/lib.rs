@@ -9,4 +9,7 @@ mod state;
 
 pub use derive::{Derived, StoredEvent, derive_record};
 pub use notice::{Notice, NoticeFacts, NoticeKind, Recipient, render_notice};
-pub use state::{Actor, Cause, State, StateCode, Step, next_state, trigger_for};
+pub use state::{
+    Actor, Cause, State, StateCode, Step, lifted_by, next_state, sealed_on, trigger_for,
+    trigger_reaches,
+};

@@ -3,7 +3,7 @@
 //! did not already know.
 
 use fengcun_domain::date::chinese_date;
-use fengcun_domain::{Agency, Date};
+use fengcun_domain::{Agency, Date, Disposition};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -63,11 +63,48 @@ pub struct NoticeFacts<'a> {
     pub basis: &'a [String],
     /// For an unseal: why (the policy's text for the trigger).
     pub reason: Option<&'a str>,
+    /// How the record's case ended: only a conviction is a 犯罪记录; a record that ended otherwise
+    /// (an acquittal, a non-prosecution, a withdrawn case) is a 涉罪记录, and is called so.
+    pub disposition: Disposition,
+}
+
+/// What a notice calls the record: a conviction is a criminal record (犯罪记录); anything else is a
+/// record of having been suspected or charged (涉罪记录), which no notice calls a crime.
+struct Words {
+    /// The record itself (`…中的犯罪记录`).
+    record: &'static str,
+    /// The sealed record an agency must keep confidential (`对被封存的犯罪记录予以保密`).
+    kept: &'static str,
+    /// What the seal means for the person's certificates.
+    certificate: &'static str,
+}
+
+impl Words {
+    fn of(disposition: Disposition) -> Self {
+        if disposition == Disposition::Convicted {
+            Self {
+                record: "犯罪记录",
+                kept: "犯罪记录",
+                certificate: "你申请开具无犯罪记录证明的，有关机关应当依法办理。",
+            }
+        } else {
+            Self {
+                record: "涉罪记录",
+                kept: "相关记录",
+                certificate: "上述记录未经人民法院判决有罪，不影响你依法申请开具有关证明。",
+            }
+        }
+    }
 }
 
 pub fn render_notice(kind: NoticeKind, recipient: &Recipient, facts: &NoticeFacts<'_>) -> Notice {
     let name = facts.person_name.unwrap_or("当事人");
     let basis = facts.basis.join("；");
+    let Words {
+        record,
+        kept,
+        certificate,
+    } = Words::of(facts.disposition);
     let body = match recipient {
         Recipient::Agency {
             agency,
@@ -87,15 +124,15 @@ pub fn render_notice(kind: NoticeKind, recipient: &Recipient, facts: &NoticeFact
                 .unwrap_or_default();
             match kind {
                 NoticeKind::Seal => format!(
-                    "{addressee}：\n    根据《{policy}》，{subject}在案件{case}{document}中的犯罪记录，自{date}起予以封存。\n    \
+                    "{addressee}：\n    根据《{policy}》，{subject}在案件{case}{document}中的{record}，自{date}起予以封存。\n    \
                      依据：{basis}。\n    请对上述记录予以封存。除司法机关为办理案件需要或者有关单位根据国家规定进行查询外，\
-                     不得向任何单位和个人提供；依法查询的，应当对被封存的犯罪记录予以保密。\n    请收到后回执确认。",
+                     不得向任何单位和个人提供；依法查询的，应当对被封存的{kept}予以保密。\n    请收到后回执确认。",
                     policy = facts.policy_title,
                     case = facts.case_code,
                     date = chinese_date(facts.effective),
                 ),
                 NoticeKind::Unseal => format!(
-                    "{addressee}：\n    {subject}在案件{case}{document}中被封存的犯罪记录，因{reason}，自{date}起解除封存。\n    \
+                    "{addressee}：\n    {subject}在案件{case}{document}中被封存的{record}，因{reason}，自{date}起解除封存。\n    \
                      依据：{basis}。\n    请据此恢复对上述记录的正常管理，并依法处理。\n    请收到后回执确认。",
                     case = facts.case_code,
                     reason = facts.reason.unwrap_or("出现法定解除封存情形"),
@@ -105,15 +142,15 @@ pub fn render_notice(kind: NoticeKind, recipient: &Recipient, facts: &NoticeFact
         }
         Recipient::Person => match kind {
             NoticeKind::Seal => format!(
-                "{name}：\n    你在案件{case}中的犯罪记录，已根据《{policy}》自{date}起予以封存。\
-                 封存后，除法律规定的情形外，不得向任何单位和个人提供；你申请开具无犯罪记录证明的，有关机关应当依法办理。\n    \
+                "{name}：\n    你在案件{case}中的{record}，已根据《{policy}》自{date}起予以封存。\
+                 封存后，除法律规定的情形外，不得向任何单位和个人提供；{certificate}\n    \
                  依据：{basis}。",
                 case = facts.case_code,
                 policy = facts.policy_title,
                 date = chinese_date(facts.effective),
             ),
             NoticeKind::Unseal => format!(
-                "{name}：\n    你在案件{case}中被封存的犯罪记录，因{reason}，自{date}起解除封存。\n    依据：{basis}。\n    \
+                "{name}：\n    你在案件{case}中被封存的{record}，因{reason}，自{date}起解除封存。\n    依据：{basis}。\n    \
                  如对本决定有异议，可以依法提出。",
                 case = facts.case_code,
                 reason = facts.reason.unwrap_or("出现法定解除封存情形"),

@@ -1,6 +1,6 @@
 //! Record states and the transitions between them (DESIGN.md §5).
 
-use fengcun_domain::{Date, Record};
+use fengcun_domain::{Date, Disposition, Record};
 use fengcun_policy::{Decision, Outcome, Policy, Trigger};
 
 /// Where a record stands.
@@ -95,12 +95,37 @@ impl State {
         matches!(self, State::Sealed { .. })
     }
 
+    /// Whether the record is behind the seal on `today`: sealed, or a pending seal whose date has
+    /// come. A seal takes effect on its date whether or not the scheduler has yet made it `sealed`
+    /// (it does at its next round): whatever answers on sealing — look-ups, certificates — decides
+    /// on the date with this, never on the stored state alone.
+    pub fn is_sealed_on(&self, today: Date) -> bool {
+        match self {
+            State::Sealed { .. } => true,
+            State::PendingSeal { on } => on.is_some_and(|on| on <= today),
+            State::Open | State::NotEligible | State::Unsealed { .. } | State::Revoked { .. } => {
+                false
+            }
+        }
+    }
+
     pub fn trigger(&self) -> Option<Trigger> {
         match self {
             State::Unsealed { trigger, .. } => Some(*trigger),
             State::Revoked { .. } => Some(Trigger::WrongFacts),
             _ => None,
         }
+    }
+}
+
+/// [`State::is_sealed_on`] for a state as stored: its code (`sealed`, `pending_seal`, …) and its
+/// date (`YYYY-MM-DD`). A pending seal with no date (it waits for an event) is not sealed.
+pub fn sealed_on(state: &str, date: Option<&str>, today: Date) -> bool {
+    let date: Option<Date> = date.and_then(|d| d.parse().ok());
+    match StateCode::parse(state) {
+        Some(StateCode::Sealed) => true,
+        Some(StateCode::PendingSeal) => State::PendingSeal { on: date }.is_sealed_on(today),
+        _ => false,
     }
 }
 
@@ -143,7 +168,9 @@ pub struct Step {
 /// The next state of a record, or `None` when it stays where it is.
 ///
 /// - Unsealed and revoked records stay so: only a person decides to seal them again.
-/// - A trigger (a new conviction, a discovered earlier crime) lifts a seal, and a pending one.
+/// - A trigger (a new conviction, a discovered earlier crime) lifts a seal, and a pending one —
+///   of a conviction only: an acquittal, a non-prosecution or a withdrawn case is never lifted by
+///   another case's conviction ([`trigger_reaches`]).
 /// - A sealed record that no longer qualifies after a retrial is unsealed, after a correction the
 ///   seal is revoked — each only if the policy lists that trigger.
 /// - A policy change never lifts an existing seal (a new rule does not reach back); the change
@@ -170,6 +197,9 @@ pub fn next_state(
         return None;
     }
     if let Cause::Trigger(trigger) = cause {
+        if !trigger_reaches(trigger, record) {
+            return None;
+        }
         return match current {
             Some(State::Sealed { .. } | State::PendingSeal { .. }) => Some(Step {
                 to: State::Unsealed {
@@ -224,11 +254,54 @@ pub fn next_state(
     step(next)
 }
 
-/// Which trigger a new conviction is for a sealed record: a crime committed after the sealed
-/// judgment is a new crime (再犯新罪); one committed before it came to light later (漏罪).
-pub fn trigger_for(sealed: &Record, new_conviction: &Record) -> Trigger {
-    match (new_conviction.offence_date, sealed.disposition_date) {
+/// Whether `trigger` can lift the seal of `record`.
+///
+/// A new crime (再犯新罪) and a discovered earlier crime (发现漏罪) are defined against a sealed
+/// *conviction*: the new crime is committed after it, the earlier one is sentenced together with it
+/// (数罪并罚 — what the juvenile rules' combined-sentence condition measures). A record that never
+/// became a conviction (an acquittal, a non-prosecution, a withdrawn case: a 涉罪记录) has no crime
+/// to be new after or combined with, so neither trigger reaches it. A retrial or a correction of
+/// the record's own facts may reach any record.
+pub fn trigger_reaches(trigger: Trigger, record: &Record) -> bool {
+    match trigger {
+        Trigger::NewConviction | Trigger::PriorCrimeDiscovered => {
+            record.disposition == Disposition::Convicted
+        }
+        Trigger::Retrial | Trigger::WrongFacts => true,
+    }
+}
+
+/// Which trigger a new conviction is for a sealed record, if any: a crime committed after the
+/// sealed judgment is a new crime (再犯新罪); one committed before it came to light later (漏罪).
+/// `None` when the sealed record is not a conviction ([`trigger_reaches`]), the new one is not a
+/// conviction, or was not judged after the sealed record (then it is the earlier conviction).
+pub fn trigger_for(sealed: &Record, new_conviction: &Record) -> Option<Trigger> {
+    if new_conviction.disposition != Disposition::Convicted {
+        return None;
+    }
+    match (sealed.disposition_date, new_conviction.disposition_date) {
+        (Some(sealed_on), Some(judged)) if sealed_on < judged => {}
+        _ => return None,
+    }
+    let trigger = match (new_conviction.offence_date, sealed.disposition_date) {
         (Some(offence), Some(judged)) if offence < judged => Trigger::PriorCrimeDiscovered,
         _ => Trigger::NewConviction,
-    }
+    };
+    trigger_reaches(trigger, sealed).then_some(trigger)
+}
+
+/// Whether an effective conviction of the person lifts the seal (or pending seal) of another of
+/// their records, and by which trigger: the one [`trigger_for`] gives, if the policy has an
+/// unsealing rule for it whose condition the conviction meets — as executed, with the sentence
+/// combined with other cases' (数罪并罚) where the judgment gives one (`combined`).
+pub fn lifted_by(
+    sealed: &Record,
+    conviction: &Record,
+    combined: Option<&Record>,
+    policy: &Policy,
+) -> Option<Trigger> {
+    let trigger = trigger_for(sealed, conviction)?;
+    policy
+        .unseal_rule(trigger, Some(combined.unwrap_or(conviction)))
+        .map(|_| trigger)
 }

@@ -7,7 +7,10 @@
 )]
 
 use fengcun_domain::{Date, Disposition, Event, PrincipalKind};
-use fengcun_lifecycle::{Cause, State, StoredEvent, derive_record, next_state};
+use fengcun_lifecycle::{
+    Cause, NoticeFacts, NoticeKind, Recipient, State, StoredEvent, derive_record, next_state,
+    render_notice, sealed_on, trigger_for,
+};
 use fengcun_policy::{Trigger, evaluate, presets};
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -427,6 +430,241 @@ fn unsealed_and_revoked_are_sticky_and_triggers_lift_seals() {
             );
         }
     }
+}
+
+/// The record of a case that ended on 2024-09-01 without a conviction (`how`), or with one.
+fn ended(how: &str) -> fengcun_domain::Record {
+    let filed = event(
+        1,
+        "f",
+        "filed",
+        "2024-05-01",
+        "public_security",
+        json!({"charges": [{"name": "盗窃罪"}], "offence_date": "2024-04-30"}),
+    );
+    let events = match how {
+        "acquitted" => vec![
+            filed,
+            event(
+                2,
+                "j",
+                "judgment",
+                "2024-09-01",
+                "court",
+                json!({"judgment": {"instance": "first", "verdict": "acquitted", "charges": [{"name": "盗窃罪"}]}}),
+            ),
+            event(
+                3,
+                "e",
+                "judgment_effective",
+                "2024-09-12",
+                "court",
+                json!({}),
+            ),
+        ],
+        "not_prosecuted" => vec![
+            filed,
+            event(
+                2,
+                "n",
+                "not_prosecuted",
+                "2024-09-01",
+                "procuratorate",
+                json!({"ground": "discretionary"}),
+            ),
+        ],
+        "case_withdrawn" => vec![
+            filed,
+            event(
+                2,
+                "w",
+                "case_withdrawn",
+                "2024-09-01",
+                "public_security",
+                json!({}),
+            ),
+        ],
+        _ => vec![
+            filed,
+            judgment(2, "j", "2024-09-01", "first", 8),
+            event(
+                3,
+                "e",
+                "judgment_effective",
+                "2024-09-12",
+                "court",
+                json!({}),
+            ),
+        ],
+    };
+    let record = derive_record("A", &events).unwrap().record;
+    assert_eq!(record.disposition.code(), how);
+    record
+}
+
+/// A conviction for an offence committed on `offence`, judged on 2024-12-01.
+fn later_conviction(offence: &str) -> fengcun_domain::Record {
+    let events = vec![
+        event(
+            1,
+            "j2",
+            "judgment",
+            "2024-12-01",
+            "court",
+            json!({"judgment": {"instance": "first", "verdict": "convicted", "charges": [{"name": "抢劫罪"}],
+                   "sentence": {"principal": "fixed_term", "months": 36}, "offence_date": offence,
+                   "recidivist": false, "prior_convictions": 0}}),
+        ),
+        event(
+            2,
+            "e2",
+            "judgment_effective",
+            "2024-12-12",
+            "court",
+            json!({}),
+        ),
+    ];
+    derive_record("B", &events).unwrap().record
+}
+
+/// A new crime or a discovered earlier crime lifts the seal of a conviction only: an acquittal, a
+/// non-prosecution or a withdrawn case is never reached (the reported case: an acquittal unsealed
+/// as 漏罪).
+#[test]
+fn conviction_triggers_reach_convictions_only() {
+    let policy = presets::get("cn-minor-opt1").unwrap();
+    let today = Date::constant(2025, 1, 1);
+    #[rustfmt::skip]
+    let table: &[(&str, &str, Option<Trigger>)] = &[
+        ("acquitted", "2024-06-01", None),
+        ("acquitted", "2024-10-01", None),
+        ("not_prosecuted", "2024-06-01", None),
+        ("not_prosecuted", "2024-10-01", None),
+        ("case_withdrawn", "2024-06-01", None),
+        ("case_withdrawn", "2024-10-01", None),
+        ("convicted", "2024-06-01", Some(Trigger::PriorCrimeDiscovered)),
+        ("convicted", "2024-10-01", Some(Trigger::NewConviction)),
+    ];
+    for &(how, offence, want) in table {
+        let sealed = ended(how);
+        let later = later_conviction(offence);
+        assert_eq!(
+            trigger_for(&sealed, &later),
+            want,
+            "{how}, offence {offence}"
+        );
+        // A conviction never triggers anything on an acquittal's behalf either.
+        assert_eq!(trigger_for(&later, &ended("acquitted")), None);
+        let decision = evaluate(policy, &sealed, today);
+        for trigger in [Trigger::NewConviction, Trigger::PriorCrimeDiscovered] {
+            for current in [
+                State::Sealed {
+                    since: Date::constant(2024, 9, 1),
+                },
+                State::PendingSeal {
+                    on: Some(Date::constant(2025, 9, 1)),
+                },
+            ] {
+                let step = next_state(
+                    Some(&current),
+                    &decision,
+                    false,
+                    &sealed,
+                    Cause::Trigger(trigger),
+                    policy,
+                    today,
+                );
+                assert_eq!(
+                    step.map(|s| s.to),
+                    (how == "convicted").then_some(State::Unsealed {
+                        trigger,
+                        since: today
+                    }),
+                    "{how}, {trigger:?} from {current:?}"
+                );
+            }
+        }
+    }
+}
+
+/// A notice calls a conviction a 犯罪记录 and any other record a 涉罪记录 (相关记录), never a
+/// 犯罪记录 — outside the titles of the laws it cites.
+#[test]
+fn notices_name_the_record_by_its_disposition() {
+    let agency = Recipient::Agency {
+        agency: serde_json::from_value(
+            json!({"kind": "court", "code": "110105-fy", "name": "某区人民法院"}),
+        )
+        .unwrap(),
+        document_number: Some("(2024)某刑初1号".into()),
+    };
+    let basis = vec!["《关于未成年人犯罪记录封存的实施办法》第二条".to_owned()];
+    for disposition in Disposition::ALL {
+        for kind in [NoticeKind::Seal, NoticeKind::Unseal] {
+            for recipient in [&agency, &Recipient::Person] {
+                let notice = render_notice(
+                    kind,
+                    recipient,
+                    &NoticeFacts {
+                        number: "N-1",
+                        case_code: "110105-2024-000001",
+                        person_name: Some("张三"),
+                        id_number: Some(ID),
+                        effective: Date::constant(2024, 9, 1),
+                        issued: Date::constant(2024, 9, 1),
+                        policy_title: "未成年人犯罪记录封存",
+                        basis: &basis,
+                        reason: Some("封存所依据的事实经更正后不符合封存条件，撤销封存"),
+                        disposition,
+                    },
+                );
+                let outside_titles: String = notice
+                    .body
+                    .split('《')
+                    .map(|part| part.split_once('》').map_or(part, |(_, rest)| rest))
+                    .collect();
+                let what = format!("{disposition:?} {kind:?} {recipient:?}: {}", notice.body);
+                if disposition == Disposition::Convicted {
+                    assert!(outside_titles.contains("犯罪记录"), "{what}");
+                    assert!(!outside_titles.contains("涉罪记录"), "{what}");
+                } else {
+                    assert!(outside_titles.contains("涉罪记录"), "{what}");
+                    assert!(!outside_titles.contains("犯罪记录"), "{what}");
+                }
+            }
+        }
+    }
+}
+
+/// A seal takes effect on its date, whether or not the scheduler has made the record `sealed`.
+#[test]
+fn a_pending_seal_is_sealed_from_its_date() {
+    let day = Date::constant(2026, 6, 5);
+    let before = Date::constant(2026, 6, 4);
+    let pending = State::PendingSeal { on: Some(day) };
+    assert!(!pending.is_sealed_on(before));
+    assert!(pending.is_sealed_on(day));
+    assert!(State::Sealed { since: day }.is_sealed_on(before));
+    assert!(!State::PendingSeal { on: None }.is_sealed_on(day));
+    for lifted in [
+        State::Unsealed {
+            trigger: Trigger::Retrial,
+            since: before,
+        },
+        State::Revoked { since: before },
+        State::Open,
+        State::NotEligible,
+    ] {
+        assert!(!lifted.is_sealed_on(day), "{lifted:?}");
+    }
+    // As stored: the state's code and date.
+    assert!(!sealed_on("pending_seal", Some("2026-06-05"), before));
+    assert!(sealed_on("pending_seal", Some("2026-06-05"), day));
+    assert!(!sealed_on("pending_seal", None, day));
+    assert!(sealed_on("sealed", Some("2026-06-05"), before));
+    assert!(!sealed_on("unsealed", Some("2026-06-01"), day));
+    assert!(!sealed_on("revoked", Some("2026-06-01"), day));
+    assert!(!sealed_on("open", None, day));
 }
 
 proptest! {

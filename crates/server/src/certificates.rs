@@ -121,15 +121,10 @@ async fn certificate_name(
 /// A stored record as the certificate sees it on `today`.
 fn as_seen(record: &PersonRecord, today: Date) -> Result<RecordAsSeen, ApiError> {
     let facts = stored_record(record)?;
-    let due = record
-        .state_date
-        .as_deref()
-        .and_then(|d| fengcun_domain::date::parse_date(d).ok())
-        .is_some_and(|d| d <= today);
     Ok(RecordAsSeen {
         disposition: facts.as_ref().map_or(Disposition::Open, |f| f.disposition),
         judgment_effective_date: facts.as_ref().and_then(|f| f.judgment_effective_date),
-        sealed: record.state == "sealed" || (record.state == "pending_seal" && due),
+        sealed: record.sealed_on(today),
         charges: facts.as_ref().map(charge_names).unwrap_or_default(),
         sentence: facts.as_ref().and_then(|f| f.sentence).map(|s| s.chinese()),
         court: None,
@@ -152,7 +147,7 @@ pub async fn apply(
     let today = today(&state);
     let records = state
         .store
-        .records_of(Some(&person_key), None, &|_, _| true)
+        .records_of(Some(&person_key), None, &|_, _, _| true)
         .await?;
     let (name, entered_by) =
         certificate_name(&state, &caller, &person_key, &records, given).await?;

@@ -123,8 +123,11 @@ pub async fn lookup(
         .map(|g| g.person_key.clone())
         .collect();
     let own = caller.person_key.clone();
-    let open = move |person: &str, record_state: &str| {
-        record_state != "sealed" || own.as_deref() == Some(person) || granted.contains(person)
+    let today = fengcun_domain::date::china_date(now);
+    let open = move |person: &str, record_state: &str, state_date: Option<&str>| {
+        !fengcun_lifecycle::sealed_on(record_state, state_date, today)
+            || own.as_deref() == Some(person)
+            || granted.contains(person)
     };
     let records = state
         .store
@@ -132,7 +135,7 @@ pub async fn lookup(
         .await?;
     let candidates = records
         .iter()
-        .map(candidate)
+        .map(|record| candidate(record, today))
         .collect::<Result<Vec<Candidate>, ApiError>>()?;
     let answer = fengcun_access::answer(&state.disclosure, &query, &candidates, &grants, now);
     let subject = person_key
@@ -249,9 +252,13 @@ pub fn charge_names(record: &Record) -> Vec<String> {
         .collect()
 }
 
-/// A stored record as disclosure sees it. An unopened sealed record has no content: it is hidden
-/// whatever it holds, for no covering grant exists.
-pub fn candidate(record: &PersonRecord) -> Result<Candidate, ApiError> {
+/// A stored record as disclosure sees it on `today` (sealed on its date, whether or not the
+/// scheduler has run). An unopened sealed record has no content: it is hidden whatever it holds,
+/// for no covering grant exists.
+pub fn candidate(
+    record: &PersonRecord,
+    today: fengcun_domain::Date,
+) -> Result<Candidate, ApiError> {
     let facts = stored_record(record)?;
     let charges = facts.as_ref().map(charge_names).unwrap_or_default();
     let summary = json!({
@@ -270,7 +277,7 @@ pub fn candidate(record: &PersonRecord) -> Result<Candidate, ApiError> {
     Ok(Candidate {
         person_key: record.person_key.clone(),
         case_code: record.case_code.clone(),
-        sealed: record.state == "sealed",
+        sealed: record.sealed_on(today),
         tags: facts.as_ref().map_or(TagSet::EMPTY, Record::tags),
         charges,
         intentional: facts.as_ref().is_some_and(|f| {

@@ -1979,3 +1979,79 @@ async fn requests_and_grants_say_whom_they_concern_masked_for_the_requester() {
             .any(|e| e.to_string().contains(SEALED))
     );
 }
+
+/// A seal takes effect on its date whatever the scheduler did: once a pending seal's date has come,
+/// every look-up answers about its person exactly as about a person never recorded — same status,
+/// same bytes — though the scheduler has not yet made it `sealed` (certificates already counted it
+/// as sealed; look-ups showed it).
+#[tokio::test]
+async fn an_overdue_pending_seal_is_hidden_though_the_scheduler_has_not_run() {
+    // The clock reads 2026-06-01; the scheduler's first round is an hour of real time away.
+    let app = App::start().await;
+    let pending = generated_id(7);
+    let pending_case = "110105-2026-000007";
+    // Dangerous driving, 拘役 two months, the judgment taking effect on 2026-06-05: sealed from
+    // that day (cn-minor-opt1), pending until then.
+    let events = conviction(
+        pending_case,
+        &pending,
+        "危险驾驶罪",
+        json!({"principal": "criminal_detention", "months": 2}),
+        ["2026-01-10", "2026-05-20", "2026-06-05"],
+    );
+    let (status, body) = app
+        .post(
+            "/api/v1/events/batch",
+            &As::Key(OPERATOR.into()),
+            &json!({"events": events}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mut callers = Vec::new();
+    for kind in &KINDS[..6] {
+        let (_, key) = app.key(&format!("{kind}-system"), "clerk", kind).await;
+        callers.push((*kind, key));
+    }
+    let court = callers[0].1.clone();
+    let by_case = |case: &str| json!({"purpose": "case_handling", "case_code": case});
+
+    // Before its date the record is not sealed: a court handling a case sees it.
+    let before = app
+        .lookup(&court, lookup_body("case_handling", &pending))
+        .await;
+    assert_eq!(answer_of(&before.1), "records");
+    assert!(before.1.contains(pending_case), "{}", before.1);
+
+    // The seal's day (09:00 in China), the scheduler not run.
+    app.clock.set("2026-06-05T01:00:00Z".parse().unwrap());
+    app.user("hr-wang", "requester", Some("employer"), None)
+        .await;
+    app.person("person-a", SEALED, "测试人").await;
+    app.user("lawyer-li", "requester", Some("lawyer"), None)
+        .await;
+    callers.push(("employer", app.login("hr-wang").await));
+    callers.push(("person", app.login("person-a").await));
+    callers.push(("lawyer", app.login("lawyer-li").await));
+    for (kind, who) in &callers {
+        for purpose in PURPOSES {
+            let overdue = app.lookup(who, lookup_body(purpose, &pending)).await;
+            let nobody = app.lookup(who, lookup_body(purpose, NOBODY)).await;
+            assert_eq!(overdue.0, StatusCode::OK, "{kind} {purpose}");
+            assert_eq!(overdue, nobody, "{kind} {purpose}");
+        }
+    }
+    assert_eq!(
+        app.lookup(&court, by_case(pending_case)).await,
+        app.lookup(&court, by_case("110105-2026-009999")).await
+    );
+    // The record was still pending all along: the scheduler's round now seals it.
+    let (status, round) = app
+        .post(
+            "/api/v1/scheduler/run",
+            &As::Key(OPERATOR.into()),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{round}");
+    assert_eq!(round["transitions"], 1, "{round}");
+}

@@ -106,8 +106,9 @@ pub struct GrantRow {
     pub person: Option<RequestPerson>,
 }
 
-/// Whether to decrypt a record's facts, given its person key and state.
-pub type OpenFacts = dyn for<'a, 'b> Fn(&'a str, &'b str) -> bool + Sync;
+/// Whether to decrypt a record's facts, given its person key, state and the state's date (to
+/// decide whether it is sealed on a day: `fengcun_lifecycle::sealed_on`).
+pub type OpenFacts = dyn for<'a, 'b, 'c> Fn(&'a str, &'b str, Option<&'c str>) -> bool + Sync;
 
 /// A record as a look-up reads it: its state now and its decrypted facts.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,6 +118,14 @@ pub struct PersonRecord {
     pub state: String,
     pub state_date: Option<String>,
     pub facts: Option<serde_json::Value>,
+}
+
+impl PersonRecord {
+    /// Whether the record is behind the seal on `today` (`fengcun_lifecycle::sealed_on`): sealed,
+    /// or a pending seal whose date has come, whether or not the scheduler has run since.
+    pub fn sealed_on(&self, today: jiff::civil::Date) -> bool {
+        fengcun_lifecycle::sealed_on(&self.state, self.state_date.as_deref(), today)
+    }
 }
 
 /// A certificate as issued.
@@ -881,7 +890,7 @@ impl SqlStore {
             };
         let mut records = Vec::with_capacity(rows.len());
         for (person_key, case_code, state, state_date, facts, wrapped) in rows {
-            let facts = if open(&person_key, &state) {
+            let facts = if open(&person_key, &state, state_date.as_deref()) {
                 let aad = format!("facts/{case_code}");
                 self.decrypt_view(&person_key, &case_code, &wrapped, facts, &aad)
                     .await?

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use fengcun_crypto::DataKey;
 use fengcun_domain::{Event, EventKind, Record, ValidEvent, parse_record};
 use fengcun_lifecycle::{
-    Cause, Derived, NoticeKind, State, Step, StoredEvent, derive_record, next_state, trigger_for,
+    Cause, Derived, NoticeKind, State, Step, StoredEvent, derive_record, lifted_by, next_state,
 };
 use fengcun_policy::evaluate;
 
@@ -20,9 +20,7 @@ use crate::error::StoreError;
 use crate::keys;
 use sqlx::AnyConnection;
 
-use crate::sql::{
-    SqlStore, facts_json, is_effective_conviction, judged_before, state_from_row, ts,
-};
+use crate::sql::{SqlStore, facts_json, is_effective_conviction, state_from_row, ts};
 use crate::types::{Context, LineOutcome};
 
 /// Hexadecimal digits of time at the start of a transition id; the random part follows.
@@ -1424,7 +1422,6 @@ impl SqlStore {
         derived: &Derived,
         ctx: &Context,
     ) -> Result<(), StoreError> {
-        let new_conviction = derived.combined.as_ref().unwrap_or(&derived.record);
         for other in persons.cases(person_key) {
             if other == case_code {
                 continue;
@@ -1439,15 +1436,13 @@ impl SqlStore {
             let Some(sealed) = self.cached_record(persons, person_key, &other)? else {
                 continue;
             };
-            if !judged_before(&sealed, &derived.record) {
-                continue;
-            }
-            let trigger = trigger_for(&sealed, &derived.record);
-            if ctx
-                .policy
-                .unseal_rule(trigger, Some(new_conviction))
-                .is_some()
-            {
+            let lifted = lifted_by(
+                &sealed,
+                &derived.record,
+                derived.combined.as_ref(),
+                &ctx.policy,
+            );
+            if let Some(trigger) = lifted {
                 self.refresh_cached(
                     persons,
                     writes,
@@ -1479,11 +1474,7 @@ impl SqlStore {
             let Some(later) = self.cached_record(persons, person_key, &other)? else {
                 continue;
             };
-            if !judged_before(&derived.record, &later) {
-                continue;
-            }
-            let trigger = trigger_for(&derived.record, &later);
-            if ctx.policy.unseal_rule(trigger, Some(&later)).is_some() {
+            if let Some(trigger) = lifted_by(&derived.record, &later, None, &ctx.policy) {
                 self.refresh_cached(
                     persons,
                     writes,
@@ -1677,6 +1668,7 @@ fn notice_facts(
         "policy_title": ctx.policy.meta.title,
         "basis": basis,
         "reason": unseal.map(|u| u.text.clone()),
+        "disposition": derived.record.disposition.code(),
         "agencies": agencies,
     })
 }

@@ -411,14 +411,6 @@ fn explain(
     }))
 }
 
-/// `earlier` was judged before `later` (so `later` is a later conviction, not a prior one).
-pub(crate) fn judged_before(earlier: &Record, later: &Record) -> bool {
-    match (earlier.disposition_date, later.disposition_date) {
-        (Some(a), Some(b)) => a < b,
-        _ => false,
-    }
-}
-
 pub(crate) fn is_effective_conviction(record: &Record) -> bool {
     record.disposition == Disposition::Convicted && record.judgment_effective_date.is_some()
 }
@@ -1474,6 +1466,12 @@ impl SqlStore {
             person_name = person_name.map(|name| (mask.name)(&name));
             id_number = id_number.map(|id| (mask.id_number)(&id));
         }
+        // Notices sealed before the disposition was kept with them were all worded as convictions,
+        // and keep the words they were issued with.
+        let disposition = match facts["disposition"].as_str() {
+            None => Disposition::Convicted,
+            Some(code) => Disposition::parse(code).ok_or_else(|| corrupt("disposition"))?,
+        };
         let notice = fengcun_lifecycle::render_notice(
             kind,
             &recipient,
@@ -1487,6 +1485,7 @@ impl SqlStore {
                 policy_title: facts["policy_title"].as_str().unwrap_or_default(),
                 basis: &basis,
                 reason: facts["reason"].as_str(),
+                disposition,
             },
         );
         Ok((notice.title, notice.body))

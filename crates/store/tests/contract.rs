@@ -576,6 +576,212 @@ async fn juvenile_seals_are_lifted_only_above_five_years_combined() {
     }
 }
 
+/// What a notice calls the record, with the policy's title and the legal bases taken out (they are
+/// law titles, like 《关于未成年人犯罪记录封存的实施办法》, not a name for the record).
+fn designation(body: &str) -> String {
+    let mut out = String::new();
+    let mut depth = 0usize;
+    for line in body
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("依据："))
+    {
+        for c in line.chars() {
+            match c {
+                '《' => depth += 1,
+                '》' => depth = depth.saturating_sub(1),
+                _ if depth == 0 => out.push(c),
+                _ => {}
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The events of a record A that ended on 2024-09-01, one way or another.
+fn ended(how: &str, case: &str, id: &str, offence: &str, months: u32) -> Vec<ValidEvent> {
+    let filed = event(
+        &format!("{case}-filed"),
+        "filed",
+        "2024-05-01",
+        case,
+        police(case),
+        id,
+        json!({"charges": [{"name": "盗窃罪"}], "offence_date": offence}),
+    );
+    match how {
+        "convicted" => conviction(
+            case,
+            id,
+            "盗窃罪",
+            sentence("fixed_term", Some(months)),
+            offence,
+            "2024-09-01",
+            "2024-09-12",
+        ),
+        "acquitted" => vec![
+            filed,
+            event(
+                &format!("{case}-judgment"),
+                "judgment",
+                "2024-09-01",
+                case,
+                court(case),
+                id,
+                json!({"judgment": {"instance": "first", "verdict": "acquitted", "charges": [{"name": "盗窃罪"}]}}),
+            ),
+            event(
+                &format!("{case}-effective"),
+                "judgment_effective",
+                "2024-09-12",
+                case,
+                court(case),
+                id,
+                json!({}),
+            ),
+        ],
+        "not_prosecuted" => vec![
+            filed,
+            event(
+                &format!("{case}-np"),
+                "not_prosecuted",
+                "2024-09-01",
+                case,
+                procuratorate(case),
+                id,
+                json!({"ground": "insufficient_evidence"}),
+            ),
+        ],
+        "case_withdrawn" => vec![
+            filed,
+            event(
+                &format!("{case}-withdrawn"),
+                "case_withdrawn",
+                "2024-09-01",
+                case,
+                police(case),
+                id,
+                json!({}),
+            ),
+        ],
+        other => panic!("no such ending {other}"),
+    }
+}
+
+/// The reported case and its neighbours: record A ends (2024-09-01) and is sealed; record B, a
+/// conviction judged later (2024-12-01) for an offence committed before A ended (漏罪) or after it
+/// (新罪), arrives after A or before it. Only a conviction is unsealed by B, and every notice of A
+/// calls A what it is: a conviction a 犯罪记录, anything else a 涉罪记录, never a 犯罪记录.
+#[tokio::test]
+async fn only_a_conviction_is_unsealed_by_a_later_conviction_and_notices_name_the_record_kind() {
+    // Each row is its own person, born on one of these days.
+    const ADULT: &str = "19900307";
+    const YOUNG: &str = "20080101";
+    // (policy, person's birth, how A ended, B's offence date, B's combined sentence, B first, A's state, trigger)
+    type Row = (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        Option<u32>,
+        bool,
+        &'static str,
+        Option<&'static str>,
+    );
+    #[rustfmt::skip]
+    let table: &[Row] = &[
+        ("cn-minor-opt1", ADULT, "acquitted", "2024-06-01", None, false, "sealed", None),
+        ("cn-minor-opt1", ADULT, "acquitted", "2024-06-01", None, true, "sealed", None),
+        ("cn-minor-opt1", ADULT, "acquitted", "2024-10-01", None, false, "sealed", None),
+        ("cn-minor-opt1", ADULT, "acquitted", "2024-10-01", None, true, "sealed", None),
+        ("cn-minor-opt1", ADULT, "not_prosecuted", "2024-06-01", None, false, "sealed", None),
+        ("cn-minor-opt1", ADULT, "not_prosecuted", "2024-10-01", None, true, "sealed", None),
+        ("cn-minor-opt1", ADULT, "case_withdrawn", "2024-06-01", None, true, "sealed", None),
+        ("cn-minor-opt1", ADULT, "case_withdrawn", "2024-10-01", None, false, "sealed", None),
+        ("cn-minor-opt1", ADULT, "convicted", "2024-06-01", None, false, "unsealed", Some("prior_crime_discovered")),
+        ("cn-minor-opt1", ADULT, "convicted", "2024-06-01", None, true, "unsealed", Some("prior_crime_discovered")),
+        ("cn-minor-opt1", ADULT, "convicted", "2024-10-01", None, false, "unsealed", Some("new_conviction")),
+        ("cn-juvenile", YOUNG, "acquitted", "2024-06-01", Some(61), false, "sealed", None),
+        ("cn-juvenile", YOUNG, "acquitted", "2024-10-01", Some(61), true, "sealed", None),
+        ("cn-juvenile", YOUNG, "not_prosecuted", "2024-10-01", Some(61), false, "sealed", None),
+        ("cn-juvenile", YOUNG, "convicted", "2024-10-01", Some(61), false, "unsealed", Some("new_conviction")),
+        ("cn-juvenile", YOUNG, "convicted", "2024-10-01", Some(60), false, "sealed", None),
+    ];
+    for store in stores("kinds").await {
+        for (row, &(policy, born, how, offence, combined, b_first, want, trigger)) in
+            table.iter().enumerate()
+        {
+            let body = format!("110105{born}{:03}", 100 + row);
+            let first17: [u8; 17] = body.as_bytes().try_into().unwrap();
+            let id = &format!(
+                "{body}{}",
+                fengcun_domain::id_number::check_character(&first17)
+            );
+            let c = ctx(policy, "2025-01-01T00:00:00Z");
+            let a = format!("110105-2024-{:06}", 600 + 2 * row);
+            let b = format!("110105-2024-{:06}", 601 + 2 * row);
+            let mut later = conviction(
+                &b,
+                id,
+                "抢劫罪",
+                sentence("fixed_term", Some(36)),
+                offence,
+                "2024-12-01",
+                "2024-12-12",
+            );
+            if let Some(months) = combined {
+                later[2].event.judgment.as_mut().unwrap().combined_sentence =
+                    Some(json!({"principal": "fixed_term", "months": months}));
+            }
+            let first = ended(how, &a, id, "2024-04-30", 8);
+            let batches = if b_first {
+                [later, first]
+            } else {
+                [first, later]
+            };
+            for batch in &batches {
+                store.ingest(batch, &c).await.unwrap();
+            }
+            let what =
+                format!("row {row}: {policy}, A {how}, B committed {offence}, B first {b_first}");
+            let (state_a, _, trigger_a) = state(&store, &a, id).await;
+            assert_eq!(
+                (state_a.as_str(), trigger_a.as_deref()),
+                (want, trigger),
+                "{what}"
+            );
+            let notices = store
+                .notices(NoticeFilter {
+                    case_code: Some(a.clone()),
+                    ..NoticeFilter::default()
+                })
+                .await
+                .unwrap();
+            assert!(
+                notices.iter().any(|n| n.kind == "seal"),
+                "{what}: A was sealed"
+            );
+            for notice in &notices {
+                let words = designation(&notice.body);
+                if how == "convicted" {
+                    assert!(
+                        words.contains("犯罪记录") && !words.contains("涉罪记录"),
+                        "{what}: {}",
+                        notice.body
+                    );
+                } else {
+                    assert!(
+                        words.contains("涉罪记录") && !words.contains("犯罪记录"),
+                        "{what}: {}",
+                        notice.body
+                    );
+                    assert_eq!(notice.kind, "seal", "{what}");
+                }
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn corrections_revoke_and_retrials_unseal() {
     for store in stores("correct").await {
