@@ -10,7 +10,7 @@ mod table;
 
 use std::collections::BTreeSet;
 
-use fengcun_domain::TagSet;
+use fengcun_domain::{PrincipalKind, TagSet};
 use serde::{Deserialize, Serialize};
 
 pub use table::{Disclosure, DisclosureError, DisclosureRule, Post, Sees};
@@ -119,6 +119,11 @@ pub struct Candidate {
     pub tags: TagSet,
     pub charges: Vec<String>,
     pub intentional: bool,
+    /// The principal punishment's kind, for a conviction; `None` for a record without one (not
+    /// prosecuted, withdrawn, acquitted, still open).
+    pub principal: Option<PrincipalKind>,
+    /// Whether the sentence deprives the person of political rights (剥夺政治权利).
+    pub political_rights: bool,
     /// Charges, disposition, sentence: what a summary shows.
     pub summary: serde_json::Value,
     /// Everything: what a full view shows.

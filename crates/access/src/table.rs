@@ -1,7 +1,7 @@
 //! The disclosure table and the vetting posts: data (`data/disclosure/*.toml`), each rule and post
 //! with its legal basis.
 
-use fengcun_domain::{Tag, TagSet};
+use fengcun_domain::{PrincipalKind, Tag, TagSet};
 use serde::Deserialize;
 
 use crate::{Candidate, Purpose, RequesterKind};
@@ -53,6 +53,12 @@ pub struct Post {
     pub tags: TagSet,
     pub charges: Vec<String>,
     pub intentional: bool,
+    /// Intentional crimes punished with this principal punishment or a heavier one (教师法 art. 14:
+    /// 故意犯罪受到有期徒刑以上刑事处罚); lighter punishments, exemption and records without a
+    /// conviction are outside.
+    pub intentional_at_least: Option<PrincipalKind>,
+    /// Every record with deprivation of political rights (剥夺政治权利), whatever the crime.
+    pub political_rights: bool,
     pub all: bool,
     pub basis: String,
 }
@@ -62,6 +68,10 @@ impl Post {
     pub fn covers(&self, record: &Candidate) -> bool {
         self.all
             || (self.intentional && record.intentional)
+            || self.intentional_at_least.is_some_and(|least| {
+                record.intentional && record.principal.is_some_and(|kind| kind >= least)
+            })
+            || (self.political_rights && record.political_rights)
             || record.tags.intersects(self.tags)
             || record.charges.iter().any(|c| {
                 self.charges
@@ -130,6 +140,10 @@ struct PostFile {
     #[serde(default)]
     intentional: bool,
     #[serde(default)]
+    intentional_at_least: Option<String>,
+    #[serde(default)]
+    political_rights: bool,
+    #[serde(default)]
     all: bool,
     basis: String,
 }
@@ -197,20 +211,38 @@ impl Disclosure {
             toml::from_str(posts).map_err(|e| parse_error(posts_file, posts, &e))?;
         let mut out_posts = Vec::new();
         for (index, post) in parsed_posts.post.into_iter().enumerate() {
+            let bad = |message: String| DisclosureError::Rule {
+                file: posts_file.to_owned(),
+                index: index + 1,
+                message,
+            };
             let mut tags = TagSet::default();
             for tag in &post.tags {
-                tags = tags.with(Tag::parse(tag).ok_or_else(|| DisclosureError::Rule {
-                    file: posts_file.to_owned(),
-                    index: index + 1,
-                    message: format!("unknown category `{tag}`"),
-                })?);
+                tags = tags
+                    .with(Tag::parse(tag).ok_or_else(|| bad(format!("unknown category `{tag}`")))?);
             }
+            let intentional_at_least = post
+                .intentional_at_least
+                .as_deref()
+                .map(|code| {
+                    PrincipalKind::parse(code).ok_or_else(|| {
+                        bad(format!(
+                            "intentional_at_least: unknown principal punishment `{code}` \
+                             (one of {})",
+                            PrincipalKind::CODES
+                        ))
+                    })
+                })
+                .transpose()?;
+
             out_posts.push(Post {
                 code: post.code,
                 title: post.title,
                 tags,
                 charges: post.charges,
                 intentional: post.intentional,
+                intentional_at_least,
+                political_rights: post.political_rights,
                 all: post.all,
                 basis: post.basis,
             });

@@ -14,7 +14,7 @@ use fengcun_access::{
     Answer, Candidate, Disclosure, Grant, Purpose, Query, RequesterKind, answer, may_approve,
     may_request,
 };
-use fengcun_domain::{Tag, TagSet};
+use fengcun_domain::{PrincipalKind, Tag, TagSet};
 use serde_json::json;
 
 const COMBINATIONS: usize = 100_000;
@@ -68,6 +68,8 @@ fn record(rng: &mut Rng, index: usize) -> Candidate {
         tags,
         charges: vec![charge.to_owned()],
         intentional,
+        principal: Some(PrincipalKind::CriminalDetention),
+        political_rights: false,
         summary: json!({"case_code": case_code, "charges": [charge]}),
         full: json!({"case_code": case_code, "charges": [charge], "sentence": {"principal": "criminal_detention", "months": 1 + index}}),
     }
@@ -197,8 +199,9 @@ fn the_shipped_table_per_kind_and_purpose() {
         (JusticeAdministration, CaseHandling, true, false),
         (Person, SelfInspection, true, false),
         (Person, Certificate, true, false),
+        (Procuratorate, SpecialPostVetting, true, true),
         (Employer, CaseHandling, false, false),
-        (Employer, SpecialPostVetting, false, false),
+        (Employer, SpecialPostVetting, true, true),
         (Lawyer, CaseHandling, false, false),
         (Court, SpecialPostVetting, false, false),
     ];
@@ -239,6 +242,8 @@ fn vetting_sees_only_the_posts_categories() {
         record.charges = vec![charge.to_owned()];
         record.tags = tag.map_or(TagSet::default(), |t| TagSet::default().with(t));
         record.intentional = intentional;
+        // 有期徒刑: the teacher's scope covers intentional crimes so punished (教师法 art. 14).
+        record.principal = Some(PrincipalKind::FixedTerm);
         record.summary = json!({"case_code": record.case_code, "charges": [charge]});
     }
     let shown = |post: &str| -> Vec<String> {

@@ -75,7 +75,7 @@ pub struct Certificate {
 }
 
 impl Certificate {
-    /// The document's title: 无犯罪记录证明 or 犯罪记录查询结果告知函.
+    /// The document's title: 无犯罪记录证明 or 不予出具无犯罪记录证明通知书.
     pub fn title(&self) -> &'static str {
         self.result.title()
     }

@@ -85,7 +85,7 @@ pub fn render_html(
         (result, Lang::Zh) => result.title(),
         (CertificateResult::NoCriminalRecord, Lang::En) => "Certificate of No Criminal Record",
         (CertificateResult::HasCriminalRecord(_), Lang::En) => {
-            "Notice of Criminal Record Query Result"
+            "Notice of Refusal to Issue a Certificate of No Criminal Record"
         }
     };
     let e = escape_html;

@@ -1,4 +1,5 @@
-//! Certificates of no criminal record (无犯罪记录证明) and query results (犯罪记录查询结果告知函).
+//! Certificates of no criminal record (无犯罪记录证明) and, where a record is found, the notice
+//! refusing one (不予出具无犯罪记录证明通知书).
 //!
 //! Pure: no file, network or clock — the issue date and "today" are passed in. Four parts:
 //!

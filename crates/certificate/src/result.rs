@@ -58,7 +58,9 @@ pub struct ListedConviction {
 pub enum CertificateResult {
     /// 未发现有犯罪记录: a 《无犯罪记录证明》.
     NoCriminalRecord,
-    /// 有犯罪记录, with the convictions that may be disclosed, oldest first: a 《犯罪记录查询结果告知函》.
+    /// 有犯罪记录, with the convictions that may be disclosed, oldest first: for the person's own
+    /// query a 《不予出具无犯罪记录证明通知书》 (2021 rules; a unit's query is answered by a
+    /// 《查询告知函》, which the platform does not issue).
     HasCriminalRecord(Vec<ListedConviction>),
 }
 
@@ -75,7 +77,7 @@ impl CertificateResult {
     pub fn title(&self) -> &'static str {
         match self {
             Self::NoCriminalRecord => "无犯罪记录证明",
-            Self::HasCriminalRecord(_) => "犯罪记录查询结果告知函",
+            Self::HasCriminalRecord(_) => "不予出具无犯罪记录证明通知书",
         }
     }
 
@@ -323,7 +325,7 @@ mod tests {
         assert_eq!(listed[0].case_number, earlier.case_number);
         assert_eq!(listed[1].charges, vec!["盗窃罪".to_owned()]);
         assert_eq!(listed[1].court, None);
-        assert_eq!(decision.result.title(), "犯罪记录查询结果告知函");
+        assert_eq!(decision.result.title(), "不予出具无犯罪记录证明通知书");
 
         let mut reversed = records.to_vec();
         reversed.reverse();

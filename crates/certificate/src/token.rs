@@ -53,7 +53,7 @@ impl TokenResult {
     pub fn title(self) -> &'static str {
         match self {
             Self::NoCriminalRecord => "无犯罪记录证明",
-            Self::HasCriminalRecord { .. } => "犯罪记录查询结果告知函",
+            Self::HasCriminalRecord { .. } => "不予出具无犯罪记录证明通知书",
         }
     }
 

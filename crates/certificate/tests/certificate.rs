@@ -493,7 +493,7 @@ fn the_token_fits_a_qr_code_and_the_page_carries_it() {
 
     let html = render_html(&signed, Lang::Zh, None).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>\n<html lang=\"zh-CN\">"));
-    assert!(html.contains("<h1>犯罪记录查询结果告知函</h1>"));
+    assert!(html.contains("<h1>不予出具无犯罪记录证明通知书</h1>"));
     assert!(html.contains("<td>危险驾驶罪</td>"));
     assert!(html.contains("<td>2024年5月20日</td>"));
     assert!(html.contains("有效期至</th><td>2026年6月1日</td>"));
@@ -504,7 +504,7 @@ fn the_token_fits_a_qr_code_and_the_page_carries_it() {
     let url = "https://zhengming.example.gov.cn/verify/";
     let online = render_html(&signed, Lang::En, Some(url)).unwrap();
     assert!(online.contains("<html lang=\"en\">"));
-    assert!(online.contains("Notice of Criminal Record Query Result"));
+    assert!(online.contains("Notice of Refusal to Issue a Certificate of No Criminal Record"));
     assert!(online.contains(&qr_svg(&format!("{url}{}", signed.token())).unwrap()));
     assert_eq!(
         token_from_scan(&format!("{url}{}", signed.token())),

@@ -224,7 +224,10 @@ fn a_result_with_a_record_lists_it() {
     ]);
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     let text = stdout(&output);
-    assert!(text.contains("文书：犯罪记录查询结果告知函"), "{text}");
+    assert!(
+        text.contains("文书：不予出具无犯罪记录证明通知书"),
+        "{text}"
+    );
     assert!(text.contains("查询结果：有犯罪记录"));
     assert!(text.contains("1. 盗窃罪，2024年5月20日判决生效，有期徒刑六个月，北京市朝阳区人民法院，(2024)京0105刑初7号"), "{text}");
     assert!(text.contains("签名算法：Ed25519"));

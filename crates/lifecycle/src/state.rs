@@ -172,7 +172,8 @@ pub struct Step {
 ///   of a conviction only: an acquittal, a non-prosecution or a withdrawn case is never lifted by
 ///   another case's conviction ([`trigger_reaches`]).
 /// - A sealed record that no longer qualifies after a retrial is unsealed, after a correction the
-///   seal is revoked — each only if the policy lists that trigger.
+///   seal is revoked — each only if the policy lists that trigger. A retrial rule with a condition
+///   on the retried judgment lifts the seal when the judgment meets it, and only then.
 /// - A policy change never lifts an existing seal (a new rule does not reach back); the change
 ///   report lists such records.
 pub fn next_state(
@@ -211,6 +212,24 @@ pub fn next_state(
             _ => None,
         };
     }
+    // A retrial rule with a condition on the new sentence (the juvenile measures: 改判五年有期徒刑
+    // 以上刑罚) lifts the seal when the retried judgment meets it, even where that sentence is
+    // still sealable (五年 is both 以下 and 以上, Criminal Law art. 99).
+    if derived_retrial
+        && cause == (Cause::Events { correction: false })
+        && matches!(current, Some(State::Sealed { .. }))
+        && let Some(rule) = policy
+            .unseal_rule(Trigger::Retrial, Some(record))
+            .filter(|rule| rule.applies.is_some())
+    {
+        return Some(Step {
+            to: State::Unsealed {
+                trigger: Trigger::Retrial,
+                since: today,
+            },
+            unseal_rule: Some(rule.id.clone()),
+        });
+    }
     let next = match decision.outcome {
         Outcome::Seal => match current {
             Some(State::Sealed { .. }) => return None,
@@ -228,7 +247,7 @@ pub fn next_state(
                     Cause::Events { correction: false } if derived_retrial => Trigger::Retrial,
                     _ => return None,
                 };
-                let rule = policy.unseal_rule(trigger, None)?;
+                let rule = policy.unseal_rule(trigger, Some(record))?;
                 let to = match trigger {
                     Trigger::WrongFacts => State::Revoked { since: today },
                     other => State::Unsealed {

@@ -116,6 +116,9 @@ pub enum Leaf {
     SentenceAtMost(Principal),
     /// The declared sentence is heavier than this.
     SentenceAbove(Principal),
+    /// The declared sentence is this or heavier ("N年有期徒刑以上刑罚", inclusive: Criminal Law
+    /// art. 99).
+    SentenceAtLeast(Principal),
     /// The principal punishment is of one of these kinds (a bit per `PrincipalKind`).
     Principal(u16),
     /// The record's culpability: intentional if any charge is.
@@ -226,6 +229,9 @@ impl Leaf {
             Leaf::SentenceAbove(limit) => {
                 Truth::from_bool(principal.is_some_and(|p| !p.at_most(limit)))
             }
+            Leaf::SentenceAtLeast(limit) => Truth::from_bool(
+                principal.is_some_and(|p| p.severity_cmp(limit) != std::cmp::Ordering::Less),
+            ),
             Leaf::Principal(mask) => {
                 Truth::from_bool(principal.is_some_and(|p| mask & principal_bit(p.kind) != 0))
             }

@@ -87,6 +87,7 @@ pub(crate) struct CondFile {
     pub disposition: Option<Vec<Spanned<String>>>,
     pub sentence_at_most: Option<Spanned<SentenceLit>>,
     pub sentence_above: Option<Spanned<SentenceLit>>,
+    pub sentence_at_least: Option<Spanned<SentenceLit>>,
     pub principal: Option<Vec<Spanned<String>>>,
     pub culpability: Option<Spanned<String>>,
     pub any_charge_tagged: Option<Vec<Spanned<String>>>,

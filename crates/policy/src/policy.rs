@@ -458,6 +458,11 @@ impl Compiler<'_> {
                 self.sentence(lit, &format!("{path}.sentence_above"))?,
             )));
         }
+        if let Some(lit) = &c.sentence_at_least {
+            parts.push(Cond::Leaf(Leaf::SentenceAtLeast(
+                self.sentence(lit, &format!("{path}.sentence_at_least"))?,
+            )));
+        }
         if let Some(values) = &c.principal {
             let mut mask = 0u16;
             for v in values {

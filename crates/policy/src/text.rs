@@ -165,6 +165,7 @@ fn fact_kind(leaf: &Leaf) -> FactKind {
         Leaf::Disposition(_) => FactKind::Disposition,
         Leaf::SentenceAtMost(_)
         | Leaf::SentenceAbove(_)
+        | Leaf::SentenceAtLeast(_)
         | Leaf::Principal(_)
         | Leaf::Probation(_)
         | Leaf::CombinedSentence(_) => FactKind::Sentence,

@@ -1,4 +1,4 @@
-//! Certificates (无犯罪记录证明 / 犯罪记录查询结果告知函): issued to the person (online, or at a
+//! Certificates (无犯罪记录证明 / 不予出具无犯罪记录证明通知书): issued to the person (online, or at a
 //! public-security counter by a clerk), signed with the server's key, kept, audited; verified by
 //! anyone, without an account, at `POST /api/v1/verify` and on the page `GET /verify?token=…`.
 

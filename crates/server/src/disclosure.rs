@@ -8,7 +8,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use fengcun_access::{Answer, Candidate, Grant, Purpose, RequesterKind};
-use fengcun_domain::{Catalogue, Culpability, IdNumber, Record, TagSet, parse_record};
+use fengcun_domain::{
+    Catalogue, Culpability, IdNumber, PrincipalKind, Record, TagSet, parse_record,
+};
 use fengcun_store::{
     AuditEvent, AuditKind, Decision, GrantRow, PersonRecord, RequestPerson, RequestRow, StoreError,
 };
@@ -284,6 +286,18 @@ pub fn candidate(
             f.charges
                 .iter()
                 .any(|c| c.culpability == Culpability::Intentional)
+        }),
+        principal: facts
+            .as_ref()
+            .and_then(|f| f.sentence)
+            .map(|s| s.principal.kind),
+        // Death and life imprisonment carry deprivation of political rights for life (art. 57).
+        political_rights: facts.as_ref().and_then(|f| f.sentence).is_some_and(|s| {
+            s.political_rights_months > 0
+                || matches!(
+                    s.principal.kind,
+                    PrincipalKind::Life | PrincipalKind::DeathSuspended | PrincipalKind::Death
+                )
         }),
         summary,
         full,

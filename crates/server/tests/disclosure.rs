@@ -338,7 +338,12 @@ fn may_query(kind: &str, purpose: &str) -> bool {
                 | "justice_administration"
         ),
         "national_security_review" => matches!(kind, "state_security" | "public_security"),
-        "special_post_vetting" => matches!(kind, "public_security" | "justice_administration"),
+        // 未成年人保护法 art. 62 names the procuratorate with public security, and the employer
+        // queries its staff and recruits for a restricted post (2021 MPS rules art. 4(2)).
+        "special_post_vetting" => matches!(
+            kind,
+            "public_security" | "procuratorate" | "justice_administration" | "employer"
+        ),
         "self_inspection" | "certificate" => kind == "person",
         _ => false,
     }
@@ -552,12 +557,35 @@ async fn penetration_requests_grants_expiry_revocation_and_vetting_scopes() {
         "no_record"
     );
     let employer = app.login("hr-wang").await;
-    // An employer may not ask at all — the same refusal whether the person has a seal or not.
-    let ask = |id: &str| json!({"purpose": "special_post_vetting", "post": "minors_contact", "id_number": id, "basis": "招聘岗位入职审查", "reason": "入职审查"});
-    let on_sealed = app.post("/api/v1/requests", &employer, &ask(SEALED)).await;
-    let on_nobody = app.post("/api/v1/requests", &employer, &ask(NOBODY)).await;
+    // An employer may ask for nothing but the vetting of a restricted post — the same refusal
+    // whether the person has a seal or not.
+    let ask = |purpose: &str, id: &str| json!({"purpose": purpose, "post": "minors_contact", "id_number": id, "basis": "招聘岗位入职审查", "reason": "入职审查"});
+    let on_sealed = app
+        .post("/api/v1/requests", &employer, &ask("case_handling", SEALED))
+        .await;
+    let on_nobody = app
+        .post("/api/v1/requests", &employer, &ask("case_handling", NOBODY))
+        .await;
     assert_eq!(on_sealed.0, StatusCode::FORBIDDEN);
     assert_eq!(on_sealed, on_nobody);
+    // For a post in close contact with minors it asks, at hiring and every year (未成年人保护法
+    // art. 62), and is accepted the same whether the person has a seal or not.
+    let on_sealed = app
+        .post(
+            "/api/v1/requests",
+            &employer,
+            &ask("special_post_vetting", SEALED),
+        )
+        .await;
+    let on_nobody = app
+        .post(
+            "/api/v1/requests",
+            &employer,
+            &ask("special_post_vetting", NOBODY),
+        )
+        .await;
+    assert_eq!(on_sealed.0, StatusCode::CREATED, "{}", on_sealed.1);
+    assert_eq!(on_nobody.0, StatusCode::CREATED, "{}", on_nobody.1);
 
     // Vetting scopes: a grant for a post shows only what the post's restriction covers.
     let (_, police) = app.key("ga-vetting", "clerk", "public_security").await;
@@ -588,7 +616,8 @@ async fn penetration_requests_grants_expiry_revocation_and_vetting_scopes() {
             .filter(|e| e["kind"] == kind && e["outcome"] == outcome)
             .count()
     };
-    assert_eq!(count("request", "pending"), 6);
+    // Six, and the employer's two vetting requests.
+    assert_eq!(count("request", "pending"), 8);
     assert_eq!(count("request", "refused"), 2);
     assert_eq!(count("approval", "approved"), 4);
     assert_eq!(count("refusal", "refused"), 1);

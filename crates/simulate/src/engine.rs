@@ -653,6 +653,10 @@ impl Buckets {
                 Leaf::SentenceAtMost(limit) | Leaf::SentenceAbove(limit) => {
                     b.months.push((limit.kind, limit.months));
                 }
+                // `months >= m` is `months > m - 1`: the same bucket boundary, one month lower.
+                Leaf::SentenceAtLeast(limit) => {
+                    b.months.push((limit.kind, limit.months.saturating_sub(1)));
+                }
                 Leaf::CivilCompensationFulfilled(_) => b.conditions[0] = true,
                 Leaf::VictimForgiveness(_) => b.conditions[1] = true,
                 Leaf::Plea(_) => b.conditions[2] = true,

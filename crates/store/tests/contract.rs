@@ -509,7 +509,7 @@ async fn a_new_conviction_unseals_and_an_acquittal_does_not() {
 }
 
 #[tokio::test]
-async fn juvenile_seals_are_lifted_only_above_five_years_combined() {
+async fn juvenile_seals_are_lifted_by_five_years_combined_or_more() {
     for store in stores("juvenile").await {
         let young = "110105200801010014";
         let c = ctx("cn-juvenile", "2025-06-01T00:00:00Z");
@@ -538,7 +538,7 @@ async fn juvenile_seals_are_lifted_only_above_five_years_combined() {
                 .unwrap();
             assert_eq!(state(&store, case, &id).await.0, "sealed");
         }
-        // A new crime at 16, combined to exactly five years: stays sealed.
+        // A new crime at 16, combined to four years and eleven months: stays sealed.
         let combine = |case: &str, id: &str, months: u32| {
             let mut events = conviction(
                 case,
@@ -554,16 +554,17 @@ async fn juvenile_seals_are_lifted_only_above_five_years_combined() {
             events
         };
         store
-            .ingest(&combine("110105-2025-000503", young, 60), &c)
+            .ingest(&combine("110105-2025-000503", young, 59), &c)
             .await
             .unwrap();
         assert_eq!(
             state(&store, sealed_a, young).await.0,
             "sealed",
-            "five years is not more than five"
+            "less than five years lifts no seal"
         );
+        // Exactly five years lifts it: 五年有期徒刑以上 includes five years (Criminal Law art. 99).
         store
-            .ingest(&combine("110105-2025-000504", "110105200802020011", 61), &c)
+            .ingest(&combine("110105-2025-000504", "110105200802020011", 60), &c)
             .await
             .unwrap();
         assert_eq!(
