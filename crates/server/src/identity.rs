@@ -426,6 +426,17 @@ pub async fn list_users(
     Ok(Json(json!({"users": state.store.users().await?})))
 }
 
+/// The `user_changed` entry of a change to `user`, naming whose account it is when it is a
+/// person's (by the person key, never the identity number).
+fn user_changed(actor: &str, outcome: &str, user: &UserRow) -> AuditEvent {
+    let entry = AuditEvent::new(AuditKind::UserChanged, actor, outcome)
+        .subject(format!("user:{}", user.username));
+    match &user.person_key {
+        Some(person) => entry.detail(json!({"person": person})),
+        None => entry,
+    }
+}
+
 /// `POST /api/v1/users/{username}/disable` (administrator): the user can no longer log in and
 /// their sessions end.
 pub async fn disable_user(
@@ -442,8 +453,7 @@ pub async fn disable_user(
         .await?
         .ok_or(ApiError::NotFound)?;
     user.disabled = true;
-    let event = AuditEvent::new(AuditKind::UserChanged, &caller.name, "disabled")
-        .subject(format!("user:{username}"));
+    let event = user_changed(&caller.name, "disabled", &user);
     state
         .store
         .put_user(&user, &[event], state.clock.now())
@@ -472,8 +482,7 @@ pub async fn enable_user(
         )));
     }
     user.disabled = false;
-    let event = AuditEvent::new(AuditKind::UserChanged, &caller.name, "enabled")
-        .subject(format!("user:{username}"));
+    let event = user_changed(&caller.name, "enabled", &user);
     state
         .store
         .put_user(&user, &[event], state.clock.now())
@@ -552,12 +561,7 @@ pub async fn change_password(
     }
     state.logins.succeeded(&username);
     user.password_hash = hash_in_turn(change.new_password.clone()).await?;
-    let event = AuditEvent::new(
-        AuditKind::UserChanged,
-        format!("user:{username}"),
-        "password_changed",
-    )
-    .subject(format!("user:{username}"));
+    let event = user_changed(&format!("user:{username}"), "password_changed", &user);
     // Ends every session of the user's, in the transaction of the change.
     state.store.put_user(&user, &[event], now).await?;
     let entry = AuditEvent::new(AuditKind::Login, format!("user:{username}"), "ok")

@@ -1709,6 +1709,21 @@ async fn an_administrator_alone_makes_no_person_account() {
     let created = entries_of(&app, "user_changed", "created").await;
     assert_eq!(created.len(), 1, "{created:?}");
     assert_eq!(created[0]["detail"]["person"], person_key.as_str());
+    // Disabling and enabling it again name the person by key too.
+    for change in ["disable", "enable"] {
+        let (status, body) = app
+            .post(
+                &format!("/api/v1/users/person-a/{change}"),
+                &As::Key(ADMIN.into()),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let outcome = format!("{change}d");
+        let changed = entries_of(&app, "user_changed", &outcome).await;
+        assert_eq!(changed.len(), 1, "{changed:?}");
+        assert_eq!(changed[0]["detail"]["person"], person_key.as_str());
+    }
 }
 
 #[tokio::test]

@@ -706,7 +706,9 @@ async fn only_a_conviction_is_unsealed_by_a_later_conviction_and_notices_name_th
         ("cn-juvenile", YOUNG, "acquitted", "2024-10-01", Some(61), true, "sealed", None),
         ("cn-juvenile", YOUNG, "not_prosecuted", "2024-10-01", Some(61), false, "sealed", None),
         ("cn-juvenile", YOUNG, "convicted", "2024-10-01", Some(61), false, "unsealed", Some("new_conviction")),
-        ("cn-juvenile", YOUNG, "convicted", "2024-10-01", Some(60), false, "sealed", None),
+        // 五年有期徒刑以上 includes five years (Criminal Law art. 99; docs/law.md).
+        ("cn-juvenile", YOUNG, "convicted", "2024-10-01", Some(60), false, "unsealed", Some("new_conviction")),
+        ("cn-juvenile", YOUNG, "convicted", "2024-10-01", Some(59), false, "sealed", None),
     ];
     for store in stores("kinds").await {
         for (row, &(policy, born, how, offence, combined, b_first, want, trigger)) in
