@@ -236,6 +236,13 @@ pub struct Judgment {
     pub recidivist: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prior_convictions: Option<u32>,
+    /// How many of `prior_convictions` are sealed juvenile records (Criminal Law art. 100(2)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_juvenile_priors: Option<u32>,
+    /// The acts straddle the 18th birthday and the main conduct came before it: the court's
+    /// finding under the 2022 juvenile sealing measures (art. 4(2)), which then seal the whole case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub main_conduct_under_18: Option<bool>,
     /// The sentence to be executed after combination with another case's (数罪并罚, 决定执行),
     /// where this judgment combines with an earlier sentence; same shape as `sentence`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -701,6 +708,12 @@ pub fn judgment_facts(judgment: &Judgment, date: &str, record_id: &str) -> serde
         }
         if let Some(prior) = judgment.prior_convictions {
             object.insert("prior_convictions".into(), prior.into());
+        }
+        if let Some(sealed) = judgment.sealed_juvenile_priors {
+            object.insert("sealed_juvenile_priors".into(), sealed.into());
+        }
+        if let Some(main) = judgment.main_conduct_under_18 {
+            object.insert("main_conduct_under_18".into(), main.into());
         }
         if let Some(conditions) = &judgment.conditions {
             object.insert("conditions".into(), conditions.clone());

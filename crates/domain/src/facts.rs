@@ -50,9 +50,13 @@ struct RecordJson<'a> {
     #[serde(borrow, default)]
     execution_completed_date: Option<Cow<'a, str>>,
     #[serde(default)]
+    main_conduct_under_18: Option<bool>,
+    #[serde(default)]
     recidivist: Option<bool>,
     #[serde(default)]
     prior_convictions: Option<u32>,
+    #[serde(default)]
+    sealed_juvenile_priors: Option<u32>,
     #[serde(default)]
     conditions: Option<ConditionsJson>,
     // Extensions written by fengcun's own tools (e.g. the judgment extractor); read and ignored here.
@@ -180,6 +184,23 @@ impl<'c> RecordParser<'c> {
                 ),
             ));
         }
+        match (json.sealed_juvenile_priors, json.prior_convictions) {
+            (Some(_), None) => {
+                return Err(FieldError::new(
+                    "sealed_juvenile_priors",
+                    FactError::Required("prior_convictions alongside it (it counts some of them)"),
+                ));
+            }
+            (Some(sealed), Some(prior)) if sealed > prior => {
+                return Err(FieldError::new(
+                    "sealed_juvenile_priors",
+                    FactError::NotAllowed(
+                        "more sealed juvenile priors than prior_convictions, which counts every prior conviction, sealed or not",
+                    ),
+                ));
+            }
+            _ => {}
+        }
         let sentence = match (disposition, json.sentence) {
             (Disposition::Convicted, Some(s)) => Some(sentence(&s, charges.len(), recidivist)?),
             (Disposition::Convicted, None) => {
@@ -238,8 +259,10 @@ impl<'c> RecordParser<'c> {
                 "execution_completed_date",
                 json.execution_completed_date.as_deref(),
             )?,
+            main_conduct_under_18: json.main_conduct_under_18,
             recidivist,
             prior_convictions: json.prior_convictions,
+            sealed_juvenile_priors: json.sealed_juvenile_priors,
             conditions: json
                 .conditions
                 .map_or_else(Conditions::default, |c| Conditions {

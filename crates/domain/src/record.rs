@@ -49,8 +49,15 @@ pub struct Record {
     pub sentence: Option<Sentence>,
     pub judgment_effective_date: Option<Date>,
     pub execution_completed_date: Option<Date>,
+    /// The acts straddle the 18th birthday and the main conduct came before it (the 2022 juvenile
+    /// sealing measures then seal the whole case); `None` when not stated.
+    pub main_conduct_under_18: Option<bool>,
     pub recidivist: Option<bool>,
+    /// Convictions before this case, sealed or not (sealed juvenile ones included).
     pub prior_convictions: Option<u32>,
+    /// How many of `prior_convictions` are sealed juvenile records (Criminal Law art. 100(2));
+    /// given only with `prior_convictions`, and never more.
+    pub sealed_juvenile_priors: Option<u32>,
     pub conditions: Conditions,
 }
 

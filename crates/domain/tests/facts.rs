@@ -452,6 +452,70 @@ fn broken_json_is_refused_with_a_message() {
     );
 }
 
+/// Issue 14, decisions 3 and 4: `main_conduct_under_18` (acts straddling the 18th birthday) and
+/// `sealed_juvenile_priors` (how many of `prior_convictions` are sealed juvenile records) are
+/// read; `true` is allowed whatever the ages the dates give (that is its point); the sealed
+/// juvenile priors are some of the prior convictions, never without them and never more.
+#[test]
+fn straddling_acts_and_sealed_juvenile_priors_are_read_and_checked() {
+    // The FORMATS.md example is 33 at its offence: `true` says the main conduct came before 18.
+    let record = parse_record(&edit(&[
+        ("main_conduct_under_18", json!(true)),
+        ("prior_convictions", json!(2)),
+        ("sealed_juvenile_priors", json!(1)),
+    ]))
+    .expect("valid");
+    assert_eq!(record.main_conduct_under_18, Some(true));
+    assert_eq!(
+        (record.prior_convictions, record.sealed_juvenile_priors),
+        (Some(2), Some(1))
+    );
+    let record = parse_record(&edit(&[("main_conduct_under_18", json!(false))])).expect("valid");
+    assert_eq!(record.main_conduct_under_18, Some(false));
+    assert_eq!(
+        parse_record(&edit(&[]))
+            .expect("valid")
+            .main_conduct_under_18,
+        None
+    );
+    let refused = [
+        (
+            vec![
+                ("prior_convictions", json!(1)),
+                ("sealed_juvenile_priors", json!(2)),
+            ],
+            "sealed_juvenile_priors",
+            "more sealed juvenile priors than prior_convictions",
+        ),
+        (
+            vec![
+                ("prior_convictions", Value::Null),
+                ("sealed_juvenile_priors", json!(1)),
+            ],
+            "sealed_juvenile_priors",
+            "required prior_convictions",
+        ),
+        (
+            vec![("main_conduct_under_18", json!("yes"))],
+            "main_conduct_under_18",
+            "boolean",
+        ),
+        (
+            vec![("sealed_juvenile_priors", json!(-1))],
+            "sealed_juvenile_priors",
+            "",
+        ),
+    ];
+    for (edits, field, words) in refused {
+        let error = parse_record(&edit(&edits)).expect_err(field);
+        assert_eq!(error.field, field, "{error}");
+        assert!(
+            error.to_string().contains(words),
+            "`{error}` lacks `{words}`"
+        );
+    }
+}
+
 mod events {
     use fengcun_domain::Event;
     use serde_json::json;
@@ -502,6 +566,36 @@ mod events {
             parse(json!({"idempotency_key": "键".repeat(200)})).is_ok(),
             "200 characters, whatever their bytes"
         );
+    }
+
+    /// A judgment carries the court's findings on straddling acts and on sealed juvenile priors,
+    /// checked by the record-facts rules (docs/events.md).
+    #[test]
+    fn a_judgment_carries_main_conduct_and_sealed_juvenile_priors() {
+        let judgment = |extra: serde_json::Value| {
+            let mut judgment = json!({"instance": "first", "verdict": "convicted",
+                                      "charges": [{"name": "盗窃罪"}],
+                                      "sentence": {"principal": "fixed_term", "months": 8},
+                                      "recidivist": false, "prior_convictions": 1});
+            for (k, v) in extra.as_object().unwrap() {
+                judgment[k] = v.clone();
+            }
+            parse(
+                json!({"kind": "judgment", "agency": {"kind": "court", "code": "110105-fy"},
+                         "judgment": judgment}),
+            )
+        };
+        let event = judgment(json!({"main_conduct_under_18": true, "sealed_juvenile_priors": 1}))
+            .expect("valid");
+        let facts = fengcun_domain::event::judgment_facts(
+            event.event.judgment.as_ref().unwrap(),
+            "2024-05-01",
+            "J",
+        );
+        assert_eq!(facts["main_conduct_under_18"], json!(true));
+        assert_eq!(facts["sealed_juvenile_priors"], json!(1));
+        let error = judgment(json!({"sealed_juvenile_priors": 2})).expect_err("two of one");
+        assert_eq!(error.field, "judgment.sealed_juvenile_priors", "{error}");
     }
 
     /// A replacement keeps the corrected event's key and is the correcting agency's own, about the

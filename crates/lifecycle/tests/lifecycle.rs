@@ -100,6 +100,51 @@ fn a_full_chain_gives_the_conviction_facts() {
     assert_eq!(derived.agencies.len(), 4);
 }
 
+/// A judgment's findings on acts straddling the 18th birthday and on sealed juvenile priors reach
+/// the record's facts, and the juvenile preset reads the first (issue 14, decisions 3 and 4): a
+/// person born 2006-01-01, the last act on 2024-03-05 (18 years and 2 months), the main conduct
+/// before 18.
+#[test]
+fn a_judgments_findings_on_straddling_acts_and_juvenile_priors_reach_the_facts() {
+    let person = json!({"document_type": "passport", "document_number": "E1234567", "birth_date": "2006-01-01"});
+    let events = [
+        event(
+            1,
+            "j",
+            "judgment",
+            "2024-09-01",
+            "court",
+            json!({"person": person, "judgment": {"instance": "first", "verdict": "convicted",
+                   "charges": [{"name": "盗窃罪"}], "sentence": {"principal": "fixed_term", "months": 48},
+                   "offence_date": "2024-03-05", "recidivist": false, "prior_convictions": 1,
+                   "sealed_juvenile_priors": 1, "main_conduct_under_18": true}}),
+        ),
+        event(
+            2,
+            "e",
+            "judgment_effective",
+            "2024-09-12",
+            "court",
+            json!({"person": person}),
+        ),
+    ];
+    let record = derive_record("R", &events).unwrap().record;
+    assert_eq!(record.main_conduct_under_18, Some(true));
+    assert_eq!(
+        (record.prior_convictions, record.sealed_juvenile_priors),
+        (Some(1), Some(1))
+    );
+    let juvenile = presets::get("cn-juvenile").unwrap();
+    let decision = evaluate(juvenile, &record, Date::constant(2026, 11, 26));
+    assert_eq!(
+        (decision.outcome, decision.effective_date),
+        (
+            fengcun_policy::Outcome::Seal,
+            Some(Date::constant(2024, 9, 12))
+        )
+    );
+}
+
 #[test]
 fn an_appeal_replaces_the_first_instance_and_a_retrial_both() {
     let mut events = chain();

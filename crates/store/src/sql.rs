@@ -502,6 +502,12 @@ pub(crate) fn facts_json(record: &Record) -> serde_json::Value {
     if let Some(prior) = record.prior_convictions {
         facts["prior_convictions"] = prior.into();
     }
+    if let Some(sealed) = record.sealed_juvenile_priors {
+        facts["sealed_juvenile_priors"] = sealed.into();
+    }
+    if let Some(main) = record.main_conduct_under_18 {
+        facts["main_conduct_under_18"] = main.into();
+    }
     facts["conditions"] = serde_json::json!({
         "civil_compensation_fulfilled": record.conditions.civil_compensation_fulfilled,
         "victim_forgiveness": record.conditions.victim_forgiveness,
@@ -1599,5 +1605,40 @@ mod url_tests {
         ] {
             assert_eq!(super::without_password(url), shown);
         }
+    }
+}
+
+#[cfg(test)]
+mod facts_tests {
+    #![allow(
+        clippy::expect_used,
+        reason = "a test fails loudly on a broken fixture"
+    )]
+
+    /// The stored facts are read back to explain transitions and to decide again: what the record
+    /// says of straddling acts and sealed juvenile priors (issue 14) survives the round trip.
+    #[test]
+    fn stored_facts_keep_main_conduct_and_sealed_juvenile_priors() {
+        let line = serde_json::json!({
+            "record_id": "R-1",
+            "person": {"birth_date": "2006-01-01"},
+            "offence_date": "2024-03-05",
+            "charges": [{"name": "盗窃罪"}],
+            "disposition": "convicted",
+            "disposition_date": "2024-09-01",
+            "sentence": {"principal": "fixed_term", "months": 48},
+            "judgment_effective_date": "2024-09-12",
+            "recidivist": false,
+            "prior_convictions": 2,
+            "sealed_juvenile_priors": 1,
+            "main_conduct_under_18": true
+        });
+        let record = fengcun_domain::parse_record(line.to_string().as_bytes()).expect("valid");
+        let stored = super::facts_json(&record);
+        assert_eq!(stored["main_conduct_under_18"], serde_json::json!(true));
+        assert_eq!(stored["sealed_juvenile_priors"], serde_json::json!(1));
+        let read_back =
+            fengcun_domain::parse_record(stored.to_string().as_bytes()).expect("read back");
+        assert_eq!(read_back, record);
     }
 }
