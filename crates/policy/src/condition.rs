@@ -19,8 +19,9 @@ impl Missing {
     pub const CIVIL_COMPENSATION: Missing = Missing(1 << 6);
     pub const VICTIM_FORGIVENESS: Missing = Missing(1 << 7);
     pub const PLEA: Missing = Missing(1 << 8);
+    pub const SEALED_JUVENILE_PRIORS: Missing = Missing(1 << 9);
 
-    const NAMES: [(Missing, &'static str, &'static str); 9] = [
+    const NAMES: [(Missing, &'static str, &'static str); 10] = [
         (Self::BIRTH_DATE, "person.birth_date", "出生日期"),
         (Self::OFFENCE_DATE, "offence_date", "犯罪日期"),
         (Self::DISPOSITION_DATE, "disposition_date", "处理日期"),
@@ -38,6 +39,11 @@ impl Missing {
             "是否取得被害人谅解",
         ),
         (Self::PLEA, "conditions.plea", "是否认罪认罚"),
+        (
+            Self::SEALED_JUVENILE_PRIORS,
+            "sealed_juvenile_priors",
+            "前科中已封存的未成年人犯罪记录情况",
+        ),
     ];
 
     pub fn union(self, other: Missing) -> Missing {
@@ -130,8 +136,17 @@ pub enum Leaf {
         years: u32,
         at: AgeAt,
         counting: AgeCounting,
+        /// Also under 18 when the record's `main_conduct_under_18` is true: acts straddling the
+        /// 18th birthday whose main conduct came before it (2022 juvenile sealing measures,
+        /// art. 4(2)). Only with `years = 18` at the offence.
+        main_conduct: bool,
     },
+    /// 初犯: no prior conviction (every one counts, sealed or not) and not a recidivist.
     FirstOffender(bool),
+    /// 初犯, not counting prior convictions that are sealed juvenile records (Criminal Law
+    /// art. 100(2) frees the person from reporting them; art. 65 keeps crimes committed under 18
+    /// out of recidivism).
+    FirstOffenderIgnoringSealedJuvenilePriors(bool),
     Recidivist(bool),
     PriorConvictionsAtMost(u32),
     Probation(bool),
@@ -249,9 +264,23 @@ impl Leaf {
                 years,
                 at,
                 counting,
-            } => age_under(record, *years, *at, *counting),
+                main_conduct,
+            } => {
+                let age = age_under(record, *years, *at, *counting);
+                // Only ever turns an adult (or unknown) age into a juvenile one: `false` or a
+                // missing fact leaves the offence date to decide.
+                if *main_conduct && record.main_conduct_under_18 == Some(true) {
+                    Truth::True
+                } else {
+                    age
+                }
+            }
             Leaf::FirstOffender(wanted) => first_offender(record)
                 .map_or_else(Truth::Unknown, |f| Truth::from_bool(f == *wanted)),
+            Leaf::FirstOffenderIgnoringSealedJuvenilePriors(wanted) => {
+                first_offender_ignoring_sealed_juvenile_priors(record)
+                    .map_or_else(Truth::Unknown, |f| Truth::from_bool(f == *wanted))
+            }
             Leaf::Recidivist(wanted) => {
                 Truth::from_option(record.recidivist.map(|r| r == *wanted), Missing::RECIDIVIST)
             }
@@ -300,6 +329,27 @@ fn first_offender(record: &Record) -> Result<bool, Missing> {
             }
             Err(missing)
         }
+    }
+}
+
+/// 初犯 with the sealed juvenile priors set aside: the other prior convictions are
+/// `prior_convictions − sealed_juvenile_priors`. Known as soon as a fact shows an earlier crime
+/// that counts (another prior, or a recidivist finding); with no prior conviction at all the
+/// number of sealed ones is not needed.
+fn first_offender_ignoring_sealed_juvenile_priors(record: &Record) -> Result<bool, Missing> {
+    let other_priors = match (record.prior_convictions, record.sealed_juvenile_priors) {
+        (Some(0), _) => Ok(0),
+        (Some(prior), Some(sealed)) => Ok(prior.saturating_sub(sealed)),
+        (Some(_), None) => Err(Missing::SEALED_JUVENILE_PRIORS),
+        (None, _) => Err(Missing::PRIOR_CONVICTIONS),
+    };
+    match (other_priors, record.recidivist) {
+        (Ok(n), _) if n > 0 => Ok(false),
+        (_, Some(true)) => Ok(false),
+        (Ok(_), Some(false)) => Ok(true),
+        (Ok(_), None) => Err(Missing::RECIDIVIST),
+        (Err(missing), None) => Err(missing.union(Missing::RECIDIVIST)),
+        (Err(missing), Some(false)) => Err(missing),
     }
 }
 

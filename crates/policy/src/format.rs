@@ -94,7 +94,9 @@ pub(crate) struct CondFile {
     pub all_charges_in: Option<Vec<Spanned<String>>>,
     pub any_charge_in: Option<Vec<Spanned<String>>>,
     pub age_under: Option<Spanned<AgeLit>>,
-    pub first_offender: Option<bool>,
+    /// `true` / `false`, or a table of options read by `policy.rs` (so that its errors name the
+    /// option): `{ ignore_sealed_juvenile_priors = true }`.
+    pub first_offender: Option<Spanned<toml::Value>>,
     pub recidivist: Option<bool>,
     pub prior_convictions_at_most: Option<u32>,
     pub probation: Option<bool>,
@@ -121,6 +123,10 @@ pub(crate) struct AgeLit {
     /// `day_after_birthday` (China, the default) or `birthday` (common law).
     #[serde(default)]
     pub counting: Option<Spanned<String>>,
+    /// Acts straddling the 18th birthday count as under 18 when their main conduct came before
+    /// it (the record's `main_conduct_under_18`); only with `years = 18` at the offence.
+    #[serde(default)]
+    pub main_conduct: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

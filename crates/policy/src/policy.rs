@@ -540,15 +540,28 @@ impl Compiler<'_> {
                     );
                 }
             };
+            let main_conduct = age.get_ref().main_conduct.unwrap_or(false);
+            if main_conduct && (age.get_ref().years != 18 || at != AgeAt::Offence) {
+                return self.error(
+                    age.span().start,
+                    format!("{path}.age_under.main_conduct"),
+                    "`main_conduct` speaks of the 18th birthday at the offence: only with `years = 18` and `at = \"offence\"`",
+                );
+            }
             parts.push(Cond::Leaf(Leaf::AgeUnder {
                 years: age.get_ref().years,
                 at,
                 counting,
+                main_conduct,
             }));
         }
+        if let Some(first) = &c.first_offender {
+            parts.push(Cond::Leaf(
+                self.first_offender(first, &format!("{path}.first_offender"))?,
+            ));
+        }
         let flags = [
-            (c.first_offender, Leaf::FirstOffender as fn(bool) -> Leaf),
-            (c.recidivist, Leaf::Recidivist),
+            (c.recidivist, Leaf::Recidivist as fn(bool) -> Leaf),
             (c.probation, Leaf::Probation),
             (c.combined_sentence, Leaf::CombinedSentence),
         ];
@@ -595,6 +608,48 @@ impl Compiler<'_> {
             1 => Ok(parts.remove(0)),
             _ => Ok(Cond::All(parts)),
         }
+    }
+
+    /// `first_offender = true | false`, or `{ value = true, ignore_sealed_juvenile_priors = true }`
+    /// (`value` defaults to true).
+    fn first_offender(&self, lit: &Spanned<toml::Value>, path: &str) -> Result<Leaf, PolicyError> {
+        const OPTIONS: &str = "value, ignore_sealed_juvenile_priors";
+        let at = lit.span().start;
+        let table = match lit.get_ref() {
+            toml::Value::Boolean(wanted) => return Ok(Leaf::FirstOffender(*wanted)),
+            toml::Value::Table(table) => table,
+            _ => {
+                return self.error(
+                    at,
+                    path,
+                    format!("expected true, false or a table of options ({OPTIONS})"),
+                );
+            }
+        };
+        let mut wanted = true;
+        let mut ignore = false;
+        for (key, value) in table {
+            let slot = match key.as_str() {
+                "value" => &mut wanted,
+                "ignore_sealed_juvenile_priors" => &mut ignore,
+                _ => {
+                    return self.error(
+                        at,
+                        format!("{path}.{key}"),
+                        format!("unknown option `{key}`; expected one of: {OPTIONS}"),
+                    );
+                }
+            };
+            let Some(flag) = value.as_bool() else {
+                return self.error(at, format!("{path}.{key}"), "expected true or false");
+            };
+            *slot = flag;
+        }
+        Ok(if ignore {
+            Leaf::FirstOffenderIgnoringSealedJuvenilePriors(wanted)
+        } else {
+            Leaf::FirstOffender(wanted)
+        })
     }
 
     fn conds(&self, items: &[Spanned<CondFile>], path: &str) -> Result<Vec<Cond>, PolicyError> {

@@ -155,7 +155,8 @@ enum FactKind {
     Sentence,
     Culpability,
     Charges,
-    Age(AgeAt),
+    /// Whose age, and whether the rule reads `main_conduct_under_18`.
+    Age(AgeAt, bool),
     History,
     Conditions,
 }
@@ -173,10 +174,13 @@ fn fact_kind(leaf: &Leaf) -> FactKind {
         Leaf::AnyChargeTagged(_) | Leaf::AllChargesIn(_) | Leaf::AnyChargeIn(_) => {
             FactKind::Charges
         }
-        Leaf::AgeUnder { at, .. } => FactKind::Age(*at),
-        Leaf::FirstOffender(_) | Leaf::Recidivist(_) | Leaf::PriorConvictionsAtMost(_) => {
-            FactKind::History
-        }
+        Leaf::AgeUnder {
+            at, main_conduct, ..
+        } => FactKind::Age(*at, *main_conduct),
+        Leaf::FirstOffender(_)
+        | Leaf::FirstOffenderIgnoringSealedJuvenilePriors(_)
+        | Leaf::Recidivist(_)
+        | Leaf::PriorConvictionsAtMost(_) => FactKind::History,
         Leaf::CivilCompensationFulfilled(_) | Leaf::VictimForgiveness(_) | Leaf::Plea(_) => {
             FactKind::Conditions
         }
@@ -195,13 +199,20 @@ fn describe(kind: FactKind, record: &Record) -> Option<String> {
         }),
         FactKind::Culpability => record.culpability().map(|c| c.chinese().to_owned()),
         FactKind::Charges => Some(charges_phrase(record)),
-        FactKind::Age(at) => {
+        FactKind::Age(at, main_conduct) => {
             let (date, label) = match at {
                 AgeAt::Offence => (record.offence_date, "犯罪时"),
                 AgeAt::Conviction => (record.disposition_date, "判决时"),
             };
-            let age = date.and_then(|d| record.age_on(d))?;
-            Some(format!("{label}{}周岁", chinese_number(u64::from(age))))
+            let age = date
+                .and_then(|d| record.age_on(d))
+                .map(|age| format!("{label}{}周岁", chinese_number(u64::from(age))));
+            let main = (main_conduct && record.main_conduct_under_18 == Some(true))
+                .then_some("年满十八周岁前后实施数个行为，主要犯罪行为在年满十八周岁前实施");
+            match (age, main) {
+                (Some(age), Some(main)) => Some(format!("{age}，{main}")),
+                (age, main) => age.or(main.map(str::to_owned)),
+            }
         }
         FactKind::History => Some(history_phrase(record)),
         FactKind::Conditions => Some(conditions_phrase(record)),
@@ -235,10 +246,15 @@ fn history_phrase(record: &Record) -> String {
         Some(false) => "不是累犯",
         None => "是否累犯不明",
     };
-    let prior = match record.prior_convictions {
-        Some(0) => "此前无犯罪记录".to_owned(),
-        Some(n) => format!("此前有{}次犯罪记录", chinese_number(u64::from(n))),
-        None => "前科情况不明".to_owned(),
+    let prior = match (record.prior_convictions, record.sealed_juvenile_priors) {
+        (Some(0), _) => "此前无犯罪记录".to_owned(),
+        (Some(n), Some(sealed)) if sealed > 0 => format!(
+            "此前有{}次犯罪记录（其中{}次为已封存的未成年人犯罪记录）",
+            chinese_number(u64::from(n)),
+            chinese_number(u64::from(sealed))
+        ),
+        (Some(n), _) => format!("此前有{}次犯罪记录", chinese_number(u64::from(n))),
+        (None, _) => "前科情况不明".to_owned(),
     };
     format!("{prior}，{recidivist}")
 }
