@@ -511,6 +511,8 @@ fn pack(key: &Key) -> Option<u128> {
     b.put(u32::from(key.combined), 1)?;
     b.opt_bool(key.recidivist)?;
     b.opt(key.prior_convictions, 4)?;
+    b.opt(key.sealed_juvenile_priors, 1)?;
+    b.opt_bool(key.main_conduct_under_18)?;
     for c in key.conditions {
         b.opt_bool(c)?;
     }
@@ -610,6 +612,10 @@ struct Buckets {
     /// (kind, months) of every sentence limit.
     months: Vec<(PrincipalKind, u32)>,
     conditions: [bool; 3],
+    /// Whether some condition reads `main_conduct_under_18` (an age condition with
+    /// `main_conduct`), and whether one sets sealed juvenile priors aside (first offender).
+    main_conduct: bool,
+    sealed_juvenile_priors: bool,
     /// The buckets of small values, looked up rather than counted for every record: by age,
     /// by prior convictions, and by kind of sentence (`PrincipalKind as usize`) and months.
     age_table: Vec<u32>,
@@ -646,10 +652,21 @@ impl Buckets {
                 conds.extend(t.applies.as_ref());
             }
         }
+        // Every kind of leaf is named: a new one must say here what of the key it reads.
         for leaf in conds.iter().flat_map(|c| c.leaves()) {
             match leaf {
-                Leaf::AgeUnder { years, .. } => b.ages.push(*years),
+                Leaf::AgeUnder {
+                    years,
+                    main_conduct,
+                    ..
+                } => {
+                    b.ages.push(*years);
+                    b.main_conduct |= *main_conduct;
+                }
                 Leaf::PriorConvictionsAtMost(n) => b.priors.push(*n),
+                Leaf::FirstOffenderIgnoringSealedJuvenilePriors(_) => {
+                    b.sealed_juvenile_priors = true;
+                }
                 Leaf::SentenceAtMost(limit) | Leaf::SentenceAbove(limit) => {
                     b.months.push((limit.kind, limit.months));
                 }
@@ -660,7 +677,18 @@ impl Buckets {
                 Leaf::CivilCompensationFulfilled(_) => b.conditions[0] = true,
                 Leaf::VictimForgiveness(_) => b.conditions[1] = true,
                 Leaf::Plea(_) => b.conditions[2] = true,
-                _ => {}
+                // Read from the key as it is: disposition, sentence kind, charges, and the
+                // prior-conviction facts, whose buckets always separate 0 from more.
+                Leaf::Disposition(_)
+                | Leaf::Principal(_)
+                | Leaf::Culpability(_)
+                | Leaf::AnyChargeTagged(_)
+                | Leaf::AllChargesIn(_)
+                | Leaf::AnyChargeIn(_)
+                | Leaf::FirstOffender(_)
+                | Leaf::Recidivist(_)
+                | Leaf::Probation(_)
+                | Leaf::CombinedSentence(_) => {}
             }
         }
         b.with_tables()
@@ -701,6 +729,18 @@ impl Buckets {
 
     #[inline]
     fn apply(&self, key: &mut Key) {
+        // What a first offender with sealed juvenile priors set aside reads: whether any other
+        // prior conviction is left (the parser holds the sealed ones to at most the priors).
+        key.sealed_juvenile_priors = match (self.sealed_juvenile_priors, key.sealed_juvenile_priors)
+        {
+            (true, Some(sealed)) => Some(u32::from(
+                key.prior_convictions.is_some_and(|prior| prior > sealed),
+            )),
+            _ => None,
+        };
+        if !self.main_conduct {
+            key.main_conduct_under_18 = None;
+        }
         for age in key.ages.iter_mut().flatten() {
             *age = match self.age_table.get(*age as usize) {
                 Some(b) => *b,
@@ -791,6 +831,12 @@ mod tests {
                 k.ages[3] = prior;
                 variants.push(k);
             }
+            for (sealed, main) in [(Some(0), Some(true)), (Some(1), Some(false)), (None, None)] {
+                let mut k = key.clone();
+                k.sealed_juvenile_priors = sealed;
+                k.main_conduct_under_18 = main;
+                variants.push(k);
+            }
             let mut k = key.clone();
             k.has_birth = !k.has_birth;
             variants.push(k);
@@ -831,6 +877,8 @@ mod tests {
                 charges: Default::default(),
                 recidivist: None,
                 prior_convictions: Some(value),
+                sealed_juvenile_priors: None,
+                main_conduct_under_18: None,
                 conditions: [Some(true); 3],
                 has_birth: true,
                 has_offence: true,

@@ -40,6 +40,11 @@ pub struct Key {
     pub charges: SmallVec<[(ChargeId, Culpability); 3]>,
     pub recidivist: Option<bool>,
     pub prior_convictions: Option<u32>,
+    /// How many prior convictions are sealed juvenile ones (`Buckets` keeps only what conditions
+    /// read of it: whether there are other prior convictions).
+    pub sealed_juvenile_priors: Option<u32>,
+    /// Acts straddling the 18th birthday with the main conduct before it.
+    pub main_conduct_under_18: Option<bool>,
     pub conditions: [Option<bool>; 3],
     pub has_birth: bool,
     pub has_offence: bool,
@@ -86,6 +91,8 @@ impl Key {
                 .collect(),
             recidivist: record.recidivist,
             prior_convictions: record.prior_convictions,
+            sealed_juvenile_priors: record.sealed_juvenile_priors,
+            main_conduct_under_18: record.main_conduct_under_18,
             conditions: [
                 record.conditions.civil_compensation_fulfilled,
                 record.conditions.victim_forgiveness,
@@ -421,7 +428,7 @@ impl Field {
     }
 }
 
-const RECORD_FIELDS: [Field; 15] = [
+const RECORD_FIELDS: [Field; 17] = [
     Field::new("record_id", 0),
     Field::new("case_code", 1),
     Field::new("person", 2),
@@ -433,8 +440,10 @@ const RECORD_FIELDS: [Field; 15] = [
     Field::new("sentence", 8),
     Field::new("judgment_effective_date", 9),
     Field::new("execution_completed_date", 10),
+    Field::new("main_conduct_under_18", 14),
     Field::new("recidivist", 11),
     Field::new("prior_convictions", 12),
+    Field::new("sealed_juvenile_priors", 15),
     Field::new("conditions", 13),
     Field::new("ground", 7),
 ];
@@ -604,6 +613,8 @@ struct Raw<'a> {
     execution_completed_date: Option<&'a [u8]>,
     recidivist: Option<bool>,
     prior_convictions: Option<u32>,
+    sealed_juvenile_priors: Option<u32>,
+    main_conduct_under_18: Option<bool>,
     conditions: [Option<bool>; 3],
     charges: SmallVec<[(ChargeId, Culpability); 3]>,
 }
@@ -741,7 +752,10 @@ impl Scanner {
                 10 => raw.execution_completed_date = opt_ascii(c.value()?)?,
                 11 => raw.recidivist = opt_bool(c.value()?)?,
                 12 => raw.prior_convictions = opt_u32(c.value()?)?,
-                _ => raw.conditions = seen_conditions.read(c, b'}', conditions)?,
+                13 => raw.conditions = seen_conditions.read(c, b'}', conditions)?,
+                14 => raw.main_conduct_under_18 = opt_bool(c.value()?)?,
+                15 => raw.sealed_juvenile_priors = opt_u32(c.value()?)?,
+                _ => return None,
             }
             Some(())
         })?;
@@ -903,6 +917,12 @@ fn validate(raw: Raw<'_>) -> Option<Facts> {
     if raw.recidivist == Some(true) && raw.prior_convictions == Some(0) {
         return None;
     }
+    // Sealed juvenile priors are some of the prior convictions: never without them, never more.
+    match (raw.sealed_juvenile_priors, raw.prior_convictions) {
+        (Some(_), None) => return None,
+        (Some(sealed), Some(prior)) if sealed > prior => return None,
+        _ => {}
+    }
     let sentence = match (disposition, raw.has_sentence) {
         (Disposition::Convicted, true) => {
             let kind = by_code(&PrincipalKind::ALL, PrincipalKind::code, raw.principal?)?;
@@ -990,6 +1010,8 @@ fn validate(raw: Raw<'_>) -> Option<Facts> {
             charges: raw.charges,
             recidivist: raw.recidivist,
             prior_convictions: raw.prior_convictions,
+            sealed_juvenile_priors: raw.sealed_juvenile_priors,
+            main_conduct_under_18: raw.main_conduct_under_18,
             conditions: raw.conditions,
             has_birth: birth.is_some(),
             has_offence: offence.is_some(),

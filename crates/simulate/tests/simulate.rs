@@ -70,6 +70,98 @@ fn assert_decides_as_evaluate(
     seen_outcomes
 }
 
+/// Lines that differ only by `main_conduct_under_18` or `sealed_juvenile_priors` (issue 14), one
+/// after the other so that a key missing either fact would give the second line the first one's
+/// verdict: each is decided as `fengcun evaluate` decides it, under the presets and under option 1
+/// with sealed juvenile priors set aside; a line whose sealed priors outnumber its priors is refused
+/// as the parser refuses it.
+#[test]
+fn straddling_acts_and_sealed_juvenile_priors_are_decided_as_evaluate_does() {
+    let opt1 = presets::get("cn-minor-opt1").unwrap();
+    let aside = fengcun_policy::Policy::from_toml(
+        "aside.toml",
+        &opt1
+            .source_text
+            .replace("name = \"cn-minor-opt1\"", "name = \"aside\"")
+            .replace(
+                "require = { first_offender = true }",
+                "require = { first_offender = { ignore_sealed_juvenile_priors = true } }",
+            ),
+    )
+    .unwrap();
+    let mut policies: Vec<fengcun_policy::Policy> = presets::all().to_vec();
+    policies.push(aside);
+    let line = |id: &str, extra: &str| {
+        format!(
+            r#"{{"record_id":"{id}","person":{{"birth_date":"2006-01-01"}},"offence_date":"2024-03-05","charges":[{{"name":"盗窃罪"}}],"disposition":"convicted","disposition_date":"2024-09-01","sentence":{{"principal":"fixed_term","months":10}},"judgment_effective_date":"2024-09-12","recidivist":false{extra}}}"#
+        )
+    };
+    let lines = [
+        line("S-1", r#","prior_convictions":0"#),
+        line(
+            "S-2",
+            r#","prior_convictions":0,"main_conduct_under_18":true"#,
+        ),
+        line(
+            "S-3",
+            r#","prior_convictions":0,"main_conduct_under_18":false"#,
+        ),
+        line(
+            "S-4",
+            r#","prior_convictions":1,"sealed_juvenile_priors":0"#,
+        ),
+        line(
+            "S-5",
+            r#","prior_convictions":1,"sealed_juvenile_priors":1"#,
+        ),
+        line("S-6", r#","prior_convictions":1"#),
+        line(
+            "S-7",
+            r#","prior_convictions":2,"sealed_juvenile_priors":1"#,
+        ),
+        line(
+            "S-8",
+            r#","prior_convictions":1,"sealed_juvenile_priors":2"#,
+        ),
+        line("S-9", r#","sealed_juvenile_priors":0"#),
+    ];
+    let input = lines.join("\n") + "\n";
+    let as_of = Date::constant(2026, 11, 26);
+    let parser = RecordParser::new(Catalogue::builtin());
+    let decided = outcomes(&policies, as_of, input.as_bytes());
+    assert_eq!(decided.len(), lines.len());
+    let mut outcomes_seen = std::collections::BTreeSet::new();
+    for ((line_no, result), line) in decided.iter().zip(&lines) {
+        match (parser.parse(line.as_bytes()), result) {
+            (Ok(record), Ok(ours)) => {
+                for (policy, ours) in policies.iter().zip(ours) {
+                    let theirs = evaluate(policy, &record, as_of).outcome;
+                    assert_eq!(*ours, theirs, "line {line_no} {}: {line}", policy.name());
+                    outcomes_seen.insert((policy.name().to_owned(), theirs.code()));
+                }
+            }
+            (Err(expected), Err(got)) => {
+                assert_eq!(got.error.to_string(), expected.to_string())
+            }
+            (expected, got) => panic!("line {line_no}: parser {expected:?}, simulator {got:?}"),
+        }
+    }
+    // The facts made a difference: the juvenile preset both sealed and refused, the policy
+    // setting juvenile priors aside both sealed and refused a line with priors.
+    for (policy, outcome) in [
+        ("cn-juvenile", "seal"),
+        ("cn-juvenile", "not_eligible"),
+        ("aside", "seal"),
+        ("aside", "not_eligible"),
+        ("aside", "needs_facts"),
+    ] {
+        assert!(
+            outcomes_seen.contains(&(policy.to_owned(), outcome)),
+            "{policy} {outcome}"
+        );
+    }
+}
+
 #[test]
 fn the_simulator_decides_every_line_as_evaluate_does() {
     // 100,000 synthetic records × every shipped policy × two dates: the scanner, the memo (keys
