@@ -115,6 +115,42 @@ impl Decision {
         }
     }
 
+    /// The legal bases of the rules that decided the case, each citation once, in the order of the
+    /// reasons: for a seal, the eligibility rules that held and the timing rules whose date is the
+    /// effective date (with the policy's own date where that is the one); for any other outcome,
+    /// the rules that failed or could not be decided. A rule outside its scope never decided
+    /// anything and is not a reason at all.
+    pub fn deciding_bases(&self, policy: &Policy) -> Vec<String> {
+        let eligible = self.outcome.is_eligible();
+        let bases = self.reasons.iter().filter_map(|r| match (r.kind, r.verdict) {
+            (ReasonKind::Rule(i), Verdict::Holds) if eligible => {
+                Some(policy.rules[usize::from(i)].basis.as_str())
+            }
+            (ReasonKind::Rule(i), Verdict::Fails | Verdict::Unknown(_)) if !eligible => {
+                Some(policy.rules[usize::from(i)].basis.as_str())
+            }
+            (ReasonKind::Timing(i, Candidate::On(date)), Verdict::Holds)
+                if eligible && Some(date) == self.effective_date =>
+            {
+                Some(policy.timings[usize::from(i)].basis.as_str())
+            }
+            (ReasonKind::Timing(i, Candidate::WhenEventHappens(_)), Verdict::Holds)
+                if eligible && self.effective_date.is_none() =>
+            {
+                Some(policy.timings[usize::from(i)].basis.as_str())
+            }
+            (ReasonKind::Timing(i, _), Verdict::Unknown(_)) if !eligible => {
+                Some(policy.timings[usize::from(i)].basis.as_str())
+            }
+            (ReasonKind::PolicyInForce(date), _) if eligible && Some(date) == self.effective_date => {
+                Some(policy.meta.source.as_str())
+            }
+            (ReasonKind::NoTiming, _) if !eligible => Some(policy.meta.source.as_str()),
+            _ => None,
+        });
+        cite_once(bases)
+    }
+
     /// The first eligibility rule that failed, if any: what a simulation counts as the exclusion reason.
     pub fn first_failed_rule<'a>(&self, policy: &'a Policy) -> Option<&'a str> {
         self.reasons.iter().find_map(|r| match (r.kind, r.verdict) {
@@ -122,4 +158,27 @@ impl Decision {
             _ => None,
         })
     }
+}
+
+/// Citations, each once: every basis is split at `；` into its citations, and a citation whose
+/// reference (the text before its first `：`, e.g. `《刑事诉讼法》第二百八十六条`) was already cited is
+/// left out — also when it is repeated with another gloss. The first wording is kept, unless it
+/// was the bare reference and a later one explains it.
+pub fn cite_once<'a>(bases: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut cited: Vec<String> = Vec::new();
+    for citation in bases
+        .into_iter()
+        .flat_map(|b| b.split('；'))
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        let reference = |c: &str| c.split('：').next().unwrap_or(c).trim().to_owned();
+        let this = reference(citation);
+        match cited.iter_mut().find(|c| reference(c) == this) {
+            Some(earlier) if *earlier == this && citation != this => *earlier = citation.to_owned(),
+            Some(_) => {}
+            None => cited.push(citation.to_owned()),
+        }
+    }
+    cited
 }
