@@ -188,7 +188,9 @@ pub fn render_notice(kind: NoticeKind, recipient: &Recipient, facts: &NoticeFact
     };
     let objection = |who: &str| match (facts.objection_body, facts.objection_days) {
         (Some(body), Some(days)) => {
-            format!("\n    {who}对解除封存有异议的，可以自收到本通知书之日起{days}日内向{body}提出。")
+            format!(
+                "\n    {who}对解除封存有异议的，可以自收到本通知书之日起{days}日内向{body}提出。"
+            )
         }
         (Some(body), None) => format!("\n    {who}对解除封存有异议的，可以向{body}提出。"),
         (None, _) => String::new(),

@@ -122,32 +122,37 @@ impl Decision {
     /// anything and is not a reason at all.
     pub fn deciding_bases(&self, policy: &Policy) -> Vec<String> {
         let eligible = self.outcome.is_eligible();
-        let bases = self.reasons.iter().filter_map(|r| match (r.kind, r.verdict) {
-            (ReasonKind::Rule(i), Verdict::Holds) if eligible => {
-                Some(policy.rules[usize::from(i)].basis.as_str())
-            }
-            (ReasonKind::Rule(i), Verdict::Fails | Verdict::Unknown(_)) if !eligible => {
-                Some(policy.rules[usize::from(i)].basis.as_str())
-            }
-            (ReasonKind::Timing(i, Candidate::On(date)), Verdict::Holds)
-                if eligible && Some(date) == self.effective_date =>
-            {
-                Some(policy.timings[usize::from(i)].basis.as_str())
-            }
-            (ReasonKind::Timing(i, Candidate::WhenEventHappens(_)), Verdict::Holds)
-                if eligible && self.effective_date.is_none() =>
-            {
-                Some(policy.timings[usize::from(i)].basis.as_str())
-            }
-            (ReasonKind::Timing(i, _), Verdict::Unknown(_)) if !eligible => {
-                Some(policy.timings[usize::from(i)].basis.as_str())
-            }
-            (ReasonKind::PolicyInForce(date), _) if eligible && Some(date) == self.effective_date => {
-                Some(policy.meta.source.as_str())
-            }
-            (ReasonKind::NoTiming, _) if !eligible => Some(policy.meta.source.as_str()),
-            _ => None,
-        });
+        let bases = self
+            .reasons
+            .iter()
+            .filter_map(|r| match (r.kind, r.verdict) {
+                (ReasonKind::Rule(i), Verdict::Holds) if eligible => {
+                    Some(policy.rules[usize::from(i)].basis.as_str())
+                }
+                (ReasonKind::Rule(i), Verdict::Fails | Verdict::Unknown(_)) if !eligible => {
+                    Some(policy.rules[usize::from(i)].basis.as_str())
+                }
+                (ReasonKind::Timing(i, Candidate::On(date)), Verdict::Holds)
+                    if eligible && Some(date) == self.effective_date =>
+                {
+                    Some(policy.timings[usize::from(i)].basis.as_str())
+                }
+                (ReasonKind::Timing(i, Candidate::WhenEventHappens(_)), Verdict::Holds)
+                    if eligible && self.effective_date.is_none() =>
+                {
+                    Some(policy.timings[usize::from(i)].basis.as_str())
+                }
+                (ReasonKind::Timing(i, _), Verdict::Unknown(_)) if !eligible => {
+                    Some(policy.timings[usize::from(i)].basis.as_str())
+                }
+                (ReasonKind::PolicyInForce(date), _)
+                    if eligible && Some(date) == self.effective_date =>
+                {
+                    Some(policy.meta.source.as_str())
+                }
+                (ReasonKind::NoTiming, _) if !eligible => Some(policy.meta.source.as_str()),
+                _ => None,
+            });
         cite_once(bases)
     }
 
@@ -160,11 +165,15 @@ impl Decision {
     }
 }
 
-/// Citations, each once: every basis is split at `；` into its citations, and a citation whose
-/// reference (the text before its first `：`, e.g. `《刑事诉讼法》第二百八十六条`) was already cited is
-/// left out — also when it is repeated with another gloss. The first wording is kept, unless it
-/// was the bare reference and a later one explains it.
+/// Citations, each once: every basis is split at `；` into its citations; a citation given again
+/// is left out, and so is a bare reference (`《刑事诉讼法》第二百八十六条`) where the same reference is
+/// cited with a gloss (`《刑事诉讼法》第二百八十六条：应当对相关犯罪记录予以封存`) — the glossed one
+/// takes the place of the first. Two different glosses of one reference say different things and
+/// are both kept.
 pub fn cite_once<'a>(bases: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    fn reference(citation: &str) -> &str {
+        citation.split('：').next().unwrap_or(citation).trim()
+    }
     let mut cited: Vec<String> = Vec::new();
     for citation in bases
         .into_iter()
@@ -172,11 +181,16 @@ pub fn cite_once<'a>(bases: impl IntoIterator<Item = &'a str>) -> Vec<String> {
         .map(str::trim)
         .filter(|c| !c.is_empty())
     {
-        let reference = |c: &str| c.split('：').next().unwrap_or(c).trim().to_owned();
         let this = reference(citation);
-        match cited.iter_mut().find(|c| reference(c) == this) {
-            Some(earlier) if *earlier == this && citation != this => *earlier = citation.to_owned(),
-            Some(_) => {}
+        let bare = this == citation;
+        if cited.iter().any(|c| c == citation) {
+            continue;
+        }
+        if bare && cited.iter().any(|c| reference(c) == this) {
+            continue;
+        }
+        match cited.iter_mut().find(|c| c.as_str() == this) {
+            Some(earlier) => *earlier = citation.to_owned(),
             None => cited.push(citation.to_owned()),
         }
     }
