@@ -61,7 +61,8 @@ pub use document::{
 pub use error::CertificateError;
 pub use html::{Lang, escape_html, qr_svg, render_html};
 pub use notice::{
-    NOTICE_FORMAT, NoticeDocument, NoticeDraft, SignedNotice, sign_notice, verify_notice,
+    NOTICE_FORMAT, NoticeDocument, NoticeDraft, SignedNotice, VerifiedNotice, sign_notice,
+    verify_notice,
 };
 pub use result::{
     CertificateResult, Decision, ListedConviction, Omission, Outcome, RecordAsSeen, decide,

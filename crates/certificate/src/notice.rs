@@ -169,7 +169,7 @@ impl SignedNotice {
 /// where present, must say what the signed document says. Other fields (the acknowledgement
 /// token, `ack`) are the delivery's, not the notice's, and are not looked at; any other field is
 /// refused.
-pub fn verify_notice(bytes: &[u8], key: &VerifyingKey) -> Result<NoticeDocument, CertificateError> {
+pub fn verify_notice(bytes: &[u8], key: &VerifyingKey) -> Result<VerifiedNotice, CertificateError> {
     let delivered: Delivered = serde_json::from_slice(bytes)
         .map_err(|err| CertificateError::Malformed(err.to_string()))?;
     let document = NoticeDocument::try_from(&delivered.document)?;
@@ -215,7 +215,19 @@ pub fn verify_notice(bytes: &[u8], key: &VerifyingKey) -> Result<NoticeDocument,
             "is not the code of this notice and signature",
         ));
     }
-    Ok(signed.document)
+    Ok(VerifiedNotice {
+        verification_code: signed.verification_code(),
+        document: signed.document,
+    })
+}
+
+/// A notice whose signature and verification code verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedNotice {
+    /// What it states.
+    pub document: NoticeDocument,
+    /// Its verification code, to compare with the one printed with it.
+    pub verification_code: String,
 }
 
 fn verification_code(suite: Suite, message: &[u8], signature: &Signature) -> String {
@@ -347,7 +359,8 @@ mod tests {
             let (notice, key) = signed(suite);
             let bytes = delivery(&notice);
             let verified = verify_notice(&bytes, &key.verifying_key()).unwrap();
-            assert_eq!(verified.authority, "北京市朝阳区人民法院");
+            assert_eq!(verified.document.authority, "北京市朝阳区人民法院");
+            assert_eq!(verified.verification_code, notice.verification_code());
             let code = notice.verification_code();
             assert_eq!(code.len(), 24, "{code}");
             assert!(

@@ -635,6 +635,7 @@ fn the_demo_agencies_acknowledge_their_own_notices() {
         );
         assert!(said.contains("签发机关：北京市朝阳区人民法院"), "{said}");
         assert!(said.contains("签名算法：SM2-SM3"), "{said}");
+        assert!(said.contains("验证码："), "{said}");
         assert!(
             said.contains("\n北京市朝阳区人民法院\n"),
             "the authority signs at the foot: {said}"

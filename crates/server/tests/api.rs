@@ -1043,8 +1043,9 @@ async fn notices_are_delivered_retried_and_acknowledged() {
     let public = fengcun_crypto::VerifyingKey::from_text(&public).unwrap();
     let bytes = serde_json::to_vec(&received).unwrap();
     let verified = fengcun_certificate::verify_notice(&bytes, &public).unwrap();
-    assert_eq!(verified.number, received["notice_id"]);
-    assert_eq!(verified.authority, "犯罪记录封存平台");
+    assert_eq!(verified.document.number, received["notice_id"]);
+    assert_eq!(verified.document.authority, "犯罪记录封存平台");
+    assert_eq!(verified.verification_code, received["verification_code"]);
     assert_eq!(received["algorithm"], "SM2-SM3");
     assert_eq!(received["document"]["body"], received["body"]);
     let code = received["verification_code"].as_str().unwrap();

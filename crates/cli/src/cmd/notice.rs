@@ -33,7 +33,8 @@ pub fn run(command: NoticeCommand) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
     let mut out = std::io::stdout().lock();
     match verify_notice(&bytes, &key) {
-        Ok(notice) => {
+        Ok(verified) => {
+            let notice = &verified.document;
             writeln!(out, "验证通过：签名有效，通知书内容未被改动。")?;
             writeln!(out, "文书：{}", notice.title)?;
             writeln!(out, "编号：{}", notice.number)?;
@@ -45,6 +46,7 @@ pub fn run(command: NoticeCommand) -> anyhow::Result<ExitCode> {
                 algorithm_name(notice.suite),
                 notice.key_id
             )?;
+            writeln!(out, "验证码：{}", verified.verification_code)?;
             writeln!(out, "\n{}", notice.body)?;
             Ok(ExitCode::SUCCESS)
         }
