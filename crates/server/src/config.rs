@@ -722,6 +722,69 @@ mod tests {
 
     /// An agency's configured kind is what its key's events are held to: a misspelt one is refused
     /// at start, not found out when every event of the agency is refused.
+    /// `[notices]` as docs/operations.md shows it; a bad value is refused naming its field.
+    #[test]
+    fn notices_name_their_authority_and_objection_route() {
+        let mut config = Config::default();
+        assert_eq!(
+            config.notices.authority.as_deref(),
+            Some("犯罪记录封存平台")
+        );
+        config
+            .apply_file(
+                "f.toml",
+                "[notices]\nissuing_authority = \"北京市朝阳区人民法院\"\nobjection_body = \"北京市朝阳区人民检察院\"\n\
+                 objection_days = 30\n[notices.instruments]\ncn-minor-opt1 = \"《某省轻微犯罪记录封存试点办法》\"\n",
+            )
+            .unwrap();
+        let notices = &config.notices;
+        assert_eq!(notices.authority.as_deref(), Some("北京市朝阳区人民法院"));
+        assert_eq!(
+            notices.objection_body.as_deref(),
+            Some("北京市朝阳区人民检察院")
+        );
+        assert_eq!(notices.objection_days, Some(30));
+        let opt1 = fengcun_policy::presets::get("cn-minor-opt1").unwrap();
+        assert_eq!(
+            notices.instrument(&opt1.meta),
+            "《某省轻微犯罪记录封存试点办法》"
+        );
+        let opt2 = fengcun_policy::presets::get("cn-minor-opt2").unwrap();
+        assert!(
+            notices
+                .instrument(&opt2.meta)
+                .ends_with("第二种意见（研究方案，尚非有效法律文件）")
+        );
+        for (text, message) in [
+            (
+                "[notices]\nissuing_authority = \" \"\n",
+                "notices.issuing_authority: must be a name",
+            ),
+            (
+                "[notices]\nobjection_body = \"某院\"\nobjection_days = 0\n",
+                "notices.objection_days: must be from 1 to 365 days",
+            ),
+            (
+                "[notices]\nobjection_days = 30\n",
+                "notices.objection_days: needs objection_body",
+            ),
+            (
+                "[notices.instruments]\ncn-minor-opt1 = \"\"\n",
+                "notices.instruments.cn-minor-opt1: must be a name",
+            ),
+            (
+                "[notices]\nauthority = \"某院\"\n",
+                "unknown field `authority`",
+            ),
+        ] {
+            let error = Config::default()
+                .apply_file("f.toml", text)
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(message), "{text}: {error}");
+        }
+    }
+
     #[test]
     fn an_agency_kind_must_be_a_known_kind() {
         let mut config = Config::default();
