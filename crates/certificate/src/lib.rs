@@ -49,6 +49,7 @@
 mod document;
 mod error;
 mod html;
+mod notice;
 mod result;
 mod token;
 
@@ -59,6 +60,10 @@ pub use document::{
 };
 pub use error::CertificateError;
 pub use html::{Lang, escape_html, qr_svg, render_html};
+pub use notice::{
+    NOTICE_FORMAT, NoticeDocument, NoticeDraft, SignedNotice, VerifiedNotice, sign_notice,
+    verify_notice,
+};
 pub use result::{
     CertificateResult, Decision, ListedConviction, Omission, Outcome, RecordAsSeen, decide,
 };

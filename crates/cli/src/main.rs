@@ -49,6 +49,9 @@ enum Command {
     /// Verify certificates of no criminal record offline; make issuer key pairs.
     #[command(subcommand)]
     Cert(cmd::cert::CertCommand),
+    /// Verify a delivered sealing or unsealing notice offline (docs/notices.md).
+    #[command(subcommand)]
+    Notice(cmd::notice::NoticeCommand),
     /// Enrol a person's account (an administrator alone may not make one; docs/disclosure.md).
     #[command(subcommand)]
     User(cmd::user::UserCommand),
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         Command::Judgment(command) => cmd::judgment::run(command),
         Command::Audit(command) => cmd::audit::run(command),
         Command::Cert(command) => cmd::cert::run(command),
+        Command::Notice(command) => cmd::notice::run(command),
         Command::User(command) => cmd::user::run(command),
     };
     match result {

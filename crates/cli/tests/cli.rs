@@ -80,7 +80,7 @@ fn the_readme_command_decides_every_example_record() {
     assert_eq!(outcome("EX-11").as_deref(), Some("needs_facts"));
     for d in &decisions {
         assert_eq!(d["policy"], "cn-minor-opt1");
-        assert_eq!(d["policy_version"], "1");
+        assert_eq!(d["policy_version"], "2");
         assert!(!d["reasons"].as_array().unwrap().is_empty());
     }
 }
@@ -603,6 +603,62 @@ fn the_demo_agencies_acknowledge_their_own_notices() {
     let _ = child.wait();
     outcome.unwrap();
     assert!(expected.unwrap() > 0);
+
+    // Each notice, kept as delivered, verifies offline with the demo's public key and reads as an
+    // official document; a changed byte fails (issue 14, decision 7).
+    let public = dir.join("demo.sqlite.signing.pub.pem");
+    let mut delivered: Vec<PathBuf> = std::fs::read_dir(dir.join("inbox"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    delivered.sort();
+    assert_eq!(delivered.len(), acknowledged.len(), "{delivered:?}");
+    let verify = |file: &std::path::Path| {
+        fengcun(
+            &[
+                "notice",
+                "verify",
+                &file.display().to_string(),
+                "--public-key",
+                &public.display().to_string(),
+            ],
+            None,
+        )
+    };
+    for file in &delivered {
+        let output = verify(file);
+        let said = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{}: {said}", file.display());
+        assert!(
+            said.starts_with("验证通过：签名有效，通知书内容未被改动。"),
+            "{said}"
+        );
+        assert!(said.contains("签发机关：北京市朝阳区人民法院"), "{said}");
+        assert!(said.contains("签名算法：SM2-SM3"), "{said}");
+        assert!(said.contains("验证码："), "{said}");
+        assert!(
+            said.contains("\n北京市朝阳区人民法院\n"),
+            "the authority signs at the foot: {said}"
+        );
+        assert!(
+            !said.contains("根据《轻微犯罪记录封存"),
+            "a preset's name is no instrument: {said}"
+        );
+    }
+    let bytes = std::fs::read(&delivered[0]).unwrap();
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    let at = text
+        .find("予以封存")
+        .or_else(|| text.find("解除封存"))
+        .unwrap();
+    let mut changed = bytes;
+    changed[at] ^= 0x01;
+    let altered = dir.join("altered.json");
+    std::fs::write(&altered, &changed).unwrap();
+    let output = verify(&altered);
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    assert!(said.starts_with("验证未通过"), "{said}");
 }
 
 /// A person's account is enrolled by whoever runs the installation (the API refuses it to an

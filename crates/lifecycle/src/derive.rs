@@ -28,6 +28,27 @@ pub struct Derived {
     pub agencies: Vec<fengcun_domain::Agency>,
     /// Each agency's own document number for the case, where it gave one.
     pub documents: HashMap<String, String>,
+    /// The court that gave the judgment in force, and that judgment's case number (案号) where
+    /// the event carried one: what an unsealing notice names when this judgment lifted a seal.
+    pub judgment_by: Option<(fengcun_domain::Agency, Option<String>)>,
+}
+
+impl Derived {
+    /// The judgment in force, as an unsealing notice identifies it: court, case number, date and
+    /// the date it took effect.
+    pub fn judgment(&self) -> Option<crate::TriggeringJudgment> {
+        let (court, number) = self.judgment_by.as_ref()?;
+        Some(crate::TriggeringJudgment {
+            court: court
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("{}（{}）", court.kind.chinese(), court.code)),
+            court_code: court.code.clone(),
+            case_number: number.clone(),
+            date: self.record.disposition_date?,
+            effective: self.record.judgment_effective_date,
+        })
+    }
 }
 
 /// Folds the events of one record (one person in one case) into its facts.
@@ -169,12 +190,14 @@ pub fn derive_record(record_id: &str, events: &[StoredEvent]) -> Result<Derived,
     let retried = judgment
         .and_then(|(e, _, _)| e.judgment.as_ref())
         .is_some_and(|j| j.instance == Instance::Retrial);
+    let judgment_by = judgment.map(|(e, _, _)| (e.agency.clone(), e.document_number.clone()));
     Ok(Derived {
         record,
         combined,
         retried,
         agencies,
         documents,
+        judgment_by,
     })
 }
 

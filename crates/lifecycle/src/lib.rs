@@ -8,7 +8,9 @@ mod notice;
 mod state;
 
 pub use derive::{Derived, StoredEvent, derive_record};
-pub use notice::{Notice, NoticeFacts, NoticeKind, Recipient, render_notice};
+pub use notice::{
+    Issuing, Notice, NoticeFacts, NoticeKind, Recipient, TriggeringJudgment, render_notice,
+};
 pub use state::{
     Actor, Cause, State, StateCode, Step, lifted_by, next_state, sealed_on, trigger_for,
     trigger_reaches,

@@ -50,6 +50,63 @@ pub struct Notice {
     pub body: String,
 }
 
+/// Who issues notices and where an unsealing can be objected to: the deploying authority's
+/// configuration (`[notices]`), sealed into each transition's notice facts when it is made, so
+/// that a notice reads the same whenever it is read or delivered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Issuing {
+    /// The authority named at the foot of every notice (`北京市朝阳区人民法院`).
+    pub authority: Option<String>,
+    /// Where an objection to an unsealing goes (`北京市朝阳区人民检察院`).
+    pub objection_body: Option<String>,
+    /// Within how many days of receiving the notice an objection is made.
+    pub objection_days: Option<u32>,
+    /// The instrument a policy is in force under, by policy name, where the deploying authority
+    /// cites another than the policy's own `instrument`.
+    pub instruments: std::collections::BTreeMap<String, String>,
+}
+
+impl Issuing {
+    /// The instrument a notice under `policy` cites: the configured one for its name, else the
+    /// policy's own (`Meta::instrument`).
+    pub fn instrument<'a>(&'a self, policy: &'a fengcun_policy::Meta) -> &'a str {
+        self.instruments
+            .get(&policy.name)
+            .map_or_else(|| policy.instrument(), String::as_str)
+    }
+}
+
+/// The judgment that lifted a seal: the court, its case number (案号) and date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TriggeringJudgment {
+    /// The court's name as it gave it, else its kind and code.
+    pub court: String,
+    /// The court's agency code.
+    pub court_code: String,
+    /// The judgment's case number (`（2026）京0105刑初88号`), where the court gave it.
+    pub case_number: Option<String>,
+    /// The date of the judgment.
+    pub date: Date,
+    /// The date it took effect, where known.
+    pub effective: Option<Date>,
+}
+
+impl TriggeringJudgment {
+    /// `北京市朝阳区人民法院2026年5月10日作出的（2026）京0105刑初88号刑事判决（2026年5月21日发生法律效力）`.
+    fn chinese(&self) -> String {
+        let number = self.case_number.as_deref().unwrap_or_default();
+        let effective = self
+            .effective
+            .map(|d| format!("（{}发生法律效力）", chinese_date(d)))
+            .unwrap_or_default();
+        format!(
+            "{}{}作出的{number}刑事判决{effective}",
+            self.court,
+            chinese_date(self.date)
+        )
+    }
+}
+
 /// What a notice says; the caller fills it from the record and the transition.
 #[derive(Debug, Clone)]
 pub struct NoticeFacts<'a> {
@@ -60,7 +117,19 @@ pub struct NoticeFacts<'a> {
     pub effective: Date,
     pub issued: Date,
     pub policy_title: &'a str,
+    /// The legal instrument the policy is in force under ([`Issuing::instrument`]). Notices sealed
+    /// before it was kept with them cite the policy's title, as they were issued.
+    pub instrument: Option<&'a str>,
+    /// The bases of the rules that decided the case, each once.
     pub basis: &'a [String],
+    /// The issuing authority, named at the foot; none on notices sealed before it was configured.
+    pub authority: Option<&'a str>,
+    /// For an unseal by a judgment (a new crime, a discovered earlier crime, a retrial): that
+    /// judgment.
+    pub judgment: Option<&'a TriggeringJudgment>,
+    /// For an unseal: where, and within how many days, an objection is made.
+    pub objection_body: Option<&'a str>,
+    pub objection_days: Option<u32>,
     /// For an unseal: why (the policy's text for the trigger).
     pub reason: Option<&'a str>,
     /// How the record's case ended: only a conviction is a 犯罪记录; a record that ended otherwise
@@ -105,6 +174,27 @@ pub fn render_notice(kind: NoticeKind, recipient: &Recipient, facts: &NoticeFact
         kept,
         certificate,
     } = Words::of(facts.disposition);
+    // `根据…`: the instrument as it names itself; a notice sealed before instruments were kept
+    // cites the policy's title as it was issued.
+    let under = match facts.instrument {
+        Some(instrument) => instrument.to_owned(),
+        None => format!("《{}》", facts.policy_title),
+    };
+    let reason = facts.reason.unwrap_or("出现法定解除封存情形");
+    // `因…，` for an unseal: the reason, and the judgment that brought it about.
+    let cause = match facts.judgment {
+        Some(judgment) => format!("因{}，{reason}", judgment.chinese()),
+        None => format!("因{reason}"),
+    };
+    let objection = |who: &str| match (facts.objection_body, facts.objection_days) {
+        (Some(body), Some(days)) => {
+            format!(
+                "\n    {who}对解除封存有异议的，可以自收到本通知书之日起{days}日内向{body}提出。"
+            )
+        }
+        (Some(body), None) => format!("\n    {who}对解除封存有异议的，可以向{body}提出。"),
+        (None, _) => String::new(),
+    };
     let body = match recipient {
         Recipient::Agency {
             agency,
@@ -124,39 +214,43 @@ pub fn render_notice(kind: NoticeKind, recipient: &Recipient, facts: &NoticeFact
                 .unwrap_or_default();
             match kind {
                 NoticeKind::Seal => format!(
-                    "{addressee}：\n    根据《{policy}》，{subject}在案件{case}{document}中的{record}，自{date}起予以封存。\n    \
+                    "{addressee}：\n    根据{under}，{subject}在案件{case}{document}中的{record}，自{date}起予以封存。\n    \
                      依据：{basis}。\n    请对上述记录予以封存。除司法机关为办理案件需要或者有关单位根据国家规定进行查询外，\
                      不得向任何单位和个人提供；依法查询的，应当对被封存的{kept}予以保密。\n    请收到后回执确认。",
-                    policy = facts.policy_title,
                     case = facts.case_code,
                     date = chinese_date(facts.effective),
                 ),
                 NoticeKind::Unseal => format!(
-                    "{addressee}：\n    {subject}在案件{case}{document}中被封存的{record}，因{reason}，自{date}起解除封存。\n    \
-                     依据：{basis}。\n    请据此恢复对上述记录的正常管理，并依法处理。\n    请收到后回执确认。",
+                    "{addressee}：\n    {subject}在案件{case}{document}中被封存的{record}，{cause}，自{date}起解除封存。\n    \
+                     依据：{basis}。\n    请据此恢复对上述记录的正常管理，并依法处理。{objection}\n    请收到后回执确认。",
                     case = facts.case_code,
-                    reason = facts.reason.unwrap_or("出现法定解除封存情形"),
                     date = chinese_date(facts.effective),
+                    objection = objection("你单位"),
                 ),
             }
         }
         Recipient::Person => match kind {
             NoticeKind::Seal => format!(
-                "{name}：\n    你在案件{case}中的{record}，已根据《{policy}》自{date}起予以封存。\
+                "{name}：\n    你在案件{case}中的{record}，已根据{under}自{date}起予以封存。\
                  封存后，除法律规定的情形外，不得向任何单位和个人提供；{certificate}\n    \
                  依据：{basis}。",
                 case = facts.case_code,
-                policy = facts.policy_title,
                 date = chinese_date(facts.effective),
             ),
             NoticeKind::Unseal => format!(
-                "{name}：\n    你在案件{case}中被封存的{record}，因{reason}，自{date}起解除封存。\n    依据：{basis}。\n    \
-                 如对本决定有异议，可以依法提出。",
+                "{name}：\n    你在案件{case}中被封存的{record}，{cause}，自{date}起解除封存。\n    依据：{basis}。{objection}",
                 case = facts.case_code,
-                reason = facts.reason.unwrap_or("出现法定解除封存情形"),
                 date = chinese_date(facts.effective),
+                objection = match facts.objection_body {
+                    Some(_) => objection("你"),
+                    None => "\n    如对本决定有异议，可以依法提出。".to_owned(),
+                },
             ),
         },
+    };
+    let foot = match facts.authority {
+        Some(authority) => format!("{authority}\n{}", chinese_date(facts.issued)),
+        None => chinese_date(facts.issued),
     };
     Notice {
         kind,
@@ -167,7 +261,7 @@ pub fn render_notice(kind: NoticeKind, recipient: &Recipient, facts: &NoticeFact
             kind.title(),
             facts.number,
             body,
-            chinese_date(facts.issued)
+            foot
         ),
     }
 }

@@ -115,6 +115,47 @@ impl Decision {
         }
     }
 
+    /// The legal bases of the rules that decided the case, each citation once, in the order of the
+    /// reasons: for a seal, the eligibility rules that held and the timing rules whose date is the
+    /// effective date (with the policy's own date where that is the one); for any other outcome,
+    /// the rules that failed or could not be decided. A rule outside its scope never decided
+    /// anything and is not a reason at all.
+    pub fn deciding_bases(&self, policy: &Policy) -> Vec<String> {
+        let eligible = self.outcome.is_eligible();
+        let bases = self
+            .reasons
+            .iter()
+            .filter_map(|r| match (r.kind, r.verdict) {
+                (ReasonKind::Rule(i), Verdict::Holds) if eligible => {
+                    Some(policy.rules[usize::from(i)].basis.as_str())
+                }
+                (ReasonKind::Rule(i), Verdict::Fails | Verdict::Unknown(_)) if !eligible => {
+                    Some(policy.rules[usize::from(i)].basis.as_str())
+                }
+                (ReasonKind::Timing(i, Candidate::On(date)), Verdict::Holds)
+                    if eligible && Some(date) == self.effective_date =>
+                {
+                    Some(policy.timings[usize::from(i)].basis.as_str())
+                }
+                (ReasonKind::Timing(i, Candidate::WhenEventHappens(_)), Verdict::Holds)
+                    if eligible && self.effective_date.is_none() =>
+                {
+                    Some(policy.timings[usize::from(i)].basis.as_str())
+                }
+                (ReasonKind::Timing(i, _), Verdict::Unknown(_)) if !eligible => {
+                    Some(policy.timings[usize::from(i)].basis.as_str())
+                }
+                (ReasonKind::PolicyInForce(date), _)
+                    if eligible && Some(date) == self.effective_date =>
+                {
+                    Some(policy.meta.source.as_str())
+                }
+                (ReasonKind::NoTiming, _) if !eligible => Some(policy.meta.source.as_str()),
+                _ => None,
+            });
+        cite_once(bases)
+    }
+
     /// The first eligibility rule that failed, if any: what a simulation counts as the exclusion reason.
     pub fn first_failed_rule<'a>(&self, policy: &'a Policy) -> Option<&'a str> {
         self.reasons.iter().find_map(|r| match (r.kind, r.verdict) {
@@ -122,4 +163,36 @@ impl Decision {
             _ => None,
         })
     }
+}
+
+/// Citations, each once: every basis is split at `；` into its citations; a citation given again
+/// is left out, and so is a bare reference (`《刑事诉讼法》第二百八十六条`) where the same reference is
+/// cited with a gloss (`《刑事诉讼法》第二百八十六条：应当对相关犯罪记录予以封存`) — the glossed one
+/// takes the place of the first. Two different glosses of one reference say different things and
+/// are both kept.
+pub fn cite_once<'a>(bases: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    fn reference(citation: &str) -> &str {
+        citation.split('：').next().unwrap_or(citation).trim()
+    }
+    let mut cited: Vec<String> = Vec::new();
+    for citation in bases
+        .into_iter()
+        .flat_map(|b| b.split('；'))
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        let this = reference(citation);
+        let bare = this == citation;
+        if cited.iter().any(|c| c == citation) {
+            continue;
+        }
+        if bare && cited.iter().any(|c| reference(c) == this) {
+            continue;
+        }
+        match cited.iter_mut().find(|c| c.as_str() == this) {
+            Some(earlier) => *earlier = citation.to_owned(),
+            None => cited.push(citation.to_owned()),
+        }
+    }
+    cited
 }

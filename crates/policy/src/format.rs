@@ -39,6 +39,9 @@ pub(crate) struct MetaFile {
     pub jurisdiction: String,
     /// Where the policy as a whole comes from (a law, a report, a proposal).
     pub source: String,
+    /// The legal instrument under which the policy is in force, as a notice cites it.
+    #[serde(default)]
+    pub instrument: Option<Spanned<String>>,
     #[serde(default)]
     pub effective_from: Option<Spanned<String>>,
 }

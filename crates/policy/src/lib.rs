@@ -16,7 +16,7 @@ mod text;
 
 pub use condition::{AgeAt, Cond, Leaf, Missing, Truth};
 pub use decision::{
-    Candidate, Decision, DecisionView, Outcome, Reason, ReasonKind, ReasonView, Verdict,
+    Candidate, Decision, DecisionView, Outcome, Reason, ReasonKind, ReasonView, Verdict, cite_once,
 };
 pub use error::PolicyError;
 pub use eval::evaluate;

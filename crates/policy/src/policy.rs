@@ -21,8 +21,21 @@ pub struct Meta {
     pub summary: String,
     pub jurisdiction: String,
     pub source: String,
+    /// The legal instrument under which the policy is in force, cited by sealing and unsealing
+    /// notices (`根据…`); for a research or pilot option, its standing stated truthfully. Policies
+    /// written before the field existed have none: their notices cite `source` (see
+    /// [`Meta::instrument`]).
+    pub instrument: Option<String>,
     /// No record is sealed under this policy before this date.
     pub effective_from: Option<Date>,
+}
+
+impl Meta {
+    /// What a notice cites as the instrument the policy is in force under: `instrument`, else
+    /// `source`.
+    pub fn instrument(&self) -> &str {
+        self.instrument.as_deref().unwrap_or(&self.source)
+    }
 }
 
 /// An eligibility rule: within its scope (`applies`), the record is eligible only if `require` holds.
@@ -265,6 +278,15 @@ impl Compiler<'_> {
             })?),
             None => None,
         };
+        if let Some(instrument) = &meta.instrument {
+            if instrument.get_ref().trim().is_empty() {
+                return self.error(
+                    instrument.span().start,
+                    "policy.instrument",
+                    "must name the legal instrument the policy is in force under, or be left out",
+                );
+            }
+        }
         let mut ids = HashSet::new();
         let mut rules = Vec::new();
         for (i, rule) in file.rules.into_iter().enumerate() {
@@ -381,6 +403,7 @@ impl Compiler<'_> {
                 summary: meta.summary,
                 jurisdiction: meta.jurisdiction,
                 source: meta.source,
+                instrument: meta.instrument.map(Spanned::into_inner),
                 effective_from,
             },
             rules,

@@ -157,6 +157,14 @@ fn errors_name_the_line_and_the_field() {
             "policy.effective_from",
             "2024-02-30",
         ),
+        (
+            "empty instrument",
+            "source = \"test\"",
+            "source = \"test\"\ninstrument = \" \"",
+            7,
+            "policy.instrument",
+            "legal instrument",
+        ),
     ];
     for (what, from, to, line, field, word) in cases {
         assert!(MINIMAL.contains(from), "{what}: edit does not apply");
@@ -189,4 +197,42 @@ fn effective_from_is_a_candidate_date() {
     assert_eq!(decision.effective_date, Some(Date::constant(2027, 1, 1)));
     let later = fengcun_policy::evaluate(&policy, &record, Date::constant(2027, 1, 1));
     assert_eq!(later.outcome, Outcome::Seal);
+}
+
+/// A notice cites the instrument a policy is in force under, never the policy's own name: the
+/// report's options say they are research or pilot options and not yet law; the juvenile preset
+/// cites CPL art. 286 and the 2022 measures; a policy without the field cites its source (issue
+/// 14, decision 7).
+#[test]
+fn presets_name_the_instrument_they_are_in_force_under() {
+    for policy in presets::all() {
+        let instrument = policy.meta.instrument.as_deref().unwrap_or_else(|| {
+            panic!(
+                "{}: every shipped policy names its instrument",
+                policy.name()
+            )
+        });
+        assert_ne!(instrument, policy.meta.title, "{}", policy.name());
+        if policy.name().starts_with("cn-minor-") || policy.name().starts_with("cn-pilot-") {
+            assert!(
+                instrument.contains("《建立轻微犯罪记录封存制度的调研报告》")
+                    && instrument.ends_with("方案，尚非有效法律文件）"),
+                "{}: {instrument}",
+                policy.name()
+            );
+        }
+    }
+    let juvenile = presets::get("cn-juvenile").expect("shipped");
+    assert_eq!(
+        juvenile.meta.instrument(),
+        "《中华人民共和国刑事诉讼法》第二百八十六条、最高人民法院 最高人民检察院 公安部 司法部《关于未成年人犯罪记录封存的实施办法》（2022年）"
+    );
+    let without = load(MINIMAL).expect("loads");
+    assert_eq!(
+        (
+            without.meta.instrument.as_deref(),
+            without.meta.instrument()
+        ),
+        (None, "test")
+    );
 }

@@ -115,6 +115,23 @@ pub struct AgencyConfig {
     pub endpoint: Option<String>,
 }
 
+/// `[notices]`: who issues sealing and unsealing notices, where an unsealing is objected to, and
+/// the instrument a policy is cited as being in force under where the deploying authority names
+/// another than the policy's own.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoticesFile {
+    #[serde(default)]
+    issuing_authority: Option<String>,
+    #[serde(default)]
+    objection_body: Option<String>,
+    #[serde(default)]
+    objection_days: Option<u32>,
+    /// Policy name → instrument.
+    #[serde(default)]
+    instruments: std::collections::BTreeMap<String, String>,
+}
+
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
@@ -140,6 +157,8 @@ struct FileConfig {
     outbox_max_attempts: Option<i64>,
     #[serde(default)]
     certificate_issuer: Option<String>,
+    #[serde(default)]
+    notices: Option<NoticesFile>,
     #[serde(default)]
     session_hours: Option<u64>,
     #[serde(default)]
@@ -169,6 +188,9 @@ pub struct Config {
     pub outbox_max_attempts: i64,
     /// The agency named on certificates as their issuer.
     pub certificate_issuer: String,
+    /// `[notices]`: the authority that issues and signs notices, the objection route of an
+    /// unsealing, and instruments cited instead of a policy's own.
+    pub notices: fengcun_lifecycle::Issuing,
     /// How long a console session lasts.
     pub session_hours: u64,
     /// Whether the session cookie is marked `Secure` (HTTPS only); on unless the deployment
@@ -249,6 +271,10 @@ impl Default for Config {
             outbox_interval_seconds: 5,
             outbox_max_attempts: 12,
             certificate_issuer: "犯罪记录查询平台".to_owned(),
+            notices: fengcun_lifecycle::Issuing {
+                authority: Some("犯罪记录封存平台".to_owned()),
+                ..Default::default()
+            },
             session_hours: 8,
             secure_cookies: true,
             api_keys: Vec::new(),
@@ -315,12 +341,16 @@ impl Config {
             outbox_interval_seconds,
             outbox_max_attempts,
             certificate_issuer,
+            notices,
             session_hours,
             secure_cookies,
             api_keys,
             agencies,
         } = parsed;
         set(&mut self.certificate_issuer, certificate_issuer);
+        if let Some(notices) = notices {
+            self.apply_notices(file, notices)?;
+        }
         set(&mut self.session_hours, session_hours);
         set(&mut self.secure_cookies, secure_cookies);
         set(&mut self.listen, listen);
@@ -352,6 +382,46 @@ impl Config {
                 endpoint: a.endpoint,
             }));
         self.check(file)
+    }
+
+    fn apply_notices(&mut self, file: &str, notices: NoticesFile) -> Result<(), ConfigError> {
+        let refuse = |field: &str, message: &str| ConfigError::File {
+            file: file.to_owned(),
+            message: format!("notices.{field}: {message}"),
+        };
+        let text = |field: &str, value: Option<String>| match value {
+            Some(v) if v.trim().is_empty() || v.trim() != v || v.chars().any(char::is_control) => {
+                Err(refuse(
+                    field,
+                    "must be a name without surrounding white space or control characters",
+                ))
+            }
+            other => Ok(other),
+        };
+        if let Some(authority) = text("issuing_authority", notices.issuing_authority)? {
+            self.notices.authority = Some(authority);
+        }
+        if let Some(body) = text("objection_body", notices.objection_body)? {
+            self.notices.objection_body = Some(body);
+        }
+        if let Some(days) = notices.objection_days {
+            if !(1..=365).contains(&days) {
+                return Err(refuse("objection_days", "must be from 1 to 365 days"));
+            }
+            self.notices.objection_days = Some(days);
+        }
+        if self.notices.objection_days.is_some() && self.notices.objection_body.is_none() {
+            return Err(refuse(
+                "objection_days",
+                "needs objection_body: a time limit without the body to object to says nothing",
+            ));
+        }
+        for (policy, instrument) in notices.instruments {
+            let instrument =
+                text(&format!("instruments.{policy}"), Some(instrument))?.unwrap_or_default();
+            self.notices.instruments.insert(policy, instrument);
+        }
+        Ok(())
     }
 
     fn apply_env(&mut self, name: &str, value: String) -> Result<(), ConfigError> {
@@ -652,6 +722,69 @@ mod tests {
 
     /// An agency's configured kind is what its key's events are held to: a misspelt one is refused
     /// at start, not found out when every event of the agency is refused.
+    /// `[notices]` as docs/operations.md shows it; a bad value is refused naming its field.
+    #[test]
+    fn notices_name_their_authority_and_objection_route() {
+        let mut config = Config::default();
+        assert_eq!(
+            config.notices.authority.as_deref(),
+            Some("犯罪记录封存平台")
+        );
+        config
+            .apply_file(
+                "f.toml",
+                "[notices]\nissuing_authority = \"北京市朝阳区人民法院\"\nobjection_body = \"北京市朝阳区人民检察院\"\n\
+                 objection_days = 30\n[notices.instruments]\ncn-minor-opt1 = \"《某省轻微犯罪记录封存试点办法》\"\n",
+            )
+            .unwrap();
+        let notices = &config.notices;
+        assert_eq!(notices.authority.as_deref(), Some("北京市朝阳区人民法院"));
+        assert_eq!(
+            notices.objection_body.as_deref(),
+            Some("北京市朝阳区人民检察院")
+        );
+        assert_eq!(notices.objection_days, Some(30));
+        let opt1 = fengcun_policy::presets::get("cn-minor-opt1").unwrap();
+        assert_eq!(
+            notices.instrument(&opt1.meta),
+            "《某省轻微犯罪记录封存试点办法》"
+        );
+        let opt2 = fengcun_policy::presets::get("cn-minor-opt2").unwrap();
+        assert!(
+            notices
+                .instrument(&opt2.meta)
+                .ends_with("第二种意见（研究方案，尚非有效法律文件）")
+        );
+        for (text, message) in [
+            (
+                "[notices]\nissuing_authority = \" \"\n",
+                "notices.issuing_authority: must be a name",
+            ),
+            (
+                "[notices]\nobjection_body = \"某院\"\nobjection_days = 0\n",
+                "notices.objection_days: must be from 1 to 365 days",
+            ),
+            (
+                "[notices]\nobjection_days = 30\n",
+                "notices.objection_days: needs objection_body",
+            ),
+            (
+                "[notices.instruments]\ncn-minor-opt1 = \"\"\n",
+                "notices.instruments.cn-minor-opt1: must be a name",
+            ),
+            (
+                "[notices]\nauthority = \"某院\"\n",
+                "unknown field `authority`",
+            ),
+        ] {
+            let error = Config::default()
+                .apply_file("f.toml", text)
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(message), "{text}: {error}");
+        }
+    }
+
     #[test]
     fn an_agency_kind_must_be_a_known_kind() {
         let mut config = Config::default();

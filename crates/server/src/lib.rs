@@ -79,6 +79,7 @@ impl AppState {
             policy: self.policy.read().await.clone(),
             now: self.clock.now(),
             actor,
+            issuing: Arc::new(self.config.notices.clone()),
         }
     }
 }

@@ -73,7 +73,7 @@ async fn deliver_one(
     client: &reqwest::Client,
     item: &OutboxItem,
 ) -> Result<bool, fengcun_store::StoreError> {
-    let outcome = match deliver(client, item).await {
+    let outcome = match deliver(state, client, item).await {
         Ok(()) => {
             state
                 .metrics
@@ -118,24 +118,59 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-async fn deliver(client: &reqwest::Client, item: &OutboxItem) -> Result<(), String> {
+/// The notice as delivered: the notice's own fields, the acknowledgement, and the signature
+/// fields (`document`, `algorithm`, `key_id`, `signature`, `verification_code`) with which the
+/// receiver verifies it offline (`fengcun notice verify`, docs/notices.md).
+fn delivery(state: &AppState, item: &OutboxItem) -> Result<serde_json::Value, String> {
     let content = item.content.as_ref().map_err(|error| {
         tracing::error!(notice = %item.notice_id, %error, "a notice could not be read back");
         format!("the notice could not be read back: {error}")
     })?;
+    let signed = fengcun_certificate::sign_notice(
+        fengcun_certificate::NoticeDraft {
+            number: item.notice_id.clone(),
+            kind: item.kind.clone(),
+            title: content.title.clone(),
+            recipient: item.recipient.clone(),
+            body: content.body.clone(),
+            authority: state
+                .config
+                .notices
+                .authority
+                .clone()
+                .unwrap_or_else(|| state.config.certificate_issuer.clone()),
+            signed_on: fengcun_domain::date::china_date(state.clock.now()),
+        },
+        &state.signing,
+    )
+    .map_err(|error| format!("the notice could not be signed: {error}"))?;
+    let mut body = json!({
+        "notice_id": item.notice_id,
+        "kind": item.kind,
+        "title": content.title,
+        "body": content.body,
+        "ack": {"path": format!("/api/v1/notices/{}/ack", item.notice_id), "token": item.ack_token},
+    });
+    if let (Some(body), serde_json::Value::Object(fields)) = (body.as_object_mut(), signed.fields())
+    {
+        body.extend(fields);
+    }
+    Ok(body)
+}
+
+async fn deliver(
+    state: &AppState,
+    client: &reqwest::Client,
+    item: &OutboxItem,
+) -> Result<(), String> {
+    let body = delivery(state, item)?;
     let endpoint = item
         .endpoint
         .as_deref()
         .ok_or_else(|| format!("no endpoint configured for agency {}", item.recipient))?;
     let response = client
         .post(endpoint)
-        .json(&json!({
-            "notice_id": item.notice_id,
-            "kind": item.kind,
-            "title": content.title,
-            "body": content.body,
-            "ack": {"path": format!("/api/v1/notices/{}/ack", item.notice_id), "token": item.ack_token},
-        }))
+        .json(&body)
         .send()
         .await
         // Without the URL: an endpoint may carry a token in its query, and this text is logged and

@@ -81,6 +81,8 @@ struct App {
     clock: Arc<FixedClock>,
     /// The server's store, for tests that damage a row as a disk or an operator might.
     store: Arc<fengcun_store::SqlStore>,
+    /// The directory of its database, where its signing key's public key is kept.
+    dir: std::path::PathBuf,
     _running: fengcun_server::Running,
 }
 
@@ -164,6 +166,7 @@ impl App {
             http: reqwest::Client::new(),
             clock,
             store,
+            dir,
             _running: running,
         }
     }
@@ -1034,6 +1037,44 @@ async fn notices_are_delivered_retried_and_acknowledged() {
     let received = receiver.received.lock().unwrap()[0].clone();
     assert_eq!(received["notice_id"], delivered["notice_id"]);
     assert_eq!(received["title"], "封存通知书");
+    // Signed like a certificate: the receiver verifies it offline with the platform's public
+    // key; any change to what it states fails.
+    let public = std::fs::read_to_string(app.dir.join("api.sqlite.signing.pub.pem")).unwrap();
+    let public = fengcun_crypto::VerifyingKey::from_text(&public).unwrap();
+    let bytes = serde_json::to_vec(&received).unwrap();
+    let verified = fengcun_certificate::verify_notice(&bytes, &public).unwrap();
+    assert_eq!(verified.document.number, received["notice_id"]);
+    assert_eq!(verified.document.authority, "犯罪记录封存平台");
+    assert_eq!(verified.verification_code, received["verification_code"]);
+    assert_eq!(received["algorithm"], "SM2-SM3");
+    assert_eq!(received["document"]["body"], received["body"]);
+    let code = received["verification_code"].as_str().unwrap();
+    assert_eq!(code.len(), 24, "{code}");
+    for (field, value) in [
+        (
+            "body",
+            json!(received["body"].as_str().unwrap().replace("封存", "解封")),
+        ),
+        ("document", {
+            let mut d = received["document"].clone();
+            d["recipient"] = json!("110105-ga");
+            d
+        }),
+        ("signature", {
+            let signature = received["signature"].as_str().unwrap();
+            let first = if signature.starts_with('A') { "B" } else { "A" };
+            json!(format!("{first}{}", &signature[1..]))
+        }),
+        ("verification_code", json!(code.replace('-', "_"))),
+    ] {
+        let mut altered = received.clone();
+        altered[field] = value;
+        assert!(
+            fengcun_certificate::verify_notice(&serde_json::to_vec(&altered).unwrap(), &public)
+                .is_err(),
+            "{field} changed"
+        );
+    }
     // Notices to agencies without an endpoint are listed as not acknowledged.
     let unacknowledged = app.notices("?unacknowledged=true").await;
     assert!(unacknowledged.iter().any(|n| n["recipient"] == "110105-ga"));

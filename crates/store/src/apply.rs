@@ -12,9 +12,10 @@ use std::sync::Arc;
 use fengcun_crypto::DataKey;
 use fengcun_domain::{Event, EventKind, Record, ValidEvent, parse_record};
 use fengcun_lifecycle::{
-    Cause, Derived, NoticeKind, State, Step, StoredEvent, derive_record, lifted_by, next_state,
+    Cause, Derived, NoticeKind, State, Step, StoredEvent, TriggeringJudgment, derive_record,
+    lifted_by, next_state,
 };
-use fengcun_policy::evaluate;
+use fengcun_policy::{Trigger, evaluate};
 
 use crate::error::StoreError;
 use crate::keys;
@@ -746,6 +747,7 @@ impl SqlStore {
                 Cause::Events { correction },
                 ctx,
                 &arriving,
+                None,
             ) {
                 return Err((record.clone(), error));
             }
@@ -1255,6 +1257,7 @@ impl SqlStore {
             cause,
             ctx,
             &[],
+            None,
         )?;
         let mine = writes.transitions_of(person_key, case_code);
         self.flush(tx, writes, ctx).await?;
@@ -1277,6 +1280,7 @@ impl SqlStore {
         cause: Cause,
         ctx: &Context,
         arriving: &[(&str, &str)],
+        by: Option<&TriggeringJudgment>,
     ) -> Result<(), StoreError> {
         let cached = persons
             .get(person_key, case_code)
@@ -1333,7 +1337,7 @@ impl SqlStore {
         if let Some(step) = &step {
             self.write_transition(
                 writes, person_key, case_code, current, step, &decision, &facts, ctx, &derived,
-                &key, None,
+                &key, None, by,
             );
         } else if let Some(sealed @ State::Sealed { .. }) = current {
             // An agency that first reports on a record after it was sealed holds it too: it is told.
@@ -1365,6 +1369,7 @@ impl SqlStore {
                     &derived,
                     &key,
                     Some(&newcomers),
+                    None,
                 );
             }
         }
@@ -1451,10 +1456,30 @@ impl SqlStore {
                     Cause::Trigger(trigger),
                     ctx,
                     &[],
+                    derived.judgment().as_ref(),
                 )?;
             }
         }
         Ok(())
+    }
+
+    /// The judgment in force of one of the person's records, for a notice that names it.
+    fn judgment_of(
+        &self,
+        persons: &mut Persons,
+        person_key: &str,
+        case_code: &str,
+    ) -> Result<Option<TriggeringJudgment>, StoreError> {
+        let Some(cached) = persons.get(person_key, case_code) else {
+            return Ok(None);
+        };
+        let key = self
+            .keys()
+            .record_key(&cached.wrapped, person_key, case_code)?;
+        let events = persons.events(person_key, case_code, &key)?;
+        Ok(derive_record(case_code, &events)
+            .ok()
+            .and_then(|d| d.judgment()))
     }
 
     /// `derived` is becoming sealed: a later conviction of the person that arrived first lifts it.
@@ -1475,6 +1500,7 @@ impl SqlStore {
                 continue;
             };
             if let Some(trigger) = lifted_by(&derived.record, &later, None, &ctx.policy) {
+                let by = self.judgment_of(persons, person_key, &other)?;
                 self.refresh_cached(
                     persons,
                     writes,
@@ -1483,6 +1509,7 @@ impl SqlStore {
                     Cause::Trigger(trigger),
                     ctx,
                     &[],
+                    by.as_ref(),
                 )?;
                 return Ok(());
             }
@@ -1507,6 +1534,7 @@ impl SqlStore {
         derived: &Derived,
         key: &DataKey,
         only: Option<&[String]>,
+        by: Option<&TriggeringJudgment>,
     ) {
         let to = step.to;
         let policy = &ctx.policy;
@@ -1536,15 +1564,23 @@ impl SqlStore {
             }
             _ => None,
         };
+        // The judgment that lifted the seal: another case's conviction (a new or a discovered
+        // crime), or this case's own retried judgment.
+        let judgment = match unseal.map(|u| u.trigger) {
+            Some(Trigger::NewConviction | Trigger::PriorCrimeDiscovered) => by.cloned(),
+            Some(Trigger::Retrial) => derived.judgment(),
+            _ => None,
+        };
         let notice_facts = kind.map(|kind| {
             notice_facts(
                 kind,
                 to,
                 unseal,
-                &cited_bases(decision, policy),
+                &decision.deciding_bases(policy),
                 ctx,
                 derived,
                 case_code,
+                judgment.as_ref(),
             )
         });
         writes.transitions.push([
@@ -1635,19 +1671,25 @@ impl SqlStore {
 /// Everything the notices of one transition say, sealed once with the transition; each notice is
 /// rendered from it (`sql::render_stored_notice`) when it is read or delivered, the same text every
 /// time.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "what one transition's notices say, gathered once"
+)]
 fn notice_facts(
     kind: NoticeKind,
     to: State,
     unseal: Option<&fengcun_policy::Unseal>,
-    cited: &[String],
+    deciding: &[String],
     ctx: &Context,
     derived: &Derived,
     case_code: &str,
+    judgment: Option<&TriggeringJudgment>,
 ) -> serde_json::Value {
     let basis: Vec<String> = match unseal {
-        Some(u) => vec![u.basis.clone()],
-        None => cited.to_vec(),
+        Some(u) => fengcun_policy::cite_once([u.basis.as_str()]),
+        None => deciding.to_vec(),
     };
+    let issuing = &ctx.issuing;
     let agencies: serde_json::Map<String, serde_json::Value> = derived
         .agencies
         .iter()
@@ -1666,31 +1708,22 @@ fn notice_facts(
         "effective": to.date().unwrap_or_else(|| ctx.today()).to_string(),
         "issued": ctx.today().to_string(),
         "policy_title": ctx.policy.meta.title,
+        "instrument": issuing.instrument(&ctx.policy.meta),
         "basis": basis,
         "reason": unseal.map(|u| u.text.clone()),
         "disposition": derived.record.disposition.code(),
         "agencies": agencies,
+        "authority": issuing.authority,
+        "judgment": judgment.map(|j| serde_json::json!({
+            "court": j.court,
+            "court_code": j.court_code,
+            "case_number": j.case_number,
+            "date": j.date.to_string(),
+            "effective": j.effective.map(|d| d.to_string()),
+        })),
+        "objection_body": (kind == NoticeKind::Unseal).then_some(issuing.objection_body.as_ref()).flatten(),
+        "objection_days": (kind == NoticeKind::Unseal).then_some(issuing.objection_days).flatten(),
     })
-}
-
-/// The legal bases a decision cites, once each, in the order of its reasons.
-fn cited_bases(
-    decision: &fengcun_policy::Decision,
-    policy: &fengcun_policy::Policy,
-) -> Vec<String> {
-    use fengcun_policy::ReasonKind;
-    let mut bases: Vec<String> = Vec::new();
-    for reason in &decision.reasons {
-        let basis = match reason.kind {
-            ReasonKind::Rule(i) => &policy.rules[usize::from(i)].basis,
-            ReasonKind::Timing(i, _) => &policy.timings[usize::from(i)].basis,
-            ReasonKind::PolicyInForce(_) | ReasonKind::NoTiming => &policy.meta.source,
-        };
-        if !bases.contains(basis) {
-            bases.push(basis.clone());
-        }
-    }
-    bases
 }
 
 fn decrypt_events(rows: &[PrefetchedEvent], key: &DataKey) -> Result<Vec<StoredEvent>, StoreError> {

@@ -1478,6 +1478,32 @@ impl SqlStore {
             None => Disposition::Convicted,
             Some(code) => Disposition::parse(code).ok_or_else(|| corrupt("disposition"))?,
         };
+        // Notices sealed before these were kept with them render as they were issued: no
+        // authority, the policy's title, no judgment, no objection route.
+        let judgment = match &facts["judgment"] {
+            serde_json::Value::Null => None,
+            j => {
+                let day = |v: &serde_json::Value| v.as_str().and_then(|d| d.parse::<Date>().ok());
+                Some(fengcun_lifecycle::TriggeringJudgment {
+                    court: j["court"]
+                        .as_str()
+                        .ok_or_else(|| corrupt("judgment.court"))?
+                        .to_owned(),
+                    court_code: j["court_code"].as_str().unwrap_or_default().to_owned(),
+                    case_number: j["case_number"].as_str().map(str::to_owned),
+                    date: day(&j["date"]).ok_or_else(|| corrupt("judgment.date"))?,
+                    effective: day(&j["effective"]),
+                })
+            }
+        };
+        let objection_days = match &facts["objection_days"] {
+            serde_json::Value::Null => None,
+            days => Some(
+                days.as_u64()
+                    .and_then(|d| u32::try_from(d).ok())
+                    .ok_or_else(|| corrupt("objection_days"))?,
+            ),
+        };
         let notice = fengcun_lifecycle::render_notice(
             kind,
             &recipient,
@@ -1489,7 +1515,12 @@ impl SqlStore {
                 effective: date("effective")?,
                 issued: date("issued")?,
                 policy_title: facts["policy_title"].as_str().unwrap_or_default(),
+                instrument: facts["instrument"].as_str(),
                 basis: &basis,
+                authority: facts["authority"].as_str(),
+                judgment: judgment.as_ref(),
+                objection_body: facts["objection_body"].as_str(),
+                objection_days,
                 reason: facts["reason"].as_str(),
                 disposition,
             },

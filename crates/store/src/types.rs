@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use fengcun_domain::Date;
-use fengcun_lifecycle::Actor;
+use fengcun_lifecycle::{Actor, Issuing};
 use fengcun_policy::Policy;
 use serde::Serialize;
 
@@ -20,6 +20,9 @@ pub struct Context {
     pub policy: Arc<Policy>,
     pub now: jiff::Timestamp,
     pub actor: Actor,
+    /// Who issues the notices and where an unsealing is objected to (configured), sealed into
+    /// each transition's notice facts.
+    pub issuing: Arc<Issuing>,
 }
 
 impl Context {
@@ -28,7 +31,13 @@ impl Context {
             policy,
             now,
             actor: Actor::Automatic,
+            issuing: Arc::default(),
         }
+    }
+
+    /// The same, with the notices issued as `issuing` says.
+    pub fn issued_by(self, issuing: Arc<Issuing>) -> Self {
+        Self { issuing, ..self }
     }
 
     /// Today's date in China (UTC+8), the date legal effects are dated with.

@@ -306,7 +306,7 @@ async fn sealing_on_judgment_effective_with_notices_duplicates_and_conflicts() {
                 sealed.policy_version.as_str(),
                 sealed.actor.as_str()
             ),
-            ("cn-minor-opt1", "1", "automatic")
+            ("cn-minor-opt1", "2", "automatic")
         );
         assert_eq!(sealed.reasons["decision"]["outcome"], "seal");
         assert!(
@@ -504,6 +504,141 @@ async fn a_new_conviction_unseals_and_an_acquittal_does_not() {
         assert_eq!(
             lifted.last().unwrap().rule.as_deref(),
             Some("unseal_new_crime")
+        );
+    }
+}
+
+/// Notices read as official documents (issue 14, decision 7): sealed with the transition are the
+/// issuing authority, the instrument the policy is in force under, and for an unsealing the
+/// judgment that lifted the seal and the objection route; the deploying authority may cite
+/// another instrument for a policy.
+#[tokio::test]
+async fn notices_name_the_authority_the_instrument_and_the_judgment_that_lifted_the_seal() {
+    for store in stores("official_notices").await {
+        let issuing = Arc::new(fengcun_lifecycle::Issuing {
+            authority: Some("某区人民法院".into()),
+            objection_body: Some("某区人民检察院".into()),
+            objection_days: Some(15),
+            instruments: Default::default(),
+        });
+        let c = ctx("cn-minor-opt1", "2025-01-01T00:00:00Z").issued_by(issuing.clone());
+        let old = "110105-2023-000601";
+        store
+            .ingest(
+                &conviction(
+                    old,
+                    ZHANG,
+                    "危险驾驶罪",
+                    sentence("criminal_detention", Some(2)),
+                    "2023-01-01",
+                    "2023-02-01",
+                    "2023-02-12",
+                ),
+                &c,
+            )
+            .await
+            .unwrap();
+        let notices = |kind: &'static str| {
+            let store = &store;
+            async move {
+                store
+                    .notices(NoticeFilter {
+                        case_code: Some(old.into()),
+                        recipient: Some("110105-ga".into()),
+                        ..NoticeFilter::default()
+                    })
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .find(|n| n.kind == kind)
+                    .unwrap()
+                    .body
+            }
+        };
+        let seal = notices("seal").await;
+        assert!(
+            seal.contains("根据最高人民法院咨询委员会第六调研组《建立轻微犯罪记录封存制度的调研报告》第一种意见（研究方案，尚非有效法律文件），张三"),
+            "{seal}"
+        );
+        assert!(
+            !seal.contains("轻微犯罪记录封存（调研报告第一种意见）"),
+            "{seal}"
+        );
+        assert!(
+            seal.ends_with("请收到后回执确认。\n\n某区人民法院\n2025年1月1日"),
+            "{seal}"
+        );
+        assert!(!seal.contains("异议"), "{seal}");
+        // Each citation once: 调研报告二(四) is glossed twice in the preset, differently.
+        assert_eq!(seal.matches("《刑法》第九十九条").count(), 1, "{seal}");
+
+        let new = "110105-2024-000603";
+        let c2 = ctx("cn-minor-opt1", "2024-12-20T00:00:00Z").issued_by(issuing.clone());
+        store
+            .ingest(
+                &conviction(
+                    new,
+                    ZHANG,
+                    "盗窃罪",
+                    sentence("fixed_term", Some(8)),
+                    "2024-06-01",
+                    "2024-12-01",
+                    "2024-12-12",
+                ),
+                &c2,
+            )
+            .await
+            .unwrap();
+        let unseal = notices("unseal").await;
+        for wanted in [
+            "中被封存的犯罪记录，因某区人民法院2024年12月1日作出的(2024)某刑初000603号刑事判决（2024年12月12日发生法律效力），再犯新罪被判处刑罚，解除封存，自2024年12月20日起解除封存。",
+            "依据：调研报告二(五)：再犯新罪的，应当解除封存。",
+            "你单位对解除封存有异议的，可以自收到本通知书之日起15日内向某区人民检察院提出。",
+            "\n\n某区人民法院\n2024年12月20日",
+        ] {
+            assert!(unseal.contains(wanted), "wants {wanted}\n{unseal}");
+        }
+
+        // A deploying authority cites its own instrument for a policy.
+        let mut instruments = std::collections::BTreeMap::new();
+        instruments.insert(
+            "cn-minor-opt1".to_owned(),
+            "《某省轻微犯罪记录封存试点办法》".to_owned(),
+        );
+        let own = Arc::new(fengcun_lifecycle::Issuing {
+            instruments,
+            ..(*issuing).clone()
+        });
+        let third = "110105-2025-000604";
+        store
+            .ingest(
+                &conviction(
+                    third,
+                    "110105199203150038",
+                    "危险驾驶罪",
+                    sentence("criminal_detention", Some(2)),
+                    "2025-01-01",
+                    "2025-02-01",
+                    "2025-02-12",
+                ),
+                &ctx("cn-minor-opt1", "2025-03-01T00:00:00Z").issued_by(own),
+            )
+            .await
+            .unwrap();
+        let cited = store
+            .notices(NoticeFilter {
+                case_code: Some(third.into()),
+                recipient: Some("person".into()),
+                ..NoticeFilter::default()
+            })
+            .await
+            .unwrap();
+        assert!(
+            cited[0]
+                .body
+                .contains("已根据《某省轻微犯罪记录封存试点办法》自2025年2月12日起予以封存"),
+            "{}",
+            cited[0].body
         );
     }
 }

@@ -33,6 +33,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // The demo's data are made up and its directory thrown away: its key stays with them, apart
     // from the key of any real database on this machine.
     config.master_key_file = Some(dir.join("demo.sqlite.key"));
+    // The demo's notices are issued as a district court would issue them, with an objection route
+    // (made-up values: a deployment configures its own `[notices]`, docs/notices.md).
+    config.notices.authority = Some("北京市朝阳区人民法院".to_owned());
+    config.notices.objection_body = Some("北京市朝阳区人民检察院".to_owned());
+    config.notices.objection_days = Some(30);
     config.api_keys.push(ApiKey {
         name: "demo-operator".into(),
         role: Role::Operator,
@@ -55,7 +60,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
-        let inbox = start_inbox().await?;
+        let inbox = start_inbox(dir.join("inbox")).await?;
         for (code, kind) in DEMO_AGENCIES {
             config.agencies.push(fengcun_server::AgencyEndpoint {
                 code: (*code).to_owned(),
@@ -71,7 +76,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .filter(|l| !l.trim().is_empty())
             .map(|l| Event::parse(l.as_bytes()))
             .collect::<Result<Vec<_>, _>>()?;
-        let ctx = Context::new(Arc::new(config.load_policy()?), jiff::Timestamp::now());
+        let ctx = Context::new(Arc::new(config.load_policy()?), jiff::Timestamp::now())
+            .issued_by(Arc::new(config.notices.clone()));
         let outcomes = store.ingest(&events, &ctx).await?;
         let counts = store.counts().await?;
         let for_agencies = store
@@ -90,6 +96,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         println!("\nserver: {base}   (Ctrl-C to stop)");
         println!("{for_agencies} notices for the agencies are delivered to a demo inbox, where each agency acknowledges its own with its own key (see the log)");
+        println!(
+            "delivered notices are kept in {}; check one offline with\n  fengcun notice verify {}/<notice>.json --public-key {}",
+            dir.join("inbox").display(),
+            dir.join("inbox").display(),
+            dir.join("demo.sqlite.signing.pub.pem").display()
+        );
         println!("operator key (shown once): {operator_key}\n");
         println!("try:");
         println!("  curl {base}/healthz");
@@ -115,21 +127,33 @@ const DEMO_AGENCIES: &[(&str, &str)] = &[
 ];
 
 /// A stand-in for the agencies' own systems: takes the notices the outbox delivers, each agency
-/// at its own path (`/notices/{agency code}`).
+/// at its own path (`/notices/{agency code}`), and keeps each as received in `DIR/inbox/` (to be
+/// checked with `fengcun notice verify`).
 struct Inbox {
     url: String,
     received: tokio::sync::mpsc::UnboundedReceiver<(String, serde_json::Value)>,
 }
 
-async fn start_inbox() -> anyhow::Result<Inbox> {
+async fn start_inbox(keep: PathBuf) -> anyhow::Result<Inbox> {
+    std::fs::create_dir_all(&keep)?;
     let (sender, received) = tokio::sync::mpsc::unbounded_channel::<(String, serde_json::Value)>();
     let app = axum::Router::new().route(
         "/notices/{agency}",
         axum::routing::post(
             move |axum::extract::Path(agency): axum::extract::Path<String>,
-                  axum::Json(notice): axum::Json<serde_json::Value>| {
-                let sender = sender.clone();
+                  bytes: axum::body::Bytes| {
+                let (sender, keep) = (sender.clone(), keep.clone());
                 async move {
+                    let Ok(notice) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+                        return axum::http::StatusCode::BAD_REQUEST;
+                    };
+                    // Notice numbers are `A-Z`, `0-9` and `-`: safe as a file name.
+                    if let Some(id) = notice["notice_id"]
+                        .as_str()
+                        .filter(|id| id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+                    {
+                        let _ = std::fs::write(keep.join(format!("{id}.json")), &bytes);
+                    }
                     let _ = sender.send((agency, notice));
                     axum::http::StatusCode::OK
                 }

@@ -70,7 +70,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let ctx = Context::new(
             Arc::new(policy),
             args.now.unwrap_or_else(jiff::Timestamp::now),
-        );
+        )
+        .issued_by(Arc::new(config.notices.clone()));
         import(&store, input, &args, &ctx).await
     })
 }

@@ -4,6 +4,7 @@ pub mod demo;
 pub mod evaluate;
 pub mod import;
 pub mod judgment;
+pub mod notice;
 pub mod policy;
 pub mod serve;
 pub mod simulate;
