@@ -80,7 +80,7 @@ fn the_readme_command_decides_every_example_record() {
     assert_eq!(outcome("EX-11").as_deref(), Some("needs_facts"));
     for d in &decisions {
         assert_eq!(d["policy"], "cn-minor-opt1");
-        assert_eq!(d["policy_version"], "1");
+        assert_eq!(d["policy_version"], "2");
         assert!(!d["reasons"].as_array().unwrap().is_empty());
     }
 }
