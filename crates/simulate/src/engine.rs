@@ -499,6 +499,7 @@ fn pack(key: &Key) -> Option<u128> {
     }
     let mut b = Bits(1, 0);
     b.put(key.disposition as u32, 3)?;
+    b.put(key.ground.map_or(0, |g| 1 + g as u32), 3)?;
     match key.principal {
         None => b.put(0, 1)?,
         Some((kind, months)) => {
@@ -610,6 +611,8 @@ struct Buckets {
     /// (kind, months) of every sentence limit.
     months: Vec<(PrincipalKind, u32)>,
     conditions: [bool; 3],
+    /// Whether some condition reads the ground of a non-prosecution.
+    ground: bool,
     /// The buckets of small values, looked up rather than counted for every record: by age,
     /// by prior convictions, and by kind of sentence (`PrincipalKind as usize`) and months.
     age_table: Vec<u32>,
@@ -646,8 +649,10 @@ impl Buckets {
                 conds.extend(t.applies.as_ref());
             }
         }
+        // Exhaustive: a new kind of condition must say here which fact of the key it reads.
         for leaf in conds.iter().flat_map(|c| c.leaves()) {
             match leaf {
+                Leaf::NonProsecutionGround(_) => b.ground = true,
                 Leaf::AgeUnder { years, .. } => b.ages.push(*years),
                 Leaf::PriorConvictionsAtMost(n) => b.priors.push(*n),
                 Leaf::SentenceAtMost(limit) | Leaf::SentenceAbove(limit) => {
@@ -660,9 +665,30 @@ impl Buckets {
                 Leaf::CivilCompensationFulfilled(_) => b.conditions[0] = true,
                 Leaf::VictimForgiveness(_) => b.conditions[1] = true,
                 Leaf::Plea(_) => b.conditions[2] = true,
-                _ => {}
+                // Read from the key as they are (disposition, kind of sentence, charges,
+                // culpability, probation, combination, recidivism, prior convictions: the
+                // first-offender test reads the latter two).
+                Leaf::Disposition(_)
+                | Leaf::Principal(_)
+                | Leaf::Culpability(_)
+                | Leaf::AnyChargeTagged(_)
+                | Leaf::AllChargesIn(_)
+                | Leaf::AnyChargeIn(_)
+                | Leaf::FirstOffender(_)
+                | Leaf::Recidivist(_)
+                | Leaf::Probation(_)
+                | Leaf::CombinedSentence(_) => {}
             }
         }
+        // One bucket boundary per distinct threshold: the same age or limit read by many rules
+        // (every cn-minor preset reads 18) would otherwise give buckets too wide to pack.
+        b.ages.sort_unstable();
+        b.ages.dedup();
+        b.priors.sort_unstable();
+        b.priors.dedup();
+        b.months
+            .sort_unstable_by_key(|(kind, months)| (*kind as usize, *months));
+        b.months.dedup();
         b.with_tables()
     }
 
@@ -725,6 +751,9 @@ impl Buckets {
                 *slot = None;
             }
         }
+        if !self.ground {
+            key.ground = None;
+        }
     }
 }
 
@@ -733,7 +762,7 @@ mod tests {
     #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
 
     use super::*;
-    use fengcun_domain::{ChargeId, Culpability, Disposition};
+    use fengcun_domain::{ChargeId, Culpability, Disposition, NonProsecutionGround};
     use fengcun_policy::presets;
 
     /// Keys of a synthetic set, bucketed as for every preset, and variants of each with one part
@@ -762,6 +791,17 @@ mod tests {
             let mut k = key.clone();
             k.principal = None;
             variants.push(k);
+            for ground in [
+                NonProsecutionGround::Statutory,
+                NonProsecutionGround::Discretionary,
+                NonProsecutionGround::InsufficientEvidence,
+                NonProsecutionGround::Conditional,
+            ] {
+                let mut k = key.clone();
+                k.disposition = Disposition::NotProsecuted;
+                k.ground = Some(ground);
+                variants.push(k);
+            }
             for months in [0, 1, 31] {
                 let mut k = key.clone();
                 k.principal = Some((PrincipalKind::Death, months));
@@ -825,6 +865,7 @@ mod tests {
         for value in 0..2 * MONTH_TABLE {
             let mut key = Key {
                 disposition: Disposition::Convicted,
+                ground: None,
                 principal: None,
                 probation: false,
                 combined: false,
