@@ -306,7 +306,7 @@ async fn sealing_on_judgment_effective_with_notices_duplicates_and_conflicts() {
                 sealed.policy_version.as_str(),
                 sealed.actor.as_str()
             ),
-            ("cn-minor-opt1", "1", "automatic")
+            ("cn-minor-opt1", "2", "automatic")
         );
         assert_eq!(sealed.reasons["decision"]["outcome"], "seal");
         assert!(
