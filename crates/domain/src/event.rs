@@ -276,9 +276,18 @@ pub struct Event {
     pub charges: Vec<EventCharge>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offence_date: Option<String>,
-    /// `not_prosecuted`: statutory | discretionary | insufficient_evidence | conditional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `not_prosecuted`: statutory | discretionary | insufficient_evidence | conditional. Also
+    /// read as `non_prosecution_ground`, the record-facts name it becomes.
+    #[serde(
+        default,
+        alias = "non_prosecution_ground",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ground: Option<String>,
+    /// `not_prosecuted`: the person's convictions before this case, as the decision states them
+    /// (a discretionary non-prosecution meets the first-offender rule as a conviction does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior_convictions: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub judgment: Option<Judgment>,
     /// `correction`: the idempotency key of the event it corrects …
@@ -445,6 +454,11 @@ impl Event {
             self.ground.is_some() && !is(&[EventKind::NotProsecuted]),
             "ground",
             "kind not_prosecuted",
+        )?;
+        only(
+            self.prior_convictions.is_some() && !is(&[EventKind::NotProsecuted]),
+            "prior_convictions",
+            "kind not_prosecuted (a judgment gives them in judgment)",
         )?;
         only(
             (self.corrects.is_some() || self.replacement.is_some())

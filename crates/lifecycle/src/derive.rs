@@ -149,9 +149,9 @@ pub fn derive_record(record_id: &str, events: &[StoredEvent]) -> Result<Derived,
             facts
         }
         None => {
-            let (disposition, date, ground) = match terminal {
+            let (disposition, date, not_prosecuted) = match terminal {
                 Some((event, date)) if event.kind == EventKind::NotProsecuted => {
-                    ("not_prosecuted", Some(date), event.ground.clone())
+                    ("not_prosecuted", Some(date), Some(event))
                 }
                 Some((_, date)) => ("case_withdrawn", Some(date), None),
                 None => ("open", None, None),
@@ -160,8 +160,15 @@ pub fn derive_record(record_id: &str, events: &[StoredEvent]) -> Result<Derived,
             if let Some(date) = date {
                 facts["disposition_date"] = date.to_string().into();
             }
-            if let Some(ground) = ground {
-                facts["non_prosecution_ground"] = ground.into();
+            // The ground decides which rules a non-prosecution meets (docs/law.md); the prior
+            // convictions, whether a discretionary one is a first offender's.
+            if let Some(event) = not_prosecuted {
+                if let Some(ground) = &event.ground {
+                    facts["non_prosecution_ground"] = ground.clone().into();
+                }
+                if let Some(prior) = event.prior_convictions {
+                    facts["prior_convictions"] = prior.into();
+                }
             }
             if let Some(charges) = stage_charges {
                 facts["charges"] = serde_json::to_value(charges).unwrap_or(Value::Null);

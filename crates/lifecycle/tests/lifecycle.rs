@@ -728,3 +728,65 @@ proptest! {
         prop_assert_eq!(a.record, b.record);
     }
 }
+
+/// The ground (and the history) a not_prosecuted event states reach the record's facts, and with
+/// them the exclusions (issue 14, decision 1): one drug case, not prosecuted on each ground, and a
+/// theft not prosecuted at the discretion of a procuratorate for a person with a prior conviction.
+#[test]
+fn a_non_prosecutions_ground_reaches_the_facts_and_the_decision() {
+    use fengcun_domain::NonProsecutionGround as G;
+    use fengcun_policy::Outcome;
+    let policy = presets::get("cn-minor-opt1").unwrap();
+    let today = Date::constant(2025, 1, 1);
+    let drugs = "走私、贩卖、运输、制造毒品罪";
+    // (charge, fields of the not_prosecuted event, ground and history derived, outcome)
+    type Row = (&'static str, Value, Option<G>, Option<u32>, Outcome);
+    #[rustfmt::skip]
+    let rows: [Row; 6] = [
+        (drugs, json!({"ground": "statutory"}), Some(G::Statutory), None, Outcome::Seal),
+        // The record-facts name is read on an event too.
+        (drugs, json!({"non_prosecution_ground": "insufficient_evidence"}), Some(G::InsufficientEvidence), None, Outcome::Seal),
+        (drugs, json!({"ground": "discretionary", "prior_convictions": 0}), Some(G::Discretionary), Some(0), Outcome::NotEligible),
+        (drugs, json!({"prior_convictions": 0}), None, Some(0), Outcome::NeedsFacts),
+        ("盗窃罪", json!({"ground": "discretionary", "prior_convictions": 1}), Some(G::Discretionary), Some(1), Outcome::NotEligible),
+        ("盗窃罪", json!({"ground": "discretionary", "prior_convictions": 0}), Some(G::Discretionary), Some(0), Outcome::Seal),
+    ];
+    for (charge, extra, ground, prior, outcome) in rows {
+        let events = vec![
+            event(
+                1,
+                "f",
+                "filed",
+                "2024-05-01",
+                "public_security",
+                json!({"charges": [{"name": charge}], "offence_date": "2024-04-30"}),
+            ),
+            event(
+                2,
+                "n",
+                "not_prosecuted",
+                "2024-09-01",
+                "procuratorate",
+                extra.clone(),
+            ),
+        ];
+        let record = derive_record("A", &events).unwrap().record;
+        assert_eq!(record.disposition, Disposition::NotProsecuted, "{extra}");
+        assert_eq!(record.non_prosecution_ground, ground, "{extra}");
+        assert_eq!(record.prior_convictions, prior, "{extra}");
+        assert_eq!(
+            evaluate(policy, &record, today).outcome,
+            outcome,
+            "{charge} {extra}"
+        );
+    }
+    // The history belongs to the non-prosecution decision; a judgment gives its own.
+    let mut e = json!({"idempotency_key": "w", "kind": "case_withdrawn", "date": "2024-09-01",
+                       "case_code": "110105-2024-000001", "agency": {"kind": "public_security", "code": "110105-public_security"},
+                       "person": {"id_number": ID}, "prior_convictions": 0});
+    let error = Event::parse(&serde_json::to_vec(&e).unwrap()).unwrap_err();
+    assert_eq!(error.field, "prior_convictions", "{error}");
+    e["kind"] = json!("not_prosecuted");
+    e["agency"] = json!({"kind": "procuratorate", "code": "110105-jc"});
+    assert!(Event::parse(&serde_json::to_vec(&e).unwrap()).is_ok());
+}

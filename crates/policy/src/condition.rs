@@ -2,7 +2,8 @@
 //! record lacks makes the answer `Unknown`, never a silent yes or no.
 
 use fengcun_domain::{
-    ChargeId, Culpability, Disposition, Principal, PrincipalKind, Record, TagSet,
+    ChargeId, Culpability, Disposition, NonProsecutionGround, Principal, PrincipalKind, Record,
+    TagSet,
 };
 
 /// Facts a condition may need and a record may lack, as a bit set.
@@ -20,8 +21,9 @@ impl Missing {
     pub const VICTIM_FORGIVENESS: Missing = Missing(1 << 7);
     pub const PLEA: Missing = Missing(1 << 8);
     pub const SEALED_JUVENILE_PRIORS: Missing = Missing(1 << 9);
+    pub const NON_PROSECUTION_GROUND: Missing = Missing(1 << 10);
 
-    const NAMES: [(Missing, &'static str, &'static str); 10] = [
+    const NAMES: [(Missing, &'static str, &'static str); 11] = [
         (Self::BIRTH_DATE, "person.birth_date", "出生日期"),
         (Self::OFFENCE_DATE, "offence_date", "犯罪日期"),
         (Self::DISPOSITION_DATE, "disposition_date", "处理日期"),
@@ -43,6 +45,11 @@ impl Missing {
             Self::SEALED_JUVENILE_PRIORS,
             "sealed_juvenile_priors",
             "前科中已封存的未成年人犯罪记录情况",
+        ),
+        (
+            Self::NON_PROSECUTION_GROUND,
+            "non_prosecution_ground",
+            "不起诉的类型",
         ),
     ];
 
@@ -118,6 +125,9 @@ pub enum AgeAt {
 pub enum Leaf {
     /// The disposition is one of these (a bit per `Disposition`).
     Disposition(u8),
+    /// The record was not prosecuted on one of these grounds (a bit per `NonProsecutionGround`):
+    /// false for any other disposition, unknown for a non-prosecution whose ground is missing.
+    NonProsecutionGround(u8),
     /// The declared sentence is this or lighter ("N年有期徒刑以下刑罚", inclusive).
     SentenceAtMost(Principal),
     /// The declared sentence is heavier than this.
@@ -167,6 +177,10 @@ pub enum Cond {
 
 pub(crate) fn disposition_bit(d: Disposition) -> u8 {
     1 << (d as u8)
+}
+
+pub(crate) fn ground_bit(g: NonProsecutionGround) -> u8 {
+    1 << (g as u8)
 }
 
 pub(crate) fn principal_bit(k: PrincipalKind) -> u16 {
@@ -238,6 +252,15 @@ impl Leaf {
             Leaf::Disposition(mask) => {
                 Truth::from_bool(mask & disposition_bit(record.disposition) != 0)
             }
+            Leaf::NonProsecutionGround(mask) => match record.disposition {
+                Disposition::NotProsecuted => Truth::from_option(
+                    record
+                        .non_prosecution_ground
+                        .map(|g| mask & ground_bit(g) != 0),
+                    Missing::NON_PROSECUTION_GROUND,
+                ),
+                _ => Truth::False,
+            },
             Leaf::SentenceAtMost(limit) => {
                 Truth::from_bool(principal.is_some_and(|p| p.at_most(limit)))
             }
@@ -315,16 +338,26 @@ impl Leaf {
 }
 
 /// 初犯: known as soon as either fact shows an earlier crime; unknown only when neither does and
-/// one of them is missing.
+/// one of them is missing. Recidivism (累犯) is a finding on a new punishment of fixed-term
+/// imprisonment or more (Criminal Law art. 65): a record that ended without a conviction (a
+/// discretionary non-prosecution, CPL art. 177(2)) is never a recidivist's, so for it the prior
+/// convictions alone decide.
 fn first_offender(record: &Record) -> Result<bool, Missing> {
-    match record.first_offender() {
-        Some(value) => Ok(value),
-        None => {
+    let convicted = record.disposition == Disposition::Convicted;
+    let recidivist = match record.recidivist {
+        None if !convicted => Some(false),
+        found => found,
+    };
+    match (record.prior_convictions, recidivist) {
+        (Some(0), Some(false)) => Ok(true),
+        (Some(n), _) if n > 0 => Ok(false),
+        (_, Some(true)) => Ok(false),
+        _ => {
             let mut missing = Missing::default();
             if record.prior_convictions.is_none() {
                 missing = missing.union(Missing::PRIOR_CONVICTIONS);
             }
-            if record.recidivist.is_none() {
+            if recidivist.is_none() {
                 missing = missing.union(Missing::RECIDIVIST);
             }
             Err(missing)

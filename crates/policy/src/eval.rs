@@ -11,7 +11,9 @@ use crate::policy::{Anchor, Policy, Timing};
 ///
 /// 1. Every eligibility rule whose scope covers the record is evaluated, in order. One that fails
 ///    makes the record `not_eligible`; one that cannot be decided for a missing fact makes it
-///    `needs_facts` (a failure elsewhere still wins: a missing fact cannot make it eligible).
+///    `needs_facts` (a failure elsewhere still wins: a missing fact cannot make it eligible). A
+///    rule whose scope cannot be decided holds if its requirement holds (it holds either way) and
+///    is undecided otherwise.
 /// 2. For an eligible record, every timing rule in scope gives a candidate date; the seal takes
 ///    effect on the latest. A candidate waiting for an event that has not happened makes it
 ///    `seal_later` with no date.
@@ -24,14 +26,17 @@ pub fn evaluate(policy: &Policy, record: &Record, as_of: Date) -> Decision {
             .applies
             .as_ref()
             .map_or(Truth::True, |c| c.eval(record));
-        let verdict = match in_scope {
-            Truth::False => continue,
-            Truth::Unknown(m) => Verdict::Unknown(m),
-            Truth::True => match rule.require.eval(record) {
-                Truth::True => Verdict::Holds,
-                Truth::False => Verdict::Fails,
-                Truth::Unknown(m) => Verdict::Unknown(m),
-            },
+        // A rule reads "within its scope, require": out of scope it says nothing, and a scope
+        // that cannot be decided matters only if the requirement fails (Kleene's implication).
+        if in_scope == Truth::False {
+            continue;
+        }
+        let verdict = match (in_scope, rule.require.eval(record)) {
+            (_, Truth::True) => Verdict::Holds,
+            (Truth::Unknown(m), Truth::False) => Verdict::Unknown(m),
+            (_, Truth::False) => Verdict::Fails,
+            (Truth::Unknown(s), Truth::Unknown(m)) => Verdict::Unknown(s.union(m)),
+            (_, Truth::Unknown(m)) => Verdict::Unknown(m),
         };
         match verdict {
             Verdict::Fails => failed = true,

@@ -88,6 +88,7 @@ pub(crate) struct WaitFile {
 #[serde(deny_unknown_fields)]
 pub(crate) struct CondFile {
     pub disposition: Option<Vec<Spanned<String>>>,
+    pub non_prosecution_ground: Option<Vec<Spanned<String>>>,
     pub sentence_at_most: Option<Spanned<SentenceLit>>,
     pub sentence_above: Option<Spanned<SentenceLit>>,
     pub sentence_at_least: Option<Spanned<SentenceLit>>,

@@ -4,11 +4,14 @@ use std::collections::HashSet;
 
 use fengcun_domain::date::parse_date;
 use fengcun_domain::{
-    Catalogue, ChargeId, Culpability, Date, Disposition, Principal, PrincipalKind, Tag, TagSet,
+    Catalogue, ChargeId, Culpability, Date, Disposition, NonProsecutionGround, Principal,
+    PrincipalKind, Tag, TagSet,
 };
 use toml::Spanned;
 
-use crate::condition::{AgeAt, AgeCounting, Cond, Leaf, disposition_bit, principal_bit};
+use crate::condition::{
+    AgeAt, AgeCounting, Cond, Leaf, disposition_bit, ground_bit, principal_bit,
+};
 use crate::error::PolicyError;
 use crate::format::{CondFile, PolicyFile, SentenceLit};
 
@@ -470,6 +473,21 @@ impl Compiler<'_> {
                 mask |= disposition_bit(d);
             }
             parts.push(Cond::Leaf(Leaf::Disposition(mask)));
+        }
+        if let Some(values) = &c.non_prosecution_ground {
+            let mut mask = 0u8;
+            for v in values {
+                let Some(g) = NonProsecutionGround::parse(v.get_ref()) else {
+                    return self.unknown(
+                        v,
+                        &format!("{path}.non_prosecution_ground"),
+                        "non-prosecution ground",
+                        NonProsecutionGround::CODES,
+                    );
+                };
+                mask |= ground_bit(g);
+            }
+            parts.push(Cond::Leaf(Leaf::NonProsecutionGround(mask)));
         }
         if let Some(lit) = &c.sentence_at_most {
             parts.push(Cond::Leaf(Leaf::SentenceAtMost(

@@ -2,7 +2,7 @@
 
 use fengcun_domain::date::chinese_date;
 use fengcun_domain::numerals::chinese_number;
-use fengcun_domain::{Catalogue, Record};
+use fengcun_domain::{Catalogue, Disposition, Record};
 
 use crate::condition::{AgeAt, Cond, Leaf};
 use crate::decision::{Candidate, Reason, ReasonKind, ReasonView, Verdict};
@@ -152,6 +152,7 @@ fn describe_facts(cond: &Cond, record: &Record) -> String {
 /// Which fact of the record a leaf looks at; leaves that look at the same fact are described once.
 enum FactKind {
     Disposition,
+    Ground,
     Sentence,
     Culpability,
     Charges,
@@ -164,6 +165,7 @@ enum FactKind {
 fn fact_kind(leaf: &Leaf) -> FactKind {
     match leaf {
         Leaf::Disposition(_) => FactKind::Disposition,
+        Leaf::NonProsecutionGround(_) => FactKind::Ground,
         Leaf::SentenceAtMost(_)
         | Leaf::SentenceAbove(_)
         | Leaf::SentenceAtLeast(_)
@@ -190,6 +192,12 @@ fn fact_kind(leaf: &Leaf) -> FactKind {
 fn describe(kind: FactKind, record: &Record) -> Option<String> {
     match kind {
         FactKind::Disposition => Some(format!("处理结果：{}", record.disposition.chinese())),
+        // Only a non-prosecution has a ground; of any other record the leaf says nothing.
+        FactKind::Ground => match (record.disposition, record.non_prosecution_ground) {
+            (Disposition::NotProsecuted, Some(g)) => Some(g.chinese().to_owned()),
+            (Disposition::NotProsecuted, None) => Some("不起诉的类型不明".to_owned()),
+            _ => None,
+        },
         FactKind::Sentence => Some(match &record.sentence {
             Some(s) => {
                 let combined = if s.combined { "数罪并罚，" } else { "" };

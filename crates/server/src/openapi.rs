@@ -96,6 +96,7 @@ pub fn document() -> Value {
                         "charges": {"type": "array", "items": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}, "article": {"type": "string"}, "culpability": {"type": "string", "enum": ["intentional", "negligent"]}}}},
                         "offence_date": {"type": "string", "format": "date"},
                         "ground": {"type": "string", "enum": ["statutory", "discretionary", "insufficient_evidence", "conditional"]},
+                        "prior_convictions": {"type": "integer", "minimum": 0, "description": "not_prosecuted only: convictions before this case"},
                         "judgment": {"type": "object", "required": ["instance", "verdict"]},
                         "corrects": {"type": "string"},
                         "replacement": {"$ref": "#/components/schemas/Event"},

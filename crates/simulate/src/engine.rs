@@ -499,6 +499,7 @@ fn pack(key: &Key) -> Option<u128> {
     }
     let mut b = Bits(1, 0);
     b.put(key.disposition as u32, 3)?;
+    b.put(key.ground.map_or(0, |g| 1 + g as u32), 3)?;
     match key.principal {
         None => b.put(0, 1)?,
         Some((kind, months)) => {
@@ -616,6 +617,8 @@ struct Buckets {
     /// `main_conduct`), and whether one sets sealed juvenile priors aside (first offender).
     main_conduct: bool,
     sealed_juvenile_priors: bool,
+    /// Whether some condition reads the ground of a non-prosecution.
+    ground: bool,
     /// The buckets of small values, looked up rather than counted for every record: by age,
     /// by prior convictions, and by kind of sentence (`PrincipalKind as usize`) and months.
     age_table: Vec<u32>,
@@ -663,6 +666,7 @@ impl Buckets {
                     b.ages.push(*years);
                     b.main_conduct |= *main_conduct;
                 }
+                Leaf::NonProsecutionGround(_) => b.ground = true,
                 Leaf::PriorConvictionsAtMost(n) => b.priors.push(*n),
                 Leaf::FirstOffenderIgnoringSealedJuvenilePriors(_) => {
                     b.sealed_juvenile_priors = true;
@@ -677,8 +681,9 @@ impl Buckets {
                 Leaf::CivilCompensationFulfilled(_) => b.conditions[0] = true,
                 Leaf::VictimForgiveness(_) => b.conditions[1] = true,
                 Leaf::Plea(_) => b.conditions[2] = true,
-                // Read from the key as it is: disposition, sentence kind, charges, and the
-                // prior-conviction facts, whose buckets always separate 0 from more.
+                // Read from the key as they are (disposition, kind of sentence, charges,
+                // culpability, probation, combination, recidivism, prior convictions: the
+                // first-offender test reads the latter two).
                 Leaf::Disposition(_)
                 | Leaf::Principal(_)
                 | Leaf::Culpability(_)
@@ -691,6 +696,15 @@ impl Buckets {
                 | Leaf::CombinedSentence(_) => {}
             }
         }
+        // One bucket boundary per distinct threshold: the same age or limit read by many rules
+        // (every cn-minor preset reads 18) would otherwise give buckets too wide to pack.
+        b.ages.sort_unstable();
+        b.ages.dedup();
+        b.priors.sort_unstable();
+        b.priors.dedup();
+        b.months
+            .sort_unstable_by_key(|(kind, months)| (*kind as usize, *months));
+        b.months.dedup();
         b.with_tables()
     }
 
@@ -765,6 +779,9 @@ impl Buckets {
                 *slot = None;
             }
         }
+        if !self.ground {
+            key.ground = None;
+        }
     }
 }
 
@@ -773,7 +790,7 @@ mod tests {
     #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
 
     use super::*;
-    use fengcun_domain::{ChargeId, Culpability, Disposition};
+    use fengcun_domain::{ChargeId, Culpability, Disposition, NonProsecutionGround};
     use fengcun_policy::presets;
 
     /// Keys of a synthetic set, bucketed as for every preset, and variants of each with one part
@@ -802,6 +819,17 @@ mod tests {
             let mut k = key.clone();
             k.principal = None;
             variants.push(k);
+            for ground in [
+                NonProsecutionGround::Statutory,
+                NonProsecutionGround::Discretionary,
+                NonProsecutionGround::InsufficientEvidence,
+                NonProsecutionGround::Conditional,
+            ] {
+                let mut k = key.clone();
+                k.disposition = Disposition::NotProsecuted;
+                k.ground = Some(ground);
+                variants.push(k);
+            }
             for months in [0, 1, 31] {
                 let mut k = key.clone();
                 k.principal = Some((PrincipalKind::Death, months));
@@ -871,6 +899,7 @@ mod tests {
         for value in 0..2 * MONTH_TABLE {
             let mut key = Key {
                 disposition: Disposition::Convicted,
+                ground: None,
                 principal: None,
                 probation: false,
                 combined: false,

@@ -32,6 +32,8 @@ use crate::engine::FxBuild;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Key {
     pub disposition: Disposition,
+    /// The ground of a non-prosecution (`None` without one, or when no policy reads it).
+    pub ground: Option<NonProsecutionGround>,
     /// Kind and months of the declared sentence; `None` without one.
     pub principal: Option<(PrincipalKind, u32)>,
     pub probation: bool,
@@ -77,6 +79,7 @@ impl Key {
         let (c, d) = ages(record.disposition_date);
         Key {
             disposition: record.disposition,
+            ground: record.non_prosecution_ground,
             principal: record
                 .sentence
                 .map(|s| (s.principal.kind, s.principal.months)),
@@ -942,12 +945,16 @@ fn validate(raw: Raw<'_>) -> Option<Facts> {
     if disposition == Disposition::Convicted && raw.charges.is_empty() {
         return None;
     }
-    if let Some(g) = raw.ground {
-        by_code(&GROUNDS, NonProsecutionGround::code, g)?;
-        if disposition != Disposition::NotProsecuted {
-            return None;
+    let ground = match raw.ground {
+        Some(g) => {
+            let ground = by_code(&GROUNDS, NonProsecutionGround::code, g)?;
+            if disposition != Disposition::NotProsecuted {
+                return None;
+            }
+            Some(ground)
         }
-    }
+        None => None,
+    };
     let offence = opt_date(raw.offence_date)?;
     let disposition_date = opt_date(raw.disposition_date)?;
     let judgment_effective = opt_date(raw.judgment_effective_date)?;
@@ -1004,6 +1011,7 @@ fn validate(raw: Raw<'_>) -> Option<Facts> {
         months: sentence.map_or(0, |s| s.principal.months),
         key: Key {
             disposition,
+            ground,
             principal: sentence.map(|s| (s.principal.kind, s.principal.months)),
             probation: sentence.is_some_and(|s| s.probation_months.is_some()),
             combined: sentence.is_some_and(|s| s.combined),

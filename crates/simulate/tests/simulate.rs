@@ -385,8 +385,11 @@ fn a_synthetic_nation_reproduces_the_reports_figures() {
     let comparison = Comparison::new(&policies, as_of, &result);
     for ((name, figure), summary) in REPORT.iter().zip(&comparison.policies) {
         eprintln!(
-            "{name}: simulated {:.2} %, report {figure} %",
-            summary.share
+            "{name}: simulated {:.2} %, report {figure} %; non-conviction records sealed {} of {}, needs facts {}",
+            summary.share,
+            summary.non_conviction_sealed,
+            summary.non_conviction,
+            summary.needs_facts
         );
         assert!(
             (summary.share - figure).abs() <= 2.0,

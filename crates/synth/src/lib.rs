@@ -172,6 +172,15 @@ impl std::fmt::Debug for Generator {
 
 const RING: usize = 4096;
 
+/// Chapters 4 to 6 of the special part of the Criminal Law (arts. 232–367): the crimes for which
+/// a minor may be conditionally not prosecuted (CPL art. 282).
+fn conditional_chapters(article: &str) -> bool {
+    let digits: String = article.chars().take_while(char::is_ascii_digit).collect();
+    digits
+        .parse::<u32>()
+        .is_ok_and(|n| (232..=367).contains(&n))
+}
+
 fn resolve(catalogue: &Catalogue, name: &'static str) -> Result<ChargeInfo, SynthError> {
     let charge = catalogue
         .resolve(name)
@@ -638,10 +647,18 @@ impl Generator {
         } else {
             Some(self.rng.per_mille(800))
         };
+        // The ground of a non-prosecution (docs/synthetic-data.md): one draw, the same for every
+        // record, so that the rest of the data set does not depend on the mix. A minor charged
+        // only under chapters 4–6 of the Criminal Law may be conditionally not prosecuted (CPL
+        // art. 282); everyone else is not prosecuted on one of the three grounds of arts. 175(4)
+        // and 177.
+        let conditional_allowed = juvenile
+            && conditional_chapters(&main.article)
+            && second.is_none_or(|s| conditional_chapters(&s.article));
         let ground = match self.rng.below(100) {
-            _ if juvenile => "conditional",
-            0..=69 => "discretionary",
-            70..=91 => "insufficient_evidence",
+            0..=64 if conditional_allowed => "conditional",
+            0..=81 => "discretionary",
+            82..=94 => "insufficient_evidence",
             _ => "statutory",
         };
         let record = RecordOut {
@@ -881,6 +898,9 @@ impl RecordOut<'_> {
                 out.extend_from_slice(b",\"non_prosecution_ground\":\"");
                 out.extend_from_slice(self.ground.as_bytes());
                 out.push(b'"');
+                // The decision states the person's criminal history (the first-offender test).
+                out.extend_from_slice(b",\"prior_convictions\":");
+                push_num(out, u64::from(self.prior_convictions));
             }
             Some(Outcome::Withdrawn) => push_date(out, "disposition_date", self.stages.dropped),
             None => {}
@@ -1004,6 +1024,8 @@ impl RecordOut<'_> {
                         out.extend_from_slice(b",\"ground\":\"");
                         out.extend_from_slice(self.ground.as_bytes());
                         out.push(b'"');
+                        out.extend_from_slice(b",\"prior_convictions\":");
+                        push_num(out, u64::from(self.prior_convictions));
                     },
                 );
                 return n;

@@ -88,3 +88,47 @@ fn published_statistics_are_reproduced_in_shape() {
         "serious violent {violent:.2} %"
     );
 }
+
+/// Non-prosecutions carry a ground in the mix docs/synthetic-data.md states: a conditional one
+/// only for a minor (CPL art. 282), and among adults mostly discretionary; each states the
+/// person's prior convictions, so that the first-offender test can be decided.
+#[test]
+fn non_prosecutions_have_a_ground_mix_and_a_history() {
+    use fengcun_domain::{Disposition, NonProsecutionGround as G};
+    let (facts, _, _) = run(200_000, 2024, false);
+    let parser = RecordParser::new(Catalogue::builtin());
+    let mut adult = [0u64; 4];
+    let mut minor = [0u64; 4];
+    let index = |g: G| match g {
+        G::Statutory => 0,
+        G::InsufficientEvidence => 1,
+        G::Discretionary => 2,
+        G::Conditional => 3,
+    };
+    for line in facts.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        let record = parser.parse(line).unwrap();
+        if record.disposition != Disposition::NotProsecuted {
+            assert_eq!(record.non_prosecution_ground, None);
+            continue;
+        }
+        assert!(record.prior_convictions.is_some(), "{record:?}");
+        let ground = record.non_prosecution_ground.expect("a ground");
+        let age = record.age_on(record.offence_date.unwrap()).unwrap();
+        if age < 18 {
+            minor[index(ground)] += 1;
+        } else {
+            adult[index(ground)] += 1;
+        }
+    }
+    let share =
+        |counts: [u64; 4], i: usize| 100.0 * counts[i] as f64 / counts.iter().sum::<u64>() as f64;
+    eprintln!("adults {adult:?}, minors {minor:?}");
+    assert_eq!(adult[3], 0, "no adult is conditionally not prosecuted");
+    for (i, expected) in [(0, 5.0), (1, 13.0), (2, 82.0)] {
+        assert!((share(adult, i) - expected).abs() < 1.5, "adults {adult:?}");
+    }
+    assert!(
+        minor[3] > 0 && share(minor, 3) < 65.0 + 1.5,
+        "minors {minor:?}"
+    );
+}
