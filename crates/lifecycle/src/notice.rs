@@ -180,7 +180,15 @@ pub fn render_notice(kind: NoticeKind, recipient: &Recipient, facts: &NoticeFact
         Some(instrument) => instrument.to_owned(),
         None => format!("《{}》", facts.policy_title),
     };
-    let reason = facts.reason.unwrap_or("出现法定解除封存情形");
+    let mut reason = facts.reason.unwrap_or("出现法定解除封存情形");
+    // The policies' unsealing texts end in `解除封存`, which the sentence says itself (`…，自某日起
+    // 解除封存`); notices issued before instruments were kept keep the words they were issued with.
+    if facts.instrument.is_some() {
+        reason = reason
+            .strip_suffix("，解除封存")
+            .or_else(|| reason.strip_suffix("解除封存"))
+            .unwrap_or(reason);
+    }
     // `因…，` for an unseal: the reason, and the judgment that brought it about.
     let cause = match facts.judgment {
         Some(judgment) => format!("因{}，{reason}", judgment.chinese()),

@@ -419,7 +419,9 @@ fn no_record_but_a_conviction_is_unsealed_by_another_conviction_and_notices_name
             seen.sealed_beside_a_later_conviction,
         ),
     ] {
-        assert!(count > HISTORIES / 20, "{what}: {count}");
+        // At least one history in forty (the generator reaches an earlier crime about one in
+        // twenty times; five is enough to show the case is exercised, not a rate to hold).
+        assert!(count >= HISTORIES / 40, "{what}: {count}");
     }
     assert!(seen.notices > HISTORIES, "notices: {}", seen.notices);
 }
