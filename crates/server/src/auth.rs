@@ -147,6 +147,21 @@ async fn caller_by_key(state: &AppState, key: &str) -> Result<Caller, ApiError> 
         return Err(ApiError::Unauthenticated);
     }
     let name = format!("key:{}", stored.key_id);
+    // A key answers for its owner: once the owner is disabled (or gone), so is the key, and with
+    // it whatever grants it held.
+    if let Some(owner) = &stored.owner {
+        let live = state
+            .store
+            .user(owner)
+            .await?
+            .is_some_and(|user| !user.disabled);
+        if !live {
+            let entry = AuditEvent::new(AuditKind::AuthenticationRefused, &name, "owner_disabled")
+                .detail(serde_json::json!({"owner": owner}));
+            log_repeated_refusal(state, &name, entry).await?;
+            return Err(ApiError::Unauthenticated);
+        }
+    }
     Ok(Caller {
         owner: stored
             .owner

@@ -81,6 +81,7 @@ async fn certificate_name(
     person_key: &str,
     records: &[PersonRecord],
     given: Option<&str>,
+    today: Date,
 ) -> Result<(String, Option<String>), ApiError> {
     let mismatch = || {
         ApiError::BadRequest(
@@ -93,8 +94,11 @@ async fn certificate_name(
             _ => Ok((enrolled, None)),
         };
     }
+    // Only from records a certificate may reveal: a name taken from a sealed record would tell
+    // the clerk, by a refusal, that a sealed record exists.
     let from_events: std::collections::BTreeSet<&str> = records
         .iter()
+        .filter(|r| !r.sealed_on(today))
         .filter_map(|r| r.facts.as_ref()?["person"]["name"].as_str())
         .map(str::trim)
         .filter(|n| !n.is_empty())
@@ -150,7 +154,18 @@ pub async fn apply(
         .records_of(Some(&person_key), None, &|_, _, _| true)
         .await?;
     let (name, entered_by) =
-        certificate_name(&state, &caller, &person_key, &records, given).await?;
+        match certificate_name(&state, &caller, &person_key, &records, given, today).await {
+            Ok(named) => named,
+            Err(refused) => {
+                // A refused name is a trace too: repeated tries would otherwise test names
+                // against the platform's unseen.
+                let entry = AuditEvent::new(AuditKind::Certificate, &caller.name, "refused")
+                    .subject(person_key.as_str())
+                    .detail(serde_json::json!({"reason": refused.to_string()}));
+                state.store.audit(&[entry], state.clock.now()).await?;
+                return Err(refused);
+            }
+        };
     let seen = records
         .iter()
         .map(|r| as_seen(r, today))

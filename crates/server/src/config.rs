@@ -498,6 +498,18 @@ impl Config {
                     message: format!("api key `{}`: an agency key needs `agency`", key.name),
                 });
             }
+            // An approver decides as a person, who must never approve their own request: a
+            // configured key names no user, so approval could not tell its holder from the
+            // asker. Approvers use their login, or a stored key that names its owner.
+            if key.role == Role::Approver {
+                return Err(ConfigError::File {
+                    file: source.to_owned(),
+                    message: format!(
+                        "api key `{}`: role approver is not for a configured key (it names no owner, so self-approval could not be refused); approvers log in, or use a key made with POST /api/v1/keys naming its owner",
+                        key.name
+                    ),
+                });
+            }
         }
         Ok(())
     }
@@ -783,6 +795,31 @@ mod tests {
                 .to_string();
             assert!(error.contains(message), "{text}: {error}");
         }
+    }
+
+    #[test]
+    fn a_configured_key_is_never_an_approvers() {
+        let digest = "a".repeat(64);
+        let mut config = Config::default();
+        let error = config
+            .apply_file(
+                "f.toml",
+                &format!("[[api_keys]]\nname = \"desk\"\nrole = \"approver\"\nrequester_kind = \"court\"\nkey_sha256 = \"{digest}\"\n"),
+            )
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("f.toml: api key `desk`: role approver is not for a configured key"),
+            "{error}"
+        );
+        let mut config = Config::default();
+        config
+            .apply_file(
+                "f.toml",
+                &format!("[[api_keys]]\nname = \"desk\"\nrole = \"clerk\"\nrequester_kind = \"court\"\nkey_sha256 = \"{digest}\"\n"),
+            )
+            .unwrap();
     }
 
     #[test]

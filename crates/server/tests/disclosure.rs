@@ -1847,6 +1847,64 @@ async fn keys_name_their_owner_and_an_owner_approves_none_of_their_own_requests(
     let other = app.login("judge-wu").await;
     let (status, body) = app.approve(&other, &request, None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    // The key reads under its grant while its owner is enabled; once the owner is disabled the
+    // key is refused (and the refusal audited), so the grant it held opens nothing.
+    assert_eq!(
+        answer_of(
+            &app.lookup(&own_key, lookup_body("case_handling", SEALED))
+                .await
+                .1
+        ),
+        "records"
+    );
+    let (status, _) = app
+        .post(
+            "/api/v1/users/judge-liu/disable",
+            &As::Key(ADMIN.into()),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app
+        .lookup(&own_key, lookup_body("case_handling", SEALED))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let refused = entries_of(&app, "authentication_refused", "owner_disabled").await;
+    assert_eq!(refused.len(), 1, "{refused:?}");
+}
+
+/// A counter clerk learns nothing of a sealed record from the name check: for a person whose only
+/// record is sealed and who has no account, the platform "holds no name", exactly as for a person
+/// never recorded; every refused name is audited.
+#[tokio::test]
+async fn the_name_check_reveals_no_sealed_record() {
+    let app = App::start().await;
+    app.user("counter-li", "clerk", Some("public_security"), None)
+        .await;
+    let counter = app.login("counter-li").await;
+    let apply = |id: &str, name: Option<&str>| {
+        let mut body = json!({"id_number": id, "purpose": "就业"});
+        if let Some(name) = name {
+            body["name"] = name.into();
+        }
+        body
+    };
+    let mut answers = Vec::new();
+    for id in [SEALED, NOBODY] {
+        let (without, refused) = app
+            .post("/api/v1/certificates", &counter, &apply(id, None))
+            .await;
+        let (with, issued) = app
+            .post("/api/v1/certificates", &counter, &apply(id, Some("某某某")))
+            .await;
+        answers.push((without, refused["message"].clone(), with));
+        assert_eq!(with, StatusCode::CREATED, "{issued}");
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(answers[0].0, StatusCode::UNPROCESSABLE_ENTITY);
+    let refused = entries_of(&app, "certificate", "refused").await;
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert!(refused.iter().all(|e| !e.to_string().contains(SEALED)));
 }
 
 #[tokio::test]
