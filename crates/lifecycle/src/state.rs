@@ -207,7 +207,9 @@ pub fn next_state(
                     trigger,
                     since: today,
                 },
-                unseal_rule: policy.unseal_rule(trigger, None).map(|u| u.id.clone()),
+                unseal_rule: policy
+                    .unseal_rule_for_trigger(trigger)
+                    .map(|u| u.id.clone()),
             }),
             _ => None,
         };

@@ -632,6 +632,45 @@ fn conviction_triggers_reach_convictions_only() {
     }
 }
 
+/// An unseal by another record's conviction is recorded under the policy's rule for its trigger,
+/// even where that rule's condition reads the new conviction (cn-juvenile: 五年有期徒刑以上), so
+/// its notice cites that rule and names the judgment.
+#[test]
+fn an_unseal_by_another_conviction_names_its_rule() {
+    let today = Date::constant(2025, 1, 1);
+    let sealed = ended("convicted");
+    let mut checked = 0;
+    for policy in presets::all() {
+        let decision = evaluate(policy, &sealed, today);
+        for trigger in [Trigger::NewConviction, Trigger::PriorCrimeDiscovered] {
+            let Some(rule) = policy.unseals.iter().find(|u| u.trigger == trigger) else {
+                continue;
+            };
+            let step = next_state(
+                Some(&State::Sealed {
+                    since: Date::constant(2024, 9, 1),
+                }),
+                &decision,
+                false,
+                &sealed,
+                Cause::Trigger(trigger),
+                policy,
+                today,
+            )
+            .expect("a sealed conviction is unsealed by its trigger");
+            assert_eq!(
+                step.unseal_rule.as_deref(),
+                Some(rule.id.as_str()),
+                "{} {trigger:?}",
+                policy.name()
+            );
+            checked += 1;
+        }
+    }
+    // cn-juvenile's two conditional rules are among those checked.
+    assert!(checked >= 2 * 5, "{checked}");
+}
+
 /// A notice calls a conviction a 犯罪记录 and any other record a 涉罪记录 (相关记录), never a
 /// 犯罪记录 — outside the titles of the laws it cites.
 #[test]

@@ -376,7 +376,12 @@ fn first_offender_ignoring_sealed_juvenile_priors(record: &Record) -> Result<boo
         (Some(_), None) => Err(Missing::SEALED_JUVENILE_PRIORS),
         (None, _) => Err(Missing::PRIOR_CONVICTIONS),
     };
-    match (other_priors, record.recidivist) {
+    // As for `first_offender`: a record without a conviction is never a recidivist's (art. 65).
+    let recidivist = match record.recidivist {
+        None if record.disposition != Disposition::Convicted => Some(false),
+        found => found,
+    };
+    match (other_priors, recidivist) {
         (Ok(n), _) if n > 0 => Ok(false),
         (_, Some(true)) => Ok(false),
         (Ok(_), Some(false)) => Ok(true),

@@ -217,6 +217,14 @@ impl Policy {
     /// The rule that lifts a seal for `trigger`, given the new conviction's facts (for the two
     /// conviction triggers). A condition that cannot be decided for a missing fact does not fire:
     /// a seal is lifted on established facts only.
+    /// The rule an unsealing by another record's conviction is recorded under. That conviction
+    /// met the rule's condition when the trigger was chosen (`lifecycle::lifted_by`); the record
+    /// being unsealed is not the one the condition reads, so only the trigger is matched here.
+    pub fn unseal_rule_for_trigger(&self, trigger: Trigger) -> Option<&Unseal> {
+        self.unseal_rule(trigger, None)
+            .or_else(|| self.unseals.iter().find(|u| u.trigger == trigger))
+    }
+
     pub fn unseal_rule(
         &self,
         trigger: Trigger,

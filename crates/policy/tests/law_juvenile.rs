@@ -191,6 +191,29 @@ fn a_sealed_juvenile_prior_and_the_first_offender_rule() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// A discretionary non-prosecution with no prior conviction is a first offender under the option
+/// as under the report's count: a record without a conviction is never a recidivist's (art. 65),
+/// so it needs no recidivism finding.
+#[test]
+fn a_non_prosecution_is_a_first_offender_under_the_option_too() {
+    let opt1 = presets::get("cn-minor-opt1").expect("preset");
+    let aside = option_1_setting_sealed_juvenile_priors_aside();
+    let record = record(&json!({
+        "record_id": "R-5",
+        "person": {"birth_date": "1998-04-01"},
+        "offence_date": "2024-03-05",
+        "charges": [{"name": "盗窃罪"}],
+        "disposition": "not_prosecuted",
+        "non_prosecution_ground": "discretionary",
+        "disposition_date": "2024-09-01",
+        "prior_convictions": 0
+    }));
+    for policy in [opt1, &aside] {
+        let decision = evaluate(policy, &record, d("2026-11-26"));
+        assert_eq!(decision.outcome, Outcome::Seal, "{}", policy.name());
+    }
+}
+
 /// Setting sealed juvenile priors aside needs to know how many there are: with priors and the
 /// number unknown, the decision waits for the fact, named.
 #[test]

@@ -291,7 +291,10 @@ impl SqlStore {
         ctx: &Context,
         left_over: bool,
     ) -> Result<Vec<TransitionView>, StoreError> {
-        let made = self.refresh(tx, person_key, case_code, cause, ctx).await?;
+        // The list's row before the record (which takes the audit tip when it makes a
+        // transition): every transaction takes person lock, then this list, then the tip, so a
+        // round and a policy change cannot deadlock on PostgreSQL.
+        self.lock_persons(tx, &[person_key.to_owned()]).await?;
         if left_over {
             sqlx::query("DELETE FROM records_to_refresh WHERE person_key = $1 AND case_code = $2")
                 .bind(person_key)
@@ -299,6 +302,7 @@ impl SqlStore {
                 .execute(&mut **tx)
                 .await?;
         }
+        let made = self.refresh(tx, person_key, case_code, cause, ctx).await?;
         if made == 0 {
             return Ok(Vec::new());
         }
