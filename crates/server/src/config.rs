@@ -498,6 +498,17 @@ impl Config {
                     message: format!("api key `{}`: an agency key needs `agency`", key.name),
                 });
             }
+            // The log names callers `user:…` and `key:…`: a configured key named like one would
+            // share that caller's name, grants and entries.
+            if key.name.starts_with("user:") || key.name.starts_with("key:") {
+                return Err(ConfigError::File {
+                    file: source.to_owned(),
+                    message: format!(
+                        "api key `{}`: a configured key's name may not begin with `user:` or `key:` (the names of console users and stored keys)",
+                        key.name
+                    ),
+                });
+            }
             // An approver decides as a person, who must never approve their own request: a
             // configured key names no user, so approval could not tell its holder from the
             // asker. Approvers use their login, or a stored key that names its owner.
@@ -811,6 +822,17 @@ mod tests {
             error
                 .to_string()
                 .starts_with("f.toml: api key `desk`: role approver is not for a configured key"),
+            "{error}"
+        );
+        let mut config = Config::default();
+        let error = config
+            .apply_file(
+                "f.toml",
+                &format!("[[api_keys]]\nname = \"user:alice\"\nrole = \"clerk\"\nrequester_kind = \"court\"\nkey_sha256 = \"{digest}\"\n"),
+            )
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("may not begin with `user:`"),
             "{error}"
         );
         let mut config = Config::default();

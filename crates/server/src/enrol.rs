@@ -63,6 +63,13 @@ pub async fn enrol_person(
     let event = AuditEvent::new(AuditKind::UserChanged, actor, "created")
         .subject(format!("user:{}", user.username))
         .detail(json!({"role": user.role, "requester_kind": user.requester_kind, "person": person_key, "via": "enrolment"}));
-    store.put_user(&user, &[event], now).await?;
+    // Insert only: a username taken meanwhile by another enrolment or creation is refused, never
+    // replaced.
+    if !store.add_user(&user, &[event], now).await? {
+        return Err(ApiError::Conflict(format!(
+            "username: `{}` is taken; enrolment never replaces an account",
+            enrolment.username
+        )));
+    }
     Ok(user)
 }
