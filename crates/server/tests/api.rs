@@ -1161,6 +1161,11 @@ async fn operators_see_notices_masked_agencies_their_own_in_full_and_every_read_
             .contains("测某（公民身份号码1101**********0025）"),
         "{court}"
     );
+    // Nor the court's own document number, which would find the person in published judgments.
+    assert!(
+        !text.contains("刑初") && !text.contains("文书编号"),
+        "{text}"
+    );
 
     let (status, own) = app
         .get(&format!("/api/v1/notices{query}"), Some(COURT_KEY))
@@ -1174,6 +1179,11 @@ async fn operators_see_notices_masked_agencies_their_own_in_full_and_every_read_
             .as_str()
             .unwrap()
             .contains("测试人（公民身份号码110105199003070025）"),
+        "{}",
+        own[0]
+    );
+    assert!(
+        own[0]["body"].as_str().unwrap().contains("你单位文书编号"),
         "{}",
         own[0]
     );

@@ -1451,7 +1451,12 @@ impl SqlStore {
             fengcun_lifecycle::Recipient::Agency {
                 agency: serde_json::from_value(entry["agency"].clone())
                     .map_err(|e| corrupt(&e.to_string()))?,
-                document_number: entry["document_number"].as_str().map(str::to_owned),
+                // A document number or a judgment's 案号 finds the person in published
+                // judgments: a masked reading shows neither.
+                document_number: entry["document_number"]
+                    .as_str()
+                    .filter(|_| mask.is_none())
+                    .map(str::to_owned),
             }
         };
         let date = |field: &str| -> Result<Date, StoreError> {
@@ -1494,7 +1499,10 @@ impl SqlStore {
                         .ok_or_else(|| corrupt("judgment.court"))?
                         .to_owned(),
                     court_code: j["court_code"].as_str().unwrap_or_default().to_owned(),
-                    case_number: j["case_number"].as_str().map(str::to_owned),
+                    case_number: j["case_number"]
+                        .as_str()
+                        .filter(|_| mask.is_none())
+                        .map(str::to_owned),
                     date: day(&j["date"]).ok_or_else(|| corrupt("judgment.date"))?,
                     effective: day(&j["effective"]),
                 })
