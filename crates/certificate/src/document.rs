@@ -466,26 +466,13 @@ pub(crate) fn check_text(
     if text.chars().any(char::is_control) {
         return Err(invalid(field, "holds a control character"));
     }
-    if text.chars().any(invisible) {
+    if text.chars().any(fengcun_domain::is_invisible_formatting) {
         return Err(invalid(
             field,
             "holds a bidirectional or zero-width formatting character",
         ));
     }
     Ok(())
-}
-
-fn invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{061C}'
-            | '\u{180E}'
-            | '\u{200B}'..='\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{2064}'
-            | '\u{2066}'..='\u{2069}'
-            | '\u{FEFF}'
-    )
 }
 
 pub(crate) fn check_masked(field: &'static str, masked: &str) -> Result<(), CertificateError> {

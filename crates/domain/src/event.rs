@@ -635,11 +635,30 @@ pub fn check_name(name: &str, max: usize) -> Result<(), FactError> {
             "must have at least one visible character".into(),
         ));
     }
+    // A name goes onto certificates and notices, which refuse these too (`is_invisible_formatting`).
+    if let Some(c) = name.chars().find(|c| is_invisible_formatting(*c)) {
+        return Err(FactError::Shape(format!(
+            "must not contain zero-width characters (U+{:04X})",
+            u32::from(c)
+        )));
+    }
     Ok(())
 }
 
 fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// A character drawn as nothing that changes how a text reads or compares: the bidirectional
+/// controls, zero-width spaces and joiners, the word joiner and invisible operators, the
+/// Mongolian vowel separator, the byte-order mark. The one rule for every text the platform
+/// shows as written (names, purposes, reasons; certificates and notices).
+pub fn is_invisible_formatting(c: char) -> bool {
+    is_bidi_control(c)
+        || matches!(
+            c,
+            '\u{180E}' | '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}'
+        )
 }
 
 /// Not blank, and not one of the characters that are drawn as nothing: zero-width spaces and

@@ -28,7 +28,7 @@ pub use disposition::{Disposition, NonProsecutionGround};
 pub use error::{FactError, FieldError};
 pub use event::{
     Agency, AgencyKind, Event, EventKind, EventPerson, Instance, Judgment, JudgmentVerdict,
-    PERSON_NAME_MAX, ValidEvent, check_name,
+    PERSON_NAME_MAX, ValidEvent, check_name, is_invisible_formatting,
 };
 pub use facts::{RecordParser, parse_record};
 pub use id_number::IdNumber;

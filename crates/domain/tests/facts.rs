@@ -687,6 +687,9 @@ mod events {
             (" \u{3000}\u{FEFF}", "at least one visible character"),
             ("张三\u{202E}四李", "bidirectional text controls (U+202E)"),
             ("\u{2067}张三", "bidirectional text controls (U+2067)"),
+            // Visible, but with a character drawn as nothing: a certificate would refuse it.
+            ("张\u{200B}三", "zero-width characters (U+200B)"),
+            ("张三\u{FEFF}", "zero-width characters (U+FEFF)"),
         ];
         for (name, message) in cases {
             let error = named(name).expect_err(name);

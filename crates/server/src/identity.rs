@@ -444,21 +444,7 @@ pub async fn disable_user(
     caller: Caller,
     Path(username): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    caller
-        .require(&state, "change users", &[Role::Administrator])
-        .await?;
-    let mut user = state
-        .store
-        .user(&username)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    user.disabled = true;
-    let event = user_changed(&caller.name, "disabled", &user);
-    state
-        .store
-        .put_user(&user, &[event], state.clock.now())
-        .await?;
-    Ok(Json(json!({"user": user})))
+    set_disabled(&state, &caller, &username, true).await
 }
 
 /// `POST /api/v1/users/{username}/enable` (administrator): a disabled user may log in again.
@@ -468,21 +454,33 @@ pub async fn enable_user(
     caller: Caller,
     Path(username): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    set_disabled(&state, &caller, &username, false).await
+}
+
+/// Disables or enables a user (administrator), audited as `user_changed`; enabling a user who is
+/// not disabled is a conflict.
+async fn set_disabled(
+    state: &AppState,
+    caller: &Caller,
+    username: &str,
+    disabled: bool,
+) -> Result<Json<Value>, ApiError> {
     caller
-        .require(&state, "change users", &[Role::Administrator])
+        .require(state, "change users", &[Role::Administrator])
         .await?;
     let mut user = state
         .store
-        .user(&username)
+        .user(username)
         .await?
         .ok_or(ApiError::NotFound)?;
-    if !user.disabled {
+    if !disabled && !user.disabled {
         return Err(ApiError::Conflict(format!(
             "username: `{username}` is not disabled"
         )));
     }
-    user.disabled = false;
-    let event = user_changed(&caller.name, "enabled", &user);
+    user.disabled = disabled;
+    let outcome = if disabled { "disabled" } else { "enabled" };
+    let event = user_changed(&caller.name, outcome, &user);
     state
         .store
         .put_user(&user, &[event], state.clock.now())

@@ -98,21 +98,6 @@ pub const ALL: [(&str, Bound); 9] = [
     ("certificate", CERTIFICATE_PURPOSE),
 ];
 
-/// An invisible character that changes how a text reads: bidirectional controls, zero-width
-/// characters, the byte-order mark.
-fn invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{061C}'
-            | '\u{180E}'
-            | '\u{200B}'..='\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{2064}'
-            | '\u{2066}'..='\u{2069}'
-            | '\u{FEFF}'
-    )
-}
-
 /// The text trimmed, if it is within `bound`; else a 422 naming the field.
 pub fn check(bound: Bound, text: &str) -> Result<&str, ApiError> {
     let Bound {
@@ -128,10 +113,10 @@ pub fn check(bound: Bound, text: &str) -> Result<&str, ApiError> {
             "{field}: {min} to {max} characters, has {count}"
         )));
     }
-    if let Some(c) = text
-        .chars()
-        .find(|&c| (c.is_control() && !(lines && matches!(c, '\n' | '\r' | '\t'))) || invisible(c))
-    {
+    if let Some(c) = text.chars().find(|&c| {
+        (c.is_control() && !(lines && matches!(c, '\n' | '\r' | '\t')))
+            || fengcun_domain::is_invisible_formatting(c)
+    }) {
         return Err(ApiError::BadRequest(format!(
             "{field}: holds the control or formatting character U+{:04X}",
             u32::from(c)
