@@ -15,87 +15,10 @@ use fengcun_store::{AuditEvent, AuditKind};
 use crate::AppState;
 use crate::config::{Role, key_digest};
 use crate::error::ApiError;
+pub use crate::service::Caller;
 
 pub const SESSION_COOKIE: &str = "fengcun_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
-
-/// The authenticated caller.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    /// Who acts, as audit entries and grants name them: a configured key's name, `key:<id>` for
-    /// a stored key, `user:<username>` for a console user.
-    pub name: String,
-    pub role: Role,
-    pub agency: Option<String>,
-    /// Who the caller asks as, for look-ups, requests and certificates.
-    pub kind: Option<RequesterKind>,
-    /// For a person: the keyed hash of their identity (their own records are theirs to see).
-    pub person_key: Option<String>,
-    /// Who is behind the caller, as approvals compare them: `user:<username>` for a console user
-    /// and for a stored key its owner names; a configured key (or a key stored before owners were
-    /// recorded) is its own owner.
-    pub owner: String,
-}
-
-impl Caller {
-    /// Whether the caller acts in one of `roles`: for choosing what to show, never for refusing
-    /// (a refusal goes through [`Caller::require`], which audits it).
-    pub fn holds(&self, roles: &[Role]) -> bool {
-        roles.contains(&self.role)
-    }
-
-    /// Lets the caller `action` only in one of `roles`; a refusal is audited before it is answered.
-    pub async fn require(
-        &self,
-        state: &AppState,
-        action: &str,
-        roles: &[Role],
-    ) -> Result<(), ApiError> {
-        if self.holds(roles) {
-            return Ok(());
-        }
-        let reason = format!("the {} role may not {action}", self.role.code());
-        Err(refuse(state, self, action, reason).await?)
-    }
-
-    pub async fn require_operator(&self, state: &AppState, action: &str) -> Result<(), ApiError> {
-        self.require(state, action, &[Role::Operator]).await
-    }
-}
-
-/// A refusal that is in the audit log. Only this module makes one, so every 403 `forbidden` the
-/// API answers has its entry: who tried what they may not do, and why they were refused.
-#[derive(Debug)]
-pub struct Refusal(String);
-
-impl std::fmt::Display for Refusal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// Refuses `caller` the `action`, audited as a `forbidden` entry with the reason.
-pub async fn refuse(
-    state: &AppState,
-    caller: &Caller,
-    action: &str,
-    reason: String,
-) -> Result<ApiError, ApiError> {
-    let entry = AuditEvent::new(AuditKind::Forbidden, &caller.name, action)
-        .detail(serde_json::json!({"reason": reason}));
-    refuse_as(state, entry, reason).await
-}
-
-/// Refuses, audited as `entry`: for a refusal that has its own kind of entry (a request refused
-/// by the disclosure table is a `request` entry with outcome `refused`).
-pub async fn refuse_as(
-    state: &AppState,
-    entry: AuditEvent,
-    reason: String,
-) -> Result<ApiError, ApiError> {
-    state.store.audit(&[entry], state.clock.now()).await?;
-    Ok(ApiError::Refused(Refusal(reason)))
-}
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
@@ -110,10 +33,10 @@ impl FromRequestParts<AppState> for Caller {
                 .ok()
                 .and_then(|h| h.strip_prefix("Bearer "))
                 .map(str::trim)
-                .ok_or(ApiError::Unauthenticated)?;
+                .ok_or(ApiError::UNAUTHENTICATED)?;
             return caller_by_key(state, key).await;
         }
-        let token = cookie(&parts.headers, SESSION_COOKIE).ok_or(ApiError::Unauthenticated)?;
+        let token = cookie(&parts.headers, SESSION_COOKIE).ok_or(ApiError::UNAUTHENTICATED)?;
         caller_by_session(state, &token, &parts.method, &parts.headers).await
     }
 }
@@ -138,13 +61,13 @@ async fn caller_by_key(state: &AppState, key: &str) -> Result<Caller, ApiError> 
     // A stored key is found by the digest of a random 256-bit key: the look-up itself reveals
     // nothing an attacker could use, so no constant-time comparison is needed here.
     let Some(stored) = state.store.key_by_hash(&digest).await? else {
-        return Err(ApiError::Unauthenticated);
+        return Err(ApiError::UNAUTHENTICATED);
     };
     if stored.revoked_at.is_some() {
         let actor = format!("key:{}", stored.key_id);
         let entry = AuditEvent::new(AuditKind::AuthenticationRefused, &actor, "revoked_key");
         log_repeated_refusal(state, &actor, entry).await?;
-        return Err(ApiError::Unauthenticated);
+        return Err(ApiError::UNAUTHENTICATED);
     }
     let name = format!("key:{}", stored.key_id);
     // A key answers for its owner: once the owner is disabled (or gone), so is the key, and with
@@ -159,7 +82,7 @@ async fn caller_by_key(state: &AppState, key: &str) -> Result<Caller, ApiError> 
             let entry = AuditEvent::new(AuditKind::AuthenticationRefused, &name, "owner_disabled")
                 .detail(serde_json::json!({"owner": owner}));
             log_repeated_refusal(state, &name, entry).await?;
-            return Err(ApiError::Unauthenticated);
+            return Err(ApiError::UNAUTHENTICATED);
         }
     }
     Ok(Caller {
@@ -168,7 +91,7 @@ async fn caller_by_key(state: &AppState, key: &str) -> Result<Caller, ApiError> 
             .as_ref()
             .map_or_else(|| name.clone(), |owner| format!("user:{owner}")),
         name,
-        role: Role::parse(&stored.role).ok_or(ApiError::Unauthenticated)?,
+        role: Role::parse(&stored.role).ok_or(ApiError::UNAUTHENTICATED)?,
         agency: stored.agency,
         kind: stored
             .requester_kind
@@ -209,7 +132,7 @@ async fn caller_by_session(
         .session(&key_digest(token))
         .await?
         .filter(|s| s.expires_at > state.clock.now())
-        .ok_or(ApiError::Unauthenticated)?;
+        .ok_or(ApiError::UNAUTHENTICATED)?;
     if !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         let given = headers
             .get(CSRF_HEADER)
@@ -231,11 +154,11 @@ async fn caller_by_session(
         .user(&session.username)
         .await?
         .filter(|u| !u.disabled)
-        .ok_or(ApiError::Unauthenticated)?;
+        .ok_or(ApiError::UNAUTHENTICATED)?;
     Ok(Caller {
         owner: format!("user:{}", user.username),
         name: format!("user:{}", user.username),
-        role: Role::parse(&user.role).ok_or(ApiError::Unauthenticated)?,
+        role: Role::parse(&user.role).ok_or(ApiError::UNAUTHENTICATED)?,
         agency: user.agency,
         kind: user
             .requester_kind

@@ -11,9 +11,9 @@ use fengcun_store::{AuditEvent, AuditKind, Store, UserRow};
 use serde_json::json;
 
 use crate::config::Role;
-use crate::error::ApiError;
-use crate::identity::{check_password, check_username, hash_password};
 use crate::limits;
+use crate::service::ServiceError;
+use crate::service::identity::{check_password, check_username, hash_password};
 
 /// A person to enrol, as their identity card shows them.
 #[derive(Debug, Clone)]
@@ -33,14 +33,14 @@ pub async fn enrol_person(
     enrolment: &Enrolment,
     actor: &str,
     now: jiff::Timestamp,
-) -> Result<UserRow, ApiError> {
+) -> Result<UserRow, ServiceError> {
     check_username(&enrolment.username)?;
     check_password("password", &enrolment.password)?;
     let id = IdNumber::parse(&enrolment.id_number)
-        .map_err(|e| ApiError::BadRequest(format!("id_number: {e}")))?;
+        .map_err(|e| ServiceError::Invalid(format!("id_number: {e}")))?;
     let name = limits::check(limits::CERTIFICATE_NAME, &enrolment.name)?.to_owned();
     if store.user(&enrolment.username).await?.is_some() {
-        return Err(ApiError::Conflict(format!(
+        return Err(ServiceError::Conflict(format!(
             "username: `{}` is taken; enrolment never replaces an account",
             enrolment.username
         )));
@@ -48,7 +48,7 @@ pub async fn enrol_person(
     let password = enrolment.password.clone();
     let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
         .await
-        .map_err(|e| ApiError::BadRequest(e.to_string()))??;
+        .map_err(|e| ServiceError::Invalid(e.to_string()))??;
     let person_key = store.person_key(&format!("id:{id}"));
     let user = UserRow {
         username: enrolment.username.clone(),
@@ -66,7 +66,7 @@ pub async fn enrol_person(
     // Insert only: a username taken meanwhile by another enrolment or creation is refused, never
     // replaced.
     if !store.add_user(&user, &[event], now).await? {
-        return Err(ApiError::Conflict(format!(
+        return Err(ServiceError::Conflict(format!(
             "username: `{}` is taken; enrolment never replaces an account",
             enrolment.username
         )));

@@ -1,55 +1,67 @@
-//! The API layer's one error enum and its single mapping to HTTP.
+//! The API layer's one error enum and its single mapping to HTTP: a service's [`ServiceError`],
+//! and the errors only HTTP has (a body that is not JSON, a missing CSRF token).
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use fengcun_store::StoreError;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use crate::auth::Refusal;
+use crate::service::ServiceError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("authentication required")]
-    Unauthenticated,
-    /// A refusal with its reason (a requester approving their own request, …), already in the
-    /// audit log: a [`Refusal`] is made only by [`crate::auth::refuse`].
-    #[error("{0}")]
-    Refused(Refusal),
-    /// Too many wrong logins for this username: try again after the given seconds.
-    #[error("too many failed logins; try again in {0} s")]
-    Throttled(i64),
+    /// What a service answered: its [`ServiceError`], mapped below.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
     #[error("missing or wrong CSRF token (X-CSRF-Token)")]
     Csrf,
-    #[error("{0}")]
-    Conflict(String),
-    /// Valid JSON that fails validation (422); the message names the field.
-    #[error("{0}")]
-    BadRequest(String),
     /// A body that is not JSON at all (400).
     #[error("{0}")]
     Malformed(String),
     /// A body whose content type is not JSON (415).
     #[error("expected a request with `Content-Type: application/json`")]
     UnsupportedMediaType,
-    #[error("not found")]
-    NotFound,
-    #[error(transparent)]
-    Store(#[from] StoreError),
+}
+
+impl ApiError {
+    pub const UNAUTHENTICATED: ApiError = ApiError::Service(ServiceError::Unauthenticated);
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        ApiError::Service(ServiceError::Store(error))
+    }
+}
+
+/// Every error this API answers: `{"error", "message", "line"}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// unauthenticated, forbidden, throttled, csrf, too_large, unsupported_media_type, invalid,
+    /// not_found, conflict, internal
+    pub error: &'static str,
+    pub message: String,
+    /// The batch line the error is about.
+    pub line: Option<usize>,
 }
 
 impl ApiError {
     fn status(&self) -> StatusCode {
-        match self {
-            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ApiError::Refused(_) | ApiError::Csrf => StatusCode::FORBIDDEN,
-            ApiError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::BadRequest(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
-            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::Store(error) => match error {
+        let service = match self {
+            ApiError::Csrf => return StatusCode::FORBIDDEN,
+            ApiError::Malformed(_) => return StatusCode::BAD_REQUEST,
+            ApiError::UnsupportedMediaType => return StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Service(service) => service,
+        };
+        match service {
+            ServiceError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ServiceError::Refused(_) => StatusCode::FORBIDDEN,
+            ServiceError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            ServiceError::Conflict(_) => StatusCode::CONFLICT,
+            ServiceError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ServiceError::NotFound => StatusCode::NOT_FOUND,
+            ServiceError::Store(error) => match error {
                 StoreError::Conflict { .. } | StoreError::CaseNumberConflict { .. } => {
                     StatusCode::CONFLICT
                 }
@@ -62,22 +74,26 @@ impl ApiError {
     }
 
     fn code(&self) -> &'static str {
-        match self {
-            ApiError::Unauthenticated => "unauthenticated",
-            ApiError::Refused(_) => "forbidden",
-            ApiError::Csrf => "csrf",
-            ApiError::Throttled(_) => "throttled",
-            ApiError::Conflict(_) => "conflict",
-            ApiError::BadRequest(_) | ApiError::Malformed(_) => "invalid",
-            ApiError::UnsupportedMediaType => "unsupported_media_type",
-            ApiError::NotFound => "not_found",
-            ApiError::Store(
+        let service = match self {
+            ApiError::Csrf => return "csrf",
+            ApiError::Malformed(_) => return "invalid",
+            ApiError::UnsupportedMediaType => return "unsupported_media_type",
+            ApiError::Service(service) => service,
+        };
+        match service {
+            ServiceError::Unauthenticated => "unauthenticated",
+            ServiceError::Refused(_) => "forbidden",
+            ServiceError::Throttled(_) => "throttled",
+            ServiceError::Conflict(_) => "conflict",
+            ServiceError::Invalid(_) => "invalid",
+            ServiceError::NotFound => "not_found",
+            ServiceError::Store(
                 StoreError::Conflict { .. } | StoreError::CaseNumberConflict { .. },
             ) => "conflict",
-            ApiError::Store(StoreError::Invalid { .. } | StoreError::UnknownDocument { .. }) => {
-                "invalid"
-            }
-            ApiError::Store(_) => "internal",
+            ServiceError::Store(
+                StoreError::Invalid { .. } | StoreError::UnknownDocument { .. },
+            ) => "invalid",
+            ServiceError::Store(_) => "internal",
         }
     }
 }
@@ -94,15 +110,16 @@ impl IntoResponse for ApiError {
             self.to_string()
         };
         let line = match &self {
-            ApiError::Store(error) => error.line(),
+            ApiError::Service(ServiceError::Store(error)) => error.line(),
             _ => None,
         };
-        let mut response = (
-            status,
-            Json(json!({"error": self.code(), "message": message, "line": line})),
-        )
-            .into_response();
-        if let ApiError::Throttled(seconds) = self {
+        let body = ErrorBody {
+            error: self.code(),
+            message,
+            line,
+        };
+        let mut response = (status, Json(body)).into_response();
+        if let ApiError::Service(ServiceError::Throttled(seconds)) = self {
             response
                 .headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, seconds.max(1).into());
@@ -139,9 +156,10 @@ pub async fn rejections_as_errors(response: Response) -> Response {
         _ => "invalid",
     };
     let message = String::from_utf8_lossy(&body).trim().to_owned();
-    (
-        status,
-        Json(json!({"error": code, "message": message, "line": null})),
-    )
-        .into_response()
+    let body = ErrorBody {
+        error: code,
+        message,
+        line: None,
+    };
+    (status, Json(body)).into_response()
 }

@@ -4,23 +4,19 @@
 //! `start` binds, spawns the background workers and returns the address, so that tests run a real
 //! server on port 0 with a fresh database and an injected clock.
 
-mod api;
-mod audit;
+pub mod api;
 mod auth;
-mod certificates;
 mod clock;
 pub mod config;
-mod disclosure;
 pub mod enrol;
 mod error;
-mod identity;
 pub mod keyfile;
 pub mod limits;
 pub mod mask;
 mod metrics;
-pub mod openapi;
 mod outbox;
 mod scheduler;
+pub mod service;
 mod throttle;
 
 use std::net::SocketAddr;
@@ -34,7 +30,8 @@ pub use clock::{Clock, FixedClock, SystemClock};
 pub use config::{ApiKey, Config, ConfigError, Role};
 pub use error::ApiError;
 pub use fengcun_store::AgencyEndpoint;
-pub use identity::hash_password;
+pub use service::identity::hash_password;
+pub use service::{Caller, ServiceError};
 
 /// Everything a request handler needs.
 #[derive(Clone)]
@@ -148,7 +145,7 @@ pub async fn start_with_store(
         config: Arc::new(config),
         metrics: Arc::new(metrics::Metrics::default()),
     };
-    audit::sign_if_grown(&state).await;
+    service::audit::sign_if_grown(&state).await;
     let listener = tokio::net::TcpListener::bind(&state.config.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", state.config.listen))?;
@@ -180,7 +177,7 @@ pub async fn start_with_store(
     let workers = vec![
         tokio::spawn(scheduler::run(state.clone())),
         tokio::spawn(outbox::run(state.clone())),
-        tokio::spawn(audit::sign_periodically(state.clone())),
+        tokio::spawn(service::audit::sign_periodically(state.clone())),
     ];
     tracing::info!(%address, policy = %state.policy.read().await.name(), backend = ?store.backend(), "fengcun is listening");
     Ok(Running {

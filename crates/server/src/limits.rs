@@ -9,7 +9,7 @@
 //! isolates (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C), zero-width characters
 //! (U+200B–U+200D, U+2060–U+2064, U+FEFF): they make a text read differently from what it holds.
 
-use crate::error::ApiError;
+use crate::service::ServiceError;
 
 /// The bounds of one field.
 #[derive(Debug, Clone, Copy)]
@@ -99,7 +99,7 @@ pub const ALL: [(&str, Bound); 9] = [
 ];
 
 /// The text trimmed, if it is within `bound`; else a 422 naming the field.
-pub fn check(bound: Bound, text: &str) -> Result<&str, ApiError> {
+pub fn check(bound: Bound, text: &str) -> Result<&str, ServiceError> {
     let Bound {
         field,
         min,
@@ -109,7 +109,7 @@ pub fn check(bound: Bound, text: &str) -> Result<&str, ApiError> {
     let text = text.trim();
     let count = text.chars().count();
     if count < min || count > max {
-        return Err(ApiError::BadRequest(format!(
+        return Err(ServiceError::Invalid(format!(
             "{field}: {min} to {max} characters, has {count}"
         )));
     }
@@ -117,7 +117,7 @@ pub fn check(bound: Bound, text: &str) -> Result<&str, ApiError> {
         (c.is_control() && !(lines && matches!(c, '\n' | '\r' | '\t')))
             || fengcun_domain::is_invisible_formatting(c)
     }) {
-        return Err(ApiError::BadRequest(format!(
+        return Err(ServiceError::Invalid(format!(
             "{field}: holds the control or formatting character U+{:04X}",
             u32::from(c)
         )));
@@ -126,7 +126,7 @@ pub fn check(bound: Bound, text: &str) -> Result<&str, ApiError> {
 }
 
 /// [`check`] for an optional field.
-pub fn check_optional(bound: Bound, text: Option<&str>) -> Result<Option<&str>, ApiError> {
+pub fn check_optional(bound: Bound, text: Option<&str>) -> Result<Option<&str>, ServiceError> {
     text.map(|t| check(bound, t)).transpose()
 }
 

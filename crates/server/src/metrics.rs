@@ -4,12 +4,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use fengcun_store::LineOutcome;
+use axum::response::Response;
+use fengcun_store::{Counts, LineOutcome};
 
 use crate::AppState;
-use crate::auth::Caller;
-use crate::error::ApiError;
 
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -45,70 +43,71 @@ pub async fn count(State(state): State<AppState>, request: Request, next: Next) 
     response
 }
 
-pub async fn render(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
-    caller.require_operator(&state, "read metrics").await?;
-    let m = &state.metrics;
-    let counts = state.store.counts().await?;
-    let mut out = String::new();
-    let mut counter = |name: &str, help: &str, value: u64| {
-        out.push_str(&format!(
-            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"
-        ));
-    };
-    counter(
-        "fengcun_http_requests_total",
-        "HTTP requests answered.",
-        m.requests.load(Ordering::Relaxed),
-    );
-    counter(
-        "fengcun_http_client_errors_total",
-        "HTTP 4xx answers.",
-        m.client_errors.load(Ordering::Relaxed),
-    );
-    counter(
-        "fengcun_http_server_errors_total",
-        "HTTP 5xx answers.",
-        m.server_errors.load(Ordering::Relaxed),
-    );
-    counter(
-        "fengcun_events_stored_total",
-        "Events stored since start.",
-        m.events_stored.load(Ordering::Relaxed),
-    );
-    counter(
-        "fengcun_events_duplicate_total",
-        "Events received again since start.",
-        m.events_duplicate.load(Ordering::Relaxed),
-    );
-    counter(
-        "fengcun_notices_delivered_total",
-        "Notices delivered since start.",
-        m.notices_delivered.load(Ordering::Relaxed),
-    );
-    counter(
-        "fengcun_notice_delivery_failures_total",
-        "Failed notice deliveries since start.",
-        m.notices_failed.load(Ordering::Relaxed),
-    );
-    counter(
-        "fengcun_logins_throttled_total",
-        "Logins refused because their username was locked after too many attempts.",
-        m.logins_throttled.load(Ordering::Relaxed),
-    );
-    counter(
-        "fengcun_scheduler_failures_total",
-        "Records the scheduler or a policy change could not decide since start (audited as refresh_failed).",
-        m.scheduler_failures.load(Ordering::Relaxed),
-    );
-    out.push_str("# HELP fengcun_events Events stored.\n# TYPE fengcun_events gauge\n");
-    out.push_str(&format!("fengcun_events {}\n", counts.events));
-    out.push_str("# HELP fengcun_records Records by state.\n# TYPE fengcun_records gauge\n");
-    for (state, n) in counts.records_by_state {
-        out.push_str(&format!("fengcun_records{{state=\"{state}\"}} {n}\n"));
+impl Metrics {
+    /// The Prometheus text exposition of the counters and of the store's `counts`.
+    pub fn render(&self, counts: &Counts) -> String {
+        let m = self;
+        let mut out = String::new();
+        let mut counter = |name: &str, help: &str, value: u64| {
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"
+            ));
+        };
+        counter(
+            "fengcun_http_requests_total",
+            "HTTP requests answered.",
+            m.requests.load(Ordering::Relaxed),
+        );
+        counter(
+            "fengcun_http_client_errors_total",
+            "HTTP 4xx answers.",
+            m.client_errors.load(Ordering::Relaxed),
+        );
+        counter(
+            "fengcun_http_server_errors_total",
+            "HTTP 5xx answers.",
+            m.server_errors.load(Ordering::Relaxed),
+        );
+        counter(
+            "fengcun_events_stored_total",
+            "Events stored since start.",
+            m.events_stored.load(Ordering::Relaxed),
+        );
+        counter(
+            "fengcun_events_duplicate_total",
+            "Events received again since start.",
+            m.events_duplicate.load(Ordering::Relaxed),
+        );
+        counter(
+            "fengcun_notices_delivered_total",
+            "Notices delivered since start.",
+            m.notices_delivered.load(Ordering::Relaxed),
+        );
+        counter(
+            "fengcun_notice_delivery_failures_total",
+            "Failed notice deliveries since start.",
+            m.notices_failed.load(Ordering::Relaxed),
+        );
+        counter(
+            "fengcun_logins_throttled_total",
+            "Logins refused because their username was locked after too many attempts.",
+            m.logins_throttled.load(Ordering::Relaxed),
+        );
+        counter(
+            "fengcun_scheduler_failures_total",
+            "Records the scheduler or a policy change could not decide since start (audited as refresh_failed).",
+            m.scheduler_failures.load(Ordering::Relaxed),
+        );
+        out.push_str("# HELP fengcun_events Events stored.\n# TYPE fengcun_events gauge\n");
+        out.push_str(&format!("fengcun_events {}\n", counts.events));
+        out.push_str("# HELP fengcun_records Records by state.\n# TYPE fengcun_records gauge\n");
+        for (state, n) in &counts.records_by_state {
+            out.push_str(&format!("fengcun_records{{state=\"{state}\"}} {n}\n"));
+        }
+        out.push_str("# HELP fengcun_notices Notices by status.\n# TYPE fengcun_notices gauge\n");
+        for (status, n) in &counts.notices_by_status {
+            out.push_str(&format!("fengcun_notices{{status=\"{status}\"}} {n}\n"));
+        }
+        out
     }
-    out.push_str("# HELP fengcun_notices Notices by status.\n# TYPE fengcun_notices gauge\n");
-    for (status, n) in counts.notices_by_status {
-        out.push_str(&format!("fengcun_notices{{status=\"{status}\"}} {n}\n"));
-    }
-    Ok(([("content-type", "text/plain; version=0.0.4")], out).into_response())
 }

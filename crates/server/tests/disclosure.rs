@@ -11,12 +11,14 @@
 
 use std::sync::Arc;
 
-use fengcun_crypto::{MasterKey, VerifyingKey};
+use fengcun_crypto::VerifyingKey;
 use fengcun_server::config::key_digest;
-use fengcun_server::{ApiKey, Config, FixedClock, Role};
-use fengcun_store::Keys;
+use fengcun_server::{ApiKey, FixedClock, Role};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use support::{Engine, Server};
+
+mod support;
 
 const OPERATOR: &str = "operator-key-for-disclosure-tests";
 const ADMIN: &str = "administrator-key-for-disclosure-tests";
@@ -48,18 +50,7 @@ enum As {
 
 impl App {
     async fn start() -> App {
-        let dir = std::env::temp_dir().join(format!(
-            "fengcun-disclosure-{}-{}",
-            std::process::id(),
-            fengcun_crypto::random_hex::<4>()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut config = Config::load(None, std::iter::empty()).unwrap();
-        config.listen = "127.0.0.1:0".into();
-        config.database = format!("sqlite://{}", dir.join("d.sqlite").display());
-        config.policy = "cn-minor-opt1".into();
-        config.scheduler_interval_seconds = 3600;
-        config.outbox_interval_seconds = 3600;
+        let mut config = support::config("cn-minor-opt1");
         config.secure_cookies = false;
         let key = |name: &str, role: Role, secret: &str| ApiKey {
             name: name.into(),
@@ -73,20 +64,13 @@ impl App {
             key("admin", Role::Administrator, ADMIN),
             key("audit", Role::Auditor, AUDITOR),
         ];
-        let clock = Arc::new(FixedClock::new("2026-06-01T02:00:00Z".parse().unwrap()));
-        let store = Arc::new(
-            fengcun_store::open(&config.database, Keys::new(MasterKey::generate()))
-                .await
-                .unwrap(),
-        );
-        let running = fengcun_server::start_with_store(config, store, clock.clone())
-            .await
-            .unwrap();
+        let server =
+            Server::start(config, "2026-06-01T02:00:00Z", Engine::Sqlite, "disclosure").await;
         let app = App {
-            base: format!("http://{}", running.address),
-            http: reqwest::Client::new(),
-            clock,
-            running,
+            base: server.base,
+            http: server.http,
+            clock: server.clock,
+            running: server.running,
         };
         app.load_records().await;
         app

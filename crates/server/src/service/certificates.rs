@@ -2,10 +2,6 @@
 //! public-security counter by a clerk), signed with the server's key, kept, audited; verified by
 //! anyone, without an account, at `POST /api/v1/verify` and on the page `GET /verify?token=…`.
 
-use axum::Json;
-use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
 use fengcun_access::RequesterKind;
 use fengcun_certificate::{
     Draft, Lang, RecordAsSeen, TokenResult, default_valid_until, escape_html, issue, render_html,
@@ -13,27 +9,26 @@ use fengcun_certificate::{
 };
 use fengcun_domain::{Date, Disposition, IdNumber};
 use fengcun_store::{AuditEvent, AuditKind, CertificateRow, PersonRecord};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 
+use super::disclosure::{charge_names, stored_record};
+use super::{Caller, Result, ServiceError, refuse_as};
 use crate::AppState;
-use crate::auth::Caller;
-use crate::auth::refuse_as;
 use crate::config::Role;
-use crate::disclosure::{charge_names, stored_record};
-use crate::error::ApiError;
 use crate::limits;
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Application {
-    id_number: String,
-    /// The name as on the identity card: checked against the name the platform holds, and
-    /// entered by a counter clerk only where it holds none.
+    pub id_number: String,
+    /// The name as on the identity card (1 to 50 characters): checked against the name the
+    /// platform holds, and entered by a counter clerk only where it holds none.
     #[serde(default)]
-    name: Option<String>,
-    /// The declared purpose (`就业`, `入学`, …).
-    purpose: String,
+    pub name: Option<String>,
+    /// The declared purpose (`就业`, `入学`, …; 2 to 50 characters).
+    pub purpose: String,
 }
 
 /// Today's date in China, the date a certificate is dated with (as the store dates legal
@@ -44,11 +39,7 @@ fn today(state: &AppState) -> Date {
 
 /// Who may apply for whom: the person for themself; a public-security clerk at the counter for
 /// the person in front of them.
-async fn check_applicant(
-    state: &AppState,
-    caller: &Caller,
-    person_key: &str,
-) -> Result<(), ApiError> {
+async fn check_applicant(state: &AppState, caller: &Caller, person_key: &str) -> Result<()> {
     let allowed = match (caller.role, caller.kind) {
         (Role::Requester, Some(RequesterKind::Person)) => {
             caller.person_key.as_deref() == Some(person_key)
@@ -82,9 +73,9 @@ async fn certificate_name(
     records: &[PersonRecord],
     given: Option<&str>,
     today: Date,
-) -> Result<(String, Option<String>), ApiError> {
+) -> Result<(String, Option<String>)> {
     let mismatch = || {
-        ApiError::BadRequest(
+        ServiceError::Invalid(
             "name: differs from the name the platform holds for this identity number".into(),
         )
     };
@@ -107,23 +98,23 @@ async fn certificate_name(
         (Some(given), 1..) if from_events.contains(given) => Ok((given.to_owned(), None)),
         (Some(_), 1..) => Err(mismatch()),
         (None, 1) => Ok((from_events.iter().next().map(|n| (*n).to_owned()).unwrap_or_default(), None)),
-        (None, _) if !from_events.is_empty() => Err(ApiError::BadRequest(
+        (None, _) if !from_events.is_empty() => Err(ServiceError::Invalid(
             "name: the agencies' records hold more than one name for this identity number; give the one on the identity card".into(),
         )),
         (Some(given), _) if caller.role == Role::Clerk => {
             Ok((given.to_owned(), Some(caller.name.clone())))
         }
-        (None, _) if caller.role == Role::Clerk => Err(ApiError::BadRequest(
+        (None, _) if caller.role == Role::Clerk => Err(ServiceError::Invalid(
             "name: the platform holds no name for this identity number; enter the one on the identity card".into(),
         )),
-        _ => Err(ApiError::BadRequest(
+        _ => Err(ServiceError::Invalid(
             "name: the platform holds no name for this identity number; apply at a public-security counter".into(),
         )),
     }
 }
 
 /// A stored record as the certificate sees it on `today`.
-fn as_seen(record: &PersonRecord, today: Date) -> Result<RecordAsSeen, ApiError> {
+fn as_seen(record: &PersonRecord, today: Date) -> Result<RecordAsSeen> {
     let facts = stored_record(record)?;
     Ok(RecordAsSeen {
         disposition: facts.as_ref().map_or(Disposition::Open, |f| f.disposition),
@@ -136,25 +127,38 @@ fn as_seen(record: &PersonRecord, today: Date) -> Result<RecordAsSeen, ApiError>
     })
 }
 
-/// `POST /api/v1/certificates`: decides, signs, keeps and audits a certificate.
-pub async fn apply(
-    State(state): State<AppState>,
-    caller: Caller,
-    Json(application): Json<Application>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+/// A certificate issued.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Issued {
+    /// The signed document.
+    pub file: String,
+    pub number: String,
+    /// Where its printable page is.
+    pub page: String,
+    /// `no_criminal_record` or `has_criminal_record`.
+    pub result: String,
+    pub title: String,
+    /// For the QR code.
+    pub token: String,
+    /// Where the QR code leads.
+    pub verify: String,
+}
+
+/// Decides, signs, keeps and audits a certificate.
+pub async fn apply(state: &AppState, caller: &Caller, application: Application) -> Result<Issued> {
     let id = IdNumber::parse(&application.id_number)
-        .map_err(|e| ApiError::BadRequest(format!("id_number: {e}")))?;
+        .map_err(|e| ServiceError::Invalid(format!("id_number: {e}")))?;
     let given = limits::check_optional(limits::CERTIFICATE_NAME, application.name.as_deref())?;
     let purpose = limits::check(limits::CERTIFICATE_PURPOSE, &application.purpose)?;
     let person_key = state.store.person_key(&format!("id:{id}"));
-    check_applicant(&state, &caller, &person_key).await?;
-    let today = today(&state);
+    check_applicant(state, caller, &person_key).await?;
+    let today = today(state);
     let records = state
         .store
         .records_of(Some(&person_key), None, &|_, _, _| true)
         .await?;
     let (name, entered_by) =
-        match certificate_name(&state, &caller, &person_key, &records, given, today).await {
+        match certificate_name(state, caller, &person_key, &records, given, today).await {
             Ok(named) => named,
             Err(refused) => {
                 // A refused name is a trace too: repeated tries would otherwise test names
@@ -169,10 +173,10 @@ pub async fn apply(
     let seen = records
         .iter()
         .map(|r| as_seen(r, today))
-        .collect::<Result<Vec<RecordAsSeen>, ApiError>>()?;
+        .collect::<Result<Vec<RecordAsSeen>>>()?;
     let decision = fengcun_certificate::decide(&seen, today);
     let valid_until = default_valid_until(today)
-        .ok_or_else(|| ApiError::BadRequest("no validity date after today".into()))?;
+        .ok_or_else(|| ServiceError::Invalid("no validity date after today".into()))?;
     let number = format!(
         "FC-{}-{}",
         today.year(),
@@ -191,7 +195,7 @@ pub async fn apply(
         },
         &state.signing,
     )
-    .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    .map_err(|e| ServiceError::Invalid(e.to_string()))?;
     let now = state.clock.now();
     let event = AuditEvent::new(AuditKind::Certificate, &caller.name, decision.result.code())
         .purpose("certificate")
@@ -212,27 +216,24 @@ pub async fn apply(
             now,
         )
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({
-            "number": number,
-            "result": decision.result.code(),
-            "title": decision.result.title(),
-            "file": String::from_utf8_lossy(signed.file_bytes()),
-            "token": signed.token(),
-            "page": format!("/api/v1/certificates/{number}/page"),
-            "verify": format!("/verify?token={}", signed.token()),
-        })),
-    ))
+    Ok(Issued {
+        file: String::from_utf8_lossy(signed.file_bytes()).into_owned(),
+        page: format!("/api/v1/certificates/{number}/page"),
+        result: decision.result.code().to_owned(),
+        title: decision.result.title().to_owned(),
+        token: signed.token().to_owned(),
+        verify: format!("/verify?token={}", signed.token()),
+        number,
+    })
 }
 
 /// A kept certificate, for its issuer, an auditor, or the person it is about.
-async fn kept(state: &AppState, caller: &Caller, number: &str) -> Result<CertificateRow, ApiError> {
+async fn kept(state: &AppState, caller: &Caller, number: &str) -> Result<CertificateRow> {
     let row = state
         .store
         .certificate(number)
         .await?
-        .ok_or(ApiError::NotFound)?;
+        .ok_or(ServiceError::NotFound)?;
     let allowed = caller.role == Role::Auditor
         || row.issued_by == caller.name
         || caller.person_key.as_deref() == Some(row.person_key.as_str());
@@ -251,153 +252,181 @@ async fn kept(state: &AppState, caller: &Caller, number: &str) -> Result<Certifi
         Ok(row)
     } else {
         // The same answer as for a number never issued.
-        Err(ApiError::NotFound)
+        Err(ServiceError::NotFound)
     }
 }
 
-/// `GET /api/v1/certificates/{number}`: the certificate file.
-pub async fn file(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(number): Path<String>,
-) -> Result<Response, ApiError> {
-    let row = kept(&state, &caller, &number).await?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], row.file).into_response())
+/// The certificate file (a JSON document, signed).
+pub async fn file(state: &AppState, caller: &Caller, number: &str) -> Result<Vec<u8>> {
+    let row = kept(state, caller, number).await?;
+    Ok(row.file)
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// zh (default) or en
     #[serde(default)]
-    lang: Option<String>,
+    pub lang: Option<String>,
 }
 
-/// `GET /api/v1/certificates/{number}/page`: the printable page with its QR code.
+/// The printable page (HTML) with its QR code.
 pub async fn page(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(number): Path<String>,
-    Query(query): Query<PageQuery>,
-) -> Result<Html<String>, ApiError> {
-    let row = kept(&state, &caller, &number).await?;
+    state: &AppState,
+    caller: &Caller,
+    number: &str,
+    query: PageQuery,
+) -> Result<String> {
+    let row = kept(state, caller, number).await?;
     let signed = fengcun_certificate::SignedCertificate::parse(&row.file)
-        .map_err(|e| ApiError::Store(fengcun_store::StoreError::Corrupt(e.to_string())))?;
+        .map_err(|e| ServiceError::Store(fengcun_store::StoreError::Corrupt(e.to_string())))?;
     let lang = query
         .lang
         .as_deref()
         .and_then(Lang::parse)
         .unwrap_or(Lang::Zh);
     render_html(&signed, lang, Some("/verify?token="))
-        .map(Html)
-        .map_err(|e| ApiError::BadRequest(e.to_string()))
+        .map_err(|e| ServiceError::Invalid(e.to_string()))
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct VerifyRequest {
+    /// The QR code's token (or the URL it encodes) …
     #[serde(default)]
-    token: Option<String>,
+    pub token: Option<String>,
+    /// … or the certificate file.
     #[serde(default)]
-    file: Option<String>,
+    pub file: Option<String>,
+}
+
+/// What a certificate says, once its signature is verified.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Verified {
+    pub id_masked: String,
+    pub in_force: bool,
+    pub issue_date: String,
+    pub issuer: String,
+    pub name: String,
+    pub number: String,
+    pub purpose: String,
+    /// `no_criminal_record` or `has_criminal_record`.
+    pub result: String,
+    pub result_chinese: String,
+    pub title: String,
+    pub valid_until: String,
+    pub validity: String,
 }
 
 /// What a verification says, in the certificate's own terms.
-fn verification(state: &AppState, request: &VerifyRequest) -> Value {
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Verification {
+    /// Why the verification failed (only when it did, on a document that was given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    pub message: String,
+    pub valid: bool,
+    /// The certificate's contents (only when valid).
+    #[serde(flatten)]
+    pub verified: Option<Verified>,
+}
+
+/// Checks a certificate file or token with the platform's key (public).
+pub fn verify(state: &AppState, request: &VerifyRequest) -> Verification {
     let key = state.signing.verifying_key();
     let today = today(state);
     let verified = match (&request.token, &request.file) {
-        (Some(token), None) => verify_token(token_from_scan(token), &key, today).map(|v| {
-            json!({
-                "number": v.summary.number,
-                "result": match v.summary.result {
+        (Some(token), None) => {
+            verify_token(token_from_scan(token), &key, today).map(|v| Verified {
+                number: v.summary.number,
+                result: match v.summary.result {
                     TokenResult::NoCriminalRecord => "no_criminal_record",
                     TokenResult::HasCriminalRecord { .. } => "has_criminal_record",
-                },
-                "result_chinese": v.summary.result.chinese(),
-                "title": v.summary.result.title(),
-                "name": v.summary.name,
-                "id_masked": v.summary.id_masked,
-                "purpose": v.summary.purpose,
-                "issuer": v.summary.agency,
-                "issue_date": v.summary.issue_date.to_string(),
-                "valid_until": v.summary.valid_until.to_string(),
-                "validity": v.validity.chinese(),
-                "in_force": v.validity.is_valid(),
+                }
+                .to_owned(),
+                result_chinese: v.summary.result.chinese().to_owned(),
+                title: v.summary.result.title().to_owned(),
+                name: v.summary.name,
+                id_masked: v.summary.id_masked,
+                purpose: v.summary.purpose,
+                issuer: v.summary.agency,
+                issue_date: v.summary.issue_date.to_string(),
+                valid_until: v.summary.valid_until.to_string(),
+                validity: v.validity.chinese().to_owned(),
+                in_force: v.validity.is_valid(),
             })
+        }
+        (None, Some(file)) => verify_file(file.as_bytes(), &key, today).map(|v| Verified {
+            number: v.certificate.number,
+            result: v.certificate.result.code().to_owned(),
+            result_chinese: v.certificate.result.chinese().to_owned(),
+            title: v.certificate.result.title().to_owned(),
+            name: v.certificate.person.name,
+            id_masked: v.certificate.person.id_masked,
+            purpose: v.certificate.purpose,
+            issuer: v.certificate.issuer.agency,
+            issue_date: v.certificate.issue_date.to_string(),
+            valid_until: v.certificate.valid_until.to_string(),
+            validity: v.validity.chinese().to_owned(),
+            in_force: v.validity.is_valid(),
         }),
-        (None, Some(file)) => verify_file(file.as_bytes(), &key, today).map(|v| {
-            json!({
-                "number": v.certificate.number,
-                "result": v.certificate.result.code(),
-                "result_chinese": v.certificate.result.chinese(),
-                "title": v.certificate.result.title(),
-                "name": v.certificate.person.name,
-                "id_masked": v.certificate.person.id_masked,
-                "purpose": v.certificate.purpose,
-                "issuer": v.certificate.issuer.agency,
-                "issue_date": v.certificate.issue_date.to_string(),
-                "valid_until": v.certificate.valid_until.to_string(),
-                "validity": v.validity.chinese(),
-                "in_force": v.validity.is_valid(),
-            })
-        }),
-        _ => return json!({"valid": false, "message": "请提供 token 或 file 之一"}),
+        _ => {
+            return Verification {
+                detail: None,
+                message: "请提供 token 或 file 之一".to_owned(),
+                valid: false,
+                verified: None,
+            };
+        }
     };
     match verified {
-        Ok(mut fields) => {
-            fields["valid"] = true.into();
-            fields["message"] = "证明真实有效：签名验证通过".into();
-            fields
-        }
-        Err(error) => json!({
-            "valid": false,
-            "message": "验证失败：证明被篡改、伪造或格式不正确",
-            "detail": error.to_string(),
-        }),
+        Ok(verified) => Verification {
+            detail: None,
+            message: "证明真实有效：签名验证通过".to_owned(),
+            valid: true,
+            verified: Some(verified),
+        },
+        Err(error) => Verification {
+            detail: Some(error.to_string()),
+            message: "验证失败：证明被篡改、伪造或格式不正确".to_owned(),
+            valid: false,
+            verified: None,
+        },
     }
 }
 
-/// `POST /api/v1/verify` (public): checks a certificate file or token with the server's key.
-pub async fn verify(
-    State(state): State<AppState>,
-    Json(request): Json<VerifyRequest>,
-) -> Json<Value> {
-    Json(verification(&state, &request))
-}
-
-/// `GET /verify?token=…` (public): the page a phone opens from the QR code.
-pub async fn verify_page(
-    State(state): State<AppState>,
-    Query(request): Query<VerifyRequest>,
-) -> Html<String> {
-    let result = verification(&state, &request);
-    let valid = result["valid"] == true;
-    let row = |label: &str, field: &str| {
-        result[field].as_str().map_or(String::new(), |v| {
-            format!(
+/// The page a phone opens from the QR code (public): the verification, in HTML.
+pub fn verify_page(state: &AppState, request: &VerifyRequest) -> String {
+    let result = verify(state, request);
+    let mut rows = String::new();
+    if let Some(v) = &result.verified {
+        for (label, value) in [
+            ("证明编号", &v.number),
+            ("证明名称", &v.title),
+            ("姓名", &v.name),
+            ("身份证号", &v.id_masked),
+            ("查询结果", &v.result_chinese),
+            ("用途", &v.purpose),
+            ("出具机关", &v.issuer),
+            ("出具日期", &v.issue_date),
+            ("有效期至", &v.valid_until),
+            ("状态", &v.validity),
+        ] {
+            rows.push_str(&format!(
                 "<tr><th>{}</th><td>{}</td></tr>",
                 escape_html(label),
-                escape_html(v)
-            )
-        })
-    };
-    let mut rows = String::new();
-    rows.push_str(&row("证明编号", "number"));
-    rows.push_str(&row("证明名称", "title"));
-    rows.push_str(&row("姓名", "name"));
-    rows.push_str(&row("身份证号", "id_masked"));
-    rows.push_str(&row("查询结果", "result_chinese"));
-    rows.push_str(&row("用途", "purpose"));
-    rows.push_str(&row("出具机关", "issuer"));
-    rows.push_str(&row("出具日期", "issue_date"));
-    rows.push_str(&row("有效期至", "valid_until"));
-    rows.push_str(&row("状态", "validity"));
-    Html(format!(
+                escape_html(value)
+            ));
+        }
+    }
+    format!(
         "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>证明验证</title></head><body><main><h1>无犯罪记录证明验证</h1>\
          <p class=\"{}\">{}</p><table>{rows}</table></main></body></html>",
-        if valid { "valid" } else { "invalid" },
-        escape_html(result["message"].as_str().unwrap_or_default()),
-    ))
+        if result.valid { "valid" } else { "invalid" },
+        escape_html(&result.message),
+    )
 }

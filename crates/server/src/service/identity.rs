@@ -3,20 +3,16 @@
 //! every login, successful or not, is an audit entry.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use fengcun_access::RequesterKind;
 use fengcun_domain::IdNumber;
 use fengcun_store::{AuditEvent, AuditKind, KeyRow, SessionRow, UserRow};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
 
+use super::{Caller, Result, ServiceError, refuse, refuse_as};
 use crate::AppState;
-use crate::auth::{Caller, SESSION_COOKIE, cookie, refuse, refuse_as};
 use crate::config::{Role, key_digest};
-use crate::error::ApiError;
 use crate::throttle::Locked;
 
 fn argon2() -> argon2::Argon2<'static> {
@@ -24,13 +20,13 @@ fn argon2() -> argon2::Argon2<'static> {
     argon2::Argon2::default()
 }
 
-pub fn hash_password(password: &str) -> Result<String, ApiError> {
+pub fn hash_password(password: &str) -> Result<String> {
     let salt = SaltString::encode_b64(&fengcun_crypto::random_bytes::<16>())
-        .map_err(|e| ApiError::BadRequest(format!("salt: {e}")))?;
+        .map_err(|e| ServiceError::Invalid(format!("salt: {e}")))?;
     argon2()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|e| ApiError::BadRequest(format!("password: {e}")))
+        .map_err(|e| ServiceError::Invalid(format!("password: {e}")))
 }
 
 fn password_matches(password: &str, stored: &str) -> bool {
@@ -51,11 +47,11 @@ fn decoy_hash() -> &'static str {
     DECOY.get_or_init(|| hash_password(&fengcun_crypto::random_hex::<16>()).unwrap_or_default())
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Login {
-    username: String,
-    password: String,
+    pub username: String,
+    pub password: String,
 }
 
 /// A mistyped username is often a password: only a known username enters the log.
@@ -75,7 +71,7 @@ async fn throttled(
     username: &str,
     now: jiff::Timestamp,
     locked: Locked,
-) -> Result<ApiError, ApiError> {
+) -> Result<ServiceError> {
     state
         .metrics
         .logins_throttled
@@ -95,7 +91,7 @@ async fn throttled(
             )
             .await?;
     }
-    Ok(ApiError::Throttled(seconds_until(now, locked.until)))
+    Ok(ServiceError::Throttled(seconds_until(now, locked.until)))
 }
 
 /// Whole seconds from `now` to `until`, rounded up: a client that waits that long finds the lock gone.
@@ -104,19 +100,36 @@ fn seconds_until(now: jiff::Timestamp, until: jiff::Timestamp) -> i64 {
     left.as_secs() + i64::from(left.subsec_nanos() > 0)
 }
 
-/// `POST /api/v1/session`: logs in; sets the session cookie and answers the CSRF token.
-pub async fn login(
-    State(state): State<AppState>,
-    Json(login): Json<Login>,
-) -> Result<Response, ApiError> {
+/// A session opened: its token (for the cookie, never in the body) and what the body shows.
+#[derive(Debug)]
+pub struct Opened {
+    pub token: String,
+    /// The cookie's lifetime.
+    pub max_age_seconds: i64,
+    pub session: Session,
+}
+
+/// What a login answers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Session {
+    /// Sent back in `X-CSRF-Token` with every change made in this session.
+    pub csrf_token: String,
+    pub expires_at: String,
+    pub requester_kind: Option<String>,
+    pub role: String,
+    pub username: String,
+}
+
+/// Logs in: opens a session (its token goes in the cookie) with its CSRF token.
+pub async fn login(state: &AppState, login: Login) -> Result<Opened> {
     let now = state.clock.now();
     // A name no user can have is refused at once: it reaches neither the throttle's table nor the
     // log (it is as likely a password typed into the wrong field).
     if check_username(&login.username).is_err() {
-        return Err(ApiError::Unauthenticated);
+        return Err(ServiceError::Unauthenticated);
     }
     if let Err(locked) = state.logins.check(&login.username, now) {
-        return Err(throttled(&state, &login.username, now, locked).await?);
+        return Err(throttled(state, &login.username, now, locked).await?);
     }
     let user = state.store.user(&login.username).await?;
     let stored = user
@@ -129,12 +142,12 @@ pub async fn login(
     let _permit = hashing_permits()
         .acquire()
         .await
-        .map_err(|_| ApiError::Unauthenticated)?;
+        .map_err(|_| ServiceError::Unauthenticated)?;
     // Counted with the turn to hash and before the password is checked: simultaneous guesses get
     // no more tries than a sequence, and a new name in the table costs its sender a hash.
     let turn = state.clock.now();
     if let Err(locked) = state.logins.attempt(&login.username, turn) {
-        return Err(throttled(&state, &login.username, turn, locked).await?);
+        return Err(throttled(state, &login.username, turn, locked).await?);
     }
     let matches = tokio::task::spawn_blocking(move || password_matches(&password, &stored))
         .await
@@ -153,26 +166,26 @@ pub async fn login(
             )
             .await?;
         // One answer for an unknown user, a wrong password and a disabled account.
-        return Err(ApiError::Unauthenticated);
+        return Err(ServiceError::Unauthenticated);
     };
     state.logins.succeeded(&login.username);
     let entry = AuditEvent::new(AuditKind::Login, format!("user:{}", user.username), "ok");
-    open_session(&state, &user, entry, now).await
+    open_session(state, &user, entry, now).await
 }
 
-/// Opens a session for `user` (audited as `entry`): sets the cookie and answers the CSRF token.
+/// Opens a session for `user` (audited as `entry`).
 async fn open_session(
     state: &AppState,
     user: &UserRow,
     entry: AuditEvent,
     now: jiff::Timestamp,
-) -> Result<Response, ApiError> {
+) -> Result<Opened> {
     let token = fengcun_crypto::random_hex::<32>();
     let csrf = fengcun_crypto::random_hex::<32>();
     let hours = i64::try_from(state.config.session_hours).unwrap_or(8);
     let expires_at = now
         .checked_add(jiff::SignedDuration::from_hours(hours))
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        .map_err(|e| ServiceError::Invalid(e.to_string()))?;
     state
         .store
         .put_session(
@@ -186,80 +199,101 @@ async fn open_session(
             now,
         )
         .await?;
-    let secure = if state.config.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!(
-        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
-        hours * 3600
-    );
-    let mut response = Json(json!({
-        "username": user.username,
-        "role": user.role,
-        "requester_kind": user.requester_kind,
-        "csrf_token": csrf,
-        "expires_at": expires_at.to_string(),
-    }))
-    .into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&cookie).map_err(|e| ApiError::BadRequest(e.to_string()))?,
-    );
-    Ok(response)
+    Ok(Opened {
+        token,
+        max_age_seconds: hours * 3600,
+        session: Session {
+            csrf_token: csrf,
+            expires_at: expires_at.to_string(),
+            requester_kind: user.requester_kind.clone(),
+            role: user.role.clone(),
+            username: user.username.clone(),
+        },
+    })
 }
 
-/// `DELETE /api/v1/session`: logs out.
-pub async fn logout(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+/// Logs out: ends the session of `token` (a caller by key has none).
+pub async fn logout(state: &AppState, caller: &Caller, token: Option<&str>) -> Result<()> {
+    if let Some(token) = token {
         state
             .store
             .end_session(
-                &key_digest(&token),
+                &key_digest(token),
                 &[AuditEvent::new(AuditKind::Login, &caller.name, "logout")],
                 state.clock.now(),
             )
             .await?;
     }
-    let mut response = StatusCode::NO_CONTENT.into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("fengcun_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
-    );
-    Ok(response)
+    Ok(())
 }
 
-/// `GET /api/v1/session`: who the caller is.
-pub async fn whoami(caller: Caller) -> Json<Value> {
-    Json(json!({
-        "name": caller.name,
-        "role": caller.role.code(),
-        "agency": caller.agency,
-        "requester_kind": caller.kind.map(RequesterKind::code),
-    }))
+/// Who the caller is.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WhoAmI {
+    pub agency: Option<String>,
+    pub name: String,
+    pub requester_kind: Option<&'static str>,
+    pub role: &'static str,
 }
 
-#[derive(Deserialize)]
+pub fn whoami(caller: &Caller) -> WhoAmI {
+    WhoAmI {
+        agency: caller.agency.clone(),
+        name: caller.name.clone(),
+        requester_kind: caller.kind.map(RequesterKind::code),
+        role: caller.role.code(),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
-    username: String,
-    password: String,
-    role: String,
+    pub username: String,
+    /// At least 12 characters.
+    pub password: String,
+    pub role: String,
     #[serde(default)]
-    requester_kind: Option<String>,
+    pub requester_kind: Option<String>,
     #[serde(default)]
-    agency: Option<String>,
+    pub agency: Option<String>,
     /// For a person: their identity number, so that they see their own records.
     #[serde(default)]
-    id_number: Option<String>,
+    pub id_number: Option<String>,
 }
 
-pub(crate) fn check_username(username: &str) -> Result<(), ApiError> {
+/// A user as lists and changes show them (never the password's hash).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    pub agency: Option<String>,
+    pub disabled: bool,
+    pub requester_kind: Option<String>,
+    pub role: String,
+    pub username: String,
+}
+
+impl From<&UserRow> for UserView {
+    fn from(u: &UserRow) -> Self {
+        UserView {
+            agency: u.agency.clone(),
+            disabled: u.disabled,
+            requester_kind: u.requester_kind.clone(),
+            role: u.role.clone(),
+            username: u.username.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OneUser {
+    pub user: UserView,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Users {
+    pub users: Vec<UserView>,
+}
+
+pub(crate) fn check_username(username: &str) -> Result<()> {
     let ok = (3..=64).contains(&username.len())
         && username
             .bytes()
@@ -267,18 +301,15 @@ pub(crate) fn check_username(username: &str) -> Result<(), ApiError> {
     if ok {
         Ok(())
     } else {
-        Err(ApiError::BadRequest(
+        Err(ServiceError::Invalid(
             "username: 3 to 64 of a-z, A-Z, 0-9, -, _, ., @".into(),
         ))
     }
 }
 
-fn parse_role_and_kind(
-    role: &str,
-    kind: Option<&str>,
-) -> Result<(Role, Option<RequesterKind>), ApiError> {
+fn parse_role_and_kind(role: &str, kind: Option<&str>) -> Result<(Role, Option<RequesterKind>)> {
     let role = Role::parse(role).ok_or_else(|| {
-        ApiError::BadRequest(format!(
+        ServiceError::Invalid(format!(
             "role: `{role}` is none of {}",
             Role::ALL.map(Role::code).join(", ")
         ))
@@ -286,7 +317,7 @@ fn parse_role_and_kind(
     let kind = kind
         .map(|k| {
             RequesterKind::parse(k).ok_or_else(|| {
-                ApiError::BadRequest(format!(
+                ServiceError::Invalid(format!(
                     "requester_kind: `{k}` is none of {}",
                     RequesterKind::ALL.map(RequesterKind::code).join(", ")
                 ))
@@ -294,14 +325,14 @@ fn parse_role_and_kind(
         })
         .transpose()?;
     if matches!(role, Role::Clerk | Role::Approver | Role::Requester) && kind.is_none() {
-        return Err(ApiError::BadRequest(format!(
+        return Err(ServiceError::Invalid(format!(
             "requester_kind: {} {} asks as someone and needs one",
             if role == Role::Approver { "an" } else { "a" },
             role.code()
         )));
     }
     if matches!(role, Role::Operator | Role::Auditor | Role::Administrator) && kind.is_some() {
-        return Err(ApiError::BadRequest(format!(
+        return Err(ServiceError::Invalid(format!(
             "requester_kind: an {} does not ask and takes none",
             role.code()
         )));
@@ -310,40 +341,36 @@ fn parse_role_and_kind(
 }
 
 /// An agency account or key speaks for one agency and needs its code; no other role has one.
-fn check_agency(role: Role, agency: Option<&str>) -> Result<(), ApiError> {
+fn check_agency(role: Role, agency: Option<&str>) -> Result<()> {
     match (role, agency) {
-        (Role::Agency, None) => Err(ApiError::BadRequest(
+        (Role::Agency, None) => Err(ServiceError::Invalid(
             "agency: an agency account speaks for one agency and needs its code".into(),
         )),
-        (Role::Agency, Some(code)) if code.trim().is_empty() => Err(ApiError::BadRequest(
+        (Role::Agency, Some(code)) if code.trim().is_empty() => Err(ServiceError::Invalid(
             "agency: an agency account speaks for one agency and needs its code".into(),
         )),
         (Role::Agency, Some(_)) | (_, None) => Ok(()),
-        (other, Some(_)) => Err(ApiError::BadRequest(format!(
+        (other, Some(_)) => Err(ServiceError::Invalid(format!(
             "agency: only an agency account speaks for an agency, not a {}",
             other.code()
         ))),
     }
 }
 
-pub(crate) fn check_password(field: &str, password: &str) -> Result<(), ApiError> {
+pub(crate) fn check_password(field: &str, password: &str) -> Result<()> {
     if password.chars().count() < 12 {
-        return Err(ApiError::BadRequest(format!(
+        return Err(ServiceError::Invalid(format!(
             "{field}: at least 12 characters"
         )));
     }
     Ok(())
 }
 
-/// `POST /api/v1/users` (administrator): creates a user; an existing username is 409 (a user is
-/// never replaced by creating another under their name).
-pub async fn create_user(
-    State(state): State<AppState>,
-    caller: Caller,
-    Json(new): Json<NewUser>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+/// Creates a user (administrators); an existing username is a conflict (a user is never
+/// replaced by creating another under their name).
+pub async fn create_user(state: &AppState, caller: &Caller, new: NewUser) -> Result<OneUser> {
     caller
-        .require(&state, "change users", &[Role::Administrator])
+        .require(state, "change users", &[Role::Administrator])
         .await?;
     check_username(&new.username)?;
     check_password("password", &new.password)?;
@@ -359,7 +386,7 @@ pub async fn create_user(
             .map(|id| {
                 IdNumber::parse(id)
                     .map(|id| state.store.person_key(&format!("id:{id}")))
-                    .map_err(|e| ApiError::BadRequest(format!("id_number: {e}")))
+                    .map_err(|e| ServiceError::Invalid(format!("id_number: {e}")))
             })
             .transpose()?;
         let reason = "a person's account is enrolled (fengcun user enrol-person), not made by an administrator".to_owned();
@@ -368,14 +395,14 @@ pub async fn create_user(
         if let Some(person_key) = person_key {
             entry = entry.subject(format!("person:{person_key}"));
         }
-        return Err(refuse_as(&state, entry, reason).await?);
+        return Err(refuse_as(state, entry, reason).await?);
     }
     if new.id_number.is_some() {
-        return Err(ApiError::BadRequest(
+        return Err(ServiceError::Invalid(
             "id_number: only a person's account carries one".into(),
         ));
     }
-    let taken = || ApiError::Conflict(format!("username: `{}` exists", new.username));
+    let taken = || ServiceError::Conflict(format!("username: `{}` exists", new.username));
     // Checked before the password is hashed (cheap), and again by the insert (no race).
     if state.store.user(&new.username).await?.is_some() {
         return Err(taken());
@@ -401,29 +428,31 @@ pub async fn create_user(
     {
         return Err(taken());
     }
-    Ok((StatusCode::CREATED, Json(json!({"user": user}))))
+    Ok(OneUser {
+        user: UserView::from(&user),
+    })
 }
 
 /// Hashes a password off the async threads, within the bound on hashes at once.
-async fn hash_in_turn(password: String) -> Result<String, ApiError> {
+async fn hash_in_turn(password: String) -> Result<String> {
     let _permit = hashing_permits()
         .acquire()
         .await
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        .map_err(|e| ServiceError::Invalid(e.to_string()))?;
     tokio::task::spawn_blocking(move || hash_password(&password))
         .await
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?
+        .map_err(|e| ServiceError::Invalid(e.to_string()))?
 }
 
-/// `GET /api/v1/users` (administrator).
-pub async fn list_users(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<Value>, ApiError> {
+/// The users (administrators, auditors).
+pub async fn list_users(state: &AppState, caller: &Caller) -> Result<Users> {
     caller
-        .require(&state, "list users", &[Role::Administrator, Role::Auditor])
+        .require(state, "list users", &[Role::Administrator, Role::Auditor])
         .await?;
-    Ok(Json(json!({"users": state.store.users().await?})))
+    let users = state.store.users().await?;
+    Ok(Users {
+        users: users.iter().map(UserView::from).collect(),
+    })
 }
 
 /// The `user_changed` entry of a change to `user`, naming whose account it is when it is a
@@ -437,34 +466,15 @@ fn user_changed(actor: &str, outcome: &str, user: &UserRow) -> AuditEvent {
     }
 }
 
-/// `POST /api/v1/users/{username}/disable` (administrator): the user can no longer log in and
-/// their sessions end.
-pub async fn disable_user(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(username): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    set_disabled(&state, &caller, &username, true).await
-}
-
-/// `POST /api/v1/users/{username}/enable` (administrator): a disabled user may log in again.
-/// Their old sessions ended when they were disabled and do not come back.
-pub async fn enable_user(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(username): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    set_disabled(&state, &caller, &username, false).await
-}
-
 /// Disables or enables a user (administrator), audited as `user_changed`; enabling a user who is
 /// not disabled is a conflict.
-async fn set_disabled(
+/// (Disabling ends the user's sessions; enabling does not bring them back.)
+pub async fn set_disabled(
     state: &AppState,
     caller: &Caller,
     username: &str,
     disabled: bool,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<OneUser> {
     caller
         .require(state, "change users", &[Role::Administrator])
         .await?;
@@ -472,9 +482,9 @@ async fn set_disabled(
         .store
         .user(username)
         .await?
-        .ok_or(ApiError::NotFound)?;
+        .ok_or(ServiceError::NotFound)?;
     if !disabled && !user.disabled {
-        return Err(ApiError::Conflict(format!(
+        return Err(ServiceError::Conflict(format!(
             "username: `{username}` is not disabled"
         )));
     }
@@ -485,62 +495,64 @@ async fn set_disabled(
         .store
         .put_user(&user, &[event], state.clock.now())
         .await?;
-    Ok(Json(json!({"user": user})))
+    Ok(OneUser {
+        user: UserView::from(&user),
+    })
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
-    current_password: String,
-    new_password: String,
+    pub current_password: String,
+    /// At least 12 characters, not the current one.
+    pub new_password: String,
 }
 
 /// `POST /api/v1/session/password`: a console user changes their own password, giving the
 /// current one (throttled with the logins of their username). Every session of theirs ends, this
 /// one included; the answer opens a new one (cookie and CSRF token), as a login does.
+///
+/// `session_token` is the token of the session the request came with (`None` for a key, which has
+/// no password).
 pub async fn change_password(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    Json(change): Json<PasswordChange>,
-) -> Result<Response, ApiError> {
-    // The user of the session the request came with; a key has no password.
-    let session = match (
-        headers.get(header::AUTHORIZATION),
-        cookie(&headers, SESSION_COOKIE),
-    ) {
-        (None, Some(token)) => state.store.session(&key_digest(&token)).await?,
-        _ => None,
+    state: &AppState,
+    caller: &Caller,
+    session_token: Option<&str>,
+    change: PasswordChange,
+) -> Result<Opened> {
+    let session = match session_token {
+        Some(token) => state.store.session(&key_digest(token)).await?,
+        None => None,
     };
     let Some(session) = session else {
         let reason = "only a console user, logged in, changes their password".to_owned();
-        return Err(refuse(&state, &caller, "change password", reason).await?);
+        return Err(refuse(state, caller, "change password", reason).await?);
     };
     let username = session.username;
     check_password("new_password", &change.new_password)?;
     if change.new_password == change.current_password {
-        return Err(ApiError::BadRequest(
+        return Err(ServiceError::Invalid(
             "new_password: the same as the current one".into(),
         ));
     }
     let now = state.clock.now();
     if let Err(locked) = state.logins.check(&username, now) {
-        return Err(throttled(&state, &username, now, locked).await?);
+        return Err(throttled(state, &username, now, locked).await?);
     }
     let mut user = state
         .store
         .user(&username)
         .await?
         .filter(|u| !u.disabled)
-        .ok_or(ApiError::Unauthenticated)?;
+        .ok_or(ServiceError::Unauthenticated)?;
     let matches = {
         let _permit = hashing_permits()
             .acquire()
             .await
-            .map_err(|_| ApiError::Unauthenticated)?;
+            .map_err(|_| ServiceError::Unauthenticated)?;
         let turn = state.clock.now();
         if let Err(locked) = state.logins.attempt(&username, turn) {
-            return Err(throttled(&state, &username, turn, locked).await?);
+            return Err(throttled(state, &username, turn, locked).await?);
         }
         let (password, stored) = (change.current_password.clone(), user.password_hash.clone());
         tokio::task::spawn_blocking(move || password_matches(&password, &stored))
@@ -555,7 +567,7 @@ pub async fn change_password(
         )
         .detail(json!({"via": "password_change"}));
         let reason = "current_password: wrong".to_owned();
-        return Err(refuse_as(&state, entry, reason).await?);
+        return Err(refuse_as(state, entry, reason).await?);
     }
     state.logins.succeeded(&username);
     user.password_hash = hash_in_turn(change.new_password.clone()).await?;
@@ -564,48 +576,87 @@ pub async fn change_password(
     state.store.put_user(&user, &[event], now).await?;
     let entry = AuditEvent::new(AuditKind::Login, format!("user:{username}"), "ok")
         .detail(json!({"via": "password_change"}));
-    open_session(&state, &user, entry, now).await
+    open_session(state, &user, entry, now).await
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
-    name: String,
-    role: String,
+    pub name: String,
+    pub role: String,
     #[serde(default)]
-    requester_kind: Option<String>,
+    pub requester_kind: Option<String>,
     #[serde(default)]
-    agency: Option<String>,
+    pub agency: Option<String>,
     /// The user who owns the key (answers for the system that uses it): approvals compare owners,
     /// so an official's key and their login are one person.
     #[serde(default)]
-    owner: Option<String>,
+    pub owner: Option<String>,
 }
 
-/// `POST /api/v1/keys` (administrator): makes a key; the key is in this answer only.
-pub async fn create_key(
-    State(state): State<AppState>,
-    caller: Caller,
-    Json(new): Json<NewKey>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+/// A stored key, never its secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyView {
+    pub agency: Option<String>,
+    pub created_at: String,
+    pub created_by: String,
+    pub key_id: String,
+    pub name: String,
+    /// The user who owns the key (`null` only for keys stored before owners were recorded).
+    pub owner: Option<String>,
+    pub requester_kind: Option<String>,
+    pub revoked_at: Option<String>,
+    pub role: String,
+}
+
+impl From<&KeyRow> for KeyView {
+    fn from(k: &KeyRow) -> Self {
+        KeyView {
+            agency: k.agency.clone(),
+            created_at: k.created_at.clone(),
+            created_by: k.created_by.clone(),
+            key_id: k.key_id.clone(),
+            name: k.name.clone(),
+            owner: k.owner.clone(),
+            requester_kind: k.requester_kind.clone(),
+            revoked_at: k.revoked_at.clone(),
+            role: k.role.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyCreated {
+    pub key: KeyView,
+    /// The key itself, shown in this answer only.
+    pub secret: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Keys {
+    pub keys: Vec<KeyView>,
+}
+
+/// Makes a key (administrators); the key is in this answer only.
+pub async fn create_key(state: &AppState, caller: &Caller, new: NewKey) -> Result<KeyCreated> {
     caller
-        .require(&state, "change keys", &[Role::Administrator])
+        .require(state, "change keys", &[Role::Administrator])
         .await?;
     let (role, kind) = parse_role_and_kind(&new.role, new.requester_kind.as_deref())?;
     check_agency(role, new.agency.as_deref())?;
     if matches!(role, Role::Administrator) {
         // Administrators are people: they log in, and their actions name them.
-        return Err(ApiError::BadRequest(
+        return Err(ServiceError::Invalid(
             "role: an administrator logs in; no key is made for one".into(),
         ));
     }
     let Some(owner) = new.owner else {
-        return Err(ApiError::BadRequest(
+        return Err(ServiceError::Invalid(
             "owner: a key names the user who owns it".into(),
         ));
     };
     if state.store.user(&owner).await?.is_none_or(|u| u.disabled) {
-        return Err(ApiError::BadRequest(format!(
+        return Err(ServiceError::Invalid(format!(
             "owner: `{owner}` is no enabled user"
         )));
     }
@@ -629,41 +680,43 @@ pub async fn create_key(
         .store
         .put_key(&key_digest(&secret), &key, &[event], now)
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"key": key, "secret": secret})),
-    ))
+    Ok(KeyCreated {
+        key: KeyView::from(&key),
+        secret,
+    })
 }
 
-/// `GET /api/v1/keys` (administrator, auditor): the keys, never their secrets.
-pub async fn list_keys(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<Value>, ApiError> {
+/// The keys, never their secrets (administrators, auditors).
+pub async fn list_keys(state: &AppState, caller: &Caller) -> Result<Keys> {
     caller
-        .require(&state, "list keys", &[Role::Administrator, Role::Auditor])
+        .require(state, "list keys", &[Role::Administrator, Role::Auditor])
         .await?;
-    Ok(Json(json!({"keys": state.store.keys().await?})))
+    let keys = state.store.keys().await?;
+    Ok(Keys {
+        keys: keys.iter().map(KeyView::from).collect(),
+    })
 }
 
-/// `DELETE /api/v1/keys/{id}` (administrator): the key stops working at once.
+/// Revokes a key (administrators): it stops working at once.
 pub async fn revoke_key(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(key_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+    state: &AppState,
+    caller: &Caller,
+    key_id: &str,
+) -> Result<super::requests::Revoked> {
     caller
-        .require(&state, "change keys", &[Role::Administrator])
+        .require(state, "change keys", &[Role::Administrator])
         .await?;
     let event = AuditEvent::new(AuditKind::KeyChanged, &caller.name, "revoked")
         .subject(format!("key:{key_id}"));
     if state
         .store
-        .revoke_key(&key_id, &caller.name, &[event], state.clock.now())
+        .revoke_key(key_id, &caller.name, &[event], state.clock.now())
         .await?
     {
-        Ok(Json(json!({"revoked": key_id})))
+        Ok(super::requests::Revoked {
+            revoked: key_id.to_owned(),
+        })
     } else {
-        Err(ApiError::NotFound)
+        Err(ServiceError::NotFound)
     }
 }

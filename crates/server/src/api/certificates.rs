@@ -1,0 +1,74 @@
+//! Certificates: issued, kept, read, and verified by anyone.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+
+use super::{Errors, NotFound};
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::service::certificates::{
+    self, Application, Issued, PageQuery, Verification, VerifyRequest,
+};
+
+/// Issue a signed certificate (the person for themself, or a public-security clerk)
+#[utoipa::path(post, path = "/api/v1/certificates", tag = "certificates", request_body = Application,
+    responses((status = 201, body = Issued), Errors))]
+pub async fn apply(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(application): Json<Application>,
+) -> Result<(StatusCode, Json<Issued>), ApiError> {
+    let issued = certificates::apply(&state, &caller, application).await?;
+    Ok((StatusCode::CREATED, Json(issued)))
+}
+
+/// A certificate file (its issuer, an auditor, the person)
+#[utoipa::path(get, path = "/api/v1/certificates/{number}", tag = "certificates",
+    params(("number" = String, Path)),
+    responses((status = 200, description = "the signed certificate file", body = Object), NotFound, Errors))]
+pub async fn file(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(number): Path<String>,
+) -> Result<Response, ApiError> {
+    let file = certificates::file(&state, &caller, &number).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], file).into_response())
+}
+
+/// The printable page with its QR code
+#[utoipa::path(get, path = "/api/v1/certificates/{number}/page", tag = "certificates",
+    params(("number" = String, Path), PageQuery),
+    responses((status = 200, description = "HTML", body = String, content_type = "text/html"), NotFound, Errors))]
+pub async fn page(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(number): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<Html<String>, ApiError> {
+    Ok(Html(
+        certificates::page(&state, &caller, &number, query).await?,
+    ))
+}
+
+/// Verify a certificate file or QR token (public)
+#[utoipa::path(post, path = "/api/v1/verify", tag = "certificates", security(()), request_body = VerifyRequest,
+    responses((status = 200, body = Verification)))]
+pub async fn verify(
+    State(state): State<AppState>,
+    Json(request): Json<VerifyRequest>,
+) -> Json<Verification> {
+    Json(certificates::verify(&state, &request))
+}
+
+/// The verification page a phone opens from the QR code (public)
+#[utoipa::path(get, path = "/verify", tag = "certificates", security(()), params(VerifyRequest),
+    responses((status = 200, description = "HTML", body = String, content_type = "text/html")))]
+pub async fn verify_page(
+    State(state): State<AppState>,
+    Query(request): Query<VerifyRequest>,
+) -> Html<String> {
+    Html(certificates::verify_page(&state, &request))
+}

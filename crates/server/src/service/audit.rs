@@ -1,0 +1,256 @@
+//! The audit log over HTTP: entries, signed tree heads (periodic and on demand), proofs, and the
+//! public key that verifies heads and certificates.
+
+use fengcun_ledger::Hash;
+use fengcun_store::{AuditEntry, AuditEvent, AuditKind};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{Caller, Result, ServiceError};
+use crate::AppState;
+use crate::config::Role;
+
+/// Who reads the log (entries, heads, proofs): auditors only. Its entries name whose records were
+/// looked up and why, national-security reviews included.
+const READERS: &[Role] = &[Role::Auditor];
+/// Who signs a head now: auditors, and operators who run the platform (a head signs hashes only).
+const SIGNERS: &[Role] = &[Role::Auditor, Role::Operator];
+/// The most entries one read answers (the OpenAPI document's `maximum`).
+pub const MAX_LIMIT: i64 = 1000;
+
+/// Signs a head every `tree_head_interval_seconds` when the log grew, so that an outside party
+/// fetching heads regularly holds one recent enough to catch a truncation. (One is signed at start,
+/// before the server answers: a server restarted more often than the interval still signs.)
+pub async fn sign_periodically(state: AppState) {
+    let mut interval = crate::rounds(state.config.tree_head_interval_seconds);
+    loop {
+        interval.tick().await;
+        sign_if_grown(&state).await;
+    }
+}
+
+/// Signs a head if the log grew since the last one.
+pub async fn sign_if_grown(state: &AppState) {
+    match state
+        .store
+        .sign_tree_head(&state.signing, state.clock.now(), false)
+        .await
+    {
+        Ok(Some(head)) => {
+            tracing::info!(size = head.unverified_head().size(), "tree head signed")
+        }
+        Ok(None) => {}
+        Err(error) => tracing::error!(%error, "signing a tree head failed"),
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EntriesQuery {
+    /// The first entry's sequence number.
+    #[serde(default)]
+    pub from: u64,
+    /// How many entries at most (1 to 1000; out of range: 422).
+    #[serde(default = "default_limit")]
+    #[param(minimum = 1, maximum = 1000, default = 100)]
+    pub limit: i64,
+}
+
+fn default_limit() -> i64 {
+    100
+}
+
+/// An audit entry as the log keeps it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Entry {
+    pub actor: String,
+    pub at: String,
+    /// JSON text, exactly as hashed.
+    pub detail: String,
+    pub kind: String,
+    /// The leaf hash recorded when the entry was appended (hex).
+    pub leaf_hash: String,
+    pub outcome: String,
+    pub purpose: Option<String>,
+    pub seq: u64,
+    pub subject: Option<String>,
+}
+
+impl From<AuditEntry> for Entry {
+    fn from(e: AuditEntry) -> Self {
+        Entry {
+            seq: e.seq,
+            at: e.at,
+            kind: e.kind,
+            actor: e.actor,
+            purpose: e.purpose,
+            outcome: e.outcome,
+            subject: e.subject,
+            detail: e.detail,
+            leaf_hash: e.leaf_hash,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Entries {
+    pub entries: Vec<Entry>,
+}
+
+/// Audit entries in log order (auditors); the read is itself an entry.
+pub async fn entries(state: &AppState, caller: &Caller, query: &EntriesQuery) -> Result<Entries> {
+    caller.require(state, "read the audit log", READERS).await?;
+    if !(1..=MAX_LIMIT).contains(&query.limit) {
+        return Err(ServiceError::Invalid(format!(
+            "limit: must be 1 to {MAX_LIMIT}, is {}",
+            query.limit
+        )));
+    }
+    let entries = state.store.audit_entries(query.from, query.limit).await?;
+    // Reading the log is itself in the log (after the entries read, so never among them).
+    let read = AuditEvent::new(AuditKind::Read, &caller.name, "audit_entries")
+        .detail(json!({"from": query.from, "limit": query.limit, "rows": entries.len()}));
+    state.store.audit(&[read], state.clock.now()).await?;
+    Ok(Entries {
+        entries: entries.into_iter().map(Entry::from).collect(),
+    })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Heads {
+    /// Each signed head, parsed.
+    #[schema(value_type = Vec<Object>)]
+    pub heads: Vec<Value>,
+    /// Each signed head's line, as `fengcun audit verify --against` reads them.
+    pub lines: Vec<String>,
+}
+
+/// Every signed tree head (auditors).
+pub async fn heads(state: &AppState, caller: &Caller) -> Result<Heads> {
+    caller.require(state, "read the audit log", READERS).await?;
+    let lines = state.store.tree_heads().await?;
+    let heads: Vec<Value> = lines
+        .iter()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    Ok(Heads { heads, lines })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignedHead {
+    /// The new head's line.
+    pub line: String,
+}
+
+/// Signs a head now (an auditor about to take one away).
+pub async fn sign_now(state: &AppState, caller: &Caller) -> Result<SignedHead> {
+    caller.require(state, "sign a tree head", SIGNERS).await?;
+    let head = state
+        .store
+        .sign_tree_head(&state.signing, state.clock.now(), true)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    Ok(SignedHead {
+        line: head.to_json(),
+    })
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct InclusionQuery {
+    /// The entry.
+    pub index: u64,
+    /// The tree size (a signed head's).
+    pub size: u64,
+}
+
+fn hex(path: &[Hash]) -> Vec<String> {
+    path.iter().map(Hash::to_hex).collect()
+}
+
+/// An inclusion proof in the shape `fengcun audit check` reads.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InclusionProof {
+    pub index: u64,
+    pub leaf_hash: String,
+    pub path: Vec<String>,
+    /// `inclusion`
+    pub proof: &'static str,
+    pub size: u64,
+}
+
+/// The inclusion proof of an entry in the tree of a head's size (auditors).
+pub async fn inclusion(
+    state: &AppState,
+    caller: &Caller,
+    query: &InclusionQuery,
+) -> Result<InclusionProof> {
+    caller.require(state, "read the audit log", READERS).await?;
+    let entry = state
+        .store
+        .audit_entries(query.index, 1)
+        .await?
+        .into_iter()
+        .find(|e| e.seq == query.index)
+        .ok_or(ServiceError::NotFound)?;
+    let path = state
+        .store
+        .inclusion_proof(query.index, query.size)
+        .await
+        .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+    Ok(InclusionProof {
+        index: query.index,
+        leaf_hash: entry.leaf_hash,
+        path: hex(&path),
+        proof: "inclusion",
+        size: query.size,
+    })
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ConsistencyQuery {
+    /// The earlier size.
+    pub from: u64,
+    /// The later size.
+    pub to: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsistencyProof {
+    pub new_size: u64,
+    pub old_size: u64,
+    pub path: Vec<String>,
+    /// `consistency`
+    pub proof: &'static str,
+}
+
+/// The consistency proof between two tree sizes (auditors).
+pub async fn consistency(
+    state: &AppState,
+    caller: &Caller,
+    query: &ConsistencyQuery,
+) -> Result<ConsistencyProof> {
+    caller.require(state, "read the audit log", READERS).await?;
+    let path = state
+        .store
+        .consistency_proof(query.from, query.to)
+        .await
+        .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+    Ok(ConsistencyProof {
+        new_size: query.to,
+        old_size: query.from,
+        path: hex(&path),
+        proof: "consistency",
+    })
+}
+
+/// The public key of the platform's signatures (tree heads, certificates): public, like
+/// certificate verification, so that anyone can check what the platform signed.
+pub fn public_key(state: &AppState) -> String {
+    state.signing.verifying_key().to_text()
+}

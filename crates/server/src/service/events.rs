@@ -1,0 +1,156 @@
+//! Ingestion: an agency system (for its own agency, as the kind it is registered as) or an
+//! operator sends events; the store decides what follows.
+
+use fengcun_domain::{Event, ValidEvent};
+use fengcun_lifecycle::Actor;
+use fengcun_store::LineOutcome;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::{Caller, Result, ServiceError, refuse};
+use crate::AppState;
+use crate::config::Role;
+
+/// The most events one batch holds.
+pub const BATCH_MAX: usize = 10_000;
+
+/// What became of one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Stored now.
+    Stored,
+    /// The same event was stored before under this idempotency key.
+    Duplicate,
+}
+
+impl From<LineOutcome> for Outcome {
+    fn from(outcome: LineOutcome) -> Self {
+        match outcome {
+            LineOutcome::Stored => Outcome::Stored,
+            LineOutcome::Duplicate => Outcome::Duplicate,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Ingested {
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchIngested {
+    pub duplicates: usize,
+    /// One outcome per line, in order.
+    pub results: Vec<Outcome>,
+    pub stored: usize,
+}
+
+/// The kind an agency key's events speak as: the kind its agency is registered with (configured,
+/// or by the agency's first event imported or sent by an operator), read once per request. Never
+/// the kind an event declares: a police key could otherwise send a court's judgment.
+async fn sender_kind(state: &AppState, caller: &Caller) -> Result<Option<String>> {
+    match (caller.role, &caller.agency) {
+        (Role::Agency, Some(own)) => Ok(state.store.agency_kind(own).await?),
+        _ => Ok(None),
+    }
+}
+
+/// An agency speaks for itself only, as the kind of agency it is registered as.
+/// Only agency systems (for their own agency) and operators send events: a console user or a
+/// requester could otherwise change a record's course, or probe for records by the answers.
+/// (An operator may send for any agency; the store holds each event to its agency's registered
+/// kind.)
+async fn check_speaks_for(
+    state: &AppState,
+    caller: &Caller,
+    own_kind: Option<&str>,
+    event: &ValidEvent,
+) -> Result<()> {
+    let agency = &event.event.agency;
+    let reason = match (caller.role, &caller.agency) {
+        (Role::Operator, _) => return Ok(()),
+        (Role::Agency, Some(own)) if &agency.code == own => match own_kind {
+            Some(kind) if kind == agency.kind.code() => return Ok(()),
+            Some(kind) => format!(
+                "agency {own} is registered as {kind}; may not send events as {}",
+                agency.kind.code()
+            ),
+            None => format!(
+                "agency {own} is not registered with a kind: an operator configures it (`agencies`) before its key sends events"
+            ),
+        },
+        _ => format!("may not send events for agency {}", agency.code),
+    };
+    Err(refuse(state, caller, "send events", reason).await?)
+}
+
+fn invalid_lines(errors: Vec<(usize, fengcun_domain::FieldError)>) -> ServiceError {
+    let lines: Vec<String> = errors
+        .iter()
+        .map(|(line, e)| format!("line {line}: {e}"))
+        .collect();
+    ServiceError::Invalid(lines.join("; "))
+}
+
+/// One event, parsed from its own bytes (a field given twice is refused).
+pub async fn ingest_one(state: &AppState, caller: &Caller, body: &[u8]) -> Result<Ingested> {
+    let event = Event::parse(body).map_err(|error| invalid_lines(vec![(1, error)]))?;
+    let own_kind = sender_kind(state, caller).await?;
+    check_speaks_for(state, caller, own_kind.as_deref(), &event).await?;
+    let ctx = state.context(Actor::Automatic).await;
+    let outcome = state
+        .store
+        .ingest(std::slice::from_ref(&event), &ctx)
+        .await?;
+    let outcome = outcome.first().copied().unwrap_or(LineOutcome::Duplicate);
+    state.metrics.events(outcome);
+    Ok(Ingested {
+        outcome: outcome.into(),
+    })
+}
+
+/// A batch is atomic: every line is stored (or was already), or none is and the error names the
+/// lines that stopped it.
+pub async fn ingest_batch(
+    state: &AppState,
+    caller: &Caller,
+    batch: &[Value],
+) -> Result<BatchIngested> {
+    if batch.is_empty() || batch.len() > BATCH_MAX {
+        return Err(ServiceError::Invalid(
+            "a batch holds 1 to 10,000 events".into(),
+        ));
+    }
+    let own_kind = sender_kind(state, caller).await?;
+    let mut events = Vec::with_capacity(batch.len());
+    let mut errors = Vec::new();
+    for (index, value) in batch.iter().enumerate() {
+        let bytes = serde_json::to_vec(value).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        match Event::parse(&bytes) {
+            Ok(event) => {
+                check_speaks_for(state, caller, own_kind.as_deref(), &event).await?;
+                events.push(event);
+            }
+            Err(error) => errors.push((index + 1, error)),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(invalid_lines(errors));
+    }
+    let ctx = state.context(Actor::Automatic).await;
+    let outcomes = state.store.ingest(&events, &ctx).await?;
+    for outcome in &outcomes {
+        state.metrics.events(*outcome);
+    }
+    let stored = outcomes
+        .iter()
+        .filter(|o| **o == LineOutcome::Stored)
+        .count();
+    Ok(BatchIngested {
+        duplicates: outcomes.len() - stored,
+        results: outcomes.into_iter().map(Outcome::from).collect(),
+        stored,
+    })
+}

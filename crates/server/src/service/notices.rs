@@ -1,0 +1,164 @@
+//! Sealing and unsealing notices: an operator watches deliveries (the person masked), an agency
+//! reads and acknowledges those addressed to it; an operator retries a failed one.
+
+use fengcun_store::{AuditEvent, AuditKind, IdentityMask, NoticeFilter, NoticeView};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+
+use super::{Caller, Result, ServiceError, refuse};
+use crate::AppState;
+use crate::config::Role;
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct NoticeQuery {
+    /// pending, retrying, delivered, failed, acknowledged or available
+    pub status: Option<String>,
+    pub case_code: Option<String>,
+    /// Only agency notices not acknowledged yet.
+    #[serde(default)]
+    pub unacknowledged: bool,
+}
+
+/// A notice as a list shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Notice {
+    pub acknowledged_at: Option<String>,
+    pub attempts: i64,
+    pub body: String,
+    pub case_code: String,
+    pub created_at: String,
+    pub delivered_at: Option<String>,
+    pub kind: String,
+    pub last_error: Option<String>,
+    pub notice_id: String,
+    /// An agency code, or `person`.
+    pub recipient: String,
+    pub status: String,
+    pub title: String,
+}
+
+impl From<NoticeView> for Notice {
+    fn from(n: NoticeView) -> Self {
+        Notice {
+            acknowledged_at: n.acknowledged_at,
+            attempts: n.attempts,
+            body: n.body,
+            case_code: n.case_code,
+            created_at: n.created_at,
+            delivered_at: n.delivered_at,
+            kind: n.kind,
+            last_error: n.last_error,
+            notice_id: n.notice_id,
+            recipient: n.recipient,
+            status: n.status,
+            title: n.title,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Notices {
+    pub notices: Vec<Notice>,
+}
+
+/// An operator watching deliveries sees every notice with the person masked (张某,
+/// 1101**********0025); an agency sees the notices addressed to it in full, to act on them. Every
+/// read is audited: who, with what filter, how many notices.
+pub async fn list(state: &AppState, caller: &Caller, query: NoticeQuery) -> Result<Notices> {
+    caller
+        .require(state, "list notices", &[Role::Operator, Role::Agency])
+        .await?;
+    let (recipient, mask) = match (caller.role, &caller.agency) {
+        (Role::Agency, Some(own)) => (Some(own.clone()), None),
+        (Role::Agency, None) => {
+            let reason = "an agency key without an agency code has no notices".to_owned();
+            return Err(refuse(state, caller, "list notices", reason).await?);
+        }
+        _ => (
+            None,
+            Some(IdentityMask {
+                name: crate::mask::name,
+                id_number: crate::mask::id_number,
+            }),
+        ),
+    };
+    let identities = if mask.is_some() { "masked" } else { "full" };
+    let filter = json!({"status": query.status, "case_code": query.case_code, "unacknowledged": query.unacknowledged, "recipient": recipient});
+    let notices = state
+        .store
+        .notices(NoticeFilter {
+            status: query.status,
+            case_code: query.case_code,
+            unacknowledged: query.unacknowledged,
+            recipient,
+            mask,
+        })
+        .await?;
+    let entry = AuditEvent::new(AuditKind::Read, &caller.name, "notices")
+        .detail(json!({"filter": filter, "rows": notices.len(), "identities": identities}));
+    state.store.audit(&[entry], state.clock.now()).await?;
+    Ok(Notices {
+        notices: notices.into_iter().map(Notice::from).collect(),
+    })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Acknowledged {
+    /// The notice acknowledged.
+    pub acknowledged: String,
+}
+
+/// The agency a notice is addressed to acknowledges it with the notice's token.
+pub async fn acknowledge(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    token: &str,
+) -> Result<Acknowledged> {
+    caller
+        .require(state, "acknowledge notices", &[Role::Agency])
+        .await?;
+    let Some(agency) = &caller.agency else {
+        let reason = "an agency key without an agency code has no notices".to_owned();
+        return Err(refuse(state, caller, "acknowledge notices", reason).await?);
+    };
+    // Only the agency the notice is addressed to acknowledges it.
+    if state
+        .store
+        .acknowledge(id, agency, token, &caller.name, state.clock.now())
+        .await?
+    {
+        Ok(Acknowledged {
+            acknowledged: id.to_owned(),
+        })
+    } else {
+        // The same answer for an unknown notice, a wrong token and another agency's notice.
+        Err(ServiceError::NotFound)
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Retrying {
+    /// The notice put back in the outbox.
+    pub retrying: String,
+}
+
+/// Puts a notice that ran out of attempts back in the outbox for one more attempt (an operator,
+/// once the agency's endpoint or the platform's keys are mended).
+pub async fn retry(state: &AppState, caller: &Caller, id: &str) -> Result<Retrying> {
+    caller.require_operator(state, "retry notices").await?;
+    if state
+        .store
+        .retry_failed_notice(id, &caller.name, state.clock.now())
+        .await?
+    {
+        Ok(Retrying {
+            retrying: id.to_owned(),
+        })
+    } else {
+        Err(ServiceError::NotFound)
+    }
+}

@@ -1,0 +1,162 @@
+//! Running the platform (operators): the policy in force and its change, the scheduler and the
+//! outbox on demand, the metrics.
+
+use fengcun_lifecycle::Actor;
+use fengcun_policy::{Policy, presets};
+use fengcun_store::RecordFailure;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{Caller, Result, ServiceError};
+use crate::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PolicyInForce {
+    /// The policy's TOML document.
+    pub document: String,
+    pub name: String,
+    pub title: String,
+    pub version: String,
+}
+
+/// The policy in force.
+pub async fn policy_in_force(state: &AppState, caller: &Caller) -> Result<PolicyInForce> {
+    caller.require_operator(state, "read the policy").await?;
+    let policy = state.policy.read().await.clone();
+    Ok(PolicyInForce {
+        document: policy.source_text.clone(),
+        name: policy.name().to_owned(),
+        title: policy.meta.title.clone(),
+        version: policy.version().to_owned(),
+    })
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyChangeRequest {
+    /// A shipped policy by name …
+    pub name: Option<String>,
+    /// … or a policy document.
+    pub document: Option<String>,
+    /// Put it in force (else a preview).
+    #[serde(default)]
+    pub apply: bool,
+}
+
+/// A record that could not be decided: it stays as it was, the failure is audited
+/// (refresh_failed) and the scheduler tries it again at its next round.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Failure {
+    pub case_code: String,
+    /// The kind of error: crypto, corrupt, database, invalid, …
+    pub error: String,
+    pub person_key: String,
+}
+
+impl From<&RecordFailure> for Failure {
+    fn from(f: &RecordFailure) -> Self {
+        Failure {
+            case_code: f.case_code.clone(),
+            error: f.error.clone(),
+            person_key: f.person_key.clone(),
+        }
+    }
+}
+
+/// What another policy changes (or changed): every record re-evaluated.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PolicyChange {
+    pub applied: bool,
+    /// Pending seals that would be cancelled (no longer eligible).
+    pub cancelled: Vec<String>,
+    /// Records that could not be decided under the new policy.
+    pub failures: Vec<Failure>,
+    /// Records that would become pending seal.
+    pub pending: Vec<String>,
+    pub policy: String,
+    pub records: usize,
+    /// Records that would be (or were) newly sealed now.
+    pub sealed: Vec<String>,
+    /// Sealed records the new policy would not seal (a policy change does not lift a seal).
+    pub sealed_no_longer_eligible: Vec<String>,
+    pub version: String,
+}
+
+/// Previews or applies another policy: every record is re-evaluated and the difference reported.
+pub async fn change_policy(
+    state: &AppState,
+    caller: &Caller,
+    request: PolicyChangeRequest,
+) -> Result<PolicyChange> {
+    caller.require_operator(state, "change the policy").await?;
+    let policy = match (request.name, request.document) {
+        (Some(name), None) => presets::get(&name)
+            .cloned()
+            .ok_or_else(|| ServiceError::Invalid(format!("no shipped policy `{name}`")))?,
+        (None, Some(document)) => Policy::from_toml("request", &document)
+            .map_err(|e| ServiceError::Invalid(e.to_string()))?,
+        _ => return Err(ServiceError::Invalid("give `name` or `document`".into())),
+    };
+    let ctx = state.context(Actor::Operator(caller.name.clone())).await;
+    let report = state
+        .store
+        .change_policy(&policy, &ctx, request.apply)
+        .await?;
+    if request.apply {
+        *state.policy.write().await = std::sync::Arc::new(policy);
+        crate::scheduler::count_failures(state, &report.failures);
+        tracing::info!(operator = %caller.name, policy = %report.policy, version = %report.version, failures = report.failures.len(), "policy put in force");
+    }
+    Ok(PolicyChange {
+        applied: report.applied,
+        cancelled: report.cancelled,
+        failures: report.failures.iter().map(Failure::from).collect(),
+        pending: report.pending,
+        policy: report.policy,
+        records: report.records,
+        sealed: report.sealed,
+        sealed_no_longer_eligible: report.sealed_no_longer_eligible,
+        version: report.version,
+    })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SchedulerRun {
+    /// The records that could not be decided.
+    pub failures: Vec<Failure>,
+    /// How many transitions the round made.
+    pub transitions: usize,
+}
+
+/// Makes due pending seals take effect now.
+pub async fn run_scheduler(state: &AppState, caller: &Caller) -> Result<SchedulerRun> {
+    caller.require_operator(state, "run the scheduler").await?;
+    let report = crate::scheduler::run_once(state).await?;
+    Ok(SchedulerRun {
+        failures: report.failures.iter().map(Failure::from).collect(),
+        transitions: report.transitions.len(),
+    })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutboxRun {
+    /// How many notices were delivered.
+    pub delivered: usize,
+}
+
+/// Delivers up to a hundred notices due now, without waiting for the outbox's next round (an
+/// operator retrying after an agency's endpoint came back).
+pub async fn run_outbox(state: &AppState, caller: &Caller) -> Result<OutboxRun> {
+    caller.require_operator(state, "run the outbox").await?;
+    // Five claims (a hundred notices) at most: an operator's request returns in bounded time;
+    // the timer takes the rest.
+    let delivered = crate::outbox::deliver_due(state, &crate::outbox::client(), 5).await?;
+    Ok(OutboxRun { delivered })
+}
+
+/// The Prometheus exposition of the metrics (operators).
+pub async fn metrics(state: &AppState, caller: &Caller) -> Result<String> {
+    caller.require_operator(state, "read metrics").await?;
+    let counts = state.store.counts().await?;
+    Ok(state.metrics.render(&counts))
+}
