@@ -35,6 +35,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/notices/{id}/ack", post(acknowledge))
         .route("/api/v1/notices/{id}/retry", post(retry_notice))
         .route("/api/v1/policy", get(policy_in_force).post(change_policy))
+        .route("/api/v1/records", get(crate::records_api::list))
+        .route(
+            "/api/v1/records/{case_code}",
+            get(crate::records_api::timeline),
+        )
+        .route("/api/v1/stats", get(crate::records_api::stats))
         .route("/api/v1/scheduler/run", post(run_scheduler))
         .route("/api/v1/outbox/run", post(run_outbox))
         .route("/api/v1/audit/entries", get(crate::audit::entries))

@@ -20,7 +20,9 @@ pub mod mask;
 mod metrics;
 pub mod openapi;
 mod outbox;
+mod records_api;
 mod scheduler;
+pub mod service;
 mod throttle;
 
 use std::net::SocketAddr;

@@ -45,6 +45,9 @@ pub const PATHS: &[(&str, &str)] = &[
     ("/api/v1/certificates/{number}/page", "get"),
     ("/api/v1/verify", "post"),
     ("/verify", "get"),
+    ("/api/v1/records", "get"),
+    ("/api/v1/records/{case_code}", "get"),
+    ("/api/v1/stats", "get"),
 ];
 
 fn error_responses() -> Value {
@@ -155,6 +158,16 @@ pub fn document() -> Value {
                 paths.extend(extra);
             }
         }
+    }
+    // The read side of a record's life: derived from its handlers and types (utoipa).
+    let (paths, schemas) = crate::records_api::openapi();
+    if let (Some(target), Value::Object(extra)) = (document["paths"].as_object_mut(), paths) {
+        target.extend(extra);
+    }
+    if let (Some(target), Value::Object(extra)) =
+        (document["components"]["schemas"].as_object_mut(), schemas)
+    {
+        target.extend(extra);
     }
     document
 }
