@@ -110,6 +110,22 @@ impl App {
         let mut config = Config::load(None, std::iter::empty()).unwrap();
         config.listen = "127.0.0.1:0".into();
         config.database = database.to_owned();
+        // The platform's signing key, beside the test's other files (a PostgreSQL database has
+        // no directory of its own to keep it in).
+        let dir = std::env::temp_dir().join(format!(
+            "fengcun-records-keys-{}-{}",
+            std::process::id(),
+            fengcun_crypto::random_hex::<4>()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let master = MasterKey::generate();
+        let signing = fengcun_crypto::SigningKey::generate(master.suite())
+            .to_pkcs8_pem()
+            .unwrap();
+        let path = dir.join("signing.pem");
+        fengcun_server::keyfile::create(&path, &signing, fengcun_server::keyfile::Access::Owner)
+            .unwrap();
+        config.signing_key_file = Some(path);
         config.policy = policy.into();
         config.scheduler_interval_seconds = 3600;
         config.outbox_interval_seconds = 3600;
@@ -174,7 +190,7 @@ impl App {
         ];
         let clock = Arc::new(FixedClock::new(now.parse().unwrap()));
         let store = Arc::new(
-            fengcun_store::open(&config.database, Keys::new(MasterKey::generate()))
+            fengcun_store::open(&config.database, Keys::new(master))
                 .await
                 .unwrap(),
         );
