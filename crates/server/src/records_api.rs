@@ -1,5 +1,5 @@
 //! Thin JSON handlers over `service::records`: the list of records, a record's timeline and the
-//! supervisor's numbers (docs/api.md).
+//! supervisor's numbers (docs/operations.md).
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
