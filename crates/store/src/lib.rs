@@ -25,6 +25,10 @@ pub use error::StoreError;
 pub use keys::Keys;
 pub use pipeline::{BatchReport, Pipeline, Tally};
 pub use sql::SqlStore;
+pub use sql::reads::{
+    EventEntry, NoticeEntry, PersonShown, RecordFilter, RecordKey, RecordPage, RecordSummary,
+    RecordTimeline, Stats, TransitionEntry,
+};
 pub use types::*;
 
 use async_trait::async_trait;
@@ -317,6 +321,35 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
 
     async fn certificate(&self, number: &str) -> Result<Option<CertificateRow>, StoreError>;
+
+    // The read side of a record's life (sql/reads.rs). Data only: who may read, masking and the
+    // explanation of transitions are the server's and the policy's.
+
+    /// A page of records in case-code order (then person key), filtered; `next` names where the
+    /// following page starts.
+    async fn record_page(&self, filter: &RecordFilter) -> Result<RecordPage, StoreError>;
+
+    /// The records of a case — with `held_by`, only those that agency sent an event of — each
+    /// with its events, transitions (with their evidence) and notices, in order.
+    async fn timelines(
+        &self,
+        case_code: &str,
+        held_by: Option<&str>,
+    ) -> Result<Vec<RecordTimeline>, StoreError>;
+
+    /// The text of a policy version that decided a transition (table `policies`), if recorded.
+    async fn recorded_policy(
+        &self,
+        name: &str,
+        version: &str,
+    ) -> Result<Option<String>, StoreError>;
+
+    /// The supervisor's numbers on `today` / at `now`, each an indexed count.
+    async fn stats(
+        &self,
+        today: fengcun_domain::Date,
+        now: jiff::Timestamp,
+    ) -> Result<Stats, StoreError>;
 }
 
 /// Opens the store a URL names: `sqlite://path` (created if absent) or `postgres://…`, and brings

@@ -1,5 +1,7 @@
 //! The one SQL implementation of `Store`, for SQLite and PostgreSQL alike (sqlx `Any`).
 
+pub(crate) mod reads;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -19,6 +21,7 @@ use crate::{
     AuditEntry, AuditEvent, AuditReport, CertificateRow, Decision, GrantRow, KeyRow, OpenFacts,
     PersonRecord, RequestRow, SessionRow, Store, UserRow,
 };
+use crate::{RecordFilter, RecordPage, RecordTimeline, Stats};
 
 pub(crate) type Tx = Transaction<'static, Any>;
 
@@ -1346,6 +1349,30 @@ impl Store for SqlStore {
 
     async fn certificate(&self, number: &str) -> Result<Option<CertificateRow>, StoreError> {
         self.read_certificate(number).await
+    }
+
+    async fn record_page(&self, filter: &RecordFilter) -> Result<RecordPage, StoreError> {
+        self.read_record_page(filter).await
+    }
+
+    async fn timelines(
+        &self,
+        case_code: &str,
+        held_by: Option<&str>,
+    ) -> Result<Vec<RecordTimeline>, StoreError> {
+        self.read_timelines(case_code, held_by).await
+    }
+
+    async fn recorded_policy(
+        &self,
+        name: &str,
+        version: &str,
+    ) -> Result<Option<String>, StoreError> {
+        self.read_recorded_policy(name, version).await
+    }
+
+    async fn stats(&self, today: Date, now: jiff::Timestamp) -> Result<Stats, StoreError> {
+        self.read_stats(today, now).await
     }
 }
 

@@ -10,6 +10,7 @@ mod events;
 mod identity;
 mod notices;
 mod operations;
+mod records;
 
 use axum::extract::State;
 use axum::http::header;
@@ -71,6 +72,9 @@ fn routes() -> OpenApiRouter<AppState> {
             operations::policy_in_force,
             operations::change_policy
         ))
+        .routes(routes!(records::list))
+        .routes(routes!(records::timeline))
+        .routes(routes!(records::stats))
         .routes(routes!(operations::run_scheduler))
         .routes(routes!(operations::run_outbox))
         .routes(routes!(audit::entries))

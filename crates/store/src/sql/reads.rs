@@ -1,0 +1,554 @@
+//! The read side of a record's life: records listed by state, date, agency and policy version (a
+//! keyset page), a record's timeline (events, transitions with their evidence, notices), and the
+//! numbers a supervisor watches. Data access only: who may read what, masking and the explanation
+//! of each transition are the server's (its service layer) and the policy's.
+//!
+//! Every count is a `COUNT` over an index (migration 0009); a page reads at most its size plus one
+//! row, and decrypts only the identities of the rows it returns.
+
+use fengcun_domain::{Date, Event, Record, parse_record};
+use serde::{Deserialize, Serialize};
+
+use super::{SqlStore, ts};
+use crate::error::StoreError;
+use crate::keys;
+
+/// Which records a page lists. Every filter is optional; they combine with AND.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordFilter {
+    /// A state code (`open`, `pending_seal`, `sealed`, …).
+    pub state: Option<String>,
+    /// Only pending seals due strictly before this date.
+    pub due_before: Option<Date>,
+    /// Only records an agency holds: it sent at least one of their events.
+    pub agency: Option<String>,
+    /// Only records whose current state was decided under this policy version.
+    pub policy_version: Option<String>,
+    /// The last record of the previous page: this page starts after it.
+    pub after: Option<RecordKey>,
+    /// At most this many records (the caller bounds it).
+    pub limit: i64,
+}
+
+/// A record's place in the list's order: case code, then person key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordKey {
+    pub case_code: String,
+    pub person_key: String,
+}
+
+/// The person a record is about, as its facts name them (decrypted; the server masks them).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PersonShown {
+    pub name: Option<String>,
+    pub id_number: Option<String>,
+}
+
+/// One record of a page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordSummary {
+    pub person_key: String,
+    pub case_code: String,
+    pub state: String,
+    /// The state's date: when a seal takes (or took) effect, when a record was unsealed.
+    pub state_date: Option<String>,
+    pub trigger: Option<String>,
+    pub policy: Option<String>,
+    pub policy_version: Option<String>,
+    /// When the record last changed.
+    pub updated_at: String,
+    pub person: PersonShown,
+}
+
+/// A page of records, and where the next one starts if there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordPage {
+    pub records: Vec<RecordSummary>,
+    pub next: Option<RecordKey>,
+}
+
+/// One stored event, as a timeline shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EventEntry {
+    pub kind: String,
+    pub agency_code: String,
+    pub agency_kind: String,
+    pub document_number: Option<String>,
+    pub date: String,
+    pub received_at: String,
+}
+
+/// One transition with its evidence: the record facts it was decided on and the date, read back
+/// (with the policy version, the explanation is derived again from them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransitionEntry {
+    pub from: Option<String>,
+    pub to: String,
+    pub date: Option<String>,
+    pub trigger: Option<String>,
+    /// The unsealing rule of the policy that lifted a seal, if one did.
+    pub rule: Option<String>,
+    pub policy: String,
+    pub policy_version: String,
+    /// `automatic` or the operator's name.
+    pub actor: String,
+    pub at: String,
+    pub as_of: Date,
+    pub facts: Record,
+}
+
+/// One notice of a record: to whom, and how its delivery went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NoticeEntry {
+    pub notice_id: String,
+    pub kind: String,
+    /// An agency code, or `person`.
+    pub recipient: String,
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub delivered_at: Option<String>,
+    pub acknowledged_at: Option<String>,
+}
+
+/// A record and everything that happened to it, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordTimeline {
+    pub record: RecordSummary,
+    pub events: Vec<EventEntry>,
+    pub transitions: Vec<TransitionEntry>,
+    pub notices: Vec<NoticeEntry>,
+}
+
+/// The numbers a supervisor watches, each one indexed count.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    pub records_by_state: Vec<(String, i64)>,
+    /// Records each agency holds (sent at least one of their events).
+    pub records_by_agency: Vec<(String, i64)>,
+    /// Pending seals whose date is at most 7 (30) days after today (overdue ones included).
+    pub seals_due_7_days: i64,
+    pub seals_due_30_days: i64,
+    /// Agency notices not acknowledged 3 (7) days after they were made.
+    pub unacknowledged_after_3_days: i64,
+    pub unacknowledged_after_7_days: i64,
+    /// Agency notices that ran out of delivery attempts.
+    pub failed_deliveries: i64,
+    pub pending_requests: i64,
+    /// Grants neither revoked nor expired, in force now.
+    pub live_grants: i64,
+}
+
+/// The person fields of stored record facts.
+#[derive(Deserialize)]
+struct FactsPerson {
+    #[serde(default)]
+    person: PersonShown,
+}
+
+impl<'de> Deserialize<'de> for PersonShown {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Fields {
+            #[serde(default)]
+            name: Option<String>,
+            #[serde(default)]
+            id_number: Option<String>,
+        }
+        let fields = Fields::deserialize(deserializer)?;
+        Ok(Self {
+            name: fields.name,
+            id_number: fields.id_number,
+        })
+    }
+}
+
+/// person_key, case_code, state, state_date, trigger, policy, policy_version, updated_at, facts,
+/// data_key.
+type SummaryRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<Vec<u8>>,
+    Vec<u8>,
+);
+
+const SUMMARY_COLUMNS: &str = "r.person_key, r.case_code, r.state, r.state_date, r.state_trigger, r.policy, r.policy_version, \
+     r.updated_at, r.facts, r.data_key";
+
+/// The agency holds the record `r`: it sent one of its events (index `events_by_agency`).
+const HELD_BY: &str = "EXISTS (SELECT 1 FROM events e WHERE e.agency_code = $1 AND e.case_code = r.case_code AND e.person_key = r.person_key)";
+
+impl SqlStore {
+    /// The person a record is about, from its sealed facts (none if it has none).
+    fn person_shown(
+        &self,
+        person_key: &str,
+        case_code: &str,
+        facts: Option<&[u8]>,
+        wrapped: &[u8],
+    ) -> Result<PersonShown, StoreError> {
+        let Some(facts) = facts else {
+            return Ok(PersonShown::default());
+        };
+        let key = self.keys.record_key(wrapped, person_key, case_code)?;
+        let plain = keys::open(&key, facts, &format!("facts/{case_code}"))?;
+        let parsed: FactsPerson = serde_json::from_slice(&plain)
+            .map_err(|e| StoreError::Corrupt(format!("facts of {case_code}: {e}")))?;
+        Ok(parsed.person)
+    }
+
+    fn summary(&self, row: SummaryRow) -> Result<RecordSummary, StoreError> {
+        let (
+            person_key,
+            case_code,
+            state,
+            state_date,
+            trigger,
+            policy,
+            policy_version,
+            updated_at,
+            facts,
+            wrapped,
+        ) = row;
+        let person = self.person_shown(&person_key, &case_code, facts.as_deref(), &wrapped)?;
+        Ok(RecordSummary {
+            person_key,
+            case_code,
+            state,
+            state_date,
+            trigger,
+            policy,
+            policy_version,
+            updated_at,
+            person,
+        })
+    }
+
+    pub(crate) async fn read_record_page(
+        &self,
+        filter: &RecordFilter,
+    ) -> Result<RecordPage, StoreError> {
+        let limit = filter.limit.max(1);
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS} FROM records r \
+             WHERE ($2 IS NULL OR r.state = $2) \
+             AND ($3 IS NULL OR (r.state = 'pending_seal' AND r.state_date IS NOT NULL AND r.state_date < $3)) \
+             AND ($4 IS NULL OR r.policy_version = $4) \
+             AND ($1 IS NULL OR {HELD_BY}) \
+             AND ($5 IS NULL OR r.case_code > $5 OR (r.case_code = $5 AND r.person_key > $6)) \
+             ORDER BY r.case_code, r.person_key LIMIT $7"
+        );
+        let rows: Vec<SummaryRow> = sqlx::query_as(&sql)
+            .bind(filter.agency.clone())
+            .bind(filter.state.clone())
+            .bind(filter.due_before.map(|d| d.to_string()))
+            .bind(filter.policy_version.clone())
+            .bind(filter.after.as_ref().map(|k| k.case_code.clone()))
+            .bind(
+                filter
+                    .after
+                    .as_ref()
+                    .map(|k| k.person_key.clone())
+                    .unwrap_or_default(),
+            )
+            .bind(limit + 1)
+            .fetch_all(&self.pool)
+            .await?;
+        let more = rows.len() as i64 > limit;
+        let records = rows
+            .into_iter()
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .map(|row| self.summary(row))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = more
+            .then(|| records.last())
+            .flatten()
+            .map(|last| RecordKey {
+                case_code: last.case_code.clone(),
+                person_key: last.person_key.clone(),
+            });
+        Ok(RecordPage { records, next })
+    }
+
+    pub(crate) async fn read_timelines(
+        &self,
+        case_code: &str,
+        held_by: Option<&str>,
+    ) -> Result<Vec<RecordTimeline>, StoreError> {
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS} FROM records r WHERE r.case_code = $2 AND ($1 IS NULL OR {HELD_BY}) \
+             ORDER BY r.person_key"
+        );
+        let rows: Vec<SummaryRow> = sqlx::query_as(&sql)
+            .bind(held_by)
+            .bind(case_code)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut timelines = Vec::with_capacity(rows.len());
+        for row in rows {
+            let key = self.keys.record_key(&row.9, &row.0, &row.1)?;
+            let record = self.summary(row)?;
+            let events = self.timeline_events(&record, &key).await?;
+            let transitions = self.timeline_transitions(&record, &key).await?;
+            let notices = self.timeline_notices(&record).await?;
+            timelines.push(RecordTimeline {
+                record,
+                events,
+                transitions,
+                notices,
+            });
+        }
+        Ok(timelines)
+    }
+
+    async fn timeline_events(
+        &self,
+        record: &RecordSummary,
+        key: &fengcun_crypto::DataKey,
+    ) -> Result<Vec<EventEntry>, StoreError> {
+        let rows: Vec<(String, String, String, String, String, Vec<u8>)> = sqlx::query_as(
+            "SELECT idempotency_key, kind, agency_code, event_date, received_at, body FROM events \
+             WHERE person_key = $1 AND case_code = $2 ORDER BY seq",
+        )
+        .bind(record.person_key.as_str())
+        .bind(record.case_code.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(
+                |(idempotency_key, kind, agency_code, date, received_at, body)| {
+                    let plain = keys::open(key, &body, &format!("event/{idempotency_key}"))?;
+                    let event = Event::parse_stored(&plain).map_err(|e| {
+                        StoreError::Corrupt(format!("event {idempotency_key}: {e}"))
+                    })?;
+                    Ok(EventEntry {
+                        kind,
+                        agency_code,
+                        agency_kind: event.event.agency.kind.code().to_owned(),
+                        document_number: event.event.document_number,
+                        date,
+                        received_at,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    async fn timeline_transitions(
+        &self,
+        record: &RecordSummary,
+        key: &fengcun_crypto::DataKey,
+    ) -> Result<Vec<TransitionEntry>, StoreError> {
+        type Row = (
+            Option<String>,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            String,
+            String,
+            String,
+            String,
+            Vec<u8>,
+            String,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT from_state, to_state, state_date, state_trigger, rule, policy, policy_version, actor, at, reasons, transition_id \
+             FROM transitions WHERE case_code = $1 AND person_key = $2 ORDER BY seq",
+        )
+        .bind(record.case_code.as_str())
+        .bind(record.person_key.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(
+                |(
+                    from,
+                    to,
+                    date,
+                    trigger,
+                    rule,
+                    policy,
+                    policy_version,
+                    actor,
+                    at,
+                    evidence,
+                    transition_id,
+                )| {
+                    let plain = keys::open(key, &evidence, &format!("transition/{transition_id}"))?;
+                    let (as_of, facts) = evidence_of(&plain).map_err(|e| {
+                        StoreError::Corrupt(format!("transition {transition_id}: {e}"))
+                    })?;
+                    Ok(TransitionEntry {
+                        from,
+                        to,
+                        date,
+                        trigger,
+                        rule,
+                        policy,
+                        policy_version,
+                        actor,
+                        at,
+                        as_of,
+                        facts,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    async fn timeline_notices(
+        &self,
+        record: &RecordSummary,
+    ) -> Result<Vec<NoticeEntry>, StoreError> {
+        type Row = (
+            String,
+            String,
+            String,
+            String,
+            i64,
+            Option<String>,
+            String,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT notice_id, kind, recipient, status, attempts, last_error, created_at, delivered_at, acknowledged_at \
+             FROM notices WHERE case_code = $1 AND person_key = $2 ORDER BY created_at, notice_id",
+        )
+        .bind(record.case_code.as_str())
+        .bind(record.person_key.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(
+                    notice_id,
+                    kind,
+                    recipient,
+                    status,
+                    attempts,
+                    last_error,
+                    created_at,
+                    delivered_at,
+                    acknowledged_at,
+                )| NoticeEntry {
+                    notice_id,
+                    kind,
+                    recipient,
+                    status,
+                    attempts,
+                    last_error,
+                    created_at,
+                    delivered_at,
+                    acknowledged_at,
+                },
+            )
+            .collect())
+    }
+
+    pub(crate) async fn read_recorded_policy(
+        &self,
+        name: &str,
+        version: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let text: Option<(String,)> =
+            sqlx::query_as("SELECT source_text FROM policies WHERE name = $1 AND version = $2")
+                .bind(name)
+                .bind(version)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(text.map(|(text,)| text))
+    }
+
+    pub(crate) async fn read_stats(
+        &self,
+        today: Date,
+        now: jiff::Timestamp,
+    ) -> Result<Stats, StoreError> {
+        let count = |sql: &'static str| sqlx::query_as::<_, (i64,)>(sql);
+        let records_by_state =
+            sqlx::query_as("SELECT state, COUNT(*) FROM records GROUP BY state ORDER BY state")
+                .fetch_all(&self.pool)
+                .await?;
+        let records_by_agency = sqlx::query_as(
+            "SELECT agency_code, COUNT(*) FROM (SELECT DISTINCT agency_code, case_code, person_key FROM events) held \
+             GROUP BY agency_code ORDER BY agency_code",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let due = |days: i32| {
+            fengcun_domain::date::add_period(today, 0, 0, days)
+                .map(|d| d.to_string())
+                .ok_or_else(|| StoreError::Corrupt(format!("{today} + {days} days")))
+        };
+        const DUE: &str = "SELECT COUNT(*) FROM records WHERE state = 'pending_seal' AND state_date IS NOT NULL AND state_date <= $1";
+        let (seals_due_7_days,) = count(DUE).bind(due(7)?).fetch_one(&self.pool).await?;
+        let (seals_due_30_days,) = count(DUE).bind(due(30)?).fetch_one(&self.pool).await?;
+        // A person's notice is `available`, never acknowledged: only agency notices are counted.
+        const UNACKNOWLEDGED: &str = "SELECT COUNT(*) FROM notices WHERE status IN ('pending', 'retrying', 'delivered', 'failed') \
+             AND created_at <= $1";
+        let before = |days: i64| {
+            now.checked_sub(jiff::SignedDuration::from_hours(24 * days))
+                .map(ts)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))
+        };
+        let (unacknowledged_after_3_days,) = count(UNACKNOWLEDGED)
+            .bind(before(3)?)
+            .fetch_one(&self.pool)
+            .await?;
+        let (unacknowledged_after_7_days,) = count(UNACKNOWLEDGED)
+            .bind(before(7)?)
+            .fetch_one(&self.pool)
+            .await?;
+        let (failed_deliveries,) = count("SELECT COUNT(*) FROM notices WHERE status = 'failed'")
+            .fetch_one(&self.pool)
+            .await?;
+        let (pending_requests,) =
+            count("SELECT COUNT(*) FROM penetration_requests WHERE status = 'pending'")
+                .fetch_one(&self.pool)
+                .await?;
+        let (live_grants,) = count(
+            "SELECT COUNT(*) FROM grants WHERE revoked_at IS NULL AND expires > $1 AND not_before <= $1",
+        )
+        .bind(ts(now))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Stats {
+            records_by_state,
+            records_by_agency,
+            seals_due_7_days,
+            seals_due_30_days,
+            unacknowledged_after_3_days,
+            unacknowledged_after_7_days,
+            failed_deliveries,
+            pending_requests,
+            live_grants,
+        })
+    }
+}
+
+/// A transition's evidence as stored: `{"as_of": "<date>", "facts": {record facts}}`.
+fn evidence_of(plain: &[u8]) -> Result<(Date, Record), String> {
+    #[derive(Deserialize)]
+    struct Evidence {
+        as_of: String,
+        facts: serde_json::Value,
+    }
+    let evidence: Evidence = serde_json::from_slice(plain).map_err(|e| e.to_string())?;
+    let as_of = evidence
+        .as_of
+        .parse()
+        .map_err(|_| format!("evidence date {}", evidence.as_of))?;
+    let facts = serde_json::to_vec(&evidence.facts).map_err(|e| e.to_string())?;
+    let facts = parse_record(&facts).map_err(|e| e.to_string())?;
+    Ok((as_of, facts))
+}
