@@ -234,10 +234,10 @@ fn missing_judgment() -> FieldError {
     )
 }
 
+/// The facts validated as record facts, read from the JSON built above: never written out to
+/// bytes and read again.
 fn parse(facts: &Value) -> Result<Record, FieldError> {
-    let bytes = serde_json::to_vec(facts)
-        .map_err(|e| FieldError::new("", fengcun_domain::FactError::Json(e.to_string())))?;
-    RecordParser::new(fengcun_domain::Catalogue::builtin()).parse(&bytes)
+    RecordParser::new(fengcun_domain::Catalogue::builtin()).parse_value(facts)
 }
 
 /// Only what the record-facts format needs of the person; the identity number is kept apart.
