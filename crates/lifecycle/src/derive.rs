@@ -313,3 +313,22 @@ fn apply_corrections(events: &[StoredEvent]) -> Vec<StoredEvent> {
     });
     result
 }
+
+/// Which of `arriving` makes a record contradictory: the record is derived with its `stored`
+/// events and the arriving ones added one at a time (numbered after the stored ones, in order),
+/// and the index of the first after which it no longer derives is the one at fault; `None` when
+/// every prefix derives.
+pub fn first_contradicting(stored: Vec<StoredEvent>, arriving: &[&ValidEvent]) -> Option<usize> {
+    let mut events = stored;
+    let base = events.iter().map(|e| e.seq).max().unwrap_or(0);
+    for (offset, event) in arriving.iter().enumerate() {
+        events.push(StoredEvent {
+            seq: base + 1 + offset as i64,
+            event: (*event).clone(),
+        });
+        if derive_record("blame", &events).is_err() {
+            return Some(offset);
+        }
+    }
+    None
+}

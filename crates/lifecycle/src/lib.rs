@@ -10,7 +10,7 @@ mod notice;
 pub mod person;
 mod state;
 
-pub use derive::{Derived, StoredEvent, derive_record};
+pub use derive::{Derived, StoredEvent, derive_record, first_contradicting};
 pub use notice::{
     Issuing, Notice, NoticeFacts, NoticeKind, Recipient, TriggeringJudgment, render_notice,
 };

@@ -13,7 +13,7 @@ use fengcun_crypto::DataKey;
 use fengcun_domain::{Event, EventKind, Record, ValidEvent, parse_record};
 use fengcun_lifecycle::{
     Cause, Decided, DecidedRecord, PersonRecords, State, StoredEvent, Transition, Under, decide,
-    derive_record,
+    first_contradicting,
 };
 
 use crate::error::StoreError;
@@ -916,23 +916,14 @@ impl SqlStore {
             .record_key(&cached.wrapped, person_key, case_code)?;
         let arriving: HashSet<(&str, &str)> =
             mine.iter().map(|p| event_id(&p.event.event)).collect();
-        let mut events: Vec<StoredEvent> = self
+        let events: Vec<StoredEvent> = self
             .load_events(tx, person_key, case_code, &key)
             .await?
             .into_iter()
             .filter(|e| !arriving.contains(&event_id(&e.event.event)))
             .collect();
-        let base = events.iter().map(|e| e.seq).max().unwrap_or(0);
-        for (offset, pending) in mine.iter().enumerate() {
-            events.push(StoredEvent {
-                seq: base + 1 + offset as i64,
-                event: pending.event.clone(),
-            });
-            if derive_record("blame", &events).is_err() {
-                return Ok(Some(pending.line));
-            }
-        }
-        Ok(None)
+        let lines: Vec<&ValidEvent> = mine.iter().map(|p| p.event).collect();
+        Ok(first_contradicting(events, &lines).map(|index| mine[index].line))
     }
 
     /// The content hashes of the batch's events already stored, by agency and key: a key is looked
