@@ -129,7 +129,9 @@ fn violations(source: &str) -> Vec<String> {
         let token = at(i);
         if token == "use" && DECIDING_CRATES.contains(&at(i + 1)) {
             // The whole `use` item: every name it brings in.
-            let end = (i..tokens.len()).find(|&j| at(j) == ";").unwrap_or(tokens.len());
+            let end = (i..tokens.len())
+                .find(|&j| at(j) == ";")
+                .unwrap_or(tokens.len());
             for j in i + 2..end {
                 if DECIDING.contains(&at(j)) {
                     found.push(format!("imports `{}` from `{}`", at(j), at(i + 1)));
