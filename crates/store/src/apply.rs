@@ -23,8 +23,15 @@ use sqlx::AnyConnection;
 use crate::sql::{SqlStore, state_from_row, ts};
 use crate::types::{Context, LineOutcome};
 
-/// Hexadecimal digits of time at the start of a transition id; the random part follows.
+/// Hexadecimal digits of time at the start of a transition id; a count and a random part follow.
 const TIME_DIGITS: usize = 12;
+
+/// Where a transition id's random part starts, after its time and its count: notice numbers take
+/// eight of its digits.
+const RANDOM_FROM: usize = TIME_DIGITS + 8;
+
+/// Transitions this process has made: the order of ids made at one context time.
+static TRANSITIONS_MADE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 /// Rows per multi-row statement: well under SQLite's and PostgreSQL's parameter limits.
 const ROWS_PER_STATEMENT: usize = 100;
@@ -1396,12 +1403,14 @@ impl SqlStore {
         reasons.extend_from_slice(facts);
         reasons.push(b'}');
         let at = ts(ctx.now);
-        // The time of the context in milliseconds, then 64 random bits: ids made later sort
-        // later, so the unique index grows at its end instead of taking a random page per
-        // transition.
+        // The time of the context in milliseconds, a count of the transitions this process made,
+        // then 64 random bits: ids made later sort later even when every batch of an import is
+        // decided at one context time, so the unique index grows at its end instead of taking a
+        // random page per transition.
         let transition_id = format!(
-            "{:0width$x}{}",
+            "{:0width$x}{:08x}{}",
             ctx.now.as_millisecond(),
+            TRANSITIONS_MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             fengcun_crypto::random_hex::<8>(),
             width = TIME_DIGITS
         );
@@ -1455,7 +1464,7 @@ impl SqlStore {
             let number = format!(
                 "FC-{}-{case_code}-{}-{}",
                 kind.code().to_uppercase(),
-                &transition_id[TIME_DIGITS..TIME_DIGITS + 8].to_uppercase(),
+                &transition_id[RANDOM_FROM..RANDOM_FROM + 8].to_uppercase(),
                 index + 1
             );
             let to_agency = recipient != "person";
