@@ -139,6 +139,16 @@ impl<'c> RecordParser<'c> {
         }
     }
 
+    /// Parses facts already read as JSON (as `derive_record` builds them), without writing them
+    /// out to bytes first. A value that does not have the shape is reported as [`Self::parse`]
+    /// reports its text, naming the field.
+    pub fn parse_value(&self, value: &serde_json::Value) -> Result<Record, FieldError> {
+        match RecordJson::deserialize(value) {
+            Ok(json) => self.validate(json),
+            Err(_) => self.parse(value.to_string().as_bytes()),
+        }
+    }
+
     fn validate(&self, json: RecordJson<'_>) -> Result<Record, FieldError> {
         let disposition = Disposition::parse(&json.disposition).ok_or_else(|| {
             FieldError::new(
@@ -500,5 +510,121 @@ fn locate_json_error(line: &[u8]) -> FieldError {
             };
             FieldError::new(field, error)
         }
+    }
+}
+
+/// A record's facts written as FORMATS.md writes them: what [`RecordParser::parse`] reads back into
+/// the same `Record` (the store keeps them, encrypted, with the record and its transitions).
+pub fn write_record(record: &Record) -> serde_json::Value {
+    let sentence = record.sentence.map(|s| {
+        serde_json::json!({
+            "principal": s.principal.kind.code(),
+            "months": if s.principal.kind.has_term() { Some(s.principal.months) } else { None },
+            "probation_months": s.probation_months,
+            "fine_yuan": s.fine_yuan,
+            "political_rights_months": s.political_rights_months,
+            "combined": s.combined,
+        })
+    });
+    let catalogue = Catalogue::builtin();
+    let mut facts = serde_json::json!({
+        "record_id": record.record_id,
+        "disposition": record.disposition.code(),
+        "charges": record.charges.iter().map(|c| serde_json::json!({"name": catalogue.get(c.id).name, "culpability": c.culpability.code()})).collect::<Vec<_>>(),
+        "person": {
+            "id_number": record.person.id_number.as_ref().map(ToString::to_string),
+            "name": record.person.name,
+            "birth_date": record.person.birth_date.map(|d| d.to_string()),
+        },
+    });
+    let put = |facts: &mut serde_json::Value, field: &str, value: Option<String>| {
+        if let Some(value) = value {
+            facts[field] = value.into();
+        }
+    };
+    put(
+        &mut facts,
+        "case_code",
+        record.case_code.as_ref().map(ToString::to_string),
+    );
+    put(
+        &mut facts,
+        "offence_date",
+        record.offence_date.map(|d| d.to_string()),
+    );
+    put(
+        &mut facts,
+        "disposition_date",
+        record.disposition_date.map(|d| d.to_string()),
+    );
+    put(
+        &mut facts,
+        "judgment_effective_date",
+        record.judgment_effective_date.map(|d| d.to_string()),
+    );
+    put(
+        &mut facts,
+        "execution_completed_date",
+        record.execution_completed_date.map(|d| d.to_string()),
+    );
+    put(
+        &mut facts,
+        "non_prosecution_ground",
+        record.non_prosecution_ground.map(|g| g.code().to_owned()),
+    );
+    if let Some(sentence) = sentence {
+        facts["sentence"] = sentence;
+    }
+    if let Some(recidivist) = record.recidivist {
+        facts["recidivist"] = recidivist.into();
+    }
+    if let Some(prior) = record.prior_convictions {
+        facts["prior_convictions"] = prior.into();
+    }
+    if let Some(sealed) = record.sealed_juvenile_priors {
+        facts["sealed_juvenile_priors"] = sealed.into();
+    }
+    if let Some(main) = record.main_conduct_under_18 {
+        facts["main_conduct_under_18"] = main.into();
+    }
+    facts["conditions"] = serde_json::json!({
+        "civil_compensation_fulfilled": record.conditions.civil_compensation_fulfilled,
+        "victim_forgiveness": record.conditions.victim_forgiveness,
+        "plea": record.conditions.plea,
+    });
+    facts
+}
+
+#[cfg(test)]
+mod write_tests {
+    #![allow(
+        clippy::expect_used,
+        reason = "a test fails loudly on a broken fixture"
+    )]
+
+    /// The stored facts are read back to explain transitions and to decide again: what the record
+    /// says of straddling acts and sealed juvenile priors (issue 14) survives the round trip.
+    #[test]
+    fn stored_facts_keep_main_conduct_and_sealed_juvenile_priors() {
+        let line = serde_json::json!({
+            "record_id": "R-1",
+            "person": {"birth_date": "2006-01-01"},
+            "offence_date": "2024-03-05",
+            "charges": [{"name": "盗窃罪"}],
+            "disposition": "convicted",
+            "disposition_date": "2024-09-01",
+            "sentence": {"principal": "fixed_term", "months": 48},
+            "judgment_effective_date": "2024-09-12",
+            "recidivist": false,
+            "prior_convictions": 2,
+            "sealed_juvenile_priors": 1,
+            "main_conduct_under_18": true
+        });
+        let record = crate::parse_record(line.to_string().as_bytes()).expect("valid");
+        let stored = super::write_record(&record);
+        assert_eq!(stored["main_conduct_under_18"], serde_json::json!(true));
+        assert_eq!(stored["sealed_juvenile_priors"], serde_json::json!(1));
+        let read_back = crate::parse_record(stored.to_string().as_bytes()).expect("read back");
+        assert_eq!(read_back, record);
     }
 }

@@ -30,7 +30,7 @@ pub use event::{
     Agency, AgencyKind, Event, EventKind, EventPerson, Instance, Judgment, JudgmentVerdict,
     PERSON_NAME_MAX, ValidEvent, check_name, is_invisible_formatting,
 };
-pub use facts::{RecordParser, parse_record};
+pub use facts::{RecordParser, parse_record, write_record};
 pub use id_number::IdNumber;
 pub use record::{ChargeRef, Conditions, Person, Record};
 pub use sentence::{Principal, PrincipalKind, Sentence, SentenceError};

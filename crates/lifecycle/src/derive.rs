@@ -234,10 +234,10 @@ fn missing_judgment() -> FieldError {
     )
 }
 
+/// The facts validated as record facts, read from the JSON built above: never written out to
+/// bytes and read again.
 fn parse(facts: &Value) -> Result<Record, FieldError> {
-    let bytes = serde_json::to_vec(facts)
-        .map_err(|e| FieldError::new("", fengcun_domain::FactError::Json(e.to_string())))?;
-    RecordParser::new(fengcun_domain::Catalogue::builtin()).parse(&bytes)
+    RecordParser::new(fengcun_domain::Catalogue::builtin()).parse_value(facts)
 }
 
 /// Only what the record-facts format needs of the person; the identity number is kept apart.
@@ -312,4 +312,23 @@ fn apply_corrections(events: &[StoredEvent]) -> Vec<StoredEvent> {
         (a.event.date, a.event.event.kind, a.seq).cmp(&(b.event.date, b.event.event.kind, b.seq))
     });
     result
+}
+
+/// Which of `arriving` makes a record contradictory: the record is derived with its `stored`
+/// events and the arriving ones added one at a time (numbered after the stored ones, in order),
+/// and the index of the first after which it no longer derives is the one at fault; `None` when
+/// every prefix derives.
+pub fn first_contradicting(stored: Vec<StoredEvent>, arriving: &[&ValidEvent]) -> Option<usize> {
+    let mut events = stored;
+    let base = events.iter().map(|e| e.seq).max().unwrap_or(0);
+    for (offset, event) in arriving.iter().enumerate() {
+        events.push(StoredEvent {
+            seq: base + 1 + offset as i64,
+            event: (*event).clone(),
+        });
+        if derive_record("blame", &events).is_err() {
+            return Some(offset);
+        }
+    }
+    None
 }

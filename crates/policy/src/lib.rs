@@ -9,6 +9,7 @@ mod condition;
 mod decision;
 mod error;
 mod eval;
+mod explain;
 mod format;
 mod policy;
 pub mod presets;
@@ -20,4 +21,5 @@ pub use decision::{
 };
 pub use error::PolicyError;
 pub use eval::evaluate;
+pub use explain::{ExplainError, explain, explain_recorded};
 pub use policy::{Anchor, Meta, Policy, Rule, Timing, Trigger, Unseal, Wait};

@@ -12,20 +12,26 @@ use std::sync::Arc;
 use fengcun_crypto::DataKey;
 use fengcun_domain::{Event, EventKind, Record, ValidEvent, parse_record};
 use fengcun_lifecycle::{
-    Cause, Derived, NoticeKind, State, Step, StoredEvent, TriggeringJudgment, derive_record,
-    lifted_by, next_state,
+    Cause, Decided, DecidedRecord, PersonRecords, State, StoredEvent, Transition, Under, decide,
+    first_contradicting,
 };
-use fengcun_policy::{Trigger, evaluate};
 
 use crate::error::StoreError;
 use crate::keys;
 use sqlx::AnyConnection;
 
-use crate::sql::{SqlStore, facts_json, is_effective_conviction, state_from_row, ts};
+use crate::sql::{SqlStore, state_from_row, ts};
 use crate::types::{Context, LineOutcome};
 
-/// Hexadecimal digits of time at the start of a transition id; the random part follows.
+/// Hexadecimal digits of time at the start of a transition id; a count and a random part follow.
 const TIME_DIGITS: usize = 12;
+
+/// Where a transition id's random part starts, after its time and its count: notice numbers take
+/// eight of its digits.
+const RANDOM_FROM: usize = TIME_DIGITS + 8;
+
+/// Transitions this process has made: the order of ids made at one context time.
+static TRANSITIONS_MADE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 /// Rows per multi-row statement: well under SQLite's and PostgreSQL's parameter limits.
 const ROWS_PER_STATEMENT: usize = 100;
@@ -747,7 +753,6 @@ impl SqlStore {
                 Cause::Events { correction },
                 ctx,
                 &arriving,
-                None,
             ) {
                 return Err((record.clone(), error));
             }
@@ -918,23 +923,14 @@ impl SqlStore {
             .record_key(&cached.wrapped, person_key, case_code)?;
         let arriving: HashSet<(&str, &str)> =
             mine.iter().map(|p| event_id(&p.event.event)).collect();
-        let mut events: Vec<StoredEvent> = self
+        let events: Vec<StoredEvent> = self
             .load_events(tx, person_key, case_code, &key)
             .await?
             .into_iter()
             .filter(|e| !arriving.contains(&event_id(&e.event.event)))
             .collect();
-        let base = events.iter().map(|e| e.seq).max().unwrap_or(0);
-        for (offset, pending) in mine.iter().enumerate() {
-            events.push(StoredEvent {
-                seq: base + 1 + offset as i64,
-                event: pending.event.clone(),
-            });
-            if derive_record("blame", &events).is_err() {
-                return Ok(Some(pending.line));
-            }
-        }
-        Ok(None)
+        let lines: Vec<&ValidEvent> = mine.iter().map(|p| p.event).collect();
+        Ok(first_contradicting(events, &lines).map(|index| mine[index].line))
     }
 
     /// The content hashes of the batch's events already stored, by agency and key: a key is looked
@@ -1235,8 +1231,9 @@ impl SqlStore {
             .collect()
     }
 
-    /// Refreshes one record outside an ingestion batch (the scheduler, a policy change); returns
-    /// how many transitions it made on that record.
+    /// Refreshes one record outside an ingestion batch (the scheduler, a policy change): decides
+    /// it on the person's records (`decide_alone`) and writes what was decided; returns how many
+    /// transitions it made on that record, and what was decided of it.
     pub(crate) async fn refresh(
         &self,
         tx: &mut AnyConnection,
@@ -1244,12 +1241,30 @@ impl SqlStore {
         case_code: &str,
         cause: Cause,
         ctx: &Context,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<(usize, Option<DecidedRecord>), StoreError> {
+        let (writes, decided) = self
+            .decide_alone(tx, person_key, case_code, cause, ctx)
+            .await?;
+        let mine = writes.transitions_of(person_key, case_code);
+        self.flush(tx, writes, ctx).await?;
+        Ok((mine, decided.records.into_iter().next()))
+    }
+
+    /// Decides one record outside an ingestion batch, on its person's records read inside `tx`
+    /// after the person's lock: the rows to write, and what was decided (the record first).
+    pub(crate) async fn decide_alone(
+        &self,
+        tx: &mut AnyConnection,
+        person_key: &str,
+        case_code: &str,
+        cause: Cause,
+        ctx: &Context,
+    ) -> Result<(Writes, Decided), StoreError> {
         self.lock_persons(tx, &[person_key.to_owned()]).await?;
         let mut persons = self.load_persons(tx, &[person_key.to_owned()]).await?;
         persons.1 = self.prefetch_events(tx, &persons).await?;
         let mut writes = Writes::default();
-        self.refresh_cached(
+        let decided = self.refresh_cached(
             &mut persons,
             &mut writes,
             person_key,
@@ -1257,16 +1272,14 @@ impl SqlStore {
             cause,
             ctx,
             &[],
-            None,
         )?;
-        let mine = writes.transitions_of(person_key, case_code);
-        self.flush(tx, writes, ctx).await?;
-        Ok(mine)
+        Ok((writes, decided))
     }
 
-    /// Re-derives one record from its events, decides under the policy in force, writes facts,
-    /// decision and state in one statement, makes the transition and its notices, and applies the
-    /// unsealing triggers across the person's other records.
+    /// Decides one record on the person's records as the batch knows them
+    /// (`fengcun_lifecycle::decide`: the record, its transition, the unsealing cascade), then
+    /// turns what it decided into rows: facts, state and transitions with their notices, and
+    /// brings the batch's cache up to date.
     #[allow(
         clippy::too_many_arguments,
         reason = "the batch's cache and the arriving keys travel together"
@@ -1280,321 +1293,136 @@ impl SqlStore {
         cause: Cause,
         ctx: &Context,
         arriving: &[(&str, &str)],
-        by: Option<&TriggeringJudgment>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Decided, StoreError> {
+        let mut view = PersonView {
+            store: self,
+            persons,
+            person_key,
+            keys: HashMap::new(),
+        };
+        let under = Under {
+            policy: &ctx.policy,
+            issuing: &ctx.issuing,
+            today: ctx.today(),
+        };
+        let decided = decide(&mut view, case_code, cause, arriving, under)?;
+        let mut record_keys = std::mem::take(&mut view.keys);
+        let policy = &ctx.policy;
+        let mut facts: Vec<Vec<u8>> = Vec::with_capacity(decided.records.len());
+        for record in &decided.records {
+            let case_code = record.case_code.as_str();
+            let key = self.key_of(persons, &mut record_keys, person_key, case_code)?;
+            let plain = record.derived.record.to_json().to_string().into_bytes();
+            let sealed_facts = keys::seal(&key, &plain, &format!("facts/{case_code}"));
+            let state = record.state;
+            let cached = persons
+                .get_mut(person_key, case_code)
+                .ok_or_else(|| StoreError::Corrupt(format!("record {case_code} not loaded")))?;
+            let row = RecordRow {
+                person_key: person_key.to_owned(),
+                case_code: case_code.to_owned(),
+                values: [
+                    Param::Blob(sealed_facts.clone()),
+                    Param::Int(i64::from(record.convicted)),
+                    Param::text(policy.name()),
+                    Param::text(policy.version()),
+                    Param::text(state.map_or("new", |s| s.code().code())),
+                    Param::Text(state.and_then(|s| s.date()).map(|d| d.to_string())),
+                    Param::Text(state.and_then(|s| s.trigger()).map(|t| t.code().to_owned())),
+                ],
+                wrapped: cached.wrapped.clone(),
+            };
+            cached.state = state;
+            cached.convicted = record.convicted;
+            cached.facts = Some(sealed_facts);
+            cached.record = Some(record.derived.record.clone());
+            writes
+                .records
+                .retain(|r| !(r.person_key == person_key && r.case_code == case_code));
+            writes.records.push(row);
+            facts.push(plain);
+        }
+        for transition in &decided.transitions {
+            let key = self.key_of(persons, &mut record_keys, person_key, &transition.case_code)?;
+            let facts = facts
+                .get(transition.record)
+                .ok_or_else(|| StoreError::Corrupt("transition without its record".into()))?;
+            self.write_transition(writes, person_key, transition, facts, ctx, &key);
+        }
+        Ok(decided)
+    }
+
+    /// A record's data key, unwrapped once per decision.
+    fn key_of(
+        &self,
+        persons: &Persons,
+        record_keys: &mut HashMap<String, DataKey>,
+        person_key: &str,
+        case_code: &str,
+    ) -> Result<DataKey, StoreError> {
+        if let Some(key) = record_keys.get(case_code) {
+            return Ok(key.clone());
+        }
         let cached = persons
             .get(person_key, case_code)
             .ok_or_else(|| StoreError::Corrupt(format!("record {case_code} not loaded")))?;
         let key = self
             .keys()
             .record_key(&cached.wrapped, person_key, case_code)?;
-        let current = cached.state;
-        let events = persons.events(person_key, case_code, &key)?;
-        let identity = events
-            .first()
-            .map(|e| e.event.identity.clone())
-            .unwrap_or_default();
-        let record_id = format!(
-            "{case_code}:{}",
-            identity.split(':').next_back().unwrap_or_default()
-        );
-        let derived = derive_record(&record_id, &events)
-            .map_err(|error| StoreError::Invalid { line: 0, error })?;
-        let policy = &ctx.policy;
-        let today = ctx.today();
-        let decision = evaluate(policy, &derived.record, today);
-        let facts = facts_json(&derived.record).to_string().into_bytes();
-        let convicted = is_effective_conviction(&derived.record);
-        let step = next_state(
-            current.as_ref(),
-            &decision,
-            derived.retried,
-            &derived.record,
-            cause,
-            policy,
-            today,
-        );
-        let state = step.as_ref().map(|s| s.to).or(current);
-        let sealed_facts = keys::seal(&key, &facts, &format!("facts/{case_code}"));
-        let row = RecordRow {
-            person_key: person_key.to_owned(),
-            case_code: case_code.to_owned(),
-            values: [
-                Param::Blob(sealed_facts.clone()),
-                Param::Int(i64::from(convicted)),
-                Param::text(policy.name()),
-                Param::text(policy.version()),
-                Param::text(state.map_or("new", |s| s.code().code())),
-                Param::Text(state.and_then(|s| s.date()).map(|d| d.to_string())),
-                Param::Text(state.and_then(|s| s.trigger()).map(|t| t.code().to_owned())),
-            ],
-            wrapped: cached.wrapped.clone(),
-        };
-        writes
-            .records
-            .retain(|r| !(r.person_key == person_key && r.case_code == case_code));
-        writes.records.push(row);
-        if let Some(step) = &step {
-            self.write_transition(
-                writes, person_key, case_code, current, step, &decision, &facts, ctx, &derived,
-                &key, None, by,
-            );
-        } else if let Some(sealed @ State::Sealed { .. }) = current {
-            // An agency that first reports on a record after it was sealed holds it too: it is told.
-            let earlier: HashSet<&str> = events
-                .iter()
-                .filter(|e| !arriving.contains(&event_id(&e.event.event)))
-                .map(|e| e.event.event.agency.code.as_str())
-                .collect();
-            let newcomers: Vec<String> = derived
-                .agencies
-                .iter()
-                .filter(|a| !earlier.contains(a.code.as_str()))
-                .map(|a| a.code.clone())
-                .collect();
-            if !arriving.is_empty() && !newcomers.is_empty() {
-                let step = Step {
-                    to: sealed,
-                    unseal_rule: None,
-                };
-                self.write_transition(
-                    writes,
-                    person_key,
-                    case_code,
-                    current,
-                    &step,
-                    &decision,
-                    &facts,
-                    ctx,
-                    &derived,
-                    &key,
-                    Some(&newcomers),
-                    None,
-                );
-            }
-        }
-        if let Some(entry) = persons.get_mut(person_key, case_code) {
-            entry.state = state;
-            entry.convicted = convicted;
-            entry.facts = Some(sealed_facts);
-            entry.record = Some(derived.record.clone());
-        }
-        if convicted {
-            self.triggers_from(persons, writes, person_key, case_code, &derived, ctx)?;
-        }
-        if matches!(
-            state,
-            Some(State::Sealed { .. } | State::PendingSeal { .. })
-        ) {
-            self.triggers_to(persons, writes, person_key, case_code, &derived, ctx)?;
-        }
-        Ok(())
+        record_keys.insert(case_code.to_owned(), key.clone());
+        Ok(key)
     }
 
-    /// The decrypted facts of a cached record.
-    fn cached_record(
-        &self,
-        persons: &mut Persons,
-        person_key: &str,
-        case_code: &str,
-    ) -> Result<Option<Record>, StoreError> {
-        let Some(entry) = persons.get_mut(person_key, case_code) else {
-            return Ok(None);
-        };
-        if entry.record.is_none() {
-            if let Some(blob) = &entry.facts {
-                let key = self
-                    .keys()
-                    .record_key(&entry.wrapped, person_key, case_code)?;
-                let plain = keys::open(&key, blob, &format!("facts/{case_code}"))?;
-                entry.record = Some(
-                    parse_record(&plain)
-                        .map_err(|e| StoreError::Corrupt(format!("facts of {case_code}: {e}")))?,
-                );
-            }
-        }
-        Ok(entry.record.clone())
-    }
-
-    /// `derived` is a conviction that has taken effect: lift the seals (and pending seals) it
-    /// reaches among the person's records judged before it.
-    fn triggers_from(
-        &self,
-        persons: &mut Persons,
-        writes: &mut Writes,
-        person_key: &str,
-        case_code: &str,
-        derived: &Derived,
-        ctx: &Context,
-    ) -> Result<(), StoreError> {
-        for other in persons.cases(person_key) {
-            if other == case_code {
-                continue;
-            }
-            let reachable = matches!(
-                persons.get(person_key, &other).and_then(|c| c.state),
-                Some(State::Sealed { .. } | State::PendingSeal { .. })
-            );
-            if !reachable {
-                continue;
-            }
-            let Some(sealed) = self.cached_record(persons, person_key, &other)? else {
-                continue;
-            };
-            let lifted = lifted_by(
-                &sealed,
-                &derived.record,
-                derived.combined.as_ref(),
-                &ctx.policy,
-            );
-            if let Some(trigger) = lifted {
-                self.refresh_cached(
-                    persons,
-                    writes,
-                    person_key,
-                    &other,
-                    Cause::Trigger(trigger),
-                    ctx,
-                    &[],
-                    derived.judgment().as_ref(),
-                )?;
-            }
-        }
-        Ok(())
-    }
-
-    /// The judgment in force of one of the person's records, for a notice that names it.
-    fn judgment_of(
-        &self,
-        persons: &mut Persons,
-        person_key: &str,
-        case_code: &str,
-    ) -> Result<Option<TriggeringJudgment>, StoreError> {
-        let Some(cached) = persons.get(person_key, case_code) else {
-            return Ok(None);
-        };
-        let key = self
-            .keys()
-            .record_key(&cached.wrapped, person_key, case_code)?;
-        let events = persons.events(person_key, case_code, &key)?;
-        Ok(derive_record(case_code, &events)
-            .ok()
-            .and_then(|d| d.judgment()))
-    }
-
-    /// `derived` is becoming sealed: a later conviction of the person that arrived first lifts it.
-    fn triggers_to(
-        &self,
-        persons: &mut Persons,
-        writes: &mut Writes,
-        person_key: &str,
-        case_code: &str,
-        derived: &Derived,
-        ctx: &Context,
-    ) -> Result<(), StoreError> {
-        for other in persons.cases(person_key) {
-            if other == case_code || !persons.get(person_key, &other).is_some_and(|c| c.convicted) {
-                continue;
-            }
-            let Some(later) = self.cached_record(persons, person_key, &other)? else {
-                continue;
-            };
-            if let Some(trigger) = lifted_by(&derived.record, &later, None, &ctx.policy) {
-                let by = self.judgment_of(persons, person_key, &other)?;
-                self.refresh_cached(
-                    persons,
-                    writes,
-                    person_key,
-                    case_code,
-                    Cause::Trigger(trigger),
-                    ctx,
-                    &[],
-                    by.as_ref(),
-                )?;
-                return Ok(());
-            }
-        }
-        Ok(())
-    }
-
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "one transition needs all of these; a struct would only rename them"
-    )]
+    /// The rows of one transition: the transition with its evidence (the facts and the date) and
+    /// sealed notice facts, its notices, and its audit entry.
     fn write_transition(
         &self,
         writes: &mut Writes,
         person_key: &str,
-        case_code: &str,
-        from: Option<State>,
-        step: &Step,
-        decision: &fengcun_policy::Decision,
+        transition: &Transition,
         facts: &[u8],
         ctx: &Context,
-        derived: &Derived,
         key: &DataKey,
-        only: Option<&[String]>,
-        by: Option<&TriggeringJudgment>,
     ) {
-        let to = step.to;
+        let Transition {
+            case_code,
+            from,
+            to,
+            rule,
+            notice,
+            recipients,
+            notice_facts,
+            ..
+        } = transition;
+        let (from, to) = (*from, *to);
         let policy = &ctx.policy;
-        let unseal = step
-            .unseal_rule
-            .as_deref()
-            .and_then(|id| policy.unseals.iter().find(|u| u.id == id));
         // The evidence, not the explanation: the facts and the date; with the policy version the
-        // explained decision is derived again on reading (`sql::explain`), identically.
+        // explained decision is derived again on reading (`fengcun_policy::explain_recorded`), identically.
         let mut reasons = Vec::with_capacity(facts.len() + 32);
         reasons.extend_from_slice(format!("{{\"as_of\":\"{}\",\"facts\":", ctx.today()).as_bytes());
         reasons.extend_from_slice(facts);
         reasons.push(b'}');
         let at = ts(ctx.now);
-        // The wall clock's milliseconds, then 64 random bits: ids sort in the order they are made,
-        // so the unique index grows at its end instead of taking a random page per transition.
+        // The time of the context in milliseconds, a count of the transitions this process made,
+        // then 64 random bits: ids made later sort later even when every batch of an import is
+        // decided at one context time, so the unique index grows at its end instead of taking a
+        // random page per transition.
         let transition_id = format!(
-            "{:0width$x}{}",
-            jiff::Timestamp::now().as_millisecond(),
+            "{:0width$x}{:08x}{}",
+            ctx.now.as_millisecond(),
+            TRANSITIONS_MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             fengcun_crypto::random_hex::<8>(),
             width = TIME_DIGITS
         );
-        let kind = match (from, to) {
-            (_, State::Sealed { .. }) => Some(NoticeKind::Seal),
-            (Some(State::Sealed { .. }), State::Unsealed { .. } | State::Revoked { .. }) => {
-                Some(NoticeKind::Unseal)
-            }
-            _ => None,
-        };
-        // The judgment that lifted the seal: another case's conviction (a new or a discovered
-        // crime), or this case's own retried judgment.
-        let judgment = match unseal.map(|u| u.trigger) {
-            Some(Trigger::NewConviction | Trigger::PriorCrimeDiscovered) => by.cloned(),
-            Some(Trigger::Retrial) => derived.judgment(),
-            _ => None,
-        };
-        let notice_facts = kind.map(|kind| {
-            notice_facts(
-                kind,
-                to,
-                unseal,
-                &decision.deciding_bases(policy),
-                ctx,
-                derived,
-                case_code,
-                judgment.as_ref(),
-            )
-        });
         writes.transitions.push([
             Param::text(transition_id.clone()),
             Param::text(person_key),
-            Param::text(case_code),
+            Param::text(case_code.as_str()),
             Param::Text(from.map(|s| s.code().code().to_owned())),
             Param::text(to.code().code()),
             Param::Text(to.date().map(|d| d.to_string())),
             Param::Text(to.trigger().map(|t| t.code().to_owned())),
-            Param::Text(match only {
-                Some(_) => Some("notify_new_agencies".to_owned()),
-                None => step.unseal_rule.clone(),
-            }),
+            Param::Text(rule.clone()),
             Param::text(policy.name()),
             Param::text(policy.version()),
             Param::text(ctx.actor.label()),
@@ -1627,26 +1455,16 @@ impl SqlStore {
             "policy": policy.name(),
             "policy_version": policy.version(),
         });
-        let Some(kind) = kind else {
+        let Some(kind) = notice else {
             writes.audit.push(audit.detail(detail));
             return;
         };
         let mut notices = Vec::new();
-        let recipients: Vec<&str> = match only {
-            // Telling newcomers only: the others and the person know already.
-            Some(only) => only.iter().map(String::as_str).collect(),
-            None => derived
-                .agencies
-                .iter()
-                .map(|a| a.code.as_str())
-                .chain(["person"])
-                .collect(),
-        };
-        for (index, recipient) in recipients.into_iter().enumerate() {
+        for (index, recipient) in recipients.iter().enumerate() {
             let number = format!(
                 "FC-{}-{case_code}-{}-{}",
                 kind.code().to_uppercase(),
-                &transition_id[TIME_DIGITS..TIME_DIGITS + 8].to_uppercase(),
+                &transition_id[RANDOM_FROM..RANDOM_FROM + 8].to_uppercase(),
                 index + 1
             );
             let to_agency = recipient != "person";
@@ -1654,9 +1472,9 @@ impl SqlStore {
             writes.notices.push([
                 Param::text(number),
                 Param::text(person_key),
-                Param::text(case_code),
+                Param::text(case_code.as_str()),
                 Param::text(kind.code()),
-                Param::text(recipient),
+                Param::text(recipient.as_str()),
                 Param::text(transition_id.clone()),
                 Param::text(if to_agency { "pending" } else { "available" }),
                 Param::Text(to_agency.then(|| at.clone())),
@@ -1668,62 +1486,75 @@ impl SqlStore {
     }
 }
 
-/// Everything the notices of one transition say, sealed once with the transition; each notice is
-/// rendered from it (`sql::render_stored_notice`) when it is read or delivered, the same text every
-/// time.
-#[allow(
-    clippy::too_many_arguments,
-    reason = "what one transition's notices say, gathered once"
-)]
-fn notice_facts(
-    kind: NoticeKind,
-    to: State,
-    unseal: Option<&fengcun_policy::Unseal>,
-    deciding: &[String],
-    ctx: &Context,
-    derived: &Derived,
-    case_code: &str,
-    judgment: Option<&TriggeringJudgment>,
-) -> serde_json::Value {
-    let basis: Vec<String> = match unseal {
-        Some(u) => fengcun_policy::cite_once([u.basis.as_str()]),
-        None => deciding.to_vec(),
-    };
-    let issuing = &ctx.issuing;
-    let agencies: serde_json::Map<String, serde_json::Value> = derived
-        .agencies
-        .iter()
-        .map(|a| {
-            (
-                a.code.clone(),
-                serde_json::json!({"agency": a, "document_number": derived.documents.get(&a.code)}),
-            )
-        })
-        .collect();
-    serde_json::json!({
-        "kind": kind.code(),
-        "case_code": case_code,
-        "person_name": derived.record.person.name,
-        "id_number": derived.record.person.id_number.as_ref().map(ToString::to_string),
-        "effective": to.date().unwrap_or_else(|| ctx.today()).to_string(),
-        "issued": ctx.today().to_string(),
-        "policy_title": ctx.policy.meta.title,
-        "instrument": issuing.instrument(&ctx.policy.meta),
-        "basis": basis,
-        "reason": unseal.map(|u| u.text.clone()),
-        "disposition": derived.record.disposition.code(),
-        "agencies": agencies,
-        "authority": issuing.authority,
-        "judgment": judgment.map(|j| serde_json::json!({
-            "court": j.court,
-            "court_code": j.court_code,
-            "case_number": j.case_number,
-            "date": j.date.to_string(),
-            "effective": j.effective.map(|d| d.to_string()),
-        })),
-        "objection_body": (kind == NoticeKind::Unseal).then_some(issuing.objection_body.as_ref()).flatten(),
-        "objection_days": (kind == NoticeKind::Unseal).then_some(issuing.objection_days).flatten(),
-    })
+/// A person's records as a batch holds them, read by `fengcun_lifecycle::decide`: events and
+/// facts decrypted when it asks for them, each record's key unwrapped once.
+struct PersonView<'a> {
+    store: &'a SqlStore,
+    persons: &'a mut Persons,
+    person_key: &'a str,
+    keys: HashMap<String, DataKey>,
+}
+
+impl PersonView<'_> {
+    fn key(&mut self, case_code: &str) -> Result<DataKey, StoreError> {
+        self.store
+            .key_of(self.persons, &mut self.keys, self.person_key, case_code)
+    }
+}
+
+impl PersonRecords for PersonView<'_> {
+    type Error = StoreError;
+
+    fn invalid(error: fengcun_domain::FieldError) -> StoreError {
+        StoreError::Invalid { line: 0, error }
+    }
+
+    fn cases(&self) -> Vec<String> {
+        self.persons.cases(self.person_key)
+    }
+
+    fn state(&self, case_code: &str) -> Option<Option<State>> {
+        self.persons
+            .get(self.person_key, case_code)
+            .map(|cached| cached.state)
+    }
+
+    fn convicted(&self, case_code: &str) -> bool {
+        self.persons
+            .get(self.person_key, case_code)
+            .is_some_and(|cached| cached.convicted)
+    }
+
+    fn events(&mut self, case_code: &str) -> Result<Vec<StoredEvent>, StoreError> {
+        if self.persons.get(self.person_key, case_code).is_none() {
+            return Err(StoreError::Corrupt(format!(
+                "record {case_code} not loaded"
+            )));
+        }
+        let key = self.key(case_code)?;
+        self.persons.events(self.person_key, case_code, &key)
+    }
+
+    /// The decrypted facts of a cached record, decrypted on first use.
+    fn facts(&mut self, case_code: &str) -> Result<Option<Record>, StoreError> {
+        let Some(entry) = self.persons.get(self.person_key, case_code) else {
+            return Ok(None);
+        };
+        if let Some(record) = &entry.record {
+            return Ok(Some(record.clone()));
+        }
+        let Some(blob) = entry.facts.clone() else {
+            return Ok(None);
+        };
+        let key = self.key(case_code)?;
+        let plain = keys::open(&key, &blob, &format!("facts/{case_code}"))?;
+        let record = parse_record(&plain)
+            .map_err(|e| StoreError::Corrupt(format!("facts of {case_code}: {e}")))?;
+        if let Some(entry) = self.persons.get_mut(self.person_key, case_code) {
+            entry.record = Some(record.clone());
+        }
+        Ok(Some(record))
+    }
 }
 
 fn decrypt_events(rows: &[PrefetchedEvent], key: &DataKey) -> Result<Vec<StoredEvent>, StoreError> {

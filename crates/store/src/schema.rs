@@ -78,11 +78,13 @@ async fn apply_pending(conn: &mut AnyConnection, backend: Backend) -> Result<(),
             continue;
         }
         sqlx::raw_sql(sql).execute(&mut *tx).await?;
-        sqlx::query("INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)")
-            .bind(*version)
-            .bind(jiff::Timestamp::now().to_string())
-            .execute(&mut *tx)
-            .await?;
+        // Dated by the database: the store reads no clock of its own.
+        sqlx::query(
+            "INSERT INTO schema_version (version, applied_at) VALUES ($1, CAST(CURRENT_TIMESTAMP AS TEXT))",
+        )
+        .bind(*version)
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(())

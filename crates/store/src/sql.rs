@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use fengcun_crypto::DataKey;
-use fengcun_domain::{Date, Disposition, Event, Record, ValidEvent, parse_record};
-use fengcun_lifecycle::{Cause, State, StateCode, next_state};
-use fengcun_policy::{Policy, Trigger, evaluate};
+use fengcun_domain::{Date, Disposition, Event, ValidEvent, parse_record};
+use fengcun_lifecycle::{Cause, DecidedRecord, State, StateCode};
+use fengcun_policy::{Policy, Trigger};
 use sqlx::any::AnyPoolOptions;
 use sqlx::{Any, AnyPool, Transaction};
 
@@ -258,7 +258,8 @@ impl SqlStore {
     }
 
     /// Refreshes one record in a transaction of its own (with its transitions, notices and audit
-    /// entries), taking it off `records_to_refresh` when `left_over`; the transitions it made.
+    /// entries), taking it off `records_to_refresh` when `left_over`; the transitions it made, and
+    /// what was decided of the record.
     async fn refresh_alone(
         &self,
         person_key: &str,
@@ -266,7 +267,7 @@ impl SqlStore {
         cause: Cause,
         ctx: &Context,
         left_over: bool,
-    ) -> Result<Vec<TransitionView>, StoreError> {
+    ) -> Result<(Vec<TransitionView>, Option<DecidedRecord>), StoreError> {
         let mut tx = self.begin_write().await?;
         match self
             .refresh_in(&mut tx, person_key, case_code, cause, ctx, left_over)
@@ -293,7 +294,7 @@ impl SqlStore {
         cause: Cause,
         ctx: &Context,
         left_over: bool,
-    ) -> Result<Vec<TransitionView>, StoreError> {
+    ) -> Result<(Vec<TransitionView>, Option<DecidedRecord>), StoreError> {
         // The list's row before the record (which takes the audit tip when it makes a
         // transition): every transaction takes person lock, then this list, then the tip, so a
         // round and a policy change cannot deadlock on PostgreSQL.
@@ -305,13 +306,28 @@ impl SqlStore {
                 .execute(&mut **tx)
                 .await?;
         }
-        let made = self.refresh(tx, person_key, case_code, cause, ctx).await?;
+        let (made, decided) = self.refresh(tx, person_key, case_code, cause, ctx).await?;
         if made == 0 {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), decided));
         }
         let views = self.transitions_by_key(tx, person_key, case_code).await?;
         let first_new = views.len().saturating_sub(made);
-        Ok(views.into_iter().skip(first_new).collect())
+        Ok((views.into_iter().skip(first_new).collect(), decided))
+    }
+
+    /// What a policy change would decide of one record, in a transaction that writes nothing.
+    async fn preview(
+        &self,
+        person_key: &str,
+        case_code: &str,
+        ctx: &Context,
+    ) -> Result<Option<DecidedRecord>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let decided = self
+            .decide_alone(&mut tx, person_key, case_code, Cause::PolicyChange, ctx)
+            .await;
+        tx.rollback().await?;
+        Ok(decided?.1.records.into_iter().next())
     }
 
     /// A record that could not be refreshed: logged and audited (`refresh_failed`, naming the
@@ -390,38 +406,6 @@ impl SqlStore {
     }
 }
 
-/// The explained decision of a transition, derived from its evidence (the facts and the date it
-/// was taken on) and the policy version that took it: the engine is a pure function, so this is the
-/// decision as it was made.
-fn explain(
-    policy: &Policy,
-    evidence: &[u8],
-    rule: Option<&str>,
-) -> Result<serde_json::Value, StoreError> {
-    let evidence: serde_json::Value =
-        serde_json::from_slice(evidence).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let as_of: Date = evidence["as_of"]
-        .as_str()
-        .and_then(|d| d.parse().ok())
-        .ok_or_else(|| StoreError::Corrupt("transition evidence without a date".into()))?;
-    let facts =
-        serde_json::to_vec(&evidence["facts"]).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let record =
-        parse_record(&facts).map_err(|e| StoreError::Corrupt(format!("transition facts: {e}")))?;
-    let decision = evaluate(policy, &record, as_of);
-    let unseal = rule.and_then(|id| policy.unseals.iter().find(|u| u.id == id));
-    Ok(serde_json::json!({
-        "decision": decision.view(policy, &record),
-        "as_of": as_of.to_string(),
-        "facts": evidence["facts"],
-        "unseal": unseal.map(|u| serde_json::json!({"rule": u.id, "trigger": u.trigger.code(), "text": u.text, "basis": u.basis})),
-    }))
-}
-
-pub(crate) fn is_effective_conviction(record: &Record) -> bool {
-    record.disposition == Disposition::Convicted && record.judgment_effective_date.is_some()
-}
-
 pub(crate) fn state_from_row(state: &str, date: Option<&str>, trigger: Option<&str>) -> State {
     let date: Option<Date> = date.and_then(|d| d.parse().ok());
     let trigger = trigger.and_then(Trigger::parse);
@@ -440,87 +424,6 @@ pub(crate) fn state_from_row(state: &str, date: Option<&str>, trigger: Option<&s
             since: date.unwrap_or(Date::MIN),
         },
     }
-}
-
-/// The record facts as FORMATS.md writes them, to be stored (encrypted) with the record.
-pub(crate) fn facts_json(record: &Record) -> serde_json::Value {
-    let sentence = record.sentence.map(|s| {
-        serde_json::json!({
-            "principal": s.principal.kind.code(),
-            "months": if s.principal.kind.has_term() { Some(s.principal.months) } else { None },
-            "probation_months": s.probation_months,
-            "fine_yuan": s.fine_yuan,
-            "political_rights_months": s.political_rights_months,
-            "combined": s.combined,
-        })
-    });
-    let catalogue = fengcun_domain::Catalogue::builtin();
-    let mut facts = serde_json::json!({
-        "record_id": record.record_id,
-        "disposition": record.disposition.code(),
-        "charges": record.charges.iter().map(|c| serde_json::json!({"name": catalogue.get(c.id).name, "culpability": c.culpability.code()})).collect::<Vec<_>>(),
-        "person": {
-            "id_number": record.person.id_number.as_ref().map(ToString::to_string),
-            "name": record.person.name,
-            "birth_date": record.person.birth_date.map(|d| d.to_string()),
-        },
-    });
-    let put = |facts: &mut serde_json::Value, field: &str, value: Option<String>| {
-        if let Some(value) = value {
-            facts[field] = value.into();
-        }
-    };
-    put(
-        &mut facts,
-        "case_code",
-        record.case_code.as_ref().map(ToString::to_string),
-    );
-    put(
-        &mut facts,
-        "offence_date",
-        record.offence_date.map(|d| d.to_string()),
-    );
-    put(
-        &mut facts,
-        "disposition_date",
-        record.disposition_date.map(|d| d.to_string()),
-    );
-    put(
-        &mut facts,
-        "judgment_effective_date",
-        record.judgment_effective_date.map(|d| d.to_string()),
-    );
-    put(
-        &mut facts,
-        "execution_completed_date",
-        record.execution_completed_date.map(|d| d.to_string()),
-    );
-    put(
-        &mut facts,
-        "non_prosecution_ground",
-        record.non_prosecution_ground.map(|g| g.code().to_owned()),
-    );
-    if let Some(sentence) = sentence {
-        facts["sentence"] = sentence;
-    }
-    if let Some(recidivist) = record.recidivist {
-        facts["recidivist"] = recidivist.into();
-    }
-    if let Some(prior) = record.prior_convictions {
-        facts["prior_convictions"] = prior.into();
-    }
-    if let Some(sealed) = record.sealed_juvenile_priors {
-        facts["sealed_juvenile_priors"] = sealed.into();
-    }
-    if let Some(main) = record.main_conduct_under_18 {
-        facts["main_conduct_under_18"] = main.into();
-    }
-    facts["conditions"] = serde_json::json!({
-        "civil_compensation_fulfilled": record.conditions.civil_compensation_fulfilled,
-        "victim_forgiveness": record.conditions.victim_forgiveness,
-        "plea": record.conditions.plea,
-    });
-    facts
 }
 
 #[async_trait]
@@ -579,7 +482,7 @@ impl Store for SqlStore {
                 .refresh_alone(&person_key, &case_code, cause, ctx, left_over)
                 .await
             {
-                Ok(views) => report.transitions.extend(views),
+                Ok((views, _)) => report.transitions.extend(views),
                 Err(error) => {
                     let queue = left_over.then_some(ctx.policy.as_ref());
                     report.failures.push(
@@ -605,8 +508,8 @@ impl Store for SqlStore {
         ctx: &Context,
         apply: bool,
     ) -> Result<PolicyChange, StoreError> {
-        let rows: Vec<(String, String, String, Option<String>, Option<String>, Option<Vec<u8>>, Vec<u8>)> = sqlx::query_as(
-            "SELECT person_key, case_code, state, state_date, state_trigger, facts, data_key FROM records ORDER BY person_key, case_code",
+        let rows: Vec<(String, String, Option<Vec<u8>>, Vec<u8>)> = sqlx::query_as(
+            "SELECT person_key, case_code, facts, data_key FROM records ORDER BY person_key, case_code",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -621,44 +524,36 @@ impl Store for SqlStore {
             policy: Arc::new(policy.clone()),
             ..ctx.clone()
         };
-        let today = ctx.today();
-        // Each record on its own: read and decided (and, applied, refreshed in a transaction of
-        // its own); one that fails is reported and the others go on.
-        for (person_key, case_code, state, date, trigger, facts, wrapped) in rows {
+        // Each record on its own: read, and decided once under the new policy — applied, in a
+        // transaction of its own that writes what was decided; previewed, in one that writes
+        // nothing. One that fails is reported and the others go on.
+        for (person_key, case_code, facts, wrapped) in rows {
             let Some(facts) = facts else { continue };
             let label = format!("{case_code}/{}", &person_key[..12.min(person_key.len())]);
-            let decided = self
+            // A record whose stored facts cannot be read is not decided: it is reported (and,
+            // applied, left for the scheduler to decide again from its events).
+            let readable = self
                 .keys
                 .record_key(&wrapped, &person_key, &case_code)
                 .and_then(|key| keys::open(&key, &facts, &format!("facts/{case_code}")))
                 .and_then(|plain| {
                     parse_record(&plain)
+                        .map(|_| ())
                         .map_err(|e| StoreError::Corrupt(format!("facts of {case_code}: {e}")))
-                })
-                .map(|record| {
-                    let current = state_from_row(&state, date.as_deref(), trigger.as_deref());
-                    let decision = evaluate(policy, &record, today);
-                    let no_longer_eligible = current.is_sealed() && !decision.outcome.is_eligible();
-                    let to = next_state(
-                        Some(&current),
-                        &decision,
-                        false,
-                        &record,
-                        Cause::PolicyChange,
-                        policy,
-                        today,
-                    )
-                    .map(|s| s.to);
-                    (current, no_longer_eligible, to)
                 });
-            let decided = match decided {
-                Ok(decided) if apply => self
+            let decided = match readable {
+                Err(error) => Err(error),
+                Ok(()) if apply => self
                     .refresh_alone(&person_key, &case_code, Cause::PolicyChange, &new_ctx, true)
                     .await
-                    .map(|_| decided),
-                other => other,
-            };
-            let (current, no_longer_eligible, to) = match decided {
+                    .map(|(_, decided)| decided),
+                Ok(()) => self.preview(&person_key, &case_code, &new_ctx).await,
+            }
+            .and_then(|decided| {
+                decided
+                    .ok_or_else(|| StoreError::Corrupt(format!("record {case_code} not decided")))
+            });
+            let decided = match decided {
                 Ok(decided) => decided,
                 Err(error) => {
                     let failure = if apply {
@@ -683,6 +578,9 @@ impl Store for SqlStore {
                     continue;
                 }
             };
+            let current = decided.from.unwrap_or(State::Open);
+            let no_longer_eligible = current.is_sealed() && !decided.decision.outcome.is_eligible();
+            let to = decided.step.map(|step| step.to);
             if no_longer_eligible {
                 report.sealed_no_longer_eligible.push(label.clone());
             }
@@ -784,14 +682,14 @@ impl Store for SqlStore {
                     &format!("facts/{case_code}"),
                 )
                 .await?,
-            // The decision that made the current state, kept with its transition.
-            decision: {
+            // The transition that made the current state, with its evidence and policy text.
+            transition: {
                 let mut tx = self.pool.begin().await?;
                 let transitions = self
                     .transitions_by_key(&mut tx, &person_key, case_code)
                     .await?;
                 tx.rollback().await?;
-                transitions.last().map(|t| t.reasons["decision"].clone())
+                transitions.into_iter().last()
             },
         }))
     }
@@ -1599,8 +1497,9 @@ impl SqlStore {
             return Ok(Vec::new());
         }
         let key = self.record_key(tx, person_key, case_code).await?;
-        let mut policies: std::collections::HashMap<(String, String), Policy> =
-            std::collections::HashMap::new();
+        // Each policy version's text, read once: the callers explain each transition under it
+        // (`fengcun_policy::explain_recorded`).
+        let mut policies: HashMap<(String, String), Arc<str>> = HashMap::new();
         let mut views = Vec::with_capacity(rows.len());
         for (
             case_code,
@@ -1618,27 +1517,24 @@ impl SqlStore {
         ) in rows
         {
             let evidence = keys::open(&key, &evidence, &format!("transition/{transition_id}"))?;
+            let evidence: serde_json::Value = serde_json::from_slice(&evidence)
+                .map_err(|e| StoreError::Corrupt(format!("transition evidence: {e}")))?;
             let version = (policy.clone(), policy_version.clone());
-            if !policies.contains_key(&version) {
-                let (text,): (String,) = sqlx::query_as(
-                    "SELECT source_text FROM policies WHERE name = $1 AND version = $2",
-                )
-                .bind(policy.as_str())
-                .bind(policy_version.as_str())
-                .fetch_one(&mut **tx)
-                .await?;
-                let loaded = Policy::from_toml(&format!("{policy} {policy_version}"), &text)
-                    .map_err(|e| {
-                        StoreError::Corrupt(format!(
-                            "recorded policy {policy} {policy_version}: {e}"
-                        ))
-                    })?;
-                policies.insert(version.clone(), loaded);
-            }
-            let explaining = policies
-                .get(&version)
-                .ok_or_else(|| StoreError::Corrupt("policy cache".into()))?;
-            let reasons = explain(explaining, &evidence, rule.as_deref())?;
+            let policy_text = match policies.get(&version) {
+                Some(text) => Arc::clone(text),
+                None => {
+                    let (text,): (String,) = sqlx::query_as(
+                        "SELECT source_text FROM policies WHERE name = $1 AND version = $2",
+                    )
+                    .bind(policy.as_str())
+                    .bind(policy_version.as_str())
+                    .fetch_one(&mut **tx)
+                    .await?;
+                    let text: Arc<str> = text.into();
+                    policies.insert(version, Arc::clone(&text));
+                    text
+                }
+            };
             views.push(TransitionView {
                 case_code,
                 from,
@@ -1650,7 +1546,8 @@ impl SqlStore {
                 policy_version,
                 actor,
                 at,
-                reasons,
+                evidence,
+                policy_text,
             });
         }
         Ok(views)
@@ -1675,40 +1572,5 @@ mod url_tests {
         ] {
             assert_eq!(super::without_password(url), shown);
         }
-    }
-}
-
-#[cfg(test)]
-mod facts_tests {
-    #![allow(
-        clippy::expect_used,
-        reason = "a test fails loudly on a broken fixture"
-    )]
-
-    /// The stored facts are read back to explain transitions and to decide again: what the record
-    /// says of straddling acts and sealed juvenile priors (issue 14) survives the round trip.
-    #[test]
-    fn stored_facts_keep_main_conduct_and_sealed_juvenile_priors() {
-        let line = serde_json::json!({
-            "record_id": "R-1",
-            "person": {"birth_date": "2006-01-01"},
-            "offence_date": "2024-03-05",
-            "charges": [{"name": "盗窃罪"}],
-            "disposition": "convicted",
-            "disposition_date": "2024-09-01",
-            "sentence": {"principal": "fixed_term", "months": 48},
-            "judgment_effective_date": "2024-09-12",
-            "recidivist": false,
-            "prior_convictions": 2,
-            "sealed_juvenile_priors": 1,
-            "main_conduct_under_18": true
-        });
-        let record = fengcun_domain::parse_record(line.to_string().as_bytes()).expect("valid");
-        let stored = super::facts_json(&record);
-        assert_eq!(stored["main_conduct_under_18"], serde_json::json!(true));
-        assert_eq!(stored["sealed_juvenile_priors"], serde_json::json!(1));
-        let read_back =
-            fengcun_domain::parse_record(stored.to_string().as_bytes()).expect("read back");
-        assert_eq!(read_back, record);
     }
 }

@@ -76,8 +76,9 @@ pub struct RecordView {
     pub policy_version: Option<String>,
     /// The derived record facts (FORMATS.md shape), decrypted.
     pub facts: Option<serde_json::Value>,
-    /// The decision (FORMATS.md shape, with the explained reasons) that made the current state.
-    pub decision: Option<serde_json::Value>,
+    /// The transition that made the current state, with its evidence: the decision with its
+    /// explained reasons is derived from it by `fengcun_policy::explain_recorded`.
+    pub transition: Option<TransitionView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -94,7 +95,13 @@ pub struct TransitionView {
     /// `automatic` or the operator's name.
     pub actor: String,
     pub at: String,
-    pub reasons: serde_json::Value,
+    /// What the decision was taken on: `{"as_of": "YYYY-MM-DD", "facts": {…}}` (the record's
+    /// facts as FORMATS.md writes them).
+    pub evidence: serde_json::Value,
+    /// The text of the policy version that took it, as recorded: with the evidence, what
+    /// `fengcun_policy::explain_recorded` explains the transition from.
+    #[serde(skip)]
+    pub policy_text: Arc<str>,
 }
 
 /// The result of re-evaluating every record under another policy.

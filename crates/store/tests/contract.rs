@@ -80,6 +80,19 @@ async fn fresh_urls(test: &str) -> Vec<String> {
     urls
 }
 
+/// A transition explained as the callers explain it: its evidence under the policy version that
+/// took it (`fengcun_policy::explain_recorded`).
+fn explained(t: &fengcun_store::TransitionView) -> Value {
+    fengcun_policy::explain_recorded(
+        &t.policy,
+        &t.policy_version,
+        &t.policy_text,
+        &t.evidence,
+        t.rule.as_deref(),
+    )
+    .expect("an explainable transition")
+}
+
 fn ctx(policy: &str, now: &str) -> Context {
     Context::new(
         Arc::new(presets::get(policy).unwrap().clone()),
@@ -308,7 +321,7 @@ async fn sealing_on_judgment_effective_with_notices_duplicates_and_conflicts() {
             ),
             ("cn-minor-opt1", "2", "automatic")
         );
-        assert_eq!(sealed.reasons["decision"]["outcome"], "seal");
+        assert_eq!(explained(sealed)["decision"]["outcome"], "seal");
         assert!(
             sealed.at.starts_with("2024-03-12T02:00:00"),
             "{}",
@@ -362,8 +375,8 @@ async fn out_of_order_events_give_the_same_state_as_in_order() {
         );
         assert_eq!((b.state, b.state_date), (a.state, a.state_date));
         assert_eq!(
-            a.decision.unwrap()["reasons"],
-            b.decision.unwrap()["reasons"]
+            explained(&a.transition.unwrap())["decision"]["reasons"],
+            explained(&b.transition.unwrap())["decision"]["reasons"]
         );
     }
 }
@@ -1846,7 +1859,7 @@ async fn explanations_are_derived_from_evidence_and_policy_versions_are_immutabl
             .transitions(case, &format!("id:{ZHANG}"))
             .await
             .unwrap();
-        let reasons = &transitions[0].reasons;
+        let reasons = &explained(&transitions[0]);
         assert_eq!(reasons["as_of"], "2024-06-01");
         assert_eq!(reasons["decision"]["effective_date"], "2024-03-12");
         let threshold = reasons["decision"]["reasons"]
@@ -2349,7 +2362,12 @@ async fn holdings(store: &SqlStore, events: &[ValidEvent]) -> (Vec<String>, usiz
         for t in store.transitions(&case, &identity).await.unwrap() {
             lines.push(format!(
                 "{case} {:?} -> {} {:?} {:?} {:?} {}",
-                t.from, t.to, t.date, t.trigger, t.rule, t.reasons
+                t.from,
+                t.to,
+                t.date,
+                t.trigger,
+                t.rule,
+                explained(&t)
             ));
         }
     }
