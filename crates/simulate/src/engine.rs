@@ -17,7 +17,9 @@ use std::hash::{BuildHasherDefault, Hasher};
 use fengcun_domain::PrincipalKind;
 use fengcun_domain::date::add_period;
 use fengcun_domain::{Catalogue, Date, FieldError, RecordParser};
-use fengcun_policy::{Anchor, Cond, Leaf, Outcome, Policy, Truth, Wait, evaluate};
+use fengcun_policy::{
+    Anchor, Cond, Leaf, Outcome, Policy, ReasonKind, Truth, Verdict, Wait, evaluate,
+};
 
 use crate::scan::{Facts, Key, Scanner};
 
@@ -243,13 +245,21 @@ impl<'p> Worker<'p> {
                         match decision.outcome {
                             Outcome::NeedsFacts => Class::NeedsFacts,
                             Outcome::NotEligible => {
+                                // The rule that excluded it. Every kind of reason is named:
+                                // a new one must say here whether it excludes a record.
                                 let rule = decision.reasons.iter().find_map(|r| {
                                     match (r.kind, r.verdict) {
+                                        (ReasonKind::Rule(i), Verdict::Fails) => Some(i),
                                         (
-                                            fengcun_policy::ReasonKind::Rule(i),
-                                            fengcun_policy::Verdict::Fails,
-                                        ) => Some(i),
-                                        _ => None,
+                                            ReasonKind::Rule(_),
+                                            Verdict::Holds | Verdict::Unknown(_),
+                                        )
+                                        | (
+                                            ReasonKind::Timing(..)
+                                            | ReasonKind::PolicyInForce(_)
+                                            | ReasonKind::NoTiming,
+                                            Verdict::Holds | Verdict::Fails | Verdict::Unknown(_),
+                                        ) => None,
                                     }
                                 });
                                 Class::NotEligible(rule)

@@ -10,6 +10,8 @@
 //! record and policy (`engine.rs`). Counters are per thread, merged at the end. Results equal
 //! `fengcun evaluate` record by record (tested).
 
+#[cfg(test)]
+mod agreement;
 mod engine;
 pub mod report;
 mod scan;

@@ -160,12 +160,15 @@ impl Comparison {
             }
             let key = &entry.key;
             if key.disposition != Disposition::Convicted {
-                if matches!(
-                    key.disposition,
+                // Every disposition is named: a new one must say here whether it counts
+                // among the records closed without a conviction.
+                let closed = match key.disposition {
                     Disposition::NotProsecuted
-                        | Disposition::CaseWithdrawn
-                        | Disposition::Acquitted
-                ) {
+                    | Disposition::CaseWithdrawn
+                    | Disposition::Acquitted => true,
+                    Disposition::Open | Disposition::Convicted => false,
+                };
+                if closed {
                     for (p, s) in summaries.iter_mut().enumerate() {
                         s.non_conviction += entry.records;
                         if eligible[p] {
