@@ -12,9 +12,8 @@ use std::sync::Arc;
 use fengcun_crypto::MasterKey;
 use fengcun_domain::{Event, ValidEvent};
 use fengcun_policy::{Policy, presets};
-use fengcun_store::{
-    Context, Delivery, Keys, LineOutcome, NoticeFilter, SqlStore, Store, StoreError,
-};
+use fengcun_store::prelude::*;
+use fengcun_store::{Context, Delivery, Keys, LineOutcome, NoticeFilter, SqlStore, StoreError};
 use serde_json::{Value, json};
 
 /// Fresh databases to run the contract on: a SQLite file, and a new PostgreSQL database if a
