@@ -727,7 +727,7 @@ fn a_person_is_enrolled_on_the_command_line_and_never_over_an_existing_account()
         assert_eq!(
             (
                 user.role.as_str(),
-                user.requester_kind.as_deref(),
+                user.requester_kind.map(|k| k.code()),
                 user.person_key.as_deref(),
                 user.name.as_deref()
             ),

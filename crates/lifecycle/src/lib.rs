@@ -9,9 +9,10 @@ mod state;
 
 pub use derive::{Derived, StoredEvent, derive_record};
 pub use notice::{
-    Issuing, Notice, NoticeFacts, NoticeKind, Recipient, TriggeringJudgment, render_notice,
+    Issuing, Notice, NoticeFacts, NoticeKind, Recipient, TriggeringJudgment, UnknownNoticeKind,
+    render_notice,
 };
 pub use state::{
-    Actor, Cause, State, StateCode, Step, lifted_by, next_state, sealed_on, trigger_for,
-    trigger_reaches,
+    Actor, Cause, State, StateCode, Step, UnknownState, lifted_by, next_state, sealed_on,
+    trigger_for, trigger_reaches,
 };

@@ -168,12 +168,9 @@ async fn caller_by_key(state: &AppState, key: &str) -> Result<Caller, ApiError> 
             .as_ref()
             .map_or_else(|| name.clone(), |owner| format!("user:{owner}")),
         name,
-        role: Role::parse(&stored.role).ok_or(ApiError::Unauthenticated)?,
+        role: stored.role,
         agency: stored.agency,
-        kind: stored
-            .requester_kind
-            .as_deref()
-            .and_then(RequesterKind::parse),
+        kind: stored.requester_kind,
         person_key: None,
     })
 }
@@ -235,12 +232,9 @@ async fn caller_by_session(
     Ok(Caller {
         owner: format!("user:{}", user.username),
         name: format!("user:{}", user.username),
-        role: Role::parse(&user.role).ok_or(ApiError::Unauthenticated)?,
+        role: user.role,
         agency: user.agency,
-        kind: user
-            .requester_kind
-            .as_deref()
-            .and_then(RequesterKind::parse),
+        kind: user.requester_kind,
         person_key: user.person_key,
     })
 }

@@ -7,12 +7,13 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use fengcun_access::{Answer, Candidate, Grant, Purpose, RequesterKind};
+use fengcun_access::{Answer, Candidate, Grant, Purpose};
 use fengcun_domain::{
     Catalogue, Culpability, IdNumber, PrincipalKind, Record, TagSet, parse_record,
 };
 use fengcun_store::{
-    AuditEvent, AuditKind, Decision, GrantRow, PersonRecord, RequestPerson, RequestRow, StoreError,
+    AuditEvent, AuditKind, Decision, GrantRow, PersonRecord, RequestPerson, RequestRow,
+    RequestStatus, StoreError,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -221,7 +222,7 @@ fn grant(row: &GrantRow) -> Result<Grant, ApiError> {
         id: row.grant_id.clone(),
         requester: row.requester.clone(),
         person_key: row.person_key.clone(),
-        purpose: purpose(&row.purpose)?,
+        purpose: row.purpose,
         post: row.post.clone(),
         not_before: time(&row.not_before)?,
         expires: time(&row.expires)?,
@@ -393,12 +394,12 @@ pub async fn create_request(
         request_id: format!("req-{}", fengcun_crypto::random_hex::<8>()),
         person_key,
         requester: caller.name.clone(),
-        requester_kind: kind.code().to_owned(),
-        purpose: purpose.code().to_owned(),
+        requester_kind: kind,
+        purpose,
         post: new.post,
         basis,
         reason,
-        status: "pending".to_owned(),
+        status: RequestStatus::Pending,
         decided_by: None,
         decision_reason: None,
         grant_id: None,
@@ -506,9 +507,8 @@ async fn decide(
         return Err(refuse(&state, &caller, "self_approval", reason).await?);
     }
     let now = state.clock.now();
-    let purpose = purpose(&request.purpose)?;
-    let kind = RequesterKind::parse(&request.requester_kind)
-        .ok_or_else(|| ApiError::BadRequest("stored request has an unknown kind".into()))?;
+    let purpose = request.purpose;
+    let kind = request.requester_kind;
     let table_days = state
         .disclosure
         .rule(kind, purpose)
@@ -540,7 +540,7 @@ async fn decide(
             request_id: request.request_id.clone(),
             person_key: request.person_key.clone(),
             requester: request.requester.clone(),
-            purpose: request.purpose.clone(),
+            purpose: request.purpose,
             post: request.post.clone(),
             not_before: now.to_string(),
             expires: expires.to_string(),

@@ -384,8 +384,8 @@ pub async fn create_user(
     let user = UserRow {
         username: new.username.clone(),
         password_hash,
-        role: role.code().to_owned(),
-        requester_kind: kind.map(|k| k.code().to_owned()),
+        role,
+        requester_kind: kind,
         agency: new.agency.clone(),
         person_key: None,
         name: None,
@@ -614,8 +614,8 @@ pub async fn create_key(
     let key = KeyRow {
         key_id: fengcun_crypto::random_hex::<8>(),
         name: new.name,
-        role: role.code().to_owned(),
-        requester_kind: kind.map(|k| k.code().to_owned()),
+        role,
+        requester_kind: kind,
         agency: new.agency,
         owner: Some(owner),
         created_by: caller.name.clone(),

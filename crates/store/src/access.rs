@@ -8,8 +8,56 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+pub use fengcun_access::{Purpose, RequesterKind};
+pub use fengcun_lifecycle::StateCode;
+
 use crate::audit::AuditEvent;
+use crate::code::stored_enum;
 use crate::error::StoreError;
+
+stored_enum! {
+    /// What a user or a key may do (the server's role checks).
+    pub enum Role ("role") {
+        /// An agency system: sends events for its own agency code, lists and acknowledges its
+        /// notices.
+        Agency => "agency",
+        /// A platform operator: notices (the person masked), policy, scheduler, metrics; not the
+        /// audit log (it may sign a tree head now).
+        Operator => "operator",
+        /// A supervisor or auditor (监督/审计): reads the audit log, its heads and proofs.
+        Auditor => "auditor",
+        /// A case-handling official (办案人员) of a court, procuratorate, public or state security
+        /// organ: looks records up, asks to see sealed ones, issues certificates at the counter
+        /// (public security).
+        Clerk => "clerk",
+        /// An official who approves or refuses requests to see sealed records (审批人); may also
+        /// ask.
+        Approver => "approver",
+        /// Manages users and keys (系统管理员); sees no record.
+        Administrator => "administrator",
+        /// Someone outside the justice organs who asks: an employer or unit, a lawyer, the person.
+        Requester => "requester",
+    }
+}
+
+impl Role {
+    /// The same as [`Self::as_str`].
+    pub fn code(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+stored_enum! {
+    /// Where a request to see sealed records stands: `pending` until an approver decides it
+    /// (`approved`, with its grant, or `refused`), or `withdrawn` when its requester's account was
+    /// changed or disabled first.
+    pub enum RequestStatus ("request status") {
+        Pending => "pending",
+        Approved => "approved",
+        Refused => "refused",
+        Withdrawn => "withdrawn",
+    }
+}
 
 /// Controlled disclosure's data (docs/disclosure.md): users, sessions, keys, requests, grants,
 /// certificates, and the records a look-up reads. Every change is written with its audit events
@@ -151,8 +199,8 @@ pub struct UserRow {
     /// The argon2id PHC string; never serialised out.
     #[serde(skip)]
     pub password_hash: String,
-    pub role: String,
-    pub requester_kind: Option<String>,
+    pub role: Role,
+    pub requester_kind: Option<RequesterKind>,
     pub agency: Option<String>,
     /// For a person (requester kind `person`): the keyed hash of their identity.
     #[serde(skip)]
@@ -176,8 +224,8 @@ pub struct SessionRow {
 pub struct KeyRow {
     pub key_id: String,
     pub name: String,
-    pub role: String,
-    pub requester_kind: Option<String>,
+    pub role: Role,
+    pub requester_kind: Option<RequesterKind>,
     pub agency: Option<String>,
     /// The user who owns the key (the person behind the system that uses it); `None` only for keys
     /// stored before owners were recorded.
@@ -203,13 +251,12 @@ pub struct RequestRow {
     #[serde(skip)]
     pub person_key: String,
     pub requester: String,
-    pub requester_kind: String,
-    pub purpose: String,
+    pub requester_kind: RequesterKind,
+    pub purpose: Purpose,
     pub post: Option<String>,
     pub basis: String,
     pub reason: String,
-    /// `pending`, `approved` or `refused`.
-    pub status: String,
+    pub status: RequestStatus,
     pub decided_by: Option<String>,
     pub decision_reason: Option<String>,
     pub grant_id: Option<String>,
@@ -228,7 +275,7 @@ pub struct GrantRow {
     #[serde(skip)]
     pub person_key: String,
     pub requester: String,
-    pub purpose: String,
+    pub purpose: Purpose,
     pub post: Option<String>,
     pub not_before: String,
     pub expires: String,
@@ -248,7 +295,7 @@ pub type OpenFacts = dyn for<'a, 'b, 'c> Fn(&'a str, &'b str, Option<&'c str>) -
 pub struct PersonRecord {
     pub person_key: String,
     pub case_code: String,
-    pub state: String,
+    pub state: StateCode,
     pub state_date: Option<String>,
     pub facts: Option<serde_json::Value>,
 }
@@ -257,7 +304,7 @@ impl PersonRecord {
     /// Whether the record is behind the seal on `today` (`fengcun_lifecycle::sealed_on`): sealed,
     /// or a pending seal whose date has come, whether or not the scheduler has run since.
     pub fn sealed_on(&self, today: jiff::civil::Date) -> bool {
-        fengcun_lifecycle::sealed_on(&self.state, self.state_date.as_deref(), today)
+        fengcun_lifecycle::sealed_on(self.state.code(), self.state_date.as_deref(), today)
     }
 }
 

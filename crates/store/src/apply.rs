@@ -1838,7 +1838,7 @@ mod tests {
                 .await
                 .unwrap()
                 .expect("the record");
-            assert_eq!(record.state, "sealed", "{url}");
+            assert_eq!(record.state.code(), "sealed", "{url}");
             assert!(record.facts.is_some(), "{url}");
             assert_eq!(store.events().await.unwrap().len(), 2, "{url}");
             // Decided again, with the stored key, it is stored.

@@ -131,6 +131,62 @@ impl AuditKind {
     }
 }
 
+impl AuditKind {
+    pub const ALL: [AuditKind; 18] = [
+        Self::Transition,
+        Self::NoticeDelivery,
+        Self::NoticeAcknowledged,
+        Self::PolicyChanged,
+        Self::RefreshFailed,
+        Self::Lookup,
+        Self::Request,
+        Self::Approval,
+        Self::Refusal,
+        Self::GrantUse,
+        Self::GrantRevoked,
+        Self::Certificate,
+        Self::UserChanged,
+        Self::KeyChanged,
+        Self::Login,
+        Self::AuthenticationRefused,
+        Self::Forbidden,
+        Self::Read,
+    ];
+
+    /// The same as [`Self::code`].
+    pub fn as_str(self) -> &'static str {
+        self.code()
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.code() == code)
+    }
+}
+
+impl std::str::FromStr for AuditKind {
+    type Err = crate::UnknownCode;
+
+    fn from_str(code: &str) -> Result<Self, Self::Err> {
+        Self::parse(code).ok_or_else(|| crate::UnknownCode {
+            kind: "kind of audit entry",
+            value: code.to_owned(),
+        })
+    }
+}
+
+/// Compares with a code, as stored: `state == "sealed"`.
+impl PartialEq<str> for AuditKind {
+    fn eq(&self, code: &str) -> bool {
+        self.code() == code
+    }
+}
+
+impl PartialEq<&str> for AuditKind {
+    fn eq(&self, code: &&str) -> bool {
+        self.code() == *code
+    }
+}
+
 impl fmt::Display for AuditKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())
@@ -183,7 +239,7 @@ impl AuditEvent {
 pub struct AuditEntry {
     pub seq: u64,
     pub at: String,
-    pub kind: String,
+    pub kind: AuditKind,
     pub actor: String,
     pub purpose: Option<String>,
     pub outcome: String,
@@ -238,7 +294,7 @@ impl AuditEntry {
         leaf_bytes(
             self.seq,
             &self.at,
-            &self.kind,
+            self.kind.code(),
             &self.actor,
             self.purpose.as_deref(),
             &self.outcome,

@@ -9,6 +9,7 @@
 mod access;
 mod apply;
 mod audit;
+mod code;
 mod error;
 mod keys;
 mod notices;
@@ -18,10 +19,11 @@ mod sql;
 mod types;
 
 pub use access::{
-    AccessStore, CertificateRow, Decision, GrantRow, KeyRow, OpenFacts, PersonRecord,
-    RequestPerson, RequestRow, SessionRow, UserRow,
+    AccessStore, CertificateRow, Decision, GrantRow, KeyRow, OpenFacts, PersonRecord, Purpose,
+    RequestPerson, RequestRow, RequestStatus, RequesterKind, Role, SessionRow, StateCode, UserRow,
 };
 pub use audit::{AuditEntry, AuditEvent, AuditKind, AuditProblem, AuditReport, AuditStore};
+pub use code::UnknownCode;
 pub use error::StoreError;
 pub use keys::Keys;
 pub use notices::*;

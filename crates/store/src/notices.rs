@@ -5,7 +5,24 @@
 use async_trait::async_trait;
 use serde::Serialize;
 
+use crate::code::stored_enum;
 use crate::error::StoreError;
+
+pub use fengcun_lifecycle::NoticeKind;
+
+stored_enum! {
+    /// Where a notice stands. An agency's notice is `pending` until delivered (`retrying` after a
+    /// failed attempt, `failed` once out of attempts), then `delivered`, then `acknowledged`; the
+    /// person's notice is `available` to read.
+    pub enum NoticeStatus ("notice status") {
+        Pending => "pending",
+        Retrying => "retrying",
+        Delivered => "delivered",
+        Failed => "failed",
+        Acknowledged => "acknowledged",
+        Available => "available",
+    }
+}
 
 /// Sealing and unsealing notices, their delivery to agencies and their acknowledgement, and the
 /// agencies they are delivered to.
@@ -91,10 +108,10 @@ impl std::fmt::Debug for IdentityMask {
 pub struct NoticeView {
     pub notice_id: String,
     pub case_code: String,
-    pub kind: String,
+    pub kind: NoticeKind,
     /// An agency code, or `person`.
     pub recipient: String,
-    pub status: String,
+    pub status: NoticeStatus,
     pub attempts: i64,
     pub last_error: Option<String>,
     pub created_at: String,
@@ -111,7 +128,6 @@ pub struct OutboxItem {
     pub recipient: String,
     pub endpoint: Option<String>,
     pub attempts: i64,
-    pub kind: String,
     /// The document, or why it could not be read back (a damaged row, a key that does not open
     /// it): the outbox records that as a failed attempt, so such a notice runs out its attempts and
     /// is listed as `failed` instead of failing every round it is claimed in.
@@ -123,6 +139,7 @@ pub struct OutboxItem {
 /// A notice document as delivered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NoticeContent {
+    pub kind: NoticeKind,
     pub title: String,
     pub body: String,
 }

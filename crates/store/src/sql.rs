@@ -15,7 +15,7 @@ use crate::error::StoreError;
 use crate::keys::{self, Keys};
 use crate::schema;
 use crate::types::*;
-use crate::{AuditEvent, Store};
+use crate::{AuditEvent, NoticeStatus, Store};
 
 mod access;
 mod audit;
@@ -37,6 +37,7 @@ pub struct SqlStore {
 }
 
 pub(crate) use rows::ts;
+use rows::{decode, decode_opt};
 
 /// Page cache of each reading connection.
 const READ_CACHE_KIB: i64 = 64 * 1024;
@@ -766,7 +767,7 @@ impl Store for SqlStore {
         };
         Ok(Some(RecordView {
             case_code: case_code.to_owned(),
-            state,
+            state: decode("records.state", &state, StateCode::parse)?,
             state_date,
             trigger,
             policy,
@@ -798,22 +799,21 @@ impl Store for SqlStore {
         )
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
+        rows.into_iter()
             .map(
                 |(person_key, case_code, state, state_date, trigger, policy, policy_version)| {
-                    StateRow {
+                    Ok(StateRow {
+                        state: decode("records.state", &state, StateCode::parse)?,
                         person_key,
                         case_code,
-                        state,
                         state_date,
                         trigger,
                         policy,
                         policy_version,
-                    }
+                    })
                 },
             )
-            .collect())
+            .collect()
     }
 
     async fn events(&self) -> Result<Vec<(ValidEvent, jiff::Timestamp)>, StoreError> {
@@ -868,14 +868,22 @@ impl Store for SqlStore {
         let (events,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM events")
             .fetch_one(&self.pool)
             .await?;
-        let records_by_state =
+        let records_by_state: Vec<(String, i64)> =
             sqlx::query_as("SELECT state, COUNT(*) FROM records GROUP BY state ORDER BY state")
                 .fetch_all(&self.pool)
                 .await?;
-        let notices_by_status =
+        let notices_by_status: Vec<(String, i64)> =
             sqlx::query_as("SELECT status, COUNT(*) FROM notices GROUP BY status ORDER BY status")
                 .fetch_all(&self.pool)
                 .await?;
+        let records_by_state = records_by_state
+            .into_iter()
+            .map(|(state, n)| Ok((decode("records.state", &state, StateCode::parse)?, n)))
+            .collect::<Result<_, StoreError>>()?;
+        let notices_by_status = notices_by_status
+            .into_iter()
+            .map(|(status, n)| Ok((decode("notices.status", &status, NoticeStatus::parse)?, n)))
+            .collect::<Result<_, StoreError>>()?;
         Ok(Counts {
             events,
             records_by_state,
@@ -959,8 +967,8 @@ impl SqlStore {
             let reasons = explain(explaining, &evidence, rule.as_deref())?;
             views.push(TransitionView {
                 case_code,
-                from,
-                to,
+                from: decode_opt("transitions.from_state", from.as_deref(), StateCode::parse)?,
+                to: decode("transitions.to_state", &to, StateCode::parse)?,
                 date,
                 trigger,
                 rule,

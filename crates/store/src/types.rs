@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use fengcun_domain::Date;
-use fengcun_lifecycle::{Actor, Issuing};
+use fengcun_lifecycle::{Actor, Issuing, StateCode};
 use fengcun_policy::Policy;
 use serde::Serialize;
 
@@ -59,7 +59,7 @@ pub enum LineOutcome {
 pub struct StateRow {
     pub person_key: String,
     pub case_code: String,
-    pub state: String,
+    pub state: StateCode,
     pub state_date: Option<String>,
     pub trigger: Option<String>,
     pub policy: Option<String>,
@@ -69,7 +69,7 @@ pub struct StateRow {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RecordView {
     pub case_code: String,
-    pub state: String,
+    pub state: StateCode,
     pub state_date: Option<String>,
     pub trigger: Option<String>,
     pub policy: Option<String>,
@@ -83,8 +83,8 @@ pub struct RecordView {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TransitionView {
     pub case_code: String,
-    pub from: Option<String>,
-    pub to: String,
+    pub from: Option<StateCode>,
+    pub to: StateCode,
     pub date: Option<String>,
     pub trigger: Option<String>,
     /// The unsealing rule of the policy that lifted a seal, if one did.
@@ -141,6 +141,6 @@ pub struct RecordFailure {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
     pub events: i64,
-    pub records_by_state: Vec<(String, i64)>,
-    pub notices_by_status: Vec<(String, i64)>,
+    pub records_by_state: Vec<(StateCode, i64)>,
+    pub notices_by_status: Vec<(crate::NoticeStatus, i64)>,
 }

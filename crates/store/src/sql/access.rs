@@ -8,13 +8,13 @@
 use async_trait::async_trait;
 
 use crate::access::{
-    AccessStore, CertificateRow, Decision, GrantRow, KeyRow, OpenFacts, PersonRecord,
-    RequestPerson, RequestRow, SessionRow, UserRow,
+    AccessStore, CertificateRow, Decision, GrantRow, KeyRow, OpenFacts, PersonRecord, Purpose,
+    RequestPerson, RequestRow, RequestStatus, RequesterKind, Role, SessionRow, StateCode, UserRow,
 };
 use crate::audit::AuditEvent;
 use crate::error::StoreError;
 use crate::sql::SqlStore;
-use crate::sql::rows::{Param, ts};
+use crate::sql::rows::{Param, decode, decode_opt, ts};
 
 type UserTuple = (
     String,
@@ -86,7 +86,7 @@ fn user_params(user: &UserRow, name_sealed: Option<Vec<u8>>, at: &str) -> [Param
         Param::text(user.username.as_str()),
         Param::text(user.password_hash.as_str()),
         Param::text(user.role.as_str()),
-        Param::Text(user.requester_kind.clone()),
+        Param::Text(user.requester_kind.map(|k| k.code().to_owned())),
         Param::Text(user.agency.clone()),
         Param::Text(user.person_key.clone()),
         Param::Int(i64::from(user.disabled)),
@@ -104,23 +104,30 @@ fn request_context(request_id: &str) -> String {
     format!("request/{request_id}")
 }
 
-fn key_from(row: KeyTuple) -> KeyRow {
+fn key_from(row: KeyTuple) -> Result<KeyRow, StoreError> {
     let (key_id, name, role, requester_kind, agency, created_by, created_at, revoked_at, owner) =
         row;
-    KeyRow {
+    Ok(KeyRow {
         key_id,
         name,
-        role,
-        requester_kind,
+        role: decode("api_keys.role", &role, Role::parse)?,
+        requester_kind: decode_opt(
+            "api_keys.requester_kind",
+            requester_kind.as_deref(),
+            RequesterKind::parse,
+        )?,
         agency,
         owner,
         created_by,
         created_at,
         revoked_at,
-    }
+    })
 }
 
-fn request_from(row: RequestTuple, person: Option<RequestPerson>) -> RequestRow {
+fn request_from(
+    row: RequestTuple,
+    person: Option<RequestPerson>,
+) -> Result<RequestRow, StoreError> {
     let (
         request_id,
         person_key,
@@ -138,26 +145,30 @@ fn request_from(row: RequestTuple, person: Option<RequestPerson>) -> RequestRow 
         decided_at,
         _,
     ) = row;
-    RequestRow {
+    Ok(RequestRow {
         request_id,
         person_key,
         requester,
-        requester_kind,
-        purpose,
+        requester_kind: decode(
+            "penetration_requests.requester_kind",
+            &requester_kind,
+            RequesterKind::parse,
+        )?,
+        purpose: decode("penetration_requests.purpose", &purpose, Purpose::parse)?,
         post,
         basis,
         reason,
-        status,
+        status: decode("penetration_requests.status", &status, RequestStatus::parse)?,
         decided_by,
         decision_reason,
         grant_id,
         created_at,
         decided_at,
         person,
-    }
+    })
 }
 
-fn grant_from(row: GrantTuple, person: Option<RequestPerson>) -> GrantRow {
+fn grant_from(row: GrantTuple, person: Option<RequestPerson>) -> Result<GrantRow, StoreError> {
     let (
         grant_id,
         request_id,
@@ -171,19 +182,19 @@ fn grant_from(row: GrantTuple, person: Option<RequestPerson>) -> GrantRow {
         revoked_by,
         _,
     ) = row;
-    GrantRow {
+    Ok(GrantRow {
         grant_id,
         request_id,
         person_key,
         requester,
-        purpose,
+        purpose: decode("grants.purpose", &purpose, Purpose::parse)?,
         post,
         not_before,
         expires,
         revoked_at,
         revoked_by,
         person,
-    }
+    })
 }
 
 impl SqlStore {
@@ -198,10 +209,14 @@ impl SqlStore {
             })
             .transpose()?;
         Ok(UserRow {
+            role: decode("users.role", &role, Role::parse)?,
+            requester_kind: decode_opt(
+                "users.requester_kind",
+                requester_kind.as_deref(),
+                RequesterKind::parse,
+            )?,
             username,
             password_hash,
-            role,
-            requester_kind,
             agency,
             person_key,
             name,
@@ -227,12 +242,12 @@ impl SqlStore {
 
     fn request_row(&self, row: RequestTuple) -> Result<RequestRow, StoreError> {
         let person = self.open_person(&row.0, row.14.as_deref())?;
-        Ok(request_from(row, person))
+        request_from(row, person)
     }
 
     fn grant_row(&self, row: GrantTuple) -> Result<GrantRow, StoreError> {
         let person = self.open_person(&row.1, row.10.as_deref())?;
-        Ok(grant_from(row, person))
+        grant_from(row, person)
     }
 
     /// Creates or replaces a user (a password change, a role change, disabling), with its audit.
@@ -487,7 +502,7 @@ impl SqlStore {
                 Param::text(key.key_id.as_str()),
                 Param::text(key.name.as_str()),
                 Param::text(key.role.as_str()),
-                Param::Text(key.requester_kind.clone()),
+                Param::Text(key.requester_kind.map(|k| k.code().to_owned())),
                 Param::Text(key.agency.clone()),
                 Param::text(key.created_by.as_str()),
                 Param::text(key.created_at.as_str()),
@@ -513,7 +528,7 @@ impl SqlStore {
         .bind(key_hash)
         .fetch_optional(self.pool())
         .await?;
-        Ok(row.map(key_from))
+        row.map(key_from).transpose()
     }
 
     pub(crate) async fn read_keys(&self) -> Result<Vec<KeyRow>, StoreError> {
@@ -522,7 +537,7 @@ impl SqlStore {
         ))
         .fetch_all(self.pool())
         .await?;
-        Ok(rows.into_iter().map(key_from).collect())
+        rows.into_iter().map(key_from).collect()
     }
 
     /// Revokes a key; false when there is no such key or it was revoked already.
@@ -593,8 +608,8 @@ impl SqlStore {
                 Param::text(request.request_id.as_str()),
                 Param::text(request.person_key.as_str()),
                 Param::text(request.requester.as_str()),
-                Param::text(request.requester_kind.as_str()),
-                Param::text(request.purpose.as_str()),
+                Param::text(request.requester_kind.code()),
+                Param::text(request.purpose.code()),
                 Param::Text(request.post.clone()),
                 Param::text(request.basis.as_str()),
                 Param::text(request.reason.as_str()),
@@ -654,14 +669,14 @@ impl SqlStore {
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let (status, grant_id) = match decision {
-            Decision::Approve(grant) => ("approved", Some(grant.grant_id.clone())),
-            Decision::Refuse => ("refused", None),
+            Decision::Approve(grant) => (RequestStatus::Approved, Some(grant.grant_id.clone())),
+            Decision::Refuse => (RequestStatus::Refused, None),
         };
         let changed = sqlx::query(
             "UPDATE penetration_requests SET status = $1, decided_by = $2, decision_reason = $3, grant_id = $4, decided_at = $5 \
              WHERE request_id = $6 AND status = 'pending'",
         )
-        .bind(status)
+        .bind(status.as_str())
         .bind(decided_by)
         .bind(reason)
         .bind(grant_id)
@@ -683,7 +698,7 @@ impl SqlStore {
                     Param::text(grant.request_id.as_str()),
                     Param::text(grant.person_key.as_str()),
                     Param::text(grant.requester.as_str()),
-                    Param::text(grant.purpose.as_str()),
+                    Param::text(grant.purpose.code()),
                     Param::Text(grant.post.clone()),
                     Param::text(grant.not_before.as_str()),
                     Param::text(grant.expires.as_str()),
@@ -773,7 +788,8 @@ impl SqlStore {
             };
         let mut records = Vec::with_capacity(rows.len());
         for (person_key, case_code, state, state_date, facts, wrapped) in rows {
-            let facts = if open(&person_key, &state, state_date.as_deref()) {
+            let state = decode("records.state", &state, StateCode::parse)?;
+            let facts = if open(&person_key, state.code(), state_date.as_deref()) {
                 let aad = format!("facts/{case_code}");
                 self.decrypt_view(&person_key, &case_code, &wrapped, facts, &aad)
                     .await?

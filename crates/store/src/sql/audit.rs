@@ -6,11 +6,11 @@ use fengcun_crypto::{Suite, VerifyingKey};
 use fengcun_ledger::{Hash, SignedTreeHead, TreeHead};
 
 use crate::audit::{
-    AuditEntry, AuditEvent, AuditReport, AuditStore, RowAudit, frontier_bytes, frontier_from_row,
-    leaf_bytes, read_heads,
+    AuditEntry, AuditEvent, AuditKind, AuditProblem, AuditReport, AuditStore, RowAudit,
+    frontier_bytes, frontier_from_row, leaf_bytes, read_heads,
 };
 use crate::error::StoreError;
-use crate::sql::rows::{Param, ts};
+use crate::sql::rows::{Param, decode, ts};
 
 /// The hash of the log read on `conn`: see [`crate::SqlStore::audit_hash`].
 async fn log_hash(conn: &mut sqlx::AnyConnection) -> Result<Option<Suite>, StoreError> {
@@ -30,7 +30,10 @@ async fn log_hash(conn: &mut sqlx::AnyConnection) -> Result<Option<Suite>, Store
     .fetch_all(&mut *conn)
     .await?;
     for row in rows {
-        let entry = entry_from_row(row)?;
+        // An entry whose kind was altered into none known says nothing of the hash.
+        let Ok(entry) = entry_from_row(row) else {
+            continue;
+        };
         let bytes = entry.leaf_bytes();
         for suite in [Suite::Sm, Suite::International] {
             if fengcun_ledger::Hasher::new(suite)
@@ -65,7 +68,7 @@ fn entry_from_row(row: EntryRow) -> Result<AuditEntry, StoreError> {
     Ok(AuditEntry {
         seq: u64::try_from(seq).map_err(|_| StoreError::Corrupt("audit seq".into()))?,
         at,
-        kind,
+        kind: decode("audit_entries.kind", &kind, AuditKind::parse)?,
         actor,
         purpose,
         outcome,
@@ -145,15 +148,20 @@ impl crate::SqlStore {
         from: u64,
         limit: i64,
     ) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows: Vec<EntryRow> = sqlx::query_as(
+        let rows = self.audit_rows(from, limit).await?;
+        rows.into_iter().map(entry_from_row).collect()
+    }
+
+    /// The rows of entries from `from` (in log order), at most `limit`, as stored.
+    async fn audit_rows(&self, from: u64, limit: i64) -> Result<Vec<EntryRow>, StoreError> {
+        Ok(sqlx::query_as(
             "SELECT seq, at, kind, actor, purpose, outcome, subject, detail, leaf_hash FROM audit_entries \
              WHERE seq >= $1 ORDER BY seq LIMIT $2",
         )
         .bind(from as i64)
         .bind(limit)
         .fetch_all(self.pool())
-        .await?;
-        rows.into_iter().map(entry_from_row).collect()
+        .await?)
     }
 
     /// The hash the stored log is built with, as the log itself says: the hash its newest stored
@@ -289,12 +297,27 @@ impl crate::SqlStore {
             }
         };
         let mut from = 0u64;
+        // An entry whose kind was altered into none known is named as altered, like any other
+        // altered column, rather than failing the audit.
+        let mut unreadable = None;
         'pages: loop {
-            let page = self.audit_page(from, PAGE).await?;
+            let page = self.audit_rows(from, PAGE).await?;
             let Some(last) = page.last() else { break };
-            from = last.seq + 1;
-            for entry in &page {
-                if !audit.push(entry, suite) {
+            from = u64::try_from(last.0).map_err(|_| StoreError::Corrupt("audit seq".into()))? + 1;
+            for row in page {
+                let (seq, kind) = (row.0, row.2.clone());
+                let entry = match entry_from_row(row) {
+                    Ok(entry) => entry,
+                    Err(StoreError::UnknownValue { .. }) => {
+                        unreadable = Some(AuditProblem::Altered {
+                            entry: u64::try_from(seq).unwrap_or_default(),
+                            detail: format!("its kind `{kind}` is none an entry can have"),
+                        });
+                        break 'pages;
+                    }
+                    Err(e) => return Err(e),
+                };
+                if !audit.push(&entry, suite) {
                     break 'pages;
                 }
             }
@@ -302,7 +325,7 @@ impl crate::SqlStore {
         let (entries, root, problem) = audit.finish();
         report.entries = entries;
         report.root = root.map(|r| r.to_hex()).unwrap_or_default();
-        report.problem = problem;
+        report.problem = problem.or(unreadable);
         Ok(report)
     }
 }

@@ -8,11 +8,11 @@ use crate::audit::{AuditEvent, AuditKind};
 use crate::error::StoreError;
 use crate::keys;
 use crate::notices::{
-    AgencyEndpoint, Delivery, IdentityMask, NoticeContent, NoticeFilter, NoticeStore, NoticeView,
-    OutboxItem,
+    AgencyEndpoint, Delivery, IdentityMask, NoticeContent, NoticeFilter, NoticeKind, NoticeStatus,
+    NoticeStore, NoticeView, OutboxItem,
 };
 use crate::sql::SqlStore;
-use crate::sql::rows::ts;
+use crate::sql::rows::{decode, ts};
 
 #[async_trait]
 impl NoticeStore for SqlStore {
@@ -102,19 +102,21 @@ impl NoticeStore for SqlStore {
         ) in rows
         {
             // One unreadable notice must not hold up the others claimed with it.
-            let content = self
-                .render_stored_notice(
-                    &notice_id,
-                    &kind,
-                    &recipient,
-                    &person_key,
-                    &case_code,
-                    &transition_id,
-                    facts,
-                    &wrapped,
-                    None,
-                )
-                .map(|(title, body)| NoticeContent { title, body })
+            let content = decode("notices.kind", &kind, NoticeKind::parse)
+                .and_then(|kind| {
+                    self.render_stored_notice(
+                        &notice_id,
+                        kind,
+                        &recipient,
+                        &person_key,
+                        &case_code,
+                        &transition_id,
+                        facts,
+                        &wrapped,
+                        None,
+                    )
+                    .map(|(title, body)| NoticeContent { kind, title, body })
+                })
                 .map_err(|error| error.to_string());
             items.push(OutboxItem {
                 ack_token: self.keys.ack_token(&notice_id),
@@ -122,7 +124,6 @@ impl NoticeStore for SqlStore {
                 recipient,
                 endpoint,
                 attempts,
-                kind,
                 content,
             });
         }
@@ -312,9 +313,11 @@ impl SqlStore {
             facts,
             wrapped,
         ) = row;
+        let kind = decode("notices.kind", &kind, NoticeKind::parse)?;
+        let status = decode("notices.status", &status, NoticeStatus::parse)?;
         let (title, body) = self.render_stored_notice(
             &notice_id,
-            &kind,
+            kind,
             &recipient,
             &person_key,
             &case_code,
@@ -345,7 +348,7 @@ impl SqlStore {
     fn render_stored_notice(
         &self,
         notice_id: &str,
-        kind: &str,
+        kind: NoticeKind,
         recipient: &str,
         person_key: &str,
         case_code: &str,
@@ -363,11 +366,6 @@ impl SqlStore {
             &format!("notices/{transition_id}"),
         )?)
         .map_err(|e| corrupt(&e.to_string()))?;
-        let kind = match kind {
-            "seal" => fengcun_lifecycle::NoticeKind::Seal,
-            "unseal" => fengcun_lifecycle::NoticeKind::Unseal,
-            _ => return Err(corrupt("unknown kind")),
-        };
         let recipient = if recipient == "person" {
             fengcun_lifecycle::Recipient::Person
         } else {

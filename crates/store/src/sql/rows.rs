@@ -15,6 +15,28 @@ pub(crate) fn ts(t: jiff::Timestamp) -> String {
     t.round(jiff::Unit::Second).unwrap_or(t).to_string()
 }
 
+/// Reads a stored code into its enum; a code none of its values has is
+/// [`StoreError::UnknownValue`], naming the column.
+pub(crate) fn decode<T>(
+    column: &'static str,
+    value: &str,
+    parse: fn(&str) -> Option<T>,
+) -> Result<T, StoreError> {
+    parse(value).ok_or_else(|| StoreError::UnknownValue {
+        column,
+        value: value.to_owned(),
+    })
+}
+
+/// [`decode`] for a column that may be NULL.
+pub(crate) fn decode_opt<T>(
+    column: &'static str,
+    value: Option<&str>,
+    parse: fn(&str) -> Option<T>,
+) -> Result<Option<T>, StoreError> {
+    value.map(|v| decode(column, v, parse)).transpose()
+}
+
 /// A bound value of a deferred row.
 #[derive(Debug, Clone)]
 pub(crate) enum Param {
