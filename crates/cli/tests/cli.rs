@@ -719,7 +719,7 @@ fn a_person_is_enrolled_on_the_command_line_and_never_over_an_existing_account()
     }
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        use fengcun_store::Store;
+        use fengcun_store::prelude::*;
         let keys = fengcun_store::Keys::new(fengcun_crypto::MasterKey::from_hex(&key).unwrap());
         let store = fengcun_store::open(&database, keys).await.unwrap();
         let user = store.user("zhang-san").await.unwrap().unwrap();
@@ -727,7 +727,7 @@ fn a_person_is_enrolled_on_the_command_line_and_never_over_an_existing_account()
         assert_eq!(
             (
                 user.role.as_str(),
-                user.requester_kind.as_deref(),
+                user.requester_kind.map(|k| k.code()),
                 user.person_key.as_deref(),
                 user.name.as_deref()
             ),

@@ -26,7 +26,8 @@ use std::time::{Duration, Instant};
 
 use fengcun_crypto::MasterKey;
 use fengcun_domain::{Event, ValidEvent};
-use fengcun_store::{Counts, Keys, NoticeFilter, NoticeView, StateRow, Store, TransitionView};
+use fengcun_store::prelude::*;
+use fengcun_store::{Counts, Keys, NoticeFilter, NoticeView, StateRow, TransitionView};
 use jiff::Span;
 use jiff::civil::Date;
 use serde_json::{Value, json};

@@ -12,13 +12,14 @@ mod state;
 
 pub use derive::{Derived, StoredEvent, derive_record, first_contradicting};
 pub use notice::{
-    Issuing, Notice, NoticeFacts, NoticeKind, Recipient, TriggeringJudgment, render_notice,
+    Issuing, Notice, NoticeFacts, NoticeKind, Recipient, TriggeringJudgment, UnknownNoticeKind,
+    render_notice,
 };
 pub use person::{
     Decided, DecidedRecord, NOTIFY_NEW_AGENCIES, PersonRecords, Transition, Under, decide,
     is_effective_conviction, notice_kind,
 };
 pub use state::{
-    Actor, Cause, State, StateCode, Step, lifted_by, next_state, sealed_on, trigger_for,
-    trigger_reaches,
+    Actor, Cause, State, StateCode, Step, UnknownState, lifted_by, next_state, sealed_on,
+    trigger_for, trigger_reaches,
 };

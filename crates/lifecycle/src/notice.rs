@@ -6,7 +6,10 @@ use fengcun_domain::date::chinese_date;
 use fengcun_domain::{Agency, Date, Disposition};
 use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Ordered as their codes are.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum NoticeKind {
     Seal,
@@ -14,6 +17,8 @@ pub enum NoticeKind {
 }
 
 impl NoticeKind {
+    pub const ALL: [NoticeKind; 2] = [Self::Seal, Self::Unseal];
+
     pub fn code(self) -> &'static str {
         match self {
             Self::Seal => "seal",
@@ -21,11 +26,52 @@ impl NoticeKind {
         }
     }
 
+    /// The same as [`Self::code`].
+    pub fn as_str(self) -> &'static str {
+        self.code()
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.code() == code)
+    }
+
     pub fn title(self) -> &'static str {
         match self {
             Self::Seal => "封存通知书",
             Self::Unseal => "解除封存通知书",
         }
+    }
+}
+
+/// Compares with a code, as stored: `state == "sealed"`.
+impl PartialEq<str> for NoticeKind {
+    fn eq(&self, code: &str) -> bool {
+        self.code() == code
+    }
+}
+
+impl PartialEq<&str> for NoticeKind {
+    fn eq(&self, code: &&str) -> bool {
+        self.code() == *code
+    }
+}
+
+/// A code that names no kind of notice.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a kind of notice")]
+pub struct UnknownNoticeKind(pub String);
+
+impl std::str::FromStr for NoticeKind {
+    type Err = UnknownNoticeKind;
+
+    fn from_str(code: &str) -> Result<Self, Self::Err> {
+        Self::parse(code).ok_or_else(|| UnknownNoticeKind(code.to_owned()))
+    }
+}
+
+impl std::fmt::Display for NoticeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
     }
 }
 

@@ -20,7 +20,10 @@ pub enum State {
     Revoked { since: Date },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A state's code, as stored and as the API writes it (`open`, `not_eligible`, `pending_seal`,
+/// `sealed`, `unsealed`, `revoked`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum StateCode {
     Open,
     NotEligible,
@@ -51,6 +54,11 @@ impl StateCode {
         }
     }
 
+    /// The same as [`Self::code`].
+    pub fn as_str(self) -> &'static str {
+        self.code()
+    }
+
     pub fn parse(code: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.code() == code)
     }
@@ -64,6 +72,38 @@ impl StateCode {
             Self::Unsealed => "已解封",
             Self::Revoked => "撤销封存",
         }
+    }
+}
+
+/// A code that names no state.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a state")]
+pub struct UnknownState(pub String);
+
+impl std::str::FromStr for StateCode {
+    type Err = UnknownState;
+
+    fn from_str(code: &str) -> Result<Self, Self::Err> {
+        Self::parse(code).ok_or_else(|| UnknownState(code.to_owned()))
+    }
+}
+
+impl std::fmt::Display for StateCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// Compares with a code, as stored: `state == "sealed"`.
+impl PartialEq<str> for StateCode {
+    fn eq(&self, code: &str) -> bool {
+        self.code() == code
+    }
+}
+
+impl PartialEq<&str> for StateCode {
+    fn eq(&self, code: &&str) -> bool {
+        self.code() == *code
     }
 }
 

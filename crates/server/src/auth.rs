@@ -9,11 +9,10 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
-use fengcun_access::RequesterKind;
 use fengcun_store::{AuditEvent, AuditKind};
 
 use crate::AppState;
-use crate::config::{Role, key_digest};
+use crate::config::key_digest;
 use crate::error::ApiError;
 pub use crate::service::Caller;
 
@@ -91,12 +90,9 @@ async fn caller_by_key(state: &AppState, key: &str) -> Result<Caller, ApiError> 
             .as_ref()
             .map_or_else(|| name.clone(), |owner| format!("user:{owner}")),
         name,
-        role: Role::parse(&stored.role).ok_or(ApiError::UNAUTHENTICATED)?,
+        role: stored.role,
         agency: stored.agency,
-        kind: stored
-            .requester_kind
-            .as_deref()
-            .and_then(RequesterKind::parse),
+        kind: stored.requester_kind,
         person_key: None,
     })
 }
@@ -158,12 +154,9 @@ async fn caller_by_session(
     Ok(Caller {
         owner: format!("user:{}", user.username),
         name: format!("user:{}", user.username),
-        role: Role::parse(&user.role).ok_or(ApiError::UNAUTHENTICATED)?,
+        role: user.role,
         agency: user.agency,
-        kind: user
-            .requester_kind
-            .as_deref()
-            .and_then(RequesterKind::parse),
+        kind: user.requester_kind,
         person_key: user.person_key,
     })
 }

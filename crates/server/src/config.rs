@@ -25,56 +25,8 @@ pub enum ConfigError {
     SigningKey(String),
 }
 
-/// What a key may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// An agency system: sends events for its own agency code, lists and acknowledges its notices.
-    Agency,
-    /// A platform operator: notices (the person masked), policy, scheduler, metrics; not the audit
-    /// log (it may sign a tree head now).
-    Operator,
-    /// A supervisor or auditor (监督/审计): reads the audit log, its heads and proofs.
-    Auditor,
-    /// A case-handling official (办案人员) of a court, procuratorate, public or state security
-    /// organ: looks records up, asks to see sealed ones, issues certificates at the counter
-    /// (public security).
-    Clerk,
-    /// An official who approves or refuses requests to see sealed records (审批人); may also ask.
-    Approver,
-    /// Manages users and keys (系统管理员); sees no record.
-    Administrator,
-    /// Someone outside the justice organs who asks: an employer or unit, a lawyer, the person.
-    Requester,
-}
-
-impl Role {
-    pub const ALL: [Role; 7] = [
-        Role::Agency,
-        Role::Operator,
-        Role::Auditor,
-        Role::Clerk,
-        Role::Approver,
-        Role::Administrator,
-        Role::Requester,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Role::Agency => "agency",
-            Role::Operator => "operator",
-            Role::Auditor => "auditor",
-            Role::Clerk => "clerk",
-            Role::Approver => "approver",
-            Role::Administrator => "administrator",
-            Role::Requester => "requester",
-        }
-    }
-
-    pub fn parse(code: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.code() == code)
-    }
-}
+/// What a key may do (kept with users and keys: the store's enum).
+pub use fengcun_store::Role;
 
 /// An API key, stored as the SHA-256 of the key (hex), never the key.
 #[derive(Clone, Deserialize, PartialEq, Eq)]

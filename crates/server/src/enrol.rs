@@ -53,8 +53,8 @@ pub async fn enrol_person(
     let user = UserRow {
         username: enrolment.username.clone(),
         password_hash,
-        role: Role::Requester.code().to_owned(),
-        requester_kind: Some(RequesterKind::Person.code().to_owned()),
+        role: Role::Requester,
+        requester_kind: Some(RequesterKind::Person),
         agency: None,
         person_key: Some(person_key.clone()),
         name: Some(name),

@@ -23,7 +23,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use fengcun_policy::Policy;
-use fengcun_store::{SqlStore, Store};
+use fengcun_store::SqlStore;
+use fengcun_store::prelude::*;
 use tokio::sync::RwLock;
 
 pub use clock::{Clock, FixedClock, SystemClock};

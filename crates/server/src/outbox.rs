@@ -129,7 +129,7 @@ fn delivery(state: &AppState, item: &OutboxItem) -> Result<serde_json::Value, St
     let signed = fengcun_certificate::sign_notice(
         fengcun_certificate::NoticeDraft {
             number: item.notice_id.clone(),
-            kind: item.kind.clone(),
+            kind: content.kind.code().to_owned(),
             title: content.title.clone(),
             recipient: item.recipient.clone(),
             body: content.body.clone(),
@@ -146,7 +146,7 @@ fn delivery(state: &AppState, item: &OutboxItem) -> Result<serde_json::Value, St
     .map_err(|error| format!("the notice could not be signed: {error}"))?;
     let mut body = json!({
         "notice_id": item.notice_id,
-        "kind": item.kind,
+        "kind": content.kind,
         "title": content.title,
         "body": content.body,
         "ack": {"path": format!("/api/v1/notices/{}/ack", item.notice_id), "token": item.ack_token},

@@ -1267,7 +1267,7 @@ async fn random_histories_never_show_a_sealed_record_without_a_live_covering_gra
                     let row = grants.iter().find(|g| g.grant_id == grant).unwrap();
                     assert_eq!(&row.requester, requester);
                     assert_eq!(row.person_key, person_key);
-                    assert_eq!(row.purpose, purpose);
+                    assert_eq!(row.purpose.code(), purpose);
                     assert_eq!(row.post.as_deref(), post);
                     assert!(row.revoked_at.is_none(), "revoked {grant} used");
                     let expires: jiff::Timestamp = row.expires.parse().unwrap();

@@ -20,6 +20,7 @@ use crate::error::StoreError;
 use crate::keys;
 use sqlx::AnyConnection;
 
+use crate::sql::rows::{Param, ROWS_PER_STATEMENT, list, param, placeholders};
 use crate::sql::{SqlStore, state_from_row, ts};
 use crate::types::{Context, LineOutcome};
 
@@ -32,9 +33,6 @@ const RANDOM_FROM: usize = TIME_DIGITS + 8;
 
 /// Transitions this process has made: the order of ids made at one context time.
 static TRANSITIONS_MADE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-
-/// Rows per multi-row statement: well under SQLite's and PostgreSQL's parameter limits.
-const ROWS_PER_STATEMENT: usize = 100;
 
 /// The first of PostgreSQL's advisory lock numbers for persons (`lock_persons`): "fengp" and a
 /// bucket number in the last two bytes, apart from the migrations' lock ("fengcun").
@@ -160,33 +158,6 @@ impl Writes {
             .iter()
             .filter(|row| is(&row[1], person_key) && is(&row[2], case_code))
             .count()
-    }
-}
-
-/// A bound value of a deferred row.
-#[derive(Debug, Clone)]
-pub(crate) enum Param {
-    Text(Option<String>),
-    Int(i64),
-    Blob(Vec<u8>),
-    MaybeBlob(Option<Vec<u8>>),
-}
-
-impl Param {
-    pub(crate) fn text(value: impl Into<String>) -> Self {
-        Param::Text(Some(value.into()))
-    }
-
-    fn bind<'q>(
-        self,
-        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-        match self {
-            Param::Text(value) => query.bind(value),
-            Param::Int(value) => query.bind(value),
-            Param::Blob(value) => query.bind(value),
-            Param::MaybeBlob(value) => query.bind(value),
-        }
     }
 }
 
@@ -380,33 +351,6 @@ fn check_agency_kind(
 
 /// `($1, $2), ($3, $4)` for PostgreSQL; `(?, ?), (?, ?)` for SQLite, whose driver looks every
 /// named parameter up by a linear scan (quadratic on a statement of a thousand parameters).
-fn placeholders(positional: bool, rows: usize, columns: usize) -> String {
-    (0..rows)
-        .map(|r| {
-            let params: Vec<String> = (0..columns)
-                .map(|c| param(positional, r * columns + c + 1))
-                .collect();
-            format!("({})", params.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn list(positional: bool, n: usize) -> String {
-    (1..=n)
-        .map(|i| param(positional, i))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn param(positional: bool, n: usize) -> String {
-    if positional {
-        "?".to_owned()
-    } else {
-        format!("${n}")
-    }
-}
-
 impl SqlStore {
     /// Stores a batch inside `tx`: reads what it needs, decides, writes. The events are written
     /// while the records are derived: the database works on one core while the derivation
@@ -845,28 +789,6 @@ impl SqlStore {
         Ok(())
     }
 
-    /// Inserts rows of `N` values with one multi-row statement per hundred rows.
-    pub(crate) async fn insert_rows<const N: usize>(
-        &self,
-        tx: &mut AnyConnection,
-        head: &str,
-        rows: Vec<[Param; N]>,
-    ) -> Result<(), StoreError> {
-        let mut rows = rows.into_iter().peekable();
-        while rows.peek().is_some() {
-            let chunk: Vec<[Param; N]> = rows.by_ref().take(ROWS_PER_STATEMENT).collect();
-            let sql = format!("{head} {}", placeholders(self.positional(), chunk.len(), N));
-            let mut query = sqlx::query(&sql);
-            for row in chunk {
-                for value in row {
-                    query = value.bind(query);
-                }
-            }
-            query.execute(&mut *tx).await?;
-        }
-        Ok(())
-    }
-
     /// Keeps the policy that decided transitions, once per version; refuses a different document
     /// under a version already recorded (a changed policy needs a new version).
     async fn record_policy(
@@ -898,10 +820,6 @@ impl SqlStore {
                 Ok(())
             }
         }
-    }
-
-    fn positional(&self) -> bool {
-        self.backend == crate::types::Backend::Sqlite
     }
 
     /// The line of the batch that makes a record contradictory: the record is derived again with
@@ -1751,7 +1669,7 @@ mod tests {
                 .await
                 .unwrap()
                 .expect("the record");
-            assert_eq!(record.state, "sealed", "{url}");
+            assert_eq!(record.state.code(), "sealed", "{url}");
             assert!(record.facts.is_some(), "{url}");
             assert_eq!(store.events().await.unwrap().len(), 2, "{url}");
             // Decided again, with the stored key, it is stored.

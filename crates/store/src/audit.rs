@@ -1,17 +1,65 @@
 //! The audit log in the store: typed audit events, appended in the transaction of the action they
 //! record as leaves of the ledger's Merkle tree (RFC 6962 / 9162), signed tree heads, proofs, and
-//! the audit that recomputes the tree from the rows (`fengcun audit verify`).
+//! the audit that recomputes the tree from the rows (`fengcun audit verify`). The rows are read
+//! and written in SQL by `sql/audit.rs`.
 //!
 //! A leaf's bytes are rebuilt from the row's columns ([`AuditEntry::leaf_bytes`]), the sequence
 //! number included: a changed column, a moved row or a removed row changes the tree.
 
 use std::fmt;
 
+use async_trait::async_trait;
 use fengcun_crypto::{Suite, VerifyingKey};
 use fengcun_ledger::{Auditor, Frontier, Hash, Mismatch, SignedTreeHead, TreeHead};
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
+
+/// The audit log: appending entries (each part of the store also appends in the transaction of
+/// the action it records), reading them, signed tree heads, proofs, and the audit of the log.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends audit events in a transaction of their own (actions that write nothing else, such
+    /// as a look-up, still leave their trace before they answer).
+    async fn audit(&self, events: &[AuditEvent], now: jiff::Timestamp) -> Result<(), StoreError>;
+
+    /// Audit entries from `from` (in log order), at most `limit`.
+    async fn audit_entries(&self, from: u64, limit: i64) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Signs a tree head of the log as it stands and keeps it; without `force`, only if entries
+    /// were appended since the last head.
+    async fn sign_tree_head(
+        &self,
+        key: &fengcun_crypto::SigningKey,
+        now: jiff::Timestamp,
+        force: bool,
+    ) -> Result<Option<fengcun_ledger::SignedTreeHead>, StoreError>;
+
+    /// Every signed tree head kept, oldest first, as export lines.
+    async fn tree_heads(&self) -> Result<Vec<String>, StoreError>;
+
+    /// The inclusion proof of entry `index` in the tree of the first `size` entries.
+    async fn inclusion_proof(
+        &self,
+        index: u64,
+        size: u64,
+    ) -> Result<Vec<fengcun_ledger::Hash>, StoreError>;
+
+    /// The consistency proof from the tree of `old` entries to the tree of `new` entries.
+    async fn consistency_proof(
+        &self,
+        old: u64,
+        new: u64,
+    ) -> Result<Vec<fengcun_ledger::Hash>, StoreError>;
+
+    /// Recomputes the audit log's tree from its rows and checks it against the stored heads and
+    /// the `outside` head lines (signatures checked when `key` is given).
+    async fn verify_audit(
+        &self,
+        outside: &[String],
+        key: Option<&fengcun_crypto::VerifyingKey>,
+    ) -> Result<AuditReport, StoreError>;
+}
 
 /// What an audit entry records. Every look-up, request, approval, refusal, grant use,
 /// certificate, key or user change, transition and notice is one of these.
@@ -83,6 +131,62 @@ impl AuditKind {
     }
 }
 
+impl AuditKind {
+    pub const ALL: [AuditKind; 18] = [
+        Self::Transition,
+        Self::NoticeDelivery,
+        Self::NoticeAcknowledged,
+        Self::PolicyChanged,
+        Self::RefreshFailed,
+        Self::Lookup,
+        Self::Request,
+        Self::Approval,
+        Self::Refusal,
+        Self::GrantUse,
+        Self::GrantRevoked,
+        Self::Certificate,
+        Self::UserChanged,
+        Self::KeyChanged,
+        Self::Login,
+        Self::AuthenticationRefused,
+        Self::Forbidden,
+        Self::Read,
+    ];
+
+    /// The same as [`Self::code`].
+    pub fn as_str(self) -> &'static str {
+        self.code()
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.code() == code)
+    }
+}
+
+impl std::str::FromStr for AuditKind {
+    type Err = crate::UnknownCode;
+
+    fn from_str(code: &str) -> Result<Self, Self::Err> {
+        Self::parse(code).ok_or_else(|| crate::UnknownCode {
+            kind: "kind of audit entry",
+            value: code.to_owned(),
+        })
+    }
+}
+
+/// Compares with a code, as stored: `state == "sealed"`.
+impl PartialEq<str> for AuditKind {
+    fn eq(&self, code: &str) -> bool {
+        self.code() == code
+    }
+}
+
+impl PartialEq<&str> for AuditKind {
+    fn eq(&self, code: &&str) -> bool {
+        self.code() == *code
+    }
+}
+
 impl fmt::Display for AuditKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())
@@ -135,7 +239,7 @@ impl AuditEvent {
 pub struct AuditEntry {
     pub seq: u64,
     pub at: String,
-    pub kind: String,
+    pub kind: AuditKind,
     pub actor: String,
     pub purpose: Option<String>,
     pub outcome: String,
@@ -190,7 +294,7 @@ impl AuditEntry {
         leaf_bytes(
             self.seq,
             &self.at,
-            &self.kind,
+            self.kind.code(),
             &self.actor,
             self.purpose.as_deref(),
             &self.outcome,
@@ -430,299 +534,4 @@ pub(crate) fn read_heads(
         heads.push(head);
     }
     Ok((heads, checked))
-}
-
-/// The hash of the log read on `conn`: see [`crate::SqlStore::audit_hash`].
-async fn log_hash(conn: &mut sqlx::AnyConnection) -> Result<Option<Suite>, StoreError> {
-    let newest: Option<(String,)> =
-        sqlx::query_as("SELECT line FROM tree_heads ORDER BY size DESC, at DESC LIMIT 1")
-            .fetch_optional(&mut *conn)
-            .await?;
-    if let Some(head) = newest.and_then(|(line,)| SignedTreeHead::from_json(&line).ok()) {
-        return Ok(Some(head.unverified_head().suite()));
-    }
-    // No head: the entries' recorded leaf hashes say it. A few are read, so that an altered first
-    // entry does not hide the hash of the others.
-    let rows: Vec<EntryRow> = sqlx::query_as(
-        "SELECT seq, at, kind, actor, purpose, outcome, subject, detail, leaf_hash FROM audit_entries \
-         ORDER BY seq LIMIT 16",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    for row in rows {
-        let entry = entry_from_row(row)?;
-        let bytes = entry.leaf_bytes();
-        for suite in [Suite::Sm, Suite::International] {
-            if fengcun_ledger::Hasher::new(suite)
-                .leaf_hash(&bytes)
-                .to_hex()
-                == entry.leaf_hash
-            {
-                return Ok(Some(suite));
-            }
-        }
-    }
-    Ok(None)
-}
-
-/// Rows read per statement when the log is streamed.
-const PAGE: i64 = 10_000;
-
-type EntryRow = (
-    i64,
-    String,
-    String,
-    String,
-    Option<String>,
-    String,
-    Option<String>,
-    String,
-    Vec<u8>,
-);
-
-fn entry_from_row(row: EntryRow) -> Result<AuditEntry, StoreError> {
-    let (seq, at, kind, actor, purpose, outcome, subject, detail, leaf_hash) = row;
-    Ok(AuditEntry {
-        seq: u64::try_from(seq).map_err(|_| StoreError::Corrupt("audit seq".into()))?,
-        at,
-        kind,
-        actor,
-        purpose,
-        outcome,
-        subject,
-        detail,
-        leaf_hash: leaf_hash.iter().map(|b| format!("{b:02x}")).collect(),
-    })
-}
-
-impl crate::SqlStore {
-    /// Appends audit events in the caller's transaction, so that they commit with the action they
-    /// record or not at all. Updating the tip first takes its row lock: appenders queue on it.
-    pub(crate) async fn append_audit(
-        &self,
-        tx: &mut sqlx::AnyConnection,
-        events: &[AuditEvent],
-        now: jiff::Timestamp,
-    ) -> Result<(), StoreError> {
-        if events.is_empty() {
-            return Ok(());
-        }
-        sqlx::query("UPDATE audit_tip SET size = size WHERE id = 1")
-            .execute(&mut *tx)
-            .await?;
-        let (size, nodes): (i64, Vec<u8>) =
-            sqlx::query_as("SELECT size, nodes FROM audit_tip WHERE id = 1")
-                .fetch_one(&mut *tx)
-                .await?;
-        let suite = self.keys().suite();
-        let mut frontier = frontier_from_row(suite, size, &nodes)?;
-        let hasher = frontier.hasher();
-        let at = crate::sql::ts(now);
-        let mut rows = Vec::with_capacity(events.len());
-        for event in events {
-            let seq = frontier.size();
-            let detail = event.detail.to_string();
-            let bytes = leaf_bytes(
-                seq,
-                &at,
-                event.kind.code(),
-                &event.actor,
-                event.purpose.as_deref(),
-                &event.outcome,
-                event.subject.as_deref(),
-                &detail,
-            );
-            let leaf = hasher.leaf_hash(&bytes);
-            frontier.push_leaf_hash(leaf);
-            rows.push([
-                crate::apply::Param::Int(seq as i64),
-                crate::apply::Param::text(at.clone()),
-                crate::apply::Param::text(event.kind.code()),
-                crate::apply::Param::text(event.actor.clone()),
-                crate::apply::Param::Text(event.purpose.clone()),
-                crate::apply::Param::text(event.outcome.clone()),
-                crate::apply::Param::Text(event.subject.clone()),
-                crate::apply::Param::text(detail),
-                crate::apply::Param::Blob(leaf.0.to_vec()),
-            ]);
-        }
-        self.insert_rows(
-            tx,
-            "INSERT INTO audit_entries (seq, at, kind, actor, purpose, outcome, subject, detail, leaf_hash) VALUES",
-            rows,
-        )
-        .await?;
-        sqlx::query("UPDATE audit_tip SET size = $1, nodes = $2 WHERE id = 1")
-            .bind(frontier.size() as i64)
-            .bind(frontier_bytes(&frontier))
-            .execute(&mut *tx)
-            .await?;
-        Ok(())
-    }
-
-    pub(crate) async fn audit_page(
-        &self,
-        from: u64,
-        limit: i64,
-    ) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows: Vec<EntryRow> = sqlx::query_as(
-            "SELECT seq, at, kind, actor, purpose, outcome, subject, detail, leaf_hash FROM audit_entries \
-             WHERE seq >= $1 ORDER BY seq LIMIT $2",
-        )
-        .bind(from as i64)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
-        rows.into_iter().map(entry_from_row).collect()
-    }
-
-    /// The hash the stored log is built with, as the log itself says: the hash its newest stored
-    /// head names, else the hash under which its first entries' columns give their recorded leaf
-    /// hashes. `None` for a log with neither (empty, or every entry read altered).
-    pub async fn audit_hash(&self) -> Result<Option<Suite>, StoreError> {
-        let mut conn = self.pool().acquire().await?;
-        log_hash(&mut conn).await
-    }
-
-    /// Signs the tree as it stands. Without `force`, nothing is signed when no entry was appended
-    /// since the last head (the periodic signer's case). The head is of the store's suite, which
-    /// must be the log's own hash: a store opened for another hash signs nothing.
-    pub(crate) async fn sign_head(
-        &self,
-        key: &fengcun_crypto::SigningKey,
-        now: jiff::Timestamp,
-        force: bool,
-    ) -> Result<Option<SignedTreeHead>, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let suite = self.keys().suite();
-        if let Some(found) = log_hash(&mut tx).await?
-            && found != suite
-        {
-            return Err(StoreError::AuditHash {
-                log: found,
-                given: suite,
-            });
-        }
-        let (size, nodes): (i64, Vec<u8>) =
-            sqlx::query_as("SELECT size, nodes FROM audit_tip WHERE id = 1")
-                .fetch_one(&mut *tx)
-                .await?;
-        let (last,): (Option<i64>,) = sqlx::query_as("SELECT MAX(size) FROM tree_heads")
-            .fetch_one(&mut *tx)
-            .await?;
-        if !force && last == Some(size) {
-            return Ok(None);
-        }
-        let frontier = frontier_from_row(suite, size, &nodes)?;
-        // A head's time is whole milliseconds; stored times are whole seconds.
-        let now = now.round(jiff::Unit::Second).unwrap_or(now);
-        // The tree's hash is the log's; the signature is the key's own algorithm (SM2 or Ed25519,
-        // either over either hash: the head names both).
-        let head = TreeHead::new(frontier.size(), frontier.root(), now, suite).sign(key);
-        sqlx::query("INSERT INTO tree_heads (size, at, line) VALUES ($1, $2, $3) ON CONFLICT (size, at) DO NOTHING")
-            .bind(size)
-            .bind(crate::sql::ts(now))
-            .bind(head.to_json())
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(Some(head))
-    }
-
-    pub(crate) async fn head_lines(&self) -> Result<Vec<String>, StoreError> {
-        let rows: Vec<(String,)> = sqlx::query_as("SELECT line FROM tree_heads ORDER BY size, at")
-            .fetch_all(self.pool())
-            .await?;
-        Ok(rows.into_iter().map(|(line,)| line).collect())
-    }
-
-    /// The tree of recorded leaf hashes up to `size`, for proofs.
-    async fn proof_tree(&self, size: u64) -> Result<fengcun_ledger::Tree, StoreError> {
-        let mut tree = fengcun_ledger::Tree::with_capacity(self.keys().suite(), size);
-        let mut from = 0u64;
-        while tree.len() < size {
-            let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
-                "SELECT seq, leaf_hash FROM audit_entries WHERE seq >= $1 AND seq < $2 ORDER BY seq LIMIT $3",
-            )
-            .bind(from as i64)
-            .bind(size as i64)
-            .bind(PAGE * 10)
-            .fetch_all(self.pool())
-            .await?;
-            if rows.is_empty() {
-                return Err(StoreError::NotFound(format!(
-                    "the audit log has fewer than {size} entries"
-                )));
-            }
-            for (seq, leaf) in rows {
-                let leaf = <[u8; 32]>::try_from(leaf.as_slice())
-                    .map_err(|_| StoreError::Corrupt(format!("leaf hash of entry {seq}")))?;
-                tree.push_leaf_hash(Hash(leaf));
-                from = seq as u64 + 1;
-            }
-        }
-        Ok(tree)
-    }
-
-    pub(crate) async fn inclusion(&self, index: u64, size: u64) -> Result<Vec<Hash>, StoreError> {
-        let tree = self.proof_tree(size).await?;
-        tree.inclusion_proof(index, size)
-            .map_err(|e| StoreError::NotFound(e.to_string()))
-    }
-
-    pub(crate) async fn consistency(&self, old: u64, new: u64) -> Result<Vec<Hash>, StoreError> {
-        let tree = self.proof_tree(new).await?;
-        tree.consistency_proof(old, new)
-            .map_err(|e| StoreError::NotFound(e.to_string()))
-    }
-
-    /// Recomputes the tree from every row and checks it against the stored heads (signatures
-    /// checked when `key` is given) and the heads given from outside.
-    pub(crate) async fn verify_log(
-        &self,
-        outside: &[String],
-        key: Option<&VerifyingKey>,
-    ) -> Result<AuditReport, StoreError> {
-        let stored = self.head_lines().await?;
-        let suite = self.keys().suite();
-        let mut report = AuditReport {
-            entries: 0,
-            root: String::new(),
-            stored_heads: stored.len(),
-            outside_heads: outside.len(),
-            signatures_checked: 0,
-            problem: None,
-        };
-        let heads = read_heads(&stored, key).and_then(|(mut heads, checked)| {
-            report.signatures_checked = checked;
-            // Heads kept outside are checked with the key when there is one, like the stored.
-            let (more, checked) = read_heads(outside, key)?;
-            report.signatures_checked += checked;
-            heads.extend(more);
-            Ok(heads)
-        });
-        let mut audit = match heads.and_then(|heads| RowAudit::new(suite, heads)) {
-            Ok(audit) => audit,
-            Err(problem) => {
-                report.problem = Some(problem);
-                return Ok(report);
-            }
-        };
-        let mut from = 0u64;
-        'pages: loop {
-            let page = self.audit_page(from, PAGE).await?;
-            let Some(last) = page.last() else { break };
-            from = last.seq + 1;
-            for entry in &page {
-                if !audit.push(entry, suite) {
-                    break 'pages;
-                }
-            }
-        }
-        let (entries, root, problem) = audit.finish();
-        report.entries = entries;
-        report.root = root.map(|r| r.to_hex()).unwrap_or_default();
-        report.problem = problem;
-        Ok(report)
-    }
 }

@@ -42,6 +42,10 @@ pub enum StoreError {
     NotFound(String),
     #[error("stored data cannot be decrypted or read: {0}")]
     Corrupt(String),
+    /// A stored code (a state, a status, a kind, a role) that names none of its enum's values:
+    /// a row written by another version, or altered.
+    #[error("stored {column} `{value}` is none this version knows")]
+    UnknownValue { column: &'static str, value: String },
     #[error("encryption: {0}")]
     Crypto(String),
     #[error(
@@ -80,6 +84,7 @@ impl StoreError {
             Self::PolicyVersion { .. } => "policy_version",
             Self::NotFound(_) => "not_found",
             Self::Corrupt(_) => "corrupt",
+            Self::UnknownValue { .. } => "unknown_value",
             Self::Crypto(_) => "crypto",
             Self::WrongMasterKey => "wrong_master_key",
             Self::DataKeyChanged { .. } => "data_key_changed",

@@ -9,20 +9,24 @@
 mod access;
 mod apply;
 mod audit;
+mod code;
 mod error;
 mod keys;
+mod notices;
 mod pipeline;
 mod schema;
 mod sql;
 mod types;
 
 pub use access::{
-    CertificateRow, Decision, GrantRow, KeyRow, OpenFacts, PersonRecord, RequestPerson, RequestRow,
-    SessionRow, UserRow,
+    AccessStore, CertificateRow, Decision, GrantRow, KeyRow, OpenFacts, PersonRecord, Purpose,
+    RequestPerson, RequestRow, RequestStatus, RequesterKind, Role, SessionRow, StateCode, UserRow,
 };
-pub use audit::{AuditEntry, AuditEvent, AuditKind, AuditProblem, AuditReport};
+pub use audit::{AuditEntry, AuditEvent, AuditKind, AuditProblem, AuditReport, AuditStore};
+pub use code::UnknownCode;
 pub use error::StoreError;
 pub use keys::Keys;
+pub use notices::*;
 pub use pipeline::{BatchReport, Pipeline, Tally};
 pub use sql::SqlStore;
 pub use sql::reads::{
@@ -31,14 +35,23 @@ pub use sql::reads::{
 };
 pub use types::*;
 
+/// The traits of every part of the store, for callers of their methods on a `dyn Store`:
+/// `use fengcun_store::prelude::*;`.
+pub mod prelude {
+    pub use crate::{AccessStore, AuditStore, NoticeStore, Store};
+}
+
 use async_trait::async_trait;
 use fengcun_domain::ValidEvent;
 use fengcun_policy::Policy;
 
-/// Everything the platform keeps. One contract test suite (`tests/contract.rs`) runs against every
-/// implementation.
+/// Everything the platform keeps: the services over records (ingestion, the scheduler's round,
+/// policy changes) and the records' rows, with each other kind of data behind a trait of its own
+/// ([`NoticeStore`], [`AccessStore`], [`AuditStore`]). One contract test suite
+/// (`tests/contract.rs`) runs against every implementation. Callers import [`prelude`] to call
+/// the methods of every part on a `dyn Store`.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: NoticeStore + AccessStore + AuditStore + Send + Sync {
     /// Which backend, for logs and reports.
     fn backend(&self) -> Backend;
 
@@ -97,230 +110,11 @@ pub trait Store: Send + Sync {
         identity: &str,
     ) -> Result<Vec<TransitionView>, StoreError>;
 
-    async fn notices(&self, filter: NoticeFilter) -> Result<Vec<NoticeView>, StoreError>;
-
-    /// Agency notices due for (re)delivery, with the endpoint to deliver to, claimed until
-    /// `lease_until`: no other outbox run, in this process or in another server on the same
-    /// database, is handed them before then. A run that dies mid-delivery leaves its claims to
-    /// expire; a run that finishes records each outcome with [`Store::record_delivery`].
-    async fn claim_due_notices(
-        &self,
-        now: jiff::Timestamp,
-        lease_until: jiff::Timestamp,
-        limit: i64,
-    ) -> Result<Vec<OutboxItem>, StoreError>;
-
-    async fn record_delivery(
-        &self,
-        notice_id: &str,
-        result: Delivery,
-        now: jiff::Timestamp,
-    ) -> Result<(), StoreError>;
-
-    /// Puts a notice that ran out of attempts (`failed`) back in the outbox, due at `now`, for one
-    /// more attempt; `actor` (an operator) is named in the log. False if it is not an agency
-    /// notice in `failed`.
-    async fn retry_failed_notice(
-        &self,
-        notice_id: &str,
-        actor: &str,
-        now: jiff::Timestamp,
-    ) -> Result<bool, StoreError>;
-
-    /// The receiver confirms a notice with the token it was delivered with: only the agency the
-    /// notice is addressed to (`agency`, its code), acting as `actor` (named in the log). False for
-    /// an unknown notice, a wrong token or another agency's notice alike.
-    async fn acknowledge(
-        &self,
-        notice_id: &str,
-        agency: &str,
-        token: &str,
-        actor: &str,
-        now: jiff::Timestamp,
-    ) -> Result<bool, StoreError>;
-
-    /// Configures an agency: its kind, name and endpoint, whatever was registered before.
-    async fn set_agency(&self, agency: &AgencyEndpoint) -> Result<(), StoreError>;
-
-    /// The kind an agency is registered with (configured, or by its first event), if it is.
-    async fn agency_kind(&self, agency_code: &str) -> Result<Option<String>, StoreError>;
-
     /// Whether the database answers (a health check: one round trip, no table read).
     async fn ping(&self) -> Result<(), StoreError>;
 
     /// Counts for metrics: records by state, events, notices by status.
     async fn counts(&self) -> Result<Counts, StoreError>;
-
-    /// Appends audit events in a transaction of their own (actions that write nothing else, such
-    /// as a look-up, still leave their trace before they answer).
-    async fn audit(&self, events: &[AuditEvent], now: jiff::Timestamp) -> Result<(), StoreError>;
-
-    /// Audit entries from `from` (in log order), at most `limit`.
-    async fn audit_entries(&self, from: u64, limit: i64) -> Result<Vec<AuditEntry>, StoreError>;
-
-    /// Signs a tree head of the log as it stands and keeps it; without `force`, only if entries
-    /// were appended since the last head.
-    async fn sign_tree_head(
-        &self,
-        key: &fengcun_crypto::SigningKey,
-        now: jiff::Timestamp,
-        force: bool,
-    ) -> Result<Option<fengcun_ledger::SignedTreeHead>, StoreError>;
-
-    /// Every signed tree head kept, oldest first, as export lines.
-    async fn tree_heads(&self) -> Result<Vec<String>, StoreError>;
-
-    /// The inclusion proof of entry `index` in the tree of the first `size` entries.
-    async fn inclusion_proof(
-        &self,
-        index: u64,
-        size: u64,
-    ) -> Result<Vec<fengcun_ledger::Hash>, StoreError>;
-
-    /// The consistency proof from the tree of `old` entries to the tree of `new` entries.
-    async fn consistency_proof(
-        &self,
-        old: u64,
-        new: u64,
-    ) -> Result<Vec<fengcun_ledger::Hash>, StoreError>;
-
-    /// Recomputes the audit log's tree from its rows and checks it against the stored heads and
-    /// the `outside` head lines (signatures checked when `key` is given).
-    async fn verify_audit(
-        &self,
-        outside: &[String],
-        key: Option<&fengcun_crypto::VerifyingKey>,
-    ) -> Result<AuditReport, StoreError>;
-
-    // Controlled disclosure (docs/disclosure.md). Every change is written with its audit events
-    // (`audit`) in one transaction.
-
-    /// The pseudonymous key of an identity (`id:<number>`), as records are stored under.
-    fn person_key(&self, identity: &str) -> String;
-
-    /// The records of a person (by person key) or of a case. Facts are decrypted only where
-    /// `open(person_key, state)` says so: a look-up never decrypts what it may not show, so a
-    /// hidden sealed record costs no more than a record that does not exist.
-    async fn records_of(
-        &self,
-        person_key: Option<&str>,
-        case_code: Option<&str>,
-        open: &OpenFacts,
-    ) -> Result<Vec<PersonRecord>, StoreError>;
-
-    /// Creates or replaces a user. Any change ends the user's sessions, revokes their grants and
-    /// withdraws their pending requests (a reused username inherits nothing), each revocation and
-    /// withdrawal audited with the actor of the first of `audit` (the change's entry).
-    async fn put_user(
-        &self,
-        user: &UserRow,
-        audit: &[AuditEvent],
-        now: jiff::Timestamp,
-    ) -> Result<(), StoreError>;
-
-    /// Creates a user that does not exist yet; false, with nothing written, if the username is
-    /// taken (a check before it could race another creation).
-    async fn add_user(
-        &self,
-        user: &UserRow,
-        audit: &[AuditEvent],
-        now: jiff::Timestamp,
-    ) -> Result<bool, StoreError>;
-
-    async fn user(&self, username: &str) -> Result<Option<UserRow>, StoreError>;
-
-    async fn users(&self) -> Result<Vec<UserRow>, StoreError>;
-
-    /// The name a person's account was enrolled with (by person key), if any.
-    async fn person_name(&self, person_key: &str) -> Result<Option<String>, StoreError>;
-
-    async fn put_session(
-        &self,
-        token_hash: &str,
-        session: &SessionRow,
-        audit: &[AuditEvent],
-        now: jiff::Timestamp,
-    ) -> Result<(), StoreError>;
-
-    async fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, StoreError>;
-
-    async fn end_session(
-        &self,
-        token_hash: &str,
-        audit: &[AuditEvent],
-        now: jiff::Timestamp,
-    ) -> Result<(), StoreError>;
-
-    /// Stores a new API key by its digest.
-    async fn put_key(
-        &self,
-        key_hash: &str,
-        key: &KeyRow,
-        audit: &[AuditEvent],
-        now: jiff::Timestamp,
-    ) -> Result<(), StoreError>;
-
-    async fn key_by_hash(&self, key_hash: &str) -> Result<Option<KeyRow>, StoreError>;
-
-    async fn keys(&self) -> Result<Vec<KeyRow>, StoreError>;
-
-    /// False when there is no such live key.
-    async fn revoke_key(
-        &self,
-        key_id: &str,
-        by: &str,
-        audit: &[AuditEvent],
-        now: jiff::Timestamp,
-    ) -> Result<bool, StoreError>;
-
-    async fn put_request(
-        &self,
-        request: &RequestRow,
-        audit: &[AuditEvent],
-        now: jiff::Timestamp,
-    ) -> Result<(), StoreError>;
-
-    async fn request(&self, request_id: &str) -> Result<Option<RequestRow>, StoreError>;
-
-    async fn requests(
-        &self,
-        status: Option<&str>,
-        requester: Option<&str>,
-    ) -> Result<Vec<RequestRow>, StoreError>;
-
-    /// Approves (making the grant) or refuses a pending request; false when it is not pending.
-    async fn decide_request(
-        &self,
-        request_id: &str,
-        decided_by: &str,
-        reason: &str,
-        decision: &Decision,
-        audit: &[AuditEvent],
-        now: jiff::Timestamp,
-    ) -> Result<bool, StoreError>;
-
-    /// Grants, of one requester or all.
-    async fn grants(&self, requester: Option<&str>) -> Result<Vec<GrantRow>, StoreError>;
-
-    async fn grant(&self, grant_id: &str) -> Result<Option<GrantRow>, StoreError>;
-
-    /// False when there is no such live grant.
-    async fn revoke_grant(
-        &self,
-        grant_id: &str,
-        by: &str,
-        audit: &[AuditEvent],
-        now: jiff::Timestamp,
-    ) -> Result<bool, StoreError>;
-
-    async fn put_certificate(
-        &self,
-        certificate: &CertificateRow,
-        audit: &[AuditEvent],
-        now: jiff::Timestamp,
-    ) -> Result<(), StoreError>;
-
-    async fn certificate(&self, number: &str) -> Result<Option<CertificateRow>, StoreError>;
 
     // The read side of a record's life (sql/reads.rs). Data only: who may read, masking and the
     // explanation of transitions are the server's and the policy's.

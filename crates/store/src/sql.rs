@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use fengcun_crypto::DataKey;
-use fengcun_domain::{Date, Disposition, Event, ValidEvent, parse_record};
+use fengcun_domain::{Date, Event, ValidEvent, parse_record};
 use fengcun_lifecycle::{Cause, DecidedRecord, State, StateCode};
 use fengcun_policy::{Policy, Trigger};
 use sqlx::any::AnyPoolOptions;
@@ -17,11 +17,13 @@ use crate::error::StoreError;
 use crate::keys::{self, Keys};
 use crate::schema;
 use crate::types::*;
-use crate::{
-    AuditEntry, AuditEvent, AuditReport, CertificateRow, Decision, GrantRow, KeyRow, OpenFacts,
-    PersonRecord, RequestRow, SessionRow, Store, UserRow,
-};
+use crate::{AuditEvent, NoticeStatus, Store};
 use crate::{RecordFilter, RecordPage, RecordTimeline, Stats};
+
+mod access;
+mod audit;
+mod notices;
+pub(crate) mod rows;
 
 pub(crate) type Tx = Transaction<'static, Any>;
 
@@ -37,10 +39,8 @@ pub struct SqlStore {
     keys: Keys,
 }
 
-/// Times are stored as RFC 3339 text rounded to the second, so that text order is time order.
-pub(crate) fn ts(t: jiff::Timestamp) -> String {
-    t.round(jiff::Unit::Second).unwrap_or(t).to_string()
-}
+pub(crate) use rows::ts;
+use rows::{decode, decode_opt};
 
 /// Page cache of each reading connection.
 const READ_CACHE_KIB: i64 = 64 * 1024;
@@ -668,7 +668,7 @@ impl Store for SqlStore {
         };
         Ok(Some(RecordView {
             case_code: case_code.to_owned(),
-            state,
+            state: decode("records.state", &state, StateCode::parse)?,
             state_date,
             trigger,
             policy,
@@ -700,22 +700,21 @@ impl Store for SqlStore {
         )
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
+        rows.into_iter()
             .map(
                 |(person_key, case_code, state, state_date, trigger, policy, policy_version)| {
-                    StateRow {
+                    Ok(StateRow {
+                        state: decode("records.state", &state, StateCode::parse)?,
                         person_key,
                         case_code,
-                        state,
                         state_date,
                         trigger,
                         policy,
                         policy_version,
-                    }
+                    })
                 },
             )
-            .collect())
+            .collect()
     }
 
     async fn events(&self) -> Result<Vec<(ValidEvent, jiff::Timestamp)>, StoreError> {
@@ -761,263 +760,6 @@ impl Store for SqlStore {
         Ok(views)
     }
 
-    async fn notices(&self, filter: NoticeFilter) -> Result<Vec<NoticeView>, StoreError> {
-        let rows: Vec<NoticeRow> = sqlx::query_as(
-            "SELECT n.notice_id, n.person_key, n.case_code, n.kind, n.recipient, n.status, n.attempts, n.last_error, n.created_at, \
-             n.delivered_at, n.acknowledged_at, n.transition_id, t.notice_facts, r.data_key FROM notices n \
-             JOIN records r ON r.person_key = n.person_key AND r.case_code = n.case_code \
-             JOIN transitions t ON t.transition_id = n.transition_id \
-             WHERE ($1 IS NULL OR n.status = $1) AND ($2 IS NULL OR n.case_code = $2) \
-             AND ($3 = 0 OR (n.recipient <> 'person' AND n.status <> 'acknowledged')) \
-             AND ($4 IS NULL OR n.recipient = $4) ORDER BY n.created_at, n.notice_id",
-        )
-        .bind(filter.status.clone())
-        .bind(filter.case_code.clone())
-        .bind(i64::from(filter.unacknowledged))
-        .bind(filter.recipient.clone())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|row| self.notice_view(row, filter.mask))
-            .collect()
-    }
-
-    async fn claim_due_notices(
-        &self,
-        now: jiff::Timestamp,
-        lease_until: jiff::Timestamp,
-        limit: i64,
-    ) -> Result<Vec<OutboxItem>, StoreError> {
-        type Row = (
-            String,
-            String,
-            String,
-            String,
-            Option<String>,
-            i64,
-            String,
-            String,
-            Option<Vec<u8>>,
-            Vec<u8>,
-        );
-        let mut tx = self.begin_write().await?;
-        let candidates: Vec<Row> = sqlx::query_as(
-            "SELECT n.notice_id, n.person_key, n.case_code, n.recipient, a.endpoint, n.attempts, n.kind, n.transition_id, t.notice_facts, \
-             r.data_key FROM notices n \
-             JOIN records r ON r.person_key = n.person_key AND r.case_code = n.case_code \
-             JOIN transitions t ON t.transition_id = n.transition_id \
-             LEFT JOIN agencies a ON a.agency_code = n.recipient \
-             WHERE n.status IN ('pending', 'retrying') AND n.next_attempt_at <= $1 ORDER BY n.next_attempt_at, n.notice_id LIMIT $2",
-        )
-        .bind(ts(now))
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
-        // The claim repeats the due condition: on PostgreSQL a concurrent run that claimed the
-        // notice first makes this update match nothing once its transaction commits.
-        let mut rows = Vec::with_capacity(candidates.len());
-        for row in candidates {
-            let claimed = sqlx::query(
-                "UPDATE notices SET next_attempt_at = $1 \
-                 WHERE notice_id = $2 AND status IN ('pending', 'retrying') AND next_attempt_at <= $3",
-            )
-            .bind(ts(lease_until))
-            .bind(&row.0)
-            .bind(ts(now))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if claimed == 1 {
-                rows.push(row);
-            }
-        }
-        tx.commit().await?;
-        let mut items = Vec::with_capacity(rows.len());
-        for (
-            notice_id,
-            person_key,
-            case_code,
-            recipient,
-            endpoint,
-            attempts,
-            kind,
-            transition_id,
-            facts,
-            wrapped,
-        ) in rows
-        {
-            // One unreadable notice must not hold up the others claimed with it.
-            let content = self
-                .render_stored_notice(
-                    &notice_id,
-                    &kind,
-                    &recipient,
-                    &person_key,
-                    &case_code,
-                    &transition_id,
-                    facts,
-                    &wrapped,
-                    None,
-                )
-                .map(|(title, body)| NoticeContent { title, body })
-                .map_err(|error| error.to_string());
-            items.push(OutboxItem {
-                ack_token: self.keys.ack_token(&notice_id),
-                notice_id,
-                recipient,
-                endpoint,
-                attempts,
-                kind,
-                content,
-            });
-        }
-        Ok(items)
-    }
-
-    async fn record_delivery(
-        &self,
-        notice_id: &str,
-        result: Delivery,
-        now: jiff::Timestamp,
-    ) -> Result<(), StoreError> {
-        // Every attempt is recorded whatever the status meanwhile: a receiver may acknowledge
-        // while it handles the delivery, before this is written. The status only moves forward
-        // (an acknowledgement stays; a failed repeat of a delivered notice changes no status).
-        let query = match &result {
-            Delivery::Delivered => sqlx::query_as::<_, (String,)>(
-                "UPDATE notices SET status = CASE WHEN status = 'acknowledged' THEN status ELSE 'delivered' END, \
-                 attempts = attempts + 1, delivered_at = COALESCE(delivered_at, $1), last_error = NULL, next_attempt_at = NULL \
-                 WHERE notice_id = $2 AND recipient <> 'person' RETURNING status",
-            )
-            .bind(ts(now))
-            .bind(notice_id),
-            Delivery::Failed { error, retry_at: Some(at) } => sqlx::query_as(
-                "UPDATE notices SET attempts = attempts + 1, \
-                 last_error = CASE WHEN status IN ('pending', 'retrying') THEN $1 ELSE last_error END, \
-                 next_attempt_at = CASE WHEN status IN ('pending', 'retrying') THEN $2 ELSE next_attempt_at END, \
-                 status = CASE WHEN status IN ('pending', 'retrying') THEN 'retrying' ELSE status END \
-                 WHERE notice_id = $3 AND recipient <> 'person' RETURNING status",
-            )
-            .bind(error.clone())
-            .bind(ts(*at))
-            .bind(notice_id),
-            Delivery::Failed { error, retry_at: None } => sqlx::query_as(
-                "UPDATE notices SET attempts = attempts + 1, \
-                 last_error = CASE WHEN status IN ('pending', 'retrying') THEN $1 ELSE last_error END, \
-                 next_attempt_at = CASE WHEN status IN ('pending', 'retrying') THEN NULL ELSE next_attempt_at END, \
-                 status = CASE WHEN status IN ('pending', 'retrying') THEN 'failed' ELSE status END \
-                 WHERE notice_id = $2 AND recipient <> 'person' RETURNING status",
-            )
-            .bind(error.clone())
-            .bind(notice_id),
-        };
-        let mut tx = self.begin_write().await?;
-        if let Some((status,)) = query.fetch_optional(&mut *tx).await? {
-            let outcome = match (&result, status.as_str()) {
-                (Delivery::Delivered, _) => "delivered",
-                (Delivery::Failed { .. }, "retrying") => "retrying",
-                (Delivery::Failed { .. }, "failed") => "failed",
-                // A repeated delivery of a notice delivered or acknowledged already failed.
-                (Delivery::Failed { .. }, _) => "not_delivered",
-            };
-            let event = AuditEvent::new(crate::AuditKind::NoticeDelivery, "outbox", outcome)
-                .subject(format!("notice:{notice_id}"))
-                .detail(serde_json::json!({ "status": status }));
-            self.append_audit(&mut tx, &[event], now).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn retry_failed_notice(
-        &self,
-        notice_id: &str,
-        actor: &str,
-        now: jiff::Timestamp,
-    ) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let retried = sqlx::query(
-            "UPDATE notices SET status = 'retrying', next_attempt_at = $1 \
-             WHERE notice_id = $2 AND status = 'failed' AND recipient <> 'person'",
-        )
-        .bind(ts(now))
-        .bind(notice_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if retried {
-            let event = AuditEvent::new(crate::AuditKind::NoticeDelivery, actor, "requeued")
-                .subject(format!("notice:{notice_id}"));
-            self.append_audit(&mut tx, &[event], now).await?;
-        }
-        tx.commit().await?;
-        Ok(retried)
-    }
-
-    async fn acknowledge(
-        &self,
-        notice_id: &str,
-        agency: &str,
-        token: &str,
-        actor: &str,
-        now: jiff::Timestamp,
-    ) -> Result<bool, StoreError> {
-        let expected = self.keys.ack_token(notice_id);
-        let matches = expected.len() == token.len()
-            && expected
-                .bytes()
-                .zip(token.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0;
-        if !matches {
-            return Ok(false);
-        }
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
-            "UPDATE notices SET status = 'acknowledged', acknowledged_at = $1, next_attempt_at = NULL \
-             WHERE notice_id = $2 AND recipient = $3 AND recipient <> 'person'",
-        )
-        .bind(ts(now))
-        .bind(notice_id)
-        .bind(agency)
-        .execute(&mut *tx)
-        .await?;
-        let acknowledged = done.rows_affected() == 1;
-        if acknowledged {
-            let event =
-                AuditEvent::new(crate::AuditKind::NoticeAcknowledged, actor, "acknowledged")
-                    .subject(format!("notice:{notice_id}"))
-                    .detail(serde_json::json!({"agency": agency}));
-            self.append_audit(&mut tx, &[event], now).await?;
-        }
-        tx.commit().await?;
-        Ok(acknowledged)
-    }
-
-    async fn set_agency(&self, agency: &AgencyEndpoint) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO agencies (agency_code, kind, name, endpoint) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (agency_code) DO UPDATE SET kind = excluded.kind, name = COALESCE(excluded.name, agencies.name), endpoint = excluded.endpoint",
-        )
-        .bind(agency.code.as_str())
-        .bind(agency.kind.as_str())
-        .bind(agency.name.clone())
-        .bind(agency.endpoint.clone())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn agency_kind(&self, agency_code: &str) -> Result<Option<String>, StoreError> {
-        let kind: Option<(String,)> =
-            sqlx::query_as("SELECT kind FROM agencies WHERE agency_code = $1")
-                .bind(agency_code)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(kind.map(|(kind,)| kind))
-    }
-
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
@@ -1027,226 +769,27 @@ impl Store for SqlStore {
         let (events,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM events")
             .fetch_one(&self.pool)
             .await?;
-        let records_by_state =
+        let records_by_state: Vec<(String, i64)> =
             sqlx::query_as("SELECT state, COUNT(*) FROM records GROUP BY state ORDER BY state")
                 .fetch_all(&self.pool)
                 .await?;
-        let notices_by_status =
+        let notices_by_status: Vec<(String, i64)> =
             sqlx::query_as("SELECT status, COUNT(*) FROM notices GROUP BY status ORDER BY status")
                 .fetch_all(&self.pool)
                 .await?;
+        let records_by_state = records_by_state
+            .into_iter()
+            .map(|(state, n)| Ok((decode("records.state", &state, StateCode::parse)?, n)))
+            .collect::<Result<_, StoreError>>()?;
+        let notices_by_status = notices_by_status
+            .into_iter()
+            .map(|(status, n)| Ok((decode("notices.status", &status, NoticeStatus::parse)?, n)))
+            .collect::<Result<_, StoreError>>()?;
         Ok(Counts {
             events,
             records_by_state,
             notices_by_status,
         })
-    }
-
-    async fn audit(&self, events: &[AuditEvent], now: jiff::Timestamp) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        self.append_audit(&mut tx, events, now).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn audit_entries(&self, from: u64, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
-        self.audit_page(from, limit).await
-    }
-
-    async fn sign_tree_head(
-        &self,
-        key: &fengcun_crypto::SigningKey,
-        now: jiff::Timestamp,
-        force: bool,
-    ) -> Result<Option<fengcun_ledger::SignedTreeHead>, StoreError> {
-        self.sign_head(key, now, force).await
-    }
-
-    async fn tree_heads(&self) -> Result<Vec<String>, StoreError> {
-        self.head_lines().await
-    }
-
-    async fn inclusion_proof(
-        &self,
-        index: u64,
-        size: u64,
-    ) -> Result<Vec<fengcun_ledger::Hash>, StoreError> {
-        self.inclusion(index, size).await
-    }
-
-    async fn consistency_proof(
-        &self,
-        old: u64,
-        new: u64,
-    ) -> Result<Vec<fengcun_ledger::Hash>, StoreError> {
-        self.consistency(old, new).await
-    }
-
-    async fn verify_audit(
-        &self,
-        outside: &[String],
-        key: Option<&fengcun_crypto::VerifyingKey>,
-    ) -> Result<AuditReport, StoreError> {
-        self.verify_log(outside, key).await
-    }
-
-    fn person_key(&self, identity: &str) -> String {
-        self.keys.person_key(identity)
-    }
-
-    async fn records_of(
-        &self,
-        person_key: Option<&str>,
-        case_code: Option<&str>,
-        open: &OpenFacts,
-    ) -> Result<Vec<PersonRecord>, StoreError> {
-        self.read_records(person_key, case_code, open).await
-    }
-
-    async fn put_user(
-        &self,
-        user: &UserRow,
-        audit: &[AuditEvent],
-        now: jiff::Timestamp,
-    ) -> Result<(), StoreError> {
-        self.write_user(user, audit, now).await
-    }
-
-    async fn add_user(
-        &self,
-        user: &UserRow,
-        audit: &[AuditEvent],
-        now: jiff::Timestamp,
-    ) -> Result<bool, StoreError> {
-        self.insert_user(user, audit, now).await
-    }
-
-    async fn user(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
-        self.read_user(username).await
-    }
-
-    async fn users(&self) -> Result<Vec<UserRow>, StoreError> {
-        self.read_users().await
-    }
-
-    async fn person_name(&self, person_key: &str) -> Result<Option<String>, StoreError> {
-        self.read_person_name(person_key).await
-    }
-
-    async fn put_session(
-        &self,
-        token_hash: &str,
-        session: &SessionRow,
-        audit: &[AuditEvent],
-        now: jiff::Timestamp,
-    ) -> Result<(), StoreError> {
-        self.write_session(token_hash, session, audit, now).await
-    }
-
-    async fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, StoreError> {
-        self.read_session(token_hash).await
-    }
-
-    async fn end_session(
-        &self,
-        token_hash: &str,
-        audit: &[AuditEvent],
-        now: jiff::Timestamp,
-    ) -> Result<(), StoreError> {
-        self.remove_session(token_hash, audit, now).await
-    }
-
-    async fn put_key(
-        &self,
-        key_hash: &str,
-        key: &KeyRow,
-        audit: &[AuditEvent],
-        now: jiff::Timestamp,
-    ) -> Result<(), StoreError> {
-        self.write_key(key_hash, key, audit, now).await
-    }
-
-    async fn key_by_hash(&self, key_hash: &str) -> Result<Option<KeyRow>, StoreError> {
-        self.read_key_by_hash(key_hash).await
-    }
-
-    async fn keys(&self) -> Result<Vec<KeyRow>, StoreError> {
-        self.read_keys().await
-    }
-
-    async fn revoke_key(
-        &self,
-        key_id: &str,
-        by: &str,
-        audit: &[AuditEvent],
-        now: jiff::Timestamp,
-    ) -> Result<bool, StoreError> {
-        self.revoke_key_row(key_id, by, audit, now).await
-    }
-
-    async fn put_request(
-        &self,
-        request: &RequestRow,
-        audit: &[AuditEvent],
-        now: jiff::Timestamp,
-    ) -> Result<(), StoreError> {
-        self.write_request(request, audit, now).await
-    }
-
-    async fn request(&self, request_id: &str) -> Result<Option<RequestRow>, StoreError> {
-        self.read_request(request_id).await
-    }
-
-    async fn requests(
-        &self,
-        status: Option<&str>,
-        requester: Option<&str>,
-    ) -> Result<Vec<RequestRow>, StoreError> {
-        self.read_requests(status, requester).await
-    }
-
-    async fn decide_request(
-        &self,
-        request_id: &str,
-        decided_by: &str,
-        reason: &str,
-        decision: &Decision,
-        audit: &[AuditEvent],
-        now: jiff::Timestamp,
-    ) -> Result<bool, StoreError> {
-        self.write_decision(request_id, decided_by, reason, decision, audit, now)
-            .await
-    }
-
-    async fn grants(&self, requester: Option<&str>) -> Result<Vec<GrantRow>, StoreError> {
-        self.read_grants(requester).await
-    }
-
-    async fn grant(&self, grant_id: &str) -> Result<Option<GrantRow>, StoreError> {
-        self.read_grant(grant_id).await
-    }
-
-    async fn revoke_grant(
-        &self,
-        grant_id: &str,
-        by: &str,
-        audit: &[AuditEvent],
-        now: jiff::Timestamp,
-    ) -> Result<bool, StoreError> {
-        self.revoke_grant_row(grant_id, by, audit, now).await
-    }
-
-    async fn put_certificate(
-        &self,
-        certificate: &CertificateRow,
-        audit: &[AuditEvent],
-        now: jiff::Timestamp,
-    ) -> Result<(), StoreError> {
-        self.write_certificate(certificate, audit, now).await
-    }
-
-    async fn certificate(&self, number: &str) -> Result<Option<CertificateRow>, StoreError> {
-        self.read_certificate(number).await
     }
 
     async fn record_page(&self, filter: &RecordFilter) -> Result<RecordPage, StoreError> {
@@ -1274,197 +817,7 @@ impl Store for SqlStore {
     }
 }
 
-type NoticeRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    Option<String>,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    Option<Vec<u8>>,
-    Vec<u8>,
-);
-
 impl SqlStore {
-    fn notice_view(
-        &self,
-        row: NoticeRow,
-        mask: Option<crate::IdentityMask>,
-    ) -> Result<NoticeView, StoreError> {
-        let (
-            notice_id,
-            person_key,
-            case_code,
-            kind,
-            recipient,
-            status,
-            attempts,
-            last_error,
-            created_at,
-            delivered_at,
-            acknowledged_at,
-            transition_id,
-            facts,
-            wrapped,
-        ) = row;
-        let (title, body) = self.render_stored_notice(
-            &notice_id,
-            &kind,
-            &recipient,
-            &person_key,
-            &case_code,
-            &transition_id,
-            facts,
-            &wrapped,
-            mask,
-        )?;
-        Ok(NoticeView {
-            notice_id,
-            case_code,
-            kind,
-            recipient,
-            status,
-            attempts,
-            last_error,
-            created_at,
-            delivered_at,
-            acknowledged_at,
-            title,
-            body,
-        })
-    }
-
-    /// Renders one notice from the facts sealed with its transition: the same text whenever it is
-    /// read or delivered.
-    #[allow(clippy::too_many_arguments, reason = "the columns of one notice row")]
-    fn render_stored_notice(
-        &self,
-        notice_id: &str,
-        kind: &str,
-        recipient: &str,
-        person_key: &str,
-        case_code: &str,
-        transition_id: &str,
-        facts: Option<Vec<u8>>,
-        wrapped: &[u8],
-        mask: Option<crate::IdentityMask>,
-    ) -> Result<(String, String), StoreError> {
-        let corrupt = |what: &str| StoreError::Corrupt(format!("notice {notice_id}: {what}"));
-        let facts = facts.ok_or_else(|| corrupt("no notice facts"))?;
-        let key = self.keys.record_key(wrapped, person_key, case_code)?;
-        let facts: serde_json::Value = serde_json::from_slice(&keys::open(
-            &key,
-            &facts,
-            &format!("notices/{transition_id}"),
-        )?)
-        .map_err(|e| corrupt(&e.to_string()))?;
-        let kind = match kind {
-            "seal" => fengcun_lifecycle::NoticeKind::Seal,
-            "unseal" => fengcun_lifecycle::NoticeKind::Unseal,
-            _ => return Err(corrupt("unknown kind")),
-        };
-        let recipient = if recipient == "person" {
-            fengcun_lifecycle::Recipient::Person
-        } else {
-            let entry = &facts["agencies"][recipient];
-            fengcun_lifecycle::Recipient::Agency {
-                agency: serde_json::from_value(entry["agency"].clone())
-                    .map_err(|e| corrupt(&e.to_string()))?,
-                // A document number or a judgment's 案号 finds the person in published
-                // judgments: a masked reading shows neither.
-                document_number: entry["document_number"]
-                    .as_str()
-                    .filter(|_| mask.is_none())
-                    .map(str::to_owned),
-            }
-        };
-        let date = |field: &str| -> Result<Date, StoreError> {
-            facts[field]
-                .as_str()
-                .and_then(|d| d.parse().ok())
-                .ok_or_else(|| corrupt(field))
-        };
-        let basis: Vec<String> = facts["basis"]
-            .as_array()
-            .map(|b| {
-                b.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let (mut person_name, mut id_number) = (
-            facts["person_name"].as_str().map(str::to_owned),
-            facts["id_number"].as_str().map(str::to_owned),
-        );
-        if let Some(mask) = mask {
-            person_name = person_name.map(|name| (mask.name)(&name));
-            id_number = id_number.map(|id| (mask.id_number)(&id));
-        }
-        // Notices sealed before the disposition was kept with them were all worded as convictions,
-        // and keep the words they were issued with.
-        let disposition = match facts["disposition"].as_str() {
-            None => Disposition::Convicted,
-            Some(code) => Disposition::parse(code).ok_or_else(|| corrupt("disposition"))?,
-        };
-        // Notices sealed before these were kept with them render as they were issued: no
-        // authority, the policy's title, no judgment, no objection route.
-        let judgment = match &facts["judgment"] {
-            serde_json::Value::Null => None,
-            j => {
-                let day = |v: &serde_json::Value| v.as_str().and_then(|d| d.parse::<Date>().ok());
-                Some(fengcun_lifecycle::TriggeringJudgment {
-                    court: j["court"]
-                        .as_str()
-                        .ok_or_else(|| corrupt("judgment.court"))?
-                        .to_owned(),
-                    court_code: j["court_code"].as_str().unwrap_or_default().to_owned(),
-                    case_number: j["case_number"]
-                        .as_str()
-                        .filter(|_| mask.is_none())
-                        .map(str::to_owned),
-                    date: day(&j["date"]).ok_or_else(|| corrupt("judgment.date"))?,
-                    effective: day(&j["effective"]),
-                })
-            }
-        };
-        let objection_days = match &facts["objection_days"] {
-            serde_json::Value::Null => None,
-            days => Some(
-                days.as_u64()
-                    .and_then(|d| u32::try_from(d).ok())
-                    .ok_or_else(|| corrupt("objection_days"))?,
-            ),
-        };
-        let notice = fengcun_lifecycle::render_notice(
-            kind,
-            &recipient,
-            &fengcun_lifecycle::NoticeFacts {
-                number: notice_id,
-                case_code,
-                person_name: person_name.as_deref(),
-                id_number: id_number.as_deref(),
-                effective: date("effective")?,
-                issued: date("issued")?,
-                policy_title: facts["policy_title"].as_str().unwrap_or_default(),
-                instrument: facts["instrument"].as_str(),
-                basis: &basis,
-                authority: facts["authority"].as_str(),
-                judgment: judgment.as_ref(),
-                objection_body: facts["objection_body"].as_str(),
-                objection_days,
-                reason: facts["reason"].as_str(),
-                disposition,
-            },
-        );
-        Ok((notice.title, notice.body))
-    }
-
     async fn transitions_by_key(
         &self,
         tx: &mut Tx,
@@ -1537,8 +890,8 @@ impl SqlStore {
             };
             views.push(TransitionView {
                 case_code,
-                from,
-                to,
+                from: decode_opt("transitions.from_state", from.as_deref(), StateCode::parse)?,
+                to: decode("transitions.to_state", &to, StateCode::parse)?,
                 date,
                 trigger,
                 rule,

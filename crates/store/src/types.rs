@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use fengcun_domain::Date;
-use fengcun_lifecycle::{Actor, Issuing};
+use fengcun_lifecycle::{Actor, Issuing, StateCode};
 use fengcun_policy::Policy;
 use serde::Serialize;
 
@@ -59,7 +59,7 @@ pub enum LineOutcome {
 pub struct StateRow {
     pub person_key: String,
     pub case_code: String,
-    pub state: String,
+    pub state: StateCode,
     pub state_date: Option<String>,
     pub trigger: Option<String>,
     pub policy: Option<String>,
@@ -69,7 +69,7 @@ pub struct StateRow {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RecordView {
     pub case_code: String,
-    pub state: String,
+    pub state: StateCode,
     pub state_date: Option<String>,
     pub trigger: Option<String>,
     pub policy: Option<String>,
@@ -84,8 +84,8 @@ pub struct RecordView {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TransitionView {
     pub case_code: String,
-    pub from: Option<String>,
-    pub to: String,
+    pub from: Option<StateCode>,
+    pub to: StateCode,
     pub date: Option<String>,
     pub trigger: Option<String>,
     /// The unsealing rule of the policy that lifted a seal, if one did.
@@ -145,93 +145,9 @@ pub struct RecordFailure {
     pub error: String,
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct NoticeFilter {
-    pub status: Option<String>,
-    pub case_code: Option<String>,
-    /// Only agency notices not acknowledged yet.
-    pub unacknowledged: bool,
-    /// Only the notices addressed to this recipient (an agency code, or `person`).
-    pub recipient: Option<String>,
-    /// How the notices' text shows the person they are about: in full without one (an agency
-    /// acting on its own notices), else masked by it (an operator watching deliveries).
-    pub mask: Option<IdentityMask>,
-}
-
-/// The masking a list applies to the person's name and identity number before a notice is
-/// rendered (the server's `mask` module): the text reads as the notice with those masked.
-#[derive(Clone, Copy)]
-pub struct IdentityMask {
-    pub name: fn(&str) -> String,
-    pub id_number: fn(&str) -> String,
-}
-
-impl std::fmt::Debug for IdentityMask {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("IdentityMask")
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NoticeView {
-    pub notice_id: String,
-    pub case_code: String,
-    pub kind: String,
-    /// An agency code, or `person`.
-    pub recipient: String,
-    pub status: String,
-    pub attempts: i64,
-    pub last_error: Option<String>,
-    pub created_at: String,
-    pub delivered_at: Option<String>,
-    pub acknowledged_at: Option<String>,
-    pub title: String,
-    pub body: String,
-}
-
-/// A notice to deliver, with everything the delivery needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutboxItem {
-    pub notice_id: String,
-    pub recipient: String,
-    pub endpoint: Option<String>,
-    pub attempts: i64,
-    pub kind: String,
-    /// The document, or why it could not be read back (a damaged row, a key that does not open
-    /// it): the outbox records that as a failed attempt, so such a notice runs out its attempts and
-    /// is listed as `failed` instead of failing every round it is claimed in.
-    pub content: Result<NoticeContent, String>,
-    /// Given to the receiver to acknowledge with; stored only as a hash.
-    pub ack_token: String,
-}
-
-/// A notice document as delivered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NoticeContent {
-    pub title: String,
-    pub body: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Delivery {
-    Delivered,
-    Failed {
-        error: String,
-        retry_at: Option<jiff::Timestamp>,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AgencyEndpoint {
-    pub code: String,
-    pub kind: String,
-    pub name: Option<String>,
-    pub endpoint: Option<String>,
-}
-
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
     pub events: i64,
-    pub records_by_state: Vec<(String, i64)>,
-    pub notices_by_status: Vec<(String, i64)>,
+    pub records_by_state: Vec<(StateCode, i64)>,
+    pub notices_by_status: Vec<(crate::NoticeStatus, i64)>,
 }

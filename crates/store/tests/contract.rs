@@ -12,8 +12,10 @@ use std::sync::Arc;
 use fengcun_crypto::MasterKey;
 use fengcun_domain::{Event, ValidEvent};
 use fengcun_policy::{Policy, presets};
+use fengcun_store::prelude::*;
 use fengcun_store::{
-    Context, Delivery, Keys, LineOutcome, NoticeFilter, SqlStore, Store, StoreError,
+    Context, Delivery, Keys, LineOutcome, NoticeFilter, Purpose, RequestStatus, RequesterKind,
+    Role, SqlStore, StoreError,
 };
 use serde_json::{Value, json};
 
@@ -202,7 +204,11 @@ async fn state(store: &SqlStore, case: &str, id: &str) -> (String, Option<String
         .await
         .unwrap()
         .expect("record exists");
-    (record.state, record.state_date, record.trigger)
+    (
+        record.state.code().to_owned(),
+        record.state_date,
+        record.trigger,
+    )
 }
 
 #[tokio::test]
@@ -1958,8 +1964,8 @@ async fn disclosure_rows_keep_their_audit_and_decide_once() {
         let user = UserRow {
             username: "clerk".into(),
             password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
-            role: "clerk".into(),
-            requester_kind: Some("court".into()),
+            role: Role::Clerk,
+            requester_kind: Some(RequesterKind::Court),
             agency: Some("110105-fy".into()),
             person_key: None,
             name: None,
@@ -2024,8 +2030,8 @@ async fn disclosure_rows_keep_their_audit_and_decide_once() {
         let key = KeyRow {
             key_id: "k1".into(),
             name: "court system".into(),
-            role: "clerk".into(),
-            requester_kind: Some("court".into()),
+            role: Role::Clerk,
+            requester_kind: Some(RequesterKind::Court),
             agency: None,
             owner: Some("clerk".into()),
             created_by: "admin".into(),
@@ -2069,12 +2075,12 @@ async fn disclosure_rows_keep_their_audit_and_decide_once() {
             request_id: "r1".into(),
             person_key: store.person_key("id:110105199003070025"),
             requester: "user:clerk".into(),
-            requester_kind: "court".into(),
-            purpose: "case_handling".into(),
+            requester_kind: RequesterKind::Court,
+            purpose: Purpose::CaseHandling,
             post: None,
             basis: "（2026）京0105刑初1号".into(),
             reason: "审理".into(),
-            status: "pending".into(),
+            status: RequestStatus::Pending,
             decided_by: None,
             decision_reason: None,
             grant_id: None,
@@ -2099,7 +2105,7 @@ async fn disclosure_rows_keep_their_audit_and_decide_once() {
             request_id: "r1".into(),
             person_key: request.person_key.clone(),
             requester: "user:clerk".into(),
-            purpose: "case_handling".into(),
+            purpose: Purpose::CaseHandling,
             post: None,
             not_before: now.to_string(),
             expires: "2026-07-01T00:00:00Z".into(),
@@ -2345,7 +2351,8 @@ async fn holdings(store: &SqlStore, events: &[ValidEvent]) -> (Vec<String>, usiz
         .await
         .unwrap()
         .into_iter()
-        .map(|s| format!("{s:?}"))
+        // As JSON: the state reads as stored (`"unsealed"`).
+        .map(|s| serde_json::to_string(&s).unwrap())
         .collect();
     let mut records: Vec<(String, String)> = events
         .iter()
@@ -3363,6 +3370,8 @@ async fn state_of(store: &SqlStore, case: &str) -> String {
         .find(|s| s.case_code == case)
         .unwrap()
         .state
+        .code()
+        .to_owned()
 }
 
 /// The audit entries of `kind`, in log order.
@@ -3680,8 +3689,8 @@ async fn a_changed_user_keeps_no_grant_and_sealed_details_read_back() {
         let person = UserRow {
             username: "person-a".into(),
             password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
-            role: "requester".into(),
-            requester_kind: Some("person".into()),
+            role: Role::Requester,
+            requester_kind: Some(RequesterKind::Person),
             agency: None,
             person_key: Some(store.person_key(&format!("id:{ID}"))),
             name: Some("张三".into()),
@@ -3703,8 +3712,8 @@ async fn a_changed_user_keeps_no_grant_and_sealed_details_read_back() {
         assert_eq!(store.person_name("no-such-key").await.unwrap(), None);
         let clerk = UserRow {
             username: "clerk".into(),
-            role: "clerk".into(),
-            requester_kind: Some("court".into()),
+            role: Role::Clerk,
+            requester_kind: Some(RequesterKind::Court),
             person_key: None,
             name: None,
             ..person.clone()
@@ -3721,12 +3730,12 @@ async fn a_changed_user_keeps_no_grant_and_sealed_details_read_back() {
             request_id: id.into(),
             person_key: person.person_key.clone().unwrap(),
             requester: "user:clerk".into(),
-            requester_kind: "court".into(),
-            purpose: "case_handling".into(),
+            requester_kind: RequesterKind::Court,
+            purpose: Purpose::CaseHandling,
             post: None,
             basis: "（2026）京0105刑初1号".into(),
             reason: "审理需要".into(),
-            status: "pending".into(),
+            status: RequestStatus::Pending,
             decided_by: None,
             decision_reason: None,
             grant_id: None,
@@ -3746,7 +3755,7 @@ async fn a_changed_user_keeps_no_grant_and_sealed_details_read_back() {
             request_id: "r1".into(),
             person_key: person.person_key.clone().unwrap(),
             requester: "user:clerk".into(),
-            purpose: "case_handling".into(),
+            purpose: Purpose::CaseHandling,
             post: None,
             not_before: now.to_string(),
             expires: "2026-07-01T00:00:00Z".into(),
@@ -3819,7 +3828,7 @@ async fn a_changed_user_keeps_no_grant_and_sealed_details_read_back() {
         // pending request is withdrawn, each in the log after the change, by the change's actor.
         let later: jiff::Timestamp = "2026-06-02T00:00:00Z".parse().unwrap();
         let someone_else = UserRow {
-            requester_kind: Some("procuratorate".into()),
+            requester_kind: Some(RequesterKind::Procuratorate),
             ..clerk.clone()
         };
         store
@@ -3872,6 +3881,166 @@ async fn a_changed_user_keeps_no_grant_and_sealed_details_read_back() {
                 .unwrap()
                 .problem
                 .is_none()
+        );
+    }
+}
+
+/// Sets one column of every row of `table` to a code no enum has, as a row written by another
+/// version (or altered) would read.
+async fn store_unknown_code(store: &SqlStore, table: &str, column: &str) {
+    let changed = sqlx::query(&format!("UPDATE {table} SET {column} = 'bogus'"))
+        .execute(store.pool())
+        .await
+        .unwrap()
+        .rows_affected();
+    assert!(changed > 0, "no row of {table} to alter");
+}
+
+/// The error a read gives for the code `store_unknown_code` wrote: the column, named.
+fn unknown_column(error: StoreError) -> &'static str {
+    match error {
+        StoreError::UnknownValue { column, value } => {
+            assert_eq!(value, "bogus");
+            column
+        }
+        other => panic!("expected an unknown stored code, got {other:?}"),
+    }
+}
+
+/// Typed rows: a state, status, kind or role read from the database that none of its enum's values
+/// has is a `StoreError::UnknownValue` naming the column, on every read that meets it — never a
+/// panic, never a row passed on with a string nobody checked.
+#[tokio::test]
+async fn an_unknown_stored_code_is_an_error_naming_its_column() {
+    use fengcun_store::{AuditEvent, AuditKind, RequestRow, UserRow};
+    for store in stores("unknowncode").await {
+        let backend = format!("{:?}", store.backend());
+        let case = "110105-2024-000923";
+        let events = conviction(
+            case,
+            ZHANG,
+            "危险驾驶罪",
+            sentence("criminal_detention", Some(3)),
+            "2024-01-10",
+            "2024-03-01",
+            "2024-03-12",
+        );
+        let c = ctx("cn-minor-opt1", "2024-03-12T10:00:00+08:00");
+        store.ingest(&events, &c).await.unwrap();
+        let now: jiff::Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();
+        let audit = |kind, outcome: &str| [AuditEvent::new(kind, "admin", outcome)];
+        let user = UserRow {
+            username: "clerk".into(),
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            role: Role::Clerk,
+            requester_kind: Some(RequesterKind::Court),
+            agency: Some("110105-fy".into()),
+            person_key: None,
+            name: None,
+            disabled: false,
+        };
+        store
+            .put_user(&user, &audit(AuditKind::UserChanged, "created"), now)
+            .await
+            .unwrap();
+        let request = RequestRow {
+            request_id: "r1".into(),
+            person_key: store.person_key(&format!("id:{ZHANG}")),
+            requester: "user:clerk".into(),
+            requester_kind: RequesterKind::Court,
+            purpose: Purpose::CaseHandling,
+            post: None,
+            basis: "（2026）京0105刑初1号".into(),
+            reason: "审理".into(),
+            status: RequestStatus::Pending,
+            decided_by: None,
+            decision_reason: None,
+            grant_id: None,
+            created_at: now.to_string(),
+            decided_at: None,
+            person: None,
+        };
+        store
+            .put_request(&request, &audit(AuditKind::Request, "pending"), now)
+            .await
+            .unwrap();
+
+        // Notices: the list refuses the row; a claimed delivery carries the error as its
+        // content, so that the outbox records a failed attempt and the others go on.
+        store_unknown_code(&store, "notices", "status").await;
+        let error = store.notices(NoticeFilter::default()).await.unwrap_err();
+        assert_eq!(unknown_column(error), "notices.status", "{backend}");
+        assert_eq!(
+            unknown_column(store.counts().await.unwrap_err()),
+            "notices.status",
+            "{backend}"
+        );
+        sqlx::query("UPDATE notices SET status = 'pending'")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        store_unknown_code(&store, "notices", "kind").await;
+        let error = store.notices(NoticeFilter::default()).await.unwrap_err();
+        assert_eq!(unknown_column(error), "notices.kind", "{backend}");
+        let claimed = store
+            .claim_due_notices(now, now, 100)
+            .await
+            .expect("a claim is not failed by one notice");
+        assert!(!claimed.is_empty(), "{backend}");
+        for item in &claimed {
+            let error = item.content.as_ref().unwrap_err();
+            assert!(error.contains("notices.kind"), "{backend}: {error}");
+        }
+
+        // Records: every read of the state.
+        store_unknown_code(&store, "records", "state").await;
+        let error = store.states().await.unwrap_err();
+        assert_eq!(unknown_column(error), "records.state", "{backend}");
+        let error = store
+            .record(case, &format!("id:{ZHANG}"))
+            .await
+            .unwrap_err();
+        assert_eq!(unknown_column(error), "records.state", "{backend}");
+        let error = store
+            .records_of(None, Some(case), &|_, _, _| true)
+            .await
+            .unwrap_err();
+        assert_eq!(unknown_column(error), "records.state", "{backend}");
+        store_unknown_code(&store, "transitions", "to_state").await;
+        let error = store
+            .transitions(case, &format!("id:{ZHANG}"))
+            .await
+            .unwrap_err();
+        assert_eq!(unknown_column(error), "transitions.to_state", "{backend}");
+
+        // Access: a user's role, a request's status.
+        store_unknown_code(&store, "users", "role").await;
+        let error = store.user("clerk").await.unwrap_err();
+        assert_eq!(unknown_column(error), "users.role", "{backend}");
+        store_unknown_code(&store, "penetration_requests", "status").await;
+        let error = store.request("r1").await.unwrap_err();
+        assert_eq!(
+            unknown_column(error),
+            "penetration_requests.status",
+            "{backend}"
+        );
+
+        // The audit log: reading entries refuses the row; the audit of the log names the entry
+        // as altered, as it does any other altered column.
+        sqlx::query("UPDATE audit_entries SET kind = 'bogus' WHERE seq = 1")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let error = store.audit_entries(0, 100).await.unwrap_err();
+        assert_eq!(unknown_column(error), "audit_entries.kind", "{backend}");
+        let report = store.verify_audit(&[], None).await.unwrap();
+        assert_eq!(
+            report.problem,
+            Some(fengcun_store::AuditProblem::Altered {
+                entry: 1,
+                detail: "its kind `bogus` is none an entry can have".into(),
+            }),
+            "{backend}"
         );
     }
 }

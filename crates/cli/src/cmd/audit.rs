@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use fengcun_crypto::{Suite, VerifyingKey};
 use fengcun_ledger::{Hash, SignedTreeHead};
-use fengcun_store::Store;
+use fengcun_store::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::cmd::serve;

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use fengcun_domain::Event;
 use fengcun_server::{ApiKey, Config, Role, SystemClock};
-use fengcun_store::{Context, Store};
+use fengcun_store::Context;
+use fengcun_store::prelude::*;
 
 const DEMO_EVENTS: &str = include_str!("../../../../examples/events.ndjson");
 

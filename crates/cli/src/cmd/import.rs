@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use fengcun_domain::{Event, ValidEvent};
-use fengcun_store::{BatchReport, Context, LineOutcome, Store, StoreError};
+use fengcun_store::prelude::*;
+use fengcun_store::{BatchReport, Context, LineOutcome, StoreError};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cmd::serve;

@@ -83,7 +83,7 @@ impl From<AuditEntry> for Entry {
         Entry {
             seq: e.seq,
             at: e.at,
-            kind: e.kind,
+            kind: e.kind.to_string(),
             actor: e.actor,
             purpose: e.purpose,
             outcome: e.outcome,

@@ -210,7 +210,7 @@ pub(super) fn grant(row: &GrantRow) -> Result<Grant> {
         id: row.grant_id.clone(),
         requester: row.requester.clone(),
         person_key: row.person_key.clone(),
-        purpose: purpose(&row.purpose)?,
+        purpose: row.purpose,
         post: row.post.clone(),
         not_before: time(&row.not_before)?,
         expires: time(&row.expires)?,

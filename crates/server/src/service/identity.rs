@@ -205,8 +205,8 @@ async fn open_session(
         session: Session {
             csrf_token: csrf,
             expires_at: expires_at.to_string(),
-            requester_kind: user.requester_kind.clone(),
-            role: user.role.clone(),
+            requester_kind: user.requester_kind.map(|k| k.code().to_owned()),
+            role: user.role.to_string(),
             username: user.username.clone(),
         },
     })
@@ -276,8 +276,8 @@ impl From<&UserRow> for UserView {
         UserView {
             agency: u.agency.clone(),
             disabled: u.disabled,
-            requester_kind: u.requester_kind.clone(),
-            role: u.role.clone(),
+            requester_kind: u.requester_kind.map(|k| k.code().to_owned()),
+            role: u.role.to_string(),
             username: u.username.clone(),
         }
     }
@@ -411,8 +411,8 @@ pub async fn create_user(state: &AppState, caller: &Caller, new: NewUser) -> Res
     let user = UserRow {
         username: new.username.clone(),
         password_hash,
-        role: role.code().to_owned(),
-        requester_kind: kind.map(|k| k.code().to_owned()),
+        role,
+        requester_kind: kind,
         agency: new.agency.clone(),
         person_key: None,
         name: None,
@@ -618,9 +618,9 @@ impl From<&KeyRow> for KeyView {
             key_id: k.key_id.clone(),
             name: k.name.clone(),
             owner: k.owner.clone(),
-            requester_kind: k.requester_kind.clone(),
+            requester_kind: k.requester_kind.map(|k| k.code().to_owned()),
             revoked_at: k.revoked_at.clone(),
-            role: k.role.clone(),
+            role: k.role.to_string(),
         }
     }
 }
@@ -665,8 +665,8 @@ pub async fn create_key(state: &AppState, caller: &Caller, new: NewKey) -> Resul
     let key = KeyRow {
         key_id: fengcun_crypto::random_hex::<8>(),
         name: new.name,
-        role: role.code().to_owned(),
-        requester_kind: kind.map(|k| k.code().to_owned()),
+        role,
+        requester_kind: kind,
         agency: new.agency,
         owner: Some(owner),
         created_by: caller.name.clone(),

@@ -49,11 +49,11 @@ impl From<NoticeView> for Notice {
             case_code: n.case_code,
             created_at: n.created_at,
             delivered_at: n.delivered_at,
-            kind: n.kind,
+            kind: n.kind.to_string(),
             last_error: n.last_error,
             notice_id: n.notice_id,
             recipient: n.recipient,
-            status: n.status,
+            status: n.status.to_string(),
             title: n.title,
         }
     }

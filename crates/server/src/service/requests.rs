@@ -3,18 +3,18 @@
 //! table's window, or shorter), revocation; requests and grants name the person masked for anyone
 //! but an approver.
 
-use fengcun_access::RequesterKind;
 use fengcun_domain::IdNumber;
 use fengcun_store::{AuditEvent, AuditKind, Decision, GrantRow, RequestPerson, RequestRow};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-use super::disclosure::{ASKERS, asking, purpose};
+use super::disclosure::{ASKERS, asking};
 use super::{Caller, Result, ServiceError, refuse, refuse_as};
 use crate::AppState;
 use crate::config::Role;
 use crate::limits;
+use fengcun_store::RequestStatus;
 
 const DECIDERS: &[Role] = &[Role::Approver];
 const OVERSEERS: &[Role] = &[Role::Approver, Role::Auditor];
@@ -95,12 +95,12 @@ fn request_view(caller: &Caller, r: &RequestRow) -> RequestView {
         grant_id: r.grant_id.clone(),
         person: person_view(caller, r.person.as_ref()),
         post: r.post.clone(),
-        purpose: r.purpose.clone(),
+        purpose: r.purpose.code().to_owned(),
         reason: r.reason.clone(),
         request_id: r.request_id.clone(),
         requester: r.requester.clone(),
-        requester_kind: r.requester_kind.clone(),
-        status: r.status.clone(),
+        requester_kind: r.requester_kind.code().to_owned(),
+        status: r.status.to_string(),
     }
 }
 
@@ -127,7 +127,7 @@ fn grant_view(caller: &Caller, g: &GrantRow) -> GrantView {
         not_before: g.not_before.clone(),
         person: person_view(caller, g.person.as_ref()),
         post: g.post.clone(),
-        purpose: g.purpose.clone(),
+        purpose: g.purpose.code().to_owned(),
         request_id: g.request_id.clone(),
         requester: g.requester.clone(),
         revoked_at: g.revoked_at.clone(),
@@ -181,12 +181,12 @@ pub async fn create(state: &AppState, caller: &Caller, new: NewRequest) -> Resul
         request_id: format!("req-{}", fengcun_crypto::random_hex::<8>()),
         person_key,
         requester: caller.name.clone(),
-        requester_kind: kind.code().to_owned(),
-        purpose: purpose.code().to_owned(),
+        requester_kind: kind,
+        purpose,
         post: new.post,
         basis,
         reason,
-        status: "pending".to_owned(),
+        status: RequestStatus::Pending,
         decided_by: None,
         decision_reason: None,
         grant_id: None,
@@ -291,9 +291,8 @@ pub async fn decide(
         return Err(refuse(state, caller, "self_approval", reason).await?);
     }
     let now = state.clock.now();
-    let purpose = purpose(&request.purpose)?;
-    let kind = RequesterKind::parse(&request.requester_kind)
-        .ok_or_else(|| ServiceError::Invalid("stored request has an unknown kind".into()))?;
+    let purpose = request.purpose;
+    let kind = request.requester_kind;
     let table_days = state
         .disclosure
         .rule(kind, purpose)
@@ -325,7 +324,7 @@ pub async fn decide(
             request_id: request.request_id.clone(),
             person_key: request.person_key.clone(),
             requester: request.requester.clone(),
-            purpose: request.purpose.clone(),
+            purpose: request.purpose,
             post: request.post.clone(),
             not_before: now.to_string(),
             expires: expires.to_string(),

@@ -1,0 +1,162 @@
+//! Notices and their outbox: the rows a notice list and a delivery read, and the trait that keeps
+//! them (written in SQL by `sql/notices.rs`). A notice's text is rendered from the facts sealed
+//! with its transition (`fengcun_lifecycle::render_notice`) whenever it is read or delivered.
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+use crate::code::stored_enum;
+use crate::error::StoreError;
+
+pub use fengcun_lifecycle::NoticeKind;
+
+stored_enum! {
+    /// Where a notice stands. An agency's notice is `pending` until delivered (`retrying` after a
+    /// failed attempt, `failed` once out of attempts), then `delivered`, then `acknowledged`; the
+    /// person's notice is `available` to read.
+    pub enum NoticeStatus ("notice status") {
+        Pending => "pending",
+        Retrying => "retrying",
+        Delivered => "delivered",
+        Failed => "failed",
+        Acknowledged => "acknowledged",
+        Available => "available",
+    }
+}
+
+/// Sealing and unsealing notices, their delivery to agencies and their acknowledgement, and the
+/// agencies they are delivered to.
+#[async_trait]
+pub trait NoticeStore: Send + Sync {
+    async fn notices(&self, filter: NoticeFilter) -> Result<Vec<NoticeView>, StoreError>;
+
+    /// Agency notices due for (re)delivery, with the endpoint to deliver to, claimed until
+    /// `lease_until`: no other outbox run, in this process or in another server on the same
+    /// database, is handed them before then. A run that dies mid-delivery leaves its claims to
+    /// expire; a run that finishes records each outcome with [`Store::record_delivery`].
+    async fn claim_due_notices(
+        &self,
+        now: jiff::Timestamp,
+        lease_until: jiff::Timestamp,
+        limit: i64,
+    ) -> Result<Vec<OutboxItem>, StoreError>;
+
+    async fn record_delivery(
+        &self,
+        notice_id: &str,
+        result: Delivery,
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Puts a notice that ran out of attempts (`failed`) back in the outbox, due at `now`, for one
+    /// more attempt; `actor` (an operator) is named in the log. False if it is not an agency
+    /// notice in `failed`.
+    async fn retry_failed_notice(
+        &self,
+        notice_id: &str,
+        actor: &str,
+        now: jiff::Timestamp,
+    ) -> Result<bool, StoreError>;
+
+    /// The receiver confirms a notice with the token it was delivered with: only the agency the
+    /// notice is addressed to (`agency`, its code), acting as `actor` (named in the log). False for
+    /// an unknown notice, a wrong token or another agency's notice alike.
+    async fn acknowledge(
+        &self,
+        notice_id: &str,
+        agency: &str,
+        token: &str,
+        actor: &str,
+        now: jiff::Timestamp,
+    ) -> Result<bool, StoreError>;
+
+    /// Configures an agency: its kind, name and endpoint, whatever was registered before.
+    async fn set_agency(&self, agency: &AgencyEndpoint) -> Result<(), StoreError>;
+
+    /// The kind an agency is registered with (configured, or by its first event), if it is.
+    async fn agency_kind(&self, agency_code: &str) -> Result<Option<String>, StoreError>;
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NoticeFilter {
+    pub status: Option<String>,
+    pub case_code: Option<String>,
+    /// Only agency notices not acknowledged yet.
+    pub unacknowledged: bool,
+    /// Only the notices addressed to this recipient (an agency code, or `person`).
+    pub recipient: Option<String>,
+    /// How the notices' text shows the person they are about: in full without one (an agency
+    /// acting on its own notices), else masked by it (an operator watching deliveries).
+    pub mask: Option<IdentityMask>,
+}
+
+/// The masking a list applies to the person's name and identity number before a notice is
+/// rendered (the server's `mask` module): the text reads as the notice with those masked.
+#[derive(Clone, Copy)]
+pub struct IdentityMask {
+    pub name: fn(&str) -> String,
+    pub id_number: fn(&str) -> String,
+}
+
+impl std::fmt::Debug for IdentityMask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IdentityMask")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NoticeView {
+    pub notice_id: String,
+    pub case_code: String,
+    pub kind: NoticeKind,
+    /// An agency code, or `person`.
+    pub recipient: String,
+    pub status: NoticeStatus,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub delivered_at: Option<String>,
+    pub acknowledged_at: Option<String>,
+    pub title: String,
+    pub body: String,
+}
+
+/// A notice to deliver, with everything the delivery needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    pub notice_id: String,
+    pub recipient: String,
+    pub endpoint: Option<String>,
+    pub attempts: i64,
+    /// The document, or why it could not be read back (a damaged row, a key that does not open
+    /// it): the outbox records that as a failed attempt, so such a notice runs out its attempts and
+    /// is listed as `failed` instead of failing every round it is claimed in.
+    pub content: Result<NoticeContent, String>,
+    /// Given to the receiver to acknowledge with; stored only as a hash.
+    pub ack_token: String,
+}
+
+/// A notice document as delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeContent {
+    pub kind: NoticeKind,
+    pub title: String,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    Delivered,
+    Failed {
+        error: String,
+        retry_at: Option<jiff::Timestamp>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgencyEndpoint {
+    pub code: String,
+    pub kind: String,
+    pub name: Option<String>,
+    pub endpoint: Option<String>,
+}

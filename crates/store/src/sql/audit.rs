@@ -1,0 +1,382 @@
+//! The audit log's rows in SQL: entries appended in the caller's transaction, pages of entries,
+//! signed tree heads, proofs, and the audit that recomputes the tree from the rows.
+
+use async_trait::async_trait;
+use fengcun_crypto::{Suite, VerifyingKey};
+use fengcun_ledger::{Hash, SignedTreeHead, TreeHead};
+
+use crate::audit::{
+    AuditEntry, AuditEvent, AuditKind, AuditProblem, AuditReport, AuditStore, RowAudit,
+    frontier_bytes, frontier_from_row, leaf_bytes, read_heads,
+};
+use crate::error::StoreError;
+use crate::sql::rows::{Param, decode, ts};
+
+/// The hash of the log read on `conn`: see [`crate::SqlStore::audit_hash`].
+async fn log_hash(conn: &mut sqlx::AnyConnection) -> Result<Option<Suite>, StoreError> {
+    let newest: Option<(String,)> =
+        sqlx::query_as("SELECT line FROM tree_heads ORDER BY size DESC, at DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await?;
+    if let Some(head) = newest.and_then(|(line,)| SignedTreeHead::from_json(&line).ok()) {
+        return Ok(Some(head.unverified_head().suite()));
+    }
+    // No head: the entries' recorded leaf hashes say it. A few are read, so that an altered first
+    // entry does not hide the hash of the others.
+    let rows: Vec<EntryRow> = sqlx::query_as(
+        "SELECT seq, at, kind, actor, purpose, outcome, subject, detail, leaf_hash FROM audit_entries \
+         ORDER BY seq LIMIT 16",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in rows {
+        // An entry whose kind was altered into none known says nothing of the hash.
+        let Ok(entry) = entry_from_row(row) else {
+            continue;
+        };
+        let bytes = entry.leaf_bytes();
+        for suite in [Suite::Sm, Suite::International] {
+            if fengcun_ledger::Hasher::new(suite)
+                .leaf_hash(&bytes)
+                .to_hex()
+                == entry.leaf_hash
+            {
+                return Ok(Some(suite));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Rows read per statement when the log is streamed.
+const PAGE: i64 = 10_000;
+
+type EntryRow = (
+    i64,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    String,
+    Vec<u8>,
+);
+
+fn entry_from_row(row: EntryRow) -> Result<AuditEntry, StoreError> {
+    let (seq, at, kind, actor, purpose, outcome, subject, detail, leaf_hash) = row;
+    Ok(AuditEntry {
+        seq: u64::try_from(seq).map_err(|_| StoreError::Corrupt("audit seq".into()))?,
+        at,
+        kind: decode("audit_entries.kind", &kind, AuditKind::parse)?,
+        actor,
+        purpose,
+        outcome,
+        subject,
+        detail,
+        leaf_hash: leaf_hash.iter().map(|b| format!("{b:02x}")).collect(),
+    })
+}
+
+impl crate::SqlStore {
+    /// Appends audit events in the caller's transaction, so that they commit with the action they
+    /// record or not at all. Updating the tip first takes its row lock: appenders queue on it.
+    pub(crate) async fn append_audit(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        events: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        sqlx::query("UPDATE audit_tip SET size = size WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
+        let (size, nodes): (i64, Vec<u8>) =
+            sqlx::query_as("SELECT size, nodes FROM audit_tip WHERE id = 1")
+                .fetch_one(&mut *tx)
+                .await?;
+        let suite = self.keys().suite();
+        let mut frontier = frontier_from_row(suite, size, &nodes)?;
+        let hasher = frontier.hasher();
+        let at = ts(now);
+        let mut rows = Vec::with_capacity(events.len());
+        for event in events {
+            let seq = frontier.size();
+            let detail = event.detail.to_string();
+            let bytes = leaf_bytes(
+                seq,
+                &at,
+                event.kind.code(),
+                &event.actor,
+                event.purpose.as_deref(),
+                &event.outcome,
+                event.subject.as_deref(),
+                &detail,
+            );
+            let leaf = hasher.leaf_hash(&bytes);
+            frontier.push_leaf_hash(leaf);
+            rows.push([
+                Param::Int(seq as i64),
+                Param::text(at.clone()),
+                Param::text(event.kind.code()),
+                Param::text(event.actor.clone()),
+                Param::Text(event.purpose.clone()),
+                Param::text(event.outcome.clone()),
+                Param::Text(event.subject.clone()),
+                Param::text(detail),
+                Param::Blob(leaf.0.to_vec()),
+            ]);
+        }
+        self.insert_rows(
+            tx,
+            "INSERT INTO audit_entries (seq, at, kind, actor, purpose, outcome, subject, detail, leaf_hash) VALUES",
+            rows,
+        )
+        .await?;
+        sqlx::query("UPDATE audit_tip SET size = $1, nodes = $2 WHERE id = 1")
+            .bind(frontier.size() as i64)
+            .bind(frontier_bytes(&frontier))
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn audit_page(
+        &self,
+        from: u64,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = self.audit_rows(from, limit).await?;
+        rows.into_iter().map(entry_from_row).collect()
+    }
+
+    /// The rows of entries from `from` (in log order), at most `limit`, as stored.
+    async fn audit_rows(&self, from: u64, limit: i64) -> Result<Vec<EntryRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT seq, at, kind, actor, purpose, outcome, subject, detail, leaf_hash FROM audit_entries \
+             WHERE seq >= $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(from as i64)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// The hash the stored log is built with, as the log itself says: the hash its newest stored
+    /// head names, else the hash under which its first entries' columns give their recorded leaf
+    /// hashes. `None` for a log with neither (empty, or every entry read altered).
+    pub async fn audit_hash(&self) -> Result<Option<Suite>, StoreError> {
+        let mut conn = self.pool().acquire().await?;
+        log_hash(&mut conn).await
+    }
+
+    /// Signs the tree as it stands. Without `force`, nothing is signed when no entry was appended
+    /// since the last head (the periodic signer's case). The head is of the store's suite, which
+    /// must be the log's own hash: a store opened for another hash signs nothing.
+    pub(crate) async fn sign_head(
+        &self,
+        key: &fengcun_crypto::SigningKey,
+        now: jiff::Timestamp,
+        force: bool,
+    ) -> Result<Option<SignedTreeHead>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let suite = self.keys().suite();
+        if let Some(found) = log_hash(&mut tx).await?
+            && found != suite
+        {
+            return Err(StoreError::AuditHash {
+                log: found,
+                given: suite,
+            });
+        }
+        let (size, nodes): (i64, Vec<u8>) =
+            sqlx::query_as("SELECT size, nodes FROM audit_tip WHERE id = 1")
+                .fetch_one(&mut *tx)
+                .await?;
+        let (last,): (Option<i64>,) = sqlx::query_as("SELECT MAX(size) FROM tree_heads")
+            .fetch_one(&mut *tx)
+            .await?;
+        if !force && last == Some(size) {
+            return Ok(None);
+        }
+        let frontier = frontier_from_row(suite, size, &nodes)?;
+        // A head's time is whole milliseconds; stored times are whole seconds.
+        let now = now.round(jiff::Unit::Second).unwrap_or(now);
+        // The tree's hash is the log's; the signature is the key's own algorithm (SM2 or Ed25519,
+        // either over either hash: the head names both).
+        let head = TreeHead::new(frontier.size(), frontier.root(), now, suite).sign(key);
+        sqlx::query("INSERT INTO tree_heads (size, at, line) VALUES ($1, $2, $3) ON CONFLICT (size, at) DO NOTHING")
+            .bind(size)
+            .bind(ts(now))
+            .bind(head.to_json())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(head))
+    }
+
+    pub(crate) async fn head_lines(&self) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as("SELECT line FROM tree_heads ORDER BY size, at")
+            .fetch_all(self.pool())
+            .await?;
+        Ok(rows.into_iter().map(|(line,)| line).collect())
+    }
+
+    /// The tree of recorded leaf hashes up to `size`, for proofs.
+    async fn proof_tree(&self, size: u64) -> Result<fengcun_ledger::Tree, StoreError> {
+        let mut tree = fengcun_ledger::Tree::with_capacity(self.keys().suite(), size);
+        let mut from = 0u64;
+        while tree.len() < size {
+            let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+                "SELECT seq, leaf_hash FROM audit_entries WHERE seq >= $1 AND seq < $2 ORDER BY seq LIMIT $3",
+            )
+            .bind(from as i64)
+            .bind(size as i64)
+            .bind(PAGE * 10)
+            .fetch_all(self.pool())
+            .await?;
+            if rows.is_empty() {
+                return Err(StoreError::NotFound(format!(
+                    "the audit log has fewer than {size} entries"
+                )));
+            }
+            for (seq, leaf) in rows {
+                let leaf = <[u8; 32]>::try_from(leaf.as_slice())
+                    .map_err(|_| StoreError::Corrupt(format!("leaf hash of entry {seq}")))?;
+                tree.push_leaf_hash(Hash(leaf));
+                from = seq as u64 + 1;
+            }
+        }
+        Ok(tree)
+    }
+
+    pub(crate) async fn inclusion(&self, index: u64, size: u64) -> Result<Vec<Hash>, StoreError> {
+        let tree = self.proof_tree(size).await?;
+        tree.inclusion_proof(index, size)
+            .map_err(|e| StoreError::NotFound(e.to_string()))
+    }
+
+    pub(crate) async fn consistency(&self, old: u64, new: u64) -> Result<Vec<Hash>, StoreError> {
+        let tree = self.proof_tree(new).await?;
+        tree.consistency_proof(old, new)
+            .map_err(|e| StoreError::NotFound(e.to_string()))
+    }
+
+    /// Recomputes the tree from every row and checks it against the stored heads (signatures
+    /// checked when `key` is given) and the heads given from outside.
+    pub(crate) async fn verify_log(
+        &self,
+        outside: &[String],
+        key: Option<&VerifyingKey>,
+    ) -> Result<AuditReport, StoreError> {
+        let stored = self.head_lines().await?;
+        let suite = self.keys().suite();
+        let mut report = AuditReport {
+            entries: 0,
+            root: String::new(),
+            stored_heads: stored.len(),
+            outside_heads: outside.len(),
+            signatures_checked: 0,
+            problem: None,
+        };
+        let heads = read_heads(&stored, key).and_then(|(mut heads, checked)| {
+            report.signatures_checked = checked;
+            // Heads kept outside are checked with the key when there is one, like the stored.
+            let (more, checked) = read_heads(outside, key)?;
+            report.signatures_checked += checked;
+            heads.extend(more);
+            Ok(heads)
+        });
+        let mut audit = match heads.and_then(|heads| RowAudit::new(suite, heads)) {
+            Ok(audit) => audit,
+            Err(problem) => {
+                report.problem = Some(problem);
+                return Ok(report);
+            }
+        };
+        let mut from = 0u64;
+        // An entry whose kind was altered into none known is named as altered, like any other
+        // altered column, rather than failing the audit.
+        let mut unreadable = None;
+        'pages: loop {
+            let page = self.audit_rows(from, PAGE).await?;
+            let Some(last) = page.last() else { break };
+            from = u64::try_from(last.0).map_err(|_| StoreError::Corrupt("audit seq".into()))? + 1;
+            for row in page {
+                let (seq, kind) = (row.0, row.2.clone());
+                let entry = match entry_from_row(row) {
+                    Ok(entry) => entry,
+                    Err(StoreError::UnknownValue { .. }) => {
+                        unreadable = Some(AuditProblem::Altered {
+                            entry: u64::try_from(seq).unwrap_or_default(),
+                            detail: format!("its kind `{kind}` is none an entry can have"),
+                        });
+                        break 'pages;
+                    }
+                    Err(e) => return Err(e),
+                };
+                if !audit.push(&entry, suite) {
+                    break 'pages;
+                }
+            }
+        }
+        let (entries, root, problem) = audit.finish();
+        report.entries = entries;
+        report.root = root.map(|r| r.to_hex()).unwrap_or_default();
+        report.problem = problem.or(unreadable);
+        Ok(report)
+    }
+}
+
+#[async_trait]
+impl AuditStore for crate::SqlStore {
+    async fn audit(&self, events: &[AuditEvent], now: jiff::Timestamp) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        self.append_audit(&mut tx, events, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn audit_entries(&self, from: u64, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        self.audit_page(from, limit).await
+    }
+
+    async fn sign_tree_head(
+        &self,
+        key: &fengcun_crypto::SigningKey,
+        now: jiff::Timestamp,
+        force: bool,
+    ) -> Result<Option<fengcun_ledger::SignedTreeHead>, StoreError> {
+        self.sign_head(key, now, force).await
+    }
+
+    async fn tree_heads(&self) -> Result<Vec<String>, StoreError> {
+        self.head_lines().await
+    }
+
+    async fn inclusion_proof(
+        &self,
+        index: u64,
+        size: u64,
+    ) -> Result<Vec<fengcun_ledger::Hash>, StoreError> {
+        self.inclusion(index, size).await
+    }
+
+    async fn consistency_proof(
+        &self,
+        old: u64,
+        new: u64,
+    ) -> Result<Vec<fengcun_ledger::Hash>, StoreError> {
+        self.consistency(old, new).await
+    }
+
+    async fn verify_audit(
+        &self,
+        outside: &[String],
+        key: Option<&fengcun_crypto::VerifyingKey>,
+    ) -> Result<AuditReport, StoreError> {
+        self.verify_log(outside, key).await
+    }
+}

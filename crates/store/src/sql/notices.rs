@@ -1,0 +1,464 @@
+//! Notices and the outbox in SQL: lists of notices rendered from their sealed facts, claims of due
+//! deliveries, delivery outcomes, retries, acknowledgements, and the agencies delivered to.
+
+use async_trait::async_trait;
+use fengcun_domain::{Date, Disposition};
+
+use crate::audit::{AuditEvent, AuditKind};
+use crate::error::StoreError;
+use crate::keys;
+use crate::notices::{
+    AgencyEndpoint, Delivery, IdentityMask, NoticeContent, NoticeFilter, NoticeKind, NoticeStatus,
+    NoticeStore, NoticeView, OutboxItem,
+};
+use crate::sql::SqlStore;
+use crate::sql::rows::{decode, ts};
+
+#[async_trait]
+impl NoticeStore for SqlStore {
+    async fn notices(&self, filter: NoticeFilter) -> Result<Vec<NoticeView>, StoreError> {
+        let rows: Vec<NoticeRow> = sqlx::query_as(
+            "SELECT n.notice_id, n.person_key, n.case_code, n.kind, n.recipient, n.status, n.attempts, n.last_error, n.created_at, \
+             n.delivered_at, n.acknowledged_at, n.transition_id, t.notice_facts, r.data_key FROM notices n \
+             JOIN records r ON r.person_key = n.person_key AND r.case_code = n.case_code \
+             JOIN transitions t ON t.transition_id = n.transition_id \
+             WHERE ($1 IS NULL OR n.status = $1) AND ($2 IS NULL OR n.case_code = $2) \
+             AND ($3 = 0 OR (n.recipient <> 'person' AND n.status <> 'acknowledged')) \
+             AND ($4 IS NULL OR n.recipient = $4) ORDER BY n.created_at, n.notice_id",
+        )
+        .bind(filter.status.clone())
+        .bind(filter.case_code.clone())
+        .bind(i64::from(filter.unacknowledged))
+        .bind(filter.recipient.clone())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|row| self.notice_view(row, filter.mask))
+            .collect()
+    }
+
+    async fn claim_due_notices(
+        &self,
+        now: jiff::Timestamp,
+        lease_until: jiff::Timestamp,
+        limit: i64,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        type Row = (
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            i64,
+            String,
+            String,
+            Option<Vec<u8>>,
+            Vec<u8>,
+        );
+        let mut tx = self.begin_write().await?;
+        let candidates: Vec<Row> = sqlx::query_as(
+            "SELECT n.notice_id, n.person_key, n.case_code, n.recipient, a.endpoint, n.attempts, n.kind, n.transition_id, t.notice_facts, \
+             r.data_key FROM notices n \
+             JOIN records r ON r.person_key = n.person_key AND r.case_code = n.case_code \
+             JOIN transitions t ON t.transition_id = n.transition_id \
+             LEFT JOIN agencies a ON a.agency_code = n.recipient \
+             WHERE n.status IN ('pending', 'retrying') AND n.next_attempt_at <= $1 ORDER BY n.next_attempt_at, n.notice_id LIMIT $2",
+        )
+        .bind(ts(now))
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        // The claim repeats the due condition: on PostgreSQL a concurrent run that claimed the
+        // notice first makes this update match nothing once its transaction commits.
+        let mut rows = Vec::with_capacity(candidates.len());
+        for row in candidates {
+            let claimed = sqlx::query(
+                "UPDATE notices SET next_attempt_at = $1 \
+                 WHERE notice_id = $2 AND status IN ('pending', 'retrying') AND next_attempt_at <= $3",
+            )
+            .bind(ts(lease_until))
+            .bind(&row.0)
+            .bind(ts(now))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if claimed == 1 {
+                rows.push(row);
+            }
+        }
+        tx.commit().await?;
+        let mut items = Vec::with_capacity(rows.len());
+        for (
+            notice_id,
+            person_key,
+            case_code,
+            recipient,
+            endpoint,
+            attempts,
+            kind,
+            transition_id,
+            facts,
+            wrapped,
+        ) in rows
+        {
+            // One unreadable notice must not hold up the others claimed with it.
+            let content = decode("notices.kind", &kind, NoticeKind::parse)
+                .and_then(|kind| {
+                    self.render_stored_notice(
+                        &notice_id,
+                        kind,
+                        &recipient,
+                        &person_key,
+                        &case_code,
+                        &transition_id,
+                        facts,
+                        &wrapped,
+                        None,
+                    )
+                    .map(|(title, body)| NoticeContent { kind, title, body })
+                })
+                .map_err(|error| error.to_string());
+            items.push(OutboxItem {
+                ack_token: self.keys.ack_token(&notice_id),
+                notice_id,
+                recipient,
+                endpoint,
+                attempts,
+                content,
+            });
+        }
+        Ok(items)
+    }
+
+    async fn record_delivery(
+        &self,
+        notice_id: &str,
+        result: Delivery,
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        // Every attempt is recorded whatever the status meanwhile: a receiver may acknowledge
+        // while it handles the delivery, before this is written. The status only moves forward
+        // (an acknowledgement stays; a failed repeat of a delivered notice changes no status).
+        let query = match &result {
+            Delivery::Delivered => sqlx::query_as::<_, (String,)>(
+                "UPDATE notices SET status = CASE WHEN status = 'acknowledged' THEN status ELSE 'delivered' END, \
+                 attempts = attempts + 1, delivered_at = COALESCE(delivered_at, $1), last_error = NULL, next_attempt_at = NULL \
+                 WHERE notice_id = $2 AND recipient <> 'person' RETURNING status",
+            )
+            .bind(ts(now))
+            .bind(notice_id),
+            Delivery::Failed { error, retry_at: Some(at) } => sqlx::query_as(
+                "UPDATE notices SET attempts = attempts + 1, \
+                 last_error = CASE WHEN status IN ('pending', 'retrying') THEN $1 ELSE last_error END, \
+                 next_attempt_at = CASE WHEN status IN ('pending', 'retrying') THEN $2 ELSE next_attempt_at END, \
+                 status = CASE WHEN status IN ('pending', 'retrying') THEN 'retrying' ELSE status END \
+                 WHERE notice_id = $3 AND recipient <> 'person' RETURNING status",
+            )
+            .bind(error.clone())
+            .bind(ts(*at))
+            .bind(notice_id),
+            Delivery::Failed { error, retry_at: None } => sqlx::query_as(
+                "UPDATE notices SET attempts = attempts + 1, \
+                 last_error = CASE WHEN status IN ('pending', 'retrying') THEN $1 ELSE last_error END, \
+                 next_attempt_at = CASE WHEN status IN ('pending', 'retrying') THEN NULL ELSE next_attempt_at END, \
+                 status = CASE WHEN status IN ('pending', 'retrying') THEN 'failed' ELSE status END \
+                 WHERE notice_id = $2 AND recipient <> 'person' RETURNING status",
+            )
+            .bind(error.clone())
+            .bind(notice_id),
+        };
+        let mut tx = self.begin_write().await?;
+        if let Some((status,)) = query.fetch_optional(&mut *tx).await? {
+            let outcome = match (&result, status.as_str()) {
+                (Delivery::Delivered, _) => "delivered",
+                (Delivery::Failed { .. }, "retrying") => "retrying",
+                (Delivery::Failed { .. }, "failed") => "failed",
+                // A repeated delivery of a notice delivered or acknowledged already failed.
+                (Delivery::Failed { .. }, _) => "not_delivered",
+            };
+            let event = AuditEvent::new(AuditKind::NoticeDelivery, "outbox", outcome)
+                .subject(format!("notice:{notice_id}"))
+                .detail(serde_json::json!({ "status": status }));
+            self.append_audit(&mut tx, &[event], now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn retry_failed_notice(
+        &self,
+        notice_id: &str,
+        actor: &str,
+        now: jiff::Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let retried = sqlx::query(
+            "UPDATE notices SET status = 'retrying', next_attempt_at = $1 \
+             WHERE notice_id = $2 AND status = 'failed' AND recipient <> 'person'",
+        )
+        .bind(ts(now))
+        .bind(notice_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if retried {
+            let event = AuditEvent::new(AuditKind::NoticeDelivery, actor, "requeued")
+                .subject(format!("notice:{notice_id}"));
+            self.append_audit(&mut tx, &[event], now).await?;
+        }
+        tx.commit().await?;
+        Ok(retried)
+    }
+
+    async fn acknowledge(
+        &self,
+        notice_id: &str,
+        agency: &str,
+        token: &str,
+        actor: &str,
+        now: jiff::Timestamp,
+    ) -> Result<bool, StoreError> {
+        let expected = self.keys.ack_token(notice_id);
+        let matches = expected.len() == token.len()
+            && expected
+                .bytes()
+                .zip(token.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        if !matches {
+            return Ok(false);
+        }
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE notices SET status = 'acknowledged', acknowledged_at = $1, next_attempt_at = NULL \
+             WHERE notice_id = $2 AND recipient = $3 AND recipient <> 'person'",
+        )
+        .bind(ts(now))
+        .bind(notice_id)
+        .bind(agency)
+        .execute(&mut *tx)
+        .await?;
+        let acknowledged = done.rows_affected() == 1;
+        if acknowledged {
+            let event = AuditEvent::new(AuditKind::NoticeAcknowledged, actor, "acknowledged")
+                .subject(format!("notice:{notice_id}"))
+                .detail(serde_json::json!({"agency": agency}));
+            self.append_audit(&mut tx, &[event], now).await?;
+        }
+        tx.commit().await?;
+        Ok(acknowledged)
+    }
+
+    async fn set_agency(&self, agency: &AgencyEndpoint) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO agencies (agency_code, kind, name, endpoint) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (agency_code) DO UPDATE SET kind = excluded.kind, name = COALESCE(excluded.name, agencies.name), endpoint = excluded.endpoint",
+        )
+        .bind(agency.code.as_str())
+        .bind(agency.kind.as_str())
+        .bind(agency.name.clone())
+        .bind(agency.endpoint.clone())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn agency_kind(&self, agency_code: &str) -> Result<Option<String>, StoreError> {
+        let kind: Option<(String,)> =
+            sqlx::query_as("SELECT kind FROM agencies WHERE agency_code = $1")
+                .bind(agency_code)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(kind.map(|(kind,)| kind))
+    }
+}
+
+type NoticeRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<Vec<u8>>,
+    Vec<u8>,
+);
+
+impl SqlStore {
+    fn notice_view(
+        &self,
+        row: NoticeRow,
+        mask: Option<IdentityMask>,
+    ) -> Result<NoticeView, StoreError> {
+        let (
+            notice_id,
+            person_key,
+            case_code,
+            kind,
+            recipient,
+            status,
+            attempts,
+            last_error,
+            created_at,
+            delivered_at,
+            acknowledged_at,
+            transition_id,
+            facts,
+            wrapped,
+        ) = row;
+        let kind = decode("notices.kind", &kind, NoticeKind::parse)?;
+        let status = decode("notices.status", &status, NoticeStatus::parse)?;
+        let (title, body) = self.render_stored_notice(
+            &notice_id,
+            kind,
+            &recipient,
+            &person_key,
+            &case_code,
+            &transition_id,
+            facts,
+            &wrapped,
+            mask,
+        )?;
+        Ok(NoticeView {
+            notice_id,
+            case_code,
+            kind,
+            recipient,
+            status,
+            attempts,
+            last_error,
+            created_at,
+            delivered_at,
+            acknowledged_at,
+            title,
+            body,
+        })
+    }
+
+    /// Renders one notice from the facts sealed with its transition: the same text whenever it is
+    /// read or delivered.
+    #[allow(clippy::too_many_arguments, reason = "the columns of one notice row")]
+    fn render_stored_notice(
+        &self,
+        notice_id: &str,
+        kind: NoticeKind,
+        recipient: &str,
+        person_key: &str,
+        case_code: &str,
+        transition_id: &str,
+        facts: Option<Vec<u8>>,
+        wrapped: &[u8],
+        mask: Option<IdentityMask>,
+    ) -> Result<(String, String), StoreError> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("notice {notice_id}: {what}"));
+        let facts = facts.ok_or_else(|| corrupt("no notice facts"))?;
+        let key = self.keys.record_key(wrapped, person_key, case_code)?;
+        let facts: serde_json::Value = serde_json::from_slice(&keys::open(
+            &key,
+            &facts,
+            &format!("notices/{transition_id}"),
+        )?)
+        .map_err(|e| corrupt(&e.to_string()))?;
+        let recipient = if recipient == "person" {
+            fengcun_lifecycle::Recipient::Person
+        } else {
+            let entry = &facts["agencies"][recipient];
+            fengcun_lifecycle::Recipient::Agency {
+                agency: serde_json::from_value(entry["agency"].clone())
+                    .map_err(|e| corrupt(&e.to_string()))?,
+                // A document number or a judgment's 案号 finds the person in published
+                // judgments: a masked reading shows neither.
+                document_number: entry["document_number"]
+                    .as_str()
+                    .filter(|_| mask.is_none())
+                    .map(str::to_owned),
+            }
+        };
+        let date = |field: &str| -> Result<Date, StoreError> {
+            facts[field]
+                .as_str()
+                .and_then(|d| d.parse().ok())
+                .ok_or_else(|| corrupt(field))
+        };
+        let basis: Vec<String> = facts["basis"]
+            .as_array()
+            .map(|b| {
+                b.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let (mut person_name, mut id_number) = (
+            facts["person_name"].as_str().map(str::to_owned),
+            facts["id_number"].as_str().map(str::to_owned),
+        );
+        if let Some(mask) = mask {
+            person_name = person_name.map(|name| (mask.name)(&name));
+            id_number = id_number.map(|id| (mask.id_number)(&id));
+        }
+        // Notices sealed before the disposition was kept with them were all worded as convictions,
+        // and keep the words they were issued with.
+        let disposition = match facts["disposition"].as_str() {
+            None => Disposition::Convicted,
+            Some(code) => Disposition::parse(code).ok_or_else(|| corrupt("disposition"))?,
+        };
+        // Notices sealed before these were kept with them render as they were issued: no
+        // authority, the policy's title, no judgment, no objection route.
+        let judgment = match &facts["judgment"] {
+            serde_json::Value::Null => None,
+            j => {
+                let day = |v: &serde_json::Value| v.as_str().and_then(|d| d.parse::<Date>().ok());
+                Some(fengcun_lifecycle::TriggeringJudgment {
+                    court: j["court"]
+                        .as_str()
+                        .ok_or_else(|| corrupt("judgment.court"))?
+                        .to_owned(),
+                    court_code: j["court_code"].as_str().unwrap_or_default().to_owned(),
+                    case_number: j["case_number"]
+                        .as_str()
+                        .filter(|_| mask.is_none())
+                        .map(str::to_owned),
+                    date: day(&j["date"]).ok_or_else(|| corrupt("judgment.date"))?,
+                    effective: day(&j["effective"]),
+                })
+            }
+        };
+        let objection_days = match &facts["objection_days"] {
+            serde_json::Value::Null => None,
+            days => Some(
+                days.as_u64()
+                    .and_then(|d| u32::try_from(d).ok())
+                    .ok_or_else(|| corrupt("objection_days"))?,
+            ),
+        };
+        let notice = fengcun_lifecycle::render_notice(
+            kind,
+            &recipient,
+            &fengcun_lifecycle::NoticeFacts {
+                number: notice_id,
+                case_code,
+                person_name: person_name.as_deref(),
+                id_number: id_number.as_deref(),
+                effective: date("effective")?,
+                issued: date("issued")?,
+                policy_title: facts["policy_title"].as_str().unwrap_or_default(),
+                instrument: facts["instrument"].as_str(),
+                basis: &basis,
+                authority: facts["authority"].as_str(),
+                judgment: judgment.as_ref(),
+                objection_body: facts["objection_body"].as_str(),
+                objection_days,
+                reason: facts["reason"].as_str(),
+                disposition,
+            },
+        );
+        Ok((notice.title, notice.body))
+    }
+}

@@ -1,0 +1,156 @@
+//! The one row builder every part of the SQL store writes with: placeholders for the two engines,
+//! bound values of deferred rows, multi-row inserts, and the text form of stored times.
+
+use sqlx::AnyConnection;
+
+use crate::error::StoreError;
+use crate::sql::SqlStore;
+use crate::types::Backend;
+
+/// Rows per multi-row statement: well under SQLite's and PostgreSQL's parameter limits.
+pub(crate) const ROWS_PER_STATEMENT: usize = 100;
+
+/// Times are stored as RFC 3339 text rounded to the second, so that text order is time order.
+pub(crate) fn ts(t: jiff::Timestamp) -> String {
+    t.round(jiff::Unit::Second).unwrap_or(t).to_string()
+}
+
+/// Reads a stored code into its enum; a code none of its values has is
+/// [`StoreError::UnknownValue`], naming the column.
+pub(crate) fn decode<T>(
+    column: &'static str,
+    value: &str,
+    parse: fn(&str) -> Option<T>,
+) -> Result<T, StoreError> {
+    parse(value).ok_or_else(|| StoreError::UnknownValue {
+        column,
+        value: value.to_owned(),
+    })
+}
+
+/// [`decode`] for a column that may be NULL.
+pub(crate) fn decode_opt<T>(
+    column: &'static str,
+    value: Option<&str>,
+    parse: fn(&str) -> Option<T>,
+) -> Result<Option<T>, StoreError> {
+    value.map(|v| decode(column, v, parse)).transpose()
+}
+
+/// A bound value of a deferred row.
+#[derive(Debug, Clone)]
+pub(crate) enum Param {
+    Text(Option<String>),
+    Int(i64),
+    Blob(Vec<u8>),
+    MaybeBlob(Option<Vec<u8>>),
+}
+
+impl Param {
+    pub(crate) fn text(value: impl Into<String>) -> Self {
+        Param::Text(Some(value.into()))
+    }
+
+    pub(crate) fn bind<'q>(
+        self,
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        match self {
+            Param::Text(value) => query.bind(value),
+            Param::Int(value) => query.bind(value),
+            Param::Blob(value) => query.bind(value),
+            Param::MaybeBlob(value) => query.bind(value),
+        }
+    }
+}
+
+/// `rows` groups of `columns` placeholders, numbered on: `($1, $2), ($3, $4)` (`?` on SQLite).
+pub(crate) fn placeholders(positional: bool, rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let params: Vec<String> = (0..columns)
+                .map(|c| param(positional, r * columns + c + 1))
+                .collect();
+            format!("({})", params.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `n` placeholders from the first: `$1, $2, $3` (`?, ?, ?` on SQLite).
+pub(crate) fn list(positional: bool, n: usize) -> String {
+    (1..=n)
+        .map(|i| param(positional, i))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The `n`th placeholder (from 1).
+pub(crate) fn param(positional: bool, n: usize) -> String {
+    if positional {
+        "?".to_owned()
+    } else {
+        format!("${n}")
+    }
+}
+
+impl SqlStore {
+    /// Whether generated placeholders are positional (`?`, SQLite) or numbered (`$n`).
+    pub(crate) fn positional(&self) -> bool {
+        self.backend == Backend::Sqlite
+    }
+
+    /// Inserts one row of `N` values: `{head} ($1, …, $N) {tail}` (`tail` may be empty, or an
+    /// `ON CONFLICT` clause). The number of rows written.
+    pub(crate) async fn insert_row<const N: usize>(
+        &self,
+        tx: &mut AnyConnection,
+        head: &str,
+        row: [Param; N],
+        tail: &str,
+    ) -> Result<u64, StoreError> {
+        let sql = format!("{head} {} {tail}", placeholders(self.positional(), 1, N));
+        let mut query = sqlx::query(&sql);
+        for value in row {
+            query = value.bind(query);
+        }
+        Ok(query.execute(&mut *tx).await?.rows_affected())
+    }
+
+    /// Inserts rows of `N` values with one multi-row statement per hundred rows.
+    pub(crate) async fn insert_rows<const N: usize>(
+        &self,
+        tx: &mut AnyConnection,
+        head: &str,
+        rows: Vec<[Param; N]>,
+    ) -> Result<(), StoreError> {
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<[Param; N]> = rows.by_ref().take(ROWS_PER_STATEMENT).collect();
+            let sql = format!("{head} {}", placeholders(self.positional(), chunk.len(), N));
+            let mut query = sqlx::query(&sql);
+            for row in chunk {
+                for value in row {
+                    query = value.bind(query);
+                }
+            }
+            query.execute(&mut *tx).await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{list, param, placeholders};
+
+    #[test]
+    fn placeholders_are_numbered_on_postgres_and_positional_on_sqlite() {
+        assert_eq!(placeholders(false, 2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(placeholders(true, 2, 2), "(?, ?), (?, ?)");
+        assert_eq!(list(false, 3), "$1, $2, $3");
+        assert_eq!(list(true, 2), "?, ?");
+        assert_eq!(param(false, 7), "$7");
+        assert_eq!(param(true, 7), "?");
+    }
+}
