@@ -513,6 +513,13 @@ fn locate_json_error(line: &[u8]) -> FieldError {
     }
 }
 
+impl Record {
+    /// The facts as FORMATS.md writes them ([`write_record`]), beside their parser.
+    pub fn to_json(&self) -> serde_json::Value {
+        write_record(self)
+    }
+}
+
 /// A record's facts written as FORMATS.md writes them: what [`RecordParser::parse`] reads back into
 /// the same `Record` (the store keeps them, encrypted, with the record and its transitions).
 pub fn write_record(record: &Record) -> serde_json::Value {

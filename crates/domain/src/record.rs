@@ -99,10 +99,3 @@ impl Record {
         age_in_full_years(self.person.birth_date?, date)
     }
 }
-
-impl Record {
-    /// The facts as FORMATS.md writes them ([`crate::write_record`]), beside their parser.
-    pub fn to_json(&self) -> serde_json::Value {
-        crate::facts::write_record(self)
-    }
-}
