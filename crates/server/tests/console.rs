@@ -5,7 +5,7 @@
 //!
 //! Without `/usr/bin/chromium` and `/usr/bin/chromedriver` (or `FENGCUN_CHROMIUM` and
 //! `FENGCUN_CHROMEDRIVER`) the browser test prints `SKIPPED: …` and passes; `.ci/run` installs
-//! both, so CI runs it.
+//! both and sets `FENGCUN_REQUIRE_BROWSER`, so that in CI a missing browser fails instead.
 
 #![allow(
     clippy::expect_used,

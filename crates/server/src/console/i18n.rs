@@ -350,8 +350,8 @@ pub(crate) const TEXTS: &[(&str, &str, &str)] = &[
     ),
     // Home
     ("home.title", "首页", "Home"),
-    ("home.welcome", "您好", "Welcome"),
-    ("home.as", "当前身份", "Signed in as"),
+    ("home.welcome", "您好，", "Welcome, "),
+    ("home.as", "当前身份：", "Signed in as: "),
     ("home.tasks", "您可以办理的事项", "What you may do here"),
     (
         "home.lookup",

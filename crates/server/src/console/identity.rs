@@ -442,16 +442,13 @@ pub async fn create_key(
         owner: optional(&form.owner),
     };
     match identity::create_key(&state, &page.caller, new).await {
+        // The secret has its own box on the page: no notice besides.
         Ok(created) => {
-            let notice = Notice {
-                ok: true,
-                message: format!("{}{}", page.lang.t("keys.created"), ""),
-            };
             users_page_with(
                 &state,
                 page,
                 StatusCode::CREATED,
-                Some(notice),
+                None,
                 Some(created.secret),
             )
             .await

@@ -106,7 +106,8 @@ pub fn router(state: AppState) -> Router {
         .route("/console/grants/{id}/revoke", post(requests::revoke_grant))
         .route("/console/lookup", get(lookup::page).post(lookup::lookup))
         .route("/console/static/{file}", get(static_file))
-        .fallback(not_found)
+        // Only the console's own unknown addresses: a fallback would answer the API's too.
+        .route("/console/{*rest}", get(not_found).post(not_found))
         .layer(axum::middleware::from_fn(form_token))
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .layer(SetResponseHeaderLayer::overriding(
