@@ -54,6 +54,11 @@ impl ApiError {
             ApiError::UnsupportedMediaType => return StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Service(service) => service,
         };
+        Self::status_of(service)
+    }
+
+    /// The status a service's error is answered with (the console's pages answer with it too).
+    pub(crate) fn status_of(service: &ServiceError) -> StatusCode {
         match service {
             ServiceError::Unauthenticated => StatusCode::UNAUTHORIZED,
             ServiceError::Refused(_) => StatusCode::FORBIDDEN,

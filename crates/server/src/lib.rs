@@ -8,6 +8,7 @@ pub mod api;
 mod auth;
 mod clock;
 pub mod config;
+pub mod console;
 pub mod enrol;
 mod error;
 pub mod keyfile;
@@ -151,7 +152,7 @@ pub async fn start_with_store(
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", state.config.listen))?;
     let address = listener.local_addr()?;
-    let router = api::router(state.clone());
+    let router = api::router(state.clone()).merge(console::router(state.clone()));
     let server = tokio::spawn(async move {
         let shutdown = async {
             let ctrl_c = tokio::signal::ctrl_c();

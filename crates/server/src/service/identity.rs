@@ -500,6 +500,34 @@ pub async fn set_disabled(
     })
 }
 
+/// An administrator sets a new password for a user who lost theirs (audited as `user_changed`,
+/// `password_reset`): every session of the user ends, as with a change of their own.
+pub async fn reset_password(
+    state: &AppState,
+    caller: &Caller,
+    username: &str,
+    password: &str,
+) -> Result<OneUser> {
+    caller
+        .require(state, "change users", &[Role::Administrator])
+        .await?;
+    check_password("password", password)?;
+    let mut user = state
+        .store
+        .user(username)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    user.password_hash = hash_in_turn(password.to_owned()).await?;
+    let event = user_changed(&caller.name, "password_reset", &user);
+    state
+        .store
+        .put_user(&user, &[event], state.clock.now())
+        .await?;
+    Ok(OneUser {
+        user: UserView::from(&user),
+    })
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {

@@ -1,0 +1,546 @@
+//! The console's words: Simplified Chinese, with an English switch. The language is chosen once per
+//! request (from the `fengcun_lang` cookie) and carried in the page's context, so templates ask
+//! `ctx.t(key)` and never branch on the language themselves.
+
+use crate::config::Role;
+use crate::service::ServiceError;
+
+pub const LANG_COOKIE: &str = "fengcun_lang";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub fn from_code(code: &str) -> Option<Lang> {
+        match code {
+            "zh" => Some(Lang::Zh),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+
+    /// The `lang` attribute of the page.
+    pub fn html(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    /// The text of `key`; a key without a text shows itself (a test finds every key used).
+    pub fn t(self, key: &str) -> &'static str {
+        match TEXTS.iter().find(|(k, _, _)| *k == key) {
+            Some((_, zh, en)) => match self {
+                Lang::Zh => zh,
+                Lang::En => en,
+            },
+            None => {
+                tracing::warn!(key, "console text missing");
+                "?"
+            }
+        }
+    }
+
+    /// A day: `2026年12月5日`, or `5 December 2026`.
+    pub fn date(self, date: fengcun_domain::Date) -> String {
+        match self {
+            Lang::Zh => fengcun_domain::date::chinese_date(date),
+            Lang::En => {
+                const MONTHS: [&str; 12] = [
+                    "January",
+                    "February",
+                    "March",
+                    "April",
+                    "May",
+                    "June",
+                    "July",
+                    "August",
+                    "September",
+                    "October",
+                    "November",
+                    "December",
+                ];
+                let month = MONTHS
+                    .get(usize::try_from(date.month() - 1).unwrap_or(0))
+                    .copied()
+                    .unwrap_or("?");
+                format!("{} {month} {}", date.day(), date.year())
+            }
+        }
+    }
+
+    /// A stored timestamp (RFC 3339) as a day and a time in China: `2026年12月5日 10:30`. Text
+    /// that is no timestamp is shown as it is.
+    pub fn time(self, text: &str) -> String {
+        let Ok(timestamp) = text.parse::<jiff::Timestamp>() else {
+            return text.to_owned();
+        };
+        let zoned = timestamp.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(8)));
+        format!(
+            "{} {:02}:{:02}",
+            self.date(zoned.date()),
+            zoned.hour(),
+            zoned.minute()
+        )
+    }
+
+    pub fn role(self, role: &str) -> &'static str {
+        match Role::parse(role) {
+            Some(role) => self.t(&format!("role.{}", role.code())),
+            None => "?",
+        }
+    }
+
+    /// A requester kind, a purpose, a request's status: `{group}.{code}`, or the code itself
+    /// when there is no text for it.
+    pub fn code_text(self, group: &str, code: &str) -> String {
+        let key = format!("{group}.{code}");
+        if TEXTS.iter().any(|(k, _, _)| *k == key) {
+            self.t(&key).to_owned()
+        } else {
+            code.to_owned()
+        }
+    }
+
+    /// A service's refusal or validation error in this language, naming the field it is about
+    /// (`用户名：…`). The service's messages begin with the field (`username: …`).
+    pub fn error(self, error: &ServiceError) -> String {
+        match error {
+            ServiceError::Unauthenticated => self.t("error.unauthenticated").to_owned(),
+            ServiceError::Refused(reason) => {
+                let reason = reason.to_string();
+                match field_of(&reason) {
+                    Some((field, detail)) => self.field_error(field, detail),
+                    None => format!("{}（{reason}）", self.t("error.refused")),
+                }
+            }
+            ServiceError::Throttled(seconds) => {
+                format!(
+                    "{}{seconds}{}",
+                    self.t("error.throttled"),
+                    self.t("error.seconds")
+                )
+            }
+            ServiceError::Conflict(message) | ServiceError::Invalid(message) => {
+                match field_of(message) {
+                    Some((field, detail)) => self.field_error(field, detail),
+                    None => format!("{}（{message}）", self.t("error.invalid")),
+                }
+            }
+            ServiceError::NotFound => self.t("error.not_found").to_owned(),
+            ServiceError::Store(fengcun_store::StoreError::Invalid { .. }) => {
+                self.t("error.invalid").to_owned()
+            }
+            ServiceError::Store(_) => self.t("error.internal").to_owned(),
+        }
+    }
+
+    /// `「字段」：说明`, with the service's own words kept after it for the precise rule.
+    fn field_error(self, field: &str, detail: &str) -> String {
+        let label = self.code_text("field", field);
+        let rule = self.code_text("rule", field);
+        let rule = if rule == field { String::new() } else { rule };
+        match self {
+            Lang::Zh => format!("「{label}」有误：{rule}（{}）", detail.trim()),
+            Lang::En => format!("{label}: {rule} ({})", detail.trim()),
+        }
+    }
+}
+
+/// `username: 3 to 64 …` → (`username`, `3 to 64 …`): a field is a lower-case identifier.
+fn field_of(message: &str) -> Option<(&str, &str)> {
+    let (field, detail) = message.split_once(':')?;
+    let is_field = !field.is_empty()
+        && field
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit());
+    is_field.then_some((field, detail))
+}
+
+/// (key, 中文, English).
+pub(crate) const TEXTS: &[(&str, &str, &str)] = &[
+    ("app.name", "封存平台 · 工作台", "Fengcun console"),
+    (
+        "app.tagline",
+        "未成年人及轻微犯罪记录封存平台",
+        "Sealing platform for minor criminal records",
+    ),
+    ("lang.switch", "English", "中文"),
+    // Menu
+    ("nav.home", "首页", "Home"),
+    ("nav.lookup", "查询", "Look-up"),
+    ("nav.requests", "申请与审批", "Requests and approvals"),
+    ("nav.notices", "通知", "Notices"),
+    ("nav.audit", "审计", "Audit"),
+    ("nav.users", "用户与密钥", "Users and keys"),
+    ("nav.password", "修改密码", "Change password"),
+    ("nav.logout", "退出登录", "Log out"),
+    // Roles
+    ("role.agency", "机关系统", "Agency system"),
+    ("role.operator", "平台运维人员", "Operator"),
+    ("role.auditor", "审计监督人员", "Auditor"),
+    ("role.clerk", "办案人员", "Clerk"),
+    ("role.approver", "审批人", "Approver"),
+    ("role.administrator", "系统管理员", "Administrator"),
+    ("role.requester", "查询申请人", "Requester"),
+    // Requester kinds
+    ("kind.court", "人民法院", "court"),
+    ("kind.procuratorate", "人民检察院", "procuratorate"),
+    ("kind.public_security", "公安机关", "public security"),
+    ("kind.state_security", "国家安全机关", "state security"),
+    (
+        "kind.justice_administration",
+        "司法行政机关",
+        "justice administration",
+    ),
+    (
+        "kind.supervision_commission",
+        "监察委员会",
+        "supervision commission",
+    ),
+    ("kind.employer", "用人单位", "employer"),
+    ("kind.person", "本人", "the person"),
+    ("kind.lawyer", "律师", "lawyer"),
+    // Purposes
+    ("purpose.case_handling", "办案需要", "case handling"),
+    (
+        "purpose.national_security_review",
+        "国家安全审查",
+        "national security review",
+    ),
+    (
+        "purpose.special_post_vetting",
+        "特殊岗位从业审查",
+        "special post vetting",
+    ),
+    ("purpose.certificate", "开具无犯罪记录证明", "certificate"),
+    ("purpose.self_inspection", "本人查询", "self inspection"),
+    // Request states
+    ("status.pending", "待审批", "pending"),
+    ("status.approved", "已批准", "approved"),
+    ("status.refused", "已驳回", "refused"),
+    ("status.withdrawn", "已撤回", "withdrawn"),
+    // Fields (named by errors)
+    ("field.username", "用户名", "Username"),
+    ("field.password", "密码", "Password"),
+    ("field.current_password", "当前密码", "Current password"),
+    ("field.new_password", "新密码", "New password"),
+    ("field.role", "角色", "Role"),
+    ("field.requester_kind", "查询身份", "Requester kind"),
+    ("field.agency", "机关代码", "Agency code"),
+    ("field.id_number", "身份证号", "Identity number"),
+    ("field.case_code", "案件编号", "Case code"),
+    ("field.name", "姓名", "Name"),
+    ("field.key_name", "密钥名称", "Key name"),
+    ("field.owner", "所属用户", "Owner"),
+    ("field.purpose", "查询目的", "Purpose"),
+    ("field.post", "岗位", "Post"),
+    ("field.basis", "法律依据", "Legal basis"),
+    ("field.reason", "理由", "Reason"),
+    ("field.days", "授权天数", "Days"),
+    ("field.actor", "操作者", "Actor"),
+    ("field.kind", "类别", "Kind"),
+    ("field.subject", "对象", "Subject"),
+    ("field.from", "起始日期", "From"),
+    ("field.to", "截止日期", "To"),
+    // What each field's rule is, in words
+    (
+        "rule.username",
+        "须为3至64个字母、数字或 - _ . @",
+        "3 to 64 letters, digits or - _ . @",
+    ),
+    ("rule.password", "至少12个字符", "at least 12 characters"),
+    (
+        "rule.new_password",
+        "至少12个字符，且不同于当前密码",
+        "at least 12 characters, not the current one",
+    ),
+    ("rule.current_password", "与当前密码不符", "does not match"),
+    (
+        "rule.requester_kind",
+        "该角色须选择（或不得选择）查询身份",
+        "this role needs (or takes no) requester kind",
+    ),
+    (
+        "rule.agency",
+        "仅机关系统账户填写，且必须填写",
+        "only and always for an agency account",
+    ),
+    (
+        "rule.id_number",
+        "须为有效的18位公民身份号码",
+        "a valid 18-character identity number",
+    ),
+    ("rule.case_code", "须为有效的案件编号", "a valid case code"),
+    ("rule.post", "岗位须为1至64个字符", "1 to 64 characters"),
+    (
+        "rule.basis",
+        "须写明依据的文书",
+        "the document the request is made under",
+    ),
+    (
+        "rule.reason",
+        "须写明理由（至少4个字符）",
+        "a reason of at least 4 characters",
+    ),
+    (
+        "rule.days",
+        "超出披露规则允许的授权期限",
+        "beyond the window the disclosure table allows",
+    ),
+    ("rule.owner", "须为已启用的用户", "an enabled user"),
+    ("rule.name", "长度不符合要求", "of the wrong length"),
+    ("rule.purpose", "须选择查询目的", "choose a purpose"),
+    // Errors
+    ("error.title", "出错了", "Something went wrong"),
+    (
+        "error.unauthenticated",
+        "用户名或密码错误，或账户已停用。",
+        "Wrong username or password, or the account is disabled.",
+    ),
+    (
+        "error.refused",
+        "您的角色无权进行此操作",
+        "Your role may not do this",
+    ),
+    (
+        "error.throttled",
+        "登录失败次数过多，请在",
+        "Too many failed logins; try again in ",
+    ),
+    ("error.seconds", "秒后重试。", " seconds."),
+    ("error.invalid", "填写内容有误", "Invalid input"),
+    (
+        "error.not_found",
+        "未找到该项，或您无权查看。",
+        "Not found, or not yours to see.",
+    ),
+    (
+        "error.internal",
+        "系统内部错误，请稍后重试。",
+        "Internal error; please try again later.",
+    ),
+    (
+        "error.csrf",
+        "表单安全令牌缺失或无效，操作未执行并已记录。请重新打开页面后再试。",
+        "The form's security token is missing or wrong; nothing was done and the attempt is logged. Open the page again and retry.",
+    ),
+    ("error.back", "返回首页", "Back to the home page"),
+    ("error.required", "必须填写", "is required"),
+    // Login and password
+    ("login.title", "登录", "Log in"),
+    ("login.submit", "登录", "Log in"),
+    ("password.title", "修改密码", "Change password"),
+    ("password.submit", "修改密码", "Change password"),
+    (
+        "password.done",
+        "密码已修改，其他会话已全部结束。",
+        "Password changed; every other session has ended.",
+    ),
+    // Home
+    ("home.title", "首页", "Home"),
+    ("home.welcome", "您好，", "Welcome, "),
+    ("home.as", "当前身份：", "Signed in as: "),
+    ("home.tasks", "您可以办理的事项", "What you may do here"),
+    (
+        "home.lookup",
+        "声明查询目的、岗位和法律依据，查询人员或案件的记录。",
+        "Look a person or a case up, declaring purpose, post and legal basis.",
+    ),
+    (
+        "home.requests",
+        "提出查询已封存记录的申请；审批人审批申请、管理授权。",
+        "Ask to see sealed records; approvers decide requests and manage grants.",
+    ),
+    (
+        "home.notices",
+        "查看未签收和发送失败的通知，重新发送，打印通知书。",
+        "Unacknowledged and failed notices, retry, print the formal notice.",
+    ),
+    (
+        "home.audit",
+        "按操作者、类别、对象和日期查看审计日志，校验日志，下载证明。",
+        "Audit entries by actor, kind, subject and date; verify the log; download proofs.",
+    ),
+    (
+        "home.users",
+        "创建用户、停用账户、重置密码；签发和吊销机关密钥。",
+        "Create users, disable them, reset passwords; issue and revoke agency keys.",
+    ),
+    (
+        "home.password",
+        "修改您自己的登录密码。",
+        "Change your own password.",
+    ),
+    // Users and keys
+    ("users.title", "用户与密钥", "Users and keys"),
+    ("users.list", "用户", "Users"),
+    ("users.create", "新建用户", "New user"),
+    ("users.status", "状态", "Status"),
+    ("users.enabled", "正常", "enabled"),
+    ("users.disabled", "已停用", "disabled"),
+    ("users.disable", "停用", "Disable"),
+    ("users.enable", "启用", "Enable"),
+    ("users.reset", "重置密码", "Reset password"),
+    ("users.created", "用户已创建：", "User created: "),
+    ("users.changed", "用户已更新：", "User updated: "),
+    (
+        "users.reset_done",
+        "密码已重置，该用户的会话已全部结束：",
+        "Password reset; every session of the user has ended: ",
+    ),
+    ("users.none", "（无）", "(none)"),
+    ("users.actions", "操作", "Actions"),
+    ("keys.list", "机关密钥", "Agency keys"),
+    ("keys.create", "签发密钥", "Issue a key"),
+    (
+        "keys.created",
+        "新密钥（只显示这一次，请立即妥善保存）",
+        "The new key (shown this once only; store it now)",
+    ),
+    ("keys.revoke", "吊销", "Revoke"),
+    ("keys.revoked", "已吊销", "revoked"),
+    ("keys.revoked_done", "密钥已吊销：", "Key revoked: "),
+    ("keys.id", "编号", "Id"),
+    ("keys.created_at", "签发时间", "Issued"),
+    // Requests
+    ("requests.title", "申请与审批", "Requests and approvals"),
+    (
+        "requests.new",
+        "申请查询已封存记录",
+        "Ask to see sealed records",
+    ),
+    ("requests.submit", "提交申请", "File the request"),
+    ("requests.filed", "申请已提交：", "Request filed: "),
+    (
+        "requests.queue",
+        "待审批的申请",
+        "Requests waiting for a decision",
+    ),
+    ("requests.mine", "我的申请", "My requests"),
+    ("requests.all", "全部申请", "All requests"),
+    ("requests.none", "暂无申请。", "No requests."),
+    ("requests.id", "申请编号", "Request"),
+    ("requests.requester", "申请人", "Requester"),
+    ("requests.person", "当事人", "Person"),
+    ("requests.status", "状态", "Status"),
+    ("requests.created", "提交时间", "Filed"),
+    ("requests.decision", "审批意见", "Decision"),
+    ("requests.approve", "批准", "Approve"),
+    ("requests.refuse", "驳回", "Refuse"),
+    (
+        "requests.approved",
+        "已批准，授权编号：",
+        "Approved; grant ",
+    ),
+    ("requests.refused", "已驳回：", "Refused: "),
+    (
+        "requests.days_hint",
+        "留空则按披露规则的最长期限",
+        "empty: the longest the disclosure table allows",
+    ),
+    ("grants.title", "授权", "Grants"),
+    ("grants.none", "暂无授权。", "No grants."),
+    ("grants.id", "授权编号", "Grant"),
+    ("grants.window", "有效期", "Window"),
+    ("grants.until", "至", "until"),
+    ("grants.revoke", "撤销授权", "Revoke"),
+    ("grants.revoked", "已撤销", "revoked"),
+    ("grants.revoked_done", "授权已撤销：", "Grant revoked: "),
+    ("grants.live", "有效", "live"),
+    ("grants.expired", "已过期", "expired"),
+    // Look-up
+    ("lookup.title", "查询", "Look-up"),
+    (
+        "lookup.by",
+        "按身份证号或案件编号查询（至少填一项）",
+        "By identity number or case code (at least one)",
+    ),
+    ("lookup.submit", "查询", "Look up"),
+    ("lookup.answer", "答复", "Answer"),
+    ("lookup.basis_shown", "依据", "Basis"),
+    ("lookup.record", "记录", "Record"),
+    ("lookup.grant", "依据授权", "Under grant"),
+    (
+        "lookup.post_hint",
+        "特殊岗位从业审查时填写",
+        "for special post vetting",
+    ),
+    (
+        "lookup.either",
+        "请填写身份证号或案件编号（至少一项）",
+        "Give an identity number or a case code (at least one)",
+    ),
+    // Buttons and forms
+    ("form.submit", "提交", "Submit"),
+    ("form.optional", "（选填）", "(optional)"),
+    ("form.choose", "请选择", "Choose"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_used_in_a_template_or_a_view_has_both_texts() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut sources = Vec::new();
+        for sub in ["templates", "src/console"] {
+            for entry in std::fs::read_dir(dir.join(sub)).expect("a directory") {
+                let path = entry.expect("an entry").path();
+                sources.push(std::fs::read_to_string(&path).expect("a readable file"));
+            }
+        }
+        let mut used = 0;
+        for source in &sources {
+            for (index, _) in source.match_indices(".t(\"") {
+                let rest = &source[index + 4..];
+                let key = &rest[..rest.find('"').expect("a closing quote")];
+                used += 1;
+                assert!(
+                    TEXTS
+                        .iter()
+                        .any(|(k, zh, en)| *k == key && !zh.is_empty() && !en.is_empty()),
+                    "no text for `{key}`"
+                );
+            }
+        }
+        assert!(used > 50, "only {used} keys found");
+    }
+
+    #[test]
+    fn keys_are_unique() {
+        for (i, (key, _, _)) in TEXTS.iter().enumerate() {
+            assert!(
+                !TEXTS[..i].iter().any(|(k, _, _)| k == key),
+                "`{key}` twice"
+            );
+        }
+    }
+
+    #[test]
+    fn dates_in_chinese_and_english() {
+        let date = jiff::civil::date(2026, 12, 5);
+        assert_eq!(Lang::Zh.date(date), "2026年12月5日");
+        assert_eq!(Lang::En.date(date), "5 December 2026");
+        assert_eq!(Lang::Zh.time("2026-12-05T02:30:00Z"), "2026年12月5日 10:30");
+    }
+
+    #[test]
+    fn errors_name_the_field_in_chinese() {
+        let error = ServiceError::Invalid("username: 3 to 64 of a-z, A-Z, 0-9, -, _, ., @".into());
+        let text = Lang::Zh.error(&error);
+        assert!(text.starts_with("「用户名」有误：须为3至64个"), "{text}");
+    }
+}
