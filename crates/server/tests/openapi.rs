@@ -8,10 +8,9 @@
     reason = "a test fails loudly on a broken fixture"
 )]
 
-use fengcun_server::config::key_digest;
-use fengcun_server::{ApiKey, Role};
+use fengcun_server::Role;
 use serde_json::Value;
-use support::{Engine, Server, engines};
+use support::{Engine, Server, api_key, engines};
 
 mod support;
 
@@ -19,26 +18,14 @@ const OPERATOR: &str = "operator-key-for-openapi-tests";
 
 async fn server(engine: Engine) -> Server {
     let mut config = support::config("cn-minor-opt1");
-    config.api_keys = vec![ApiKey {
-        name: "ops".into(),
-        role: Role::Operator,
-        agency: None,
-        requester_kind: None,
-        key_sha256: key_digest(OPERATOR),
-    }];
+    config.api_keys = vec![api_key("ops", Role::Operator, None, None, OPERATOR)];
     Server::start(config, "2025-01-01T00:00:00Z", engine, "openapi").await
 }
 
 async fn served_document(server: &Server) -> Value {
-    let response = server
-        .http
-        .get(format!("{}/api/openapi.json", server.base))
-        .bearer_auth(OPERATOR)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
-    response.json().await.unwrap()
+    let (status, document) = server.get("/api/openapi.json", OPERATOR).await;
+    assert_eq!(status.as_u16(), 200);
+    document
 }
 
 /// The document as served; a change to the API changes the snapshot, which review sees. (The
