@@ -9,6 +9,8 @@
 )]
 
 use fengcun_server::Role;
+use std::collections::BTreeSet;
+
 use serde_json::Value;
 use support::{Engine, Server, api_key, engines};
 
@@ -38,6 +40,28 @@ async fn the_served_document_is_the_snapshot() {
     assert_eq!(document["info"]["version"], env!("CARGO_PKG_VERSION"));
     document["info"]["version"] = "[version]".into();
     insta::assert_json_snapshot!("openapi", document);
+}
+
+/// The paths an axum router routes, read from its `Debug` form (axum has no other way to list
+/// them): `RouteId(n): "/path"` in the node of its path router (not of its fallback router, which
+/// holds axum's own `/` and `/{*__private__axum_fallback}`).
+fn routed_paths(router: &axum::Router) -> BTreeSet<String> {
+    let debug = format!("{router:?}");
+    let (path_router, _) = debug
+        .split_once(", fallback_router: ")
+        .unwrap_or_else(|| panic!("no fallback_router after the path router in {debug}"));
+    let paths: BTreeSet<String> = path_router
+        .split("RouteId(")
+        .skip(1)
+        .filter_map(|part| {
+            let (_, rest) = part.split_once("): \"")?;
+            rest.split_once('"').map(|(path, _)| path.to_owned())
+        })
+        .filter(|path| !path.contains("__private__axum"))
+        .collect();
+    // The parse is not silently empty if axum's Debug form changes.
+    assert!(paths.len() >= 30, "{} paths in {debug}", paths.len());
+    paths
 }
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
@@ -95,8 +119,18 @@ async fn every_route_is_documented_and_every_documented_route_is_served() {
                 }
             }
         }
-        // A path the document does not have is not served either.
+        // A path the document does not have is not served either: the router the server runs
+        // (built as `start` builds it) routes exactly the documented paths, whichever way a route
+        // was added to it (`routes!`, or `route` on the OpenApiRouter or on the axum Router).
         assert_eq!(answer(&server, "get", "/api/v1/nowhere").await.0, 404);
-        server.running.stop();
+        let routed = routed_paths(&fengcun_server::api::router(server.running.state.clone()));
+        let documented: BTreeSet<String> = paths.keys().cloned().collect();
+        assert_eq!(
+            routed.difference(&documented).collect::<Vec<_>>(),
+            Vec::<&String>::new(),
+            "{engine:?}: routed, not documented"
+        );
+        assert_eq!(routed, documented, "{engine:?}");
+        server.stop();
     }
 }
