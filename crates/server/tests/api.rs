@@ -1529,6 +1529,30 @@ async fn the_audit_log_proves_its_entries_to_an_outside_verifier() {
     assert!(kinds.contains(&"policy_changed"), "{kinds:?}");
     assert_eq!(entries.len() as u64, second.unverified_head().size());
 
+    // Every head, parsed as its line says (the answer's typed heads are the lines' fields, in
+    // the order of their names, as when they were answered as untyped JSON).
+    let response = app
+        .http
+        .get(format!("{}/api/v1/audit/heads", app.base))
+        .bearer_auth(AUDITOR)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let raw = response.text().await.unwrap();
+    let heads: Value = serde_json::from_str(&raw).unwrap();
+    let lines = heads["lines"].as_array().unwrap();
+    // The head signed at start, and the two signed on demand.
+    assert_eq!(lines.len(), 3, "{heads}");
+    assert_eq!(heads["heads"].as_array().unwrap().len(), lines.len());
+    for (head, line) in heads["heads"].as_array().unwrap().iter().zip(lines) {
+        let parsed: Value = serde_json::from_str(line.as_str().unwrap()).unwrap();
+        assert_eq!(head, &parsed);
+        assert!(raw.contains(&parsed.to_string()), "{raw}");
+        serde_json::from_value::<fengcun_server::service::audit::TreeHeadLine>(head.clone())
+            .unwrap();
+    }
+
     // The verifier outside: the public key (public endpoint), the heads, the proofs.
     let key = app
         .http

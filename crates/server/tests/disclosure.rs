@@ -13,6 +13,8 @@ use std::sync::Arc;
 
 use fengcun_crypto::VerifyingKey;
 use fengcun_server::config::key_digest;
+use fengcun_server::service::certificates::CertificateFile;
+use fengcun_server::service::disclosure::LookupAnswer;
 use fengcun_server::{ApiKey, FixedClock, Role};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -122,8 +124,15 @@ impl App {
 
     /// The raw answer to a look-up: status and body bytes.
     async fn lookup(&self, who: &As, body: Value) -> (StatusCode, String) {
-        self.call(reqwest::Method::POST, "/api/v1/lookups", who, Some(&body))
-            .await
+        let (status, text) = self
+            .call(reqwest::Method::POST, "/api/v1/lookups", who, Some(&body))
+            .await;
+        if status == StatusCode::OK {
+            // Every answer is what the OpenAPI document describes (`LookupAnswer`).
+            serde_json::from_str::<LookupAnswer>(&text)
+                .unwrap_or_else(|e| panic!("not a LookupAnswer ({e}): {text}"));
+        }
+        (status, text)
     }
 
     async fn load_records(&self) {
@@ -1033,6 +1042,27 @@ async fn certificates_issued_by_the_server_verify_offline_and_any_altered_byte_f
         subject.len() >= 32 && !subject.contains(CONVICTED),
         "{subject}"
     );
+    // (Last, as it reads them: audited.) The kept file, as issued, is what the OpenAPI document describes (`CertificateFile`).
+    for issued in [&convicted, &nobody] {
+        let number = issued["number"].as_str().unwrap();
+        let (status, file) = app
+            .call(
+                reqwest::Method::GET,
+                &format!("/api/v1/certificates/{number}"),
+                &counter,
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{file}");
+        assert_eq!(file, issued["file"].as_str().unwrap());
+        let parsed: CertificateFile =
+            serde_json::from_str(&file).unwrap_or_else(|e| panic!("{e}: {file}"));
+        assert_eq!(parsed.certificate.number, number);
+        assert_eq!(
+            parsed.certificate.result.kind,
+            issued["result"].as_str().unwrap()
+        );
+    }
 }
 
 /// A small deterministic generator (SplitMix64): the test's cases are the same on every run.

@@ -11,7 +11,7 @@
 use fengcun_server::Role;
 use std::collections::BTreeSet;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use support::{Engine, Server, api_key, engines};
 
 mod support;
@@ -132,5 +132,170 @@ async fn every_route_is_documented_and_every_documented_route_is_served() {
         );
         assert_eq!(routed, documented, "{engine:?}");
         server.stop();
+    }
+}
+
+/// Every response has a description, and no answer is a bare object but the OpenAPI document
+/// itself: each names its fields.
+#[tokio::test]
+async fn every_response_is_described_and_typed() {
+    let server = server(Engine::Sqlite).await;
+    let document = served_document(&server).await;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                let description = response["description"].as_str().unwrap_or_default();
+                assert!(!description.is_empty(), "{method} {path} {status}");
+                for content in response["content"].as_object().into_iter().flatten() {
+                    let schema = &content.1["schema"];
+                    if path != "/api/openapi.json" {
+                        assert_ne!(
+                            schema,
+                            &json!({"type": "object"}),
+                            "{method} {path} {status}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    server.stop();
+}
+
+/// The documented `Event` has exactly the fields the domain reads, at every level: a domain event
+/// with every field given, written out, has the documented schema's properties as its keys.
+#[tokio::test]
+async fn the_documented_event_is_the_domain_event() {
+    use fengcun_domain::event::{
+        Agency, AgencyKind, Event, EventCharge, EventKind, EventPerson, Instance, Judgment,
+        JudgmentVerdict,
+    };
+    let server = server(Engine::Sqlite).await;
+    let document = served_document(&server).await;
+    let charge = EventCharge {
+        name: "盗窃罪".into(),
+        article: Some("264".into()),
+        culpability: Some("intentional".into()),
+    };
+    let inner = Event {
+        idempotency_key: "k0".into(),
+        kind: EventKind::Filed,
+        date: "2024-01-01".into(),
+        case_code: None,
+        agency: Agency {
+            kind: AgencyKind::PublicSecurity,
+            code: "110105-ga".into(),
+            name: None,
+        },
+        document_number: None,
+        person: EventPerson {
+            id_number: None,
+            document_type: None,
+            document_number: None,
+            name: None,
+            birth_date: None,
+        },
+        charges: vec![],
+        offence_date: None,
+        ground: None,
+        prior_convictions: None,
+        judgment: None,
+        corrects: None,
+        replacement: None,
+        reason: None,
+    };
+    let event = Event {
+        idempotency_key: "k1".into(),
+        kind: EventKind::Correction,
+        date: "2024-03-01".into(),
+        case_code: Some("110105-2024-000001".into()),
+        agency: Agency {
+            kind: AgencyKind::Court,
+            code: "110105-fy".into(),
+            name: Some("某区人民法院".into()),
+        },
+        document_number: Some("(2024)某刑初000001号".into()),
+        person: EventPerson {
+            id_number: Some("110105199003070025".into()),
+            document_type: Some("passport".into()),
+            document_number: Some("E1".into()),
+            name: Some("测试人".into()),
+            birth_date: Some("1990-03-07".into()),
+        },
+        charges: vec![charge.clone()],
+        offence_date: Some("2024-01-01".into()),
+        ground: Some("discretionary".into()),
+        prior_convictions: Some(0),
+        judgment: Some(Judgment {
+            instance: Instance::First,
+            verdict: JudgmentVerdict::Convicted,
+            charges: vec![charge],
+            sentence: Some(json!({"principal": "fixed_term", "months": 7})),
+            offence_date: Some("2024-01-01".into()),
+            recidivist: Some(false),
+            prior_convictions: Some(0),
+            sealed_juvenile_priors: Some(0),
+            main_conduct_under_18: Some(false),
+            combined_sentence: Some(json!({"principal": "fixed_term", "months": 7})),
+            combined_with: vec!["110105-2023-000001".into()],
+            conditions: Some(json!({})),
+        }),
+        corrects: Some("k0".into()),
+        replacement: Some(Box::new(inner)),
+        reason: Some("更正".into()),
+    };
+    let schemas = &document["components"]["schemas"];
+    let written = serde_json::to_value(&event).unwrap();
+    let mut checked = 0;
+    same_keys(schemas, &schemas["Event"], &written, "Event", &mut checked);
+    // Event, its agency, person, charges, judgment and the judgment's charges.
+    assert!(checked >= 6, "{checked}");
+    server.stop();
+}
+
+/// `value`'s keys are `schema`'s properties, and likewise down every property whose schema names
+/// its own (through `$ref`, an optional's `oneOf` and an array's `items`).
+fn same_keys(schemas: &Value, schema: &Value, value: &Value, at: &str, checked: &mut usize) {
+    let resolve = |schema: &Value| -> Value {
+        let mut schema = schema.clone();
+        loop {
+            if let Some(reference) = schema["$ref"].as_str() {
+                schema = schemas[reference.rsplit('/').next().unwrap()].clone();
+            } else if let Some(options) = schema["oneOf"].as_array() {
+                schema = options
+                    .iter()
+                    .find(|o| o["type"] != "null")
+                    .unwrap()
+                    .clone();
+            } else if schema["items"].is_object() {
+                schema = schema["items"].clone();
+            } else {
+                return schema;
+            }
+        }
+    };
+    let schema = resolve(schema);
+    let Some(properties) = schema["properties"].as_object() else {
+        return;
+    };
+    let value = match value {
+        Value::Array(items) => items.first().unwrap_or(&Value::Null),
+        other => other,
+    };
+    let Some(object) = value.as_object() else {
+        return;
+    };
+    let documented: BTreeSet<&String> = properties.keys().collect();
+    let written: BTreeSet<&String> = object.keys().collect();
+    assert_eq!(documented, written, "{at}");
+    *checked += 1;
+    for (key, property) in properties {
+        same_keys(
+            schemas,
+            property,
+            &object[key],
+            &format!("{at}.{key}"),
+            checked,
+        );
     }
 }
