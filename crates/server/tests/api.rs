@@ -13,11 +13,10 @@ use std::sync::{Arc, Mutex};
 
 use axum::Json;
 use axum::http::StatusCode;
-use fengcun_server::config::key_digest;
-use fengcun_server::{ApiKey, FixedClock, Role};
+use fengcun_server::Role;
 use fengcun_store::AgencyEndpoint;
 use serde_json::{Value, json};
-use support::{Engine, Server};
+use support::{Engine, Server, api_key, conviction, event, registered_agency};
 
 mod support;
 
@@ -126,15 +125,14 @@ impl Receiver {
     }
 }
 
-struct App {
-    base: String,
-    http: reqwest::Client,
-    clock: Arc<FixedClock>,
-    /// The server's store, for tests that damage a row as a disk or an operator might.
-    store: Arc<fengcun_store::SqlStore>,
-    /// The directory of its database, where its signing key's public key is kept.
-    dir: std::path::PathBuf,
-    _running: fengcun_server::Running,
+/// The server these tests talk to: the harness's [`Server`], with this file's keys and agencies.
+struct App(Server);
+
+impl std::ops::Deref for App {
+    type Target = Server;
+    fn deref(&self) -> &Server {
+        &self.0
+    }
 }
 
 impl App {
@@ -151,65 +149,26 @@ impl App {
     ) -> App {
         let mut config = support::config(policy);
         config.api_keys = vec![
-            ApiKey {
-                name: "ops".into(),
-                role: Role::Operator,
-                agency: None,
-                requester_kind: None,
-                key_sha256: key_digest(OPERATOR),
-            },
-            ApiKey {
-                name: "audit".into(),
-                role: Role::Auditor,
-                agency: None,
-                requester_kind: None,
-                key_sha256: key_digest(AUDITOR),
-            },
-            ApiKey {
-                name: "court".into(),
-                role: Role::Agency,
-                agency: Some("110105-fy".into()),
-                requester_kind: None,
-                key_sha256: key_digest(COURT_KEY),
-            },
-            ApiKey {
-                name: "police".into(),
-                role: Role::Agency,
-                agency: Some("110105-ga".into()),
-                requester_kind: None,
-                key_sha256: key_digest(POLICE_KEY),
-            },
-            ApiKey {
-                name: "correction-office".into(),
-                role: Role::Agency,
-                agency: Some("110105-sq".into()),
-                requester_kind: None,
-                key_sha256: key_digest(UNREGISTERED_KEY),
-            },
+            api_key("ops", Role::Operator, None, None, OPERATOR),
+            api_key("audit", Role::Auditor, None, None, AUDITOR),
+            api_key("court", Role::Agency, Some("110105-fy"), None, COURT_KEY),
+            api_key("police", Role::Agency, Some("110105-ga"), None, POLICE_KEY),
+            api_key(
+                "correction-office",
+                Role::Agency,
+                Some("110105-sq"),
+                None,
+                UNREGISTERED_KEY,
+            ),
         ];
         config.agencies = vec![
             AgencyEndpoint {
-                code: "110105-fy".into(),
-                kind: "court".into(),
-                name: Some("某区人民法院".into()),
                 endpoint: court_endpoint,
+                ..registered_agency("110105-fy")
             },
-            AgencyEndpoint {
-                code: "110105-ga".into(),
-                kind: "public_security".into(),
-                name: Some("某区公安分局".into()),
-                endpoint: None,
-            },
+            registered_agency("110105-ga"),
         ];
-        let server = Server::start(config, now, engine, "api").await;
-        App {
-            base: server.base,
-            http: server.http,
-            clock: server.clock,
-            store: server.store,
-            dir: server.dir,
-            _running: server.running,
-        }
+        App(Server::start(config, now, engine, "api").await)
     }
 
     /// The value of a counter at `/metrics`.
@@ -233,47 +192,15 @@ impl App {
 
     /// The audit entries of `kind`, read by the auditor.
     async fn audit_entries(&self, kind: &str) -> Vec<Value> {
-        let (status, log) = self
-            .get("/api/v1/audit/entries?limit=1000", Some(AUDITOR))
-            .await;
-        assert_eq!(status, StatusCode::OK, "{log}");
-        log["entries"]
-            .as_array()
-            .unwrap()
-            .iter()
+        self.audit_log(AUDITOR)
+            .await
+            .into_iter()
             .filter(|e| e["kind"] == kind)
-            .cloned()
             .collect()
     }
 
-    async fn post(&self, path: &str, key: &str, body: &Value) -> (StatusCode, Value) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(key)
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path: &str, key: Option<&str>) -> (StatusCode, Value) {
-        let mut request = self.http.get(format!("{}{path}", self.base));
-        if let Some(key) = key {
-            request = request.bearer_auth(key);
-        }
-        let response = request.send().await.unwrap();
-        let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
     async fn send(&self, events: &[Value]) {
-        let (status, body) = self
-            .post("/api/v1/events/batch", OPERATOR, &json!({"events": events}))
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
+        self.send_events(OPERATOR, events).await;
     }
 
     /// Person A's dangerous driving with one month of 拘役 in `case`: sealed under cn-minor-opt1,
@@ -284,9 +211,7 @@ impl App {
             A,
             "危险驾驶罪",
             json!({"principal": "criminal_detention", "months": 1}),
-            "2024-01-02",
-            "2024-03-01",
-            "2024-03-12",
+            ["2024-01-02", "2024-03-01", "2024-03-12"],
         ))
         .await;
     }
@@ -316,73 +241,6 @@ impl App {
             .last()
             .map(|n| n["kind"].as_str().unwrap().to_owned())
     }
-}
-
-fn agency(kind: &str) -> Value {
-    let code = match kind {
-        "public_security" => "110105-ga",
-        "procuratorate" => "110105-jc",
-        "court" => "110105-fy",
-        _ => "110105-jy",
-    };
-    json!({"kind": kind, "code": code})
-}
-
-fn event(
-    key: &str,
-    kind: &str,
-    date: &str,
-    case: &str,
-    from: &str,
-    id: &str,
-    extra: Value,
-) -> Value {
-    let mut e = json!({"idempotency_key": key, "kind": kind, "date": date, "case_code": case, "agency": agency(from), "person": {"id_number": id, "name": "测试人"}});
-    for (k, v) in extra.as_object().unwrap() {
-        e[k] = v.clone();
-    }
-    e
-}
-
-fn conviction(
-    case: &str,
-    id: &str,
-    charge: &str,
-    sentence: Value,
-    offence: &str,
-    judged: &str,
-    effective: &str,
-) -> Vec<Value> {
-    vec![
-        event(
-            &format!("{case}/filed"),
-            "filed",
-            offence,
-            case,
-            "public_security",
-            id,
-            json!({"charges": [{"name": charge}], "offence_date": offence}),
-        ),
-        event(
-            &format!("{case}/judgment"),
-            "judgment",
-            judged,
-            case,
-            "court",
-            id,
-            json!({"document_number": format!("({})某刑初{}号", &judged[..4], &case[12..]),
-            "judgment": {"instance": "first", "verdict": "convicted", "charges": [{"name": charge}], "sentence": sentence, "offence_date": offence, "recidivist": false, "prior_convictions": 0}}),
-        ),
-        event(
-            &format!("{case}/effective"),
-            "judgment_effective",
-            effective,
-            case,
-            "court",
-            id,
-            json!({}),
-        ),
-    ]
 }
 
 const A: &str = "110105199003070025";
@@ -628,9 +486,7 @@ async fn idempotency_keys_are_the_sending_agencys_own() {
         A,
         "危险驾驶罪",
         json!({"principal": "criminal_detention", "months": 1}),
-        "2024-01-02",
-        "2024-03-01",
-        "2024-03-12",
+        ["2024-01-02", "2024-03-01", "2024-03-12"],
     );
     for e in &court_events {
         let key = if e["agency"]["code"] == "110105-fy" {
@@ -697,9 +553,7 @@ async fn out_of_order_duplicated_and_conflicting_events() {
         A,
         "危险驾驶罪",
         json!({"principal": "criminal_detention", "months": 3}),
-        "2024-01-10",
-        "2024-03-01",
-        "2024-03-12",
+        ["2024-01-10", "2024-03-01", "2024-03-12"],
     );
     events.reverse();
     for e in &events {
@@ -800,9 +654,7 @@ async fn a_future_seal_takes_effect_when_the_clock_reaches_it() {
         A,
         "诈骗罪",
         json!({"principal": "fixed_term", "months": 18}),
-        "2023-05-02",
-        "2023-09-01",
-        "2023-09-12",
+        ["2023-05-02", "2023-09-01", "2023-09-12"],
     );
     events.push(event(
         "done-1",
@@ -845,9 +697,7 @@ async fn a_policy_change_is_previewed_then_applied() {
         A,
         "盗窃罪",
         json!({"principal": "fixed_term", "months": 10}),
-        "2024-01-02",
-        "2024-03-01",
-        "2024-03-12",
+        ["2024-01-02", "2024-03-01", "2024-03-12"],
     ))
     .await;
     assert_eq!(app.last_notice("110105-2024-000301").await, None);
@@ -887,9 +737,7 @@ async fn a_policy_change_is_previewed_then_applied() {
         B,
         "盗窃罪",
         json!({"principal": "fixed_term", "months": 11}),
-        "2024-01-02",
-        "2024-03-01",
-        "2024-03-12",
+        ["2024-01-02", "2024-03-01", "2024-03-12"],
     ))
     .await;
     assert_eq!(
@@ -907,9 +755,7 @@ async fn every_unsealing_trigger() {
             id,
             "危险驾驶罪",
             json!({"principal": "criminal_detention", "months": 2}),
-            "2023-01-01",
-            "2023-03-01",
-            "2023-03-12",
+            ["2023-01-01", "2023-03-01", "2023-03-12"],
         )
     };
     // New crime: committed and judged after the sealed conviction.
@@ -919,9 +765,7 @@ async fn every_unsealing_trigger() {
         A,
         "盗窃罪",
         json!({"principal": "fixed_term", "months": 7}),
-        "2024-05-01",
-        "2024-08-01",
-        "2024-08-12",
+        ["2024-05-01", "2024-08-01", "2024-08-12"],
     ))
     .await;
     let unseal = app.notices("?case_code=110105-2023-000401").await;
@@ -937,9 +781,7 @@ async fn every_unsealing_trigger() {
         B,
         "诈骗罪",
         json!({"principal": "fixed_term", "months": 7}),
-        "2022-11-01",
-        "2024-08-01",
-        "2024-08-12",
+        ["2022-11-01", "2024-08-01", "2024-08-12"],
     ))
     .await;
     let unseal = app.notices("?case_code=110105-2023-000403").await;
@@ -1007,9 +849,7 @@ async fn the_juvenile_five_year_boundary() {
             id,
             "盗窃罪",
             json!({"principal": "fixed_term", "months": 24}),
-            "2024-02-01",
-            "2024-05-01",
-            "2024-05-12",
+            ["2024-02-01", "2024-05-01", "2024-05-12"],
         ))
         .await;
         let mut new = conviction(
@@ -1017,9 +857,7 @@ async fn the_juvenile_five_year_boundary() {
             id,
             "抢劫罪",
             json!({"principal": "fixed_term", "months": 36}),
-            "2024-09-01",
-            "2025-03-01",
-            "2025-03-12",
+            ["2024-09-01", "2025-03-01", "2025-03-12"],
         );
         new[1]["judgment"]["combined_sentence"] =
             json!({"principal": "fixed_term", "months": combined});
@@ -1450,9 +1288,7 @@ async fn an_unreadable_record_is_reported_audited_and_counted_by_the_scheduler()
             id,
             "诈骗罪",
             json!({"principal": "fixed_term", "months": 18}),
-            "2023-05-02",
-            "2023-09-01",
-            "2023-09-12",
+            ["2023-05-02", "2023-09-01", "2023-09-12"],
         );
         events.push(event(
             &format!("{case}/done"),
@@ -1644,9 +1480,7 @@ async fn the_audit_log_proves_its_entries_to_an_outside_verifier() {
         A,
         "危险驾驶罪",
         json!({"principal": "criminal_detention", "months": 2}),
-        "2024-01-10",
-        "2024-03-01",
-        "2024-03-12",
+        ["2024-01-10", "2024-03-01", "2024-03-12"],
     ))
     .await;
     // Who may read the log: auditors and operators; not agencies; not strangers.
@@ -1668,9 +1502,7 @@ async fn the_audit_log_proves_its_entries_to_an_outside_verifier() {
         B,
         "盗窃罪",
         json!({"principal": "fixed_term", "months": 8}),
-        "2024-01-10",
-        "2024-03-01",
-        "2024-03-12",
+        ["2024-01-10", "2024-03-01", "2024-03-12"],
     ))
     .await;
     let (status, body) = app
@@ -1696,6 +1528,30 @@ async fn the_audit_log_proves_its_entries_to_an_outside_verifier() {
     assert!(kinds.contains(&"transition"), "{kinds:?}");
     assert!(kinds.contains(&"policy_changed"), "{kinds:?}");
     assert_eq!(entries.len() as u64, second.unverified_head().size());
+
+    // Every head, parsed as its line says (the answer's typed heads are the lines' fields, in
+    // the order of their names, as when they were answered as untyped JSON).
+    let response = app
+        .http
+        .get(format!("{}/api/v1/audit/heads", app.base))
+        .bearer_auth(AUDITOR)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let raw = response.text().await.unwrap();
+    let heads: Value = serde_json::from_str(&raw).unwrap();
+    let lines = heads["lines"].as_array().unwrap();
+    // The head signed at start, and the two signed on demand.
+    assert_eq!(lines.len(), 3, "{heads}");
+    assert_eq!(heads["heads"].as_array().unwrap().len(), lines.len());
+    for (head, line) in heads["heads"].as_array().unwrap().iter().zip(lines) {
+        let parsed: Value = serde_json::from_str(line.as_str().unwrap()).unwrap();
+        assert_eq!(head, &parsed);
+        assert!(raw.contains(&parsed.to_string()), "{raw}");
+        serde_json::from_value::<fengcun_server::service::audit::TreeHeadLine>(head.clone())
+            .unwrap();
+    }
 
     // The verifier outside: the public key (public endpoint), the heads, the proofs.
     let key = app

@@ -13,10 +13,12 @@ use std::sync::Arc;
 
 use fengcun_crypto::VerifyingKey;
 use fengcun_server::config::key_digest;
+use fengcun_server::service::certificates::CertificateFile;
+use fengcun_server::service::disclosure::LookupAnswer;
 use fengcun_server::{ApiKey, FixedClock, Role};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{Engine, Server};
+use support::{Engine, Server, conviction};
 
 mod support;
 
@@ -122,8 +124,15 @@ impl App {
 
     /// The raw answer to a look-up: status and body bytes.
     async fn lookup(&self, who: &As, body: Value) -> (StatusCode, String) {
-        self.call(reqwest::Method::POST, "/api/v1/lookups", who, Some(&body))
-            .await
+        let (status, text) = self
+            .call(reqwest::Method::POST, "/api/v1/lookups", who, Some(&body))
+            .await;
+        if status == StatusCode::OK {
+            // Every answer is what the OpenAPI document describes (`LookupAnswer`).
+            serde_json::from_str::<LookupAnswer>(&text)
+                .unwrap_or_else(|e| panic!("not a LookupAnswer ({e}): {text}"));
+        }
+        (status, text)
     }
 
     async fn load_records(&self) {
@@ -141,6 +150,11 @@ impl App {
             json!({"principal": "fixed_term", "months": 60}),
             ["2024-01-05", "2024-04-01", "2024-04-12"],
         ));
+        self.send(&events).await;
+    }
+
+    /// Sends `events` as one batch, as the operator; every one must be stored.
+    async fn send(&self, events: &[Value]) {
         let (status, body) = self
             .post(
                 "/api/v1/events/batch",
@@ -266,29 +280,6 @@ impl App {
 
 fn password(username: &str) -> String {
     format!("{username}-correct-horse-battery")
-}
-
-fn conviction(
-    case: &str,
-    id: &str,
-    charge: &str,
-    sentence: Value,
-    [offence, judged, effective]: [&str; 3],
-) -> Vec<Value> {
-    let agency = |kind: &str, code: &str| json!({"kind": kind, "code": code});
-    let person = json!({"id_number": id, "name": "测试人"});
-    vec![
-        json!({"idempotency_key": format!("{case}/filed"), "kind": "filed", "date": offence, "case_code": case,
-            "agency": agency("public_security", "110105-ga"), "person": person,
-            "charges": [{"name": charge}], "offence_date": offence}),
-        json!({"idempotency_key": format!("{case}/judgment"), "kind": "judgment", "date": judged, "case_code": case,
-            "agency": agency("court", "110105-fy"), "person": person,
-            "document_number": format!("(2024)某刑初{}号", &case[12..]),
-            "judgment": {"instance": "first", "verdict": "convicted", "charges": [{"name": charge}], "sentence": sentence,
-                "offence_date": offence, "recidivist": false, "prior_convictions": 0}}),
-        json!({"idempotency_key": format!("{case}/effective"), "kind": "judgment_effective", "date": effective,
-            "case_code": case, "agency": agency("court", "110105-fy"), "person": person}),
-    ]
 }
 
 fn lookup_body(purpose: &str, id: &str) -> Value {
@@ -1051,6 +1042,27 @@ async fn certificates_issued_by_the_server_verify_offline_and_any_altered_byte_f
         subject.len() >= 32 && !subject.contains(CONVICTED),
         "{subject}"
     );
+    // (Last, as it reads them: audited.) The kept file, as issued, is what the OpenAPI document describes (`CertificateFile`).
+    for issued in [&convicted, &nobody] {
+        let number = issued["number"].as_str().unwrap();
+        let (status, file) = app
+            .call(
+                reqwest::Method::GET,
+                &format!("/api/v1/certificates/{number}"),
+                &counter,
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{file}");
+        assert_eq!(file, issued["file"].as_str().unwrap());
+        let parsed: CertificateFile =
+            serde_json::from_str(&file).unwrap_or_else(|e| panic!("{e}: {file}"));
+        assert_eq!(parsed.certificate.number, number);
+        assert_eq!(
+            parsed.certificate.result.kind,
+            issued["result"].as_str().unwrap()
+        );
+    }
 }
 
 /// A small deterministic generator (SplitMix64): the test's cases are the same on every run.
@@ -1136,14 +1148,7 @@ async fn random_histories_never_show_a_sealed_record_without_a_live_covering_gra
             events.extend(random_case(&mut rng, &case, id));
         }
     }
-    let (status, body) = app
-        .post(
-            "/api/v1/events/batch",
-            &As::Key(OPERATOR.into()),
-            &json!({"events": events}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    app.send(&events).await;
     let store = app.running.state.store.clone();
     let states = store.states().await.unwrap();
     let sealed: std::collections::BTreeSet<String> = states
@@ -2085,14 +2090,7 @@ async fn an_overdue_pending_seal_is_hidden_though_the_scheduler_has_not_run() {
         json!({"principal": "criminal_detention", "months": 2}),
         ["2026-01-10", "2026-05-20", "2026-06-05"],
     );
-    let (status, body) = app
-        .post(
-            "/api/v1/events/batch",
-            &As::Key(OPERATOR.into()),
-            &json!({"events": events}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    app.send(&events).await;
     let mut callers = Vec::new();
     for kind in &KINDS[..6] {
         let (_, key) = app.key(&format!("{kind}-system"), "clerk", kind).await;

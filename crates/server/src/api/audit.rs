@@ -14,7 +14,7 @@ use crate::service::audit::{
 
 /// Audit entries in log order (auditor); the read is itself an entry
 #[utoipa::path(get, path = "/api/v1/audit/entries", tag = "audit", params(EntriesQuery),
-    responses((status = 200, body = Entries), Errors))]
+    responses((status = 200, description = "Entries in log order, from `after`", body = Entries), Errors))]
 pub async fn entries(
     State(state): State<AppState>,
     caller: Caller,
@@ -25,14 +25,14 @@ pub async fn entries(
 
 /// Every signed tree head (auditor): `lines` are what `fengcun audit verify --against` reads
 #[utoipa::path(get, path = "/api/v1/audit/heads", tag = "audit",
-    responses((status = 200, body = Heads), Errors))]
+    responses((status = 200, description = "Every signed tree head, parsed and as its line", body = Heads), Errors))]
 pub async fn heads(State(state): State<AppState>, caller: Caller) -> Result<Json<Heads>, ApiError> {
     super::json(audit::heads(&state, &caller).await)
 }
 
 /// Sign a tree head now (auditor, operator)
 #[utoipa::path(post, path = "/api/v1/audit/heads", tag = "audit",
-    responses((status = 200, body = SignedHead), NotFound, Errors))]
+    responses((status = 200, description = "The head signed now", body = SignedHead), NotFound, Errors))]
 pub async fn sign_now(
     State(state): State<AppState>,
     caller: Caller,
@@ -53,7 +53,7 @@ pub async fn inclusion(
 
 /// Consistency proof between two tree sizes (RFC 9162 §2.1.4; auditor)
 #[utoipa::path(get, path = "/api/v1/audit/proofs/consistency", tag = "audit", params(ConsistencyQuery),
-    responses((status = 200, body = ConsistencyProof), Errors))]
+    responses((status = 200, description = "The proof, as `fengcun audit check` reads it", body = ConsistencyProof), Errors))]
 pub async fn consistency(
     State(state): State<AppState>,
     caller: Caller,

@@ -10,12 +10,12 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::service::certificates::{
-    self, Application, Issued, PageQuery, Verification, VerifyRequest,
+    self, Application, CertificateFile, Issued, PageQuery, Verification, VerifyRequest,
 };
 
 /// Issue a signed certificate (the person for themself, or a public-security clerk)
 #[utoipa::path(post, path = "/api/v1/certificates", tag = "certificates", request_body = Application,
-    responses((status = 201, body = Issued), Errors))]
+    responses((status = 201, description = "Issued, signed and kept", body = Issued), Errors))]
 pub async fn apply(
     State(state): State<AppState>,
     caller: Caller,
@@ -28,7 +28,7 @@ pub async fn apply(
 /// A certificate file (its issuer, an auditor, the person)
 #[utoipa::path(get, path = "/api/v1/certificates/{number}", tag = "certificates",
     params(("number" = String, Path)),
-    responses((status = 200, description = "the signed certificate file", body = Object), NotFound, Errors))]
+    responses((status = 200, description = "The signed certificate file, byte for byte as signed", body = CertificateFile), NotFound, Errors))]
 pub async fn file(
     State(state): State<AppState>,
     caller: Caller,
@@ -55,7 +55,7 @@ pub async fn page(
 
 /// Verify a certificate file or QR token (public)
 #[utoipa::path(post, path = "/api/v1/verify", tag = "certificates", security(()), request_body = VerifyRequest,
-    responses((status = 200, body = Verification)))]
+    responses((status = 200, description = "Whether the file or token is genuine, and valid today", body = Verification)))]
 pub async fn verify(
     State(state): State<AppState>,
     Json(request): Json<VerifyRequest>,

@@ -9,7 +9,7 @@ use super::{Conflict, Errors, NotFound};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::service::disclosure::{self, LookupRequest};
+use crate::service::disclosure::{self, LookupAnswer, LookupRequest};
 use crate::service::requests::{
     self, Decided, DecisionRequest, Grants, NewRequest, RequestCreated, RequestFilter, Requests,
     Revocation, Revoked,
@@ -17,7 +17,7 @@ use crate::service::requests::{
 
 /// Records of a person or a case, as the caller may see them: a sealed record without a live covering grant is answered exactly as one that does not exist
 #[utoipa::path(post, path = "/api/v1/lookups", tag = "disclosure", request_body = LookupRequest,
-    responses((status = 200, description = "{answer, message, basis, records}: what the disclosure table lets this caller see", body = Object), Errors))]
+    responses((status = 200, description = "What the disclosure table lets this caller see (a hidden sealed record is answered as one that does not exist)", body = LookupAnswer), Errors))]
 pub async fn lookup(
     State(state): State<AppState>,
     caller: Caller,
@@ -35,7 +35,7 @@ pub async fn lookup(
 
 /// Requests: every one for approvers and auditors, one's own otherwise
 #[utoipa::path(get, path = "/api/v1/requests", tag = "disclosure", params(RequestFilter),
-    responses((status = 200, body = Requests), Errors))]
+    responses((status = 200, description = "The requests the caller may see", body = Requests), Errors))]
 pub async fn list_requests(
     State(state): State<AppState>,
     caller: Caller,
@@ -46,7 +46,7 @@ pub async fn list_requests(
 
 /// Ask to see a person's sealed records, with the legal basis
 #[utoipa::path(post, path = "/api/v1/requests", tag = "disclosure", request_body = NewRequest,
-    responses((status = 201, body = RequestCreated), Errors))]
+    responses((status = 201, description = "The request, pending an approver's decision", body = RequestCreated), Errors))]
 pub async fn create_request(
     State(state): State<AppState>,
     caller: Caller,
@@ -59,7 +59,7 @@ pub async fn create_request(
 /// Approve (approver, not the requester): makes a grant for that person, purpose and window
 #[utoipa::path(post, path = "/api/v1/requests/{id}/approve", tag = "disclosure",
     params(("id" = String, Path)), request_body = DecisionRequest,
-    responses((status = 200, body = Decided), NotFound, Conflict, Errors))]
+    responses((status = 200, description = "Approved, with the grant it made", body = Decided), NotFound, Conflict, Errors))]
 pub async fn approve(
     State(state): State<AppState>,
     caller: Caller,
@@ -72,7 +72,7 @@ pub async fn approve(
 /// Refuse (approver, not the requester)
 #[utoipa::path(post, path = "/api/v1/requests/{id}/refuse", tag = "disclosure",
     params(("id" = String, Path)), request_body = DecisionRequest,
-    responses((status = 200, body = Decided), NotFound, Conflict, Errors))]
+    responses((status = 200, description = "Refused", body = Decided), NotFound, Conflict, Errors))]
 pub async fn refuse(
     State(state): State<AppState>,
     caller: Caller,
@@ -84,7 +84,7 @@ pub async fn refuse(
 
 /// Grants: every one for approvers and auditors, one's own otherwise
 #[utoipa::path(get, path = "/api/v1/grants", tag = "disclosure",
-    responses((status = 200, body = Grants), Errors))]
+    responses((status = 200, description = "The grants the caller may see", body = Grants), Errors))]
 pub async fn list_grants(
     State(state): State<AppState>,
     caller: Caller,
@@ -95,7 +95,7 @@ pub async fn list_grants(
 /// Revoke a grant (approver, administrator), with the reason (kept in the audit entry)
 #[utoipa::path(delete, path = "/api/v1/grants/{id}", tag = "disclosure",
     params(("id" = String, Path)), request_body = Revocation,
-    responses((status = 200, body = Revoked), NotFound, Errors))]
+    responses((status = 200, description = "Revoked", body = Revoked), NotFound, Errors))]
 pub async fn revoke_grant(
     State(state): State<AppState>,
     caller: Caller,

@@ -13,7 +13,7 @@ use super::{Conflict, Errors};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::service::events::{self, BatchIngested, Ingested, Outcome};
+use crate::service::events::{self, BatchIngested, EventBody, Ingested, Outcome};
 
 /// Whether the request says its body is JSON (`application/json`, or `application/…+json`), as
 /// axum's `Json` extractor requires of every other JSON endpoint.
@@ -36,18 +36,9 @@ fn json_content_type(headers: &HeaderMap) -> bool {
             .is_some_and(|sub| sub.ends_with("+json"))
 }
 
-/// An event (docs/events.md lists every kind and its fields).
-#[derive(ToSchema)]
-#[schema(as = Event, value_type = Object)]
-#[allow(
-    dead_code,
-    reason = "describes the body; events are parsed by fengcun_domain::Event"
-)]
-struct EventSchema(Value);
-
 /// Submit one event
 #[utoipa::path(post, path = "/api/v1/events", tag = "events",
-    request_body(content = EventSchema, description = "An event (docs/events.md)"),
+    request_body(content = EventBody, description = "An event (docs/events.md)"),
     responses((status = 201, description = "stored", body = Ingested),
         (status = 200, description = "the same event was stored before", body = Ingested),
         Conflict, Errors))]
@@ -76,7 +67,7 @@ pub async fn ingest_one(
 #[serde(deny_unknown_fields)]
 pub struct Batch {
     /// 1 to 10,000 events.
-    #[schema(value_type = Vec<EventSchema>)]
+    #[schema(value_type = Vec<EventBody>)]
     events: Vec<Value>,
 }
 

@@ -36,7 +36,7 @@ fn session_response(state: &AppState, opened: Opened) -> Result<Response, ApiErr
 
 /// Log in: sets the session cookie (HttpOnly, SameSite=Strict) and answers the CSRF token
 #[utoipa::path(post, path = "/api/v1/session", tag = "identity", security(()), request_body = Login,
-    responses((status = 200, body = Session), (status = 429, description = "too many failed logins for this username", body = crate::error::ErrorBody), Errors))]
+    responses((status = 200, description = "Logged in: the session cookie is set", body = Session), (status = 429, description = "too many failed logins for this username", body = crate::error::ErrorBody), Errors))]
 pub async fn login(
     State(state): State<AppState>,
     Json(login): Json<Login>,
@@ -47,7 +47,7 @@ pub async fn login(
 
 /// Who the caller is
 #[utoipa::path(get, path = "/api/v1/session", tag = "identity",
-    responses((status = 200, body = WhoAmI), Errors))]
+    responses((status = 200, description = "The caller", body = WhoAmI), Errors))]
 pub async fn whoami(caller: Caller) -> Json<WhoAmI> {
     Json(identity::whoami(&caller))
 }
@@ -72,7 +72,7 @@ pub async fn logout(
 
 /// A console user changes their own password, giving the current one: every session of theirs ends and a new one opens
 #[utoipa::path(post, path = "/api/v1/session/password", tag = "identity", request_body = PasswordChange,
-    responses((status = 200, body = Session), Errors))]
+    responses((status = 200, description = "Changed: the new session's cookie is set", body = Session), Errors))]
 pub async fn change_password(
     State(state): State<AppState>,
     caller: Caller,
@@ -93,7 +93,7 @@ pub async fn change_password(
 
 /// Users (administrator, auditor)
 #[utoipa::path(get, path = "/api/v1/users", tag = "identity",
-    responses((status = 200, body = Users), Errors))]
+    responses((status = 200, description = "Every user", body = Users), Errors))]
 pub async fn list_users(
     State(state): State<AppState>,
     caller: Caller,
@@ -103,7 +103,7 @@ pub async fn list_users(
 
 /// Create a user (administrator); a person's account is enrolled, not created here
 #[utoipa::path(post, path = "/api/v1/users", tag = "identity", request_body = NewUser,
-    responses((status = 201, body = OneUser), Conflict, Errors))]
+    responses((status = 201, description = "Created", body = OneUser), Conflict, Errors))]
 pub async fn create_user(
     State(state): State<AppState>,
     caller: Caller,
@@ -116,7 +116,7 @@ pub async fn create_user(
 /// Disable a user (administrator): their sessions end
 #[utoipa::path(post, path = "/api/v1/users/{username}/disable", tag = "identity",
     params(("username" = String, Path)),
-    responses((status = 200, body = OneUser), NotFound, Errors))]
+    responses((status = 200, description = "Disabled", body = OneUser), NotFound, Errors))]
 pub async fn disable_user(
     State(state): State<AppState>,
     caller: Caller,
@@ -128,7 +128,7 @@ pub async fn disable_user(
 /// Enable a disabled user again (administrator); their old sessions do not come back
 #[utoipa::path(post, path = "/api/v1/users/{username}/enable", tag = "identity",
     params(("username" = String, Path)),
-    responses((status = 200, body = OneUser), NotFound, Conflict, Errors))]
+    responses((status = 200, description = "Enabled", body = OneUser), NotFound, Conflict, Errors))]
 pub async fn enable_user(
     State(state): State<AppState>,
     caller: Caller,
@@ -139,7 +139,7 @@ pub async fn enable_user(
 
 /// Keys, never their secrets (administrator, auditor)
 #[utoipa::path(get, path = "/api/v1/keys", tag = "identity",
-    responses((status = 200, body = Keys), Errors))]
+    responses((status = 200, description = "Every key", body = Keys), Errors))]
 pub async fn list_keys(
     State(state): State<AppState>,
     caller: Caller,
@@ -149,7 +149,7 @@ pub async fn list_keys(
 
 /// Make a key (administrator); its secret is in this answer only
 #[utoipa::path(post, path = "/api/v1/keys", tag = "identity", request_body = NewKey,
-    responses((status = 201, body = KeyCreated), Errors))]
+    responses((status = 201, description = "Made; the secret is shown this once", body = KeyCreated), Errors))]
 pub async fn create_key(
     State(state): State<AppState>,
     caller: Caller,
@@ -161,7 +161,7 @@ pub async fn create_key(
 
 /// Revoke a key (administrator): it stops working at once
 #[utoipa::path(delete, path = "/api/v1/keys/{id}", tag = "identity", params(("id" = String, Path)),
-    responses((status = 200, body = Revoked), NotFound, Errors))]
+    responses((status = 200, description = "Revoked", body = Revoked), NotFound, Errors))]
 pub async fn revoke_key(
     State(state): State<AppState>,
     caller: Caller,

@@ -138,7 +138,7 @@ struct Health {
 
 /// Ready when the database answers
 #[utoipa::path(get, path = "/healthz", tag = "system", security(()),
-    responses((status = 200, body = Health), (status = 500, body = ErrorBody)))]
+    responses((status = 200, description = "The database answers", body = Health), (status = 500, description = "The database does not answer", body = ErrorBody)))]
 async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     // Ready means the database answers; counting a national store's tables is for /metrics.
     service::ping(&state).await?;
@@ -148,7 +148,7 @@ async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError>
 /// Prometheus metrics (operator)
 #[utoipa::path(get, path = "/metrics", tag = "system",
     responses((status = 200, description = "text/plain exposition format", body = String, content_type = "text/plain"),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+        (status = 401, description = "No or unknown key", body = ErrorBody), (status = 403, description = "Not an operator (audited)", body = ErrorBody)))]
 async fn metrics(
     State(state): State<AppState>,
     caller: Caller,
@@ -160,7 +160,7 @@ async fn metrics(
 /// This document
 #[utoipa::path(get, path = "/api/openapi.json", tag = "system",
     responses((status = 200, description = "OpenAPI 3.1", body = Object),
-        (status = 401, body = ErrorBody)))]
+        (status = 401, description = "No or unknown key", body = ErrorBody)))]
 async fn openapi(_caller: Caller) -> Json<utoipa::openapi::OpenApi> {
     static DOCUMENT: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
     Json(DOCUMENT.get_or_init(document).clone())

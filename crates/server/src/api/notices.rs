@@ -13,7 +13,7 @@ use crate::service::notices::{self, Acknowledged, NoticeQuery, Notices, Retrying
 
 /// Sealing and unsealing notices: an operator sees every one with the person masked (张某, 1101**********0025), an agency those addressed to it in full; every read is audited
 #[utoipa::path(get, path = "/api/v1/notices", tag = "notices", params(NoticeQuery),
-    responses((status = 200, body = Notices), Errors))]
+    responses((status = 200, description = "The notices the caller may see", body = Notices), Errors))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -32,7 +32,7 @@ pub struct Ack {
 /// Acknowledge a delivered notice with its token (the agency it is addressed to)
 #[utoipa::path(post, path = "/api/v1/notices/{id}/ack", tag = "notices", params(("id" = String, Path)),
     request_body = Ack,
-    responses((status = 200, body = Acknowledged), NotFound, Errors))]
+    responses((status = 200, description = "Acknowledged", body = Acknowledged), NotFound, Errors))]
 pub async fn acknowledge(
     State(state): State<AppState>,
     caller: Caller,
@@ -44,7 +44,7 @@ pub async fn acknowledge(
 
 /// Put a failed notice back in the outbox for one more attempt, due now (operator)
 #[utoipa::path(post, path = "/api/v1/notices/{id}/retry", tag = "notices", params(("id" = String, Path)),
-    responses((status = 200, body = Retrying), NotFound, Errors))]
+    responses((status = 200, description = "Due again now", body = Retrying), NotFound, Errors))]
 pub async fn retry(
     State(state): State<AppState>,
     caller: Caller,

@@ -13,7 +13,7 @@ use crate::service::operations::{
 
 /// The policy in force (operator)
 #[utoipa::path(get, path = "/api/v1/policy", tag = "operations",
-    responses((status = 200, body = PolicyInForce), Errors))]
+    responses((status = 200, description = "The policy in force", body = PolicyInForce), Errors))]
 pub async fn policy_in_force(
     State(state): State<AppState>,
     caller: Caller,
@@ -23,7 +23,7 @@ pub async fn policy_in_force(
 
 /// Preview or apply another policy (operator): every record is re-evaluated and the difference reported
 #[utoipa::path(post, path = "/api/v1/policy", tag = "operations", request_body = PolicyChangeRequest,
-    responses((status = 200, body = PolicyChange), Errors))]
+    responses((status = 200, description = "The difference, previewed or applied", body = PolicyChange), Errors))]
 pub async fn change_policy(
     State(state): State<AppState>,
     caller: Caller,
@@ -34,7 +34,7 @@ pub async fn change_policy(
 
 /// Make due pending seals take effect now (operator)
 #[utoipa::path(post, path = "/api/v1/scheduler/run", tag = "operations",
-    responses((status = 200, body = SchedulerRun), Errors))]
+    responses((status = 200, description = "What the run sealed", body = SchedulerRun), Errors))]
 pub async fn run_scheduler(
     State(state): State<AppState>,
     caller: Caller,
@@ -44,7 +44,7 @@ pub async fn run_scheduler(
 
 /// Deliver up to 100 notices due now, without waiting for the outbox's next round (operator)
 #[utoipa::path(post, path = "/api/v1/outbox/run", tag = "operations",
-    responses((status = 200, body = OutboxRun), Errors))]
+    responses((status = 200, description = "What the run delivered", body = OutboxRun), Errors))]
 pub async fn run_outbox(
     State(state): State<AppState>,
     caller: Caller,

@@ -37,7 +37,7 @@ pub struct ListParams {
     params(ListParams),
     responses(
         (status = 200, description = "A page of records, identities masked", body = RecordList),
-        (status = 401, body = ErrorBody),
+        (status = 401, description = "No or unknown key", body = ErrorBody),
         (status = 403, description = "Not an operator or auditor", body = ErrorBody),
         (status = 422, description = "A filter is invalid (the message names it)", body = ErrorBody),
     )
@@ -75,7 +75,7 @@ pub struct TimelineParams {
     params(("case_code" = String, Path, description = "The nationwide case code"), TimelineParams),
     responses(
         (status = 200, description = "The case's records the caller may read, each with its timeline", body = Timeline),
-        (status = 401, body = ErrorBody),
+        (status = 401, description = "No or unknown key", body = ErrorBody),
         (status = 404, description = "No such case, or none the caller may read (the same answer)", body = ErrorBody),
         (status = 422, description = "A missing or unknown purpose, or a malformed case code", body = ErrorBody),
     )
@@ -97,7 +97,7 @@ pub async fn timeline(
     tag = "records",
     responses(
         (status = 200, description = "The supervisor's numbers", body = StatsView),
-        (status = 401, body = ErrorBody),
+        (status = 401, description = "No or unknown key", body = ErrorBody),
         (status = 403, description = "Not an operator or auditor", body = ErrorBody),
     )
 )]

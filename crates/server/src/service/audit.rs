@@ -4,7 +4,7 @@
 use fengcun_ledger::Hash;
 use fengcun_store::{AuditEntry, AuditEvent, AuditKind};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{Caller, Result, ServiceError};
@@ -121,17 +121,39 @@ pub async fn entries(state: &AppState, caller: &Caller, query: &EntriesQuery) ->
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Heads {
     /// Each signed head, parsed.
-    #[schema(value_type = Vec<Object>)]
-    pub heads: Vec<Value>,
+    pub heads: Vec<TreeHeadLine>,
     /// Each signed head's line, as `fengcun audit verify --against` reads them.
     pub lines: Vec<String>,
+}
+
+/// A signed tree head's export line (`fengcun_ledger::SignedTreeHead::to_json`), parsed. Fields
+/// in the order of their names: the order the answer has always had them in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TreeHeadLine {
+    /// `fengcun-tree-head/v1`
+    pub format: String,
+    /// The tree's hash: `sm3` or `sha256`.
+    pub hash: String,
+    /// The tree's root hash (hex).
+    pub root: String,
+    /// The signature (base64url).
+    pub signature: String,
+    /// `sm2` or `ed25519`.
+    pub signature_algorithm: String,
+    /// The number of entries the tree holds.
+    pub size: u64,
+    /// When it was signed (RFC 3339, milliseconds).
+    pub time: String,
+    /// When it was signed, in milliseconds since the epoch.
+    pub timestamp_ms: i64,
 }
 
 /// Every signed tree head (auditors).
 pub async fn heads(state: &AppState, caller: &Caller) -> Result<Heads> {
     caller.require(state, "read the audit log", READERS).await?;
     let lines = state.store.tree_heads().await?;
-    let heads: Vec<Value> = lines
+    let heads: Vec<TreeHeadLine> = lines
         .iter()
         .filter_map(|line| serde_json::from_str(line).ok())
         .collect();

@@ -127,6 +127,81 @@ fn as_seen(record: &PersonRecord, today: Date) -> Result<RecordAsSeen> {
     })
 }
 
+/// A signed certificate file, as `fengcun_certificate` writes it (the bytes are its own: canonical,
+/// signed). Describes the body of `GET /api/v1/certificates/{number}` and `Issued::file`; the
+/// tests read real files into it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateFile {
+    pub certificate: CertificateBody,
+    /// `SM2-SM3` or `Ed25519`.
+    pub algorithm: String,
+    /// The signing key's id.
+    pub key_id: String,
+    /// The signature over the certificate's canonical bytes (base64url).
+    pub signature: String,
+    /// The QR code's token.
+    pub token: String,
+}
+
+/// What the certificate says.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateBody {
+    /// `fengcun-certificate/1`
+    pub format: String,
+    pub number: String,
+    pub person: CertificatePerson,
+    pub result: CertificateResultBody,
+    pub purpose: String,
+    pub issuer: CertificateIssuer,
+    /// YYYY-MM-DD
+    pub issue_date: String,
+    /// YYYY-MM-DD
+    pub valid_until: String,
+    /// `sm` or `international`.
+    pub suite: String,
+}
+
+/// The person, as the platform knows them.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertificatePerson {
+    pub name: String,
+    /// The identity number, masked.
+    pub id_masked: String,
+    /// The identity number's hash (hex).
+    pub id_hash: String,
+}
+
+/// `no_criminal_record`, or `has_criminal_record` with the convictions listed.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateResultBody {
+    pub kind: String,
+    pub convictions: Vec<CertificateConviction>,
+}
+
+/// Who issued it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateIssuer {
+    pub agency: String,
+    pub key_id: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateConviction {
+    pub charges: Vec<String>,
+    /// In Chinese.
+    pub sentence: Option<String>,
+    /// YYYY-MM-DD
+    pub judgment_effective_date: String,
+    pub court: Option<String>,
+    pub case_number: Option<String>,
+}
+
 /// A certificate issued.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Issued {

@@ -147,6 +147,79 @@ pub async fn lookup(
     Ok(answer.to_json())
 }
 
+/// The answer to a look-up, as `fengcun_access::Answer::to_json` writes it (its bytes depend only
+/// on what is shown). Describes the body; the tests read real answers into it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LookupAnswer {
+    /// `records`, `no_record` (查无记录) or `no_right` (无权查询).
+    pub answer: LookupOutcome,
+    /// 查询结果, 查无记录 or 无权查询.
+    pub message: String,
+    /// `no_right`: the legal basis of the refusal.
+    #[serde(default)]
+    pub basis: Option<String>,
+    /// The records shown (none for `no_record` and `no_right`).
+    pub records: Vec<ShownRecord>,
+}
+
+#[derive(Debug, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LookupOutcome {
+    Records,
+    NoRecord,
+    NoRight,
+}
+
+/// One record shown.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShownRecord {
+    pub case_code: String,
+    /// The grant a sealed record was read under.
+    #[serde(default)]
+    pub grant: Option<String>,
+    /// The summary or the full view, as the disclosure table allows.
+    pub record: RecordView,
+}
+
+/// What a look-up shows of a record.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum RecordView {
+    Summary(SummaryView),
+    Full(FullView),
+}
+
+/// Charges, disposition, sentence.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SummaryView {
+    pub case_code: String,
+    /// The charges' names.
+    pub charges: Vec<String>,
+    /// How the case ended (`convicted`, …), if it has.
+    pub disposition: Option<String>,
+    /// The date the judgment took effect (YYYY-MM-DD).
+    pub judgment_effective_date: Option<String>,
+    /// The sentence, in Chinese.
+    pub sentence: Option<String>,
+}
+
+/// The record: its state and its facts.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FullView {
+    pub case_code: String,
+    /// The record's state (`sealed`, `pending_seal`, …).
+    pub state: String,
+    /// The date of the state (YYYY-MM-DD), if it has one.
+    pub state_date: Option<String>,
+    /// The record's facts (docs/events.md).
+    #[schema(value_type = Object)]
+    pub facts: serde_json::Value,
+}
+
 /// The look-up's entry, and one `grant_use` entry per grant a sealed record was read under.
 fn lookup_audit(
     caller: &Caller,

@@ -154,3 +154,117 @@ pub async fn ingest_batch(
         stored,
     })
 }
+
+/// An event as agencies send it (docs/events.md lists every kind and its fields): the shape
+/// `fengcun_domain::event::Event` reads, which the tests hold this description to, field by field.
+/// Describes the body; events are parsed by the domain.
+#[derive(Debug, ToSchema)]
+#[schema(as = Event)]
+#[allow(dead_code, reason = "describes the body; never built")]
+pub struct EventBody {
+    /// Chosen by the sender; the same event sent twice is stored once.
+    idempotency_key: String,
+    kind: EventKindCode,
+    /// When it happened (YYYY-MM-DD), not when it was sent.
+    date: String,
+    /// The nationwide case code; may be omitted when `document_number` is already mapped to one.
+    case_code: Option<String>,
+    agency: EventAgency,
+    /// The agency's own document number (e.g. `(2024)京0105刑初123号`).
+    document_number: Option<String>,
+    person: EventPerson,
+    /// `filed`, `indicted`, `not_prosecuted`: the charges as known at that stage.
+    charges: Option<Vec<EventCharge>>,
+    /// YYYY-MM-DD
+    offence_date: Option<String>,
+    /// `not_prosecuted`: statutory | discretionary | insufficient_evidence | conditional (also
+    /// read as `non_prosecution_ground`).
+    ground: Option<String>,
+    /// `not_prosecuted`: the person's convictions before this case.
+    prior_convictions: Option<u32>,
+    judgment: Option<EventJudgment>,
+    /// `correction`: the idempotency key of the event it corrects …
+    corrects: Option<String>,
+    /// … and the corrected event, or none to retract it.
+    #[schema(no_recursion, value_type = Option<Object>)]
+    replacement: Option<Box<EventBody>>,
+    /// Why the correction was made.
+    reason: Option<String>,
+}
+
+#[derive(Debug, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code, reason = "describes the body; never built")]
+pub enum EventKindCode {
+    Filed,
+    Investigation,
+    ArrestApproved,
+    ArrestRefused,
+    CaseWithdrawn,
+    Indicted,
+    NotProsecuted,
+    Judgment,
+    JudgmentEffective,
+    ExecutionStarted,
+    ExecutionCompleted,
+    ProbationCompleted,
+    Correction,
+}
+
+/// The sending agency.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code, reason = "describes the body; never built")]
+pub struct EventAgency {
+    /// public_security, procuratorate, court, prison, community_correction, state_security
+    kind: String,
+    /// The agency's code, as the installation registers it.
+    code: String,
+    name: Option<String>,
+}
+
+/// Whom the event is about: an identity number, or a document type and number.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code, reason = "describes the body; never built")]
+pub struct EventPerson {
+    id_number: Option<String>,
+    document_type: Option<String>,
+    document_number: Option<String>,
+    name: Option<String>,
+    /// YYYY-MM-DD
+    birth_date: Option<String>,
+}
+
+/// A charge.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code, reason = "describes the body; never built")]
+pub struct EventCharge {
+    /// The charge's name (罪名), e.g. 盗窃罪.
+    name: String,
+    article: Option<String>,
+    /// intentional or negligent
+    culpability: Option<String>,
+}
+
+/// `judgment`: the court's judgment.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code, reason = "describes the body; never built")]
+pub struct EventJudgment {
+    /// first, appeal or retrial
+    instance: String,
+    /// convicted or acquitted
+    verdict: String,
+    charges: Option<Vec<EventCharge>>,
+    /// The sentence (docs/events.md).
+    #[schema(value_type = Option<Object>)]
+    sentence: Option<()>,
+    offence_date: Option<String>,
+    recidivist: Option<bool>,
+    prior_convictions: Option<u32>,
+    sealed_juvenile_priors: Option<u32>,
+    main_conduct_under_18: Option<bool>,
+    #[schema(value_type = Option<Object>)]
+    combined_sentence: Option<()>,
+    combined_with: Option<Vec<String>>,
+    #[schema(value_type = Option<Object>)]
+    conditions: Option<()>,
+}

@@ -9,9 +9,13 @@
 
 use std::sync::Arc;
 
+use axum::http::StatusCode;
+use fengcun_access::RequesterKind;
 use fengcun_crypto::MasterKey;
-use fengcun_server::{Config, FixedClock};
-use fengcun_store::Keys;
+use fengcun_server::config::key_digest;
+use fengcun_server::{ApiKey, Config, FixedClock, Role};
+use fengcun_store::{AgencyEndpoint, Keys};
+use serde_json::{Value, json};
 
 /// The database a test server runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +57,40 @@ pub fn config(policy: &str) -> Config {
     // The tests run the outbox themselves (POST /api/v1/outbox/run), at the clock they set.
     config.outbox_interval_seconds = 3600;
     config
+}
+
+/// A configured API key: its name, role, agency and requester kind, and the secret it is sent as.
+pub fn api_key(
+    name: &str,
+    role: Role,
+    agency: Option<&str>,
+    kind: Option<RequesterKind>,
+    secret: &str,
+) -> ApiKey {
+    ApiKey {
+        name: name.into(),
+        role,
+        agency: agency.map(str::to_owned),
+        requester_kind: kind,
+        key_sha256: key_digest(secret),
+    }
+}
+
+/// A test agency as the configuration registers it (no notice endpoint): the court
+/// `110105-fy`, the police `110105-ga` or the procuratorate `110105-jc`.
+pub fn registered_agency(code: &str) -> AgencyEndpoint {
+    let (kind, name) = match code {
+        "110105-fy" => ("court", "某区人民法院"),
+        "110105-ga" => ("public_security", "某区公安分局"),
+        "110105-jc" => ("procuratorate", "某区人民检察院"),
+        _ => panic!("no test agency {code}"),
+    };
+    AgencyEndpoint {
+        code: code.into(),
+        kind: kind.into(),
+        name: Some(name.into()),
+        endpoint: None,
+    }
 }
 
 /// A fresh, empty PostgreSQL database on the server of `url`; its URL.
@@ -127,4 +165,141 @@ impl Server {
             running,
         }
     }
+}
+
+/// Talking to a server under test: status and JSON body (`null` for a body that is not JSON).
+impl Server {
+    /// `GET path`, with a key (`KEY` or `Some(KEY)`) or without one (`None`).
+    pub async fn get<'a>(
+        &self,
+        path: &str,
+        key: impl Into<Option<&'a str>>,
+    ) -> (StatusCode, Value) {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        if let Some(key) = key.into() {
+            request = request.bearer_auth(key);
+        }
+        let response = request.send().await.expect("a response");
+        let status = StatusCode::from_u16(response.status().as_u16()).expect("a status");
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Status and raw body bytes, to compare two answers byte for byte.
+    pub async fn get_raw(&self, path: &str, key: &str) -> (StatusCode, Vec<u8>) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(key)
+            .send()
+            .await
+            .expect("a response");
+        let status = StatusCode::from_u16(response.status().as_u16()).expect("a status");
+        (status, response.bytes().await.expect("a body").to_vec())
+    }
+
+    /// `POST path` with a JSON body and a key.
+    pub async fn post(&self, path: &str, key: &str, body: &Value) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(key)
+            .json(body)
+            .send()
+            .await
+            .expect("a response");
+        let status = StatusCode::from_u16(response.status().as_u16()).expect("a status");
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Sends `events` as one batch with `key`; every one must be stored (or a duplicate).
+    pub async fn send_events(&self, key: &str, events: &[Value]) {
+        let (status, body) = self
+            .post("/api/v1/events/batch", key, &json!({"events": events}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    /// Every audit entry (up to 1,000), read with `key` (an auditor's).
+    pub async fn audit_log(&self, key: &str) -> Vec<Value> {
+        let (status, log) = self.get("/api/v1/audit/entries?limit=1000", key).await;
+        assert_eq!(status, StatusCode::OK, "{log}");
+        log["entries"].as_array().expect("entries").clone()
+    }
+
+    /// Stops the server (its port and workers).
+    pub fn stop(self) {
+        self.running.stop();
+    }
+}
+
+/// The test agencies' codes by kind: `{"kind", "code"}` of an event.
+pub fn agency(kind: &str) -> Value {
+    let code = match kind {
+        "public_security" => "110105-ga",
+        "procuratorate" => "110105-jc",
+        "court" => "110105-fy",
+        _ => "110105-jy",
+    };
+    json!({"kind": kind, "code": code})
+}
+
+/// An event of `kind` on `date` in `case`, sent by the test agency of kind `from`, about the
+/// person `id` (named 测试人), with the fields of `extra`.
+pub fn event(
+    key: &str,
+    kind: &str,
+    date: &str,
+    case: &str,
+    from: &str,
+    id: &str,
+    extra: Value,
+) -> Value {
+    let mut e = json!({"idempotency_key": key, "kind": kind, "date": date, "case_code": case, "agency": agency(from), "person": {"id_number": id, "name": "测试人"}});
+    for (k, v) in extra.as_object().expect("extra fields") {
+        e[k] = v.clone();
+    }
+    e
+}
+
+/// A case filed by the police on the offence's date and judged by the court (document
+/// `(<year judged>)某刑初<n>号`), a first offender convicted of `charge` with `sentence`: its
+/// three events (`<case>/filed`, `<case>/judgment`, `<case>/effective`).
+pub fn conviction(
+    case: &str,
+    id: &str,
+    charge: &str,
+    sentence: Value,
+    [offence, judged, effective]: [&str; 3],
+) -> Vec<Value> {
+    vec![
+        event(
+            &format!("{case}/filed"),
+            "filed",
+            offence,
+            case,
+            "public_security",
+            id,
+            json!({"charges": [{"name": charge}], "offence_date": offence}),
+        ),
+        event(
+            &format!("{case}/judgment"),
+            "judgment",
+            judged,
+            case,
+            "court",
+            id,
+            json!({"document_number": format!("({})某刑初{}号", &judged[..4], &case[12..]),
+            "judgment": {"instance": "first", "verdict": "convicted", "charges": [{"name": charge}], "sentence": sentence,
+                "offence_date": offence, "recidivist": false, "prior_convictions": 0}}),
+        ),
+        event(
+            &format!("{case}/effective"),
+            "judgment_effective",
+            effective,
+            case,
+            "court",
+            id,
+            json!({}),
+        ),
+    ]
 }
