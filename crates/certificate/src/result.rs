@@ -109,6 +109,9 @@ pub enum Omission {
     NotYetEffective,
     /// An effective conviction sealed on the issue date.
     Sealed,
+    /// A public-security violation record (治安违法记录): an administrative penalty, never a
+    /// criminal record, sealed or not.
+    Violation(Disposition),
 }
 
 impl Omission {
@@ -130,6 +133,10 @@ impl Omission {
                 "犯罪记录已依法封存，不予披露（《公安机关办理犯罪记录查询工作规定》第十条、《中华人民共和国刑事诉讼法》第二百八十六条及封存政策）"
                     .to_owned()
             }
+            Self::Violation(disposition) => format!(
+                "治安违法记录（{}），属行政处罚，不属于犯罪记录（《公安机关办理犯罪记录查询工作规定》第二条；《中华人民共和国治安管理处罚法》第一百三十六条）",
+                disposition.chinese()
+            ),
         }
     }
 }
@@ -197,6 +204,9 @@ fn outcome(record: &RecordAsSeen, issue_date: Date) -> Result<ListedConviction, 
     match record.disposition {
         Disposition::NotProsecuted | Disposition::CaseWithdrawn | Disposition::Acquitted => {
             Err(Omission::NonConviction(record.disposition))
+        }
+        Disposition::Penalized | Disposition::NotPenalized | Disposition::Withdrawn => {
+            Err(Omission::Violation(record.disposition))
         }
         Disposition::Open => Err(Omission::Open),
         Disposition::Convicted => {

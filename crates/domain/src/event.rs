@@ -88,6 +88,22 @@ pub enum EventKind {
     ExecutionStarted,
     ExecutionCompleted,
     ProbationCompleted,
+    /// 治安案件受案: public security accepts a public-security (administrative) case.
+    ViolationAccepted,
+    /// 治安管理处罚决定: the penalty decision (`violations`, `penalty`).
+    ViolationPenalized,
+    /// 不予处罚决定: a decision not to penalise (治安管理处罚法: under 14, 情节特别轻微, …).
+    ViolationNotPenalized,
+    /// 撤销案件: the public-security case withdrawn.
+    ViolationWithdrawn,
+    /// 处罚决定生效: the penalty decision took effect.
+    ViolationDecisionEffective,
+    /// 处罚执行完毕: the penalty fully executed (detention served, fine paid).
+    ViolationExecutionCompleted,
+    /// 处罚决定被撤销: revoked on administrative reconsideration or litigation (`review`).
+    ViolationDecisionRevoked,
+    /// 处罚决定被变更: changed on administrative reconsideration or litigation (`review`, new `penalty`).
+    ViolationDecisionChanged,
     Correction,
 }
 
@@ -106,6 +122,14 @@ impl EventKind {
             Self::ExecutionStarted => "execution_started",
             Self::ExecutionCompleted => "execution_completed",
             Self::ProbationCompleted => "probation_completed",
+            Self::ViolationAccepted => "violation_accepted",
+            Self::ViolationPenalized => "violation_penalized",
+            Self::ViolationNotPenalized => "violation_not_penalized",
+            Self::ViolationWithdrawn => "violation_withdrawn",
+            Self::ViolationDecisionEffective => "violation_decision_effective",
+            Self::ViolationExecutionCompleted => "violation_execution_completed",
+            Self::ViolationDecisionRevoked => "violation_decision_revoked",
+            Self::ViolationDecisionChanged => "violation_decision_changed",
             Self::Correction => "correction",
         }
     }
@@ -128,6 +152,14 @@ impl EventKind {
             Self::ExecutionStarted => "交付执行",
             Self::ExecutionCompleted => "刑罚执行完毕",
             Self::ProbationCompleted => "缓刑考验期满",
+            Self::ViolationAccepted => "治安案件受案",
+            Self::ViolationPenalized => "治安管理处罚决定",
+            Self::ViolationNotPenalized => "不予处罚决定",
+            Self::ViolationWithdrawn => "撤销治安案件",
+            Self::ViolationDecisionEffective => "处罚决定生效",
+            Self::ViolationExecutionCompleted => "处罚执行完毕",
+            Self::ViolationDecisionRevoked => "处罚决定被撤销（复议、诉讼）",
+            Self::ViolationDecisionChanged => "处罚决定被变更（复议、诉讼）",
             Self::Correction => "更正",
         }
     }
@@ -150,9 +182,46 @@ impl EventKind {
                 )
             }
             Self::ProbationCompleted => agency == CommunityCorrection,
+            // 治安管理处罚法: public security accepts, decides and executes (detention in its
+            // detention houses, art. 103 of the 2012 text).
+            Self::ViolationAccepted
+            | Self::ViolationPenalized
+            | Self::ViolationNotPenalized
+            | Self::ViolationWithdrawn
+            | Self::ViolationDecisionEffective
+            | Self::ViolationExecutionCompleted => agency == PublicSecurity,
+            // A court on litigation; the deciding public-security organ records the outcome of an
+            // administrative reconsideration (it must carry it out): `review` says which.
+            Self::ViolationDecisionRevoked | Self::ViolationDecisionChanged => {
+                matches!(agency, PublicSecurity | Court)
+            }
             Self::Correction => true,
         }
     }
+
+    /// An event of a public-security violation case (治安管理处罚法), not of criminal proceedings.
+    pub fn is_violation(self) -> bool {
+        matches!(
+            self,
+            Self::ViolationAccepted
+                | Self::ViolationPenalized
+                | Self::ViolationNotPenalized
+                | Self::ViolationWithdrawn
+                | Self::ViolationDecisionEffective
+                | Self::ViolationExecutionCompleted
+                | Self::ViolationDecisionRevoked
+                | Self::ViolationDecisionChanged
+        )
+    }
+}
+
+/// A behaviour as violation events carry it (the record-facts shape).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventViolation {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub article: Option<String>,
 }
 
 /// Who the record is about: a resident identity number, or a foreigner's document.
@@ -290,6 +359,17 @@ pub struct Event {
     pub prior_convictions: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub judgment: Option<Judgment>,
+    /// `violation_accepted`, `violation_penalized`, `violation_not_penalized`,
+    /// `violation_decision_changed`: the behaviours (catalogue names, data/violations.tsv).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub violations: Vec<EventViolation>,
+    /// `violation_penalized`, `violation_decision_changed`: the penalty, in the record-facts shape.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub penalty: Option<serde_json::Value>,
+    /// `violation_decision_revoked`, `violation_decision_changed`: `reconsideration` (行政复议) or
+    /// `litigation` (行政诉讼).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<String>,
     /// `correction`: the idempotency key of the event it corrects …
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub corrects: Option<String>,
@@ -476,6 +556,38 @@ impl Event {
             "charges",
             "kinds filed, indicted, not_prosecuted",
         )?;
+        only(
+            !self.violations.is_empty()
+                && !is(&[
+                    EventKind::ViolationAccepted,
+                    EventKind::ViolationPenalized,
+                    EventKind::ViolationNotPenalized,
+                    EventKind::ViolationDecisionChanged,
+                ]),
+            "violations",
+            "kinds violation_accepted, violation_penalized, violation_not_penalized, violation_decision_changed",
+        )?;
+        only(
+            self.penalty.is_some()
+                && !is(&[
+                    EventKind::ViolationPenalized,
+                    EventKind::ViolationDecisionChanged,
+                ]),
+            "penalty",
+            "kinds violation_penalized, violation_decision_changed",
+        )?;
+        only(
+            self.review.is_some()
+                && !is(&[
+                    EventKind::ViolationDecisionRevoked,
+                    EventKind::ViolationDecisionChanged,
+                ]),
+            "review",
+            "kinds violation_decision_revoked, violation_decision_changed",
+        )?;
+        if self.kind.is_violation() {
+            return self.validate_violation();
+        }
         match self.kind {
             EventKind::Judgment => {
                 let judgment = self.judgment.as_ref().ok_or_else(|| {
@@ -540,6 +652,94 @@ impl Event {
                 .enumerate()
                 .try_for_each(|(i, c)| check_charge(i, c)),
         }
+    }
+}
+
+impl Event {
+    /// A violation event's content, checked by the violation record-facts rules (one place for the
+    /// 治安管理处罚法's limits).
+    fn validate_violation(&self) -> Result<(), FieldError> {
+        if matches!(
+            self.kind,
+            EventKind::ViolationDecisionRevoked | EventKind::ViolationDecisionChanged
+        ) {
+            match self.review.as_deref() {
+                None => {
+                    return Err(FieldError::new(
+                        "review",
+                        FactError::Required("reconsideration or litigation"),
+                    ));
+                }
+                Some("reconsideration") if self.agency.kind == AgencyKind::Court => {
+                    return Err(FieldError::new(
+                        "review",
+                        FactError::NotAllowed(
+                            "a court decides on litigation, not on administrative reconsideration",
+                        ),
+                    ));
+                }
+                Some("reconsideration" | "litigation") => {}
+                Some(other) => {
+                    return Err(FieldError::new(
+                        "review",
+                        FactError::UnknownValue {
+                            what: "review",
+                            given: other.to_owned(),
+                            expected: "reconsideration, litigation",
+                        },
+                    ));
+                }
+            }
+        }
+        let with_penalty = matches!(
+            self.kind,
+            EventKind::ViolationPenalized | EventKind::ViolationDecisionChanged
+        );
+        if with_penalty && self.penalty.is_none() {
+            return Err(FieldError::new(
+                "penalty",
+                FactError::Required("for a penalty decision"),
+            ));
+        }
+        if with_penalty && self.violations.is_empty() {
+            return Err(FieldError::new(
+                "violations",
+                FactError::Required("(at least one) for a penalty decision, changed or not"),
+            ));
+        }
+        // The content as record facts: behaviours from the catalogue, the penalty within the law,
+        // no penalty for a person under 14.
+        let disposition = if with_penalty { "penalized" } else { "open" };
+        let mut facts = serde_json::json!({
+            "record_id": "E",
+            "kind": "public_security_violation",
+            "disposition": disposition,
+            "violations": self.violations,
+        });
+        if with_penalty {
+            facts["penalty"] = self.penalty.clone().unwrap_or_default();
+            facts["disposition_date"] = self.date.clone().into();
+        }
+        if let Some(offence) = &self.offence_date {
+            facts["offence_date"] = offence.clone().into();
+        }
+        let mut person = serde_json::json!({});
+        if let Some(id) = &self.person.id_number {
+            person["id_number"] = id.clone().into();
+        }
+        if let Some(birth) = &self.person.birth_date {
+            person["birth_date"] = birth.clone().into();
+        }
+        facts["person"] = person;
+        let bytes = serde_json::to_vec(&facts)
+            .map_err(|e| FieldError::new("penalty", FactError::Json(e.to_string())))?;
+        parse_record(&bytes).map(|_| ()).map_err(|e| {
+            let field = match e.field.as_str() {
+                "disposition_date" | "person.birth_date" => "date".to_owned(),
+                other => other.to_owned(),
+            };
+            FieldError::new(field, e.error)
+        })
     }
 }
 

@@ -19,6 +19,7 @@ use crate::error::{FactError, FieldError};
 use crate::id_number::IdNumber;
 use crate::record::{ChargeRef, Conditions, Person, Record};
 use crate::sentence::{PrincipalKind, Sentence, SentenceError, SentenceInput};
+use crate::violation::RecordKind;
 
 /// Youngest age at which anyone bears criminal responsibility (Criminal Law art. 17, as amended
 /// by Amendment XI): a conviction for an offence committed younger is impossible.
@@ -26,94 +27,129 @@ const MIN_AGE_OF_RESPONSIBILITY: u32 = 12;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RecordJson<'a> {
+pub(crate) struct RecordJson<'a> {
     #[serde(borrow, default)]
-    record_id: Option<Cow<'a, str>>,
+    pub(crate) record_id: Option<Cow<'a, str>>,
+    /// `criminal` (the default) or `public_security_violation` (FORMATS.md, "Violation record facts").
     #[serde(borrow, default)]
-    case_code: Option<Cow<'a, str>>,
+    pub(crate) kind: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    person: Option<PersonJson<'a>>,
+    pub(crate) violations: Option<Vec<ViolationJson<'a>>>,
+    #[serde(default)]
+    pub(crate) penalty: Option<PenaltyJson>,
     #[serde(borrow, default)]
-    offence_date: Option<Cow<'a, str>>,
+    pub(crate) decision_effective_date: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    charges: Vec<ChargeJson<'a>>,
+    pub(crate) case_code: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub(crate) person: Option<PersonJson<'a>>,
+    #[serde(borrow, default)]
+    pub(crate) offence_date: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub(crate) charges: Vec<ChargeJson<'a>>,
     #[serde(borrow)]
-    disposition: Cow<'a, str>,
+    pub(crate) disposition: Cow<'a, str>,
     #[serde(borrow, default)]
-    disposition_date: Option<Cow<'a, str>>,
+    pub(crate) disposition_date: Option<Cow<'a, str>>,
     #[serde(borrow, default, alias = "ground")]
-    non_prosecution_ground: Option<Cow<'a, str>>,
+    pub(crate) non_prosecution_ground: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    sentence: Option<SentenceJson<'a>>,
+    pub(crate) sentence: Option<SentenceJson<'a>>,
     #[serde(borrow, default)]
-    judgment_effective_date: Option<Cow<'a, str>>,
+    pub(crate) judgment_effective_date: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    execution_completed_date: Option<Cow<'a, str>>,
+    pub(crate) execution_completed_date: Option<Cow<'a, str>>,
     #[serde(default)]
-    main_conduct_under_18: Option<bool>,
+    pub(crate) main_conduct_under_18: Option<bool>,
     #[serde(default)]
-    recidivist: Option<bool>,
+    pub(crate) recidivist: Option<bool>,
     #[serde(default)]
-    prior_convictions: Option<u32>,
+    pub(crate) prior_convictions: Option<u32>,
     #[serde(default)]
-    sealed_juvenile_priors: Option<u32>,
+    pub(crate) sealed_juvenile_priors: Option<u32>,
     #[serde(default)]
-    conditions: Option<ConditionsJson>,
+    pub(crate) conditions: Option<ConditionsJson>,
     // Extensions written by fengcun's own tools (e.g. the judgment extractor); read and ignored here.
     #[serde(default, rename = "flags")]
-    _flags: Option<IgnoredAny>,
+    pub(crate) _flags: Option<IgnoredAny>,
     #[serde(default, rename = "source")]
-    _source: Option<IgnoredAny>,
+    pub(crate) _source: Option<IgnoredAny>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct PersonJson<'a> {
+pub(crate) struct PersonJson<'a> {
     #[serde(borrow, default)]
-    id_number: Option<Cow<'a, str>>,
+    pub(crate) id_number: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    name: Option<Cow<'a, str>>,
+    pub(crate) name: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    birth_date: Option<Cow<'a, str>>,
+    pub(crate) birth_date: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ChargeJson<'a> {
+pub(crate) struct ChargeJson<'a> {
     #[serde(borrow)]
-    name: Cow<'a, str>,
+    pub(crate) name: Cow<'a, str>,
     #[serde(borrow, default)]
-    article: Option<Cow<'a, str>>,
+    pub(crate) article: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    culpability: Option<Cow<'a, str>>,
+    pub(crate) culpability: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct SentenceJson<'a> {
+pub(crate) struct ViolationJson<'a> {
     #[serde(borrow)]
-    principal: Cow<'a, str>,
-    #[serde(default)]
-    months: Option<u32>,
-    #[serde(default)]
-    probation_months: Option<u32>,
-    #[serde(default)]
-    fine_yuan: Option<u64>,
-    #[serde(default)]
-    political_rights_months: Option<u32>,
-    #[serde(default)]
-    combined: Option<bool>,
+    pub(crate) name: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub(crate) article: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ConditionsJson {
+pub(crate) struct PenaltyJson {
     #[serde(default)]
-    civil_compensation_fulfilled: Option<bool>,
+    pub(crate) warning: bool,
     #[serde(default)]
-    victim_forgiveness: Option<bool>,
+    pub(crate) fine_yuan: Option<u64>,
     #[serde(default)]
-    plea: Option<bool>,
+    pub(crate) detention_days: Option<u32>,
+    #[serde(default)]
+    pub(crate) licence_revoked: bool,
+    #[serde(default)]
+    pub(crate) deadline_to_leave: bool,
+    #[serde(default)]
+    pub(crate) deportation: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SentenceJson<'a> {
+    #[serde(borrow)]
+    pub(crate) principal: Cow<'a, str>,
+    #[serde(default)]
+    pub(crate) months: Option<u32>,
+    #[serde(default)]
+    pub(crate) probation_months: Option<u32>,
+    #[serde(default)]
+    pub(crate) fine_yuan: Option<u64>,
+    #[serde(default)]
+    pub(crate) political_rights_months: Option<u32>,
+    #[serde(default)]
+    pub(crate) combined: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConditionsJson {
+    #[serde(default)]
+    pub(crate) civil_compensation_fulfilled: Option<bool>,
+    #[serde(default)]
+    pub(crate) victim_forgiveness: Option<bool>,
+    #[serde(default)]
+    pub(crate) plea: Option<bool>,
 }
 
 /// Parses record-facts lines against a charge catalogue.
@@ -150,6 +186,31 @@ impl<'c> RecordParser<'c> {
     }
 
     fn validate(&self, json: RecordJson<'_>) -> Result<Record, FieldError> {
+        let kind = match json.kind.as_deref() {
+            None => RecordKind::Criminal,
+            Some(code) => RecordKind::parse(code)
+                .ok_or_else(|| FieldError::new("kind", unknown("kind", code, RecordKind::CODES)))?,
+        };
+        if kind == RecordKind::PublicSecurityViolation {
+            return crate::violation_facts::validate(self, json);
+        }
+        for (present, field) in [
+            (json.violations.is_some(), "violations"),
+            (json.penalty.is_some(), "penalty"),
+            (
+                json.decision_effective_date.is_some(),
+                "decision_effective_date",
+            ),
+        ] {
+            if present {
+                return Err(FieldError::new(
+                    field,
+                    FactError::NotAllowed(
+                        "only on a violation record (\"kind\": \"public_security_violation\")",
+                    ),
+                ));
+            }
+        }
         let disposition = Disposition::parse(&json.disposition).ok_or_else(|| {
             FieldError::new(
                 "disposition",
@@ -163,22 +224,7 @@ impl<'c> RecordParser<'c> {
             .transpose()
             .map_err(|e| FieldError::new("case_code", e))?;
         let person = self.person(json.person)?;
-        let record_id = match (json.record_id, &case_code, &person.id_number) {
-            (Some(id), _, _) if !id.trim().is_empty() => id.into_owned(),
-            (Some(_), _, _) => {
-                return Err(FieldError::new(
-                    "record_id",
-                    FactError::Shape("must not be empty".into()),
-                ));
-            }
-            (None, Some(code), Some(id)) => format!("{code}:{id}"),
-            (None, _, _) => {
-                return Err(FieldError::new(
-                    "record_id",
-                    FactError::Required("when case_code or person.id_number is absent"),
-                ));
-            }
-        };
+        let record_id = record_id(json.record_id, case_code.as_ref(), &person)?;
         let charges = json
             .charges
             .iter()
@@ -253,6 +299,10 @@ impl<'c> RecordParser<'c> {
         }
         let record = Record {
             record_id,
+            kind,
+            violations: Vec::new(),
+            penalty: None,
+            decision_effective_date: None,
             case_code,
             person,
             offence_date: date_field("offence_date", json.offence_date.as_deref())?,
@@ -285,7 +335,7 @@ impl<'c> RecordParser<'c> {
         Ok(record)
     }
 
-    fn person(&self, json: Option<PersonJson<'_>>) -> Result<Person, FieldError> {
+    pub(crate) fn person(&self, json: Option<PersonJson<'_>>) -> Result<Person, FieldError> {
         let Some(json) = json else {
             return Ok(Person::default());
         };
@@ -350,6 +400,26 @@ impl<'c> RecordParser<'c> {
             culpability,
             tags: charge.tags,
         })
+    }
+}
+
+/// The record's id: given, or `case_code:id_number`.
+pub(crate) fn record_id(
+    given: Option<Cow<'_, str>>,
+    case_code: Option<&CaseCode>,
+    person: &Person,
+) -> Result<String, FieldError> {
+    match (given, case_code, &person.id_number) {
+        (Some(id), _, _) if !id.trim().is_empty() => Ok(id.into_owned()),
+        (Some(_), _, _) => Err(FieldError::new(
+            "record_id",
+            FactError::Shape("must not be empty".into()),
+        )),
+        (None, Some(code), Some(id)) => Ok(format!("{code}:{id}")),
+        (None, _, _) => Err(FieldError::new(
+            "record_id",
+            FactError::Required("when case_code or person.id_number is absent"),
+        )),
     }
 }
 
@@ -479,13 +549,16 @@ fn check_recidivism(record: &Record) -> Result<(), FieldError> {
     Ok(())
 }
 
-fn date_field(field: &'static str, text: Option<&str>) -> Result<Option<Date>, FieldError> {
+pub(crate) fn date_field(
+    field: &'static str,
+    text: Option<&str>,
+) -> Result<Option<Date>, FieldError> {
     text.map(parse_date)
         .transpose()
         .map_err(|e| FieldError::new(field, e))
 }
 
-fn unknown(what: &'static str, given: &str, expected: &'static str) -> FactError {
+pub(crate) fn unknown(what: &'static str, given: &str, expected: &'static str) -> FactError {
     FactError::UnknownValue {
         what,
         given: given.to_owned(),
@@ -523,6 +596,9 @@ impl Record {
 /// A record's facts written as FORMATS.md writes them: what [`RecordParser::parse`] reads back into
 /// the same `Record` (the store keeps them, encrypted, with the record and its transitions).
 pub fn write_record(record: &Record) -> serde_json::Value {
+    if record.is_violation() {
+        return write_violation(record);
+    }
     let sentence = record.sentence.map(|s| {
         serde_json::json!({
             "principal": s.principal.kind.code(),
@@ -599,6 +675,62 @@ pub fn write_record(record: &Record) -> serde_json::Value {
         "victim_forgiveness": record.conditions.victim_forgiveness,
         "plea": record.conditions.plea,
     });
+    facts
+}
+
+/// A violation record's facts, as FORMATS.md ("Violation record facts") writes them.
+fn write_violation(record: &Record) -> serde_json::Value {
+    let catalogue = crate::ViolationCatalogue::builtin();
+    let date = |d: Option<Date>| d.map(|d| d.to_string());
+    let mut facts = serde_json::json!({
+        "record_id": record.record_id,
+        "kind": record.kind.code(),
+        "disposition": record.disposition.code(),
+        "violations": record.violations.iter().map(|v| {
+            let b = catalogue.get(*v);
+            serde_json::json!({"name": b.name, "article": b.article})
+        }).collect::<Vec<_>>(),
+        "person": {
+            "id_number": record.person.id_number.as_ref().map(ToString::to_string),
+            "name": record.person.name,
+            "birth_date": date(record.person.birth_date),
+        },
+    });
+    for (field, value) in [
+        (
+            "case_code",
+            record.case_code.as_ref().map(ToString::to_string),
+        ),
+        ("offence_date", date(record.offence_date)),
+        ("disposition_date", date(record.disposition_date)),
+        (
+            "decision_effective_date",
+            date(record.decision_effective_date),
+        ),
+        (
+            "execution_completed_date",
+            date(record.execution_completed_date),
+        ),
+    ] {
+        if let Some(value) = value {
+            facts[field] = value.into();
+        }
+    }
+    if let Some(p) = record.penalty {
+        let mut penalty = serde_json::json!({
+            "warning": p.warning,
+            "licence_revoked": p.licence_revoked,
+            "deadline_to_leave": p.deadline_to_leave,
+            "deportation": p.deportation,
+        });
+        if p.fine_yuan > 0 {
+            penalty["fine_yuan"] = p.fine_yuan.into();
+        }
+        if p.detention_days > 0 {
+            penalty["detention_days"] = p.detention_days.into();
+        }
+        facts["penalty"] = penalty;
+    }
     facts
 }
 

@@ -18,6 +18,8 @@ pub mod id_number;
 pub mod numerals;
 pub mod record;
 pub mod sentence;
+pub mod violation;
+mod violation_facts;
 
 pub use age::age_in_full_years;
 pub use case_code::CaseCode;
@@ -27,10 +29,11 @@ pub use date::Date;
 pub use disposition::{Disposition, NonProsecutionGround};
 pub use error::{FactError, FieldError};
 pub use event::{
-    Agency, AgencyKind, Event, EventKind, EventPerson, Instance, Judgment, JudgmentVerdict,
-    PERSON_NAME_MAX, ValidEvent, check_name, is_invisible_formatting,
+    Agency, AgencyKind, Event, EventKind, EventPerson, EventViolation, Instance, Judgment,
+    JudgmentVerdict, PERSON_NAME_MAX, ValidEvent, check_name, is_invisible_formatting,
 };
 pub use facts::{RecordParser, parse_record, write_record};
 pub use id_number::IdNumber;
 pub use record::{ChargeRef, Conditions, Person, Record};
 pub use sentence::{Principal, PrincipalKind, Sentence, SentenceError};
+pub use violation::{Behaviour, BehaviourId, Penalty, RecordKind, ViolationCatalogue};

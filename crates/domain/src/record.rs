@@ -8,6 +8,7 @@ use crate::charge::{ChargeId, Culpability, TagSet};
 use crate::disposition::{Disposition, NonProsecutionGround};
 use crate::id_number::IdNumber;
 use crate::sentence::Sentence;
+use crate::violation::{BehaviourId, Penalty, RecordKind};
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Person {
@@ -38,6 +39,8 @@ pub struct Conditions {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     pub record_id: String,
+    /// A criminal record, or a public-security violation record (FORMATS.md, `kind`).
+    pub kind: RecordKind,
     pub case_code: Option<CaseCode>,
     pub person: Person,
     pub offence_date: Option<Date>,
@@ -59,6 +62,12 @@ pub struct Record {
     /// given only with `prior_convictions`, and never more.
     pub sealed_juvenile_priors: Option<u32>,
     pub conditions: Conditions,
+    /// A violation record's behaviours (empty for a criminal record).
+    pub violations: Vec<BehaviourId>,
+    /// A violation record's penalty: present exactly when `disposition` is `Penalized`.
+    pub penalty: Option<Penalty>,
+    /// When a violation record's penalty decision took effect.
+    pub decision_effective_date: Option<Date>,
 }
 
 impl Record {
@@ -82,6 +91,10 @@ impl Record {
         self.charges
             .iter()
             .fold(TagSet::EMPTY, |acc, c| acc.union(c.tags))
+    }
+
+    pub fn is_violation(&self) -> bool {
+        self.kind == RecordKind::PublicSecurityViolation
     }
 
     /// 初犯: no earlier conviction and not a recidivist. `None` when either fact is unknown.

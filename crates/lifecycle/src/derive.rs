@@ -60,6 +60,21 @@ impl Derived {
 /// error naming the field.
 pub fn derive_record(record_id: &str, events: &[StoredEvent]) -> Result<Derived, FieldError> {
     let events = apply_corrections(events);
+    let violation = events
+        .iter()
+        .filter(|e| e.event.event.kind.is_violation())
+        .count();
+    if violation > 0 {
+        if violation < events.len() {
+            return Err(FieldError::new(
+                "kind",
+                fengcun_domain::FactError::Shape(
+                    "a case's events are either of criminal proceedings or of a public-security (治安) case, never both: a case moved to criminal proceedings (移送) takes a criminal case code".into(),
+                ),
+            ));
+        }
+        return derive_violation(record_id, &events);
+    }
     let mut person = json!({});
     let mut stage_charges: Option<&[fengcun_domain::event::EventCharge]> = None;
     let mut offence_date: Option<&str> = None;
@@ -125,6 +140,14 @@ pub fn derive_record(record_id: &str, events: &[StoredEvent]) -> Result<Derived,
             | EventKind::ArrestRefused
             | EventKind::ExecutionStarted
             | EventKind::Correction => {}
+            EventKind::ViolationAccepted
+            | EventKind::ViolationPenalized
+            | EventKind::ViolationNotPenalized
+            | EventKind::ViolationWithdrawn
+            | EventKind::ViolationDecisionEffective
+            | EventKind::ViolationExecutionCompleted
+            | EventKind::ViolationDecisionRevoked
+            | EventKind::ViolationDecisionChanged => {}
         }
     }
     check_effective_after_a_judgment(earliest_effective, earliest_judgment)?;
@@ -205,6 +228,99 @@ pub fn derive_record(record_id: &str, events: &[StoredEvent]) -> Result<Derived,
         agencies,
         documents,
         judgment_by,
+    })
+}
+
+/// The facts of a public-security violation case (FORMATS.md, "Violation record facts") from its
+/// events, in the order of proceedings: the last decision stands (a penalty, a decision not to
+/// penalise, a withdrawal); a revocation on reconsideration or litigation makes the case a withdrawn
+/// one from the revocation's date (its record stays, and is sealed as such: docs/law.md); a change
+/// replaces the penalty. Effect and execution count only after the decision in force.
+fn derive_violation(record_id: &str, events: &[StoredEvent]) -> Result<Derived, FieldError> {
+    let mut person = json!({});
+    let mut offence_date: Option<&str> = None;
+    let mut violations: Option<&[fengcun_domain::EventViolation]> = None;
+    // (disposition, date, penalty)
+    let mut decision: Option<(&str, Date, Option<&Value>)> = None;
+    let mut effective: Option<Date> = None;
+    let mut completed: Option<Date> = None;
+    let mut agencies: Vec<fengcun_domain::Agency> = Vec::new();
+    let mut documents: HashMap<String, String> = HashMap::new();
+    for stored in events {
+        let event = &stored.event.event;
+        let date = stored.event.date;
+        if !agencies.iter().any(|a| a.code == event.agency.code) {
+            agencies.push(event.agency.clone());
+        }
+        if let Some(document) = &event.document_number {
+            documents
+                .entry(event.agency.code.clone())
+                .or_insert_with(|| document.clone());
+        }
+        merge_person(&mut person, &event.person);
+        if event.offence_date.is_some() {
+            offence_date = event.offence_date.as_deref();
+        }
+        if !event.violations.is_empty() {
+            violations = Some(&event.violations);
+        }
+        match event.kind {
+            EventKind::ViolationPenalized => {
+                decision = Some(("penalized", date, event.penalty.as_ref()));
+                effective = None;
+                completed = None;
+            }
+            EventKind::ViolationNotPenalized => decision = Some(("not_penalized", date, None)),
+            EventKind::ViolationWithdrawn | EventKind::ViolationDecisionRevoked => {
+                decision = Some(("withdrawn", date, None));
+                effective = None;
+                completed = None;
+            }
+            EventKind::ViolationDecisionChanged => {
+                if let Some((_, decided, _)) = decision {
+                    decision = Some(("penalized", decided, event.penalty.as_ref()));
+                }
+            }
+            EventKind::ViolationDecisionEffective => effective = effective.max(Some(date)),
+            EventKind::ViolationExecutionCompleted => completed = completed.max(Some(date)),
+            _ => {}
+        }
+    }
+    let mut facts = json!({
+        "record_id": record_id,
+        "kind": "public_security_violation",
+        "disposition": decision.map_or("open", |(d, _, _)| d),
+    });
+    if let Some((disposition, date, penalty)) = decision {
+        facts["disposition_date"] = date.to_string().into();
+        if disposition == "penalized" {
+            if let Some(penalty) = penalty {
+                facts["penalty"] = penalty.clone();
+            }
+            if let Some(effective) = effective.filter(|e| *e >= date) {
+                facts["decision_effective_date"] = effective.to_string().into();
+                if let Some(completed) = completed.filter(|c| *c >= effective) {
+                    facts["execution_completed_date"] = completed.to_string().into();
+                }
+            }
+        }
+    }
+    if let Some(violations) = violations {
+        facts["violations"] = serde_json::to_value(violations).unwrap_or(Value::Null);
+    }
+    if let Some(offence) = offence_date {
+        facts["offence_date"] = offence.into();
+    }
+    if person.as_object().is_some_and(|p| !p.is_empty()) {
+        facts["person"] = person;
+    }
+    Ok(Derived {
+        record: parse(&facts)?,
+        combined: None,
+        retried: false,
+        agencies,
+        documents,
+        judgment_by: None,
     })
 }
 

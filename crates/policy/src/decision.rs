@@ -58,6 +58,11 @@ pub enum ReasonKind {
     PolicyInForce(Date),
     /// The record is eligible but no timing rule covers it: the policy is silent, so no seal.
     NoTiming,
+    /// The record is of a kind the policy does not decide (a violation record under a criminal
+    /// policy, or the other way round): out of its scope, never sealed under it.
+    OutOfScope(fengcun_domain::RecordKind),
+    /// The record was decided before the policy's `decided_from`: out of its scope.
+    DecidedBefore(Date),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,7 +155,14 @@ impl Decision {
                 {
                     Some(policy.meta.source.as_str())
                 }
-                (ReasonKind::NoTiming, _) if !eligible => Some(policy.meta.source.as_str()),
+                (ReasonKind::NoTiming | ReasonKind::OutOfScope(_), _) if !eligible => {
+                    Some(policy.meta.source.as_str())
+                }
+                (ReasonKind::DecidedBefore(_), Verdict::Fails | Verdict::Unknown(_))
+                    if !eligible =>
+                {
+                    Some(policy.meta.source.as_str())
+                }
                 _ => None,
             });
         cite_once(bases)

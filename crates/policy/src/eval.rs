@@ -19,6 +19,39 @@ use crate::policy::{Anchor, Policy, Timing};
 ///    `seal_later` with no date.
 pub fn evaluate(policy: &Policy, record: &Record, as_of: Date) -> Decision {
     let mut reasons = Reasons::new();
+    // A policy decides one kind of record: a violation record is never sealed (nor refused) by a
+    // criminal rule, nor a criminal record by art. 136 of the 治安管理处罚法.
+    if record.kind != policy.meta.records {
+        reasons.push(Reason {
+            kind: ReasonKind::OutOfScope(record.kind),
+            verdict: Verdict::Fails,
+        });
+        return decided(Outcome::NotEligible, None, reasons);
+    }
+    if let Some(from) = policy.meta.decided_from {
+        if record.disposition != fengcun_domain::Disposition::Open {
+            match record.disposition_date {
+                Some(date) if date < from => {
+                    reasons.push(Reason {
+                        kind: ReasonKind::DecidedBefore(from),
+                        verdict: Verdict::Fails,
+                    });
+                    return decided(Outcome::NotEligible, None, reasons);
+                }
+                Some(_) => reasons.push(Reason {
+                    kind: ReasonKind::DecidedBefore(from),
+                    verdict: Verdict::Holds,
+                }),
+                None => {
+                    reasons.push(Reason {
+                        kind: ReasonKind::DecidedBefore(from),
+                        verdict: Verdict::Unknown(Missing::DISPOSITION_DATE),
+                    });
+                    return decided(Outcome::NeedsFacts, None, reasons);
+                }
+            }
+        }
+    }
     let mut failed = false;
     let mut missing = Missing::default();
     for (index, rule) in policy.rules.iter().enumerate() {
@@ -146,6 +179,7 @@ fn candidate(rule: &Timing, record: &Record) -> Result<Candidate, Missing> {
         Anchor::ExecutionCompleted => record.execution_completed_date,
         Anchor::Disposition => Some(record.disposition_date.ok_or(Missing::DISPOSITION_DATE)?),
         Anchor::Offence => Some(record.offence_date.ok_or(Missing::OFFENCE_DATE)?),
+        Anchor::DecisionEffective => record.decision_effective_date,
         Anchor::SentenceEnd => {
             let judged = record.disposition_date.ok_or(Missing::DISPOSITION_DATE)?;
             let months = record.sentence.map_or(0, |s| s.principal.months);

@@ -44,6 +44,13 @@ pub(crate) struct MetaFile {
     pub instrument: Option<Spanned<String>>,
     #[serde(default)]
     pub effective_from: Option<Spanned<String>>,
+    /// The kind of record the policy decides: `criminal` (the default) or
+    /// `public_security_violation`. A record of the other kind is outside its scope.
+    #[serde(default)]
+    pub records: Option<Spanned<String>>,
+    /// Records decided (`disposition_date`) before this date are outside the policy's scope.
+    #[serde(default)]
+    pub decided_from: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use fengcun_domain::date::parse_date;
 use fengcun_domain::{
     Catalogue, ChargeId, Culpability, Date, Disposition, NonProsecutionGround, Principal,
-    PrincipalKind, Tag, TagSet,
+    PrincipalKind, RecordKind, Tag, TagSet,
 };
 use toml::Spanned;
 
@@ -31,6 +31,11 @@ pub struct Meta {
     pub instrument: Option<String>,
     /// No record is sealed under this policy before this date.
     pub effective_from: Option<Date>,
+    /// The kind of record the policy decides; a record of the other kind is out of its scope
+    /// (`not_eligible`, reason `scope`).
+    pub records: RecordKind,
+    /// Records decided before this date are out of the policy's scope (reason `decided_from`).
+    pub decided_from: Option<Date>,
 }
 
 impl Meta {
@@ -60,14 +65,15 @@ pub enum Anchor {
     ExecutionCompleted,
     Disposition,
     Offence,
+    /// A violation record's penalty decision took effect (`decision_effective_date`).
+    DecisionEffective,
     /// The judgment date plus the term of the principal punishment: the nominal end of the
     /// sentence, whether or not it was suspended (the UK's rehabilitation periods use it).
     SentenceEnd,
 }
 
 impl Anchor {
-    pub const CODES: &'static str =
-        "judgment_effective, execution_completed, disposition, offence, sentence_end";
+    pub const CODES: &'static str = "judgment_effective, execution_completed, disposition, offence, sentence_end, decision_effective";
 
     fn parse(code: &str) -> Option<Self> {
         match code {
@@ -76,6 +82,7 @@ impl Anchor {
             "disposition" => Some(Self::Disposition),
             "offence" => Some(Self::Offence),
             "sentence_end" => Some(Self::SentenceEnd),
+            "decision_effective" => Some(Self::DecisionEffective),
             _ => None,
         }
     }
@@ -87,6 +94,7 @@ impl Anchor {
             Self::Disposition => "disposition",
             Self::Offence => "offence",
             Self::SentenceEnd => "sentence_end",
+            Self::DecisionEffective => "decision_effective",
         }
     }
 }
@@ -289,6 +297,21 @@ impl Compiler<'_> {
             })?),
             None => None,
         };
+        let records = match &meta.records {
+            Some(code) => match RecordKind::parse(code.get_ref()) {
+                Some(kind) => kind,
+                None => {
+                    return self.unknown(code, "policy.records", "record kind", RecordKind::CODES);
+                }
+            },
+            None => RecordKind::Criminal,
+        };
+        let decided_from = match &meta.decided_from {
+            Some(date) => Some(parse_date(date.get_ref()).or_else(|e| {
+                self.error(date.span().start, "policy.decided_from", e.to_string())
+            })?),
+            None => None,
+        };
         if let Some(instrument) = &meta.instrument {
             if instrument.get_ref().trim().is_empty() {
                 return self.error(
@@ -416,6 +439,8 @@ impl Compiler<'_> {
                 source: meta.source,
                 instrument: meta.instrument.map(Spanned::into_inner),
                 effective_from,
+                records,
+                decided_from,
             },
             rules,
             timings,
@@ -470,12 +495,12 @@ impl Compiler<'_> {
         if let Some(values) = &c.disposition {
             let mut mask = 0u8;
             for v in values {
-                let Some(d) = Disposition::parse(v.get_ref()) else {
+                let Some(d) = Disposition::parse_any(v.get_ref()) else {
                     return self.unknown(
                         v,
                         &format!("{path}.disposition"),
                         "disposition",
-                        Disposition::CODES,
+                        Disposition::EVERY_CODES,
                     );
                 };
                 mask |= disposition_bit(d);

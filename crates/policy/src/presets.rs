@@ -36,6 +36,10 @@ pub const SOURCES: &[(&str, &str)] = &[
         include_str!("../../../data/policies/cn-pilot-light-penalty.toml"),
     ),
     (
+        "cn-public-security-violation.toml",
+        include_str!("../../../data/policies/cn-public-security-violation.toml"),
+    ),
+    (
         "uk-rehabilitation-2023.toml",
         include_str!("../../../data/policies/uk-rehabilitation-2023.toml"),
     ),

@@ -45,6 +45,35 @@ pub(crate) fn reason<'a>(reason: &Reason, policy: &'a Policy, record: &Record) -
             policy.meta.source.as_str(),
             "本规则未规定此类记录的封存时间，不予封存".to_owned(),
         ),
+        ReasonKind::OutOfScope(kind) => (
+            "scope",
+            policy.meta.source.as_str(),
+            format!(
+                "该记录为{}，不属于本规则调整的{}，本规则不予处理",
+                kind.chinese(),
+                policy.meta.records.chinese()
+            ),
+        ),
+        ReasonKind::DecidedBefore(from) => (
+            "decided_from",
+            policy.meta.source.as_str(),
+            match (reason.verdict, record.disposition_date) {
+                (Verdict::Unknown(_), _) | (_, None) => format!(
+                    "缺少处理日期，无法判断是否于{}以后作出决定",
+                    chinese_date(from)
+                ),
+                (Verdict::Fails, Some(d)) => format!(
+                    "该记录于{}作出决定，早于{}，不属于本规则的适用范围",
+                    chinese_date(d),
+                    chinese_date(from)
+                ),
+                (_, Some(d)) => format!(
+                    "该记录于{}作出决定，不早于{}，属于本规则的适用范围",
+                    chinese_date(d),
+                    chinese_date(from)
+                ),
+            },
+        ),
     };
     ReasonView {
         rule: rule_id,
@@ -85,6 +114,7 @@ fn anchor_phrase(anchor: Anchor, record: &Record) -> String {
         Anchor::Disposition => record.disposition_date,
         Anchor::Offence => record.offence_date,
         Anchor::SentenceEnd => record.disposition_date,
+        Anchor::DecisionEffective => record.decision_effective_date,
     };
     match (anchor, date) {
         (Anchor::JudgmentEffective, Some(d)) => format!("判决于{}生效", chinese_date(d)),
@@ -105,6 +135,12 @@ fn anchor_phrase(anchor: Anchor, record: &Record) -> String {
             format!("{}判决，刑期{term}自判决之日起计算届满", chinese_date(d))
         }
         (Anchor::SentenceEnd, None) => "判决日期不明".to_owned(),
+        (Anchor::DecisionEffective, Some(d)) => format!(
+            "治安管理处罚决定（{}）于{}生效",
+            record.penalty.map(|p| p.chinese()).unwrap_or_default(),
+            chinese_date(d)
+        ),
+        (Anchor::DecisionEffective, None) => "治安管理处罚决定尚未生效".to_owned(),
     }
 }
 

@@ -257,7 +257,10 @@ impl<'p> Worker<'p> {
                                         | (
                                             ReasonKind::Timing(..)
                                             | ReasonKind::PolicyInForce(_)
-                                            | ReasonKind::NoTiming,
+                                            | ReasonKind::NoTiming
+                                            // Out of the policy's scope: no rule excluded it.
+                                            | ReasonKind::OutOfScope(_)
+                                            | ReasonKind::DecidedBefore(_),
                                             Verdict::Holds | Verdict::Fails | Verdict::Unknown(_),
                                         ) => None,
                                     }
@@ -328,6 +331,7 @@ impl<'p> Worker<'p> {
             facts.execution_completed,
             facts.disposition_date,
             facts.offence,
+            facts.decision_effective,
         ]
         .map(|d| d.map_or(ABSENT, day_number));
         for (p, plan) in plans.iter().enumerate() {
@@ -403,6 +407,7 @@ fn plan(
                     Anchor::ExecutionCompleted => 1,
                     Anchor::Disposition => 2,
                     Anchor::Offence => 3,
+                    Anchor::DecisionEffective => 4,
                     // The sentence's length differs between records of one key.
                     Anchor::SentenceEnd => {
                         let index = match sentence_ends.iter().position(|e| e.wait == *wait) {
@@ -507,7 +512,12 @@ fn pack(key: &Key) -> Option<u128> {
             }
         }
     }
+    // A key read against a `decided_from` date is kept whole (rare: no shipped preset sets one).
+    if key.decided.is_some() {
+        return None;
+    }
     let mut b = Bits(1, 0);
+    b.put(key.kind as u32, 1)?;
     b.put(key.disposition as u32, 3)?;
     b.put(key.ground.map_or(0, |g| 1 + g as u32), 3)?;
     match key.principal {
@@ -618,6 +628,8 @@ fn threshold(
 /// Facts no condition reads (the optional conditions, unless some policy asks) are dropped.
 #[derive(Debug, Clone, Default)]
 struct Buckets {
+    /// Every policy's `decided_from`, in order.
+    decided_from: Vec<Date>,
     ages: Vec<u32>,
     priors: Vec<u32>,
     /// (kind, months) of every sentence limit.
@@ -655,6 +667,12 @@ impl Buckets {
                 .to_vec(),
             ..Buckets::default()
         };
+        b.decided_from = policies
+            .iter()
+            .filter_map(|p| p.meta.decided_from)
+            .collect();
+        b.decided_from.sort();
+        b.decided_from.dedup();
         let mut conds: Vec<&Cond> = Vec::new();
         for p in policies {
             for r in &p.rules {
@@ -753,6 +771,18 @@ impl Buckets {
 
     #[inline]
     fn apply(&self, key: &mut Key) {
+        // A record decided before a `decided_from` is out of that policy's scope: the key keeps
+        // the first such date the disposition date is before (or the day after them all).
+        key.decided = match key.decided {
+            Some(date) if !self.decided_from.is_empty() => Some(
+                self.decided_from
+                    .iter()
+                    .copied()
+                    .find(|from| date < *from)
+                    .unwrap_or(Date::MAX),
+            ),
+            _ => None,
+        };
         // What a first offender with sealed juvenile priors set aside reads: whether any other
         // prior conviction is left (the parser holds the sealed ones to at most the priors).
         key.sealed_juvenile_priors = match (self.sealed_juvenile_priors, key.sealed_juvenile_priors)
@@ -908,6 +938,8 @@ mod tests {
         let buckets = Buckets::of(presets::all());
         for value in 0..2 * MONTH_TABLE {
             let mut key = Key {
+                kind: fengcun_domain::RecordKind::Criminal,
+                decided: None,
                 disposition: Disposition::Convicted,
                 ground: None,
                 principal: None,

@@ -166,7 +166,13 @@ impl Comparison {
                     Disposition::NotProsecuted
                     | Disposition::CaseWithdrawn
                     | Disposition::Acquitted => true,
-                    Disposition::Open | Disposition::Convicted => false,
+                    // Violation records are counted apart (`violations`), never among criminal
+                    // records closed without a conviction.
+                    Disposition::Open
+                    | Disposition::Convicted
+                    | Disposition::Penalized
+                    | Disposition::NotPenalized
+                    | Disposition::Withdrawn => false,
                 };
                 if closed {
                     for (p, s) in summaries.iter_mut().enumerate() {

@@ -31,6 +31,11 @@ use crate::engine::FxBuild;
 /// every timing scope of every policy; only the timing dates differ (see `engine.rs`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Key {
+    /// Criminal or public-security violation: a policy decides one kind only.
+    pub kind: fengcun_domain::RecordKind,
+    /// The disposition date's side of every policy's `decided_from` (`Buckets`); `None` when no
+    /// policy has one.
+    pub decided: Option<Date>,
     pub disposition: Disposition,
     /// The ground of a non-prosecution (`None` without one, or when no policy reads it).
     pub ground: Option<NonProsecutionGround>,
@@ -66,6 +71,8 @@ pub struct Facts {
     pub disposition_date: Option<Date>,
     pub judgment_effective: Option<Date>,
     pub execution_completed: Option<Date>,
+    /// A violation record's decision took effect (`decision_effective_date`).
+    pub decision_effective: Option<Date>,
 }
 
 impl Key {
@@ -78,6 +85,8 @@ impl Key {
         let (a, b) = ages(record.offence_date);
         let (c, d) = ages(record.disposition_date);
         Key {
+            kind: record.kind,
+            decided: record.disposition_date,
             disposition: record.disposition,
             ground: record.non_prosecution_ground,
             principal: record
@@ -118,6 +127,7 @@ impl Facts {
             disposition_date: record.disposition_date,
             judgment_effective: record.judgment_effective_date,
             execution_completed: record.execution_completed_date,
+            decision_effective: record.decision_effective_date,
         }
     }
 }
@@ -1010,6 +1020,8 @@ fn validate(raw: Raw<'_>) -> Option<Facts> {
     Some(Facts {
         months: sentence.map_or(0, |s| s.principal.months),
         key: Key {
+            kind: fengcun_domain::RecordKind::Criminal,
+            decided: disposition_date,
             disposition,
             ground,
             principal: sentence.map(|s| (s.principal.kind, s.principal.months)),
@@ -1030,6 +1042,7 @@ fn validate(raw: Raw<'_>) -> Option<Facts> {
         disposition_date,
         judgment_effective,
         execution_completed,
+        decision_effective: None,
     })
 }
 
