@@ -167,8 +167,8 @@ async fn every_response_is_described_and_typed() {
 #[tokio::test]
 async fn the_documented_event_is_the_domain_event() {
     use fengcun_domain::event::{
-        Agency, AgencyKind, Event, EventCharge, EventKind, EventPerson, Instance, Judgment,
-        JudgmentVerdict,
+        Agency, AgencyKind, Event, EventCharge, EventKind, EventPerson, EventViolation, Instance,
+        Judgment, JudgmentVerdict,
     };
     let server = server(Engine::Sqlite).await;
     let document = served_document(&server).await;
@@ -203,6 +203,9 @@ async fn the_documented_event_is_the_domain_event() {
         corrects: None,
         replacement: None,
         reason: None,
+        violations: vec![],
+        penalty: None,
+        review: None,
     };
     let event = Event {
         idempotency_key: "k1".into(),
@@ -243,13 +246,19 @@ async fn the_documented_event_is_the_domain_event() {
         corrects: Some("k0".into()),
         replacement: Some(Box::new(inner)),
         reason: Some("更正".into()),
+        violations: vec![EventViolation {
+            name: "殴打他人".into(),
+            article: Some("51".into()),
+        }],
+        penalty: Some(json!({"detention_days": 5})),
+        review: Some("reconsideration".into()),
     };
     let schemas = &document["components"]["schemas"];
     let written = serde_json::to_value(&event).unwrap();
     let mut checked = 0;
     same_keys(schemas, &schemas["Event"], &written, "Event", &mut checked);
-    // Event, its agency, person, charges, judgment and the judgment's charges.
-    assert!(checked >= 6, "{checked}");
+    // Event, its agency, person, charges, judgment, the judgment's charges and the violations.
+    assert!(checked >= 7, "{checked}");
     server.stop();
 }
 

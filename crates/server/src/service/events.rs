@@ -190,6 +190,26 @@ pub struct EventBody {
     replacement: Option<Box<EventBody>>,
     /// Why the correction was made.
     reason: Option<String>,
+    /// `violation_accepted`, `violation_penalized`, `violation_not_penalized`,
+    /// `violation_decision_changed`: the behaviours (catalogue names, data/violations.tsv).
+    violations: Option<Vec<EventViolation>>,
+    /// `violation_penalized`, `violation_decision_changed`: the penalty, in the record-facts shape
+    /// (docs/formats.md, "Violation record facts").
+    #[schema(value_type = Option<Object>)]
+    penalty: Option<serde_json::Value>,
+    /// `violation_decision_revoked`, `violation_decision_changed`: `reconsideration` (行政复议) or
+    /// `litigation` (行政诉讼).
+    review: Option<String>,
+}
+
+/// A behaviour of a public-security violation case (违反治安管理行为).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code, reason = "describes the body; never built")]
+pub struct EventViolation {
+    /// The behaviour's name in the catalogue (e.g. 殴打他人).
+    name: String,
+    /// The article of the 治安管理处罚法 it falls under.
+    article: Option<String>,
 }
 
 #[derive(Debug, ToSchema)]
@@ -209,6 +229,14 @@ pub enum EventKindCode {
     ExecutionCompleted,
     ProbationCompleted,
     Correction,
+    ViolationAccepted,
+    ViolationPenalized,
+    ViolationNotPenalized,
+    ViolationWithdrawn,
+    ViolationDecisionEffective,
+    ViolationExecutionCompleted,
+    ViolationDecisionRevoked,
+    ViolationDecisionChanged,
 }
 
 /// The sending agency.
