@@ -7,7 +7,7 @@
 //! master key; the person's identity is stored only as a keyed hash.
 
 mod access;
-mod apply;
+mod ingest;
 mod audit;
 mod code;
 mod error;
