@@ -12,7 +12,8 @@ use std::sync::Arc;
 use fengcun_crypto::MasterKey;
 use fengcun_domain::{Event, ValidEvent};
 use fengcun_policy::{Policy, presets};
-use fengcun_store::{Context, Keys, RecordFilter, SqlStore, Store};
+use fengcun_store::prelude::*;
+use fengcun_store::{Context, Keys, RecordFilter, SqlStore};
 use serde_json::{Value, json};
 
 async fn stores(test: &str) -> Vec<SqlStore> {

@@ -12,7 +12,7 @@ use crate::notices::{
     NoticeStore, NoticeView, OutboxItem,
 };
 use crate::sql::SqlStore;
-use crate::sql::rows::{decode, ts};
+use crate::sql::rows::{Param, decode, ts};
 
 #[async_trait]
 impl NoticeStore for SqlStore {
@@ -292,6 +292,21 @@ type NoticeRow = (
 );
 
 impl SqlStore {
+    /// Inserts notice rows (notice id, person key, case code, kind, recipient, transition id,
+    /// status, next attempt, created), as a decision made them.
+    pub(crate) async fn insert_notices(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        rows: Vec<[Param; 9]>,
+    ) -> Result<(), StoreError> {
+        self.insert_rows(
+            tx,
+            "INSERT INTO notices (notice_id, person_key, case_code, kind, recipient, transition_id, status, next_attempt_at, created_at) VALUES",
+            rows,
+        )
+        .await
+    }
+
     fn notice_view(
         &self,
         row: NoticeRow,
