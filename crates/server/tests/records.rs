@@ -171,19 +171,19 @@ impl App {
         config.agencies = vec![
             AgencyEndpoint {
                 code: "110105-fy".into(),
-                kind: "court".into(),
+                kind: fengcun_domain::AgencyKind::Court,
                 name: Some("某区人民法院".into()),
                 endpoint: None,
             },
             AgencyEndpoint {
                 code: "110105-ga".into(),
-                kind: "public_security".into(),
+                kind: fengcun_domain::AgencyKind::PublicSecurity,
                 name: Some("某区公安分局".into()),
                 endpoint: None,
             },
             AgencyEndpoint {
                 code: "110105-jc".into(),
-                kind: "procuratorate".into(),
+                kind: fengcun_domain::AgencyKind::Procuratorate,
                 name: Some("某区人民检察院".into()),
                 endpoint: None,
             },

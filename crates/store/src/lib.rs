@@ -22,8 +22,9 @@ mod sql;
 mod types;
 
 pub use access::{
-    AccessStore, CertificateRow, Decision, GrantRow, KeyRow, OpenFacts, PersonRecord, Purpose,
-    RequestPerson, RequestRow, RequestStatus, RequesterKind, Role, SessionRow, StateCode, UserRow,
+    AccessStore, CertificateOutcome, CertificateRow, Decision, GrantRow, KeyRow, OpenFacts,
+    PersonRecord, Purpose, RequestPerson, RequestRow, RequestStatus, RequesterKind, Role,
+    SessionRow, StateCode, UserRow,
 };
 pub use audit::{AuditEntry, AuditEvent, AuditKind, AuditProblem, AuditReport, AuditStore};
 pub use code::UnknownCode;

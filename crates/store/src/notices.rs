@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::code::stored_enum;
 use crate::error::StoreError;
 
+pub use fengcun_domain::AgencyKind;
 pub use fengcun_lifecycle::NoticeKind;
 
 stored_enum! {
@@ -74,12 +75,12 @@ pub trait NoticeStore: Send + Sync {
     async fn set_agency(&self, agency: &AgencyEndpoint) -> Result<(), StoreError>;
 
     /// The kind an agency is registered with (configured, or by its first event), if it is.
-    async fn agency_kind(&self, agency_code: &str) -> Result<Option<String>, StoreError>;
+    async fn agency_kind(&self, agency_code: &str) -> Result<Option<AgencyKind>, StoreError>;
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct NoticeFilter {
-    pub status: Option<String>,
+    pub status: Option<NoticeStatus>,
     pub case_code: Option<String>,
     /// Only agency notices not acknowledged yet.
     pub unacknowledged: bool,
@@ -156,7 +157,7 @@ pub enum Delivery {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AgencyEndpoint {
     pub code: String,
-    pub kind: String,
+    pub kind: AgencyKind,
     pub name: Option<String>,
     pub endpoint: Option<String>,
 }
