@@ -34,7 +34,7 @@ pub trait NoticeStore: Send + Sync {
     /// Agency notices due for (re)delivery, with the endpoint to deliver to, claimed until
     /// `lease_until`: no other outbox run, in this process or in another server on the same
     /// database, is handed them before then. A run that dies mid-delivery leaves its claims to
-    /// expire; a run that finishes records each outcome with [`Store::record_delivery`].
+    /// expire; a run that finishes records each outcome with [`NoticeStore::record_delivery`].
     async fn claim_due_notices(
         &self,
         now: jiff::Timestamp,

@@ -1,4 +1,4 @@
-//! The read side's queries (`Store::record_page`, `timelines`, `recorded_policy`, `stats`) on
+//! The read side's queries (`RecordStore::record_page`, `timelines`, `recorded_policy`, `stats`) on
 //! SQLite and, when `FENGCUN_TEST_DATABASE_URL` is set, on a fresh PostgreSQL database.
 
 #![allow(
