@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use fengcun_crypto::MasterKey;
 use fengcun_domain::{Event, ValidEvent};
-use fengcun_store::{Context, Keys, Store};
+use fengcun_store::prelude::*;
+use fengcun_store::{Context, Keys};
 use serde_json::json;
 
 use crate::Summary;

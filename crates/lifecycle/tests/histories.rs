@@ -2,13 +2,14 @@
 //! sentences (some combined with another case's, 数罪并罚), acquittals, non-prosecutions and
 //! withdrawn cases, with random dates, their events arriving one by one in a random order. Each
 //! arrival re-derives its record, decides and steps its state, and sets off the person's unsealing
-//! triggers the way the store does (`store/src/apply.rs`: a conviction that took effect lifts the
+//! triggers the way `fengcun_lifecycle::decide` does (`src/person.rs`: a conviction that took effect lifts the
 //! seals it reaches, a record becoming sealed is lifted by a later conviction that came first),
 //! with the same functions (`lifted_by`, `next_state`). Whatever happens, no record that is not a
 //! conviction is unsealed by a new crime or a discovered earlier crime, and every notice a
 //! transition sends calls its record what it is: a conviction a 犯罪记录, anything else a 涉罪记录,
-//! never a 犯罪记录. (`fengcun-store`'s `tests/histories.rs` runs fewer histories through the store
-//! itself, notices read back from the database.)
+//! never a 犯罪记录. The histories are `fengcun-testkit`'s (`histories`), their events arriving in
+//! `History::order`; `fengcun-store`'s `tests/histories.rs` runs fewer of the same histories through
+//! the store itself, notices read back from the database.
 
 #![allow(
     clippy::expect_used,
@@ -16,221 +17,18 @@
     reason = "a test fails loudly on a broken fixture"
 )]
 
-use fengcun_domain::{Date, Disposition, Event, Record, ValidEvent};
+use fengcun_domain::{Date, Disposition, Record, ValidEvent};
 use fengcun_lifecycle::{
     Cause, Derived, NoticeFacts, NoticeKind, Recipient, State, StoredEvent, derive_record,
     lifted_by, next_state, render_notice, trigger_for,
 };
 use fengcun_policy::{Policy, Trigger, evaluate, presets};
+use fengcun_testkit::histories::{History, Seen, designation, events, history, id_number};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
-use serde_json::{Value, json};
 
 /// Random histories checked: the issue asks for at least 10,000.
 const HISTORIES: u32 = 10_000;
-
-#[derive(Debug, Clone)]
-enum Ending {
-    Convicted {
-        detention: bool,
-        months: u32,
-        /// Months added by combination with another case (数罪并罚), if the judgment gives it.
-        combined: Option<u32>,
-    },
-    Acquitted {
-        effective: bool,
-    },
-    NotProsecuted,
-    Withdrawn,
-}
-
-#[derive(Debug, Clone)]
-struct Case {
-    ending: Ending,
-    /// Days after 2021-01-01.
-    offence: i64,
-    /// Days from the offence to the disposition (judgment, non-prosecution, withdrawal).
-    to_disposition: i64,
-    /// Days from the judgment to its taking effect.
-    to_effective: i64,
-}
-
-#[derive(Debug, Clone)]
-struct History {
-    juvenile: bool,
-    cases: Vec<Case>,
-    /// The order the events arrive in: a permutation of all the cases' events.
-    order: Vec<usize>,
-}
-
-fn ending() -> impl Strategy<Value = Ending> {
-    prop_oneof![
-        3 => (any::<bool>(), 1u32..=84, prop::option::of(0u32..=60)).prop_map(|(detention, months, combined)| {
-            if detention {
-                Ending::Convicted { detention, months: 1 + months % 6, combined: None }
-            } else {
-                Ending::Convicted { detention, months: months.max(6), combined }
-            }
-        }),
-        1 => any::<bool>().prop_map(|effective| Ending::Acquitted { effective }),
-        1 => Just(Ending::NotProsecuted),
-        1 => Just(Ending::Withdrawn),
-    ]
-}
-
-fn history() -> impl Strategy<Value = History> {
-    let case = (ending(), 0i64..1200, 20i64..400, 0i64..20).prop_map(
-        |(ending, offence, to_disposition, to_effective)| Case {
-            ending,
-            offence,
-            to_disposition,
-            to_effective,
-        },
-    );
-    (any::<bool>(), prop::collection::vec(case, 2..=4)).prop_flat_map(|(juvenile, cases)| {
-        let events: usize = cases
-            .iter()
-            .map(|c| events(c, "110105-2024-000000", false).len())
-            .sum();
-        Just((0..events).collect::<Vec<_>>())
-            .prop_shuffle()
-            .prop_map(move |order| History {
-                juvenile,
-                cases: cases.clone(),
-                order,
-            })
-    })
-}
-
-fn day(offset: i64) -> String {
-    Date::constant(2021, 1, 1)
-        .checked_add(jiff::Span::new().days(offset))
-        .unwrap()
-        .to_string()
-}
-
-/// Born in 1990, or in mid-2005 (a juvenile at the earliest offences).
-fn id_number(juvenile: bool) -> String {
-    let body = if juvenile {
-        "11010520050601001"
-    } else {
-        "11010519900307002"
-    };
-    let first17: [u8; 17] = body.as_bytes().try_into().unwrap();
-    format!(
-        "{body}{}",
-        fengcun_domain::id_number::check_character(&first17)
-    )
-}
-
-fn event(
-    key: &str,
-    kind: &str,
-    date: &str,
-    case: &str,
-    agency: &str,
-    id: &str,
-    extra: Value,
-) -> ValidEvent {
-    let agency = json!({"kind": agency, "code": format!("{}-{agency}", &case[..6])});
-    let mut e = json!({"idempotency_key": key, "kind": kind, "date": date, "case_code": case,
-                       "agency": agency, "person": {"id_number": id, "name": "张三"}});
-    for (k, v) in extra.as_object().unwrap() {
-        e[k] = v.clone();
-    }
-    Event::parse(&serde_json::to_vec(&e).unwrap()).unwrap_or_else(|err| panic!("{key}: {err}"))
-}
-
-/// The case's events (filing, disposition, effect).
-fn events(case: &Case, code: &str, juvenile: bool) -> Vec<ValidEvent> {
-    let id = &id_number(juvenile);
-    let charge = "故意伤害罪";
-    let offence = day(case.offence);
-    let disposed = day(case.offence + case.to_disposition);
-    let effective = day(case.offence + case.to_disposition + case.to_effective);
-    let mut out = vec![event(
-        &format!("{code}/f"),
-        "filed",
-        &offence,
-        code,
-        "public_security",
-        id,
-        json!({"charges": [{"name": charge}], "offence_date": offence}),
-    )];
-    match &case.ending {
-        Ending::Convicted {
-            detention,
-            months,
-            combined,
-        } => {
-            let sentence = if *detention {
-                json!({"principal": "criminal_detention", "months": months})
-            } else {
-                json!({"principal": "fixed_term", "months": months})
-            };
-            let mut judgment = json!({"instance": "first", "verdict": "convicted", "charges": [{"name": charge}],
-                "sentence": sentence, "offence_date": offence, "recidivist": false, "prior_convictions": 0});
-            if let Some(extra) = combined {
-                judgment["combined_sentence"] =
-                    json!({"principal": "fixed_term", "months": months + extra});
-            }
-            out.push(event(
-                &format!("{code}/j"),
-                "judgment",
-                &disposed,
-                code,
-                "court",
-                id,
-                json!({"judgment": judgment}),
-            ));
-            out.push(event(
-                &format!("{code}/e"),
-                "judgment_effective",
-                &effective,
-                code,
-                "court",
-                id,
-                json!({}),
-            ));
-        }
-        Ending::Acquitted {
-            effective: takes_effect,
-        } => {
-            out.push(event(&format!("{code}/j"), "judgment", &disposed, code, "court", id,
-                json!({"judgment": {"instance": "first", "verdict": "acquitted", "charges": [{"name": charge}]}})));
-            if *takes_effect {
-                out.push(event(
-                    &format!("{code}/e"),
-                    "judgment_effective",
-                    &effective,
-                    code,
-                    "court",
-                    id,
-                    json!({}),
-                ));
-            }
-        }
-        Ending::NotProsecuted => out.push(event(
-            &format!("{code}/n"),
-            "not_prosecuted",
-            &disposed,
-            code,
-            "procuratorate",
-            id,
-            json!({"ground": "discretionary"}),
-        )),
-        Ending::Withdrawn => out.push(event(
-            &format!("{code}/w"),
-            "case_withdrawn",
-            &disposed,
-            code,
-            "public_security",
-            id,
-            json!({}),
-        )),
-    }
-    out
-}
 
 /// One of the person's records as the store keeps it.
 struct Kept {
@@ -249,15 +47,6 @@ fn reachable(state: Option<State>) -> bool {
         state,
         Some(State::Sealed { .. } | State::PendingSeal { .. })
     )
-}
-
-#[derive(Default)]
-struct Seen {
-    new_crime: u32,
-    prior_crime: u32,
-    /// Records that are not convictions, sealed, with a later effective conviction of the person.
-    sealed_beside_a_later_conviction: u32,
-    notices: u32,
 }
 
 struct Person<'a> {
@@ -418,19 +207,6 @@ impl Person<'_> {
     }
 }
 
-/// The notice with the titles of the laws and policies it cites taken out (《关于未成年人犯罪记录
-/// 封存的实施办法》 names a law, not the record) and its 依据 line (the policy's legal bases).
-fn designation(body: &str) -> String {
-    body.lines()
-        .filter(|l| !l.trim_start().starts_with("依据："))
-        .flat_map(|line| {
-            line.split('《')
-                .map(|part| part.split_once('》').map_or(part, |(_, rest)| rest))
-                .chain(std::iter::once("\n"))
-        })
-        .collect()
-}
-
 fn check(history: &History, seen: &mut Seen) -> Result<(), TestCaseError> {
     let policy = presets::get(if history.juvenile {
         "cn-juvenile"
@@ -443,9 +219,9 @@ fn check(history: &History, seen: &mut Seen) -> Result<(), TestCaseError> {
     for (i, case) in history.cases.iter().enumerate() {
         let code = format!("110105-2024-{:06}", i + 1);
         arriving.extend(
-            events(case, &code, history.juvenile)
+            events(case, &code, &id_number(0, history.juvenile))
                 .into_iter()
-                .map(|e| (i, e)),
+                .map(|(_, e)| (i, e)),
         );
         kept.push(Kept {
             code,

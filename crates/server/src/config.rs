@@ -326,13 +326,29 @@ impl Config {
         set(&mut self.outbox_interval_seconds, outbox_interval_seconds);
         set(&mut self.outbox_max_attempts, outbox_max_attempts);
         self.api_keys.extend(api_keys);
-        self.agencies
-            .extend(agencies.into_iter().map(|a| AgencyEndpoint {
-                code: a.code,
-                kind: a.kind,
-                name: a.name,
-                endpoint: a.endpoint,
-            }));
+        for agency in agencies {
+            let Some(kind) = fengcun_domain::AgencyKind::parse(&agency.kind) else {
+                let kinds: Vec<&str> = fengcun_domain::AgencyKind::ALL
+                    .iter()
+                    .map(|k| k.code())
+                    .collect();
+                return Err(ConfigError::File {
+                    file: file.to_owned(),
+                    message: format!(
+                        "agency `{}`: kind `{}` is not one of {}",
+                        agency.code,
+                        agency.kind,
+                        kinds.join(", ")
+                    ),
+                });
+            };
+            self.agencies.push(AgencyEndpoint {
+                code: agency.code,
+                kind,
+                name: agency.name,
+                endpoint: agency.endpoint,
+            });
+        }
         self.check(file)
     }
 
@@ -414,23 +430,6 @@ impl Config {
                 file: source.to_owned(),
                 message: format!("log_format `{}`: expected text or json", self.log_format),
             });
-        }
-        for agency in &self.agencies {
-            if fengcun_domain::AgencyKind::parse(&agency.kind).is_none() {
-                let kinds: Vec<&str> = fengcun_domain::AgencyKind::ALL
-                    .iter()
-                    .map(|k| k.code())
-                    .collect();
-                return Err(ConfigError::File {
-                    file: source.to_owned(),
-                    message: format!(
-                        "agency `{}`: kind `{}` is not one of {}",
-                        agency.code,
-                        agency.kind,
-                        kinds.join(", ")
-                    ),
-                });
-            }
         }
         for key in &self.api_keys {
             let hex_ok =

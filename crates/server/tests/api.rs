@@ -1085,6 +1085,53 @@ async fn operators_see_notices_masked_agencies_their_own_in_full_and_every_read_
     assert_eq!(reads[1].1["identities"], "full");
 }
 
+/// A status filter that names no status is refused, naming the field and the statuses it may be,
+/// rather than answered with an empty list (which reads as "none in that status"); a known one
+/// still filters.
+#[tokio::test]
+async fn an_unknown_status_filter_is_named_not_answered_with_nothing() {
+    let app = App::start("cn-minor-opt1", "2024-06-01T00:00:00Z", None).await;
+    let case = "110105-2024-000622";
+    app.send_sealed_conviction(case).await;
+    for (path, key, field) in [
+        (
+            "/api/v1/notices?status=asleep",
+            OPERATOR,
+            "status: `asleep` is none of pending, retrying, delivered, failed, acknowledged, available",
+        ),
+        (
+            "/api/v1/notices?status=Pending",
+            COURT_KEY,
+            "status: `Pending` is none of pending, retrying, delivered, failed, acknowledged, available",
+        ),
+        (
+            "/api/v1/requests?status=asleep",
+            AUDITOR,
+            "status: `asleep` is none of pending, approved, refused, withdrawn",
+        ),
+    ] {
+        let (status, body) = app.get(path, Some(key)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {body}");
+        assert_eq!(body["message"], field, "{path}: {body}");
+    }
+    let (status, body) = app
+        .get(
+            &format!("/api/v1/notices?case_code={case}&status=available"),
+            Some(OPERATOR),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let listed = body["notices"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "the person's notice: {body}");
+    assert_eq!(listed[0]["recipient"], "person");
+    assert_eq!(listed[0]["status"], "available");
+    let (status, body) = app
+        .get("/api/v1/requests?status=pending", Some(AUDITOR))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["requests"], serde_json::json!([]));
+}
+
 /// The audit log is for auditors: an operator may sign a head now (hashes only) but reads no
 /// entry, head list or proof, and each refusal is audited; an auditor's read is itself an entry.
 /// `limit` outside 1..=1000 (the OpenAPI document's range) is refused, naming it.

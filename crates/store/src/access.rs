@@ -153,7 +153,7 @@ pub trait AccessStore: Send + Sync {
 
     async fn requests(
         &self,
-        status: Option<&str>,
+        status: Option<RequestStatus>,
         requester: Option<&str>,
     ) -> Result<Vec<RequestRow>, StoreError>;
 
@@ -308,12 +308,21 @@ impl PersonRecord {
     }
 }
 
+stored_enum! {
+    /// What a certificate says (`fengcun_certificate::CertificateResult`, without its listed
+    /// convictions): 未发现有犯罪记录, or 有犯罪记录.
+    pub enum CertificateOutcome ("certificate result") {
+        NoCriminalRecord => "no_criminal_record",
+        HasCriminalRecord => "has_criminal_record",
+    }
+}
+
 /// A certificate as issued.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertificateRow {
     pub number: String,
     pub person_key: String,
-    pub result: String,
+    pub result: CertificateOutcome,
     pub issued_by: String,
     pub issued_at: String,
     pub file: Vec<u8>,

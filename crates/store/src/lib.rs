@@ -7,20 +7,24 @@
 //! master key; the person's identity is stored only as a keyed hash.
 
 mod access;
-mod apply;
 mod audit;
 mod code;
+mod decisions;
 mod error;
+mod ingest;
 mod keys;
 mod notices;
 mod pipeline;
+mod records;
 mod schema;
+mod services;
 mod sql;
 mod types;
 
 pub use access::{
-    AccessStore, CertificateRow, Decision, GrantRow, KeyRow, OpenFacts, PersonRecord, Purpose,
-    RequestPerson, RequestRow, RequestStatus, RequesterKind, Role, SessionRow, StateCode, UserRow,
+    AccessStore, CertificateOutcome, CertificateRow, Decision, GrantRow, KeyRow, OpenFacts,
+    PersonRecord, Purpose, RequestPerson, RequestRow, RequestStatus, RequesterKind, Role,
+    SessionRow, StateCode, UserRow,
 };
 pub use audit::{AuditEntry, AuditEvent, AuditKind, AuditProblem, AuditReport, AuditStore};
 pub use code::UnknownCode;
@@ -28,6 +32,7 @@ pub use error::StoreError;
 pub use keys::Keys;
 pub use notices::*;
 pub use pipeline::{BatchReport, Pipeline, Tally};
+pub use records::RecordStore;
 pub use sql::SqlStore;
 pub use sql::reads::{
     EventEntry, NoticeEntry, PersonShown, RecordFilter, RecordKey, RecordPage, RecordSummary,
@@ -38,7 +43,7 @@ pub use types::*;
 /// The traits of every part of the store, for callers of their methods on a `dyn Store`:
 /// `use fengcun_store::prelude::*;`.
 pub mod prelude {
-    pub use crate::{AccessStore, AuditStore, NoticeStore, Store};
+    pub use crate::{AccessStore, AuditStore, NoticeStore, RecordStore, Store};
 }
 
 use async_trait::async_trait;
@@ -46,12 +51,12 @@ use fengcun_domain::ValidEvent;
 use fengcun_policy::Policy;
 
 /// Everything the platform keeps: the services over records (ingestion, the scheduler's round,
-/// policy changes) and the records' rows, with each other kind of data behind a trait of its own
-/// ([`NoticeStore`], [`AccessStore`], [`AuditStore`]). One contract test suite
+/// policy changes), with each kind of data behind a trait of its own ([`RecordStore`],
+/// [`NoticeStore`], [`AccessStore`], [`AuditStore`]). One contract test suite
 /// (`tests/contract.rs`) runs against every implementation. Callers import [`prelude`] to call
 /// the methods of every part on a `dyn Store`.
 #[async_trait]
-pub trait Store: NoticeStore + AccessStore + AuditStore + Send + Sync {
+pub trait Store: RecordStore + NoticeStore + AccessStore + AuditStore + Send + Sync {
     /// Which backend, for logs and reports.
     fn backend(&self) -> Backend;
 
@@ -88,62 +93,8 @@ pub trait Store: NoticeStore + AccessStore + AuditStore + Send + Sync {
         apply: bool,
     ) -> Result<PolicyChange, StoreError>;
 
-    /// The policy recorded as in force, if any: (name, version, document).
-    async fn policy_in_force(&self) -> Result<Option<(String, String, String)>, StoreError>;
-
-    /// One record, by case code and person identity (`id:<number>`).
-    async fn record(
-        &self,
-        case_code: &str,
-        identity: &str,
-    ) -> Result<Option<RecordView>, StoreError>;
-
-    /// Every record's state, in key order: what a rebuild must reproduce.
-    async fn states(&self) -> Result<Vec<StateRow>, StoreError>;
-
-    /// Every stored event in arrival order, decrypted, with its arrival time (for rebuilds).
-    async fn events(&self) -> Result<Vec<(ValidEvent, jiff::Timestamp)>, StoreError>;
-
-    async fn transitions(
-        &self,
-        case_code: &str,
-        identity: &str,
-    ) -> Result<Vec<TransitionView>, StoreError>;
-
     /// Whether the database answers (a health check: one round trip, no table read).
     async fn ping(&self) -> Result<(), StoreError>;
-
-    /// Counts for metrics: records by state, events, notices by status.
-    async fn counts(&self) -> Result<Counts, StoreError>;
-
-    // The read side of a record's life (sql/reads.rs). Data only: who may read, masking and the
-    // explanation of transitions are the server's and the policy's.
-
-    /// A page of records in case-code order (then person key), filtered; `next` names where the
-    /// following page starts.
-    async fn record_page(&self, filter: &RecordFilter) -> Result<RecordPage, StoreError>;
-
-    /// The records of a case — with `held_by`, only those that agency sent an event of — each
-    /// with its events, transitions (with their evidence) and notices, in order.
-    async fn timelines(
-        &self,
-        case_code: &str,
-        held_by: Option<&str>,
-    ) -> Result<Vec<RecordTimeline>, StoreError>;
-
-    /// The text of a policy version that decided a transition (table `policies`), if recorded.
-    async fn recorded_policy(
-        &self,
-        name: &str,
-        version: &str,
-    ) -> Result<Option<String>, StoreError>;
-
-    /// The supervisor's numbers on `today` / at `now`, each an indexed count.
-    async fn stats(
-        &self,
-        today: fengcun_domain::Date,
-        now: jiff::Timestamp,
-    ) -> Result<Stats, StoreError>;
 }
 
 /// Opens the store a URL names: `sqlite://path` (created if absent) or `postgres://…`, and brings

@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::code::stored_enum;
 use crate::error::StoreError;
 
+pub use fengcun_domain::AgencyKind;
 pub use fengcun_lifecycle::NoticeKind;
 
 stored_enum! {
@@ -33,7 +34,7 @@ pub trait NoticeStore: Send + Sync {
     /// Agency notices due for (re)delivery, with the endpoint to deliver to, claimed until
     /// `lease_until`: no other outbox run, in this process or in another server on the same
     /// database, is handed them before then. A run that dies mid-delivery leaves its claims to
-    /// expire; a run that finishes records each outcome with [`Store::record_delivery`].
+    /// expire; a run that finishes records each outcome with [`NoticeStore::record_delivery`].
     async fn claim_due_notices(
         &self,
         now: jiff::Timestamp,
@@ -74,12 +75,12 @@ pub trait NoticeStore: Send + Sync {
     async fn set_agency(&self, agency: &AgencyEndpoint) -> Result<(), StoreError>;
 
     /// The kind an agency is registered with (configured, or by its first event), if it is.
-    async fn agency_kind(&self, agency_code: &str) -> Result<Option<String>, StoreError>;
+    async fn agency_kind(&self, agency_code: &str) -> Result<Option<AgencyKind>, StoreError>;
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct NoticeFilter {
-    pub status: Option<String>,
+    pub status: Option<NoticeStatus>,
     pub case_code: Option<String>,
     /// Only agency notices not acknowledged yet.
     pub unacknowledged: bool,
@@ -156,7 +157,7 @@ pub enum Delivery {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AgencyEndpoint {
     pub code: String,
-    pub kind: String,
+    pub kind: AgencyKind,
     pub name: Option<String>,
     pub endpoint: Option<String>,
 }

@@ -29,8 +29,8 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, Connection};
 use tokio::task::JoinHandle;
 
-use crate::apply::{Effects, Plan};
 use crate::error::StoreError;
+use crate::ingest::{Effects, Plan};
 use crate::sql::SqlStore;
 use crate::types::{Backend, Context, LineOutcome};
 

@@ -1,28 +1,25 @@
-//! The one SQL implementation of `Store`, for SQLite and PostgreSQL alike (sqlx `Any`).
+//! The SQL store, for SQLite and PostgreSQL alike (sqlx `Any`): connections, pools, the master
+//! key check, write transactions and the persons' locks. Each kind of data is read and written in
+//! a module of its own — records and transitions (`records`), events with the case numbers and
+//! agencies they bring (`events`), notices and the outbox (`notices`), access (`access`), the
+//! audit log (`audit`), the read side of a record's life (`reads`) — all with one row builder
+//! (`rows`). Data access only: the services that decide are `crate::services`.
 
 pub(crate) mod reads;
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
-use async_trait::async_trait;
-use fengcun_crypto::DataKey;
-use fengcun_domain::{Date, Event, ValidEvent, parse_record};
-use fengcun_lifecycle::{Cause, DecidedRecord, State, StateCode};
-use fengcun_policy::{Policy, Trigger};
 use sqlx::any::AnyPoolOptions;
-use sqlx::{Any, AnyPool, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Transaction};
 
 use crate::error::StoreError;
 use crate::keys::{self, Keys};
 use crate::schema;
-use crate::types::*;
-use crate::{AuditEvent, NoticeStatus, Store};
-use crate::{RecordFilter, RecordPage, RecordTimeline, Stats};
+use crate::types::Backend;
 
 mod access;
 mod audit;
+pub(crate) mod events;
 mod notices;
+pub(crate) mod records;
 pub(crate) mod rows;
 
 pub(crate) type Tx = Transaction<'static, Any>;
@@ -40,7 +37,6 @@ pub struct SqlStore {
 }
 
 pub(crate) use rows::ts;
-use rows::{decode, decode_opt};
 
 /// Page cache of each reading connection.
 const READ_CACHE_KIB: i64 = 64 * 1024;
@@ -196,57 +192,6 @@ impl SqlStore {
         Ok(store)
     }
 
-    /// Replaces the plain content hashes of events stored before the keyed MAC (`Keys::content_mac`)
-    /// by their MACs, computed over each event's decrypted body — exactly the bytes the plain hash
-    /// was of, so a duplicate is still recognised. Done once, when the store is opened with its
-    /// master key, a transaction per 500 events; an interrupted run resumes where it stopped (only
-    /// 32-byte values are plain hashes), and two processes doing it together write the same values.
-    /// An event whose body (or record key) does not open is left as it is and logged: one damaged row must not stop
-    /// the platform, and its duplicate check still compares the plain hash (`Keys::same_content`).
-    async fn rewrite_legacy_content_hashes(&self) -> Result<(), StoreError> {
-        let mut after = 0i64;
-        loop {
-            let mut tx = self.begin_write().await?;
-            // seq, person key, case code, idempotency key, sealed body, wrapped record key.
-            type Row = (i64, String, String, String, Vec<u8>, Vec<u8>);
-            let rows: Vec<Row> = sqlx::query_as(
-                "SELECT e.seq, e.person_key, e.case_code, e.idempotency_key, e.body, r.data_key FROM events e \
-                 JOIN records r ON r.person_key = e.person_key AND r.case_code = e.case_code \
-                 WHERE length(e.content_hash) = $1 AND e.seq > $2 ORDER BY e.seq LIMIT 500",
-            )
-            .bind(keys::LEGACY_HASH_BYTES as i64)
-            .bind(after)
-            .fetch_all(&mut *tx)
-            .await?;
-            if rows.is_empty() {
-                return Ok(());
-            }
-            for (seq, person_key, case_code, idempotency_key, body, wrapped) in rows {
-                after = seq;
-                let opened = self
-                    .keys
-                    .record_key(&wrapped, &person_key, &case_code)
-                    .and_then(|key| keys::open(&key, &body, &format!("event/{idempotency_key}")));
-                let plain = match opened {
-                    Ok(plain) => plain,
-                    Err(error) => {
-                        tracing::warn!(seq, %error, "an event's body does not open; its plain content hash is kept");
-                        continue;
-                    }
-                };
-                sqlx::query(
-                    "UPDATE events SET content_hash = $1 WHERE seq = $2 AND length(content_hash) = $3",
-                )
-                .bind(self.keys.content_mac(&plain))
-                .bind(seq)
-                .bind(keys::LEGACY_HASH_BYTES as i64)
-                .execute(&mut *tx)
-                .await?;
-            }
-            tx.commit().await?;
-        }
-    }
-
     /// A transaction that will write. On SQLite it takes the write lock at once (`BEGIN
     /// IMMEDIATE`): a deferred transaction that reads first cannot become a writer after another
     /// connection commits, and would fail at once, whatever the busy timeout.
@@ -257,128 +202,55 @@ impl SqlStore {
         })
     }
 
-    /// Refreshes one record in a transaction of its own (with its transitions, notices and audit
-    /// entries), taking it off `records_to_refresh` when `left_over`; the transitions it made, and
-    /// what was decided of the record.
-    async fn refresh_alone(
+    /// Serialises the write transactions about these persons: on PostgreSQL, takes the
+    /// transaction-scoped advisory lock of each person's bucket, in ascending order, waiting for
+    /// any transaction that holds one; they are released when `tx` commits or rolls back. Every
+    /// transaction that reads a person's records to decide what to write about them calls this
+    /// first, before reading them (`ingest_in`, `refresh`): a read made under READ COMMITTED after
+    /// the lock sees everything the lock's previous holder committed, so two batches about one
+    /// person are decided one after the other, as SQLite, whose write transactions are serial,
+    /// decides them. Taking a person's lock again in the same transaction waits for nothing.
+    ///
+    /// A person's bucket is the first ten bits of their key (1,024 buckets): the locks one
+    /// transaction takes, and all transactions together hold, stay well inside PostgreSQL's
+    /// shared lock table (room for 64 locks per connection by default) even for a batch of 10,000
+    /// persons, where a lock per person would exhaust it; the price is that two persons share a
+    /// lock one time in 1,024. Buckets follow person key order, so a transaction that takes them
+    /// person by person in key order takes them in ascending order too. A transaction takes all
+    /// its locks before its first write: one that holds the audit log's tip (every transition
+    /// appends to the log) while waiting for a person's lock would deadlock with the holder of
+    /// that lock, which waits for the tip. A no-op on SQLite (`BEGIN IMMEDIATE` holds the
+    /// database's write lock).
+    pub(crate) async fn lock_persons(
         &self,
-        person_key: &str,
-        case_code: &str,
-        cause: Cause,
-        ctx: &Context,
-        left_over: bool,
-    ) -> Result<(Vec<TransitionView>, Option<DecidedRecord>), StoreError> {
-        let mut tx = self.begin_write().await?;
-        match self
-            .refresh_in(&mut tx, person_key, case_code, cause, ctx, left_over)
-            .await
-        {
-            Ok(views) => {
-                tx.commit().await?;
-                Ok(views)
-            }
-            Err(error) => {
-                // The error is the one to report; a rollback that fails too only loses the
-                // connection, which the pool replaces.
-                let _ = tx.rollback().await;
-                Err(error)
-            }
+        tx: &mut AnyConnection,
+        person_keys: &[String],
+    ) -> Result<(), StoreError> {
+        if self.backend != crate::types::Backend::Postgres || person_keys.is_empty() {
+            return Ok(());
         }
-    }
-
-    async fn refresh_in(
-        &self,
-        tx: &mut Tx,
-        person_key: &str,
-        case_code: &str,
-        cause: Cause,
-        ctx: &Context,
-        left_over: bool,
-    ) -> Result<(Vec<TransitionView>, Option<DecidedRecord>), StoreError> {
-        // The list's row before the record (which takes the audit tip when it makes a
-        // transition): every transaction takes person lock, then this list, then the tip, so a
-        // round and a policy change cannot deadlock on PostgreSQL.
-        self.lock_persons(tx, &[person_key.to_owned()]).await?;
-        if left_over {
-            sqlx::query("DELETE FROM records_to_refresh WHERE person_key = $1 AND case_code = $2")
-                .bind(person_key)
-                .bind(case_code)
-                .execute(&mut **tx)
-                .await?;
-        }
-        let (made, decided) = self.refresh(tx, person_key, case_code, cause, ctx).await?;
-        if made == 0 {
-            return Ok((Vec::new(), decided));
-        }
-        let views = self.transitions_by_key(tx, person_key, case_code).await?;
-        let first_new = views.len().saturating_sub(made);
-        Ok((views.into_iter().skip(first_new).collect(), decided))
-    }
-
-    /// What a policy change would decide of one record, in a transaction that writes nothing.
-    async fn preview(
-        &self,
-        person_key: &str,
-        case_code: &str,
-        ctx: &Context,
-    ) -> Result<Option<DecidedRecord>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let decided = self
-            .decide_alone(&mut tx, person_key, case_code, Cause::PolicyChange, ctx)
-            .await;
-        tx.rollback().await?;
-        Ok(decided?.1.records.into_iter().next())
-    }
-
-    /// A record that could not be refreshed: logged and audited (`refresh_failed`, naming the
-    /// case and the kind of error, never its message), and with `left_for` listed for the
-    /// scheduler to decide again under that policy.
-    async fn refresh_failed(
-        &self,
-        person_key: &str,
-        case_code: &str,
-        error: &StoreError,
-        during: &str,
-        left_for: Option<&Policy>,
-        ctx: &Context,
-    ) -> Result<RecordFailure, StoreError> {
-        tracing::error!(case_code = %case_code, error = error.kind(), during, "a record could not be decided; the others go on");
-        let event = AuditEvent::new(crate::AuditKind::RefreshFailed, ctx.actor.label(), "failed")
-            .subject(format!("record:{person_key}/{case_code}"))
-            .detail(serde_json::json!({
-                "case_code": case_code,
-                "error": error.kind(),
-                "during": during,
-                "policy": left_for.unwrap_or(&ctx.policy).name(),
-                "policy_version": left_for.unwrap_or(&ctx.policy).version(),
-            }));
-        let mut tx = self.begin_write().await?;
-        if let Some(policy) = left_for {
-            sqlx::query(
-                "INSERT INTO records_to_refresh (person_key, case_code, policy, policy_version, since) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (person_key, case_code) DO UPDATE SET policy = excluded.policy, policy_version = excluded.policy_version",
-            )
-            .bind(person_key)
-            .bind(case_code)
-            .bind(policy.name())
-            .bind(policy.version())
-            .bind(ts(ctx.now))
-            .execute(&mut *tx)
-            .await?;
-        }
-        self.append_audit(&mut tx, &[event], ctx.now).await?;
-        tx.commit().await?;
-        Ok(RecordFailure {
-            case_code: case_code.to_owned(),
-            person_key: person_key.to_owned(),
-            error: error.kind().to_owned(),
-        })
+        let mut locks: Vec<i64> = person_keys.iter().map(|key| person_lock(key)).collect();
+        locks.sort_unstable();
+        locks.dedup();
+        // One round trip: the statements of a simple query run in order.
+        let sql: String = locks
+            .iter()
+            .map(|lock| format!("SELECT pg_advisory_xact_lock({lock});"))
+            .collect();
+        sqlx::Executor::execute(&mut *tx, sqlx::raw_sql(&sql)).await?;
+        Ok(())
     }
 
     /// The connections write transactions use (on SQLite one, kept warm), for a caller that
     /// writes with its own SQL — the ingestion benchmark's baseline.
     pub fn write_pool(&self) -> &AnyPool {
         &self.writer
+    }
+
+    /// One round trip to the database, reading no table (a health check).
+    pub(crate) async fn round_trip(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -406,505 +278,22 @@ impl SqlStore {
     }
 }
 
-pub(crate) fn state_from_row(state: &str, date: Option<&str>, trigger: Option<&str>) -> State {
-    let date: Option<Date> = date.and_then(|d| d.parse().ok());
-    let trigger = trigger.and_then(Trigger::parse);
-    match StateCode::parse(state) {
-        Some(StateCode::Open) | None => State::Open,
-        Some(StateCode::NotEligible) => State::NotEligible,
-        Some(StateCode::PendingSeal) => State::PendingSeal { on: date },
-        Some(StateCode::Sealed) => State::Sealed {
-            since: date.unwrap_or(Date::MIN),
-        },
-        Some(StateCode::Unsealed) => State::Unsealed {
-            trigger: trigger.unwrap_or(Trigger::NewConviction),
-            since: date.unwrap_or(Date::MIN),
-        },
-        Some(StateCode::Revoked) => State::Revoked {
-            since: date.unwrap_or(Date::MIN),
-        },
-    }
-}
+/// The first of PostgreSQL's advisory lock numbers for persons (`lock_persons`): "fengp" and a
+/// bucket number in the last two bytes, apart from the migrations' lock ("fengcun").
+const PERSON_LOCKS: i64 = 0x0066_656e_6770_0000;
 
-#[async_trait]
-impl Store for SqlStore {
-    fn backend(&self) -> Backend {
-        self.backend
-    }
+/// Bits of a person key that name its lock's bucket.
+const PERSON_LOCK_BITS: u32 = 10;
 
-    async fn ingest(
-        &self,
-        events: &[ValidEvent],
-        ctx: &Context,
-    ) -> Result<Vec<LineOutcome>, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let outcomes = self.ingest_in(&mut tx, events, ctx).await?;
-        tx.commit().await?;
-        Ok(outcomes)
-    }
-
-    async fn check(
-        &self,
-        events: &[ValidEvent],
-        ctx: &Context,
-    ) -> Result<Vec<LineOutcome>, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let outcomes = self.ingest_in(&mut tx, events, ctx).await;
-        tx.rollback().await?;
-        outcomes
-    }
-
-    async fn tick(&self, ctx: &Context) -> Result<TickReport, StoreError> {
-        let due: Vec<(String, String)> = sqlx::query_as(
-            "SELECT person_key, case_code FROM records WHERE state = 'pending_seal' AND state_date IS NOT NULL AND state_date <= $1 \
-             ORDER BY person_key, case_code",
-        )
-        .bind(ctx.today().to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        // Records a change to this policy could not decide: decided again until they can be.
-        let left: Vec<(String, String)> = sqlx::query_as(
-            "SELECT person_key, case_code FROM records_to_refresh WHERE policy = $1 AND policy_version = $2",
-        )
-        .bind(ctx.policy.name())
-        .bind(ctx.policy.version())
-        .fetch_all(&self.pool)
-        .await?;
-        let mut work: std::collections::BTreeMap<(String, String), Cause> = due
-            .into_iter()
-            .map(|record| (record, Cause::Tick))
-            .collect();
-        work.extend(left.into_iter().map(|record| (record, Cause::PolicyChange)));
-        let mut report = TickReport::default();
-        for ((person_key, case_code), cause) in work {
-            let left_over = cause == Cause::PolicyChange;
-            match self
-                .refresh_alone(&person_key, &case_code, cause, ctx, left_over)
-                .await
-            {
-                Ok((views, _)) => report.transitions.extend(views),
-                Err(error) => {
-                    let queue = left_over.then_some(ctx.policy.as_ref());
-                    report.failures.push(
-                        self.refresh_failed(
-                            &person_key,
-                            &case_code,
-                            &error,
-                            "scheduler",
-                            queue,
-                            ctx,
-                        )
-                        .await?,
-                    );
-                }
-            }
-        }
-        Ok(report)
-    }
-
-    async fn change_policy(
-        &self,
-        policy: &Policy,
-        ctx: &Context,
-        apply: bool,
-    ) -> Result<PolicyChange, StoreError> {
-        let rows: Vec<(String, String, Option<Vec<u8>>, Vec<u8>)> = sqlx::query_as(
-            "SELECT person_key, case_code, facts, data_key FROM records ORDER BY person_key, case_code",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        let mut report = PolicyChange {
-            policy: policy.name().to_owned(),
-            version: policy.version().to_owned(),
-            applied: apply,
-            records: rows.len(),
-            ..PolicyChange::default()
-        };
-        let new_ctx = Context {
-            policy: Arc::new(policy.clone()),
-            ..ctx.clone()
-        };
-        // Each record on its own: read, and decided once under the new policy — applied, in a
-        // transaction of its own that writes what was decided; previewed, in one that writes
-        // nothing. One that fails is reported and the others go on.
-        for (person_key, case_code, facts, wrapped) in rows {
-            let Some(facts) = facts else { continue };
-            let label = format!("{case_code}/{}", &person_key[..12.min(person_key.len())]);
-            // A record whose stored facts cannot be read is not decided: it is reported (and,
-            // applied, left for the scheduler to decide again from its events).
-            let readable = self
-                .keys
-                .record_key(&wrapped, &person_key, &case_code)
-                .and_then(|key| keys::open(&key, &facts, &format!("facts/{case_code}")))
-                .and_then(|plain| {
-                    parse_record(&plain)
-                        .map(|_| ())
-                        .map_err(|e| StoreError::Corrupt(format!("facts of {case_code}: {e}")))
-                });
-            let decided = match readable {
-                Err(error) => Err(error),
-                Ok(()) if apply => self
-                    .refresh_alone(&person_key, &case_code, Cause::PolicyChange, &new_ctx, true)
-                    .await
-                    .map(|(_, decided)| decided),
-                Ok(()) => self.preview(&person_key, &case_code, &new_ctx).await,
-            }
-            .and_then(|decided| {
-                decided
-                    .ok_or_else(|| StoreError::Corrupt(format!("record {case_code} not decided")))
-            });
-            let decided = match decided {
-                Ok(decided) => decided,
-                Err(error) => {
-                    let failure = if apply {
-                        self.refresh_failed(
-                            &person_key,
-                            &case_code,
-                            &error,
-                            "policy_change",
-                            Some(policy),
-                            ctx,
-                        )
-                        .await?
-                    } else {
-                        tracing::warn!(case_code = %case_code, error = error.kind(), "a record could not be read for a policy preview");
-                        RecordFailure {
-                            case_code,
-                            person_key,
-                            error: error.kind().to_owned(),
-                        }
-                    };
-                    report.failures.push(failure);
-                    continue;
-                }
-            };
-            let current = decided.from.unwrap_or(State::Open);
-            let no_longer_eligible = current.is_sealed() && !decided.decision.outcome.is_eligible();
-            let to = decided.step.map(|step| step.to);
-            if no_longer_eligible {
-                report.sealed_no_longer_eligible.push(label.clone());
-            }
-            match to {
-                Some(State::Sealed { .. }) => report.sealed.push(label),
-                Some(State::PendingSeal { .. }) => report.pending.push(label),
-                Some(State::NotEligible | State::Open)
-                    if current.code() == StateCode::PendingSeal =>
-                {
-                    report.cancelled.push(label)
-                }
-                _ => {}
-            }
-        }
-        if apply {
-            // In force even if some records failed: they are listed in `records_to_refresh` for
-            // the scheduler, never left under the old decision unseen.
-            let mut tx = self.begin_write().await?;
-            sqlx::query(
-                "INSERT INTO policy_in_force (id, name, version, source_text, since) VALUES (1, $1, $2, $3, $4) \
-                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, version = excluded.version, source_text = excluded.source_text, since = excluded.since",
-            )
-            .bind(policy.name())
-            .bind(policy.version())
-            .bind(policy.source_text.as_str())
-            .bind(ts(ctx.now))
-            .execute(&mut *tx)
-            .await?;
-            // This change tried every record: what an earlier one left is decided or listed again.
-            sqlx::query(
-                "DELETE FROM records_to_refresh WHERE NOT (policy = $1 AND policy_version = $2)",
-            )
-            .bind(policy.name())
-            .bind(policy.version())
-            .execute(&mut *tx)
-            .await?;
-            let change = AuditEvent::new(
-                crate::AuditKind::PolicyChanged,
-                ctx.actor.label(),
-                "in_force",
-            )
-            .detail(serde_json::json!({
-                "policy": policy.name(),
-                "version": policy.version(),
-                "document_sha": fengcun_crypto::hash(self.keys.suite(), policy.source_text.as_bytes())
-                    .iter().map(|b| format!("{b:02x}")).collect::<String>(),
-                "records": report.records,
-                "sealed": report.sealed.len(),
-                "pending": report.pending.len(),
-                "cancelled": report.cancelled.len(),
-                "sealed_no_longer_eligible": report.sealed_no_longer_eligible.len(),
-                "failed": report.failures.len(),
-            }));
-            self.append_audit(&mut tx, &[change], ctx.now).await?;
-            tx.commit().await?;
-        }
-        Ok(report)
-    }
-
-    async fn policy_in_force(&self) -> Result<Option<(String, String, String)>, StoreError> {
-        Ok(
-            sqlx::query_as("SELECT name, version, source_text FROM policy_in_force WHERE id = 1")
-                .fetch_optional(&self.pool)
-                .await?,
-        )
-    }
-
-    async fn record(
-        &self,
-        case_code: &str,
-        identity: &str,
-    ) -> Result<Option<RecordView>, StoreError> {
-        let person_key = self.keys.person_key(identity);
-        let row: Option<(String, Option<String>, Option<String>, Option<String>, Option<String>, Option<Vec<u8>>, Vec<u8>)> =
-            sqlx::query_as(
-                "SELECT state, state_date, state_trigger, policy, policy_version, facts, data_key FROM records \
-                 WHERE person_key = $1 AND case_code = $2",
-            )
-            .bind(person_key.as_str())
-            .bind(case_code)
-            .fetch_optional(&self.pool)
-            .await?;
-        let Some((state, state_date, trigger, policy, policy_version, facts, wrapped)) = row else {
-            return Ok(None);
-        };
-        Ok(Some(RecordView {
-            case_code: case_code.to_owned(),
-            state: decode("records.state", &state, StateCode::parse)?,
-            state_date,
-            trigger,
-            policy,
-            policy_version,
-            facts: self
-                .decrypt_view(
-                    &person_key,
-                    case_code,
-                    &wrapped,
-                    facts,
-                    &format!("facts/{case_code}"),
-                )
-                .await?,
-            // The transition that made the current state, with its evidence and policy text.
-            transition: {
-                let mut tx = self.pool.begin().await?;
-                let transitions = self
-                    .transitions_by_key(&mut tx, &person_key, case_code)
-                    .await?;
-                tx.rollback().await?;
-                transitions.into_iter().last()
-            },
-        }))
-    }
-
-    async fn states(&self) -> Result<Vec<StateRow>, StoreError> {
-        let rows: Vec<(String, String, String, Option<String>, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
-            "SELECT person_key, case_code, state, state_date, state_trigger, policy, policy_version FROM records ORDER BY person_key, case_code",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(
-                |(person_key, case_code, state, state_date, trigger, policy, policy_version)| {
-                    Ok(StateRow {
-                        state: decode("records.state", &state, StateCode::parse)?,
-                        person_key,
-                        case_code,
-                        state_date,
-                        trigger,
-                        policy,
-                        policy_version,
-                    })
-                },
-            )
-            .collect()
-    }
-
-    async fn events(&self) -> Result<Vec<(ValidEvent, jiff::Timestamp)>, StoreError> {
-        let rows: Vec<(String, String, String, Vec<u8>, String, Vec<u8>)> = sqlx::query_as(
-            "SELECT e.person_key, e.case_code, e.idempotency_key, e.body, e.received_at, r.data_key FROM events e \
-             JOIN records r ON r.person_key = e.person_key AND r.case_code = e.case_code ORDER BY e.seq",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        let mut keys_by_record: HashMap<(String, String), DataKey> = HashMap::new();
-        let mut out = Vec::with_capacity(rows.len());
-        for (person_key, case_code, idempotency_key, body, received_at, wrapped) in rows {
-            let record = (person_key, case_code);
-            if !keys_by_record.contains_key(&record) {
-                let key = self.keys.record_key(&wrapped, &record.0, &record.1)?;
-                keys_by_record.insert(record.clone(), key);
-            }
-            let key = keys_by_record
-                .get(&record)
-                .ok_or_else(|| StoreError::Corrupt("record key".into()))?;
-            let plain = keys::open(key, &body, &format!("event/{idempotency_key}"))?;
-            let event = Event::parse_stored(&plain)
-                .map_err(|e| StoreError::Corrupt(format!("event {idempotency_key}: {e}")))?;
-            let at: jiff::Timestamp = received_at
-                .parse()
-                .map_err(|_| StoreError::Corrupt(format!("time {received_at}")))?;
-            out.push((event, at));
-        }
-        Ok(out)
-    }
-
-    async fn transitions(
-        &self,
-        case_code: &str,
-        identity: &str,
-    ) -> Result<Vec<TransitionView>, StoreError> {
-        let person_key = self.keys.person_key(identity);
-        let mut tx = self.pool.begin().await?;
-        let views = self
-            .transitions_by_key(&mut tx, &person_key, case_code)
-            .await?;
-        tx.rollback().await?;
-        Ok(views)
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
-    async fn counts(&self) -> Result<Counts, StoreError> {
-        let (events,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM events")
-            .fetch_one(&self.pool)
-            .await?;
-        let records_by_state: Vec<(String, i64)> =
-            sqlx::query_as("SELECT state, COUNT(*) FROM records GROUP BY state ORDER BY state")
-                .fetch_all(&self.pool)
-                .await?;
-        let notices_by_status: Vec<(String, i64)> =
-            sqlx::query_as("SELECT status, COUNT(*) FROM notices GROUP BY status ORDER BY status")
-                .fetch_all(&self.pool)
-                .await?;
-        let records_by_state = records_by_state
-            .into_iter()
-            .map(|(state, n)| Ok((decode("records.state", &state, StateCode::parse)?, n)))
-            .collect::<Result<_, StoreError>>()?;
-        let notices_by_status = notices_by_status
-            .into_iter()
-            .map(|(status, n)| Ok((decode("notices.status", &status, NoticeStatus::parse)?, n)))
-            .collect::<Result<_, StoreError>>()?;
-        Ok(Counts {
-            events,
-            records_by_state,
-            notices_by_status,
-        })
-    }
-
-    async fn record_page(&self, filter: &RecordFilter) -> Result<RecordPage, StoreError> {
-        self.read_record_page(filter).await
-    }
-
-    async fn timelines(
-        &self,
-        case_code: &str,
-        held_by: Option<&str>,
-    ) -> Result<Vec<RecordTimeline>, StoreError> {
-        self.read_timelines(case_code, held_by).await
-    }
-
-    async fn recorded_policy(
-        &self,
-        name: &str,
-        version: &str,
-    ) -> Result<Option<String>, StoreError> {
-        self.read_recorded_policy(name, version).await
-    }
-
-    async fn stats(&self, today: Date, now: jiff::Timestamp) -> Result<Stats, StoreError> {
-        self.read_stats(today, now).await
-    }
-}
-
-impl SqlStore {
-    async fn transitions_by_key(
-        &self,
-        tx: &mut Tx,
-        person_key: &str,
-        case_code: &str,
-    ) -> Result<Vec<TransitionView>, StoreError> {
-        type Row = (
-            String,
-            Option<String>,
-            String,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            String,
-            String,
-            String,
-            String,
-            Vec<u8>,
-            String,
-        );
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT case_code, from_state, to_state, state_date, state_trigger, rule, policy, policy_version, actor, at, reasons, transition_id \
-             FROM transitions WHERE person_key = $1 AND case_code = $2 ORDER BY seq",
-        )
-        .bind(person_key)
-        .bind(case_code)
-        .fetch_all(&mut **tx)
-        .await?;
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let key = self.record_key(tx, person_key, case_code).await?;
-        // Each policy version's text, read once: the callers explain each transition under it
-        // (`fengcun_policy::explain_recorded`).
-        let mut policies: HashMap<(String, String), Arc<str>> = HashMap::new();
-        let mut views = Vec::with_capacity(rows.len());
-        for (
-            case_code,
-            from,
-            to,
-            date,
-            trigger,
-            rule,
-            policy,
-            policy_version,
-            actor,
-            at,
-            evidence,
-            transition_id,
-        ) in rows
-        {
-            let evidence = keys::open(&key, &evidence, &format!("transition/{transition_id}"))?;
-            let evidence: serde_json::Value = serde_json::from_slice(&evidence)
-                .map_err(|e| StoreError::Corrupt(format!("transition evidence: {e}")))?;
-            let version = (policy.clone(), policy_version.clone());
-            let policy_text = match policies.get(&version) {
-                Some(text) => Arc::clone(text),
-                None => {
-                    let (text,): (String,) = sqlx::query_as(
-                        "SELECT source_text FROM policies WHERE name = $1 AND version = $2",
-                    )
-                    .bind(policy.as_str())
-                    .bind(policy_version.as_str())
-                    .fetch_one(&mut **tx)
-                    .await?;
-                    let text: Arc<str> = text.into();
-                    policies.insert(version, Arc::clone(&text));
-                    text
-                }
-            };
-            views.push(TransitionView {
-                case_code,
-                from: decode_opt("transitions.from_state", from.as_deref(), StateCode::parse)?,
-                to: decode("transitions.to_state", &to, StateCode::parse)?,
-                date,
-                trigger,
-                rule,
-                policy,
-                policy_version,
-                actor,
-                at,
-                evidence,
-                policy_text,
-            });
-        }
-        Ok(views)
-    }
+/// The advisory lock number of a person key's bucket: its first ten bits, so that locks in
+/// ascending order are persons in key order. A key that is not hexadecimal (none is) falls in
+/// bucket 0.
+fn person_lock(person_key: &str) -> i64 {
+    let head = person_key
+        .get(..4)
+        .and_then(|digits| u16::from_str_radix(digits, 16).ok())
+        .unwrap_or(0);
+    PERSON_LOCKS + i64::from(head >> (16 - PERSON_LOCK_BITS))
 }
 
 #[cfg(test)]

@@ -175,7 +175,7 @@ fn the_store_decides_nothing_and_reads_no_clock() {
     sources(&src, &mut files);
     files.sort();
     assert!(
-        files.iter().any(|f| f.ends_with("apply.rs")),
+        files.iter().any(|f| f.ends_with("ingest.rs")),
         "the store's sources are found: {files:?}"
     );
     let mut problems = Vec::new();

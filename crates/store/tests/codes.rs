@@ -8,7 +8,8 @@
 use std::fmt::Debug;
 
 use fengcun_store::{
-    AuditKind, NoticeKind, NoticeStatus, Purpose, RequestStatus, RequesterKind, Role, StateCode,
+    AgencyKind, AuditKind, CertificateOutcome, NoticeKind, NoticeStatus, Purpose, RequestStatus,
+    RequesterKind, Role, StateCode,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -183,4 +184,38 @@ fn audit_kinds() {
     ];
     round_trip(&table, &AuditKind::ALL, AuditKind::as_str, AuditKind::parse);
     assert_eq!("grant_use".parse::<AuditKind>().unwrap(), GrantUse);
+}
+
+#[test]
+fn certificate_results() {
+    use CertificateOutcome::*;
+    let table = [
+        (NoCriminalRecord, "no_criminal_record"),
+        (HasCriminalRecord, "has_criminal_record"),
+    ];
+    round_trip(
+        &table,
+        &CertificateOutcome::ALL,
+        CertificateOutcome::as_str,
+        CertificateOutcome::parse,
+    );
+}
+
+#[test]
+fn agency_kinds() {
+    use AgencyKind::*;
+    let table = [
+        (PublicSecurity, "public_security"),
+        (Procuratorate, "procuratorate"),
+        (Court, "court"),
+        (Prison, "prison"),
+        (CommunityCorrection, "community_correction"),
+        (StateSecurity, "state_security"),
+    ];
+    round_trip(
+        &table,
+        &AgencyKind::ALL,
+        AgencyKind::code,
+        AgencyKind::parse,
+    );
 }

@@ -1271,7 +1271,7 @@ async fn the_outbox_retries_and_receivers_acknowledge() {
         assert_eq!(pending.len(), 2);
         let done = store
             .notices(NoticeFilter {
-                status: Some("acknowledged".into()),
+                status: Some(fengcun_store::NoticeStatus::Acknowledged),
                 ..NoticeFilter::default()
             })
             .await
@@ -1649,7 +1649,7 @@ async fn a_registered_agency_kind_is_never_rewritten_by_events() {
         store
             .set_agency(&fengcun_store::AgencyEndpoint {
                 code: "110105-ga".into(),
-                kind: "public_security".into(),
+                kind: fengcun_domain::AgencyKind::PublicSecurity,
                 name: Some("某区公安分局".into()),
                 endpoint: Some("http://127.0.0.1:9/inbox".into()),
             })
@@ -1691,7 +1691,11 @@ async fn a_registered_agency_kind_is_never_rewritten_by_events() {
             other => panic!("{backend}: {other}"),
         }
         assert_eq!(
-            store.agency_kind("110105-ga").await.unwrap().as_deref(),
+            store
+                .agency_kind("110105-ga")
+                .await
+                .unwrap()
+                .map(fengcun_store::AgencyKind::code),
             Some("public_security"),
             "{backend}"
         );
@@ -1713,7 +1717,11 @@ async fn a_registered_agency_kind_is_never_rewritten_by_events() {
             "{backend}"
         );
         assert_eq!(
-            store.agency_kind("110105-ga").await.unwrap().as_deref(),
+            store
+                .agency_kind("110105-ga")
+                .await
+                .unwrap()
+                .map(fengcun_store::AgencyKind::code),
             Some("public_security"),
             "{backend}"
         );
@@ -1746,7 +1754,11 @@ async fn a_registered_agency_kind_is_never_rewritten_by_events() {
         );
         assert!(store.ingest(&[turned], &c).await.is_err(), "{backend}");
         assert_eq!(
-            store.agency_kind("110106-jc").await.unwrap().as_deref(),
+            store
+                .agency_kind("110106-jc")
+                .await
+                .unwrap()
+                .map(fengcun_store::AgencyKind::code),
             Some("procuratorate"),
             "{backend}"
         );
@@ -1916,7 +1928,7 @@ async fn ingestion_runs_while_other_writers_commit() {
                 for i in 0..300 {
                     let agency = fengcun_store::AgencyEndpoint {
                         code: format!("x-{}", i % 7),
-                        kind: "court".into(),
+                        kind: fengcun_domain::AgencyKind::Court,
                         name: None,
                         endpoint: Some(format!("http://127.0.0.1:9/{i}")),
                     };
@@ -2093,7 +2105,10 @@ async fn disclosure_rows_keep_their_audit_and_decide_once() {
             .await
             .unwrap();
         assert_eq!(
-            store.requests(Some("pending"), None).await.unwrap(),
+            store
+                .requests(Some(RequestStatus::Pending), None)
+                .await
+                .unwrap(),
             vec![request.clone()]
         );
         assert_eq!(
@@ -2176,7 +2191,7 @@ async fn disclosure_rows_keep_their_audit_and_decide_once() {
         let certificate = CertificateRow {
             number: "FC-2026-ABC".into(),
             person_key: request.person_key.clone(),
-            result: "no_criminal_record".into(),
+            result: fengcun_store::CertificateOutcome::NoCriminalRecord,
             issued_by: "user:person".into(),
             issued_at: now.to_string(),
             file: b"{}\n".to_vec(),
@@ -4024,6 +4039,36 @@ async fn an_unknown_stored_code_is_an_error_naming_its_column() {
             "penetration_requests.status",
             "{backend}"
         );
+
+        // An agency's registered kind, a certificate's result.
+        assert_eq!(
+            store.agency_kind("110105-fy").await.unwrap(),
+            Some(fengcun_store::AgencyKind::Court),
+            "{backend}"
+        );
+        store_unknown_code(&store, "agencies", "kind").await;
+        let error = store.agency_kind("110105-fy").await.unwrap_err();
+        assert_eq!(unknown_column(error), "agencies.kind", "{backend}");
+        let certificate = fengcun_store::CertificateRow {
+            number: "FC-2026-UNK".into(),
+            person_key: request.person_key.clone(),
+            result: fengcun_store::CertificateOutcome::HasCriminalRecord,
+            issued_by: "user:clerk".into(),
+            issued_at: now.to_string(),
+            file: b"{}\n".to_vec(),
+        };
+        store
+            .put_certificate(&certificate, &audit(AuditKind::Certificate, "issued"), now)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.certificate("FC-2026-UNK").await.unwrap(),
+            Some(certificate),
+            "{backend}"
+        );
+        store_unknown_code(&store, "certificates", "result").await;
+        let error = store.certificate("FC-2026-UNK").await.unwrap_err();
+        assert_eq!(unknown_column(error), "certificates.result", "{backend}");
 
         // The audit log: reading entries refuses the row; the audit of the log names the entry
         // as altered, as it does any other altered column.

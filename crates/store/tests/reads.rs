@@ -1,4 +1,4 @@
-//! The read side's queries (`Store::record_page`, `timelines`, `recorded_policy`, `stats`) on
+//! The read side's queries (`RecordStore::record_page`, `timelines`, `recorded_policy`, `stats`) on
 //! SQLite and, when `FENGCUN_TEST_DATABASE_URL` is set, on a fresh PostgreSQL database.
 
 #![allow(
@@ -12,7 +12,8 @@ use std::sync::Arc;
 use fengcun_crypto::MasterKey;
 use fengcun_domain::{Event, ValidEvent};
 use fengcun_policy::{Policy, presets};
-use fengcun_store::{Context, Keys, RecordFilter, SqlStore, Store};
+use fengcun_store::prelude::*;
+use fengcun_store::{Context, Keys, RecordFilter, SqlStore};
 use serde_json::{Value, json};
 
 async fn stores(test: &str) -> Vec<SqlStore> {

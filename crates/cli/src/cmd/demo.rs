@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use fengcun_domain::Event;
+use fengcun_domain::{AgencyKind, Event};
 use fengcun_server::{ApiKey, Config, Role, SystemClock};
 use fengcun_store::Context;
 use fengcun_store::prelude::*;
@@ -65,7 +65,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         for (code, kind) in DEMO_AGENCIES {
             config.agencies.push(fengcun_server::AgencyEndpoint {
                 code: (*code).to_owned(),
-                kind: (*kind).to_owned(),
+                kind: *kind,
                 name: None,
                 endpoint: Some(format!("{}/{code}", inbox.url)),
             });
@@ -119,12 +119,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// The demo's agencies (their codes in `examples/events.ndjson`).
-const DEMO_AGENCIES: &[(&str, &str)] = &[
-    ("110105-ga", "public_security"),
-    ("110105-jc", "procuratorate"),
-    ("110105-fy", "court"),
-    ("110105-jy", "prison"),
-    ("110105-sq", "community_correction"),
+const DEMO_AGENCIES: &[(&str, AgencyKind)] = &[
+    ("110105-ga", AgencyKind::PublicSecurity),
+    ("110105-jc", AgencyKind::Procuratorate),
+    ("110105-fy", AgencyKind::Court),
+    ("110105-jy", AgencyKind::Prison),
+    ("110105-sq", AgencyKind::CommunityCorrection),
 ];
 
 /// A stand-in for the agencies' own systems: takes the notices the outbox delivers, each agency

@@ -4,11 +4,11 @@
 
 use fengcun_access::RequesterKind;
 use fengcun_certificate::{
-    Draft, Lang, RecordAsSeen, TokenResult, default_valid_until, escape_html, issue, render_html,
-    token_from_scan, verify_file, verify_token,
+    CertificateResult, Draft, Lang, RecordAsSeen, TokenResult, default_valid_until, escape_html,
+    issue, render_html, token_from_scan, verify_file, verify_token,
 };
 use fengcun_domain::{Date, Disposition, IdNumber};
-use fengcun_store::{AuditEvent, AuditKind, CertificateRow, PersonRecord};
+use fengcun_store::{AuditEvent, AuditKind, CertificateOutcome, CertificateRow, PersonRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
@@ -282,7 +282,12 @@ pub async fn apply(state: &AppState, caller: &Caller, application: Application) 
             &CertificateRow {
                 number: number.clone(),
                 person_key,
-                result: decision.result.code().to_owned(),
+                result: match decision.result {
+                    CertificateResult::NoCriminalRecord => CertificateOutcome::NoCriminalRecord,
+                    CertificateResult::HasCriminalRecord(_) => {
+                        CertificateOutcome::HasCriminalRecord
+                    }
+                },
                 issued_by: caller.name.clone(),
                 issued_at: now.to_string(),
                 file: signed.file_bytes().to_vec(),

@@ -1,7 +1,7 @@
 //! Ingestion: an agency system (for its own agency, as the kind it is registered as) or an
 //! operator sends events; the store decides what follows.
 
-use fengcun_domain::{Event, ValidEvent};
+use fengcun_domain::{AgencyKind, Event, ValidEvent};
 use fengcun_lifecycle::Actor;
 use fengcun_store::LineOutcome;
 use serde::Serialize;
@@ -50,7 +50,7 @@ pub struct BatchIngested {
 /// The kind an agency key's events speak as: the kind its agency is registered with (configured,
 /// or by the agency's first event imported or sent by an operator), read once per request. Never
 /// the kind an event declares: a police key could otherwise send a court's judgment.
-async fn sender_kind(state: &AppState, caller: &Caller) -> Result<Option<String>> {
+async fn sender_kind(state: &AppState, caller: &Caller) -> Result<Option<AgencyKind>> {
     match (caller.role, &caller.agency) {
         (Role::Agency, Some(own)) => Ok(state.store.agency_kind(own).await?),
         _ => Ok(None),
@@ -65,16 +65,17 @@ async fn sender_kind(state: &AppState, caller: &Caller) -> Result<Option<String>
 async fn check_speaks_for(
     state: &AppState,
     caller: &Caller,
-    own_kind: Option<&str>,
+    own_kind: Option<AgencyKind>,
     event: &ValidEvent,
 ) -> Result<()> {
     let agency = &event.event.agency;
     let reason = match (caller.role, &caller.agency) {
         (Role::Operator, _) => return Ok(()),
         (Role::Agency, Some(own)) if &agency.code == own => match own_kind {
-            Some(kind) if kind == agency.kind.code() => return Ok(()),
+            Some(kind) if kind == agency.kind => return Ok(()),
             Some(kind) => format!(
-                "agency {own} is registered as {kind}; may not send events as {}",
+                "agency {own} is registered as {}; may not send events as {}",
+                kind.code(),
                 agency.kind.code()
             ),
             None => format!(
@@ -98,7 +99,7 @@ fn invalid_lines(errors: Vec<(usize, fengcun_domain::FieldError)>) -> ServiceErr
 pub async fn ingest_one(state: &AppState, caller: &Caller, body: &[u8]) -> Result<Ingested> {
     let event = Event::parse(body).map_err(|error| invalid_lines(vec![(1, error)]))?;
     let own_kind = sender_kind(state, caller).await?;
-    check_speaks_for(state, caller, own_kind.as_deref(), &event).await?;
+    check_speaks_for(state, caller, own_kind, &event).await?;
     let ctx = state.context(Actor::Automatic).await;
     let outcome = state
         .store
@@ -130,7 +131,7 @@ pub async fn ingest_batch(
         let bytes = serde_json::to_vec(value).map_err(|e| ServiceError::Invalid(e.to_string()))?;
         match Event::parse(&bytes) {
             Ok(event) => {
-                check_speaks_for(state, caller, own_kind.as_deref(), &event).await?;
+                check_speaks_for(state, caller, own_kind, &event).await?;
                 events.push(event);
             }
             Err(error) => errors.push((index + 1, error)),

@@ -120,6 +120,28 @@ pub async fn refuse_as(
     Ok(ServiceError::Refused(Refusal(reason)))
 }
 
+/// A query's code for one of `all` (a status, a kind), if given; an unknown one is
+/// [`ServiceError::Invalid`] naming `field` and the codes it may be, rather than a filter that
+/// matches nothing.
+pub fn parse_code<T: Copy>(
+    field: &str,
+    given: Option<&str>,
+    all: &[T],
+    code: fn(T) -> &'static str,
+) -> Result<Option<T>> {
+    let Some(given) = given else { return Ok(None) };
+    match all.iter().copied().find(|value| code(*value) == given) {
+        Some(value) => Ok(Some(value)),
+        None => Err(ServiceError::Invalid(format!(
+            "{field}: `{given}` is none of {}",
+            all.iter()
+                .map(|value| code(*value))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
 /// The database answers (`/healthz`).
 pub async fn ping(state: &AppState) -> Result<()> {
     Ok(state.store.ping().await?)

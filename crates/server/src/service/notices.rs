@@ -1,12 +1,12 @@
 //! Sealing and unsealing notices: an operator watches deliveries (the person masked), an agency
 //! reads and acknowledges those addressed to it; an operator retries a failed one.
 
-use fengcun_store::{AuditEvent, AuditKind, IdentityMask, NoticeFilter, NoticeView};
+use fengcun_store::{AuditEvent, AuditKind, IdentityMask, NoticeFilter, NoticeStatus, NoticeView};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{Caller, Result, ServiceError, refuse};
+use super::{Caller, Result, ServiceError, parse_code, refuse};
 use crate::AppState;
 use crate::config::Role;
 
@@ -85,12 +85,18 @@ pub async fn list(state: &AppState, caller: &Caller, query: NoticeQuery) -> Resu
             }),
         ),
     };
+    let status = parse_code(
+        "status",
+        query.status.as_deref(),
+        &NoticeStatus::ALL,
+        NoticeStatus::as_str,
+    )?;
     let identities = if mask.is_some() { "masked" } else { "full" };
     let filter = json!({"status": query.status, "case_code": query.case_code, "unacknowledged": query.unacknowledged, "recipient": recipient});
     let notices = state
         .store
         .notices(NoticeFilter {
-            status: query.status,
+            status,
             case_code: query.case_code,
             unacknowledged: query.unacknowledged,
             recipient,

@@ -10,7 +10,7 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use super::disclosure::{ASKERS, asking};
-use super::{Caller, Result, ServiceError, refuse, refuse_as};
+use super::{Caller, Result, ServiceError, parse_code, refuse, refuse_as};
 use crate::AppState;
 use crate::config::Role;
 use crate::limits;
@@ -229,9 +229,15 @@ pub async fn list(state: &AppState, caller: &Caller, filter: RequestFilter) -> R
         caller.require(state, "list requests", ASKERS).await?;
         Some(caller.name.as_str())
     };
+    let status = parse_code(
+        "status",
+        filter.status.as_deref(),
+        &RequestStatus::ALL,
+        RequestStatus::as_str,
+    )?;
     let requests = state
         .store
-        .requests(filter.status.as_deref(), own)
+        .requests(status, own)
         .await?
         .iter()
         .map(|r| request_view(caller, r))

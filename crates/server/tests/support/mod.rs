@@ -80,14 +80,14 @@ pub fn api_key(
 /// `110105-fy`, the police `110105-ga` or the procuratorate `110105-jc`.
 pub fn registered_agency(code: &str) -> AgencyEndpoint {
     let (kind, name) = match code {
-        "110105-fy" => ("court", "某区人民法院"),
-        "110105-ga" => ("public_security", "某区公安分局"),
-        "110105-jc" => ("procuratorate", "某区人民检察院"),
+        "110105-fy" => (fengcun_domain::AgencyKind::Court, "某区人民法院"),
+        "110105-ga" => (fengcun_domain::AgencyKind::PublicSecurity, "某区公安分局"),
+        "110105-jc" => (fengcun_domain::AgencyKind::Procuratorate, "某区人民检察院"),
         _ => panic!("no test agency {code}"),
     };
     AgencyEndpoint {
         code: code.into(),
-        kind: kind.into(),
+        kind,
         name: Some(name.into()),
         endpoint: None,
     }

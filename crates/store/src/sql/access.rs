@@ -8,8 +8,9 @@
 use async_trait::async_trait;
 
 use crate::access::{
-    AccessStore, CertificateRow, Decision, GrantRow, KeyRow, OpenFacts, PersonRecord, Purpose,
-    RequestPerson, RequestRow, RequestStatus, RequesterKind, Role, SessionRow, StateCode, UserRow,
+    AccessStore, CertificateOutcome, CertificateRow, Decision, GrantRow, KeyRow, OpenFacts,
+    PersonRecord, Purpose, RequestPerson, RequestRow, RequestStatus, RequesterKind, Role,
+    SessionRow, StateCode, UserRow,
 };
 use crate::audit::AuditEvent;
 use crate::error::StoreError;
@@ -641,7 +642,7 @@ impl SqlStore {
 
     pub(crate) async fn read_requests(
         &self,
-        status: Option<&str>,
+        status: Option<RequestStatus>,
         requester: Option<&str>,
     ) -> Result<Vec<RequestRow>, StoreError> {
         let rows: Vec<RequestTuple> = sqlx::query_as(&format!(
@@ -649,7 +650,7 @@ impl SqlStore {
              WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR requester = $2) \
              ORDER BY created_at, request_id"
         ))
-        .bind(status)
+        .bind(status.map(RequestStatus::as_str))
         .bind(requester)
         .fetch_all(self.pool())
         .await?;
@@ -843,16 +844,17 @@ impl SqlStore {
         .bind(number)
         .fetch_optional(self.pool())
         .await?;
-        Ok(row.map(
-            |(number, person_key, result, issued_by, issued_at, file)| CertificateRow {
+        row.map(|(number, person_key, result, issued_by, issued_at, file)| {
+            Ok(CertificateRow {
+                result: decode("certificates.result", &result, CertificateOutcome::parse)?,
                 number,
                 person_key,
-                result,
                 issued_by,
                 issued_at,
                 file,
-            },
-        ))
+            })
+        })
+        .transpose()
     }
 }
 
@@ -967,7 +969,7 @@ impl AccessStore for SqlStore {
 
     async fn requests(
         &self,
-        status: Option<&str>,
+        status: Option<RequestStatus>,
         requester: Option<&str>,
     ) -> Result<Vec<RequestRow>, StoreError> {
         self.read_requests(status, requester).await

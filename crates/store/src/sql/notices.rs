@@ -8,11 +8,11 @@ use crate::audit::{AuditEvent, AuditKind};
 use crate::error::StoreError;
 use crate::keys;
 use crate::notices::{
-    AgencyEndpoint, Delivery, IdentityMask, NoticeContent, NoticeFilter, NoticeKind, NoticeStatus,
-    NoticeStore, NoticeView, OutboxItem,
+    AgencyEndpoint, AgencyKind, Delivery, IdentityMask, NoticeContent, NoticeFilter, NoticeKind,
+    NoticeStatus, NoticeStore, NoticeView, OutboxItem,
 };
 use crate::sql::SqlStore;
-use crate::sql::rows::{decode, ts};
+use crate::sql::rows::{Param, decode, ts};
 
 #[async_trait]
 impl NoticeStore for SqlStore {
@@ -26,7 +26,7 @@ impl NoticeStore for SqlStore {
              AND ($3 = 0 OR (n.recipient <> 'person' AND n.status <> 'acknowledged')) \
              AND ($4 IS NULL OR n.recipient = $4) ORDER BY n.created_at, n.notice_id",
         )
-        .bind(filter.status.clone())
+        .bind(filter.status.map(NoticeStatus::as_str))
         .bind(filter.case_code.clone())
         .bind(i64::from(filter.unacknowledged))
         .bind(filter.recipient.clone())
@@ -256,7 +256,7 @@ impl NoticeStore for SqlStore {
              ON CONFLICT (agency_code) DO UPDATE SET kind = excluded.kind, name = COALESCE(excluded.name, agencies.name), endpoint = excluded.endpoint",
         )
         .bind(agency.code.as_str())
-        .bind(agency.kind.as_str())
+        .bind(agency.kind.code())
         .bind(agency.name.clone())
         .bind(agency.endpoint.clone())
         .execute(&self.pool)
@@ -264,13 +264,14 @@ impl NoticeStore for SqlStore {
         Ok(())
     }
 
-    async fn agency_kind(&self, agency_code: &str) -> Result<Option<String>, StoreError> {
+    async fn agency_kind(&self, agency_code: &str) -> Result<Option<AgencyKind>, StoreError> {
         let kind: Option<(String,)> =
             sqlx::query_as("SELECT kind FROM agencies WHERE agency_code = $1")
                 .bind(agency_code)
                 .fetch_optional(&self.pool)
                 .await?;
-        Ok(kind.map(|(kind,)| kind))
+        kind.map(|(kind,)| decode("agencies.kind", &kind, AgencyKind::parse))
+            .transpose()
     }
 }
 
@@ -292,6 +293,21 @@ type NoticeRow = (
 );
 
 impl SqlStore {
+    /// Inserts notice rows (notice id, person key, case code, kind, recipient, transition id,
+    /// status, next attempt, created), as a decision made them.
+    pub(crate) async fn insert_notices(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        rows: Vec<[Param; 9]>,
+    ) -> Result<(), StoreError> {
+        self.insert_rows(
+            tx,
+            "INSERT INTO notices (notice_id, person_key, case_code, kind, recipient, transition_id, status, next_attempt_at, created_at) VALUES",
+            rows,
+        )
+        .await
+    }
+
     fn notice_view(
         &self,
         row: NoticeRow,

@@ -37,6 +37,9 @@ pub(crate) fn decode_opt<T>(
     value.map(|v| decode(column, v, parse)).transpose()
 }
 
+/// A statement being bound.
+pub(crate) type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
 /// A bound value of a deferred row.
 #[derive(Debug, Clone)]
 pub(crate) enum Param {
@@ -51,10 +54,7 @@ impl Param {
         Param::Text(Some(value.into()))
     }
 
-    pub(crate) fn bind<'q>(
-        self,
-        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    pub(crate) fn bind(self, query: Query<'_>) -> Query<'_> {
         match self {
             Param::Text(value) => query.bind(value),
             Param::Int(value) => query.bind(value),
@@ -79,7 +79,13 @@ pub(crate) fn placeholders(positional: bool, rows: usize, columns: usize) -> Str
 
 /// `n` placeholders from the first: `$1, $2, $3` (`?, ?, ?` on SQLite).
 pub(crate) fn list(positional: bool, n: usize) -> String {
-    (1..=n)
+    list_from(positional, 1, n)
+}
+
+/// `n` placeholders from the `first`th: `$3, $4, $5` (`?, ?, ?` on SQLite), for a list that
+/// follows other parameters.
+pub(crate) fn list_from(positional: bool, first: usize, n: usize) -> String {
+    (first..first + n)
         .map(|i| param(positional, i))
         .collect::<Vec<_>>()
         .join(", ")
@@ -138,11 +144,54 @@ impl SqlStore {
         }
         Ok(())
     }
+
+    /// Inserts rows whose `columns` values `bind` binds from each row, borrowed rather than
+    /// copied into [`Param`]s (event bodies), with one multi-row statement per hundred rows.
+    pub(crate) async fn insert_rows_with<T>(
+        &self,
+        tx: &mut AnyConnection,
+        head: &str,
+        rows: &[T],
+        columns: usize,
+        bind: impl for<'q> Fn(Query<'q>, &'q T) -> Query<'q>,
+    ) -> Result<(), StoreError> {
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            self.insert_chunk_with(tx, head, "", chunk, columns, &bind)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Inserts `rows` (at most [`ROWS_PER_STATEMENT`]) in one statement, `{head} (…), (…)
+    /// {tail}`, each row's `columns` values bound by `bind`. The number of rows written (an
+    /// `ON CONFLICT … DO UPDATE … WHERE` tail may write fewer than given).
+    pub(crate) async fn insert_chunk_with<T>(
+        &self,
+        tx: &mut AnyConnection,
+        head: &str,
+        tail: &str,
+        rows: &[T],
+        columns: usize,
+        bind: impl for<'q> Fn(Query<'q>, &'q T) -> Query<'q>,
+    ) -> Result<u64, StoreError> {
+        let mut sql = format!(
+            "{head} {}",
+            placeholders(self.positional(), rows.len(), columns)
+        );
+        if !tail.is_empty() {
+            sql = format!("{sql} {tail}");
+        }
+        let mut query = sqlx::query(&sql);
+        for row in rows {
+            query = bind(query, row);
+        }
+        Ok(query.execute(&mut *tx).await?.rows_affected())
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{list, param, placeholders};
+    use super::{list, list_from, param, placeholders};
 
     #[test]
     fn placeholders_are_numbered_on_postgres_and_positional_on_sqlite() {
@@ -150,6 +199,8 @@ mod tests {
         assert_eq!(placeholders(true, 2, 2), "(?, ?), (?, ?)");
         assert_eq!(list(false, 3), "$1, $2, $3");
         assert_eq!(list(true, 2), "?, ?");
+        assert_eq!(list_from(false, 3, 2), "$3, $4");
+        assert_eq!(list_from(true, 3, 2), "?, ?");
         assert_eq!(param(false, 7), "$7");
         assert_eq!(param(true, 7), "?");
     }

@@ -1,0 +1,458 @@
+//! One person's records decided, and the decision written: the records as a decision reads them
+//! (`Persons`, with every event of theirs), `fengcun_lifecycle::decide` called on them, and what it
+//! returns turned into rows — each record's sealed facts and state, its transitions with their
+//! sealed evidence, their notices and audit entries (`Writes`) — and written (`flush`). Used by a
+//! batch of events (`crate::ingest`) and by the services that decide one record again (the
+//! scheduler, a policy change: `crate::services`). Nothing here decides: the rules are the
+//! lifecycle's, the clock the context's.
+
+use std::collections::HashMap;
+
+use fengcun_crypto::DataKey;
+use fengcun_domain::{Record, parse_record};
+use fengcun_lifecycle::{
+    Cause, Decided, DecidedRecord, PersonRecords, State, StoredEvent, Transition, Under, decide,
+};
+use sqlx::AnyConnection;
+
+use crate::error::StoreError;
+use crate::keys;
+use crate::sql::SqlStore;
+use crate::sql::events::{Prefetched, open_events};
+use crate::sql::records::{Cached, PersonRows, RecordRow};
+use crate::sql::rows::{Param, ts};
+use crate::types::Context;
+
+/// Hexadecimal digits of time at the start of a transition id; a count and a random part follow.
+const TIME_DIGITS: usize = 12;
+
+/// Where a transition id's random part starts, after its time and its count: notice numbers take
+/// eight of its digits.
+const RANDOM_FROM: usize = TIME_DIGITS + 8;
+
+/// Transitions this process has made: the order of ids made at one context time.
+static TRANSITIONS_MADE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// Every record of the persons a batch touches, keyed by person, then case; with every event of
+/// theirs, so that deriving a record never waits for the database.
+#[derive(Debug, Default)]
+pub(crate) struct Persons(
+    pub(crate) PersonRows,
+    pub(crate) Prefetched,
+    /// The batch's events of each record, numbered by line.
+    pub(crate) HashMap<(String, String), Vec<StoredEvent>>,
+);
+
+impl Persons {
+    pub(crate) fn get(&self, person_key: &str, case_code: &str) -> Option<&Cached> {
+        self.0.get(person_key)?.get(case_code)
+    }
+
+    pub(crate) fn get_mut(&mut self, person_key: &str, case_code: &str) -> Option<&mut Cached> {
+        self.0.get_mut(person_key)?.get_mut(case_code)
+    }
+
+    /// A record's events: stored ones, then the batch's (numbered after them, in line order).
+    fn events(
+        &self,
+        person_key: &str,
+        case_code: &str,
+        key: &DataKey,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let record = (person_key.to_owned(), case_code.to_owned());
+        let mut events = match self.1.get(&record) {
+            Some(rows) => open_events(rows, key)?,
+            None => Vec::new(),
+        };
+        let base = events.last().map_or(0, |e| e.seq);
+        if let Some(arriving) = self.2.get(&record) {
+            events.extend(arriving.iter().map(|e| StoredEvent {
+                seq: base + e.seq,
+                event: e.event.clone(),
+            }));
+        }
+        Ok(events)
+    }
+
+    fn cases(&self, person_key: &str) -> Vec<String> {
+        let mut cases: Vec<String> = self
+            .0
+            .get(person_key)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        cases.sort();
+        cases
+    }
+}
+
+/// Record, transition and notice rows a batch writes, flushed in multi-row statements at its end.
+/// A record refreshed twice in one batch is written once, as it ended.
+#[derive(Debug, Default)]
+pub(crate) struct Writes {
+    pub(crate) records: Vec<RecordRow>,
+    transitions: Vec<[Param; 14]>,
+    notices: Vec<[Param; 9]>,
+    audit: Vec<crate::AuditEvent>,
+}
+
+impl Writes {
+    /// Transitions of one record among the rows to write (person key and case code are their
+    /// second and third values).
+    fn transitions_of(&self, person_key: &str, case_code: &str) -> usize {
+        let is =
+            |param: &Param, value: &str| matches!(param, Param::Text(Some(text)) if text == value);
+        self.transitions
+            .iter()
+            .filter(|row| is(&row[1], person_key) && is(&row[2], case_code))
+            .count()
+    }
+}
+
+impl SqlStore {
+    /// Refreshes one record outside an ingestion batch (the scheduler, a policy change): decides
+    /// it on the person's records (`decide_alone`) and writes what was decided; returns how many
+    /// transitions it made on that record, and what was decided of it.
+    pub(crate) async fn refresh(
+        &self,
+        tx: &mut AnyConnection,
+        person_key: &str,
+        case_code: &str,
+        cause: Cause,
+        ctx: &Context,
+    ) -> Result<(usize, Option<DecidedRecord>), StoreError> {
+        let (writes, decided) = self
+            .decide_alone(tx, person_key, case_code, cause, ctx)
+            .await?;
+        let mine = writes.transitions_of(person_key, case_code);
+        self.flush(tx, writes, ctx).await?;
+        Ok((mine, decided.records.into_iter().next()))
+    }
+
+    /// Decides one record outside an ingestion batch, on its person's records read inside `tx`
+    /// after the person's lock: the rows to write, and what was decided (the record first).
+    pub(crate) async fn decide_alone(
+        &self,
+        tx: &mut AnyConnection,
+        person_key: &str,
+        case_code: &str,
+        cause: Cause,
+        ctx: &Context,
+    ) -> Result<(Writes, Decided), StoreError> {
+        self.lock_persons(tx, &[person_key.to_owned()]).await?;
+        let rows = self.load_persons(tx, &[person_key.to_owned()]).await?;
+        let prefetched = self
+            .prefetch_events(tx, rows.keys().map(String::as_str))
+            .await?;
+        let mut persons = Persons(rows, prefetched, HashMap::new());
+        let mut writes = Writes::default();
+        let decided = self.refresh_cached(
+            &mut persons,
+            &mut writes,
+            person_key,
+            case_code,
+            cause,
+            ctx,
+            &[],
+        )?;
+        Ok((writes, decided))
+    }
+
+    /// Decides one record on the person's records as the batch knows them
+    /// (`fengcun_lifecycle::decide`: the record, its transition, the unsealing cascade), then
+    /// turns what it decided into rows: facts, state and transitions with their notices, and
+    /// brings the batch's cache up to date.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the batch's cache and the arriving keys travel together"
+    )]
+    pub(crate) fn refresh_cached(
+        &self,
+        persons: &mut Persons,
+        writes: &mut Writes,
+        person_key: &str,
+        case_code: &str,
+        cause: Cause,
+        ctx: &Context,
+        arriving: &[(&str, &str)],
+    ) -> Result<Decided, StoreError> {
+        let mut view = PersonView {
+            store: self,
+            persons,
+            person_key,
+            keys: HashMap::new(),
+        };
+        let under = Under {
+            policy: &ctx.policy,
+            issuing: &ctx.issuing,
+            today: ctx.today(),
+        };
+        let decided = decide(&mut view, case_code, cause, arriving, under)?;
+        let mut record_keys = std::mem::take(&mut view.keys);
+        let policy = &ctx.policy;
+        let mut facts: Vec<Vec<u8>> = Vec::with_capacity(decided.records.len());
+        for record in &decided.records {
+            let case_code = record.case_code.as_str();
+            let key = self.key_of(persons, &mut record_keys, person_key, case_code)?;
+            let plain = record.derived.record.to_json().to_string().into_bytes();
+            let sealed_facts = keys::seal(&key, &plain, &format!("facts/{case_code}"));
+            let state = record.state;
+            let cached = persons
+                .get_mut(person_key, case_code)
+                .ok_or_else(|| StoreError::Corrupt(format!("record {case_code} not loaded")))?;
+            let row = RecordRow {
+                person_key: person_key.to_owned(),
+                case_code: case_code.to_owned(),
+                values: [
+                    Param::Blob(sealed_facts.clone()),
+                    Param::Int(i64::from(record.convicted)),
+                    Param::text(policy.name()),
+                    Param::text(policy.version()),
+                    Param::text(state.map_or("new", |s| s.code().code())),
+                    Param::Text(state.and_then(|s| s.date()).map(|d| d.to_string())),
+                    Param::Text(state.and_then(|s| s.trigger()).map(|t| t.code().to_owned())),
+                ],
+                wrapped: cached.wrapped.clone(),
+            };
+            cached.state = state;
+            cached.convicted = record.convicted;
+            cached.facts = Some(sealed_facts);
+            cached.record = Some(record.derived.record.clone());
+            writes
+                .records
+                .retain(|r| !(r.person_key == person_key && r.case_code == case_code));
+            writes.records.push(row);
+            facts.push(plain);
+        }
+        for transition in &decided.transitions {
+            let key = self.key_of(persons, &mut record_keys, person_key, &transition.case_code)?;
+            let facts = facts
+                .get(transition.record)
+                .ok_or_else(|| StoreError::Corrupt("transition without its record".into()))?;
+            self.write_transition(writes, person_key, transition, facts, ctx, &key);
+        }
+        Ok(decided)
+    }
+
+    /// A record's data key, unwrapped once per decision.
+    fn key_of(
+        &self,
+        persons: &Persons,
+        record_keys: &mut HashMap<String, DataKey>,
+        person_key: &str,
+        case_code: &str,
+    ) -> Result<DataKey, StoreError> {
+        if let Some(key) = record_keys.get(case_code) {
+            return Ok(key.clone());
+        }
+        let cached = persons
+            .get(person_key, case_code)
+            .ok_or_else(|| StoreError::Corrupt(format!("record {case_code} not loaded")))?;
+        let key = self
+            .keys()
+            .record_key(&cached.wrapped, person_key, case_code)?;
+        record_keys.insert(case_code.to_owned(), key.clone());
+        Ok(key)
+    }
+
+    /// The rows of one transition: the transition with its evidence (the facts and the date) and
+    /// sealed notice facts, its notices, and its audit entry.
+    fn write_transition(
+        &self,
+        writes: &mut Writes,
+        person_key: &str,
+        transition: &Transition,
+        facts: &[u8],
+        ctx: &Context,
+        key: &DataKey,
+    ) {
+        let Transition {
+            case_code,
+            from,
+            to,
+            rule,
+            notice,
+            recipients,
+            notice_facts,
+            ..
+        } = transition;
+        let (from, to) = (*from, *to);
+        let policy = &ctx.policy;
+        // The evidence, not the explanation: the facts and the date; with the policy version the
+        // explained decision is derived again on reading (`fengcun_policy::explain_recorded`), identically.
+        let mut reasons = Vec::with_capacity(facts.len() + 32);
+        reasons.extend_from_slice(format!("{{\"as_of\":\"{}\",\"facts\":", ctx.today()).as_bytes());
+        reasons.extend_from_slice(facts);
+        reasons.push(b'}');
+        let at = ts(ctx.now);
+        // The time of the context in milliseconds, a count of the transitions this process made,
+        // then 64 random bits: ids made later sort later even when every batch of an import is
+        // decided at one context time, so the unique index grows at its end instead of taking a
+        // random page per transition.
+        let transition_id = format!(
+            "{:0width$x}{:08x}{}",
+            ctx.now.as_millisecond(),
+            TRANSITIONS_MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            fengcun_crypto::random_hex::<8>(),
+            width = TIME_DIGITS
+        );
+        writes.transitions.push([
+            Param::text(transition_id.clone()),
+            Param::text(person_key),
+            Param::text(case_code.as_str()),
+            Param::Text(from.map(|s| s.code().code().to_owned())),
+            Param::text(to.code().code()),
+            Param::Text(to.date().map(|d| d.to_string())),
+            Param::Text(to.trigger().map(|t| t.code().to_owned())),
+            Param::Text(rule.clone()),
+            Param::text(policy.name()),
+            Param::text(policy.version()),
+            Param::text(ctx.actor.label()),
+            Param::text(at.clone()),
+            Param::Blob(keys::seal(
+                key,
+                &reasons,
+                &format!("transition/{transition_id}"),
+            )),
+            Param::MaybeBlob(notice_facts.as_ref().map(|facts| {
+                keys::seal(
+                    key,
+                    facts.to_string().as_bytes(),
+                    &format!("notices/{transition_id}"),
+                )
+            })),
+        ]);
+        let audit = crate::AuditEvent::new(
+            crate::AuditKind::Transition,
+            ctx.actor.label(),
+            to.code().code(),
+        )
+        .subject(format!("record:{person_key}/{case_code}"));
+        let mut detail = serde_json::json!({
+            "transition_id": transition_id,
+            "from": from.map(|s| s.code().code()),
+            "to": to.code().code(),
+            "state_date": to.date().map(|d| d.to_string()),
+            "trigger": to.trigger().map(|t| t.code()),
+            "policy": policy.name(),
+            "policy_version": policy.version(),
+        });
+        let Some(kind) = notice else {
+            writes.audit.push(audit.detail(detail));
+            return;
+        };
+        let mut notices = Vec::new();
+        for (index, recipient) in recipients.iter().enumerate() {
+            let number = format!(
+                "FC-{}-{case_code}-{}-{}",
+                kind.code().to_uppercase(),
+                &transition_id[RANDOM_FROM..RANDOM_FROM + 8].to_uppercase(),
+                index + 1
+            );
+            let to_agency = recipient != "person";
+            notices.push(serde_json::json!({"notice_id": number, "recipient": recipient}));
+            writes.notices.push([
+                Param::text(number),
+                Param::text(person_key),
+                Param::text(case_code.as_str()),
+                Param::text(kind.code()),
+                Param::text(recipient.as_str()),
+                Param::text(transition_id.clone()),
+                Param::text(if to_agency { "pending" } else { "available" }),
+                Param::Text(to_agency.then(|| at.clone())),
+                Param::text(at.clone()),
+            ]);
+        }
+        detail["notices"] = serde_json::Value::Array(notices);
+        writes.audit.push(audit.detail(detail));
+    }
+
+    /// Writes a decision's deferred rows: records as one upsert per hundred (only ever under their
+    /// stored data key: `write_records`), then transitions and notices as multi-row inserts, and
+    /// the audit entries.
+    pub(crate) async fn flush(
+        &self,
+        tx: &mut AnyConnection,
+        writes: Writes,
+        ctx: &Context,
+    ) -> Result<(), StoreError> {
+        self.write_records(tx, &writes.records, ctx.now).await?;
+        if !writes.transitions.is_empty() {
+            self.record_policy(tx, &ctx.policy).await?;
+        }
+        self.insert_transitions(tx, writes.transitions).await?;
+        self.insert_notices(tx, writes.notices).await?;
+        self.append_audit(tx, &writes.audit, ctx.now).await?;
+        Ok(())
+    }
+}
+
+/// A person's records as a batch holds them, read by `fengcun_lifecycle::decide`: events and
+/// facts decrypted when it asks for them, each record's key unwrapped once.
+struct PersonView<'a> {
+    store: &'a SqlStore,
+    persons: &'a mut Persons,
+    person_key: &'a str,
+    keys: HashMap<String, DataKey>,
+}
+
+impl PersonView<'_> {
+    fn key(&mut self, case_code: &str) -> Result<DataKey, StoreError> {
+        self.store
+            .key_of(self.persons, &mut self.keys, self.person_key, case_code)
+    }
+}
+
+impl PersonRecords for PersonView<'_> {
+    type Error = StoreError;
+
+    fn invalid(error: fengcun_domain::FieldError) -> StoreError {
+        StoreError::Invalid { line: 0, error }
+    }
+
+    fn cases(&self) -> Vec<String> {
+        self.persons.cases(self.person_key)
+    }
+
+    fn state(&self, case_code: &str) -> Option<Option<State>> {
+        self.persons
+            .get(self.person_key, case_code)
+            .map(|cached| cached.state)
+    }
+
+    fn convicted(&self, case_code: &str) -> bool {
+        self.persons
+            .get(self.person_key, case_code)
+            .is_some_and(|cached| cached.convicted)
+    }
+
+    fn events(&mut self, case_code: &str) -> Result<Vec<StoredEvent>, StoreError> {
+        if self.persons.get(self.person_key, case_code).is_none() {
+            return Err(StoreError::Corrupt(format!(
+                "record {case_code} not loaded"
+            )));
+        }
+        let key = self.key(case_code)?;
+        self.persons.events(self.person_key, case_code, &key)
+    }
+
+    /// The decrypted facts of a cached record, decrypted on first use.
+    fn facts(&mut self, case_code: &str) -> Result<Option<Record>, StoreError> {
+        let Some(entry) = self.persons.get(self.person_key, case_code) else {
+            return Ok(None);
+        };
+        if let Some(record) = &entry.record {
+            return Ok(Some(record.clone()));
+        }
+        let Some(blob) = entry.facts.clone() else {
+            return Ok(None);
+        };
+        let key = self.key(case_code)?;
+        let plain = keys::open(&key, &blob, &format!("facts/{case_code}"))?;
+        let record = parse_record(&plain)
+            .map_err(|e| StoreError::Corrupt(format!("facts of {case_code}: {e}")))?;
+        if let Some(entry) = self.persons.get_mut(self.person_key, case_code) {
+            entry.record = Some(record.clone());
+        }
+        Ok(Some(record))
+    }
+}

@@ -1,0 +1,571 @@
+//! Records and their transitions in SQL: a person's records as a decision reads them, their rows
+//! as a decision writes them (facts sealed with the record's key, state, policy), the
+//! transitions with their sealed evidence, the policy versions that decided them and the one in
+//! force, the records left for the scheduler to decide again, and the reads of [`RecordStore`].
+//! Data access only: what a record becomes is `fengcun_lifecycle::decide`'s (`crate::decisions`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use fengcun_crypto::DataKey;
+use fengcun_domain::{Date, Record, ValidEvent};
+use fengcun_lifecycle::{State, StateCode};
+use fengcun_policy::{Policy, Trigger};
+use sqlx::AnyConnection;
+
+use crate::error::StoreError;
+use crate::keys;
+use crate::records::RecordStore;
+use crate::sql::rows::{Param, ROWS_PER_STATEMENT, decode, decode_opt, list, ts};
+use crate::sql::{SqlStore, Tx};
+use crate::types::{Counts, RecordView, StateRow, TransitionView};
+use crate::{NoticeStatus, RecordFilter, RecordPage, RecordTimeline, Stats};
+
+/// One record of a person as a decision reads it: its row, and its facts once decrypted.
+#[derive(Debug, Clone)]
+pub(crate) struct Cached {
+    /// `None` until the record's first decision.
+    pub state: Option<State>,
+    pub convicted: bool,
+    pub facts: Option<Vec<u8>>,
+    pub wrapped: Vec<u8>,
+    /// Decrypted facts, filled on first use.
+    pub record: Option<Record>,
+}
+
+/// Every record of some persons, keyed by person, then case.
+pub(crate) type PersonRows = HashMap<String, HashMap<String, Cached>>;
+
+/// A record's row as a decision writes it: person key, case code, the values from its facts to
+/// its state's trigger, and its wrapped data key.
+#[derive(Debug)]
+pub(crate) struct RecordRow {
+    pub(crate) person_key: String,
+    pub(crate) case_code: String,
+    /// Facts, convicted, policy, policy version, state, state date, state trigger.
+    pub(crate) values: [Param; 7],
+    /// The record's data key, wrapped: written with a new record, kept by an existing one.
+    pub(crate) wrapped: Vec<u8>,
+}
+
+pub(crate) fn state_from_row(state: &str, date: Option<&str>, trigger: Option<&str>) -> State {
+    let date: Option<Date> = date.and_then(|d| d.parse().ok());
+    let trigger = trigger.and_then(Trigger::parse);
+    match StateCode::parse(state) {
+        Some(StateCode::Open) | None => State::Open,
+        Some(StateCode::NotEligible) => State::NotEligible,
+        Some(StateCode::PendingSeal) => State::PendingSeal { on: date },
+        Some(StateCode::Sealed) => State::Sealed {
+            since: date.unwrap_or(Date::MIN),
+        },
+        Some(StateCode::Unsealed) => State::Unsealed {
+            trigger: trigger.unwrap_or(Trigger::NewConviction),
+            since: date.unwrap_or(Date::MIN),
+        },
+        Some(StateCode::Revoked) => State::Revoked {
+            since: date.unwrap_or(Date::MIN),
+        },
+    }
+}
+
+impl SqlStore {
+    /// Every record of these persons, in one statement per 500 persons.
+    pub(crate) async fn load_persons(
+        &self,
+        tx: &mut AnyConnection,
+        person_keys: &[String],
+    ) -> Result<PersonRows, StoreError> {
+        let mut persons = PersonRows::new();
+        for chunk in person_keys.chunks(500) {
+            let sql = format!(
+                "SELECT person_key, case_code, state, state_date, state_trigger, convicted, facts, data_key FROM records WHERE person_key IN ({})",
+                list(self.positional(), chunk.len())
+            );
+            type Row = (
+                String,
+                String,
+                String,
+                Option<String>,
+                Option<String>,
+                i64,
+                Option<Vec<u8>>,
+                Vec<u8>,
+            );
+            let mut query = sqlx::query_as::<_, Row>(&sql);
+            for key in chunk {
+                query = query.bind(key.as_str());
+            }
+            for (person_key, case_code, state, date, trigger, convicted, facts, wrapped) in
+                query.fetch_all(&mut *tx).await?
+            {
+                let state = (state != "new")
+                    .then(|| state_from_row(&state, date.as_deref(), trigger.as_deref()));
+                persons.entry(person_key).or_default().insert(
+                    case_code,
+                    Cached {
+                        state,
+                        convicted: convicted != 0,
+                        facts,
+                        wrapped,
+                        record: None,
+                    },
+                );
+            }
+        }
+        Ok(persons)
+    }
+
+    pub(crate) async fn record_key(
+        &self,
+        tx: &mut AnyConnection,
+        person_key: &str,
+        case_code: &str,
+    ) -> Result<DataKey, StoreError> {
+        let (wrapped,): (Vec<u8>,) =
+            sqlx::query_as("SELECT data_key FROM records WHERE person_key = $1 AND case_code = $2")
+                .bind(person_key)
+                .bind(case_code)
+                .fetch_one(&mut *tx)
+                .await?;
+        self.keys().record_key(&wrapped, person_key, case_code)
+    }
+
+    /// Writes records as one upsert per hundred. A record is only ever written under its stored
+    /// data key: a row stored meanwhile under another key (a writer that decided without the
+    /// person's lock) is left as it is and the batch refused, rather than its facts sealed under a
+    /// key that is never stored.
+    pub(crate) async fn write_records(
+        &self,
+        tx: &mut AnyConnection,
+        records: &[RecordRow],
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        let now = ts(now);
+        for chunk in records.chunks(ROWS_PER_STATEMENT) {
+            let written = self
+                .insert_chunk_with(
+                    tx,
+                    "INSERT INTO records (person_key, case_code, facts, convicted, policy, policy_version, state, state_date, state_trigger, \
+                     data_key, updated_at) VALUES",
+                    "ON CONFLICT (person_key, case_code) DO UPDATE SET facts = excluded.facts, \
+                     convicted = excluded.convicted, policy = excluded.policy, policy_version = excluded.policy_version, \
+                     state = excluded.state, state_date = excluded.state_date, state_trigger = excluded.state_trigger, updated_at = excluded.updated_at \
+                     WHERE records.data_key = excluded.data_key",
+                    chunk,
+                    11,
+                    |mut query, row| {
+                        query = query
+                            .bind(row.person_key.clone())
+                            .bind(row.case_code.clone());
+                        for value in row.values.iter().cloned() {
+                            query = value.bind(query);
+                        }
+                        query.bind(row.wrapped.clone()).bind(now.clone())
+                    },
+                )
+                .await?;
+            let rows = chunk.len() as u64;
+            if written != rows {
+                return Err(StoreError::DataKeyChanged {
+                    records: rows - written,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Inserts transition rows (transition id, person key, case code, from, to, state date,
+    /// trigger, rule, policy, policy version, actor, at, sealed evidence, sealed notice facts).
+    pub(crate) async fn insert_transitions(
+        &self,
+        tx: &mut AnyConnection,
+        rows: Vec<[Param; 14]>,
+    ) -> Result<(), StoreError> {
+        self.insert_rows(
+            tx,
+            "INSERT INTO transitions (transition_id, person_key, case_code, from_state, to_state, state_date, state_trigger, rule, policy, \
+             policy_version, actor, at, reasons, notice_facts) VALUES",
+            rows,
+        )
+        .await
+    }
+
+    /// Keeps the policy that decided transitions, once per version; refuses a different document
+    /// under a version already recorded (a changed policy needs a new version).
+    pub(crate) async fn record_policy(
+        &self,
+        tx: &mut AnyConnection,
+        policy: &fengcun_policy::Policy,
+    ) -> Result<(), StoreError> {
+        let stored: Option<(String,)> =
+            sqlx::query_as("SELECT source_text FROM policies WHERE name = $1 AND version = $2")
+                .bind(policy.name())
+                .bind(policy.version())
+                .fetch_optional(&mut *tx)
+                .await?;
+        match stored {
+            Some((text,)) if text == policy.source_text => Ok(()),
+            Some(_) => Err(StoreError::PolicyVersion {
+                name: policy.name().to_owned(),
+                version: policy.version().to_owned(),
+            }),
+            None => {
+                sqlx::query(
+                    "INSERT INTO policies (name, version, source_text) VALUES ($1, $2, $3)",
+                )
+                .bind(policy.name())
+                .bind(policy.version())
+                .bind(policy.source_text.as_str())
+                .execute(&mut *tx)
+                .await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// A record's transitions in order, with their evidence opened and the text of the policy
+    /// version that took each.
+    pub(crate) async fn transitions_by_key(
+        &self,
+        tx: &mut Tx,
+        person_key: &str,
+        case_code: &str,
+    ) -> Result<Vec<TransitionView>, StoreError> {
+        type Row = (
+            String,
+            Option<String>,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            String,
+            String,
+            String,
+            String,
+            Vec<u8>,
+            String,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT case_code, from_state, to_state, state_date, state_trigger, rule, policy, policy_version, actor, at, reasons, transition_id \
+             FROM transitions WHERE person_key = $1 AND case_code = $2 ORDER BY seq",
+        )
+        .bind(person_key)
+        .bind(case_code)
+        .fetch_all(&mut **tx)
+        .await?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let key = self.record_key(tx, person_key, case_code).await?;
+        // Each policy version's text, read once: the callers explain each transition under it
+        // (`fengcun_policy::explain_recorded`).
+        let mut policies: HashMap<(String, String), Arc<str>> = HashMap::new();
+        let mut views = Vec::with_capacity(rows.len());
+        for (
+            case_code,
+            from,
+            to,
+            date,
+            trigger,
+            rule,
+            policy,
+            policy_version,
+            actor,
+            at,
+            evidence,
+            transition_id,
+        ) in rows
+        {
+            let evidence = keys::open(&key, &evidence, &format!("transition/{transition_id}"))?;
+            let evidence: serde_json::Value = serde_json::from_slice(&evidence)
+                .map_err(|e| StoreError::Corrupt(format!("transition evidence: {e}")))?;
+            let version = (policy.clone(), policy_version.clone());
+            let policy_text = match policies.get(&version) {
+                Some(text) => Arc::clone(text),
+                None => {
+                    let (text,): (String,) = sqlx::query_as(
+                        "SELECT source_text FROM policies WHERE name = $1 AND version = $2",
+                    )
+                    .bind(policy.as_str())
+                    .bind(policy_version.as_str())
+                    .fetch_one(&mut **tx)
+                    .await?;
+                    let text: Arc<str> = text.into();
+                    policies.insert(version, Arc::clone(&text));
+                    text
+                }
+            };
+            views.push(TransitionView {
+                case_code,
+                from: decode_opt("transitions.from_state", from.as_deref(), StateCode::parse)?,
+                to: decode("transitions.to_state", &to, StateCode::parse)?,
+                date,
+                trigger,
+                rule,
+                policy,
+                policy_version,
+                actor,
+                at,
+                evidence,
+                policy_text,
+            });
+        }
+        Ok(views)
+    }
+
+    /// Pending seals whose date has come on `today`, in key order.
+    pub(crate) async fn records_due(
+        &self,
+        today: Date,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT person_key, case_code FROM records WHERE state = 'pending_seal' AND state_date IS NOT NULL AND state_date <= $1 \
+             ORDER BY person_key, case_code",
+        )
+        .bind(today.to_string())
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Records a change to `policy` could not decide (`records_to_refresh`).
+    pub(crate) async fn records_left_for(
+        &self,
+        policy: &Policy,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT person_key, case_code FROM records_to_refresh WHERE policy = $1 AND policy_version = $2",
+        )
+        .bind(policy.name())
+        .bind(policy.version())
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Takes a record off `records_to_refresh`.
+    pub(crate) async fn forget_left_over(
+        &self,
+        tx: &mut Tx,
+        person_key: &str,
+        case_code: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM records_to_refresh WHERE person_key = $1 AND case_code = $2")
+            .bind(person_key)
+            .bind(case_code)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Lists a record in `records_to_refresh`, for the scheduler to decide again under `policy`.
+    pub(crate) async fn leave_for_refresh(
+        &self,
+        tx: &mut Tx,
+        person_key: &str,
+        case_code: &str,
+        policy: &Policy,
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO records_to_refresh (person_key, case_code, policy, policy_version, since) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (person_key, case_code) DO UPDATE SET policy = excluded.policy, policy_version = excluded.policy_version",
+        )
+        .bind(person_key)
+        .bind(case_code)
+        .bind(policy.name())
+        .bind(policy.version())
+        .bind(ts(now))
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Every record's person key, case code, sealed facts and wrapped data key, in key order.
+    pub(crate) async fn sealed_facts(
+        &self,
+    ) -> Result<Vec<(String, String, Option<Vec<u8>>, Vec<u8>)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT person_key, case_code, facts, data_key FROM records ORDER BY person_key, case_code",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Puts `policy` in force; what an earlier change left in `records_to_refresh` under another
+    /// policy is forgotten (this change tried every record).
+    pub(crate) async fn put_in_force(
+        &self,
+        tx: &mut Tx,
+        policy: &Policy,
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO policy_in_force (id, name, version, source_text, since) VALUES (1, $1, $2, $3, $4) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, version = excluded.version, source_text = excluded.source_text, since = excluded.since",
+        )
+        .bind(policy.name())
+        .bind(policy.version())
+        .bind(policy.source_text.as_str())
+        .bind(ts(now))
+        .execute(&mut **tx)
+        .await?;
+        // This change tried every record: what an earlier one left is decided or listed again.
+        sqlx::query(
+            "DELETE FROM records_to_refresh WHERE NOT (policy = $1 AND policy_version = $2)",
+        )
+        .bind(policy.name())
+        .bind(policy.version())
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl RecordStore for SqlStore {
+    async fn policy_in_force(&self) -> Result<Option<(String, String, String)>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT name, version, source_text FROM policy_in_force WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn record(
+        &self,
+        case_code: &str,
+        identity: &str,
+    ) -> Result<Option<RecordView>, StoreError> {
+        let person_key = self.keys.person_key(identity);
+        let row: Option<(String, Option<String>, Option<String>, Option<String>, Option<String>, Option<Vec<u8>>, Vec<u8>)> =
+            sqlx::query_as(
+                "SELECT state, state_date, state_trigger, policy, policy_version, facts, data_key FROM records \
+                 WHERE person_key = $1 AND case_code = $2",
+            )
+            .bind(person_key.as_str())
+            .bind(case_code)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some((state, state_date, trigger, policy, policy_version, facts, wrapped)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(RecordView {
+            case_code: case_code.to_owned(),
+            state: decode("records.state", &state, StateCode::parse)?,
+            state_date,
+            trigger,
+            policy,
+            policy_version,
+            facts: self
+                .decrypt_view(
+                    &person_key,
+                    case_code,
+                    &wrapped,
+                    facts,
+                    &format!("facts/{case_code}"),
+                )
+                .await?,
+            // The transition that made the current state, with its evidence and policy text.
+            transition: {
+                let mut tx = self.pool.begin().await?;
+                let transitions = self
+                    .transitions_by_key(&mut tx, &person_key, case_code)
+                    .await?;
+                tx.rollback().await?;
+                transitions.into_iter().last()
+            },
+        }))
+    }
+
+    async fn states(&self) -> Result<Vec<StateRow>, StoreError> {
+        let rows: Vec<(String, String, String, Option<String>, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT person_key, case_code, state, state_date, state_trigger, policy, policy_version FROM records ORDER BY person_key, case_code",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(
+                |(person_key, case_code, state, state_date, trigger, policy, policy_version)| {
+                    Ok(StateRow {
+                        state: decode("records.state", &state, StateCode::parse)?,
+                        person_key,
+                        case_code,
+                        state_date,
+                        trigger,
+                        policy,
+                        policy_version,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    async fn events(&self) -> Result<Vec<(ValidEvent, jiff::Timestamp)>, StoreError> {
+        self.stored_events().await
+    }
+
+    async fn transitions(
+        &self,
+        case_code: &str,
+        identity: &str,
+    ) -> Result<Vec<TransitionView>, StoreError> {
+        let person_key = self.keys.person_key(identity);
+        let mut tx = self.pool.begin().await?;
+        let views = self
+            .transitions_by_key(&mut tx, &person_key, case_code)
+            .await?;
+        tx.rollback().await?;
+        Ok(views)
+    }
+
+    async fn counts(&self) -> Result<Counts, StoreError> {
+        let (events,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM events")
+            .fetch_one(&self.pool)
+            .await?;
+        let records_by_state: Vec<(String, i64)> =
+            sqlx::query_as("SELECT state, COUNT(*) FROM records GROUP BY state ORDER BY state")
+                .fetch_all(&self.pool)
+                .await?;
+        let notices_by_status: Vec<(String, i64)> =
+            sqlx::query_as("SELECT status, COUNT(*) FROM notices GROUP BY status ORDER BY status")
+                .fetch_all(&self.pool)
+                .await?;
+        let records_by_state = records_by_state
+            .into_iter()
+            .map(|(state, n)| Ok((decode("records.state", &state, StateCode::parse)?, n)))
+            .collect::<Result<_, StoreError>>()?;
+        let notices_by_status = notices_by_status
+            .into_iter()
+            .map(|(status, n)| Ok((decode("notices.status", &status, NoticeStatus::parse)?, n)))
+            .collect::<Result<_, StoreError>>()?;
+        Ok(Counts {
+            events,
+            records_by_state,
+            notices_by_status,
+        })
+    }
+
+    async fn record_page(&self, filter: &RecordFilter) -> Result<RecordPage, StoreError> {
+        self.read_record_page(filter).await
+    }
+
+    async fn timelines(
+        &self,
+        case_code: &str,
+        held_by: Option<&str>,
+    ) -> Result<Vec<RecordTimeline>, StoreError> {
+        self.read_timelines(case_code, held_by).await
+    }
+
+    async fn recorded_policy(
+        &self,
+        name: &str,
+        version: &str,
+    ) -> Result<Option<String>, StoreError> {
+        self.read_recorded_policy(name, version).await
+    }
+
+    async fn stats(&self, today: Date, now: jiff::Timestamp) -> Result<Stats, StoreError> {
+        self.read_stats(today, now).await
+    }
+}

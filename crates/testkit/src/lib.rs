@@ -1,0 +1,7 @@
+//! Test fixtures shared by the crates' tests, never a dependency of the platform itself (each
+//! crate lists it under `[dev-dependencies]`).
+//!
+//! - [`histories`]: random histories of one person's cases, driven through the pure lifecycle by
+//!   `fengcun-lifecycle`'s `tests/histories.rs` and through the store by `fengcun-store`'s.
+
+pub mod histories;
