@@ -202,8 +202,11 @@ const ENVIRONMENT: &[&str] = &[
     "FENGCUN_SCHEDULER_INTERVAL_SECONDS",
     "FENGCUN_OUTBOX_INTERVAL_SECONDS",
 ];
+/// Variables of the test suite and CI, read by tests, never by the platform.
 const NOT_CONFIGURATION: &[&str] = &[
     "FENGCUN_TEST_DATABASE_URL",
+    "FENGCUN_REQUIRE_BROWSER",
+    "FENGCUN_UPDATE_SCREENSHOTS",
     "FENGCUN_SHARED_DIR",
     "FENGCUN_CONFIG",
 ];
@@ -688,6 +691,8 @@ mod tests {
             None,
             [
                 ("FENGCUN_TEST_DATABASE_URL".to_owned(), "x".to_owned()),
+                ("FENGCUN_REQUIRE_BROWSER".to_owned(), "1".to_owned()),
+                ("FENGCUN_UPDATE_SCREENSHOTS".to_owned(), "1".to_owned()),
                 ("PATH".to_owned(), "/bin".to_owned()),
             ],
         );
