@@ -16,6 +16,9 @@ pub mod i18n;
 mod identity;
 mod lookup;
 mod requests;
+// The pages of notices, audit, policy and simulation.
+mod notices;
+mod pages_text;
 
 use askama::Template;
 use axum::Router;
@@ -105,6 +108,10 @@ pub fn router(state: AppState) -> Router {
         .route("/console/requests/{id}/refuse", post(requests::refuse))
         .route("/console/grants/{id}/revoke", post(requests::revoke_grant))
         .route("/console/lookup", get(lookup::page).post(lookup::lookup))
+        // Notices, audit, policy, simulation.
+        .route("/console/notices", get(notices::page))
+        .route("/console/notices/{id}", get(notices::document))
+        .route("/console/notices/{id}/retry", post(notices::retry))
         .route("/console/static/{file}", get(static_file))
         // Only the console's own unknown addresses: a fallback would answer the API's too.
         .route("/console/{*rest}", get(not_found).post(not_found))
@@ -259,6 +266,10 @@ pub fn menu(role: Role, here: &str) -> Vec<Nav> {
     }
     if role == Role::Administrator {
         entries.push(("/console/users", "nav.users"));
+    }
+    // Notices, audit, policy, simulation.
+    if role == Role::Operator {
+        entries.push(("/console/notices", "nav.notices"));
     }
     entries.push(("/console/password", "nav.password"));
     entries

@@ -1,0 +1,403 @@
+//! The console's notices, audit, policy and simulation pages, the language remembered per user,
+//! the look-up answer as a table: plain HTTP for headers, refusals and CSRF, and a real Chromium
+//! (fantoccini over WebDriver, the harness of `tests/console.rs`) for the pages. Screenshots go to
+//! `docs/console/` with `FENGCUN_UPDATE_SCREENSHOTS=1`, else to the target directory.
+//!
+//! Without `/usr/bin/chromium` and `/usr/bin/chromedriver` (or `FENGCUN_CHROMIUM` and
+//! `FENGCUN_CHROMEDRIVER`) the browser test prints `SKIPPED: …` and passes, unless
+//! `FENGCUN_REQUIRE_BROWSER` is set.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "a test fails loudly on a broken fixture"
+)]
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use fengcun_server::config::key_digest;
+use fengcun_server::{ApiKey, Role};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::{Engine, Server};
+
+mod support;
+
+const OPERATOR: &str = "operator-key-for-console-tests";
+const ADMIN: &str = "administrator-key-for-console-tests";
+const AUDITOR: &str = "auditor-key-for-console-tests";
+
+/// Sealed under cn-minor-opt1 (dangerous driving, 拘役 two months): the person's only record.
+const SEALED: &str = "110105199003070025";
+const SEALED_NAME: &str = "李封存";
+const SEALED_CASE: &str = "110105-2024-000001";
+/// Never in the store.
+const NOBODY: &str = "110105198001010016";
+const NO_CASE: &str = "110105-2024-000999";
+
+fn password(username: &str) -> String {
+    format!("{username}-correct-horse-battery")
+}
+
+/// Every console user of the tests: (username, role, requester kind).
+const USERS: &[(&str, &str, Option<&str>)] = &[
+    ("clerk-zhang", "clerk", Some("court")),
+    ("judge-liu", "approver", Some("court")),
+    ("hr-wang", "requester", Some("employer")),
+    ("audit-zhao", "auditor", None),
+    ("ops-sun", "operator", None),
+    ("admin-qian", "administrator", None),
+];
+
+async fn start(label: &str) -> Server {
+    let mut config = support::config("cn-minor-opt1");
+    config.secure_cookies = false;
+    let key = |name: &str, role: Role, secret: &str| ApiKey {
+        name: name.into(),
+        role,
+        agency: None,
+        requester_kind: None,
+        key_sha256: key_digest(secret),
+    };
+    config.api_keys = vec![
+        key("ops", Role::Operator, OPERATOR),
+        key("admin", Role::Administrator, ADMIN),
+        key("audit", Role::Auditor, AUDITOR),
+    ];
+    let server = Server::start(config, "2026-06-01T02:00:00Z", Engine::Sqlite, label).await;
+    let agency = |kind: &str, code: &str| json!({"kind": kind, "code": code});
+    let person = json!({"id_number": SEALED, "name": SEALED_NAME});
+    let case = SEALED_CASE;
+    let events = vec![
+        json!({"idempotency_key": format!("{case}/filed"), "kind": "filed", "date": "2024-01-10", "case_code": case,
+            "agency": agency("public_security", "110105-ga"), "person": person,
+            "charges": [{"name": "危险驾驶罪"}], "offence_date": "2024-01-10"}),
+        json!({"idempotency_key": format!("{case}/judgment"), "kind": "judgment", "date": "2024-03-01", "case_code": case,
+            "agency": agency("court", "110105-fy"), "person": person,
+            "document_number": "(2024)某刑初1号",
+            "judgment": {"instance": "first", "verdict": "convicted", "charges": [{"name": "危险驾驶罪"}],
+                "sentence": {"principal": "criminal_detention", "months": 2},
+                "offence_date": "2024-01-10", "recidivist": false, "prior_convictions": 0}}),
+        json!({"idempotency_key": format!("{case}/effective"), "kind": "judgment_effective", "date": "2024-03-12",
+            "case_code": case, "agency": agency("court", "110105-fy"), "person": person}),
+    ];
+    let response = server
+        .http
+        .post(format!("{}/api/v1/events/batch", server.base))
+        .bearer_auth(OPERATOR)
+        .json(&json!({"events": events}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    for (username, role, kind) in USERS {
+        let mut body = json!({"username": username, "password": password(username), "role": role});
+        if let Some(kind) = kind {
+            body["requester_kind"] = (*kind).into();
+        }
+        let response = server
+            .http
+            .post(format!("{}/api/v1/users", server.base))
+            .bearer_auth(ADMIN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    server
+}
+
+async fn audit(server: &Server) -> Vec<Value> {
+    let body: Value = server
+        .http
+        .get(format!("{}/api/v1/audit/entries?limit=1000", server.base))
+        .bearer_auth(AUDITOR)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["entries"].as_array().unwrap().clone()
+}
+
+/// A client that keeps what the server answers (no redirect followed).
+fn plain_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The cookies of a console login, as one `Cookie` header, and the CSRF token.
+async fn console_login(server: &Server, username: &str) -> (String, String) {
+    let response = plain_client()
+        .post(format!("{}/console/login", server.base))
+        .form(&[("username", username), ("password", &password(username))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let mut cookies = Vec::new();
+    let mut csrf = String::new();
+    for value in response.headers().get_all("set-cookie") {
+        let value = value.to_str().unwrap();
+        assert!(
+            value.contains("HttpOnly") && value.contains("SameSite=Strict"),
+            "{value}"
+        );
+        let pair = value.split(';').next().unwrap().to_owned();
+        if let Some(token) = pair.strip_prefix("fengcun_csrf=") {
+            csrf = token.to_owned();
+        }
+        cookies.push(pair);
+    }
+    assert!(!csrf.is_empty());
+    (cookies.join("; "), csrf)
+}
+
+/// A console page as `username` sees it: (status, HTML).
+async fn get_page(server: &Server, cookies: &str, path: &str) -> (StatusCode, String) {
+    let response = plain_client()
+        .get(format!("{}{path}", server.base))
+        .header("cookie", cookies)
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+/// A console form posted with the session's cookies: (status, HTML).
+async fn post_form(
+    server: &Server,
+    cookies: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let response = plain_client()
+        .post(format!("{}{path}", server.base))
+        .header("cookie", cookies)
+        .form(fields)
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn an_operator_sees_the_unacknowledged_notices_and_prints_one() {
+    let server = start("pages-notices").await;
+    let (cookies, _) = console_login(&server, "ops-sun").await;
+    let (status, page) = get_page(&server, &cookies, "/console/notices").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("尚未签收的通知书"), "{page}");
+    let link = page
+        .split('"')
+        .find(|part| part.starts_with("/console/notices/") && !part.ends_with("/retry"))
+        .expect("a notice's link")
+        .to_owned();
+    let (status, document) = get_page(&server, &cookies, &link).await;
+    assert_eq!(status, StatusCode::OK, "{document}");
+    assert!(
+        document.contains("<h1 class=\"document-title\">封存通知书</h1>"),
+        "{document}"
+    );
+    // The operator's copy masks the person, as the API's list does.
+    assert!(!document.contains(SEALED_NAME), "{document}");
+    assert!(!document.contains(SEALED), "{document}");
+    assert!(document.contains("李某"), "{document}");
+    // Retrying a notice that did not fail: the service's not-found, as the API answers.
+    let id = link.rsplit('/').next().unwrap();
+    let (ops, csrf) = console_login(&server, "ops-sun").await;
+    let retry = format!("/console/notices/{id}/retry");
+    let (status, page) = post_form(&server, &ops, &retry, &[("csrf_token", &csrf)]).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "only a failed notice goes back: {page}"
+    );
+    // Without its token the retry is refused.
+    let (status, page) = post_form(&server, &ops, &retry, &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
+    assert!(page.contains("安全令牌"), "{page}");
+    // A clerk may not see notices: the API's refusal, audited.
+    let (clerk, _) = console_login(&server, "clerk-zhang").await;
+    let (status, _) = get_page(&server, &clerk, "/console/notices").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = get_page(&server, &clerk, &format!("/console/notices/{id}")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let forbidden = audit(&server)
+        .await
+        .into_iter()
+        .filter(|e| e["kind"] == "forbidden" && e["actor"] == "user:clerk-zhang")
+        .count();
+    assert_eq!(forbidden, 2);
+    let reads = audit(&server)
+        .await
+        .into_iter()
+        .filter(|e| e["kind"] == "read" && e["outcome"] == "notice")
+        .count();
+    assert_eq!(reads, 1, "the document's read is audited");
+    server.running.stop();
+}
+
+struct Browser {
+    client: Client,
+    driver: tokio::process::Child,
+    base: String,
+}
+
+fn executable(variable: &str, default: &str) -> Option<String> {
+    let path = std::env::var(variable).unwrap_or_else(|_| default.to_owned());
+    std::path::Path::new(&path).exists().then_some(path)
+}
+
+impl Browser {
+    /// Chromium, headless, through a chromedriver of its own on a free port; `None` (the test
+    /// prints why) where either is missing.
+    async fn start(base: &str) -> Option<Browser> {
+        let (Some(chromium), Some(chromedriver)) = (
+            executable("FENGCUN_CHROMIUM", "/usr/bin/chromium"),
+            executable("FENGCUN_CHROMEDRIVER", "/usr/bin/chromedriver"),
+        ) else {
+            println!(
+                "SKIPPED: the console's browser tests need chromium and chromedriver (apt-get install chromium chromium-driver fonts-noto-cjk)"
+            );
+            return None;
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut driver = tokio::process::Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start chromedriver");
+        // Ready once it says so on its standard output.
+        let stdout = driver.stdout.take().unwrap();
+        let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.contains("started successfully") {
+                break;
+            }
+        }
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({"binary": chromium, "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                "--disable-dev-shm-usage", "--window-size=1280,900", "--lang=zh-CN"]}),
+        );
+        let client = ClientBuilder::new(hyper_connector())
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("connect to chromedriver");
+        Some(Browser {
+            client,
+            driver,
+            base: base.to_owned(),
+        })
+    }
+
+    async fn go(&self, path: &str) {
+        self.client
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .unwrap();
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.client
+            .wait()
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// The text of `css` once it holds `needle` (a page submitted is still the old one for a
+    /// moment): asked again until then, for ten seconds at most.
+    async fn text_with(&self, css: &str, needle: &str) -> String {
+        let asking = async {
+            loop {
+                if let Ok(element) = self.client.find(Locator::Css(css)).await {
+                    if let Ok(text) = element.text().await {
+                        if text.contains(needle) {
+                            return text;
+                        }
+                    }
+                }
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(10), asking)
+            .await
+            .unwrap_or_else(|_| panic!("{css} never showed {needle}"))
+    }
+
+    async fn fill(&self, css: &str, value: &str) {
+        let field = self.client.find(Locator::Css(css)).await.unwrap();
+        field.clear().await.unwrap();
+        field.send_keys(value).await.unwrap();
+    }
+
+    async fn select(&self, css: &str, value: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .select_by_value(value)
+            .await
+            .unwrap();
+    }
+
+    async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
+    async fn login(&self, username: &str) {
+        self.go("/console/login").await;
+        self.fill("#username", username).await;
+        self.fill("#password", &password(username)).await;
+        self.click("#login").await;
+        self.text("#tasks").await;
+    }
+
+    async fn logout(&self) {
+        self.click("#logout").await;
+        self.text("#login-form").await;
+    }
+
+    /// A PNG of the window: into `docs/console/` when `FENGCUN_UPDATE_SCREENSHOTS=1`, else
+    /// into the target directory (to look at, without touching the committed ones).
+    async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        let dir = if std::env::var("FENGCUN_UPDATE_SCREENSHOTS").as_deref() == Ok("1") {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/console")
+        } else {
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots")
+        };
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+
+    async fn close(self) {
+        self.client.close().await.unwrap();
+        drop(self.driver);
+    }
+}
+
+fn hyper_connector() -> hyper_util::client::legacy::connect::HttpConnector {
+    hyper_util::client::legacy::connect::HttpConnector::new()
+}
