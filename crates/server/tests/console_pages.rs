@@ -241,6 +241,116 @@ async fn an_operator_sees_the_unacknowledged_notices_and_prints_one() {
     server.running.stop();
 }
 
+#[tokio::test]
+async fn an_auditor_filters_the_log_verifies_it_and_downloads_a_proof() {
+    let server = start("pages-audit").await;
+    let (cookies, csrf) = console_login(&server, "audit-zhao").await;
+    // Filtered by actor and kind: the administrator's user creations only, newest first.
+    let (status, page) = get_page(
+        &server,
+        &cookies,
+        "/console/audit?actor=admin&kind=user_changed&subject=&since=2026-06-01&until=2026-06-01",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let rows = page.matches("<tr id=\"entry-").count();
+    assert_eq!(rows, USERS.len(), "{page}");
+    assert!(!page.contains("<td>查阅</td>"), "no other kind: {page}");
+    assert_eq!(
+        page.matches("<td>用户变更</td>").count(),
+        USERS.len(),
+        "{page}"
+    );
+    // A day with nothing; a bad date names its field.
+    let (_, page) = get_page(&server, &cookies, "/console/audit?since=2026-06-02").await;
+    assert_eq!(page.matches("<tr id=\"entry-").count(), 0, "{page}");
+    let (status, page) = get_page(&server, &cookies, "/console/audit?since=June").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("「起始日期」有误"), "{page}");
+    // Verified from the page: intact.
+    let (status, report) = post_form(
+        &server,
+        &cookies,
+        "/console/audit/verify",
+        &[("csrf_token", &csrf), ("heads", "")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert!(report.contains("校验通过"), "{report}");
+    // Without its token: refused.
+    let (status, _) = post_form(&server, &cookies, "/console/audit/verify", &[("heads", "")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // A head, then the proof of entry 0 in its tree and the head itself, as files.
+    let (status, _) = post_form(
+        &server,
+        &cookies,
+        "/console/audit/sign",
+        &[("csrf_token", &csrf)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let response = plain_client()
+        .get(format!("{}/console/audit/proof/0", server.base))
+        .header("cookie", &cookies)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    let proof: Value = response.json().await.unwrap();
+    assert_eq!(
+        (&proof["proof"], &proof["index"]),
+        (&json!("inclusion"), &json!(0))
+    );
+    let size = proof["size"].as_u64().unwrap();
+    let (status, head) = get_page(
+        &server,
+        &cookies,
+        &format!("/console/audit/heads?size={size}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let head: Value = serde_json::from_str(head.trim()).unwrap();
+    assert_eq!(head["size"], size);
+    // The log altered underneath: the page says so, naming the entry.
+    sqlx::query("UPDATE audit_entries SET outcome = 'altered' WHERE seq = 1")
+        .execute(server.store.pool())
+        .await
+        .unwrap();
+    let (_, report) = post_form(
+        &server,
+        &cookies,
+        "/console/audit/verify",
+        &[("csrf_token", &csrf), ("heads", "")],
+    )
+    .await;
+    assert!(
+        report.contains("校验未通过") && report.contains("entry 1"),
+        "{report}"
+    );
+    let verified: Vec<String> = audit(&server)
+        .await
+        .into_iter()
+        .filter(|e| e["outcome"] == "audit_verified")
+        .map(|e| e["detail"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(verified.len(), 2, "{verified:?}");
+    assert!(
+        verified[0].contains("\"intact\"") && verified[1].contains("\"problem\""),
+        "{verified:?}"
+    );
+    // Nobody else reads the log.
+    let (ops, _) = console_login(&server, "ops-sun").await;
+    let (status, _) = get_page(&server, &ops, "/console/audit").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    server.running.stop();
+}
+
 struct Browser {
     client: Client,
     driver: tokio::process::Child,

@@ -17,6 +17,7 @@ mod identity;
 mod lookup;
 mod requests;
 // The pages of notices, audit, policy and simulation.
+mod audit;
 mod notices;
 mod pages_text;
 
@@ -112,6 +113,12 @@ pub fn router(state: AppState) -> Router {
         .route("/console/notices", get(notices::page))
         .route("/console/notices/{id}", get(notices::document))
         .route("/console/notices/{id}/retry", post(notices::retry))
+        .route("/console/audit", get(audit::page))
+        .route("/console/audit/verify", post(audit::verify))
+        .route("/console/audit/sign", post(audit::sign))
+        .route("/console/audit/proof/{seq}", get(audit::proof))
+        .route("/console/audit/heads", get(audit::heads_file))
+        .route("/console/audit/public-key", get(audit::public_key))
         .route("/console/static/{file}", get(static_file))
         // Only the console's own unknown addresses: a fallback would answer the API's too.
         .route("/console/{*rest}", get(not_found).post(not_found))
@@ -270,6 +277,9 @@ pub fn menu(role: Role, here: &str) -> Vec<Nav> {
     // Notices, audit, policy, simulation.
     if role == Role::Operator {
         entries.push(("/console/notices", "nav.notices"));
+    }
+    if role == Role::Auditor {
+        entries.push(("/console/audit", "nav.audit"));
     }
     entries.push(("/console/password", "nav.password"));
     entries
