@@ -351,6 +351,121 @@ async fn an_auditor_filters_the_log_verifies_it_and_downloads_a_proof() {
     server.running.stop();
 }
 
+#[tokio::test]
+async fn an_operator_previews_a_policy_and_applies_it_only_when_confirmed() {
+    let server = start("pages-policy").await;
+    let (cookies, csrf) = console_login(&server, "ops-sun").await;
+    let (status, page) = get_page(&server, &cookies, "/console/policy").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    // The policy in force as a lawyer reads it: its rules with their legal basis.
+    assert!(
+        page.contains("cn-minor-opt1") && page.contains("法律依据："),
+        "{page}"
+    );
+    // The juvenile policy would not seal the adult's record: it stays sealed, and is listed.
+    let (status, preview) = post_form(
+        &server,
+        &cookies,
+        "/console/policy/preview",
+        &[
+            ("csrf_token", &csrf),
+            ("name", "cn-juvenile"),
+            ("document", ""),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    let figure = |id: &str| {
+        let at = preview.find(&format!("id=\"{id}\"")).unwrap();
+        let rest = &preview[at..];
+        let start = rest.find("<strong>").unwrap() + 8;
+        rest[start..start + rest[start..].find('<').unwrap()].to_owned()
+    };
+    assert_eq!(figure("impact-no-longer"), "1", "{preview}");
+    assert_eq!(figure("impact-sealed"), "0", "{preview}");
+    assert!(preview.contains(SEALED_CASE), "{preview}");
+    // Previewed only: the policy in force is the same.
+    let in_force: Value = server
+        .http
+        .get(format!("{}/api/v1/policy", server.base))
+        .bearer_auth(OPERATOR)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(in_force["name"], "cn-minor-opt1");
+    // Applying without the confirmation names the field and changes nothing.
+    let (status, page) = post_form(
+        &server,
+        &cookies,
+        "/console/policy/apply",
+        &[
+            ("csrf_token", &csrf),
+            ("name", "cn-juvenile"),
+            ("document", ""),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("「确认」有误"), "{page}");
+    // A pasted document that is no policy names the field.
+    let (status, page) = post_form(
+        &server,
+        &cookies,
+        "/console/policy/preview",
+        &[
+            ("csrf_token", &csrf),
+            ("name", "cn-juvenile"),
+            ("document", "not = [toml"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("「政策文件」有误"), "{page}");
+    // Confirmed: in force, and in the history.
+    let (status, page) = post_form(
+        &server,
+        &cookies,
+        "/console/policy/apply",
+        &[
+            ("csrf_token", &csrf),
+            ("name", "cn-juvenile"),
+            ("document", ""),
+            ("confirm", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("已施行：cn-juvenile"), "{page}");
+    let history = &page[page.find("id=\"policy-history\"").expect("a history")..];
+    assert!(
+        history.contains("<td>cn-juvenile</td>") && history.contains("<td>user:ops-sun</td>"),
+        "{history}"
+    );
+    // Without its token, nothing is applied.
+    let (status, _) = post_form(
+        &server,
+        &cookies,
+        "/console/policy/apply",
+        &[("name", "cn-minor-opt1"), ("confirm", "yes")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // An auditor may not change it.
+    let (auditor, token) = console_login(&server, "audit-zhao").await;
+    let (status, _) = post_form(
+        &server,
+        &auditor,
+        "/console/policy/preview",
+        &[("csrf_token", &token), ("name", "cn-minor-opt1")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    server.running.stop();
+}
+
 struct Browser {
     client: Client,
     driver: tokio::process::Child,

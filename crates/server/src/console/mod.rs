@@ -20,6 +20,7 @@ mod requests;
 mod audit;
 mod notices;
 mod pages_text;
+mod policy;
 
 use askama::Template;
 use axum::Router;
@@ -119,6 +120,9 @@ pub fn router(state: AppState) -> Router {
         .route("/console/audit/proof/{seq}", get(audit::proof))
         .route("/console/audit/heads", get(audit::heads_file))
         .route("/console/audit/public-key", get(audit::public_key))
+        .route("/console/policy", get(policy::page))
+        .route("/console/policy/preview", post(policy::preview))
+        .route("/console/policy/apply", post(policy::apply))
         .route("/console/static/{file}", get(static_file))
         // Only the console's own unknown addresses: a fallback would answer the API's too.
         .route("/console/{*rest}", get(not_found).post(not_found))
@@ -277,6 +281,7 @@ pub fn menu(role: Role, here: &str) -> Vec<Nav> {
     // Notices, audit, policy, simulation.
     if role == Role::Operator {
         entries.push(("/console/notices", "nav.notices"));
+        entries.push(("/console/policy", "nav.policy"));
     }
     if role == Role::Auditor {
         entries.push(("/console/audit", "nav.audit"));
