@@ -466,6 +466,51 @@ async fn an_operator_previews_a_policy_and_applies_it_only_when_confirmed() {
     server.running.stop();
 }
 
+#[tokio::test]
+async fn the_language_is_remembered_per_user_across_logins() {
+    let server = start("pages-language").await;
+    let (cookies, _) = console_login(&server, "clerk-zhang").await;
+    let response = plain_client()
+        .get(format!(
+            "{}/console/lang/en?back=/console/lookup",
+            server.base
+        ))
+        .header("cookie", &cookies)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["location"], "/console/lookup");
+    // A new session, in a browser without the cookie: English all the same.
+    let (fresh, _) = console_login(&server, "clerk-zhang").await;
+    assert!(!fresh.contains("fengcun_lang"));
+    let (_, page) = get_page(&server, &fresh, "/console/").await;
+    assert!(
+        page.contains("<html lang=\"en\">") && page.contains("Log out"),
+        "{page}"
+    );
+    // Another user is not affected.
+    let (other, _) = console_login(&server, "judge-liu").await;
+    let (_, page) = get_page(&server, &other, "/console/").await;
+    assert!(page.contains("<html lang=\"zh-CN\">"), "{page}");
+    // Back to Chinese, kept too; the changes are audited.
+    plain_client()
+        .get(format!("{}/console/lang/zh", server.base))
+        .header("cookie", &fresh)
+        .send()
+        .await
+        .unwrap();
+    let (again, _) = console_login(&server, "clerk-zhang").await;
+    let (_, page) = get_page(&server, &again, "/console/").await;
+    assert!(page.contains("<html lang=\"zh-CN\">"), "{page}");
+    let changes = audit(&server)
+        .await
+        .into_iter()
+        .filter(|e| e["outcome"] == "language" && e["subject"] == "user:clerk-zhang")
+        .count();
+    assert_eq!(changes, 2);
+    server.running.stop();
+}
+
 struct Browser {
     client: Client,
     driver: tokio::process::Child,

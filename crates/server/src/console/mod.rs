@@ -357,6 +357,11 @@ impl FromRequestParts<AppState> for Page {
                 ));
             }
         };
+        // The language the user chose, kept with the user, wins over the browser's cookie.
+        let lang = match crate::service::identity::language(state, &caller).await {
+            Ok(Some(code)) => Lang::from_code(&code).unwrap_or(lang),
+            _ => lang,
+        };
         let csrf = cookie(&parts.headers, CSRF_COOKIE).unwrap_or_default();
         let path = parts.uri.path().to_owned();
         let username = caller
