@@ -30,9 +30,6 @@ const AUDITOR: &str = "auditor-key-for-console-tests";
 const SEALED: &str = "110105199003070025";
 const SEALED_NAME: &str = "李封存";
 const SEALED_CASE: &str = "110105-2024-000001";
-/// Never in the store.
-const NOBODY: &str = "110105198001010016";
-const NO_CASE: &str = "110105-2024-000999";
 
 fn password(username: &str) -> String {
     format!("{username}-correct-horse-battery")
@@ -670,4 +667,56 @@ impl Browser {
 
 fn hyper_connector() -> hyper_util::client::legacy::connect::HttpConnector {
     hyper_util::client::legacy::connect::HttpConnector::new()
+}
+
+#[tokio::test]
+async fn the_pages_in_a_browser() {
+    let server = start("pages-browser").await;
+    let Some(browser) = Browser::start(&server.base).await else {
+        if std::env::var("FENGCUN_REQUIRE_BROWSER").is_ok() {
+            panic!("FENGCUN_REQUIRE_BROWSER is set and no browser was found");
+        }
+        return;
+    };
+    // An operator: the menu, a notice printed, a policy previewed.
+    browser.login("ops-sun").await;
+    let menu = browser.text("#menu").await;
+    assert!(menu.contains("通知") && menu.contains("封存政策"), "{menu}");
+    browser.go("/console/notices").await;
+    browser.text_with("main", "尚未签收的通知书").await;
+    browser.screenshot("notices").await;
+    browser.click("#unacknowledged-notices a").await;
+    let document = browser.text_with("#notice-document", "封存通知书").await;
+    assert!(!document.contains(SEALED_NAME), "{document}");
+    browser.screenshot("notice-document").await;
+    browser.go("/console/policy").await;
+    browser.text_with("#policy-in-force", "法律依据").await;
+    browser.screenshot("policy").await;
+    browser.select("#policy-name", "cn-juvenile").await;
+    browser.click("#policy-preview").await;
+    let impact = browser
+        .text_with("#policy-impact", "已封存但新政策不再符合")
+        .await;
+    assert!(impact.contains(SEALED_CASE), "{impact}");
+    browser.screenshot("policy-preview").await;
+    browser.logout().await;
+    // An auditor: the log verified from the page, by htmx.
+    browser.login("audit-zhao").await;
+    browser.go("/console/audit").await;
+    browser.click("#verify").await;
+    let report = browser.text_with("#verify-result", "校验通过").await;
+    assert!(report.contains("条目数"), "{report}");
+    browser.screenshot("audit").await;
+    browser.logout().await;
+    // The English switch, remembered for the user at the next login.
+    browser.login("clerk-zhang").await;
+    browser.click("#lang-switch").await;
+    browser.text_with("#menu", "Look-up").await;
+    browser.logout().await;
+    browser.client.delete_all_cookies().await.unwrap();
+    browser.login("clerk-zhang").await;
+    let menu = browser.text("#menu").await;
+    assert!(menu.contains("Look-up") && !menu.contains("查询"), "{menu}");
+    browser.close().await;
+    server.running.stop();
 }

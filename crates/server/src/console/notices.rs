@@ -96,7 +96,8 @@ pub async fn document(
                 .body
                 .lines()
                 .map(str::trim)
-                .filter(|line| !line.is_empty())
+                // The title is the page's heading already.
+                .filter(|line| !line.is_empty() && *line != n.title)
                 .map(str::to_owned)
                 .collect();
             render(&DocumentPage {

@@ -38,7 +38,6 @@ pub(crate) const PAGE_TEXTS: &[(&str, &str, &str)] = &[
         "使用浏览器的“打印”即可打印本文书（A4）。",
         "Print this document with the browser's Print (A4).",
     ),
-    ("notices.number", "文书编号：", "Document number: "),
     ("notice_status.pending", "待投递", "pending"),
     ("notice_status.retrying", "重试中", "retrying"),
     ("notice_status.delivered", "已送达", "delivered"),
