@@ -126,7 +126,6 @@ pub(crate) const PAGE_TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("field.since", "起始日期", "From"),
     ("field.until", "截止日期", "To"),
-    ("field.kind", "类别", "Kind"),
     ("field.heads", "库外保存的树头", "Head lines kept outside"),
     ("audit_kind.transition", "状态变更", "transition"),
     (
