@@ -100,6 +100,12 @@ pub trait AccessStore: Send + Sync {
 
     async fn users(&self) -> Result<Vec<UserRow>, StoreError>;
 
+    /// Sets the console language a user chose (`zh` or `en`), kept across logins.
+    async fn set_user_language(&self, username: &str, language: &str) -> Result<(), StoreError>;
+
+    /// The console language a user chose, if any.
+    async fn user_language(&self, username: &str) -> Result<Option<String>, StoreError>;
+
     /// The name a person's account was enrolled with (by person key), if any.
     async fn person_name(&self, person_key: &str) -> Result<Option<String>, StoreError>;
 

@@ -26,6 +26,10 @@ pub trait AuditStore: Send + Sync {
     /// Audit entries from `from` (in log order), at most `limit`.
     async fn audit_entries(&self, from: u64, limit: i64) -> Result<Vec<AuditEntry>, StoreError>;
 
+    /// Audit entries that match `filter`, newest first, at most `filter.limit`; each condition
+    /// given is answered from an index (actor, kind, subject, time).
+    async fn audit_search(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError>;
+
     /// Signs a tree head of the log as it stands and keeps it; without `force`, only if entries
     /// were appended since the last head.
     async fn sign_tree_head(
@@ -59,6 +63,21 @@ pub trait AuditStore: Send + Sync {
         outside: &[String],
         key: Option<&fengcun_crypto::VerifyingKey>,
     ) -> Result<AuditReport, StoreError>;
+}
+
+/// The audit page's filters: each one given narrows the entries (all of them must hold).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub kind: Option<AuditKind>,
+    pub subject: Option<String>,
+    /// Entries at or after this time.
+    pub since: Option<jiff::Timestamp>,
+    /// Entries before this time.
+    pub until: Option<jiff::Timestamp>,
+    /// Entries before this sequence number (the next page, newest first).
+    pub before: Option<u64>,
+    pub limit: i64,
 }
 
 /// What an audit entry records. Every look-up, request, approval, refusal, grant use,

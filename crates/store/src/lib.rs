@@ -26,7 +26,9 @@ pub use access::{
     PersonRecord, Purpose, RequestPerson, RequestRow, RequestStatus, RequesterKind, Role,
     SessionRow, StateCode, UserRow,
 };
-pub use audit::{AuditEntry, AuditEvent, AuditKind, AuditProblem, AuditReport, AuditStore};
+pub use audit::{
+    AuditEntry, AuditEvent, AuditFilter, AuditKind, AuditProblem, AuditReport, AuditStore,
+};
 pub use code::UnknownCode;
 pub use error::StoreError;
 pub use keys::Keys;

@@ -18,6 +18,7 @@ const SQLITE: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0008_idempotency_per_agency.sql"),
     ),
     (9, include_str!("../migrations/sqlite/0009_reads.sql")),
+    (10, include_str!("../migrations/sqlite/0010_console.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_core.sql")),
@@ -32,6 +33,7 @@ const POSTGRES: &[(i64, &str)] = &[
         include_str!("../migrations/postgres/0008_idempotency_per_agency.sql"),
     ),
     (9, include_str!("../migrations/postgres/0009_reads.sql")),
+    (10, include_str!("../migrations/postgres/0010_console.sql")),
 ];
 
 /// Held on PostgreSQL while migrating, so that servers started together (an upgrade) migrate one

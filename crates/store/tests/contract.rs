@@ -4089,3 +4089,108 @@ async fn an_unknown_stored_code_is_an_error_naming_its_column() {
         );
     }
 }
+
+/// The audit page's search: each filter narrows, newest first, the next page before a sequence
+/// number; and a user's console language is kept (and changed) per user.
+#[tokio::test]
+async fn audit_search_filters_and_the_console_language_per_user() {
+    use fengcun_store::{AuditEvent, AuditFilter, AuditKind, UserRow};
+    for store in stores("audit_search").await {
+        let day1: jiff::Timestamp = "2026-06-01T02:00:00Z".parse().unwrap();
+        let day2: jiff::Timestamp = "2026-06-02T02:00:00Z".parse().unwrap();
+        store
+            .audit(
+                &[
+                    AuditEvent::new(AuditKind::Read, "user:a", "records").subject("c-1"),
+                    AuditEvent::new(AuditKind::Lookup, "user:b", "no_record").subject("c-1"),
+                ],
+                day1,
+            )
+            .await
+            .unwrap();
+        store
+            .audit(
+                &[
+                    AuditEvent::new(AuditKind::Read, "user:b", "notices"),
+                    AuditEvent::new(AuditKind::Read, "user:a", "records").subject("c-2"),
+                ],
+                day2,
+            )
+            .await
+            .unwrap();
+        let seqs = |entries: Vec<fengcun_store::AuditEntry>| {
+            entries.into_iter().map(|e| e.seq).collect::<Vec<_>>()
+        };
+        let search = |filter: AuditFilter| {
+            let store = &store;
+            async move { seqs(store.audit_search(&filter).await.unwrap()) }
+        };
+        let all = AuditFilter {
+            limit: 10,
+            ..AuditFilter::default()
+        };
+        assert_eq!(search(all.clone()).await, [3, 2, 1, 0]);
+        let by_actor = AuditFilter {
+            actor: Some("user:a".into()),
+            ..all.clone()
+        };
+        assert_eq!(search(by_actor.clone()).await, [3, 0]);
+        let by_kind = AuditFilter {
+            kind: Some(AuditKind::Lookup),
+            ..all.clone()
+        };
+        assert_eq!(search(by_kind).await, [1]);
+        let by_subject = AuditFilter {
+            subject: Some("c-1".into()),
+            ..all.clone()
+        };
+        assert_eq!(search(by_subject).await, [1, 0]);
+        let on_day2 = AuditFilter {
+            since: Some("2026-06-02T00:00:00Z".parse().unwrap()),
+            until: Some("2026-06-03T00:00:00Z".parse().unwrap()),
+            ..all.clone()
+        };
+        assert_eq!(search(on_day2).await, [3, 2]);
+        let combined = AuditFilter {
+            until: Some("2026-06-02T00:00:00Z".parse().unwrap()),
+            ..by_actor
+        };
+        assert_eq!(search(combined).await, [0]);
+        let next_page = AuditFilter {
+            before: Some(2),
+            limit: 1,
+            ..all
+        };
+        assert_eq!(search(next_page).await, [1]);
+
+        let user = UserRow {
+            username: "clerk".into(),
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            role: Role::Clerk,
+            requester_kind: Some(RequesterKind::Court),
+            agency: None,
+            person_key: None,
+            name: None,
+            disabled: false,
+        };
+        store
+            .put_user(
+                &user,
+                &[AuditEvent::new(AuditKind::UserChanged, "admin", "created")],
+                day1,
+            )
+            .await
+            .unwrap();
+        assert_eq!(store.user_language("clerk").await.unwrap(), None);
+        store.set_user_language("clerk", "en").await.unwrap();
+        assert_eq!(
+            store.user_language("clerk").await.unwrap().as_deref(),
+            Some("en")
+        );
+        store.set_user_language("clerk", "zh").await.unwrap();
+        assert_eq!(
+            store.user_language("clerk").await.unwrap().as_deref(),
+            Some("zh")
+        );
+    }
+}

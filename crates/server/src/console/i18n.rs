@@ -40,7 +40,7 @@ impl Lang {
 
     /// The text of `key`; a key without a text shows itself (a test finds every key used).
     pub fn t(self, key: &str) -> &'static str {
-        match TEXTS.iter().find(|(k, _, _)| *k == key) {
+        match all_texts().find(|(k, _, _)| *k == key) {
             Some((_, zh, en)) => match self {
                 Lang::Zh => zh,
                 Lang::En => en,
@@ -106,7 +106,7 @@ impl Lang {
     /// when there is no text for it.
     pub fn code_text(self, group: &str, code: &str) -> String {
         let key = format!("{group}.{code}");
-        if TEXTS.iter().any(|(k, _, _)| *k == key) {
+        if all_texts().any(|(k, _, _)| *k == key) {
             self.t(&key).to_owned()
         } else {
             code.to_owned()
@@ -166,6 +166,11 @@ fn field_of(message: &str) -> Option<(&str, &str)> {
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit());
     is_field.then_some((field, detail))
+}
+
+/// Every text: the foundation's and the pages' (notices, audit, policy, simulation).
+fn all_texts() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
+    TEXTS.iter().chain(super::pages_text::PAGE_TEXTS)
 }
 
 /// (key, 中文, English).
@@ -509,9 +514,7 @@ mod tests {
                 let key = &rest[..rest.find('"').expect("a closing quote")];
                 used += 1;
                 assert!(
-                    TEXTS
-                        .iter()
-                        .any(|(k, zh, en)| *k == key && !zh.is_empty() && !en.is_empty()),
+                    all_texts().any(|(k, zh, en)| *k == key && !zh.is_empty() && !en.is_empty()),
                     "no text for `{key}`"
                 );
             }
@@ -521,11 +524,9 @@ mod tests {
 
     #[test]
     fn keys_are_unique() {
-        for (i, (key, _, _)) in TEXTS.iter().enumerate() {
-            assert!(
-                !TEXTS[..i].iter().any(|(k, _, _)| k == key),
-                "`{key}` twice"
-            );
+        let all: Vec<_> = all_texts().collect();
+        for (i, (key, _, _)) in all.iter().enumerate() {
+            assert!(!all[..i].iter().any(|(k, _, _)| k == key), "`{key}` twice");
         }
     }
 

@@ -122,8 +122,25 @@ pub struct Back {
 
 /// Switches the language and goes back to the page it was asked from (a console page only). The
 /// choice is kept in a cookie for a year.
-pub async fn switch_language(Path(code): Path<String>, Query(back): Query<Back>) -> Response {
+pub async fn switch_language(
+    State(state): State<AppState>,
+    mut parts: axum::http::request::Parts,
+    Path(code): Path<String>,
+    Query(back): Query<Back>,
+) -> Response {
     let lang = Lang::from_code(&code).unwrap_or_default();
+    // A logged-in user's choice is kept with the user (every later login, any browser); the
+    // cookie serves the login page and visitors.
+    if let Ok(caller) =
+        <crate::service::Caller as axum::extract::FromRequestParts<AppState>>::from_request_parts(
+            &mut parts, &state,
+        )
+        .await
+    {
+        if let Err(error) = identity::set_language(&state, &caller, lang.code()).await {
+            tracing::warn!(%error, "the language could not be kept");
+        }
+    }
     let back = if back.back.starts_with("/console/") && !back.back.contains("//") {
         back.back
     } else {

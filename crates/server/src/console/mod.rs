@@ -16,6 +16,11 @@ pub mod i18n;
 mod identity;
 mod lookup;
 mod requests;
+// The pages of notices, audit, policy and simulation.
+mod audit;
+mod notices;
+mod pages_text;
+mod policy;
 
 use askama::Template;
 use axum::Router;
@@ -105,6 +110,19 @@ pub fn router(state: AppState) -> Router {
         .route("/console/requests/{id}/refuse", post(requests::refuse))
         .route("/console/grants/{id}/revoke", post(requests::revoke_grant))
         .route("/console/lookup", get(lookup::page).post(lookup::lookup))
+        // Notices, audit, policy, simulation.
+        .route("/console/notices", get(notices::page))
+        .route("/console/notices/{id}", get(notices::document))
+        .route("/console/notices/{id}/retry", post(notices::retry))
+        .route("/console/audit", get(audit::page))
+        .route("/console/audit/verify", post(audit::verify))
+        .route("/console/audit/sign", post(audit::sign))
+        .route("/console/audit/proof/{seq}", get(audit::proof))
+        .route("/console/audit/heads", get(audit::heads_file))
+        .route("/console/audit/public-key", get(audit::public_key))
+        .route("/console/policy", get(policy::page))
+        .route("/console/policy/preview", post(policy::preview))
+        .route("/console/policy/apply", post(policy::apply))
         .route("/console/static/{file}", get(static_file))
         // Only the console's own unknown addresses: a fallback would answer the API's too.
         .route("/console/{*rest}", get(not_found).post(not_found))
@@ -260,6 +278,14 @@ pub fn menu(role: Role, here: &str) -> Vec<Nav> {
     if role == Role::Administrator {
         entries.push(("/console/users", "nav.users"));
     }
+    // Notices, audit, policy, simulation.
+    if role == Role::Operator {
+        entries.push(("/console/notices", "nav.notices"));
+        entries.push(("/console/policy", "nav.policy"));
+    }
+    if role == Role::Auditor {
+        entries.push(("/console/audit", "nav.audit"));
+    }
     entries.push(("/console/password", "nav.password"));
     entries
         .into_iter()
@@ -330,6 +356,11 @@ impl FromRequestParts<AppState> for Page {
                     },
                 ));
             }
+        };
+        // The language the user chose, kept with the user, wins over the browser's cookie.
+        let lang = match crate::service::identity::language(state, &caller).await {
+            Ok(Some(code)) => Lang::from_code(&code).unwrap_or(lang),
+            _ => lang,
         };
         let csrf = cookie(&parts.headers, CSRF_COOKIE).unwrap_or_default();
         let path = parts.uri.path().to_owned();

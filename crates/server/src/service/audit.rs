@@ -2,7 +2,7 @@
 //! public key that verifies heads and certificates.
 
 use fengcun_ledger::Hash;
-use fengcun_store::{AuditEntry, AuditEvent, AuditKind};
+use fengcun_store::{AuditEntry, AuditEvent, AuditFilter, AuditKind, AuditReport};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
@@ -275,4 +275,113 @@ pub async fn consistency(
 /// certificate verification, so that anyone can check what the platform signed.
 pub fn public_key(state: &AppState) -> String {
     state.signing.verifying_key().to_text()
+}
+
+/// The most entries one search answers (the console's audit page).
+pub const SEARCH_LIMIT: i64 = 200;
+
+/// The audit page's filters: each one given narrows the entries. Days are days in China
+/// (UTC+8), `since` to `until` both included.
+#[derive(Debug, Default, Deserialize)]
+pub struct SearchQuery {
+    pub actor: Option<String>,
+    /// An audit kind's code.
+    pub kind: Option<String>,
+    pub subject: Option<String>,
+    /// `2026-06-01`
+    pub since: Option<String>,
+    /// `2026-06-30`
+    pub until: Option<String>,
+    /// Entries before this sequence number (the next page).
+    pub before: Option<u64>,
+}
+
+/// A filter's value, trimmed; `None` when left empty.
+fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// The start of a day in China.
+fn china_day(field: &str, text: &str) -> Result<jiff::Timestamp> {
+    let date: jiff::civil::Date = text.trim().parse().map_err(|_| {
+        ServiceError::Invalid(format!("{field}: a date as 2026-06-01, not `{text}`"))
+    })?;
+    let china = jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(8));
+    date.to_zoned(china)
+        .map(|z| z.timestamp())
+        .map_err(|e| ServiceError::Invalid(format!("{field}: {e}")))
+}
+
+/// Audit entries by actor, kind, subject and day, newest first, [`SEARCH_LIMIT`] at most
+/// (auditors); each filter is answered from an index. The search is itself an entry.
+pub async fn search(state: &AppState, caller: &Caller, query: &SearchQuery) -> Result<Entries> {
+    caller.require(state, "read the audit log", READERS).await?;
+    let kind = given(&query.kind)
+        .map(|code| {
+            code.parse::<AuditKind>()
+                .map_err(|_| ServiceError::Invalid(format!("kind: no audit kind `{code}`")))
+        })
+        .transpose()?;
+    let since = given(&query.since)
+        .map(|d| china_day("since", d))
+        .transpose()?;
+    let until = given(&query.until)
+        .map(|d| {
+            china_day("until", d).map(|t| {
+                t.checked_add(jiff::SignedDuration::from_hours(24))
+                    .unwrap_or(t)
+            })
+        })
+        .transpose()?;
+    let filter = AuditFilter {
+        actor: given(&query.actor).map(str::to_owned),
+        kind,
+        subject: given(&query.subject).map(str::to_owned),
+        since,
+        until,
+        before: query.before,
+        limit: SEARCH_LIMIT,
+    };
+    let entries = state.store.audit_search(&filter).await?;
+    let read = AuditEvent::new(AuditKind::Read, &caller.name, "audit_entries").detail(json!({
+        "actor": filter.actor, "kind": query.kind, "subject": filter.subject,
+        "since": query.since, "until": query.until, "before": query.before, "rows": entries.len(),
+    }));
+    state.store.audit(&[read], state.clock.now()).await?;
+    Ok(Entries {
+        entries: entries.into_iter().map(Entry::from).collect(),
+    })
+}
+
+/// Recomputes the log's tree from its rows and checks it against every stored head (their
+/// signatures with the platform's public key) and the head lines kept outside, if given — what
+/// `fengcun audit verify` does (auditors). The verification is itself an entry, with its outcome.
+pub async fn verify(state: &AppState, caller: &Caller, outside: &str) -> Result<AuditReport> {
+    caller
+        .require(state, "verify the audit log", READERS)
+        .await?;
+    let outside: Vec<String> = outside
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if !outside.is_empty() {
+        fengcun_ledger::SignedTreeHead::parse_lines(&outside.join("\n"))
+            .map_err(|e| ServiceError::Invalid(format!("heads: {e}")))?;
+    }
+    let key = state.signing.verifying_key();
+    let report = state.store.verify_audit(&outside, Some(&key)).await?;
+    let outcome = if report.problem.is_none() {
+        "intact"
+    } else {
+        "problem"
+    };
+    let entry = AuditEvent::new(AuditKind::Read, &caller.name, "audit_verified").detail(json!({
+        "outcome": outcome, "entries": report.entries, "root": report.root,
+        "outside_heads": report.outside_heads,
+        "problem": report.problem.as_ref().map(ToString::to_string),
+    }));
+    state.store.audit(&[entry], state.clock.now()).await?;
+    Ok(report)
 }

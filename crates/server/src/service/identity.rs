@@ -748,3 +748,37 @@ pub async fn revoke_key(
         Err(ServiceError::NotFound)
     }
 }
+
+/// The user behind a session (`user:NAME`), if the caller is one.
+fn session_user(caller: &Caller) -> Option<&str> {
+    caller.name.strip_prefix("user:")
+}
+
+/// Keeps the console language a user chose (`zh` or `en`), for every later page and login; a
+/// key (no user behind it) keeps none. Audited as a change of the user.
+pub async fn set_language(state: &AppState, caller: &Caller, code: &str) -> Result<()> {
+    let Some(username) = session_user(caller) else {
+        return Err(ServiceError::Invalid(
+            "language: only a user's session keeps a language".into(),
+        ));
+    };
+    if !matches!(code, "zh" | "en") {
+        return Err(ServiceError::Invalid(format!(
+            "language: zh or en, not `{code}`"
+        )));
+    }
+    state.store.set_user_language(username, code).await?;
+    let entry = AuditEvent::new(AuditKind::UserChanged, &caller.name, "language")
+        .subject(format!("user:{username}"))
+        .detail(json!({"language": code}));
+    state.store.audit(&[entry], state.clock.now()).await?;
+    Ok(())
+}
+
+/// The console language the caller's user chose, if any.
+pub async fn language(state: &AppState, caller: &Caller) -> Result<Option<String>> {
+    match session_user(caller) {
+        Some(username) => Ok(state.store.user_language(username).await?),
+        None => Ok(None),
+    }
+}

@@ -168,3 +168,42 @@ pub async fn retry(state: &AppState, caller: &Caller, id: &str) -> Result<Retryi
         Err(ServiceError::NotFound)
     }
 }
+
+/// One notice, as [`list`] shows it to this caller (an operator: the person masked; an agency:
+/// its own notices only), for the document to be printed. The read is audited with the notice.
+pub async fn one(state: &AppState, caller: &Caller, id: &str) -> Result<Notice> {
+    caller
+        .require(state, "read notices", &[Role::Operator, Role::Agency])
+        .await?;
+    let (recipient, mask) = match (caller.role, &caller.agency) {
+        (Role::Agency, Some(own)) => (Some(own.clone()), None),
+        (Role::Agency, None) => {
+            let reason = "an agency key without an agency code has no notices".to_owned();
+            return Err(refuse(state, caller, "read notices", reason).await?);
+        }
+        _ => (
+            None,
+            Some(IdentityMask {
+                name: crate::mask::name,
+                id_number: crate::mask::id_number,
+            }),
+        ),
+    };
+    let identities = if mask.is_some() { "masked" } else { "full" };
+    let notice = state
+        .store
+        .notices(NoticeFilter {
+            recipient,
+            mask,
+            ..NoticeFilter::default()
+        })
+        .await?
+        .into_iter()
+        .find(|n| n.notice_id == id)
+        .ok_or(ServiceError::NotFound)?;
+    let entry = AuditEvent::new(AuditKind::Read, &caller.name, "notice")
+        .subject(notice.case_code.clone())
+        .detail(json!({"notice": id, "identities": identities}));
+    state.store.audit(&[entry], state.clock.now()).await?;
+    Ok(Notice::from(notice))
+}

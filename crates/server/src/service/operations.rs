@@ -89,14 +89,7 @@ pub async fn change_policy(
     request: PolicyChangeRequest,
 ) -> Result<PolicyChange> {
     caller.require_operator(state, "change the policy").await?;
-    let policy = match (request.name, request.document) {
-        (Some(name), None) => presets::get(&name)
-            .cloned()
-            .ok_or_else(|| ServiceError::Invalid(format!("no shipped policy `{name}`")))?,
-        (None, Some(document)) => Policy::from_toml("request", &document)
-            .map_err(|e| ServiceError::Invalid(e.to_string()))?,
-        _ => return Err(ServiceError::Invalid("give `name` or `document`".into())),
-    };
+    let policy = candidate(request.name.as_deref(), request.document.as_deref())?;
     let ctx = state.context(Actor::Operator(caller.name.clone())).await;
     let report = state
         .store
@@ -159,4 +152,145 @@ pub async fn metrics(state: &AppState, caller: &Caller) -> Result<String> {
     caller.require_operator(state, "read metrics").await?;
     let counts = state.store.counts().await?;
     Ok(state.metrics.render(&counts))
+}
+
+/// A policy as a lawyer reads it: what it is, under what instrument, each rule with its legal
+/// basis and what it requires, each waiting period (the TOML document beside it).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PolicyReading {
+    pub name: String,
+    pub version: String,
+    pub title: String,
+    pub summary: String,
+    pub jurisdiction: String,
+    pub source: String,
+    pub instrument: Option<String>,
+    pub effective_from: Option<String>,
+    pub rules: Vec<ReadingRule>,
+    pub timings: Vec<ReadingRule>,
+    pub document: String,
+}
+
+/// A rule or a waiting period: its title, basis and text.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadingRule {
+    pub id: String,
+    pub title: String,
+    pub basis: String,
+    pub text: String,
+}
+
+impl From<&Policy> for PolicyReading {
+    fn from(policy: &Policy) -> Self {
+        PolicyReading {
+            name: policy.name().to_owned(),
+            version: policy.version().to_owned(),
+            title: policy.meta.title.clone(),
+            summary: policy.meta.summary.clone(),
+            jurisdiction: policy.meta.jurisdiction.clone(),
+            source: policy.meta.source.clone(),
+            instrument: policy.meta.instrument.clone(),
+            effective_from: policy
+                .meta
+                .effective_from
+                .map(fengcun_domain::date::chinese_date),
+            rules: policy
+                .rules
+                .iter()
+                .map(|r| ReadingRule {
+                    id: r.id.clone(),
+                    title: r.title.clone(),
+                    basis: r.basis.clone(),
+                    text: r.holds.clone(),
+                })
+                .collect(),
+            timings: policy
+                .timings
+                .iter()
+                .map(|t| ReadingRule {
+                    id: t.id.clone(),
+                    title: t.id.clone(),
+                    basis: t.basis.clone(),
+                    text: t.text.clone(),
+                })
+                .collect(),
+            document: policy.source_text.clone(),
+        }
+    }
+}
+
+/// The policy in force, as a lawyer reads it (operators).
+pub async fn policy_reading(state: &AppState, caller: &Caller) -> Result<PolicyReading> {
+    caller.require_operator(state, "read the policy").await?;
+    let policy = state.policy.read().await.clone();
+    Ok(PolicyReading::from(policy.as_ref()))
+}
+
+/// A shipped policy by name, or a policy document, as a lawyer reads it (operators: before
+/// previewing its impact).
+pub async fn read_candidate(
+    state: &AppState,
+    caller: &Caller,
+    name: Option<&str>,
+    document: Option<&str>,
+) -> Result<PolicyReading> {
+    caller.require_operator(state, "read the policy").await?;
+    let policy = candidate(name, document)?;
+    Ok(PolicyReading::from(&policy))
+}
+
+fn candidate(name: Option<&str>, document: Option<&str>) -> Result<Policy> {
+    match (name, document) {
+        (Some(name), None) => presets::get(name)
+            .cloned()
+            .ok_or_else(|| ServiceError::Invalid(format!("name: no shipped policy `{name}`"))),
+        (None, Some(document)) => Policy::from_toml("request", document)
+            .map_err(|e| ServiceError::Invalid(format!("document: {e}"))),
+        _ => Err(ServiceError::Invalid(
+            "name: give `name` or `document`".into(),
+        )),
+    }
+}
+
+/// A policy put in force, from the audit log's `policy_changed` entries.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PolicyInForceSince {
+    pub at: String,
+    pub actor: String,
+    pub policy: String,
+    pub version: String,
+    pub records: u64,
+}
+
+/// The policies put in force, newest first (operators; the read is audited).
+pub async fn policy_history(state: &AppState, caller: &Caller) -> Result<Vec<PolicyInForceSince>> {
+    caller
+        .require_operator(state, "read the policy history")
+        .await?;
+    let filter = fengcun_store::AuditFilter {
+        kind: Some(fengcun_store::AuditKind::PolicyChanged),
+        limit: 100,
+        ..fengcun_store::AuditFilter::default()
+    };
+    let entries = state.store.audit_search(&filter).await?;
+    let read = fengcun_store::AuditEvent::new(
+        fengcun_store::AuditKind::Read,
+        &caller.name,
+        "policy_history",
+    )
+    .detail(serde_json::json!({"rows": entries.len()}));
+    state.store.audit(&[read], state.clock.now()).await?;
+    Ok(entries
+        .into_iter()
+        .map(|e| {
+            let detail: serde_json::Value = serde_json::from_str(&e.detail).unwrap_or_default();
+            PolicyInForceSince {
+                at: e.at,
+                actor: e.actor,
+                policy: detail["policy"].as_str().unwrap_or_default().to_owned(),
+                version: detail["version"].as_str().unwrap_or_default().to_owned(),
+                records: detail["records"].as_u64().unwrap_or_default(),
+            }
+        })
+        .collect())
 }

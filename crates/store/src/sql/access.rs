@@ -899,6 +899,27 @@ impl AccessStore for SqlStore {
         self.read_users().await
     }
 
+    async fn set_user_language(&self, username: &str, language: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO user_settings (username, language) VALUES ($1, $2) \
+             ON CONFLICT (username) DO UPDATE SET language = excluded.language",
+        )
+        .bind(username)
+        .bind(language)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    async fn user_language(&self, username: &str) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT language FROM user_settings WHERE username = $1")
+                .bind(username)
+                .fetch_optional(self.pool())
+                .await?,
+        )
+    }
+
     async fn person_name(&self, person_key: &str) -> Result<Option<String>, StoreError> {
         self.read_person_name(person_key).await
     }

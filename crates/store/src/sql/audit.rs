@@ -6,8 +6,8 @@ use fengcun_crypto::{Suite, VerifyingKey};
 use fengcun_ledger::{Hash, SignedTreeHead, TreeHead};
 
 use crate::audit::{
-    AuditEntry, AuditEvent, AuditKind, AuditProblem, AuditReport, AuditStore, RowAudit,
-    frontier_bytes, frontier_from_row, leaf_bytes, read_heads,
+    AuditEntry, AuditEvent, AuditFilter, AuditKind, AuditProblem, AuditReport, AuditStore,
+    RowAudit, frontier_bytes, frontier_from_row, leaf_bytes, read_heads,
 };
 use crate::error::StoreError;
 use crate::sql::rows::{Param, decode, ts};
@@ -341,6 +341,53 @@ impl AuditStore for crate::SqlStore {
 
     async fn audit_entries(&self, from: u64, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
         self.audit_page(from, limit).await
+    }
+
+    async fn audit_search(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
+        // Only the conditions given are in the statement, so that each is an index's range.
+        let mut conditions = Vec::new();
+        let mut params: Vec<String> = Vec::new();
+        let mut bind = |column: &str, op: &str, value: String| {
+            params.push(value);
+            conditions.push(format!("{column} {op} ${}", params.len()));
+        };
+        if let Some(actor) = &filter.actor {
+            bind("actor", "=", actor.clone());
+        }
+        if let Some(kind) = filter.kind {
+            bind("kind", "=", kind.as_str().to_owned());
+        }
+        if let Some(subject) = &filter.subject {
+            bind("subject", "=", subject.clone());
+        }
+        if let Some(since) = filter.since {
+            bind("at", ">=", ts(since));
+        }
+        if let Some(until) = filter.until {
+            bind("at", "<", ts(until));
+        }
+        let before = filter.before.map(|b| i64::try_from(b).unwrap_or(i64::MAX));
+        let mut sql = String::from(
+            "SELECT seq, at, kind, actor, purpose, outcome, subject, detail, leaf_hash FROM audit_entries",
+        );
+        if before.is_some() {
+            conditions.push(format!("seq < ${}", params.len() + 1));
+        }
+        if !conditions.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&conditions.join(" AND "));
+        }
+        let limit_at = params.len() + usize::from(before.is_some()) + 1;
+        sql.push_str(&format!(" ORDER BY seq DESC LIMIT ${limit_at}"));
+        let mut query = sqlx::query_as::<_, EntryRow>(&sql);
+        for value in params {
+            query = query.bind(value);
+        }
+        if let Some(before) = before {
+            query = query.bind(before);
+        }
+        let rows = query.bind(filter.limit).fetch_all(self.pool()).await?;
+        rows.into_iter().map(entry_from_row).collect()
     }
 
     async fn sign_tree_head(

@@ -1,0 +1,722 @@
+//! The console's notices, audit, policy and simulation pages, the language remembered per user,
+//! the look-up answer as a table: plain HTTP for headers, refusals and CSRF, and a real Chromium
+//! (fantoccini over WebDriver, the harness of `tests/console.rs`) for the pages. Screenshots go to
+//! `docs/console/` with `FENGCUN_UPDATE_SCREENSHOTS=1`, else to the target directory.
+//!
+//! Without `/usr/bin/chromium` and `/usr/bin/chromedriver` (or `FENGCUN_CHROMIUM` and
+//! `FENGCUN_CHROMEDRIVER`) the browser test prints `SKIPPED: …` and passes, unless
+//! `FENGCUN_REQUIRE_BROWSER` is set.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "a test fails loudly on a broken fixture"
+)]
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use fengcun_server::config::key_digest;
+use fengcun_server::{ApiKey, Role};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::{Engine, Server};
+
+mod support;
+
+const OPERATOR: &str = "operator-key-for-console-tests";
+const ADMIN: &str = "administrator-key-for-console-tests";
+const AUDITOR: &str = "auditor-key-for-console-tests";
+
+/// Sealed under cn-minor-opt1 (dangerous driving, 拘役 two months): the person's only record.
+const SEALED: &str = "110105199003070025";
+const SEALED_NAME: &str = "李封存";
+const SEALED_CASE: &str = "110105-2024-000001";
+
+fn password(username: &str) -> String {
+    format!("{username}-correct-horse-battery")
+}
+
+/// Every console user of the tests: (username, role, requester kind).
+const USERS: &[(&str, &str, Option<&str>)] = &[
+    ("clerk-zhang", "clerk", Some("court")),
+    ("judge-liu", "approver", Some("court")),
+    ("hr-wang", "requester", Some("employer")),
+    ("audit-zhao", "auditor", None),
+    ("ops-sun", "operator", None),
+    ("admin-qian", "administrator", None),
+];
+
+async fn start(label: &str) -> Server {
+    let mut config = support::config("cn-minor-opt1");
+    config.secure_cookies = false;
+    let key = |name: &str, role: Role, secret: &str| ApiKey {
+        name: name.into(),
+        role,
+        agency: None,
+        requester_kind: None,
+        key_sha256: key_digest(secret),
+    };
+    config.api_keys = vec![
+        key("ops", Role::Operator, OPERATOR),
+        key("admin", Role::Administrator, ADMIN),
+        key("audit", Role::Auditor, AUDITOR),
+    ];
+    let server = Server::start(config, "2026-06-01T02:00:00Z", Engine::Sqlite, label).await;
+    let agency = |kind: &str, code: &str| json!({"kind": kind, "code": code});
+    let person = json!({"id_number": SEALED, "name": SEALED_NAME});
+    let case = SEALED_CASE;
+    let events = vec![
+        json!({"idempotency_key": format!("{case}/filed"), "kind": "filed", "date": "2024-01-10", "case_code": case,
+            "agency": agency("public_security", "110105-ga"), "person": person,
+            "charges": [{"name": "危险驾驶罪"}], "offence_date": "2024-01-10"}),
+        json!({"idempotency_key": format!("{case}/judgment"), "kind": "judgment", "date": "2024-03-01", "case_code": case,
+            "agency": agency("court", "110105-fy"), "person": person,
+            "document_number": "(2024)某刑初1号",
+            "judgment": {"instance": "first", "verdict": "convicted", "charges": [{"name": "危险驾驶罪"}],
+                "sentence": {"principal": "criminal_detention", "months": 2},
+                "offence_date": "2024-01-10", "recidivist": false, "prior_convictions": 0}}),
+        json!({"idempotency_key": format!("{case}/effective"), "kind": "judgment_effective", "date": "2024-03-12",
+            "case_code": case, "agency": agency("court", "110105-fy"), "person": person}),
+    ];
+    let response = server
+        .http
+        .post(format!("{}/api/v1/events/batch", server.base))
+        .bearer_auth(OPERATOR)
+        .json(&json!({"events": events}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    for (username, role, kind) in USERS {
+        let mut body = json!({"username": username, "password": password(username), "role": role});
+        if let Some(kind) = kind {
+            body["requester_kind"] = (*kind).into();
+        }
+        let response = server
+            .http
+            .post(format!("{}/api/v1/users", server.base))
+            .bearer_auth(ADMIN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    server
+}
+
+async fn audit(server: &Server) -> Vec<Value> {
+    let body: Value = server
+        .http
+        .get(format!("{}/api/v1/audit/entries?limit=1000", server.base))
+        .bearer_auth(AUDITOR)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["entries"].as_array().unwrap().clone()
+}
+
+/// A client that keeps what the server answers (no redirect followed).
+fn plain_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The cookies of a console login, as one `Cookie` header, and the CSRF token.
+async fn console_login(server: &Server, username: &str) -> (String, String) {
+    let response = plain_client()
+        .post(format!("{}/console/login", server.base))
+        .form(&[("username", username), ("password", &password(username))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let mut cookies = Vec::new();
+    let mut csrf = String::new();
+    for value in response.headers().get_all("set-cookie") {
+        let value = value.to_str().unwrap();
+        assert!(
+            value.contains("HttpOnly") && value.contains("SameSite=Strict"),
+            "{value}"
+        );
+        let pair = value.split(';').next().unwrap().to_owned();
+        if let Some(token) = pair.strip_prefix("fengcun_csrf=") {
+            csrf = token.to_owned();
+        }
+        cookies.push(pair);
+    }
+    assert!(!csrf.is_empty());
+    (cookies.join("; "), csrf)
+}
+
+/// A console page as `username` sees it: (status, HTML).
+async fn get_page(server: &Server, cookies: &str, path: &str) -> (StatusCode, String) {
+    let response = plain_client()
+        .get(format!("{}{path}", server.base))
+        .header("cookie", cookies)
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+/// A console form posted with the session's cookies: (status, HTML).
+async fn post_form(
+    server: &Server,
+    cookies: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let response = plain_client()
+        .post(format!("{}{path}", server.base))
+        .header("cookie", cookies)
+        .form(fields)
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn an_operator_sees_the_unacknowledged_notices_and_prints_one() {
+    let server = start("pages-notices").await;
+    let (cookies, _) = console_login(&server, "ops-sun").await;
+    let (status, page) = get_page(&server, &cookies, "/console/notices").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("尚未签收的通知书"), "{page}");
+    let link = page
+        .split('"')
+        .find(|part| part.starts_with("/console/notices/") && !part.ends_with("/retry"))
+        .expect("a notice's link")
+        .to_owned();
+    let (status, document) = get_page(&server, &cookies, &link).await;
+    assert_eq!(status, StatusCode::OK, "{document}");
+    assert!(
+        document.contains("<h1 class=\"document-title\">封存通知书</h1>"),
+        "{document}"
+    );
+    // The operator's copy masks the person, as the API's list does.
+    assert!(!document.contains(SEALED_NAME), "{document}");
+    assert!(!document.contains(SEALED), "{document}");
+    assert!(document.contains("李某"), "{document}");
+    // Retrying a notice that did not fail: the service's not-found, as the API answers.
+    let id = link.rsplit('/').next().unwrap();
+    let (ops, csrf) = console_login(&server, "ops-sun").await;
+    let retry = format!("/console/notices/{id}/retry");
+    let (status, page) = post_form(&server, &ops, &retry, &[("csrf_token", &csrf)]).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "only a failed notice goes back: {page}"
+    );
+    // Without its token the retry is refused.
+    let (status, page) = post_form(&server, &ops, &retry, &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
+    assert!(page.contains("安全令牌"), "{page}");
+    // A clerk may not see notices: the API's refusal, audited.
+    let (clerk, _) = console_login(&server, "clerk-zhang").await;
+    let (status, _) = get_page(&server, &clerk, "/console/notices").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = get_page(&server, &clerk, &format!("/console/notices/{id}")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let forbidden = audit(&server)
+        .await
+        .into_iter()
+        .filter(|e| e["kind"] == "forbidden" && e["actor"] == "user:clerk-zhang")
+        .count();
+    assert_eq!(forbidden, 2);
+    let reads = audit(&server)
+        .await
+        .into_iter()
+        .filter(|e| e["kind"] == "read" && e["outcome"] == "notice")
+        .count();
+    assert_eq!(reads, 1, "the document's read is audited");
+    server.running.stop();
+}
+
+#[tokio::test]
+async fn an_auditor_filters_the_log_verifies_it_and_downloads_a_proof() {
+    let server = start("pages-audit").await;
+    let (cookies, csrf) = console_login(&server, "audit-zhao").await;
+    // Filtered by actor and kind: the administrator's user creations only, newest first.
+    let (status, page) = get_page(
+        &server,
+        &cookies,
+        "/console/audit?actor=admin&kind=user_changed&subject=&since=2026-06-01&until=2026-06-01",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let rows = page.matches("<tr id=\"entry-").count();
+    assert_eq!(rows, USERS.len(), "{page}");
+    assert!(!page.contains("<td>查阅</td>"), "no other kind: {page}");
+    assert_eq!(
+        page.matches("<td>用户变更</td>").count(),
+        USERS.len(),
+        "{page}"
+    );
+    // A day with nothing; a bad date names its field.
+    let (_, page) = get_page(&server, &cookies, "/console/audit?since=2026-06-02").await;
+    assert_eq!(page.matches("<tr id=\"entry-").count(), 0, "{page}");
+    let (status, page) = get_page(&server, &cookies, "/console/audit?since=June").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("「起始日期」有误"), "{page}");
+    // Verified from the page: intact.
+    let (status, report) = post_form(
+        &server,
+        &cookies,
+        "/console/audit/verify",
+        &[("csrf_token", &csrf), ("heads", "")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert!(report.contains("校验通过"), "{report}");
+    // Without its token: refused.
+    let (status, _) = post_form(&server, &cookies, "/console/audit/verify", &[("heads", "")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // A head, then the proof of entry 0 in its tree and the head itself, as files.
+    let (status, _) = post_form(
+        &server,
+        &cookies,
+        "/console/audit/sign",
+        &[("csrf_token", &csrf)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let response = plain_client()
+        .get(format!("{}/console/audit/proof/0", server.base))
+        .header("cookie", &cookies)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    let proof: Value = response.json().await.unwrap();
+    assert_eq!(
+        (&proof["proof"], &proof["index"]),
+        (&json!("inclusion"), &json!(0))
+    );
+    let size = proof["size"].as_u64().unwrap();
+    let (status, head) = get_page(
+        &server,
+        &cookies,
+        &format!("/console/audit/heads?size={size}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let head: Value = serde_json::from_str(head.trim()).unwrap();
+    assert_eq!(head["size"], size);
+    // The log altered underneath: the page says so, naming the entry.
+    sqlx::query("UPDATE audit_entries SET outcome = 'altered' WHERE seq = 1")
+        .execute(server.store.pool())
+        .await
+        .unwrap();
+    let (_, report) = post_form(
+        &server,
+        &cookies,
+        "/console/audit/verify",
+        &[("csrf_token", &csrf), ("heads", "")],
+    )
+    .await;
+    assert!(
+        report.contains("校验未通过") && report.contains("entry 1"),
+        "{report}"
+    );
+    let verified: Vec<String> = audit(&server)
+        .await
+        .into_iter()
+        .filter(|e| e["outcome"] == "audit_verified")
+        .map(|e| e["detail"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(verified.len(), 2, "{verified:?}");
+    assert!(
+        verified[0].contains("\"intact\"") && verified[1].contains("\"problem\""),
+        "{verified:?}"
+    );
+    // Nobody else reads the log.
+    let (ops, _) = console_login(&server, "ops-sun").await;
+    let (status, _) = get_page(&server, &ops, "/console/audit").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    server.running.stop();
+}
+
+#[tokio::test]
+async fn an_operator_previews_a_policy_and_applies_it_only_when_confirmed() {
+    let server = start("pages-policy").await;
+    let (cookies, csrf) = console_login(&server, "ops-sun").await;
+    let (status, page) = get_page(&server, &cookies, "/console/policy").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    // The policy in force as a lawyer reads it: its rules with their legal basis.
+    assert!(
+        page.contains("cn-minor-opt1") && page.contains("法律依据："),
+        "{page}"
+    );
+    // The juvenile policy would not seal the adult's record: it stays sealed, and is listed.
+    let (status, preview) = post_form(
+        &server,
+        &cookies,
+        "/console/policy/preview",
+        &[
+            ("csrf_token", &csrf),
+            ("name", "cn-juvenile"),
+            ("document", ""),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    let figure = |id: &str| {
+        let at = preview.find(&format!("id=\"{id}\"")).unwrap();
+        let rest = &preview[at..];
+        let start = rest.find("<strong>").unwrap() + 8;
+        rest[start..start + rest[start..].find('<').unwrap()].to_owned()
+    };
+    assert_eq!(figure("impact-no-longer"), "1", "{preview}");
+    assert_eq!(figure("impact-sealed"), "0", "{preview}");
+    assert!(preview.contains(SEALED_CASE), "{preview}");
+    // Previewed only: the policy in force is the same.
+    let in_force: Value = server
+        .http
+        .get(format!("{}/api/v1/policy", server.base))
+        .bearer_auth(OPERATOR)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(in_force["name"], "cn-minor-opt1");
+    // Applying without the confirmation names the field and changes nothing.
+    let (status, page) = post_form(
+        &server,
+        &cookies,
+        "/console/policy/apply",
+        &[
+            ("csrf_token", &csrf),
+            ("name", "cn-juvenile"),
+            ("document", ""),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("「确认」有误"), "{page}");
+    // A pasted document that is no policy names the field.
+    let (status, page) = post_form(
+        &server,
+        &cookies,
+        "/console/policy/preview",
+        &[
+            ("csrf_token", &csrf),
+            ("name", "cn-juvenile"),
+            ("document", "not = [toml"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("「政策文件」有误"), "{page}");
+    // Confirmed: in force, and in the history.
+    let (status, page) = post_form(
+        &server,
+        &cookies,
+        "/console/policy/apply",
+        &[
+            ("csrf_token", &csrf),
+            ("name", "cn-juvenile"),
+            ("document", ""),
+            ("confirm", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("已施行：cn-juvenile"), "{page}");
+    let history = &page[page.find("id=\"policy-history\"").expect("a history")..];
+    assert!(
+        history.contains("<td>cn-juvenile</td>") && history.contains("<td>user:ops-sun</td>"),
+        "{history}"
+    );
+    // Without its token, nothing is applied.
+    let (status, _) = post_form(
+        &server,
+        &cookies,
+        "/console/policy/apply",
+        &[("name", "cn-minor-opt1"), ("confirm", "yes")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // An auditor may not change it.
+    let (auditor, token) = console_login(&server, "audit-zhao").await;
+    let (status, _) = post_form(
+        &server,
+        &auditor,
+        "/console/policy/preview",
+        &[("csrf_token", &token), ("name", "cn-minor-opt1")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    server.running.stop();
+}
+
+#[tokio::test]
+async fn the_language_is_remembered_per_user_across_logins() {
+    let server = start("pages-language").await;
+    let (cookies, _) = console_login(&server, "clerk-zhang").await;
+    let response = plain_client()
+        .get(format!(
+            "{}/console/lang/en?back=/console/lookup",
+            server.base
+        ))
+        .header("cookie", &cookies)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["location"], "/console/lookup");
+    // A new session, in a browser without the cookie: English all the same.
+    let (fresh, _) = console_login(&server, "clerk-zhang").await;
+    assert!(!fresh.contains("fengcun_lang"));
+    let (_, page) = get_page(&server, &fresh, "/console/").await;
+    assert!(
+        page.contains("<html lang=\"en\">") && page.contains("Log out"),
+        "{page}"
+    );
+    // Another user is not affected.
+    let (other, _) = console_login(&server, "judge-liu").await;
+    let (_, page) = get_page(&server, &other, "/console/").await;
+    assert!(page.contains("<html lang=\"zh-CN\">"), "{page}");
+    // Back to Chinese, kept too; the changes are audited.
+    plain_client()
+        .get(format!("{}/console/lang/zh", server.base))
+        .header("cookie", &fresh)
+        .send()
+        .await
+        .unwrap();
+    let (again, _) = console_login(&server, "clerk-zhang").await;
+    let (_, page) = get_page(&server, &again, "/console/").await;
+    assert!(page.contains("<html lang=\"zh-CN\">"), "{page}");
+    let changes = audit(&server)
+        .await
+        .into_iter()
+        .filter(|e| e["outcome"] == "language" && e["subject"] == "user:clerk-zhang")
+        .count();
+    assert_eq!(changes, 2);
+    server.running.stop();
+}
+
+struct Browser {
+    client: Client,
+    driver: tokio::process::Child,
+    base: String,
+}
+
+fn executable(variable: &str, default: &str) -> Option<String> {
+    let path = std::env::var(variable).unwrap_or_else(|_| default.to_owned());
+    std::path::Path::new(&path).exists().then_some(path)
+}
+
+impl Browser {
+    /// Chromium, headless, through a chromedriver of its own on a free port; `None` (the test
+    /// prints why) where either is missing.
+    async fn start(base: &str) -> Option<Browser> {
+        let (Some(chromium), Some(chromedriver)) = (
+            executable("FENGCUN_CHROMIUM", "/usr/bin/chromium"),
+            executable("FENGCUN_CHROMEDRIVER", "/usr/bin/chromedriver"),
+        ) else {
+            println!(
+                "SKIPPED: the console's browser tests need chromium and chromedriver (apt-get install chromium chromium-driver fonts-noto-cjk)"
+            );
+            return None;
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut driver = tokio::process::Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start chromedriver");
+        // Ready once it says so on its standard output.
+        let stdout = driver.stdout.take().unwrap();
+        let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.contains("started successfully") {
+                break;
+            }
+        }
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({"binary": chromium, "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                "--disable-dev-shm-usage", "--window-size=1280,900", "--lang=zh-CN"]}),
+        );
+        let client = ClientBuilder::new(hyper_connector())
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("connect to chromedriver");
+        Some(Browser {
+            client,
+            driver,
+            base: base.to_owned(),
+        })
+    }
+
+    async fn go(&self, path: &str) {
+        self.client
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .unwrap();
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.client
+            .wait()
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// The text of `css` once it holds `needle` (a page submitted is still the old one for a
+    /// moment): asked again until then, for ten seconds at most.
+    async fn text_with(&self, css: &str, needle: &str) -> String {
+        let asking = async {
+            loop {
+                if let Ok(element) = self.client.find(Locator::Css(css)).await {
+                    if let Ok(text) = element.text().await {
+                        if text.contains(needle) {
+                            return text;
+                        }
+                    }
+                }
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(10), asking)
+            .await
+            .unwrap_or_else(|_| panic!("{css} never showed {needle}"))
+    }
+
+    async fn fill(&self, css: &str, value: &str) {
+        let field = self.client.find(Locator::Css(css)).await.unwrap();
+        field.clear().await.unwrap();
+        field.send_keys(value).await.unwrap();
+    }
+
+    async fn select(&self, css: &str, value: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .select_by_value(value)
+            .await
+            .unwrap();
+    }
+
+    async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
+    async fn login(&self, username: &str) {
+        self.go("/console/login").await;
+        self.fill("#username", username).await;
+        self.fill("#password", &password(username)).await;
+        self.click("#login").await;
+        self.text("#tasks").await;
+    }
+
+    async fn logout(&self) {
+        self.click("#logout").await;
+        self.text("#login-form").await;
+    }
+
+    /// A PNG of the window: into `docs/console/` when `FENGCUN_UPDATE_SCREENSHOTS=1`, else
+    /// into the target directory (to look at, without touching the committed ones).
+    async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        let dir = if std::env::var("FENGCUN_UPDATE_SCREENSHOTS").as_deref() == Ok("1") {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/console")
+        } else {
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots")
+        };
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+
+    async fn close(self) {
+        self.client.close().await.unwrap();
+        drop(self.driver);
+    }
+}
+
+fn hyper_connector() -> hyper_util::client::legacy::connect::HttpConnector {
+    hyper_util::client::legacy::connect::HttpConnector::new()
+}
+
+#[tokio::test]
+async fn the_pages_in_a_browser() {
+    let server = start("pages-browser").await;
+    let Some(browser) = Browser::start(&server.base).await else {
+        if std::env::var("FENGCUN_REQUIRE_BROWSER").is_ok() {
+            panic!("FENGCUN_REQUIRE_BROWSER is set and no browser was found");
+        }
+        return;
+    };
+    // An operator: the menu, a notice printed, a policy previewed.
+    browser.login("ops-sun").await;
+    let menu = browser.text("#menu").await;
+    assert!(menu.contains("通知") && menu.contains("封存政策"), "{menu}");
+    browser.go("/console/notices").await;
+    browser.text_with("main", "尚未签收的通知书").await;
+    browser.screenshot("notices").await;
+    browser.click("#unacknowledged-notices a").await;
+    let document = browser.text_with("#notice-document", "封存通知书").await;
+    assert!(!document.contains(SEALED_NAME), "{document}");
+    browser.screenshot("notice-document").await;
+    browser.go("/console/policy").await;
+    browser.text_with("#policy-in-force", "法律依据").await;
+    browser.screenshot("policy").await;
+    browser.select("#policy-name", "cn-juvenile").await;
+    browser.click("#policy-preview").await;
+    let impact = browser
+        .text_with("#policy-impact", "已封存但新政策不再符合")
+        .await;
+    assert!(impact.contains(SEALED_CASE), "{impact}");
+    browser.screenshot("policy-preview").await;
+    browser.logout().await;
+    // An auditor: the log verified from the page, by htmx.
+    browser.login("audit-zhao").await;
+    browser.go("/console/audit").await;
+    browser.click("#verify").await;
+    let report = browser.text_with("#verify-result", "校验通过").await;
+    assert!(report.contains("条目数"), "{report}");
+    browser.screenshot("audit").await;
+    browser.logout().await;
+    // The English switch, remembered for the user at the next login.
+    browser.login("clerk-zhang").await;
+    browser.click("#lang-switch").await;
+    browser.text_with("#menu", "Look-up").await;
+    browser.logout().await;
+    browser.client.delete_all_cookies().await.unwrap();
+    browser.login("clerk-zhang").await;
+    let menu = browser.text("#menu").await;
+    assert!(menu.contains("Look-up") && !menu.contains("查询"), "{menu}");
+    browser.close().await;
+    server.running.stop();
+}
