@@ -55,7 +55,7 @@ async fn heads(
     page: &Page,
 ) -> crate::service::Result<(Vec<String>, Option<u64>)> {
     let heads = audit::heads(state, &page.caller).await?;
-    let size = heads.heads.iter().filter_map(|h| h["size"].as_u64()).max();
+    let size = heads.heads.iter().map(|h| h.size).max();
     Ok((heads.lines, size))
 }
 
@@ -180,7 +180,7 @@ pub async fn heads_file(
                 .lines
                 .iter()
                 .zip(&heads.heads)
-                .filter(|(_, head)| query.size.is_none_or(|s| head["size"].as_u64() == Some(s)))
+                .filter(|(_, head)| query.size.is_none_or(|s| head.size == s))
                 .map(|(line, _)| line)
                 .collect();
             if query.size.is_some() && lines.is_empty() {
