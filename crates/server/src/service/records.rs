@@ -315,6 +315,18 @@ pub async fn list(
     })
 }
 
+/// A timeline's declared purpose: `operations` or one of the disclosure purposes.
+fn checked_purpose(purpose: Option<&str>) -> Result<String, ServiceError> {
+    match purpose {
+        None => Err(invalid("purpose: required".into())),
+        Some(code) if code == OPERATIONS || Purpose::parse(code).is_some() => Ok(code.to_owned()),
+        Some(code) => Err(invalid(format!(
+            "purpose: `{code}` is none of {OPERATIONS}, {}",
+            Purpose::ALL.map(Purpose::code).join(", ")
+        ))),
+    }
+}
+
 /// Which records of a case the caller may read: an operator all, a clerk those its agency sent an
 /// event of; anyone else none — answered as a case that does not exist.
 enum Reader {
@@ -341,16 +353,7 @@ pub async fn timeline(
     case_code: &str,
     purpose: Option<&str>,
 ) -> Result<Timeline, ServiceError> {
-    let purpose = match purpose {
-        None => return Err(invalid("purpose: required".into())),
-        Some(code) if code == OPERATIONS || Purpose::parse(code).is_some() => code.to_owned(),
-        Some(code) => {
-            return Err(invalid(format!(
-                "purpose: `{code}` is none of {OPERATIONS}, {}",
-                Purpose::ALL.map(Purpose::code).join(", ")
-            )));
-        }
-    };
+    let purpose = checked_purpose(purpose)?;
     let case_code = fengcun_domain::CaseCode::parse(case_code)
         .map_err(|e| invalid(format!("case_code: {e}")))?
         .to_string();
@@ -384,6 +387,47 @@ pub async fn timeline(
         records.push(record_life(state, &mut policies, life).await?);
     }
     Ok(Timeline { case_code, records })
+}
+
+/// A case found by an agency's own document number (案号, 文书号): the number is mapped to its
+/// case code (一案一码) and the case's timeline read as [`timeline`] reads it, with its audit entry.
+/// A number never mapped is a `lookup` entry of its own and not found — exactly the answer a case
+/// the caller may not read gets, so the answer tells nothing of whether the number exists.
+pub async fn timeline_by_document(
+    state: &AppState,
+    caller: &Caller,
+    agency: &str,
+    document_number: &str,
+    purpose: Option<&str>,
+) -> Result<Timeline, ServiceError> {
+    let checked = checked_purpose(purpose)?;
+    let agency = code_field("agency", Some(agency.trim().to_owned()))?.unwrap_or_default();
+    let document = document_number.trim();
+    if document.is_empty()
+        || document.chars().count() > 100
+        || document.chars().any(char::is_control)
+    {
+        return Err(invalid(
+            "document_number: must be 1 to 100 characters without control characters".into(),
+        ));
+    }
+    match state.store.case_code_of_document(&agency, document).await? {
+        Some(case_code) => timeline(state, caller, &case_code, purpose).await,
+        None => {
+            let entry = AuditEvent::new(AuditKind::Lookup, &caller.name, "no_record")
+                .purpose(checked.as_str())
+                .subject(format!("document:{agency}/{document}"))
+                .detail(json!({
+                    "by": "document_number",
+                    "view": "timeline",
+                    "role": caller.role.code(),
+                    "agency": caller.agency,
+                    "shown": 0,
+                }));
+            state.store.audit(&[entry], state.clock.now()).await?;
+            Err(ServiceError::NotFound)
+        }
+    }
 }
 
 /// The policy versions a timeline's transitions were decided under, each loaded once.
