@@ -221,8 +221,10 @@ async fn in_a_browser() {
     let Some(browser) = Browser::start(&server.base).await else {
         return;
     };
-    timeline_after_seal_and_unseal(&server, &browser).await;
+    // First: the dashboard's numbers are counted at the first operator's or auditor's view and
+    // kept for half a minute, so they are compared with the API's before any other view.
     the_dashboard_per_role(&server, &browser).await;
+    timeline_after_seal_and_unseal(&server, &browser).await;
     the_records_list(&browser).await;
     sealed_is_as_never_recorded(&browser).await;
     browser.close().await;

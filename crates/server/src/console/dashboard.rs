@@ -1,6 +1,6 @@
 //! The dashboard (首页): what every user may do, and for each role what it may read — the
 //! supervisor's numbers as cards and small SVG bar charts drawn on the server (operators and
-//! auditors, `service::records::stats`), the requests waiting for an approver
+//! auditors, `service::records::dashboard_stats`: counted at most every half minute), the requests waiting for an approver
 //! (`service::requests::list`). A part is shown only to the roles its service lets read it: the
 //! page asks the service only for a caller who holds the service's roles, so a clerk's home page
 //! neither reads the numbers nor leaves a refusal in the audit log.
@@ -93,6 +93,8 @@ pub fn chart(id: &'static str, title_key: &'static str, rows: Vec<(String, i64, 
 /// What a supervisor sees: the numbers and the two charts.
 pub struct Numbers {
     pub today: String,
+    /// When the numbers were counted (they are counted at most every half minute).
+    pub counted_at: String,
     pub cards: Vec<Card>,
     pub charts: Vec<Chart>,
     /// The records list filtered to the seals due within a week (for a role with the list).
@@ -197,6 +199,7 @@ fn numbers(lang: Lang, stats: StatsView, may_list: bool) -> Numbers {
         })
         .flatten();
     Numbers {
+        counted_at: lang.time(&stats.now),
         today: stats
             .today
             .parse()
@@ -239,7 +242,7 @@ pub async fn home(State(state): State<AppState>, page: Page) -> Response {
         })
         .collect();
     let numbers = if page.caller.holds(SUPERVISORS) {
-        match records::stats(&state, &page.caller).await {
+        match records::dashboard_stats(&state, &page.caller).await {
             Ok(stats) => Some(numbers(page.lang, stats, page.caller.holds(RECORD_READERS))),
             Err(error) => return page.service_error(&error),
         }

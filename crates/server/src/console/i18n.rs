@@ -392,6 +392,11 @@ pub(crate) const TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("dash.title", "概况", "Overview"),
     ("dash.as_of", "截至", "as of "),
+    (
+        "dash.counted_at",
+        "以下数字每半分钟统计一次，本次统计于",
+        "These numbers are counted every half minute; last counted ",
+    ),
     ("dash.records", "记录总数", "Records"),
     ("dash.sealed", "已封存", "Sealed"),
     ("dash.pending_seal", "待封存", "Pending seal"),

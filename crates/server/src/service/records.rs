@@ -573,7 +573,102 @@ pub async fn stats(state: &AppState, caller: &Caller) -> Result<StatsView, Servi
     let read = AuditEvent::new(AuditKind::Read, &caller.name, "stats")
         .detail(json!({"today": today.to_string()}));
     state.store.audit(&[read], now).await?;
-    Ok(StatsView {
+    Ok(view(today, now, stats))
+}
+
+/// How old the dashboard's numbers may grow before a view has them counted again.
+pub const SNAPSHOT_SECONDS: u64 = 30;
+
+/// The dashboard's numbers, shared by every view of one server: counting records by state and by
+/// agency reads every row of an index (a second or so at a million people), too slow for a page
+/// every official opens first. A view is answered from the last count while it is younger than
+/// [`SNAPSHOT_SECONDS`] (and of the same day); an older one is still answered at once while one
+/// background task counts again; only the first view (or the first of a new day) waits. The page
+/// says when the numbers were counted. `GET /api/v1/stats` always counts.
+#[derive(Debug, Default)]
+pub struct StatsSnapshot {
+    last: std::sync::Mutex<Option<Snapshot>>,
+    counting: std::sync::atomic::AtomicBool,
+}
+
+#[derive(Debug, Clone)]
+struct Snapshot {
+    taken: std::time::Instant,
+    today: Date,
+    now: jiff::Timestamp,
+    stats: fengcun_store::Stats,
+}
+
+impl StatsSnapshot {
+    fn last(&self) -> Option<Snapshot> {
+        self.last.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    fn keep(&self, snapshot: Snapshot) {
+        if let Ok(mut last) = self.last.lock() {
+            *last = Some(snapshot);
+        }
+    }
+}
+
+/// The dashboard's numbers: [`stats`]'s role check and `read` entry (with the time the numbers
+/// were counted), the numbers from the server's [`StatsSnapshot`].
+pub async fn dashboard_stats(state: &AppState, caller: &Caller) -> Result<StatsView, ServiceError> {
+    caller
+        .require(state, "read statistics", SUPERVISORS)
+        .await?;
+    let now = state.clock.now();
+    let today: Date = fengcun_domain::date::china_date(now);
+    let snapshot = match state.dashboard.last() {
+        Some(last) if last.today == today => {
+            let stale = last.taken.elapsed().as_secs() >= SNAPSHOT_SECONDS;
+            if stale
+                && !state
+                    .dashboard
+                    .counting
+                    .swap(true, std::sync::atomic::Ordering::AcqRel)
+            {
+                let state = state.clone();
+                tokio::spawn(async move {
+                    match state.store.stats(today, now).await {
+                        Ok(stats) => state.dashboard.keep(Snapshot {
+                            taken: std::time::Instant::now(),
+                            today,
+                            now,
+                            stats,
+                        }),
+                        Err(error) => tracing::warn!(%error, "dashboard numbers not counted"),
+                    }
+                    state
+                        .dashboard
+                        .counting
+                        .store(false, std::sync::atomic::Ordering::Release);
+                });
+            }
+            last
+        }
+        _ => {
+            let snapshot = Snapshot {
+                taken: std::time::Instant::now(),
+                today,
+                now,
+                stats: state.store.stats(today, now).await?,
+            };
+            state.dashboard.keep(snapshot.clone());
+            snapshot
+        }
+    };
+    let read = AuditEvent::new(AuditKind::Read, &caller.name, "stats").detail(json!({
+        "today": today.to_string(),
+        "view": "dashboard",
+        "counted_at": snapshot.now.to_string(),
+    }));
+    state.store.audit(&[read], now).await?;
+    Ok(view(snapshot.today, snapshot.now, snapshot.stats))
+}
+
+fn view(today: Date, now: jiff::Timestamp, stats: fengcun_store::Stats) -> StatsView {
+    StatsView {
         today: today.to_string(),
         now: now.to_string(),
         records_by_state: stats.records_by_state.into_iter().collect(),
@@ -585,5 +680,5 @@ pub async fn stats(state: &AppState, caller: &Caller) -> Result<StatsView, Servi
         failed_deliveries: stats.failed_deliveries,
         pending_requests: stats.pending_requests,
         live_grants: stats.live_grants,
-    })
+    }
 }
