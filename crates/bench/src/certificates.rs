@@ -54,7 +54,7 @@ const CLERK_KEY: &str = "bench-counter-clerk-key";
 
 /// Person `n`'s identity number: region 110105, a birth date and a sequence number that are a
 /// bijection of `n` (below 16 million), and the GB 11643 check character.
-fn id_number(n: u64) -> String {
+pub(crate) fn id_number(n: u64) -> String {
     let birth = jiff::civil::Date::constant(1960, 1, 1)
         .checked_add(jiff::Span::new().days(i64::try_from(n % 16_000).unwrap_or(0)))
         .unwrap_or(jiff::civil::Date::constant(1960, 1, 1));
@@ -104,7 +104,7 @@ fn events_of(n: u64, rng: &mut Rng) -> Vec<ValidEvent> {
         .collect()
 }
 
-fn config(database: &str) -> Config {
+pub(crate) fn config(database: &str) -> Config {
     let mut config = Config::default();
     config.listen = "127.0.0.1:0".into();
     config.database = database.to_owned();
@@ -127,7 +127,11 @@ fn config(database: &str) -> Config {
 }
 
 /// Builds the store of `args.people` people unless a complete one is kept from an earlier run.
-async fn build_store(args: &Args, config: &Config, path: &std::path::Path) -> anyhow::Result<()> {
+pub(crate) async fn build_store(
+    args: &Args,
+    config: &Config,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
     let done = path.with_extension("complete");
     if done.exists() {
         eprintln!("certificates: reusing {}", path.display());
@@ -163,7 +167,7 @@ async fn build_store(args: &Args, config: &Config, path: &std::path::Path) -> an
 }
 
 /// `requests` calls of `call` with `concurrency` in flight; the latencies, and the wall time.
-async fn drive<F, Fut>(
+pub(crate) async fn drive<F, Fut>(
     requests: usize,
     concurrency: usize,
     call: F,
@@ -200,7 +204,7 @@ where
     Ok((latencies, wall))
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted.get(index).copied().unwrap_or_default()
 }

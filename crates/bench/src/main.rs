@@ -3,6 +3,7 @@
 
 mod audit;
 mod certificates;
+mod console;
 mod evaluate;
 mod ingest;
 mod judgment;
@@ -39,6 +40,9 @@ enum Bench {
     Certificates(certificates::Args),
     /// The policy simulator against DuckDB computing the same coverage table.
     Simulate(simulate::Args),
+    /// The console's dashboard, records list and a record's timeline over a million people,
+    /// against its login page: p50 and p99 of each.
+    Console(console::Args),
     /// Every benchmark, one summary line each.
     All,
 }
@@ -57,6 +61,9 @@ fn main() -> anyhow::Result<()> {
         }
         Bench::Certificates(args) => {
             certificates::run(&args).map(|summaries| summaries.iter().for_each(|s| println!("{s}")))
+        }
+        Bench::Console(args) => {
+            console::run(&args).map(|summaries| summaries.iter().for_each(|s| println!("{s}")))
         }
         Bench::Simulate(args) => {
             simulate::run(&args).map(|summaries| summaries.iter().for_each(|s| println!("{s}")))

@@ -51,6 +51,8 @@ pub struct AppState {
     pub logins: Arc<throttle::LoginThrottle>,
     /// Keeps repeated refusals (a revoked key, a missing CSRF token) from filling the log.
     pub repeated_refusals: Arc<throttle::RepeatedRefusals>,
+    /// The console dashboard's numbers, counted at most every few seconds (service/records.rs).
+    pub dashboard: Arc<service::records::StatsSnapshot>,
 }
 
 /// The timer of a background round (scheduler, outbox, tree heads): the first round comes one
@@ -141,6 +143,7 @@ pub async fn start_with_store(
         disclosure,
         logins: Arc::default(),
         repeated_refusals: Arc::default(),
+        dashboard: Arc::default(),
         store: store.clone(),
         policy: Arc::new(RwLock::new(policy)),
         clock,

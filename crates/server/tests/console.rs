@@ -1,7 +1,8 @@
 //! The console, end to end: plain HTTP for what a browser does not show (redirects, headers, a
 //! form without its CSRF token), and a real Chromium driven over WebDriver (fantoccini) for the
 //! pages — a real server on port 0 on a fresh database, an injected clock. Screenshots of the
-//! main pages go to `docs/console/`.
+//! main pages go to `docs/console/` when `FENGCUN_UPDATE_SCREENSHOTS=1` (else into the target
+//! directory; `tests/support/browser.rs`).
 //!
 //! Without `/usr/bin/chromium` and `/usr/bin/chromedriver` (or `FENGCUN_CHROMIUM` and
 //! `FENGCUN_CHROMEDRIVER`) the browser test prints `SKIPPED: …` and passes; `.ci/run` installs
@@ -13,11 +14,12 @@
     reason = "a test fails loudly on a broken fixture"
 )]
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::Locator;
 use fengcun_server::config::key_digest;
 use fengcun_server::{ApiKey, Role};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use support::browser::{Browser, password};
 use support::{Engine, Server};
 
 mod support;
@@ -33,10 +35,6 @@ const SEALED_CASE: &str = "110105-2024-000001";
 /// Never in the store.
 const NOBODY: &str = "110105198001010016";
 const NO_CASE: &str = "110105-2024-000999";
-
-fn password(username: &str) -> String {
-    format!("{username}-correct-horse-battery")
-}
 
 /// Every console user of the tests: (username, role, requester kind).
 const USERS: &[(&str, &str, Option<&str>)] = &[
@@ -359,162 +357,6 @@ async fn form_errors_name_the_field_in_chinese() {
 // ---------------------------------------------------------------------------------------------
 // In a real browser.
 
-struct Browser {
-    client: Client,
-    driver: tokio::process::Child,
-    base: String,
-}
-
-fn executable(variable: &str, default: &str) -> Option<String> {
-    let path = std::env::var(variable).unwrap_or_else(|_| default.to_owned());
-    std::path::Path::new(&path).exists().then_some(path)
-}
-
-impl Browser {
-    /// Chromium, headless, through a chromedriver of its own on a free port; `None` (the test
-    /// prints why) where either is missing.
-    async fn start(base: &str) -> Option<Browser> {
-        let (Some(chromium), Some(chromedriver)) = (
-            executable("FENGCUN_CHROMIUM", "/usr/bin/chromium"),
-            executable("FENGCUN_CHROMEDRIVER", "/usr/bin/chromedriver"),
-        ) else {
-            println!(
-                "SKIPPED: the console's browser tests need chromium and chromedriver (apt-get install chromium chromium-driver fonts-noto-cjk)"
-            );
-            return None;
-        };
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut driver = tokio::process::Command::new(chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start chromedriver");
-        // Ready once it says so on its standard output.
-        let stdout = driver.stdout.take().unwrap();
-        let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if line.contains("started successfully") {
-                break;
-            }
-        }
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        let mut capabilities = serde_json::Map::new();
-        capabilities.insert(
-            "goog:chromeOptions".into(),
-            json!({"binary": chromium, "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                "--disable-dev-shm-usage", "--window-size=1280,900", "--lang=zh-CN"]}),
-        );
-        let client = ClientBuilder::new(hyper_connector())
-            .capabilities(capabilities)
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-            .expect("connect to chromedriver");
-        Some(Browser {
-            client,
-            driver,
-            base: base.to_owned(),
-        })
-    }
-
-    async fn go(&self, path: &str) {
-        self.client
-            .goto(&format!("{}{path}", self.base))
-            .await
-            .unwrap();
-    }
-
-    async fn text(&self, css: &str) -> String {
-        self.client
-            .wait()
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css}: {e}"))
-            .text()
-            .await
-            .unwrap()
-    }
-
-    /// The text of `css` once it holds `needle` (a page submitted is still the old one for a
-    /// moment): asked again until then, for ten seconds at most.
-    async fn text_with(&self, css: &str, needle: &str) -> String {
-        let asking = async {
-            loop {
-                if let Ok(element) = self.client.find(Locator::Css(css)).await {
-                    if let Ok(text) = element.text().await {
-                        if text.contains(needle) {
-                            return text;
-                        }
-                    }
-                }
-            }
-        };
-        tokio::time::timeout(std::time::Duration::from_secs(10), asking)
-            .await
-            .unwrap_or_else(|_| panic!("{css} never showed {needle}"))
-    }
-
-    async fn fill(&self, css: &str, value: &str) {
-        let field = self.client.find(Locator::Css(css)).await.unwrap();
-        field.clear().await.unwrap();
-        field.send_keys(value).await.unwrap();
-    }
-
-    async fn select(&self, css: &str, value: &str) {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap()
-            .select_by_value(value)
-            .await
-            .unwrap();
-    }
-
-    async fn click(&self, css: &str) {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-    }
-
-    async fn login(&self, username: &str) {
-        self.go("/console/login").await;
-        self.fill("#username", username).await;
-        self.fill("#password", &password(username)).await;
-        self.click("#login").await;
-        self.text("#tasks").await;
-    }
-
-    async fn logout(&self) {
-        self.click("#logout").await;
-        self.text("#login-form").await;
-    }
-
-    /// A PNG of the window, into `docs/console/`.
-    async fn screenshot(&self, name: &str) {
-        let png = self.client.screenshot().await.unwrap();
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/console");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
-    }
-
-    async fn close(self) {
-        self.client.close().await.unwrap();
-        drop(self.driver);
-    }
-}
-
-fn hyper_connector() -> hyper_util::client::legacy::connect::HttpConnector {
-    hyper_util::client::legacy::connect::HttpConnector::new()
-}
-
 /// The menu's entries, in order.
 async fn menu(browser: &Browser) -> Vec<String> {
     let mut entries = Vec::new();
@@ -549,11 +391,14 @@ async fn each_role_sees_its_menu(browser: &Browser) {
     assert!(browser.text("#login-form").await.contains("登录"));
     browser.screenshot("login").await;
     let expected: &[(&str, &[&str])] = &[
-        ("clerk-zhang", &["首页", "查询", "申请与审批", "修改密码"]),
+        (
+            "clerk-zhang",
+            &["首页", "查询", "申请与审批", "记录", "修改密码"],
+        ),
         ("judge-liu", &["首页", "查询", "申请与审批", "修改密码"]),
         ("hr-wang", &["首页", "查询", "申请与审批", "修改密码"]),
         ("audit-zhao", &["首页", "申请与审批", "审计", "修改密码"]),
-        ("ops-sun", &["首页", "通知", "封存政策", "修改密码"]),
+        ("ops-sun", &["首页", "记录", "通知", "封存政策", "修改密码"]),
         ("admin-qian", &["首页", "用户与密钥", "修改密码"]),
     ];
     for (username, entries) in expected {

@@ -55,6 +55,14 @@ pub trait RecordStore: Send + Sync {
         held_by: Option<&str>,
     ) -> Result<Vec<RecordTimeline>, StoreError>;
 
+    /// The case code an agency's own document number (案号, 文书号) was mapped to when its event
+    /// arrived (table `case_numbers`, 一案一码), if any.
+    async fn case_code_of_document(
+        &self,
+        agency: &str,
+        document_number: &str,
+    ) -> Result<Option<String>, StoreError>;
+
     /// The text of a policy version that decided a transition (table `policies`), if recorded.
     async fn recorded_policy(
         &self,

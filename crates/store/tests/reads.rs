@@ -345,3 +345,30 @@ async fn pages_timelines_policies_and_stats_on_every_engine() {
         assert_eq!((stats.pending_requests, stats.live_grants), (0, 0));
     }
 }
+
+/// An agency's document number finds the case it was mapped to on arrival (一案一码), under that
+/// agency only; a number never seen finds nothing.
+#[tokio::test]
+async fn a_document_number_finds_its_case_on_every_engine() {
+    let policy = Arc::new(presets::get("cn-minor-opt1").unwrap().clone());
+    for store in stores("documents").await {
+        let ctx = Context::new(policy.clone(), "2025-01-01T00:00:00Z".parse().unwrap());
+        store
+            .ingest(
+                &sealed_conviction("110105-2024-000007", "110105199003070025"),
+                &ctx,
+            )
+            .await
+            .unwrap();
+        let found = |agency: &'static str, number: &'static str| {
+            let store = &store;
+            async move { store.case_code_of_document(agency, number).await.unwrap() }
+        };
+        assert_eq!(
+            found("110105-fy", "(2024)某刑初000007号").await.as_deref(),
+            Some("110105-2024-000007")
+        );
+        assert_eq!(found("110105-ga", "(2024)某刑初000007号").await, None);
+        assert_eq!(found("110105-fy", "(2024)某刑初000008号").await, None);
+    }
+}

@@ -1,4 +1,4 @@
-//! Log in and out, the home page, the language switch, one's own password; the administrator's
+//! Log in and out, the language switch, one's own password; the administrator's
 //! users and keys. Each view calls the service function the JSON API's handler calls.
 
 use askama::Template;
@@ -158,38 +158,6 @@ pub async fn switch_language(
         Redirect::to(&back),
     )
         .into_response()
-}
-
-/// A task on the home page: a menu entry and what it is for.
-struct Task {
-    href: &'static str,
-    key: &'static str,
-    about: String,
-}
-
-#[derive(Template)]
-#[template(path = "home.html")]
-struct Home {
-    ctx: Ctx,
-    tasks: Vec<Task>,
-}
-
-pub async fn home(page: Page) -> Response {
-    let tasks = page
-        .ctx
-        .nav
-        .iter()
-        .filter(|n| n.href != "/console/")
-        .map(|n| Task {
-            href: n.href,
-            key: n.key,
-            about: format!("home.{}", n.key.trim_start_matches("nav.")),
-        })
-        .collect();
-    render(&Home {
-        ctx: page.ctx,
-        tasks,
-    })
 }
 
 #[derive(Template)]

@@ -12,9 +12,11 @@
 //! - Security headers on every console response ([`security_headers`]); pages are `no-store`,
 //!   the static files immutable under versioned names.
 
+mod dashboard;
 pub mod i18n;
 mod identity;
 mod lookup;
+mod records;
 mod requests;
 // The pages of notices, audit, policy and simulation.
 mod audit;
@@ -73,7 +75,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(|| async { Redirect::to("/console/") }))
         .route("/console", get(|| async { Redirect::to("/console/") }))
-        .route("/console/", get(identity::home))
+        .route("/console/", get(dashboard::home))
         .route(
             "/console/login",
             get(identity::login_page).post(identity::login),
@@ -123,6 +125,10 @@ pub fn router(state: AppState) -> Router {
         .route("/console/policy", get(policy::page))
         .route("/console/policy/preview", post(policy::preview))
         .route("/console/policy/apply", post(policy::apply))
+        // Records and a record's timeline (i16-dash).
+        .route("/console/records", get(records::page))
+        .route("/console/records/search", get(records::search))
+        .route("/console/records/{case_code}", get(records::timeline))
         .route("/console/static/{file}", get(static_file))
         // Only the console's own unknown addresses: a fallback would answer the API's too.
         .route("/console/{*rest}", get(not_found).post(not_found))
@@ -274,6 +280,10 @@ pub fn menu(role: Role, here: &str) -> Vec<Nav> {
     }
     if askers.contains(&role) || role == Role::Auditor {
         entries.push(("/console/requests", "nav.requests"));
+    }
+    // Records (i16-dash): clerks find cases and read timelines, operators list every record.
+    if dashboard::RECORD_READERS.contains(&role) {
+        entries.push(("/console/records", "nav.records"));
     }
     if role == Role::Administrator {
         entries.push(("/console/users", "nav.users"));

@@ -340,9 +340,14 @@ fn parse_role_and_kind(role: &str, kind: Option<&str>) -> Result<(Role, Option<R
     Ok((role, kind))
 }
 
-/// An agency account or key speaks for one agency and needs its code; no other role has one.
+/// An agency account or key speaks for one agency and needs its code; a clerk (办案人员) may
+/// work for one (a record's timeline shows a clerk what that agency holds); no other role has one.
 fn check_agency(role: Role, agency: Option<&str>) -> Result<()> {
     match (role, agency) {
+        (Role::Clerk, Some(code)) if code.trim().is_empty() => Err(ServiceError::Invalid(
+            "agency: a clerk's agency code, if given, may not be blank".into(),
+        )),
+        (Role::Clerk, Some(_)) => Ok(()),
         (Role::Agency, None) => Err(ServiceError::Invalid(
             "agency: an agency account speaks for one agency and needs its code".into(),
         )),

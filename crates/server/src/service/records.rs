@@ -315,6 +315,18 @@ pub async fn list(
     })
 }
 
+/// A timeline's declared purpose: `operations` or one of the disclosure purposes.
+fn checked_purpose(purpose: Option<&str>) -> Result<String, ServiceError> {
+    match purpose {
+        None => Err(invalid("purpose: required".into())),
+        Some(code) if code == OPERATIONS || Purpose::parse(code).is_some() => Ok(code.to_owned()),
+        Some(code) => Err(invalid(format!(
+            "purpose: `{code}` is none of {OPERATIONS}, {}",
+            Purpose::ALL.map(Purpose::code).join(", ")
+        ))),
+    }
+}
+
 /// Which records of a case the caller may read: an operator all, a clerk those its agency sent an
 /// event of; anyone else none — answered as a case that does not exist.
 enum Reader {
@@ -341,16 +353,7 @@ pub async fn timeline(
     case_code: &str,
     purpose: Option<&str>,
 ) -> Result<Timeline, ServiceError> {
-    let purpose = match purpose {
-        None => return Err(invalid("purpose: required".into())),
-        Some(code) if code == OPERATIONS || Purpose::parse(code).is_some() => code.to_owned(),
-        Some(code) => {
-            return Err(invalid(format!(
-                "purpose: `{code}` is none of {OPERATIONS}, {}",
-                Purpose::ALL.map(Purpose::code).join(", ")
-            )));
-        }
-    };
+    let purpose = checked_purpose(purpose)?;
     let case_code = fengcun_domain::CaseCode::parse(case_code)
         .map_err(|e| invalid(format!("case_code: {e}")))?
         .to_string();
@@ -384,6 +387,47 @@ pub async fn timeline(
         records.push(record_life(state, &mut policies, life).await?);
     }
     Ok(Timeline { case_code, records })
+}
+
+/// A case found by an agency's own document number (案号, 文书号): the number is mapped to its
+/// case code (一案一码) and the case's timeline read as [`timeline`] reads it, with its audit entry.
+/// A number never mapped is a `lookup` entry of its own and not found — exactly the answer a case
+/// the caller may not read gets, so the answer tells nothing of whether the number exists.
+pub async fn timeline_by_document(
+    state: &AppState,
+    caller: &Caller,
+    agency: &str,
+    document_number: &str,
+    purpose: Option<&str>,
+) -> Result<Timeline, ServiceError> {
+    let checked = checked_purpose(purpose)?;
+    let agency = code_field("agency", Some(agency.trim().to_owned()))?.unwrap_or_default();
+    let document = document_number.trim();
+    if document.is_empty()
+        || document.chars().count() > 100
+        || document.chars().any(char::is_control)
+    {
+        return Err(invalid(
+            "document_number: must be 1 to 100 characters without control characters".into(),
+        ));
+    }
+    match state.store.case_code_of_document(&agency, document).await? {
+        Some(case_code) => timeline(state, caller, &case_code, purpose).await,
+        None => {
+            let entry = AuditEvent::new(AuditKind::Lookup, &caller.name, "no_record")
+                .purpose(checked.as_str())
+                .subject(format!("document:{agency}/{document}"))
+                .detail(json!({
+                    "by": "document_number",
+                    "view": "timeline",
+                    "role": caller.role.code(),
+                    "agency": caller.agency,
+                    "shown": 0,
+                }));
+            state.store.audit(&[entry], state.clock.now()).await?;
+            Err(ServiceError::NotFound)
+        }
+    }
 }
 
 /// The policy versions a timeline's transitions were decided under, each loaded once.
@@ -529,7 +573,102 @@ pub async fn stats(state: &AppState, caller: &Caller) -> Result<StatsView, Servi
     let read = AuditEvent::new(AuditKind::Read, &caller.name, "stats")
         .detail(json!({"today": today.to_string()}));
     state.store.audit(&[read], now).await?;
-    Ok(StatsView {
+    Ok(view(today, now, stats))
+}
+
+/// How old the dashboard's numbers may grow before a view has them counted again.
+pub const SNAPSHOT_SECONDS: u64 = 30;
+
+/// The dashboard's numbers, shared by every view of one server: counting records by state and by
+/// agency reads every row of an index (a second or so at a million people), too slow for a page
+/// every official opens first. A view is answered from the last count while it is younger than
+/// [`SNAPSHOT_SECONDS`] (and of the same day); an older one is still answered at once while one
+/// background task counts again; only the first view (or the first of a new day) waits. The page
+/// says when the numbers were counted. `GET /api/v1/stats` always counts.
+#[derive(Debug, Default)]
+pub struct StatsSnapshot {
+    last: std::sync::Mutex<Option<Snapshot>>,
+    counting: std::sync::atomic::AtomicBool,
+}
+
+#[derive(Debug, Clone)]
+struct Snapshot {
+    taken: std::time::Instant,
+    today: Date,
+    now: jiff::Timestamp,
+    stats: fengcun_store::Stats,
+}
+
+impl StatsSnapshot {
+    fn last(&self) -> Option<Snapshot> {
+        self.last.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    fn keep(&self, snapshot: Snapshot) {
+        if let Ok(mut last) = self.last.lock() {
+            *last = Some(snapshot);
+        }
+    }
+}
+
+/// The dashboard's numbers: [`stats`]'s role check and `read` entry (with the time the numbers
+/// were counted), the numbers from the server's [`StatsSnapshot`].
+pub async fn dashboard_stats(state: &AppState, caller: &Caller) -> Result<StatsView, ServiceError> {
+    caller
+        .require(state, "read statistics", SUPERVISORS)
+        .await?;
+    let now = state.clock.now();
+    let today: Date = fengcun_domain::date::china_date(now);
+    let snapshot = match state.dashboard.last() {
+        Some(last) if last.today == today => {
+            let stale = last.taken.elapsed().as_secs() >= SNAPSHOT_SECONDS;
+            if stale
+                && !state
+                    .dashboard
+                    .counting
+                    .swap(true, std::sync::atomic::Ordering::AcqRel)
+            {
+                let state = state.clone();
+                tokio::spawn(async move {
+                    match state.store.stats(today, now).await {
+                        Ok(stats) => state.dashboard.keep(Snapshot {
+                            taken: std::time::Instant::now(),
+                            today,
+                            now,
+                            stats,
+                        }),
+                        Err(error) => tracing::warn!(%error, "dashboard numbers not counted"),
+                    }
+                    state
+                        .dashboard
+                        .counting
+                        .store(false, std::sync::atomic::Ordering::Release);
+                });
+            }
+            last
+        }
+        _ => {
+            let snapshot = Snapshot {
+                taken: std::time::Instant::now(),
+                today,
+                now,
+                stats: state.store.stats(today, now).await?,
+            };
+            state.dashboard.keep(snapshot.clone());
+            snapshot
+        }
+    };
+    let read = AuditEvent::new(AuditKind::Read, &caller.name, "stats").detail(json!({
+        "today": today.to_string(),
+        "view": "dashboard",
+        "counted_at": snapshot.now.to_string(),
+    }));
+    state.store.audit(&[read], now).await?;
+    Ok(view(snapshot.today, snapshot.now, snapshot.stats))
+}
+
+fn view(today: Date, now: jiff::Timestamp, stats: fengcun_store::Stats) -> StatsView {
+    StatsView {
         today: today.to_string(),
         now: now.to_string(),
         records_by_state: stats.records_by_state.into_iter().collect(),
@@ -541,5 +680,5 @@ pub async fn stats(state: &AppState, caller: &Caller) -> Result<StatsView, Servi
         failed_deliveries: stats.failed_deliveries,
         pending_requests: stats.pending_requests,
         live_grants: stats.live_grants,
-    })
+    }
 }

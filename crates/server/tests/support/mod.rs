@@ -7,6 +7,8 @@
     reason = "each test file uses the part of the harness it needs"
 )]
 
+pub mod browser;
+
 use std::sync::Arc;
 
 use axum::http::StatusCode;

@@ -565,6 +565,15 @@ impl RecordStore for SqlStore {
         self.read_recorded_policy(name, version).await
     }
 
+    async fn case_code_of_document(
+        &self,
+        agency: &str,
+        document_number: &str,
+    ) -> Result<Option<String>, StoreError> {
+        self.read_case_code_of_document(agency, document_number)
+            .await
+    }
+
     async fn stats(&self, today: Date, now: jiff::Timestamp) -> Result<Stats, StoreError> {
         self.read_stats(today, now).await
     }
