@@ -243,3 +243,48 @@ async fn the_lookup_answer_is_a_table_in_chinese_and_english() {
     }
     server.running.stop();
 }
+
+/// The policy preview counts the records that would change by main charge: under the juvenile
+/// policy the adult's sealed dangerous-driving record would no longer be eligible (it stays
+/// sealed); under the policy in force nothing changes.
+#[tokio::test]
+async fn the_policy_preview_counts_the_changes_by_charge() {
+    let server = start("sim-preview-by-charge").await;
+    let (cookies, csrf) = console_login(&server, "ops-sun").await;
+    let (status, preview) = post_form(
+        &server,
+        &cookies,
+        "/console/policy/preview",
+        &[
+            ("csrf_token", &csrf),
+            ("name", "cn-juvenile"),
+            ("document", ""),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    let table = &preview[preview.find("id=\"impact-by-charge\"").expect("a table")..];
+    let table = &table[..table.find("</table>").unwrap()];
+    assert!(table.contains("<th>主罪名</th>"), "{table}");
+    // Sealed now, pending, cancelled, no longer eligible.
+    assert!(
+        table.contains("<tr><td>危险驾驶罪</td><td>0</td><td>0</td><td>0</td><td>1</td></tr>"),
+        "{table}"
+    );
+    assert_eq!(table.matches("<tr><td>").count(), 1, "{table}");
+    let (status, preview) = post_form(
+        &server,
+        &cookies,
+        "/console/policy/preview",
+        &[
+            ("csrf_token", &csrf),
+            ("name", "cn-minor-opt1"),
+            ("document", ""),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    let table = &preview[preview.find("id=\"impact-by-charge\"").expect("a table")..];
+    assert!(table.contains("没有记录会改变状态。"), "{table}");
+    server.running.stop();
+}

@@ -1,8 +1,15 @@
-//! The words of the look-up answer's table (Chinese, English), kept apart from `i18n::TEXTS`
+//! The words of the look-up answer's table and of the policy preview by charge (Chinese, English), kept apart from `i18n::TEXTS`
 //! and `pages_text` so that each block of pages brings its own; `Lang::t` reads all of them.
 
 /// (key, 中文, English).
 pub(crate) const ANSWER_TEXTS: &[(&str, &str, &str)] = &[
+    ("policy.by_charge", "按主罪名统计", "By main charge"),
+    ("policy.main_charge", "主罪名", "Main charge"),
+    (
+        "policy.no_change",
+        "没有记录会改变状态。",
+        "No record would change state.",
+    ),
     ("answer.case_code", "案件编号", "Case code"),
     ("answer.state", "状态", "State"),
     ("answer.state_date", "状态日期", "State since"),
