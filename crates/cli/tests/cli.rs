@@ -779,8 +779,16 @@ fn the_demo_prints_console_users_who_log_in() {
     let mut operator_key = None;
     let mut users: Vec<(String, String, String)> = Vec::new();
     let mut printed = String::new();
-    for line in std::io::BufReader::new(stdout).lines() {
-        let line = line.unwrap();
+    // Read on a thread that drains the stream to its end: a pipe closed early would make the
+    // demo's later lines fail (and the demo stop).
+    let (sender, lines) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let _ = sender.send(line);
+        }
+    });
+    while let Ok(line) = lines.recv_timeout(std::time::Duration::from_secs(120)) {
         printed.push_str(&line);
         printed.push('\n');
         if let Some(key) = line.strip_prefix("operator key (shown once): ") {
