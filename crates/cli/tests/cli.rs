@@ -749,3 +749,160 @@ fn a_person_is_enrolled_on_the_command_line_and_never_over_an_existing_account()
         assert!(!entries[0].detail.contains("110105199003070025"));
     });
 }
+
+/// `fengcun demo` prints the console's address and one user per role with a password made for
+/// this run: each logs in on the real server; the demo data hold a sealed, an unsealed, a pending
+/// and a not-eligible record, and the clerk's request waits for the approver (issue 16, item 4).
+#[test]
+fn the_demo_prints_console_users_who_log_in() {
+    use std::io::BufRead;
+    let dir = scratch("demo-console");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fengcun"))
+        .args(["demo", "--listen", "127.0.0.1:0", "--dir"])
+        .arg(&dir)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run fengcun demo");
+    // Stopped however the test ends.
+    struct Stop(std::process::Child);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let stdout = child.stdout.take().unwrap();
+    let _child = Stop(child);
+    let mut console = None;
+    let mut operator_key = None;
+    let mut users: Vec<(String, String, String)> = Vec::new();
+    let mut printed = String::new();
+    // Read on a thread that drains the stream to its end: a pipe closed early would make the
+    // demo's later lines fail (and the demo stop).
+    let (sender, lines) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let _ = sender.send(line);
+        }
+    });
+    while let Ok(line) = lines.recv_timeout(std::time::Duration::from_secs(120)) {
+        printed.push_str(&line);
+        printed.push('\n');
+        if let Some(key) = line.strip_prefix("operator key (shown once): ") {
+            operator_key = Some(key.trim().to_owned());
+        }
+        if let Some(rest) = line.strip_prefix("console: ") {
+            console = Some(rest.split_whitespace().next().unwrap().to_owned());
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if console.is_some() && words.len() >= 4 && words[2] == "password" {
+            users.push((words[0].into(), words[1].into(), words[3].into()));
+        }
+        if line == "try:" {
+            break;
+        }
+    }
+    let console = console.unwrap_or_else(|| panic!("no console address in\n{printed}"));
+    let base = console
+        .strip_suffix("/console/")
+        .unwrap_or_else(|| panic!("{console}"))
+        .to_owned();
+    let operator_key = operator_key.unwrap();
+    let roles: Vec<&str> = users.iter().map(|(role, _, _)| role.as_str()).collect();
+    assert_eq!(
+        roles,
+        [
+            "clerk",
+            "approver",
+            "auditor",
+            "operator",
+            "administrator",
+            "requester"
+        ],
+        "{printed}"
+    );
+    for (_, _, password) in &users {
+        assert!(password.len() >= 12, "{printed}");
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let http = reqwest::Client::new();
+        // The console answers at the printed address.
+        let page = http.get(&console).send().await.unwrap();
+        assert_eq!(page.status(), reqwest::StatusCode::OK);
+        assert!(page.text().await.unwrap().contains("登录"));
+        // Each printed user logs in with the printed password, in the printed role.
+        let mut approver = None;
+        for (role, username, password) in &users {
+            let response = http
+                .post(format!("{base}/api/v1/session"))
+                .json(&serde_json::json!({"username": username, "password": password}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), reqwest::StatusCode::OK, "{username}");
+            let cookie = response
+                .headers()
+                .get("set-cookie")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap()
+                .to_owned();
+            let who: serde_json::Value = http
+                .get(format!("{base}/api/v1/session"))
+                .header("cookie", &cookie)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(who["role"], role.as_str(), "{who}");
+            if role == "approver" {
+                approver = Some(cookie);
+            }
+        }
+        // A wrong password is refused (the printed ones are not any password).
+        let refused = http
+            .post(format!("{base}/api/v1/session"))
+            .json(&serde_json::json!({"username": "demo-clerk", "password": "not-the-printed-one"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), reqwest::StatusCode::UNAUTHORIZED);
+        // The records are in each state the console shows.
+        for state in ["sealed", "unsealed", "pending_seal", "not_eligible"] {
+            let list: serde_json::Value = http
+                .get(format!("{base}/api/v1/records?state={state}"))
+                .bearer_auth(&operator_key)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let records = list["records"].as_array().unwrap();
+            assert!(!records.is_empty(), "no {state} record: {list}");
+        }
+        // One open request, filed by the demo clerk, waits for the approver.
+        let pending: serde_json::Value = http
+            .get(format!("{base}/api/v1/requests?status=pending"))
+            .header("cookie", approver.unwrap())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let pending = pending["requests"].as_array().unwrap();
+        assert_eq!(pending.len(), 1, "{pending:?}");
+        assert_eq!(pending[0]["requester"], "user:demo-clerk");
+        assert_eq!(pending[0]["person"]["id_number"], "110105199003070025");
+    });
+}

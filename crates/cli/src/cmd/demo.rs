@@ -10,6 +10,9 @@ use fengcun_store::Context;
 use fengcun_store::prelude::*;
 
 const DEMO_EVENTS: &str = include_str!("../../../../examples/events.ndjson");
+/// A judgment pronounced and not yet in effect: the demo's pending seal (待封存), sealed when the
+/// judgment takes effect.
+const DEMO_PENDING: &str = include_str!("../../../../examples/demo-pending.ndjson");
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -74,6 +77,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let store = Arc::new(fengcun_store::open(&config.database, keys).await?);
         let events = DEMO_EVENTS
             .lines()
+            .chain(DEMO_PENDING.lines())
             .filter(|l| !l.trim().is_empty())
             .map(|l| Event::parse(l.as_bytes()))
             .collect::<Result<Vec<_>, _>>()?;
@@ -90,6 +94,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .len();
         let running = fengcun_server::start_with_store(config, store, Arc::new(SystemClock)).await?;
         let base = format!("http://{}", running.address);
+        let users = console_users(&running.state).await?;
         tokio::spawn(acknowledge(inbox.received, base.clone(), agency_keys));
         println!("fengcun demo: {} events loaded ({} new) into {}", counts.events, outcomes.len(), dir.display());
         for (state, n) in &counts.records_by_state {
@@ -104,6 +109,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             dir.join("demo.sqlite.signing.pub.pem").display()
         );
         println!("operator key (shown once): {operator_key}\n");
+        println!("console: {base}/console/   log in as (passwords made for this run):");
+        for user in &users {
+            println!(
+                "  {:<14} {:<14} password {}   {}",
+                user.role, user.username, user.password, user.about
+            );
+        }
+        println!(
+            "  the clerk's request to see {}'s sealed records waits for the approver\n",
+            DEMO_REQUEST_NAME
+        );
         println!("try:");
         println!("  curl {base}/healthz");
         println!("  curl -H 'Authorization: Bearer {operator_key}' '{base}/api/v1/notices?unacknowledged=true'");
@@ -116,6 +132,122 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The console's demo users, one per role a person logs in with: (username, role, requester
+/// kind, what the user does). Their passwords are made afresh on every run.
+const DEMO_USERS: &[(&str, Role, Option<&str>, &str)] = &[
+    (
+        "demo-clerk",
+        Role::Clerk,
+        Some("court"),
+        "办案人员: look-ups, requests",
+    ),
+    (
+        "demo-approver",
+        Role::Approver,
+        Some("court"),
+        "审批人: approves requests",
+    ),
+    (
+        "demo-auditor",
+        Role::Auditor,
+        None,
+        "审计监督人员: the audit log",
+    ),
+    (
+        "demo-operator",
+        Role::Operator,
+        None,
+        "平台运维人员: notices, policy",
+    ),
+    (
+        "demo-admin",
+        Role::Administrator,
+        None,
+        "系统管理员: users and keys",
+    ),
+    (
+        "demo-employer",
+        Role::Requester,
+        Some("employer"),
+        "查询申请人 (employer): look-ups",
+    ),
+];
+
+/// Whose sealed records the demo clerk asks to see (张三's record of 2024 is sealed).
+const DEMO_REQUEST_ID: &str = "110105199003070025";
+const DEMO_REQUEST_NAME: &str = "张三";
+
+/// A console user of the demo, as printed.
+struct DemoUser {
+    username: &'static str,
+    role: &'static str,
+    password: String,
+    about: &'static str,
+}
+
+/// Makes (or, on a rerun over the same directory, resets) the console's demo users through the
+/// same service functions an administrator's page calls, each with a password made for this
+/// run, and files the clerk's request to see a sealed record, left for the approver.
+async fn console_users(state: &fengcun_server::AppState) -> anyhow::Result<Vec<DemoUser>> {
+    use fengcun_server::service::{identity, requests};
+    let setup = fengcun_server::Caller {
+        name: "demo-setup".into(),
+        owner: "demo-setup".into(),
+        role: Role::Administrator,
+        agency: None,
+        kind: None,
+        person_key: None,
+    };
+    let mut users = Vec::new();
+    for (username, role, kind, about) in DEMO_USERS {
+        let password = fengcun_crypto::random_hex::<8>();
+        let new = identity::NewUser {
+            username: (*username).to_owned(),
+            password: password.clone(),
+            role: role.code().to_owned(),
+            requester_kind: kind.map(str::to_owned),
+            agency: None,
+            id_number: None,
+        };
+        match identity::create_user(state, &setup, new).await {
+            Ok(_) => {}
+            Err(fengcun_server::ServiceError::Conflict(_)) => {
+                identity::reset_password(state, &setup, username, &password).await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        users.push(DemoUser {
+            username,
+            role: role.code(),
+            password,
+            about,
+        });
+    }
+    // A reset withdrew any earlier run's request: the clerk files one anew.
+    let clerk = fengcun_server::Caller {
+        name: "user:demo-clerk".into(),
+        owner: "user:demo-clerk".into(),
+        role: Role::Clerk,
+        agency: None,
+        kind: Some(fengcun_store::RequesterKind::Court),
+        person_key: None,
+    };
+    requests::create(
+        state,
+        &clerk,
+        requests::NewRequest {
+            purpose: "case_handling".into(),
+            post: None,
+            id_number: DEMO_REQUEST_ID.into(),
+            name: Some(DEMO_REQUEST_NAME.into()),
+            basis: "（2026）京0105刑初88号".into(),
+            reason: "审理新案需要查阅被告人前科".into(),
+        },
+    )
+    .await?;
+    Ok(users)
 }
 
 /// The demo's agencies (their codes in `examples/events.ndjson`).

@@ -170,7 +170,10 @@ fn field_of(message: &str) -> Option<(&str, &str)> {
 
 /// Every text: the foundation's and the pages' (notices, audit, policy, simulation).
 fn all_texts() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
-    TEXTS.iter().chain(super::pages_text::PAGE_TEXTS)
+    TEXTS
+        .iter()
+        .chain(super::pages_text::PAGE_TEXTS)
+        .chain(super::answer_text::ANSWER_TEXTS)
 }
 
 /// (key, 中文, English).

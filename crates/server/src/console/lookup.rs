@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use super::i18n::Lang;
 use super::identity::Choice;
 use super::requests::purpose_choices;
 use super::{Ctx, Notice, Page, optional, render};
@@ -20,8 +21,8 @@ use crate::service::disclosure::{self, LookupRequest};
 pub struct Shown {
     case_code: String,
     grant: Option<String>,
-    /// The record as the API shows it, laid out.
-    record: String,
+    /// The record as the API shows it, one row per field (label, value).
+    rows: Vec<(&'static str, String)>,
 }
 
 /// The answer, as the API gives it.
@@ -74,7 +75,7 @@ pub struct LookupForm {
     case_code: String,
 }
 
-fn answer_of(body: &str) -> Option<Answer> {
+fn answer_of(lang: Lang, body: &str) -> Option<Answer> {
     let value: serde_json::Value = serde_json::from_str(body).ok()?;
     let records = value["records"]
         .as_array()
@@ -84,7 +85,7 @@ fn answer_of(body: &str) -> Option<Answer> {
                 .map(|r| Shown {
                     case_code: r["case_code"].as_str().unwrap_or_default().to_owned(),
                     grant: r["grant"].as_str().map(str::to_owned),
-                    record: serde_json::to_string_pretty(&r["record"]).unwrap_or_default(),
+                    rows: rows_of(lang, &r["record"]),
                 })
                 .collect()
         })
@@ -115,7 +116,7 @@ pub async fn lookup(
         (StatusCode::UNPROCESSABLE_ENTITY, Some(notice), None)
     } else {
         match disclosure::lookup(&state, &page.caller, request).await {
-            Ok(body) => (StatusCode::OK, None, answer_of(&body)),
+            Ok(body) => (StatusCode::OK, None, answer_of(page.lang, &body)),
             Err(error) => {
                 let status = crate::error::ApiError::status_of(&error);
                 if status == StatusCode::FORBIDDEN {
@@ -145,4 +146,119 @@ pub async fn lookup(
         answer,
     };
     (status, render(&html)).into_response()
+}
+
+/// The rows of a record as the answer shows it: the summary (charges, disposition, sentence, the
+/// judgment's date) or the full view (the state and every fact). Only what the answer holds is
+/// drawn, so two answers with the same JSON are drawn the same.
+fn rows_of(lang: Lang, record: &serde_json::Value) -> Vec<(&'static str, String)> {
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+    let date = |v: &serde_json::Value| {
+        v.as_str().map(|d| {
+            d.parse::<fengcun_domain::Date>()
+                .map_or_else(|_| d.to_owned(), |d| lang.date(d))
+        })
+    };
+    let disposition = |v: &serde_json::Value| {
+        v.as_str()
+            .map(|code| lang.code_text("answer.disposition", code))
+    };
+    let mut rows = Vec::new();
+    let mut put = |key: &'static str, value: Option<String>| {
+        if let Some(value) = value.filter(|v| !v.is_empty()) {
+            rows.push((lang.t(key), value));
+        }
+    };
+    put("answer.case_code", text(&record["case_code"]));
+    let facts = &record["facts"];
+    if record.get("state").is_none() {
+        // The summary.
+        let charges = record["charges"].as_array().map(|names| {
+            names
+                .iter()
+                .filter_map(|n| n.as_str())
+                .collect::<Vec<_>>()
+                .join(separator(lang))
+        });
+        put("answer.charges", charges);
+        put("answer.disposition", disposition(&record["disposition"]));
+        put("answer.sentence", text(&record["sentence"]));
+        put(
+            "answer.judgment_effective",
+            date(&record["judgment_effective_date"]),
+        );
+        return rows;
+    }
+    put(
+        "answer.state",
+        text(&record["state"]).map(|code| lang.code_text("answer.state", &code)),
+    );
+    put("answer.state_date", date(&record["state_date"]));
+    let person = [&facts["person"]["name"], &facts["person"]["id_number"]]
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    put("answer.person", Some(person));
+    let charges = facts["charges"].as_array().map(|charges| {
+        charges
+            .iter()
+            .filter_map(|c| c["name"].as_str())
+            .collect::<Vec<_>>()
+            .join(separator(lang))
+    });
+    put("answer.charges", charges);
+    put("answer.disposition", disposition(&facts["disposition"]));
+    put("answer.sentence", sentence(lang, facts));
+    put("answer.offence_date", date(&facts["offence_date"]));
+    put("answer.disposition_date", date(&facts["disposition_date"]));
+    put(
+        "answer.judgment_effective",
+        date(&facts["judgment_effective_date"]),
+    );
+    put(
+        "answer.execution_completed",
+        date(&facts["execution_completed_date"]),
+    );
+    rows
+}
+
+fn separator(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Zh => "、",
+        Lang::En => ", ",
+    }
+}
+
+/// A full view's sentence as a judgment states it (`有期徒刑六个月，并处罚金三千元`), or in
+/// English; read with the one record-facts parser.
+fn sentence(lang: Lang, facts: &serde_json::Value) -> Option<String> {
+    if facts.get("sentence").is_none_or(serde_json::Value::is_null) {
+        return None;
+    }
+    let bytes = serde_json::to_vec(facts).ok()?;
+    let sentence = fengcun_domain::parse_record(&bytes).ok()?.sentence?;
+    Some(match lang {
+        Lang::Zh => sentence.chinese(),
+        Lang::En => {
+            let kind = sentence.principal.kind;
+            let mut parts = vec![lang.code_text("answer.principal", kind.code())];
+            if kind.has_term() {
+                parts[0].push_str(&format!(", {} months", sentence.principal.months));
+            }
+            if let Some(months) = sentence.probation_months {
+                parts.push(format!("probation {months} months"));
+            }
+            if sentence.fine_yuan > 0 {
+                parts.push(format!("fine {} yuan", sentence.fine_yuan));
+            }
+            if sentence.political_rights_months > 0 {
+                parts.push(format!(
+                    "deprivation of political rights {} months",
+                    sentence.political_rights_months
+                ));
+            }
+            parts.join("; ")
+        }
+    })
 }

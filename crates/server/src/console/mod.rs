@@ -12,6 +12,7 @@
 //! - Security headers on every console response ([`security_headers`]); pages are `no-store`,
 //!   the static files immutable under versioned names.
 
+mod answer_text;
 mod dashboard;
 pub mod i18n;
 mod identity;

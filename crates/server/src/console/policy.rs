@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::{Ctx, Notice, Page, optional, render};
 use crate::AppState;
 use crate::service::operations::{
-    self, PolicyChange, PolicyChangeRequest, PolicyInForceSince, PolicyReading,
+    self, ChargeImpact, PolicyChange, PolicyChangeRequest, PolicyInForceSince, PolicyReading,
 };
 
 /// A shipped policy to choose.
@@ -39,6 +39,8 @@ struct PreviewPage {
     notice: Option<Notice>,
     candidate: PolicyReading,
     change: PolicyChange,
+    /// The change by main charge.
+    by_charge: Vec<ChargeImpact>,
     /// What the confirmation posts back.
     name: String,
     document: String,
@@ -137,14 +139,22 @@ pub async fn preview(
         request.document.clone().unwrap_or_default(),
     );
     match operations::change_policy(&state, &page.caller, request).await {
-        Ok(change) => render(&PreviewPage {
-            ctx: page.ctx,
-            notice: None,
-            candidate,
-            change,
-            name,
-            document,
-        }),
+        Ok(change) => {
+            let by_charge = match operations::change_by_charge(&state, &page.caller, &change).await
+            {
+                Ok(rows) => rows,
+                Err(error) => return failed(&state, page, error).await,
+            };
+            render(&PreviewPage {
+                ctx: page.ctx,
+                notice: None,
+                candidate,
+                change,
+                by_charge,
+                name,
+                document,
+            })
+        }
         Err(error) => failed(&state, page, error).await,
     }
 }

@@ -294,3 +294,68 @@ pub async fn policy_history(state: &AppState, caller: &Caller) -> Result<Vec<Pol
         })
         .collect())
 }
+
+/// How many records of one main charge (the first of the record's charges) a policy change
+/// touches, by kind of change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChargeImpact {
+    pub charge: String,
+    pub sealed: usize,
+    pub pending: usize,
+    pub cancelled: usize,
+    pub sealed_no_longer_eligible: usize,
+}
+
+/// The change of a policy (previewed or applied) by main charge, most records first: each
+/// changed record's facts read by its case code. Operators only, as the change itself.
+pub async fn change_by_charge(
+    state: &AppState,
+    caller: &Caller,
+    change: &PolicyChange,
+) -> Result<Vec<ChargeImpact>> {
+    caller.require_operator(state, "change the policy").await?;
+    let mut counts: std::collections::BTreeMap<String, [usize; 4]> = Default::default();
+    let kinds = [
+        &change.sealed,
+        &change.pending,
+        &change.cancelled,
+        &change.sealed_no_longer_eligible,
+    ];
+    for (kind, cases) in kinds.into_iter().enumerate() {
+        for label in cases {
+            // The report names a record `CASE/PERSON-KEY-PREFIX` (a case may have several persons).
+            let (case, person) = label.split_once('/').unwrap_or((label, ""));
+            let records = state
+                .store
+                .records_of(None, Some(case), &|_, _, _| true)
+                .await?;
+            let mut charge = "—".to_owned();
+            if let Some(record) = records.iter().find(|r| r.person_key.starts_with(person))
+                && let Some(facts) = super::disclosure::stored_record(record)?
+                && let Some(first) = super::disclosure::charge_names(&facts).into_iter().next()
+            {
+                charge = first;
+            }
+            counts.entry(charge).or_default()[kind] += 1;
+        }
+    }
+    let mut rows: Vec<ChargeImpact> = counts
+        .into_iter()
+        .map(
+            |(charge, [sealed, pending, cancelled, no_longer])| ChargeImpact {
+                charge,
+                sealed,
+                pending,
+                cancelled,
+                sealed_no_longer_eligible: no_longer,
+            },
+        )
+        .collect();
+    let total = |r: &ChargeImpact| r.sealed + r.pending + r.cancelled + r.sealed_no_longer_eligible;
+    rows.sort_by(|a, b| {
+        total(b)
+            .cmp(&total(a))
+            .then_with(|| a.charge.cmp(&b.charge))
+    });
+    Ok(rows)
+}
