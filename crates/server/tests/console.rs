@@ -15,143 +15,21 @@
 )]
 
 use fantoccini::Locator;
-use fengcun_server::config::key_digest;
-use fengcun_server::{ApiKey, Role};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 use support::browser::{Browser, password};
-use support::{Engine, Server};
+use support::console::{
+    ADMIN, AUDITOR, SEALED, SEALED_CASE, SEALED_NAME, console_login, plain_client, start,
+};
 
 mod support;
 
-const OPERATOR: &str = "operator-key-for-console-tests";
-const ADMIN: &str = "administrator-key-for-console-tests";
-const AUDITOR: &str = "auditor-key-for-console-tests";
-
-/// Sealed under cn-minor-opt1 (dangerous driving, 拘役 two months): the person's only record.
-const SEALED: &str = "110105199003070025";
-const SEALED_NAME: &str = "李封存";
-const SEALED_CASE: &str = "110105-2024-000001";
 /// Never in the store.
 const NOBODY: &str = "110105198001010016";
 const NO_CASE: &str = "110105-2024-000999";
 
-/// Every console user of the tests: (username, role, requester kind).
-const USERS: &[(&str, &str, Option<&str>)] = &[
-    ("clerk-zhang", "clerk", Some("court")),
-    ("judge-liu", "approver", Some("court")),
-    ("hr-wang", "requester", Some("employer")),
-    ("audit-zhao", "auditor", None),
-    ("ops-sun", "operator", None),
-    ("admin-qian", "administrator", None),
-];
-
-async fn start(label: &str) -> Server {
-    let mut config = support::config("cn-minor-opt1");
-    config.secure_cookies = false;
-    let key = |name: &str, role: Role, secret: &str| ApiKey {
-        name: name.into(),
-        role,
-        agency: None,
-        requester_kind: None,
-        key_sha256: key_digest(secret),
-    };
-    config.api_keys = vec![
-        key("ops", Role::Operator, OPERATOR),
-        key("admin", Role::Administrator, ADMIN),
-        key("audit", Role::Auditor, AUDITOR),
-    ];
-    let server = Server::start(config, "2026-06-01T02:00:00Z", Engine::Sqlite, label).await;
-    let agency = |kind: &str, code: &str| json!({"kind": kind, "code": code});
-    let person = json!({"id_number": SEALED, "name": SEALED_NAME});
-    let case = SEALED_CASE;
-    let events = vec![
-        json!({"idempotency_key": format!("{case}/filed"), "kind": "filed", "date": "2024-01-10", "case_code": case,
-            "agency": agency("public_security", "110105-ga"), "person": person,
-            "charges": [{"name": "危险驾驶罪"}], "offence_date": "2024-01-10"}),
-        json!({"idempotency_key": format!("{case}/judgment"), "kind": "judgment", "date": "2024-03-01", "case_code": case,
-            "agency": agency("court", "110105-fy"), "person": person,
-            "document_number": "(2024)某刑初1号",
-            "judgment": {"instance": "first", "verdict": "convicted", "charges": [{"name": "危险驾驶罪"}],
-                "sentence": {"principal": "criminal_detention", "months": 2},
-                "offence_date": "2024-01-10", "recidivist": false, "prior_convictions": 0}}),
-        json!({"idempotency_key": format!("{case}/effective"), "kind": "judgment_effective", "date": "2024-03-12",
-            "case_code": case, "agency": agency("court", "110105-fy"), "person": person}),
-    ];
-    let response = server
-        .http
-        .post(format!("{}/api/v1/events/batch", server.base))
-        .bearer_auth(OPERATOR)
-        .json(&json!({"events": events}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    for (username, role, kind) in USERS {
-        let mut body = json!({"username": username, "password": password(username), "role": role});
-        if let Some(kind) = kind {
-            body["requester_kind"] = (*kind).into();
-        }
-        let response = server
-            .http
-            .post(format!("{}/api/v1/users", server.base))
-            .bearer_auth(ADMIN)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::CREATED);
-    }
-    server
-}
-
-async fn audit(server: &Server) -> Vec<Value> {
-    let body: Value = server
-        .http
-        .get(format!("{}/api/v1/audit/entries?limit=1000", server.base))
-        .bearer_auth(AUDITOR)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["entries"].as_array().unwrap().clone()
-}
-
-/// A client that keeps what the server answers (no redirect followed).
-fn plain_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// The cookies of a console login, as one `Cookie` header, and the CSRF token.
-async fn console_login(server: &Server, username: &str) -> (String, String) {
-    let response = plain_client()
-        .post(format!("{}/console/login", server.base))
-        .form(&[("username", username), ("password", &password(username))])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let mut cookies = Vec::new();
-    let mut csrf = String::new();
-    for value in response.headers().get_all("set-cookie") {
-        let value = value.to_str().unwrap();
-        assert!(
-            value.contains("HttpOnly") && value.contains("SameSite=Strict"),
-            "{value}"
-        );
-        let pair = value.split(';').next().unwrap().to_owned();
-        if let Some(token) = pair.strip_prefix("fengcun_csrf=") {
-            csrf = token.to_owned();
-        }
-        cookies.push(pair);
-    }
-    assert!(!csrf.is_empty());
-    (cookies.join("; "), csrf)
+async fn audit(server: &support::Server) -> Vec<Value> {
+    support::console::audit(server, AUDITOR).await
 }
 
 fn assert_security_headers(response: &reqwest::Response, cache: &str) {

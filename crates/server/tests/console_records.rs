@@ -11,23 +11,23 @@
 )]
 
 use fantoccini::Locator;
-use fengcun_server::config::key_digest;
-use fengcun_server::{ApiKey, Role};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::browser::{Browser, password};
-use support::{Engine, Server};
+use support::Server;
+use support::browser::Browser;
+use support::console::{Keys, SEALED, SEALED_CASE, SEALED_NAME, User, plain_client};
 
 mod support;
 
 const OPERATOR: &str = "operator-key-for-console-records-tests";
 const ADMIN: &str = "administrator-key-for-console-records-tests";
 const AUDITOR: &str = "auditor-key-for-console-records-tests";
+const KEYS: Keys = Keys {
+    operator: OPERATOR,
+    admin: ADMIN,
+    auditor: Some(AUDITOR),
+};
 
-/// Sealed under cn-minor-opt1 (dangerous driving, 拘役 two months): the person's only record.
-const SEALED: &str = "110105199003070025";
-const SEALED_NAME: &str = "李封存";
-const SEALED_CASE: &str = "110105-2024-000001";
 /// The court's document number of the sealed case's judgment.
 const SEALED_DOC: &str = "(2024)某刑初1号";
 /// Sealed the same way, then unsealed by a new crime judged later.
@@ -43,7 +43,7 @@ const COURT: &str = "110105-fy";
 const POLICE: &str = "110105-ga";
 
 /// Every console user of the tests: (username, role, requester kind, agency).
-const USERS: &[(&str, &str, Option<&str>, Option<&str>)] = &[
+const USERS: &[User] = &[
     ("clerk-fy", "clerk", Some("court"), Some(COURT)),
     (
         "clerk-jc",
@@ -110,21 +110,7 @@ async fn get(server: &Server, path: &str, key: &str) -> (StatusCode, Value) {
 /// role; the clerks work for an agency (the court, which judged both cases, and the
 /// procuratorate, which sent none of their events).
 async fn start(label: &str) -> Server {
-    let mut config = support::config("cn-minor-opt1");
-    config.secure_cookies = false;
-    let key = |name: &str, role: Role, secret: &str| ApiKey {
-        name: name.into(),
-        role,
-        agency: None,
-        requester_kind: None,
-        key_sha256: key_digest(secret),
-    };
-    config.api_keys = vec![
-        key("ops", Role::Operator, OPERATOR),
-        key("admin", Role::Administrator, ADMIN),
-        key("audit", Role::Auditor, AUDITOR),
-    ];
-    let server = Server::start(config, "2026-06-01T02:00:00Z", Engine::Sqlite, label).await;
+    let server = support::console::start_empty(label, &KEYS).await;
     let detention = json!({"principal": "criminal_detention", "months": 2});
     let dates = ["2024-01-10", "2024-03-01", "2024-03-12"];
     let mut events = conviction(
@@ -160,32 +146,8 @@ async fn start(label: &str) -> Server {
         ),
     )
     .await;
-    for (username, role, kind, agency) in USERS {
-        let mut body = json!({"username": username, "password": password(username), "role": role});
-        if let Some(kind) = kind {
-            body["requester_kind"] = (*kind).into();
-        }
-        if let Some(agency) = agency {
-            body["agency"] = (*agency).into();
-        }
-        let response = server
-            .http
-            .post(format!("{}/api/v1/users", server.base))
-            .bearer_auth(ADMIN)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::CREATED, "{username}");
-    }
+    support::console::create_users(&server, ADMIN, USERS).await;
     server
-}
-
-fn plain_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
 }
 
 #[tokio::test]

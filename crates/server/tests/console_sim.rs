@@ -7,128 +7,32 @@
     reason = "a test fails loudly on a broken fixture"
 )]
 
-use fengcun_server::config::key_digest;
-use fengcun_server::{ApiKey, Role};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{Engine, Server};
+use support::Server;
+use support::console::{Keys, SEALED, SEALED_CASE, SEALED_NAME, User, plain_client, post_form};
 
 mod support;
 
-const OPERATOR: &str = "operator-key-for-console-sim-tests";
-const ADMIN: &str = "administrator-key-for-console-sim-tests";
+const KEYS: Keys = Keys {
+    operator: "operator-key-for-console-sim-tests",
+    admin: "administrator-key-for-console-sim-tests",
+    auditor: None,
+};
 
-/// Sealed under cn-minor-opt1 (dangerous driving, 拘役 two months): the person's only record.
-const SEALED: &str = "110105199003070025";
-const SEALED_NAME: &str = "李封存";
-const SEALED_CASE: &str = "110105-2024-000001";
-
-fn password(username: &str) -> String {
-    format!("{username}-correct-horse-battery")
-}
-
-const USERS: &[(&str, &str, Option<&str>)] = &[
-    ("clerk-zhang", "clerk", Some("court")),
-    ("judge-liu", "approver", Some("court")),
-    ("ops-sun", "operator", None),
+const USERS: &[User] = &[
+    ("clerk-zhang", "clerk", Some("court"), None),
+    ("judge-liu", "approver", Some("court"), None),
+    ("ops-sun", "operator", None, None),
 ];
 
 async fn start(label: &str) -> Server {
-    let mut config = support::config("cn-minor-opt1");
-    config.secure_cookies = false;
-    let key = |name: &str, role: Role, secret: &str| ApiKey {
-        name: name.into(),
-        role,
-        agency: None,
-        requester_kind: None,
-        key_sha256: key_digest(secret),
-    };
-    config.api_keys = vec![
-        key("ops", Role::Operator, OPERATOR),
-        key("admin", Role::Administrator, ADMIN),
-    ];
-    let server = Server::start(config, "2026-06-01T02:00:00Z", Engine::Sqlite, label).await;
-    let agency = |kind: &str, code: &str| json!({"kind": kind, "code": code});
-    let person = json!({"id_number": SEALED, "name": SEALED_NAME});
-    let case = SEALED_CASE;
-    let events = vec![
-        json!({"idempotency_key": format!("{case}/filed"), "kind": "filed", "date": "2024-01-10", "case_code": case,
-            "agency": agency("public_security", "110105-ga"), "person": person,
-            "charges": [{"name": "危险驾驶罪"}], "offence_date": "2024-01-10"}),
-        json!({"idempotency_key": format!("{case}/judgment"), "kind": "judgment", "date": "2024-03-01", "case_code": case,
-            "agency": agency("court", "110105-fy"), "person": person,
-            "document_number": "(2024)某刑初1号",
-            "judgment": {"instance": "first", "verdict": "convicted", "charges": [{"name": "危险驾驶罪"}],
-                "sentence": {"principal": "criminal_detention", "months": 2},
-                "offence_date": "2024-01-10", "recidivist": false, "prior_convictions": 0}}),
-        json!({"idempotency_key": format!("{case}/effective"), "kind": "judgment_effective", "date": "2024-03-12",
-            "case_code": case, "agency": agency("court", "110105-fy"), "person": person}),
-    ];
-    let (status, body) = server
-        .post("/api/v1/events/batch", OPERATOR, &json!({"events": events}))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    for (username, role, kind) in USERS {
-        let mut body = json!({"username": username, "password": password(username), "role": role});
-        if let Some(kind) = kind {
-            body["requester_kind"] = (*kind).into();
-        }
-        let (status, answer) = server.post("/api/v1/users", ADMIN, &body).await;
-        assert_eq!(status, StatusCode::CREATED, "{answer}");
-    }
-    server
-}
-
-fn plain_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    support::console::start_with(label, &KEYS, USERS).await
 }
 
 /// The cookies of a console login, as one `Cookie` header, and the CSRF token.
 async fn console_login(server: &Server, username: &str) -> (String, String) {
-    let response = plain_client()
-        .post(format!("{}/console/login", server.base))
-        .form(&[("username", username), ("password", &password(username))])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let mut cookies = Vec::new();
-    let mut csrf = String::new();
-    for value in response.headers().get_all("set-cookie") {
-        let pair = value
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
-        if let Some(token) = pair.strip_prefix("fengcun_csrf=") {
-            csrf = token.to_owned();
-        }
-        cookies.push(pair);
-    }
-    assert!(!csrf.is_empty());
-    (cookies.join("; "), csrf)
-}
-
-/// A console form posted with the session's cookies: (status, HTML).
-async fn post_form(
-    server: &Server,
-    cookies: &str,
-    path: &str,
-    fields: &[(&str, &str)],
-) -> (StatusCode, String) {
-    let response = plain_client()
-        .post(format!("{}{path}", server.base))
-        .header("cookie", cookies)
-        .form(fields)
-        .send()
-        .await
-        .unwrap();
-    (response.status(), response.text().await.unwrap())
+    support::console::console_login_unchecked(server, username).await
 }
 
 /// A JSON call with a console session (cookie and CSRF header).

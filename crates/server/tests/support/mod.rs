@@ -8,6 +8,7 @@
 )]
 
 pub mod browser;
+pub mod console;
 
 use std::sync::Arc;
 
