@@ -459,6 +459,8 @@ async fn the_records_list(browser: &Browser) {
     browser.screenshot("records").await;
     browser.select("#filter-state", "sealed").await;
     browser.click("#filter-submit").await;
+    // The filter is a GET form: read the table of the page it leads to, not the one it left.
+    browser.wait_for_url("state=sealed").await;
     let sealed = browser.text_with("#records", SEALED_CASE).await;
     // The new crime is sealed too; the case it lifted is not.
     assert!(

@@ -124,6 +124,23 @@ impl Browser {
             .unwrap_or_else(|_| panic!("{css} never showed {needle}"))
     }
 
+    /// Waits until the page's address contains `part`: a form that navigates has answered, and
+    /// what is read next is the new page, not the one the form was on.
+    pub async fn wait_for_url(&self, part: &str) {
+        let asking = async {
+            loop {
+                if let Ok(url) = self.client.current_url().await {
+                    if url.as_str().contains(part) {
+                        return;
+                    }
+                }
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(10), asking)
+            .await
+            .unwrap_or_else(|_| panic!("the address never held {part}"))
+    }
+
     pub async fn fill(&self, css: &str, value: &str) {
         let field = self.client.find(Locator::Css(css)).await.unwrap();
         field.clear().await.unwrap();
