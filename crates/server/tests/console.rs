@@ -398,7 +398,10 @@ async fn each_role_sees_its_menu(browser: &Browser) {
         ("judge-liu", &["首页", "查询", "申请与审批", "修改密码"]),
         ("hr-wang", &["首页", "查询", "申请与审批", "修改密码"]),
         ("audit-zhao", &["首页", "申请与审批", "审计", "修改密码"]),
-        ("ops-sun", &["首页", "记录", "通知", "封存政策", "修改密码"]),
+        (
+            "ops-sun",
+            &["首页", "记录", "通知", "封存政策", "政策模拟", "修改密码"],
+        ),
         ("admin-qian", &["首页", "用户与密钥", "修改密码"]),
     ];
     for (username, entries) in expected {
