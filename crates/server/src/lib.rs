@@ -53,6 +53,8 @@ pub struct AppState {
     pub repeated_refusals: Arc<throttle::RepeatedRefusals>,
     /// The console dashboard's numbers, counted at most every few seconds (service/records.rs).
     pub dashboard: Arc<service::records::StatsSnapshot>,
+    /// The console's policy simulations in memory (service/simulation.rs).
+    pub simulations: Arc<service::simulation::Jobs>,
 }
 
 /// The timer of a background round (scheduler, outbox, tree heads): the first round comes one
@@ -144,6 +146,7 @@ pub async fn start_with_store(
         logins: Arc::default(),
         repeated_refusals: Arc::default(),
         dashboard: Arc::default(),
+        simulations: Arc::default(),
         store: store.clone(),
         policy: Arc::new(RwLock::new(policy)),
         clock,

@@ -276,7 +276,10 @@ async fn each_role_sees_its_menu(browser: &Browser) {
         ("judge-liu", &["首页", "查询", "申请与审批", "修改密码"]),
         ("hr-wang", &["首页", "查询", "申请与审批", "修改密码"]),
         ("audit-zhao", &["首页", "申请与审批", "审计", "修改密码"]),
-        ("ops-sun", &["首页", "记录", "通知", "封存政策", "修改密码"]),
+        (
+            "ops-sun",
+            &["首页", "记录", "通知", "封存政策", "政策模拟", "修改密码"],
+        ),
         ("admin-qian", &["首页", "用户与密钥", "修改密码"]),
     ];
     for (username, entries) in expected {
@@ -501,8 +504,12 @@ async fn administrator_makes_users_and_keys(browser: &Browser) {
     browser.screenshot("users-and-keys").await;
     // Shown once: the page again shows the key, never its secret.
     browser.go("/console/users").await;
+    // Read the page the navigation led to, not the one that showed the secret: the page that
+    // lists the keys again has no `#secret` (if it showed it again, this never ends and fails).
+    browser.wait_gone("#secret").await;
     let source = browser.client.source().await.unwrap();
-    assert!(source.contains("court-system") && !source.contains(&secret));
+    assert!(source.contains("court-system"), "the key is not listed");
+    assert!(!source.contains(&secret), "the secret is shown again");
     browser.click("#keys form.inline button").await;
     browser.text_with("#keys", "已吊销").await;
     browser.logout().await;

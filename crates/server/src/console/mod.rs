@@ -24,6 +24,7 @@ mod audit;
 mod notices;
 mod pages_text;
 mod policy;
+mod simulation;
 
 use askama::Template;
 use axum::Router;
@@ -126,6 +127,17 @@ pub fn router(state: AppState) -> Router {
         .route("/console/policy", get(policy::page))
         .route("/console/policy/preview", post(policy::preview))
         .route("/console/policy/apply", post(policy::apply))
+        .route(
+            simulation::PATH,
+            get(simulation::page)
+                .post(simulation::start)
+                .layer(axum::extract::DefaultBodyLimit::max(simulation::MAX_BODY)),
+        )
+        .route("/console/simulation/{id}", get(simulation::job))
+        .route(
+            "/console/simulation/{id}/files/{file}",
+            get(simulation::file),
+        )
         // Records and a record's timeline (i16-dash).
         .route("/console/records", get(records::page))
         .route("/console/records/search", get(records::search))
@@ -189,29 +201,46 @@ async fn static_file(axum::extract::Path(file): axum::extract::Path<String>) -> 
 /// that already has the header, as htmx's do, is left alone), so that one check — with its audit
 /// entry — guards both faces.
 async fn form_token(request: Request, next: Next) -> Response {
-    let is_form = request
+    let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        .unwrap_or_default()
+        .to_owned();
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+    // The simulation's form is multipart (a file), with its own bound.
+    let is_multipart =
+        content_type.starts_with("multipart/form-data") && request.uri().path() == simulation::PATH;
     if request.method() != axum::http::Method::POST
-        || !is_form
+        || !(is_form || is_multipart)
         || request.headers().contains_key(CSRF_HEADER)
     {
         return next.run(request).await;
     }
+    let limit = if is_multipart {
+        simulation::MAX_BODY
+    } else {
+        64 * 1024
+    };
     let (mut parts, body) = request.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
         return (StatusCode::PAYLOAD_TOO_LARGE, "too large").into_response();
     };
-    let token = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
-        .ok()
-        .and_then(|pairs| {
-            pairs
-                .into_iter()
-                .find(|(key, _)| key == CSRF_FIELD)
-                .map(|(_, value)| value)
-        });
+    let token = if is_multipart {
+        simulation::multipart(&content_type, &bytes)
+            .await
+            .and_then(|fields| fields.into_iter().find(|p| p.name == CSRF_FIELD))
+            .and_then(|p| String::from_utf8(p.data).ok())
+    } else {
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+            .ok()
+            .and_then(|pairs| {
+                pairs
+                    .into_iter()
+                    .find(|(key, _)| key == CSRF_FIELD)
+                    .map(|(_, value)| value)
+            })
+    };
     if let Some(value) = token.and_then(|t| HeaderValue::from_str(&t).ok()) {
         parts
             .headers
@@ -293,6 +322,7 @@ pub fn menu(role: Role, here: &str) -> Vec<Nav> {
     if role == Role::Operator {
         entries.push(("/console/notices", "nav.notices"));
         entries.push(("/console/policy", "nav.policy"));
+        entries.push((simulation::PATH, "nav.simulation"));
     }
     if role == Role::Auditor {
         entries.push(("/console/audit", "nav.audit"));

@@ -14,6 +14,7 @@ pub mod notices;
 pub mod operations;
 pub mod records;
 pub mod requests;
+pub mod simulation;
 
 use fengcun_access::RequesterKind;
 use fengcun_store::{AuditEvent, AuditKind, StoreError};

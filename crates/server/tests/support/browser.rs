@@ -141,6 +141,14 @@ impl Browser {
             .unwrap_or_else(|_| panic!("the address never held {part}"))
     }
 
+    /// Waits until no element matches `css`: the page that showed it has been left.
+    pub async fn wait_gone(&self, css: &str) {
+        let asking = async { while self.client.find(Locator::Css(css)).await.is_ok() {} };
+        tokio::time::timeout(std::time::Duration::from_secs(10), asking)
+            .await
+            .unwrap_or_else(|_| panic!("{css} is still shown"))
+    }
+
     pub async fn fill(&self, css: &str, value: &str) {
         let field = self.client.find(Locator::Css(css)).await.unwrap();
         field.clear().await.unwrap();

@@ -1,0 +1,362 @@
+//! The console's simulation page (operators), over plain HTTP against a real server on port 0:
+//! the comparison a synthetic data set gives equals what `fengcun_simulate` computes directly on
+//! the same records; a clerk is refused (audited); a form without its CSRF token is refused; an
+//! upload with a bad line is answered with the line and the field.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "a test fails loudly on a broken fixture"
+)]
+
+use fengcun_domain::date::parse_date;
+use fengcun_policy::presets;
+use fengcun_server::config::key_digest;
+use fengcun_server::service::simulation::SEED;
+use fengcun_server::{ApiKey, Role};
+use fengcun_simulate::Comparison;
+use reqwest::StatusCode;
+use serde_json::json;
+use support::{Engine, Server};
+
+mod support;
+
+const ADMIN: &str = "administrator-key-for-console-simulation-tests";
+const AUDITOR: &str = "auditor-key-for-console-simulation-tests";
+const BOUNDARY: &str = "----fengcun-test-boundary-7MA4YWxkTrZu0gW";
+
+fn password(username: &str) -> String {
+    format!("{username}-correct-horse-battery")
+}
+
+async fn start(label: &str) -> Server {
+    let mut config = support::config("cn-minor-opt1");
+    config.secure_cookies = false;
+    let key = |name: &str, role: Role, secret: &str| ApiKey {
+        name: name.into(),
+        role,
+        agency: None,
+        requester_kind: None,
+        key_sha256: key_digest(secret),
+    };
+    config.api_keys = vec![
+        key("admin", Role::Administrator, ADMIN),
+        key("audit", Role::Auditor, AUDITOR),
+    ];
+    let server = Server::start(config, "2026-06-01T02:00:00Z", Engine::Sqlite, label).await;
+    for body in [
+        json!({"username": "ops-sun", "password": password("ops-sun"), "role": "operator"}),
+        json!({"username": "clerk-zhang", "password": password("clerk-zhang"), "role": "clerk", "requester_kind": "court"}),
+    ] {
+        let (status, answer) = server.post("/api/v1/users", ADMIN, &body).await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+    }
+    server
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The cookies of a console login, as one `Cookie` header, and the CSRF token.
+async fn login(server: &Server, username: &str) -> (String, String) {
+    let response = client()
+        .post(format!("{}/console/login", server.base))
+        .form(&[("username", username), ("password", &password(username))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let mut cookies = Vec::new();
+    let mut csrf = String::new();
+    for value in response.headers().get_all("set-cookie") {
+        let pair = value
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        if let Some(token) = pair.strip_prefix("fengcun_csrf=") {
+            csrf = token.to_owned();
+        }
+        cookies.push(pair);
+    }
+    assert!(!csrf.is_empty());
+    (cookies.join("; "), csrf)
+}
+
+/// A `multipart/form-data` body of text fields and, if given, a file.
+fn multipart(fields: &[(&str, &str)], file: Option<&[u8]>) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    if let Some(file) = file {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"facts.ndjson\"\r\nContent-Type: application/x-ndjson\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(file);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+/// Posts the simulation form: (status, `Location`, HTML).
+async fn post_simulation(
+    server: &Server,
+    cookies: &str,
+    fields: &[(&str, &str)],
+    file: Option<&[u8]>,
+) -> (StatusCode, String, String) {
+    let response = client()
+        .post(format!("{}/console/simulation", server.base))
+        .header("cookie", cookies)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(multipart(fields, file))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let location = response
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, location, response.text().await.unwrap())
+}
+
+async fn get(server: &Server, cookies: &str, path: &str) -> (StatusCode, String) {
+    let response = client()
+        .get(format!("{}{path}", server.base))
+        .header("cookie", cookies)
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+/// The finished job's page: waited for server-side (`?wait=1`), no sleeping here.
+async fn finished(server: &Server, cookies: &str, location: &str) -> String {
+    for _ in 0..60 {
+        let (status, html) = get(server, cookies, &format!("{location}?wait=1")).await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        if !html.contains("hx-trigger=\"every 1s\"") {
+            return html;
+        }
+    }
+    panic!("the simulation did not finish");
+}
+
+/// The number in the table cell with this id.
+fn cell(html: &str, id: &str) -> String {
+    let start = html
+        .find(&format!("id=\"{id}\">"))
+        .unwrap_or_else(|| panic!("no cell {id} in {html}"));
+    let rest = &html[start + id.len() + 6..];
+    rest[..rest.find('<').unwrap()].to_owned()
+}
+
+#[tokio::test]
+async fn an_operator_simulates_a_synthetic_data_set_with_two_policies() {
+    let server = start("sim-synthetic").await;
+    let (cookies, csrf) = login(&server, "ops-sun").await;
+
+    // The page and its menu entry.
+    let (status, html) = get(&server, &cookies, "/console/simulation").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("href=\"/console/simulation\""), "{html}");
+    assert!(html.contains("value=\"cn-minor-opt2\""), "{html}");
+
+    let (status, location, html) = post_simulation(
+        &server,
+        &cookies,
+        &[
+            ("csrf_token", &csrf),
+            ("size", "10000"),
+            ("policies", "cn-minor-opt1"),
+            ("policies", "cn-minor-opt2"),
+            ("as_of", "2025-06-30"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+    assert!(location.starts_with("/console/simulation/"), "{location}");
+    let html = finished(&server, &cookies, &location).await;
+
+    // The same records, simulated directly with the simulate crate.
+    let mut facts = Vec::new();
+    fengcun_synth::generate(
+        fengcun_synth::Config {
+            records: 10_000,
+            seed: SEED,
+        },
+        &mut facts,
+        None,
+        &mut |_| {},
+    )
+    .unwrap();
+    let policies: Vec<_> = ["cn-minor-opt1", "cn-minor-opt2"]
+        .iter()
+        .map(|name| {
+            presets::all()
+                .iter()
+                .find(|p| p.meta.name == *name)
+                .unwrap()
+                .clone()
+        })
+        .collect();
+    let as_of = parse_date("2025-06-30").unwrap();
+    let run =
+        fengcun_simulate::run(&policies, as_of, &mut facts.as_slice(), 1, &mut |_| {}).unwrap();
+    assert!(run.errors.is_empty());
+    let expected = Comparison::new(&policies, as_of, &run);
+
+    assert_eq!(cell(&html, "sim-records"), expected.records.to_string());
+    assert_eq!(cell(&html, "sim-convicted"), expected.convicted.to_string());
+    assert_eq!(expected.policies.len(), 2);
+    for p in &expected.policies {
+        assert!(p.sealed > 0, "{} seals nothing", p.name);
+        let id = |field: &str| format!("sim-{}-{field}", p.name);
+        assert_eq!(cell(&html, &id("convicted")), p.convicted.to_string());
+        assert_eq!(cell(&html, &id("sealed")), p.sealed.to_string());
+        assert_eq!(cell(&html, &id("share")), format!("{:.1}%", p.share));
+        assert_eq!(cell(&html, &id("sealed_now")), p.sealed_now.to_string());
+        assert_eq!(
+            cell(&html, &id("non_conviction")),
+            p.non_conviction.to_string()
+        );
+        assert_eq!(
+            cell(&html, &id("non_conviction_sealed")),
+            p.non_conviction_sealed.to_string()
+        );
+        assert_eq!(cell(&html, &id("needs_facts")), p.needs_facts.to_string());
+    }
+    // The two policies differ on these records (else the comparison proves little).
+    assert_ne!(expected.policies[0].sealed, expected.policies[1].sealed);
+
+    // The chart and the CSV files, as the CLI writes them.
+    assert!(html.contains("id=\"sim-chart\""), "{html}");
+    let (status, svg) = get(&server, &cookies, &format!("{location}/files/chart.svg")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(svg, expected.svg());
+    for (name, content) in expected.csv() {
+        assert!(html.contains(&format!("{location}/files/{name}")), "{name}");
+        let (status, body) = get(&server, &cookies, &format!("{location}/files/{name}")).await;
+        assert_eq!(status, StatusCode::OK, "{name}");
+        assert_eq!(body, content, "{name}");
+    }
+
+    // Audited: who simulated what.
+    let log = server.audit_log(AUDITOR).await;
+    let entry = log
+        .iter()
+        .find(|e| e["outcome"] == "simulate")
+        .expect("a simulate entry");
+    assert_eq!(entry["actor"], "user:ops-sun");
+    let detail = entry["detail"].to_string();
+    assert!(detail.contains("synthetic 10000"), "{detail}");
+    assert!(detail.contains("cn-minor-opt2"), "{detail}");
+    server.stop();
+}
+
+#[tokio::test]
+async fn a_clerk_is_refused_and_the_refusal_is_audited() {
+    let server = start("sim-clerk").await;
+    let (cookies, csrf) = login(&server, "clerk-zhang").await;
+    let (status, html) = get(&server, &cookies, "/console/simulation").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{html}");
+    assert!(!html.contains("href=\"/console/simulation\""), "{html}");
+    let (status, _, html) = post_simulation(
+        &server,
+        &cookies,
+        &[
+            ("csrf_token", &csrf),
+            ("size", "10000"),
+            ("policies", "cn-minor-opt1"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{html}");
+    let log = server.audit_log(AUDITOR).await;
+    let refusals = log
+        .iter()
+        .filter(|e| {
+            e["kind"] == "forbidden"
+                && e["actor"] == "user:clerk-zhang"
+                && e["outcome"] == "simulate policies"
+        })
+        .count();
+    assert!(refusals >= 1, "{log:?}");
+    assert!(!log.iter().any(|e| e["outcome"] == "simulate"));
+    server.stop();
+}
+
+#[tokio::test]
+async fn a_form_without_its_csrf_token_is_refused() {
+    let server = start("sim-csrf").await;
+    let (cookies, _) = login(&server, "ops-sun").await;
+    let (status, _, html) = post_simulation(
+        &server,
+        &cookies,
+        &[("size", "10000"), ("policies", "cn-minor-opt1")],
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{html}");
+    let log = server.audit_log(AUDITOR).await;
+    assert!(!log.iter().any(|e| e["outcome"] == "simulate"), "{log:?}");
+    // No job was made.
+    let (status, _) = get(&server, &cookies, "/console/simulation/1").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    server.stop();
+}
+
+#[tokio::test]
+async fn an_upload_with_a_bad_line_names_the_line_and_the_field() {
+    let server = start("sim-upload").await;
+    let (cookies, csrf) = login(&server, "ops-sun").await;
+    let upload = concat!(
+        r#"{"record_id":"X-1","disposition":"convicted","charges":[{"name":"盗窃罪"}],"sentence":{"principal":"fixed_term","months":7},"recidivist":false,"prior_convictions":0,"offence_date":"2023-01-01","disposition_date":"2023-05-01","judgment_effective_date":"2023-05-12"}"#,
+        "\n",
+        r#"{"record_id":"X-2","disposition":"not_prosecuted","ground":"discretionary","disposition_date":"2024-01-01","charges":[{"name":"诈骗罪"}]}"#,
+        "\n",
+        r#"{"record_id":"X-3","disposition":"convicted","charges":[{"name":"不存在罪"}],"sentence":{"principal":"exempt"}}"#,
+        "\n",
+    );
+    let (status, location, html) = post_simulation(
+        &server,
+        &cookies,
+        &[
+            ("csrf_token", &csrf),
+            ("size", "upload"),
+            ("policies", "cn-minor-opt1"),
+        ],
+        Some(upload.as_bytes()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+    let html = finished(&server, &cookies, &location).await;
+    assert!(html.contains("id=\"sim-line-errors\""), "{html}");
+    assert!(html.contains("第 3 行"), "{html}");
+    assert!(html.contains("「charges[0].name」"), "{html}");
+    assert!(!html.contains("id=\"sim-summary\""), "{html}");
+    server.stop();
+}
