@@ -463,14 +463,9 @@ fn sentence(
     })
 }
 
-fn check_dates(record: &Record) -> Result<(), FieldError> {
-    let chain: [(&'static str, Option<Date>); 5] = [
-        ("person.birth_date", record.person.birth_date),
-        ("offence_date", record.offence_date),
-        ("disposition_date", record.disposition_date),
-        ("judgment_effective_date", record.judgment_effective_date),
-        ("execution_completed_date", record.execution_completed_date),
-    ];
+/// The given dates, those present, in legal order (each on or after the one before it); the first
+/// out of order is named with the earlier one it precedes. Criminal and violation records share it.
+pub(crate) fn check_date_order(chain: [(&'static str, Option<Date>); 5]) -> Result<(), FieldError> {
     let mut earlier: Option<(&'static str, Date)> = None;
     for (field, date) in chain {
         let Some(date) = date else { continue };
@@ -489,6 +484,18 @@ fn check_dates(record: &Record) -> Result<(), FieldError> {
         }
         earlier = Some((field, date));
     }
+    Ok(())
+}
+
+fn check_dates(record: &Record) -> Result<(), FieldError> {
+    let chain: [(&'static str, Option<Date>); 5] = [
+        ("person.birth_date", record.person.birth_date),
+        ("offence_date", record.offence_date),
+        ("disposition_date", record.disposition_date),
+        ("judgment_effective_date", record.judgment_effective_date),
+        ("execution_completed_date", record.execution_completed_date),
+    ];
+    check_date_order(chain)?;
     let convicted = record.disposition == Disposition::Convicted;
     if !convicted && record.execution_completed_date.is_some() {
         return Err(FieldError::new(

@@ -244,24 +244,7 @@ fn check(record: &Record) -> Result<(), FieldError> {
         ("decision_effective_date", record.decision_effective_date),
         ("execution_completed_date", record.execution_completed_date),
     ];
-    let mut earlier: Option<(&'static str, Date)> = None;
-    for (field, date) in chain {
-        let Some(date) = date else { continue };
-        if let Some((earlier_field, earlier_date)) = earlier {
-            if date < earlier_date {
-                return Err(FieldError::new(
-                    field,
-                    FactError::DateOrder {
-                        earlier: earlier_field,
-                        earlier_date: earlier_date.to_string(),
-                        later: field,
-                        later_date: date.to_string(),
-                    },
-                ));
-            }
-        }
-        earlier = Some((field, date));
-    }
+    crate::facts::check_date_order(chain)?;
     let penalized = record.disposition == Disposition::Penalized;
     if !penalized && record.decision_effective_date.is_some() {
         return Err(FieldError::new(
