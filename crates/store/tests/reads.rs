@@ -17,12 +17,22 @@ use fengcun_store::{Context, Keys, RecordFilter, SqlStore};
 use serde_json::{Value, json};
 
 async fn stores(test: &str) -> Vec<SqlStore> {
+    let (keys, urls) = store_urls(test).await;
+    let mut stores = Vec::new();
+    for url in urls {
+        stores.push(fengcun_store::open(&url, keys.clone()).await.unwrap());
+    }
+    stores
+}
+
+/// A fresh SQLite file and, when `FENGCUN_TEST_DATABASE_URL` is set, a fresh PostgreSQL database,
+/// with the one master key their stores open with.
+async fn store_urls(test: &str) -> (Keys, Vec<String>) {
     let dir = std::env::temp_dir().join(format!("fengcun-reads-{}-{test}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let keys = Keys::new(MasterKey::generate());
-    let sqlite = format!("sqlite://{}", dir.join("store.sqlite").display());
-    let mut stores = vec![fengcun_store::open(&sqlite, keys.clone()).await.unwrap()];
+    let mut urls = vec![format!("sqlite://{}", dir.join("store.sqlite").display())];
     match std::env::var("FENGCUN_TEST_DATABASE_URL") {
         Ok(url) => {
             use sqlx::Executor;
@@ -40,17 +50,13 @@ async fn stores(test: &str) -> Vec<SqlStore> {
                 .await
                 .unwrap();
             let base = url.rsplit_once('/').map(|(base, _)| base).unwrap();
-            stores.push(
-                fengcun_store::open(&format!("{base}/{name}"), keys)
-                    .await
-                    .unwrap(),
-            );
+            urls.push(format!("{base}/{name}"));
         }
         Err(_) => {
             eprintln!("SKIPPED PostgreSQL: FENGCUN_TEST_DATABASE_URL is not set (.ci/run sets it)")
         }
     }
-    stores
+    (keys, urls)
 }
 
 fn event(
@@ -370,5 +376,73 @@ async fn a_document_number_finds_its_case_on_every_engine() {
         );
         assert_eq!(found("110105-ga", "(2024)某刑初000007号").await, None);
         assert_eq!(found("110105-fy", "(2024)某刑初000008号").await, None);
+    }
+}
+
+/// Records by agency count each record once per agency that sent any of its events, whichever
+/// batch brought them and however often a batch is sent again; a database whose holdings were
+/// never kept (made before migration 11) has them counted from its events when it is opened.
+#[tokio::test]
+async fn records_by_agency_count_each_holding_once_and_are_rebuilt_by_the_migration() {
+    let policy = presets::get("cn-minor-opt1").unwrap().clone();
+    let ctx = Context::new(Arc::new(policy), "2025-01-01T00:00:00Z".parse().unwrap());
+    let by_agency = |pairs: &[(&str, i64)]| {
+        pairs
+            .iter()
+            .map(|(agency, n)| ((*agency).to_owned(), *n))
+            .collect::<Vec<_>>()
+    };
+    // The police file two cases of one person and a third of another; the court judges the first
+    // case in a later batch, and that batch is sent twice.
+    let first = sealed_conviction("110105-2024-000001", "110105199003070025");
+    let second = sealed_conviction("110105-2024-000002", "110105199003070025");
+    let third = sealed_conviction("110105-2024-000003", "11010519491231002X");
+    let filings = vec![first[0].clone(), second[0].clone(), third[0].clone()];
+    let judgments: Vec<ValidEvent> = first[1..].to_vec();
+    let expected = by_agency(&[("110105-fy", 1), ("110105-ga", 3)]);
+    let (keys, urls) = store_urls("holdings").await;
+    for url in urls {
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        store.ingest(&filings, &ctx).await.unwrap();
+        store.ingest(&judgments, &ctx).await.unwrap();
+        store.ingest(&judgments, &ctx).await.unwrap();
+        // A later event of a record the agency already holds adds nothing.
+        store.ingest(&second[1..2], &ctx).await.unwrap();
+        let stats = |store: SqlStore| async move {
+            store
+                .stats(
+                    "2025-01-05".parse().unwrap(),
+                    "2025-01-05T00:00:00Z".parse().unwrap(),
+                )
+                .await
+                .unwrap()
+                .records_by_agency
+        };
+        let expected_now = by_agency(&[("110105-fy", 2), ("110105-ga", 3)]);
+        assert_eq!(stats(store.clone()).await, expected_now);
+        assert_ne!(expected_now, expected);
+        // Back to a database from before migration 11: no holdings kept, the events' index there.
+        use sqlx::Executor;
+        store
+            .pool()
+            .execute(
+                "DROP TABLE holdings; DROP TABLE agency_holdings; \
+                 CREATE INDEX events_by_agency ON events (agency_code, case_code, person_key); \
+                 DELETE FROM schema_version WHERE version >= 11;",
+            )
+            .await
+            .unwrap();
+        store.pool().close().await;
+        let reopened = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        assert_eq!(stats(reopened.clone()).await, expected_now);
+        // And the holdings keep counting after the migration.
+        reopened
+            .ingest(&sealed_conviction("110105-2024-000004", "110105198001010016"), &ctx)
+            .await
+            .unwrap();
+        assert_eq!(
+            stats(reopened).await,
+            by_agency(&[("110105-fy", 3), ("110105-ga", 4)])
+        );
     }
 }

@@ -14,7 +14,7 @@ use sqlx::AnyConnection;
 use crate::error::StoreError;
 use crate::keys;
 use crate::sql::SqlStore;
-use crate::sql::rows::{Param, list, list_from, param, ts};
+use crate::sql::rows::{Param, ROWS_PER_STATEMENT, list, list_from, param, placeholders, ts};
 use crate::types::Context;
 
 /// Stored events of the persons' records (encrypted), read in one statement per batch: one round
@@ -151,7 +151,7 @@ impl SqlStore {
         Ok(known)
     }
 
-    /// Inserts event rows, a hundred to a statement.
+    /// Inserts event rows, a hundred to a statement, and the holdings they bring.
     pub(crate) async fn insert_event_rows(
         &self,
         tx: &mut AnyConnection,
@@ -159,6 +159,7 @@ impl SqlStore {
         ctx: &Context,
     ) -> Result<(), StoreError> {
         let received = ts(ctx.now);
+        self.insert_holdings(tx, rows).await?;
         self.insert_rows_with(
             tx,
             "INSERT INTO events (person_key, case_code, idempotency_key, content_hash, kind, event_date, agency_code, received_at, body) VALUES",
@@ -178,6 +179,54 @@ impl SqlStore {
             },
         )
         .await
+    }
+
+    /// Keeps which records each agency holds (sent one of their events) and how many, as the
+    /// events arrive: counting them from the events read a million rows for every dashboard
+    /// (docs/operations.md, `/api/v1/stats`). A holding already kept is left alone (`RETURNING`
+    /// names only the new ones, also when another transaction wrote the same holding first), and
+    /// each agency's count grows by its new holdings in one statement, agencies in code order so
+    /// that two transactions lock the counts in the same order.
+    async fn insert_holdings(
+        &self,
+        tx: &mut AnyConnection,
+        rows: &[EventRow],
+    ) -> Result<(), StoreError> {
+        let mut holdings: Vec<(&str, &str, &str)> = rows
+            .iter()
+            .map(|r| (r.agency.as_str(), r.case_code.as_str(), r.person_key.as_str()))
+            .collect();
+        holdings.sort_unstable();
+        holdings.dedup();
+        let mut new_by_agency: std::collections::BTreeMap<String, i64> = Default::default();
+        for chunk in holdings.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO holdings (agency_code, case_code, person_key) VALUES {} \
+                 ON CONFLICT (agency_code, case_code, person_key) DO NOTHING RETURNING agency_code",
+                placeholders(self.positional(), chunk.len(), 3)
+            );
+            let mut query = sqlx::query_as::<_, (String,)>(&sql);
+            for (agency, case, person) in chunk {
+                query = query.bind(*agency).bind(*case).bind(*person);
+            }
+            for (agency,) in query.fetch_all(&mut *tx).await? {
+                *new_by_agency.entry(agency).or_default() += 1;
+            }
+        }
+        let counts: Vec<(String, i64)> = new_by_agency.into_iter().collect();
+        for chunk in counts.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO agency_holdings (agency_code, records) VALUES {} \
+                 ON CONFLICT (agency_code) DO UPDATE SET records = agency_holdings.records + excluded.records",
+                placeholders(self.positional(), chunk.len(), 2)
+            );
+            let mut query = sqlx::query(&sql);
+            for (agency, records) in chunk {
+                query = query.bind(agency.as_str()).bind(*records);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        Ok(())
     }
 
     pub(crate) async fn insert_mappings(

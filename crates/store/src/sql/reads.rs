@@ -182,8 +182,9 @@ type SummaryRow = (
 const SUMMARY_COLUMNS: &str = "r.person_key, r.case_code, r.state, r.state_date, r.state_trigger, r.policy, r.policy_version, \
      r.updated_at, r.facts, r.data_key";
 
-/// The agency holds the record `r`: it sent one of its events (index `events_by_agency`).
-const HELD_BY: &str = "EXISTS (SELECT 1 FROM events e WHERE e.agency_code = $1 AND e.case_code = r.case_code AND e.person_key = r.person_key)";
+/// The agency holds the record `r`: it sent one of its events (table `holdings`, kept as events
+/// arrive).
+const HELD_BY: &str = "EXISTS (SELECT 1 FROM holdings h WHERE h.agency_code = $1 AND h.case_code = r.case_code AND h.person_key = r.person_key)";
 
 impl SqlStore {
     /// The person a record is about, from its sealed facts (none if it has none).
@@ -496,8 +497,7 @@ impl SqlStore {
                 .fetch_all(&self.pool)
                 .await?;
         let records_by_agency = sqlx::query_as(
-            "SELECT agency_code, COUNT(*) FROM (SELECT DISTINCT agency_code, case_code, person_key FROM events) held \
-             GROUP BY agency_code ORDER BY agency_code",
+            "SELECT agency_code, records FROM agency_holdings ORDER BY agency_code",
         )
         .fetch_all(&self.pool)
         .await?;
