@@ -51,9 +51,27 @@ type PathOf = Arc<dyn Fn(usize) -> String + Send + Sync>;
 
 /// Logs in through the console's form; the session's cookies as one `Cookie` header.
 async fn login(http: &reqwest::Client, base: &str) -> anyhow::Result<String> {
+    // The login form's token and its cookie, as a browser gets them from the page.
+    let page = http.get(format!("{base}/console/login")).send().await?;
+    let form_cookie = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
+        .find(|pair| pair.starts_with("fengcun_login_csrf="))
+        .ok_or_else(|| anyhow::anyhow!("the login page set no form token"))?;
+    let token = form_cookie
+        .split_once('=')
+        .map(|(_, t)| t.to_owned())
+        .unwrap_or_default();
     let response = http
         .post(format!("{base}/console/login"))
-        .form(&[("username", USER), ("password", PASSWORD)])
+        .header("cookie", form_cookie)
+        .form(&[
+            ("username", USER),
+            ("password", PASSWORD),
+            ("csrf_token", &token),
+        ])
         .send()
         .await?;
     anyhow::ensure!(

@@ -36,7 +36,14 @@ impl FromRequestParts<AppState> for Caller {
             return caller_by_key(state, key).await;
         }
         let token = cookie(&parts.headers, SESSION_COOKIE).ok_or(ApiError::UNAUTHENTICATED)?;
-        caller_by_session(state, &token, &parts.method, &parts.headers).await
+        caller_by_session(
+            state,
+            &token,
+            &parts.method,
+            parts.uri.path(),
+            &parts.headers,
+        )
+        .await
     }
 }
 
@@ -117,10 +124,19 @@ async fn log_repeated_refusal(
     Ok(())
 }
 
+/// Audits a form refused before any session exists (the login form without its token), at most
+/// once a minute per address as the other repeated refusals are.
+pub async fn refuse_anonymous_form(state: &AppState, path: &str) -> Result<(), ApiError> {
+    let entry = AuditEvent::new(AuditKind::AuthenticationRefused, "anonymous", "csrf")
+        .detail(serde_json::json!({"via": "form", "method": "POST", "path": path}));
+    log_repeated_refusal(state, &format!("csrf:anonymous:{path}"), entry).await
+}
+
 async fn caller_by_session(
     state: &AppState,
     token: &str,
     method: &Method,
+    path: &str,
     headers: &HeaderMap,
 ) -> Result<Caller, ApiError> {
     let session = state
@@ -139,8 +155,9 @@ async fn caller_by_session(
             // The cookie is SameSite=Strict, so this is a faulty client or a cookie taken elsewhere:
             // worth a trace either way.
             let actor = format!("user:{}", session.username);
-            let entry = AuditEvent::new(AuditKind::AuthenticationRefused, &actor, "csrf")
-                .detail(serde_json::json!({"via": "session", "method": method.as_str()}));
+            let entry = AuditEvent::new(AuditKind::AuthenticationRefused, &actor, "csrf").detail(
+                serde_json::json!({"via": "session", "method": method.as_str(), "path": path}),
+            );
             log_repeated_refusal(state, &format!("csrf:{actor}"), entry).await?;
             return Err(ApiError::Csrf);
         }
@@ -173,6 +190,8 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
+/// Whether two secrets are equal, in a time that does not depend on where they differ.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use subtle::ConstantTimeEq;
+    a.ct_eq(b).into()
 }

@@ -539,3 +539,182 @@ async fn the_english_switch(browser: &Browser) {
     assert_eq!(menu(browser).await[0], "首页");
     browser.logout().await;
 }
+
+/// An audit entry's detail (stored as JSON text).
+fn detail_of(entry: &Value) -> Value {
+    serde_json::from_str(entry["detail"].as_str().unwrap_or("null")).unwrap()
+}
+
+/// Every address of the console that changes something, read from its router (so that a form
+/// added later is checked without being listed here): each `.route(…)` with a `post(` handler,
+/// its path parameters filled with a value of no row.
+fn changing_routes() -> Vec<String> {
+    let source = include_str!("../src/console/mod.rs");
+    let mut paths = Vec::new();
+    for chunk in source.split(".route(").skip(1) {
+        let chunk = chunk.split(".layer(").next().unwrap();
+        if !chunk.contains("post(") {
+            continue;
+        }
+        let path = if chunk.trim_start().starts_with("simulation::PATH") {
+            "/console/simulation".to_owned()
+        } else {
+            let start = chunk.find('"').unwrap() + 1;
+            let end = start + chunk[start..].find('"').unwrap();
+            chunk[start..end].to_owned()
+        };
+        if path.contains("{*") {
+            continue; // the unknown addresses' 404
+        }
+        let filled: Vec<String> = path
+            .split('/')
+            .map(|part| {
+                if part.starts_with('{') {
+                    "no-such-row".to_owned()
+                } else {
+                    part.to_owned()
+                }
+            })
+            .collect();
+        paths.push(filled.join("/"));
+    }
+    paths
+}
+
+#[tokio::test]
+async fn every_changing_form_without_its_token_is_refused_and_audited() {
+    let server = start("console-csrf-all").await;
+    let routes = changing_routes();
+    // The router's forms as they stand; a shorter list means the reading of the router broke.
+    for expected in [
+        "/console/login",
+        "/console/logout",
+        "/console/users",
+        "/console/users/no-such-row/disable",
+        "/console/keys/no-such-row/revoke",
+        "/console/requests/no-such-row/approve",
+        "/console/grants/no-such-row/revoke",
+        "/console/lookup",
+        "/console/notices/no-such-row/retry",
+        "/console/audit/verify",
+        "/console/policy/apply",
+        "/console/simulation",
+    ] {
+        assert!(
+            routes.iter().any(|r| r == expected),
+            "{expected} in {routes:?}"
+        );
+    }
+    let (cookies, csrf) = console_login(&server, "admin-qian").await;
+    let http = plain_client();
+    let mut at: jiff::Timestamp = "2026-06-01T02:00:00Z".parse().unwrap();
+    for path in &routes {
+        for token in [None, Some("0000"), Some(&csrf[..csrf.len() - 1])] {
+            // A minute apart, so that each address's refusal is audited (repeats within a minute
+            // are counted into the next entry).
+            at += jiff::SignedDuration::from_secs(61);
+            server.clock.set(at);
+            let mut form = vec![("username", "x".to_owned()), ("password", "y".to_owned())];
+            if let Some(token) = token {
+                form.push(("csrf_token", token.to_owned()));
+            }
+            let response = http
+                .post(format!("{}{path}", server.base))
+                .header("cookie", &cookies)
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path} {token:?}");
+            let page = response.text().await.unwrap();
+            assert!(page.contains("安全令牌"), "{path}: {page}");
+        }
+    }
+    let refused: Vec<Value> = audit(&server)
+        .await
+        .into_iter()
+        .filter(|e| e["kind"] == "authentication_refused" && e["outcome"] == "csrf")
+        .collect();
+    for path in &routes {
+        let entries = refused
+            .iter()
+            .filter(|e| detail_of(e)["path"] == path.as_str())
+            .count();
+        assert_eq!(entries, 3, "{path}: {refused:?}");
+    }
+    // The session still works, and its own token still changes things.
+    let response = http
+        .post(format!("{}/console/logout", server.base))
+        .header("cookie", &cookies)
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    server.running.stop();
+}
+
+#[tokio::test]
+async fn a_login_form_from_another_page_is_refused_and_audited() {
+    let server = start("console-login-csrf").await;
+    let http = plain_client();
+    let login = |cookie: Option<String>, token: Option<String>| {
+        let http = http.clone();
+        let base = server.base.clone();
+        async move {
+            let mut form = vec![
+                ("username", "admin-qian".to_owned()),
+                ("password", password("admin-qian")),
+            ];
+            if let Some(token) = token {
+                form.push(("csrf_token", token));
+            }
+            let mut request = http.post(format!("{base}/console/login")).form(&form);
+            if let Some(cookie) = cookie {
+                request = request.header("cookie", cookie);
+            }
+            request.send().await.unwrap()
+        }
+    };
+    let (cookie, token) = support::console::login_form_token(&server).await;
+    let (_, other_token) = support::console::login_form_token(&server).await;
+    // A right password posted from another site (no cookie of ours, or its own token) opens no
+    // session.
+    for (cookie, token) in [
+        (None, None),
+        (None, Some(token.clone())),
+        (Some(cookie.clone()), None),
+        (Some(cookie.clone()), Some(other_token)),
+    ] {
+        let response = login(cookie.clone(), token.clone()).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::FORBIDDEN,
+            "{cookie:?} {token:?}"
+        );
+        assert!(
+            !response
+                .headers()
+                .get_all("set-cookie")
+                .iter()
+                .any(|v| v.to_str().unwrap().starts_with("fengcun_session=")),
+            "no session for {cookie:?} {token:?}"
+        );
+        assert!(response.text().await.unwrap().contains("安全令牌"));
+    }
+    let refused: Vec<Value> = audit(&server)
+        .await
+        .into_iter()
+        .filter(|e| {
+            e["kind"] == "authentication_refused"
+                && e["outcome"] == "csrf"
+                && e["actor"] == "anonymous"
+                && detail_of(e)["path"] == "/console/login"
+        })
+        .collect();
+    assert_eq!(refused.len(), 1, "the first of the minute: {refused:?}");
+    // The page's own cookie and token open the session.
+    let response = login(Some(cookie), Some(token)).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    server.running.stop();
+}

@@ -61,34 +61,6 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
-/// The cookies of a console login, as one `Cookie` header, and the CSRF token.
-async fn login(server: &Server, username: &str) -> (String, String) {
-    let response = client()
-        .post(format!("{}/console/login", server.base))
-        .form(&[("username", username), ("password", &password(username))])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let mut cookies = Vec::new();
-    let mut csrf = String::new();
-    for value in response.headers().get_all("set-cookie") {
-        let pair = value
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
-        if let Some(token) = pair.strip_prefix("fengcun_csrf=") {
-            csrf = token.to_owned();
-        }
-        cookies.push(pair);
-    }
-    assert!(!csrf.is_empty());
-    (cookies.join("; "), csrf)
-}
-
 /// A `multipart/form-data` body of text fields and, if given, a file.
 fn multipart(fields: &[(&str, &str)], file: Option<&[u8]>) -> Vec<u8> {
     let mut body = Vec::new();
@@ -175,7 +147,7 @@ fn cell(html: &str, id: &str) -> String {
 #[tokio::test]
 async fn an_operator_simulates_a_synthetic_data_set_with_two_policies() {
     let server = start("sim-synthetic").await;
-    let (cookies, csrf) = login(&server, "ops-sun").await;
+    let (cookies, csrf) = support::console::console_login(&server, "ops-sun").await;
 
     // The page and its menu entry.
     let (status, html) = get(&server, &cookies, "/console/simulation").await;
@@ -279,7 +251,7 @@ async fn an_operator_simulates_a_synthetic_data_set_with_two_policies() {
 #[tokio::test]
 async fn a_clerk_is_refused_and_the_refusal_is_audited() {
     let server = start("sim-clerk").await;
-    let (cookies, csrf) = login(&server, "clerk-zhang").await;
+    let (cookies, csrf) = support::console::console_login(&server, "clerk-zhang").await;
     let (status, html) = get(&server, &cookies, "/console/simulation").await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{html}");
     assert!(!html.contains("href=\"/console/simulation\""), "{html}");
@@ -312,7 +284,7 @@ async fn a_clerk_is_refused_and_the_refusal_is_audited() {
 #[tokio::test]
 async fn a_form_without_its_csrf_token_is_refused() {
     let server = start("sim-csrf").await;
-    let (cookies, _) = login(&server, "ops-sun").await;
+    let (cookies, _) = support::console::console_login(&server, "ops-sun").await;
     let (status, _, html) = post_simulation(
         &server,
         &cookies,
@@ -332,7 +304,7 @@ async fn a_form_without_its_csrf_token_is_refused() {
 #[tokio::test]
 async fn an_upload_with_a_bad_line_names_the_line_and_the_field() {
     let server = start("sim-upload").await;
-    let (cookies, csrf) = login(&server, "ops-sun").await;
+    let (cookies, csrf) = support::console::console_login(&server, "ops-sun").await;
     let upload = concat!(
         r#"{"record_id":"X-1","disposition":"convicted","charges":[{"name":"盗窃罪"}],"sentence":{"principal":"fixed_term","months":7},"recidivist":false,"prior_convictions":0,"offence_date":"2023-01-01","disposition_date":"2023-05-01","judgment_effective_date":"2023-05-12"}"#,
         "\n",

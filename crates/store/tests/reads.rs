@@ -437,7 +437,10 @@ async fn records_by_agency_count_each_holding_once_and_are_rebuilt_by_the_migrat
         assert_eq!(stats(reopened.clone()).await, expected_now);
         // And the holdings keep counting after the migration.
         reopened
-            .ingest(&sealed_conviction("110105-2024-000004", "110105198001010016"), &ctx)
+            .ingest(
+                &sealed_conviction("110105-2024-000004", "110105198001010016"),
+                &ctx,
+            )
             .await
             .unwrap();
         assert_eq!(

@@ -162,10 +162,41 @@ pub async fn console_login_unchecked(server: &Server, username: &str) -> (String
     login(server, username, false).await
 }
 
+/// The login page's form token and the cookie it came with (`name=value`), as a browser gets
+/// them by opening the page.
+pub async fn login_form_token(server: &Server) -> (String, String) {
+    let response = plain_client()
+        .get(format!("{}/console/login", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .find(|pair| pair.starts_with("fengcun_login_csrf="))
+        .expect("the login page sets its form token's cookie");
+    let page = response.text().await.unwrap();
+    let token = cookie.split_once('=').unwrap().1.to_owned();
+    assert!(
+        page.contains(&format!("name=\"csrf_token\" value=\"{token}\"")),
+        "the login form carries the cookie's token"
+    );
+    (cookie, token)
+}
+
 async fn login(server: &Server, username: &str, check_attributes: bool) -> (String, String) {
+    let (cookie, token) = login_form_token(server).await;
     let response = plain_client()
         .post(format!("{}/console/login", server.base))
-        .form(&[("username", username), ("password", &password(username))])
+        .header("cookie", cookie)
+        .form(&[
+            ("username", username),
+            ("password", &password(username)),
+            ("csrf_token", &token),
+        ])
         .send()
         .await
         .unwrap();

@@ -194,7 +194,13 @@ impl SqlStore {
     ) -> Result<(), StoreError> {
         let mut holdings: Vec<(&str, &str, &str)> = rows
             .iter()
-            .map(|r| (r.agency.as_str(), r.case_code.as_str(), r.person_key.as_str()))
+            .map(|r| {
+                (
+                    r.agency.as_str(),
+                    r.case_code.as_str(),
+                    r.person_key.as_str(),
+                )
+            })
             .collect();
         holdings.sort_unstable();
         holdings.dedup();

@@ -496,11 +496,10 @@ impl SqlStore {
             sqlx::query_as("SELECT state, COUNT(*) FROM records GROUP BY state ORDER BY state")
                 .fetch_all(&self.pool)
                 .await?;
-        let records_by_agency = sqlx::query_as(
-            "SELECT agency_code, records FROM agency_holdings ORDER BY agency_code",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let records_by_agency =
+            sqlx::query_as("SELECT agency_code, records FROM agency_holdings ORDER BY agency_code")
+                .fetch_all(&self.pool)
+                .await?;
         let due = |days: i32| {
             fengcun_domain::date::add_period(today, 0, 0, days)
                 .map(|d| d.to_string())
