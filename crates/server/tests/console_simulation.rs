@@ -17,6 +17,7 @@ use fengcun_server::{ApiKey, Role};
 use fengcun_simulate::Comparison;
 use reqwest::StatusCode;
 use serde_json::json;
+use support::browser::{Browser, password};
 use support::{Engine, Server};
 
 mod support;
@@ -24,10 +25,6 @@ mod support;
 const ADMIN: &str = "administrator-key-for-console-simulation-tests";
 const AUDITOR: &str = "auditor-key-for-console-simulation-tests";
 const BOUNDARY: &str = "----fengcun-test-boundary-7MA4YWxkTrZu0gW";
-
-fn password(username: &str) -> String {
-    format!("{username}-correct-horse-battery")
-}
 
 async fn start(label: &str) -> Server {
     let mut config = support::config("cn-minor-opt1");
@@ -47,6 +44,7 @@ async fn start(label: &str) -> Server {
     for body in [
         json!({"username": "ops-sun", "password": password("ops-sun"), "role": "operator"}),
         json!({"username": "clerk-zhang", "password": password("clerk-zhang"), "role": "clerk", "requester_kind": "court"}),
+        json!({"username": "policy-he", "password": password("policy-he"), "role": "policy_maker"}),
     ] {
         let (status, answer) = server.post("/api/v1/users", ADMIN, &body).await;
         assert_eq!(status, StatusCode::CREATED, "{answer}");
@@ -331,4 +329,138 @@ async fn an_upload_with_a_bad_line_names_the_line_and_the_field() {
     assert!(html.contains("「charges[0].name」"), "{html}");
     assert!(!html.contains("id=\"sim-summary\""), "{html}");
     server.stop();
+}
+
+/// A policy maker's whole console: the simulation page (and nothing of the records, the policy
+/// in force, notices or the audit log), driven in Chromium — the synthetic 10,000 records, two
+/// policies ticked, the progress polled by htmx until the comparison, the chart and the CSV
+/// links appear; its numbers are the simulate crate's on the same records.
+#[tokio::test]
+async fn a_policy_maker_compares_policies_in_a_browser() {
+    let server = start("console-sim-browser").await;
+    let Some(browser) = Browser::start(&server.base).await else {
+        if std::env::var("FENGCUN_REQUIRE_BROWSER").is_ok() {
+            panic!("FENGCUN_REQUIRE_BROWSER is set and no browser was found");
+        }
+        return;
+    };
+    browser.login("policy-he").await;
+    let menu = browser.text("#menu").await;
+    assert!(menu.contains("政策模拟"), "{menu}");
+    for other in ["记录", "通知", "审计", "用户"] {
+        assert!(
+            !menu.contains(other),
+            "{other} in a policy maker's menu: {menu}"
+        );
+    }
+    // The pages of others answer as refused, not as pages.
+    let (cookies, _) = support::console::console_login(&server, "policy-he").await;
+    for path in [
+        "/console/policy",
+        "/console/notices",
+        "/console/audit",
+        "/console/users",
+    ] {
+        let (status, _) = get(&server, &cookies, path).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+    }
+    // The records page is a search form for everyone; it lists nothing for a policy maker.
+    let (_, records) = get(&server, &cookies, "/console/records").await;
+    assert!(!records.contains("<table"), "{records}");
+
+    browser.go("/console/simulation").await;
+    browser.click("input[name=size][value='10000']").await;
+    browser
+        .click("input[name=policies][value='cn-minor-opt1']")
+        .await;
+    browser
+        .click("input[name=policies][value='cn-minor-opt3']")
+        .await;
+    // No date given: the decisions are taken on the server's today (its clock: 2026-06-01).
+    browser.click("#sim-run").await;
+    // Generating and simulating 10,000 records in a test build takes a while; the page polls.
+    let summary = tokio::time::timeout(std::time::Duration::from_secs(120), async {
+        loop {
+            if let Ok(table) = browser
+                .client
+                .find(fantoccini::Locator::Css("#sim-summary"))
+                .await
+            {
+                return table.text().await.unwrap();
+            }
+        }
+    })
+    .await
+    .expect("the comparison appears");
+    browser
+        .client
+        .execute(
+            "document.getElementById('sim-result').scrollIntoView()",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser.screenshot("simulation").await;
+
+    let mut facts = Vec::new();
+    fengcun_synth::generate(
+        fengcun_synth::Config {
+            records: 10_000,
+            seed: SEED,
+        },
+        &mut facts,
+        None,
+        &mut |_| {},
+    )
+    .unwrap();
+    let policies: Vec<_> = ["cn-minor-opt1", "cn-minor-opt3"]
+        .iter()
+        .map(|name| presets::get(name).unwrap().clone())
+        .collect();
+    let as_of = parse_date("2026-06-01").unwrap();
+    assert!(browser.text("#sim-job").await.contains("2026-06-01"));
+    assert_eq!(
+        browser.text("#sim-data").await,
+        format!("合成数据集，记录数 10000（随机种子 {SEED}）")
+    );
+    let run =
+        fengcun_simulate::run(&policies, as_of, &mut facts.as_slice(), 1, &mut |_| {}).unwrap();
+    let expected = Comparison::new(&policies, as_of, &run);
+    for p in &expected.policies {
+        let sealed = browser.text(&format!("#sim-{}-sealed", p.name)).await;
+        assert_eq!(sealed, p.sealed.to_string(), "{}: {summary}", p.name);
+        let share = browser.text(&format!("#sim-{}-share", p.name)).await;
+        assert_eq!(share, format!("{:.1}%", p.share), "{}", p.name);
+    }
+    assert_ne!(expected.policies[0].sealed, expected.policies[1].sealed);
+    assert_eq!(
+        browser.text("#sim-records").await,
+        expected.records.to_string()
+    );
+    // The chart is drawn, and each CSV link downloads the file the CLI writes.
+    browser.text("#sim-chart").await;
+    let links = browser
+        .client
+        .find_all(fantoccini::Locator::Css("a[href*='/files/']"))
+        .await
+        .unwrap();
+    let mut hrefs = Vec::new();
+    for link in links {
+        hrefs.push(link.attr("href").await.unwrap().unwrap());
+    }
+    let csv = expected.csv();
+    assert!(!csv.is_empty());
+    for (name, content) in csv {
+        let href = hrefs
+            .iter()
+            .find(|h| h.ends_with(&format!("/files/{name}")))
+            .unwrap_or_else(|| panic!("{name} not linked: {hrefs:?}"));
+        let path = href.trim_start_matches(&server.base);
+        let (status, body) = get(&server, &cookies, path).await;
+        // Another session of the same user reads its own user's run.
+        assert_eq!(status, StatusCode::OK, "{name}");
+        assert_eq!(body, content, "{name}");
+    }
+    browser.close().await;
+    server.running.stop();
 }

@@ -37,6 +37,9 @@ stored_enum! {
         Administrator => "administrator",
         /// Someone outside the justice organs who asks: an employer or unit, a lawyer, the person.
         Requester => "requester",
+        /// A policy maker (e.g. a court's research office, 政策研究): compares candidate policies
+        /// by simulation on synthetic or uploaded record facts; sees no record and changes nothing.
+        PolicyMaker => "policy_maker",
     }
 }
 

@@ -173,6 +173,12 @@ const DEMO_USERS: &[(&str, Role, Option<&str>, &str)] = &[
         Some("employer"),
         "查询申请人 (employer): look-ups",
     ),
+    (
+        "demo-policy",
+        Role::PolicyMaker,
+        None,
+        "政策研究人员: simulation",
+    ),
 ];
 
 /// Whose sealed records the demo clerk asks to see (张三's record of 2024 is sealed).

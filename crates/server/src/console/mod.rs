@@ -322,6 +322,8 @@ pub fn menu(role: Role, here: &str) -> Vec<Nav> {
     if role == Role::Operator {
         entries.push(("/console/notices", "nav.notices"));
         entries.push(("/console/policy", "nav.policy"));
+    }
+    if crate::service::simulation::SIMULATORS.contains(&role) {
         entries.push((simulation::PATH, "nav.simulation"));
     }
     if role == Role::Auditor {

@@ -19,6 +19,8 @@ pub(crate) const PAGE_TEXTS: &[(&str, &str, &str)] = &[
         "Synthetic data set, records:",
     ),
     ("sim.upload", "上传文件", "Upload a file"),
+    ("sim.seed", "随机种子 ", "seed "),
+    ("sim.bytes", "字节", "bytes"),
     (
         "sim.file_hint",
         "（记录事实 NDJSON，不超过 20 MB）",

@@ -71,6 +71,8 @@ struct TableRow {
 struct JobFragment<'a> {
     ctx: &'a Ctx,
     job: &'a Job,
+    /// What the run read, in the page's language.
+    source: String,
     status: JobStatus,
     percent: u64,
     /// A finished comparison's rows.
@@ -97,7 +99,18 @@ fn fragment(ctx: &Ctx, job: &Job) -> String {
         charges = rows(&comparison.by_charge, TOP_CHARGES);
         files = comparison.csv().into_iter().map(|(name, _)| name).collect();
     }
+    let source = match job.source {
+        crate::service::simulation::Source::Synthetic { records, seed } => format!(
+            "{} {records}（{}{seed}）",
+            ctx.t("sim.synthetic"),
+            ctx.t("sim.seed")
+        ),
+        crate::service::simulation::Source::Upload { bytes } => {
+            format!("{}（{bytes} {}）", ctx.t("sim.upload"), ctx.t("sim.bytes"))
+        }
+    };
     JobFragment {
+        source,
         ctx,
         job,
         percent: job.percent(),

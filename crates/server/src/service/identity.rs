@@ -331,9 +331,14 @@ fn parse_role_and_kind(role: &str, kind: Option<&str>) -> Result<(Role, Option<R
             role.code()
         )));
     }
-    if matches!(role, Role::Operator | Role::Auditor | Role::Administrator) && kind.is_some() {
+    if matches!(
+        role,
+        Role::Operator | Role::Auditor | Role::Administrator | Role::PolicyMaker
+    ) && kind.is_some()
+    {
         return Err(ServiceError::Invalid(format!(
-            "requester_kind: an {} does not ask and takes none",
+            "requester_kind: {} {} does not ask and takes none",
+            if role == Role::PolicyMaker { "a" } else { "an" },
             role.code()
         )));
     }

@@ -26,6 +26,12 @@ pub const MAX_UPLOAD: usize = 20 << 20;
 pub const MAX_JOBS: usize = 8;
 /// Line errors kept for the page (the count says how many there were).
 const MAX_LINE_ERRORS: usize = 20;
+/// Who may simulate: the operator, and the policy maker, whose whole work it is. Neither reads a
+/// record here: a run reads synthetic or uploaded facts, never the store.
+pub const SIMULATORS: &[crate::config::Role] = &[
+    crate::config::Role::Operator,
+    crate::config::Role::PolicyMaker,
+];
 
 /// The records a simulation reads.
 #[derive(Debug)]
@@ -53,6 +59,13 @@ pub struct LineProblem {
     pub error: String,
 }
 
+/// What a simulation reads: a shipped synthetic data set (its size and seed) or an upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Synthetic { records: u64, seed: u64 },
+    Upload { bytes: usize },
+}
+
 #[derive(Debug, Clone)]
 pub enum JobStatus {
     Running,
@@ -70,8 +83,10 @@ pub enum JobStatus {
 pub struct Job {
     pub id: u64,
     owner: String,
-    /// `synthetic 10000 (seed …)` or `upload (N bytes)`.
+    /// `synthetic 10000 (seed …)` or `upload (N bytes)` (the audit entry's words).
     pub data: String,
+    /// The same, for a page to say in its own language.
+    pub source: Source,
     pub policies: Vec<String>,
     pub as_of: String,
     /// Synthetic records generated (0 for an upload).
@@ -228,7 +243,9 @@ pub struct PolicyChoice {
 
 /// The shipped policies a simulation may compare (operators).
 pub async fn choices(state: &AppState, caller: &Caller) -> Result<Vec<PolicyChoice>> {
-    caller.require_operator(state, "simulate policies").await?;
+    caller
+        .require(state, "simulate policies", SIMULATORS)
+        .await?;
     Ok(presets::all()
         .iter()
         .map(|p| PolicyChoice {
@@ -241,7 +258,9 @@ pub async fn choices(state: &AppState, caller: &Caller) -> Result<Vec<PolicyChoi
 /// Starts a simulation: checks the request, audits it, and works it on a blocking thread.
 /// Answers the job's id.
 pub async fn start(state: &AppState, caller: &Caller, request: SimulationRequest) -> Result<u64> {
-    caller.require_operator(state, "simulate policies").await?;
+    caller
+        .require(state, "simulate policies", SIMULATORS)
+        .await?;
     if request.policies.is_empty() {
         return Err(ServiceError::Invalid(
             "policies: choose at least one policy".into(),
@@ -265,6 +284,13 @@ pub async fn start(state: &AppState, caller: &Caller, request: SimulationRequest
         Some(text) if !text.is_empty() => fengcun_domain::date::parse_date(text)
             .map_err(|e| ServiceError::Invalid(format!("as_of: {e}")))?,
         _ => fengcun_domain::date::china_date(state.clock.now()),
+    };
+    let source = match &request.data {
+        Data::Synthetic(records) => Source::Synthetic {
+            records: *records,
+            seed: SEED,
+        },
+        Data::Upload(bytes) => Source::Upload { bytes: bytes.len() },
     };
     let (data, records) = match &request.data {
         Data::Synthetic(records) => {
@@ -296,6 +322,7 @@ pub async fn start(state: &AppState, caller: &Caller, request: SimulationRequest
         id,
         owner: caller.name.clone(),
         data,
+        source,
         policies: names,
         as_of: as_of.to_string(),
         records,
@@ -330,7 +357,9 @@ pub async fn start(state: &AppState, caller: &Caller, request: SimulationRequest
 /// The caller's own simulation `id` (another's is not found). With `wait`, waits a few seconds
 /// for it to finish first.
 pub async fn job(state: &AppState, caller: &Caller, id: u64, wait: bool) -> Result<Arc<Job>> {
-    caller.require_operator(state, "read a simulation").await?;
+    caller
+        .require(state, "read a simulation", SIMULATORS)
+        .await?;
     let job = state
         .simulations
         .find(id, &caller.name)
