@@ -1,6 +1,7 @@
 //! Sealed public-security violation records under 治安管理处罚法 art. 136: shown only to state
 //! organs handling a case and to units querying under a national rule (national-rules.toml), each
 //! under a grant and with the duty of confidentiality; to everyone else exactly as no record.
+#![allow(clippy::expect_used, clippy::unwrap_used, reason = "tests fail loudly")]
 
 use fengcun_access::{Answer, Candidate, Disclosure, Grant, Purpose, Query, RequesterKind, answer};
 use fengcun_domain::RecordKind;
@@ -142,7 +143,7 @@ fn an_unsealed_violation_record_is_shown_by_its_own_rules_only() {
         None,
     );
     assert_eq!(
-        answer(&table, &q, &[open.clone()], &[], now()).to_json(),
+        answer(&table, &q, std::slice::from_ref(&open), &[], now()).to_json(),
         NO_RECORD
     );
     let q = query(RequesterKind::PublicSecurity, Purpose::CaseHandling, None);
