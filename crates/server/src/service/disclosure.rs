@@ -179,6 +179,10 @@ pub struct ShownRecord {
     /// The grant a sealed record was read under.
     #[serde(default)]
     pub grant: Option<String>,
+    /// The duty of confidentiality of a sealed record read under a grant, where the rule that
+    /// shows it carries one (a violation record: 治安管理处罚法 art. 136), in Chinese.
+    #[serde(default)]
+    pub confidentiality: Option<String>,
     /// The summary or the full view, as the disclosure table allows.
     pub record: RecordView,
 }
