@@ -10,10 +10,10 @@ mod table;
 
 use std::collections::BTreeSet;
 
-use fengcun_domain::{PrincipalKind, TagSet};
+use fengcun_domain::{PrincipalKind, RecordKind, TagSet};
 use serde::{Deserialize, Serialize};
 
-pub use table::{Disclosure, DisclosureError, DisclosureRule, Post, Sees};
+pub use table::{Disclosure, DisclosureError, DisclosureRule, NationalRule, Post, Sees};
 
 /// Who asks (DESIGN.md §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -115,6 +115,9 @@ pub struct Query {
 pub struct Candidate {
     pub person_key: String,
     pub case_code: String,
+    /// A criminal record or a public-security violation record: each is shown only by the
+    /// disclosure rules of its kind.
+    pub kind: RecordKind,
     pub sealed: bool,
     pub tags: TagSet,
     pub charges: Vec<String>,
@@ -124,6 +127,13 @@ pub struct Candidate {
     pub principal: Option<PrincipalKind>,
     /// Whether the sentence deprives the person of political rights (剥夺政治权利).
     pub political_rights: bool,
+    /// A violation record's categories (its behaviours' tags in data/violations.tsv), for the
+    /// vetting posts a national rule lets see them.
+    pub violation_tags: Vec<String>,
+    /// A violation record's behaviours (catalogue names).
+    pub violation_behaviours: Vec<String>,
+    /// Whether a violation record's penalty includes administrative detention.
+    pub detention: bool,
     /// Charges, disposition, sentence: what a summary shows.
     pub summary: serde_json::Value,
     /// Everything: what a full view shows.
@@ -163,6 +173,10 @@ pub struct Shown {
     pub record: serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub grant: Option<String>,
+    /// The duty of confidentiality of a sealed record shown under a grant, where the rule that
+    /// shows it carries one (a violation record: 治安管理处罚法 art. 136).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confidentiality: Option<String>,
 }
 
 /// The answer to a look-up.
@@ -201,8 +215,28 @@ impl Answer {
     }
 }
 
+/// What a rule lets this query see: the post it is narrowed to (vetting), or `Err` where the
+/// query cannot be answered under it (vetting without a listed post).
+fn scope<'t>(
+    table: &'t Disclosure,
+    rule: &DisclosureRule,
+    query: &Query,
+) -> Result<Option<&'t Post>, ()> {
+    match (rule.sees, &query.post) {
+        // An unknown post may see nothing: the same answer as for an unknown purpose.
+        (Sees::Post, Some(code)) => table.post(code).map(Some).ok_or(()),
+        (Sees::Post, None) => Err(()),
+        _ => Ok(None),
+    }
+}
+
 /// Answers a look-up over the records that match it (by person or case), under the disclosure
 /// table, with the requester's grants, at `now`.
+///
+/// Each record is shown only by a rule of its own kind: a criminal record by the rules of CPL
+/// art. 286 and the 2021 MPS rules, a violation record by those of 治安管理处罚法 art. 136. Whether
+/// the answer is 无权查询 depends on the requester, the purpose and the post only — never on the
+/// records.
 pub fn answer(
     table: &Disclosure,
     query: &Query,
@@ -210,35 +244,44 @@ pub fn answer(
     grants: &[Grant],
     now: jiff::Timestamp,
 ) -> Answer {
-    let Some(rule) = table
-        .rule(query.kind, query.purpose)
-        .filter(|r| r.may_query)
-    else {
-        return Answer::NoRight {
-            basis: table
-                .rule(query.kind, query.purpose)
-                .map_or_else(|| table.default_basis(), |r| r.basis.clone()),
-        };
+    let criminal_rule = table.rule(query.kind, query.purpose);
+    let no_right = |rule: Option<&DisclosureRule>| Answer::NoRight {
+        basis: rule.map_or_else(|| table.default_basis(), |r| r.basis.clone()),
     };
-    let post = match (rule.sees, &query.post) {
-        (Sees::Post, Some(code)) => match table.post(code) {
-            Some(post) => Some(post),
-            // An unknown post may see nothing: the same answer as for an unknown purpose.
-            None => {
-                return Answer::NoRight {
-                    basis: rule.basis.clone(),
-                };
-            }
+    let criminal = match criminal_rule.filter(|r| r.may_query) {
+        Some(rule) => match scope(table, rule, query) {
+            Ok(post) => Some((rule, post)),
+            Err(()) => return no_right(Some(rule)),
         },
-        (Sees::Post, None) => {
-            return Answer::NoRight {
-                basis: rule.basis.clone(),
-            };
-        }
-        _ => None,
+        None => None,
     };
+    let violation_rule = table
+        .rule_for(
+            RecordKind::PublicSecurityViolation,
+            query.kind,
+            query.purpose,
+        )
+        .filter(|r| r.may_query);
+    let violation = match violation_rule {
+        Some(rule) => match scope(table, rule, query) {
+            Ok(post) => Some((rule, post)),
+            Err(()) if criminal.is_some() => None,
+            Err(()) => return no_right(Some(rule)),
+        },
+        None => None,
+    };
+    if criminal.is_none() && violation.is_none() {
+        return no_right(criminal_rule);
+    }
     let mut shown = Vec::new();
     for record in records {
+        let in_force = match record.kind {
+            RecordKind::Criminal => criminal,
+            RecordKind::PublicSecurityViolation => violation,
+        };
+        let Some((rule, post)) = in_force else {
+            continue;
+        };
         if rule.own_records && query.own_person_key.as_deref() != Some(record.person_key.as_str()) {
             continue;
         }
@@ -264,10 +307,12 @@ pub fn answer(
             Sees::Full => record.full.clone(),
             Sees::Summary | Sees::Post => record.summary.clone(),
         };
+        let confidentiality = grant.as_ref().and(rule.confidentiality.clone());
         shown.push(Shown {
             case_code: record.case_code.clone(),
             record: view,
             grant,
+            confidentiality,
         });
     }
     shown.sort_by(|a, b| a.case_code.cmp(&b.case_code));
@@ -278,9 +323,19 @@ pub fn answer(
 /// purpose (and the post exists, for vetting). Asking reveals nothing: a request is accepted or
 /// refused the same whether the person has a sealed record or not.
 pub fn may_request<'t>(table: &'t Disclosure, query: &Query) -> Result<&'t DisclosureRule, String> {
+    let penetrates = |r: &&DisclosureRule| r.may_query && r.penetrate;
     let rule = table
         .rule(query.kind, query.purpose)
-        .filter(|r| r.may_query && r.penetrate)
+        .filter(penetrates)
+        .or_else(|| {
+            table
+                .rule_for(
+                    RecordKind::PublicSecurityViolation,
+                    query.kind,
+                    query.purpose,
+                )
+                .filter(penetrates)
+        })
         .ok_or_else(|| {
             format!(
                 "{} may not ask to see sealed records for {}",

@@ -1,13 +1,14 @@
 //! The disclosure table and the vetting posts: data (`data/disclosure/*.toml`), each rule and post
 //! with its legal basis.
 
-use fengcun_domain::{PrincipalKind, Tag, TagSet};
+use fengcun_domain::{PrincipalKind, RecordKind, Tag, TagSet};
 use serde::Deserialize;
 
 use crate::{Candidate, Purpose, RequesterKind};
 
 const CN_DEFAULT: &str = include_str!("../../../data/disclosure/cn-default.toml");
 const POSTS: &str = include_str!("../../../data/disclosure/vetting-posts.toml");
+const NATIONAL_RULES: &str = include_str!("../../../data/disclosure/national-rules.toml");
 
 #[derive(Debug, thiserror::Error)]
 pub enum DisclosureError {
@@ -33,6 +34,10 @@ pub enum Sees {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DisclosureRule {
+    /// The kind of record the rule is about: a criminal record (CPL art. 286 and the 2021 MPS
+    /// rules) or a public-security violation record (治安管理处罚法 art. 136). A record is shown
+    /// only by a rule of its own kind.
+    pub records: RecordKind,
     pub kinds: Vec<RequesterKind>,
     /// `None`: every purpose.
     pub purpose: Option<Purpose>,
@@ -44,6 +49,26 @@ pub struct DisclosureRule {
     /// How long an approved grant lasts.
     pub grant_days: i64,
     pub basis: String,
+    /// The national rules (`national-rules.toml`, by code) a unit queries under: art. 136's
+    /// "有关单位根据国家规定进行查询".
+    pub national_rules: Vec<String>,
+    /// The duty of confidentiality an answer showing a sealed record under this rule carries, in
+    /// Chinese (art. 136: 依法进行查询的单位，应当对被封存的违法记录的情况予以保密).
+    pub confidentiality: Option<String>,
+}
+
+/// A national rule (国家规定: a law, an administrative regulation or a State Council decision)
+/// under which a unit may query sealed violation records (治安管理处罚法 art. 136).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NationalRule {
+    pub code: String,
+    /// The instrument's name, as promulgated.
+    pub name: String,
+    pub article: String,
+    /// The provision's words that let the unit query.
+    pub text: String,
+    /// Where the text was read (docs/law.md).
+    pub source: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,12 +85,32 @@ pub struct Post {
     /// Every record with deprivation of political rights (剥夺政治权利), whatever the crime.
     pub political_rights: bool,
     pub all: bool,
+    /// The violation records the post's restriction covers: those with a behaviour of one of
+    /// these categories (the tags of data/violations.tsv). None unless listed: a post restricted
+    /// for crimes says nothing of administrative penalties.
+    pub violation_tags: Vec<String>,
+    /// Violation behaviours (catalogue names) the restriction covers, whatever their tags.
+    pub violation_behaviours: Vec<String>,
+    /// Only violation records whose penalty includes administrative detention (娱乐场所管理条例
+    /// art. 5(4): 因卖淫、嫖娼曾被处以行政拘留的).
+    pub violation_detention: bool,
     pub basis: String,
 }
 
 impl Post {
     /// Whether the post's legal restriction covers this record.
     pub fn covers(&self, record: &Candidate) -> bool {
+        if record.kind == RecordKind::PublicSecurityViolation {
+            let listed = record
+                .violation_tags
+                .iter()
+                .any(|tag| self.violation_tags.contains(tag))
+                || record
+                    .violation_behaviours
+                    .iter()
+                    .any(|name| self.violation_behaviours.contains(name));
+            return listed && (!self.violation_detention || record.detention);
+        }
         self.all
             || (self.intentional && record.intentional)
             || self.intentional_at_least.is_some_and(|least| {
@@ -88,6 +133,7 @@ pub struct Disclosure {
     pub title: String,
     pub rules: Vec<DisclosureRule>,
     pub posts: Vec<Post>,
+    pub national_rules: Vec<NationalRule>,
 }
 
 #[derive(Deserialize)]
@@ -109,6 +155,8 @@ struct Meta {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuleFile {
+    #[serde(default)]
+    records: Option<String>,
     kinds: Vec<String>,
     purpose: String,
     may_query: bool,
@@ -120,6 +168,26 @@ struct RuleFile {
     sees: Sees,
     grant_days: i64,
     basis: String,
+    #[serde(default)]
+    national_rules: Vec<String>,
+    #[serde(default)]
+    confidentiality: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NationalRulesFile {
+    national_rule: Vec<NationalRuleFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NationalRuleFile {
+    code: String,
+    name: String,
+    article: String,
+    text: String,
+    source: String,
 }
 
 #[derive(Deserialize)]
@@ -145,6 +213,12 @@ struct PostFile {
     political_rights: bool,
     #[serde(default)]
     all: bool,
+    #[serde(default)]
+    violation_tags: Vec<String>,
+    #[serde(default)]
+    violation_behaviours: Vec<String>,
+    #[serde(default)]
+    violation_detention: bool,
     basis: String,
 }
 
@@ -165,7 +239,51 @@ impl Disclosure {
         Disclosure::from_toml("data/disclosure/cn-default.toml", CN_DEFAULT, POSTS)
     }
 
+    /// A table with the shipped vetting posts and national rules.
     pub fn from_toml(file: &str, text: &str, posts: &str) -> Result<Disclosure, DisclosureError> {
+        Disclosure::from_toml_with(file, text, posts, NATIONAL_RULES)
+    }
+
+    pub fn from_toml_with(
+        file: &str,
+        text: &str,
+        posts: &str,
+        national_rules: &str,
+    ) -> Result<Disclosure, DisclosureError> {
+        let national_file = "data/disclosure/national-rules.toml";
+        let parsed_national: NationalRulesFile = toml::from_str(national_rules)
+            .map_err(|e| parse_error(national_file, national_rules, &e))?;
+        let mut national = Vec::new();
+        for (index, rule) in parsed_national.national_rule.into_iter().enumerate() {
+            let bad = |message: String| DisclosureError::Rule {
+                file: national_file.to_owned(),
+                index: index + 1,
+                message,
+            };
+            for (field, value) in [
+                ("code", &rule.code),
+                ("name", &rule.name),
+                ("article", &rule.article),
+                ("text", &rule.text),
+                ("source", &rule.source),
+            ] {
+                if value.trim().is_empty() {
+                    return Err(bad(format!(
+                        "{field}: every national rule is named and quoted"
+                    )));
+                }
+            }
+            if national.iter().any(|n: &NationalRule| n.code == rule.code) {
+                return Err(bad(format!("code: `{}` listed twice", rule.code)));
+            }
+            national.push(NationalRule {
+                code: rule.code,
+                name: rule.name,
+                article: rule.article,
+                text: rule.text,
+                source: rule.source,
+            });
+        }
         let parsed: File = toml::from_str(text).map_err(|e| parse_error(file, text, &e))?;
         let mut rules = Vec::with_capacity(parsed.rule.len());
         for (index, rule) in parsed.rule.into_iter().enumerate() {
@@ -194,7 +312,39 @@ impl Disclosure {
             if rule.penetrate && rule.grant_days <= 0 {
                 return Err(bad("a rule that may penetrate needs grant_days > 0".into()));
             }
+            let records = match rule.records.as_deref() {
+                None => RecordKind::Criminal,
+                Some(code) => RecordKind::parse(code).ok_or_else(|| {
+                    bad(format!(
+                        "records: unknown record kind `{code}` (one of {})",
+                        RecordKind::CODES
+                    ))
+                })?,
+            };
+            for code in &rule.national_rules {
+                if !national.iter().any(|n| &n.code == code) {
+                    return Err(bad(format!(
+                        "national_rules: `{code}` is not in {national_file}"
+                    )));
+                }
+            }
+            if records == RecordKind::PublicSecurityViolation
+                && rule.penetrate
+                && rule
+                    .confidentiality
+                    .as_deref()
+                    .is_none_or(|c| c.trim().is_empty())
+            {
+                return Err(bad(
+                    "confidentiality: a rule that shows sealed violation records carries the \
+                     duty of confidentiality (治安管理处罚法 art. 136)"
+                        .into(),
+                ));
+            }
             rules.push(DisclosureRule {
+                records,
+                national_rules: rule.national_rules,
+                confidentiality: rule.confidentiality,
                 kinds,
                 purpose,
                 may_query: rule.may_query,
@@ -244,6 +394,9 @@ impl Disclosure {
                 intentional_at_least,
                 political_rights: post.political_rights,
                 all: post.all,
+                violation_tags: post.violation_tags,
+                violation_behaviours: post.violation_behaviours,
+                violation_detention: post.violation_detention,
                 basis: post.basis,
             });
         }
@@ -253,13 +406,27 @@ impl Disclosure {
             title: parsed.disclosure.title,
             rules,
             posts: out_posts,
+            national_rules: national,
         })
     }
 
-    /// The first rule for this kind and purpose (a specific purpose before `*`, in file order).
+    /// The first rule about criminal records for this kind and purpose (a specific purpose
+    /// before `*`, in file order).
     pub fn rule(&self, kind: RequesterKind, purpose: Purpose) -> Option<&DisclosureRule> {
+        self.rule_for(RecordKind::Criminal, kind, purpose)
+    }
+
+    /// The first rule about `records` for this kind and purpose (a specific purpose before `*`,
+    /// in file order).
+    pub fn rule_for(
+        &self,
+        records: RecordKind,
+        kind: RequesterKind,
+        purpose: Purpose,
+    ) -> Option<&DisclosureRule> {
         let matches = |r: &&DisclosureRule, specific: bool| {
-            r.kinds.contains(&kind)
+            r.records == records
+                && r.kinds.contains(&kind)
                 && match r.purpose {
                     Some(p) => specific && p == purpose,
                     None => !specific,
@@ -269,6 +436,10 @@ impl Disclosure {
             .iter()
             .find(|r| matches(r, true))
             .or_else(|| self.rules.iter().find(|r| matches(r, false)))
+    }
+
+    pub fn national_rule(&self, code: &str) -> Option<&NationalRule> {
+        self.national_rules.iter().find(|n| n.code == code)
     }
 
     pub fn post(&self, code: &str) -> Option<&Post> {

@@ -61,15 +61,30 @@ fn record(rng: &mut Rng, index: usize) -> Candidate {
     let (charge, tag, intentional) = CHARGES[rng.below(CHARGES.len() as u64) as usize];
     let case_code = format!("110105-2024-{:06}", 100 + index);
     let tags = tag.map_or(TagSet::default(), |t| TagSet::default().with(t));
+    // Every fourth record of a look-up is a public-security violation record (治安管理处罚法
+    // art. 136), decided by the table's rules for that kind.
+    let violation = index == 3;
     Candidate {
         person_key: person.to_owned(),
         case_code: case_code.clone(),
+        kind: if violation {
+            fengcun_domain::RecordKind::PublicSecurityViolation
+        } else {
+            fengcun_domain::RecordKind::Criminal
+        },
         sealed: rng.chance(50),
         tags,
         charges: vec![charge.to_owned()],
         intentional,
         principal: Some(PrincipalKind::CriminalDetention),
         political_rights: false,
+        violation_tags: if violation {
+            vec!["violence".to_owned()]
+        } else {
+            Vec::new()
+        },
+        violation_behaviours: Vec::new(),
+        detention: violation,
         summary: json!({"case_code": case_code, "charges": [charge]}),
         full: json!({"case_code": case_code, "charges": [charge], "sentence": {"principal": "criminal_detention", "months": 1 + index}}),
     }
@@ -238,6 +253,9 @@ fn vetting_sees_only_the_posts_categories() {
     let mut records: Vec<Candidate> = (0..CHARGES.len()).map(|i| record(&mut rng, i)).collect();
     for (record, (charge, tag, intentional)) in records.iter_mut().zip(CHARGES) {
         record.person_key = "p-aaaa".into();
+        record.kind = fengcun_domain::RecordKind::Criminal;
+        record.violation_tags.clear();
+        record.detention = false;
         record.sealed = true;
         record.charges = vec![charge.to_owned()];
         record.tags = tag.map_or(TagSet::default(), |t| TagSet::default().with(t));

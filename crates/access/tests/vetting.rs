@@ -19,12 +19,16 @@ fn sealed(charge: &str, principal: Option<PrincipalKind>, political_rights: bool
     Candidate {
         person_key: "p-1".to_owned(),
         case_code: "110105-2024-000001".to_owned(),
+        kind: fengcun_domain::RecordKind::Criminal,
         sealed: true,
         tags: entry.tags,
         charges: vec![entry.name.clone()],
         intentional: entry.culpability == fengcun_domain::Culpability::Intentional,
         principal,
         political_rights,
+        violation_tags: Vec::new(),
+        violation_behaviours: Vec::new(),
+        detention: false,
         summary: json!({"case_code": "110105-2024-000001", "charges": [entry.name]}),
         full: json!({"case_code": "110105-2024-000001"}),
     }

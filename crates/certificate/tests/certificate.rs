@@ -572,3 +572,49 @@ fn names_and_purposes_refuse_bidirectional_and_zero_width_characters() {
         }
     }
 }
+
+/// Issue 18: a public-security violation record (治安违法记录: an administrative penalty, not a
+/// criminal record under the 2021 MPS rules art. 2) never appears on a certificate — penalised,
+/// not penalised or withdrawn, sealed or not, with or without a decision in effect — and beside a
+/// listed conviction it changes nothing.
+#[test]
+fn a_violation_record_never_appears_on_a_certificate() {
+    let violation = |disposition: Disposition, sealed: bool| RecordAsSeen {
+        disposition,
+        judgment_effective_date: None,
+        sealed,
+        charges: Vec::new(),
+        sentence: Some("行政拘留十日，罚款五百元".to_owned()),
+        court: None,
+        case_number: Some("110105-2026-900012".to_owned()),
+    };
+    for disposition in [
+        Disposition::Penalized,
+        Disposition::NotPenalized,
+        Disposition::Withdrawn,
+    ] {
+        for sealed in [false, true] {
+            let decision = decide(&[violation(disposition, sealed)], TODAY);
+            assert_eq!(
+                decision.result,
+                CertificateResult::NoCriminalRecord,
+                "{disposition:?} sealed {sealed}"
+            );
+            assert_eq!(
+                decision.outcomes,
+                [fengcun_certificate::Outcome::Omitted(
+                    fengcun_certificate::Omission::Violation(disposition)
+                )]
+            );
+            let with_conviction = decide(
+                &[violation(disposition, sealed), conviction_record()],
+                TODAY,
+            );
+            assert_eq!(
+                with_conviction.result,
+                decide(&[conviction_record()], TODAY).result,
+                "{disposition:?} sealed {sealed}"
+            );
+        }
+    }
+}

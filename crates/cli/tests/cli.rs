@@ -906,3 +906,112 @@ fn the_demo_prints_console_users_who_log_in() {
         assert_eq!(pending[0]["person"]["id_number"], "110105199003070025");
     });
 }
+
+/// Issue 18: `fengcun evaluate --policy cn-public-security-violation` decides violation lines as
+/// FORMATS.md says (seal on the decision's effect; not penalised and withdrawn on their
+/// disposition; a decision not yet in effect waits for it), and a mixed file of criminal and
+/// violation lines is decided under each policy with the kinds kept apart: a criminal preset says
+/// a violation line is out of its scope (reason `scope`), and the violation preset a criminal line.
+#[test]
+fn evaluate_decides_violation_lines_and_keeps_the_kinds_apart() {
+    let violation = |id: &str, disposition: &str, decided: &str, effective: Option<&str>| {
+        let mut line = serde_json::json!({
+            "record_id": id, "kind": "public_security_violation", "case_code": "110105-2026-900012",
+            "person": {"id_number": "110105199003070025", "name": "张三", "birth_date": "1990-03-07"},
+            "offence_date": "2026-02-10", "violations": [{"name": "殴打他人"}],
+            "disposition": disposition, "disposition_date": decided,
+        });
+        if disposition == "penalized" {
+            line["penalty"] = serde_json::json!({"fine_yuan": 500, "detention_days": 10});
+            line["decision_effective_date"] = effective.into();
+        }
+        line.to_string()
+    };
+    let examples = std::fs::read_to_string(workspace().join("examples/records.ndjson")).unwrap();
+    let criminal = examples.lines().next().unwrap();
+    let criminal_id = serde_json::from_str::<serde_json::Value>(criminal).unwrap()["record_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mixed = [
+        criminal.to_owned(),
+        violation("W-1", "penalized", "2026-02-12", Some("2026-02-12")),
+        violation("W-2", "not_penalized", "2026-03-01", None),
+        violation("W-3", "withdrawn", "2026-03-05", None),
+        violation("W-4", "penalized", "2026-05-30", None),
+    ]
+    .join("\n")
+        + "\n";
+    let run = |policy: &str| {
+        let output = fengcun(
+            &["evaluate", "--policy", policy, "--as-of", "2026-06-01", "-"],
+            Some(&mixed),
+        );
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        lines(&output)
+    };
+    let decided =
+        |decisions: &[serde_json::Value], id: &str| -> (String, serde_json::Value, Vec<String>) {
+            let d = decisions
+                .iter()
+                .find(|d| d["record_id"] == id)
+                .unwrap_or_else(|| panic!("{id}"));
+            let rules = d["reasons"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["rule"].as_str().unwrap().to_owned())
+                .collect();
+            (
+                d["outcome"].as_str().unwrap().to_owned(),
+                d["effective_date"].clone(),
+                rules,
+            )
+        };
+    let under_violation = run("cn-public-security-violation");
+    assert_eq!(under_violation.len(), 5);
+    #[rustfmt::skip]
+    let table: [(&str, &str, serde_json::Value); 4] = [
+        ("W-1", "seal", "2026-02-12".into()),
+        ("W-2", "seal", "2026-03-01".into()),
+        ("W-3", "seal", "2026-03-05".into()),
+        // Penalised, the decision not yet in effect: waits for it.
+        ("W-4", "seal_later", serde_json::Value::Null),
+    ];
+    for (id, outcome, date) in table {
+        let (got, effective, _) = decided(&under_violation, id);
+        assert_eq!((got.as_str(), &effective), (outcome, &date), "{id}");
+    }
+    let (outcome, effective, rules) = decided(&under_violation, &criminal_id);
+    assert_eq!(
+        (outcome.as_str(), effective),
+        ("not_eligible", serde_json::Value::Null)
+    );
+    assert_eq!(
+        rules,
+        ["scope"],
+        "a criminal line is out of the violation preset's scope"
+    );
+    for policy in ["cn-minor-opt1", "cn-juvenile"] {
+        let under_criminal = run(policy);
+        assert_eq!(under_criminal.len(), 5);
+        for id in ["W-1", "W-2", "W-3", "W-4"] {
+            let (outcome, effective, rules) = decided(&under_criminal, id);
+            assert_eq!(
+                (outcome.as_str(), effective, rules),
+                (
+                    "not_eligible",
+                    serde_json::Value::Null,
+                    vec!["scope".to_owned()]
+                ),
+                "{policy} {id}"
+            );
+        }
+        let (outcome, _, rules) = decided(&under_criminal, &criminal_id);
+        assert_ne!(rules, ["scope"], "{policy}: {outcome}");
+    }
+}

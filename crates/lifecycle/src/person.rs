@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use fengcun_domain::{Date, Disposition, FieldError, Record};
+use fengcun_domain::{Date, Disposition, FieldError, Record, RecordKind};
 use fengcun_policy::{Decision, Policy, Trigger, evaluate};
 use serde_json::{Value, json};
 
@@ -41,12 +41,27 @@ pub trait PersonRecords {
     fn facts(&mut self, case_code: &str) -> Result<Option<Record>, Self::Error>;
 }
 
-/// What a decision is taken under: the policy in force, who issues the notices, and today.
+/// What a decision is taken under: the policies in force — one per kind of record — who issues
+/// the notices, and today.
 #[derive(Debug, Clone, Copy)]
 pub struct Under<'a> {
+    /// The policy deciding criminal records.
     pub policy: &'a Policy,
+    /// The policy deciding public-security violation records (治安管理处罚法 art. 136).
+    pub violation_policy: &'a Policy,
     pub issuing: &'a Issuing,
     pub today: Date,
+}
+
+impl<'a> Under<'a> {
+    /// The policy in force for a record of this kind: each record is decided, sealed and
+    /// unsealed only by the policy of its own kind.
+    pub fn policy_for(&self, kind: RecordKind) -> &'a Policy {
+        match kind {
+            RecordKind::Criminal => self.policy,
+            RecordKind::PublicSecurityViolation => self.violation_policy,
+        }
+    }
 }
 
 /// One record derived and decided; a record decided twice (a cascade that comes back to it)
@@ -156,7 +171,7 @@ impl<P: PersonRecords> Run<'_, '_, P> {
         arriving: &[(&str, &str)],
         by: Option<&TriggeringJudgment>,
     ) -> Result<(), P::Error> {
-        let Under { policy, today, .. } = self.under;
+        let today = self.under.today;
         let current = self.state(case_code).flatten();
         let events = self.person.events(case_code)?;
         let identity = events
@@ -168,6 +183,7 @@ impl<P: PersonRecords> Run<'_, '_, P> {
             identity.split(':').next_back().unwrap_or_default()
         );
         let derived = derive_record(&record_id, &events).map_err(P::invalid)?;
+        let policy = self.under.policy_for(derived.record.kind);
         let decision = evaluate(policy, &derived.record, today);
         let convicted = is_effective_conviction(&derived.record);
         let step = next_state(
@@ -266,7 +282,7 @@ impl<P: PersonRecords> Run<'_, '_, P> {
                 &sealed,
                 &derived.record,
                 derived.combined.as_ref(),
-                self.under.policy,
+                self.under.policy_for(sealed.kind),
             );
             if let Some(trigger) = lifted {
                 let by = derived.judgment();
@@ -287,7 +303,9 @@ impl<P: PersonRecords> Run<'_, '_, P> {
                 continue;
             };
             let sealed = &self.decided.records[index].derived.record;
-            if let Some(trigger) = lifted_by(sealed, &later, None, self.under.policy) {
+            if let Some(trigger) =
+                lifted_by(sealed, &later, None, self.under.policy_for(sealed.kind))
+            {
                 let by = self.judgment_of(&other)?;
                 self.refresh(case_code, Cause::Trigger(trigger), &[], by.as_ref())?;
                 return Ok(());
@@ -322,11 +340,8 @@ impl<P: PersonRecords> Run<'_, '_, P> {
         only: Option<Vec<String>>,
         by: Option<&TriggeringJudgment>,
     ) {
-        let Under {
-            policy,
-            issuing,
-            today,
-        } = self.under;
+        let Under { issuing, today, .. } = self.under;
+        let policy = self.under.policy_for(derived.record.kind);
         let to = step.to;
         let unseal = step
             .unseal_rule

@@ -80,6 +80,8 @@ impl AppState {
     pub async fn context(&self, actor: fengcun_lifecycle::Actor) -> fengcun_store::Context {
         fengcun_store::Context {
             policy: self.policy.read().await.clone(),
+            // Violation records are decided by the shipped art. 136 preset (docs/disclosure.md).
+            violation_policy: fengcun_store::default_violation_policy(),
             now: self.clock.now(),
             actor,
             issuing: Arc::new(self.config.notices.clone()),
@@ -134,6 +136,14 @@ pub async fn start_with_store(
         }
         None => config.load_policy()?,
     };
+    if policy.meta.records != fengcun_domain::RecordKind::Criminal {
+        anyhow::bail!(
+            "policy: `{}` decides {} records; the configured policy decides criminal records (violation records are decided by `{}`, in force beside it)",
+            policy.name(),
+            policy.meta.records.code(),
+            fengcun_store::VIOLATION_PRESET
+        );
+    }
     let policy = Arc::new(policy);
     for agency in &config.agencies {
         store.set_agency(agency).await?;

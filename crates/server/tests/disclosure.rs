@@ -2139,3 +2139,148 @@ async fn an_overdue_pending_seal_is_hidden_though_the_scheduler_has_not_run() {
     assert_eq!(status, StatusCode::OK, "{round}");
     assert_eq!(round["transitions"], 1, "{round}");
 }
+
+/// Issue 18, end to end: a public-security violation case's events through the API (accepted,
+/// penalty decision, decision effective, executed) are sealed under the art. 136 preset in force
+/// beside the criminal policy; a police investigator's look-up for case handling, under a grant,
+/// shows the record with the duty of confidentiality; an employer's look-ups and the certificate
+/// show nothing, byte for byte as for a person never recorded.
+#[tokio::test]
+async fn a_violation_case_is_sealed_and_shown_only_to_case_handling_with_the_duty_of_confidentiality()
+ {
+    const VIOLATOR: &str = "110105199203070011";
+    const CASE: &str = "110105-2026-000031";
+    let app = App::start().await;
+    let police = |key: &str, kind: &str, date: &str, extra: Value| {
+        support::event(
+            &format!("{CASE}/{key}"),
+            kind,
+            date,
+            CASE,
+            "public_security",
+            VIOLATOR,
+            extra,
+        )
+    };
+    app.send(&[
+        police(
+            "accepted",
+            "violation_accepted",
+            "2026-02-10",
+            json!({"offence_date": "2026-02-10", "violations": [{"name": "殴打他人"}]}),
+        ),
+        police(
+            "penalized",
+            "violation_penalized",
+            "2026-02-12",
+            json!({"document_number": "京公（朝）行罚决字〔2026〕31号", "violations": [{"name": "殴打他人"}], "penalty": {"detention_days": 10, "fine_yuan": 500}}),
+        ),
+        police(
+            "effective",
+            "violation_decision_effective",
+            "2026-02-12",
+            json!({}),
+        ),
+        police(
+            "executed",
+            "violation_execution_completed",
+            "2026-02-22",
+            json!({}),
+        ),
+    ])
+    .await;
+    // Sealed (not "not eligible" under the criminal policy in force): the operator's record view.
+    let (status, record) = app
+        .get(
+            &format!("/api/v1/records/{CASE}?purpose=operations"),
+            &As::Key(OPERATOR.into()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{record}");
+    let text = record.to_string();
+    assert!(text.contains("\"sealed\""), "{text}");
+    assert!(text.contains("cn-public-security-violation"), "{text}");
+
+    app.user("police-zhao", "clerk", Some("public_security"), None)
+        .await;
+    app.user("chief-sun", "approver", Some("public_security"), None)
+        .await;
+    app.user("hr-li", "requester", Some("employer"), None).await;
+    let investigator = app.login("police-zhao").await;
+    let chief = app.login("chief-sun").await;
+    let employer = app.login("hr-li").await;
+    let case_handling = || lookup_body("case_handling", VIOLATOR);
+    // Without a grant: as for a person never recorded.
+    let (_, hidden) = app.lookup(&investigator, case_handling()).await;
+    let (_, nobody) = app
+        .lookup(&investigator, lookup_body("case_handling", NOBODY))
+        .await;
+    assert_eq!(hidden, nobody);
+    // For case handling, under a grant: shown with the duty of confidentiality (art. 136).
+    let request = app
+        .request(&investigator, "case_handling", None, VIOLATOR)
+        .await;
+    let (status, body) = app.approve(&chief, &request, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, seen) = app.lookup(&investigator, case_handling()).await;
+    assert_eq!(status, StatusCode::OK);
+    let seen: Value = serde_json::from_str(&seen).unwrap();
+    assert_eq!(seen["answer"], "records", "{seen}");
+    assert_eq!(seen["records"][0]["case_code"], CASE);
+    assert_eq!(seen["records"][0]["record"]["state"], "sealed");
+    assert_eq!(
+        seen["records"][0]["confidentiality"],
+        "本记录系依法查询的被封存的违反治安管理记录，查询单位应当对被封存的违法记录的情况予以保密（《中华人民共和国治安管理处罚法》第一百三十六条）。"
+    );
+
+    // The employer: every look-up it may make, byte for byte as for a person never recorded.
+    for purpose in PURPOSES {
+        let (status, about) = app.lookup(&employer, lookup_body(purpose, VIOLATOR)).await;
+        let (never_status, never) = app.lookup(&employer, lookup_body(purpose, NOBODY)).await;
+        assert_eq!((status, &about), (never_status, &never), "{purpose}");
+    }
+    // The certificate (issued at the counter, handed to the employer): no criminal record, the
+    // same result and wording as for a person never recorded; nothing of the violation on it.
+    app.user("counter-li", "clerk", Some("public_security"), None)
+        .await;
+    let counter = app.login("counter-li").await;
+    let apply = |id: &str| json!({"id_number": id, "name": "测试人", "purpose": "就业"});
+    let (status, violator) = app
+        .post("/api/v1/certificates", &counter, &apply(VIOLATOR))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{violator}");
+    let (_, never) = app
+        .post("/api/v1/certificates", &counter, &apply(NOBODY))
+        .await;
+    assert_eq!(violator["result"], "no_criminal_record");
+    assert_eq!(violator["result"], never["result"]);
+    assert_eq!(violator["title"], never["title"]);
+    // Byte for byte once who it is about (their number, its hash) is taken out: the signed
+    // certificate's content — issuer, purpose, result, dates — is the never-recorded person's.
+    let file = violator["file"].as_str().unwrap();
+    assert!(
+        !file.contains("殴打") && !file.contains(CASE) && !file.contains("行罚"),
+        "{file}"
+    );
+    let strip = |text: &str| {
+        let mut v: Value = serde_json::from_str(text).unwrap();
+        for field in ["person", "signature", "number", "token"] {
+            strip_field(&mut v, field);
+        }
+        v.to_string()
+    };
+    assert_eq!(strip(file), strip(never["file"].as_str().unwrap()));
+}
+
+fn strip_field(value: &mut Value, field: &str) {
+    match value {
+        Value::Object(map) => {
+            map.remove(field);
+            for v in map.values_mut() {
+                strip_field(v, field);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| strip_field(v, field)),
+        _ => {}
+    }
+}

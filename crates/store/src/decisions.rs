@@ -93,6 +93,8 @@ pub(crate) struct Writes {
     transitions: Vec<[Param; 14]>,
     notices: Vec<[Param; 9]>,
     audit: Vec<crate::AuditEvent>,
+    /// Whether a transition was decided under the violation policy (whose text is then recorded).
+    violation_transitions: bool,
 }
 
 impl Writes {
@@ -183,12 +185,12 @@ impl SqlStore {
         };
         let under = Under {
             policy: &ctx.policy,
+            violation_policy: &ctx.violation_policy,
             issuing: &ctx.issuing,
             today: ctx.today(),
         };
         let decided = decide(&mut view, case_code, cause, arriving, under)?;
         let mut record_keys = std::mem::take(&mut view.keys);
-        let policy = &ctx.policy;
         let mut facts: Vec<Vec<u8>> = Vec::with_capacity(decided.records.len());
         for record in &decided.records {
             let case_code = record.case_code.as_str();
@@ -196,6 +198,7 @@ impl SqlStore {
             let plain = record.derived.record.to_json().to_string().into_bytes();
             let sealed_facts = keys::seal(&key, &plain, &format!("facts/{case_code}"));
             let state = record.state;
+            let policy = ctx.policy_for(record.derived.record.kind);
             let cached = persons
                 .get_mut(person_key, case_code)
                 .ok_or_else(|| StoreError::Corrupt(format!("record {case_code} not loaded")))?;
@@ -228,7 +231,11 @@ impl SqlStore {
             let facts = facts
                 .get(transition.record)
                 .ok_or_else(|| StoreError::Corrupt("transition without its record".into()))?;
-            self.write_transition(writes, person_key, transition, facts, ctx, &key);
+            let kind = decided.records[transition.record].derived.record.kind;
+            if kind == fengcun_domain::RecordKind::PublicSecurityViolation {
+                writes.violation_transitions = true;
+            }
+            self.write_transition(writes, person_key, transition, facts, ctx, kind, &key);
         }
         Ok(decided)
     }
@@ -256,6 +263,10 @@ impl SqlStore {
 
     /// The rows of one transition: the transition with its evidence (the facts and the date) and
     /// sealed notice facts, its notices, and its audit entry.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the record's kind picks the policy the transition was decided under"
+    )]
     fn write_transition(
         &self,
         writes: &mut Writes,
@@ -263,6 +274,7 @@ impl SqlStore {
         transition: &Transition,
         facts: &[u8],
         ctx: &Context,
+        kind: fengcun_domain::RecordKind,
         key: &DataKey,
     ) {
         let Transition {
@@ -276,7 +288,7 @@ impl SqlStore {
             ..
         } = transition;
         let (from, to) = (*from, *to);
-        let policy = &ctx.policy;
+        let policy = ctx.policy_for(kind);
         // The evidence, not the explanation: the facts and the date; with the policy version the
         // explained decision is derived again on reading (`fengcun_policy::explain_recorded`), identically.
         let mut reasons = Vec::with_capacity(facts.len() + 32);
@@ -378,6 +390,9 @@ impl SqlStore {
         self.write_records(tx, &writes.records, ctx.now).await?;
         if !writes.transitions.is_empty() {
             self.record_policy(tx, &ctx.policy).await?;
+        }
+        if writes.violation_transitions {
+            self.record_policy(tx, &ctx.violation_policy).await?;
         }
         self.insert_transitions(tx, writes.transitions).await?;
         self.insert_notices(tx, writes.notices).await?;

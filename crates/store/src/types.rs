@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use fengcun_domain::Date;
+use fengcun_domain::{Date, RecordKind};
 use fengcun_lifecycle::{Actor, Issuing, StateCode};
 use fengcun_policy::Policy;
 use serde::Serialize;
@@ -14,10 +14,15 @@ pub enum Backend {
     Postgres,
 }
 
-/// The policy in force, the clock and who acts: passed in, never read from the environment.
+/// The policies in force, the clock and who acts: passed in, never read from the environment.
 #[derive(Debug, Clone)]
 pub struct Context {
+    /// The policy deciding criminal records (the one an operator changes).
     pub policy: Arc<Policy>,
+    /// The policy deciding public-security violation records (治安管理处罚法 art. 136): by
+    /// default the shipped `cn-public-security-violation`. Each record is decided by the policy
+    /// of its kind ([`Context::policy_for`]).
+    pub violation_policy: Arc<Policy>,
     pub now: jiff::Timestamp,
     pub actor: Actor,
     /// Who issues the notices and where an unsealing is objected to (configured), sealed into
@@ -29,9 +34,26 @@ impl Context {
     pub fn new(policy: Arc<Policy>, now: jiff::Timestamp) -> Self {
         Self {
             policy,
+            violation_policy: default_violation_policy(),
             now,
             actor: Actor::Automatic,
             issuing: Arc::default(),
+        }
+    }
+
+    /// The same, with violation records decided by `policy`.
+    pub fn with_violation_policy(self, violation_policy: Arc<Policy>) -> Self {
+        Self {
+            violation_policy,
+            ..self
+        }
+    }
+
+    /// The policy in force for a record of this kind.
+    pub fn policy_for(&self, kind: RecordKind) -> &Policy {
+        match kind {
+            RecordKind::Criminal => &self.policy,
+            RecordKind::PublicSecurityViolation => &self.violation_policy,
         }
     }
 
@@ -45,6 +67,21 @@ impl Context {
         fengcun_domain::date::china_date(self.now)
     }
 }
+
+/// The shipped policy for violation records, `cn-public-security-violation`.
+pub fn default_violation_policy() -> Arc<Policy> {
+    static DEFAULT: std::sync::LazyLock<Arc<Policy>> = std::sync::LazyLock::new(|| {
+        Arc::new(
+            fengcun_policy::presets::get(VIOLATION_PRESET)
+                .unwrap_or_else(|| panic!("the shipped preset {VIOLATION_PRESET} is missing"))
+                .clone(),
+        )
+    });
+    DEFAULT.clone()
+}
+
+/// The name of the shipped policy for violation records.
+pub const VIOLATION_PRESET: &str = "cn-public-security-violation";
 
 /// What happened to one input line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

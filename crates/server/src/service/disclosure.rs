@@ -179,6 +179,10 @@ pub struct ShownRecord {
     /// The grant a sealed record was read under.
     #[serde(default)]
     pub grant: Option<String>,
+    /// The duty of confidentiality of a sealed record read under a grant, where the rule that
+    /// shows it carries one (a violation record: 治安管理处罚法 art. 136), in Chinese.
+    #[serde(default)]
+    pub confidentiality: Option<String>,
     /// The summary or the full view, as the disclosure table allows.
     pub record: RecordView,
 }
@@ -322,22 +326,55 @@ pub fn charge_names(record: &Record) -> Vec<String> {
 pub fn candidate(record: &PersonRecord, today: fengcun_domain::Date) -> Result<Candidate> {
     let facts = stored_record(record)?;
     let charges = facts.as_ref().map(charge_names).unwrap_or_default();
-    let summary = json!({
-        "case_code": record.case_code,
-        "disposition": facts.as_ref().map(|f| f.disposition.code()),
-        "charges": charges,
-        "sentence": facts.as_ref().and_then(|f| f.sentence).map(|s| s.chinese()),
-        "judgment_effective_date": facts.as_ref().and_then(|f| f.judgment_effective_date).map(|d| d.to_string()),
-    });
+    let summary = match facts.as_ref().filter(|f| f.is_violation()) {
+        // A violation record: its behaviours and penalty (处罚决定), never charges or a sentence.
+        Some(f) => {
+            let catalogue = fengcun_domain::ViolationCatalogue::builtin();
+            json!({
+                "case_code": record.case_code,
+                "kind": f.kind.code(),
+                "disposition": f.disposition.code(),
+                "violations": f.violations.iter().map(|id| catalogue.get(*id).name.clone()).collect::<Vec<_>>(),
+                "penalty": f.penalty.map(|p| p.chinese()),
+                "decision_effective_date": f.decision_effective_date.map(|d| d.to_string()),
+            })
+        }
+        None => json!({
+            "case_code": record.case_code,
+            "disposition": facts.as_ref().map(|f| f.disposition.code()),
+            "charges": charges,
+            "sentence": facts.as_ref().and_then(|f| f.sentence).map(|s| s.chinese()),
+            "judgment_effective_date": facts.as_ref().and_then(|f| f.judgment_effective_date).map(|d| d.to_string()),
+        }),
+    };
     let full = json!({
         "case_code": record.case_code,
         "state": record.state,
         "state_date": record.state_date,
         "facts": record.facts,
     });
+    let catalogue = fengcun_domain::ViolationCatalogue::builtin();
+    let behaviours: Vec<&fengcun_domain::Behaviour> = facts
+        .as_ref()
+        .map(|f| f.violations.iter().map(|id| catalogue.get(*id)).collect())
+        .unwrap_or_default();
+    let mut violation_tags: Vec<String> = behaviours
+        .iter()
+        .flat_map(|b| b.tags.iter().cloned())
+        .collect();
+    violation_tags.sort();
+    violation_tags.dedup();
     Ok(Candidate {
         person_key: record.person_key.clone(),
         case_code: record.case_code.clone(),
+        // An unopened (sealed, hidden) record's kind is unknown and irrelevant: no rule shows it.
+        kind: facts.as_ref().map_or_else(Default::default, |f| f.kind),
+        violation_tags,
+        violation_behaviours: behaviours.iter().map(|b| b.name.clone()).collect(),
+        detention: facts
+            .as_ref()
+            .and_then(|f| f.penalty)
+            .is_some_and(|p| p.detention_days > 0),
         sealed: record.sealed_on(today),
         tags: facts.as_ref().map_or(TagSet::EMPTY, Record::tags),
         charges,

@@ -240,6 +240,24 @@ pub async fn read_candidate(
 }
 
 fn candidate(name: Option<&str>, document: Option<&str>) -> Result<Policy> {
+    let policy = candidate_of_any_kind(name, document)?;
+    // The policy put in force here decides criminal records; violation records are decided by
+    // the art. 136 preset, in force beside it (docs/disclosure.md). Putting a violation policy in
+    // its place would take every criminal record out of scope.
+    if policy.meta.records != fengcun_domain::RecordKind::Criminal {
+        let field = if name.is_some() { "name" } else { "document" };
+        return Err(ServiceError::Invalid(format!(
+            "{field}: `{}` decides {} records; the policy changed here decides criminal records \
+             (violation records are decided by `{}`, in force beside it)",
+            policy.name(),
+            policy.meta.records.code(),
+            fengcun_store::VIOLATION_PRESET
+        )));
+    }
+    Ok(policy)
+}
+
+fn candidate_of_any_kind(name: Option<&str>, document: Option<&str>) -> Result<Policy> {
     match (name, document) {
         (Some(name), None) => presets::get(name)
             .cloned()
