@@ -104,9 +104,11 @@ impl Running {
         let _ = self.server.await;
     }
 
-    pub fn stop(self) {
+    /// Stops serving and the workers (by reference, so that a holder of the server may go on
+    /// owning it, e.g. to clean up after it).
+    pub fn stop(&self) {
         self.server.abort();
-        for worker in self.workers {
+        for worker in &self.workers {
             worker.abort();
         }
     }

@@ -39,7 +39,8 @@ struct App {
     base: String,
     http: reqwest::Client,
     clock: Arc<FixedClock>,
-    running: fengcun_server::Running,
+    /// The server (its directory and database go when the test ends).
+    server: Server,
 }
 
 /// How a test speaks to the server: with a key, or with a session cookie and its CSRF token.
@@ -69,10 +70,10 @@ impl App {
         let server =
             Server::start(config, "2026-06-01T02:00:00Z", Engine::Sqlite, "disclosure").await;
         let app = App {
-            base: server.base,
-            http: server.http,
-            clock: server.clock,
-            running: server.running,
+            base: server.base.clone(),
+            http: server.http.clone(),
+            clock: server.clock.clone(),
+            server,
         };
         app.load_records().await;
         app
@@ -189,7 +190,7 @@ impl App {
             name: name.into(),
         };
         fengcun_server::enrol::enrol_person(
-            &*self.running.state.store,
+            &*self.server.running.state.store,
             &enrolment,
             "enrolment",
             self.clock_now(),
@@ -1149,7 +1150,7 @@ async fn random_histories_never_show_a_sealed_record_without_a_live_covering_gra
         }
     }
     app.send(&events).await;
-    let store = app.running.state.store.clone();
+    let store = app.server.running.state.store.clone();
     let states = store.states().await.unwrap();
     let sealed: std::collections::BTreeSet<String> = states
         .iter()
@@ -1685,7 +1686,12 @@ async fn an_administrator_alone_makes_no_person_account() {
     let refused = entries_of(&app, "forbidden", "person_account").await;
     assert_eq!(refused.len(), 1, "{refused:?}");
     assert_eq!(refused[0]["actor"], "admin");
-    let person_key = app.running.state.store.person_key(&format!("id:{SEALED}"));
+    let person_key = app
+        .server
+        .running
+        .state
+        .store
+        .person_key(&format!("id:{SEALED}"));
     assert_eq!(refused[0]["subject"], format!("person:{person_key}"));
     assert!(
         !app.audit()

@@ -48,6 +48,38 @@ pub struct Server {
     pub dir: std::path::PathBuf,
     pub engine: Engine,
     pub running: fengcun_server::Running,
+    /// The PostgreSQL server's URL and the test's own database on it, dropped with the server.
+    postgres: Option<(String, String)>,
+}
+
+/// A test leaves nothing behind: its directory (the SQLite database, the signing key) and its
+/// PostgreSQL database go when the server does — thousands of runs filled a developer's disk.
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some((url, name)) = self.postgres.take() {
+            // Its own thread and runtime: `drop` cannot wait on the test's runtime.
+            let dropping = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime");
+                runtime.block_on(async move {
+                    use sqlx::Executor;
+                    if let Ok(mut admin) =
+                        <sqlx::AnyConnection as sqlx::Connection>::connect(&url).await
+                    {
+                        let _ = admin
+                            .execute(
+                                format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str(),
+                            )
+                            .await;
+                    }
+                });
+            });
+            let _ = dropping.join();
+        }
+    }
 }
 
 /// The configuration every test server starts from: listening on port 0, with the scheduler and
@@ -125,6 +157,7 @@ impl Server {
         let dir =
             std::env::temp_dir().join(format!("fengcun-{label}-{}-{suffix}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("a test directory");
+        let mut postgres = None;
         config.database = match engine {
             Engine::Sqlite => format!("sqlite://{}", dir.join(format!("{label}.sqlite")).display()),
             Engine::Postgres => {
@@ -132,7 +165,9 @@ impl Server {
                     .expect("FENGCUN_TEST_DATABASE_URL for a PostgreSQL test");
                 let name =
                     format!("fengcun_{label}_{}_{suffix}", std::process::id()).replace('-', "_");
-                fresh_postgres_url(&url, &name).await
+                let database = fresh_postgres_url(&url, &name).await;
+                postgres = Some((url, name));
+                database
             }
         };
         let clock = Arc::new(FixedClock::new(now.parse().expect("a timestamp")));
@@ -166,6 +201,7 @@ impl Server {
             dir,
             engine,
             running,
+            postgres,
         }
     }
 }
