@@ -549,11 +549,17 @@ fn detail_of(entry: &Value) -> Value {
 /// added later is checked without being listed here): each `.route(…)` with a `post(` handler,
 /// its path parameters filled with a value of no row.
 fn changing_routes() -> Vec<String> {
+    routes("post(")
+}
+
+/// Every address of the router (`console/mod.rs`) with a handler of `method` (`"get("`,
+/// `"post("`), its parameters filled with a value of no row; the unknown addresses' 404 left out.
+fn routes(method: &str) -> Vec<String> {
     let source = include_str!("../src/console/mod.rs");
     let mut paths = Vec::new();
     for chunk in source.split(".route(").skip(1) {
         let chunk = chunk.split(".layer(").next().unwrap();
-        if !chunk.contains("post(") {
+        if !chunk.contains(method) {
             continue;
         }
         let path = if chunk.trim_start().starts_with("simulation::PATH") {
@@ -579,6 +585,65 @@ fn changing_routes() -> Vec<String> {
         paths.push(filled.join("/"));
     }
     paths
+}
+
+/// Every page of the router, not only those a menu links: an anonymous visitor is sent to the
+/// login page, an htmx request answered 401 — but for the login page itself, the language
+/// switch, the static files and the two redirects to the console.
+#[tokio::test]
+async fn every_console_page_sends_an_anonymous_visitor_to_the_login_page() {
+    let server = start("console-anonymous-all").await;
+    let http = plain_client();
+    let public = [
+        "/",
+        "/console",
+        "/console/login",
+        "/console/lang/no-such-row",
+        "/console/static/no-such-row",
+    ];
+    let pages: Vec<String> = routes("get(")
+        .into_iter()
+        .filter(|p| !public.contains(&p.as_str()))
+        .collect();
+    for expected in [
+        "/console/",
+        "/console/records/no-such-row",
+        "/console/audit/proof/no-such-row",
+        "/console/simulation",
+    ] {
+        assert!(
+            pages.iter().any(|p| p == expected),
+            "{expected} in {pages:?}"
+        );
+    }
+    for path in &pages {
+        let response = http
+            .get(format!("{}{path}", server.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(response.headers()["location"], "/console/login", "{path}");
+        let fragment = http
+            .get(format!("{}{path}", server.base))
+            .header("HX-Request", "true")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(fragment.status(), StatusCode::UNAUTHORIZED, "{path}");
+    }
+    // And every changing address but the login's: to the login page, nothing done.
+    for path in changing_routes().iter().filter(|p| *p != "/console/login") {
+        let response = http
+            .post(format!("{}{path}", server.base))
+            .form(&[("csrf_token", "0000")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(response.headers()["location"], "/console/login", "{path}");
+    }
+    server.running.stop();
 }
 
 #[tokio::test]
