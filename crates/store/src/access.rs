@@ -37,6 +37,9 @@ stored_enum! {
         Administrator => "administrator",
         /// Someone outside the justice organs who asks: an employer or unit, a lawyer, the person.
         Requester => "requester",
+        /// A person with a record, signed in to their own portal: their own records, notices,
+        /// certificate, who looked at their record, and their requests for a correction.
+        Person => "person",
     }
 }
 
