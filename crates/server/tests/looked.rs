@@ -440,3 +440,126 @@ async fn a_correction_goes_to_the_holding_agencys_clerks_only_and_back() {
         && e["actor"] == "user:police-li"));
     server.stop();
 }
+
+/// In Chromium: the person's "who looked" page shows the employer's refused look-up at once and
+/// the investigator's grant read only once the withholding period is over (the test clock moved),
+/// saying all along that withheld reads may exist; a correction request goes from the person's
+/// page to the court clerks' queue (not the police's), is refused there with a reason, and the
+/// person sees the answer, marked new.
+#[tokio::test]
+async fn in_a_browser() {
+    let server = start("looked-browser").await;
+    let Some(browser) = support::browser::Browser::start(&server.base).await else {
+        if std::env::var("FENGCUN_REQUIRE_BROWSER").is_ok() {
+            panic!("FENGCUN_REQUIRE_BROWSER is set and no browser was found");
+        }
+        return;
+    };
+    employer_refused(&server).await;
+    let grant = investigator_reads(&server).await;
+
+    browser.login("li-fengcun").await;
+    let menu = browser.text("#menu").await;
+    assert!(
+        menu.contains("谁查询了我的记录") && menu.contains("申请更正"),
+        "{menu}"
+    );
+    browser.go("/console/looked").await;
+    let looks = browser.text("#looks").await;
+    assert!(
+        looks.contains("用人单位") && looks.contains("无权查询"),
+        "{looks}"
+    );
+    assert!(
+        !looks.contains("110105-ga") && !looks.contains("hr-wang"),
+        "{looks}"
+    );
+    let rows = browser
+        .client
+        .find_all(fantoccini::Locator::Css("#looks tr.look"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    let notice = browser.text("#withheld-notice").await;
+    assert!(notice.contains("可能存在"), "{notice}");
+    browser.logout().await;
+
+    // Past the grant's end and the 90 days after it.
+    let grants = server.store.grants(None).await.unwrap();
+    let expires: jiff::Timestamp = grants
+        .iter()
+        .find(|g| g.grant_id == grant)
+        .unwrap()
+        .expires
+        .parse()
+        .unwrap();
+    server.clock.set(
+        expires
+            .checked_add(jiff::SignedDuration::from_hours(90 * 24))
+            .unwrap(),
+    );
+    browser.login("li-fengcun").await;
+    browser.go("/console/looked").await;
+    let looks = browser.text("#looks").await;
+    assert!(
+        looks.contains("公安机关") && looks.contains("110105-ga") && looks.contains("已显示"),
+        "{looks}"
+    );
+    assert!(!looks.contains("police-li"), "{looks}");
+    let rows = browser
+        .client
+        .find_all(fantoccini::Locator::Css("#looks tr.look"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    browser.screenshot("person-looked").await;
+
+    // A correction request: the sentence is the court's.
+    browser.go("/console/corrections").await;
+    browser.fill("#correction-case", SEALED_CASE).await;
+    browser.select("#correction-field", "sentence").await;
+    browser
+        .fill("#correction-text", "判决为拘役一个月，记录为两个月")
+        .await;
+    browser.click("#send-correction").await;
+    let mine = browser.text_with("#my-corrections", "待答复").await;
+    assert!(
+        mine.contains("110105-fy") && mine.contains("刑罚"),
+        "{mine}"
+    );
+    browser.logout().await;
+
+    // The police's queue does not hold it.
+    browser.login("police-li").await;
+    browser.go("/console/correction-queue").await;
+    browser.text("#queue-empty").await;
+    browser.logout().await;
+
+    // The court's does; its clerk refuses it with a reason.
+    browser.login("clerk-fy").await;
+    let menu = browser.text("#menu").await;
+    assert!(menu.contains("更正申请"), "{menu}");
+    browser.go("/console/correction-queue").await;
+    let queue = browser.text("article.correction").await;
+    assert!(queue.contains("判决为拘役一个月，记录为两个月"), "{queue}");
+    browser
+        .fill(".queue-reason", "经核对判决书，记录无误")
+        .await;
+    browser.click("button.refuse").await;
+    let answered = browser.text_with("article.correction", "不予更正").await;
+    assert!(answered.contains("经核对判决书，记录无误"), "{answered}");
+    browser.logout().await;
+
+    // Back to the person, marked new.
+    browser.login("li-fengcun").await;
+    browser.go("/console/corrections").await;
+    let mine = browser.text("#my-corrections").await;
+    assert!(
+        mine.contains("不予更正")
+            && mine.contains("新答复")
+            && mine.contains("经核对判决书，记录无误"),
+        "{mine}"
+    );
+    browser.close().await;
+    server.stop();
+}

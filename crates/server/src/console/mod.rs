@@ -17,6 +17,9 @@ mod dashboard;
 pub mod i18n;
 mod identity;
 mod lookup;
+// The person's who looked and corrections, the clerks' correction queue (i17-looked).
+mod looked;
+mod looked_text;
 mod records;
 mod requests;
 // The pages of notices, audit, policy and simulation.
@@ -142,6 +145,17 @@ pub fn router(state: AppState) -> Router {
         .route("/console/records", get(records::page))
         .route("/console/records/search", get(records::search))
         .route("/console/records/{case_code}", get(records::timeline))
+        // Who looked, corrections (i17-looked).
+        .route(looked::LOOKED_PATH, get(looked::looked_page))
+        .route(
+            looked::CORRECTIONS_PATH,
+            get(looked::corrections_page).post(looked::create_correction),
+        )
+        .route(looked::QUEUE_PATH, get(looked::queue_page))
+        .route(
+            "/console/correction-queue/{id}/answer",
+            post(looked::answer),
+        )
         .route("/console/static/{file}", get(static_file))
         // Only the console's own unknown addresses: a fallback would answer the API's too.
         .route("/console/{*rest}", get(not_found).post(not_found))
@@ -326,6 +340,14 @@ pub fn menu(role: Role, here: &str) -> Vec<Nav> {
     }
     if role == Role::Auditor {
         entries.push(("/console/audit", "nav.audit"));
+    }
+    // The person's who looked and corrections; the clerks' correction queue (i17-looked).
+    if role == Role::Person {
+        entries.push((looked::LOOKED_PATH, "nav.looked"));
+        entries.push((looked::CORRECTIONS_PATH, "nav.corrections"));
+    }
+    if role == Role::Clerk {
+        entries.push((looked::QUEUE_PATH, "nav.correction_queue"));
     }
     entries.push(("/console/password", "nav.password"));
     entries

@@ -249,24 +249,6 @@ pub async fn mine(state: &AppState, caller: &Caller) -> Result<Corrections> {
     Ok(Corrections { corrections })
 }
 
-/// The answered requests a person has not seen yet (the portal's notification count).
-pub async fn unseen_answers(state: &AppState, caller: &Caller) -> Result<usize> {
-    let Some(me) = caller
-        .person_key
-        .as_deref()
-        .filter(|_| caller.role == Role::Person)
-    else {
-        return Ok(0);
-    };
-    Ok(state
-        .store
-        .corrections_of_person(me)
-        .await?
-        .iter()
-        .filter(|r| r.status != CorrectionStatus::Open && r.seen_at.is_none())
-        .count())
-}
-
 /// The clerk's agency, or the audited refusal.
 async fn clerk_agency(state: &AppState, caller: &Caller, action: &str) -> Result<String> {
     caller.require(state, action, &[Role::Clerk]).await?;
