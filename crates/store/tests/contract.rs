@@ -4293,7 +4293,7 @@ async fn correction_requests_are_kept_sealed_answered_once_and_listed_per_agency
         let refused = AuditEvent::new(AuditKind::Correction, "user:clerk", "refused");
         assert!(
             store
-                .answer_correction("cor-1", &answer, &[refused.clone()], now)
+                .answer_correction("cor-1", &answer, std::slice::from_ref(&refused), now)
                 .await
                 .unwrap()
         );
