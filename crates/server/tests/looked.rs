@@ -531,6 +531,8 @@ async fn in_a_browser() {
 
     // The police's queue does not hold it.
     browser.login("police-li").await;
+    let menu = browser.text("#menu").await;
+    assert!(!menu.contains("更正申请"), "{menu}");
     browser.go("/console/correction-queue").await;
     browser.text("#queue-empty").await;
     browser.logout().await;

@@ -22,6 +22,26 @@ pub const LOOKED_PATH: &str = "/console/looked";
 pub const CORRECTIONS_PATH: &str = "/console/corrections";
 pub const QUEUE_PATH: &str = "/console/correction-queue";
 
+/// Whether a clerk's menu shows the correction queue: while requests addressed to their agency
+/// wait for an answer, and on the queue page itself.
+pub async fn queue_in_menu(state: &AppState, caller: &crate::service::Caller, path: &str) -> bool {
+    if caller.role != crate::config::Role::Clerk {
+        return false;
+    }
+    if path.starts_with(QUEUE_PATH) {
+        return true;
+    }
+    let Some(agency) = &caller.agency else {
+        return false;
+    };
+    use fengcun_store::prelude::*;
+    state
+        .store
+        .corrections_for_agency(agency, Some(fengcun_store::CorrectionStatus::Open))
+        .await
+        .is_ok_and(|open| !open.is_empty())
+}
+
 #[derive(Template)]
 #[template(path = "looked.html")]
 struct LookedPage {

@@ -346,9 +346,6 @@ pub fn menu(role: Role, here: &str) -> Vec<Nav> {
         entries.push((looked::LOOKED_PATH, "nav.looked"));
         entries.push((looked::CORRECTIONS_PATH, "nav.corrections"));
     }
-    if role == Role::Clerk {
-        entries.push((looked::QUEUE_PATH, "nav.correction_queue"));
-    }
     entries.push(("/console/password", "nav.password"));
     entries
         .into_iter()
@@ -432,7 +429,20 @@ impl FromRequestParts<AppState> for Page {
             .strip_prefix("user:")
             .unwrap_or(&caller.name)
             .to_owned();
-        let nav = menu(caller.role, &path);
+        let mut nav = menu(caller.role, &path);
+        // A clerk's queue of correction requests (i17-looked) is in the menu while requests
+        // addressed to their agency wait for an answer, and on the queue itself.
+        if looked::queue_in_menu(state, &caller, &path).await {
+            let at = nav.len().saturating_sub(1);
+            nav.insert(
+                at,
+                Nav {
+                    href: looked::QUEUE_PATH,
+                    key: "nav.correction_queue",
+                    current: path == looked::QUEUE_PATH,
+                },
+            );
+        }
         let ctx = Ctx {
             lang,
             username,
