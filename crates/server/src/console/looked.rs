@@ -34,7 +34,6 @@ pub async fn queue_in_menu(state: &AppState, caller: &crate::service::Caller, pa
     let Some(agency) = &caller.agency else {
         return false;
     };
-    use fengcun_store::prelude::*;
     state
         .store
         .corrections_for_agency(agency, Some(fengcun_store::CorrectionStatus::Open))
