@@ -7,6 +7,7 @@
 //! requesters, purposes and grants for it.
 
 mod table;
+mod withholding;
 
 use std::collections::BTreeSet;
 
@@ -14,6 +15,7 @@ use fengcun_domain::{PrincipalKind, RecordKind, TagSet};
 use serde::{Deserialize, Serialize};
 
 pub use table::{Disclosure, DisclosureError, DisclosureRule, NationalRule, Post, Sees};
+pub use withholding::{Withholding, WithholdingRule};
 
 /// Who asks (DESIGN.md §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

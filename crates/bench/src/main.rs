@@ -9,6 +9,7 @@ mod ingest;
 mod judgment;
 mod records;
 mod simulate;
+mod storage;
 
 use clap::{Parser, Subcommand};
 
@@ -43,12 +44,16 @@ enum Bench {
     /// The console's dashboard, records list and a record's timeline over a million people,
     /// against its login page: p50 and p99 of each.
     Console(console::Args),
+    /// Bytes on disk per record by table and index after importing synthetic records, against
+    /// the input event NDJSON.
+    Storage(storage::Args),
     /// Every benchmark, one summary line each.
     All,
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().bench {
+        Bench::Storage(args) => storage::run(&args),
         Bench::Evaluate(args) => evaluate::run(&args).map(|summary| println!("{summary}")),
         Bench::Ingest(args) => {
             ingest::run(&args).map(|summaries| summaries.iter().for_each(|s| println!("{s}")))

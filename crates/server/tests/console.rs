@@ -562,12 +562,17 @@ fn routes(method: &str) -> Vec<String> {
         if !chunk.contains(method) {
             continue;
         }
-        let path = if chunk.trim_start().starts_with("simulation::PATH") {
-            "/console/simulation".to_owned()
-        } else {
+        let first = chunk.trim_start();
+        let path = if first.starts_with('"') {
             let start = chunk.find('"').unwrap() + 1;
             let end = start + chunk[start..].find('"').unwrap();
             chunk[start..end].to_owned()
+        } else {
+            let name: String = first
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
+                .collect();
+            constant(&name)
         };
         if path.contains("{*") {
             continue; // the unknown addresses' 404
@@ -585,6 +590,30 @@ fn routes(method: &str) -> Vec<String> {
         paths.push(filled.join("/"));
     }
     paths
+}
+
+/// The value of a path constant the router names (`module::NAME`), read from its module's source;
+/// a module not listed here fails the test with its name, to be added.
+fn constant(name: &str) -> String {
+    let sources = [
+        ("simulation", include_str!("../src/console/simulation.rs")),
+        ("looked", include_str!("../src/console/looked.rs")),
+    ];
+    let (module, constant) = name
+        .split_once("::")
+        .unwrap_or_else(|| panic!("a route path the test cannot read: {name}"));
+    let source = sources
+        .iter()
+        .find(|(m, _)| *m == module)
+        .unwrap_or_else(|| panic!("add console/{module}.rs to the test's sources ({name})"))
+        .1;
+    let declaration = format!("const {constant}: &str = \"");
+    let start = source
+        .find(&declaration)
+        .unwrap_or_else(|| panic!("{name} is not a string constant of {module}.rs"))
+        + declaration.len();
+    let end = start + source[start..].find('"').unwrap();
+    source[start..end].to_owned()
 }
 
 /// Every page of the router, not only those a menu links: an anonymous visitor is sent to the

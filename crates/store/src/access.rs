@@ -40,6 +40,9 @@ stored_enum! {
         /// A policy maker (e.g. a court's research office, 政策研究): compares candidate policies
         /// by simulation on synthetic or uploaded record facts; sees no record and changes nothing.
         PolicyMaker => "policy_maker",
+        /// A person with a record, signed in to their own portal: their own records, notices,
+        /// certificate, who looked at their record, and their requests for a correction.
+        Person => "person",
     }
 }
 

@@ -30,6 +30,15 @@ pub trait AuditStore: Send + Sync {
     /// given is answered from an index (actor, kind, subject, time).
     async fn audit_search(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError>;
 
+    /// The entries that concern the person of `person_key` (appended with
+    /// [`AuditEvent::concerning`]), newest first, at most `limit`, before `before` if given.
+    async fn audit_concerning(
+        &self,
+        person_key: &str,
+        before: Option<u64>,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
+
     /// Signs a tree head of the log as it stands and keeps it; without `force`, only if entries
     /// were appended since the last head.
     async fn sign_tree_head(
@@ -123,6 +132,8 @@ pub enum AuditKind {
     /// A list that shows identities, sealed facts or audit entries was read (notices, the audit
     /// log): who, with what filter, how many rows.
     Read,
+    /// A person's request for a correction was made or answered (docs/person.md).
+    Correction,
 }
 
 impl AuditKind {
@@ -146,12 +157,13 @@ impl AuditKind {
             Self::AuthenticationRefused => "authentication_refused",
             Self::Forbidden => "forbidden",
             Self::Read => "read",
+            Self::Correction => "correction",
         }
     }
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 18] = [
+    pub const ALL: [AuditKind; 19] = [
         Self::Transition,
         Self::NoticeDelivery,
         Self::NoticeAcknowledged,
@@ -170,6 +182,7 @@ impl AuditKind {
         Self::AuthenticationRefused,
         Self::Forbidden,
         Self::Read,
+        Self::Correction,
     ];
 
     /// The same as [`Self::code`].
@@ -223,6 +236,9 @@ pub struct AuditEvent {
     pub outcome: String,
     pub subject: Option<String>,
     pub detail: serde_json::Value,
+    /// The persons (by person key) the entry concerns, as "who looked at my record" finds them
+    /// (table `audit_concerns`, written with the entry; not part of the leaf).
+    pub concerns: Vec<String>,
 }
 
 impl AuditEvent {
@@ -234,7 +250,17 @@ impl AuditEvent {
             outcome: outcome.into(),
             subject: None,
             detail: serde_json::Value::Object(serde_json::Map::new()),
+            concerns: Vec::new(),
         }
+    }
+
+    /// Marks the entry as concerning the person of `person_key` (who looked at my record).
+    pub fn concerning(mut self, person_key: impl Into<String>) -> Self {
+        let key = person_key.into();
+        if !self.concerns.contains(&key) {
+            self.concerns.push(key);
+        }
+        self
     }
 
     pub fn purpose(mut self, purpose: impl Into<String>) -> Self {

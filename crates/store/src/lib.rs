@@ -9,6 +9,7 @@
 mod access;
 mod audit;
 mod code;
+mod corrections;
 mod decisions;
 mod error;
 mod ingest;
@@ -30,6 +31,7 @@ pub use audit::{
     AuditEntry, AuditEvent, AuditFilter, AuditKind, AuditProblem, AuditReport, AuditStore,
 };
 pub use code::UnknownCode;
+pub use corrections::{CorrectionAnswer, CorrectionRow, CorrectionStatus, CorrectionStore};
 pub use error::StoreError;
 pub use keys::Keys;
 pub use notices::*;
@@ -45,7 +47,7 @@ pub use types::*;
 /// The traits of every part of the store, for callers of their methods on a `dyn Store`:
 /// `use fengcun_store::prelude::*;`.
 pub mod prelude {
-    pub use crate::{AccessStore, AuditStore, NoticeStore, RecordStore, Store};
+    pub use crate::{AccessStore, AuditStore, CorrectionStore, NoticeStore, RecordStore, Store};
 }
 
 use async_trait::async_trait;
@@ -58,7 +60,9 @@ use fengcun_policy::Policy;
 /// (`tests/contract.rs`) runs against every implementation. Callers import [`prelude`] to call
 /// the methods of every part on a `dyn Store`.
 #[async_trait]
-pub trait Store: RecordStore + NoticeStore + AccessStore + AuditStore + Send + Sync {
+pub trait Store:
+    RecordStore + NoticeStore + AccessStore + AuditStore + CorrectionStore + Send + Sync
+{
     /// Which backend, for logs and reports.
     fn backend(&self) -> Backend;
 

@@ -20,6 +20,10 @@ const SQLITE: &[(i64, &str)] = &[
     (9, include_str!("../migrations/sqlite/0009_reads.sql")),
     (10, include_str!("../migrations/sqlite/0010_console.sql")),
     (11, include_str!("../migrations/sqlite/0011_holdings.sql")),
+    (
+        13,
+        include_str!("../migrations/sqlite/0013_person_portal.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_core.sql")),
@@ -36,6 +40,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (9, include_str!("../migrations/postgres/0009_reads.sql")),
     (10, include_str!("../migrations/postgres/0010_console.sql")),
     (11, include_str!("../migrations/postgres/0011_holdings.sql")),
+    (
+        13,
+        include_str!("../migrations/postgres/0013_person_portal.sql"),
+    ),
 ];
 
 /// Held on PostgreSQL while migrating, so that servers started together (an upgrade) migrate one

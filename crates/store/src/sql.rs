@@ -17,6 +17,7 @@ use crate::types::Backend;
 
 mod access;
 mod audit;
+mod corrections;
 pub(crate) mod events;
 mod notices;
 pub(crate) mod records;

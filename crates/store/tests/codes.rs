@@ -122,6 +122,8 @@ fn roles() {
         (Approver, "approver"),
         (Administrator, "administrator"),
         (Requester, "requester"),
+        (PolicyMaker, "policy_maker"),
+        (Person, "person"),
     ];
     round_trip(&table, &Role::ALL, Role::as_str, Role::parse);
     assert_eq!(Role::Clerk.code(), "clerk");
@@ -181,9 +183,22 @@ fn audit_kinds() {
         (AuthenticationRefused, "authentication_refused"),
         (Forbidden, "forbidden"),
         (Read, "read"),
+        (Correction, "correction"),
     ];
     round_trip(&table, &AuditKind::ALL, AuditKind::as_str, AuditKind::parse);
     assert_eq!("grant_use".parse::<AuditKind>().unwrap(), GrantUse);
+}
+
+#[test]
+fn correction_statuses() {
+    use fengcun_store::CorrectionStatus::{self, *};
+    let table = [(Open, "open"), (Accepted, "accepted"), (Refused, "refused")];
+    round_trip(
+        &table,
+        &CorrectionStatus::ALL,
+        CorrectionStatus::as_str,
+        CorrectionStatus::parse,
+    );
 }
 
 #[test]

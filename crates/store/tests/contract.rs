@@ -4194,3 +4194,123 @@ async fn audit_search_filters_and_the_console_language_per_user() {
         );
     }
 }
+
+#[tokio::test]
+async fn audit_entries_are_found_by_the_persons_they_concern_and_the_log_still_verifies() {
+    use fengcun_store::{AuditEvent, AuditKind};
+    for store in stores("concerns").await {
+        let now: jiff::Timestamp = "2026-06-01T02:00:00Z".parse().unwrap();
+        let a = store.person_key("id:110105199003070025");
+        let b = store.person_key("id:110105198001010016");
+        let events = [
+            AuditEvent::new(AuditKind::Lookup, "user:hr", "no_right").concerning(a.clone()),
+            AuditEvent::new(AuditKind::Read, "user:x", "records"),
+            AuditEvent::new(AuditKind::Lookup, "user:police", "records")
+                .concerning(a.clone())
+                .concerning(b.clone()),
+            AuditEvent::new(AuditKind::GrantUse, "user:police", "read").concerning(b.clone()),
+        ];
+        store.audit(&events, now).await.unwrap();
+        let of_a = store.audit_concerning(&a, None, 10).await.unwrap();
+        let seqs: Vec<u64> = of_a.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, vec![2, 0], "newest first");
+        let of_b = store.audit_concerning(&b, None, 10).await.unwrap();
+        let kinds: Vec<AuditKind> = of_b.iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, vec![AuditKind::GrantUse, AuditKind::Lookup]);
+        assert_eq!(
+            store.audit_concerning(&b, Some(3), 10).await.unwrap().len(),
+            1
+        );
+        assert!(
+            store
+                .audit_concerning("nobody", None, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // The index is beside the log, not in it: the log verifies as before.
+        let report = store.verify_audit(&[], None).await.unwrap();
+        assert_eq!((report.entries, report.problem), (4, None));
+    }
+}
+
+#[tokio::test]
+async fn correction_requests_are_kept_sealed_answered_once_and_listed_per_agency() {
+    use fengcun_store::{AuditEvent, AuditKind, CorrectionAnswer, CorrectionRow, CorrectionStatus};
+    for store in stores("correction_requests").await {
+        let now: jiff::Timestamp = "2026-06-01T02:00:00Z".parse().unwrap();
+        let me = store.person_key("id:110105199003070025");
+        let row = CorrectionRow {
+            request_id: "cor-1".into(),
+            person_key: me.clone(),
+            requested_by: "user:li".into(),
+            case_code: "110105-2024-000001".into(),
+            field: "sentence".into(),
+            agency: "110105-fy".into(),
+            text: "刑期记载有误".into(),
+            status: CorrectionStatus::Open,
+            answered_by: None,
+            answer: None,
+            correction_key: None,
+            created_at: String::new(),
+            answered_at: None,
+            seen_at: None,
+        };
+        let asked = AuditEvent::new(AuditKind::Correction, "user:li", "requested");
+        store.put_correction(&row, &[asked], now).await.unwrap();
+        let stored = store.correction("cor-1").await.unwrap().unwrap();
+        assert_eq!(stored.text, "刑期记载有误");
+        assert_eq!(stored.status, CorrectionStatus::Open);
+        // The words are sealed in the row.
+        let (sealed,): (Vec<u8>,) = sqlx::query_as(
+            "SELECT text_sealed FROM correction_requests WHERE request_id = 'cor-1'",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        assert!(!String::from_utf8_lossy(&sealed).contains("刑期"));
+        assert_eq!(
+            store
+                .corrections_for_agency("110105-fy", Some(CorrectionStatus::Open))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(
+            store
+                .corrections_for_agency("110105-ga", None)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let answer = CorrectionAnswer {
+            status: CorrectionStatus::Refused,
+            answered_by: "user:clerk".into(),
+            answer: Some("记录无误".into()),
+            correction_key: None,
+        };
+        let refused = AuditEvent::new(AuditKind::Correction, "user:clerk", "refused");
+        assert!(
+            store
+                .answer_correction("cor-1", &answer, std::slice::from_ref(&refused), now)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .answer_correction("cor-1", &answer, &[refused], now)
+                .await
+                .unwrap()
+        );
+        let mine = store.corrections_of_person(&me).await.unwrap();
+        assert_eq!(mine[0].answer.as_deref(), Some("记录无误"));
+        assert_eq!(mine[0].seen_at, None);
+        assert_eq!(store.mark_corrections_seen(&me, now).await.unwrap(), 1);
+        assert_eq!(store.mark_corrections_seen(&me, now).await.unwrap(), 0);
+        // Requested and refused, once each: the refused second answer wrote nothing.
+        let log = store.audit_entries(0, 10).await.unwrap();
+        let outcomes: Vec<&str> = log.iter().map(|e| e.outcome.as_str()).collect();
+        assert_eq!(outcomes, vec!["requested", "refused"]);
+    }
+}

@@ -8,6 +8,7 @@ mod certificates;
 mod disclosure;
 mod events;
 mod identity;
+mod looked;
 mod notices;
 mod operations;
 mod records;
@@ -103,6 +104,11 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(certificates::page))
         .routes(routes!(certificates::verify))
         .routes(routes!(certificates::verify_page))
+        // The person's portal: who looked, corrections (i17-looked).
+        .routes(routes!(looked::who_looked))
+        .routes(routes!(looked::mine, looked::create))
+        .routes(routes!(looked::queue))
+        .routes(routes!(looked::answer))
 }
 
 /// The OpenAPI document, derived from the routes and the types they take and answer.

@@ -17,6 +17,9 @@ mod dashboard;
 pub mod i18n;
 mod identity;
 mod lookup;
+// The person's who looked and corrections, the clerks' correction queue (i17-looked).
+mod looked;
+mod looked_text;
 mod records;
 mod requests;
 // The pages of notices, audit, policy and simulation.
@@ -142,6 +145,17 @@ pub fn router(state: AppState) -> Router {
         .route("/console/records", get(records::page))
         .route("/console/records/search", get(records::search))
         .route("/console/records/{case_code}", get(records::timeline))
+        // Who looked, corrections (i17-looked).
+        .route(looked::LOOKED_PATH, get(looked::looked_page))
+        .route(
+            looked::CORRECTIONS_PATH,
+            get(looked::corrections_page).post(looked::create_correction),
+        )
+        .route(looked::QUEUE_PATH, get(looked::queue_page))
+        .route(
+            "/console/correction-queue/{id}/answer",
+            post(looked::answer),
+        )
         .route("/console/static/{file}", get(static_file))
         // Only the console's own unknown addresses: a fallback would answer the API's too.
         .route("/console/{*rest}", get(not_found).post(not_found))
@@ -329,6 +343,11 @@ pub fn menu(role: Role, here: &str) -> Vec<Nav> {
     if role == Role::Auditor {
         entries.push(("/console/audit", "nav.audit"));
     }
+    // The person's who looked and corrections; the clerks' correction queue (i17-looked).
+    if role == Role::Person {
+        entries.push((looked::LOOKED_PATH, "nav.looked"));
+        entries.push((looked::CORRECTIONS_PATH, "nav.corrections"));
+    }
     entries.push(("/console/password", "nav.password"));
     entries
         .into_iter()
@@ -412,7 +431,20 @@ impl FromRequestParts<AppState> for Page {
             .strip_prefix("user:")
             .unwrap_or(&caller.name)
             .to_owned();
-        let nav = menu(caller.role, &path);
+        let mut nav = menu(caller.role, &path);
+        // A clerk's queue of correction requests (i17-looked) is in the menu while requests
+        // addressed to their agency wait for an answer, and on the queue itself.
+        if looked::queue_in_menu(state, &caller, &path).await {
+            let at = nav.len().saturating_sub(1);
+            nav.insert(
+                at,
+                Nav {
+                    href: looked::QUEUE_PATH,
+                    key: "nav.correction_queue",
+                    current: path == looked::QUEUE_PATH,
+                },
+            );
+        }
         let ctx = Ctx {
             lang,
             username,

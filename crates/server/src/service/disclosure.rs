@@ -137,13 +137,31 @@ pub async fn lookup(
     let subject = person_key
         .clone()
         .or_else(|| case_code.as_ref().map(|c| format!("case:{c}")));
-    state
-        .store
-        .audit(
-            &lookup_audit(caller, &query, &request, subject, &answer),
-            now,
-        )
-        .await?;
+    // Whom the look-up concerns (who looked at my record): the person asked for, and every
+    // person whose record the query found, shown or not.
+    let mut concerned: Vec<String> = person_key.iter().cloned().collect();
+    for record in &records {
+        if !concerned.contains(&record.person_key) {
+            concerned.push(record.person_key.clone());
+        }
+    }
+    let mut events = lookup_audit(caller, &query, &request, subject, &answer);
+    for event in &mut events {
+        match event.kind {
+            AuditKind::Lookup => event.concerns = concerned.clone(),
+            _ => {
+                // A grant read concerns the grant's person.
+                let grant_id = event
+                    .subject
+                    .as_deref()
+                    .and_then(|s| s.strip_prefix("grant:"));
+                if let Some(grant) = grants.iter().find(|g| Some(g.id.as_str()) == grant_id) {
+                    event.concerns = vec![grant.person_key.clone()];
+                }
+            }
+        }
+    }
+    state.store.audit(&events, now).await?;
     Ok(answer.to_json())
 }
 
@@ -241,6 +259,7 @@ fn lookup_audit(
         .purpose(query.purpose.code())
         .detail(json!({
             "requester_kind": query.kind.code(),
+            "agency": caller.agency,
             "post": query.post,
             "basis": request.basis,
             "by": if request.id_number.is_some() { "id_number" } else { "case_code" },

@@ -7,9 +7,11 @@
 
 pub mod audit;
 pub mod certificates;
+pub mod corrections;
 pub mod disclosure;
 pub mod events;
 pub mod identity;
+pub mod looked;
 pub mod notices;
 pub mod operations;
 pub mod records;

@@ -377,6 +377,9 @@ pub async fn timeline(
             "agency": caller.agency,
             "shown": lives.len(),
         }));
+    let entry = lives.iter().fold(entry, |entry, life| {
+        entry.concerning(life.record.person_key.clone())
+    });
     state.store.audit(&[entry], state.clock.now()).await?;
     if lives.is_empty() {
         return Err(ServiceError::NotFound);

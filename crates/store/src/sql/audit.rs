@@ -102,8 +102,12 @@ impl crate::SqlStore {
         let hasher = frontier.hasher();
         let at = ts(now);
         let mut rows = Vec::with_capacity(events.len());
+        let mut concerns = Vec::new();
         for event in events {
             let seq = frontier.size();
+            for person in &event.concerns {
+                concerns.push([Param::text(person.clone()), Param::Int(seq as i64)]);
+            }
             let detail = event.detail.to_string();
             let bytes = leaf_bytes(
                 seq,
@@ -135,6 +139,14 @@ impl crate::SqlStore {
             rows,
         )
         .await?;
+        if !concerns.is_empty() {
+            self.insert_rows(
+                tx,
+                "INSERT INTO audit_concerns (person_key, seq) VALUES",
+                concerns,
+            )
+            .await?;
+        }
         sqlx::query("UPDATE audit_tip SET size = $1, nodes = $2 WHERE id = 1")
             .bind(frontier.size() as i64)
             .bind(frontier_bytes(&frontier))
@@ -387,6 +399,26 @@ impl AuditStore for crate::SqlStore {
             query = query.bind(before);
         }
         let rows = query.bind(filter.limit).fetch_all(self.pool()).await?;
+        rows.into_iter().map(entry_from_row).collect()
+    }
+
+    async fn audit_concerning(
+        &self,
+        person_key: &str,
+        before: Option<u64>,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let before = before.map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX));
+        let rows: Vec<EntryRow> = sqlx::query_as(
+            "SELECT e.seq, e.at, e.kind, e.actor, e.purpose, e.outcome, e.subject, e.detail, e.leaf_hash \
+             FROM audit_concerns c JOIN audit_entries e ON e.seq = c.seq \
+             WHERE c.person_key = $1 AND c.seq < $2 ORDER BY c.seq DESC LIMIT $3",
+        )
+        .bind(person_key)
+        .bind(before)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
         rows.into_iter().map(entry_from_row).collect()
     }
 
