@@ -137,7 +137,7 @@ async fn postgres_parts(pool: &sqlx::AnyPool) -> anyhow::Result<Vec<Part>> {
 }
 
 fn print(engine: &str, records: u64, input: &Input, seconds: f64, mut parts: Vec<Part>) {
-    parts.sort_by(|a, b| b.bytes.cmp(&a.bytes));
+    parts.sort_by_key(|p| std::cmp::Reverse(p.bytes));
     let total: u64 = parts.iter().map(|p| p.bytes).sum();
     let per = |bytes: u64| bytes as f64 / records as f64;
     println!(
