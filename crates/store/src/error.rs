@@ -52,6 +52,9 @@ pub enum StoreError {
         "the master key given is not the one this database was made with: give the database's own key (master_key_file, FENGCUN_MASTER_KEY_FILE or FENGCUN_MASTER_KEY); a new key would start a second, unreadable set of records"
     )]
     WrongMasterKey,
+    /// A master key rotation cannot go on as asked (another one unfinished, a retired key).
+    #[error("master key rotation: {0}")]
+    KeyRotation(String),
     #[error(
         "the audit log is built with {log_name}, not {given_name}: no tree head was signed",
         log_name = hash_name(*log),
@@ -87,6 +90,7 @@ impl StoreError {
             Self::UnknownValue { .. } => "unknown_value",
             Self::Crypto(_) => "crypto",
             Self::WrongMasterKey => "wrong_master_key",
+            Self::KeyRotation(_) => "key_rotation",
             Self::DataKeyChanged { .. } => "data_key_changed",
             Self::AuditHash { .. } => "audit_hash",
         }

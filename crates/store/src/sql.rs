@@ -17,6 +17,7 @@ use crate::types::Backend;
 
 mod access;
 mod audit;
+pub(crate) mod keyring;
 pub(crate) mod events;
 mod notices;
 pub(crate) mod records;
@@ -34,6 +35,10 @@ pub struct SqlStore {
     writer: AnyPool,
     pub(crate) backend: Backend,
     keys: Keys,
+    /// Opened with the master key checked (not an auditor's store): loads the key ring.
+    pub(crate) keyed: bool,
+    /// When the key ring was last loaded (`keyring::RING_REFRESH`).
+    pub(crate) ring_loaded: std::sync::Arc<std::sync::Mutex<std::time::Instant>>,
 }
 
 pub(crate) use rows::ts;
@@ -168,10 +173,6 @@ impl SqlStore {
                 .await?;
         }
         schema::migrate(&mut conn, backend).await?;
-        if check_key {
-            check_master_key(&mut conn, &keys).await?;
-        }
-        drop(conn);
         let writer = if sqlite {
             pool_options(sqlite, WRITE_CACHE_KIB)
                 .max_connections(1)
@@ -185,7 +186,15 @@ impl SqlStore {
             writer,
             backend,
             keys,
+            keyed: check_key,
+            ring_loaded: std::sync::Arc::new(std::sync::Mutex::new(std::time::Instant::now())),
         };
+        if check_key {
+            // The ring first: after a rotation, the check value is the index key's.
+            store.load_ring(&mut conn).await?;
+            check_master_key(&mut conn, &store.keys).await?;
+        }
+        drop(conn);
         if check_key {
             store.rewrite_legacy_content_hashes().await?;
         }
@@ -196,6 +205,7 @@ impl SqlStore {
     /// IMMEDIATE`): a deferred transaction that reads first cannot become a writer after another
     /// connection commits, and would fail at once, whatever the busy timeout.
     pub(crate) async fn begin_write(&self) -> Result<Tx, StoreError> {
+        self.refresh_keys_if_due().await?;
         Ok(match self.backend {
             Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.writer.begin().await?,
