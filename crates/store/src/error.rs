@@ -55,6 +55,9 @@ pub enum StoreError {
     /// A master key rotation cannot go on as asked (another one unfinished, a retired key).
     #[error("master key rotation: {0}")]
     KeyRotation(String),
+    /// A backup that cannot be made as asked.
+    #[error("backup: {0}")]
+    Backup(String),
     #[error(
         "the audit log is built with {log_name}, not {given_name}: no tree head was signed",
         log_name = hash_name(*log),
@@ -91,6 +94,7 @@ impl StoreError {
             Self::Crypto(_) => "crypto",
             Self::WrongMasterKey => "wrong_master_key",
             Self::KeyRotation(_) => "key_rotation",
+            Self::Backup(_) => "backup",
             Self::DataKeyChanged { .. } => "data_key_changed",
             Self::AuditHash { .. } => "audit_hash",
         }

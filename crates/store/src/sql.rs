@@ -263,6 +263,32 @@ impl SqlStore {
         Ok(())
     }
 
+    /// Writes a consistent copy of an SQLite database to `path` while it is in use (`VACUUM
+    /// INTO`: one read transaction, so the copy is the database as of one commit, and compacted).
+    /// A file already at `path` is refused. PostgreSQL is backed up with `pg_dump`
+    /// (docs/operations.md, "Backup and restore").
+    pub async fn backup_to(&self, path: &std::path::Path) -> Result<(), StoreError> {
+        if self.backend != Backend::Sqlite {
+            return Err(StoreError::Backup(
+                "a PostgreSQL database is backed up with pg_dump (docs/operations.md)".to_owned(),
+            ));
+        }
+        if path.exists() {
+            return Err(StoreError::Backup(format!(
+                "{}: a file is there already; a backup never replaces one",
+                path.display()
+            )));
+        }
+        let target = path.to_str().ok_or_else(|| {
+            StoreError::Backup(format!("{}: not a UTF-8 path", path.display()))
+        })?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(target)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }

@@ -385,3 +385,170 @@ async fn after_a_signing_key_rotation_old_heads_verify_with_the_old_key_still_pu
         assert_eq!(registered, ["signing_key_registered"; 2]);
     }
 }
+
+/// A PostgreSQL client program (`pg_dump`, `pg_restore`): on the path, or in the newest
+/// `/usr/lib/postgresql/*/bin`.
+fn pg_program(name: &str) -> PathBuf {
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|dir| dir.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    versions.sort();
+    versions
+        .into_iter()
+        .rev()
+        .map(|v| v.join("bin").join(name))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from(name))
+}
+
+fn run(program: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
+    assert!(
+        out.status.success(),
+        "{} {args:?}: {}",
+        program.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Backs `store` (at `url`) up and restores the backup as a new database; its URL. SQLite: the
+/// online backup (`VACUUM INTO`) copied into place; PostgreSQL: `pg_dump --format=custom`, then
+/// `pg_restore` into an empty database — the commands docs/operations.md gives.
+async fn backup(store: &SqlStore, url: &str, scratch: &Scratch) -> Box<dyn FnOnce() -> String> {
+    if url.starts_with("sqlite:") {
+        let file = scratch.0.join("backup.sqlite");
+        store.backup_to(&file).await.unwrap();
+        // A second backup to the same file is refused, never written over.
+        assert!(matches!(
+            store.backup_to(&file).await,
+            Err(StoreError::Backup(_))
+        ));
+        let restored = scratch.0.join("restored.sqlite");
+        Box::new(move || {
+            std::fs::copy(&file, &restored).unwrap();
+            format!("sqlite://{}", restored.display())
+        })
+    } else {
+        let dump = scratch.0.join("backup.dump");
+        run(
+            &pg_program("pg_dump"),
+            &[
+                "--format=custom",
+                "--file",
+                dump.to_str().unwrap(),
+                "--dbname",
+                url,
+            ],
+        );
+        let admin = std::env::var("FENGCUN_TEST_DATABASE_URL").unwrap();
+        let target = fresh_postgres_url(&admin, "restored").await;
+        Box::new(move || {
+            run(
+                &pg_program("pg_restore"),
+                &[
+                    "--no-owner",
+                    "--exit-on-error",
+                    "--dbname",
+                    &target,
+                    dump.to_str().unwrap(),
+                ],
+            );
+            target
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_restored_backup_replays_the_later_events_to_the_same_states_and_its_log_verifies() {
+    let scratch = Scratch::new("restore");
+    for url in fresh_urls(&scratch, "restore_drill").await {
+        let master = MasterKey::generate();
+        let signing = SigningKey::generate(Suite::Sm);
+        let store = fengcun_store::open(&url, Keys::new(master.clone()))
+            .await
+            .unwrap();
+        let early = ctx("2024-06-01T00:00:00Z");
+        store.ingest(&convictions(0, 20), &early).await.unwrap();
+        store
+            .sign_tree_head(&signing, early.now, true)
+            .await
+            .unwrap();
+        // The heads an auditor took away before the backup.
+        let heads_before = store.tree_heads().await.unwrap();
+        assert_eq!(heads_before.len(), 1);
+
+        let restore = backup(&store, &url, &scratch).await;
+
+        // After the backup: new persons, and later convictions of persons already stored, which
+        // lift their seals.
+        let later = ctx("2025-03-01T00:00:00Z");
+        let mut after = convictions(20, 30);
+        after.extend(second_convictions(&[1, 3, 5]));
+        store.ingest(&after, &later).await.unwrap();
+        let tick = ctx("2026-01-01T00:00:00Z");
+        store.tick(&tick).await.unwrap();
+        let states = store.states().await.unwrap();
+        let records = read_all(&store, 30).await;
+        assert!(records.iter().any(|(_, state, _)| state == "unsealed"));
+
+        // The restore, and the later events sent again.
+        let restored_url = restore();
+        let restored = fengcun_store::open(&restored_url, Keys::new(master.clone()))
+            .await
+            .unwrap();
+        assert_eq!(restored.states().await.unwrap().len(), 20);
+        restored.ingest(&after, &later).await.unwrap();
+        restored.tick(&tick).await.unwrap();
+        assert_eq!(restored.states().await.unwrap(), states);
+        assert_eq!(read_all(&restored, 30).await, records);
+
+        // The restored log verifies against the heads signed before the backup, and grows on.
+        let report = restored
+            .verify_audit_with_keys(&heads_before, &[signing.verifying_key()])
+            .await
+            .unwrap();
+        assert!(report.problem.is_none(), "{:?}", report.problem);
+        assert_eq!(report.outside_heads, 1);
+        assert_eq!(report.signatures_checked, 2);
+        restored
+            .sign_tree_head(&signing, tick.now, true)
+            .await
+            .unwrap();
+        let report = restored
+            .verify_audit_with_keys(&heads_before, &[signing.verifying_key()])
+            .await
+            .unwrap();
+        assert!(report.problem.is_none(), "{:?}", report.problem);
+    }
+}
+
+/// A later conviction (fixed term of three years, so that it lifts a juvenile's seal) of each of
+/// `persons`, in a case of its own.
+fn second_convictions(persons: &[u32]) -> Vec<ValidEvent> {
+    persons
+        .iter()
+        .flat_map(|&n| {
+            let case = Case {
+                ending: Ending::Convicted {
+                    detention: false,
+                    months: 72,
+                    combined: None,
+                },
+                offence: 1100 + i64::from(n),
+                to_disposition: 60,
+                to_effective: 11,
+                batches: [0, 0, 0],
+            };
+            events(
+                &case,
+                &format!("110105-2024-{:06}", 900 + n),
+                &id_number(n, true),
+            )
+            .into_iter()
+            .map(|(_, e)| e)
+        })
+        .collect()
+}
