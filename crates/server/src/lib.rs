@@ -46,7 +46,7 @@ pub struct AppState {
     /// Signs tree heads (and certificates).
     pub signing: Arc<fengcun_crypto::SigningKey>,
     /// Every key that has signed for this database, the current one included (a rotated key's
-    /// heads and certificates still verify): registered at start, `GET /api/v1/keys`.
+    /// heads and certificates still verify): registered at start, `GET /api/v1/signing-keys`.
     pub verifying_keys: Arc<Vec<fengcun_crypto::VerifyingKey>>,
     /// Who may see what (docs/disclosure.md).
     pub disclosure: Arc<fengcun_access::Disclosure>,
