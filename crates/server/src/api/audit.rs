@@ -72,6 +72,6 @@ pub async fn public_key(State(state): State<AppState>) -> String {
 /// Every signing key, past and present, with its validity (public)
 #[utoipa::path(get, path = "/api/v1/signing-keys", tag = "audit", security(()),
     responses((status = 200, description = "the keys, oldest first", body = PublishedKeys), Errors))]
-pub async fn keys(State(state): State<AppState>) -> Result<Json<PublishedKeys>, ApiError> {
+pub async fn signing_keys(State(state): State<AppState>) -> Result<Json<PublishedKeys>, ApiError> {
     super::json(audit::keys(&state).await)
 }

@@ -82,7 +82,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::inclusion))
         .routes(routes!(audit::consistency))
         .routes(routes!(audit::public_key))
-        .routes(routes!(audit::keys))
+        .routes(routes!(audit::signing_keys))
         .routes(routes!(identity::login, identity::whoami, identity::logout))
         .routes(routes!(identity::list_users, identity::create_user))
         .routes(routes!(identity::disable_user))
