@@ -117,7 +117,9 @@ impl MasterKey {
         let suite = Suite::from_byte(suite).ok_or(CryptoError::Malformed("unknown suite byte"))?;
         let mut material = Zeroizing::new([0; 32]);
         if bytes.len() != material.len() {
-            return Err(CryptoError::Malformed("wrapped master key of the wrong length"));
+            return Err(CryptoError::Malformed(
+                "wrapped master key of the wrong length",
+            ));
         }
         material.copy_from_slice(bytes);
         Ok(MasterKey { material, suite })

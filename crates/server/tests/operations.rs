@@ -110,7 +110,9 @@ async fn published(server: &Server) -> Vec<Value> {
 }
 
 async fn sign_head(server: &Server) -> String {
-    let (status, head) = server.post("/api/v1/audit/heads", AUDITOR, &json!({})).await;
+    let (status, head) = server
+        .post("/api/v1/audit/heads", AUDITOR, &json!({}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{head}");
     head["line"].as_str().unwrap().to_owned()
 }
@@ -139,8 +141,7 @@ async fn after_a_signing_key_rotation_old_certificates_and_heads_verify_and_both
         ];
         config.agencies = vec![registered_agency("110105-ga")];
         config.signing_key_file = Some(key_file(&keys, "old.pem", &old));
-        let server =
-            Server::start(config, "2026-03-01T00:00:00Z", engine, "ops-signing").await;
+        let server = Server::start(config, "2026-03-01T00:00:00Z", engine, "ops-signing").await;
 
         let before = issue(&server).await;
         verifies(&server, &before).await;

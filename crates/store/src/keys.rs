@@ -206,7 +206,11 @@ impl Keys {
 
     /// A wrapped record key (or a sealed detail's) wrapped again under the master that wraps new
     /// keys; `None` when it is wrapped under that master already.
-    pub(crate) fn rewrap(&self, wrapped: &[u8], context: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+    pub(crate) fn rewrap(
+        &self,
+        wrapped: &[u8],
+        context: &[u8],
+    ) -> Result<Option<Vec<u8>>, StoreError> {
         let state = self.state();
         let wrapped = WrappedKey(wrapped.to_vec());
         if state.wrappers[0].unwrap(&wrapped, context).is_ok() {

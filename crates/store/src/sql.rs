@@ -17,8 +17,8 @@ use crate::types::Backend;
 
 mod access;
 mod audit;
-pub(crate) mod keyring;
 pub(crate) mod events;
+pub(crate) mod keyring;
 mod notices;
 pub(crate) mod records;
 pub(crate) mod rows;
@@ -42,6 +42,10 @@ pub struct SqlStore {
 }
 
 pub(crate) use rows::ts;
+
+/// How long a request waits for a PostgreSQL connection before it is told the database is
+/// unavailable.
+const POSTGRES_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Page cache of each reading connection.
 const READ_CACHE_KIB: i64 = 64 * 1024;
@@ -162,7 +166,14 @@ impl SqlStore {
             return Err(StoreError::UnsupportedUrl(without_password(url)));
         };
         let sqlite = backend == Backend::Sqlite;
-        let pool = pool_options(sqlite, READ_CACHE_KIB)
+        let mut options = pool_options(sqlite, READ_CACHE_KIB);
+        if !sqlite {
+            // A stopped or restarting PostgreSQL: a request waits this long for a connection,
+            // then is answered 503 (`StoreError::is_unavailable`) rather than hanging for the
+            // default 30 s; the pool connects again by itself once the server answers.
+            options = options.acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT);
+        }
+        let pool = options
             .max_connections(if sqlite { 4 } else { 8 })
             .connect(&url)
             .await?;
@@ -279,9 +290,9 @@ impl SqlStore {
                 path.display()
             )));
         }
-        let target = path.to_str().ok_or_else(|| {
-            StoreError::Backup(format!("{}: not a UTF-8 path", path.display()))
-        })?;
+        let target = path
+            .to_str()
+            .ok_or_else(|| StoreError::Backup(format!("{}: not a UTF-8 path", path.display())))?;
         sqlx::query("VACUUM INTO $1")
             .bind(target)
             .execute(&self.pool)

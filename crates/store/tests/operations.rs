@@ -23,8 +23,7 @@ struct Scratch(PathBuf);
 
 impl Scratch {
     fn new(test: &str) -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("fengcun-ops-{}-{test}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("fengcun-ops-{}-{test}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         Scratch(dir)
@@ -220,10 +219,7 @@ async fn the_master_key_rotates_online_resumes_after_a_crash_and_the_old_key_is_
         for (person, case, wrapped) in rows {
             let context = format!("fengcun/record/{person}/{case}");
             wrapper
-                .unwrap(
-                    &fengcun_crypto::WrappedKey(wrapped),
-                    context.as_bytes(),
-                )
+                .unwrap(&fengcun_crypto::WrappedKey(wrapped), context.as_bytes())
                 .unwrap_or_else(|e| panic!("{case}: {e}"));
         }
 
@@ -250,7 +246,10 @@ async fn the_master_key_rotates_online_resumes_after_a_crash_and_the_old_key_is_
             .collect();
         assert_eq!(
             rotation,
-            ["master_key_rotation_started", "master_key_rotation_finished"]
+            [
+                "master_key_rotation_started",
+                "master_key_rotation_finished"
+            ]
         );
         let report = fresh.verify_audit(&[], None).await.unwrap();
         assert!(report.problem.is_none(), "{:?}", report.problem);
@@ -353,10 +352,7 @@ async fn after_a_signing_key_rotation_old_heads_verify_with_the_old_key_still_pu
             .map(|k| fengcun_crypto::VerifyingKey::from_text(&k.public_key).unwrap())
             .collect();
         let outside = [old_head.clone(), new_head.clone()];
-        let report = store
-            .verify_audit_with_keys(&outside, &ring)
-            .await
-            .unwrap();
+        let report = store.verify_audit_with_keys(&outside, &ring).await.unwrap();
         assert!(report.problem.is_none(), "{:?}", report.problem);
         assert_eq!(report.signatures_checked, 4);
         // The new key alone does not verify the old head; the old alone not the new.

@@ -71,11 +71,9 @@ pub fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
         let runtime = tokio::runtime::Runtime::new()?;
         runtime.block_on(async {
             // No master key needed: the copy is of the encrypted rows as they are.
-            let store = fengcun_store::open_without_master_key(
-                &config.database,
-                fengcun_crypto::Suite::Sm,
-            )
-            .await?;
+            let store =
+                fengcun_store::open_without_master_key(&config.database, fengcun_crypto::Suite::Sm)
+                    .await?;
             store.backup_to(&args.out).await?;
             anyhow::Ok(())
         })?;
@@ -83,7 +81,13 @@ pub fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
         let out = args.out.to_str().context("--out: not a UTF-8 path")?;
         run_program(
             &pg_program("pg_dump"),
-            &["--format=custom", "--file", out, "--dbname", &config.database],
+            &[
+                "--format=custom",
+                "--file",
+                out,
+                "--dbname",
+                &config.database,
+            ],
         )?;
     }
     println!(

@@ -74,7 +74,11 @@ fn new_key(path: &Path) -> anyhow::Result<MasterKey> {
 }
 
 fn rotate_master(args: RotateArgs) -> anyhow::Result<ExitCode> {
-    let config = serve::config(args.database.config.as_deref(), None, args.database.database)?;
+    let config = serve::config(
+        args.database.config.as_deref(),
+        None,
+        args.database.database,
+    )?;
     let current = config.master_key()?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
