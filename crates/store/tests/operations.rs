@@ -135,6 +135,18 @@ async fn the_master_key_rotates_online_resumes_after_a_crash_and_the_old_key_is_
             .await
             .unwrap();
         server.ingest(&convictions(0, 30), &c).await.unwrap();
+        // A sealed detail outside the records: a person's enrolled name.
+        let person = fengcun_store::UserRow {
+            username: "person-a".into(),
+            password_hash: "not-a-hash".into(),
+            role: fengcun_store::Role::Requester,
+            requester_kind: Some(fengcun_store::RequesterKind::Person),
+            agency: None,
+            person_key: Some(server.keys().person_key(&id_number(0, true))),
+            name: Some("张三".into()),
+            disabled: false,
+        };
+        assert!(server.add_user(&person, &[], c.now).await.unwrap());
         let straggler = fengcun_store::open(&url, Keys::new(old.clone()))
             .await
             .unwrap();
@@ -229,6 +241,16 @@ async fn the_master_key_rotates_online_resumes_after_a_crash_and_the_old_key_is_
             .await
             .unwrap();
         assert_eq!(read_all(&fresh, 45).await, expected);
+        assert_eq!(
+            fresh
+                .user("person-a")
+                .await
+                .unwrap()
+                .unwrap()
+                .name
+                .as_deref(),
+            Some("张三")
+        );
         assert_eq!(fresh.events().await.unwrap().len(), 45 * 3);
         assert_eq!(
             fresh.keys().person_key(&id_number(3, true)),

@@ -45,6 +45,10 @@ pub struct RotateArgs {
     /// Stop after this many record keys (the rest at the next run).
     #[arg(long, value_name = "N")]
     limit: Option<u64>,
+    /// Seconds to wait, once the rotation is begun, for running servers to load the new key
+    /// before the first record key is re-wrapped (they load it every 5 s); 0 when none runs.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    wait_seconds: u64,
 }
 
 pub fn run(command: KeysCommand) -> anyhow::Result<ExitCode> {
@@ -95,10 +99,9 @@ fn rotate_master(args: RotateArgs) -> anyhow::Result<ExitCode> {
             "rotating to master key {} (generation {})",
             begun.key_id, begun.generation
         );
-        // Every running server loads the ring at most RING_REFRESH apart: wait two of those, so
-        // that none wraps a new record's key under the old master once re-wrapping has begun, and
-        // none meets a re-wrapped key it cannot open.
-        tokio::time::sleep(fengcun_store::RING_REFRESH * 2).await;
+        // Every running server loads the ring at most RING_REFRESH apart: wait two of those (the
+        // default), so that none meets a re-wrapped key it cannot open.
+        tokio::time::sleep(std::time::Duration::from_secs(args.wait_seconds)).await;
         let mut total = 0;
         loop {
             let step = match args.limit {
