@@ -121,7 +121,8 @@ async fn sign_head(server: &Server) -> String {
 async fn after_a_signing_key_rotation_old_certificates_and_heads_verify_and_both_keys_are_published()
  {
     for engine in engines() {
-        let keys = tempdir("ops-signing-keys");
+        let scratch = Scratch(tempdir("ops-signing-keys"));
+        let keys = scratch.0.clone();
         let old = SigningKey::generate(Suite::Sm);
         let new = SigningKey::generate(Suite::Sm);
         let (old_id, new_id) = (
@@ -253,8 +254,18 @@ async fn after_a_signing_key_rotation_old_certificates_and_heads_verify_and_both
             .await
             .unwrap();
         assert_eq!(current, new.verifying_key().to_text());
+        let dir = server.dir.clone();
         server.stop();
-        let _ = std::fs::remove_dir_all(&keys);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// A directory of the test's own, removed when dropped (a failed assertion included).
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
