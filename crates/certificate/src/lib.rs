@@ -67,4 +67,6 @@ pub use notice::{
 pub use result::{
     CertificateResult, Decision, ListedConviction, Omission, Outcome, RecordAsSeen, decide,
 };
-pub use token::{TokenResult, TokenSummary, VerifiedToken, token_from_scan, verify_token};
+pub use token::{
+    TokenResult, TokenSummary, VerifiedToken, token_from_scan, token_key_id, verify_token,
+};

@@ -186,6 +186,17 @@ pub fn verify_token(
     Ok(VerifiedToken { summary, validity })
 }
 
+/// The id of the key a token says signed it, read without verifying anything: to choose, among the
+/// keys a platform has signed with (its signing key rotated), the one to verify it with.
+pub fn token_key_id(token: &str) -> Result<String, CertificateError> {
+    let bytes = Base64UrlUnpadded::decode_vec(token)
+        .map_err(|_| CertificateError::MalformedToken("not base64url without padding"))?;
+    let Some(split) = bytes.len().checked_sub(SIGNATURE_LEN) else {
+        return Err(CertificateError::MalformedToken("too short"));
+    };
+    Ok(decode(&bytes[..split])?.key_id)
+}
+
 /// The token in what a QR scanner read: the token itself, or a verification URL ending in it
 /// (`https://…/verify/TOKEN`, `…?t=TOKEN`, `…#TOKEN`). base64url has no `/`, `=`, `?` or `#`.
 pub fn token_from_scan(text: &str) -> &str {

@@ -52,6 +52,13 @@ enum Command {
     /// Verify a delivered sealing or unsealing notice offline (docs/notices.md).
     #[command(subcommand)]
     Notice(cmd::notice::NoticeCommand),
+    /// Rotate the master key; list the signing keys (docs/operations.md, "Rotating keys").
+    #[command(subcommand)]
+    Keys(cmd::keys::KeysCommand),
+    /// Back the database up while the server runs (SQLite online backup; pg_dump).
+    Backup(cmd::backup::BackupArgs),
+    /// Restore a backup into a new database (then send again the events that came after it).
+    Restore(cmd::backup::RestoreArgs),
     /// Enrol a person's account (an administrator alone may not make one; docs/disclosure.md).
     #[command(subcommand)]
     User(cmd::user::UserCommand),
@@ -72,6 +79,9 @@ fn main() -> ExitCode {
         Command::Cert(command) => cmd::cert::run(command),
         Command::Notice(command) => cmd::notice::run(command),
         Command::User(command) => cmd::user::run(command),
+        Command::Keys(command) => cmd::keys::run(command),
+        Command::Backup(args) => cmd::backup::backup(args),
+        Command::Restore(args) => cmd::backup::restore(args),
     };
     match result {
         Ok(code) => code,

@@ -94,6 +94,47 @@ impl MasterKey {
         self.key_wrapper().unwrap(wrapped, context)
     }
 
+    /// Encrypts another master key under this one (a rotation keeps the new key wrapped under the
+    /// old, and the old under the new, until every record key is re-wrapped). `context` is
+    /// authenticated, as for [`Self::wrap`]; the suite travels with the material.
+    pub fn wrap_master(&self, other: &MasterKey, context: &[u8]) -> WrappedKey {
+        let mut payload = Zeroizing::new(Vec::with_capacity(33));
+        payload.push(other.suite.to_byte());
+        payload.extend_from_slice(&*other.material);
+        WrappedKey(self.key_wrapping_key().seal(&payload, context))
+    }
+
+    /// Recovers a master key wrapped by [`Self::wrap_master`] under this key and `context`.
+    pub fn unwrap_master(
+        &self,
+        wrapped: &WrappedKey,
+        context: &[u8],
+    ) -> Result<MasterKey, CryptoError> {
+        let payload = Zeroizing::new(self.key_wrapping_key().open(&wrapped.0, context)?);
+        let (&suite, bytes) = payload
+            .split_first()
+            .ok_or(CryptoError::Malformed("empty wrapped master key"))?;
+        let suite = Suite::from_byte(suite).ok_or(CryptoError::Malformed("unknown suite byte"))?;
+        let mut material = Zeroizing::new([0; 32]);
+        if bytes.len() != material.len() {
+            return Err(CryptoError::Malformed(
+                "wrapped master key of the wrong length",
+            ));
+        }
+        material.copy_from_slice(bytes);
+        Ok(MasterKey { material, suite })
+    }
+
+    /// A public name of this key (16 hex digits): a keyed hash of a fixed label under the key,
+    /// which tells keys apart without revealing anything of them.
+    pub fn key_id(&self) -> String {
+        self.keyed_hash("fengcun/master-key-id", b"")
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     /// A keyed hash of `data`: HMAC-SM3 (or HMAC-SHA-256) under a sub-key derived with HKDF from
     /// this master key and `domain`.
     ///

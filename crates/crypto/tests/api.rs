@@ -417,3 +417,18 @@ fn the_pre_derived_forms_agree_with_the_master_key() {
         assert!(!format!("{hasher:?} {wrapper:?}").contains(&master.to_hex()[..8]));
     }
 }
+
+#[test]
+fn a_master_key_wrapped_under_another_comes_back_whole_and_only_there() {
+    let old = MasterKey::generate().with_suite(Suite::International);
+    let new = MasterKey::generate();
+    let wrapped = new.wrap_master(&old, b"generation-1");
+    let back = new.unwrap_master(&wrapped, b"generation-1").unwrap();
+    assert_eq!(back.to_hex(), old.to_hex());
+    assert_eq!(back.suite(), Suite::International);
+    assert_eq!(back.key_id(), old.key_id());
+    assert_ne!(old.key_id(), new.key_id());
+    assert_eq!(old.key_id().len(), 16);
+    assert!(new.unwrap_master(&wrapped, b"generation-2").is_err());
+    assert!(old.unwrap_master(&wrapped, b"generation-1").is_err());
+}

@@ -39,7 +39,7 @@ impl From<StoreError> for ApiError {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// unauthenticated, forbidden, throttled, csrf, too_large, unsupported_media_type, invalid,
-    /// not_found, conflict, internal
+    /// not_found, conflict, unavailable (the database, with `Retry-After`), internal
     pub error: &'static str,
     pub message: String,
     /// The batch line the error is about.
@@ -73,6 +73,7 @@ impl ApiError {
                 StoreError::Invalid { .. } | StoreError::UnknownDocument { .. } => {
                     StatusCode::UNPROCESSABLE_ENTITY
                 }
+                error if error.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             },
         }
@@ -98,6 +99,7 @@ impl ApiError {
             ServiceError::Store(
                 StoreError::Invalid { .. } | StoreError::UnknownDocument { .. },
             ) => "invalid",
+            ServiceError::Store(error) if error.is_unavailable() => "unavailable",
             ServiceError::Store(_) => "internal",
         }
     }
@@ -111,6 +113,10 @@ impl IntoResponse for ApiError {
         let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %self, "request failed");
             "internal error".to_owned()
+        } else if status == StatusCode::SERVICE_UNAVAILABLE {
+            // The database is stopped or restarting: nothing was done; the caller tries again.
+            tracing::warn!(error = %self, "the database is unavailable");
+            "the database is unavailable; try again shortly".to_owned()
         } else {
             self.to_string()
         };
@@ -128,6 +134,12 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, seconds.max(1).into());
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("5"),
+            );
         }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(

@@ -45,6 +45,9 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Signs tree heads (and certificates).
     pub signing: Arc<fengcun_crypto::SigningKey>,
+    /// Every key that has signed for this database, the current one included (a rotated key's
+    /// heads and certificates still verify): registered at start, `GET /api/v1/signing-keys`.
+    pub verifying_keys: Arc<Vec<fengcun_crypto::VerifyingKey>>,
     /// Who may see what (docs/disclosure.md).
     pub disclosure: Arc<fengcun_access::Disclosure>,
     /// Slows password guessing per username.
@@ -114,6 +117,20 @@ impl Running {
     }
 }
 
+/// Loads the master key ring again every few seconds, so that a rotation begun by
+/// `fengcun keys rotate-master` while this server runs is seen before any record key is re-wrapped
+/// (the command waits twice this long before it re-wraps the first).
+async fn refresh_keys(store: Arc<SqlStore>) {
+    let mut interval = tokio::time::interval(fengcun_store::RING_REFRESH);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        if let Err(error) = store.refresh_keys().await {
+            tracing::warn!(kind = error.kind(), "loading the master key ring failed");
+        }
+    }
+}
+
 /// Opens the store, loads the policy in force, binds and serves.
 pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
     let keys = fengcun_store::Keys::new(config.master_key()?);
@@ -151,9 +168,28 @@ pub async fn start_with_store(
         store.set_agency(agency).await?;
     }
     let signing = Arc::new(config.signing_key(store.keys().suite())?);
+    let current = signing.verifying_key();
+    store
+        .register_signing_key(
+            &current,
+            &fengcun_certificate::key_id(&current),
+            clock.now(),
+        )
+        .await?;
+    let mut verifying_keys = Vec::new();
+    for published in store.signing_keys().await? {
+        match fengcun_crypto::VerifyingKey::from_text(&published.public_key) {
+            Ok(key) => verifying_keys.push(key),
+            Err(error) => {
+                tracing::error!(key_id = %published.key_id, %error, "a published signing key does not read")
+            }
+        }
+    }
+    let verifying_keys = Arc::new(verifying_keys);
     let disclosure = Arc::new(fengcun_access::Disclosure::cn_default()?);
     let state = AppState {
         signing,
+        verifying_keys,
         disclosure,
         logins: Arc::default(),
         repeated_refusals: Arc::default(),
@@ -198,6 +234,7 @@ pub async fn start_with_store(
         tokio::spawn(scheduler::run(state.clone())),
         tokio::spawn(outbox::run(state.clone())),
         tokio::spawn(service::audit::sign_periodically(state.clone())),
+        tokio::spawn(refresh_keys(store.clone())),
     ];
     tracing::info!(%address, policy = %state.policy.read().await.name(), backend = ?store.backend(), "fengcun is listening");
     Ok(Running {

@@ -72,6 +72,39 @@ pub trait AuditStore: Send + Sync {
         outside: &[String],
         key: Option<&fengcun_crypto::VerifyingKey>,
     ) -> Result<AuditReport, StoreError>;
+
+    /// [`Self::verify_audit`] with every key the log was ever signed with (a signing key rotated):
+    /// each head's signature must verify under one of `keys` (none given: not checked).
+    async fn verify_audit_with_keys(
+        &self,
+        outside: &[String],
+        keys: &[fengcun_crypto::VerifyingKey],
+    ) -> Result<AuditReport, StoreError>;
+
+    /// Registers the key that signs from now on (at every start): a key not seen before is
+    /// published from `now`, and the one it replaces valid until `now`; audited
+    /// (`key_changed`, `signing_key_registered`). Whether it was new.
+    async fn register_signing_key(
+        &self,
+        key: &fengcun_crypto::VerifyingKey,
+        key_id: &str,
+        now: jiff::Timestamp,
+    ) -> Result<bool, StoreError>;
+
+    /// Every signing key registered, oldest first, with its validity.
+    async fn signing_keys(&self) -> Result<Vec<SigningKeyRow>, StoreError>;
+}
+
+/// A signing key as published: its id, algorithm, public key (PEM) and when it signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SigningKeyRow {
+    pub key_id: String,
+    /// `sm2` or `ed25519`.
+    pub algorithm: String,
+    pub public_key: String,
+    pub valid_from: String,
+    /// When another key took over; absent for the key in use.
+    pub valid_until: Option<String>,
 }
 
 /// The audit page's filters: each one given narrows the entries (all of them must hold).
@@ -556,7 +589,7 @@ fn explain(first_leaf_mismatch: Option<u64>, mismatch: Mismatch) -> AuditProblem
 /// Reads head lines and checks their signatures where a key is given.
 pub(crate) fn read_heads(
     lines: &[String],
-    key: Option<&VerifyingKey>,
+    keys: &[VerifyingKey],
 ) -> Result<(Vec<TreeHead>, usize), AuditProblem> {
     let mut heads = Vec::with_capacity(lines.len());
     let mut checked = 0;
@@ -564,17 +597,31 @@ pub(crate) fn read_heads(
         let signed = SignedTreeHead::from_json(line).map_err(|e| AuditProblem::BadHead {
             detail: e.to_string(),
         })?;
-        let head = match key {
-            Some(key) => {
+        let head = match keys {
+            [] => *signed.unverified_head(),
+            keys => {
                 checked += 1;
-                *signed
-                    .verify(key)
-                    .map_err(|e| AuditProblem::BadHeadSignature {
-                        head_size: signed.unverified_head().size(),
-                        detail: e.to_string(),
-                    })?
+                // Any key of the ring: a head signed before a rotation verifies with the old key.
+                let mut verified = Err(AuditProblem::BadHeadSignature {
+                    head_size: signed.unverified_head().size(),
+                    detail: "no key given".to_owned(),
+                });
+                for key in keys {
+                    match signed.verify(key) {
+                        Ok(head) => {
+                            verified = Ok(*head);
+                            break;
+                        }
+                        Err(e) => {
+                            verified = Err(AuditProblem::BadHeadSignature {
+                                head_size: signed.unverified_head().size(),
+                                detail: e.to_string(),
+                            })
+                        }
+                    }
+                }
+                verified?
             }
-            None => *signed.unverified_head(),
         };
         heads.push(head);
     }

@@ -52,6 +52,12 @@ pub enum StoreError {
         "the master key given is not the one this database was made with: give the database's own key (master_key_file, FENGCUN_MASTER_KEY_FILE or FENGCUN_MASTER_KEY); a new key would start a second, unreadable set of records"
     )]
     WrongMasterKey,
+    /// A master key rotation cannot go on as asked (another one unfinished, a retired key).
+    #[error("master key rotation: {0}")]
+    KeyRotation(String),
+    /// A backup that cannot be made as asked.
+    #[error("backup: {0}")]
+    Backup(String),
     #[error(
         "the audit log is built with {log_name}, not {given_name}: no tree head was signed",
         log_name = hash_name(*log),
@@ -87,12 +93,41 @@ impl StoreError {
             Self::UnknownValue { .. } => "unknown_value",
             Self::Crypto(_) => "crypto",
             Self::WrongMasterKey => "wrong_master_key",
+            Self::KeyRotation(_) => "key_rotation",
+            Self::Backup(_) => "backup",
             Self::DataKeyChanged { .. } => "data_key_changed",
             Self::AuditHash { .. } => "audit_hash",
         }
     }
 
     /// The input line an error is about, for callers that report per line.
+    /// Whether the database could not be reached or dropped the connection (it is stopped,
+    /// restarting or unreachable), rather than refusing what was asked: a caller may try again
+    /// once it answers, and nothing half-done was kept (each transaction commits whole or not).
+    /// Connection errors, a pool that could not connect in time, and PostgreSQL's connection
+    /// exceptions (SQLSTATE class 08), shutdowns (57P01–57P03) and too many connections (53300).
+    pub fn is_unavailable(&self) -> bool {
+        let Self::Database(error) = self else {
+            return false;
+        };
+        match error {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Protocol(message) => {
+                // A connection cut in the middle of a message.
+                message.contains("unexpected end of file") || message.contains("EOF")
+            }
+            sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                code.starts_with("08")
+                    || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+            }),
+            _ => false,
+        }
+    }
+
     pub fn line(&self) -> Option<usize> {
         match self {
             Self::Invalid { line, .. }

@@ -1,21 +1,48 @@
 //! Encryption at rest: a data key per record, wrapped by the master key; identities as keyed hashes.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use fengcun_crypto::{DataKey, KeyWrapper, KeyedHasher, MasterKey, WrappedKey};
 
 use crate::error::StoreError;
 
-/// The master key and what is derived from it. Cheap to clone.
+/// The master key and what is derived from it. Cheap to clone; clones share the key ring, which
+/// the store completes when it opens (a rotated database's index key, the other generation's
+/// master while a rotation runs: `sql/keyring.rs`).
 #[derive(Clone)]
 pub struct Keys {
-    master: Arc<MasterKey>,
+    /// The master key this process was given.
+    configured: Arc<MasterKey>,
+    state: Arc<RwLock<Arc<KeyState>>>,
+}
+
+/// What the keys derive from: the index key (the first master key of the database, whose keyed
+/// hashes index persons, contents and notices for good) and the masters that wrap record keys.
+struct KeyState {
+    index: Arc<MasterKey>,
     // Derived once: a batch hashes every identity and unwraps every record key it touches.
-    person_hasher: Arc<KeyedHasher>,
-    ack_hasher: Arc<KeyedHasher>,
-    content_hasher: Arc<KeyedHasher>,
-    wrapper: Arc<KeyWrapper>,
+    person_hasher: KeyedHasher,
+    ack_hasher: KeyedHasher,
+    content_hasher: KeyedHasher,
+    /// The first wraps new keys; every one is tried to unwrap (during a rotation, the old master's
+    /// and the new one's).
+    wrappers: Vec<KeyWrapper>,
+    /// The master of the first wrapper.
+    wrapping: Arc<MasterKey>,
+}
+
+impl KeyState {
+    fn new(index: Arc<MasterKey>, wrapping: &[&MasterKey]) -> Self {
+        Self {
+            wrapping: Arc::new(wrapping[0].clone()),
+            person_hasher: index.keyed_hasher("fengcun/person"),
+            ack_hasher: index.keyed_hasher("fengcun/notice-ack"),
+            content_hasher: index.keyed_hasher("fengcun/event-content"),
+            wrappers: wrapping.iter().map(|m| m.key_wrapper()).collect(),
+            index,
+        }
+    }
 }
 
 impl fmt::Debug for Keys {
@@ -26,24 +53,55 @@ impl fmt::Debug for Keys {
 
 impl Keys {
     pub fn new(master: MasterKey) -> Self {
+        let master = Arc::new(master);
+        let state = KeyState::new(master.clone(), &[&master]);
         Self {
-            person_hasher: Arc::new(master.keyed_hasher("fengcun/person")),
-            ack_hasher: Arc::new(master.keyed_hasher("fengcun/notice-ack")),
-            content_hasher: Arc::new(master.keyed_hasher("fengcun/event-content")),
-            wrapper: Arc::new(master.key_wrapper()),
-            master: Arc::new(master),
+            configured: master,
+            state: Arc::new(RwLock::new(Arc::new(state))),
         }
+    }
+
+    fn state(&self) -> Arc<KeyState> {
+        match self.state.read() {
+            Ok(state) => state.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The master key this process was given (its generation is found in the key ring).
+    pub(crate) fn configured(&self) -> &MasterKey {
+        &self.configured
+    }
+
+    /// Puts the ring the database holds in force: hashes under `index`, new record keys wrapped
+    /// under `wrapping[0]`, and every one of `wrapping` tried to open a wrapped key.
+    pub(crate) fn set_ring(&self, index: MasterKey, wrapping: &[&MasterKey]) {
+        let state = Arc::new(KeyState::new(Arc::new(index), wrapping));
+        match self.state.write() {
+            Ok(mut current) => *current = state,
+            Err(poisoned) => *poisoned.into_inner() = state,
+        }
+    }
+
+    /// The index key (the database's first master key, which every keyed hash is made with).
+    pub(crate) fn index_key(&self) -> MasterKey {
+        (*self.state().index).clone()
+    }
+
+    /// The master new record keys are wrapped under.
+    pub(crate) fn wrapping_key(&self) -> MasterKey {
+        (*self.state().wrapping).clone()
     }
 
     /// The suite of the master key: the audit log's tree hash follows it.
     pub fn suite(&self) -> fengcun_crypto::Suite {
-        self.master.suite()
+        self.state().index.suite()
     }
 
     /// The pseudonymous key of a person: a keyed hash of `id:<number>`, so that the identity
     /// number itself is never stored in an index and cannot be recovered without the master key.
     pub fn person_key(&self, identity: &str) -> String {
-        let digest = self.person_hasher.hash(identity.as_bytes());
+        let digest = self.state().person_hasher.hash(identity.as_bytes());
         digest.iter().map(|b| format!("{b:02x}")).collect()
     }
 
@@ -56,7 +114,8 @@ impl Keys {
     /// The token a receiver acknowledges a notice with: a keyed hash of the notice number, so it
     /// needs no storage and cannot be guessed without the master key.
     pub fn ack_token(&self, notice_id: &str) -> String {
-        self.ack_hasher
+        self.state()
+            .ack_hasher
             .hash(notice_id.as_bytes())
             .iter()
             .take(16)
@@ -65,8 +124,9 @@ impl Keys {
     }
 
     pub fn new_record_key(&self, person_key: &str, case_code: &str) -> (DataKey, Vec<u8>) {
-        let key = DataKey::generate(self.master.suite());
-        let wrapped = self.wrapper.wrap(&key, &context(person_key, case_code));
+        let state = self.state();
+        let key = DataKey::generate(state.index.suite());
+        let wrapped = state.wrappers[0].wrap(&key, &context(person_key, case_code));
         (key, wrapped.0)
     }
 
@@ -76,21 +136,21 @@ impl Keys {
         person_key: &str,
         case_code: &str,
     ) -> Result<DataKey, StoreError> {
-        self.wrapper
-            .unwrap(
-                &WrappedKey(wrapped.to_vec()),
-                &context(person_key, case_code),
-            )
-            .map_err(|e| StoreError::Crypto(format!("record key of case {case_code}: {e}")))
+        unwrap_any(
+            &self.state().wrappers,
+            wrapped,
+            &context(person_key, case_code),
+        )
+        .map_err(|e| StoreError::Crypto(format!("record key of case {case_code}: {e}")))
     }
 
     /// Seals a small detail kept outside any record (a person's enrolled name, whom a request is
     /// about) under a fresh data key wrapped by the master key; `context` (the row it belongs to)
     /// is authenticated, so a sealed detail cannot be moved to another row.
     pub fn seal_detail(&self, context: &str, plaintext: &[u8]) -> Vec<u8> {
-        let key = DataKey::generate(self.master.suite());
-        let wrapped = self
-            .wrapper
+        let state = self.state();
+        let key = DataKey::generate(state.index.suite());
+        let wrapped = state.wrappers[0]
             .wrap(&key, detail_context(context).as_bytes())
             .0;
         let length = u16::try_from(wrapped.len()).unwrap_or(u16::MAX);
@@ -106,19 +166,18 @@ impl Keys {
         let (length, rest) = sealed.split_at_checked(2).ok_or_else(corrupt)?;
         let length = usize::from(u16::from_be_bytes([length[0], length[1]]));
         let (wrapped, envelope) = rest.split_at_checked(length).ok_or_else(corrupt)?;
-        let key = self
-            .wrapper
-            .unwrap(
-                &WrappedKey(wrapped.to_vec()),
-                detail_context(context).as_bytes(),
-            )
-            .map_err(|e| StoreError::Crypto(format!("key of {context}: {e}")))?;
+        let key = unwrap_any(
+            &self.state().wrappers,
+            wrapped,
+            detail_context(context).as_bytes(),
+        )
+        .map_err(|e| StoreError::Crypto(format!("key of {context}: {e}")))?;
         open(&key, envelope, context)
     }
 
     /// A hash for idempotency checks and tokens (not secret-keyed: collisions only matter).
     pub fn hash(&self, data: &[u8]) -> Vec<u8> {
-        fengcun_crypto::hash(self.master.suite(), data).to_vec()
+        fengcun_crypto::hash(self.suite(), data).to_vec()
     }
 
     /// What `events.content_hash` holds for an event's canonical JSON, to tell a duplicate from a
@@ -130,7 +189,7 @@ impl Keys {
     pub fn content_mac(&self, canonical: &[u8]) -> Vec<u8> {
         let mut mac = Vec::with_capacity(33);
         mac.push(CONTENT_MAC_V1);
-        mac.extend_from_slice(&self.content_hasher.hash(canonical));
+        mac.extend_from_slice(&self.state().content_hasher.hash(canonical));
         mac
     }
 
@@ -139,11 +198,53 @@ impl Keys {
     /// next opening of the store rewrites it), as the plain hash it was.
     pub(crate) fn same_content(&self, stored: &[u8], mac: &[u8], canonical: &[u8]) -> bool {
         if stored.len() == LEGACY_HASH_BYTES {
-            stored == fengcun_crypto::hash(self.master.suite(), canonical)
+            stored == fengcun_crypto::hash(self.suite(), canonical)
         } else {
             stored == mac
         }
     }
+
+    /// A wrapped record key (or a sealed detail's) wrapped again under the master that wraps new
+    /// keys; `None` when it is wrapped under that master already.
+    pub(crate) fn rewrap(
+        &self,
+        wrapped: &[u8],
+        context: &[u8],
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let state = self.state();
+        let wrapped = WrappedKey(wrapped.to_vec());
+        if state.wrappers[0].unwrap(&wrapped, context).is_ok() {
+            return Ok(None);
+        }
+        let key = unwrap_any(&state.wrappers[1..], &wrapped.0, context)
+            .map_err(|e| StoreError::Crypto(format!("a key to re-wrap: {e}")))?;
+        Ok(Some(state.wrappers[0].wrap(&key, context).0))
+    }
+}
+
+/// The data key a wrapped key holds, under the first of `wrappers` that opens it.
+fn unwrap_any(
+    wrappers: &[KeyWrapper],
+    wrapped: &[u8],
+    context: &[u8],
+) -> Result<DataKey, fengcun_crypto::CryptoError> {
+    let wrapped = WrappedKey(wrapped.to_vec());
+    let mut last = fengcun_crypto::CryptoError::AuthenticationFailed;
+    for wrapper in wrappers {
+        match wrapper.unwrap(&wrapped, context) {
+            Ok(key) => return Ok(key),
+            Err(error) => last = error,
+        }
+    }
+    Err(last)
+}
+
+pub(crate) fn record_context(person_key: &str, case_code: &str) -> Vec<u8> {
+    context(person_key, case_code)
+}
+
+pub(crate) fn detail_context_bytes(context: &str) -> Vec<u8> {
+    detail_context(context).into_bytes()
 }
 
 fn detail_context(context: &str) -> String {

@@ -29,6 +29,7 @@ pub use access::{
 };
 pub use audit::{
     AuditEntry, AuditEvent, AuditFilter, AuditKind, AuditProblem, AuditReport, AuditStore,
+    SigningKeyRow,
 };
 pub use code::UnknownCode;
 pub use corrections::{CorrectionAnswer, CorrectionRow, CorrectionStatus, CorrectionStore};
@@ -38,6 +39,7 @@ pub use notices::*;
 pub use pipeline::{BatchReport, Pipeline, Tally};
 pub use records::RecordStore;
 pub use sql::SqlStore;
+pub use sql::keyring::{RING_REFRESH, RotationStatus};
 pub use sql::reads::{
     EventEntry, NoticeEntry, PersonShown, RecordFilter, RecordKey, RecordPage, RecordSummary,
     RecordTimeline, Stats, TransitionEntry,

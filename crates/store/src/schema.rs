@@ -24,6 +24,10 @@ const SQLITE: &[(i64, &str)] = &[
         13,
         include_str!("../migrations/sqlite/0013_person_portal.sql"),
     ),
+    (
+        16,
+        include_str!("../migrations/sqlite/0016_key_rotation.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_core.sql")),
@@ -43,6 +47,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         13,
         include_str!("../migrations/postgres/0013_person_portal.sql"),
+    ),
+    (
+        16,
+        include_str!("../migrations/postgres/0016_key_rotation.sql"),
     ),
 ];
 

@@ -19,6 +19,7 @@ mod access;
 mod audit;
 mod corrections;
 pub(crate) mod events;
+pub(crate) mod keyring;
 mod notices;
 pub(crate) mod records;
 pub(crate) mod rows;
@@ -35,9 +36,17 @@ pub struct SqlStore {
     writer: AnyPool,
     pub(crate) backend: Backend,
     keys: Keys,
+    /// Opened with the master key checked (not an auditor's store): loads the key ring.
+    pub(crate) keyed: bool,
+    /// When the key ring was last loaded (`keyring::RING_REFRESH`).
+    pub(crate) ring_loaded: std::sync::Arc<std::sync::Mutex<std::time::Instant>>,
 }
 
 pub(crate) use rows::ts;
+
+/// How long a request waits for a PostgreSQL connection before it is told the database is
+/// unavailable.
+const POSTGRES_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Page cache of each reading connection.
 const READ_CACHE_KIB: i64 = 64 * 1024;
@@ -158,7 +167,14 @@ impl SqlStore {
             return Err(StoreError::UnsupportedUrl(without_password(url)));
         };
         let sqlite = backend == Backend::Sqlite;
-        let pool = pool_options(sqlite, READ_CACHE_KIB)
+        let mut options = pool_options(sqlite, READ_CACHE_KIB);
+        if !sqlite {
+            // A stopped or restarting PostgreSQL: a request waits this long for a connection,
+            // then is answered 503 (`StoreError::is_unavailable`) rather than hanging for the
+            // default 30 s; the pool connects again by itself once the server answers.
+            options = options.acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT);
+        }
+        let pool = options
             .max_connections(if sqlite { 4 } else { 8 })
             .connect(&url)
             .await?;
@@ -169,10 +185,6 @@ impl SqlStore {
                 .await?;
         }
         schema::migrate(&mut conn, backend).await?;
-        if check_key {
-            check_master_key(&mut conn, &keys).await?;
-        }
-        drop(conn);
         let writer = if sqlite {
             pool_options(sqlite, WRITE_CACHE_KIB)
                 .max_connections(1)
@@ -186,7 +198,15 @@ impl SqlStore {
             writer,
             backend,
             keys,
+            keyed: check_key,
+            ring_loaded: std::sync::Arc::new(std::sync::Mutex::new(std::time::Instant::now())),
         };
+        if check_key {
+            // The ring first: after a rotation, the check value is the index key's.
+            store.load_ring(&mut conn).await?;
+            check_master_key(&mut conn, &store.keys).await?;
+        }
+        drop(conn);
         if check_key {
             store.rewrite_legacy_content_hashes().await?;
         }
@@ -197,6 +217,7 @@ impl SqlStore {
     /// IMMEDIATE`): a deferred transaction that reads first cannot become a writer after another
     /// connection commits, and would fail at once, whatever the busy timeout.
     pub(crate) async fn begin_write(&self) -> Result<Tx, StoreError> {
+        self.refresh_keys_if_due().await?;
         Ok(match self.backend {
             Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.writer.begin().await?,
@@ -251,6 +272,32 @@ impl SqlStore {
     /// One round trip to the database, reading no table (a health check).
     pub(crate) async fn round_trip(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Writes a consistent copy of an SQLite database to `path` while it is in use (`VACUUM
+    /// INTO`: one read transaction, so the copy is the database as of one commit, and compacted).
+    /// A file already at `path` is refused. PostgreSQL is backed up with `pg_dump`
+    /// (docs/operations.md, "Backup and restore").
+    pub async fn backup_to(&self, path: &std::path::Path) -> Result<(), StoreError> {
+        if self.backend != Backend::Sqlite {
+            return Err(StoreError::Backup(
+                "a PostgreSQL database is backed up with pg_dump (docs/operations.md)".to_owned(),
+            ));
+        }
+        if path.exists() {
+            return Err(StoreError::Backup(format!(
+                "{}: a file is there already; a backup never replaces one",
+                path.display()
+            )));
+        }
+        let target = path
+            .to_str()
+            .ok_or_else(|| StoreError::Backup(format!("{}: not a UTF-8 path", path.display())))?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(target)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

@@ -47,9 +47,11 @@ pub struct VerifyArgs {
     /// A file of signed tree heads kept outside the database (lines of `fengcun audit heads`).
     #[arg(long, value_name = "HEAD_FILE")]
     against: Option<PathBuf>,
-    /// The log's public key (PEM): checks every head's signature.
+    /// The log's public key (PEM): checks every head's signature. Give it once per key the log
+    /// was signed with (a signing key rotated: `fengcun keys signing`); each head must verify
+    /// under one of them.
     #[arg(long, value_name = "PEM")]
-    public_key: Option<PathBuf>,
+    public_key: Vec<PathBuf>,
     /// The log's tree hash when no head says it: sm3 (default) or sha256.
     #[arg(long, value_name = "HASH")]
     hash: Option<String>,
@@ -201,15 +203,15 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         Some(path) => read_heads_file(path)?,
         None => Vec::new(),
     };
-    let key = args
+    let keys = args
         .public_key
-        .as_deref()
-        .map(read_public_key)
-        .transpose()?;
+        .iter()
+        .map(|path| read_public_key(path))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let runtime = tokio::runtime::Runtime::new()?;
     let report = runtime.block_on(async {
         let store = open_log(&args.database, args.hash.as_deref(), &outside).await?;
-        anyhow::Ok(store.verify_audit(&outside, key.as_ref()).await?)
+        anyhow::Ok(store.verify_audit_with_keys(&outside, &keys).await?)
     })?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -227,7 +229,7 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             "tree heads checked: {} stored, {} kept outside; signatures checked: {}",
             report.stored_heads, report.outside_heads, report.signatures_checked
         );
-        if key.is_none() {
+        if keys.is_empty() {
             println!("no --public-key: head signatures were not checked");
         }
     }

@@ -29,6 +29,10 @@ pub struct Args {
     /// Events per transaction.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     batch: u32,
+    /// When the database stops answering (stopped, restarting, unreachable), wait this long for
+    /// it to answer again and go on from the last batch it committed; 0 to fail at once.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    wait_for_database: u64,
     /// The time to act at, instead of the clock (RFC 3339): for replays and tests.
     #[arg(long, value_name = "TIMESTAMP", hide = true)]
     now: Option<jiff::Timestamp>,
@@ -44,6 +48,9 @@ struct Tally {
     stored: usize,
     duplicates: usize,
     errors: usize,
+    /// Every line up to this one is committed, refused and reported, or not an event: where a
+    /// pass after the database came back starts.
+    committed: usize,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -79,7 +86,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 async fn import(
     store: &fengcun_store::SqlStore,
-    mut input: input::Input,
+    input: input::Input,
     args: &Args,
     ctx: &Context,
 ) -> anyhow::Result<ExitCode> {
@@ -96,6 +103,81 @@ async fn import(
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut tally = Tally::default();
+    let mut input = Some(input);
+    let resumable = args.file.as_os_str() != "-" && args.wait_for_database > 0;
+    loop {
+        let reader = match input.take() {
+            Some(input) => input,
+            None => input::open(Some(&args.file))?,
+        };
+        let outcome = pass(store, reader, args, ctx, &mut tally, &progress).await;
+        let Err(error) = outcome else { break };
+        let unavailable = error
+            .downcast_ref::<StoreError>()
+            .is_some_and(StoreError::is_unavailable);
+        if !(unavailable && resumable) {
+            return Err(error);
+        }
+        progress.suspend(|| {
+            eprintln!(
+                "the database is unavailable; going on after line {} once it answers (waiting up to {} s)",
+                tally.committed, args.wait_for_database
+            )
+        });
+        wait_for_database(store, args.wait_for_database).await?;
+        progress.suspend(|| eprintln!("the database answers again; going on"));
+        progress.set_position(0);
+    }
+    progress.finish_and_clear();
+    let verb = if args.dry_run {
+        "would be stored"
+    } else {
+        "stored"
+    };
+    let name = if args.file.as_os_str() == "-" {
+        "<stdin>".to_owned()
+    } else {
+        args.file.display().to_string()
+    };
+    eprintln!(
+        "{name}: {} lines: {} {verb}, {} duplicates, {} errors",
+        tally.lines, tally.stored, tally.duplicates, tally.errors
+    );
+    Ok(if tally.errors > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Waits until the database answers, at most `seconds`.
+async fn wait_for_database(store: &fengcun_store::SqlStore, seconds: u64) -> anyhow::Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        if store.ping().await.is_ok() {
+            return Ok(());
+        }
+        if std::time::Instant::now() >= deadline {
+            anyhow::bail!("the database did not answer again within {seconds} s");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
+/// One pass over the file, from the line after `tally.committed`: lines before it were stored
+/// (or refused, or reported) by an earlier pass, which the database cut short.
+async fn pass(
+    store: &fengcun_store::SqlStore,
+    mut input: input::Input,
+    args: &Args,
+    ctx: &Context,
+    tally: &mut Tally,
+    progress: &ProgressBar,
+) -> anyhow::Result<()> {
+    // Lines an earlier pass read and judged: a line that is not an event was reported already.
+    let judged = tally.lines;
+    let start = tally.committed;
+    let mut number = 0;
     let mut pipeline = store.pipeline(ctx.clone(), args.dry_run).await?;
     let mut chunk: Vec<(usize, ValidEvent)> = Vec::with_capacity(args.batch as usize);
     let mut line = Vec::new();
@@ -106,8 +188,13 @@ async fn import(
             break;
         }
         progress.inc(read as u64);
-        tally.lines += 1;
-        if tally.lines == 1 {
+        number += 1;
+        if number <= start {
+            continue;
+        }
+        let fresh = number > judged;
+        tally.lines = tally.lines.max(number);
+        if number == 1 {
             // Editors on Windows save UTF-8 with a byte-order mark; it is not part of the JSON.
             if let Some(rest) = line.strip_prefix(b"\xEF\xBB\xBF") {
                 line = rest.to_vec();
@@ -117,28 +204,32 @@ async fn import(
             continue;
         }
         if line.len() > MAX_LINE_BYTES {
-            tally.errors += 1;
-            progress.suspend(|| {
-                eprintln!(
-                    "{}:{}: the line has {} bytes; an event is at most {MAX_LINE_BYTES} (is the file NDJSON, one event per line?)",
-                    input.name,
-                    tally.lines,
-                    line.len()
-                )
-            });
+            if fresh {
+                tally.errors += 1;
+                progress.suspend(|| {
+                    eprintln!(
+                        "{}:{}: the line has {} bytes; an event is at most {MAX_LINE_BYTES} (is the file NDJSON, one event per line?)",
+                        input.name,
+                        number,
+                        line.len()
+                    )
+                });
+            }
             continue;
         }
         match Event::parse(&line) {
-            Ok(event) => chunk.push((tally.lines, event)),
+            Ok(event) => chunk.push((number, event)),
             Err(error) => {
-                tally.errors += 1;
-                progress.suspend(|| eprintln!("{}:{}: {error}", input.name, tally.lines));
+                if fresh {
+                    tally.errors += 1;
+                    progress.suspend(|| eprintln!("{}:{}: {error}", input.name, number));
+                }
             }
         }
         if chunk.len() >= args.batch as usize {
             let batch = std::mem::replace(&mut chunk, Vec::with_capacity(args.batch as usize));
             let report = pipeline.push(batch).await?;
-            count(report, &input.name, &mut tally, &progress);
+            count(report, &input.name, tally, progress);
             progress.set_message(format!(
                 "{} stored, {} duplicates, {} errors",
                 tally.stored, tally.duplicates, tally.errors
@@ -147,25 +238,12 @@ async fn import(
     }
     if !chunk.is_empty() {
         let report = pipeline.push(chunk).await?;
-        count(report, &input.name, &mut tally, &progress);
+        count(report, &input.name, tally, progress);
     }
     let report = pipeline.finish().await?;
-    count(report, &input.name, &mut tally, &progress);
-    progress.finish_and_clear();
-    let verb = if args.dry_run {
-        "would be stored"
-    } else {
-        "stored"
-    };
-    eprintln!(
-        "{}: {} lines: {} {verb}, {} duplicates, {} errors",
-        input.name, tally.lines, tally.stored, tally.duplicates, tally.errors
-    );
-    Ok(if tally.errors > 0 {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    count(report, &input.name, tally, progress);
+    tally.committed = number;
+    Ok(())
 }
 
 /// Adds a stored batch's lines to the tally; a line the store refused (a reused key, a fact that
@@ -173,6 +251,8 @@ async fn import(
 /// the rest of its batch, so that exactly the good lines are stored.
 fn count(report: Option<BatchReport>, name: &str, tally: &mut Tally, progress: &ProgressBar) {
     for (line, outcome) in report.map(|r| r.lines).unwrap_or_default() {
+        // Batches commit in order: every line up to this one is done with.
+        tally.committed = tally.committed.max(line);
         match outcome {
             Ok(LineOutcome::Stored) => tally.stored += 1,
             Ok(LineOutcome::Duplicate) => tally.duplicates += 1,

@@ -1,9 +1,11 @@
 pub mod audit;
+pub mod backup;
 pub mod cert;
 pub mod demo;
 pub mod evaluate;
 pub mod import;
 pub mod judgment;
+pub mod keys;
 pub mod notice;
 pub mod policy;
 pub mod serve;

@@ -9,7 +9,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::service::audit::{
     self, ConsistencyProof, ConsistencyQuery, Entries, EntriesQuery, Heads, InclusionProof,
-    InclusionQuery, SignedHead,
+    InclusionQuery, PublishedKeys, SignedHead,
 };
 
 /// Audit entries in log order (auditor); the read is itself an entry
@@ -67,4 +67,11 @@ pub async fn consistency(
     responses((status = 200, description = "PEM text", body = String, content_type = "text/plain")))]
 pub async fn public_key(State(state): State<AppState>) -> String {
     audit::public_key(&state)
+}
+
+/// Every signing key, past and present, with its validity (public)
+#[utoipa::path(get, path = "/api/v1/signing-keys", tag = "audit", security(()),
+    responses((status = 200, description = "the keys, oldest first", body = PublishedKeys), Errors))]
+pub async fn signing_keys(State(state): State<AppState>) -> Result<Json<PublishedKeys>, ApiError> {
+    super::json(audit::keys(&state).await)
 }

@@ -83,6 +83,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::inclusion))
         .routes(routes!(audit::consistency))
         .routes(routes!(audit::public_key))
+        .routes(routes!(audit::signing_keys))
         .routes(routes!(identity::login, identity::whoami, identity::logout))
         .routes(routes!(identity::list_users, identity::create_user))
         .routes(routes!(identity::disable_user))
@@ -144,7 +145,7 @@ struct Health {
 
 /// Ready when the database answers
 #[utoipa::path(get, path = "/healthz", tag = "system", security(()),
-    responses((status = 200, description = "The database answers", body = Health), (status = 500, description = "The database does not answer", body = ErrorBody)))]
+    responses((status = 200, description = "The database answers", body = Health), (status = 503, description = "The database does not answer", body = ErrorBody)))]
 async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     // Ready means the database answers; counting a national store's tables is for /metrics.
     service::ping(&state).await?;

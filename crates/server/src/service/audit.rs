@@ -277,6 +277,51 @@ pub fn public_key(state: &AppState) -> String {
     state.signing.verifying_key().to_text()
 }
 
+/// A signing key as published.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublishedKey {
+    /// The key's id, as certificates and notices name it (`issuer.key_id`).
+    pub key_id: String,
+    /// `sm2` or `ed25519`.
+    pub algorithm: String,
+    /// PEM (SubjectPublicKeyInfo).
+    pub public_key: String,
+    /// From when it signed (RFC 3339).
+    pub valid_from: String,
+    /// Until when: absent for the key signing now.
+    pub valid_until: Option<String>,
+    /// Whether it is the key signing now.
+    pub current: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublishedKeys {
+    /// Oldest first.
+    pub keys: Vec<PublishedKey>,
+}
+
+/// Every key the platform has signed tree heads, certificates and notices with, and when
+/// (public): a head or certificate from before a rotation verifies with the key its time or id
+/// names.
+pub async fn keys(state: &AppState) -> Result<PublishedKeys> {
+    let current = fengcun_certificate::key_id(&state.signing.verifying_key());
+    let keys = state
+        .store
+        .signing_keys()
+        .await?
+        .into_iter()
+        .map(|k| PublishedKey {
+            current: k.key_id == current,
+            key_id: k.key_id,
+            algorithm: k.algorithm,
+            public_key: k.public_key,
+            valid_from: k.valid_from,
+            valid_until: k.valid_until,
+        })
+        .collect();
+    Ok(PublishedKeys { keys })
+}
+
 /// The most entries one search answers (the console's audit page).
 pub const SEARCH_LIMIT: i64 = 200;
 
@@ -370,8 +415,11 @@ pub async fn verify(state: &AppState, caller: &Caller, outside: &str) -> Result<
         fengcun_ledger::SignedTreeHead::parse_lines(&outside.join("\n"))
             .map_err(|e| ServiceError::Invalid(format!("heads: {e}")))?;
     }
-    let key = state.signing.verifying_key();
-    let report = state.store.verify_audit(&outside, Some(&key)).await?;
+    // Every key the log was signed with: heads from before a rotation verify with the old key.
+    let report = state
+        .store
+        .verify_audit_with_keys(&outside, &state.verifying_keys)
+        .await?;
     let outcome = if report.problem.is_none() {
         "intact"
     } else {

@@ -415,7 +415,24 @@ pub struct Verification {
 
 /// Checks a certificate file or token with the platform's key (public).
 pub fn verify(state: &AppState, request: &VerifyRequest) -> Verification {
-    let key = state.signing.verifying_key();
+    // The key the document names, among every key the platform has signed with: a certificate
+    // issued before the signing key was rotated verifies with the key that signed it.
+    let named = match (&request.token, &request.file) {
+        (Some(token), None) => fengcun_certificate::token_key_id(token_from_scan(token)).ok(),
+        (None, Some(file)) => fengcun_certificate::SignedCertificate::parse(file.as_bytes())
+            .ok()
+            .map(|signed| signed.certificate().issuer.key_id.clone()),
+        _ => None,
+    };
+    let key = named
+        .and_then(|id| {
+            state
+                .verifying_keys
+                .iter()
+                .find(|k| fengcun_certificate::key_id(k) == id)
+                .cloned()
+        })
+        .unwrap_or_else(|| state.signing.verifying_key());
     let today = today(state);
     let verified = match (&request.token, &request.file) {
         (Some(token), None) => {

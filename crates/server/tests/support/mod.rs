@@ -265,6 +265,20 @@ impl Server {
         log["entries"].as_array().expect("entries").clone()
     }
 
+    /// The server stopped and started again on the same store and directory, with `config`
+    /// and `clock` (a restart after an operator's change).
+    pub async fn restarted(mut self, config: Config, clock: Arc<FixedClock>) -> Server {
+        self.running.stop();
+        let running = fengcun_server::start_with_store(config, self.store.clone(), clock.clone())
+            .await
+            .expect("start the server again");
+        self.base = format!("http://{}", running.address);
+        self.http = reqwest::Client::new();
+        self.clock = clock;
+        self.running = running;
+        self
+    }
+
     /// Stops the server (its port and workers).
     pub fn stop(self) {
         self.running.stop();

@@ -281,7 +281,7 @@ impl crate::SqlStore {
     pub(crate) async fn verify_log(
         &self,
         outside: &[String],
-        key: Option<&VerifyingKey>,
+        key: &[VerifyingKey],
     ) -> Result<AuditReport, StoreError> {
         let stored = self.head_lines().await?;
         let suite = self.keys().suite();
@@ -456,6 +456,28 @@ impl AuditStore for crate::SqlStore {
         outside: &[String],
         key: Option<&fengcun_crypto::VerifyingKey>,
     ) -> Result<AuditReport, StoreError> {
-        self.verify_log(outside, key).await
+        self.verify_log(outside, key.map(std::slice::from_ref).unwrap_or_default())
+            .await
+    }
+
+    async fn verify_audit_with_keys(
+        &self,
+        outside: &[String],
+        keys: &[fengcun_crypto::VerifyingKey],
+    ) -> Result<AuditReport, StoreError> {
+        self.verify_log(outside, keys).await
+    }
+
+    async fn register_signing_key(
+        &self,
+        key: &fengcun_crypto::VerifyingKey,
+        key_id: &str,
+        now: jiff::Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.register_signer(key, key_id, now).await
+    }
+
+    async fn signing_keys(&self) -> Result<Vec<crate::audit::SigningKeyRow>, StoreError> {
+        self.signers().await
     }
 }
