@@ -546,3 +546,66 @@ fn urlencode(text: &str) -> String {
         })
         .collect()
 }
+
+/// Issue 18: a violation record's timeline in its own words — 违法记录, the events of the
+/// 治安管理处罚法, the penalty decision's number as a 处罚决定书 — never a criminal record's.
+#[tokio::test]
+async fn a_violation_records_timeline_has_its_own_wording() {
+    const VIOLATOR: &str = "110105199203070011";
+    const CASE: &str = "110105-2026-000031";
+    const DOC: &str = "京公（朝）行罚决字〔2026〕31号";
+    let server = support::console::start_empty("violation-timeline", &KEYS).await;
+    let police = |key: &str, kind: &str, date: &str, extra: Value| {
+        let mut event = json!({
+            "idempotency_key": format!("{CASE}/{key}"), "kind": kind, "date": date,
+            "case_code": CASE, "agency": {"kind": "public_security", "code": POLICE},
+            "person": {"id_number": VIOLATOR, "name": "赵违法"},
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            event[k] = v.clone();
+        }
+        event
+    };
+    send(
+        &server,
+        vec![
+            police(
+                "accepted",
+                "violation_accepted",
+                "2026-02-10",
+                json!({"offence_date": "2026-02-10", "violations": [{"name": "殴打他人"}]}),
+            ),
+            police(
+                "penalized",
+                "violation_penalized",
+                "2026-02-12",
+                json!({"document_number": DOC, "violations": [{"name": "殴打他人"}], "penalty": {"detention_days": 10, "fine_yuan": 500}}),
+            ),
+            police(
+                "effective",
+                "violation_decision_effective",
+                "2026-02-12",
+                json!({"document_number": DOC}),
+            ),
+        ],
+    )
+    .await;
+    support::console::create_users(&server, ADMIN, USERS).await;
+    let (cookies, _) = support::console::console_login(&server, "ops-sun").await;
+    let (status, html) =
+        support::console::get_page(&server, &cookies, &format!("/console/records/{CASE}")).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    for words in [
+        "<span class=\"badge kind\" id=\"kind-1\">违法记录</span>",
+        "治安案件受案",
+        "治安管理处罚决定",
+        &format!("<span class=\"doc\">处罚决定书 {DOC}</span>"),
+        "cn-public-security-violation",
+        "治安管理处罚法",
+    ] {
+        assert!(html.contains(words), "`{words}` not in {html}");
+    }
+    for criminal in ["犯罪记录</span>", "判决书", "刑事诉讼法"] {
+        assert!(!html.contains(criminal), "`{criminal}` in {html}");
+    }
+}

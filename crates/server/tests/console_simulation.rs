@@ -173,10 +173,7 @@ async fn an_operator_simulates_a_synthetic_data_set_with_two_policies() {
     // The same records, simulated directly with the simulate crate.
     let mut facts = Vec::new();
     fengcun_synth::generate(
-        fengcun_synth::Config {
-            records: 10_000,
-            seed: SEED,
-        },
+        fengcun_synth::Config::new(10_000, SEED),
         &mut facts,
         None,
         &mut |_| {},
@@ -404,10 +401,7 @@ async fn a_policy_maker_compares_policies_in_a_browser() {
 
     let mut facts = Vec::new();
     fengcun_synth::generate(
-        fengcun_synth::Config {
-            records: 10_000,
-            seed: SEED,
-        },
+        fengcun_synth::Config::new(10_000, SEED),
         &mut facts,
         None,
         &mut |_| {},

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use fengcun_domain::{Catalogue, Disposition, PrincipalKind};
+use fengcun_domain::{Catalogue, Disposition, PrincipalKind, RecordKind};
 use fengcun_policy::Policy;
 use serde::Serialize;
 
@@ -92,7 +92,44 @@ pub struct Difference {
     pub only_b_by_band: Vec<u64>,
 }
 
-/// The whole comparison.
+/// Dispositions of violation records, with their Chinese labels.
+pub const VIOLATION_DISPOSITIONS: [(Disposition, &str); 4] = [
+    (Disposition::Penalized, "处罚决定"),
+    (Disposition::NotPenalized, "不予处罚"),
+    (Disposition::Withdrawn, "撤销案件"),
+    (Disposition::Open, "尚未处理完毕"),
+];
+
+/// What one policy says of the violation records (治安违法记录, 治安管理处罚法), apart from the
+/// criminal ones: a criminal policy decides none of them (they are out of its scope).
+#[derive(Debug, Clone, Serialize)]
+pub struct ViolationSummary {
+    pub name: String,
+    /// Whether the policy decides violation records (`records = "public_security_violation"`).
+    pub in_scope: bool,
+    /// Violation records the policy seals (now or later), already sealed on the as-of date, not
+    /// eligible (e.g. decided before its `decided_from`), and undecidable for a missing fact.
+    pub sealed: u64,
+    pub sealed_now: u64,
+    pub not_eligible: u64,
+    pub needs_facts: u64,
+    /// `sealed / violation_records`, in per cent (0 out of scope).
+    pub share: f64,
+}
+
+/// Violation records by disposition, and how many each policy seals.
+#[derive(Debug, Clone, Serialize)]
+pub struct ViolationRow {
+    pub label: String,
+    pub records: u64,
+    /// Per policy, in the order of `policies`.
+    pub sealed: Vec<u64>,
+}
+
+/// The whole comparison. Criminal and violation records are counted apart: `convicted`,
+/// `policies`, `by_band`, `by_charge`, `by_reason` and `differences` are of criminal records
+/// (a violation policy decides none: its criminal counts are 0); `violation_records`,
+/// `violations` and `violations_by_disposition` of violation records.
 #[derive(Debug, Clone, Serialize)]
 pub struct Comparison {
     pub as_of: String,
@@ -104,6 +141,12 @@ pub struct Comparison {
     pub by_charge: Vec<Row>,
     pub by_reason: Vec<ReasonRow>,
     pub differences: Vec<Difference>,
+    /// Criminal records read (any disposition).
+    pub criminal_records: u64,
+    pub violation_records: u64,
+    /// Per policy, in the order of `policies`.
+    pub violations: Vec<ViolationSummary>,
+    pub violations_by_disposition: Vec<ViolationRow>,
 }
 
 fn share(part: u64, whole: u64) -> f64 {
@@ -146,15 +189,70 @@ impl Comparison {
         let mut pair_bands = vec![[0u64; 10]; n * n];
         let mut records = 0;
         let mut convicted = 0;
+        let criminal_policy: Vec<bool> = policies
+            .iter()
+            .map(|p| p.meta.records == RecordKind::Criminal)
+            .collect();
+        let mut violations: Vec<ViolationSummary> = policies
+            .iter()
+            .map(|p| ViolationSummary {
+                name: p.meta.name.clone(),
+                in_scope: p.meta.records == RecordKind::PublicSecurityViolation,
+                sealed: 0,
+                sealed_now: 0,
+                not_eligible: 0,
+                needs_facts: 0,
+                share: 0.0,
+            })
+            .collect();
+        let mut by_disposition: Vec<ViolationRow> = VIOLATION_DISPOSITIONS
+            .iter()
+            .map(|(_, label)| ViolationRow {
+                label: (*label).to_owned(),
+                records: 0,
+                sealed: vec![0; n],
+            })
+            .collect();
+        let mut violation_records = 0;
+        let mut criminal_records = 0;
         for entry in &run.entries {
             records += entry.records;
+            if entry.key.kind == RecordKind::PublicSecurityViolation {
+                // Counted apart: only a violation policy decides them.
+                violation_records += entry.records;
+                let mut row = VIOLATION_DISPOSITIONS
+                    .iter()
+                    .position(|(d, _)| *d == entry.key.disposition)
+                    .map(|i| &mut by_disposition[i]);
+                if let Some(row) = row.as_deref_mut() {
+                    row.records += entry.records;
+                }
+                for (p, v) in violations.iter_mut().enumerate() {
+                    if !v.in_scope {
+                        continue;
+                    }
+                    match &entry.classes[p] {
+                        Class::Eligible(_) => {
+                            v.sealed += entry.records;
+                            v.sealed_now += entry.sealed_now[p];
+                            if let Some(row) = row.as_deref_mut() {
+                                row.sealed[p] += entry.records;
+                            }
+                        }
+                        Class::NotEligible(_) => v.not_eligible += entry.records,
+                        Class::NeedsFacts => v.needs_facts += entry.records,
+                    }
+                }
+                continue;
+            }
+            criminal_records += entry.records;
             let eligible: Vec<bool> = entry
                 .classes
                 .iter()
                 .map(|c| matches!(c, Class::Eligible(_)))
                 .collect();
             for (p, class) in entry.classes.iter().enumerate() {
-                if *class == Class::NeedsFacts {
+                if *class == Class::NeedsFacts && criminal_policy[p] {
                     summaries[p].needs_facts += entry.records;
                 }
             }
@@ -176,6 +274,10 @@ impl Comparison {
                 };
                 if closed {
                     for (p, s) in summaries.iter_mut().enumerate() {
+                        if !criminal_policy[p] {
+                            // A criminal record is out of a violation policy's scope.
+                            continue;
+                        }
                         s.non_conviction += entry.records;
                         if eligible[p] {
                             s.non_conviction_sealed += entry.records;
@@ -198,6 +300,9 @@ impl Comparison {
             });
             row.convicted += entry.records;
             for p in 0..n {
+                if !criminal_policy[p] {
+                    continue;
+                }
                 let s = &mut summaries[p];
                 s.convicted += entry.records;
                 match &entry.classes[p] {
@@ -229,6 +334,9 @@ impl Comparison {
         for s in &mut summaries {
             s.share = share(s.sealed, s.convicted);
         }
+        for v in &mut violations {
+            v.share = share(v.sealed, violation_records);
+        }
         let mut by_charge: Vec<Row> = charges.into_values().collect();
         by_charge.sort_by(|a, b| b.convicted.cmp(&a.convicted).then(a.label.cmp(&b.label)));
         let by_reason = reasons
@@ -253,6 +361,10 @@ impl Comparison {
         let mut differences = Vec::new();
         for a in 0..n {
             for b in a + 1..n {
+                // Between criminal policies only: a violation policy decides no criminal record.
+                if !(criminal_policy[a] && criminal_policy[b]) {
+                    continue;
+                }
                 let cell = pairs[a * n + b];
                 differences.push(Difference {
                     a: policies[a].meta.name.clone(),
@@ -275,6 +387,10 @@ impl Comparison {
             by_charge,
             by_reason,
             differences,
+            criminal_records,
+            violation_records,
+            violations,
+            violations_by_disposition: by_disposition,
         }
     }
 
@@ -286,13 +402,28 @@ impl Comparison {
             "政策模拟（截至 {}）：记录 {} 条，其中有罪判决 {} 条",
             self.as_of, self.records, self.convicted
         );
+        if self.violation_records > 0 {
+            let _ = writeln!(
+                out,
+                "犯罪记录 {} 条，治安违法记录 {} 条（分别统计：一至五为犯罪记录，六为治安违法记录）",
+                self.criminal_records, self.violation_records
+            );
+        }
         let _ = writeln!(out, "\n一、各政策封存覆盖面（占有罪判决人数）");
         let _ = writeln!(
             out,
             "{:<28} {:>10} {:>10} {:>8} {:>10} {:>12}",
             "政策", "有罪判决", "应封存", "占比%", "已封存", "涉罪记录封存"
         );
-        for s in &self.policies {
+        for (s, v) in self.policies.iter().zip(&self.violations) {
+            if v.in_scope {
+                let _ = writeln!(
+                    out,
+                    "{:<28} 不适用：本政策只决定治安违法记录（见六）",
+                    s.name
+                );
+                continue;
+            }
             let _ = writeln!(
                 out,
                 "{:<28} {:>10} {:>10} {:>8.2} {:>10} {:>12}",
@@ -341,10 +472,56 @@ impl Comparison {
                 d.a, d.b, d.only_a, d.b, d.a, d.only_b, d.both
             );
         }
+        if self.violation_records > 0 || self.violations.iter().any(|v| v.in_scope) {
+            self.violation_text(&mut out);
+        }
         if self.errors > 0 {
             let _ = writeln!(out, "\n{} 行无法读取（见标准错误输出）", self.errors);
         }
         out
+    }
+
+    /// Section 6: the violation records, apart from the criminal ones.
+    fn violation_text(&self, out: &mut String) {
+        let _ = writeln!(
+            out,
+            "\n六、治安违法记录（《中华人民共和国治安管理处罚法》第一百三十六条；占治安违法记录 {} 条）",
+            self.violation_records
+        );
+        let _ = writeln!(
+            out,
+            "{:<28} {:>10} {:>8} {:>10} {:>10} {:>10}",
+            "政策", "应封存", "占比%", "已封存", "不予封存", "缺少事实"
+        );
+        for v in &self.violations {
+            if !v.in_scope {
+                let _ = writeln!(
+                    out,
+                    "{:<28} 不适用：治安违法记录不在本政策范围内（本政策只决定犯罪记录）",
+                    v.name
+                );
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "{:<28} {:>10} {:>8.2} {:>10} {:>10} {:>10}",
+                v.name, v.sealed, v.share, v.sealed_now, v.not_eligible, v.needs_facts
+            );
+        }
+        let mut header = format!("{:<18} {:>10}", "处理结果", "记录");
+        for v in self.violations.iter().filter(|v| v.in_scope) {
+            let _ = write!(header, " {:>22}", v.name);
+        }
+        let _ = writeln!(out, "{header}");
+        for row in &self.violations_by_disposition {
+            let mut line = format!("{:<18} {:>10}", row.label, row.records);
+            for (sealed, v) in row.sealed.iter().zip(&self.violations) {
+                if v.in_scope {
+                    let _ = write!(line, " {:>22}", sealed);
+                }
+            }
+            let _ = writeln!(out, "{line}");
+        }
     }
 
     /// The CSV files: (file name, content).
@@ -419,12 +596,43 @@ impl Comparison {
             }
             diffs.push('\n');
         }
+        let mut violations =
+            "policy,in_scope,violation_records,sealed,share_percent,sealed_now,not_eligible,needs_facts\n"
+                .to_owned();
+        for v in &self.violations {
+            let _ = writeln!(
+                violations,
+                "{},{},{},{},{:.4},{},{},{}",
+                quote(&v.name),
+                v.in_scope,
+                self.violation_records,
+                v.sealed,
+                v.share,
+                v.sealed_now,
+                v.not_eligible,
+                v.needs_facts
+            );
+        }
+        let mut dispositions = "disposition,records".to_owned();
+        for v in &self.violations {
+            let _ = write!(dispositions, ",{}", quote(&v.name));
+        }
+        dispositions.push('\n');
+        for row in &self.violations_by_disposition {
+            let _ = write!(dispositions, "{},{}", quote(&row.label), row.records);
+            for v in &row.sealed {
+                let _ = write!(dispositions, ",{v}");
+            }
+            dispositions.push('\n');
+        }
         vec![
             ("policies.csv", policies),
             ("by-band.csv", rows("band", &self.by_band)),
             ("by-charge.csv", rows("charge", &self.by_charge)),
             ("by-reason.csv", reasons),
             ("differences.csv", diffs),
+            ("violations.csv", violations),
+            ("violations-by-disposition.csv", dispositions),
         ]
     }
 
@@ -435,7 +643,10 @@ impl Comparison {
             "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
         ];
         let n = self.policies.len().max(1);
-        let groups = self.by_band.len() + 1;
+        // A last group for the violation records when there are any (a share of them, not of
+        // the convicted: its own label says so).
+        let violation_group = self.violation_records > 0;
+        let groups = self.by_band.len() + 1 + usize::from(violation_group);
         let bar = 14.0_f64.max(60.0 / n as f64).min(22.0);
         let group_w = bar * n as f64 + 24.0;
         let (left, top, plot_h) = (70.0, 70.0, 320.0);
@@ -454,8 +665,16 @@ impl Comparison {
         );
         let _ = writeln!(
             s,
-            r##"<text x="{left}" y="52" font-size="13" fill="#555">有罪判决 {} 人；柱高为该档有罪判决中应封存的比例，最右一组为全部有罪判决</text>"##,
-            self.convicted
+            r##"<text x="{left}" y="52" font-size="13" fill="#555">有罪判决 {} 人；柱高为该档有罪判决中应封存的比例，最右一组为全部有罪判决{}</text>"##,
+            self.convicted,
+            if violation_group {
+                format!(
+                    "；治安违法记录 {} 条另计（柱高为其中应封存的比例）",
+                    self.violation_records
+                )
+            } else {
+                String::new()
+            }
         );
         for tick in 0..=5 {
             let v = tick as f64 * 20.0;
@@ -500,6 +719,15 @@ impl Comparison {
         }
         let overall = self.policies.iter().map(|p| p.share).collect();
         group(self.by_band.len(), "全部有罪判决", overall, &mut s);
+        if violation_group {
+            let shares = self.violations.iter().map(|v| v.share).collect();
+            group(
+                self.by_band.len() + 1,
+                "治安违法记录（另计）",
+                shares,
+                &mut s,
+            );
+        }
         let _ = writeln!(
             s,
             r##"<line x1="{left}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#333"/>"##,
@@ -509,16 +737,21 @@ impl Comparison {
         );
         for (p, policy) in self.policies.iter().enumerate() {
             let y = top + plot_h + 100.0 + 22.0 * p as f64;
+            let violation = &self.violations[p];
+            let share = if violation.in_scope {
+                format!("治安违法记录 {:.2}%", violation.share)
+            } else {
+                format!("{:.2}%", policy.share)
+            };
             let _ = writeln!(
                 s,
-                r#"<rect x="{left}" y="{:.1}" width="14" height="14" fill="{}"/><text x="{:.1}" y="{:.1}" font-size="13">{} {}：{:.2}%</text>"#,
+                r#"<rect x="{left}" y="{:.1}" width="14" height="14" fill="{}"/><text x="{:.1}" y="{:.1}" font-size="13">{} {}：{share}</text>"#,
                 y - 12.0,
                 COLOURS[p % COLOURS.len()],
                 left + 20.0,
                 y,
                 policy.name,
                 escape(&policy.title),
-                policy.share
             );
         }
         s.push_str("</svg>\n");

@@ -7,7 +7,12 @@ use fengcun_synth::{Config, generate};
 
 fn synth(records: u64, seed: u64) -> Vec<u8> {
     let mut facts = Vec::new();
-    generate(Config { records, seed }, &mut facts, None, &mut |_| {}).unwrap();
+    let config = Config {
+        records,
+        seed,
+        violations_per_mille: 0,
+    };
+    generate(config, &mut facts, None, &mut |_| {}).unwrap();
     facts
 }
 
@@ -399,4 +404,90 @@ fn a_synthetic_nation_reproduces_the_reports_figures() {
     }
     // Option 1 is "above 60 %" in the report.
     assert!(comparison.policies[0].share > 60.0);
+}
+
+fn contains(line: &[u8], what: &[u8]) -> bool {
+    line.windows(what.len()).any(|w| w == what)
+}
+
+/// Issue 18: a synthetic nation with violation records in the documented share. Every line is
+/// decided as `fengcun evaluate` decides it, and the comparison counts the two kinds apart: a
+/// criminal preset decides no violation record (out of its scope), the violation preset no
+/// criminal one, and the violation counts are those `outcomes` finds line by line.
+#[test]
+fn violation_records_are_decided_as_evaluate_does_and_reported_apart() {
+    let mut input = Vec::new();
+    generate(Config::new(8_000, 18), &mut input, None, &mut |_| {}).unwrap();
+    let violation_lines = input
+        .split(|b| *b == b'\n')
+        .filter(|l| contains(l, b"\"kind\":\"public_security_violation\""))
+        .count() as u64;
+    assert!(violation_lines > 5_000, "{violation_lines}");
+    let as_of = Date::constant(2026, 11, 26);
+    assert_decides_as_evaluate(&input, as_of);
+    let policies: Vec<_> = ["cn-minor-opt1", "cn-public-security-violation"]
+        .iter()
+        .map(|name| presets::get(name).unwrap().clone())
+        .collect();
+    let result = run(&policies, as_of, &mut input.as_slice(), 2, &mut |_| {}).unwrap();
+    assert!(result.errors.is_empty());
+    let comparison = Comparison::new(&policies, as_of, &result);
+    assert_eq!(comparison.violation_records, violation_lines);
+    assert_eq!(
+        comparison.criminal_records + comparison.violation_records,
+        8_000
+    );
+    // Line by line: the violation preset seals every violation record the simulator reads, the
+    // criminal preset none (out of its scope), and the reverse for criminal records.
+    let decided = outcomes(&policies, as_of, &input);
+    let lines: Vec<&[u8]> = input.split_inclusive(|b| *b == b'\n').collect();
+    let (mut sealed, mut sealed_criminal_by_violation_policy, mut convicted) = (0u64, 0u64, 0u64);
+    for (line_no, result) in &decided {
+        let line = lines[(*line_no - 1) as usize];
+        let o = result.as_ref().unwrap();
+        if contains(line, b"\"kind\":\"public_security_violation\"") {
+            assert!(!o[0].is_eligible(), "criminal preset on a violation line");
+            sealed += u64::from(o[1].is_eligible());
+        } else {
+            sealed_criminal_by_violation_policy += u64::from(o[1].is_eligible());
+            convicted += u64::from(contains(line, b"\"disposition\":\"convicted\""));
+        }
+    }
+    assert_eq!(sealed_criminal_by_violation_policy, 0);
+    let [criminal, violation] = &comparison.violations[..] else {
+        panic!("{:?}", comparison.violations)
+    };
+    assert!(!criminal.in_scope && criminal.sealed == 0);
+    assert!(violation.in_scope);
+    assert_eq!(violation.sealed, sealed);
+    // Art. 136 seals every violation record (decided, or open and sealed when it takes effect).
+    assert_eq!(violation.sealed, violation_lines);
+    let by_disposition: u64 = comparison
+        .violations_by_disposition
+        .iter()
+        .map(|r| r.records)
+        .sum();
+    assert_eq!(by_disposition, violation_lines);
+    // The criminal side: the convicted are criminal records only, and the violation preset
+    // decides none of them.
+    assert_eq!(comparison.convicted, convicted);
+    assert_eq!(comparison.policies[0].convicted, convicted);
+    assert_eq!(comparison.policies[1].convicted, 0);
+    assert!(comparison.differences.is_empty());
+    let text = comparison.text(5);
+    assert!(
+        text.contains("六、治安违法记录")
+            && text.contains(&format!("治安违法记录 {violation_lines} 条"))
+            && text.contains("cn-minor-opt1                不适用：治安违法记录不在本政策范围内"),
+        "{text}"
+    );
+    let csv = comparison.csv();
+    let (_, violations_csv) = csv.iter().find(|(f, _)| *f == "violations.csv").unwrap();
+    assert!(
+        violations_csv.contains(&format!(
+            "cn-public-security-violation,true,{violation_lines},{violation_lines},100.0000,"
+        )),
+        "{violations_csv}"
+    );
+    assert!(comparison.svg().contains("治安违法记录（另计）"));
 }

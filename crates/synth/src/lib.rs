@@ -9,6 +9,7 @@
 
 mod calendar;
 pub mod tables;
+mod violations;
 
 use std::io::Write;
 
@@ -29,6 +30,10 @@ pub enum SynthError {
     UnknownCharge(&'static str),
     #[error("--records must be at least 1")]
     NoRecords,
+    #[error("behaviour `{0}` of the generator's table is not in the catalogue of violations")]
+    UnknownBehaviour(&'static str),
+    #[error("violations_per_mille (--violations-per-mille) must be from 0 to 1000, not {0}")]
+    ViolationShare(u32),
 }
 
 /// What to generate.
@@ -36,7 +41,27 @@ pub enum SynthError {
 pub struct Config {
     pub records: u64,
     pub seed: u64,
+    /// Share of the records that are public-security violation records (治安违法记录), per
+    /// mille; [`DEFAULT_VIOLATIONS_PER_MILLE`] is the national estimate of
+    /// `docs/synthetic-data.md`, 0 gives criminal records only.
+    pub violations_per_mille: u32,
 }
+
+impl Config {
+    /// `records` records from `seed`, violation records in the documented default share.
+    pub fn new(records: u64, seed: u64) -> Self {
+        Self {
+            records,
+            seed,
+            violations_per_mille: DEFAULT_VIOLATIONS_PER_MILLE,
+        }
+    }
+}
+
+/// Violation records per mille of all records by default: about three violation records for
+/// each criminal record (docs/synthetic-data.md, "Violation records": public-security cases
+/// dealt with a year against people in criminal proceedings a year — an estimate).
+pub const DEFAULT_VIOLATIONS_PER_MILLE: u32 = 750;
 
 /// The date the data set is taken on: no event after it exists.
 pub const DATA_DATE: (i32, u32, u32) = (2025, 6, 30);
@@ -71,6 +96,18 @@ pub struct Stats {
     pub repeat_offender_records: u64,
     pub recidivist_records: u64,
     pub probation_records: u64,
+    /// Public-security violation cases and records (治安管理处罚法), counted apart from the
+    /// criminal ones above (`records` and `persons` count both kinds; `cases` criminal ones).
+    pub violation_cases: u64,
+    pub violation_records: u64,
+    pub violation_penalized: u64,
+    pub violation_not_penalized: u64,
+    /// Withdrawn cases, decisions revoked on reconsideration included.
+    pub violation_withdrawn: u64,
+    pub violation_revoked: u64,
+    pub violation_open: u64,
+    /// Penalties with administrative detention.
+    pub violation_detention: u64,
 }
 
 /// A resolved charge of the table.
@@ -159,6 +196,9 @@ pub struct Generator {
     data_date: Day,
     line: Vec<u8>,
     events: Vec<u8>,
+    /// Violation cases: their own random stream, so that the criminal records of a data set
+    /// are the same whatever the share of violations (docs/synthetic-data.md).
+    violations: violations::State,
 }
 
 impl std::fmt::Debug for Generator {
@@ -179,6 +219,26 @@ fn conditional_chapters(article: &str) -> bool {
     digits
         .parse::<u32>()
         .is_ok_and(|n| (232..=367).contains(&n))
+}
+
+/// A resident identity number (GB 11643): region, birth date, a sequence from the person's serial
+/// (odd for a man), and the check character.
+fn identity_number(region: &str, birth: Day, serial: u64, male: bool) -> [u8; 18] {
+    let sequence = (serial % 500) * 2 + u64::from(male);
+    let mut first17 = [0u8; 17];
+    first17[..6].copy_from_slice(region.as_bytes());
+    let mut date = Vec::with_capacity(10);
+    birth.write(&mut date);
+    first17[6..10].copy_from_slice(&date[0..4]);
+    first17[10..12].copy_from_slice(&date[5..7]);
+    first17[12..14].copy_from_slice(&date[8..10]);
+    first17[14] = b'0' + (sequence / 100) as u8;
+    first17[15] = b'0' + (sequence / 10 % 10) as u8;
+    first17[16] = b'0' + (sequence % 10) as u8;
+    let mut id = [0u8; 18];
+    id[..17].copy_from_slice(&first17);
+    id[17] = check_character(&first17) as u8;
+    id
 }
 
 fn resolve(catalogue: &Catalogue, name: &'static str) -> Result<ChargeInfo, SynthError> {
@@ -224,6 +284,10 @@ impl Generator {
             .collect::<Result<Vec<_>, _>>()?;
         let mut case_weights: Vec<u32> = tables::CHARGES.iter().map(|r| r.case_weight).collect();
         case_weights.push(tables::TAIL_WEIGHT);
+        if config.violations_per_mille > 1000 {
+            return Err(SynthError::ViolationShare(config.violations_per_mille));
+        }
+        let violations = violations::State::new(config.seed)?;
         let (y, m, d) = DATA_DATE;
         Ok(Self {
             rng: Rng(ChaCha8Rng::seed_from_u64(config.seed)),
@@ -240,6 +304,7 @@ impl Generator {
             data_date: Day::from_ymd(y, m, d),
             line: Vec::with_capacity(1024),
             events: Vec::with_capacity(8192),
+            violations,
         })
     }
 
@@ -257,8 +322,15 @@ impl Generator {
         let first = Day::from_ymd(fy, fm, fd);
         let last = Day::from_ymd(ly, lm, ld);
         while self.stats.records < self.config.records {
-            self.case(first, last, facts, events.as_deref_mut())?;
-            if self.stats.cases.is_multiple_of(4096) {
+            // The next case is a violation case while violation records are below their share.
+            let violation = (self.stats.violation_records + 1) * 1000
+                <= u64::from(self.config.violations_per_mille) * (self.stats.records + 1);
+            if violation {
+                self.violation_case(first, last, facts, events.as_deref_mut())?;
+            } else {
+                self.case(first, last, facts, events.as_deref_mut())?;
+            }
+            if (self.stats.cases + self.stats.violation_cases).is_multiple_of(4096) {
                 progress(self.stats.records);
             }
         }
@@ -399,20 +471,7 @@ impl Generator {
         let region = tables::REGIONS[self.rng.below(tables::REGIONS.len() as u32) as usize].0;
         self.person_serial += 1;
         let male = self.rng.per_mille(870);
-        let sequence = (self.person_serial % 500) * 2 + u64::from(male);
-        let mut first17 = [0u8; 17];
-        first17[..6].copy_from_slice(region.as_bytes());
-        let mut date = Vec::with_capacity(10);
-        birth.write(&mut date);
-        first17[6..10].copy_from_slice(&date[0..4]);
-        first17[10..12].copy_from_slice(&date[5..7]);
-        first17[12..14].copy_from_slice(&date[8..10]);
-        first17[14] = b'0' + (sequence / 100) as u8;
-        first17[15] = b'0' + (sequence / 10 % 10) as u8;
-        first17[16] = b'0' + (sequence % 10) as u8;
-        let mut id = [0u8; 18];
-        id[..17].copy_from_slice(&first17);
-        id[17] = check_character(&first17) as u8;
+        let id = identity_number(region, birth, self.person_serial, male);
         let name = format!(
             "{}{}",
             tables::SURNAMES[self.rng.below(tables::SURNAMES.len() as u32) as usize],

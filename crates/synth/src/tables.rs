@@ -553,3 +553,84 @@ pub const GIVEN: &[&str] = &[
     "秀英", "霞", "平", "刚", "桂英", "建华", "建国", "志强", "海燕", "晓东", "文博", "子涵",
     "浩然", "宇轩", "欣怡", "俊杰", "鹏", "辉", "斌", "丹", "玲", "波", "宁", "凯", "健",
 ];
+
+/// One behaviour of the catalogue of violations (data/violations.tsv) the generator draws.
+#[derive(Debug, Clone, Copy)]
+pub struct ViolationRow {
+    /// Catalogue name.
+    pub name: &'static str,
+    /// Relative frequency of cases (per mille of violation cases, roughly).
+    pub case_weight: u32,
+    /// Mean number of people per case, in hundredths (100 = always one).
+    pub people: u32,
+    /// Share of penalties with administrative detention where the article allows detention and
+    /// another kind, per mille.
+    pub detention: u32,
+}
+
+const fn violation(
+    name: &'static str,
+    case_weight: u32,
+    people: u32,
+    detention: u32,
+) -> ViolationRow {
+    ViolationRow {
+        name,
+        case_weight,
+        people,
+        detention,
+    }
+}
+
+/// Violation cases by behaviour. Assumptions (docs/synthetic-data.md, "Violation records"):
+/// 殴打他人 about a third of cases (the MPS's 2024 summer campaign: 45.3万 beating cases beside
+/// 142.6万 public-security cases), then petty theft, gambling, drug use, prostitution and damage
+/// to property; the revocation of a licence issued by public security is rare (unlicensed or
+/// unlawful operation of a trade public security licenses); the rest of the catalogue shares the
+/// tail uniformly.
+pub const VIOLATIONS: &[ViolationRow] = &[
+    violation("殴打他人", 300, 140, 450),
+    violation("盗窃", 127, 105, 550),
+    violation("赌博", 100, 250, 300),
+    violation("吸毒", 60, 100, 900),
+    violation("故意损毁财物", 45, 110, 350),
+    violation("嫖娼", 40, 100, 600),
+    violation("卖淫", 20, 100, 700),
+    violation("寻衅滋事", 30, 180, 700),
+    violation("诈骗", 25, 110, 600),
+    violation("扰乱公共场所秩序", 25, 120, 300),
+    violation("扰乱单位秩序", 20, 120, 300),
+    violation("阻碍执行职务", 20, 100, 600),
+    violation("威胁人身安全", 15, 100, 400),
+    violation("发送信息干扰正常生活", 12, 100, 300),
+    violation("侮辱", 12, 100, 300),
+    violation("非法侵入住宅", 8, 120, 400),
+    violation("故意伤害", 10, 120, 500),
+    violation("非法携带枪支、弹药、管制器具", 12, 100, 300),
+    violation("为赌博提供条件", 10, 120, 500),
+    violation("引诱、容留、介绍卖淫", 6, 110, 800),
+    violation("传播淫秽信息", 6, 100, 400),
+    violation("猥亵", 6, 100, 1000),
+    violation("散布谣言扰乱公共秩序", 8, 100, 300),
+    violation("谎报险情、疫情、警情", 6, 100, 300),
+    violation("敲诈勒索", 6, 110, 600),
+    violation("招摇撞骗", 4, 100, 500),
+    violation("偷开他人机动车", 4, 100, 500),
+    violation("制造噪声干扰他人正常生活", 10, 100, 0),
+    violation("饲养动物干扰他人正常生活", 6, 100, 0),
+    violation("旅馆业工作人员不按规定登记住宿旅客信息", 8, 100, 50),
+    violation("房屋出租人不按规定登记承租人信息", 10, 100, 50),
+    violation("擅自进入铁路防护网", 3, 100, 0),
+    violation("偷越国（边）境", 3, 110, 600),
+    violation("违法经营需公安机关许可的行业", 3, 100, 0),
+];
+
+/// Weight of the tail of violations (every other behaviour of the catalogue, uniformly).
+pub const VIOLATION_TAIL_WEIGHT: u32 = 20;
+/// Share of detention in the tail's penalties, per mille.
+pub const VIOLATION_TAIL_DETENTION: u32 = 400;
+
+/// The row of a tail behaviour.
+pub const fn violation_tail(detention: u32) -> ViolationRow {
+    violation("", VIOLATION_TAIL_WEIGHT, 100, detention)
+}

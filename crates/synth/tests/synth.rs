@@ -7,7 +7,11 @@ fn run(records: u64, seed: u64, events: bool) -> (Vec<u8>, Vec<u8>, fengcun_synt
     let mut facts = Vec::new();
     let mut out = Vec::new();
     let stats = generate(
-        Config { records, seed },
+        Config {
+            records,
+            seed,
+            violations_per_mille: 0,
+        },
         &mut facts,
         if events { Some(&mut out) } else { None },
         &mut |_| {},
@@ -131,4 +135,176 @@ fn non_prosecutions_have_a_ground_mix_and_a_history() {
         minor[3] > 0 && share(minor, 3) < 65.0 + 1.5,
         "minors {minor:?}"
     );
+}
+
+fn mixed(records: u64, seed: u64, events: bool) -> (Vec<u8>, Vec<u8>, fengcun_synth::Stats) {
+    let mut facts = Vec::new();
+    let mut out = Vec::new();
+    let stats = generate(
+        Config::new(records, seed),
+        &mut facts,
+        if events { Some(&mut out) } else { None },
+        &mut |_| {},
+    )
+    .unwrap();
+    (facts, out, stats)
+}
+
+fn lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty())
+}
+
+/// Issue 18: violation records in the documented share, every line and event valid for the
+/// domain (behaviours from the catalogue, penalties within their article's range and the
+/// combined limit, no penalty under 14, dates in legal order), in plausible proportions.
+#[test]
+fn violation_records_come_in_their_share_and_every_one_is_valid() {
+    assert_eq!(fengcun_synth::DEFAULT_VIOLATIONS_PER_MILLE, 750);
+    let (facts, events, stats) = mixed(20_000, 42, true);
+    let parser = RecordParser::new(Catalogue::builtin());
+    let catalogue = fengcun_domain::ViolationCatalogue::builtin();
+    let (mut violations, mut criminal) = (0u64, 0u64);
+    let mut kinds = [0u64; 4]; // warning, fine, detention, licence
+    let mut beating = 0u64;
+    let mut dispositions = std::collections::BTreeMap::new();
+    for (i, line) in lines(&facts).enumerate() {
+        let record = parser
+            .parse(line)
+            .unwrap_or_else(|e| panic!("line {}: {e}: {}", i + 1, String::from_utf8_lossy(line)));
+        if record.kind != fengcun_domain::RecordKind::PublicSecurityViolation {
+            criminal += 1;
+            continue;
+        }
+        violations += 1;
+        *dispositions
+            .entry(record.disposition.code())
+            .or_insert(0u64) += 1;
+        assert_eq!(
+            record.violations.len(),
+            1,
+            "{}",
+            String::from_utf8_lossy(line)
+        );
+        let behaviour = catalogue.get(record.violations[0]);
+        if behaviour.name == "殴打他人" {
+            beating += 1;
+        }
+        if let Some(p) = record.penalty {
+            // Each kind only where the behaviour's article has it (the parser checks detention).
+            assert!(!p.warning || behaviour.warning, "{}", behaviour.name);
+            assert!(
+                p.fine_yuan <= u64::from(behaviour.fine_max_yuan),
+                "{} fined {}",
+                behaviour.name,
+                p.fine_yuan
+            );
+            assert!(
+                !p.licence_revoked || behaviour.licence,
+                "{}",
+                behaviour.name
+            );
+            for (k, has) in [
+                p.warning,
+                p.fine_yuan > 0,
+                p.detention_days > 0,
+                p.licence_revoked,
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                kinds[k] += u64::from(has);
+            }
+        }
+    }
+    assert_eq!(violations + criminal, 20_000);
+    assert_eq!(violations, stats.violation_records);
+    // The share: 750 per mille, give or take the people of the last case.
+    assert!((14_950..=15_050).contains(&violations), "{violations}");
+    assert!(
+        kinds.iter().all(|k| *k > 0),
+        "every penalty kind: {kinds:?}"
+    );
+    let share = |a: u64| 100.0 * a as f64 / violations as f64;
+    assert!(
+        (share(beating) - 30.0).abs() < 3.0,
+        "殴打他人 {:.1} %",
+        share(beating)
+    );
+    assert!(share(dispositions["penalized"]) > 85.0, "{dispositions:?}");
+    for code in ["not_penalized", "withdrawn", "open"] {
+        assert!(
+            dispositions.get(code).is_some_and(|n| *n > 0),
+            "{dispositions:?}"
+        );
+    }
+    assert!(stats.violation_revoked > 0, "{stats:?}");
+    let mut n = 0;
+    let mut violation_events = 0;
+    for (i, line) in lines(&events).enumerate() {
+        let event = Event::parse(line).unwrap_or_else(|err| {
+            panic!("event {}: {err}: {}", i + 1, String::from_utf8_lossy(line))
+        });
+        n += 1;
+        violation_events += u64::from(event.event.kind.is_violation());
+    }
+    assert_eq!(n, stats.events);
+    assert!(
+        violation_events >= 3 * violations - stats.violation_open,
+        "{violation_events}"
+    );
+}
+
+/// The criminal records of a mixed data set are the criminal-only data set's first lines, so the
+/// calibration of the criminal records (the report's figures) holds whatever the share.
+#[test]
+fn violations_leave_the_criminal_records_as_they_were() {
+    let (only, _, _) = run(4000, 2024, false);
+    let (mixed, _, stats) = mixed(16_000, 2024, false);
+    let criminal: Vec<&[u8]> = lines(&mixed)
+        .filter(|l| !l.windows(9).any(|w| w == b"\"kind\":\"p"))
+        .collect();
+    assert_eq!(criminal.len() as u64, 16_000 - stats.violation_records);
+    let first: Vec<&[u8]> = lines(&only).collect();
+    let n = criminal.len().min(first.len());
+    assert!(n > 3900, "{n}");
+    // The last criminal case may be cut short differently by the record limit.
+    assert_eq!(criminal[..n - 12], first[..n - 12]);
+}
+
+#[test]
+fn a_violation_share_above_1000_is_refused_naming_the_parameter() {
+    let error = generate(
+        Config {
+            records: 10,
+            seed: 1,
+            violations_per_mille: 1001,
+        },
+        &mut Vec::new(),
+        None,
+        &mut |_| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        error.contains("violations_per_mille") && error.contains("1001"),
+        "{error}"
+    );
+    // 1000: violation records only.
+    let (facts, _, stats) = {
+        let mut facts = Vec::new();
+        let stats = generate(
+            Config {
+                records: 500,
+                seed: 1,
+                violations_per_mille: 1000,
+            },
+            &mut facts,
+            None,
+            &mut |_| {},
+        )
+        .unwrap();
+        (facts, (), stats)
+    };
+    assert_eq!(stats.violation_records, 500);
+    assert_eq!(lines(&facts).count(), 500);
 }

@@ -23,6 +23,10 @@ pub struct Args {
     /// Write only the record facts, not the events.
     #[arg(long)]
     no_events: bool,
+    /// Public-security violation records (治安违法记录) per mille of the records; 0 for criminal
+    /// records only (docs/synthetic-data.md, "Violation records").
+    #[arg(long, default_value_t = fengcun_synth::DEFAULT_VIOLATIONS_PER_MILLE)]
+    violations_per_mille: u32,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -48,6 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let generator = Generator::new(Config {
         records: args.records,
         seed: args.seed,
+        violations_per_mille: args.violations_per_mille,
     })?;
     let stats = generator.run(
         &mut facts,
@@ -61,7 +66,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let share = |a: u64, b: u64| 100.0 * a as f64 / b.max(1) as f64;
     println!(
-        "已生成 {} 条记录（{} 人，{} 件案件，{} 个事件）于 {}",
+        "已生成 {} 条记录（{} 人，{} 件刑事案件，{} 个事件）于 {}",
         stats.records,
         stats.persons,
         stats.cases,
@@ -88,6 +93,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         stats.repeat_offender_records,
         stats.recidivist_records,
         stats.probation_records
+    );
+    println!(
+        "  治安违法记录 {}（{} 件治安案件）：处罚决定 {}（行政拘留 {}），不予处罚 {}，撤销案件 {}（其中复议撤销处罚决定 {}），尚未处理完毕 {}",
+        stats.violation_records,
+        stats.violation_cases,
+        stats.violation_penalized,
+        stats.violation_detention,
+        stats.violation_not_penalized,
+        stats.violation_withdrawn,
+        stats.violation_revoked,
+        stats.violation_open
     );
     Ok(ExitCode::SUCCESS)
 }

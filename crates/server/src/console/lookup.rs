@@ -21,6 +21,9 @@ use crate::service::disclosure::{self, LookupRequest};
 pub struct Shown {
     case_code: String,
     grant: Option<String>,
+    /// A public-security violation record (治安违法记录): its duty of confidentiality is art. 136
+    /// of the 治安管理处罚法's, not art. 286 of the Criminal Procedure Law's.
+    violation: bool,
     /// The record as the API shows it, one row per field (label, value).
     rows: Vec<(&'static str, String)>,
 }
@@ -85,6 +88,8 @@ fn answer_of(lang: Lang, body: &str) -> Option<Answer> {
                 .map(|r| Shown {
                     case_code: r["case_code"].as_str().unwrap_or_default().to_owned(),
                     grant: r["grant"].as_str().map(str::to_owned),
+                    violation: is_violation(&r["record"])
+                        || r["confidentiality"].as_str().is_some(),
                     rows: rows_of(lang, &r["record"]),
                 })
                 .collect()
@@ -148,6 +153,13 @@ pub async fn lookup(
     (status, render(&html)).into_response()
 }
 
+/// A violation record's view: its facts (or its summary) say `"kind": "public_security_violation"`.
+fn is_violation(record: &serde_json::Value) -> bool {
+    [&record["facts"]["kind"], &record["kind"]]
+        .iter()
+        .any(|k| k.as_str() == Some("public_security_violation"))
+}
+
 /// The rows of a record as the answer shows it: the summary (charges, disposition, sentence, the
 /// judgment's date) or the full view (the state and every fact). Only what the answer holds is
 /// drawn, so two answers with the same JSON are drawn the same.
@@ -200,6 +212,33 @@ fn rows_of(lang: Lang, record: &serde_json::Value) -> Vec<(&'static str, String)
         .collect::<Vec<_>>()
         .join(" ");
     put("answer.person", Some(person));
+    if is_violation(record) {
+        // A violation record in its own words: behaviours, the penalty decision, its dates.
+        put(
+            "answer.kind",
+            Some(lang.t("answer.kind.violation").to_owned()),
+        );
+        let behaviours = facts["violations"].as_array().map(|list| {
+            list.iter()
+                .filter_map(|v| v["name"].as_str())
+                .collect::<Vec<_>>()
+                .join(separator(lang))
+        });
+        put("answer.violations", behaviours);
+        put("answer.disposition", disposition(&facts["disposition"]));
+        put("answer.penalty", penalty(lang, facts));
+        put("answer.violation_date", date(&facts["offence_date"]));
+        put("answer.decision_date", date(&facts["disposition_date"]));
+        put(
+            "answer.decision_effective",
+            date(&facts["decision_effective_date"]),
+        );
+        put(
+            "answer.penalty_executed",
+            date(&facts["execution_completed_date"]),
+        );
+        return rows;
+    }
     let charges = facts["charges"].as_array().map(|charges| {
         charges
             .iter()
@@ -221,6 +260,51 @@ fn rows_of(lang: Lang, record: &serde_json::Value) -> Vec<(&'static str, String)
         date(&facts["execution_completed_date"]),
     );
     rows
+}
+
+/// A violation record's penalty as a decision states it (`行政拘留十日，罚款五百元`), or in English.
+fn penalty(lang: Lang, facts: &serde_json::Value) -> Option<String> {
+    let json = facts.get("penalty").filter(|p| p.is_object())?;
+    let flag = |key: &str| json[key].as_bool().unwrap_or(false);
+    let p = fengcun_domain::Penalty {
+        warning: flag("warning"),
+        fine_yuan: json["fine_yuan"].as_u64().unwrap_or(0),
+        detention_days: json["detention_days"]
+            .as_u64()
+            .and_then(|d| u32::try_from(d).ok())
+            .unwrap_or(0),
+        licence_revoked: flag("licence_revoked"),
+        deadline_to_leave: flag("deadline_to_leave"),
+        deportation: flag("deportation"),
+    };
+    Some(match lang {
+        Lang::Zh => p.chinese(),
+        Lang::En => {
+            let mut parts = Vec::new();
+            if p.warning {
+                parts.push("warning".to_owned());
+            }
+            if p.detention_days > 0 {
+                parts.push(format!(
+                    "administrative detention {} days",
+                    p.detention_days
+                ));
+            }
+            if p.fine_yuan > 0 {
+                parts.push(format!("fine {} yuan", p.fine_yuan));
+            }
+            if p.licence_revoked {
+                parts.push("licence issued by public security revoked".to_owned());
+            }
+            if p.deadline_to_leave {
+                parts.push("deadline to leave the country".to_owned());
+            }
+            if p.deportation {
+                parts.push("deportation".to_owned());
+            }
+            parts.join("; ")
+        }
+    })
 }
 
 fn separator(lang: Lang) -> &'static str {
@@ -261,4 +345,79 @@ fn sentence(lang: Lang, facts: &serde_json::Value) -> Option<String> {
             parts.join("; ")
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+    use super::*;
+
+    /// Issue 18: a sealed violation record shown under a grant is drawn in its own words, and its
+    /// duty of confidentiality is art. 136 of the 治安管理处罚法 (the template's `violation`), not
+    /// the Criminal Procedure Law's art. 286; a criminal record's stays art. 286.
+    #[test]
+    fn a_violation_record_in_the_answer_has_its_own_words_and_art_136() {
+        let body = serde_json::json!({
+            "answer": "records", "message": "查询结果",
+            "records": [
+                {"case_code": "110105-2026-000031", "grant": "G-1",
+                 "confidentiality": "依法进行查询的单位，应当对被封存的违法记录的情况予以保密",
+                 "record": {"state": "sealed", "state_date": "2026-02-12", "facts": {
+                    "kind": "public_security_violation",
+                    "person": {"id_number": "110105199203070011", "name": "赵违法"},
+                    "offence_date": "2026-02-10", "violations": [{"name": "殴打他人"}],
+                    "disposition": "penalized", "disposition_date": "2026-02-12",
+                    "penalty": {"detention_days": 10, "fine_yuan": 500},
+                    "decision_effective_date": "2026-02-12"}}},
+                {"case_code": "110105-2024-000001", "grant": "G-2",
+                 "record": {"state": "sealed", "facts": {
+                    "person": {"id_number": "110105199001010011"},
+                    "charges": [{"name": "危险驾驶罪"}], "disposition": "convicted"}}}
+            ]
+        });
+        let answer = answer_of(Lang::Zh, &body.to_string()).unwrap();
+        let [violation, criminal] = &answer.records[..] else {
+            panic!("two records")
+        };
+        assert!(violation.violation && !criminal.violation);
+        let rows: Vec<(&str, &str)> = violation
+            .rows
+            .iter()
+            .map(|(label, value)| (*label, value.as_str()))
+            .collect();
+        for row in [
+            ("记录类别", "违法记录（治安管理处罚法）"),
+            ("违法行为", "殴打他人"),
+            ("处理结果", "给予治安管理处罚"),
+            ("处罚", "行政拘留十日，罚款五百元"),
+            ("处罚决定生效日期", "2026年2月12日"),
+        ] {
+            assert!(rows.contains(&row), "{row:?} not in {rows:?}");
+        }
+        assert!(
+            !rows
+                .iter()
+                .any(|(label, _)| *label == "罪名" || *label == "刑罚")
+        );
+        assert!(
+            Lang::Zh
+                .t("answer.confidential_violation")
+                .contains("第一百三十六条")
+        );
+        assert!(
+            Lang::En
+                .t("answer.confidential_violation")
+                .contains("art. 136")
+        );
+        let english = answer_of(Lang::En, &body.to_string()).unwrap();
+        let en_rows = &english.records[0].rows;
+        assert!(
+            en_rows
+                .iter()
+                .any(|(l, v)| *l == "Penalty"
+                    && v == "administrative detention 10 days; fine 500 yuan"),
+            "{en_rows:?}"
+        );
+    }
 }
