@@ -25,6 +25,10 @@ pub struct Args {
     pub postgres: Option<String>,
     #[arg(long, default_value_t = 20_261_206)]
     pub seed: u64,
+    /// Public-security violation records per thousand (`fengcun synth`'s national estimate by
+    /// default; 0 for criminal records only).
+    #[arg(long, default_value_t = fengcun_synth::DEFAULT_VIOLATIONS_PER_MILLE)]
+    pub violations_per_mille: u32,
 }
 
 /// The input: the events' NDJSON as `fengcun synth` writes it, and the events parsed.
@@ -37,8 +41,8 @@ fn synthesize(args: &Args) -> anyhow::Result<Input> {
     let mut events = Vec::new();
     fengcun_synth::generate(
         fengcun_synth::Config {
-            records: args.records,
-            seed: args.seed,
+            violations_per_mille: args.violations_per_mille,
+            ..fengcun_synth::Config::new(args.records, args.seed)
         },
         &mut std::io::sink(),
         Some(&mut events),
