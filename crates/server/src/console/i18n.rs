@@ -174,6 +174,7 @@ fn all_texts() -> impl Iterator<Item = &'static (&'static str, &'static str, &'s
         .iter()
         .chain(super::pages_text::PAGE_TEXTS)
         .chain(super::answer_text::ANSWER_TEXTS)
+        .chain(super::portal_text::PORTAL_TEXTS)
 }
 
 /// (key, 中文, English).

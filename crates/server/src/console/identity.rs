@@ -232,6 +232,8 @@ pub struct Choice {
 fn role_choices(lang: Lang) -> Vec<Choice> {
     Role::ALL
         .into_iter()
+        // A person's account is enrolled at a counter (docs/person.md), never made here.
+        .filter(|r| *r != Role::Person)
         .map(|r| Choice {
             value: r.code(),
             text: lang.role(r.code()).to_owned(),

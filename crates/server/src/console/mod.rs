@@ -23,7 +23,9 @@ mod requests;
 mod audit;
 mod notices;
 mod pages_text;
+// The person's own portal.
 mod policy;
+mod portal_text;
 mod simulation;
 
 use askama::Template;

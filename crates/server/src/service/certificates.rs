@@ -41,7 +41,7 @@ fn today(state: &AppState) -> Date {
 /// the person in front of them.
 async fn check_applicant(state: &AppState, caller: &Caller, person_key: &str) -> Result<()> {
     let allowed = match (caller.role, caller.kind) {
-        (Role::Requester, Some(RequesterKind::Person)) => {
+        (Role::Person, Some(RequesterKind::Person)) => {
             caller.person_key.as_deref() == Some(person_key)
         }
         (Role::Clerk, Some(RequesterKind::PublicSecurity)) => true,

@@ -381,7 +381,7 @@ pub async fn create_user(state: &AppState, caller: &Caller, new: NewUser) -> Res
     check_password("password", &new.password)?;
     let (role, kind) = parse_role_and_kind(&new.role, new.requester_kind.as_deref())?;
     check_agency(role, new.agency.as_deref())?;
-    if kind == Some(RequesterKind::Person) {
+    if kind == Some(RequesterKind::Person) || role == Role::Person {
         // A person's account shows that person's sealed records: an administrator alone does not
         // make one (docs/disclosure.md, person accounts). The refusal names whom it was for by
         // the person key, never the identity number.
@@ -681,6 +681,13 @@ pub async fn create_key(state: &AppState, caller: &Caller, new: NewKey) -> Resul
         // Administrators are people: they log in, and their actions name them.
         return Err(ServiceError::Invalid(
             "role: an administrator logs in; no key is made for one".into(),
+        ));
+    }
+    if role == Role::Person {
+        // A person's portal is theirs through their own account (docs/person.md).
+        return Err(ServiceError::Invalid(
+            "role: a person logs in with the account enrolled at a counter; no key is made for one"
+                .into(),
         ));
     }
     let Some(owner) = new.owner else {

@@ -12,6 +12,7 @@ pub mod events;
 pub mod identity;
 pub mod notices;
 pub mod operations;
+pub mod portal;
 pub mod records;
 pub mod requests;
 pub mod simulation;

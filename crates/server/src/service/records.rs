@@ -432,7 +432,7 @@ pub async fn timeline_by_document(
 
 /// The policy versions a timeline's transitions were decided under, each loaded once.
 #[derive(Default)]
-struct Policies(HashMap<(String, String), Policy>);
+pub(crate) struct Policies(HashMap<(String, String), Policy>);
 
 impl Policies {
     async fn get(
@@ -462,7 +462,7 @@ impl Policies {
     }
 }
 
-async fn record_life(
+pub(crate) async fn record_life(
     state: &AppState,
     policies: &mut Policies,
     life: RecordTimeline,

@@ -924,6 +924,27 @@ impl AccessStore for SqlStore {
         self.read_person_name(person_key).await
     }
 
+    async fn put_activation(
+        &self,
+        code: &crate::access::ActivationRow,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        self.write_activation(code, audit, now).await
+    }
+
+    async fn activate(
+        &self,
+        code_hash: &str,
+        person_key: &str,
+        password_hash: &str,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<crate::access::Activation, StoreError> {
+        self.use_activation(code_hash, person_key, password_hash, audit, now)
+            .await
+    }
+
     async fn put_session(
         &self,
         token_hash: &str,
