@@ -222,6 +222,12 @@ pub trait AccessStore: Send + Sync {
     ) -> Result<(), StoreError>;
 
     async fn certificate(&self, number: &str) -> Result<Option<CertificateRow>, StoreError>;
+
+    /// The certificates issued about a person (by person key), oldest first.
+    async fn person_certificates(
+        &self,
+        person_key: &str,
+    ) -> Result<Vec<CertificateRow>, StoreError>;
 }
 
 /// A console user.

@@ -23,10 +23,11 @@ mod requests;
 mod audit;
 mod notices;
 mod pages_text;
-// The person's own portal.
 mod policy;
-mod portal_text;
 mod simulation;
+// The person's own portal.
+mod portal;
+mod portal_text;
 
 use askama::Template;
 use axum::Router;
@@ -116,6 +117,22 @@ pub fn router(state: AppState) -> Router {
         .route("/console/requests/{id}/refuse", post(requests::refuse))
         .route("/console/grants/{id}/revoke", post(requests::revoke_grant))
         .route("/console/lookup", get(lookup::page).post(lookup::lookup))
+        // The person's own portal, the counter's enrolment, the public activation page.
+        .route("/console/me", get(portal::records))
+        .route("/console/me/notices", get(portal::notices))
+        .route("/console/me/notices/{id}", get(portal::notice))
+        .route(
+            "/console/me/certificates",
+            get(portal::certificates).post(portal::apply),
+        )
+        .route(
+            "/console/enrol",
+            get(portal::enrol_page).post(portal::enrol),
+        )
+        .route(
+            "/activate",
+            get(portal::activate_page).post(portal::activate),
+        )
         // Notices, audit, policy, simulation.
         .route("/console/notices", get(notices::page))
         .route("/console/notices/{id}", get(notices::document))
@@ -306,6 +323,22 @@ impl Ctx {
 /// Which menu entries a role has: what its role may do, as the service layer decides it.
 pub fn menu(role: Role, here: &str) -> Vec<Nav> {
     let askers = [Role::Clerk, Role::Approver, Role::Requester, Role::Agency];
+    if role == Role::Person {
+        // The person's own pages, and nothing else (docs/person.md).
+        return [
+            ("/console/me", "nav.my_records"),
+            ("/console/me/notices", "nav.my_notices"),
+            ("/console/me/certificates", "nav.my_certificates"),
+            ("/console/password", "nav.password"),
+        ]
+        .into_iter()
+        .map(|(href, key)| Nav {
+            href,
+            key,
+            current: href == here,
+        })
+        .collect();
+    }
     let mut entries = vec![("/console/", "nav.home")];
     if askers.contains(&role) {
         entries.push(("/console/lookup", "nav.lookup"));
@@ -316,6 +349,9 @@ pub fn menu(role: Role, here: &str) -> Vec<Nav> {
     // Records (i16-dash): clerks find cases and read timelines, operators list every record.
     if dashboard::RECORD_READERS.contains(&role) {
         entries.push(("/console/records", "nav.records"));
+    }
+    if role == Role::Clerk {
+        entries.push(("/console/enrol", "nav.enrol"));
     }
     if role == Role::Administrator {
         entries.push(("/console/users", "nav.users"));

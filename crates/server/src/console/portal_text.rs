@@ -1,3 +1,102 @@
 //! The words of the person's own portal (docs/person.md), beside `i18n::TEXTS`: (key, 中文, English).
 
-pub(crate) const PORTAL_TEXTS: &[(&str, &str, &str)] = &[("role.person", "本人", "The person")];
+pub(crate) const PORTAL_TEXTS: &[(&str, &str, &str)] = &[
+    ("role.person", "本人", "The person"),
+    ("nav.my_records", "我的记录", "My records"),
+    ("nav.my_notices", "我的通知书", "My notices"),
+    ("nav.my_certificates", "我的证明", "My certificates"),
+    ("nav.enrol", "本人账户开通", "Enrol a person"),
+    ("field.code", "激活码", "Activation code"),
+    (
+        "rule.code",
+        "柜台打印的一次性激活码（72小时内有效）",
+        "the one-time code printed at the counter (valid 72 hours)",
+    ),
+    ("portal.records", "我的记录", "My records"),
+    (
+        "portal.records_intro",
+        "这里列出与您本人有关的全部记录，包括已封存的记录；封存的日期和依据由现行封存政策计算。",
+        "Every record about you, sealed ones included; seal dates and their basis are computed by the policy in force.",
+    ),
+    (
+        "portal.no_records",
+        "平台没有与您有关的记录。",
+        "The platform holds no record about you.",
+    ),
+    (
+        "portal.court",
+        "作出裁判或决定的机关",
+        "Court or deciding organ",
+    ),
+    ("portal.charges", "罪名或违法行为", "Charges or offences"),
+    ("portal.sentence", "刑罚或处罚", "Sentence or penalty"),
+    ("portal.state_date", "状态日期", "State date"),
+    ("portal.basis", "依据", "Basis"),
+    ("portal.missing", "尚缺事实", "Missing fact"),
+    ("portal.policy", "封存政策", "Policy"),
+    ("portal.notices", "我的通知书", "My notices"),
+    (
+        "portal.certificates",
+        "我的无犯罪记录证明",
+        "My certificates",
+    ),
+    (
+        "portal.apply",
+        "申请开具无犯罪记录证明",
+        "Apply for a certificate of no criminal record",
+    ),
+    (
+        "portal.own_id",
+        "您本人的身份证号",
+        "your own identity number",
+    ),
+    ("portal.purpose", "用途", "Purpose"),
+    ("portal.apply_submit", "申请", "Apply"),
+    ("portal.issued", "证明已出具：", "Certificate issued: "),
+    (
+        "portal.my_certificates",
+        "已出具的证明",
+        "Certificates issued",
+    ),
+    (
+        "portal.no_certificates",
+        "尚未出具证明。",
+        "No certificate issued yet.",
+    ),
+    ("portal.number", "证明编号", "Number"),
+    ("portal.title", "名称", "Title"),
+    ("portal.issue_date", "出具日期", "Issued"),
+    ("portal.valid_until", "有效期至", "Valid until"),
+    ("portal.verification", "核验状态", "Verification"),
+    (
+        "enrol.title",
+        "本人账户开通（柜台）",
+        "Enrol a person (counter)",
+    ),
+    (
+        "enrol.intro",
+        "核验本人身份证件原件后，输入其身份证号和姓名；平台生成一次性激活码，只显示这一次，请打印交给本人。",
+        "After checking the identity card in person, enter its number and name; the platform makes a one-time activation code, shown only this once: print it for the person.",
+    ),
+    ("enrol.submit", "生成激活码", "Make the activation code"),
+    ("enrol.code", "一次性激活码：", "One-time activation code:"),
+    ("enrol.expires", "有效期至：", "Valid until: "),
+    (
+        "enrol.once",
+        "激活码只能使用一次，72小时后失效；本人在 /activate 页面输入激活码、身份证号并设置密码。",
+        "The code works once and expires after 72 hours; the person enters it with their identity number on /activate and sets a password.",
+    ),
+    ("activate.title", "开通本人账户", "Activate your account"),
+    (
+        "activate.intro",
+        "输入在公安机关或人民法院柜台领取的激活码和您的身份证号，设置登录密码。之后可用身份证号登录。",
+        "Enter the code you were given at the counter and your identity number, and choose a password. You then log in with your identity number.",
+    ),
+    ("activate.submit", "开通账户", "Activate"),
+    (
+        "activate.done",
+        "账户已开通，请用身份证号和新密码登录。",
+        "Your account is active: log in with your identity number and the new password.",
+    ),
+    ("activate.login", "前往登录", "Go to log-in"),
+];

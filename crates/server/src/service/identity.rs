@@ -121,8 +121,11 @@ pub struct Session {
 }
 
 /// Logs in: opens a session (its token goes in the cookie) with its CSRF token.
-pub async fn login(state: &AppState, login: Login) -> Result<Opened> {
+pub async fn login(state: &AppState, mut login: Login) -> Result<Opened> {
     let now = state.clock.now();
+    // A person may log in with their identity number: it stands for their account's username,
+    // so that the number itself reaches neither the throttle's table nor the log.
+    login.username = super::portal::login_username(state, &login.username);
     // A name no user can have is refused at once: it reaches neither the throttle's table nor the
     // log (it is as likely a password typed into the wrong field).
     if check_username(&login.username).is_err() {

@@ -645,3 +645,100 @@ pub async fn my_notice(
         .map(super::notices::Notice::from)
         .ok_or(ServiceError::NotFound)
 }
+
+/// One of the person's certificates, with its verification status today.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MyCertificate {
+    pub number: String,
+    pub title: String,
+    /// `no_criminal_record` or `has_criminal_record`.
+    pub result: String,
+    pub purpose: String,
+    pub issue_date: String,
+    pub valid_until: String,
+    /// What `/verify` says of it today: 有效, 已过期, 尚未生效 or 无效.
+    pub verification: String,
+    /// The status in the certificate's own words (在有效期内, 已过有效期……).
+    pub validity: String,
+    /// Its printable page with the QR code.
+    pub page: String,
+    /// Where its QR code leads.
+    pub verify: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MyCertificates {
+    pub certificates: Vec<MyCertificate>,
+}
+
+/// Item 4: the person's certificates, each checked as `/verify` checks it; audited as a `read`.
+pub async fn my_certificates(state: &AppState, caller: &Caller) -> Result<MyCertificates> {
+    let person_key = own_person_key(state, caller).await?;
+    let rows = state.store.person_certificates(&person_key).await?;
+    let mut certificates = Vec::with_capacity(rows.len());
+    for row in rows {
+        let signed = fengcun_certificate::SignedCertificate::parse(&row.file)
+            .map_err(|e| ServiceError::Store(fengcun_store::StoreError::Corrupt(e.to_string())))?;
+        let check = super::certificates::verify(
+            state,
+            &super::certificates::VerifyRequest {
+                token: None,
+                file: Some(String::from_utf8_lossy(&row.file).into_owned()),
+            },
+        );
+        let (_, word) = super::certificates::verdict(&check);
+        let Some(v) = check.verified else {
+            return Err(ServiceError::Store(fengcun_store::StoreError::Corrupt(
+                format!("certificate {} does not verify", row.number),
+            )));
+        };
+        certificates.push(MyCertificate {
+            page: format!("/api/v1/certificates/{}/page", row.number),
+            verify: format!("/verify?token={}", signed.token()),
+            number: row.number,
+            title: v.title,
+            result: v.result,
+            purpose: v.purpose,
+            issue_date: v.issue_date,
+            valid_until: v.valid_until,
+            verification: word.to_owned(),
+            validity: v.validity,
+        });
+    }
+    let entry = AuditEvent::new(AuditKind::Read, &caller.name, "certificates")
+        .subject(format!("person:{person_key}"))
+        .detail(json!({"view": "portal", "rows": certificates.len()}));
+    state.store.audit(&[entry], state.clock.now()).await?;
+    Ok(MyCertificates { certificates })
+}
+
+/// A person's application for their own certificate.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MyApplication {
+    /// The person's own identity number (the certificate carries it, masked): checked against
+    /// the account's; any other is refused, whoever's it is.
+    pub id_number: String,
+    /// The declared purpose (`就业`, `入学`, …; 2 to 50 characters).
+    pub purpose: String,
+}
+
+/// Item 4: the person applies for their own certificate, as `POST /api/v1/certificates` does
+/// for them (in the name they were enrolled with).
+pub async fn apply_certificate(
+    state: &AppState,
+    caller: &Caller,
+    application: MyApplication,
+) -> Result<super::certificates::Issued> {
+    own_person_key(state, caller).await?;
+    super::certificates::apply(
+        state,
+        caller,
+        super::certificates::Application {
+            id_number: application.id_number,
+            name: None,
+            purpose: application.purpose,
+        },
+    )
+    .await
+}

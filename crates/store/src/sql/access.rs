@@ -1060,4 +1060,29 @@ impl AccessStore for SqlStore {
     async fn certificate(&self, number: &str) -> Result<Option<CertificateRow>, StoreError> {
         self.read_certificate(number).await
     }
+
+    async fn person_certificates(
+        &self,
+        person_key: &str,
+    ) -> Result<Vec<CertificateRow>, StoreError> {
+        let rows: Vec<(String, String, String, String, String, Vec<u8>)> = sqlx::query_as(
+            "SELECT number, person_key, result, issued_by, issued_at, file FROM certificates \
+             WHERE person_key = $1 ORDER BY issued_at, number",
+        )
+        .bind(person_key)
+        .fetch_all(self.pool())
+        .await?;
+        rows.into_iter()
+            .map(|(number, person_key, result, issued_by, issued_at, file)| {
+                Ok(CertificateRow {
+                    result: decode("certificates.result", &result, CertificateOutcome::parse)?,
+                    number,
+                    person_key,
+                    issued_by,
+                    issued_at,
+                    file,
+                })
+            })
+            .collect()
+    }
 }
