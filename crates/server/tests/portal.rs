@@ -1,0 +1,244 @@
+//! The person's own portal (docs/person.md) through the real server: counter enrolment and
+//! activation codes (expired, reused, guessed — refused, throttled, audited), the person's own
+//! records, notices and certificates, and that a person's session finds nothing of anyone else,
+//! whatever ids it sends (a property test over many persons).
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "a test fails loudly on a broken fixture"
+)]
+
+use fengcun_access::RequesterKind;
+use fengcun_server::Role;
+use proptest::prelude::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::console::{ADMIN, AUDITOR, KEYS, OPERATOR, SEALED, SEALED_CASE, SEALED_NAME};
+use support::{Engine, Server, api_key};
+
+mod support;
+
+/// A public-security counter's clerk (enrols persons), as a configured key.
+const COUNTER: &str = "counter-key-for-portal-tests";
+/// A procuratorate clerk: not a counter that enrols.
+const PROSECUTOR: &str = "prosecutor-key-for-portal-tests";
+
+async fn start(label: &str, now: &str) -> Server {
+    let mut config = support::console::config(&KEYS);
+    config.api_keys.push(api_key(
+        "counter",
+        Role::Clerk,
+        None,
+        Some(RequesterKind::PublicSecurity),
+        COUNTER,
+    ));
+    config.api_keys.push(api_key(
+        "prosecutor",
+        Role::Clerk,
+        None,
+        Some(RequesterKind::Procuratorate),
+        PROSECUTOR,
+    ));
+    Server::start(config, now, Engine::Sqlite, label).await
+}
+
+fn at(server: &Server, now: &str) {
+    server.clock.set(now.parse().unwrap());
+}
+
+/// The events of one conviction of `id` (named `name`) in `case`: dangerous driving, 拘役 two
+/// months; effective on `effective` when given (else pronounced only).
+fn case_events(
+    case: &str,
+    id: &str,
+    name: &str,
+    judged: &str,
+    effective: Option<&str>,
+) -> Vec<Value> {
+    let agency = |kind: &str, code: &str| json!({"kind": kind, "code": code});
+    let person = json!({"id_number": id, "name": name});
+    let mut events = vec![
+        json!({"idempotency_key": format!("{case}/filed"), "kind": "filed", "date": "2024-01-10", "case_code": case,
+            "agency": agency("public_security", "110105-ga"), "person": person,
+            "charges": [{"name": "危险驾驶罪"}], "offence_date": "2024-01-10"}),
+        json!({"idempotency_key": format!("{case}/judgment"), "kind": "judgment", "date": judged, "case_code": case,
+            "agency": agency("court", "110105-fy"), "person": person,
+            "document_number": format!("({})某刑初{}号", &judged[..4], &case[12..]),
+            "judgment": {"instance": "first", "verdict": "convicted", "charges": [{"name": "危险驾驶罪"}],
+                "sentence": {"principal": "criminal_detention", "months": 2},
+                "offence_date": "2024-01-10", "recidivist": false, "prior_convictions": 0}}),
+    ];
+    if let Some(effective) = effective {
+        events.push(json!({"idempotency_key": format!("{case}/effective"), "kind": "judgment_effective", "date": effective,
+            "case_code": case, "agency": agency("court", "110105-fy"), "person": person}));
+    }
+    events
+}
+
+async fn enrol(server: &Server, id: &str, name: &str) -> Value {
+    let (status, body) = server
+        .post(
+            "/api/v1/enrolments",
+            COUNTER,
+            &json!({"id_number": id, "name": name}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body
+}
+
+async fn activate(server: &Server, code: &str, id: &str, password: &str) -> (StatusCode, Value) {
+    let response = server
+        .http
+        .post(format!("{}/api/v1/activation", server.base))
+        .json(&json!({"code": code, "id_number": id, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// A session of the API: cookie header and CSRF token, after logging in with the identity number.
+async fn login(server: &Server, id: &str, password: &str) -> (String, String) {
+    let response = server
+        .http
+        .post(format!("{}/api/v1/session", server.base))
+        .json(&json!({"username": id, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let body: Value = response.json().await.unwrap();
+    (cookie, body["csrf_token"].as_str().unwrap().to_owned())
+}
+
+async fn as_session(
+    server: &Server,
+    session: &(String, String),
+    method: reqwest::Method,
+    path: &str,
+    body: Option<&Value>,
+) -> (StatusCode, String) {
+    let mut request = server
+        .http
+        .request(method, format!("{}{path}", server.base))
+        .header("cookie", &session.0)
+        .header("x-csrf-token", &session.1);
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let response = request.send().await.unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+fn entries<'a>(log: &'a [Value], kind: &str, outcome: &str) -> Vec<&'a Value> {
+    log.iter()
+        .filter(|e| e["kind"] == kind && e["outcome"] == outcome)
+        .collect()
+}
+
+/// An entry's detail (the log answers it as JSON text).
+fn detail(entry: &Value) -> Value {
+    serde_json::from_str(entry["detail"].as_str().unwrap_or("null")).unwrap()
+}
+
+const PASSWORD: &str = "a-long-enough-password";
+
+#[tokio::test]
+async fn activation_codes_expire_are_used_once_and_guesses_are_throttled() {
+    let server = start("portal-activation", "2026-06-01T02:00:00Z").await;
+    // Only a counter (public security or court) enrols; the refusal is audited.
+    let (status, _) = server
+        .post(
+            "/api/v1/enrolments",
+            PROSECUTOR,
+            &json!({"id_number": SEALED, "name": SEALED_NAME}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Expired: 72 hours and a minute later.
+    let first = enrol(&server, SEALED, SEALED_NAME).await;
+    let code = first["code"].as_str().unwrap().to_owned();
+    assert_eq!(first["expires_at"], "2026-06-04T02:00:00Z");
+    at(&server, "2026-06-04T02:01:00Z");
+    let (status, body) = activate(&server, &code, SEALED, PASSWORD).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("expired"),
+        "{body}"
+    );
+    // A new code replaces it; the old one is refused as used.
+    let second = enrol(&server, SEALED, SEALED_NAME).await;
+    let fresh = second["code"].as_str().unwrap().to_owned();
+    assert_ne!(fresh, code);
+    assert_eq!(second["username"], first["username"], "the same account");
+    // Someone else's identity number with the right code: not a code for it.
+    let (status, body) = activate(&server, &fresh, "11010519491231002X", PASSWORD).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("not a valid"),
+        "{body}"
+    );
+    let (status, body) = activate(&server, &fresh, SEALED, PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["username"], first["username"]);
+    // Used once: a second use is refused, the password stays.
+    let (status, body) = activate(&server, &fresh, SEALED, "another-password-1").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("used"), "{body}");
+    let session = login(&server, SEALED, PASSWORD).await;
+    let (status, _) = as_session(
+        &server,
+        &session,
+        reqwest::Method::GET,
+        "/api/v1/me/records",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // Guessed: the identity number's attempts are counted as logins are (the refused reuse above
+    // is the first in a row); the fifth in a row locks it, and then even the right code waits.
+    let third = enrol(&server, SEALED, SEALED_NAME).await;
+    let right = third["code"].as_str().unwrap().to_owned();
+    for n in 0..4 {
+        let (status, body) = activate(&server, &format!("WRONGCODE{n:03}"), SEALED, PASSWORD).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{n}: {body}");
+    }
+    let (status, body) = activate(&server, &right, SEALED, PASSWORD).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    // After the lock, the right code works.
+    at(&server, "2026-06-04T02:10:00Z");
+    let (status, body) = activate(&server, &right, SEALED, PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let log = server.audit_log(AUDITOR).await;
+    let refused: Vec<String> = entries(&log, "authentication_refused", "activation_refused")
+        .iter()
+        .map(|e| detail(e)["reason"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            "expired", "unknown", "used", "unknown", "unknown", "unknown", "unknown"
+        ]
+    );
+    assert_eq!(
+        entries(&log, "authentication_refused", "throttled").len(),
+        1
+    );
+    assert_eq!(entries(&log, "user_changed", "activation_code").len(), 3);
+    assert_eq!(entries(&log, "user_changed", "activated").len(), 2);
+    assert_eq!(entries(&log, "forbidden", "enrol person").len(), 1);
+    // No entry names the identity number.
+    assert!(log.iter().all(|e| !e.to_string().contains(SEALED)));
+    server.stop();
+}
