@@ -14,7 +14,7 @@ use fengcun_server::Role;
 use proptest::prelude::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::console::{ADMIN, AUDITOR, KEYS, OPERATOR, SEALED, SEALED_CASE, SEALED_NAME};
+use support::console::{AUDITOR, KEYS, OPERATOR, SEALED, SEALED_CASE, SEALED_NAME};
 use support::{Engine, Server, api_key};
 
 mod support;
@@ -240,5 +240,257 @@ async fn activation_codes_expire_are_used_once_and_guesses_are_throttled() {
     assert_eq!(entries(&log, "forbidden", "enrol person").len(), 1);
     // No entry names the identity number.
     assert!(log.iter().all(|e| !e.to_string().contains(SEALED)));
+    server.stop();
+}
+
+/// Persons of the isolation tests: identity number, name, case code.
+const PERSONS: &[(&str, &str, &str)] = &[
+    (SEALED, SEALED_NAME, SEALED_CASE),
+    ("11010519491231002X", "王其他", "110105-2024-000002"),
+    ("110105200801010014", "赵另外", "110105-2024-000003"),
+    ("110105200802020011", "钱别人", "110105-2024-000004"),
+];
+
+#[test]
+fn a_persons_session_finds_nothing_of_anyone_else() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (server, session, others) = runtime.block_on(async {
+        let server = start("portal-isolation", "2026-06-01T02:00:00Z").await;
+        let mut events = Vec::new();
+        for (id, name, case) in PERSONS {
+            events.extend(case_events(
+                case,
+                id,
+                name,
+                "2024-03-01",
+                Some("2024-03-12"),
+            ));
+        }
+        // The first person's second case: pronounced only.
+        events.extend(case_events(
+            "110105-2026-000009",
+            SEALED,
+            SEALED_NAME,
+            "2026-05-20",
+            None,
+        ));
+        server.send_events(OPERATOR, &events).await;
+        // Every person enrolled and activated, each with a certificate.
+        let mut others = Vec::new();
+        for (n, (id, name, case)) in PERSONS.iter().enumerate() {
+            let code = enrol(&server, id, name).await["code"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            assert_eq!(
+                activate(&server, &code, id, PASSWORD).await.0,
+                StatusCode::OK
+            );
+            let session = login(&server, id, PASSWORD).await;
+            let (status, issued) = as_session(
+                &server,
+                &session,
+                reqwest::Method::POST,
+                "/api/v1/me/certificates",
+                Some(&json!({"id_number": id, "purpose": "就业"})),
+            )
+            .await;
+            assert_eq!(status, StatusCode::CREATED, "{issued}");
+            let issued: Value = serde_json::from_str(&issued).unwrap();
+            let (_, notices) = as_session(
+                &server,
+                &session,
+                reqwest::Method::GET,
+                "/api/v1/me/notices",
+                None,
+            )
+            .await;
+            let notices: Value = serde_json::from_str(&notices).unwrap();
+            let notice = notices["notices"][0]["notice_id"]
+                .as_str()
+                .unwrap_or("none")
+                .to_owned();
+            if n > 0 {
+                others.push((
+                    *id,
+                    *name,
+                    *case,
+                    issued["number"].as_str().unwrap().to_owned(),
+                    notice,
+                ));
+            }
+        }
+        let session = login(&server, SEALED, PASSWORD).await;
+        (server, session, others)
+    });
+
+    // The person's own records: the sealed one with its date and basis, the pending one.
+    let (status, mine) = runtime.block_on(as_session(
+        &server,
+        &session,
+        reqwest::Method::GET,
+        "/api/v1/me/records",
+        None,
+    ));
+    assert_eq!(status, StatusCode::OK, "{mine}");
+    let mine: Value = serde_json::from_str(&mine).unwrap();
+    let records = mine["records"].as_array().unwrap();
+    assert_eq!(records.len(), 2, "{mine}");
+    let sealed = records
+        .iter()
+        .find(|r| r["case_code"] == SEALED_CASE)
+        .unwrap();
+    assert_eq!(sealed["state"], "sealed", "{sealed}");
+    assert!(
+        sealed["explanation"]
+            .as_str()
+            .unwrap()
+            .starts_with("您的这条记录已于"),
+        "{sealed}"
+    );
+    assert!(
+        sealed["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("封存，依据"),
+        "{sealed}"
+    );
+    assert!(!sealed["basis"].as_array().unwrap().is_empty(), "{sealed}");
+    assert_eq!(sealed["charges"], json!(["危险驾驶罪"]));
+    assert_eq!(sealed["court"], "110105-fy");
+    let (status, notices) = runtime.block_on(as_session(
+        &server,
+        &session,
+        reqwest::Method::GET,
+        "/api/v1/me/notices",
+        None,
+    ));
+    assert_eq!(status, StatusCode::OK);
+    assert!(notices.contains("封存通知书"), "{notices}");
+
+    // Another's ids answer exactly as ids that do not exist.
+    let absent = runtime.block_on(as_session(
+        &server,
+        &session,
+        reqwest::Method::GET,
+        "/api/v1/me/notices/no-such-notice",
+        None,
+    ));
+    let absent_certificate = runtime.block_on(as_session(
+        &server,
+        &session,
+        reqwest::Method::GET,
+        "/api/v1/certificates/FC-2026-000000000000",
+        None,
+    ));
+    let nobody = runtime.block_on(as_session(
+        &server,
+        &session,
+        reqwest::Method::POST,
+        "/api/v1/me/certificates",
+        Some(&json!({"id_number": "110105199001010010", "purpose": "就业"})),
+    ));
+    for (id, _, _, certificate, notice) in &others {
+        let theirs = runtime.block_on(as_session(
+            &server,
+            &session,
+            reqwest::Method::GET,
+            &format!("/api/v1/me/notices/{notice}"),
+            None,
+        ));
+        assert_eq!(theirs.0, absent.0);
+        assert_eq!(
+            theirs.1.replace(notice.as_str(), ""),
+            absent.1.replace("no-such-notice", "")
+        );
+        let theirs = runtime.block_on(as_session(
+            &server,
+            &session,
+            reqwest::Method::GET,
+            &format!("/api/v1/certificates/{certificate}"),
+            None,
+        ));
+        assert_eq!(theirs, absent_certificate);
+        let theirs = runtime.block_on(as_session(
+            &server,
+            &session,
+            reqwest::Method::POST,
+            "/api/v1/me/certificates",
+            Some(&json!({"id_number": id, "purpose": "就业"})),
+        ));
+        assert_eq!(theirs, nobody);
+    }
+    // Another role has no portal (refused and audited).
+    let (status, _) = runtime.block_on(server.get("/api/v1/me/records", COUNTER));
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Random requests of this person's session, with the others' ids put in paths and bodies:
+    // no answer holds anything of theirs.
+    let secrets: Vec<String> = others
+        .iter()
+        .flat_map(|(id, name, case, certificate, _)| {
+            [
+                id.to_string(),
+                name.to_string(),
+                case.to_string(),
+                certificate.clone(),
+            ]
+        })
+        .collect();
+    let paths = prop::sample::select(vec![
+        "/api/v1/me/records",
+        "/api/v1/me/notices",
+        "/api/v1/me/notices/{notice}",
+        "/api/v1/me/certificates",
+        "/api/v1/certificates/{certificate}",
+        "/api/v1/certificates/{certificate}/page",
+        "/api/v1/records/{case}?purpose=self_inspection",
+        "/console/me",
+        "/console/me/notices",
+        "/console/me/notices/{notice}",
+        "/console/me/certificates",
+        "/api/v1/lookups",
+        "/api/v1/me/certificates#post",
+    ]);
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 64,
+        ..ProptestConfig::default()
+    });
+    runner
+        .run(&(paths, 0..others.len()), |(path, who)| {
+            let (id, _, case, certificate, notice) = &others[who];
+            let path = path
+                .replace("{notice}", notice)
+                .replace("{certificate}", certificate)
+                .replace("{case}", case);
+            let (method, path, body) = if let Some(path) = path.strip_suffix("#post") {
+                (
+                    reqwest::Method::POST,
+                    path.to_owned(),
+                    Some(json!({"id_number": id, "purpose": "就业"})),
+                )
+            } else if path == "/api/v1/lookups" {
+                (
+                    reqwest::Method::POST,
+                    path,
+                    Some(json!({"purpose": "self_inspection", "id_number": id})),
+                )
+            } else {
+                (reqwest::Method::GET, path, None)
+            };
+            let (_, answer) =
+                runtime.block_on(as_session(&server, &session, method, &path, body.as_ref()));
+            // The page may repeat the address asked for (the notice id names its case): what
+            // was sent is no leak; anything else of theirs is.
+            let answer = answer.replace(path.as_str(), "");
+            for secret in &secrets {
+                prop_assert!(
+                    !answer.contains(secret.as_str()),
+                    "{path} shows {secret}: {answer}"
+                );
+            }
+            Ok(())
+        })
+        .unwrap();
     server.stop();
 }
