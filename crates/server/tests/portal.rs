@@ -76,6 +76,22 @@ fn case_events(
     events
 }
 
+/// The first person's second case: filed, then not prosecuted (discretionary) on 2026-06-10.
+fn pending_case_events() -> Vec<Value> {
+    let case = PENDING_CASE;
+    let person = json!({"id_number": SEALED, "name": SEALED_NAME});
+    vec![
+        json!({"idempotency_key": format!("{case}/filed"), "kind": "filed", "date": "2026-05-02", "case_code": case,
+            "agency": {"kind": "public_security", "code": "110105-ga"}, "person": person,
+            "charges": [{"name": "危险驾驶罪"}], "offence_date": "2026-05-01"}),
+        json!({"idempotency_key": format!("{case}/np"), "kind": "not_prosecuted", "date": "2026-06-10", "case_code": case,
+            "agency": {"kind": "procuratorate", "code": "110105-jc"}, "person": person,
+            "charges": [{"name": "危险驾驶罪"}], "ground": "discretionary", "prior_convictions": 0}),
+    ]
+}
+
+const PENDING_CASE: &str = "110105-2026-000009";
+
 async fn enrol(server: &Server, id: &str, name: &str) -> Value {
     let (status, body) = server
         .post(
@@ -266,14 +282,10 @@ fn a_persons_session_finds_nothing_of_anyone_else() {
                 Some("2024-03-12"),
             ));
         }
-        // The first person's second case: pronounced only.
-        events.extend(case_events(
-            "110105-2026-000009",
-            SEALED,
-            SEALED_NAME,
-            "2026-05-20",
-            None,
-        ));
+        // The first person's second case: not prosecuted (酌定不起诉), the decision dated
+        // 2026-06-10 (the clock stands at 2026-06-01) — sealed on that date; being no conviction,
+        // it lifts no seal.
+        events.extend(pending_case_events());
         server.send_events(OPERATOR, &events).await;
         // Every person enrolled and activated, each with a certificate.
         let mut others = Vec::new();
@@ -358,6 +370,22 @@ fn a_persons_session_finds_nothing_of_anyone_else() {
     assert!(!sealed["basis"].as_array().unwrap().is_empty(), "{sealed}");
     assert_eq!(sealed["charges"], json!(["危险驾驶罪"]));
     assert_eq!(sealed["court"], "110105-fy");
+    // The dates and the bases as the policy (data/policies/cn-minor-opt1.toml) writes them.
+    assert_eq!(
+        sealed["explanation"],
+        "您的这条记录已于2024年3月12日封存，依据《轻微犯罪记录封存（调研报告第一种意见）》：自判决生效之日起自动封存（调研报告二(四)：自动封存，以刑事程序终结为节点）。"
+    );
+    assert_eq!(sealed["state_date"], "2024-03-12");
+    let pending = records
+        .iter()
+        .find(|r| r["case_code"] == PENDING_CASE)
+        .unwrap();
+    assert_eq!(pending["state"], "pending_seal", "{pending}");
+    assert_eq!(pending["state_date"], "2026-06-10");
+    assert_eq!(
+        pending["explanation"],
+        "您的这条记录符合封存条件，将于2026年6月10日封存，依据《轻微犯罪记录封存（调研报告第一种意见）》：涉罪记录自作出处理决定之日起封存（调研报告二(三)：侦查、起诉阶段的涉罪记录亦应予以封存）。"
+    );
     let (status, notices) = runtime.block_on(as_session(
         &server,
         &session,

@@ -41,6 +41,7 @@ use super::disclosure::{charge_names, stored_record};
 use super::identity::{check_password, hash_password};
 use super::records::{Policies, ReasonItem, TransitionItem, record_life};
 use crate::limits;
+use fengcun_policy::{Policy, Timing};
 
 /// How long an activation code is valid: 72 hours from the counter.
 pub const ACTIVATION_HOURS: i64 = 72;
@@ -387,31 +388,59 @@ fn bases(reasons: &[ReasonItem], holding: bool) -> Vec<String> {
     out
 }
 
-/// The plain-language sentence of a record's state, from its explained decision.
-fn explain_state(record: &mut MyRecord, decision: Option<&TransitionItem>, noun: &str) {
+/// The policy's timing rule that held (the one that sets when a seal takes effect): its text and
+/// basis, as the policy writes them.
+fn timing_of<'a>(policy: Option<&'a Policy>, reasons: &[ReasonItem]) -> Option<&'a Timing> {
+    let policy = policy?;
+    reasons
+        .iter()
+        .filter(|r| r.holds)
+        .find_map(|r| policy.timings.iter().find(|t| t.id == r.rule))
+}
+
+/// The plain-language sentence of a record's state, from its explained decision under `policy`
+/// (the version that decided it).
+fn explain_state(
+    record: &mut MyRecord,
+    decision: Option<&TransitionItem>,
+    policy: Option<&Policy>,
+    noun: &str,
+) {
     let date = chinese_date(record.state_date.as_deref());
     let reasons = decision.map(|d| d.reasons.as_slice()).unwrap_or_default();
-    let joined = |b: &[String]| {
-        if b.is_empty() {
-            "封存政策".to_owned()
-        } else {
-            b.join("；")
+    // 《政策名称》：自判决生效之日起自动封存（调研报告二(四)：…）
+    let seal_basis = |bases: &[String]| match (policy, timing_of(policy, reasons)) {
+        (Some(policy), Some(timing)) => {
+            format!(
+                "《{}》：{}（{}）",
+                policy.meta.title, timing.text, timing.basis
+            )
         }
+        _ if bases.is_empty() => "封存政策".to_owned(),
+        _ => bases.join("；"),
     };
     match StateCode::parse(&record.state) {
         Some(StateCode::Sealed) => {
             record.basis = bases(reasons, true);
             record.explanation = format!(
                 "您的这条{noun}已于{date}封存，依据{}。",
-                joined(&record.basis)
+                seal_basis(&record.basis)
             );
         }
         Some(StateCode::PendingSeal) => {
             record.basis = bases(reasons, true);
-            record.explanation = format!(
-                "您的这条{noun}将于{date}封存，依据{}。在此之前如有新的判决，封存决定可能改变。",
-                joined(&record.basis)
-            );
+            record.explanation = if record.state_date.is_some() {
+                format!(
+                    "您的这条{noun}符合封存条件，将于{date}封存，依据{}。",
+                    seal_basis(&record.basis)
+                )
+            } else {
+                // The date is an event still to come (the judgment taking effect, …).
+                format!(
+                    "您的这条{noun}符合封存条件，封存日期待相关法律文书生效后确定，依据{}。",
+                    seal_basis(&record.basis)
+                )
+            };
         }
         Some(StateCode::NotEligible) => {
             record.failed_rules = reasons
@@ -499,6 +528,8 @@ pub async fn my_records(state: &AppState, caller: &Caller) -> Result<MyRecords> 
         .await?;
     let today: Date = fengcun_domain::date::china_date(state.clock.now());
     let mut policies = Policies::default();
+    // The policy in force, for a record no decision was kept for.
+    let in_force = state.policy.read().await.clone();
     let mut records = Vec::with_capacity(stored.len());
     for record in &stored {
         let facts = stored_record(record)?;
@@ -558,15 +589,15 @@ pub async fn my_records(state: &AppState, caller: &Caller) -> Result<MyRecords> 
         let last = life
             .as_ref()
             .and_then(|l| l.transitions.iter().rev().find(|t| t.to == mine.state));
-        let decided_now;
+        let mut decided_now = None;
         let decision = match (last, state_code, &facts) {
             (Some(last), _, _) if state_code != StateCode::Open => Some(last),
             (_, StateCode::Open, Some(facts)) => {
                 // No decision kept for an open record: the policy in force decides it now.
-                let policy = state.policy.read().await.clone();
-                let decision = fengcun_policy::evaluate(&policy, facts, today);
-                let view = decision.view(&policy, facts);
-                decided_now = TransitionItem {
+                let policy = &in_force;
+                let decision = fengcun_policy::evaluate(policy, facts, today);
+                let view = decision.view(policy, facts);
+                decided_now = Some(TransitionItem {
                     from: None,
                     to: "open".into(),
                     date: None,
@@ -591,12 +622,17 @@ pub async fn my_records(state: &AppState, caller: &Caller) -> Result<MyRecords> 
                             missing: r.missing.iter().map(|m| (*m).to_owned()).collect(),
                         })
                         .collect(),
-                };
-                Some(&decided_now)
+                });
+                decided_now.as_ref()
             }
             (last, _, _) => last,
         };
-        explain_state(&mut mine, decision, noun);
+        let policy: Option<&Policy> = match decision {
+            _ if decided_now.is_some() => Some(in_force.as_ref()),
+            Some(d) => Some(policies.get(state, &d.policy, &d.policy_version).await?),
+            None => None,
+        };
+        explain_state(&mut mine, decision, policy, noun);
         records.push(mine);
     }
     let entry = AuditEvent::new(AuditKind::Lookup, &caller.name, "records")

@@ -435,7 +435,7 @@ pub async fn timeline_by_document(
 pub(crate) struct Policies(HashMap<(String, String), Policy>);
 
 impl Policies {
-    async fn get(
+    pub(crate) async fn get(
         &mut self,
         state: &AppState,
         name: &str,
