@@ -256,7 +256,9 @@ async fn activation_codes_expire_are_used_once_and_guesses_are_throttled() {
     assert_eq!(entries(&log, "forbidden", "enrol person").len(), 1);
     // No entry names the identity number.
     assert!(log.iter().all(|e| !e.to_string().contains(SEALED)));
+    let dir = server.dir.clone();
     server.stop();
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// Persons of the isolation tests: identity number, name, case code.
@@ -520,5 +522,127 @@ fn a_persons_session_finds_nothing_of_anyone_else() {
             Ok(())
         })
         .unwrap();
+    let dir = server.dir.clone();
     server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The portal in Chromium: a clerk at a police counter enrols a person; the person activates the
+/// account, logs in with the identity number, sees the sealed record with its date and basis and
+/// the pending one with its date to come, their notices, and applies for a certificate.
+#[tokio::test]
+async fn the_portal_in_a_browser() {
+    let server = start("portal-browser", "2026-06-01T02:00:00Z").await;
+    let mut events = support::console::sealed_case_events();
+    events.extend(pending_case_events());
+    server.send_events(OPERATOR, &events).await;
+    support::console::create_users(
+        &server,
+        support::console::ADMIN,
+        &[(
+            "counter-li",
+            "clerk",
+            Some("public_security"),
+            Some("110105-ga"),
+        )],
+    )
+    .await;
+    let Some(browser) = support::browser::Browser::start(&server.base).await else {
+        if std::env::var("FENGCUN_REQUIRE_BROWSER").is_ok() {
+            panic!("FENGCUN_REQUIRE_BROWSER is set and no browser was found");
+        }
+        return;
+    };
+    // The counter: the identity card checked, the code printed.
+    browser.login("counter-li").await;
+    let menu = browser.text("#menu").await;
+    assert!(menu.contains("本人账户开通"), "{menu}");
+    browser.go("/console/enrol").await;
+    browser.fill("#id_number", SEALED).await;
+    browser.fill("#name", SEALED_NAME).await;
+    browser.click("#enrol").await;
+    let code = browser.text("#activation-code").await;
+    assert_eq!(code.len(), 12, "{code}");
+    browser.screenshot("portal-enrol").await;
+    browser.logout().await;
+
+    // At home: the activation page, then the login with the identity number.
+    browser.go("/activate").await;
+    browser.fill("#code", &code).await;
+    browser.fill("#id_number", SEALED).await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("#activate").await;
+    browser.text_with("main", "账户已开通").await;
+    browser.click("#to-login").await;
+    browser.fill("#username", SEALED).await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("#login").await;
+    browser.wait_for_url("/console/me").await;
+    let menu = browser.text("#menu").await;
+    assert!(
+        menu.contains("我的记录") && menu.contains("我的通知书") && menu.contains("我的证明"),
+        "{menu}"
+    );
+    assert!(!menu.contains("查询") && !menu.contains("首页"), "{menu}");
+    let sealed = browser
+        .text(&format!("#record-{SEALED_CASE} .explanation"))
+        .await;
+    assert_eq!(
+        sealed,
+        "您的这条记录已于2024年3月12日封存，依据《轻微犯罪记录封存（调研报告第一种意见）》：自判决生效之日起自动封存（调研报告二(四)：自动封存，以刑事程序终结为节点）。"
+    );
+    let pending = browser
+        .text(&format!("#record-{PENDING_CASE} .explanation"))
+        .await;
+    assert!(pending.contains("将于2026年6月10日封存"), "{pending}");
+    let badge = browser
+        .text(&format!("#record-{PENDING_CASE} .badge"))
+        .await;
+    assert_eq!(badge, "待封存");
+    browser.screenshot("portal-records").await;
+
+    // The notices, each the formal document.
+    browser.go("/console/me/notices").await;
+    let notices = browser.text("#my-notices").await;
+    assert!(
+        notices.contains("封存通知书") && notices.contains(SEALED_CASE),
+        "{notices}"
+    );
+    browser.click("#my-notices a").await;
+    let document = browser.text("#notice-document").await;
+    assert!(
+        document.contains("封存通知书") && document.contains(SEALED_NAME),
+        "{document}"
+    );
+
+    // A certificate applied for, listed with its verification status.
+    browser.go("/console/me/certificates").await;
+    browser.text("#no-certificates").await;
+    browser.fill("#id_number", SEALED).await;
+    browser.select("#purpose", "就业").await;
+    browser.click("#apply").await;
+    let listed = browser.text_with("#my-certificates", "就业").await;
+    assert!(
+        listed.contains("无犯罪记录证明") && listed.contains("有效"),
+        "{listed}"
+    );
+    browser.screenshot("portal-certificates").await;
+    // The QR code's page, as an employer's phone opens it.
+    browser.click("#my-certificates .verification a").await;
+    let verdict = browser.text("#verdict").await;
+    assert_eq!(verdict, "有效");
+    let page = browser.text("main").await;
+    assert!(
+        page.contains("110105********0025") && !page.contains(SEALED),
+        "{page}"
+    );
+    assert!(
+        !page.contains("就业"),
+        "the purpose is not the employer's: {page}"
+    );
+    browser.screenshot("portal-verify").await;
+    browser.close().await;
+    let dir = server.dir.clone();
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
 }
