@@ -646,3 +646,93 @@ async fn the_portal_in_a_browser() {
     server.stop();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A record the policy does not seal names the rule that failed and its basis; a record that
+/// cannot be decided names the fact missing and who must supply it.
+#[tokio::test]
+async fn not_eligible_and_undecided_records_say_why() {
+    let server = start("portal-why", "2026-06-01T02:00:00Z").await;
+    let id = "11010519491231002X";
+    let person = json!({"id_number": id, "name": "王其他"});
+    let theft = "110105-2024-000021";
+    let not_prosecuted = "110105-2025-000022";
+    let events = vec![
+        json!({"idempotency_key": "t/filed", "kind": "filed", "date": "2024-01-10", "case_code": theft,
+            "agency": {"kind": "public_security", "code": "110105-ga"}, "person": person,
+            "charges": [{"name": "盗窃罪"}], "offence_date": "2024-01-10"}),
+        json!({"idempotency_key": "t/judgment", "kind": "judgment", "date": "2024-03-01", "case_code": theft,
+            "agency": {"kind": "court", "code": "110105-fy"}, "person": person,
+            "judgment": {"instance": "first", "verdict": "convicted", "charges": [{"name": "盗窃罪"}],
+                "sentence": {"principal": "fixed_term", "months": 36},
+                "offence_date": "2024-01-10", "recidivist": false, "prior_convictions": 0}}),
+        json!({"idempotency_key": "t/effective", "kind": "judgment_effective", "date": "2024-03-12",
+            "case_code": theft, "agency": {"kind": "court", "code": "110105-fy"}, "person": person}),
+        json!({"idempotency_key": "n/filed", "kind": "filed", "date": "2025-02-01", "case_code": not_prosecuted,
+            "agency": {"kind": "public_security", "code": "110105-ga"}, "person": person,
+            "charges": [{"name": "危险驾驶罪"}], "offence_date": "2025-02-01"}),
+        json!({"idempotency_key": "n/np", "kind": "not_prosecuted", "date": "2025-05-01", "case_code": not_prosecuted,
+            "agency": {"kind": "procuratorate", "code": "110105-jc"}, "person": person,
+            "charges": [{"name": "危险驾驶罪"}], "ground": "discretionary"}),
+    ];
+    server.send_events(OPERATOR, &events).await;
+    let code = enrol(&server, id, "王其他").await["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        activate(&server, &code, id, PASSWORD).await.0,
+        StatusCode::OK
+    );
+    let session = login(&server, id, PASSWORD).await;
+    let (status, body) = as_session(
+        &server,
+        &session,
+        reqwest::Method::GET,
+        "/api/v1/me/records",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    let record = |case: &str| {
+        body["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["case_code"] == case)
+            .unwrap()
+            .clone()
+    };
+    let theft = record(theft);
+    assert_eq!(theft["state"], "not_eligible", "{theft}");
+    let failed: Vec<&str> = theft["failed_rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["threshold"], "{theft}");
+    let explanation = theft["explanation"].as_str().unwrap();
+    assert!(
+        explanation.starts_with("您的这条记录不符合封存条件：")
+            && explanation
+                .contains("（依据调研报告二(一)第一种意见；《刑法》第九十九条（以下包括本数））"),
+        "{explanation}"
+    );
+    let undecided = record(not_prosecuted);
+    // Stored as not eligible until the fact comes, and said as undecided.
+    assert_eq!(undecided["state"], "not_eligible", "{undecided}");
+    assert_eq!(undecided["state_text"], "暂无法决定（待补充事实）");
+    assert_eq!(
+        undecided["missing"],
+        json!([{"fact": "prior_convictions", "name": "前科情况", "supplier": "作出不起诉决定的人民检察院"}]),
+        "{undecided}"
+    );
+    assert_eq!(
+        undecided["explanation"],
+        "暂时无法决定您的这条记录是否封存：尚缺少前科情况（应由作出不起诉决定的人民检察院提供）。"
+    );
+    let dir = server.dir.clone();
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -29,7 +29,7 @@ pub async fn own_person_key(state: &AppState, caller: &Caller) -> Result<String>
 }
 
 use fengcun_access::RequesterKind;
-use fengcun_domain::{Date, IdNumber, RecordKind};
+use fengcun_domain::{Date, Disposition, IdNumber, RecordKind};
 use fengcun_lifecycle::StateCode;
 use fengcun_store::{Activation, ActivationRow, UserRow};
 use serde::{Deserialize, Serialize};
@@ -341,13 +341,22 @@ pub struct MyRecords {
     pub records: Vec<MyRecord>,
 }
 
-/// Who must supply a missing fact (the agency whose decision states it).
-fn supplier(fact: &str) -> &'static str {
-    match fact {
-        "person.birth_date" => "公安机关（户籍登记机关）",
-        "non_prosecution_ground" => "作出不起诉决定的人民检察院",
-        "disposition_date" => "作出处理决定的机关（人民法院、人民检察院或公安机关）",
-        "offence_date" => "办案机关（公安机关或人民检察院）",
+/// Who must supply a missing fact: the agency whose decision states it — the court for a
+/// judgment, the procuratorate for a non-prosecution, the public-security organ for a violation's
+/// penalty decision; the registry for a birth date.
+fn supplier(fact: &str, disposition: Option<Disposition>) -> &'static str {
+    match (fact, disposition) {
+        ("person.birth_date", _) => "公安机关（户籍登记机关）",
+        ("offence_date", _) => "立案侦查的公安机关",
+        ("non_prosecution_ground", _) | (_, Some(Disposition::NotProsecuted)) => {
+            "作出不起诉决定的人民检察院"
+        }
+        (_, Some(Disposition::Penalized | Disposition::NotPenalized | Disposition::Withdrawn)) => {
+            "作出处罚决定的公安机关"
+        }
+        ("disposition_date", Some(Disposition::Open) | None) => {
+            "办理案件的机关（人民法院、人民检察院或公安机关）"
+        }
         _ => "作出判决的人民法院",
     }
 }
@@ -404,6 +413,7 @@ fn explain_state(
     record: &mut MyRecord,
     decision: Option<&TransitionItem>,
     policy: Option<&Policy>,
+    disposition: Option<Disposition>,
     noun: &str,
 ) {
     let date = chinese_date(record.state_date.as_deref());
@@ -419,6 +429,18 @@ fn explain_state(
         _ if bases.is_empty() => "封存政策".to_owned(),
         _ => bases.join("；"),
     };
+    // The facts a decision waits for (`needs_facts`: stored as not eligible until they come).
+    let mut missing: Vec<MissingFact> = Vec::new();
+    for fact in reasons.iter().flat_map(|r| r.missing.iter()) {
+        if !missing.iter().any(|m| &m.fact == fact) {
+            missing.push(MissingFact {
+                fact: fact.clone(),
+                name: fact_name(fact).to_owned(),
+                supplier: supplier(fact, disposition).to_owned(),
+            });
+        }
+    }
+    let needs_facts = decision.is_some_and(|d| d.outcome == "needs_facts");
     match StateCode::parse(&record.state) {
         Some(StateCode::Sealed) => {
             record.basis = bases(reasons, true);
@@ -442,7 +464,7 @@ fn explain_state(
                 )
             };
         }
-        Some(StateCode::NotEligible) => {
+        Some(StateCode::NotEligible) if !needs_facts => {
             record.failed_rules = reasons
                 .iter()
                 .filter(|r| !r.holds && r.missing.is_empty())
@@ -486,21 +508,13 @@ fn explain_state(
             );
         }
         _ => {
-            let mut missing: Vec<MissingFact> = Vec::new();
-            for fact in reasons.iter().flat_map(|r| r.missing.iter()) {
-                if !missing.iter().any(|m| &m.fact == fact) {
-                    missing.push(MissingFact {
-                        fact: fact.clone(),
-                        name: fact_name(fact).to_owned(),
-                        supplier: supplier(fact).to_owned(),
-                    });
-                }
-            }
             record.explanation = if missing.is_empty() {
                 format!(
                     "您的这条{noun}所涉案件尚未办结；处理结果生效后，平台将依照封存政策决定是否封存。"
                 )
             } else {
+                // Stored as not eligible until the facts come; said as what it is.
+                record.state_text = "暂无法决定（待补充事实）".to_owned();
                 let parts: Vec<String> = missing
                     .iter()
                     .map(|m| format!("{}（应由{}提供）", m.name, m.supplier))
@@ -632,7 +646,8 @@ pub async fn my_records(state: &AppState, caller: &Caller) -> Result<MyRecords> 
             Some(d) => Some(policies.get(state, &d.policy, &d.policy_version).await?),
             None => None,
         };
-        explain_state(&mut mine, decision, policy, noun);
+        let disposition = facts.as_ref().map(|f| f.disposition);
+        explain_state(&mut mine, decision, policy, disposition, noun);
         records.push(mine);
     }
     let entry = AuditEvent::new(AuditKind::Lookup, &caller.name, "records")
