@@ -820,7 +820,8 @@ fn the_demo_prints_console_users_who_log_in() {
             "auditor",
             "operator",
             "administrator",
-            "requester"
+            "requester",
+            "person"
         ],
         "{printed}"
     );
@@ -865,7 +866,27 @@ fn the_demo_prints_console_users_who_log_in() {
                 .unwrap();
             assert_eq!(who["role"], role.as_str(), "{who}");
             if role == "approver" {
-                approver = Some(cookie);
+                approver = Some(cookie.clone());
+            }
+            if role == "person" {
+                // The demo person (issue 17) owns a sealed and a pending record.
+                let mine: serde_json::Value = http
+                    .get(format!("{base}/api/v1/me/records"))
+                    .header("cookie", &cookie)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                let mut states: Vec<&str> = mine["records"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r["state"].as_str().unwrap())
+                    .collect();
+                states.sort_unstable();
+                assert_eq!(states, ["pending_seal", "sealed"], "{mine}");
             }
         }
         // A wrong password is refused (the printed ones are not any password).
