@@ -736,3 +736,95 @@ async fn not_eligible_and_undecided_records_say_why() {
     server.stop();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `/verify`, as an employer's phone opens it from the QR code: the verdict in large type (有效,
+/// 已过期, 无效), the holder masked as on the paper, and nothing else of the certificate.
+#[tokio::test]
+async fn the_verification_page_says_valid_expired_or_invalid_and_little_else() {
+    let server = start("portal-verify", "2026-06-01T02:00:00Z").await;
+    server
+        .send_events(OPERATOR, &support::console::sealed_case_events())
+        .await;
+    let code = enrol(&server, SEALED, SEALED_NAME).await["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        activate(&server, &code, SEALED, PASSWORD).await.0,
+        StatusCode::OK
+    );
+    let session = login(&server, SEALED, PASSWORD).await;
+    let (status, issued) = as_session(
+        &server,
+        &session,
+        reqwest::Method::POST,
+        "/api/v1/me/certificates",
+        Some(&json!({"id_number": SEALED, "purpose": "就业"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+    let issued: Value = serde_json::from_str(&issued).unwrap();
+    let token = issued["token"].as_str().unwrap();
+    let page = |token: String| {
+        let server = &server;
+        async move {
+            server
+                .http
+                .get(format!("{}/verify?token={token}", server.base))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let valid = page(token.to_owned()).await;
+    assert!(
+        valid.contains(r#"<p class="verdict verdict-valid" id="verdict">有效</p>"#),
+        "{valid}"
+    );
+    assert!(valid.contains("width=device-width"), "{valid}");
+    assert!(
+        valid.contains("110105********0025") && !valid.contains(SEALED),
+        "{valid}"
+    );
+    // Nothing else: not the purpose, not the issuing agency, not the certificate number.
+    let number = issued["number"].as_str().unwrap();
+    assert!(
+        !valid.contains("就业") && !valid.contains(number),
+        "{valid}"
+    );
+    // Listed for the person with the same status.
+    let (_, mine) = as_session(
+        &server,
+        &session,
+        reqwest::Method::GET,
+        "/api/v1/me/certificates",
+        None,
+    )
+    .await;
+    let mine: Value = serde_json::from_str(&mine).unwrap();
+    assert_eq!(mine["certificates"][0]["verification"], "有效", "{mine}");
+    assert_eq!(mine["certificates"][0]["number"], number);
+    // Two years on: expired.
+    at(&server, "2028-06-02T02:00:00Z");
+    let expired = page(token.to_owned()).await;
+    assert!(
+        expired.contains(r#"<p class="verdict verdict-expired" id="verdict">已过期</p>"#),
+        "{expired}"
+    );
+    // An altered token: invalid, and nothing of the certificate.
+    let mut altered = token.to_owned();
+    let last = altered.pop().unwrap();
+    altered.push(if last == 'A' { 'B' } else { 'A' });
+    let invalid = page(altered).await;
+    assert!(
+        invalid.contains(r#"<p class="verdict verdict-invalid" id="verdict">无效</p>"#),
+        "{invalid}"
+    );
+    assert!(!invalid.contains(SEALED_NAME), "{invalid}");
+    let dir = server.dir.clone();
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
