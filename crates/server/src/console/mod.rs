@@ -320,8 +320,10 @@ impl Ctx {
     }
 }
 
-/// Which menu entries a role has: what its role may do, as the service layer decides it.
-pub fn menu(role: Role, here: &str) -> Vec<Nav> {
+/// Which menu entries a role has: what its role may do, as the service layer decides it. A
+/// public-security clerk (the counter where persons are enrolled) has 本人账户开通 too; a court's
+/// counter opens `/console/enrol` by its address (docs/person.md).
+pub fn menu(role: Role, kind: Option<fengcun_access::RequesterKind>, here: &str) -> Vec<Nav> {
     let askers = [Role::Clerk, Role::Approver, Role::Requester, Role::Agency];
     if role == Role::Person {
         // The person's own pages, and nothing else (docs/person.md).
@@ -350,7 +352,7 @@ pub fn menu(role: Role, here: &str) -> Vec<Nav> {
     if dashboard::RECORD_READERS.contains(&role) {
         entries.push(("/console/records", "nav.records"));
     }
-    if role == Role::Clerk {
+    if role == Role::Clerk && kind == Some(fengcun_access::RequesterKind::PublicSecurity) {
         entries.push(("/console/enrol", "nav.enrol"));
     }
     if role == Role::Administrator {
@@ -448,7 +450,7 @@ impl FromRequestParts<AppState> for Page {
             .strip_prefix("user:")
             .unwrap_or(&caller.name)
             .to_owned();
-        let nav = menu(caller.role, &path);
+        let nav = menu(caller.role, caller.kind, &path);
         let ctx = Ctx {
             lang,
             username,
