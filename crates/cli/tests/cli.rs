@@ -732,7 +732,9 @@ fn a_person_is_enrolled_on_the_command_line_and_never_over_an_existing_account()
                 user.name.as_deref()
             ),
             (
-                "requester",
+                // A person's account has the role `person` (issue 17; it was a requester of
+                // kind person before the portal).
+                "person",
                 Some("person"),
                 Some(person_key.as_str()),
                 Some("张三")
