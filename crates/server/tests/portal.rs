@@ -383,6 +383,10 @@ fn a_persons_session_finds_nothing_of_anyone_else() {
         .find(|r| r["case_code"] == PENDING_CASE)
         .unwrap();
     assert_eq!(pending["state"], "pending_seal", "{pending}");
+    assert_eq!(
+        pending["court"], "110105-jc",
+        "the procuratorate decided it"
+    );
     assert_eq!(pending["state_date"], "2026-06-10");
     assert_eq!(
         pending["explanation"],

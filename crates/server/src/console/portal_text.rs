@@ -32,6 +32,12 @@ pub(crate) const PORTAL_TEXTS: &[(&str, &str, &str)] = &[
     ("portal.sentence", "刑罚或处罚", "Sentence or penalty"),
     ("portal.state_date", "状态日期", "State date"),
     ("portal.basis", "依据", "Basis"),
+    (
+        "portal.all_bases",
+        "各项条件的法律依据",
+        "The legal basis of each condition",
+    ),
+    ("portal.failed_rule", "未满足的条件", "Condition not met"),
     ("portal.missing", "尚缺事实", "Missing fact"),
     ("portal.policy", "封存政策", "Policy"),
     ("portal.notices", "我的通知书", "My notices"),

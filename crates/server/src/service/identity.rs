@@ -442,7 +442,7 @@ pub async fn create_user(state: &AppState, caller: &Caller, new: NewUser) -> Res
 }
 
 /// Hashes a password off the async threads, within the bound on hashes at once.
-async fn hash_in_turn(password: String) -> Result<String> {
+pub(crate) async fn hash_in_turn(password: String) -> Result<String> {
     let _permit = hashing_permits()
         .acquire()
         .await

@@ -38,7 +38,7 @@ use utoipa::ToSchema;
 
 use super::ServiceError;
 use super::disclosure::{charge_names, stored_record};
-use super::identity::{check_password, hash_password};
+use super::identity::{check_password, hash_in_turn};
 use super::records::{Policies, ReasonItem, TransitionItem, record_life};
 use crate::limits;
 use fengcun_policy::{Policy, Timing};
@@ -246,10 +246,8 @@ pub async fn activate(state: &AppState, request: ActivateRequest) -> Result<Acti
         let left = locked.until.duration_since(now).as_secs().max(1);
         return Err(ServiceError::Throttled(left));
     }
-    let password = request.password.clone();
-    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|e| ServiceError::Invalid(e.to_string()))??;
+    // Within the bound on argon2 hashes at once, as a login: a flood of activations queues.
+    let password_hash = hash_in_turn(request.password.clone()).await?;
     let username = person_username(&person_key);
     let done = AuditEvent::new(AuditKind::UserChanged, &actor, "activated")
         .subject(format!("user:{username}"))
@@ -311,8 +309,8 @@ pub struct MyRecord {
     pub kind: String,
     /// 犯罪记录 or 违法记录.
     pub kind_text: String,
-    /// The court (or, for a violation, the public-security organ) that sent its judgment or
-    /// decision: its agency code.
+    /// Who decided it — the court of a judgment, the procuratorate of a non-prosecution, the
+    /// public-security organ of a violation's penalty decision: its agency code.
     pub court: Option<String>,
     pub charges: Vec<String>,
     /// The sentence, or a violation's penalty, in Chinese.
@@ -561,12 +559,14 @@ pub async fn my_records(state: &AppState, caller: &Caller) -> Result<MyRecords> 
             .as_ref()
             .is_some_and(|f| f.kind == RecordKind::PublicSecurityViolation);
         let noun = if violation { "违法记录" } else { "记录" };
+        // Who decided it: the court of a judgment, the procuratorate of a non-prosecution, the
+        // public-security organ of a violation's penalty decision.
+        let wanted = match facts.as_ref().map(|f| f.disposition) {
+            _ if violation => "public_security",
+            Some(Disposition::NotProsecuted) => "procuratorate",
+            _ => "court",
+        };
         let court = life.as_ref().and_then(|l| {
-            let wanted = if violation {
-                "public_security"
-            } else {
-                "court"
-            };
             l.events
                 .iter()
                 .rev()
