@@ -4309,6 +4309,10 @@ async fn activation_codes_open_their_account_once_before_they_expire() {
             2
         );
     }
+    let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!(
+        "fengcun-contract-{}-activation",
+        std::process::id()
+    )));
 }
 
 /// Migration 0012: the person accounts enrolled before the role `person` existed (requesters of
@@ -4353,4 +4357,8 @@ async fn person_accounts_from_before_the_portal_get_the_role_person() {
             Role::Requester
         );
     }
+    let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!(
+        "fengcun-contract-{}-person_role_migration",
+        std::process::id()
+    )));
 }
