@@ -732,7 +732,9 @@ fn a_person_is_enrolled_on_the_command_line_and_never_over_an_existing_account()
                 user.name.as_deref()
             ),
             (
-                "requester",
+                // A person's account has the role `person` (issue 17; it was a requester of
+                // kind person before the portal).
+                "person",
                 Some("person"),
                 Some(person_key.as_str()),
                 Some("张三")
@@ -820,7 +822,8 @@ fn the_demo_prints_console_users_who_log_in() {
             "auditor",
             "operator",
             "administrator",
-            "requester"
+            "requester",
+            "person"
         ],
         "{printed}"
     );
@@ -865,7 +868,27 @@ fn the_demo_prints_console_users_who_log_in() {
                 .unwrap();
             assert_eq!(who["role"], role.as_str(), "{who}");
             if role == "approver" {
-                approver = Some(cookie);
+                approver = Some(cookie.clone());
+            }
+            if role == "person" {
+                // The demo person (issue 17) owns a sealed and a pending record.
+                let mine: serde_json::Value = http
+                    .get(format!("{base}/api/v1/me/records"))
+                    .header("cookie", &cookie)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                let mut states: Vec<&str> = mine["records"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r["state"].as_str().unwrap())
+                    .collect();
+                states.sort_unstable();
+                assert_eq!(states, ["pending_seal", "sealed"], "{mine}");
             }
         }
         // A wrong password is refused (the printed ones are not any password).

@@ -25,7 +25,7 @@ pub struct Enrolment {
     pub name: String,
 }
 
-/// Makes a person's account (`requester` of kind `person`, their identity number as its person
+/// Makes a person's account (role `person`, requester kind `person`, their identity number as its person
 /// key, their name kept sealed), audited as `user_changed` by `actor`. An existing username is
 /// refused: enrolment never replaces an account.
 pub async fn enrol_person(
@@ -53,7 +53,7 @@ pub async fn enrol_person(
     let user = UserRow {
         username: enrolment.username.clone(),
         password_hash,
-        role: Role::Requester,
+        role: Role::Person,
         requester_kind: Some(RequesterKind::Person),
         agency: None,
         person_key: Some(person_key.clone()),

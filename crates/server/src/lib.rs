@@ -52,6 +52,8 @@ pub struct AppState {
     pub disclosure: Arc<fengcun_access::Disclosure>,
     /// Slows password guessing per username.
     pub logins: Arc<throttle::LoginThrottle>,
+    /// Activation-code guesses, counted per person (docs/person.md) as logins are per username.
+    pub activations: Arc<throttle::LoginThrottle>,
     /// Keeps repeated refusals (a revoked key, a missing CSRF token) from filling the log.
     pub repeated_refusals: Arc<throttle::RepeatedRefusals>,
     /// The console dashboard's numbers, counted at most every few seconds (service/records.rs).
@@ -192,6 +194,7 @@ pub async fn start_with_store(
         verifying_keys,
         disclosure,
         logins: Arc::default(),
+        activations: Arc::default(),
         repeated_refusals: Arc::default(),
         dashboard: Arc::default(),
         simulations: Arc::default(),

@@ -627,6 +627,7 @@ async fn every_console_page_sends_an_anonymous_visitor_to_the_login_page() {
         "/",
         "/console",
         "/console/login",
+        "/activate",
         "/console/lang/no-such-row",
         "/console/static/no-such-row",
     ];
@@ -661,8 +662,12 @@ async fn every_console_page_sends_an_anonymous_visitor_to_the_login_page() {
             .unwrap();
         assert_eq!(fragment.status(), StatusCode::UNAUTHORIZED, "{path}");
     }
-    // And every changing address but the login's: to the login page, nothing done.
-    for path in changing_routes().iter().filter(|p| *p != "/console/login") {
+    // And every changing address but the two forms made before a session (the login's and a
+    // person's activation, refused without their own token): to the login page, nothing done.
+    for path in changing_routes()
+        .iter()
+        .filter(|p| !["/console/login", "/activate"].contains(&p.as_str()))
+    {
         let response = http
             .post(format!("{}{path}", server.base))
             .form(&[("csrf_token", "0000")])

@@ -458,7 +458,7 @@ async fn in_a_browser() {
     employer_refused(&server).await;
     let grant = investigator_reads(&server).await;
 
-    browser.login("li-fengcun").await;
+    browser.login_person("li-fengcun").await;
     let menu = browser.text("#menu").await;
     assert!(
         menu.contains("谁查询了我的记录") && menu.contains("申请更正"),
@@ -498,7 +498,7 @@ async fn in_a_browser() {
             .checked_add(jiff::SignedDuration::from_hours(90 * 24))
             .unwrap(),
     );
-    browser.login("li-fengcun").await;
+    browser.login_person("li-fengcun").await;
     browser.go("/console/looked").await;
     let looks = browser.text("#looks").await;
     assert!(
@@ -553,7 +553,7 @@ async fn in_a_browser() {
     browser.logout().await;
 
     // Back to the person, marked new.
-    browser.login("li-fengcun").await;
+    browser.login_person("li-fengcun").await;
     browser.go("/console/corrections").await;
     let mine = browser.text("#my-corrections").await;
     assert!(

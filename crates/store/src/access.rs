@@ -40,8 +40,9 @@ stored_enum! {
         /// A policy maker (e.g. a court's research office, 政策研究): compares candidate policies
         /// by simulation on synthetic or uploaded record facts; sees no record and changes nothing.
         PolicyMaker => "policy_maker",
-        /// A person with a record, signed in to their own portal: their own records, notices,
-        /// certificate, who looked at their record, and their requests for a correction.
+        /// The person a record is about, in their own portal (docs/person.md): enrolled at a
+        /// counter, their user row carries their person key; sees their own data only, who
+        /// looked at their record, and their requests for a correction.
         Person => "person",
     }
 }
@@ -114,6 +115,29 @@ pub trait AccessStore: Send + Sync {
 
     /// The name a person's account was enrolled with (by person key), if any.
     async fn person_name(&self, person_key: &str) -> Result<Option<String>, StoreError>;
+
+    /// Stores a one-time activation code (by its digest) for a person's account, with its audit;
+    /// the account's earlier unused codes end with it (a newer code replaces them).
+    async fn put_activation(
+        &self,
+        code: &ActivationRow,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Uses the activation code with digest `code_hash` for the person `person_key`: if it is
+    /// theirs, unused and not expired at `now`, marks it used, sets the account's password (and
+    /// enables it, ending any session) and writes `audit`, in one transaction. Otherwise nothing is
+    /// written and the answer says why: a code of another person is [`Activation::Unknown`], as
+    /// a code never made.
+    async fn activate(
+        &self,
+        code_hash: &str,
+        person_key: &str,
+        password_hash: &str,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<Activation, StoreError>;
 
     async fn put_session(
         &self,
@@ -202,6 +226,12 @@ pub trait AccessStore: Send + Sync {
     ) -> Result<(), StoreError>;
 
     async fn certificate(&self, number: &str) -> Result<Option<CertificateRow>, StoreError>;
+
+    /// The certificates issued about a person (by person key), oldest first.
+    async fn person_certificates(
+        &self,
+        person_key: &str,
+    ) -> Result<Vec<CertificateRow>, StoreError>;
 }
 
 /// A console user.
@@ -221,6 +251,30 @@ pub struct UserRow {
     #[serde(skip)]
     pub name: Option<String>,
     pub disabled: bool,
+}
+
+/// A one-time activation code for a person's account (docs/person.md), stored as a digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivationRow {
+    pub code_hash: String,
+    pub username: String,
+    pub person_key: String,
+    /// Who made it: the clerk at the counter (`user:NAME`).
+    pub created_by: String,
+    pub expires_at: jiff::Timestamp,
+}
+
+/// What using an activation code did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Activation {
+    /// The account `username` has its new password.
+    Activated { username: String },
+    /// No such code for this person.
+    Unknown,
+    /// Used already (or replaced by a newer code).
+    Used,
+    /// Its time ran out.
+    Expired,
 }
 
 /// A login session; the token and the CSRF token are stored as digests.

@@ -23,9 +23,9 @@ mod sql;
 mod types;
 
 pub use access::{
-    AccessStore, CertificateOutcome, CertificateRow, Decision, GrantRow, KeyRow, OpenFacts,
-    PersonRecord, Purpose, RequestPerson, RequestRow, RequestStatus, RequesterKind, Role,
-    SessionRow, StateCode, UserRow,
+    AccessStore, Activation, ActivationRow, CertificateOutcome, CertificateRow, Decision, GrantRow,
+    KeyRow, OpenFacts, PersonRecord, Purpose, RequestPerson, RequestRow, RequestStatus,
+    RequesterKind, Role, SessionRow, StateCode, UserRow,
 };
 pub use audit::{
     AuditEntry, AuditEvent, AuditFilter, AuditKind, AuditProblem, AuditReport, AuditStore,

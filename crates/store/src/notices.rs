@@ -31,6 +31,10 @@ stored_enum! {
 pub trait NoticeStore: Send + Sync {
     async fn notices(&self, filter: NoticeFilter) -> Result<Vec<NoticeView>, StoreError>;
 
+    /// The notices addressed to the person `person_key` themself (recipient `person`), in full:
+    /// their own portal's (docs/person.md). Never another person's, whatever case they share.
+    async fn person_notices(&self, person_key: &str) -> Result<Vec<NoticeView>, StoreError>;
+
     /// Agency notices due for (re)delivery, with the endpoint to deliver to, claimed until
     /// `lease_until`: no other outbox run, in this process or in another server on the same
     /// database, is handed them before then. A run that dies mid-delivery leaves its claims to

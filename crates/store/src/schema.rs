@@ -20,6 +20,7 @@ const SQLITE: &[(i64, &str)] = &[
     (9, include_str!("../migrations/sqlite/0009_reads.sql")),
     (10, include_str!("../migrations/sqlite/0010_console.sql")),
     (11, include_str!("../migrations/sqlite/0011_holdings.sql")),
+    (12, include_str!("../migrations/sqlite/0012_portal.sql")),
     (
         13,
         include_str!("../migrations/sqlite/0013_person_portal.sql"),
@@ -44,6 +45,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (9, include_str!("../migrations/postgres/0009_reads.sql")),
     (10, include_str!("../migrations/postgres/0010_console.sql")),
     (11, include_str!("../migrations/postgres/0011_holdings.sql")),
+    (12, include_str!("../migrations/postgres/0012_portal.sql")),
     (
         13,
         include_str!("../migrations/postgres/0013_person_portal.sql"),

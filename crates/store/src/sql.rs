@@ -16,6 +16,7 @@ use crate::schema;
 use crate::types::Backend;
 
 mod access;
+mod activation;
 mod audit;
 mod corrections;
 pub(crate) mod events;

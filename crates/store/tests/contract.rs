@@ -4314,3 +4314,171 @@ async fn correction_requests_are_kept_sealed_answered_once_and_listed_per_agency
         assert_eq!(outcomes, vec!["requested", "refused"]);
     }
 }
+
+/// A person's account is activated once with its code, before the code expires; a newer code ends
+/// the older; a code opens only the account of the person it was made for. Nothing is written by a
+/// refused code; the activation's audit entry is written with it.
+#[tokio::test]
+async fn activation_codes_open_their_account_once_before_they_expire() {
+    use fengcun_store::{Activation, ActivationRow, AuditEvent, AuditKind, UserRow};
+    const ID: &str = "110105199003070025";
+    for store in stores("activation").await {
+        let now: jiff::Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();
+        let later = |hours: i64| {
+            now.checked_add(jiff::SignedDuration::from_hours(hours))
+                .unwrap()
+        };
+        let key = store.person_key(&format!("id:{ID}"));
+        let other = store.person_key("id:11010519491231002X");
+        let user = UserRow {
+            username: "p-person".into(),
+            password_hash: "!".into(),
+            role: Role::Person,
+            requester_kind: Some(RequesterKind::Person),
+            agency: None,
+            person_key: Some(key.clone()),
+            name: Some("张三".into()),
+            disabled: true,
+        };
+        assert!(store.add_user(&user, &[], now).await.unwrap());
+        let code = |hash: &str, hours: i64| ActivationRow {
+            code_hash: hash.into(),
+            username: "p-person".into(),
+            person_key: key.clone(),
+            created_by: "user:clerk".into(),
+            expires_at: later(hours),
+        };
+        let entry = |outcome: &str| [AuditEvent::new(AuditKind::UserChanged, "counter", outcome)];
+        store
+            .put_activation(&code("first", 72), &entry("activation_code"), now)
+            .await
+            .unwrap();
+        // Expired at 72 hours.
+        assert_eq!(
+            store
+                .activate("first", &key, "hash-1", &entry("activated"), later(72))
+                .await
+                .unwrap(),
+            Activation::Expired
+        );
+        store
+            .put_activation(&code("second", 144), &entry("activation_code"), later(72))
+            .await
+            .unwrap();
+        // The first is replaced by the second; another person's number opens nothing.
+        assert_eq!(
+            store
+                .activate("first", &key, "hash-1", &entry("activated"), later(73))
+                .await
+                .unwrap(),
+            Activation::Used
+        );
+        assert_eq!(
+            store
+                .activate("second", &other, "hash-1", &entry("activated"), later(73))
+                .await
+                .unwrap(),
+            Activation::Unknown
+        );
+        assert_eq!(
+            store
+                .activate("never", &key, "hash-1", &entry("activated"), later(73))
+                .await
+                .unwrap(),
+            Activation::Unknown
+        );
+        assert_eq!(
+            store.user("p-person").await.unwrap(),
+            Some(user.clone()),
+            "nothing written"
+        );
+        assert_eq!(
+            store
+                .activate("second", &key, "hash-2", &entry("activated"), later(74))
+                .await
+                .unwrap(),
+            Activation::Activated {
+                username: "p-person".into()
+            }
+        );
+        let active = store.user("p-person").await.unwrap().unwrap();
+        assert_eq!(
+            (active.password_hash.as_str(), active.disabled),
+            ("hash-2", false)
+        );
+        assert_eq!(
+            store
+                .activate("second", &key, "hash-3", &entry("activated"), later(75))
+                .await
+                .unwrap(),
+            Activation::Used
+        );
+        assert_eq!(
+            store.user("p-person").await.unwrap().unwrap().password_hash,
+            "hash-2"
+        );
+        let log = store.audit_entries(0, 1000).await.unwrap();
+        let outcomes: Vec<&str> = log.iter().map(|e| e.outcome.as_str()).collect();
+        assert_eq!(
+            outcomes.iter().filter(|o| **o == "activated").count(),
+            1,
+            "{outcomes:?}"
+        );
+        assert_eq!(
+            outcomes.iter().filter(|o| **o == "activation_code").count(),
+            2
+        );
+    }
+    let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!(
+        "fengcun-contract-{}-activation",
+        std::process::id()
+    )));
+}
+
+/// Migration 0012: the person accounts enrolled before the role `person` existed (requesters of
+/// kind `person`) become persons; other requesters stay as they were.
+#[tokio::test]
+async fn person_accounts_from_before_the_portal_get_the_role_person() {
+    use fengcun_store::UserRow;
+    for url in fresh_urls("person_role_migration").await {
+        let keys = Keys::new(MasterKey::generate());
+        let now: jiff::Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        let person = UserRow {
+            username: "person-a".into(),
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            role: Role::Requester,
+            requester_kind: Some(RequesterKind::Person),
+            agency: None,
+            person_key: Some(store.person_key("id:110105199003070025")),
+            name: Some("张三".into()),
+            disabled: false,
+        };
+        let employer = UserRow {
+            username: "hr-wang".into(),
+            requester_kind: Some(RequesterKind::Employer),
+            person_key: None,
+            name: None,
+            ..person.clone()
+        };
+        store.put_user(&person, &[], now).await.unwrap();
+        store.put_user(&employer, &[], now).await.unwrap();
+        sqlx::raw_sql("DELETE FROM schema_version WHERE version >= 12")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        drop(store);
+        let store = fengcun_store::open(&url, keys).await.unwrap();
+        let migrated = store.user("person-a").await.unwrap().unwrap();
+        assert_eq!(migrated.role, Role::Person, "{url}");
+        assert_eq!(migrated.name.as_deref(), Some("张三"));
+        assert_eq!(
+            store.user("hr-wang").await.unwrap().unwrap().role,
+            Role::Requester
+        );
+    }
+    let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!(
+        "fengcun-contract-{}-person_role_migration",
+        std::process::id()
+    )));
+}

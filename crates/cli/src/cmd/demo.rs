@@ -13,6 +13,11 @@ const DEMO_EVENTS: &str = include_str!("../../../../examples/events.ndjson");
 /// A judgment pronounced and not yet in effect: the demo's pending seal (待封存), sealed when the
 /// judgment takes effect.
 const DEMO_PENDING: &str = include_str!("../../../../examples/demo-pending.ndjson");
+/// The demo person's own records (docs/person.md): a non-prosecution sealed in 2023 and a
+/// judgment pronounced, not yet in effect (待封存).
+const DEMO_PERSON: &str = include_str!("../../../../examples/demo-person.ndjson");
+const DEMO_PERSON_ID: &str = "110105199503150048";
+const DEMO_PERSON_NAME: &str = "林一";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -78,6 +83,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let events = DEMO_EVENTS
             .lines()
             .chain(DEMO_PENDING.lines())
+            .chain(DEMO_PERSON.lines())
             .filter(|l| !l.trim().is_empty())
             .map(|l| Event::parse(l.as_bytes()))
             .collect::<Result<Vec<_>, _>>()?;
@@ -187,7 +193,7 @@ const DEMO_REQUEST_NAME: &str = "张三";
 
 /// A console user of the demo, as printed.
 struct DemoUser {
-    username: &'static str,
+    username: String,
     role: &'static str,
     password: String,
     about: &'static str,
@@ -225,12 +231,47 @@ async fn console_users(state: &fengcun_server::AppState) -> anyhow::Result<Vec<D
             Err(e) => return Err(e.into()),
         }
         users.push(DemoUser {
-            username,
+            username: (*username).to_owned(),
             role: role.code(),
             password,
             about,
         });
     }
+    // The demo person, enrolled at a police counter and activated as a person does it: they log
+    // in with their identity number (a rerun makes a new code, which sets a new password).
+    let counter = fengcun_server::Caller {
+        name: "demo-setup".into(),
+        owner: "demo-setup".into(),
+        role: Role::Clerk,
+        agency: Some("110105-ga".into()),
+        kind: Some(fengcun_store::RequesterKind::PublicSecurity),
+        person_key: None,
+    };
+    let enrolled = fengcun_server::service::portal::enrol(
+        state,
+        &counter,
+        fengcun_server::service::portal::EnrolRequest {
+            id_number: DEMO_PERSON_ID.into(),
+            name: DEMO_PERSON_NAME.into(),
+        },
+    )
+    .await?;
+    let password = fengcun_crypto::random_hex::<8>();
+    fengcun_server::service::portal::activate(
+        state,
+        fengcun_server::service::portal::ActivateRequest {
+            code: enrolled.code,
+            id_number: DEMO_PERSON_ID.into(),
+            password: password.clone(),
+        },
+    )
+    .await?;
+    users.push(DemoUser {
+        username: DEMO_PERSON_ID.to_owned(),
+        role: Role::Person.code(),
+        password,
+        about: "本人 (林一): my records, notices, certificates",
+    });
     // A reset withdrew any earlier run's request: the clerk files one anew.
     let clerk = fengcun_server::Caller {
         name: "user:demo-clerk".into(),

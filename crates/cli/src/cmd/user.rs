@@ -11,7 +11,7 @@ use crate::cmd::serve;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum UserCommand {
-    /// Enrol a person (requester of kind `person`) after checking their identity card; the
+    /// Enrol a person (role `person`, requester kind `person`) after checking their identity card; the
     /// password is read from the first line of standard input.
     EnrolPerson(EnrolArgs),
 }
@@ -69,7 +69,7 @@ fn enrol(args: EnrolArgs) -> anyhow::Result<ExitCode> {
             jiff::Timestamp::now(),
         )
         .await?;
-        println!("enrolled {} (requester, person)", user.username);
+        println!("enrolled {} (person)", user.username);
         anyhow::Ok(ExitCode::SUCCESS)
     })
 }

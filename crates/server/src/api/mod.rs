@@ -11,6 +11,7 @@ mod identity;
 mod looked;
 mod notices;
 mod operations;
+mod portal;
 mod records;
 
 use axum::extract::State;
@@ -35,7 +36,7 @@ const BATCH_BODY_LIMIT: usize = 24 * 1024 * 1024;
 #[openapi(
     info(
         title = "fengcun 封存 — minor-criminal-record sealing platform",
-        description = "Agencies submit case events; records are sealed and unsealed automatically under the policy in force; every agency holding a record is notified; look-ups, penetration requests and certificates follow the disclosure table (docs/disclosure.md). Every endpoint except /healthz, login and certificate verification needs `Authorization: Bearer <key>` or a console session (cookie, with X-CSRF-Token on changes)."
+        description = "Agencies submit case events; records are sealed and unsealed automatically under the policy in force; every agency holding a record is notified; look-ups, penetration requests and certificates follow the disclosure table (docs/disclosure.md). Every endpoint except /healthz, login, activation and certificate verification needs `Authorization: Bearer <key>` or a console session (cookie, with X-CSRF-Token on changes)."
     ),
     components(schemas(ErrorBody)),
     security(("bearer" = [])),
@@ -110,6 +111,12 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(looked::mine, looked::create))
         .routes(routes!(looked::queue))
         .routes(routes!(looked::answer))
+        .routes(routes!(portal::enrol))
+        .routes(routes!(portal::activate))
+        .routes(routes!(portal::records))
+        .routes(routes!(portal::notices))
+        .routes(routes!(portal::notice))
+        .routes(routes!(portal::certificates, portal::apply))
 }
 
 /// The OpenAPI document, derived from the routes and the types they take and answer.

@@ -230,6 +230,12 @@ struct Home {
 pub const RECORD_READERS: &[Role] = &[Role::Clerk, Role::Operator];
 
 pub async fn home(State(state): State<AppState>, page: Page) -> Response {
+    if page.caller.role == crate::config::Role::Person {
+        // A person's home is their own records (docs/person.md).
+        return axum::response::IntoResponse::into_response(axum::response::Redirect::to(
+            "/console/me",
+        ));
+    }
     let tasks = page
         .ctx
         .nav

@@ -175,6 +175,7 @@ fn all_texts() -> impl Iterator<Item = &'static (&'static str, &'static str, &'s
         .chain(super::pages_text::PAGE_TEXTS)
         .chain(super::answer_text::ANSWER_TEXTS)
         .chain(super::looked_text::LOOKED_TEXTS)
+        .chain(super::portal_text::PORTAL_TEXTS)
 }
 
 /// (key, 中文, English).

@@ -10,9 +10,9 @@ use fengcun_access::RequesterKind;
 use serde::Deserialize;
 
 use super::i18n::LANG_COOKIE;
-use super::{CSRF_COOKIE, Ctx, Lang, Notice, Page, anonymous_ctx, optional, render};
+use super::{CSRF_COOKIE, Ctx, LOGIN_FORM, Lang, Notice, Page, anonymous_ctx, optional, render};
 use crate::AppState;
-use crate::auth::{CSRF_HEADER, SESSION_COOKIE, constant_time_eq, cookie};
+use crate::auth::{SESSION_COOKIE, cookie};
 use crate::config::Role;
 use crate::service::identity::{self, KeyView, Login, NewKey, NewUser, Opened, UserView};
 
@@ -24,15 +24,6 @@ struct LoginPage {
     username: String,
 }
 
-/// The login form's own CSRF token, before any session exists: the page sets it in this cookie
-/// and in its form, and a login is made only when both agree (a double-submit token). Without it
-/// another site could post its own account's password into an official's browser, who would then
-/// work — and be audited — as that account.
-pub const LOGIN_CSRF_COOKIE: &str = "fengcun_login_csrf";
-
-/// How long a login page's token serves (seconds).
-const LOGIN_CSRF_SECONDS: u32 = 3600;
-
 /// The login page with a fresh form token (and its cookie), `status` and `error`.
 fn login_form(
     state: &AppState,
@@ -41,18 +32,9 @@ fn login_form(
     error: Option<String>,
     username: String,
 ) -> Response {
-    let token = fengcun_crypto::random_hex::<16>();
+    let (token, cookie) = LOGIN_FORM.issue(state);
     let mut ctx = anonymous_ctx(lang, "/console/login");
-    ctx.csrf = token.clone();
-    let secure = if state.config.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = HeaderValue::from_str(&format!(
-        "{LOGIN_CSRF_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/console/login; Max-Age={LOGIN_CSRF_SECONDS}{secure}"
-    ))
-    .unwrap_or(HeaderValue::from_static(""));
+    ctx.csrf = token;
     (
         status,
         [(header::SET_COOKIE, cookie)],
@@ -112,18 +94,7 @@ pub async fn login(
     Form(form): Form<LoginForm>,
 ) -> Response {
     let lang = super::lang_of(&headers);
-    let given = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-    let expected = cookie(&headers, LOGIN_CSRF_COOKIE);
-    let agree = match (given, expected.as_deref()) {
-        (Some(given), Some(expected)) => {
-            !expected.is_empty() && constant_time_eq(given.as_bytes(), expected.as_bytes())
-        }
-        _ => false,
-    };
-    if !agree {
-        if let Err(error) = crate::auth::refuse_anonymous_form(&state, "/console/login").await {
-            tracing::warn!(%error, "a refused login form could not be audited");
-        }
+    if !LOGIN_FORM.accepts(&state, &headers).await {
         let error = Some(lang.t("error.csrf").to_owned());
         return login_form(&state, lang, StatusCode::FORBIDDEN, error, form.username);
     }
@@ -285,6 +256,8 @@ pub struct Choice {
 fn role_choices(lang: Lang) -> Vec<Choice> {
     Role::ALL
         .into_iter()
+        // A person's account is enrolled at a counter (docs/person.md), never made here.
+        .filter(|r| *r != Role::Person)
         .map(|r| Choice {
             value: r.code(),
             text: lang.role(r.code()).to_owned(),

@@ -3,7 +3,6 @@
 
 /// (key, 中文, English).
 pub(crate) const LOOKED_TEXTS: &[(&str, &str, &str)] = &[
-    ("role.person", "本人", "Person"),
     ("nav.looked", "谁查询了我的记录", "Who looked at my record"),
     ("nav.corrections", "申请更正", "Ask for a correction"),
     ("nav.correction_queue", "更正申请", "Correction requests"),

@@ -28,6 +28,9 @@ mod notices;
 mod pages_text;
 mod policy;
 mod simulation;
+// The person's own portal.
+mod portal;
+mod portal_text;
 
 use askama::Template;
 use axum::Router;
@@ -117,6 +120,22 @@ pub fn router(state: AppState) -> Router {
         .route("/console/requests/{id}/refuse", post(requests::refuse))
         .route("/console/grants/{id}/revoke", post(requests::revoke_grant))
         .route("/console/lookup", get(lookup::page).post(lookup::lookup))
+        // The person's own portal, the counter's enrolment, the public activation page.
+        .route("/console/me", get(portal::records))
+        .route("/console/me/notices", get(portal::notices))
+        .route("/console/me/notices/{id}", get(portal::notice))
+        .route(
+            "/console/me/certificates",
+            get(portal::certificates).post(portal::apply),
+        )
+        .route(
+            "/console/enrol",
+            get(portal::enrol_page).post(portal::enrol),
+        )
+        .route(
+            "/activate",
+            get(portal::activate_page).post(portal::activate),
+        )
         // Notices, audit, policy, simulation.
         .route("/console/notices", get(notices::page))
         .route("/console/notices/{id}", get(notices::document))
@@ -315,9 +334,29 @@ impl Ctx {
     }
 }
 
-/// Which menu entries a role has: what its role may do, as the service layer decides it.
-pub fn menu(role: Role, here: &str) -> Vec<Nav> {
+/// Which menu entries a role has: what its role may do, as the service layer decides it. A
+/// public-security clerk (the counter where persons are enrolled) has 本人账户开通 too; a court's
+/// counter opens `/console/enrol` by its address (docs/person.md).
+pub fn menu(role: Role, kind: Option<fengcun_access::RequesterKind>, here: &str) -> Vec<Nav> {
     let askers = [Role::Clerk, Role::Approver, Role::Requester, Role::Agency];
+    if role == Role::Person {
+        // The person's own pages, and nothing else (docs/person.md).
+        return [
+            ("/console/me", "nav.my_records"),
+            ("/console/me/notices", "nav.my_notices"),
+            ("/console/me/certificates", "nav.my_certificates"),
+            (looked::LOOKED_PATH, "nav.looked"),
+            (looked::CORRECTIONS_PATH, "nav.corrections"),
+            ("/console/password", "nav.password"),
+        ]
+        .into_iter()
+        .map(|(href, key)| Nav {
+            href,
+            key,
+            current: href == here,
+        })
+        .collect();
+    }
     let mut entries = vec![("/console/", "nav.home")];
     if askers.contains(&role) {
         entries.push(("/console/lookup", "nav.lookup"));
@@ -328,6 +367,9 @@ pub fn menu(role: Role, here: &str) -> Vec<Nav> {
     // Records (i16-dash): clerks find cases and read timelines, operators list every record.
     if dashboard::RECORD_READERS.contains(&role) {
         entries.push(("/console/records", "nav.records"));
+    }
+    if role == Role::Clerk && kind == Some(fengcun_access::RequesterKind::PublicSecurity) {
+        entries.push(("/console/enrol", "nav.enrol"));
     }
     if role == Role::Administrator {
         entries.push(("/console/users", "nav.users"));
@@ -342,11 +384,6 @@ pub fn menu(role: Role, here: &str) -> Vec<Nav> {
     }
     if role == Role::Auditor {
         entries.push(("/console/audit", "nav.audit"));
-    }
-    // The person's who looked and corrections; the clerks' correction queue (i17-looked).
-    if role == Role::Person {
-        entries.push((looked::LOOKED_PATH, "nav.looked"));
-        entries.push((looked::CORRECTIONS_PATH, "nav.corrections"));
     }
     entries.push(("/console/password", "nav.password"));
     entries
@@ -431,7 +468,7 @@ impl FromRequestParts<AppState> for Page {
             .strip_prefix("user:")
             .unwrap_or(&caller.name)
             .to_owned();
-        let mut nav = menu(caller.role, &path);
+        let mut nav = menu(caller.role, caller.kind, &path);
         // A clerk's queue of correction requests (i17-looked) is in the menu while requests
         // addressed to their agency wait for an answer, and on the queue itself.
         if looked::queue_in_menu(state, &caller, &path).await {
@@ -462,6 +499,68 @@ impl FromRequestParts<AppState> for Page {
             lang,
             htmx,
         })
+    }
+}
+
+/// A form shown before any session exists — the login, a person's activation — carries a token
+/// of its own: its page sets it in a cookie (`HttpOnly; SameSite=Strict`, only for the form's
+/// address) and in the form, and the form is taken only when both agree (a double-submit token).
+/// Without it another site could post its own account's password into an official's browser,
+/// who would then work — and be audited — as that account.
+#[derive(Debug)]
+pub struct AnonymousForm {
+    pub cookie: &'static str,
+    pub path: &'static str,
+}
+
+pub const LOGIN_FORM: AnonymousForm = AnonymousForm {
+    cookie: "fengcun_login_csrf",
+    path: "/console/login",
+};
+
+pub const ACTIVATE_FORM: AnonymousForm = AnonymousForm {
+    cookie: "fengcun_activate_csrf",
+    path: "/activate",
+};
+
+/// How long an anonymous form's token serves (seconds).
+const ANONYMOUS_FORM_SECONDS: u32 = 3600;
+
+impl AnonymousForm {
+    /// A fresh token, and the `Set-Cookie` value that goes with it.
+    pub fn issue(&self, state: &AppState) -> (String, HeaderValue) {
+        let token = fengcun_crypto::random_hex::<16>();
+        let secure = if state.config.secure_cookies {
+            "; Secure"
+        } else {
+            ""
+        };
+        let cookie = HeaderValue::from_str(&format!(
+            "{}={token}; HttpOnly; SameSite=Strict; Path={}; Max-Age={ANONYMOUS_FORM_SECONDS}{secure}",
+            self.cookie, self.path
+        ))
+        .unwrap_or(HeaderValue::from_static(""));
+        (token, cookie)
+    }
+
+    /// Whether the posted token (moved into `X-CSRF-Token` by [`form_token`]) is the cookie's; a
+    /// refusal is audited.
+    pub async fn accepts(&self, state: &AppState, headers: &axum::http::HeaderMap) -> bool {
+        let given = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+        let expected = cookie(headers, self.cookie);
+        let agree = match (given, expected.as_deref()) {
+            (Some(given), Some(expected)) => {
+                !expected.is_empty()
+                    && crate::auth::constant_time_eq(given.as_bytes(), expected.as_bytes())
+            }
+            _ => false,
+        };
+        if !agree {
+            if let Err(error) = crate::auth::refuse_anonymous_form(state, self.path).await {
+                tracing::warn!(%error, "a refused form could not be audited");
+            }
+        }
+        agree
     }
 }
 

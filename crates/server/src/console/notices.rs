@@ -28,6 +28,26 @@ struct DocumentPage {
     n: NoticeView,
     /// The body's paragraphs.
     paragraphs: Vec<String>,
+    /// The list the document was opened from.
+    back: &'static str,
+}
+
+/// A notice as the formal document, laid out for printing, with a link `back` to its list.
+pub(super) fn document_page(ctx: Ctx, n: NoticeView, back: &'static str) -> Response {
+    let paragraphs = n
+        .body
+        .lines()
+        .map(str::trim)
+        // The title is the page's heading already.
+        .filter(|line| !line.is_empty() && *line != n.title)
+        .map(str::to_owned)
+        .collect();
+    render(&DocumentPage {
+        ctx,
+        n,
+        paragraphs,
+        back,
+    })
 }
 
 async fn page_with(
@@ -91,21 +111,7 @@ pub async fn document(
     Path(id): Path<String>,
 ) -> Response {
     match notices::one(&state, &page.caller, &id).await {
-        Ok(n) => {
-            let paragraphs = n
-                .body
-                .lines()
-                .map(str::trim)
-                // The title is the page's heading already.
-                .filter(|line| !line.is_empty() && *line != n.title)
-                .map(str::to_owned)
-                .collect();
-            render(&DocumentPage {
-                ctx: page.ctx,
-                n,
-                paragraphs,
-            })
-        }
+        Ok(n) => document_page(page.ctx, n, "/console/notices"),
         Err(error) => page.service_error(&error),
     }
 }

@@ -41,7 +41,7 @@ fn today(state: &AppState) -> Date {
 /// the person in front of them.
 async fn check_applicant(state: &AppState, caller: &Caller, person_key: &str) -> Result<()> {
     let allowed = match (caller.role, caller.kind) {
-        (Role::Requester, Some(RequesterKind::Person)) => {
+        (Role::Person, Some(RequesterKind::Person)) => {
             caller.person_key.as_deref() == Some(person_key)
         }
         (Role::Clerk, Some(RequesterKind::PublicSecurity)) => true,
@@ -494,21 +494,29 @@ pub fn verify(state: &AppState, request: &VerifyRequest) -> Verification {
     }
 }
 
-/// The page a phone opens from the QR code (public): the verification, in HTML.
+/// The verdict a phone shows in large type: 有效, 已过期, 尚未生效 or 无效 (a certificate is never
+/// revoked on this platform today: a new one is issued instead), with its class for the colour.
+pub fn verdict(result: &Verification) -> (&'static str, &'static str) {
+    match &result.verified {
+        None => ("invalid", "无效"),
+        Some(v) if v.in_force => ("valid", "有效"),
+        Some(v) if v.validity.starts_with("已过有效期") => ("expired", "已过期"),
+        Some(_) => ("not-yet-valid", "尚未生效"),
+    }
+}
+
+/// The page a phone opens from the QR code (public): the verdict in large type, the certificate's
+/// kind and its holder as the paper shows them (the identity number masked) — nothing else.
 pub fn verify_page(state: &AppState, request: &VerifyRequest) -> String {
     let result = verify(state, request);
+    let (class, word) = verdict(&result);
     let mut rows = String::new();
     if let Some(v) = &result.verified {
         for (label, value) in [
-            ("证明编号", &v.number),
             ("证明名称", &v.title),
-            ("姓名", &v.name),
-            ("身份证号", &v.id_masked),
             ("查询结果", &v.result_chinese),
-            ("用途", &v.purpose),
-            ("出具机关", &v.issuer),
-            ("出具日期", &v.issue_date),
-            ("有效期至", &v.valid_until),
+            ("持证人", &v.name),
+            ("身份证号", &v.id_masked),
             ("状态", &v.validity),
         ] {
             rows.push_str(&format!(
@@ -521,8 +529,11 @@ pub fn verify_page(state: &AppState, request: &VerifyRequest) -> String {
     format!(
         "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>证明验证</title></head><body><main><h1>无犯罪记录证明验证</h1>\
-         <p class=\"{}\">{}</p><table>{rows}</table></main></body></html>",
+         <link rel=\"stylesheet\" href=\"{}\">\
+         <title>证明验证</title></head><body class=\"verify-body\"><main class=\"verify\"><h1>无犯罪记录证明验证</h1>\
+         <p class=\"verdict verdict-{class}\" id=\"verdict\">{word}</p>\
+         <p class=\"{}\">{}</p><table class=\"verify-table\">{rows}</table></main></body></html>",
+        crate::console::stylesheet_path(),
         if result.valid { "valid" } else { "invalid" },
         escape_html(&result.message),
     )

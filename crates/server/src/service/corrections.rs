@@ -143,11 +143,6 @@ fn view(row: CorrectionRow, new_answer: bool) -> Correction {
     }
 }
 
-/// The person's own key (a person session's). Called after the role check.
-fn own_person_key(caller: &Caller) -> Result<String> {
-    caller.person_key.clone().ok_or(ServiceError::NotFound)
-}
-
 /// The agency a request about `field` of this record goes to.
 fn addressed_agency(lives: &[RecordTimeline], field: &[EventKind]) -> Option<String> {
     let events: Vec<_> = lives.iter().flat_map(|l| l.events.iter()).collect();
@@ -169,10 +164,7 @@ pub async fn create(
     caller: &Caller,
     request: NewCorrection,
 ) -> Result<Correction> {
-    caller
-        .require(state, "ask for a correction", &[Role::Person])
-        .await?;
-    let me = own_person_key(caller)?;
+    let me = super::portal::own_person_key(state, caller).await?;
     let text = limits::check(CORRECTION_TEXT, &request.text)?.to_owned();
     let Some((field, kinds)) = FIELDS.iter().find(|(code, _)| *code == request.field) else {
         return Err(ServiceError::Invalid(format!(
@@ -228,10 +220,7 @@ pub async fn create(
 /// `GET /api/v1/me/corrections`: the person's own requests, newest first, each answer marked new
 /// until this read (the portal's notification). Audited.
 pub async fn mine(state: &AppState, caller: &Caller) -> Result<Corrections> {
-    caller
-        .require(state, "read correction requests", &[Role::Person])
-        .await?;
-    let me = own_person_key(caller)?;
+    let me = super::portal::own_person_key(state, caller).await?;
     let rows = state.store.corrections_of_person(&me).await?;
     let now = state.clock.now();
     let corrections: Vec<Correction> = rows

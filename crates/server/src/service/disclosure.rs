@@ -18,7 +18,14 @@ use crate::config::Role;
 use crate::limits;
 
 /// Roles that ask on behalf of a requester kind.
-pub(super) const ASKERS: &[Role] = &[Role::Clerk, Role::Approver, Role::Requester, Role::Agency];
+/// A person asks as themself (`self_inspection`, `certificate`).
+pub(super) const ASKERS: &[Role] = &[
+    Role::Clerk,
+    Role::Approver,
+    Role::Requester,
+    Role::Agency,
+    Role::Person,
+];
 
 pub(super) fn purpose(code: &str) -> Result<Purpose> {
     Purpose::parse(code).ok_or_else(|| {

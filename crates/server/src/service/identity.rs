@@ -121,8 +121,11 @@ pub struct Session {
 }
 
 /// Logs in: opens a session (its token goes in the cookie) with its CSRF token.
-pub async fn login(state: &AppState, login: Login) -> Result<Opened> {
+pub async fn login(state: &AppState, mut login: Login) -> Result<Opened> {
     let now = state.clock.now();
+    // A person may log in with their identity number: it stands for their account's username,
+    // so that the number itself reaches neither the throttle's table nor the log.
+    login.username = super::portal::login_username(state, &login.username);
     // A name no user can have is refused at once: it reaches neither the throttle's table nor the
     // log (it is as likely a password typed into the wrong field).
     if check_username(&login.username).is_err() {
@@ -386,7 +389,7 @@ pub async fn create_user(state: &AppState, caller: &Caller, new: NewUser) -> Res
     check_password("password", &new.password)?;
     let (role, kind) = parse_role_and_kind(&new.role, new.requester_kind.as_deref())?;
     check_agency(role, new.agency.as_deref())?;
-    if kind == Some(RequesterKind::Person) {
+    if kind == Some(RequesterKind::Person) || role == Role::Person {
         // A person's account shows that person's sealed records: an administrator alone does not
         // make one (docs/disclosure.md, person accounts). The refusal names whom it was for by
         // the person key, never the identity number.
@@ -444,7 +447,7 @@ pub async fn create_user(state: &AppState, caller: &Caller, new: NewUser) -> Res
 }
 
 /// Hashes a password off the async threads, within the bound on hashes at once.
-async fn hash_in_turn(password: String) -> Result<String> {
+pub(crate) async fn hash_in_turn(password: String) -> Result<String> {
     let _permit = hashing_permits()
         .acquire()
         .await
@@ -686,6 +689,13 @@ pub async fn create_key(state: &AppState, caller: &Caller, new: NewKey) -> Resul
         // Administrators are people: they log in, and their actions name them.
         return Err(ServiceError::Invalid(
             "role: an administrator logs in; no key is made for one".into(),
+        ));
+    }
+    if role == Role::Person {
+        // A person's portal is theirs through their own account (docs/person.md).
+        return Err(ServiceError::Invalid(
+            "role: a person logs in with the account enrolled at a counter; no key is made for one"
+                .into(),
         ));
     }
     let Some(owner) = new.owner else {

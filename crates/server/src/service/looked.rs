@@ -16,15 +16,9 @@ use utoipa::ToSchema;
 
 use super::{Caller, Result, ServiceError};
 use crate::AppState;
-use crate::config::Role;
 
 /// The most entries one view reads.
 const LIMIT: i64 = 1000;
-
-/// The person's own key (a person session's). Called after the role check.
-fn own_person_key(caller: &Caller) -> Result<String> {
-    caller.person_key.clone().ok_or(ServiceError::NotFound)
-}
 
 /// The shipped withholding rules, read once.
 pub fn withholding() -> Result<&'static Withholding> {
@@ -107,10 +101,7 @@ fn notice(rules: &Withholding) -> (String, String) {
 /// `GET /api/v1/me/looks`: who looked at the caller's record (a person only). Audited as a `read`
 /// entry of the person.
 pub async fn who_looked(state: &AppState, caller: &Caller) -> Result<WhoLooked> {
-    caller
-        .require(state, "see who looked at a record", &[Role::Person])
-        .await?;
-    let me = own_person_key(caller)?;
+    let me = super::portal::own_person_key(state, caller).await?;
     let rules = withholding()?;
     let now = state.clock.now();
     let mut entries = state.store.audit_concerning(&me, None, LIMIT).await?;

@@ -14,6 +14,7 @@ pub mod identity;
 pub mod looked;
 pub mod notices;
 pub mod operations;
+pub mod portal;
 pub mod records;
 pub mod requests;
 pub mod simulation;

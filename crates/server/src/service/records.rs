@@ -435,10 +435,10 @@ pub async fn timeline_by_document(
 
 /// The policy versions a timeline's transitions were decided under, each loaded once.
 #[derive(Default)]
-struct Policies(HashMap<(String, String), Policy>);
+pub(crate) struct Policies(HashMap<(String, String), Policy>);
 
 impl Policies {
-    async fn get(
+    pub(crate) async fn get(
         &mut self,
         state: &AppState,
         name: &str,
@@ -465,7 +465,7 @@ impl Policies {
     }
 }
 
-async fn record_life(
+pub(crate) async fn record_life(
     state: &AppState,
     policies: &mut Policies,
     life: RecordTimeline,

@@ -183,6 +183,15 @@ impl Browser {
         self.text("#tasks").await;
     }
 
+    /// Logs a person in: their first page is their own records, not the officials' dashboard.
+    pub async fn login_person(&self, username: &str) {
+        self.go("/console/login").await;
+        self.fill("#username", username).await;
+        self.fill("#password", &password(username)).await;
+        self.click("#login").await;
+        self.wait_for_url("/console/me").await;
+    }
+
     pub async fn logout(&self) {
         self.click("#logout").await;
         self.text("#login-form").await;

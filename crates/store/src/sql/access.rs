@@ -924,6 +924,27 @@ impl AccessStore for SqlStore {
         self.read_person_name(person_key).await
     }
 
+    async fn put_activation(
+        &self,
+        code: &crate::access::ActivationRow,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        self.write_activation(code, audit, now).await
+    }
+
+    async fn activate(
+        &self,
+        code_hash: &str,
+        person_key: &str,
+        password_hash: &str,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<crate::access::Activation, StoreError> {
+        self.use_activation(code_hash, person_key, password_hash, audit, now)
+            .await
+    }
+
     async fn put_session(
         &self,
         token_hash: &str,
@@ -1038,5 +1059,30 @@ impl AccessStore for SqlStore {
 
     async fn certificate(&self, number: &str) -> Result<Option<CertificateRow>, StoreError> {
         self.read_certificate(number).await
+    }
+
+    async fn person_certificates(
+        &self,
+        person_key: &str,
+    ) -> Result<Vec<CertificateRow>, StoreError> {
+        let rows: Vec<(String, String, String, String, String, Vec<u8>)> = sqlx::query_as(
+            "SELECT number, person_key, result, issued_by, issued_at, file FROM certificates \
+             WHERE person_key = $1 ORDER BY issued_at, number",
+        )
+        .bind(person_key)
+        .fetch_all(self.pool())
+        .await?;
+        rows.into_iter()
+            .map(|(number, person_key, result, issued_by, issued_at, file)| {
+                Ok(CertificateRow {
+                    result: decode("certificates.result", &result, CertificateOutcome::parse)?,
+                    number,
+                    person_key,
+                    issued_by,
+                    issued_at,
+                    file,
+                })
+            })
+            .collect()
     }
 }

@@ -37,6 +37,22 @@ impl NoticeStore for SqlStore {
             .collect()
     }
 
+    async fn person_notices(&self, person_key: &str) -> Result<Vec<NoticeView>, StoreError> {
+        let rows: Vec<NoticeRow> = sqlx::query_as(
+            "SELECT n.notice_id, n.person_key, n.case_code, n.kind, n.recipient, n.status, n.attempts, n.last_error, n.created_at, \
+             n.delivered_at, n.acknowledged_at, n.transition_id, t.notice_facts, r.data_key FROM notices n \
+             JOIN records r ON r.person_key = n.person_key AND r.case_code = n.case_code \
+             JOIN transitions t ON t.transition_id = n.transition_id \
+             WHERE n.person_key = $1 AND n.recipient = 'person' ORDER BY n.created_at, n.notice_id",
+        )
+        .bind(person_key)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|row| self.notice_view(row, None))
+            .collect()
+    }
+
     async fn claim_due_notices(
         &self,
         now: jiff::Timestamp,

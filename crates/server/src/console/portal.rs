@@ -1,0 +1,287 @@
+//! The person's own portal in the console (docs/person.md): my records, my notices (the formal
+//! documents), my certificates; the clerk's counter enrolment; the public activation page. Each
+//! view calls the `service::portal` function the JSON API calls.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::{Ctx, Lang, Notice, Page, anonymous_ctx, render};
+use crate::AppState;
+use crate::service::certificates::Issued;
+use crate::service::notices::Notice as NoticeView;
+use crate::service::portal::{
+    self, ActivateRequest, EnrolRequest, Enrolled, MyApplication, MyCertificate, MyRecord,
+};
+
+#[derive(Template)]
+#[template(path = "portal_records.html")]
+struct RecordsPage {
+    ctx: Ctx,
+    records: Vec<MyRecord>,
+}
+
+pub async fn records(State(state): State<AppState>, page: Page) -> Response {
+    match portal::my_records(&state, &page.caller).await {
+        Ok(mine) => render(&RecordsPage {
+            ctx: page.ctx,
+            records: mine.records,
+        }),
+        Err(error) => page.service_error(&error),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "portal_notices.html")]
+struct NoticesPage {
+    ctx: Ctx,
+    notices: Vec<NoticeView>,
+}
+
+pub async fn notices(State(state): State<AppState>, page: Page) -> Response {
+    match portal::my_notices(&state, &page.caller).await {
+        Ok(mine) => render(&NoticesPage {
+            ctx: page.ctx,
+            notices: mine.notices,
+        }),
+        Err(error) => page.service_error(&error),
+    }
+}
+
+pub async fn notice(State(state): State<AppState>, page: Page, Path(id): Path<String>) -> Response {
+    match portal::my_notice(&state, &page.caller, &id).await {
+        Ok(n) => super::notices::document_page(page.ctx, n, "/console/me/notices"),
+        Err(error) => page.service_error(&error),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "portal_certificates.html")]
+struct CertificatesPage {
+    ctx: Ctx,
+    notice: Option<Notice>,
+    issued: Option<Issued>,
+    certificates: Vec<MyCertificate>,
+    purposes: &'static [&'static str],
+}
+
+/// The purposes offered (the form also takes another typed in).
+const PURPOSES: &[&str] = &["就业", "入学", "出国（境）", "资格考试", "其他"];
+
+async fn certificates_with(
+    state: &AppState,
+    page: Page,
+    status: StatusCode,
+    notice: Option<Notice>,
+    issued: Option<Issued>,
+) -> Response {
+    match portal::my_certificates(state, &page.caller).await {
+        Ok(mine) => (
+            status,
+            render(&CertificatesPage {
+                ctx: page.ctx,
+                notice,
+                issued,
+                certificates: mine.certificates,
+                purposes: PURPOSES,
+            }),
+        )
+            .into_response(),
+        Err(error) => page.service_error(&error),
+    }
+}
+
+pub async fn certificates(State(state): State<AppState>, page: Page) -> Response {
+    certificates_with(&state, page, StatusCode::OK, None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct ApplyForm {
+    #[serde(default)]
+    id_number: String,
+    #[serde(default)]
+    purpose: String,
+}
+
+pub async fn apply(
+    State(state): State<AppState>,
+    page: Page,
+    Form(form): Form<ApplyForm>,
+) -> Response {
+    let application = MyApplication {
+        id_number: form.id_number.trim().to_owned(),
+        purpose: form.purpose.trim().to_owned(),
+    };
+    match portal::apply_certificate(&state, &page.caller, application).await {
+        Ok(issued) => {
+            let message = format!("{}{}", page.lang.t("portal.issued"), issued.number);
+            certificates_with(
+                &state,
+                page,
+                StatusCode::CREATED,
+                Some(Notice { ok: true, message }),
+                Some(issued),
+            )
+            .await
+        }
+        Err(error) => {
+            let message = page.lang.error(&error);
+            let status = crate::error::ApiError::status_of(&error);
+            certificates_with(
+                &state,
+                page,
+                status,
+                Some(Notice { ok: false, message }),
+                None,
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "portal_enrol.html")]
+struct EnrolPage {
+    ctx: Ctx,
+    notice: Option<Notice>,
+    enrolled: Option<Enrolled>,
+}
+
+pub async fn enrol_page(page: Page) -> Response {
+    render(&EnrolPage {
+        ctx: page.ctx,
+        notice: None,
+        enrolled: None,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct EnrolForm {
+    #[serde(default)]
+    id_number: String,
+    #[serde(default)]
+    name: String,
+}
+
+pub async fn enrol(
+    State(state): State<AppState>,
+    page: Page,
+    Form(form): Form<EnrolForm>,
+) -> Response {
+    let request = EnrolRequest {
+        id_number: form.id_number,
+        name: form.name,
+    };
+    match portal::enrol(&state, &page.caller, request).await {
+        Ok(enrolled) => (
+            StatusCode::CREATED,
+            render(&EnrolPage {
+                ctx: page.ctx,
+                notice: None,
+                enrolled: Some(enrolled),
+            }),
+        )
+            .into_response(),
+        Err(crate::service::ServiceError::Refused(reason)) => {
+            page.service_error(&crate::service::ServiceError::Refused(reason))
+        }
+        Err(error) => {
+            let message = page.lang.error(&error);
+            let status = crate::error::ApiError::status_of(&error);
+            (
+                status,
+                render(&EnrolPage {
+                    ctx: page.ctx,
+                    notice: Some(Notice { ok: false, message }),
+                    enrolled: None,
+                }),
+            )
+                .into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "activate.html")]
+struct ActivatePage {
+    ctx: Ctx,
+    notice: Option<Notice>,
+    done: bool,
+}
+
+/// `/activate`: public, like the login page.
+/// The activation page with a fresh form token (and its cookie).
+fn activation_form(
+    state: &AppState,
+    lang: Lang,
+    status: StatusCode,
+    notice: Option<Notice>,
+    done: bool,
+) -> Response {
+    let (token, cookie) = super::ACTIVATE_FORM.issue(state);
+    let mut ctx = anonymous_ctx(lang, "/activate");
+    ctx.csrf = token;
+    (
+        status,
+        [(axum::http::header::SET_COOKIE, cookie)],
+        render(&ActivatePage { ctx, notice, done }),
+    )
+        .into_response()
+}
+
+pub async fn activate_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let lang = super::lang_of(&headers);
+    activation_form(&state, lang, StatusCode::OK, None, false)
+}
+
+#[derive(Deserialize)]
+pub struct ActivateForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    id_number: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn activate(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<ActivateForm>,
+) -> Response {
+    let lang = super::lang_of(&headers);
+    if !super::ACTIVATE_FORM.accepts(&state, &headers).await {
+        let notice = Notice {
+            ok: false,
+            message: lang.t("error.csrf").to_owned(),
+        };
+        return activation_form(&state, lang, StatusCode::FORBIDDEN, Some(notice), false);
+    }
+    let request = ActivateRequest {
+        code: form.code,
+        id_number: form.id_number,
+        password: form.password,
+    };
+    let (status, notice, done) = match portal::activate(&state, request).await {
+        Ok(_) => (
+            StatusCode::OK,
+            Notice {
+                ok: true,
+                message: lang.t("activate.done").to_owned(),
+            },
+            true,
+        ),
+        Err(error) => (
+            crate::error::ApiError::status_of(&error),
+            Notice {
+                ok: false,
+                message: lang.error(&error),
+            },
+            false,
+        ),
+    };
+    activation_form(&state, lang, status, Some(notice), done)
+}
