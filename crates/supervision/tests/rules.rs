@@ -1,5 +1,7 @@
 //! Each rule on a small hand-made log: what it flags, with which entries, and what it leaves.
 
+#![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
 use fengcun_supervision::{Engine, Entry, Facts, Flag, Kind, RuleSet, evaluate};
 
 /// 2025-03-03 (a Monday) 00:00 in Beijing.
