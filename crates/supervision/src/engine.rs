@@ -254,10 +254,28 @@ impl Volume {
             if count < f64::from(p.min_count) {
                 continue;
             }
-            let mut comparisons = Vec::new();
-            if let Some(own) = self.history.get(actor).filter(|h| h.len() >= p.min_history) {
-                comparisons.push(median_mad(own));
-            }
+            // Own history is required: peers differ in how busy their desks are, so a busy
+            // clerk's heavy day is far above the desk's median without being unusual for them.
+            let Some(own) = self.history.get(actor).filter(|h| h.len() >= p.min_history) else {
+                if count >= f64::from(p.no_baseline_count) {
+                    out.push(Pending {
+                        due: until,
+                        flag: Flag::new(
+                            &self.id,
+                            "volume",
+                            actor,
+                            None,
+                            from,
+                            until,
+                            count,
+                            acc.entries.clone(),
+                            acc.subjects.iter().cloned(),
+                        ),
+                    });
+                }
+                continue;
+            };
+            let mut comparisons = vec![median_mad(own)];
             let group = &groups[&(acc.role.as_str(), acc.agency.as_str())];
             if group.len() > p.min_peers {
                 let mut peers = group.clone();
@@ -266,18 +284,13 @@ impl Volume {
                 }
                 comparisons.push(median_mad(&peers));
             }
-            let (flagged, score) = if comparisons.is_empty() {
-                (count >= f64::from(p.no_baseline_count), count)
-            } else {
-                let mut score = f64::INFINITY;
-                let mut all = true;
-                for (median, mad) in comparisons {
-                    let z = robust_z(count, median, mad, p.min_scale);
-                    score = score.min(z);
-                    all &= z >= p.z && count >= p.ratio * median.max(1.0);
-                }
-                (all, score)
-            };
+            let mut score = f64::INFINITY;
+            let mut flagged = true;
+            for (median, mad) in comparisons {
+                let z = robust_z(count, median, mad, p.min_scale);
+                score = score.min(z);
+                flagged &= z >= p.z && count >= p.ratio * median.max(1.0);
+            }
             if flagged {
                 out.push(Pending {
                     due: until,
