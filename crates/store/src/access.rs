@@ -37,6 +37,9 @@ stored_enum! {
         Administrator => "administrator",
         /// Someone outside the justice organs who asks: an employer or unit, a lawyer, the person.
         Requester => "requester",
+        /// A supervisor of queries (廉政监督, docs/supervision.md): sees the flags the supervision
+        /// rules raise and reviews them; never a flag about themself.
+        Supervisor => "supervisor",
     }
 }
 

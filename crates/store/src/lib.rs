@@ -27,7 +27,7 @@ pub use access::{
     SessionRow, StateCode, UserRow,
 };
 pub use audit::{
-    AuditEntry, AuditEvent, AuditFilter, AuditKind, AuditProblem, AuditReport, AuditStore,
+    AuditEntry, AuditEvent, AuditFilter, AuditKind, AuditProblem, AuditReport, AuditStore, FlagRow,
 };
 pub use code::UnknownCode;
 pub use error::StoreError;

@@ -19,6 +19,10 @@ const SQLITE: &[(i64, &str)] = &[
     ),
     (9, include_str!("../migrations/sqlite/0009_reads.sql")),
     (10, include_str!("../migrations/sqlite/0010_console.sql")),
+    (
+        15,
+        include_str!("../migrations/sqlite/0015_supervision.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_core.sql")),
@@ -34,6 +38,10 @@ const POSTGRES: &[(i64, &str)] = &[
     ),
     (9, include_str!("../migrations/postgres/0009_reads.sql")),
     (10, include_str!("../migrations/postgres/0010_console.sql")),
+    (
+        15,
+        include_str!("../migrations/postgres/0015_supervision.sql"),
+    ),
 ];
 
 /// Held on PostgreSQL while migrating, so that servers started together (an upgrade) migrate one

@@ -18,6 +18,7 @@ use crate::types::Backend;
 mod access;
 mod audit;
 pub(crate) mod events;
+mod flags;
 mod notices;
 pub(crate) mod records;
 pub(crate) mod rows;

@@ -181,6 +181,7 @@ fn audit_kinds() {
         (AuthenticationRefused, "authentication_refused"),
         (Forbidden, "forbidden"),
         (Read, "read"),
+        (FlagReviewed, "flag_reviewed"),
     ];
     round_trip(&table, &AuditKind::ALL, AuditKind::as_str, AuditKind::parse);
     assert_eq!("grant_use".parse::<AuditKind>().unwrap(), GrantUse);

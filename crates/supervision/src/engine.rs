@@ -22,7 +22,8 @@ use crate::stats::{median_mad, robust_z};
 /// numbers: each has an inclusion proof). Persons appear only by their keys.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Flag {
-    /// `rule/pattern/subject/other/from`: the same flag has the same id however it was computed.
+    /// 16 hex digits (FNV-1a of `rule/pattern/subject/other/from`): the same flag has the same
+    /// id however it was computed, and it goes in a URL as it is.
     pub id: String,
     /// The rule's id (data/supervision/<id>.toml).
     pub rule: String,
@@ -42,6 +43,15 @@ pub struct Flag {
     pub entries: Vec<u64>,
     /// The persons concerned, by person key (never their facts), sorted.
     pub persons: Vec<String>,
+}
+
+fn id_of(key: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in key.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{hash:016x}")
 }
 
 fn time(at: i64) -> String {
@@ -68,10 +78,10 @@ impl Flag {
         persons.dedup();
         let (from, until) = (time(from), time(until));
         Flag {
-            id: format!(
+            id: id_of(&format!(
                 "{rule}/{pattern}/{subject}/{}/{from}",
                 other.as_deref().unwrap_or("-")
-            ),
+            )),
             rule: rule.to_owned(),
             pattern: pattern.to_owned(),
             subject: subject.to_owned(),

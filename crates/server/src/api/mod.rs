@@ -11,6 +11,7 @@ mod identity;
 mod notices;
 mod operations;
 mod records;
+mod supervision;
 
 use axum::extract::State;
 use axum::http::header;
@@ -82,6 +83,9 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::inclusion))
         .routes(routes!(audit::consistency))
         .routes(routes!(audit::public_key))
+        .routes(routes!(supervision::list))
+        .routes(routes!(supervision::show))
+        .routes(routes!(supervision::review))
         .routes(routes!(identity::login, identity::whoami, identity::logout))
         .routes(routes!(identity::list_users, identity::create_user))
         .routes(routes!(identity::disable_user))

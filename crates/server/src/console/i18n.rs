@@ -202,6 +202,7 @@ pub(crate) const TEXTS: &[(&str, &str, &str)] = &[
     ("role.approver", "审批人", "Approver"),
     ("role.administrator", "系统管理员", "Administrator"),
     ("role.requester", "查询申请人", "Requester"),
+    ("role.supervisor", "查询监督人员", "Supervisor"),
     // Requester kinds
     ("kind.court", "人民法院", "court"),
     ("kind.procuratorate", "人民检察院", "procuratorate"),

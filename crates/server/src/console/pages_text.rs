@@ -222,6 +222,7 @@ pub(crate) const PAGE_TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("audit_kind.forbidden", "越权被拒", "forbidden"),
     ("audit_kind.read", "查阅", "read"),
+    ("audit_kind.flag_reviewed", "监督提示审查", "flag reviewed"),
     // Policy
     ("policy.title", "封存政策", "Sealing policy"),
     ("policy.in_force", "现行政策", "The policy in force"),

@@ -15,6 +15,7 @@ pub mod operations;
 pub mod records;
 pub mod requests;
 pub mod simulation;
+pub mod supervision;
 
 use fengcun_access::RequesterKind;
 use fengcun_store::{AuditEvent, AuditKind, StoreError};
