@@ -122,6 +122,7 @@ fn roles() {
         (Approver, "approver"),
         (Administrator, "administrator"),
         (Requester, "requester"),
+        (Supervisor, "supervisor"),
     ];
     round_trip(&table, &Role::ALL, Role::as_str, Role::parse);
     assert_eq!(Role::Clerk.code(), "clerk");
