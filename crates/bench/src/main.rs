@@ -9,6 +9,7 @@ mod ingest;
 mod judgment;
 mod records;
 mod simulate;
+mod supervision;
 
 use clap::{Parser, Subcommand};
 
@@ -43,6 +44,9 @@ enum Bench {
     /// The console's dashboard, records list and a record's timeline over a million people,
     /// against its login page: p50 and p99 of each.
     Console(console::Args),
+    /// Every supervision flag over a generated audit history (10,000,000 entries), against a plain
+    /// sequential read of the same entries.
+    Supervision(supervision::Args),
     /// Every benchmark, one summary line each.
     All,
 }
@@ -65,6 +69,7 @@ fn main() -> anyhow::Result<()> {
         Bench::Console(args) => {
             console::run(&args).map(|summaries| summaries.iter().for_each(|s| println!("{s}")))
         }
+        Bench::Supervision(args) => supervision::run(&args).map(|summary| println!("{summary}")),
         Bench::Simulate(args) => {
             simulate::run(&args).map(|summaries| summaries.iter().for_each(|s| println!("{s}")))
         }
@@ -79,6 +84,7 @@ fn main() -> anyhow::Result<()> {
                 Err(error) => eprintln!("judgment: skipped ({error:#})"),
             }
             summaries.extend(audit::run(&audit::Args::default())?);
+            summaries.push(supervision::run(&supervision::Args::default())?);
             println!("\nsummary");
             for summary in summaries {
                 println!("{summary}");

@@ -190,6 +190,7 @@ pub(crate) const TEXTS: &[(&str, &str, &str)] = &[
     ("nav.lookup", "查询", "Look-up"),
     ("nav.requests", "申请与审批", "Requests and approvals"),
     ("nav.notices", "通知", "Notices"),
+    ("nav.supervision", "查询监督", "Supervision"),
     ("nav.audit", "审计", "Audit"),
     ("nav.users", "用户与密钥", "Users and keys"),
     ("nav.password", "修改密码", "Change password"),

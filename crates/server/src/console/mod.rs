@@ -25,6 +25,7 @@ mod notices;
 mod pages_text;
 mod policy;
 mod simulation;
+mod supervision;
 
 use askama::Template;
 use axum::Router;
@@ -139,6 +140,12 @@ pub fn router(state: AppState) -> Router {
             get(simulation::file),
         )
         // Records and a record's timeline (i16-dash).
+        .route(supervision::PATH, get(supervision::page))
+        .route("/console/supervision/{id}", get(supervision::flag))
+        .route(
+            "/console/supervision/{id}/review",
+            post(supervision::review),
+        )
         .route("/console/records", get(records::page))
         .route("/console/records/search", get(records::search))
         .route("/console/records/{case_code}", get(records::timeline))
@@ -326,6 +333,9 @@ pub fn menu(role: Role, here: &str) -> Vec<Nav> {
     }
     if role == Role::Auditor {
         entries.push(("/console/audit", "nav.audit"));
+    }
+    if role == Role::Supervisor {
+        entries.push((supervision::PATH, "nav.supervision"));
     }
     entries.push(("/console/password", "nav.password"));
     entries
