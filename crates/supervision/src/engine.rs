@@ -7,7 +7,8 @@
 //! (push the new entries, close at its clock) and `fengcun audit flags` (push every entry up to
 //! `--until`, close once) give the same flags.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::{Deserialize, Serialize};
 
@@ -44,6 +45,35 @@ pub struct Flag {
     /// The persons concerned, by person key (never their facts), sorted.
     pub persons: Vec<String>,
 }
+
+/// A fast, non-cryptographic hasher for the engine's maps (keys are the log's own names; the
+/// engine is not exposed to keys chosen to collide): FNV-1a over 8-byte words.
+#[derive(Default)]
+struct Fast(u64);
+
+impl Hasher for Fast {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = self.0 ^ 0xcbf2_9ce4_8422_2325;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let word = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            h = (h ^ word)
+                .wrapping_mul(0x0000_0100_0000_01b3)
+                .rotate_left(29);
+        }
+        for &b in chunks.remainder() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = h.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type HashMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<Fast>>;
+type HashSet<K> = std::collections::HashSet<K, BuildHasherDefault<Fast>>;
 
 fn id_of(key: &str) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
@@ -201,6 +231,23 @@ fn acc<'a, K: std::hash::Hash + Eq>(
         })
 }
 
+/// Adds a subject to the actor's accumulator in window `w`, without copying the actor's name
+/// when the window has it already.
+fn add_for(windows: &mut Windows<String>, w: i64, e: &Entry, subject: &str) {
+    let window = windows.entry(w).or_default();
+    match window.get_mut(&e.actor) {
+        Some(acc) => acc.add(subject, e.seq),
+        None => {
+            let mut acc = Acc {
+                role: e.facts.role.clone().unwrap_or_default(),
+                agency: e.facts.agency.clone().unwrap_or_default(),
+                ..Acc::default()
+            };
+            acc.add(subject, e.seq);
+            window.insert(e.actor.clone(), acc);
+        }
+    }
+}
 /// Removes and returns the windows before `before`.
 fn closing<K>(windows: &mut Windows<K>, before: i64) -> Vec<(i64, HashMap<K, Acc>)> {
     let kept = windows.split_off(&before);
@@ -237,7 +284,7 @@ impl Volume {
         };
         let w = self.window(e.at);
         if w >= self.closed {
-            acc(&mut self.open, w, e.actor.clone(), e).add(subject, e.seq);
+            add_for(&mut self.open, w, e, subject);
         }
     }
 
@@ -252,7 +299,7 @@ impl Volume {
     fn evaluate(&mut self, w: i64, accs: &HashMap<String, Acc>, out: &mut Vec<Pending>) {
         let p = &self.p;
         let (from, until) = self.bounds(w);
-        let mut groups: HashMap<(&str, &str), Vec<f64>> = HashMap::new();
+        let mut groups: HashMap<(&str, &str), Vec<f64>> = HashMap::default();
         for acc in accs.values() {
             groups
                 .entry((&acc.role, &acc.agency))
@@ -348,7 +395,7 @@ impl Hours {
         let Some(subject) = subject else { return };
         let day = day_of(e.at);
         if day >= self.closed && calendar.off_hours(e.at, e.facts.agency.as_deref()) {
-            acc(&mut self.open, day, e.actor.clone(), e).add(&subject, e.seq);
+            add_for(&mut self.open, day, e, &subject);
         }
     }
 
@@ -787,7 +834,7 @@ impl Certificates {
         let Some(person) = person else { return };
         let hour = e.at.div_euclid(3600);
         if hour >= self.closed {
-            acc(&mut self.open, hour, e.actor.clone(), e).add(&person, e.seq);
+            add_for(&mut self.open, hour, e, &person);
         }
     }
 
@@ -852,7 +899,7 @@ impl Engine {
                         id,
                         p,
                         open: BTreeMap::new(),
-                        history: HashMap::new(),
+                        history: HashMap::default(),
                         closed: i64::MIN,
                     }),
                     Params::Hours(p) => State::Hours(Hours {
@@ -864,14 +911,14 @@ impl Engine {
                     Params::Fishing(p) => State::Fishing(Fishing {
                         id,
                         p,
-                        runs: HashMap::new(),
+                        runs: HashMap::default(),
                     }),
                     Params::Refusals(p) => State::Refusals(Refusals {
                         id,
                         p,
-                        by_requester: HashMap::new(),
-                        by_person: HashMap::new(),
-                        followed: HashSet::new(),
+                        by_requester: HashMap::default(),
+                        by_person: HashMap::default(),
+                        followed: HashSet::default(),
                     }),
                     Params::Pairs(p) => State::Pairs(Pairs {
                         id,
@@ -882,7 +929,7 @@ impl Engine {
                     Params::Grants(p) => State::Grants(Grants {
                         id,
                         p,
-                        late: HashSet::new(),
+                        late: HashSet::default(),
                         open: BTreeMap::new(),
                         closed: i64::MIN,
                     }),

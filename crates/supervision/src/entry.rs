@@ -99,13 +99,16 @@ impl Entry {
         detail: &str,
     ) -> Result<Entry, EntryError> {
         let kind = Kind::from_code(kind);
-        let at = at
-            .parse::<jiff::Timestamp>()
-            .map_err(|_| EntryError {
-                seq,
-                at: at.to_owned(),
-            })?
-            .as_second();
+        let at = match stored_time(at) {
+            Some(at) => at,
+            None => at
+                .parse::<jiff::Timestamp>()
+                .map_err(|_| EntryError {
+                    seq,
+                    at: at.to_owned(),
+                })?
+                .as_second(),
+        };
         let facts = if kind == Kind::Other {
             Facts::default()
         } else {
@@ -135,5 +138,104 @@ impl Entry {
             }
             _ => None,
         }
+    }
+}
+
+/// Seconds since the epoch of a time as the store writes it (`YYYY-MM-DDTHH:MM:SSZ`, UTC);
+/// `None` for any other form (then read by jiff).
+fn stored_time(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() != 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'Z'
+    {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<i64> {
+        let mut n = 0i64;
+        for &c in &b[range] {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            n = n * 10 + i64::from(c - b'0');
+        }
+        Some(n)
+    };
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 59 {
+        return None;
+    }
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if d > month_days[(m - 1) as usize] {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_times_read_as_jiff_reads_them() {
+        for text in [
+            "1970-01-01T00:00:00Z",
+            "2024-02-29T23:59:59Z",
+            "2025-03-03T02:04:00Z",
+            "2000-12-31T12:00:00Z",
+            "2100-03-01T00:00:01Z",
+        ] {
+            let expected = text.parse::<jiff::Timestamp>().map(|t| t.as_second()).ok();
+            assert_eq!(stored_time(text), expected, "{text}");
+        }
+        for text in [
+            "2025-02-29T00:00:00Z",
+            "2025-13-01T00:00:00Z",
+            "2025-01-01T24:00:00Z",
+            "2025-01-01 00:00:00Z",
+            "2025-01-01T00:00:00+08:00",
+        ] {
+            assert_eq!(stored_time(text), None, "{text}");
+        }
+        // Another form is still read, by jiff.
+        let e = Entry::from_columns(
+            0,
+            "2025-01-01T08:00:00+08:00",
+            "lookup",
+            "a",
+            None,
+            "records",
+            None,
+            "{}",
+        )
+        .unwrap();
+        assert_eq!(e.at, 1_735_689_600);
     }
 }
