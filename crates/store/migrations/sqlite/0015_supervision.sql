@@ -1,7 +1,8 @@
 -- Supervision of queries (docs/supervision.md): the flags the server's round found in the audit
 -- log, and each one's review. A flag is kept once (its id is derived from what it is about);
--- the review is written with its audit entry in one transaction.
-CREATE TABLE supervision_flags (
+-- the review is written with its audit entry in one transaction. Idempotent, as 0009 and 0010:
+-- a database whose version rows were reset applies it again.
+CREATE TABLE IF NOT EXISTS supervision_flags (
     id TEXT PRIMARY KEY,
     rule TEXT NOT NULL,
     pattern TEXT NOT NULL,
@@ -20,4 +21,4 @@ CREATE TABLE supervision_flags (
     reviewed_at TEXT,
     note TEXT
 );
-CREATE INDEX supervision_flags_open ON supervision_flags (conclusion, rule);
+CREATE INDEX IF NOT EXISTS supervision_flags_open ON supervision_flags (conclusion, rule);
