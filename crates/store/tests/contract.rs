@@ -4221,7 +4221,11 @@ async fn supervision_flags_are_kept_once_and_reviewed_once() {
         let b = flag("00000000000000b2", "hours", "2025-03-08T16:00:00Z");
         let a = flag("00000000000000a1", "fishing", "2025-03-09T02:00:00Z");
         assert_eq!(store.put_flags(&[a.clone(), b.clone()]).await.unwrap(), 2);
-        assert_eq!(store.put_flags(&[a.clone()]).await.unwrap(), 0, "kept once");
+        assert_eq!(
+            store.put_flags(std::slice::from_ref(&a)).await.unwrap(),
+            0,
+            "kept once"
+        );
         assert_eq!(store.flags(false).await.unwrap(), [b.clone(), a.clone()]);
         assert_eq!(
             store.open_flags_by_rule().await.unwrap(),
@@ -4241,7 +4245,7 @@ async fn supervision_flags_are_kept_once_and_reviewed_once() {
                     "user:wang",
                     "referred",
                     "移送核查",
-                    &[entry.clone()],
+                    std::slice::from_ref(&entry),
                     now
                 )
                 .await
@@ -4249,7 +4253,14 @@ async fn supervision_flags_are_kept_once_and_reviewed_once() {
         );
         assert!(
             !store
-                .review_flag(&a.id, "user:li", "no_issue", "再审", &[entry.clone()], now)
+                .review_flag(
+                    &a.id,
+                    "user:li",
+                    "no_issue",
+                    "再审",
+                    std::slice::from_ref(&entry),
+                    now
+                )
                 .await
                 .unwrap()
         );
