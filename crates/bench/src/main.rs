@@ -10,6 +10,7 @@ mod judgment;
 mod records;
 mod simulate;
 mod storage;
+mod supervision;
 
 use clap::{Parser, Subcommand};
 
@@ -47,6 +48,9 @@ enum Bench {
     /// Bytes on disk per record by table and index after importing synthetic records, against
     /// the input event NDJSON.
     Storage(storage::Args),
+    /// Every supervision flag over a generated audit history (10,000,000 entries), against a plain
+    /// sequential read of the same entries.
+    Supervision(supervision::Args),
     /// Every benchmark, one summary line each.
     All,
 }
@@ -70,6 +74,7 @@ fn main() -> anyhow::Result<()> {
         Bench::Console(args) => {
             console::run(&args).map(|summaries| summaries.iter().for_each(|s| println!("{s}")))
         }
+        Bench::Supervision(args) => supervision::run(&args).map(|summary| println!("{summary}")),
         Bench::Simulate(args) => {
             simulate::run(&args).map(|summaries| summaries.iter().for_each(|s| println!("{s}")))
         }
@@ -84,6 +89,7 @@ fn main() -> anyhow::Result<()> {
                 Err(error) => eprintln!("judgment: skipped ({error:#})"),
             }
             summaries.extend(audit::run(&audit::Args::default())?);
+            summaries.push(supervision::run(&supervision::Args::default())?);
             println!("\nsummary");
             for summary in summaries {
                 println!("{summary}");

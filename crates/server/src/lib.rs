@@ -18,6 +18,7 @@ mod metrics;
 mod outbox;
 mod scheduler;
 pub mod service;
+pub mod supervision;
 mod throttle;
 
 use std::net::SocketAddr;
@@ -60,6 +61,8 @@ pub struct AppState {
     pub dashboard: Arc<service::records::StatsSnapshot>,
     /// The console's policy simulations in memory (service/simulation.rs).
     pub simulations: Arc<service::simulation::Jobs>,
+    /// Supervision of queries: the rules and the round's engine (supervision.rs).
+    pub supervision: Arc<supervision::Supervision>,
 }
 
 /// The timer of a background round (scheduler, outbox, tree heads): the first round comes one
@@ -198,6 +201,7 @@ pub async fn start_with_store(
         repeated_refusals: Arc::default(),
         dashboard: Arc::default(),
         simulations: Arc::default(),
+        supervision: Arc::new(supervision::Supervision::shipped()?),
         store: store.clone(),
         policy: Arc::new(RwLock::new(policy)),
         clock,
@@ -238,6 +242,7 @@ pub async fn start_with_store(
         tokio::spawn(outbox::run(state.clone())),
         tokio::spawn(service::audit::sign_periodically(state.clone())),
         tokio::spawn(refresh_keys(store.clone())),
+        tokio::spawn(supervision::run(state.clone())),
     ];
     tracing::info!(%address, policy = %state.policy.read().await.name(), backend = ?store.backend(), "fengcun is listening");
     Ok(Running {

@@ -611,9 +611,13 @@ async fn penetration_requests_grants_expiry_revocation_and_vetting_scopes() {
     );
     assert_eq!(uses[0]["subject"], format!("grant:{grant}"));
     assert_eq!(uses[0]["actor"], "user:clerk-zhang");
+    // The person read and who read it (their role and agency) are in the entry for the
+    // supervision rules (docs/supervision.md).
+    let person = app.server.running.state.store.person_key(&format!("id:{SEALED}"));
     assert_eq!(
         uses[0]["detail"],
-        json!({"cases": [SEALED_CASE]}).to_string()
+        json!({"cases": [SEALED_CASE], "person": person, "role": "clerk", "agency": null})
+            .to_string()
     );
 }
 
@@ -2289,4 +2293,195 @@ fn strip_field(value: &mut Value, field: &str) {
         Value::Array(items) => items.iter_mut().for_each(|v| strip_field(v, field)),
         _ => {}
     }
+}
+
+/// Supervision end to end (docs/supervision.md): a clerk's run of look-ups that find only a
+/// sealed record is flagged by the server's round — the same flags `fengcun audit flags` computes
+/// on demand — a supervisor sees it with its entries (person keys, never the record's facts),
+/// may not review a flag about themself, reviews this one, and the review is in the audit log;
+/// `/metrics` counts open flags by rule.
+#[tokio::test]
+async fn supervision_flag_is_found_reviewed_and_audited() {
+    let app = App::start().await;
+    let sealed_lookup = || lookup_body("case_handling", SEALED);
+    let (_, clerk) = app.key("court-system", "clerk", "court").await;
+    for _ in 0..3 {
+        let (status, _) = app.lookup(&clerk, sealed_lookup()).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let state = &app.server.running.state;
+    // Before the run's gap (30 minutes) has passed nothing is certain.
+    assert_eq!(fengcun_server::supervision::round(state).await.unwrap(), 0);
+    app.clock
+        .set(app.clock_now() + jiff::SignedDuration::from_hours(1));
+    assert_eq!(fengcun_server::supervision::round(state).await.unwrap(), 1);
+    assert_eq!(
+        fengcun_server::supervision::round(state).await.unwrap(),
+        0,
+        "kept once"
+    );
+
+    // The same flags on demand, up to where the round closed.
+    let until = app.clock_now()
+        - jiff::SignedDuration::from_secs(fengcun_server::supervision::GRACE_SECONDS);
+    let on_demand = fengcun_server::supervision::on_demand(
+        &*state.store,
+        &state.supervision.rules,
+        None,
+        until,
+    )
+    .await
+    .unwrap();
+    let kept: Vec<_> = state
+        .store
+        .flags(false)
+        .await
+        .unwrap()
+        .iter()
+        .map(fengcun_server::supervision::flag_of)
+        .collect();
+    assert_eq!(kept, on_demand);
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        (kept[0].rule.as_str(), kept[0].pattern.as_str()),
+        ("fishing", "run")
+    );
+
+    let (status, metrics) = app
+        .call(
+            reqwest::Method::GET,
+            "/metrics",
+            &As::Key(OPERATOR.into()),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        metrics.contains("fengcun_supervision_open_flags{rule=\"fishing\"} 1\n"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("fengcun_supervision_open_flags{rule=\"volume-day\"} 0\n"));
+
+    app.user("jiandu-wang", "supervisor", None, None).await;
+    let supervisor = app.login("jiandu-wang").await;
+    // A clerk sees no flags.
+    assert_eq!(
+        app.get("/api/v1/supervision/flags", &clerk).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, flags) = app
+        .get("/api/v1/supervision/flags?open=true", &supervisor)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{flags}");
+    let flag = &flags["flags"][0];
+    assert_eq!(flag["rule"], "fishing");
+    assert_eq!(flag["entries"].as_array().unwrap().len(), 3);
+    let id = flag["id"].as_str().unwrap().to_owned();
+    let (status, text) = app
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/v1/supervision/flags/{id}"),
+            &supervisor,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let detail: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(detail["entries"].as_array().unwrap().len(), 3);
+    assert_eq!(detail["entries"][0]["kind"], "lookup");
+    assert_eq!(flag["subject"], detail["entries"][0]["actor"]);
+    // Person keys only: the sealed record's facts are nowhere in what the supervisor sees.
+    for secret in ["危险驾驶罪", "criminal_detention", SEALED, SEALED_CASE] {
+        assert!(
+            !text.contains(secret),
+            "{secret} shown through a flag: {text}"
+        );
+        assert!(!flags.to_string().contains(secret));
+    }
+    // And a supervisor cannot look the record up.
+    assert_eq!(
+        app.lookup(&supervisor, sealed_lookup()).await.0,
+        StatusCode::FORBIDDEN
+    );
+
+    // A flag about the supervisor themself: refused, and the refusal audited.
+    let own = fengcun_store::FlagRow {
+        id: "00000000000000aa".into(),
+        subject: "user:jiandu-wang".into(),
+        ..fengcun_server::supervision::row(&kept[0], app.clock_now())
+    };
+    state.store.put_flags(&[own]).await.unwrap();
+    let review = json!({"conclusion": "no_issue", "note": "核查无异常"});
+    let (status, body) = app
+        .post(
+            "/api/v1/supervision/flags/00000000000000aa/review",
+            &supervisor,
+            &review,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/supervision/flags/{id}/review"),
+            &supervisor,
+            &json!({"conclusion": "maybe", "note": "核查无异常"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.to_string().contains("conclusion"), "{body}");
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/supervision/flags/{id}/review"),
+            &supervisor,
+            &json!({"conclusion": "referred", "note": "移送纪检监察部门核查"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["conclusion"], "referred");
+    assert_eq!(body["reviewed_by"], "user:jiandu-wang");
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/supervision/flags/{id}/review"),
+            &supervisor,
+            &json!({"conclusion": "no_issue", "note": "再次审查"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    let (_, log) = app
+        .get("/api/v1/audit/entries?limit=1000", &As::Key(AUDITOR.into()))
+        .await;
+    let entries = log["entries"].as_array().unwrap();
+    let reviewed: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["kind"] == "flag_reviewed")
+        .collect();
+    assert_eq!(reviewed.len(), 1, "{log}");
+    assert_eq!(reviewed[0]["actor"], "user:jiandu-wang");
+    assert_eq!(reviewed[0]["outcome"], "referred");
+    assert_eq!(reviewed[0]["subject"], format!("flag:{id}"));
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["kind"] == "lookup" && e["subject"] == format!("flag:{id}")),
+        "the supervisor's look-up of the flag is an entry"
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["kind"] == "forbidden" && e["outcome"] == "review flag")
+    );
+    let (_, metrics) = app
+        .call(
+            reqwest::Method::GET,
+            "/metrics",
+            &As::Key(OPERATOR.into()),
+            None,
+        )
+        .await;
+    assert!(
+        metrics.contains("fengcun_supervision_open_flags{rule=\"fishing\"} 1\n"),
+        "only the supervisor's own flag is open: {metrics}"
+    );
+    app.server.running.stop();
 }

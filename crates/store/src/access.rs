@@ -44,6 +44,9 @@ stored_enum! {
         /// counter, their user row carries their person key; sees their own data only, who
         /// looked at their record, and their requests for a correction.
         Person => "person",
+        /// A supervisor of queries (廉政监督, docs/supervision.md): sees the flags the supervision
+        /// rules raise and reviews them; never a flag about themself.
+        Supervisor => "supervisor",
     }
 }
 

@@ -65,6 +65,29 @@ pub trait AuditStore: Send + Sync {
         new: u64,
     ) -> Result<Vec<fengcun_ledger::Hash>, StoreError>;
 
+    /// Keeps flags not kept yet (by id); returns how many were new.
+    async fn put_flags(&self, flags: &[FlagRow]) -> Result<usize, StoreError>;
+
+    /// Kept flags, oldest period first: all, or only the open ones.
+    async fn flags(&self, open_only: bool) -> Result<Vec<FlagRow>, StoreError>;
+
+    async fn flag(&self, id: &str) -> Result<Option<FlagRow>, StoreError>;
+
+    /// Records an open flag's review with its audit entries, in one transaction; false when the
+    /// flag is not open (reviewed already, or none).
+    async fn review_flag(
+        &self,
+        id: &str,
+        by: &str,
+        conclusion: &str,
+        note: &str,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<bool, StoreError>;
+
+    /// Open flags by rule.
+    async fn open_flags_by_rule(&self) -> Result<Vec<(String, i64)>, StoreError>;
+
     /// Recomputes the audit log's tree from its rows and checks it against the stored heads and
     /// the `outside` head lines (signatures checked when `key` is given).
     async fn verify_audit(
@@ -105,6 +128,29 @@ pub struct SigningKeyRow {
     pub valid_from: String,
     /// When another key took over; absent for the key in use.
     pub valid_until: Option<String>,
+}
+
+/// A supervision flag as kept (docs/supervision.md): what the rules found, and its review.
+/// `entries` and `persons` are JSON arrays (sequence numbers, person keys); a flag holds no
+/// record's facts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlagRow {
+    pub id: String,
+    pub rule: String,
+    pub pattern: String,
+    pub subject: String,
+    pub other: Option<String>,
+    pub period_from: String,
+    pub period_until: String,
+    pub score: f64,
+    pub entries: String,
+    pub persons: String,
+    pub found_at: String,
+    /// `None` while open; `no_issue` or `referred` once reviewed.
+    pub conclusion: Option<String>,
+    pub reviewed_by: Option<String>,
+    pub reviewed_at: Option<String>,
+    pub note: Option<String>,
 }
 
 /// The audit page's filters: each one given narrows the entries (all of them must hold).
@@ -167,6 +213,8 @@ pub enum AuditKind {
     Read,
     /// A person's request for a correction was made or answered (docs/person.md).
     Correction,
+    /// A supervisor reviewed a supervision flag (docs/supervision.md): its conclusion.
+    FlagReviewed,
 }
 
 impl AuditKind {
@@ -191,12 +239,13 @@ impl AuditKind {
             Self::Forbidden => "forbidden",
             Self::Read => "read",
             Self::Correction => "correction",
+            Self::FlagReviewed => "flag_reviewed",
         }
     }
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 19] = [
+    pub const ALL: [AuditKind; 20] = [
         Self::Transition,
         Self::NoticeDelivery,
         Self::NoticeAcknowledged,
@@ -216,6 +265,7 @@ impl AuditKind {
         Self::Forbidden,
         Self::Read,
         Self::Correction,
+        Self::FlagReviewed,
     ];
 
     /// The same as [`Self::code`].

@@ -28,7 +28,7 @@ pub use access::{
     RequesterKind, Role, SessionRow, StateCode, UserRow,
 };
 pub use audit::{
-    AuditEntry, AuditEvent, AuditFilter, AuditKind, AuditProblem, AuditReport, AuditStore,
+    AuditEntry, AuditEvent, AuditFilter, AuditKind, AuditProblem, AuditReport, AuditStore, FlagRow,
     SigningKeyRow,
 };
 pub use code::UnknownCode;

@@ -26,6 +26,10 @@ const SQLITE: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0013_person_portal.sql"),
     ),
     (
+        15,
+        include_str!("../migrations/sqlite/0015_supervision.sql"),
+    ),
+    (
         16,
         include_str!("../migrations/sqlite/0016_key_rotation.sql"),
     ),
@@ -49,6 +53,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         13,
         include_str!("../migrations/postgres/0013_person_portal.sql"),
+    ),
+    (
+        15,
+        include_str!("../migrations/postgres/0015_supervision.sql"),
     ),
     (
         16,

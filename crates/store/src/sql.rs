@@ -20,6 +20,7 @@ mod activation;
 mod audit;
 mod corrections;
 pub(crate) mod events;
+mod flags;
 pub(crate) mod keyring;
 mod notices;
 pub(crate) mod records;

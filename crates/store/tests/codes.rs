@@ -124,6 +124,7 @@ fn roles() {
         (Requester, "requester"),
         (PolicyMaker, "policy_maker"),
         (Person, "person"),
+        (Supervisor, "supervisor"),
     ];
     round_trip(&table, &Role::ALL, Role::as_str, Role::parse);
     assert_eq!(Role::Clerk.code(), "clerk");
@@ -184,6 +185,7 @@ fn audit_kinds() {
         (Forbidden, "forbidden"),
         (Read, "read"),
         (Correction, "correction"),
+        (FlagReviewed, "flag_reviewed"),
     ];
     round_trip(&table, &AuditKind::ALL, AuditKind::as_str, AuditKind::parse);
     assert_eq!("grant_use".parse::<AuditKind>().unwrap(), GrantUse);

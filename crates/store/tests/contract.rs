@@ -4482,3 +4482,93 @@ async fn person_accounts_from_before_the_portal_get_the_role_person() {
         std::process::id()
     )));
 }
+
+/// Supervision flags (migration 0015): kept once by id, listed in period order, reviewed once
+/// with the review's audit entry in the same transaction, counted open by rule.
+#[tokio::test]
+async fn supervision_flags_are_kept_once_and_reviewed_once() {
+    for store in stores("supervision_flags").await {
+        let now: jiff::Timestamp = "2025-03-10T02:00:00Z".parse().unwrap();
+        let flag = |id: &str, rule: &str, from: &str| fengcun_store::FlagRow {
+            id: id.into(),
+            rule: rule.into(),
+            pattern: "run".into(),
+            subject: "key:abc".into(),
+            other: None,
+            period_from: from.into(),
+            period_until: "2025-03-09T02:31:00Z".into(),
+            score: 14.0,
+            entries: "[3,4,5]".into(),
+            persons: "[\"p1\"]".into(),
+            found_at: now.to_string(),
+            conclusion: None,
+            reviewed_by: None,
+            reviewed_at: None,
+            note: None,
+        };
+        let b = flag("00000000000000b2", "hours", "2025-03-08T16:00:00Z");
+        let a = flag("00000000000000a1", "fishing", "2025-03-09T02:00:00Z");
+        assert_eq!(store.put_flags(&[a.clone(), b.clone()]).await.unwrap(), 2);
+        assert_eq!(
+            store.put_flags(std::slice::from_ref(&a)).await.unwrap(),
+            0,
+            "kept once"
+        );
+        assert_eq!(store.flags(false).await.unwrap(), [b.clone(), a.clone()]);
+        assert_eq!(
+            store.open_flags_by_rule().await.unwrap(),
+            [("fishing".to_owned(), 1), ("hours".to_owned(), 1)]
+        );
+        let size = store.audit_entries(0, 100).await.unwrap().len();
+        let entry = fengcun_store::AuditEvent::new(
+            fengcun_store::AuditKind::FlagReviewed,
+            "user:wang",
+            "referred",
+        )
+        .subject("flag:00000000000000a1");
+        assert!(
+            store
+                .review_flag(
+                    &a.id,
+                    "user:wang",
+                    "referred",
+                    "移送核查",
+                    std::slice::from_ref(&entry),
+                    now
+                )
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .review_flag(
+                    &a.id,
+                    "user:li",
+                    "no_issue",
+                    "再审",
+                    std::slice::from_ref(&entry),
+                    now
+                )
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .review_flag("none", "user:li", "no_issue", "再审", &[entry], now)
+                .await
+                .unwrap()
+        );
+        let reviewed = store.flag(&a.id).await.unwrap().unwrap();
+        assert_eq!(reviewed.conclusion.as_deref(), Some("referred"));
+        assert_eq!(reviewed.reviewed_by.as_deref(), Some("user:wang"));
+        assert_eq!(reviewed.note.as_deref(), Some("移送核查"));
+        let log = store.audit_entries(0, 100).await.unwrap();
+        assert_eq!(log.len(), size + 1, "one entry: the review that happened");
+        assert_eq!(log[size].kind, fengcun_store::AuditKind::FlagReviewed);
+        assert_eq!(store.flags(true).await.unwrap(), [b]);
+        assert_eq!(
+            store.open_flags_by_rule().await.unwrap(),
+            [("hours".to_owned(), 1)]
+        );
+    }
+}

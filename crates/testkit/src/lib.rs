@@ -4,4 +4,5 @@
 //! - [`histories`]: random histories of one person's cases, driven through the pure lifecycle by
 //!   `fengcun-lifecycle`'s `tests/histories.rs` and through the store by `fengcun-store`'s.
 
+pub mod audit_history;
 pub mod histories;

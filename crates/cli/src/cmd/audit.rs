@@ -28,6 +28,24 @@ pub enum AuditCommand {
     Prove(ProveArgs),
     /// Check a proof with only the public key and the signed head(s): no database.
     Check(CheckArgs),
+    /// The supervision flags of the log (docs/supervision.md), computed now over the whole log up
+    /// to --until: the same flags the server's round keeps.
+    Flags(FlagsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct FlagsArgs {
+    #[command(flatten)]
+    database: Database,
+    /// Only flags whose period ends after this day (YYYY-MM-DD, China time) or time (RFC 3339).
+    #[arg(long, value_name = "DATE")]
+    since: Option<String>,
+    /// Flags certain by this day's start (YYYY-MM-DD, China time) or time (RFC 3339); default now.
+    #[arg(long, value_name = "DATE")]
+    until: Option<String>,
+    /// Print the flags as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -127,7 +145,51 @@ pub fn run(command: AuditCommand) -> anyhow::Result<ExitCode> {
         AuditCommand::Sign(args) => sign(args),
         AuditCommand::Prove(args) => prove(args),
         AuditCommand::Check(args) => check(&args),
+        AuditCommand::Flags(args) => flags(args),
     }
+}
+
+/// A day (its start, China time) or a time.
+fn moment(field: &str, text: &str) -> anyhow::Result<jiff::Timestamp> {
+    if let Ok(at) = text.parse::<jiff::Timestamp>() {
+        return Ok(at);
+    }
+    let day = text.parse::<jiff::civil::Date>().map_err(|_| {
+        anyhow::anyhow!("--{field}: `{text}` is neither a date YYYY-MM-DD nor an RFC 3339 time")
+    })?;
+    Ok(day
+        .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(8)))?
+        .timestamp())
+}
+
+fn flags(args: FlagsArgs) -> anyhow::Result<ExitCode> {
+    let since = args
+        .since
+        .as_deref()
+        .map(|s| moment("since", s))
+        .transpose()?;
+    let until = match args.until.as_deref() {
+        Some(u) => moment("until", u)?,
+        None => jiff::Timestamp::now(),
+    };
+    let rules = fengcun_supervision::RuleSet::shipped()?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let flags = runtime.block_on(async {
+        let store = open_log(&args.database, None, &[]).await?;
+        anyhow::Ok(fengcun_server::supervision::on_demand(&store, &rules, since, until).await?)
+    })?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&flags)?);
+    } else {
+        println!("{} flags", flags.len());
+        for f in &flags {
+            println!(
+                "{}  {:<12} {:<10} {:<24} {} .. {}  score {}  entries {:?}",
+                f.id, f.rule, f.pattern, f.subject, f.from, f.until, f.score, f.entries
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn read_heads_file(path: &Path) -> anyhow::Result<Vec<String>> {

@@ -13,6 +13,7 @@ mod notices;
 mod operations;
 mod portal;
 mod records;
+mod supervision;
 
 use axum::extract::State;
 use axum::http::header;
@@ -85,6 +86,9 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::consistency))
         .routes(routes!(audit::public_key))
         .routes(routes!(audit::signing_keys))
+        .routes(routes!(supervision::list))
+        .routes(routes!(supervision::show))
+        .routes(routes!(supervision::review))
         .routes(routes!(identity::login, identity::whoami, identity::logout))
         .routes(routes!(identity::list_users, identity::create_user))
         .routes(routes!(identity::disable_user))

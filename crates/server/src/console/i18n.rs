@@ -192,6 +192,7 @@ pub(crate) const TEXTS: &[(&str, &str, &str)] = &[
     ("nav.lookup", "查询", "Look-up"),
     ("nav.requests", "申请与审批", "Requests and approvals"),
     ("nav.notices", "通知", "Notices"),
+    ("nav.supervision", "查询监督", "Supervision"),
     ("nav.audit", "审计", "Audit"),
     ("nav.users", "用户与密钥", "Users and keys"),
     ("nav.password", "修改密码", "Change password"),
@@ -205,6 +206,7 @@ pub(crate) const TEXTS: &[(&str, &str, &str)] = &[
     ("role.administrator", "系统管理员", "Administrator"),
     ("role.requester", "查询申请人", "Requester"),
     ("role.policy_maker", "政策研究人员", "Policy maker"),
+    ("role.supervisor", "查询监督人员", "Supervisor"),
     // Requester kinds
     ("kind.court", "人民法院", "court"),
     ("kind.procuratorate", "人民检察院", "procuratorate"),

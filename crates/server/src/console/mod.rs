@@ -31,6 +31,7 @@ mod simulation;
 // The person's own portal.
 mod portal;
 mod portal_text;
+mod supervision;
 
 use askama::Template;
 use axum::Router;
@@ -161,6 +162,12 @@ pub fn router(state: AppState) -> Router {
             get(simulation::file),
         )
         // Records and a record's timeline (i16-dash).
+        .route(supervision::PATH, get(supervision::page))
+        .route("/console/supervision/{id}", get(supervision::flag))
+        .route(
+            "/console/supervision/{id}/review",
+            post(supervision::review),
+        )
         .route("/console/records", get(records::page))
         .route("/console/records/search", get(records::search))
         .route("/console/records/{case_code}", get(records::timeline))
@@ -384,6 +391,9 @@ pub fn menu(role: Role, kind: Option<fengcun_access::RequesterKind>, here: &str)
     }
     if role == Role::Auditor {
         entries.push(("/console/audit", "nav.audit"));
+    }
+    if role == Role::Supervisor {
+        entries.push((supervision::PATH, "nav.supervision"));
     }
     entries.push(("/console/password", "nav.password"));
     entries

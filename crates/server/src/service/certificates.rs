@@ -232,19 +232,27 @@ pub async fn apply(state: &AppState, caller: &Caller, application: Application) 
         .store
         .records_of(Some(&person_key), None, &|_, _, _| true)
         .await?;
-    let (name, entered_by) =
-        match certificate_name(state, caller, &person_key, &records, given, today).await {
-            Ok(named) => named,
-            Err(refused) => {
-                // A refused name is a trace too: repeated tries would otherwise test names
-                // against the platform's unseen.
-                let entry = AuditEvent::new(AuditKind::Certificate, &caller.name, "refused")
+    let (name, entered_by) = match certificate_name(
+        state,
+        caller,
+        &person_key,
+        &records,
+        given,
+        today,
+    )
+    .await
+    {
+        Ok(named) => named,
+        Err(refused) => {
+            // A refused name is a trace too: repeated tries would otherwise test names
+            // against the platform's unseen.
+            let entry = AuditEvent::new(AuditKind::Certificate, &caller.name, "refused")
                     .subject(person_key.as_str())
-                    .detail(serde_json::json!({"reason": refused.to_string()}));
-                state.store.audit(&[entry], state.clock.now()).await?;
-                return Err(refused);
-            }
-        };
+                    .detail(serde_json::json!({"reason": refused.to_string(), "role": caller.role.code(), "agency": caller.agency}));
+            state.store.audit(&[entry], state.clock.now()).await?;
+            return Err(refused);
+        }
+    };
     let seen = records
         .iter()
         .map(|r| as_seen(r, today))
@@ -275,7 +283,7 @@ pub async fn apply(state: &AppState, caller: &Caller, application: Application) 
     let event = AuditEvent::new(AuditKind::Certificate, &caller.name, decision.result.code())
         .purpose("certificate")
         .subject(format!("certificate:{number}"))
-        .detail(json!({"person": person_key, "declared_purpose": purpose, "listed": decision.result.convictions().len(), "name_entered_by": entered_by}));
+        .detail(json!({"person": person_key, "declared_purpose": purpose, "listed": decision.result.convictions().len(), "name_entered_by": entered_by, "role": caller.role.code(), "agency": caller.agency}));
     state
         .store
         .put_certificate(

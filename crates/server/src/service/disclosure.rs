@@ -152,7 +152,15 @@ pub async fn lookup(
             concerned.push(record.person_key.clone());
         }
     }
-    let mut events = lookup_audit(caller, &query, &request, subject, &answer);
+    let mut events = lookup_audit(
+        caller,
+        &query,
+        &request,
+        subject,
+        &answer,
+        candidates.len(),
+        &grants,
+    );
     for event in &mut events {
         match event.kind {
             AuditKind::Lookup => event.concerns = concerned.clone(),
@@ -256,7 +264,15 @@ fn lookup_audit(
     request: &LookupRequest,
     subject: Option<String>,
     answer: &Answer,
+    found: usize,
+    grants: &[Grant],
 ) -> Vec<AuditEvent> {
+    let person_of = |id: &str| {
+        grants
+            .iter()
+            .find(|g| g.id == id)
+            .map(|g| g.person_key.clone())
+    };
     let (outcome, shown) = match answer {
         Answer::NoRight { .. } => ("no_right", 0),
         Answer::Records(records) if records.is_empty() => ("no_record", 0),
@@ -271,6 +287,11 @@ fn lookup_audit(
             "basis": request.basis,
             "by": if request.id_number.is_some() { "id_number" } else { "case_code" },
             "shown": shown,
+            // Records found but not shown (sealed, no grant covering them): the supervision
+            // rules read it (docs/supervision.md); the answer itself says nothing of them.
+            "withheld": found.saturating_sub(shown),
+            "role": caller.role.code(),
+            "agency": caller.agency,
         }));
     if let Some(subject) = subject.clone() {
         lookup = lookup.subject(subject);
@@ -287,7 +308,7 @@ fn lookup_audit(
                 AuditEvent::new(AuditKind::GrantUse, &caller.name, "read")
                     .purpose(query.purpose.code())
                     .subject(format!("grant:{grant}"))
-                    .detail(json!({"cases": cases})),
+                    .detail(json!({"cases": cases, "person": person_of(&grant), "role": caller.role.code(), "agency": caller.agency})),
             );
         }
     }

@@ -18,6 +18,7 @@ pub mod portal;
 pub mod records;
 pub mod requests;
 pub mod simulation;
+pub mod supervision;
 
 use fengcun_access::RequesterKind;
 use fengcun_store::{AuditEvent, AuditKind, StoreError};

@@ -151,7 +151,21 @@ pub async fn run_outbox(state: &AppState, caller: &Caller) -> Result<OutboxRun> 
 pub async fn metrics(state: &AppState, caller: &Caller) -> Result<String> {
     caller.require_operator(state, "read metrics").await?;
     let counts = state.store.counts().await?;
-    Ok(state.metrics.render(&counts))
+    let mut text = state.metrics.render(&counts);
+    // Open supervision flags by rule (docs/supervision.md), every rule listed, 0 included.
+    let open = state.store.open_flags_by_rule().await?;
+    text.push_str("# HELP fengcun_supervision_open_flags Supervision flags not reviewed yet, by rule.\n# TYPE fengcun_supervision_open_flags gauge\n");
+    for rule in &state.supervision.rules.rules {
+        let n = open
+            .iter()
+            .find(|(r, _)| *r == rule.id)
+            .map_or(0, |(_, n)| *n);
+        text.push_str(&format!(
+            "fengcun_supervision_open_flags{{rule=\"{}\"}} {n}\n",
+            rule.id
+        ));
+    }
+    Ok(text)
 }
 
 /// A policy as a lawyer reads it: what it is, under what instrument, each rule with its legal

@@ -174,7 +174,7 @@ pub async fn create(state: &AppState, caller: &Caller, new: NewRequest) -> Resul
         let entry = AuditEvent::new(AuditKind::Request, &caller.name, "refused")
             .purpose(purpose.code())
             .subject(person_key)
-            .detail(json!({"requester_kind": kind.code(), "post": new.post, "basis": basis, "reason": reason}));
+            .detail(json!({"requester_kind": kind.code(), "post": new.post, "basis": basis, "reason": reason, "role": caller.role.code(), "agency": caller.agency}));
         return Err(refuse_as(state, entry, reason).await?);
     }
     let request = RequestRow {
@@ -200,7 +200,7 @@ pub async fn create(state: &AppState, caller: &Caller, new: NewRequest) -> Resul
     let event = AuditEvent::new(AuditKind::Request, &caller.name, "pending")
         .purpose(purpose.code())
         .subject(format!("request:{}", request.request_id))
-        .detail(json!({"person": request.person_key, "requester_kind": request.requester_kind, "post": request.post, "basis": request.basis}));
+        .detail(json!({"person": request.person_key, "requester_kind": request.requester_kind, "post": request.post, "basis": request.basis, "role": caller.role.code(), "agency": caller.agency}));
     state.store.put_request(&request, &[event], now).await?;
     Ok(RequestCreated {
         request: request_view(caller, &request),
@@ -341,7 +341,7 @@ pub async fn decide(
         let event = AuditEvent::new(AuditKind::Approval, &caller.name, "approved")
             .purpose(purpose.code())
             .subject(format!("request:{}", request.request_id))
-            .detail(json!({"grant": grant.grant_id, "requester": request.requester, "expires": grant.expires, "reason": reason}));
+            .detail(json!({"grant": grant.grant_id, "requester": request.requester, "expires": grant.expires, "reason": reason, "role": caller.role.code(), "agency": caller.agency}));
         (Decision::Approve(Box::new(grant)), event)
     } else {
         if body.days.is_some() {
@@ -352,7 +352,7 @@ pub async fn decide(
         let event = AuditEvent::new(AuditKind::Refusal, &caller.name, "refused")
             .purpose(purpose.code())
             .subject(format!("request:{}", request.request_id))
-            .detail(json!({"requester": request.requester, "reason": reason}));
+            .detail(json!({"requester": request.requester, "reason": reason, "role": caller.role.code(), "agency": caller.agency}));
         (Decision::Refuse, event)
     };
     if !state

@@ -480,4 +480,32 @@ impl AuditStore for crate::SqlStore {
     async fn signing_keys(&self) -> Result<Vec<crate::audit::SigningKeyRow>, StoreError> {
         self.signers().await
     }
+
+    async fn put_flags(&self, flags: &[crate::audit::FlagRow]) -> Result<usize, StoreError> {
+        self.insert_flags(flags).await
+    }
+
+    async fn flags(&self, open_only: bool) -> Result<Vec<crate::audit::FlagRow>, StoreError> {
+        self.flag_rows(None, open_only).await
+    }
+
+    async fn flag(&self, id: &str) -> Result<Option<crate::audit::FlagRow>, StoreError> {
+        Ok(self.flag_rows(Some(id), false).await?.pop())
+    }
+
+    async fn review_flag(
+        &self,
+        id: &str,
+        by: &str,
+        conclusion: &str,
+        note: &str,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.review(id, by, conclusion, note, audit, now).await
+    }
+
+    async fn open_flags_by_rule(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        self.open_by_rule().await
+    }
 }
