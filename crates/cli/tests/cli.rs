@@ -823,6 +823,7 @@ fn the_demo_prints_console_users_who_log_in() {
             "operator",
             "administrator",
             "requester",
+            "policy_maker",
             "person"
         ],
         "{printed}"

@@ -598,6 +598,7 @@ fn constant(name: &str) -> String {
     let sources = [
         ("simulation", include_str!("../src/console/simulation.rs")),
         ("looked", include_str!("../src/console/looked.rs")),
+        ("supervision", include_str!("../src/console/supervision.rs")),
     ];
     let (module, constant) = name
         .split_once("::")
