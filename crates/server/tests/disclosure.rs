@@ -613,7 +613,12 @@ async fn penetration_requests_grants_expiry_revocation_and_vetting_scopes() {
     assert_eq!(uses[0]["actor"], "user:clerk-zhang");
     // The person read and who read it (their role and agency) are in the entry for the
     // supervision rules (docs/supervision.md).
-    let person = app.server.running.state.store.person_key(&format!("id:{SEALED}"));
+    let person = app
+        .server
+        .running
+        .state
+        .store
+        .person_key(&format!("id:{SEALED}"));
     assert_eq!(
         uses[0]["detail"],
         json!({"cases": [SEALED_CASE], "person": person, "role": "clerk", "agency": null})
