@@ -70,5 +70,7 @@ pub async fn verify_page(
     State(state): State<AppState>,
     Query(request): Query<VerifyRequest>,
 ) -> Html<String> {
-    Html(certificates::verify_page(&state, &request))
+    Html(crate::console::verify_page(&certificates::verify(
+        &state, &request,
+    )))
 }

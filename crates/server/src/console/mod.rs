@@ -574,6 +574,48 @@ impl AnonymousForm {
     }
 }
 
+/// The public page a phone opens from a certificate's QR code (`/verify`): the verdict in large
+/// type, the certificate's kind and its holder as the paper shows them (the identity number
+/// masked) — nothing else. Rendered here, with the console's stylesheet, so that the service layer
+/// answers data only.
+#[derive(Template)]
+#[template(path = "verify.html")]
+struct VerifyPage<'a> {
+    css: &'static str,
+    class: &'static str,
+    word: &'static str,
+    outcome: &'static str,
+    message: &'a str,
+    rows: Vec<(&'static str, &'a str)>,
+}
+
+pub fn verify_page(result: &crate::service::certificates::Verification) -> String {
+    let (class, word) = crate::service::certificates::verdict(result);
+    let rows = result
+        .verified
+        .as_ref()
+        .map(|v| {
+            vec![
+                ("证明名称", v.title.as_str()),
+                ("查询结果", v.result_chinese.as_str()),
+                ("持证人", v.name.as_str()),
+                ("身份证号", v.id_masked.as_str()),
+                ("状态", v.validity.as_str()),
+            ]
+        })
+        .unwrap_or_default();
+    VerifyPage {
+        css: stylesheet_path(),
+        class,
+        word,
+        outcome: if result.valid { "valid" } else { "invalid" },
+        message: &result.message,
+        rows,
+    }
+    .render()
+    .unwrap_or_default()
+}
+
 pub fn anonymous_ctx(lang: Lang, path: &str) -> Ctx {
     Ctx {
         lang,

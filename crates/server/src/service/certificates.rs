@@ -4,8 +4,8 @@
 
 use fengcun_access::RequesterKind;
 use fengcun_certificate::{
-    CertificateResult, Draft, Lang, RecordAsSeen, TokenResult, default_valid_until, escape_html,
-    issue, render_html, token_from_scan, verify_file, verify_token,
+    CertificateResult, Draft, Lang, RecordAsSeen, TokenResult, default_valid_until, issue,
+    render_html, token_from_scan, verify_file, verify_token,
 };
 use fengcun_domain::{Date, Disposition, IdNumber};
 use fengcun_store::{AuditEvent, AuditKind, CertificateOutcome, CertificateRow, PersonRecord};
@@ -511,38 +511,4 @@ pub fn verdict(result: &Verification) -> (&'static str, &'static str) {
         Some(v) if v.validity.starts_with("已过有效期") => ("expired", "已过期"),
         Some(_) => ("not-yet-valid", "尚未生效"),
     }
-}
-
-/// The page a phone opens from the QR code (public): the verdict in large type, the certificate's
-/// kind and its holder as the paper shows them (the identity number masked) — nothing else.
-pub fn verify_page(state: &AppState, request: &VerifyRequest) -> String {
-    let result = verify(state, request);
-    let (class, word) = verdict(&result);
-    let mut rows = String::new();
-    if let Some(v) = &result.verified {
-        for (label, value) in [
-            ("证明名称", &v.title),
-            ("查询结果", &v.result_chinese),
-            ("持证人", &v.name),
-            ("身份证号", &v.id_masked),
-            ("状态", &v.validity),
-        ] {
-            rows.push_str(&format!(
-                "<tr><th>{}</th><td>{}</td></tr>",
-                escape_html(label),
-                escape_html(value)
-            ));
-        }
-    }
-    format!(
-        "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <link rel=\"stylesheet\" href=\"{}\">\
-         <title>证明验证</title></head><body class=\"verify-body\"><main class=\"verify\"><h1>无犯罪记录证明验证</h1>\
-         <p class=\"verdict verdict-{class}\" id=\"verdict\">{word}</p>\
-         <p class=\"{}\">{}</p><table class=\"verify-table\">{rows}</table></main></body></html>",
-        crate::console::stylesheet_path(),
-        if result.valid { "valid" } else { "invalid" },
-        escape_html(&result.message),
-    )
 }
