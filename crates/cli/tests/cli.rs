@@ -824,6 +824,7 @@ fn the_demo_prints_console_users_who_log_in() {
             "administrator",
             "requester",
             "policy_maker",
+            "supervisor",
             "person"
         ],
         "{printed}"

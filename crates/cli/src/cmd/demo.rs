@@ -185,6 +185,12 @@ const DEMO_USERS: &[(&str, Role, Option<&str>, &str)] = &[
         None,
         "政策研究人员: simulation",
     ),
+    (
+        "demo-supervisor",
+        Role::Supervisor,
+        None,
+        "查询监督人员: flags of unusual look-ups",
+    ),
 ];
 
 /// Whose sealed records the demo clerk asks to see (张三's record of 2024 is sealed).
