@@ -15,7 +15,7 @@
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
-use fengcun_supervision::{Engine, Kind, RuleSet, day_start};
+use fengcun_supervision::{Engine, Kind, RuleSet, day_of, day_start};
 use fengcun_testkit::audit_history::{Config, generate};
 use serde::Deserialize;
 
@@ -141,6 +141,9 @@ pub fn run(args: &Args) -> anyhow::Result<Summary> {
 
         let start = Instant::now();
         let mut engine = Engine::new(&rules);
+        // Closed as the days pass, as the server's round closes it: a window whose time is over
+        // gives its flags and is dropped, so the engine holds the open windows only.
+        let mut today = i64::MIN;
         for line in &lines {
             let row: Row = serde_json::from_str(line)?;
             let entry = fengcun_supervision::Entry::from_columns(
@@ -153,6 +156,13 @@ pub fn run(args: &Args) -> anyhow::Result<Summary> {
                 row.subject,
                 &row.detail,
             )?;
+            let day = day_of(entry.at);
+            if day > today {
+                if today != i64::MIN {
+                    flags += engine.close(day_start(day)).len();
+                }
+                today = day;
+            }
             engine.push(&entry);
         }
         flags += engine.close(day_start(20_089 + config.days + 31)).len();
