@@ -8,7 +8,6 @@
 //! `--until`, close once) give the same flags.
 
 use std::collections::BTreeMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::{Deserialize, Serialize};
 
@@ -46,34 +45,10 @@ pub struct Flag {
     pub persons: Vec<String>,
 }
 
-/// A fast, non-cryptographic hasher for the engine's maps (keys are the log's own names; the
-/// engine is not exposed to keys chosen to collide): FNV-1a over 8-byte words.
-#[derive(Default)]
-struct Fast(u64);
-
-impl Hasher for Fast {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = self.0 ^ 0xcbf2_9ce4_8422_2325;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let word = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-            h = (h ^ word)
-                .wrapping_mul(0x0000_0100_0000_01b3)
-                .rotate_left(29);
-        }
-        for &b in chunks.remainder() {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        self.0 = h.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-type HashMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<Fast>>;
-type HashSet<K> = std::collections::HashSet<K, BuildHasherDefault<Fast>>;
+/// The engine's maps hash with rustc's FxHash: fast on the short names of the log, and the
+/// engine is not exposed to keys chosen to collide (they are the log's own names).
+type HashMap<K, V> = std::collections::HashMap<K, V, rustc_hash::FxBuildHasher>;
+type HashSet<K> = std::collections::HashSet<K, rustc_hash::FxBuildHasher>;
 
 fn id_of(key: &str) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
