@@ -223,6 +223,34 @@ fn conditional_chapters(article: &str) -> bool {
 
 /// A resident identity number (GB 11643): region, birth date, a sequence from the person's serial
 /// (odd for a man), and the check character.
+/// A new person, `age` at `offence`: born `age` years and up to a year before it (never on the
+/// day itself, so that the age in full years is exactly `age`), in a region of the tables, a man
+/// `male_per_mille` times in a thousand, named from the tables; no record yet. Criminal and
+/// violation records draw their people alike, each from its own stream.
+fn born(rng: &mut Rng, serial: u64, offence: Day, age: u32, male_per_mille: u32) -> PersonInfo {
+    let birth = offence
+        .plus(-(age as i32 * 365 + (age as i32) / 4))
+        .plus(-(rng.range(2, 360) as i32));
+    let region = tables::REGIONS[rng.below(tables::REGIONS.len() as u32) as usize].0;
+    let male = rng.per_mille(male_per_mille);
+    let id = identity_number(region, birth, serial, male);
+    let name = format!(
+        "{}{}",
+        tables::SURNAMES[rng.below(tables::SURNAMES.len() as u32) as usize],
+        tables::GIVEN[rng.below(tables::GIVEN.len() as u32) as usize]
+    );
+    PersonInfo {
+        id,
+        name,
+        birth,
+        priors: 0,
+        last_custody_completed: None,
+        last_intentional: true,
+        last_adult: true,
+        last_judgment: birth,
+    }
+}
+
 fn identity_number(region: &str, birth: Day, serial: u64, male: bool) -> [u8; 18] {
     let sequence = (serial % 500) * 2 + u64::from(male);
     let mut first17 = [0u8; 17];
@@ -463,31 +491,9 @@ impl Generator {
             let (lo, hi, _) = groups[self.rng.weighted(&weights)];
             self.rng.range(lo, hi)
         };
-        // Born `age` years and up to a year before the offence (never on the day itself, so
-        // that the age in full years is exactly `age`).
-        let birth = offence
-            .plus(-(age as i32 * 365 + (age as i32) / 4))
-            .plus(-(self.rng.range(2, 360) as i32));
-        let region = tables::REGIONS[self.rng.below(tables::REGIONS.len() as u32) as usize].0;
         self.person_serial += 1;
-        let male = self.rng.per_mille(870);
-        let id = identity_number(region, birth, self.person_serial, male);
-        let name = format!(
-            "{}{}",
-            tables::SURNAMES[self.rng.below(tables::SURNAMES.len() as u32) as usize],
-            tables::GIVEN[self.rng.below(tables::GIVEN.len() as u32) as usize]
-        );
         self.stats.persons += 1;
-        PersonInfo {
-            id,
-            name,
-            birth,
-            priors: 0,
-            last_custody_completed: None,
-            last_intentional: true,
-            last_adult: true,
-            last_judgment: birth,
-        }
+        born(&mut self.rng, self.person_serial, offence, age, 870)
     }
 
     fn sentence(&mut self, row: &ChargeRow, dangerous_driving: bool) -> SentenceDraw {

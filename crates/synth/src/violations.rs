@@ -14,7 +14,7 @@ use rand_core::SeedableRng;
 
 use crate::calendar::{self, Day};
 use crate::tables::{self, ViolationRow};
-use crate::{Generator, PersonInfo, Rng, SynthError, identity_number, push_date, push_num};
+use crate::{Generator, PersonInfo, Rng, SynthError, push_date, push_num};
 
 /// A behaviour of the table, with what its article allows.
 #[derive(Debug, Clone)]
@@ -402,29 +402,9 @@ impl Generator {
                 v.rng.range(lo, hi)
             }
         };
-        let birth = offence
-            .plus(-(age as i32 * 365 + (age as i32) / 4))
-            .plus(-(v.rng.range(2, 360) as i32));
-        let region = tables::REGIONS[v.rng.below(tables::REGIONS.len() as u32) as usize].0;
         v.person_serial += 1;
-        let male = v.rng.per_mille(800);
-        let id = identity_number(region, birth, v.person_serial, male);
-        let name = format!(
-            "{}{}",
-            tables::SURNAMES[v.rng.below(tables::SURNAMES.len() as u32) as usize],
-            tables::GIVEN[v.rng.below(tables::GIVEN.len() as u32) as usize]
-        );
         self.stats.persons += 1;
-        PersonInfo {
-            id,
-            name,
-            birth,
-            priors: 0,
-            last_custody_completed: None,
-            last_intentional: true,
-            last_adult: true,
-            last_judgment: birth,
-        }
+        crate::born(&mut v.rng, v.person_serial, offence, age, 800)
     }
 
     /// A penalty of the kinds and within the limits the behaviour's article allows.
