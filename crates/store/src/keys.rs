@@ -5,6 +5,7 @@ use std::sync::{Arc, RwLock};
 
 use fengcun_crypto::{DataKey, KeyWrapper, KeyedHasher, MasterKey, WrappedKey};
 
+use crate::compress;
 use crate::error::StoreError;
 
 /// The master key and what is derived from it. Cheap to clone; clones share the key ring, which
@@ -261,11 +262,52 @@ fn context(person_key: &str, case_code: &str) -> Vec<u8> {
     format!("fengcun/record/{person_key}/{case_code}").into_bytes()
 }
 
+/// Seals a record's payload with its key, bound to `aad`; compressed first with the dictionary
+/// for what `aad` names (`crate::compress`): the cipher and its strength are unchanged.
 pub(crate) fn seal(key: &DataKey, plaintext: &[u8], aad: &str) -> Vec<u8> {
-    key.seal(plaintext, aad.as_bytes())
+    let packed = compress::pack(plaintext, compress::Dictionary::for_context(aad));
+    key.seal(&packed, aad.as_bytes())
 }
 
+/// Opens what [`seal`] sealed (or what was sealed before payloads were compressed).
 pub(crate) fn open(key: &DataKey, envelope: &[u8], aad: &str) -> Result<Vec<u8>, StoreError> {
-    key.open(envelope, aad.as_bytes())
-        .map_err(|e| StoreError::Corrupt(format!("{aad}: {e}")))
+    let packed = key
+        .open(envelope, aad.as_bytes())
+        .map_err(|e| StoreError::Corrupt(format!("{aad}: {e}")))?;
+    compress::unpack(packed).map_err(|e| StoreError::Corrupt(format!("{aad}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fengcun_crypto::Suite;
+
+    const FACTS_TEXT: &str = r#"{"disposition":"penalized","kind":"public_security_violation","offence_date":"2021-06-01","person":{"birth_date":"1983-03-19","id_number":"500103198303190032","name":"王芳"}}"#;
+    const FACTS: &[u8] = FACTS_TEXT.as_bytes();
+
+    #[test]
+    fn payloads_sealed_before_compression_still_open() {
+        let key = DataKey::generate(Suite::Sm);
+        let legacy = key.seal(FACTS, b"facts/650102-2021-9000000001");
+        let opened = open(&key, &legacy, "facts/650102-2021-9000000001").unwrap();
+        assert_eq!(opened, FACTS);
+    }
+
+    #[test]
+    fn sealed_payloads_are_compressed_and_still_bound_to_their_context() {
+        let key = DataKey::generate(Suite::Sm);
+        let sealed = seal(&key, FACTS, "facts/650102-2021-9000000001");
+        let legacy = key.seal(FACTS, b"facts/650102-2021-9000000001");
+        assert!(
+            sealed.len() < legacy.len(),
+            "{} vs {}",
+            sealed.len(),
+            legacy.len()
+        );
+        assert_eq!(
+            open(&key, &sealed, "facts/650102-2021-9000000001").unwrap(),
+            FACTS
+        );
+        assert!(open(&key, &sealed, "facts/650102-2021-9000000002").is_err());
+    }
 }

@@ -9,6 +9,7 @@
 mod access;
 mod audit;
 mod code;
+mod compress;
 mod corrections;
 mod decisions;
 mod error;
