@@ -91,7 +91,9 @@ impl Persons {
 pub(crate) struct Writes {
     pub(crate) records: Vec<RecordRow>,
     transitions: Vec<[Param; 14]>,
-    notices: Vec<[Param; 9]>,
+    /// Each notice's transition id, and its values but the transition's sequence number (known
+    /// once the transition is inserted).
+    notices: Vec<(String, [Param; 6])>,
     audit: Vec<crate::AuditEvent>,
     /// Whether a transition was decided under the violation policy (whose text is then recorded).
     violation_transitions: bool,
@@ -362,24 +364,25 @@ impl SqlStore {
             );
             let to_agency = recipient != "person";
             notices.push(serde_json::json!({"notice_id": number, "recipient": recipient}));
-            writes.notices.push([
-                Param::text(number),
-                Param::text(person_key),
-                Param::text(case_code.as_str()),
-                Param::text(kind.code()),
-                Param::text(recipient.as_str()),
-                Param::text(transition_id.clone()),
-                Param::text(if to_agency { "pending" } else { "available" }),
-                Param::Text(to_agency.then(|| at.clone())),
-                Param::text(at.clone()),
-            ]);
+            writes.notices.push((
+                transition_id.clone(),
+                [
+                    Param::text(number),
+                    Param::text(kind.code()),
+                    Param::text(recipient.as_str()),
+                    Param::text(if to_agency { "pending" } else { "available" }),
+                    Param::Text(to_agency.then(|| at.clone())),
+                    Param::text(at.clone()),
+                ],
+            ));
         }
         detail["notices"] = serde_json::Value::Array(notices);
         writes.audit.push(audit.detail(detail));
     }
 
     /// Writes a decision's deferred rows: records as one upsert per hundred (only ever under their
-    /// stored data key: `write_records`), then transitions and notices as multi-row inserts, and
+    /// stored data key: `write_records`), then transitions and notices as multi-row inserts (each
+    /// notice naming its transition by the sequence number the transitions' insert returned), and
     /// the audit entries.
     pub(crate) async fn flush(
         &self,
@@ -394,8 +397,22 @@ impl SqlStore {
         if writes.violation_transitions {
             self.record_policy(tx, &ctx.violation_policy).await?;
         }
-        self.insert_transitions(tx, writes.transitions).await?;
-        self.insert_notices(tx, writes.notices).await?;
+        let seqs = self.insert_transitions(tx, writes.transitions).await?;
+        let notices = writes
+            .notices
+            .into_iter()
+            .map(
+                |(transition_id, [id, kind, recipient, status, next, created])| {
+                    let seq = seqs.get(&transition_id).copied().ok_or_else(|| {
+                        StoreError::Corrupt(format!(
+                            "notice of transition {transition_id} not written"
+                        ))
+                    })?;
+                    Ok([id, Param::Int(seq), kind, recipient, status, next, created])
+                },
+            )
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.insert_notices(tx, notices).await?;
         self.append_audit(tx, &writes.audit, ctx.now).await?;
         Ok(())
     }

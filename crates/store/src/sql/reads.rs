@@ -421,8 +421,9 @@ impl SqlStore {
             Option<String>,
         );
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT notice_id, kind, recipient, status, attempts, last_error, created_at, delivered_at, acknowledged_at \
-             FROM notices WHERE case_code = $1 AND person_key = $2 ORDER BY created_at, notice_id",
+            "SELECT n.notice_id, n.kind, n.recipient, n.status, n.attempts, n.last_error, n.created_at, n.delivered_at, n.acknowledged_at \
+             FROM transitions t JOIN notices n ON n.transition_seq = t.seq \
+             WHERE t.case_code = $1 AND t.person_key = $2 ORDER BY n.created_at, n.notice_id",
         )
         .bind(record.case_code.as_str())
         .bind(record.person_key.as_str())

@@ -17,7 +17,7 @@ use sqlx::AnyConnection;
 use crate::error::StoreError;
 use crate::keys;
 use crate::records::RecordStore;
-use crate::sql::rows::{Param, ROWS_PER_STATEMENT, decode, decode_opt, list, ts};
+use crate::sql::rows::{Param, ROWS_PER_STATEMENT, decode, decode_opt, list, placeholders, ts};
 use crate::sql::{SqlStore, Tx};
 use crate::types::{Counts, RecordView, StateRow, TransitionView};
 use crate::{NoticeStatus, RecordFilter, RecordPage, RecordTimeline, Stats};
@@ -176,19 +176,32 @@ impl SqlStore {
     }
 
     /// Inserts transition rows (transition id, person key, case code, from, to, state date,
-    /// trigger, rule, policy, policy version, actor, at, sealed evidence, sealed notice facts).
+    /// trigger, rule, policy, policy version, actor, at, sealed evidence, sealed notice facts), a
+    /// hundred to a statement; the sequence number each was given, by transition id (its notices
+    /// name it).
     pub(crate) async fn insert_transitions(
         &self,
         tx: &mut AnyConnection,
         rows: Vec<[Param; 14]>,
-    ) -> Result<(), StoreError> {
-        self.insert_rows(
-            tx,
-            "INSERT INTO transitions (transition_id, person_key, case_code, from_state, to_state, state_date, state_trigger, rule, policy, \
-             policy_version, actor, at, reasons, notice_facts) VALUES",
-            rows,
-        )
-        .await
+    ) -> Result<HashMap<String, i64>, StoreError> {
+        let mut seqs = HashMap::with_capacity(rows.len());
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<[Param; 14]> = rows.by_ref().take(ROWS_PER_STATEMENT).collect();
+            let sql = format!(
+                "INSERT INTO transitions (transition_id, person_key, case_code, from_state, to_state, state_date, state_trigger, rule, policy, \
+                 policy_version, actor, at, reasons, notice_facts) VALUES {} RETURNING transition_id, seq",
+                placeholders(self.positional(), chunk.len(), 14)
+            );
+            let mut query = sqlx::query_as::<_, (String, i64)>(&sql);
+            for row in chunk {
+                for value in row {
+                    query = value.bind_as(query);
+                }
+            }
+            seqs.extend(query.fetch_all(&mut *tx).await?);
+        }
+        Ok(seqs)
     }
 
     /// Keeps the policy that decided transitions, once per version; refuses a different document
