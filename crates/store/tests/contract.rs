@@ -3278,6 +3278,140 @@ async fn a_database_from_before_migration_18_reads_back_identically() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// A record's facts are kept once: a decision that takes a transition on them keeps them in the
+/// transition's evidence, and the record's row refers to it (its `facts` empty); a decision
+/// without a transition keeps them in the row. Every reader gets them as before.
+#[tokio::test]
+async fn a_records_facts_are_kept_once_with_the_transition_taken_on_them() {
+    async fn stored_facts_bytes(store: &SqlStore, case: &str) -> i64 {
+        sqlx::query_as::<_, (i64,)>("SELECT length(facts) FROM records WHERE case_code = $1")
+            .bind(case)
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+            .0
+    }
+    let identity = format!("id:{ZHANG}");
+    for store in stores("facts_once").await {
+        let backend = format!("{:?}", store.backend());
+        let case = "110105-2024-000991";
+        let events = conviction(
+            case,
+            ZHANG,
+            "危险驾驶罪",
+            sentence("criminal_detention", Some(3)),
+            "2024-01-10",
+            "2024-03-01",
+            "2024-03-12",
+        );
+        let c = ctx("cn-minor-opt1", "2024-03-12T10:00:00+08:00");
+        store.ingest(&events[..1], &c).await.unwrap();
+        // The indictment changes the facts, not the state: no transition, the facts in the row.
+        store.ingest(&events[1..2], &c).await.unwrap();
+        assert_eq!(state(&store, case, ZHANG).await.0, "open", "{backend}");
+        assert!(stored_facts_bytes(&store, case).await > 0, "{backend}");
+        let open = store.record(case, &identity).await.unwrap().unwrap();
+        let open_facts = open.facts.clone().unwrap();
+        assert_eq!(open_facts["person"]["name"], "张三", "{backend}");
+
+        store.ingest(&events[2..], &c).await.unwrap();
+        assert_eq!(state(&store, case, ZHANG).await.0, "sealed", "{backend}");
+        assert_eq!(
+            stored_facts_bytes(&store, case).await,
+            0,
+            "{backend}: the facts are kept in the sealing transition's evidence alone"
+        );
+        let sealed = store.record(case, &identity).await.unwrap().unwrap();
+        let facts = sealed.facts.clone().unwrap();
+        let transition = sealed.transition.clone().unwrap();
+        assert_eq!(facts, transition.evidence["facts"], "{backend}");
+        assert_eq!(facts["person"]["name"], "张三", "{backend}");
+        assert_ne!(
+            facts, open_facts,
+            "{backend}: the judgment's facts, not the indictment's"
+        );
+        let timelines = store.timelines(case, None).await.unwrap();
+        assert_eq!(
+            timelines[0].record.person.name.as_deref(),
+            Some("张三"),
+            "{backend}"
+        );
+        let page = store
+            .record_page(&fengcun_store::RecordFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            page.records[0].person.name.as_deref(),
+            Some("张三"),
+            "{backend}"
+        );
+        // The scheduler, a policy change and the next batch read them back from there.
+        let preview = store
+            .change_policy(presets::get("cn-minor-opt2").unwrap(), &c, false)
+            .await
+            .unwrap();
+        assert!(preview.failures.is_empty(), "{backend}: {preview:?}");
+        assert_eq!(preview.records, 1, "{backend}");
+        assert_eq!(
+            store.ingest(&events, &c).await.unwrap(),
+            vec![LineOutcome::Duplicate; 4],
+            "{backend}"
+        );
+        assert_eq!(
+            store.record(case, &identity).await.unwrap().unwrap(),
+            sealed,
+            "{backend}"
+        );
+    }
+}
+
+/// The import decides a batch ahead on the store as the batch before will leave it: a record
+/// whose facts that batch keeps in a transition's evidence is read from there, as from the
+/// database (SQLite decides ahead; PostgreSQL in each batch's transaction).
+#[tokio::test]
+async fn a_batch_decided_ahead_reads_facts_kept_in_the_evidence_of_the_batch_before() {
+    let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+    for store in stores("facts_ahead").await {
+        let backend = format!("{:?}", store.backend());
+        let first = "110105-2022-000971";
+        let second = "110105-2024-000972";
+        let mut events = conviction(
+            first,
+            ZHANG,
+            "危险驾驶罪",
+            sentence("criminal_detention", Some(2)),
+            "2022-01-10",
+            "2022-03-01",
+            "2022-03-12",
+        );
+        events.extend(conviction(
+            second,
+            ZHANG,
+            "盗窃罪",
+            sentence("fixed_term", Some(8)),
+            "2024-01-10",
+            "2024-03-01",
+            "2024-03-12",
+        ));
+        let (lines, tally) = ingest_through_pipeline(&store, &events, 4, &c).await;
+        assert!(
+            lines
+                .iter()
+                .all(|(_, outcome)| outcome == &Ok(LineOutcome::Stored)),
+            "{backend}: {lines:?}"
+        );
+        if store.backend() == fengcun_store::Backend::Sqlite {
+            assert_eq!((tally.ahead, tally.in_transaction), (2, 0), "{tally:?}");
+        }
+        // The later conviction lifts the earlier seal (再犯新罪), read from its evidence.
+        assert_eq!(state(&store, first, ZHANG).await.0, "unsealed", "{backend}");
+        assert_eq!(state(&store, second, ZHANG).await.0, "sealed", "{backend}");
+    }
+}
+
 /// Servers started together on a new database (an upgrade) migrate it once, none failing.
 #[tokio::test]
 async fn stores_opened_together_on_a_new_database_all_open() {
