@@ -9,7 +9,7 @@
 
 -- Notices: one row per (transition, recipient). The person key and case code were the transition's
 -- (every notice is made with its transition, `decisions.rs`), and the transition was named by its
--- 32-hex-digit id: a notice now names its transition by the transition's sequence number, and its
+-- 36-hex-digit id: a notice now names its transition by the transition's sequence number, and its
 -- record through it. A notice whose transition is missing or about another record fails the
 -- conversion (NOT NULL) instead of being dropped. Rebuilt rather than altered, so that the
 -- dropped columns leave no dead space behind.
