@@ -19,7 +19,7 @@ use crate::error::StoreError;
 use crate::keys;
 use crate::sql::SqlStore;
 use crate::sql::events::{Prefetched, open_events};
-use crate::sql::records::{Cached, PersonRows, RecordRow};
+use crate::sql::records::{Cached, IN_EVIDENCE, PersonRows, RecordRow, StoredFacts, evidence};
 use crate::sql::rows::{Param, ts};
 use crate::types::Context;
 
@@ -91,7 +91,9 @@ impl Persons {
 pub(crate) struct Writes {
     pub(crate) records: Vec<RecordRow>,
     transitions: Vec<[Param; 14]>,
-    notices: Vec<[Param; 9]>,
+    /// Each notice's transition id, and its values but the transition's sequence number (known
+    /// once the transition is inserted).
+    notices: Vec<(String, [Param; 6])>,
     audit: Vec<crate::AuditEvent>,
     /// Whether a transition was decided under the violation policy (whose text is then recorded).
     violation_transitions: bool,
@@ -192,11 +194,21 @@ impl SqlStore {
         let decided = decide(&mut view, case_code, cause, arriving, under)?;
         let mut record_keys = std::mem::take(&mut view.keys);
         let mut facts: Vec<Vec<u8>> = Vec::with_capacity(decided.records.len());
-        for record in &decided.records {
+        for (index, record) in decided.records.iter().enumerate() {
             let case_code = record.case_code.as_str();
             let key = self.key_of(persons, &mut record_keys, person_key, case_code)?;
             let plain = record.derived.record.to_json().to_string().into_bytes();
-            let sealed_facts = keys::seal(&key, &plain, &format!("facts/{case_code}"));
+            // A record that gets a transition now has its facts kept once, in the evidence of
+            // that transition (its latest: the transitions are written after it, in order).
+            let in_evidence = decided
+                .transitions
+                .iter()
+                .any(|t| t.record == index && t.case_code == record.case_code);
+            let sealed_facts = if in_evidence {
+                IN_EVIDENCE.to_vec()
+            } else {
+                keys::seal(&key, &plain, &format!("facts/{case_code}"))
+            };
             let state = record.state;
             let policy = ctx.policy_for(record.derived.record.kind);
             let cached = persons
@@ -218,7 +230,11 @@ impl SqlStore {
             };
             cached.state = state;
             cached.convicted = record.convicted;
-            cached.facts = Some(sealed_facts);
+            // The facts read from here on in this batch are the decrypted ones just decided.
+            cached.facts = StoredFacts {
+                sealed: Some(sealed_facts),
+                evidence: None,
+            };
             cached.record = Some(record.derived.record.clone());
             writes
                 .records
@@ -235,7 +251,15 @@ impl SqlStore {
             if kind == fengcun_domain::RecordKind::PublicSecurityViolation {
                 writes.violation_transitions = true;
             }
-            self.write_transition(writes, person_key, transition, facts, ctx, kind, &key);
+            let evidence =
+                self.write_transition(writes, person_key, transition, facts, ctx, kind, &key);
+            // The record's facts kept in this transition's evidence, as the database will give
+            // them to the next batch that reads the record from this cache.
+            if let Some(cached) = persons.get_mut(person_key, &transition.case_code)
+                && cached.facts.sealed.as_deref() == Some(IN_EVIDENCE)
+            {
+                cached.facts.evidence = Some(evidence);
+            }
         }
         Ok(decided)
     }
@@ -262,7 +286,8 @@ impl SqlStore {
     }
 
     /// The rows of one transition: the transition with its evidence (the facts and the date) and
-    /// sealed notice facts, its notices, and its audit entry.
+    /// sealed notice facts, its notices, and its audit entry. Returns the transition's id and its
+    /// sealed evidence.
     #[allow(
         clippy::too_many_arguments,
         reason = "the record's kind picks the policy the transition was decided under"
@@ -276,7 +301,7 @@ impl SqlStore {
         ctx: &Context,
         kind: fengcun_domain::RecordKind,
         key: &DataKey,
-    ) {
+    ) -> (String, Vec<u8>) {
         let Transition {
             case_code,
             from,
@@ -291,10 +316,8 @@ impl SqlStore {
         let policy = ctx.policy_for(kind);
         // The evidence, not the explanation: the facts and the date; with the policy version the
         // explained decision is derived again on reading (`fengcun_policy::explain_recorded`), identically.
-        let mut reasons = Vec::with_capacity(facts.len() + 32);
-        reasons.extend_from_slice(format!("{{\"as_of\":\"{}\",\"facts\":", ctx.today()).as_bytes());
-        reasons.extend_from_slice(facts);
-        reasons.push(b'}');
+        // The record's facts are kept here alone when the record's row refers to them (`IN_EVIDENCE`).
+        let reasons = evidence(ctx.today(), facts);
         let at = ts(ctx.now);
         // The time of the context in milliseconds, a count of the transitions this process made,
         // then 64 random bits: ids made later sort later even when every batch of an import is
@@ -307,6 +330,7 @@ impl SqlStore {
             fengcun_crypto::random_hex::<8>(),
             width = TIME_DIGITS
         );
+        let sealed_evidence = keys::seal(key, &reasons, &format!("transition/{transition_id}"));
         writes.transitions.push([
             Param::text(transition_id.clone()),
             Param::text(person_key),
@@ -320,11 +344,7 @@ impl SqlStore {
             Param::text(policy.version()),
             Param::text(ctx.actor.label()),
             Param::text(at.clone()),
-            Param::Blob(keys::seal(
-                key,
-                &reasons,
-                &format!("transition/{transition_id}"),
-            )),
+            Param::Blob(sealed_evidence.clone()),
             Param::MaybeBlob(notice_facts.as_ref().map(|facts| {
                 keys::seal(
                     key,
@@ -350,7 +370,7 @@ impl SqlStore {
         });
         let Some(kind) = notice else {
             writes.audit.push(audit.detail(detail));
-            return;
+            return (transition_id, sealed_evidence);
         };
         let mut notices = Vec::new();
         for (index, recipient) in recipients.iter().enumerate() {
@@ -362,24 +382,26 @@ impl SqlStore {
             );
             let to_agency = recipient != "person";
             notices.push(serde_json::json!({"notice_id": number, "recipient": recipient}));
-            writes.notices.push([
-                Param::text(number),
-                Param::text(person_key),
-                Param::text(case_code.as_str()),
-                Param::text(kind.code()),
-                Param::text(recipient.as_str()),
-                Param::text(transition_id.clone()),
-                Param::text(if to_agency { "pending" } else { "available" }),
-                Param::Text(to_agency.then(|| at.clone())),
-                Param::text(at.clone()),
-            ]);
+            writes.notices.push((
+                transition_id.clone(),
+                [
+                    Param::text(number),
+                    Param::text(kind.code()),
+                    Param::text(recipient.as_str()),
+                    Param::text(if to_agency { "pending" } else { "available" }),
+                    Param::Text(to_agency.then(|| at.clone())),
+                    Param::text(at.clone()),
+                ],
+            ));
         }
         detail["notices"] = serde_json::Value::Array(notices);
         writes.audit.push(audit.detail(detail));
+        (transition_id, sealed_evidence)
     }
 
     /// Writes a decision's deferred rows: records as one upsert per hundred (only ever under their
-    /// stored data key: `write_records`), then transitions and notices as multi-row inserts, and
+    /// stored data key: `write_records`), then transitions and notices as multi-row inserts (each
+    /// notice naming its transition by the sequence number the transitions' insert returned), and
     /// the audit entries.
     pub(crate) async fn flush(
         &self,
@@ -394,8 +416,22 @@ impl SqlStore {
         if writes.violation_transitions {
             self.record_policy(tx, &ctx.violation_policy).await?;
         }
-        self.insert_transitions(tx, writes.transitions).await?;
-        self.insert_notices(tx, writes.notices).await?;
+        let seqs = self.insert_transitions(tx, writes.transitions).await?;
+        let notices = writes
+            .notices
+            .into_iter()
+            .map(
+                |(transition_id, [id, kind, recipient, status, next, created])| {
+                    let seq = seqs.get(&transition_id).copied().ok_or_else(|| {
+                        StoreError::Corrupt(format!(
+                            "notice of transition {transition_id} not written"
+                        ))
+                    })?;
+                    Ok([id, Param::Int(seq), kind, recipient, status, next, created])
+                },
+            )
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.insert_notices(tx, notices).await?;
         self.append_audit(tx, &writes.audit, ctx.now).await?;
         Ok(())
     }
@@ -458,11 +494,14 @@ impl PersonRecords for PersonView<'_> {
         if let Some(record) = &entry.record {
             return Ok(Some(record.clone()));
         }
-        let Some(blob) = entry.facts.clone() else {
+        let stored = entry.facts.clone();
+        if stored.sealed.is_none() {
+            return Ok(None);
+        }
+        let key = self.key(case_code)?;
+        let Some(plain) = stored.open(&key, case_code)? else {
             return Ok(None);
         };
-        let key = self.key(case_code)?;
-        let plain = keys::open(&key, &blob, &format!("facts/{case_code}"))?;
         let record = parse_record(&plain)
             .map_err(|e| StoreError::Corrupt(format!("facts of {case_code}: {e}")))?;
         if let Some(entry) = self.persons.get_mut(self.person_key, case_code) {

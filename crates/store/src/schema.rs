@@ -33,6 +33,10 @@ const SQLITE: &[(i64, &str)] = &[
         16,
         include_str!("../migrations/sqlite/0016_key_rotation.sql"),
     ),
+    (
+        18,
+        include_str!("../migrations/sqlite/0018_rows_indexes.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_core.sql")),
@@ -62,7 +66,53 @@ const POSTGRES: &[(i64, &str)] = &[
         16,
         include_str!("../migrations/postgres/0016_key_rotation.sql"),
     ),
+    (
+        18,
+        include_str!("../migrations/postgres/0018_rows_indexes.sql"),
+    ),
 ];
+
+/// Conversions of a table's shape that run before their version's SQL, and only over a database
+/// not converted yet: when `table` has no column `column`. Re-running a migration over its own
+/// result (a database whose version rows were set back) must not convert twice, and a conversion
+/// that rebuilds a table cannot be written to tolerate its own output in SQL alone.
+struct Conversion {
+    version: i64,
+    table: &'static str,
+    column: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const CONVERSIONS: &[Conversion] = &[Conversion {
+    version: 18,
+    table: "notices",
+    column: "transition_seq",
+    sqlite: include_str!("../migrations/sqlite/0018_rows.sql"),
+    postgres: include_str!("../migrations/postgres/0018_rows.sql"),
+}];
+
+/// Whether `table` has a column `column`.
+async fn has_column(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    table: &str,
+    column: &str,
+) -> Result<bool, StoreError> {
+    let sql = match backend {
+        Backend::Sqlite => "SELECT COUNT(*) FROM pragma_table_info($1) WHERE name = $2",
+        Backend::Postgres => {
+            "SELECT COUNT(*) FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2"
+        }
+    };
+    let (n,): (i64,) = sqlx::query_as(sql)
+        .bind(table)
+        .bind(column)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(n > 0)
+}
 
 /// Held on PostgreSQL while migrating, so that servers started together (an upgrade) migrate one
 /// after another instead of racing to create the same tables.
@@ -106,6 +156,15 @@ async fn apply_pending(conn: &mut AnyConnection, backend: Backend) -> Result<(),
     for (version, sql) in migrations {
         if applied.iter().any(|(v,)| v == version) {
             continue;
+        }
+        for conversion in CONVERSIONS.iter().filter(|c| c.version == *version) {
+            if !has_column(&mut tx, backend, conversion.table, conversion.column).await? {
+                let sql = match backend {
+                    Backend::Sqlite => conversion.sqlite,
+                    Backend::Postgres => conversion.postgres,
+                };
+                sqlx::raw_sql(sql).execute(&mut *tx).await?;
+            }
         }
         sqlx::raw_sql(sql).execute(&mut *tx).await?;
         // Dated by the database: the store reads no clock of its own.

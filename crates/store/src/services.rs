@@ -11,7 +11,6 @@ use fengcun_lifecycle::{Cause, DecidedRecord, State, StateCode};
 use fengcun_policy::Policy;
 
 use crate::error::StoreError;
-use crate::keys;
 use crate::sql::{SqlStore, Tx};
 use crate::types::*;
 use crate::{AuditEvent, Store};
@@ -102,15 +101,18 @@ impl Store for SqlStore {
         // transaction of its own that writes what was decided; previewed, in one that writes
         // nothing. One that fails is reported and the others go on.
         for (person_key, case_code, facts, wrapped) in rows {
-            let Some(facts) = facts else { continue };
+            if facts.sealed.is_none() {
+                continue;
+            }
             let label = format!("{case_code}/{}", &person_key[..12.min(person_key.len())]);
             // A record whose stored facts cannot be read is not decided: it is reported (and,
             // applied, left for the scheduler to decide again from its events).
             let readable = self
                 .keys()
                 .record_key(&wrapped, &person_key, &case_code)
-                .and_then(|key| keys::open(&key, &facts, &format!("facts/{case_code}")))
+                .and_then(|key| facts.open(&key, &case_code))
                 .and_then(|plain| {
+                    let plain = plain.unwrap_or_default();
                     parse_record(&plain)
                         .map(|_| ())
                         .map_err(|e| StoreError::Corrupt(format!("facts of {case_code}: {e}")))

@@ -11,7 +11,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{Any, AnyConnection, AnyPool, Transaction};
 
 use crate::error::StoreError;
-use crate::keys::{self, Keys};
+use crate::keys::Keys;
 use crate::schema;
 use crate::types::Backend;
 
@@ -311,17 +311,21 @@ impl SqlStore {
         &self.keys
     }
 
+    /// A record's facts as JSON (`None` for a record without facts yet).
     pub(crate) async fn decrypt_view(
         &self,
         person_key: &str,
         case_code: &str,
         wrapped: &[u8],
-        blob: Option<Vec<u8>>,
-        aad: &str,
+        facts: records::StoredFacts,
     ) -> Result<Option<serde_json::Value>, StoreError> {
-        let Some(blob) = blob else { return Ok(None) };
+        if facts.sealed.is_none() {
+            return Ok(None);
+        }
         let key = self.keys.record_key(wrapped, person_key, case_code)?;
-        let plain = keys::open(&key, &blob, aad)?;
+        let Some(plain) = facts.open(&key, case_code)? else {
+            return Ok(None);
+        };
         serde_json::from_slice(&plain)
             .map(Some)
             .map_err(|e| StoreError::Corrupt(e.to_string()))

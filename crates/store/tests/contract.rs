@@ -2887,6 +2887,531 @@ async fn a_database_from_before_agency_scoped_keys_is_migrated() {
     }
 }
 
+/// Puts a database's notices, transitions and case numbers back as migrations 1–17 left them:
+/// each notice with its record's person key and case code and its transition's id, every index of
+/// theirs as it was, transitions unique by id, SQLite's case numbers a table with a rowid.
+async fn rows_before_migration_18(store: &SqlStore) {
+    let sql = match store.backend() {
+        fengcun_store::Backend::Sqlite => {
+            "CREATE TABLE notices_v17 (notice_id TEXT PRIMARY KEY, person_key TEXT NOT NULL, case_code TEXT NOT NULL, \
+             kind TEXT NOT NULL, recipient TEXT NOT NULL, transition_id TEXT NOT NULL, status TEXT NOT NULL, \
+             attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at TEXT, last_error TEXT, created_at TEXT NOT NULL, \
+             delivered_at TEXT, acknowledged_at TEXT);
+             INSERT INTO notices_v17 SELECT n.notice_id, t.person_key, t.case_code, n.kind, n.recipient, t.transition_id, \
+             n.status, n.attempts, n.next_attempt_at, n.last_error, n.created_at, n.delivered_at, n.acknowledged_at \
+             FROM notices n JOIN transitions t ON t.seq = n.transition_seq;
+             DROP TABLE notices;
+             ALTER TABLE notices_v17 RENAME TO notices;
+             CREATE INDEX notices_due ON notices (status, next_attempt_at);
+             CREATE INDEX notices_by_case ON notices (case_code);
+             CREATE INDEX notices_by_age ON notices (status, created_at, recipient);
+             CREATE INDEX notices_by_person ON notices (person_key, recipient);
+             CREATE TABLE transitions_v17 (seq INTEGER PRIMARY KEY AUTOINCREMENT, transition_id TEXT NOT NULL UNIQUE, \
+             person_key TEXT NOT NULL, case_code TEXT NOT NULL, from_state TEXT, to_state TEXT NOT NULL, state_date TEXT, \
+             state_trigger TEXT, rule TEXT, policy TEXT NOT NULL, policy_version TEXT NOT NULL, actor TEXT NOT NULL, \
+             at TEXT NOT NULL, reasons BLOB NOT NULL, notice_facts BLOB);
+             INSERT INTO transitions_v17 SELECT * FROM transitions;
+             DROP TABLE transitions;
+             ALTER TABLE transitions_v17 RENAME TO transitions;
+             CREATE INDEX transitions_by_record ON transitions (case_code, person_key, seq);
+             CREATE TABLE case_numbers_v17 (agency_code TEXT NOT NULL, document_number TEXT NOT NULL, \
+             case_code TEXT NOT NULL, PRIMARY KEY (agency_code, document_number));
+             INSERT INTO case_numbers_v17 SELECT * FROM case_numbers;
+             DROP TABLE case_numbers;
+             ALTER TABLE case_numbers_v17 RENAME TO case_numbers;
+             DELETE FROM schema_version WHERE version >= 18;"
+        }
+        fengcun_store::Backend::Postgres => {
+            "ALTER TABLE notices ADD COLUMN person_key TEXT, ADD COLUMN case_code TEXT, ADD COLUMN transition_id TEXT;
+             UPDATE notices n SET person_key = t.person_key, case_code = t.case_code, transition_id = t.transition_id \
+             FROM transitions t WHERE t.seq = n.transition_seq;
+             ALTER TABLE notices DROP COLUMN transition_seq;
+             ALTER TABLE notices ALTER COLUMN person_key SET NOT NULL, ALTER COLUMN case_code SET NOT NULL, \
+             ALTER COLUMN transition_id SET NOT NULL;
+             CREATE INDEX notices_due ON notices (status, next_attempt_at);
+             CREATE INDEX notices_by_case ON notices (case_code);
+             CREATE INDEX notices_by_age ON notices (status, created_at, recipient);
+             CREATE INDEX notices_by_person ON notices (person_key, recipient);
+             ALTER TABLE transitions ADD CONSTRAINT transitions_transition_id_key UNIQUE (transition_id);
+             DELETE FROM schema_version WHERE version >= 18;"
+        }
+    };
+    sqlx::raw_sql(sql).execute(store.pool()).await.unwrap();
+}
+
+/// The columns of a table, in order, and the names of its indexes, sorted.
+async fn table_shape(store: &SqlStore, table: &str) -> (Vec<String>, Vec<String>) {
+    let (columns, indexes) = match store.backend() {
+        fengcun_store::Backend::Sqlite => (
+            "SELECT name FROM pragma_table_info($1) ORDER BY cid",
+            "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = $1 ORDER BY name",
+        ),
+        fengcun_store::Backend::Postgres => (
+            "SELECT CAST(column_name AS TEXT) FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
+            "SELECT CAST(indexname AS TEXT) FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1 \
+             ORDER BY indexname",
+        ),
+    };
+    let read = |sql: &'static str| async move {
+        sqlx::query_as::<_, (String,)>(sql)
+            .bind(table)
+            .fetch_all(store.pool())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(name,)| name)
+            .collect::<Vec<_>>()
+    };
+    (read(columns).await, read(indexes).await)
+}
+
+/// Everything migration 18 touches, as every read path returns it: the notices listed (in full,
+/// masked, by case, by status, unacknowledged, by recipient), each person's notices, each case's
+/// timelines (transitions with their evidence, notices with their delivery), each record's
+/// transitions, the stats, the counts, each document number's case code and the audit log.
+async fn rows_read_back(store: &SqlStore, events: &[ValidEvent]) -> Vec<String> {
+    fn mask_name(name: &str) -> String {
+        format!("{}*", name.chars().next().unwrap_or('*'))
+    }
+    fn mask_id(id: &str) -> String {
+        format!("{}…", &id[..6.min(id.len())])
+    }
+    let mut out = Vec::new();
+    let mut cases: Vec<String> = events
+        .iter()
+        .map(|e| e.case_code.as_ref().unwrap().to_string())
+        .collect();
+    cases.sort();
+    cases.dedup();
+    let mut filters = vec![
+        NoticeFilter::default(),
+        NoticeFilter {
+            mask: Some(fengcun_store::IdentityMask {
+                name: mask_name,
+                id_number: mask_id,
+            }),
+            ..NoticeFilter::default()
+        },
+        NoticeFilter {
+            unacknowledged: true,
+            ..NoticeFilter::default()
+        },
+        NoticeFilter {
+            recipient: Some("person".into()),
+            ..NoticeFilter::default()
+        },
+    ];
+    for status in [
+        fengcun_store::NoticeStatus::Pending,
+        fengcun_store::NoticeStatus::Delivered,
+        fengcun_store::NoticeStatus::Failed,
+        fengcun_store::NoticeStatus::Acknowledged,
+    ] {
+        filters.push(NoticeFilter {
+            status: Some(status),
+            ..NoticeFilter::default()
+        });
+    }
+    for case in &cases {
+        filters.push(NoticeFilter {
+            case_code: Some(case.clone()),
+            ..NoticeFilter::default()
+        });
+    }
+    for filter in filters {
+        out.push(format!(
+            "{filter:?}: {:?}",
+            store.notices(filter.clone()).await.unwrap()
+        ));
+    }
+    let mut identities: Vec<&str> = events.iter().map(|e| e.identity.as_str()).collect();
+    identities.sort_unstable();
+    identities.dedup();
+    for identity in &identities {
+        let key = store.person_key(identity);
+        out.push(format!(
+            "{identity}: {:?}",
+            store.person_notices(&key).await.unwrap()
+        ));
+        for case in &cases {
+            out.push(format!(
+                "{identity} {case}: {:?}",
+                store
+                    .transitions(case, identity)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|t| (t, explained(t)))
+                    .collect::<Vec<_>>()
+            ));
+        }
+    }
+    for case in &cases {
+        out.push(format!(
+            "{case}: {:?}",
+            store.timelines(case, None).await.unwrap()
+        ));
+    }
+    let today: fengcun_domain::Date = "2024-06-01".parse().unwrap();
+    let now: jiff::Timestamp = "2024-06-20T00:00:00Z".parse().unwrap();
+    out.push(format!("{:?}", store.stats(today, now).await.unwrap()));
+    out.push(format!("{:?}", store.counts().await.unwrap()));
+    for e in events {
+        if let Some(document) = &e.event.document_number {
+            out.push(format!(
+                "{} {document}: {:?}",
+                e.event.agency.code,
+                store
+                    .case_code_of_document(&e.event.agency.code, document)
+                    .await
+                    .unwrap()
+            ));
+        }
+    }
+    out.push(format!(
+        "{:?}",
+        store.audit_entries(0, 1_000_000).await.unwrap()
+    ));
+    out
+}
+
+/// A database from before migration 18 — notices holding their record's person key and case code
+/// and their transition's id — opens converted, and every notice, transition, timeline, count and
+/// case number reads back as it did; the outbox hands out the same notices, and new decisions
+/// write notices that read back too.
+#[tokio::test]
+async fn a_database_from_before_migration_18_reads_back_identically() {
+    for url in fresh_urls("rows_migration").await {
+        let keys = Keys::new(MasterKey::generate());
+        let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+        let events = mixed_stream();
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        ingest_batch_by_batch(&store, &events, 7, &c).await;
+        // Notices in every status: one delivered, one acknowledged, one failed, the rest pending.
+        let now: jiff::Timestamp = "2024-06-01T00:00:10Z".parse().unwrap();
+        let lease: jiff::Timestamp = "2024-06-01T00:05:10Z".parse().unwrap();
+        let claimed = store.claim_due_notices(now, lease, 3).await.unwrap();
+        assert_eq!(claimed.len(), 3, "{url}");
+        store
+            .record_delivery(&claimed[0].notice_id, Delivery::Delivered, now)
+            .await
+            .unwrap();
+        store
+            .record_delivery(&claimed[1].notice_id, Delivery::Delivered, now)
+            .await
+            .unwrap();
+        assert!(
+            store
+                .acknowledge(
+                    &claimed[1].notice_id,
+                    &claimed[1].recipient,
+                    &claimed[1].ack_token,
+                    "agency",
+                    now
+                )
+                .await
+                .unwrap(),
+            "{url}"
+        );
+        store
+            .record_delivery(
+                &claimed[2].notice_id,
+                Delivery::Failed {
+                    error: "connection refused".into(),
+                    retry_at: None,
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        let before = rows_read_back(&store, &events).await;
+        let shape = (
+            table_shape(&store, "notices").await,
+            table_shape(&store, "transitions").await,
+            table_shape(&store, "case_numbers").await,
+        );
+        assert_eq!(
+            shape.0,
+            (
+                [
+                    "notice_id",
+                    "transition_seq",
+                    "kind",
+                    "recipient",
+                    "status",
+                    "attempts",
+                    "next_attempt_at",
+                    "last_error",
+                    "created_at",
+                    "delivered_at",
+                    "acknowledged_at"
+                ]
+                .map(String::from)
+                .to_vec(),
+                match store.backend() {
+                    fengcun_store::Backend::Sqlite => [
+                        "notices_by_status",
+                        "notices_by_transition",
+                        "notices_to_deliver",
+                        "sqlite_autoindex_notices_1",
+                    ],
+                    fengcun_store::Backend::Postgres => [
+                        "notices_by_status",
+                        "notices_by_transition",
+                        "notices_pkey",
+                        "notices_to_deliver",
+                    ],
+                }
+                .map(String::from)
+                .to_vec()
+            ),
+            "{url}: a notice names its transition by sequence number, and has its record through it"
+        );
+        assert!(
+            !shape.1.1.iter().any(
+                |index| index.contains("autoindex") || index == "transitions_transition_id_key"
+            ),
+            "{url}: no index looks transitions up by id: {:?}",
+            shape.1.1
+        );
+        rows_before_migration_18(&store).await;
+        assert!(
+            table_shape(&store, "notices")
+                .await
+                .0
+                .contains(&"transition_id".to_owned()),
+            "{url}: the notices as before migration 18"
+        );
+        drop(store);
+
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        assert_eq!(rows_read_back(&store, &events).await, before, "{url}");
+        assert_eq!(
+            (
+                table_shape(&store, "notices").await,
+                table_shape(&store, "transitions").await,
+                table_shape(&store, "case_numbers").await,
+            ),
+            shape,
+            "{url}: converted as a new database is made"
+        );
+        // The outbox hands out the pending notices as it would have, with their text.
+        let later: jiff::Timestamp = "2024-06-01T00:10:00Z".parse().unwrap();
+        let due = store.claim_due_notices(later, later, 1000).await.unwrap();
+        let pending: Vec<String> = store
+            .notices(NoticeFilter {
+                status: Some(fengcun_store::NoticeStatus::Pending),
+                ..NoticeFilter::default()
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|n| n.notice_id)
+            .collect();
+        let mut handed: Vec<String> = due.iter().map(|n| n.notice_id.clone()).collect();
+        let mut expected = pending.clone();
+        handed.sort();
+        expected.sort();
+        assert!(!expected.is_empty(), "{url}");
+        assert_eq!(handed, expected, "{url}");
+        assert!(due.iter().all(|n| n.content.is_ok()), "{url}");
+        // New decisions after the conversion: their transitions follow the old ones, their notices
+        // read back with them.
+        let transitions_before: i64 =
+            sqlx::query_as::<_, (i64,)>("SELECT MAX(seq) FROM transitions")
+                .fetch_one(store.pool())
+                .await
+                .unwrap()
+                .0;
+        let case = "110105-2024-000981";
+        store
+            .ingest(
+                &conviction(
+                    case,
+                    ZHANG,
+                    "危险驾驶罪",
+                    sentence("criminal_detention", Some(1)),
+                    "2024-01-02",
+                    "2024-03-01",
+                    "2024-03-12",
+                ),
+                &c,
+            )
+            .await
+            .unwrap();
+        let (first_new,): (i64,) =
+            sqlx::query_as("SELECT MIN(seq) FROM transitions WHERE case_code = $1")
+                .bind(case)
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        assert!(first_new > transitions_before, "{url}");
+        let new_notices = store
+            .notices(NoticeFilter {
+                case_code: Some(case.into()),
+                ..NoticeFilter::default()
+            })
+            .await
+            .unwrap();
+        let mut recipients: Vec<(&str, &str)> = new_notices
+            .iter()
+            .map(|n| (n.kind.code(), n.recipient.as_str()))
+            .collect();
+        recipients.sort_unstable();
+        assert_eq!(
+            recipients,
+            [
+                ("seal", "110105-fy"),
+                ("seal", "110105-ga"),
+                ("seal", "110105-jc"),
+                ("seal", "person")
+            ],
+            "{url}: the three agencies that sent its events and the person"
+        );
+        assert!(new_notices.iter().all(|n| n.body.contains(case)), "{url}");
+    }
+    let dir = std::env::temp_dir().join(format!(
+        "fengcun-contract-{}-rows_migration",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A record's facts are kept once: a decision that takes a transition on them keeps them in the
+/// transition's evidence, and the record's row refers to it (its `facts` empty); a decision
+/// without a transition keeps them in the row. Every reader gets them as before.
+#[tokio::test]
+async fn a_records_facts_are_kept_once_with_the_transition_taken_on_them() {
+    async fn stored_facts_bytes(store: &SqlStore, case: &str) -> i64 {
+        sqlx::query_as::<_, (i64,)>("SELECT length(facts) FROM records WHERE case_code = $1")
+            .bind(case)
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+            .0
+    }
+    let identity = format!("id:{ZHANG}");
+    for store in stores("facts_once").await {
+        let backend = format!("{:?}", store.backend());
+        let case = "110105-2024-000991";
+        let events = conviction(
+            case,
+            ZHANG,
+            "危险驾驶罪",
+            sentence("criminal_detention", Some(3)),
+            "2024-01-10",
+            "2024-03-01",
+            "2024-03-12",
+        );
+        let c = ctx("cn-minor-opt1", "2024-03-12T10:00:00+08:00");
+        store.ingest(&events[..1], &c).await.unwrap();
+        // The indictment changes the facts, not the state: no transition, the facts in the row.
+        store.ingest(&events[1..2], &c).await.unwrap();
+        assert_eq!(state(&store, case, ZHANG).await.0, "open", "{backend}");
+        assert!(stored_facts_bytes(&store, case).await > 0, "{backend}");
+        let open = store.record(case, &identity).await.unwrap().unwrap();
+        let open_facts = open.facts.clone().unwrap();
+        assert_eq!(open_facts["person"]["name"], "张三", "{backend}");
+
+        store.ingest(&events[2..], &c).await.unwrap();
+        assert_eq!(state(&store, case, ZHANG).await.0, "sealed", "{backend}");
+        assert_eq!(
+            stored_facts_bytes(&store, case).await,
+            0,
+            "{backend}: the facts are kept in the sealing transition's evidence alone"
+        );
+        let sealed = store.record(case, &identity).await.unwrap().unwrap();
+        let facts = sealed.facts.clone().unwrap();
+        let transition = sealed.transition.clone().unwrap();
+        assert_eq!(facts, transition.evidence["facts"], "{backend}");
+        assert_eq!(facts["person"]["name"], "张三", "{backend}");
+        assert_ne!(
+            facts, open_facts,
+            "{backend}: the judgment's facts, not the indictment's"
+        );
+        let timelines = store.timelines(case, None).await.unwrap();
+        assert_eq!(
+            timelines[0].record.person.name.as_deref(),
+            Some("张三"),
+            "{backend}"
+        );
+        let page = store
+            .record_page(&fengcun_store::RecordFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            page.records[0].person.name.as_deref(),
+            Some("张三"),
+            "{backend}"
+        );
+        // The scheduler, a policy change and the next batch read them back from there.
+        let preview = store
+            .change_policy(presets::get("cn-minor-opt2").unwrap(), &c, false)
+            .await
+            .unwrap();
+        assert!(preview.failures.is_empty(), "{backend}: {preview:?}");
+        assert_eq!(preview.records, 1, "{backend}");
+        assert_eq!(
+            store.ingest(&events, &c).await.unwrap(),
+            vec![LineOutcome::Duplicate; 4],
+            "{backend}"
+        );
+        assert_eq!(
+            store.record(case, &identity).await.unwrap().unwrap(),
+            sealed,
+            "{backend}"
+        );
+    }
+}
+
+/// The import decides a batch ahead on the store as the batch before will leave it: a record
+/// whose facts that batch keeps in a transition's evidence is read from there, as from the
+/// database (SQLite decides ahead; PostgreSQL in each batch's transaction).
+#[tokio::test]
+async fn a_batch_decided_ahead_reads_facts_kept_in_the_evidence_of_the_batch_before() {
+    let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+    for store in stores("facts_ahead").await {
+        let backend = format!("{:?}", store.backend());
+        let first = "110105-2022-000971";
+        let second = "110105-2024-000972";
+        let mut events = conviction(
+            first,
+            ZHANG,
+            "危险驾驶罪",
+            sentence("criminal_detention", Some(2)),
+            "2022-01-10",
+            "2022-03-01",
+            "2022-03-12",
+        );
+        events.extend(conviction(
+            second,
+            ZHANG,
+            "盗窃罪",
+            sentence("fixed_term", Some(8)),
+            "2024-01-10",
+            "2024-03-01",
+            "2024-03-12",
+        ));
+        let (lines, tally) = ingest_through_pipeline(&store, &events, 4, &c).await;
+        assert!(
+            lines
+                .iter()
+                .all(|(_, outcome)| outcome == &Ok(LineOutcome::Stored)),
+            "{backend}: {lines:?}"
+        );
+        if store.backend() == fengcun_store::Backend::Sqlite {
+            assert_eq!((tally.ahead, tally.in_transaction), (2, 0), "{tally:?}");
+        }
+        // The later conviction lifts the earlier seal (再犯新罪), read from its evidence.
+        assert_eq!(state(&store, first, ZHANG).await.0, "unsealed", "{backend}");
+        assert_eq!(state(&store, second, ZHANG).await.0, "sealed", "{backend}");
+    }
+}
+
 /// Servers started together on a new database (an upgrade) migrate it once, none failing.
 #[tokio::test]
 async fn stores_opened_together_on_a_new_database_all_open() {

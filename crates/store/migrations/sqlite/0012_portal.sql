@@ -19,4 +19,7 @@ CREATE TABLE IF NOT EXISTS activation_codes (
 );
 CREATE INDEX IF NOT EXISTS activation_codes_by_user ON activation_codes (username);
 CREATE INDEX IF NOT EXISTS users_by_person ON users (person_key);
-CREATE INDEX IF NOT EXISTS notices_by_person ON notices (person_key, recipient);
+-- (This migration also made notices_by_person (person_key, recipient) for the portal's notices;
+-- migration 18 took the person key out of notices and finds a person's notices through their
+-- records and transitions, and dropped that index. It is no longer made here, so that this file
+-- still applies again over a database converted by migration 18.)

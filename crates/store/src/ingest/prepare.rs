@@ -163,7 +163,7 @@ impl SqlStore {
                     Cached {
                         state: None,
                         convicted: false,
-                        facts: None,
+                        facts: Default::default(),
                         wrapped,
                         record: None,
                     },

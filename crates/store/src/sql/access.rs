@@ -15,6 +15,7 @@ use crate::access::{
 use crate::audit::AuditEvent;
 use crate::error::StoreError;
 use crate::sql::SqlStore;
+use crate::sql::records::{EVIDENCE_COLUMNS, StoredFacts};
 use crate::sql::rows::{Param, decode, decode_opt, ts};
 
 type UserTuple = (
@@ -767,32 +768,36 @@ impl SqlStore {
             Option<String>,
             Option<Vec<u8>>,
             Vec<u8>,
+            Option<String>,
+            Option<Vec<u8>>,
         );
         let rows: Vec<Row> =
             match (person_key, case_code) {
-                (Some(person_key), _) => sqlx::query_as(
-                    "SELECT person_key, case_code, state, state_date, facts, data_key FROM records \
-                     WHERE person_key = $1 AND ($2 IS NULL OR case_code = $2) ORDER BY case_code",
-                )
+                (Some(person_key), _) => sqlx::query_as(&format!(
+                    "SELECT r.person_key, r.case_code, r.state, r.state_date, r.facts, r.data_key, {EVIDENCE_COLUMNS} FROM records r \
+                     WHERE r.person_key = $1 AND ($2 IS NULL OR r.case_code = $2) ORDER BY r.case_code",
+                ))
                 .bind(person_key)
                 .bind(case_code)
                 .fetch_all(self.pool())
                 .await?,
-                (None, Some(case_code)) => sqlx::query_as(
-                    "SELECT person_key, case_code, state, state_date, facts, data_key FROM records \
-                     WHERE case_code = $1 ORDER BY person_key",
-                )
+                (None, Some(case_code)) => sqlx::query_as(&format!(
+                    "SELECT r.person_key, r.case_code, r.state, r.state_date, r.facts, r.data_key, {EVIDENCE_COLUMNS} FROM records r \
+                     WHERE r.case_code = $1 ORDER BY r.person_key",
+                ))
                 .bind(case_code)
                 .fetch_all(self.pool())
                 .await?,
                 (None, None) => Vec::new(),
             };
         let mut records = Vec::with_capacity(rows.len());
-        for (person_key, case_code, state, state_date, facts, wrapped) in rows {
+        for (person_key, case_code, state, state_date, facts, wrapped, transition_id, evidence) in
+            rows
+        {
             let state = decode("records.state", &state, StateCode::parse)?;
             let facts = if open(&person_key, state.code(), state_date.as_deref()) {
-                let aad = format!("facts/{case_code}");
-                self.decrypt_view(&person_key, &case_code, &wrapped, facts, &aad)
+                let facts = StoredFacts::new(facts, transition_id, evidence);
+                self.decrypt_view(&person_key, &case_code, &wrapped, facts)
                     .await?
             } else {
                 None

@@ -18,11 +18,11 @@ use crate::sql::rows::{Param, decode, ts};
 impl NoticeStore for SqlStore {
     async fn notices(&self, filter: NoticeFilter) -> Result<Vec<NoticeView>, StoreError> {
         let rows: Vec<NoticeRow> = sqlx::query_as(
-            "SELECT n.notice_id, n.person_key, n.case_code, n.kind, n.recipient, n.status, n.attempts, n.last_error, n.created_at, \
-             n.delivered_at, n.acknowledged_at, n.transition_id, t.notice_facts, r.data_key FROM notices n \
-             JOIN records r ON r.person_key = n.person_key AND r.case_code = n.case_code \
-             JOIN transitions t ON t.transition_id = n.transition_id \
-             WHERE ($1 IS NULL OR n.status = $1) AND ($2 IS NULL OR n.case_code = $2) \
+            "SELECT n.notice_id, t.person_key, t.case_code, n.kind, n.recipient, n.status, n.attempts, n.last_error, n.created_at, \
+             n.delivered_at, n.acknowledged_at, t.transition_id, t.notice_facts, r.data_key FROM notices n \
+             JOIN transitions t ON t.seq = n.transition_seq \
+             JOIN records r ON r.person_key = t.person_key AND r.case_code = t.case_code \
+             WHERE ($1 IS NULL OR n.status = $1) AND ($2 IS NULL OR t.case_code = $2) \
              AND ($3 = 0 OR (n.recipient <> 'person' AND n.status <> 'acknowledged')) \
              AND ($4 IS NULL OR n.recipient = $4) ORDER BY n.created_at, n.notice_id",
         )
@@ -39,11 +39,11 @@ impl NoticeStore for SqlStore {
 
     async fn person_notices(&self, person_key: &str) -> Result<Vec<NoticeView>, StoreError> {
         let rows: Vec<NoticeRow> = sqlx::query_as(
-            "SELECT n.notice_id, n.person_key, n.case_code, n.kind, n.recipient, n.status, n.attempts, n.last_error, n.created_at, \
-             n.delivered_at, n.acknowledged_at, n.transition_id, t.notice_facts, r.data_key FROM notices n \
-             JOIN records r ON r.person_key = n.person_key AND r.case_code = n.case_code \
-             JOIN transitions t ON t.transition_id = n.transition_id \
-             WHERE n.person_key = $1 AND n.recipient = 'person' ORDER BY n.created_at, n.notice_id",
+            "SELECT n.notice_id, t.person_key, t.case_code, n.kind, n.recipient, n.status, n.attempts, n.last_error, n.created_at, \
+             n.delivered_at, n.acknowledged_at, t.transition_id, t.notice_facts, r.data_key FROM records r \
+             JOIN transitions t ON t.case_code = r.case_code AND t.person_key = r.person_key \
+             JOIN notices n ON n.transition_seq = t.seq \
+             WHERE r.person_key = $1 AND n.recipient = 'person' ORDER BY n.created_at, n.notice_id",
         )
         .bind(person_key)
         .fetch_all(&self.pool)
@@ -73,10 +73,10 @@ impl NoticeStore for SqlStore {
         );
         let mut tx = self.begin_write().await?;
         let candidates: Vec<Row> = sqlx::query_as(
-            "SELECT n.notice_id, n.person_key, n.case_code, n.recipient, a.endpoint, n.attempts, n.kind, n.transition_id, t.notice_facts, \
+            "SELECT n.notice_id, t.person_key, t.case_code, n.recipient, a.endpoint, n.attempts, n.kind, t.transition_id, t.notice_facts, \
              r.data_key FROM notices n \
-             JOIN records r ON r.person_key = n.person_key AND r.case_code = n.case_code \
-             JOIN transitions t ON t.transition_id = n.transition_id \
+             JOIN transitions t ON t.seq = n.transition_seq \
+             JOIN records r ON r.person_key = t.person_key AND r.case_code = t.case_code \
              LEFT JOIN agencies a ON a.agency_code = n.recipient \
              WHERE n.status IN ('pending', 'retrying') AND n.next_attempt_at <= $1 ORDER BY n.next_attempt_at, n.notice_id LIMIT $2",
         )
@@ -309,16 +309,16 @@ type NoticeRow = (
 );
 
 impl SqlStore {
-    /// Inserts notice rows (notice id, person key, case code, kind, recipient, transition id,
-    /// status, next attempt, created), as a decision made them.
+    /// Inserts notice rows (notice id, the transition's sequence number, kind, recipient, status,
+    /// next attempt, created), as a decision made them; the notice's record is its transition's.
     pub(crate) async fn insert_notices(
         &self,
         tx: &mut sqlx::AnyConnection,
-        rows: Vec<[Param; 9]>,
+        rows: Vec<[Param; 7]>,
     ) -> Result<(), StoreError> {
         self.insert_rows(
             tx,
-            "INSERT INTO notices (notice_id, person_key, case_code, kind, recipient, transition_id, status, next_attempt_at, created_at) VALUES",
+            "INSERT INTO notices (notice_id, transition_seq, kind, recipient, status, next_attempt_at, created_at) VALUES",
             rows,
         )
         .await

@@ -9,6 +9,7 @@
 use fengcun_domain::{Date, Event, Record, parse_record};
 use serde::{Deserialize, Serialize};
 
+use super::records::{EVIDENCE_COLUMNS, StoredFacts};
 use super::{SqlStore, ts};
 use crate::error::StoreError;
 use crate::keys;
@@ -165,7 +166,7 @@ impl<'de> Deserialize<'de> for PersonShown {
 }
 
 /// person_key, case_code, state, state_date, trigger, policy, policy_version, updated_at, facts,
-/// data_key.
+/// data_key, and the latest transition's id and evidence when it keeps the facts.
 type SummaryRow = (
     String,
     String,
@@ -177,10 +178,17 @@ type SummaryRow = (
     String,
     Option<Vec<u8>>,
     Vec<u8>,
+    Option<String>,
+    Option<Vec<u8>>,
 );
 
-const SUMMARY_COLUMNS: &str = "r.person_key, r.case_code, r.state, r.state_date, r.state_trigger, r.policy, r.policy_version, \
-     r.updated_at, r.facts, r.data_key";
+/// With the facts, the evidence that keeps them when the row does not (`EVIDENCE_COLUMNS`).
+fn summary_columns() -> String {
+    format!(
+        "r.person_key, r.case_code, r.state, r.state_date, r.state_trigger, r.policy, r.policy_version, \
+         r.updated_at, r.facts, r.data_key, {EVIDENCE_COLUMNS}"
+    )
+}
 
 /// The agency holds the record `r`: it sent one of its events (table `holdings`, kept as events
 /// arrive).
@@ -192,14 +200,16 @@ impl SqlStore {
         &self,
         person_key: &str,
         case_code: &str,
-        facts: Option<&[u8]>,
+        facts: &StoredFacts,
         wrapped: &[u8],
     ) -> Result<PersonShown, StoreError> {
-        let Some(facts) = facts else {
+        if facts.sealed.is_none() {
+            return Ok(PersonShown::default());
+        }
+        let key = self.keys.record_key(wrapped, person_key, case_code)?;
+        let Some(plain) = facts.open(&key, case_code)? else {
             return Ok(PersonShown::default());
         };
-        let key = self.keys.record_key(wrapped, person_key, case_code)?;
-        let plain = keys::open(&key, facts, &format!("facts/{case_code}"))?;
         let parsed: FactsPerson = serde_json::from_slice(&plain)
             .map_err(|e| StoreError::Corrupt(format!("facts of {case_code}: {e}")))?;
         Ok(parsed.person)
@@ -217,8 +227,11 @@ impl SqlStore {
             updated_at,
             facts,
             wrapped,
+            transition_id,
+            evidence,
         ) = row;
-        let person = self.person_shown(&person_key, &case_code, facts.as_deref(), &wrapped)?;
+        let facts = StoredFacts::new(facts, transition_id, evidence);
+        let person = self.person_shown(&person_key, &case_code, &facts, &wrapped)?;
         Ok(RecordSummary {
             person_key,
             case_code,
@@ -238,13 +251,14 @@ impl SqlStore {
     ) -> Result<RecordPage, StoreError> {
         let limit = filter.limit.max(1);
         let sql = format!(
-            "SELECT {SUMMARY_COLUMNS} FROM records r \
+            "SELECT {} FROM records r \
              WHERE ($2 IS NULL OR r.state = $2) \
              AND ($3 IS NULL OR (r.state = 'pending_seal' AND r.state_date IS NOT NULL AND r.state_date < $3)) \
              AND ($4 IS NULL OR r.policy_version = $4) \
              AND ($1 IS NULL OR {HELD_BY}) \
              AND ($5 IS NULL OR r.case_code > $5 OR (r.case_code = $5 AND r.person_key > $6)) \
-             ORDER BY r.case_code, r.person_key LIMIT $7"
+             ORDER BY r.case_code, r.person_key LIMIT $7",
+            summary_columns()
         );
         let rows: Vec<SummaryRow> = sqlx::query_as(&sql)
             .bind(filter.agency.clone())
@@ -284,8 +298,9 @@ impl SqlStore {
         held_by: Option<&str>,
     ) -> Result<Vec<RecordTimeline>, StoreError> {
         let sql = format!(
-            "SELECT {SUMMARY_COLUMNS} FROM records r WHERE r.case_code = $2 AND ($1 IS NULL OR {HELD_BY}) \
-             ORDER BY r.person_key"
+            "SELECT {} FROM records r WHERE r.case_code = $2 AND ($1 IS NULL OR {HELD_BY}) \
+             ORDER BY r.person_key",
+            summary_columns()
         );
         let rows: Vec<SummaryRow> = sqlx::query_as(&sql)
             .bind(held_by)
@@ -421,8 +436,9 @@ impl SqlStore {
             Option<String>,
         );
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT notice_id, kind, recipient, status, attempts, last_error, created_at, delivered_at, acknowledged_at \
-             FROM notices WHERE case_code = $1 AND person_key = $2 ORDER BY created_at, notice_id",
+            "SELECT n.notice_id, n.kind, n.recipient, n.status, n.attempts, n.last_error, n.created_at, n.delivered_at, n.acknowledged_at \
+             FROM transitions t JOIN notices n ON n.transition_seq = t.seq \
+             WHERE t.case_code = $1 AND t.person_key = $2 ORDER BY n.created_at, n.notice_id",
         )
         .bind(record.case_code.as_str())
         .bind(record.person_key.as_str())

@@ -17,10 +17,92 @@ use sqlx::AnyConnection;
 use crate::error::StoreError;
 use crate::keys;
 use crate::records::RecordStore;
-use crate::sql::rows::{Param, ROWS_PER_STATEMENT, decode, decode_opt, list, ts};
+use crate::sql::rows::{Param, ROWS_PER_STATEMENT, decode, decode_opt, list, placeholders, ts};
 use crate::sql::{SqlStore, Tx};
 use crate::types::{Counts, RecordView, StateRow, TransitionView};
 use crate::{NoticeStatus, RecordFilter, RecordPage, RecordTimeline, Stats};
+
+/// A record's facts as its row keeps them: sealed in `records.facts`, or, when that is empty
+/// ([`IN_EVIDENCE`]), once, in the evidence of the record's latest transition, which was taken on
+/// these facts in the decision that wrote them ([`EVIDENCE_COLUMNS`] reads its id and evidence).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StoredFacts {
+    pub(crate) sealed: Option<Vec<u8>>,
+    /// The latest transition's id and sealed evidence, read when `sealed` is empty.
+    pub(crate) evidence: Option<(String, Vec<u8>)>,
+}
+
+/// What a decision writes to `records.facts` when a transition it writes in the same transaction
+/// keeps the record's facts in its evidence: the facts are kept once, there.
+pub(crate) const IN_EVIDENCE: &[u8] = b"";
+
+/// For a query over `records r`, after its other columns: the id and the sealed evidence of the
+/// record's latest transition when the record's facts are kept there (an empty `r.facts`); NULL
+/// and NULL otherwise. Each is the last entry of `transitions_by_record` for the record.
+pub(crate) const EVIDENCE_COLUMNS: &str = "CASE WHEN length(r.facts) = 0 THEN (SELECT t.transition_id FROM transitions t \
+     WHERE t.case_code = r.case_code AND t.person_key = r.person_key ORDER BY t.seq DESC LIMIT 1) END, \
+     CASE WHEN length(r.facts) = 0 THEN (SELECT t.reasons FROM transitions t \
+     WHERE t.case_code = r.case_code AND t.person_key = r.person_key ORDER BY t.seq DESC LIMIT 1) END";
+
+impl StoredFacts {
+    /// From a row's `facts` and its [`EVIDENCE_COLUMNS`].
+    pub(crate) fn new(
+        sealed: Option<Vec<u8>>,
+        transition_id: Option<String>,
+        evidence: Option<Vec<u8>>,
+    ) -> Self {
+        Self {
+            sealed,
+            evidence: transition_id.zip(evidence),
+        }
+    }
+
+    /// The facts in clear, as the decision that wrote them serialised them (byte for byte); `None`
+    /// for a record that has none yet.
+    pub(crate) fn open(
+        &self,
+        key: &DataKey,
+        case_code: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        match &self.sealed {
+            None => Ok(None),
+            Some(sealed) if sealed.as_slice() == IN_EVIDENCE => {
+                let corrupt =
+                    |what: &str| StoreError::Corrupt(format!("facts of {case_code}: {what}"));
+                let (transition_id, evidence) = self
+                    .evidence
+                    .as_ref()
+                    .ok_or_else(|| corrupt("kept in a transition that is missing"))?;
+                let plain = keys::open(key, evidence, &format!("transition/{transition_id}"))?;
+                facts_of_evidence(&plain)
+                    .map(|facts| Some(facts.to_vec()))
+                    .ok_or_else(|| {
+                        corrupt(&format!(
+                            "not in the evidence of transition {transition_id}"
+                        ))
+                    })
+            }
+            Some(sealed) => keys::open(key, sealed, &format!("facts/{case_code}")).map(Some),
+        }
+    }
+}
+
+/// The evidence of a transition as a decision writes it: the date and the record's facts.
+pub(crate) fn evidence(as_of: Date, facts: &[u8]) -> Vec<u8> {
+    let mut evidence = Vec::with_capacity(facts.len() + 32);
+    evidence.extend_from_slice(format!("{{\"as_of\":\"{as_of}\",\"facts\":").as_bytes());
+    evidence.extend_from_slice(facts);
+    evidence.push(b'}');
+    evidence
+}
+
+/// The record's facts in a transition's evidence ([`evidence`]), byte for byte as they were given.
+pub(crate) fn facts_of_evidence(evidence: &[u8]) -> Option<&[u8]> {
+    const FACTS: &[u8] = b"\",\"facts\":";
+    let rest = evidence.strip_prefix(b"{\"as_of\":\"")?;
+    let at = rest.windows(FACTS.len()).position(|w| w == FACTS)?;
+    rest[at + FACTS.len()..].strip_suffix(b"}")
+}
 
 /// One record of a person as a decision reads it: its row, and its facts once decrypted.
 #[derive(Debug, Clone)]
@@ -28,7 +110,7 @@ pub(crate) struct Cached {
     /// `None` until the record's first decision.
     pub state: Option<State>,
     pub convicted: bool,
-    pub facts: Option<Vec<u8>>,
+    pub facts: StoredFacts,
     pub wrapped: Vec<u8>,
     /// Decrypted facts, filled on first use.
     pub record: Option<Record>,
@@ -79,7 +161,8 @@ impl SqlStore {
         let mut persons = PersonRows::new();
         for chunk in person_keys.chunks(500) {
             let sql = format!(
-                "SELECT person_key, case_code, state, state_date, state_trigger, convicted, facts, data_key FROM records WHERE person_key IN ({})",
+                "SELECT r.person_key, r.case_code, r.state, r.state_date, r.state_trigger, r.convicted, r.facts, r.data_key, {EVIDENCE_COLUMNS} \
+                 FROM records r WHERE r.person_key IN ({})",
                 list(self.positional(), chunk.len())
             );
             type Row = (
@@ -91,13 +174,25 @@ impl SqlStore {
                 i64,
                 Option<Vec<u8>>,
                 Vec<u8>,
+                Option<String>,
+                Option<Vec<u8>>,
             );
             let mut query = sqlx::query_as::<_, Row>(&sql);
             for key in chunk {
                 query = query.bind(key.as_str());
             }
-            for (person_key, case_code, state, date, trigger, convicted, facts, wrapped) in
-                query.fetch_all(&mut *tx).await?
+            for (
+                person_key,
+                case_code,
+                state,
+                date,
+                trigger,
+                convicted,
+                facts,
+                wrapped,
+                transition_id,
+                evidence,
+            ) in query.fetch_all(&mut *tx).await?
             {
                 let state = (state != "new")
                     .then(|| state_from_row(&state, date.as_deref(), trigger.as_deref()));
@@ -106,7 +201,7 @@ impl SqlStore {
                     Cached {
                         state,
                         convicted: convicted != 0,
-                        facts,
+                        facts: StoredFacts::new(facts, transition_id, evidence),
                         wrapped,
                         record: None,
                     },
@@ -176,19 +271,32 @@ impl SqlStore {
     }
 
     /// Inserts transition rows (transition id, person key, case code, from, to, state date,
-    /// trigger, rule, policy, policy version, actor, at, sealed evidence, sealed notice facts).
+    /// trigger, rule, policy, policy version, actor, at, sealed evidence, sealed notice facts), a
+    /// hundred to a statement; the sequence number each was given, by transition id (its notices
+    /// name it).
     pub(crate) async fn insert_transitions(
         &self,
         tx: &mut AnyConnection,
         rows: Vec<[Param; 14]>,
-    ) -> Result<(), StoreError> {
-        self.insert_rows(
-            tx,
-            "INSERT INTO transitions (transition_id, person_key, case_code, from_state, to_state, state_date, state_trigger, rule, policy, \
-             policy_version, actor, at, reasons, notice_facts) VALUES",
-            rows,
-        )
-        .await
+    ) -> Result<HashMap<String, i64>, StoreError> {
+        let mut seqs = HashMap::with_capacity(rows.len());
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<[Param; 14]> = rows.by_ref().take(ROWS_PER_STATEMENT).collect();
+            let sql = format!(
+                "INSERT INTO transitions (transition_id, person_key, case_code, from_state, to_state, state_date, state_trigger, rule, policy, \
+                 policy_version, actor, at, reasons, notice_facts) VALUES {} RETURNING transition_id, seq",
+                placeholders(self.positional(), chunk.len(), 14)
+            );
+            let mut query = sqlx::query_as::<_, (String, i64)>(&sql);
+            for row in chunk {
+                for value in row {
+                    query = value.bind_as(query);
+                }
+            }
+            seqs.extend(query.fetch_all(&mut *tx).await?);
+        }
+        Ok(seqs)
     }
 
     /// Keeps the policy that decided transitions, once per version; refuses a different document
@@ -380,15 +488,37 @@ impl SqlStore {
         Ok(())
     }
 
-    /// Every record's person key, case code, sealed facts and wrapped data key, in key order.
+    /// Every record's person key, case code, stored facts and wrapped data key, in key order.
     pub(crate) async fn sealed_facts(
         &self,
-    ) -> Result<Vec<(String, String, Option<Vec<u8>>, Vec<u8>)>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT person_key, case_code, facts, data_key FROM records ORDER BY person_key, case_code",
-        )
+    ) -> Result<Vec<(String, String, StoredFacts, Vec<u8>)>, StoreError> {
+        type Row = (
+            String,
+            String,
+            Option<Vec<u8>>,
+            Vec<u8>,
+            Option<String>,
+            Option<Vec<u8>>,
+        );
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT r.person_key, r.case_code, r.facts, r.data_key, {EVIDENCE_COLUMNS} FROM records r \
+             ORDER BY r.person_key, r.case_code"
+        ))
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(person_key, case_code, facts, wrapped, transition_id, evidence)| {
+                    (
+                        person_key,
+                        case_code,
+                        StoredFacts::new(facts, transition_id, evidence),
+                        wrapped,
+                    )
+                },
+            )
+            .collect())
     }
 
     /// Puts `policy` in force; what an earlier change left in `records_to_refresh` under another
@@ -437,16 +567,37 @@ impl RecordStore for SqlStore {
         identity: &str,
     ) -> Result<Option<RecordView>, StoreError> {
         let person_key = self.keys.person_key(identity);
-        let row: Option<(String, Option<String>, Option<String>, Option<String>, Option<String>, Option<Vec<u8>>, Vec<u8>)> =
-            sqlx::query_as(
-                "SELECT state, state_date, state_trigger, policy, policy_version, facts, data_key FROM records \
-                 WHERE person_key = $1 AND case_code = $2",
-            )
-            .bind(person_key.as_str())
-            .bind(case_code)
-            .fetch_optional(&self.pool)
-            .await?;
-        let Some((state, state_date, trigger, policy, policy_version, facts, wrapped)) = row else {
+        type Row = (
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<Vec<u8>>,
+            Vec<u8>,
+            Option<String>,
+            Option<Vec<u8>>,
+        );
+        let row: Option<Row> = sqlx::query_as(&format!(
+            "SELECT r.state, r.state_date, r.state_trigger, r.policy, r.policy_version, r.facts, r.data_key, {EVIDENCE_COLUMNS} \
+             FROM records r WHERE r.person_key = $1 AND r.case_code = $2"
+        ))
+        .bind(person_key.as_str())
+        .bind(case_code)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((
+            state,
+            state_date,
+            trigger,
+            policy,
+            policy_version,
+            facts,
+            wrapped,
+            transition_id,
+            evidence,
+        )) = row
+        else {
             return Ok(None);
         };
         Ok(Some(RecordView {
@@ -461,8 +612,7 @@ impl RecordStore for SqlStore {
                     &person_key,
                     case_code,
                     &wrapped,
-                    facts,
-                    &format!("facts/{case_code}"),
+                    StoredFacts::new(facts, transition_id, evidence),
                 )
                 .await?,
             // The transition that made the current state, with its evidence and policy text.

@@ -62,6 +62,19 @@ impl Param {
             Param::MaybeBlob(value) => query.bind(value),
         }
     }
+
+    /// [`Param::bind`] for a statement whose rows are read (`RETURNING`).
+    pub(crate) fn bind_as<'q, O>(
+        self,
+        query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
+        match self {
+            Param::Text(value) => query.bind(value),
+            Param::Int(value) => query.bind(value),
+            Param::Blob(value) => query.bind(value),
+            Param::MaybeBlob(value) => query.bind(value),
+        }
+    }
 }
 
 /// `rows` groups of `columns` placeholders, numbered on: `($1, $2), ($3, $4)` (`?` on SQLite).
