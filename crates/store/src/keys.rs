@@ -25,6 +25,7 @@ struct KeyState {
     person_hasher: KeyedHasher,
     ack_hasher: KeyedHasher,
     content_hasher: KeyedHasher,
+    event_id_hasher: KeyedHasher,
     /// The first wraps new keys; every one is tried to unwrap (during a rotation, the old master's
     /// and the new one's).
     wrappers: Vec<KeyWrapper>,
@@ -39,6 +40,7 @@ impl KeyState {
             person_hasher: index.keyed_hasher("fengcun/person"),
             ack_hasher: index.keyed_hasher("fengcun/notice-ack"),
             content_hasher: index.keyed_hasher("fengcun/event-content"),
+            event_id_hasher: index.keyed_hasher("fengcun/event-id"),
             wrappers: wrapping.iter().map(|m| m.key_wrapper()).collect(),
             index,
         }
@@ -193,6 +195,19 @@ impl Keys {
         mac
     }
 
+    /// What `events.event_id` holds for an event sent by `agency` under `idempotency_key`: a keyed
+    /// MAC of the two (the agency code length-prefixed, so no two pairs share an input), cut to
+    /// [`EVENT_ID_BYTES`], under a sub-key of the index key — so it never changes with a key
+    /// rotation. The idempotency key itself (which often holds an identity number) is kept only in
+    /// the sealed body; a copy of the database cannot confirm a guessed key against this value.
+    pub fn event_id(&self, agency: &str, idempotency_key: &str) -> Vec<u8> {
+        let mut input = Vec::with_capacity(8 + agency.len() + idempotency_key.len());
+        input.extend_from_slice(&(agency.len() as u64).to_be_bytes());
+        input.extend_from_slice(agency.as_bytes());
+        input.extend_from_slice(idempotency_key.as_bytes());
+        self.state().event_id_hasher.hash(&input)[..EVENT_ID_BYTES].to_vec()
+    }
+
     /// Whether a stored `content_hash` is that of `canonical`, whose MAC is `mac`: compared as a
     /// MAC, or, for a row a server from before the MAC wrote (a plain hash of 32 bytes, until the
     /// next opening of the store rewrites it), as the plain hash it was.
@@ -253,6 +268,9 @@ fn detail_context(context: &str) -> String {
 
 /// The first byte of a content MAC.
 pub const CONTENT_MAC_V1: u8 = 1;
+
+/// The length of an event's identity MAC ([`Keys::event_id`]): 128 bits.
+pub const EVENT_ID_BYTES: usize = 16;
 
 /// The length of a content hash from before the MAC: a plain SM3 (or SHA-256) digest.
 pub(crate) const LEGACY_HASH_BYTES: usize = 32;

@@ -33,6 +33,10 @@ const SQLITE: &[(i64, &str)] = &[
         16,
         include_str!("../migrations/sqlite/0016_key_rotation.sql"),
     ),
+    (
+        17,
+        include_str!("../migrations/sqlite/0017_compact_events.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_core.sql")),
@@ -62,7 +66,29 @@ const POSTGRES: &[(i64, &str)] = &[
         16,
         include_str!("../migrations/postgres/0016_key_rotation.sql"),
     ),
+    (
+        17,
+        include_str!("../migrations/postgres/0017_compact_events.sql"),
+    ),
 ];
+
+/// The migration that made `events` compact (0017).
+const COMPACT_EVENTS: i64 = 17;
+
+/// Whether `events` has the compact layout of migration 17 (its column `event_id`).
+async fn events_compact(conn: &mut AnyConnection, backend: Backend) -> Result<bool, StoreError> {
+    let sql = match backend {
+        Backend::Sqlite => {
+            "SELECT COUNT(*) FROM pragma_table_info('events') WHERE name = 'event_id'"
+        }
+        Backend::Postgres => {
+            "SELECT COUNT(*) FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = 'events' AND column_name = 'event_id'"
+        }
+    };
+    let (count,): (i64,) = sqlx::query_as(sql).fetch_one(&mut *conn).await?;
+    Ok(count > 0)
+}
 
 /// Held on PostgreSQL while migrating, so that servers started together (an upgrade) migrate one
 /// after another instead of racing to create the same tables.
@@ -107,7 +133,13 @@ async fn apply_pending(conn: &mut AnyConnection, backend: Backend) -> Result<(),
         if applied.iter().any(|(v,)| v == version) {
             continue;
         }
-        sqlx::raw_sql(sql).execute(&mut *tx).await?;
+        // Migration 17 renames `events` to keep its old rows for the conversion in Rust; run again
+        // over a database whose schema_version was set back, it would take the converted table for
+        // the old one. Every other migration tolerates running again by itself.
+        let converted = *version == COMPACT_EVENTS && events_compact(&mut tx, backend).await?;
+        if !converted {
+            sqlx::raw_sql(sql).execute(&mut *tx).await?;
+        }
         // Dated by the database: the store reads no clock of its own.
         sqlx::query(
             "INSERT INTO schema_version (version, applied_at) VALUES ($1, CAST(CURRENT_TIMESTAMP AS TEXT))",
