@@ -509,7 +509,7 @@ impl SqlStore {
     }
 
     /// Whether the table of events as they were before migration 17 is still there.
-    async fn v16_events_left(&self) -> Result<bool, StoreError> {
+    async fn v16_events_left(&self, conn: &mut AnyConnection) -> Result<bool, StoreError> {
         let sql = match self.backend {
             crate::types::Backend::Sqlite => {
                 "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'events_v16'"
@@ -519,7 +519,7 @@ impl SqlStore {
                  WHERE table_schema = current_schema() AND table_name = 'events_v16'"
             }
         };
-        let (count,): (i64,) = sqlx::query_as(sql).fetch_one(&self.pool).await?;
+        let (count,): (i64,) = sqlx::query_as(sql).fetch_one(&mut *conn).await?;
         Ok(count > 0)
     }
 
@@ -536,12 +536,21 @@ impl SqlStore {
     /// `rewrite_legacy_content_hashes` — and also kept in `events_v16`, where its idempotency key
     /// (its body's old context) is not lost. The old table is dropped once empty.
     pub(crate) async fn convert_v16_events(&self) -> Result<(), StoreError> {
-        if !self.v16_events_left().await? {
-            return Ok(());
-        }
         let mut after = 0i64;
         loop {
             let mut tx = self.begin_write().await?;
+            // Processes opening the store together convert one batch at a time, and see the old
+            // table gone once another dropped it (SQLite: `BEGIN IMMEDIATE` serialises them).
+            if self.backend == crate::types::Backend::Postgres {
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(CONVERSION_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            if !self.v16_events_left(&mut tx).await? {
+                tx.commit().await?;
+                return Ok(());
+            }
             // seq, person key, case code, agency code, idempotency key, content hash, arrival
             // time, sealed body, wrapped record key.
             type Row = (
@@ -762,6 +771,9 @@ impl SqlStore {
         Ok(())
     }
 }
+
+/// Held (per transaction) on PostgreSQL while a batch of old events is converted.
+const CONVERSION_LOCK: i64 = 0x0066_656e_6763_7517;
 
 /// A record's prefetched events, opened with its key.
 pub(crate) fn open_events(
