@@ -18,7 +18,8 @@
 --     index's entries are (person, rowid = seq), so a person's events come in seq order, and a
 --     person has few records: filtering the case on the rows read replaces the case code that
 --     `events_by_record (person_key, case_code, seq)` carried (EXPLAIN QUERY PLAN: SEARCH events
---     USING INDEX events_by_person (person=?), no temporary B-tree for ORDER BY seq).
+--     USING INDEX events_by_person (person=?); for one person no temporary B-tree for ORDER BY
+--     seq, for the prefetch's list of persons one, as with the old index).
 --   every event in seq order (rebuilds)                                the table itself.
 -- The old index on (agency_code, idempotency_key) and `events_by_record` have no query left.
 --
