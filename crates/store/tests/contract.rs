@@ -4738,6 +4738,14 @@ async fn events_stored_before_migration_17_are_converted_without_loss() {
             .await
             .unwrap();
         assert_eq!(old.len(), 8, "{url}: the old layout, with its plain keys");
+        let old_hashes: Vec<(Vec<u8>,)> = sqlx::query_as("SELECT content_hash FROM events")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        assert!(
+            old_hashes.iter().all(|(h,)| h.len() == 33 && h[0] == 1),
+            "{url}: the content MACs of before, 0x01 and 32 bytes"
+        );
         assert_eq!(old[4].0, "110105199507070029-0", "{url}");
         drop(store);
 
@@ -4766,6 +4774,14 @@ async fn events_stored_before_migration_17_are_converted_without_loss() {
                 .fetch_all(store.pool())
                 .await;
             assert!(left.is_err(), "{url} {round}: the old table is dropped");
+            let hashes: Vec<(Vec<u8>,)> = sqlx::query_as("SELECT content_hash FROM events")
+                .fetch_all(store.pool())
+                .await
+                .unwrap();
+            assert!(
+                hashes.iter().all(|(h,)| h.len() == 16),
+                "{url} {round}: 16-byte content MACs"
+            );
             sqlx::raw_sql("DELETE FROM schema_version WHERE version >= 17")
                 .execute(store.pool())
                 .await
@@ -4815,5 +4831,76 @@ async fn events_stored_before_migration_17_are_converted_without_loss() {
             after[8].0, other_agency,
             "{url}: numbered after the old events"
         );
+    }
+}
+
+/// An old event whose body does not open stops neither the opening nor the conversion of the
+/// others: it is copied with its content MAC of before (so a re-send of it is still a duplicate and
+/// a changed one a conflict) and kept in `events_v16` with its plain key; the other records read
+/// back as before.
+#[tokio::test]
+async fn an_old_event_that_does_not_open_is_kept_and_still_recognised() {
+    let (first, second) = two_records();
+    for url in fresh_urls("compact_events_damaged").await {
+        let keys = Keys::new(MasterKey::generate());
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+        store.ingest(&first, &c).await.unwrap();
+        store.ingest(&second, &c).await.unwrap();
+        let timelines_a = store.timelines("110105-2024-001701", None).await.unwrap();
+        store
+            .put_events_back_as_before_migration_17()
+            .await
+            .unwrap();
+        sqlx::query("UPDATE events SET body = $1 WHERE idempotency_key = $2")
+            .bind(vec![0u8; 40])
+            .bind(second[1].event.idempotency_key.as_str())
+            .execute(store.pool())
+            .await
+            .unwrap();
+        drop(store);
+
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        let kept: Vec<(String,)> = sqlx::query_as("SELECT idempotency_key FROM events_v16")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(
+            kept,
+            vec![(second[1].event.idempotency_key.clone(),)],
+            "{url}"
+        );
+        assert_eq!(store.counts().await.unwrap().events, 8, "{url}");
+        assert_eq!(
+            store.timelines("110105-2024-001701", None).await.unwrap(),
+            timelines_a,
+            "{url}"
+        );
+        assert_eq!(
+            store
+                .ingest(std::slice::from_ref(&second[1]), &c)
+                .await
+                .unwrap(),
+            vec![LineOutcome::Duplicate],
+            "{url}"
+        );
+        let mut changed = second[1].clone();
+        changed.event.date = "2024-04-02".into();
+        assert!(
+            matches!(
+                store.ingest(&[changed], &c).await,
+                Err(StoreError::Conflict { line: 1, .. })
+            ),
+            "{url}"
+        );
+        drop(store);
+        // Opened again: nothing more to convert, the kept row stays.
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        assert_eq!(store.counts().await.unwrap().events, 8, "{url}");
+        let (left,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM events_v16")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(left, 1, "{url}");
     }
 }

@@ -66,7 +66,7 @@ fn hex(bytes: &[u8]) -> String {
 /// (`Keys::person_key`); `None` for a string that is not such a key (no event can be its).
 pub(crate) fn person_column(person_key: &str) -> Option<Vec<u8>> {
     let digits = person_key.as_bytes();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return None;
     }
     let nibble = |d: u8| match d {
@@ -526,8 +526,9 @@ impl SqlStore {
     /// Moves the events stored before migration 17 (table `events_v16`) into the compact table,
     /// when the store is opened with its master key: each row's id is the MAC of its agency code
     /// and idempotency key (`Keys::event_id`), its body is opened under its old context (the
-    /// idempotency key) and sealed again under the new one (the id), its plain content hash, if it
-    /// still has one, becomes the MAC (as `rewrite_legacy_content_hashes` does), its arrival time
+    /// idempotency key) and sealed again under the new one (the id), its content hash becomes the
+    /// 16-byte MAC (from a plain hash, as `rewrite_legacy_content_hashes` does, or from the longer
+    /// MAC of before, `0x01 ‖ HMAC`), its arrival time
     /// becomes seconds; it keeps its sequence number. 500 rows to a transaction, each inserting
     /// them and deleting them from the old table: an interrupted run resumes where it stopped, and
     /// a second process doing the same writes nothing twice (`ON CONFLICT DO NOTHING`). An event
@@ -621,7 +622,8 @@ impl SqlStore {
                 let (body, hash) = match opened {
                     Ok((key, plain)) => {
                         converted.push(seq);
-                        let hash = if hash.len() == keys::LEGACY_HASH_BYTES {
+                        // A plain hash, or a MAC in its longer form of before: the MAC now.
+                        let hash = if hash.len() != keys::CONTENT_MAC_BYTES {
                             self.keys.content_mac(&plain)
                         } else {
                             hash
@@ -683,7 +685,7 @@ impl SqlStore {
     /// `events` with the person key in hex, the plain idempotency key, kind, date, agency code,
     /// the arrival time as text and the body sealed under `event/<idempotency key>`, without
     /// compression, as the code before wrote it), with the same sequence numbers and content
-    /// hashes, and sets `schema_version` back to 16, so that the next opening converts it again.
+    /// hashes (a MAC in its form of before, `0x01 ‖ HMAC`), and sets `schema_version` back to 16, so that the next opening converts it again.
     #[doc(hidden)]
     pub async fn put_events_back_as_before_migration_17(&self) -> Result<(), StoreError> {
         let records: Vec<(String, String, Vec<u8>)> =
@@ -743,6 +745,12 @@ impl SqlStore {
                 &plain,
                 legacy_event_aad(&event.event.idempotency_key).as_bytes(),
             );
+            // The MAC in the form of before (a plain hash a test put there is kept).
+            let hash = if hash.len() == keys::CONTENT_MAC_BYTES {
+                self.keys.content_mac_v1(&plain)
+            } else {
+                hash
+            };
             sqlx::query(insert)
                 .bind(seq)
                 .bind(record.0.as_str())
