@@ -245,10 +245,11 @@ async fn measure(
         .iter()
         .map(|e| {
             let body = serde_json::to_vec(&e.event).unwrap_or_default();
-            // The event row as the store writes it (migration 17): the person key's bytes, the
-            // event's id (a MAC of agency and idempotency key), the arrival time in seconds.
+            // The event row as the store writes it (migration 17): the person key's first 16
+            // bytes, the event's id (a MAC of agency and idempotency key), the arrival time in
+            // seconds.
             let person_key = keys.person_key(&e.identity);
-            let person: Vec<u8> = (0..person_key.len())
+            let person: Vec<u8> = (0..32)
                 .step_by(2)
                 .filter_map(|i| u8::from_str_radix(&person_key[i..i + 2], 16).ok())
                 .collect();

@@ -3,7 +3,9 @@
 -- agency's key often holds the person's identity number), the kind, the date and the agency code
 -- (all inside the sealed body as well) and the arrival time as text; with two indexes of text keys
 -- it came to about 800 bytes an event. Now a row holds:
---   person       the person key's 32 bytes (the hex of `records.person_key`, decoded);
+--   person       the person key's first 16 bytes (`records.person_key` is the hex of 32): with
+--                the case code, which record the event is of (two persons sharing 128 bits of
+--                their keyed hashes is as unlikely as two events sharing an id);
 --   case_code    as before;
 --   event_id     a 16-byte keyed MAC of (agency code, idempotency key) under the index key
 --                (`Keys::event_id`): the event's identity for idempotency, unique; the plain key,

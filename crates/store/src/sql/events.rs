@@ -62,11 +62,16 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The `events.person` column of a person key: its bytes, the key being their lowercase hex
-/// (`Keys::person_key`); `None` for a string that is not such a key (no event can be its).
+/// The bytes of a person key an event row keeps (`events.person`): 128 bits, as many as an
+/// event's id — two persons sharing them in one case is as unlikely as two events sharing an id.
+pub(crate) const PERSON_REF_BYTES: usize = 16;
+
+/// The `events.person` column of a person key: the first [`PERSON_REF_BYTES`] of its bytes, the
+/// key being their lowercase hex (`Keys::person_key`); `None` for a string that is not such a key
+/// (no event can be its).
 pub(crate) fn person_column(person_key: &str) -> Option<Vec<u8>> {
     let digits = person_key.as_bytes();
-    if !digits.len().is_multiple_of(2) {
+    if digits.len() < 2 * PERSON_REF_BYTES || !digits.len().is_multiple_of(2) {
         return None;
     }
     let nibble = |d: u8| match d {
@@ -74,16 +79,18 @@ pub(crate) fn person_column(person_key: &str) -> Option<Vec<u8>> {
         b'a'..=b'f' => Some(d - b'a' + 10),
         _ => None,
     };
-    digits
+    let bytes: Option<Vec<u8>> = digits
         .chunks(2)
         .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
-        .collect()
+        .collect();
+    bytes.map(|mut bytes| {
+        bytes.truncate(PERSON_REF_BYTES);
+        bytes
+    })
 }
 
-/// The person key of an `events.person` value.
-pub(crate) fn person_key_of(column: &[u8]) -> String {
-    hex(column)
-}
+/// Every stored record's person key and wrapped key, by the (person, case code) its events keep.
+type RecordsByRef = HashMap<(Vec<u8>, String), (String, Vec<u8>)>;
 
 /// `events.received_at` (whole seconds since the epoch) of a time as the store keeps times
 /// (`rows::ts`: rounded to the second).
@@ -356,9 +363,11 @@ impl SqlStore {
         person_keys: impl Iterator<Item = &str>,
     ) -> Result<Prefetched, StoreError> {
         // A person key that is not one (no event can be its) is left out.
-        let mut wanted: Vec<Vec<u8>> = person_keys.filter_map(person_column).collect();
+        let by_ref: HashMap<Vec<u8>, &str> = person_keys
+            .filter_map(|key| Some((person_column(key)?, key)))
+            .collect();
+        let mut wanted: Vec<&Vec<u8>> = by_ref.keys().collect();
         wanted.sort_unstable();
-        wanted.dedup();
         let mut prefetched = Prefetched::new();
         for chunk in wanted.chunks(500) {
             let sql = format!(
@@ -370,8 +379,11 @@ impl SqlStore {
                 query = query.bind(key.as_slice());
             }
             for (seq, person, case_code, event_id, body) in query.fetch_all(&mut *tx).await? {
+                let Some(person_key) = by_ref.get(&person) else {
+                    continue;
+                };
                 prefetched
-                    .entry((person_key_of(&person), case_code))
+                    .entry(((*person_key).to_owned(), case_code))
                     .or_default()
                     .push((seq, event_id, body));
             }
@@ -410,14 +422,7 @@ impl SqlStore {
     ) -> Result<Vec<(ValidEvent, jiff::Timestamp)>, StoreError> {
         // The record keys first, by record: a join on the person key would compare its hex with
         // the event's bytes, row by row.
-        let records: Vec<(String, String, Vec<u8>)> =
-            sqlx::query_as("SELECT person_key, case_code, data_key FROM records")
-                .fetch_all(&self.pool)
-                .await?;
-        let wrapped: HashMap<(String, String), Vec<u8>> = records
-            .into_iter()
-            .map(|(person, case, key)| ((person, case), key))
-            .collect();
+        let records = self.records_by_ref().await?;
         // Person, case code, event id, sealed body, arrival time.
         type Row = (Vec<u8>, String, Vec<u8>, Vec<u8>, i64);
         let rows: Vec<Row> = sqlx::query_as(
@@ -428,11 +433,11 @@ impl SqlStore {
         let mut keys_by_record: HashMap<(String, String), DataKey> = HashMap::new();
         let mut out = Vec::with_capacity(rows.len());
         for (person, case_code, event_id, body, received_at) in rows {
-            let record = (person_key_of(&person), case_code);
             // An event of no stored record is left out, as the join with the records left it.
-            let Some(wrapped) = wrapped.get(&record) else {
+            let Some((person_key, wrapped)) = records.get(&(person, case_code.clone())) else {
                 continue;
             };
+            let record = (person_key.clone(), case_code);
             if !keys_by_record.contains_key(&record) {
                 let key = self.keys.record_key(wrapped, &record.0, &record.1)?;
                 keys_by_record.insert(record.clone(), key);
@@ -476,17 +481,20 @@ impl SqlStore {
             }
             for (seq, person, case_code, event_id, body) in rows {
                 after = seq;
-                let person_key = person_key_of(&person);
-                let wrapped: Option<(Vec<u8>,)> = sqlx::query_as(
-                    "SELECT data_key FROM records WHERE person_key = $1 AND case_code = $2",
-                )
-                .bind(person_key.as_str())
-                .bind(case_code.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-                let opened = wrapped
+                // The case's records (by `records_by_case`), the event's among them by its person.
+                let records: Vec<(String, Vec<u8>)> =
+                    sqlx::query_as("SELECT person_key, data_key FROM records WHERE case_code = $1")
+                        .bind(case_code.as_str())
+                        .fetch_all(&mut *tx)
+                        .await?;
+                let record = records
+                    .into_iter()
+                    .find(|(key, _)| person_column(key).as_ref() == Some(&person));
+                let opened = record
                     .ok_or_else(|| StoreError::Corrupt(format!("no record for event {seq}")))
-                    .and_then(|(wrapped,)| self.keys.record_key(&wrapped, &person_key, &case_code))
+                    .and_then(|(person_key, wrapped)| {
+                        self.keys.record_key(&wrapped, &person_key, &case_code)
+                    })
                     .and_then(|key| keys::open(&key, &body, &event_aad(&event_id)));
                 let plain = match opened {
                     Ok(plain) => plain,
@@ -506,6 +514,21 @@ impl SqlStore {
             }
             tx.commit().await?;
         }
+    }
+
+    /// Every stored record's person key and wrapped key, by the (person, case code) its events
+    /// keep.
+    async fn records_by_ref(&self) -> Result<RecordsByRef, StoreError> {
+        let records: Vec<(String, String, Vec<u8>)> =
+            sqlx::query_as("SELECT person_key, case_code, data_key FROM records")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(records
+            .into_iter()
+            .filter_map(|(person_key, case, wrapped)| {
+                Some(((person_column(&person_key)?, case), (person_key, wrapped)))
+            })
+            .collect())
     }
 
     /// Whether the table of events as they were before migration 17 is still there.
@@ -688,14 +711,7 @@ impl SqlStore {
     /// hashes (a MAC in its form of before, `0x01 ‖ HMAC`), and sets `schema_version` back to 16, so that the next opening converts it again.
     #[doc(hidden)]
     pub async fn put_events_back_as_before_migration_17(&self) -> Result<(), StoreError> {
-        let records: Vec<(String, String, Vec<u8>)> =
-            sqlx::query_as("SELECT person_key, case_code, data_key FROM records")
-                .fetch_all(&self.pool)
-                .await?;
-        let wrapped: HashMap<(String, String), Vec<u8>> = records
-            .into_iter()
-            .map(|(person, case, key)| ((person, case), key))
-            .collect();
+        let records = self.records_by_ref().await?;
         type Row = (i64, Vec<u8>, String, Vec<u8>, Vec<u8>, i64, Vec<u8>);
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT seq, person, case_code, event_id, content_hash, received_at, body FROM events ORDER BY seq",
@@ -732,11 +748,10 @@ impl SqlStore {
              agency_code, received_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         };
         for (seq, person, case_code, event_id, hash, received_at, body) in rows {
-            let person_key = person_key_of(&person);
-            let record = (person_key, case_code);
-            let wrapped = wrapped
-                .get(&record)
+            let (person_key, wrapped) = records
+                .get(&(person, case_code.clone()))
                 .ok_or_else(|| StoreError::Corrupt(format!("no record for event {seq}")))?;
+            let record = (person_key.clone(), case_code);
             let key = self.keys.record_key(wrapped, &record.0, &record.1)?;
             let plain = keys::open(&key, &body, &event_aad(&event_id))?;
             let event = Event::parse_stored(&plain)
