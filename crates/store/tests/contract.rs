@@ -4687,8 +4687,9 @@ async fn event_rows_keep_no_idempotency_key_in_clear() {
 /// under them, text times) is converted when it is opened with its key, and reads back exactly
 /// as before: every event with its arrival time, in order, the timelines (kind, agency, date,
 /// document number, arrival), the states; re-sends are duplicates, a changed re-send a conflict,
-/// another agency may use a used key, and new events are numbered after the old ones. Setting
-/// schema_version back once converted changes nothing.
+/// another agency may use a used key, and new events are numbered after the old ones. Opened
+/// without the key first, it is migrated and its rows wait for the key. Setting schema_version
+/// back once converted changes nothing.
 #[tokio::test]
 async fn events_stored_before_migration_17_are_converted_without_loss() {
     let (first, second) = two_records();
@@ -4748,6 +4749,24 @@ async fn events_stored_before_migration_17_are_converted_without_loss() {
         );
         assert_eq!(old[4].0, "110105199507070029-0", "{url}");
         drop(store);
+        // Opened without the key first (the audit commands): migrated, not converted yet.
+        let unkeyed = fengcun_store::open_without_master_key(&url, keys.suite())
+            .await
+            .unwrap();
+        let waiting: (i64, i64) = (
+            sqlx::query_as::<_, (i64,)>("SELECT COUNT(*) FROM events_v16")
+                .fetch_one(unkeyed.pool())
+                .await
+                .unwrap()
+                .0,
+            sqlx::query_as::<_, (i64,)>("SELECT COUNT(*) FROM events")
+                .fetch_one(unkeyed.pool())
+                .await
+                .unwrap()
+                .0,
+        );
+        assert_eq!(waiting, (8, 0), "{url}: the old rows wait for the key");
+        drop(unkeyed);
 
         for round in ["converted", "schema_version set back"] {
             let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
