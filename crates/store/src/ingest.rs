@@ -23,7 +23,7 @@ use crate::decisions::{Persons, Writes};
 use crate::error::StoreError;
 use crate::keys;
 use crate::sql::SqlStore;
-use crate::sql::events::{AgencyRow, EventRow, event_id};
+use crate::sql::events::{AgencyRow, EventRow, event_aad, event_id};
 use crate::sql::records::Cached;
 use crate::sql::rows::ROWS_PER_STATEMENT;
 use crate::types::{Context, LineOutcome};
@@ -72,7 +72,7 @@ impl SqlStore {
         let writing = async {
             // Sealed a statement at a time, so that sealing alternates with the derivation.
             for chunk in prepared.pending.chunks(ROWS_PER_STATEMENT) {
-                let rows = seal_rows(unsealed_rows(chunk, &prepared.record_keys)?);
+                let rows = seal_rows(unsealed_rows(self.keys(), chunk, &prepared.record_keys)?);
                 self.insert_event_rows(tx, &rows, ctx).await?;
             }
             self.insert_mappings(tx, &prepared.new_mappings).await?;
@@ -121,7 +121,7 @@ impl SqlStore {
         }
         // The event bodies need only their records' keys: they are sealed on another thread while
         // this one derives the records (SM4 in software is a third of deciding a batch).
-        let unsealed = unsealed_rows(&prepared.pending, &prepared.record_keys)?;
+        let unsealed = unsealed_rows(self.keys(), &prepared.pending, &prepared.record_keys)?;
         let sealing = tokio::task::spawn_blocking(move || seal_rows(unsealed));
         let writes = self
             .derive_batch(&mut snapshot.persons, &prepared, ctx)
@@ -278,6 +278,7 @@ impl SqlStore {
 
 /// Event rows with their plain bodies, each with the key to seal it with.
 fn unsealed_rows(
+    keys: &crate::Keys,
     pending: &[Pending<'_>],
     record_keys: &HashMap<(String, String), DataKey>,
 ) -> Result<Vec<(EventRow, DataKey)>, StoreError> {
@@ -293,9 +294,8 @@ fn unsealed_rows(
                 person_key: p.person_key.clone(),
                 case_code: p.case_code.clone(),
                 idempotency_key: p.event.event.idempotency_key.clone(),
+                event_id: keys.event_id(&p.event.event.agency.code, &p.event.event.idempotency_key),
                 hash: p.hash.clone(),
-                kind: p.event.event.kind.code(),
-                date: p.event.date.to_string(),
                 agency: p.event.event.agency.code.clone(),
             };
             Ok((row, key.clone()))
@@ -303,11 +303,11 @@ fn unsealed_rows(
         .collect()
 }
 
-/// Seals each row's body with its key, bound to the event's idempotency key.
+/// Seals each row's body with its key, bound to the event's identity (`events::event_aad`).
 fn seal_rows(rows: Vec<(EventRow, DataKey)>) -> Vec<EventRow> {
     rows.into_iter()
         .map(|(mut row, key)| {
-            row.body = keys::seal(&key, &row.body, &format!("event/{}", row.idempotency_key));
+            row.body = keys::seal(&key, &row.body, &event_aad(&row.event_id));
             row
         })
         .collect()

@@ -26,6 +26,7 @@ struct KeyState {
     person_hasher: KeyedHasher,
     ack_hasher: KeyedHasher,
     content_hasher: KeyedHasher,
+    event_id_hasher: KeyedHasher,
     /// The first wraps new keys; every one is tried to unwrap (during a rotation, the old master's
     /// and the new one's).
     wrappers: Vec<KeyWrapper>,
@@ -40,6 +41,7 @@ impl KeyState {
             person_hasher: index.keyed_hasher("fengcun/person"),
             ack_hasher: index.keyed_hasher("fengcun/notice-ack"),
             content_hasher: index.keyed_hasher("fengcun/event-content"),
+            event_id_hasher: index.keyed_hasher("fengcun/event-id"),
             wrappers: wrapping.iter().map(|m| m.key_wrapper()).collect(),
             index,
         }
@@ -183,26 +185,45 @@ impl Keys {
 
     /// What `events.content_hash` holds for an event's canonical JSON, to tell a duplicate from a
     /// different event under a used key: a keyed MAC (HMAC-SM3, or HMAC-SHA-256, under a sub-key of
-    /// the master key), never a plain hash — most of an event sits in clear columns and identity
-    /// numbers have little entropy, so a plain hash beside the ciphertext would let a copy of the
-    /// database confirm a guessed event. Prefixed with [`CONTENT_MAC_V1`], which tells it from the
-    /// plain hashes of databases made before (32 bytes, rewritten when the store opens).
+    /// the master key) cut to [`CONTENT_MAC_BYTES`], never a plain hash — identity numbers have
+    /// little entropy, so a plain hash beside the ciphertext would let a copy of the database
+    /// confirm a guessed event. Databases made before hold the plain hash (32 bytes) or the whole
+    /// MAC after [`CONTENT_MAC_V1`] (33 bytes); both are still compared ([`Self::same_content`])
+    /// and replaced when the store opens (migration 17's conversion).
     pub fn content_mac(&self, canonical: &[u8]) -> Vec<u8> {
-        let mut mac = Vec::with_capacity(33);
+        self.state().content_hasher.hash(canonical)[..CONTENT_MAC_BYTES].to_vec()
+    }
+
+    /// Whether a stored `content_hash` is that of `canonical`, whose MAC is `mac`: compared as a
+    /// MAC; for a row from before migration 17 as what it was: a plain hash of 32 bytes, or the
+    /// whole MAC after [`CONTENT_MAC_V1`] (33 bytes).
+    pub(crate) fn same_content(&self, stored: &[u8], mac: &[u8], canonical: &[u8]) -> bool {
+        match stored.len() {
+            LEGACY_HASH_BYTES => stored == fengcun_crypto::hash(self.suite(), canonical),
+            V1_MAC_BYTES => stored == self.content_mac_v1(canonical),
+            _ => stored == mac,
+        }
+    }
+
+    /// The content MAC as stored before migration 17: [`CONTENT_MAC_V1`], then the whole MAC.
+    pub(crate) fn content_mac_v1(&self, canonical: &[u8]) -> Vec<u8> {
+        let mut mac = Vec::with_capacity(V1_MAC_BYTES);
         mac.push(CONTENT_MAC_V1);
         mac.extend_from_slice(&self.state().content_hasher.hash(canonical));
         mac
     }
 
-    /// Whether a stored `content_hash` is that of `canonical`, whose MAC is `mac`: compared as a
-    /// MAC, or, for a row a server from before the MAC wrote (a plain hash of 32 bytes, until the
-    /// next opening of the store rewrites it), as the plain hash it was.
-    pub(crate) fn same_content(&self, stored: &[u8], mac: &[u8], canonical: &[u8]) -> bool {
-        if stored.len() == LEGACY_HASH_BYTES {
-            stored == fengcun_crypto::hash(self.suite(), canonical)
-        } else {
-            stored == mac
-        }
+    /// What `events.event_id` holds for an event sent by `agency` under `idempotency_key`: a keyed
+    /// MAC of the two (the agency code length-prefixed, so no two pairs share an input), cut to
+    /// [`EVENT_ID_BYTES`], under a sub-key of the index key — so it never changes with a key
+    /// rotation. The idempotency key itself (which often holds an identity number) is kept only in
+    /// the sealed body; a copy of the database cannot confirm a guessed key against this value.
+    pub fn event_id(&self, agency: &str, idempotency_key: &str) -> Vec<u8> {
+        let mut input = Vec::with_capacity(8 + agency.len() + idempotency_key.len());
+        input.extend_from_slice(&(agency.len() as u64).to_be_bytes());
+        input.extend_from_slice(agency.as_bytes());
+        input.extend_from_slice(idempotency_key.as_bytes());
+        self.state().event_id_hasher.hash(&input)[..EVENT_ID_BYTES].to_vec()
     }
 
     /// A wrapped record key (or a sealed detail's) wrapped again under the master that wraps new
@@ -252,8 +273,17 @@ fn detail_context(context: &str) -> String {
     format!("fengcun/detail/{context}")
 }
 
-/// The first byte of a content MAC.
+/// The first byte of a content MAC as stored before migration 17 (then the whole MAC).
 pub const CONTENT_MAC_V1: u8 = 1;
+
+/// The length of such a content MAC.
+pub(crate) const V1_MAC_BYTES: usize = 33;
+
+/// The length of a content MAC ([`Keys::content_mac`]): 128 bits.
+pub const CONTENT_MAC_BYTES: usize = 16;
+
+/// The length of an event's identity MAC ([`Keys::event_id`]): 128 bits.
+pub const EVENT_ID_BYTES: usize = 16;
 
 /// The length of a content hash from before the MAC: a plain SM3 (or SHA-256) digest.
 pub(crate) const LEGACY_HASH_BYTES: usize = 32;

@@ -34,6 +34,10 @@ const SQLITE: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0016_key_rotation.sql"),
     ),
     (
+        17,
+        include_str!("../migrations/sqlite/0017_compact_events.sql"),
+    ),
+    (
         18,
         include_str!("../migrations/sqlite/0018_rows_indexes.sql"),
     ),
@@ -65,6 +69,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         16,
         include_str!("../migrations/postgres/0016_key_rotation.sql"),
+    ),
+    (
+        17,
+        include_str!("../migrations/postgres/0017_compact_events.sql"),
     ),
     (
         18,
@@ -113,6 +121,9 @@ async fn has_column(
         .await?;
     Ok(n > 0)
 }
+
+/// The migration that made `events` compact (0017).
+const COMPACT_EVENTS: i64 = 17;
 
 /// Held on PostgreSQL while migrating, so that servers started together (an upgrade) migrate one
 /// after another instead of racing to create the same tables.
@@ -166,7 +177,14 @@ async fn apply_pending(conn: &mut AnyConnection, backend: Backend) -> Result<(),
                 sqlx::raw_sql(sql).execute(&mut *tx).await?;
             }
         }
-        sqlx::raw_sql(sql).execute(&mut *tx).await?;
+        // Migration 17 renames `events` to keep its old rows for the conversion in Rust; run again
+        // over a database whose schema_version was set back, it would take the converted table for
+        // the old one. Every other migration tolerates running again by itself.
+        let converted =
+            *version == COMPACT_EVENTS && has_column(&mut tx, backend, "events", "event_id").await?;
+        if !converted {
+            sqlx::raw_sql(sql).execute(&mut *tx).await?;
+        }
         // Dated by the database: the store reads no clock of its own.
         sqlx::query(
             "INSERT INTO schema_version (version, applied_at) VALUES ($1, CAST(CURRENT_TIMESTAMP AS TEXT))",

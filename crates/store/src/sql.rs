@@ -210,6 +210,8 @@ impl SqlStore {
         }
         drop(conn);
         if check_key {
+            // Events stored before migration 17 move to the compact table first (needs the key).
+            store.convert_v16_events().await?;
             store.rewrite_legacy_content_hashes().await?;
         }
         Ok(store)

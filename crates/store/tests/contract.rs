@@ -2652,13 +2652,33 @@ async fn a_database_opens_only_with_the_master_key_it_was_made_with() {
     }
 }
 
-/// Each stored event's `content_hash`, by (agency code, idempotency key).
-async fn content_hashes(store: &SqlStore) -> Vec<(String, String, Vec<u8>)> {
-    let mut rows: Vec<(String, String, Vec<u8>)> =
-        sqlx::query_as("SELECT agency_code, idempotency_key, content_hash FROM events")
+/// Each stored event's `content_hash`, by (agency code, idempotency key): the row is found by its
+/// id, the MAC of the two (`Keys::event_id`), among `events`' (a row of none of them: "?").
+async fn content_hashes(store: &SqlStore, events: &[ValidEvent]) -> Vec<(String, String, Vec<u8>)> {
+    let stored: Vec<(Vec<u8>, Vec<u8>)> =
+        sqlx::query_as("SELECT event_id, content_hash FROM events")
             .fetch_all(store.pool())
             .await
             .unwrap();
+    let mut rows: Vec<(String, String, Vec<u8>)> = stored
+        .into_iter()
+        .map(|(id, hash)| {
+            let event = events.iter().find(|e| {
+                store
+                    .keys()
+                    .event_id(&e.event.agency.code, &e.event.idempotency_key)
+                    == id
+            });
+            match event {
+                Some(e) => (
+                    e.event.agency.code.clone(),
+                    e.event.idempotency_key.clone(),
+                    hash,
+                ),
+                None => ("?".into(), "?".into(), hash),
+            }
+        })
+        .collect();
     rows.sort();
     rows
 }
@@ -2695,7 +2715,10 @@ async fn event_content_hashes_are_keyed_by_the_master_key() {
         let backend = format!("{:?}", one.backend());
         one.ingest(&events, &c).await.unwrap();
         other.ingest(&events, &c).await.unwrap();
-        let (mine, theirs) = (content_hashes(one).await, content_hashes(other).await);
+        let (mine, theirs) = (
+            content_hashes(one, &events).await,
+            content_hashes(other, &events).await,
+        );
         assert_eq!(mine.len(), 4, "{backend}");
         for event in &events {
             let find = |rows: &[(String, String, Vec<u8>)]| {
@@ -2752,18 +2775,17 @@ async fn plain_content_hashes_of_an_older_database_become_macs_at_open() {
         );
         let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
         store.ingest(&events, &c).await.unwrap();
-        let macs = content_hashes(&store).await;
+        let macs = content_hashes(&store, &events).await;
         for event in &events {
-            sqlx::query("UPDATE events SET content_hash = $1 WHERE agency_code = $2 AND idempotency_key = $3")
+            sqlx::query("UPDATE events SET content_hash = $1 WHERE event_id = $2")
                 .bind(plain_sm3(event))
-                .bind(event.event.agency.code.as_str())
-                .bind(event.event.idempotency_key.as_str())
+                .bind(keys.event_id(&event.event.agency.code, &event.event.idempotency_key))
                 .execute(store.pool())
                 .await
                 .unwrap();
         }
         assert!(
-            content_hashes(&store)
+            content_hashes(&store, &events)
                 .await
                 .iter()
                 .all(|(_, _, h)| h.len() == 32)
@@ -2782,7 +2804,7 @@ async fn plain_content_hashes_of_an_older_database_become_macs_at_open() {
         drop(store);
 
         let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
-        let rewritten = content_hashes(&store).await;
+        let rewritten = content_hashes(&store, &events).await;
         assert_eq!(rewritten, macs, "{url}");
         for event in &events {
             assert!(
@@ -2806,8 +2828,12 @@ async fn plain_content_hashes_of_an_older_database_become_macs_at_open() {
 }
 
 /// Puts a database's `events` back as migrations 1–5 left them: idempotency keys unique across
-/// the platform.
+/// the platform (from the layout of migrations 1–16, to which the store puts them back first).
 async fn events_before_migration_8(store: &SqlStore) {
+    store
+        .put_events_back_as_before_migration_17()
+        .await
+        .unwrap();
     let sql = match store.backend() {
         fengcun_store::Backend::Sqlite => {
             "CREATE TABLE events_v5 (seq INTEGER PRIMARY KEY AUTOINCREMENT, person_key TEXT NOT NULL, \
@@ -5095,5 +5121,330 @@ async fn supervision_flags_are_kept_once_and_reviewed_once() {
             store.open_flags_by_rule().await.unwrap(),
             [("hours".to_owned(), 1)]
         );
+    }
+}
+
+/// Every value of every row of `events`, as text where it is text and as bytes otherwise.
+async fn event_row_values(store: &SqlStore) -> Vec<(String, Vec<u8>)> {
+    use sqlx::{Column, Row};
+    let rows = sqlx::query("SELECT * FROM events")
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    let mut values = Vec::new();
+    for row in &rows {
+        for (i, column) in row.columns().iter().enumerate() {
+            let value = if let Ok(text) = row.try_get::<String, _>(i) {
+                text.into_bytes()
+            } else if let Ok(bytes) = row.try_get::<Vec<u8>, _>(i) {
+                bytes
+            } else {
+                row.try_get::<i64, _>(i).unwrap().to_string().into_bytes()
+            };
+            values.push((column.name().to_owned(), value));
+        }
+    }
+    values
+}
+
+/// Two records' events, the second's idempotency keys holding the identity number (as agencies'
+/// keys often do), received at two times.
+fn two_records() -> (Vec<ValidEvent>, Vec<ValidEvent>) {
+    let first = conviction(
+        "110105-2024-001701",
+        ZHANG,
+        "危险驾驶罪",
+        sentence("criminal_detention", Some(2)),
+        "2024-01-10",
+        "2024-03-01",
+        "2024-03-12",
+    );
+    let mut second = conviction(
+        "110105-2024-001702",
+        "110105199507070029",
+        "盗窃罪",
+        sentence("fixed_term", Some(6)),
+        "2024-02-10",
+        "2024-04-01",
+        "2024-04-12",
+    );
+    for (i, e) in second.iter_mut().enumerate() {
+        e.event.idempotency_key = format!("110105199507070029-{i}");
+    }
+    (first, second)
+}
+
+/// An event row keeps neither the idempotency key nor the identity number in clear (nor the
+/// person key's hex): the key, which agencies often make of the identity number, is only in the
+/// sealed body; the row holds its keyed MAC.
+#[tokio::test]
+async fn event_rows_keep_no_idempotency_key_in_clear() {
+    let (first, second) = two_records();
+    for store in stores("events_no_plain_key").await {
+        let backend = format!("{:?}", store.backend());
+        store
+            .ingest(&first, &ctx("cn-minor-opt1", "2024-06-01T00:00:00Z"))
+            .await
+            .unwrap();
+        store
+            .ingest(&second, &ctx("cn-minor-opt1", "2024-06-02T08:30:00Z"))
+            .await
+            .unwrap();
+        let values = event_row_values(&store).await;
+        assert!(!values.is_empty(), "{backend}");
+        let person_key = store.keys().person_key("110105199507070029");
+        for needle in [
+            "110105199507070029",
+            "110105-2024-001701-filed",
+            person_key.as_str(),
+        ] {
+            for (column, value) in &values {
+                assert!(
+                    !value.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                    "{backend}: column {column} holds {needle}"
+                );
+            }
+        }
+    }
+}
+
+/// A store whose events are as migrations 1–16 left them (plain idempotency keys, bodies sealed
+/// under them, text times) is converted when it is opened with its key, and reads back exactly
+/// as before: every event with its arrival time, in order, the timelines (kind, agency, date,
+/// document number, arrival), the states; re-sends are duplicates, a changed re-send a conflict,
+/// another agency may use a used key, and new events are numbered after the old ones. Opened
+/// without the key first, it is migrated and its rows wait for the key. Setting schema_version
+/// back once converted changes nothing.
+#[tokio::test]
+async fn events_stored_before_migration_17_are_converted_without_loss() {
+    let (first, second) = two_records();
+    for url in fresh_urls("compact_events").await {
+        let keys = Keys::new(MasterKey::generate());
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        let (c1, c2) = (
+            ctx("cn-minor-opt1", "2024-06-01T00:00:00Z"),
+            ctx("cn-minor-opt1", "2024-06-02T08:30:00Z"),
+        );
+        store.ingest(&first, &c1).await.unwrap();
+        store.ingest(&second, &c2).await.unwrap();
+        let events = store.events().await.unwrap();
+        let received: Vec<String> = events.iter().map(|(_, at)| at.to_string()).collect();
+        assert_eq!(
+            received,
+            [
+                vec!["2024-06-01T00:00:00Z"; 4],
+                vec!["2024-06-02T08:30:00Z"; 4]
+            ]
+            .concat(),
+            "{url}"
+        );
+        let stored: Vec<ValidEvent> = events.iter().map(|(e, _)| e.clone()).collect();
+        assert_eq!(stored, [first.clone(), second.clone()].concat(), "{url}");
+        let timelines_a = store.timelines("110105-2024-001701", None).await.unwrap();
+        let timelines_b = store.timelines("110105-2024-001702", None).await.unwrap();
+        assert_eq!(timelines_b[0].events.len(), 4, "{url}");
+        assert_eq!(timelines_b[0].events[2].kind, "judgment", "{url}");
+        assert_eq!(timelines_b[0].events[2].agency_code, "110105-fy", "{url}");
+        assert_eq!(timelines_b[0].events[2].date, "2024-04-01", "{url}");
+        assert_eq!(
+            timelines_b[0].events[2].received_at, "2024-06-02T08:30:00Z",
+            "{url}"
+        );
+        let states = (
+            state(&store, "110105-2024-001701", ZHANG).await,
+            state(&store, "110105-2024-001702", "110105199507070029").await,
+        );
+
+        store
+            .put_events_back_as_before_migration_17()
+            .await
+            .unwrap();
+        let old: Vec<(String,)> = sqlx::query_as("SELECT idempotency_key FROM events ORDER BY seq")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(old.len(), 8, "{url}: the old layout, with its plain keys");
+        let old_hashes: Vec<(Vec<u8>,)> = sqlx::query_as("SELECT content_hash FROM events")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        assert!(
+            old_hashes.iter().all(|(h,)| h.len() == 33 && h[0] == 1),
+            "{url}: the content MACs of before, 0x01 and 32 bytes"
+        );
+        assert_eq!(old[4].0, "110105199507070029-0", "{url}");
+        drop(store);
+        // Opened without the key first (the audit commands): migrated, not converted yet.
+        let unkeyed = fengcun_store::open_without_master_key(&url, keys.suite())
+            .await
+            .unwrap();
+        let waiting: (i64, i64) = (
+            sqlx::query_as::<_, (i64,)>("SELECT COUNT(*) FROM events_v16")
+                .fetch_one(unkeyed.pool())
+                .await
+                .unwrap()
+                .0,
+            sqlx::query_as::<_, (i64,)>("SELECT COUNT(*) FROM events")
+                .fetch_one(unkeyed.pool())
+                .await
+                .unwrap()
+                .0,
+        );
+        assert_eq!(waiting, (8, 0), "{url}: the old rows wait for the key");
+        drop(unkeyed);
+
+        for round in ["converted", "schema_version set back"] {
+            let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+            assert_eq!(store.events().await.unwrap(), events, "{url} {round}");
+            assert_eq!(
+                store.timelines("110105-2024-001701", None).await.unwrap(),
+                timelines_a,
+                "{url} {round}"
+            );
+            assert_eq!(
+                store.timelines("110105-2024-001702", None).await.unwrap(),
+                timelines_b,
+                "{url} {round}"
+            );
+            assert_eq!(
+                (
+                    state(&store, "110105-2024-001701", ZHANG).await,
+                    state(&store, "110105-2024-001702", "110105199507070029").await,
+                ),
+                states,
+                "{url} {round}"
+            );
+            let left: Result<Vec<(i64,)>, _> = sqlx::query_as("SELECT seq FROM events_v16")
+                .fetch_all(store.pool())
+                .await;
+            assert!(left.is_err(), "{url} {round}: the old table is dropped");
+            let hashes: Vec<(Vec<u8>,)> = sqlx::query_as("SELECT content_hash FROM events")
+                .fetch_all(store.pool())
+                .await
+                .unwrap();
+            assert!(
+                hashes.iter().all(|(h,)| h.len() == 16),
+                "{url} {round}: 16-byte content MACs"
+            );
+            sqlx::raw_sql("DELETE FROM schema_version WHERE version >= 17")
+                .execute(store.pool())
+                .await
+                .unwrap();
+        }
+
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        assert_eq!(
+            store
+                .ingest(&[first.clone(), second.clone()].concat(), &c2)
+                .await
+                .unwrap(),
+            vec![LineOutcome::Duplicate; 8],
+            "{url}"
+        );
+        let mut changed = second[2].clone();
+        changed.event.date = "2024-04-02".into();
+        assert!(
+            matches!(
+                store.ingest(&[changed], &c2).await,
+                Err(StoreError::Conflict { line: 1, .. })
+            ),
+            "{url}"
+        );
+        // Another agency's event under a key the court used: its own.
+        let other_agency = event(
+            &second[2].event.idempotency_key,
+            "investigation",
+            "2024-05-01",
+            "110105-2024-001702",
+            police("110105-2024-001702"),
+            "110105199507070029",
+            json!({}),
+        );
+        assert_eq!(
+            store
+                .ingest(std::slice::from_ref(&other_agency), &c2)
+                .await
+                .unwrap(),
+            vec![LineOutcome::Stored],
+            "{url}"
+        );
+        let after = store.events().await.unwrap();
+        assert_eq!(after.len(), 9, "{url}");
+        assert_eq!(after[..8], events[..], "{url}");
+        assert_eq!(
+            after[8].0, other_agency,
+            "{url}: numbered after the old events"
+        );
+    }
+}
+
+/// An old event whose body does not open stops neither the opening nor the conversion of the
+/// others: it is copied with its content MAC of before (so a re-send of it is still a duplicate and
+/// a changed one a conflict) and kept in `events_v16` with its plain key; the other records read
+/// back as before.
+#[tokio::test]
+async fn an_old_event_that_does_not_open_is_kept_and_still_recognised() {
+    let (first, second) = two_records();
+    for url in fresh_urls("compact_events_damaged").await {
+        let keys = Keys::new(MasterKey::generate());
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+        store.ingest(&first, &c).await.unwrap();
+        store.ingest(&second, &c).await.unwrap();
+        let timelines_a = store.timelines("110105-2024-001701", None).await.unwrap();
+        store
+            .put_events_back_as_before_migration_17()
+            .await
+            .unwrap();
+        sqlx::query("UPDATE events SET body = $1 WHERE idempotency_key = $2")
+            .bind(vec![0u8; 40])
+            .bind(second[1].event.idempotency_key.as_str())
+            .execute(store.pool())
+            .await
+            .unwrap();
+        drop(store);
+
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        let kept: Vec<(String,)> = sqlx::query_as("SELECT idempotency_key FROM events_v16")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(
+            kept,
+            vec![(second[1].event.idempotency_key.clone(),)],
+            "{url}"
+        );
+        assert_eq!(store.counts().await.unwrap().events, 8, "{url}");
+        assert_eq!(
+            store.timelines("110105-2024-001701", None).await.unwrap(),
+            timelines_a,
+            "{url}"
+        );
+        assert_eq!(
+            store
+                .ingest(std::slice::from_ref(&second[1]), &c)
+                .await
+                .unwrap(),
+            vec![LineOutcome::Duplicate],
+            "{url}"
+        );
+        let mut changed = second[1].clone();
+        changed.event.date = "2024-04-02".into();
+        assert!(
+            matches!(
+                store.ingest(&[changed], &c).await,
+                Err(StoreError::Conflict { line: 1, .. })
+            ),
+            "{url}"
+        );
+        drop(store);
+        // Opened again: nothing more to convert, the kept row stays.
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        assert_eq!(store.counts().await.unwrap().events, 8, "{url}");
+        let (left,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM events_v16")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(left, 1, "{url}");
     }
 }

@@ -424,6 +424,10 @@ async fn records_by_agency_count_each_holding_once_and_are_rebuilt_by_the_migrat
         // Back to a database from before migration 11: no holdings kept, the events' index there.
         use sqlx::Executor;
         store
+            .put_events_back_as_before_migration_17()
+            .await
+            .unwrap();
+        store
             .pool()
             .execute(
                 "DROP TABLE holdings; DROP TABLE agency_holdings; \

@@ -49,14 +49,10 @@ impl Snapshot {
                 .1
                 .entry((event.person_key.clone(), event.case_code.clone()))
                 .or_default();
-            if !rows
-                .iter()
-                .any(|(_, agency, stored, _)| *agency == event.agency && stored == key)
-            {
+            if !rows.iter().any(|(_, id, _)| *id == event.event_id) {
                 rows.push((
                     OVERLAY_SEQ + event.line as i64,
-                    event.agency.clone(),
-                    key.clone(),
+                    event.event_id.clone(),
                     event.body.clone(),
                 ));
             }

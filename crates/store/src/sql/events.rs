@@ -14,7 +14,7 @@ use sqlx::AnyConnection;
 use crate::error::StoreError;
 use crate::keys;
 use crate::sql::SqlStore;
-use crate::sql::rows::{Param, ROWS_PER_STATEMENT, list, list_from, param, placeholders, ts};
+use crate::sql::rows::{Param, ROWS_PER_STATEMENT, list, list_from, placeholders};
 use crate::types::Context;
 
 /// Stored events of the persons' records (encrypted), read in one statement per batch: one round
@@ -22,8 +22,8 @@ use crate::types::Context;
 /// the batch's records be derived while its events are being written.
 pub(crate) type Prefetched = HashMap<(String, String), Vec<PrefetchedEvent>>;
 
-/// A stored event as prefetched: sequence number, agency code, idempotency key, sealed body.
-pub(crate) type PrefetchedEvent = (i64, String, String, Vec<u8>);
+/// A stored event as prefetched: sequence number, event id (`Keys::event_id`), sealed body.
+pub(crate) type PrefetchedEvent = (i64, Vec<u8>, Vec<u8>);
 
 /// An event's identity: its agency's code and its idempotency key. Keys are scoped to the agency
 /// that chose them (docs/events.md): two agencies may use the same key for different events.
@@ -37,45 +37,117 @@ pub(crate) struct EventRow {
     pub(crate) line: usize,
     pub(crate) person_key: String,
     pub(crate) case_code: String,
+    /// The idempotency key (not stored in the event row: in its sealed body).
     pub(crate) idempotency_key: String,
+    /// `Keys::event_id` of (agency, idempotency key).
+    pub(crate) event_id: Vec<u8>,
     pub(crate) hash: Vec<u8>,
-    pub(crate) kind: &'static str,
-    pub(crate) date: String,
+    /// The agency's code, for its holdings (not stored in the event row).
     pub(crate) agency: String,
     pub(crate) body: Vec<u8>,
+}
+
+/// What an event's sealed body is bound to: its identity (`Keys::event_id`), so that a body moved
+/// to another row does not open.
+pub(crate) fn event_aad(event_id: &[u8]) -> String {
+    format!("event/{}", hex(event_id))
+}
+
+/// What an event's body was bound to before migration 17: its idempotency key.
+fn legacy_event_aad(idempotency_key: &str) -> String {
+    format!("event/{idempotency_key}")
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The bytes of a person key an event row keeps (`events.person`): 128 bits, as many as an
+/// event's id — two persons sharing them in one case is as unlikely as two events sharing an id.
+pub(crate) const PERSON_REF_BYTES: usize = 16;
+
+/// The `events.person` column of a person key: the first [`PERSON_REF_BYTES`] of its bytes, the
+/// key being their lowercase hex (`Keys::person_key`); `None` for a string that is not such a key
+/// (no event can be its).
+pub(crate) fn person_column(person_key: &str) -> Option<Vec<u8>> {
+    let digits = person_key.as_bytes();
+    if digits.len() < 2 * PERSON_REF_BYTES || !digits.len().is_multiple_of(2) {
+        return None;
+    }
+    let nibble = |d: u8| match d {
+        b'0'..=b'9' => Some(d - b'0'),
+        b'a'..=b'f' => Some(d - b'a' + 10),
+        _ => None,
+    };
+    let bytes: Option<Vec<u8>> = digits
+        .chunks(2)
+        .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
+        .collect();
+    bytes.map(|mut bytes| {
+        bytes.truncate(PERSON_REF_BYTES);
+        bytes
+    })
+}
+
+/// Every stored record's person key and wrapped key, by the (person, case code) its events keep.
+type RecordsByRef = HashMap<(Vec<u8>, String), (String, Vec<u8>)>;
+
+/// `events.received_at` (whole seconds since the epoch) of a time as the store keeps times
+/// (`rows::ts`: rounded to the second).
+fn received_column(at: jiff::Timestamp) -> i64 {
+    at.round(jiff::Unit::Second).unwrap_or(at).as_second()
+}
+
+/// The stored arrival time, as text in the form every other stored time has (`rows::ts`).
+pub(crate) fn received_text(seconds: i64) -> Result<String, StoreError> {
+    jiff::Timestamp::from_second(seconds)
+        .map(|t| t.to_string())
+        .map_err(|_| StoreError::Corrupt(format!("events.received_at {seconds}")))
+}
+
+/// Opens a stored event's body.
+pub(crate) fn open_event(
+    key: &DataKey,
+    event_id: &[u8],
+    body: &[u8],
+) -> Result<ValidEvent, StoreError> {
+    let plain = keys::open(key, body, &event_aad(event_id))?;
+    Event::parse_stored(&plain)
+        .map_err(|e| StoreError::Corrupt(format!("event {}: {e}", hex(event_id))))
 }
 
 /// An agency as its first event names it: code, kind, name.
 pub(crate) type AgencyRow = (String, String, Option<String>);
 
 impl SqlStore {
-    /// The content hashes of the batch's events already stored, by agency and key: a key is looked
-    /// up among its own agency's events only (by the key (agency code, idempotency key)).
+    /// The content hashes of the batch's events already stored, by agency and key: looked up by
+    /// the events' ids (`Keys::event_id` of agency and key, unique), so that a key is found among
+    /// its own agency's events only.
     pub(crate) async fn known_hashes(
         &self,
         tx: &mut AnyConnection,
         events: &[ValidEvent],
     ) -> Result<HashMap<(String, String), Vec<u8>>, StoreError> {
-        let mut by_agency: HashMap<&str, Vec<&str>> = HashMap::new();
+        let mut by_id: HashMap<Vec<u8>, (&str, &str)> = HashMap::new();
         for e in events {
             let (agency, key) = event_id(&e.event);
-            by_agency.entry(agency).or_default().push(key);
+            by_id.insert(self.keys.event_id(agency, key), (agency, key));
         }
+        let mut ids: Vec<&Vec<u8>> = by_id.keys().collect();
+        ids.sort_unstable();
         let mut known = HashMap::new();
-        for (agency, keys) in by_agency {
-            for chunk in keys.chunks(500) {
-                let positional = self.positional();
-                let sql = format!(
-                    "SELECT agency_code, idempotency_key, content_hash FROM events WHERE agency_code = {} AND idempotency_key IN ({})",
-                    param(positional, 1),
-                    list_from(positional, 2, chunk.len())
-                );
-                let mut query = sqlx::query_as::<_, (String, String, Vec<u8>)>(&sql).bind(agency);
-                for key in chunk {
-                    query = query.bind(*key);
-                }
-                for (agency, key, hash) in query.fetch_all(&mut *tx).await? {
-                    known.insert((agency, key), hash);
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT event_id, content_hash FROM events WHERE event_id IN ({})",
+                list(self.positional(), chunk.len())
+            );
+            let mut query = sqlx::query_as::<_, (Vec<u8>, Vec<u8>)>(&sql);
+            for id in chunk {
+                query = query.bind(id.as_slice());
+            }
+            for (id, hash) in query.fetch_all(&mut *tx).await? {
+                if let Some((agency, key)) = by_id.get(&id) {
+                    known.insert(((*agency).to_owned(), (*key).to_owned()), hash);
                 }
             }
         }
@@ -158,23 +230,29 @@ impl SqlStore {
         rows: &[EventRow],
         ctx: &Context,
     ) -> Result<(), StoreError> {
-        let received = ts(ctx.now);
-        self.insert_holdings(tx, rows).await?;
+        let received = received_column(ctx.now);
+        let persons = rows
+            .iter()
+            .map(|row| {
+                person_column(&row.person_key)
+                    .ok_or_else(|| StoreError::Corrupt(format!("person key {}", row.person_key)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let rows: Vec<(&EventRow, Vec<u8>)> = rows.iter().zip(persons).collect();
+        self.insert_holdings(tx, rows.iter().map(|(row, _)| *row))
+            .await?;
         self.insert_rows_with(
             tx,
-            "INSERT INTO events (person_key, case_code, idempotency_key, content_hash, kind, event_date, agency_code, received_at, body) VALUES",
-            rows,
-            9,
-            |query, row| {
+            "INSERT INTO events (person, case_code, event_id, content_hash, received_at, body) VALUES",
+            &rows,
+            6,
+            |query, (row, person)| {
                 query
-                    .bind(row.person_key.as_str())
+                    .bind(person.as_slice())
                     .bind(row.case_code.as_str())
-                    .bind(row.idempotency_key.as_str())
+                    .bind(row.event_id.as_slice())
                     .bind(row.hash.as_slice())
-                    .bind(row.kind)
-                    .bind(row.date.as_str())
-                    .bind(row.agency.as_str())
-                    .bind(received.clone())
+                    .bind(received)
                     .bind(row.body.as_slice())
             },
         )
@@ -190,10 +268,9 @@ impl SqlStore {
     async fn insert_holdings(
         &self,
         tx: &mut AnyConnection,
-        rows: &[EventRow],
+        rows: impl Iterator<Item = &EventRow>,
     ) -> Result<(), StoreError> {
         let mut holdings: Vec<(&str, &str, &str)> = rows
-            .iter()
             .map(|r| {
                 (
                     r.agency.as_str(),
@@ -285,26 +362,30 @@ impl SqlStore {
         tx: &mut AnyConnection,
         person_keys: impl Iterator<Item = &str>,
     ) -> Result<Prefetched, StoreError> {
-        let mut wanted: Vec<&str> = person_keys.collect();
+        // A person key that is not one (no event can be its) is left out.
+        let by_ref: HashMap<Vec<u8>, &str> = person_keys
+            .filter_map(|key| Some((person_column(key)?, key)))
+            .collect();
+        let mut wanted: Vec<&Vec<u8>> = by_ref.keys().collect();
         wanted.sort_unstable();
         let mut prefetched = Prefetched::new();
         for chunk in wanted.chunks(500) {
             let sql = format!(
-                "SELECT seq, person_key, case_code, agency_code, idempotency_key, body FROM events WHERE person_key IN ({}) ORDER BY seq",
+                "SELECT seq, person, case_code, event_id, body FROM events WHERE person IN ({}) ORDER BY seq",
                 list(self.positional(), chunk.len())
             );
-            let mut query =
-                sqlx::query_as::<_, (i64, String, String, String, String, Vec<u8>)>(&sql);
+            let mut query = sqlx::query_as::<_, (i64, Vec<u8>, String, Vec<u8>, Vec<u8>)>(&sql);
             for key in chunk {
-                query = query.bind(*key);
+                query = query.bind(key.as_slice());
             }
-            for (seq, person_key, case_code, agency, idempotency_key, body) in
-                query.fetch_all(&mut *tx).await?
-            {
+            for (seq, person, case_code, event_id, body) in query.fetch_all(&mut *tx).await? {
+                let Some(person_key) = by_ref.get(&person) else {
+                    continue;
+                };
                 prefetched
-                    .entry((person_key, case_code))
+                    .entry(((*person_key).to_owned(), case_code))
                     .or_default()
-                    .push((seq, agency, idempotency_key, body));
+                    .push((seq, event_id, body));
             }
         }
         Ok(prefetched)
@@ -317,17 +398,19 @@ impl SqlStore {
         case_code: &str,
         key: &DataKey,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows: Vec<(i64, String, Vec<u8>)> =
-            sqlx::query_as("SELECT seq, idempotency_key, body FROM events WHERE person_key = $1 AND case_code = $2 ORDER BY seq")
-                .bind(person_key)
-                .bind(case_code)
-                .fetch_all(&mut *tx)
-                .await?;
+        let Some(person) = person_column(person_key) else {
+            return Ok(Vec::new());
+        };
+        let rows: Vec<(i64, Vec<u8>, Vec<u8>)> = sqlx::query_as(
+            "SELECT seq, event_id, body FROM events WHERE person = $1 AND case_code = $2 ORDER BY seq",
+        )
+        .bind(person)
+        .bind(case_code)
+        .fetch_all(&mut *tx)
+        .await?;
         rows.into_iter()
-            .map(|(seq, idempotency_key, body)| {
-                let plain = keys::open(key, &body, &format!("event/{idempotency_key}"))?;
-                let event = Event::parse_stored(&plain)
-                    .map_err(|e| StoreError::Corrupt(format!("event {idempotency_key}: {e}")))?;
+            .map(|(seq, event_id, body)| {
+                let event = open_event(key, &event_id, &body)?;
                 Ok(StoredEvent { seq, event })
             })
             .collect()
@@ -337,30 +420,33 @@ impl SqlStore {
     pub(crate) async fn stored_events(
         &self,
     ) -> Result<Vec<(ValidEvent, jiff::Timestamp)>, StoreError> {
-        // Person key, case code, idempotency key, sealed body, arrival time, wrapped record key.
-        type Row = (String, String, String, Vec<u8>, String, Vec<u8>);
+        // The record keys first, by record: a join on the person key would compare its hex with
+        // the event's bytes, row by row.
+        let records = self.records_by_ref().await?;
+        // Person, case code, event id, sealed body, arrival time.
+        type Row = (Vec<u8>, String, Vec<u8>, Vec<u8>, i64);
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT e.person_key, e.case_code, e.idempotency_key, e.body, e.received_at, r.data_key FROM events e \
-             JOIN records r ON r.person_key = e.person_key AND r.case_code = e.case_code ORDER BY e.seq",
+            "SELECT person, case_code, event_id, body, received_at FROM events ORDER BY seq",
         )
         .fetch_all(&self.pool)
         .await?;
         let mut keys_by_record: HashMap<(String, String), DataKey> = HashMap::new();
         let mut out = Vec::with_capacity(rows.len());
-        for (person_key, case_code, idempotency_key, body, received_at, wrapped) in rows {
-            let record = (person_key, case_code);
+        for (person, case_code, event_id, body, received_at) in rows {
+            // An event of no stored record is left out, as the join with the records left it.
+            let Some((person_key, wrapped)) = records.get(&(person, case_code.clone())) else {
+                continue;
+            };
+            let record = (person_key.clone(), case_code);
             if !keys_by_record.contains_key(&record) {
-                let key = self.keys.record_key(&wrapped, &record.0, &record.1)?;
+                let key = self.keys.record_key(wrapped, &record.0, &record.1)?;
                 keys_by_record.insert(record.clone(), key);
             }
             let key = keys_by_record
                 .get(&record)
                 .ok_or_else(|| StoreError::Corrupt("record key".into()))?;
-            let plain = keys::open(key, &body, &format!("event/{idempotency_key}"))?;
-            let event = Event::parse_stored(&plain)
-                .map_err(|e| StoreError::Corrupt(format!("event {idempotency_key}: {e}")))?;
-            let at: jiff::Timestamp = received_at
-                .parse()
+            let event = open_event(key, &event_id, &body)?;
+            let at = jiff::Timestamp::from_second(received_at)
                 .map_err(|_| StoreError::Corrupt(format!("time {received_at}")))?;
             out.push((event, at));
         }
@@ -374,16 +460,17 @@ impl SqlStore {
     /// 32-byte values are plain hashes), and two processes doing it together write the same values.
     /// An event whose body (or record key) does not open is left as it is and logged: one damaged row must not stop
     /// the platform, and its duplicate check still compares the plain hash (`Keys::same_content`).
+    /// (The conversion of migration 17 gives the rows it moves their MACs already; this finds the
+    /// plain hashes left in the compact table.)
     pub(crate) async fn rewrite_legacy_content_hashes(&self) -> Result<(), StoreError> {
         let mut after = 0i64;
         loop {
             let mut tx = self.begin_write().await?;
-            // seq, person key, case code, idempotency key, sealed body, wrapped record key.
-            type Row = (i64, String, String, String, Vec<u8>, Vec<u8>);
+            // seq, person, case code, event id, sealed body.
+            type Row = (i64, Vec<u8>, String, Vec<u8>, Vec<u8>);
             let rows: Vec<Row> = sqlx::query_as(
-                "SELECT e.seq, e.person_key, e.case_code, e.idempotency_key, e.body, r.data_key FROM events e \
-                 JOIN records r ON r.person_key = e.person_key AND r.case_code = e.case_code \
-                 WHERE length(e.content_hash) = $1 AND e.seq > $2 ORDER BY e.seq LIMIT 500",
+                "SELECT seq, person, case_code, event_id, body FROM events \
+                 WHERE length(content_hash) = $1 AND seq > $2 ORDER BY seq LIMIT 500",
             )
             .bind(keys::LEGACY_HASH_BYTES as i64)
             .bind(after)
@@ -392,12 +479,23 @@ impl SqlStore {
             if rows.is_empty() {
                 return Ok(());
             }
-            for (seq, person_key, case_code, idempotency_key, body, wrapped) in rows {
+            for (seq, person, case_code, event_id, body) in rows {
                 after = seq;
-                let opened = self
-                    .keys
-                    .record_key(&wrapped, &person_key, &case_code)
-                    .and_then(|key| keys::open(&key, &body, &format!("event/{idempotency_key}")));
+                // The case's records (by `records_by_case`), the event's among them by its person.
+                let records: Vec<(String, Vec<u8>)> =
+                    sqlx::query_as("SELECT person_key, data_key FROM records WHERE case_code = $1")
+                        .bind(case_code.as_str())
+                        .fetch_all(&mut *tx)
+                        .await?;
+                let record = records
+                    .into_iter()
+                    .find(|(key, _)| person_column(key).as_ref() == Some(&person));
+                let opened = record
+                    .ok_or_else(|| StoreError::Corrupt(format!("no record for event {seq}")))
+                    .and_then(|(person_key, wrapped)| {
+                        self.keys.record_key(&wrapped, &person_key, &case_code)
+                    })
+                    .and_then(|key| keys::open(&key, &body, &event_aad(&event_id)));
                 let plain = match opened {
                     Ok(plain) => plain,
                     Err(error) => {
@@ -417,7 +515,288 @@ impl SqlStore {
             tx.commit().await?;
         }
     }
+
+    /// Every stored record's person key and wrapped key, by the (person, case code) its events
+    /// keep.
+    async fn records_by_ref(&self) -> Result<RecordsByRef, StoreError> {
+        let records: Vec<(String, String, Vec<u8>)> =
+            sqlx::query_as("SELECT person_key, case_code, data_key FROM records")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(records
+            .into_iter()
+            .filter_map(|(person_key, case, wrapped)| {
+                Some(((person_column(&person_key)?, case), (person_key, wrapped)))
+            })
+            .collect())
+    }
+
+    /// Whether the table of events as they were before migration 17 is still there.
+    async fn v16_events_left(&self, conn: &mut AnyConnection) -> Result<bool, StoreError> {
+        let sql = match self.backend {
+            crate::types::Backend::Sqlite => {
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'events_v16'"
+            }
+            crate::types::Backend::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_name = 'events_v16'"
+            }
+        };
+        let (count,): (i64,) = sqlx::query_as(sql).fetch_one(&mut *conn).await?;
+        Ok(count > 0)
+    }
+
+    /// Moves the events stored before migration 17 (table `events_v16`) into the compact table,
+    /// when the store is opened with its master key: each row's id is the MAC of its agency code
+    /// and idempotency key (`Keys::event_id`), its body is opened under its old context (the
+    /// idempotency key) and sealed again under the new one (the id), its content hash becomes the
+    /// 16-byte MAC (from a plain hash, as `rewrite_legacy_content_hashes` does, or from the longer
+    /// MAC of before, `0x01 ‖ HMAC`), its arrival time
+    /// becomes seconds; it keeps its sequence number. 500 rows to a transaction, each inserting
+    /// them and deleting them from the old table: an interrupted run resumes where it stopped, and
+    /// a second process doing the same writes nothing twice (`ON CONFLICT DO NOTHING`). An event
+    /// whose body (or record key) does not open is logged and copied with its body and hash as
+    /// they were — its id still recognises a re-send, as a damaged row's hash does in
+    /// `rewrite_legacy_content_hashes` — and also kept in `events_v16`, where its idempotency key
+    /// (its body's old context) is not lost. The old table is dropped once empty.
+    pub(crate) async fn convert_v16_events(&self) -> Result<(), StoreError> {
+        let mut after = 0i64;
+        loop {
+            let mut tx = self.begin_write().await?;
+            // Processes opening the store together convert one batch at a time, and see the old
+            // table gone once another dropped it (SQLite: `BEGIN IMMEDIATE` serialises them).
+            if self.backend == crate::types::Backend::Postgres {
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(CONVERSION_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            if !self.v16_events_left(&mut tx).await? {
+                tx.commit().await?;
+                return Ok(());
+            }
+            // seq, person key, case code, agency code, idempotency key, content hash, arrival
+            // time, sealed body, wrapped record key.
+            type Row = (
+                i64,
+                String,
+                String,
+                String,
+                String,
+                Vec<u8>,
+                String,
+                Vec<u8>,
+                Option<Vec<u8>>,
+            );
+            let rows: Vec<Row> = sqlx::query_as(
+                "SELECT e.seq, e.person_key, e.case_code, e.agency_code, e.idempotency_key, e.content_hash, \
+                 e.received_at, e.body, r.data_key FROM events_v16 e \
+                 LEFT JOIN records r ON r.person_key = e.person_key AND r.case_code = e.case_code \
+                 WHERE e.seq > $1 ORDER BY e.seq LIMIT 500",
+            )
+            .bind(after)
+            .fetch_all(&mut *tx)
+            .await?;
+            let Some(last) = rows.last().map(|row| row.0) else {
+                let (left,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM events_v16")
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if left == 0 {
+                    sqlx::raw_sql("DROP TABLE IF EXISTS events_v16")
+                        .execute(&mut *tx)
+                        .await?;
+                } else {
+                    tracing::warn!(
+                        left,
+                        "events whose bodies do not open are kept in events_v16"
+                    );
+                }
+                tx.commit().await?;
+                return Ok(());
+            };
+            after = last;
+            let mut moved = Vec::with_capacity(rows.len());
+            let mut converted = Vec::with_capacity(rows.len());
+            for (
+                seq,
+                person_key,
+                case_code,
+                agency,
+                idempotency_key,
+                hash,
+                received,
+                body,
+                wrapped,
+            ) in rows
+            {
+                let person = person_column(&person_key)
+                    .ok_or_else(|| StoreError::Corrupt(format!("person key of event {seq}")))?;
+                let received_at: jiff::Timestamp = received
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt(format!("time {received} of event {seq}")))?;
+                let event_id = self.keys.event_id(&agency, &idempotency_key);
+                let opened = wrapped
+                    .ok_or_else(|| StoreError::Corrupt(format!("no record for event {seq}")))
+                    .and_then(|wrapped| self.keys.record_key(&wrapped, &person_key, &case_code))
+                    .and_then(|key| {
+                        let plain = keys::open(&key, &body, &legacy_event_aad(&idempotency_key))?;
+                        Ok((key, plain))
+                    });
+                let (body, hash) = match opened {
+                    Ok((key, plain)) => {
+                        converted.push(seq);
+                        // A plain hash, or a MAC in its longer form of before: the MAC now.
+                        let hash = if hash.len() != keys::CONTENT_MAC_BYTES {
+                            self.keys.content_mac(&plain)
+                        } else {
+                            hash
+                        };
+                        (keys::seal(&key, &plain, &event_aad(&event_id)), hash)
+                    }
+                    Err(error) => {
+                        tracing::warn!(seq, %error, "an event's body does not open; it is kept in events_v16 too");
+                        (body, hash)
+                    }
+                };
+                moved.push((
+                    seq,
+                    person,
+                    case_code,
+                    event_id,
+                    hash,
+                    received_column(received_at),
+                    body,
+                ));
+            }
+            for chunk in moved.chunks(ROWS_PER_STATEMENT) {
+                let sql = format!(
+                    "INSERT INTO events (seq, person, case_code, event_id, content_hash, received_at, body) \
+                     VALUES {} ON CONFLICT DO NOTHING",
+                    placeholders(self.positional(), chunk.len(), 7)
+                );
+                let mut query = sqlx::query(&sql);
+                for (seq, person, case_code, event_id, hash, received, body) in chunk {
+                    query = query
+                        .bind(*seq)
+                        .bind(person.as_slice())
+                        .bind(case_code.as_str())
+                        .bind(event_id.as_slice())
+                        .bind(hash.as_slice())
+                        .bind(*received)
+                        .bind(body.as_slice());
+                }
+                query.execute(&mut *tx).await?;
+            }
+            for chunk in converted.chunks(500) {
+                let sql = format!(
+                    "DELETE FROM events_v16 WHERE seq IN ({})",
+                    list(self.positional(), chunk.len())
+                );
+                let mut query = sqlx::query(&sql);
+                for seq in chunk {
+                    query = query.bind(*seq);
+                }
+                query.execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        }
+    }
 }
+
+impl SqlStore {
+    /// For tests of the upgrade: puts `events` back as migrations 1–16 left it (the table
+    /// `events` with the person key in hex, the plain idempotency key, kind, date, agency code,
+    /// the arrival time as text and the body sealed under `event/<idempotency key>`, without
+    /// compression, as the code before wrote it), with the same sequence numbers and content
+    /// hashes (a MAC in its form of before, `0x01 ‖ HMAC`), and sets `schema_version` back to 16, so that the next opening converts it again.
+    #[doc(hidden)]
+    pub async fn put_events_back_as_before_migration_17(&self) -> Result<(), StoreError> {
+        let records = self.records_by_ref().await?;
+        type Row = (i64, Vec<u8>, String, Vec<u8>, Vec<u8>, i64, Vec<u8>);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT seq, person, case_code, event_id, content_hash, received_at, body FROM events ORDER BY seq",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let postgres = self.backend == crate::types::Backend::Postgres;
+        let mut tx = self.begin_write().await?;
+        let create = if postgres {
+            "DROP TABLE events;
+             CREATE TABLE events (
+                 seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, person_key TEXT NOT NULL,
+                 case_code TEXT NOT NULL, idempotency_key TEXT NOT NULL, content_hash BYTEA NOT NULL,
+                 kind TEXT NOT NULL, event_date TEXT NOT NULL, agency_code TEXT NOT NULL,
+                 received_at TEXT NOT NULL, body BYTEA NOT NULL,
+                 CONSTRAINT events_agency_idempotency_key UNIQUE (agency_code, idempotency_key));
+             CREATE INDEX events_by_record ON events (person_key, case_code, seq);"
+        } else {
+            "DROP TABLE events;
+             CREATE TABLE events (
+                 seq INTEGER PRIMARY KEY AUTOINCREMENT, person_key TEXT NOT NULL,
+                 case_code TEXT NOT NULL, idempotency_key TEXT NOT NULL, content_hash BLOB NOT NULL,
+                 kind TEXT NOT NULL, event_date TEXT NOT NULL, agency_code TEXT NOT NULL,
+                 received_at TEXT NOT NULL, body BLOB NOT NULL,
+                 UNIQUE (agency_code, idempotency_key));
+             CREATE INDEX events_by_record ON events (person_key, case_code, seq);"
+        };
+        sqlx::raw_sql(create).execute(&mut *tx).await?;
+        let insert = if postgres {
+            "INSERT INTO events (seq, person_key, case_code, idempotency_key, content_hash, kind, event_date, \
+             agency_code, received_at, body) OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        } else {
+            "INSERT INTO events (seq, person_key, case_code, idempotency_key, content_hash, kind, event_date, \
+             agency_code, received_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        };
+        for (seq, person, case_code, event_id, hash, received_at, body) in rows {
+            let (person_key, wrapped) = records
+                .get(&(person, case_code.clone()))
+                .ok_or_else(|| StoreError::Corrupt(format!("no record for event {seq}")))?;
+            let record = (person_key.clone(), case_code);
+            let key = self.keys.record_key(wrapped, &record.0, &record.1)?;
+            let plain = keys::open(&key, &body, &event_aad(&event_id))?;
+            let event = Event::parse_stored(&plain)
+                .map_err(|e| StoreError::Corrupt(format!("event {seq}: {e}")))?;
+            let body = key.seal(
+                &plain,
+                legacy_event_aad(&event.event.idempotency_key).as_bytes(),
+            );
+            // The MAC in the form of before (a plain hash a test put there is kept).
+            let hash = if hash.len() == keys::CONTENT_MAC_BYTES {
+                self.keys.content_mac_v1(&plain)
+            } else {
+                hash
+            };
+            sqlx::query(insert)
+                .bind(seq)
+                .bind(record.0.as_str())
+                .bind(record.1.as_str())
+                .bind(event.event.idempotency_key.as_str())
+                .bind(hash)
+                .bind(event.event.kind.code())
+                .bind(event.date.to_string())
+                .bind(event.event.agency.code.as_str())
+                .bind(received_text(received_at)?)
+                .bind(body)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if postgres {
+            sqlx::raw_sql(
+                "SELECT setval(pg_get_serial_sequence('events', 'seq'), COALESCE((SELECT MAX(seq) FROM events), 0) + 1, false)",
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::raw_sql("DELETE FROM schema_version WHERE version >= 17")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Held (per transaction) on PostgreSQL while a batch of old events is converted.
+const CONVERSION_LOCK: i64 = 0x0066_656e_6763_7517;
 
 /// A record's prefetched events, opened with its key.
 pub(crate) fn open_events(
@@ -425,12 +804,9 @@ pub(crate) fn open_events(
     key: &DataKey,
 ) -> Result<Vec<StoredEvent>, StoreError> {
     rows.iter()
-        .map(|(seq, _, idempotency_key, body)| {
-            let (seq, body) = (*seq, body.as_slice());
-            let plain = keys::open(key, body, &format!("event/{idempotency_key}"))?;
-            let event = Event::parse_stored(&plain)
-                .map_err(|e| StoreError::Corrupt(format!("event {idempotency_key}: {e}")))?;
-            Ok(StoredEvent { seq, event })
+        .map(|(seq, event_id, body)| {
+            let event = open_event(key, event_id, body)?;
+            Ok(StoredEvent { seq: *seq, event })
         })
         .collect()
 }

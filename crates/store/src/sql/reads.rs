@@ -6,11 +6,11 @@
 //! Every count is a `COUNT` over an index (migration 0009); a page reads at most its size plus one
 //! row, and decrypts only the identities of the rows it returns.
 
-use fengcun_domain::{Date, Event, Record, parse_record};
+use fengcun_domain::{Date, Record, parse_record};
 use serde::{Deserialize, Serialize};
 
 use super::records::{EVIDENCE_COLUMNS, StoredFacts};
-use super::{SqlStore, ts};
+use super::{SqlStore, events, ts};
 use crate::error::StoreError;
 use crate::keys;
 
@@ -329,31 +329,31 @@ impl SqlStore {
         record: &RecordSummary,
         key: &fengcun_crypto::DataKey,
     ) -> Result<Vec<EventEntry>, StoreError> {
-        let rows: Vec<(String, String, String, String, String, Vec<u8>)> = sqlx::query_as(
-            "SELECT idempotency_key, kind, agency_code, event_date, received_at, body FROM events \
-             WHERE person_key = $1 AND case_code = $2 ORDER BY seq",
+        let Some(person) = events::person_column(&record.person_key) else {
+            return Ok(Vec::new());
+        };
+        let rows: Vec<(Vec<u8>, i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT event_id, received_at, body FROM events \
+             WHERE person = $1 AND case_code = $2 ORDER BY seq",
         )
-        .bind(record.person_key.as_str())
+        .bind(person)
         .bind(record.case_code.as_str())
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
-            .map(
-                |(idempotency_key, kind, agency_code, date, received_at, body)| {
-                    let plain = keys::open(key, &body, &format!("event/{idempotency_key}"))?;
-                    let event = Event::parse_stored(&plain).map_err(|e| {
-                        StoreError::Corrupt(format!("event {idempotency_key}: {e}"))
-                    })?;
-                    Ok(EventEntry {
-                        kind,
-                        agency_code,
-                        agency_kind: event.event.agency.kind.code().to_owned(),
-                        document_number: event.event.document_number,
-                        date,
-                        received_at,
-                    })
-                },
-            )
+            .map(|(event_id, received_at, body)| {
+                // The kind, agency and date as the event row kept them before migration 17:
+                // what the body says.
+                let event = events::open_event(key, &event_id, &body)?;
+                Ok(EventEntry {
+                    kind: event.event.kind.code().to_owned(),
+                    agency_code: event.event.agency.code.clone(),
+                    agency_kind: event.event.agency.kind.code().to_owned(),
+                    date: event.date.to_string(),
+                    document_number: event.event.document_number,
+                    received_at: events::received_text(received_at)?,
+                })
+            })
             .collect()
     }
 
