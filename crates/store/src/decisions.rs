@@ -20,7 +20,7 @@ use crate::keys;
 use crate::sql::SqlStore;
 use crate::sql::events::{Prefetched, open_events};
 use crate::sql::records::{Cached, IN_EVIDENCE, PersonRows, RecordRow, StoredFacts, evidence};
-use crate::sql::rows::{Param, person_bytes, ts};
+use crate::sql::rows::{Param, person_bytes, transition_id_bytes, ts};
 use crate::types::Context;
 
 /// Hexadecimal digits of time at the start of a transition id; a count and a random part follow.
@@ -334,7 +334,7 @@ impl SqlStore {
         );
         let sealed_evidence = keys::seal(key, &reasons, &format!("transition/{transition_id}"));
         writes.transitions.push([
-            Param::text(transition_id.clone()),
+            Param::Blob(transition_id_bytes(&transition_id)),
             Param::Blob(person_bytes(person_key)),
             Param::text(case_code.as_str()),
             Param::Text(from.map(|s| s.code().code().to_owned())),

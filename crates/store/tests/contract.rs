@@ -3395,7 +3395,8 @@ async fn stored_person_keys(store: &SqlStore) -> Vec<(&'static str, Vec<i64>)> {
 }
 
 /// A database from before migration 20 — the person key as 64 hex characters in `records`,
-/// `transitions` and `holdings` — opens with the key as its 32 bytes in each, and every record,
+/// `transitions` and `holdings`, the transition id as 36 — opens with the key as its 32 bytes in
+/// each and the id as its 18, and every record,
 /// state, transition, notice, timeline, page of the record list (in full and by agency), count
 /// and audit entry reads back as it did; new decisions are written and read back after it.
 #[tokio::test]
@@ -3427,6 +3428,15 @@ async fn a_database_from_before_migration_20_reads_back_identically() {
                 "{url}: {table} has no separate index of its primary key: {indexes:?}"
             );
         }
+        let ids: Vec<(i64,)> =
+            sqlx::query_as("SELECT CAST(length(transition_id) AS BIGINT) FROM transitions")
+                .fetch_all(store.pool())
+                .await
+                .unwrap();
+        assert!(
+            !ids.is_empty() && ids.iter().all(|(n,)| *n == 18),
+            "{url}: a transition id is kept as the 18 bytes of its 36 hex digits: {ids:?}"
+        );
         let lengths = stored_person_keys(&store).await;
         assert!(
             lengths

@@ -7,3 +7,7 @@
 ALTER TABLE transitions RENAME COLUMN person_key TO person;
 ALTER TABLE transitions ALTER COLUMN person TYPE BYTEA
     USING decode(CASE WHEN person = lower(person) THEN person END, 'hex');
+-- The transition id likewise: the 18 bytes its 36 lowercase hex digits spell, read back as the
+-- same text (it names the sealed evidence and notice facts, `transition/<id>`, and the audit entry).
+ALTER TABLE transitions ALTER COLUMN transition_id TYPE BYTEA
+    USING decode(CASE WHEN transition_id = lower(transition_id) THEN transition_id END, 'hex');

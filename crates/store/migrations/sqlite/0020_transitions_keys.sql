@@ -1,10 +1,13 @@
 -- Person keys as bytes in `transitions` (see 0020_records_keys.sql): the column `person` keeps the
--- 32 bytes of the person key instead of its 64 hex characters. Rebuilt with its rows, sequence
+-- 32 bytes of the person key instead of its 64 hex characters, and `transition_id` the 18 bytes its
+-- 36 lowercase hex digits spell (read back as the same text, `sql::rows::person_hex`: it names the
+-- sealed evidence and notice facts, `transition/<id>`, and the audit entry); an id that is not
+-- lowercase hex of even length fails the conversion (NOT NULL) rather than being changed. Rebuilt with its rows, sequence
 -- numbers and AUTOINCREMENT counter (also when the table is empty); the indexes are in 0020_keys.sql.
 -- Run only over a database whose `transitions` has no `person` yet (crate::schema).
 CREATE TABLE transitions_v20 (
     seq             INTEGER PRIMARY KEY AUTOINCREMENT,
-    transition_id   TEXT NOT NULL,
+    transition_id   BLOB NOT NULL,
     person          BLOB NOT NULL,
     case_code       TEXT NOT NULL,
     from_state      TEXT,
@@ -21,7 +24,8 @@ CREATE TABLE transitions_v20 (
 );
 INSERT INTO transitions_v20 (seq, transition_id, person, case_code, from_state, to_state, state_date, state_trigger,
                              rule, policy, policy_version, actor, at, reasons, notice_facts)
-    SELECT seq, transition_id, CASE WHEN person_key = lower(person_key) THEN unhex(person_key) END, case_code,
+    SELECT seq, CASE WHEN transition_id = lower(transition_id) THEN unhex(transition_id) END,
+           CASE WHEN person_key = lower(person_key) THEN unhex(person_key) END, case_code,
            from_state, to_state, state_date, state_trigger, rule, policy, policy_version, actor, at, reasons,
            notice_facts
     FROM transitions ORDER BY seq;

@@ -768,7 +768,7 @@ impl SqlStore {
             Option<String>,
             Option<Vec<u8>>,
             Vec<u8>,
-            Option<String>,
+            Option<Vec<u8>>,
             Option<Vec<u8>>,
         );
         let rows: Vec<Row> =

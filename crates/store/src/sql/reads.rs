@@ -178,7 +178,7 @@ type SummaryRow = (
     String,
     Option<Vec<u8>>,
     Vec<u8>,
-    Option<String>,
+    Option<Vec<u8>>,
     Option<Vec<u8>>,
 );
 
@@ -374,7 +374,7 @@ impl SqlStore {
             String,
             String,
             Vec<u8>,
-            String,
+            Vec<u8>,
         );
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT from_state, to_state, state_date, state_trigger, rule, policy, policy_version, actor, at, reasons, transition_id \
@@ -399,6 +399,7 @@ impl SqlStore {
                     evidence,
                     transition_id,
                 )| {
+                    let transition_id = person_hex(&transition_id);
                     let plain = keys::open(key, &evidence, &format!("transition/{transition_id}"))?;
                     let (as_of, facts) = evidence_of(&plain).map_err(|e| {
                         StoreError::Corrupt(format!("transition {transition_id}: {e}"))

@@ -50,12 +50,12 @@ impl StoredFacts {
     /// From a row's `facts` and its [`EVIDENCE_COLUMNS`].
     pub(crate) fn new(
         sealed: Option<Vec<u8>>,
-        transition_id: Option<String>,
+        transition_id: Option<Vec<u8>>,
         evidence: Option<Vec<u8>>,
     ) -> Self {
         Self {
             sealed,
-            evidence: transition_id.zip(evidence),
+            evidence: transition_id.map(|id| person_hex(&id)).zip(evidence),
         }
     }
 
@@ -176,7 +176,7 @@ impl SqlStore {
                 i64,
                 Option<Vec<u8>>,
                 Vec<u8>,
-                Option<String>,
+                Option<Vec<u8>>,
                 Option<Vec<u8>>,
             );
             let mut query = sqlx::query_as::<_, Row>(&sql);
@@ -290,13 +290,19 @@ impl SqlStore {
                  policy_version, actor, at, reasons, notice_facts) VALUES {} RETURNING transition_id, seq",
                 placeholders(self.positional(), chunk.len(), 14)
             );
-            let mut query = sqlx::query_as::<_, (String, i64)>(&sql);
+            let mut query = sqlx::query_as::<_, (Vec<u8>, i64)>(&sql);
             for row in chunk {
                 for value in row {
                     query = value.bind_as(query);
                 }
             }
-            seqs.extend(query.fetch_all(&mut *tx).await?);
+            seqs.extend(
+                query
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .into_iter()
+                    .map(|(id, seq)| (person_hex(&id), seq)),
+            );
         }
         Ok(seqs)
     }
@@ -354,7 +360,7 @@ impl SqlStore {
             String,
             String,
             Vec<u8>,
-            String,
+            Vec<u8>,
         );
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT case_code, from_state, to_state, state_date, state_trigger, rule, policy, policy_version, actor, at, reasons, transition_id \
@@ -387,6 +393,7 @@ impl SqlStore {
             transition_id,
         ) in rows
         {
+            let transition_id = person_hex(&transition_id);
             let evidence = keys::open(&key, &evidence, &format!("transition/{transition_id}"))?;
             let evidence: serde_json::Value = serde_json::from_slice(&evidence)
                 .map_err(|e| StoreError::Corrupt(format!("transition evidence: {e}")))?;
@@ -503,7 +510,7 @@ impl SqlStore {
             String,
             Option<Vec<u8>>,
             Vec<u8>,
-            Option<String>,
+            Option<Vec<u8>>,
             Option<Vec<u8>>,
         );
         let rows: Vec<Row> = sqlx::query_as(&format!(
@@ -581,7 +588,7 @@ impl RecordStore for SqlStore {
             Option<String>,
             Option<Vec<u8>>,
             Vec<u8>,
-            Option<String>,
+            Option<Vec<u8>>,
             Option<Vec<u8>>,
         );
         let row: Option<Row> = sqlx::query_as(&format!(
@@ -736,7 +743,8 @@ impl RecordStore for SqlStore {
 }
 
 /// Puts `records`, `transitions` and `holdings` back as migrations 1–19 left them: the person key
-/// as its lowercase hex in `person_key`, their indexes as they were (for tests of the upgrade).
+/// as its lowercase hex in `person_key`, the transition id as its hex, their indexes as they were
+/// (for tests of the upgrade).
 pub(crate) async fn keys_as_before_migration_20(
     tx: &mut AnyConnection,
     backend: crate::types::Backend,
@@ -757,7 +765,7 @@ pub(crate) async fn keys_as_before_migration_20(
              person_key TEXT NOT NULL, case_code TEXT NOT NULL, from_state TEXT, to_state TEXT NOT NULL, state_date TEXT, \
              state_trigger TEXT, rule TEXT, policy TEXT NOT NULL, policy_version TEXT NOT NULL, actor TEXT NOT NULL, \
              at TEXT NOT NULL, reasons BLOB NOT NULL, notice_facts BLOB);
-             INSERT INTO transitions_v19 SELECT seq, transition_id, lower(hex(person)), case_code, from_state, to_state, \
+             INSERT INTO transitions_v19 SELECT seq, lower(hex(transition_id)), lower(hex(person)), case_code, from_state, to_state, \
              state_date, state_trigger, rule, policy, policy_version, actor, at, reasons, notice_facts FROM transitions;
              DROP TABLE transitions;
              ALTER TABLE transitions_v19 RENAME TO transitions;
@@ -774,6 +782,7 @@ pub(crate) async fn keys_as_before_migration_20(
              ALTER TABLE records RENAME COLUMN person TO person_key;
              ALTER TABLE transitions ALTER COLUMN person TYPE TEXT USING encode(person, 'hex');
              ALTER TABLE transitions RENAME COLUMN person TO person_key;
+             ALTER TABLE transitions ALTER COLUMN transition_id TYPE TEXT USING encode(transition_id, 'hex');
              ALTER TABLE holdings ALTER COLUMN person TYPE TEXT USING encode(person, 'hex');
              ALTER TABLE holdings RENAME COLUMN person TO person_key;
              DELETE FROM schema_version WHERE version >= 20;"

@@ -47,6 +47,12 @@ pub(crate) fn person_hex(bytes: &[u8]) -> String {
     out
 }
 
+/// The stored form of a transition id (migration 20): the bytes its lowercase hex spells, as for
+/// a person key ([`person_bytes`]); read back as the same hex by [`person_hex`].
+pub(crate) fn transition_id_bytes(transition_id: &str) -> Vec<u8> {
+    person_bytes(transition_id)
+}
+
 /// Reads a stored code into its enum; a code none of its values has is
 /// [`StoreError::UnknownValue`], naming the column.
 pub(crate) fn decode<T>(
