@@ -20,7 +20,7 @@ use crate::keys;
 use crate::sql::SqlStore;
 use crate::sql::events::{Prefetched, open_events};
 use crate::sql::records::{Cached, IN_EVIDENCE, PersonRows, RecordRow, StoredFacts, evidence};
-use crate::sql::rows::{Param, ts};
+use crate::sql::rows::{Param, person_bytes, transition_id_bytes, ts};
 use crate::types::Context;
 
 /// Hexadecimal digits of time at the start of a transition id; a count and a random part follow.
@@ -105,9 +105,11 @@ impl Writes {
     fn transitions_of(&self, person_key: &str, case_code: &str) -> usize {
         let is =
             |param: &Param, value: &str| matches!(param, Param::Text(Some(text)) if text == value);
+        let person = person_bytes(person_key);
         self.transitions
             .iter()
-            .filter(|row| is(&row[1], person_key) && is(&row[2], case_code))
+            .filter(|row| matches!(&row[1], Param::Blob(bytes) if *bytes == person))
+            .filter(|row| is(&row[2], case_code))
             .count()
     }
 }
@@ -332,8 +334,8 @@ impl SqlStore {
         );
         let sealed_evidence = keys::seal(key, &reasons, &format!("transition/{transition_id}"));
         writes.transitions.push([
-            Param::text(transition_id.clone()),
-            Param::text(person_key),
+            Param::Blob(transition_id_bytes(&transition_id)),
+            Param::Blob(person_bytes(person_key)),
             Param::text(case_code.as_str()),
             Param::Text(from.map(|s| s.code().code().to_owned())),
             Param::text(to.code().code()),

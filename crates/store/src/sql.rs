@@ -44,7 +44,7 @@ pub struct SqlStore {
     pub(crate) ring_loaded: std::sync::Arc<std::sync::Mutex<std::time::Instant>>,
 }
 
-pub(crate) use rows::ts;
+pub(crate) use rows::{person_bytes, person_hex, ts};
 
 /// How long a request waits for a PostgreSQL connection before it is told the database is
 /// unavailable.
@@ -112,12 +112,12 @@ async fn check_master_key(conn: &mut sqlx::AnyConnection, keys: &Keys) -> Result
     if let Some(kept) = kept_key_check(conn).await? {
         return same_key(&kept, &ours);
     }
-    let sample: Option<(String, String, Vec<u8>)> =
-        sqlx::query_as("SELECT person_key, case_code, data_key FROM records LIMIT 1")
+    let sample: Option<(Vec<u8>, String, Vec<u8>)> =
+        sqlx::query_as("SELECT person, case_code, data_key FROM records LIMIT 1")
             .fetch_optional(&mut *conn)
             .await?;
-    if let Some((person_key, case_code, wrapped)) = sample {
-        keys.record_key(&wrapped, &person_key, &case_code)
+    if let Some((person, case_code, wrapped)) = sample {
+        keys.record_key(&wrapped, &person_hex(&person), &case_code)
             .map_err(|_| StoreError::WrongMasterKey)?;
     }
     // Two processes opening a new database at once: the first check kept wins, the other is

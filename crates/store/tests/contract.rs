@@ -1470,14 +1470,19 @@ async fn details_are_encrypted_at_rest_and_identities_pseudonymous() {
                 "plaintext found at rest"
             );
         }
-        let keys: Vec<String> = sqlx::query("SELECT person_key FROM records")
+        // The person key is kept as the 32 bytes of its hex (migration 20).
+        let keys: Vec<Vec<u8>> = sqlx::query("SELECT person FROM records")
             .fetch_all(pool)
             .await
             .unwrap()
             .iter()
             .map(|r| r.get(0))
             .collect();
-        assert!(keys.iter().all(|k| !k.contains(ZHANG) && k.len() == 64));
+        assert!(
+            keys.iter().all(|k| {
+                !k.windows(ZHANG.len()).any(|w| w == ZHANG.as_bytes()) && k.len() == 32
+            })
+        );
     }
 }
 
@@ -2917,6 +2922,8 @@ async fn a_database_from_before_agency_scoped_keys_is_migrated() {
 /// each notice with its record's person key and case code and its transition's id, every index of
 /// theirs as it was, transitions unique by id, SQLite's case numbers a table with a rowid.
 async fn rows_before_migration_18(store: &SqlStore) {
+    // Their person keys in hex first, as migrations 1–19 kept them.
+    store.put_keys_back_as_before_migration_20().await.unwrap();
     let sql = match store.backend() {
         fengcun_store::Backend::Sqlite => {
             "CREATE TABLE notices_v17 (notice_id TEXT PRIMARY KEY, person_key TEXT NOT NULL, case_code TEXT NOT NULL, \
@@ -3299,6 +3306,224 @@ async fn a_database_from_before_migration_18_reads_back_identically() {
     }
     let dir = std::env::temp_dir().join(format!(
         "fengcun-contract-{}-rows_migration",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Everything migration 20 touches, as the read paths return it: what migration 18's test reads
+/// (notices, transitions with their evidence, timelines, stats by agency, counts, case numbers,
+/// audit log), and every record's state in key order, each record by case and identity, each
+/// person's and each case's records, the events, and the record list page by page, in full and as
+/// each agency holds it.
+async fn keys_read_back(store: &SqlStore, events: &[ValidEvent]) -> Vec<String> {
+    let mut out = rows_read_back(store, events).await;
+    out.push(format!("{:?}", store.states().await.unwrap()));
+    out.push(format!("{:?}", store.events().await.unwrap()));
+    let mut cases: Vec<String> = events
+        .iter()
+        .map(|e| e.case_code.as_ref().unwrap().to_string())
+        .collect();
+    cases.sort();
+    cases.dedup();
+    let mut identities: Vec<&str> = events.iter().map(|e| e.identity.as_str()).collect();
+    identities.sort_unstable();
+    identities.dedup();
+    for identity in &identities {
+        let key = store.person_key(identity);
+        out.push(format!(
+            "{identity}: {:?}",
+            store
+                .records_of(Some(&key), None, &|_, _, _| true)
+                .await
+                .unwrap()
+        ));
+        for case in &cases {
+            out.push(format!(
+                "{identity} {case}: {:?}",
+                store.record(case, identity).await.unwrap()
+            ));
+        }
+    }
+    for case in &cases {
+        out.push(format!(
+            "{case}: {:?}",
+            store
+                .records_of(None, Some(case), &|_, _, _| true)
+                .await
+                .unwrap()
+        ));
+    }
+    let mut agencies: Vec<Option<String>> = events
+        .iter()
+        .map(|e| Some(e.event.agency.code.clone()))
+        .collect();
+    agencies.sort();
+    agencies.dedup();
+    agencies.push(None);
+    for agency in agencies {
+        let mut filter = fengcun_store::RecordFilter {
+            agency: agency.clone(),
+            limit: 5,
+            ..Default::default()
+        };
+        loop {
+            let page = store.record_page(&filter).await.unwrap();
+            out.push(format!("{agency:?}: {page:?}"));
+            match page.next {
+                Some(next) => filter.after = Some(next),
+                None => break,
+            }
+        }
+    }
+    out
+}
+
+/// The person key column of each table migration 20 converts, and the length of each stored key.
+async fn stored_person_keys(store: &SqlStore) -> Vec<(&'static str, Vec<i64>)> {
+    let mut out = Vec::new();
+    for table in ["records", "transitions", "holdings"] {
+        let lengths: Vec<(i64,)> = sqlx::query_as(&format!(
+            "SELECT CAST(length(person) AS BIGINT) FROM {table} ORDER BY 1"
+        ))
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        out.push((table, lengths.into_iter().map(|(n,)| n).collect()));
+    }
+    out
+}
+
+/// A database from before migration 20 — the person key as 64 hex characters in `records`,
+/// `transitions` and `holdings`, the transition id as 36 — opens with the key as its 32 bytes in
+/// each and the id as its 18, and every record,
+/// state, transition, notice, timeline, page of the record list (in full and by agency), count
+/// and audit entry reads back as it did; new decisions are written and read back after it.
+#[tokio::test]
+async fn a_database_from_before_migration_20_reads_back_identically() {
+    for url in fresh_urls("keys_migration").await {
+        let keys = Keys::new(MasterKey::generate());
+        let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+        let events = mixed_stream();
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        ingest_batch_by_batch(&store, &events, 7, &c).await;
+        let before = keys_read_back(&store, &events).await;
+        let shape = (
+            table_shape(&store, "records").await,
+            table_shape(&store, "transitions").await,
+            table_shape(&store, "holdings").await,
+        );
+        for (table, (columns, indexes)) in [
+            ("records", &shape.0),
+            ("transitions", &shape.1),
+            ("holdings", &shape.2),
+        ] {
+            assert!(
+                columns.contains(&"person".to_owned())
+                    && !columns.contains(&"person_key".to_owned()),
+                "{url}: {table} keeps the person key as bytes: {columns:?}"
+            );
+            assert!(
+                !indexes.iter().any(|i| i.starts_with("sqlite_autoindex")),
+                "{url}: {table} has no separate index of its primary key: {indexes:?}"
+            );
+        }
+        let ids: Vec<(i64,)> =
+            sqlx::query_as("SELECT CAST(length(transition_id) AS BIGINT) FROM transitions")
+                .fetch_all(store.pool())
+                .await
+                .unwrap();
+        assert!(
+            !ids.is_empty() && ids.iter().all(|(n,)| *n == 18),
+            "{url}: a transition id is kept as the 18 bytes of its 36 hex digits: {ids:?}"
+        );
+        let lengths = stored_person_keys(&store).await;
+        assert!(
+            lengths
+                .iter()
+                .all(|(_, l)| !l.is_empty() && l.iter().all(|n| *n == 32)),
+            "{url}: 32 bytes a key: {lengths:?}"
+        );
+
+        store.put_keys_back_as_before_migration_20().await.unwrap();
+        assert!(
+            table_shape(&store, "records")
+                .await
+                .0
+                .contains(&"person_key".to_owned()),
+            "{url}: the records as before migration 20"
+        );
+        drop(store);
+
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        assert_eq!(keys_read_back(&store, &events).await, before, "{url}");
+        assert_eq!(
+            (
+                table_shape(&store, "records").await,
+                table_shape(&store, "transitions").await,
+                table_shape(&store, "holdings").await,
+            ),
+            shape,
+            "{url}: converted as a new database is made"
+        );
+        assert_eq!(stored_person_keys(&store).await, lengths, "{url}");
+
+        // New decisions after the conversion: their transitions follow the old ones, and the
+        // record, its holdings and its transitions are found by the person's key.
+        let transitions_before: i64 =
+            sqlx::query_as::<_, (i64,)>("SELECT MAX(seq) FROM transitions")
+                .fetch_one(store.pool())
+                .await
+                .unwrap()
+                .0;
+        let case = "110105-2024-000982";
+        store
+            .ingest(
+                &conviction(
+                    case,
+                    ZHANG,
+                    "危险驾驶罪",
+                    sentence("criminal_detention", Some(1)),
+                    "2024-01-02",
+                    "2024-03-01",
+                    "2024-03-12",
+                ),
+                &c,
+            )
+            .await
+            .unwrap();
+        let (first_new,): (i64,) =
+            sqlx::query_as("SELECT MIN(seq) FROM transitions WHERE case_code = $1")
+                .bind(case)
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        assert!(first_new > transitions_before, "{url}");
+        assert_eq!(state(&store, case, ZHANG).await.0, "sealed", "{url}");
+        let mine = store
+            .records_of(
+                Some(&store.person_key(&format!("id:{ZHANG}"))),
+                Some(case),
+                &|_, _, _| true,
+            )
+            .await
+            .unwrap();
+        assert_eq!(mine.len(), 1, "{url}");
+        let held = store
+            .record_page(&fengcun_store::RecordFilter {
+                agency: Some("110105-fy".into()),
+                limit: 1000,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(
+            held.records.iter().any(|r| r.case_code == case),
+            "{url}: the court holds the new record"
+        );
+    }
+    let dir = std::env::temp_dir().join(format!(
+        "fengcun-contract-{}-keys_migration",
         std::process::id()
     ));
     let _ = std::fs::remove_dir_all(dir);

@@ -222,13 +222,15 @@ async fn the_master_key_rotates_online_resumes_after_a_crash_and_the_old_key_is_
         assert_eq!(links, 0);
         // Every data key opens under the new key's key-wrapping key alone.
         let wrapper = new.key_wrapper();
-        let rows: Vec<(String, String, Vec<u8>)> =
-            sqlx::query_as("SELECT person_key, case_code, data_key FROM records")
+        // The person key is kept as the bytes of its hex (migration 20).
+        let rows: Vec<(Vec<u8>, String, Vec<u8>)> =
+            sqlx::query_as("SELECT person, case_code, data_key FROM records")
                 .fetch_all(pool)
                 .await
                 .unwrap();
         assert_eq!(rows.len(), 45);
         for (person, case, wrapped) in rows {
+            let person: String = person.iter().map(|b| format!("{b:02x}")).collect();
             let context = format!("fengcun/record/{person}/{case}");
             wrapper
                 .unwrap(&fengcun_crypto::WrappedKey(wrapped), context.as_bytes())

@@ -762,28 +762,28 @@ impl SqlStore {
         open: &OpenFacts,
     ) -> Result<Vec<PersonRecord>, StoreError> {
         type Row = (
-            String,
+            Vec<u8>,
             String,
             String,
             Option<String>,
             Option<Vec<u8>>,
             Vec<u8>,
-            Option<String>,
+            Option<Vec<u8>>,
             Option<Vec<u8>>,
         );
         let rows: Vec<Row> =
             match (person_key, case_code) {
                 (Some(person_key), _) => sqlx::query_as(&format!(
-                    "SELECT r.person_key, r.case_code, r.state, r.state_date, r.facts, r.data_key, {EVIDENCE_COLUMNS} FROM records r \
-                     WHERE r.person_key = $1 AND ($2 IS NULL OR r.case_code = $2) ORDER BY r.case_code",
+                    "SELECT r.person, r.case_code, r.state, r.state_date, r.facts, r.data_key, {EVIDENCE_COLUMNS} FROM records r \
+                     WHERE r.person = $1 AND ($2 IS NULL OR r.case_code = $2) ORDER BY r.case_code",
                 ))
-                .bind(person_key)
+                .bind(crate::sql::person_bytes(person_key))
                 .bind(case_code)
                 .fetch_all(self.pool())
                 .await?,
                 (None, Some(case_code)) => sqlx::query_as(&format!(
-                    "SELECT r.person_key, r.case_code, r.state, r.state_date, r.facts, r.data_key, {EVIDENCE_COLUMNS} FROM records r \
-                     WHERE r.case_code = $1 ORDER BY r.person_key",
+                    "SELECT r.person, r.case_code, r.state, r.state_date, r.facts, r.data_key, {EVIDENCE_COLUMNS} FROM records r \
+                     WHERE r.case_code = $1 ORDER BY r.person",
                 ))
                 .bind(case_code)
                 .fetch_all(self.pool())
@@ -791,9 +791,9 @@ impl SqlStore {
                 (None, None) => Vec::new(),
             };
         let mut records = Vec::with_capacity(rows.len());
-        for (person_key, case_code, state, state_date, facts, wrapped, transition_id, evidence) in
-            rows
+        for (person, case_code, state, state_date, facts, wrapped, transition_id, evidence) in rows
         {
+            let person_key = crate::sql::person_hex(&person);
             let state = decode("records.state", &state, StateCode::parse)?;
             let facts = if open(&person_key, state.code(), state_date.as_deref()) {
                 let facts = StoredFacts::new(facts, transition_id, evidence);

@@ -14,7 +14,9 @@ use sqlx::AnyConnection;
 use crate::error::StoreError;
 use crate::keys;
 use crate::sql::SqlStore;
-use crate::sql::rows::{Param, ROWS_PER_STATEMENT, list, list_from, placeholders};
+use crate::sql::rows::{
+    Param, ROWS_PER_STATEMENT, list, list_from, person_bytes, person_hex, placeholders,
+};
 use crate::types::Context;
 
 /// Stored events of the persons' records (encrypted), read in one statement per batch: one round
@@ -270,12 +272,12 @@ impl SqlStore {
         tx: &mut AnyConnection,
         rows: impl Iterator<Item = &EventRow>,
     ) -> Result<(), StoreError> {
-        let mut holdings: Vec<(&str, &str, &str)> = rows
+        let mut holdings: Vec<(&str, &str, Vec<u8>)> = rows
             .map(|r| {
                 (
                     r.agency.as_str(),
                     r.case_code.as_str(),
-                    r.person_key.as_str(),
+                    person_bytes(&r.person_key),
                 )
             })
             .collect();
@@ -284,13 +286,13 @@ impl SqlStore {
         let mut new_by_agency: std::collections::BTreeMap<String, i64> = Default::default();
         for chunk in holdings.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
-                "INSERT INTO holdings (agency_code, case_code, person_key) VALUES {} \
-                 ON CONFLICT (agency_code, case_code, person_key) DO NOTHING RETURNING agency_code",
+                "INSERT INTO holdings (agency_code, case_code, person) VALUES {} \
+                 ON CONFLICT (agency_code, case_code, person) DO NOTHING RETURNING agency_code",
                 placeholders(self.positional(), chunk.len(), 3)
             );
             let mut query = sqlx::query_as::<_, (String,)>(&sql);
             for (agency, case, person) in chunk {
-                query = query.bind(*agency).bind(*case).bind(*person);
+                query = query.bind(*agency).bind(*case).bind(person.as_slice());
             }
             for (agency,) in query.fetch_all(&mut *tx).await? {
                 *new_by_agency.entry(agency).or_default() += 1;
@@ -482,13 +484,14 @@ impl SqlStore {
             for (seq, person, case_code, event_id, body) in rows {
                 after = seq;
                 // The case's records (by `records_by_case`), the event's among them by its person.
-                let records: Vec<(String, Vec<u8>)> =
-                    sqlx::query_as("SELECT person_key, data_key FROM records WHERE case_code = $1")
+                let records: Vec<(Vec<u8>, Vec<u8>)> =
+                    sqlx::query_as("SELECT person, data_key FROM records WHERE case_code = $1")
                         .bind(case_code.as_str())
                         .fetch_all(&mut *tx)
                         .await?;
                 let record = records
                     .into_iter()
+                    .map(|(key, wrapped)| (person_hex(&key), wrapped))
                     .find(|(key, _)| person_column(key).as_ref() == Some(&person));
                 let opened = record
                     .ok_or_else(|| StoreError::Corrupt(format!("no record for event {seq}")))
@@ -519,13 +522,14 @@ impl SqlStore {
     /// Every stored record's person key and wrapped key, by the (person, case code) its events
     /// keep.
     async fn records_by_ref(&self) -> Result<RecordsByRef, StoreError> {
-        let records: Vec<(String, String, Vec<u8>)> =
-            sqlx::query_as("SELECT person_key, case_code, data_key FROM records")
+        let records: Vec<(Vec<u8>, String, Vec<u8>)> =
+            sqlx::query_as("SELECT person, case_code, data_key FROM records")
                 .fetch_all(&self.pool)
                 .await?;
         Ok(records
             .into_iter()
-            .filter_map(|(person_key, case, wrapped)| {
+            .filter_map(|(person, case, wrapped)| {
+                let person_key = person_hex(&person);
                 Some(((person_column(&person_key)?, case), (person_key, wrapped)))
             })
             .collect())
@@ -588,12 +592,17 @@ impl SqlStore {
                 Vec<u8>,
                 Option<Vec<u8>>,
             );
-            let rows: Vec<Row> = sqlx::query_as(
+            // The records keep the person key's bytes (migration 20), the old events its hex.
+            let person = match self.backend {
+                crate::types::Backend::Sqlite => "unhex(e.person_key)",
+                crate::types::Backend::Postgres => "decode(e.person_key, 'hex')",
+            };
+            let rows: Vec<Row> = sqlx::query_as(&format!(
                 "SELECT e.seq, e.person_key, e.case_code, e.agency_code, e.idempotency_key, e.content_hash, \
                  e.received_at, e.body, r.data_key FROM events_v16 e \
-                 LEFT JOIN records r ON r.person_key = e.person_key AND r.case_code = e.case_code \
-                 WHERE e.seq > $1 ORDER BY e.seq LIMIT 500",
-            )
+                 LEFT JOIN records r ON r.person = {person} AND r.case_code = e.case_code \
+                 WHERE e.seq > $1 ORDER BY e.seq LIMIT 500"
+            ))
             .bind(after)
             .fetch_all(&mut *tx)
             .await?;
@@ -787,6 +796,9 @@ impl SqlStore {
             .execute(&mut *tx)
             .await?;
         }
+        // The person keys of records, transitions and holdings in hex too, as migrations 1–16 left
+        // them.
+        super::records::keys_as_before_migration_20(&mut tx, self.backend).await?;
         sqlx::raw_sql("DELETE FROM schema_version WHERE version >= 17")
             .execute(&mut *tx)
             .await?;

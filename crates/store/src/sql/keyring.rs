@@ -405,16 +405,23 @@ impl SqlStore {
         keep: bool,
     ) -> Result<(u64, Option<(String, String)>), StoreError> {
         let mut tx = self.begin_write().await?;
-        let rows: Vec<(String, String, Vec<u8>)> = sqlx::query_as(
-            "SELECT person_key, case_code, data_key FROM records \
-             WHERE person_key > $1 OR (person_key = $1 AND case_code > $2) \
-             ORDER BY person_key, case_code LIMIT $3",
+        // The cursor keeps the person key's hex; the records its bytes, in the same order.
+        let rows: Vec<(Vec<u8>, String, Vec<u8>)> = sqlx::query_as(
+            "SELECT person, case_code, data_key FROM records \
+             WHERE person > $1 OR (person = $1 AND case_code > $2) \
+             ORDER BY person, case_code LIMIT $3",
         )
-        .bind(&cursor.0)
+        .bind(crate::sql::person_bytes(&cursor.0))
         .bind(&cursor.1)
         .bind(page)
         .fetch_all(&mut *tx)
         .await?;
+        let rows: Vec<(String, String, Vec<u8>)> = rows
+            .into_iter()
+            .map(|(person, case_code, wrapped)| {
+                (crate::sql::person_hex(&person), case_code, wrapped)
+            })
+            .collect();
         let Some(last) = rows.last().map(|r| (r.0.clone(), r.1.clone())) else {
             return Ok((0, None));
         };
@@ -425,10 +432,10 @@ impl SqlStore {
             let context = keys::record_context(person_key, case_code);
             if let Some(rewrapped) = self.keys().rewrap(wrapped, &context)? {
                 sqlx::query(
-                    "UPDATE records SET data_key = $1 WHERE person_key = $2 AND case_code = $3 AND data_key = $4",
+                    "UPDATE records SET data_key = $1 WHERE person = $2 AND case_code = $3 AND data_key = $4",
                 )
                 .bind(rewrapped)
-                .bind(person_key)
+                .bind(crate::sql::person_bytes(person_key))
                 .bind(case_code)
                 .bind(wrapped.clone())
                 .execute(&mut *tx)

@@ -12,16 +12,16 @@ use crate::notices::{
     NoticeStatus, NoticeStore, NoticeView, OutboxItem,
 };
 use crate::sql::SqlStore;
-use crate::sql::rows::{Param, decode, ts};
+use crate::sql::rows::{Param, decode, person_bytes, person_hex, ts};
 
 #[async_trait]
 impl NoticeStore for SqlStore {
     async fn notices(&self, filter: NoticeFilter) -> Result<Vec<NoticeView>, StoreError> {
         let rows: Vec<NoticeRow> = sqlx::query_as(
-            "SELECT n.notice_id, t.person_key, t.case_code, n.kind, n.recipient, n.status, n.attempts, n.last_error, n.created_at, \
+            "SELECT n.notice_id, t.person, t.case_code, n.kind, n.recipient, n.status, n.attempts, n.last_error, n.created_at, \
              n.delivered_at, n.acknowledged_at, t.transition_id, t.notice_facts, r.data_key FROM notices n \
              JOIN transitions t ON t.seq = n.transition_seq \
-             JOIN records r ON r.person_key = t.person_key AND r.case_code = t.case_code \
+             JOIN records r ON r.person = t.person AND r.case_code = t.case_code \
              WHERE ($1 IS NULL OR n.status = $1) AND ($2 IS NULL OR t.case_code = $2) \
              AND ($3 = 0 OR (n.recipient <> 'person' AND n.status <> 'acknowledged')) \
              AND ($4 IS NULL OR n.recipient = $4) ORDER BY n.created_at, n.notice_id",
@@ -39,13 +39,13 @@ impl NoticeStore for SqlStore {
 
     async fn person_notices(&self, person_key: &str) -> Result<Vec<NoticeView>, StoreError> {
         let rows: Vec<NoticeRow> = sqlx::query_as(
-            "SELECT n.notice_id, t.person_key, t.case_code, n.kind, n.recipient, n.status, n.attempts, n.last_error, n.created_at, \
+            "SELECT n.notice_id, t.person, t.case_code, n.kind, n.recipient, n.status, n.attempts, n.last_error, n.created_at, \
              n.delivered_at, n.acknowledged_at, t.transition_id, t.notice_facts, r.data_key FROM records r \
-             JOIN transitions t ON t.case_code = r.case_code AND t.person_key = r.person_key \
+             JOIN transitions t ON t.case_code = r.case_code AND t.person = r.person \
              JOIN notices n ON n.transition_seq = t.seq \
-             WHERE r.person_key = $1 AND n.recipient = 'person' ORDER BY n.created_at, n.notice_id",
+             WHERE r.person = $1 AND n.recipient = 'person' ORDER BY n.created_at, n.notice_id",
         )
-        .bind(person_key)
+        .bind(person_bytes(person_key))
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
@@ -61,22 +61,22 @@ impl NoticeStore for SqlStore {
     ) -> Result<Vec<OutboxItem>, StoreError> {
         type Row = (
             String,
-            String,
+            Vec<u8>,
             String,
             String,
             Option<String>,
             i64,
             String,
-            String,
+            Vec<u8>,
             Option<Vec<u8>>,
             Vec<u8>,
         );
         let mut tx = self.begin_write().await?;
         let candidates: Vec<Row> = sqlx::query_as(
-            "SELECT n.notice_id, t.person_key, t.case_code, n.recipient, a.endpoint, n.attempts, n.kind, t.transition_id, t.notice_facts, \
+            "SELECT n.notice_id, t.person, t.case_code, n.recipient, a.endpoint, n.attempts, n.kind, t.transition_id, t.notice_facts, \
              r.data_key FROM notices n \
              JOIN transitions t ON t.seq = n.transition_seq \
-             JOIN records r ON r.person_key = t.person_key AND r.case_code = t.case_code \
+             JOIN records r ON r.person = t.person AND r.case_code = t.case_code \
              LEFT JOIN agencies a ON a.agency_code = n.recipient \
              WHERE n.status IN ('pending', 'retrying') AND n.next_attempt_at <= $1 ORDER BY n.next_attempt_at, n.notice_id LIMIT $2",
         )
@@ -124,9 +124,9 @@ impl NoticeStore for SqlStore {
                         &notice_id,
                         kind,
                         &recipient,
-                        &person_key,
+                        &person_hex(&person_key),
                         &case_code,
-                        &transition_id,
+                        &person_hex(&transition_id),
                         facts,
                         &wrapped,
                         None,
@@ -293,7 +293,7 @@ impl NoticeStore for SqlStore {
 
 type NoticeRow = (
     String,
-    String,
+    Vec<u8>,
     String,
     String,
     String,
@@ -303,7 +303,7 @@ type NoticeRow = (
     String,
     Option<String>,
     Option<String>,
-    String,
+    Vec<u8>,
     Option<Vec<u8>>,
     Vec<u8>,
 );
@@ -351,9 +351,9 @@ impl SqlStore {
             &notice_id,
             kind,
             &recipient,
-            &person_key,
+            &person_hex(&person_key),
             &case_code,
-            &transition_id,
+            &person_hex(&transition_id),
             facts,
             &wrapped,
             mask,

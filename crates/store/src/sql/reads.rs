@@ -10,7 +10,7 @@ use fengcun_domain::{Date, Record, parse_record};
 use serde::{Deserialize, Serialize};
 
 use super::records::{EVIDENCE_COLUMNS, StoredFacts};
-use super::{SqlStore, events, ts};
+use super::{SqlStore, events, person_bytes, person_hex, ts};
 use crate::error::StoreError;
 use crate::keys;
 
@@ -165,10 +165,10 @@ impl<'de> Deserialize<'de> for PersonShown {
     }
 }
 
-/// person_key, case_code, state, state_date, trigger, policy, policy_version, updated_at, facts,
+/// person (bytes of the person key), case_code, state, state_date, trigger, policy, policy_version, updated_at, facts,
 /// data_key, and the latest transition's id and evidence when it keeps the facts.
 type SummaryRow = (
-    String,
+    Vec<u8>,
     String,
     String,
     Option<String>,
@@ -178,21 +178,21 @@ type SummaryRow = (
     String,
     Option<Vec<u8>>,
     Vec<u8>,
-    Option<String>,
+    Option<Vec<u8>>,
     Option<Vec<u8>>,
 );
 
 /// With the facts, the evidence that keeps them when the row does not (`EVIDENCE_COLUMNS`).
 fn summary_columns() -> String {
     format!(
-        "r.person_key, r.case_code, r.state, r.state_date, r.state_trigger, r.policy, r.policy_version, \
+        "r.person, r.case_code, r.state, r.state_date, r.state_trigger, r.policy, r.policy_version, \
          r.updated_at, r.facts, r.data_key, {EVIDENCE_COLUMNS}"
     )
 }
 
 /// The agency holds the record `r`: it sent one of its events (table `holdings`, kept as events
 /// arrive).
-const HELD_BY: &str = "EXISTS (SELECT 1 FROM holdings h WHERE h.agency_code = $1 AND h.case_code = r.case_code AND h.person_key = r.person_key)";
+const HELD_BY: &str = "EXISTS (SELECT 1 FROM holdings h WHERE h.agency_code = $1 AND h.case_code = r.case_code AND h.person = r.person)";
 
 impl SqlStore {
     /// The person a record is about, from its sealed facts (none if it has none).
@@ -217,7 +217,7 @@ impl SqlStore {
 
     fn summary(&self, row: SummaryRow) -> Result<RecordSummary, StoreError> {
         let (
-            person_key,
+            person,
             case_code,
             state,
             state_date,
@@ -230,6 +230,7 @@ impl SqlStore {
             transition_id,
             evidence,
         ) = row;
+        let person_key = person_hex(&person);
         let facts = StoredFacts::new(facts, transition_id, evidence);
         let person = self.person_shown(&person_key, &case_code, &facts, &wrapped)?;
         Ok(RecordSummary {
@@ -256,8 +257,8 @@ impl SqlStore {
              AND ($3 IS NULL OR (r.state = 'pending_seal' AND r.state_date IS NOT NULL AND r.state_date < $3)) \
              AND ($4 IS NULL OR r.policy_version = $4) \
              AND ($1 IS NULL OR {HELD_BY}) \
-             AND ($5 IS NULL OR r.case_code > $5 OR (r.case_code = $5 AND r.person_key > $6)) \
-             ORDER BY r.case_code, r.person_key LIMIT $7",
+             AND ($5 IS NULL OR r.case_code > $5 OR (r.case_code = $5 AND r.person > $6)) \
+             ORDER BY r.case_code, r.person LIMIT $7",
             summary_columns()
         );
         let rows: Vec<SummaryRow> = sqlx::query_as(&sql)
@@ -270,7 +271,7 @@ impl SqlStore {
                 filter
                     .after
                     .as_ref()
-                    .map(|k| k.person_key.clone())
+                    .map(|k| person_bytes(&k.person_key))
                     .unwrap_or_default(),
             )
             .bind(limit + 1)
@@ -299,7 +300,7 @@ impl SqlStore {
     ) -> Result<Vec<RecordTimeline>, StoreError> {
         let sql = format!(
             "SELECT {} FROM records r WHERE r.case_code = $2 AND ($1 IS NULL OR {HELD_BY}) \
-             ORDER BY r.person_key",
+             ORDER BY r.person",
             summary_columns()
         );
         let rows: Vec<SummaryRow> = sqlx::query_as(&sql)
@@ -309,7 +310,7 @@ impl SqlStore {
             .await?;
         let mut timelines = Vec::with_capacity(rows.len());
         for row in rows {
-            let key = self.keys.record_key(&row.9, &row.0, &row.1)?;
+            let key = self.keys.record_key(&row.9, &person_hex(&row.0), &row.1)?;
             let record = self.summary(row)?;
             let events = self.timeline_events(&record, &key).await?;
             let transitions = self.timeline_transitions(&record, &key).await?;
@@ -373,14 +374,14 @@ impl SqlStore {
             String,
             String,
             Vec<u8>,
-            String,
+            Vec<u8>,
         );
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT from_state, to_state, state_date, state_trigger, rule, policy, policy_version, actor, at, reasons, transition_id \
-             FROM transitions WHERE case_code = $1 AND person_key = $2 ORDER BY seq",
+             FROM transitions WHERE case_code = $1 AND person = $2 ORDER BY seq",
         )
         .bind(record.case_code.as_str())
-        .bind(record.person_key.as_str())
+        .bind(person_bytes(&record.person_key))
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
@@ -398,6 +399,7 @@ impl SqlStore {
                     evidence,
                     transition_id,
                 )| {
+                    let transition_id = person_hex(&transition_id);
                     let plain = keys::open(key, &evidence, &format!("transition/{transition_id}"))?;
                     let (as_of, facts) = evidence_of(&plain).map_err(|e| {
                         StoreError::Corrupt(format!("transition {transition_id}: {e}"))
@@ -438,10 +440,10 @@ impl SqlStore {
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT n.notice_id, n.kind, n.recipient, n.status, n.attempts, n.last_error, n.created_at, n.delivered_at, n.acknowledged_at \
              FROM transitions t JOIN notices n ON n.transition_seq = t.seq \
-             WHERE t.case_code = $1 AND t.person_key = $2 ORDER BY n.created_at, n.notice_id",
+             WHERE t.case_code = $1 AND t.person = $2 ORDER BY n.created_at, n.notice_id",
         )
         .bind(record.case_code.as_str())
-        .bind(record.person_key.as_str())
+        .bind(person_bytes(&record.person_key))
         .fetch_all(&self.pool)
         .await?;
         Ok(rows

@@ -17,7 +17,9 @@ use sqlx::AnyConnection;
 use crate::error::StoreError;
 use crate::keys;
 use crate::records::RecordStore;
-use crate::sql::rows::{Param, ROWS_PER_STATEMENT, decode, decode_opt, list, placeholders, ts};
+use crate::sql::rows::{
+    Param, ROWS_PER_STATEMENT, decode, decode_opt, list, person_bytes, person_hex, placeholders, ts,
+};
 use crate::sql::{SqlStore, Tx};
 use crate::types::{Counts, RecordView, StateRow, TransitionView};
 use crate::{NoticeStatus, RecordFilter, RecordPage, RecordTimeline, Stats};
@@ -40,20 +42,20 @@ pub(crate) const IN_EVIDENCE: &[u8] = b"";
 /// record's latest transition when the record's facts are kept there (an empty `r.facts`); NULL
 /// and NULL otherwise. Each is the last entry of `transitions_by_record` for the record.
 pub(crate) const EVIDENCE_COLUMNS: &str = "CASE WHEN length(r.facts) = 0 THEN (SELECT t.transition_id FROM transitions t \
-     WHERE t.case_code = r.case_code AND t.person_key = r.person_key ORDER BY t.seq DESC LIMIT 1) END, \
+     WHERE t.case_code = r.case_code AND t.person = r.person ORDER BY t.seq DESC LIMIT 1) END, \
      CASE WHEN length(r.facts) = 0 THEN (SELECT t.reasons FROM transitions t \
-     WHERE t.case_code = r.case_code AND t.person_key = r.person_key ORDER BY t.seq DESC LIMIT 1) END";
+     WHERE t.case_code = r.case_code AND t.person = r.person ORDER BY t.seq DESC LIMIT 1) END";
 
 impl StoredFacts {
     /// From a row's `facts` and its [`EVIDENCE_COLUMNS`].
     pub(crate) fn new(
         sealed: Option<Vec<u8>>,
-        transition_id: Option<String>,
+        transition_id: Option<Vec<u8>>,
         evidence: Option<Vec<u8>>,
     ) -> Self {
         Self {
             sealed,
-            evidence: transition_id.zip(evidence),
+            evidence: transition_id.map(|id| person_hex(&id)).zip(evidence),
         }
     }
 
@@ -161,12 +163,12 @@ impl SqlStore {
         let mut persons = PersonRows::new();
         for chunk in person_keys.chunks(500) {
             let sql = format!(
-                "SELECT r.person_key, r.case_code, r.state, r.state_date, r.state_trigger, r.convicted, r.facts, r.data_key, {EVIDENCE_COLUMNS} \
-                 FROM records r WHERE r.person_key IN ({})",
+                "SELECT r.person, r.case_code, r.state, r.state_date, r.state_trigger, r.convicted, r.facts, r.data_key, {EVIDENCE_COLUMNS} \
+                 FROM records r WHERE r.person IN ({})",
                 list(self.positional(), chunk.len())
             );
             type Row = (
-                String,
+                Vec<u8>,
                 String,
                 String,
                 Option<String>,
@@ -174,12 +176,12 @@ impl SqlStore {
                 i64,
                 Option<Vec<u8>>,
                 Vec<u8>,
-                Option<String>,
+                Option<Vec<u8>>,
                 Option<Vec<u8>>,
             );
             let mut query = sqlx::query_as::<_, Row>(&sql);
             for key in chunk {
-                query = query.bind(key.as_str());
+                query = query.bind(person_bytes(key));
             }
             for (
                 person_key,
@@ -196,7 +198,7 @@ impl SqlStore {
             {
                 let state = (state != "new")
                     .then(|| state_from_row(&state, date.as_deref(), trigger.as_deref()));
-                persons.entry(person_key).or_default().insert(
+                persons.entry(person_hex(&person_key)).or_default().insert(
                     case_code,
                     Cached {
                         state,
@@ -218,8 +220,8 @@ impl SqlStore {
         case_code: &str,
     ) -> Result<DataKey, StoreError> {
         let (wrapped,): (Vec<u8>,) =
-            sqlx::query_as("SELECT data_key FROM records WHERE person_key = $1 AND case_code = $2")
-                .bind(person_key)
+            sqlx::query_as("SELECT data_key FROM records WHERE person = $1 AND case_code = $2")
+                .bind(person_bytes(person_key))
                 .bind(case_code)
                 .fetch_one(&mut *tx)
                 .await?;
@@ -241,9 +243,9 @@ impl SqlStore {
             let written = self
                 .insert_chunk_with(
                     tx,
-                    "INSERT INTO records (person_key, case_code, facts, convicted, policy, policy_version, state, state_date, state_trigger, \
+                    "INSERT INTO records (person, case_code, facts, convicted, policy, policy_version, state, state_date, state_trigger, \
                      data_key, updated_at) VALUES",
-                    "ON CONFLICT (person_key, case_code) DO UPDATE SET facts = excluded.facts, \
+                    "ON CONFLICT (person, case_code) DO UPDATE SET facts = excluded.facts, \
                      convicted = excluded.convicted, policy = excluded.policy, policy_version = excluded.policy_version, \
                      state = excluded.state, state_date = excluded.state_date, state_trigger = excluded.state_trigger, updated_at = excluded.updated_at \
                      WHERE records.data_key = excluded.data_key",
@@ -251,7 +253,7 @@ impl SqlStore {
                     11,
                     |mut query, row| {
                         query = query
-                            .bind(row.person_key.clone())
+                            .bind(person_bytes(&row.person_key))
                             .bind(row.case_code.clone());
                         for value in row.values.iter().cloned() {
                             query = value.bind(query);
@@ -284,17 +286,23 @@ impl SqlStore {
         while rows.peek().is_some() {
             let chunk: Vec<[Param; 14]> = rows.by_ref().take(ROWS_PER_STATEMENT).collect();
             let sql = format!(
-                "INSERT INTO transitions (transition_id, person_key, case_code, from_state, to_state, state_date, state_trigger, rule, policy, \
+                "INSERT INTO transitions (transition_id, person, case_code, from_state, to_state, state_date, state_trigger, rule, policy, \
                  policy_version, actor, at, reasons, notice_facts) VALUES {} RETURNING transition_id, seq",
                 placeholders(self.positional(), chunk.len(), 14)
             );
-            let mut query = sqlx::query_as::<_, (String, i64)>(&sql);
+            let mut query = sqlx::query_as::<_, (Vec<u8>, i64)>(&sql);
             for row in chunk {
                 for value in row {
                     query = value.bind_as(query);
                 }
             }
-            seqs.extend(query.fetch_all(&mut *tx).await?);
+            seqs.extend(
+                query
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .into_iter()
+                    .map(|(id, seq)| (person_hex(&id), seq)),
+            );
         }
         Ok(seqs)
     }
@@ -352,13 +360,13 @@ impl SqlStore {
             String,
             String,
             Vec<u8>,
-            String,
+            Vec<u8>,
         );
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT case_code, from_state, to_state, state_date, state_trigger, rule, policy, policy_version, actor, at, reasons, transition_id \
-             FROM transitions WHERE person_key = $1 AND case_code = $2 ORDER BY seq",
+             FROM transitions WHERE person = $1 AND case_code = $2 ORDER BY seq",
         )
-        .bind(person_key)
+        .bind(person_bytes(person_key))
         .bind(case_code)
         .fetch_all(&mut **tx)
         .await?;
@@ -385,6 +393,7 @@ impl SqlStore {
             transition_id,
         ) in rows
         {
+            let transition_id = person_hex(&transition_id);
             let evidence = keys::open(&key, &evidence, &format!("transition/{transition_id}"))?;
             let evidence: serde_json::Value = serde_json::from_slice(&evidence)
                 .map_err(|e| StoreError::Corrupt(format!("transition evidence: {e}")))?;
@@ -427,13 +436,17 @@ impl SqlStore {
         &self,
         today: Date,
     ) -> Result<Vec<(String, String)>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT person_key, case_code FROM records WHERE state = 'pending_seal' AND state_date IS NOT NULL AND state_date <= $1 \
-             ORDER BY person_key, case_code",
+        let rows: Vec<(Vec<u8>, String)> = sqlx::query_as(
+            "SELECT person, case_code FROM records WHERE state = 'pending_seal' AND state_date IS NOT NULL AND state_date <= $1 \
+             ORDER BY person, case_code",
         )
         .bind(today.to_string())
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(person, case_code)| (person_hex(&person), case_code))
+            .collect())
     }
 
     /// Records a change to `policy` could not decide (`records_to_refresh`).
@@ -493,25 +506,25 @@ impl SqlStore {
         &self,
     ) -> Result<Vec<(String, String, StoredFacts, Vec<u8>)>, StoreError> {
         type Row = (
-            String,
+            Vec<u8>,
             String,
             Option<Vec<u8>>,
             Vec<u8>,
-            Option<String>,
+            Option<Vec<u8>>,
             Option<Vec<u8>>,
         );
         let rows: Vec<Row> = sqlx::query_as(&format!(
-            "SELECT r.person_key, r.case_code, r.facts, r.data_key, {EVIDENCE_COLUMNS} FROM records r \
-             ORDER BY r.person_key, r.case_code"
+            "SELECT r.person, r.case_code, r.facts, r.data_key, {EVIDENCE_COLUMNS} FROM records r \
+             ORDER BY r.person, r.case_code"
         ))
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
             .into_iter()
             .map(
-                |(person_key, case_code, facts, wrapped, transition_id, evidence)| {
+                |(person, case_code, facts, wrapped, transition_id, evidence)| {
                     (
-                        person_key,
+                        person_hex(&person),
                         case_code,
                         StoredFacts::new(facts, transition_id, evidence),
                         wrapped,
@@ -575,14 +588,14 @@ impl RecordStore for SqlStore {
             Option<String>,
             Option<Vec<u8>>,
             Vec<u8>,
-            Option<String>,
+            Option<Vec<u8>>,
             Option<Vec<u8>>,
         );
         let row: Option<Row> = sqlx::query_as(&format!(
             "SELECT r.state, r.state_date, r.state_trigger, r.policy, r.policy_version, r.facts, r.data_key, {EVIDENCE_COLUMNS} \
-             FROM records r WHERE r.person_key = $1 AND r.case_code = $2"
+             FROM records r WHERE r.person = $1 AND r.case_code = $2"
         ))
-        .bind(person_key.as_str())
+        .bind(person_bytes(&person_key))
         .bind(case_code)
         .fetch_optional(&self.pool)
         .await?;
@@ -628,17 +641,17 @@ impl RecordStore for SqlStore {
     }
 
     async fn states(&self) -> Result<Vec<StateRow>, StoreError> {
-        let rows: Vec<(String, String, String, Option<String>, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
-            "SELECT person_key, case_code, state, state_date, state_trigger, policy, policy_version FROM records ORDER BY person_key, case_code",
+        let rows: Vec<(Vec<u8>, String, String, Option<String>, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT person, case_code, state, state_date, state_trigger, policy, policy_version FROM records ORDER BY person, case_code",
         )
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
             .map(
-                |(person_key, case_code, state, state_date, trigger, policy, policy_version)| {
+                |(person, case_code, state, state_date, trigger, policy, policy_version)| {
                     Ok(StateRow {
                         state: decode("records.state", &state, StateCode::parse)?,
-                        person_key,
+                        person_key: person_hex(&person),
                         case_code,
                         state_date,
                         trigger,
@@ -726,5 +739,68 @@ impl RecordStore for SqlStore {
 
     async fn stats(&self, today: Date, now: jiff::Timestamp) -> Result<Stats, StoreError> {
         self.read_stats(today, now).await
+    }
+}
+
+/// Puts `records`, `transitions` and `holdings` back as migrations 1–19 left them: the person key
+/// as its lowercase hex in `person_key`, the transition id as its hex, their indexes as they were
+/// (for tests of the upgrade).
+pub(crate) async fn keys_as_before_migration_20(
+    tx: &mut AnyConnection,
+    backend: crate::types::Backend,
+) -> Result<(), StoreError> {
+    let sql = match backend {
+        crate::types::Backend::Sqlite => {
+            "CREATE TABLE records_v19 (person_key TEXT NOT NULL, case_code TEXT NOT NULL, state TEXT NOT NULL, \
+             state_date TEXT, state_trigger TEXT, policy TEXT, policy_version TEXT, convicted INTEGER NOT NULL DEFAULT 0, \
+             facts BLOB, data_key BLOB NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (person_key, case_code));
+             INSERT INTO records_v19 SELECT lower(hex(person)), case_code, state, state_date, state_trigger, policy, \
+             policy_version, convicted, facts, data_key, updated_at FROM records;
+             DROP TABLE records;
+             ALTER TABLE records_v19 RENAME TO records;
+             CREATE INDEX records_by_state ON records (state);
+             CREATE INDEX records_pending ON records (state_date) WHERE state = 'pending_seal';
+             CREATE INDEX records_by_case ON records (case_code, person_key);
+             CREATE TABLE transitions_v19 (seq INTEGER PRIMARY KEY AUTOINCREMENT, transition_id TEXT NOT NULL, \
+             person_key TEXT NOT NULL, case_code TEXT NOT NULL, from_state TEXT, to_state TEXT NOT NULL, state_date TEXT, \
+             state_trigger TEXT, rule TEXT, policy TEXT NOT NULL, policy_version TEXT NOT NULL, actor TEXT NOT NULL, \
+             at TEXT NOT NULL, reasons BLOB NOT NULL, notice_facts BLOB);
+             INSERT INTO transitions_v19 SELECT seq, lower(hex(transition_id)), lower(hex(person)), case_code, from_state, to_state, \
+             state_date, state_trigger, rule, policy, policy_version, actor, at, reasons, notice_facts FROM transitions;
+             DROP TABLE transitions;
+             ALTER TABLE transitions_v19 RENAME TO transitions;
+             CREATE INDEX transitions_by_record ON transitions (case_code, person_key, seq);
+             CREATE TABLE holdings_v19 (agency_code TEXT NOT NULL, case_code TEXT NOT NULL, person_key TEXT NOT NULL, \
+             PRIMARY KEY (agency_code, case_code, person_key)) WITHOUT ROWID;
+             INSERT INTO holdings_v19 SELECT agency_code, case_code, lower(hex(person)) FROM holdings;
+             DROP TABLE holdings;
+             ALTER TABLE holdings_v19 RENAME TO holdings;
+             DELETE FROM schema_version WHERE version >= 20;"
+        }
+        crate::types::Backend::Postgres => {
+            "ALTER TABLE records ALTER COLUMN person TYPE TEXT USING encode(person, 'hex');
+             ALTER TABLE records RENAME COLUMN person TO person_key;
+             ALTER TABLE transitions ALTER COLUMN person TYPE TEXT USING encode(person, 'hex');
+             ALTER TABLE transitions RENAME COLUMN person TO person_key;
+             ALTER TABLE transitions ALTER COLUMN transition_id TYPE TEXT USING encode(transition_id, 'hex');
+             ALTER TABLE holdings ALTER COLUMN person TYPE TEXT USING encode(person, 'hex');
+             ALTER TABLE holdings RENAME COLUMN person TO person_key;
+             DELETE FROM schema_version WHERE version >= 20;"
+        }
+    };
+    sqlx::raw_sql(sql).execute(&mut *tx).await?;
+    Ok(())
+}
+
+impl SqlStore {
+    /// For tests of the upgrade: puts the person keys of `records`, `transitions` and `holdings`
+    /// back in hex text as migrations 1–19 left them and sets `schema_version` back to 19, so that
+    /// the next opening converts them again.
+    #[doc(hidden)]
+    pub async fn put_keys_back_as_before_migration_20(&self) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        keys_as_before_migration_20(&mut tx, self.backend).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

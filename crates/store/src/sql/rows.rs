@@ -15,6 +15,44 @@ pub(crate) fn ts(t: jiff::Timestamp) -> String {
     t.round(jiff::Unit::Second).unwrap_or(t).to_string()
 }
 
+/// The stored form of a person key in `records`, `transitions` and `holdings` (their column
+/// `person`, migration 20): the bytes its lowercase hex spells, half the size of the text. A string
+/// that is not such hex (no key the store makes, `Keys::person_key`) becomes an empty value, which
+/// no stored key equals: a look-up by it finds nothing, as the text comparison did.
+pub(crate) fn person_bytes(person_key: &str) -> Vec<u8> {
+    let digits = person_key.as_bytes();
+    let nibble = |d: u8| match d {
+        b'0'..=b'9' => Some(d - b'0'),
+        b'a'..=b'f' => Some(d - b'a' + 10),
+        _ => None,
+    };
+    if !digits.len().is_multiple_of(2) {
+        return Vec::new();
+    }
+    digits
+        .chunks(2)
+        .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
+        .collect::<Option<Vec<u8>>>()
+        .unwrap_or_default()
+}
+
+/// The person key as every reader sees it (lowercase hex) from its stored bytes ([`person_bytes`]).
+pub(crate) fn person_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    out
+}
+
+/// The stored form of a transition id (migration 20): the bytes its lowercase hex spells, as for
+/// a person key ([`person_bytes`]); read back as the same hex by [`person_hex`].
+pub(crate) fn transition_id_bytes(transition_id: &str) -> Vec<u8> {
+    person_bytes(transition_id)
+}
+
 /// Reads a stored code into its enum; a code none of its values has is
 /// [`StoreError::UnknownValue`], naming the column.
 pub(crate) fn decode<T>(
@@ -216,5 +254,28 @@ mod tests {
         assert_eq!(list_from(true, 3, 2), "?, ?");
         assert_eq!(param(false, 7), "$7");
         assert_eq!(param(true, 7), "?");
+    }
+}
+
+#[cfg(test)]
+mod person_tests {
+    use super::{person_bytes, person_hex};
+
+    #[test]
+    fn a_person_key_is_stored_as_its_bytes_and_read_back_as_the_same_hex() {
+        let key = "00ff10a9b8c7d6e5f4030201aabbccddeeff00112233445566778899abcdef01";
+        let bytes = person_bytes(key);
+        assert_eq!(bytes.len(), 32);
+        assert_eq!(&bytes[..4], &[0x00, 0xff, 0x10, 0xa9]);
+        assert_eq!(person_hex(&bytes), key);
+    }
+
+    #[test]
+    fn a_string_that_is_no_stored_key_matches_no_stored_key() {
+        // Upper case, odd length, other characters: no key the store makes (lowercase hex), and
+        // as text they equalled none; as bytes they are empty, which no stored key is.
+        for other in ["00FF", "abc", "zz", "id:110105199003070025"] {
+            assert_eq!(person_bytes(other), Vec::<u8>::new(), "{other}");
+        }
     }
 }

@@ -1,0 +1,8 @@
+-- The indexes of `records` and `transitions` after migration 20 (person keys as bytes: the
+-- conversions in 0020_records_keys.sql, 0020_transitions_keys.sql and 0020_holdings_keys.sql),
+-- the same keys as before with `person` for `person_key`. Run every time migration 20 is applied,
+-- also over a database converted already.
+CREATE INDEX IF NOT EXISTS records_by_state ON records (state);
+CREATE INDEX IF NOT EXISTS records_pending ON records (state_date) WHERE state = 'pending_seal';
+CREATE INDEX IF NOT EXISTS records_by_case ON records (case_code, person);
+CREATE INDEX IF NOT EXISTS transitions_by_record ON transitions (case_code, person, seq);
