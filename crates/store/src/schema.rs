@@ -41,6 +41,7 @@ const SQLITE: &[(i64, &str)] = &[
         18,
         include_str!("../migrations/sqlite/0018_rows_indexes.sql"),
     ),
+    (19, include_str!("../migrations/sqlite/0019_audit.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_core.sql")),
@@ -78,6 +79,7 @@ const POSTGRES: &[(i64, &str)] = &[
         18,
         include_str!("../migrations/postgres/0018_rows_indexes.sql"),
     ),
+    (19, include_str!("../migrations/postgres/0019_audit.sql")),
 ];
 
 /// Conversions of a table's shape that run before their version's SQL, and only over a database
@@ -92,13 +94,22 @@ struct Conversion {
     postgres: &'static str,
 }
 
-const CONVERSIONS: &[Conversion] = &[Conversion {
-    version: 18,
-    table: "notices",
-    column: "transition_seq",
-    sqlite: include_str!("../migrations/sqlite/0018_rows.sql"),
-    postgres: include_str!("../migrations/postgres/0018_rows.sql"),
-}];
+const CONVERSIONS: &[Conversion] = &[
+    Conversion {
+        version: 18,
+        table: "notices",
+        column: "transition_seq",
+        sqlite: include_str!("../migrations/sqlite/0018_rows.sql"),
+        postgres: include_str!("../migrations/postgres/0018_rows.sql"),
+    },
+    Conversion {
+        version: 19,
+        table: "audit_entries",
+        column: "detail_packed",
+        sqlite: include_str!("../migrations/sqlite/0019_audit_rows.sql"),
+        postgres: include_str!("../migrations/postgres/0019_audit_rows.sql"),
+    },
+];
 
 /// Whether `table` has a column `column`.
 async fn has_column(
@@ -180,8 +191,8 @@ async fn apply_pending(conn: &mut AnyConnection, backend: Backend) -> Result<(),
         // Migration 17 renames `events` to keep its old rows for the conversion in Rust; run again
         // over a database whose schema_version was set back, it would take the converted table for
         // the old one. Every other migration tolerates running again by itself.
-        let converted =
-            *version == COMPACT_EVENTS && has_column(&mut tx, backend, "events", "event_id").await?;
+        let converted = *version == COMPACT_EVENTS
+            && has_column(&mut tx, backend, "events", "event_id").await?;
         if !converted {
             sqlx::raw_sql(sql).execute(&mut *tx).await?;
         }
