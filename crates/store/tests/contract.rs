@@ -5449,12 +5449,13 @@ async fn an_old_event_that_does_not_open_is_kept_and_still_recognised() {
     }
 }
 
-/// Puts a database's audit entries back as migrations 1–18 left them: subject and detail in clear,
-/// no packed columns, migration 19 not applied.
+/// Puts a database's audit entries back as migrations 1–18 left them: time, subject and detail in
+/// clear, no packed columns, the index of times over the text, migration 19 not applied.
 async fn audit_before_migration_19(store: &SqlStore) {
     let entries = store.audit_entries(0, 1_000_000).await.unwrap();
     for entry in &entries {
-        sqlx::query("UPDATE audit_entries SET subject = $1, detail = $2 WHERE seq = $3")
+        sqlx::query("UPDATE audit_entries SET at = $1, subject = $2, detail = $3 WHERE seq = $4")
+            .bind(entry.at.clone())
             .bind(entry.subject.clone())
             .bind(entry.detail.clone())
             .bind(entry.seq as i64)
@@ -5463,8 +5464,11 @@ async fn audit_before_migration_19(store: &SqlStore) {
             .unwrap();
     }
     sqlx::raw_sql(
-        "ALTER TABLE audit_entries DROP COLUMN detail_packed;
+        "DROP INDEX audit_by_second;
+         ALTER TABLE audit_entries DROP COLUMN detail_packed;
          ALTER TABLE audit_entries DROP COLUMN subject_packed;
+         ALTER TABLE audit_entries DROP COLUMN at_s;
+         CREATE INDEX audit_by_time ON audit_entries (at, seq);
          DELETE FROM schema_version WHERE version >= 19;",
     )
     .execute(store.pool())
@@ -5561,6 +5565,29 @@ async fn audit_rows_of_before_migration_19_are_packed_and_read_back_identical() 
                 proofs
             }
         };
+        // By time: the entries of `now` alone, and those before it alone.
+        let by_time = |store: &SqlStore, since: Option<&str>, until: Option<&str>| {
+            let filter = fengcun_store::AuditFilter {
+                since: since.map(|t| t.parse().unwrap()),
+                until: until.map(|t| t.parse().unwrap()),
+                limit: 100,
+                ..Default::default()
+            };
+            let store = store.clone();
+            async move { store.audit_search(&filter).await.unwrap() }
+        };
+        let times = [
+            (Some("2026-06-02T00:00:00Z"), Some("2026-06-02T00:00:01Z")),
+            (None, Some("2026-06-02T00:00:00Z")),
+            (Some("2026-06-01T23:59:59.6Z"), None),
+        ];
+        let mut by_times = Vec::new();
+        for (since, until) in times {
+            by_times.push(by_time(&store, since, until).await);
+        }
+        assert_eq!(by_times[0].len(), 5, "{url}");
+        assert_eq!(by_times[0], by_times[2], "{url}");
+        assert_eq!(by_times[1].len() + 5, before.len(), "{url}");
         let searched = by_subject(&store, record.clone()).await;
         assert_eq!(searched.len(), 1, "{url}");
         let transition_subject = transition.subject.clone().unwrap();
@@ -5589,26 +5616,38 @@ async fn audit_rows_of_before_migration_19_are_packed_and_read_back_identical() 
                 before,
                 "{url} {round}"
             );
+            let indexes = table_shape(&store, "audit_entries").await.1;
+            assert!(
+                indexes.contains(&"audit_by_second".to_owned())
+                    && !indexes.contains(&"audit_by_time".to_owned()),
+                "{url} {round}: {indexes:?}"
+            );
             // Every row packed: the detail's text column empty, a record's subject only packed.
-            // seq, subject, detail, subject_packed, detail_packed.
+            // The time only in seconds. seq, subject, detail, subject_packed, detail_packed, at,
+            // at_s.
             type Row = (
                 i64,
                 Option<String>,
                 String,
                 Option<Vec<u8>>,
                 Option<Vec<u8>>,
+                String,
+                Option<i64>,
             );
             let rows: Vec<Row> =
                 sqlx::query_as(
-                    "SELECT seq, subject, detail, subject_packed, detail_packed FROM audit_entries ORDER BY seq",
+                    "SELECT seq, subject, detail, subject_packed, detail_packed, at, at_s FROM audit_entries ORDER BY seq",
                 )
                 .fetch_all(store.pool())
                 .await
                 .unwrap();
-            for ((seq, subject, detail, subject_packed, detail_packed), entry) in
+            for ((seq, subject, detail, subject_packed, detail_packed, at, at_s), entry) in
                 rows.iter().zip(&before)
             {
                 assert_eq!(detail, "", "{url} {round} entry {seq}");
+                assert_eq!(at, "", "{url} {round} entry {seq}");
+                let time: jiff::Timestamp = entry.at.parse().unwrap();
+                assert_eq!(*at_s, Some(time.as_second()), "{url} {round} entry {seq}");
                 let packed = detail_packed.as_ref().expect("a packed detail");
                 // Never longer; a transition's detail (a few hundred bytes) well under half.
                 assert!(
@@ -5638,6 +5677,13 @@ async fn audit_rows_of_before_migration_19_are_packed_and_read_back_identical() 
                 }
             }
             assert_eq!(by_subject(&store, record.clone()).await, searched, "{url}");
+            for ((since, until), found) in times.iter().zip(&by_times) {
+                assert_eq!(
+                    &by_time(&store, *since, *until).await,
+                    found,
+                    "{url} {round} {since:?}..{until:?}"
+                );
+            }
             assert_eq!(
                 by_subject(&store, transition_subject.clone()).await,
                 searched_transition,

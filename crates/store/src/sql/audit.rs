@@ -52,7 +52,7 @@ async fn log_hash(conn: &mut sqlx::AnyConnection) -> Result<Option<Suite>, Store
 const PAGE: i64 = 10_000;
 
 /// An entry's columns as read, in this order (`e.` before each where joined).
-const COLUMNS: &str = "seq, at, kind, actor, purpose, outcome, subject, detail, leaf_hash, subject_packed, detail_packed";
+const COLUMNS: &str = "seq, at, kind, actor, purpose, outcome, subject, detail, leaf_hash, subject_packed, detail_packed, at_s";
 
 type EntryRow = (
     i64,
@@ -66,6 +66,7 @@ type EntryRow = (
     Vec<u8>,
     Option<Vec<u8>>,
     Option<Vec<u8>>,
+    Option<i64>,
 );
 
 /// The first byte of a packed subject of the form `record:<64 hex person key>/<case code>`: the key's
@@ -108,6 +109,29 @@ fn unpack_subject(seq: i64, packed: &[u8]) -> Result<String, StoreError> {
     }
 }
 
+/// An entry's time as stored in `at_s` (migration 19): its seconds since the epoch, and whether
+/// they read back as the very text (`ts` writes every time so: whole seconds, UTC); a time that
+/// would not is kept in `at` as well.
+pub(crate) fn pack_time(at: &str) -> (Option<i64>, bool) {
+    match at.parse::<jiff::Timestamp>() {
+        Ok(time) => {
+            let second = time.as_second();
+            let same = jiff::Timestamp::from_second(second).is_ok_and(|t| t.to_string() == at);
+            (Some(second), same)
+        }
+        Err(_) => (None, false),
+    }
+}
+
+fn unpack_time(seq: i64, at: String, at_s: Option<i64>) -> Result<String, StoreError> {
+    match at_s {
+        Some(second) if at.is_empty() => jiff::Timestamp::from_second(second)
+            .map(|t| t.to_string())
+            .map_err(|_| StoreError::Corrupt(format!("the time of audit entry {seq}"))),
+        _ => Ok(at),
+    }
+}
+
 /// A detail as stored in `detail_packed` (migration 19): compressed with the audit dictionary
 /// (`compress::pack`: the JSON as it is when that would not shrink it). Not sealed: the log is
 /// readable without the master key, as before.
@@ -135,7 +159,9 @@ fn entry_from_row(row: EntryRow) -> Result<AuditEntry, StoreError> {
         leaf_hash,
         subject_packed,
         detail_packed,
+        at_s,
     ) = row;
+    let at = unpack_time(seq, at, at_s)?;
     // A row written since migration 19 holds its subject and detail packed; one of before (or
     // written by a server of before during an upgrade) in clear, until converted.
     let subject = match subject_packed {
@@ -182,6 +208,9 @@ impl crate::SqlStore {
         let mut frontier = frontier_from_row(suite, size, &nodes)?;
         let hasher = frontier.hasher();
         let at = ts(now);
+        // The time as seconds (migration 19), its text column then empty.
+        let (second, same) = pack_time(&at);
+        let at_text = if same { String::new() } else { at.clone() };
         let mut rows = Vec::with_capacity(events.len());
         let mut concerns = Vec::new();
         for event in events {
@@ -211,7 +240,7 @@ impl crate::SqlStore {
             };
             rows.push([
                 Param::Int(seq as i64),
-                Param::text(at.clone()),
+                Param::text(at_text.clone()),
                 Param::text(event.kind.code()),
                 Param::text(event.actor.clone()),
                 Param::Text(event.purpose.clone()),
@@ -221,11 +250,12 @@ impl crate::SqlStore {
                 Param::Blob(leaf.0.to_vec()),
                 Param::MaybeBlob(subject_packed),
                 Param::Blob(pack_detail(&detail)),
+                second.map_or(Param::Text(None), Param::Int),
             ]);
         }
         self.insert_rows(
             tx,
-            "INSERT INTO audit_entries (seq, at, kind, actor, purpose, outcome, subject, detail, leaf_hash, subject_packed, detail_packed) VALUES",
+            "INSERT INTO audit_entries (seq, at, kind, actor, purpose, outcome, subject, detail, leaf_hash, subject_packed, detail_packed, at_s) VALUES",
             rows,
         )
         .await?;
@@ -256,8 +286,8 @@ impl crate::SqlStore {
         let mut after = -1i64;
         loop {
             let mut tx = self.begin_write().await?;
-            let rows: Vec<(i64, Option<String>, String)> = sqlx::query_as(
-                "SELECT seq, subject, detail FROM audit_entries \
+            let rows: Vec<(i64, String, Option<String>, String)> = sqlx::query_as(
+                "SELECT seq, at, subject, detail FROM audit_entries \
                  WHERE seq > $1 AND detail_packed IS NULL ORDER BY seq LIMIT 500",
             )
             .bind(after)
@@ -268,7 +298,9 @@ impl crate::SqlStore {
                 return Ok(());
             };
             after = last;
-            for (seq, subject, detail) in rows {
+            for (seq, at, subject, detail) in rows {
+                let (second, same) = pack_time(&at);
+                let at = if same { String::new() } else { at };
                 let subject_packed = subject.as_deref().and_then(pack_subject);
                 let subject = match subject_packed {
                     Some(_) => None,
@@ -276,11 +308,13 @@ impl crate::SqlStore {
                 };
                 sqlx::query(
                     "UPDATE audit_entries SET subject = $1, subject_packed = $2, detail = '', \
-                     detail_packed = $3 WHERE seq = $4 AND detail_packed IS NULL",
+                     detail_packed = $3, at = $4, at_s = $5 WHERE seq = $6 AND detail_packed IS NULL",
                 )
                 .bind(subject)
                 .bind(subject_packed)
                 .bind(pack_detail(&detail))
+                .bind(at)
+                .bind(second)
                 .bind(seq)
                 .execute(&mut *tx)
                 .await?;
@@ -546,16 +580,14 @@ impl AuditStore for crate::SqlStore {
                 ),
             }
         }
+        // Times by their seconds (migration 19), as the text compared before: whole seconds.
+        let second =
+            |t: jiff::Timestamp| Param::Int(t.round(jiff::Unit::Second).unwrap_or(t).as_second());
         if let Some(since) = filter.since {
-            bind(
-                p,
-                c,
-                |n| format!("at >= ${n}"),
-                vec![Param::text(ts(since))],
-            );
+            bind(p, c, |n| format!("at_s >= ${n}"), vec![second(since)]);
         }
         if let Some(until) = filter.until {
-            bind(p, c, |n| format!("at < ${n}"), vec![Param::text(ts(until))]);
+            bind(p, c, |n| format!("at_s < ${n}"), vec![second(until)]);
         }
         let before = filter.before.map(|b| i64::try_from(b).unwrap_or(i64::MAX));
         let mut sql = format!("SELECT {COLUMNS} FROM audit_entries");
@@ -588,7 +620,7 @@ impl AuditStore for crate::SqlStore {
         let before = before.map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX));
         let rows: Vec<EntryRow> = sqlx::query_as(
             "SELECT e.seq, e.at, e.kind, e.actor, e.purpose, e.outcome, e.subject, e.detail, e.leaf_hash, \
-             e.subject_packed, e.detail_packed FROM audit_concerns c JOIN audit_entries e ON e.seq = c.seq \
+             e.subject_packed, e.detail_packed, e.at_s FROM audit_concerns c JOIN audit_entries e ON e.seq = c.seq \
              WHERE c.person_key = $1 AND c.seq < $2 ORDER BY c.seq DESC LIMIT $3",
         )
         .bind(person_key)
