@@ -61,6 +61,17 @@ impl Log {
             .unwrap();
         conn.execute(statements).await.unwrap();
     }
+
+    async fn bind_sql(&self, statement: &str, value: &str) {
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&self.url)
+            .await
+            .unwrap();
+        sqlx::query(statement)
+            .bind(value)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
 }
 
 fn signing_key(dir: &Path, suite: fengcun_crypto::Suite) {
@@ -202,12 +213,32 @@ async fn scenarios(backend: &str) {
         .await;
     caught(&changed, &[], "entry 3 was altered", "changed actor");
 
-    // A changed detail, deep in the JSON: entry 5 was decided under another policy.
+    // A changed detail, deep in the JSON: entry 5 was decided under another policy. Stored
+    // compressed (migration 19), it is changed where it can be read and written in SQL: written
+    // back in the clear column, as a row of before the migration holds it.
     let detail = log(backend, "detail").await;
+    let altered = detail
+        .audit_entry(5)
+        .await
+        .5
+        .replace("cn-minor-opt1", "cn-minor-opt3");
     detail
-        .sql("UPDATE audit_entries SET detail = REPLACE(detail, 'cn-minor-opt1', 'cn-minor-opt3') WHERE seq = 5")
+        .bind_sql(
+            "UPDATE audit_entries SET detail = $1, detail_packed = NULL WHERE seq = 5",
+            &altered,
+        )
         .await;
     caught(&detail, &[], "entry 5 was altered", "changed detail");
+
+    // A changed detail in its compressed column: it does not read back, and the entry is named.
+    let packed = log(backend, "packed").await;
+    packed
+        .sql(&format!(
+            "UPDATE audit_entries SET detail_packed = {} WHERE seq = 5",
+            blob_literal(backend, &[0, 4, 0xff, 0xff])
+        ))
+        .await;
+    caught(&packed, &[], "entry 5 was altered", "changed packed detail");
 
     // A deleted row in the middle.
     let deleted = log(backend, "deleted").await;
@@ -321,16 +352,25 @@ impl Log {
         Option<String>,
         String,
     ) {
-        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&self.url)
+        // Read through the store: subject and detail are stored packed (migration 19).
+        use fengcun_store::AuditStore;
+        let store = fengcun_store::open_without_master_key(&self.url, fengcun_crypto::Suite::Sm)
             .await
             .unwrap();
-        sqlx::query_as(
-            "SELECT at, kind, purpose, outcome, subject, detail FROM audit_entries WHERE seq = $1",
+        let entry = store
+            .audit_entries(u64::try_from(seq).unwrap(), 1)
+            .await
+            .unwrap()
+            .pop()
+            .unwrap();
+        (
+            entry.at,
+            entry.kind.code().to_owned(),
+            entry.purpose,
+            entry.outcome,
+            entry.subject,
+            entry.detail,
         )
-        .bind(seq)
-        .fetch_one(&mut conn)
-        .await
-        .unwrap()
     }
 }
 

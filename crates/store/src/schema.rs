@@ -41,6 +41,7 @@ const SQLITE: &[(i64, &str)] = &[
         18,
         include_str!("../migrations/sqlite/0018_rows_indexes.sql"),
     ),
+    (19, include_str!("../migrations/sqlite/0019_audit.sql")),
     (20, include_str!("../migrations/sqlite/0020_keys.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
@@ -79,6 +80,7 @@ const POSTGRES: &[(i64, &str)] = &[
         18,
         include_str!("../migrations/postgres/0018_rows_indexes.sql"),
     ),
+    (19, include_str!("../migrations/postgres/0019_audit.sql")),
     (20, include_str!("../migrations/postgres/0020_keys.sql")),
 ];
 
@@ -101,6 +103,13 @@ const CONVERSIONS: &[Conversion] = &[
         column: "transition_seq",
         sqlite: include_str!("../migrations/sqlite/0018_rows.sql"),
         postgres: include_str!("../migrations/postgres/0018_rows.sql"),
+    },
+    Conversion {
+        version: 19,
+        table: "audit_entries",
+        column: "detail_packed",
+        sqlite: include_str!("../migrations/sqlite/0019_audit_rows.sql"),
+        postgres: include_str!("../migrations/postgres/0019_audit_rows.sql"),
     },
     // Migration 20: the person key as bytes, each table by itself (a test of an older database
     // may have put one of them back).

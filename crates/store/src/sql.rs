@@ -209,6 +209,8 @@ impl SqlStore {
             check_master_key(&mut conn, &store.keys).await?;
         }
         drop(conn);
+        // Audit entries stored before migration 19 take its packed shape (needs no key).
+        store.convert_audit_rows().await?;
         if check_key {
             // Events stored before migration 17 move to the compact table first (needs the key).
             store.convert_v16_events().await?;

@@ -5673,3 +5673,300 @@ async fn an_old_event_that_does_not_open_is_kept_and_still_recognised() {
         assert_eq!(left, 1, "{url}");
     }
 }
+
+/// Puts a database's audit entries back as migrations 1–18 left them: time, subject and detail in
+/// clear, no packed columns, the index of times over the text, migration 19 not applied.
+async fn audit_before_migration_19(store: &SqlStore) {
+    let entries = store.audit_entries(0, 1_000_000).await.unwrap();
+    for entry in &entries {
+        sqlx::query("UPDATE audit_entries SET at = $1, subject = $2, detail = $3 WHERE seq = $4")
+            .bind(entry.at.clone())
+            .bind(entry.subject.clone())
+            .bind(entry.detail.clone())
+            .bind(entry.seq as i64)
+            .execute(store.pool())
+            .await
+            .unwrap();
+    }
+    sqlx::raw_sql(
+        "DROP INDEX audit_by_second;
+         ALTER TABLE audit_entries DROP COLUMN detail_packed;
+         ALTER TABLE audit_entries DROP COLUMN subject_packed;
+         ALTER TABLE audit_entries DROP COLUMN at_s;
+         CREATE INDEX audit_by_time ON audit_entries (at, seq);
+         DELETE FROM schema_version WHERE version >= 19;",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+}
+
+/// Migration 19: an audit log stored before it (subject and detail in clear) is converted when
+/// the store opens — even without the master key, as the audit commands open it — into packed
+/// rows, and every entry reads back as it did (page, search by subject, "who looked"), the log
+/// verifies against the head signed before the conversion, and the proofs of before are the same.
+/// A packed column altered afterwards is reported as an altered entry.
+#[tokio::test]
+async fn audit_rows_of_before_migration_19_are_packed_and_read_back_identical() {
+    use fengcun_crypto::{SigningKey, Suite};
+    use fengcun_store::{AuditEvent, AuditKind};
+    for url in fresh_urls("auditrows").await {
+        let keys = Keys::new(MasterKey::generate());
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        // Transitions' entries, as the import writes them.
+        let mut events = ended("convicted", "110105-2024-000953", ZHANG, "2024-03-01", 6);
+        events.extend(ended(
+            "acquitted",
+            "110105-2024-000954",
+            ZHANG,
+            "2024-04-01",
+            8,
+        ));
+        store
+            .ingest(&events, &ctx("cn-minor-opt1", "2026-06-01T00:00:00Z"))
+            .await
+            .unwrap();
+        let person = "ab".repeat(32);
+        let record = format!("record:{person}/110105-2024-000955");
+        let now: jiff::Timestamp = "2026-06-02T00:00:00Z".parse().unwrap();
+        store
+            .audit(
+                &[
+                    AuditEvent::new(AuditKind::Lookup, "user:police", "records")
+                        .subject(record.clone())
+                        .concerning(person.clone())
+                        .detail(json!({"purpose": "侦查", "records": 2})),
+                    AuditEvent::new(AuditKind::Read, "user:a", "request")
+                        .subject("request:7")
+                        .purpose("审查"),
+                    AuditEvent::new(AuditKind::Read, "user:a", "notices"),
+                    // Upper-case hex is no person key this platform writes: kept as it is.
+                    AuditEvent::new(AuditKind::Read, "user:a", "records")
+                        .subject(format!("record:{}/x", "AB".repeat(32))),
+                    AuditEvent::new(AuditKind::Read, "user:a", "records").subject("record:short/x"),
+                ],
+                now,
+            )
+            .await
+            .unwrap();
+        let signer = SigningKey::generate(Suite::Sm);
+        let head = store
+            .sign_tree_head(&signer, now, true)
+            .await
+            .unwrap()
+            .unwrap();
+        let before = store.audit_entries(0, 1000).await.unwrap();
+        let size = before.len() as u64;
+        assert!(size >= 7, "{url}: {size} entries");
+        let transition = before
+            .iter()
+            .find(|e| e.kind == AuditKind::Transition)
+            .expect("a transition's entry");
+        assert!(
+            transition
+                .subject
+                .as_deref()
+                .unwrap()
+                .starts_with("record:"),
+            "{url}"
+        );
+        let by_subject = |store: &SqlStore, subject: String| {
+            let filter = fengcun_store::AuditFilter {
+                subject: Some(subject),
+                limit: 100,
+                ..Default::default()
+            };
+            let store = store.clone();
+            async move { store.audit_search(&filter).await.unwrap() }
+        };
+        let proofs = |store: &SqlStore| {
+            let store = store.clone();
+            async move {
+                let mut proofs = Vec::new();
+                for index in 0..size {
+                    proofs.push(store.inclusion_proof(index, size).await.unwrap());
+                }
+                proofs.push(store.consistency_proof(2, size).await.unwrap());
+                proofs
+            }
+        };
+        // By time: the entries of `now` alone, and those before it alone.
+        let by_time = |store: &SqlStore, since: Option<&str>, until: Option<&str>| {
+            let filter = fengcun_store::AuditFilter {
+                since: since.map(|t| t.parse().unwrap()),
+                until: until.map(|t| t.parse().unwrap()),
+                limit: 100,
+                ..Default::default()
+            };
+            let store = store.clone();
+            async move { store.audit_search(&filter).await.unwrap() }
+        };
+        let times = [
+            (Some("2026-06-02T00:00:00Z"), Some("2026-06-02T00:00:01Z")),
+            (None, Some("2026-06-02T00:00:00Z")),
+            (Some("2026-06-01T23:59:59.6Z"), None),
+        ];
+        let mut by_times = Vec::new();
+        for (since, until) in times {
+            by_times.push(by_time(&store, since, until).await);
+        }
+        assert_eq!(by_times[0].len(), 5, "{url}");
+        assert_eq!(by_times[0], by_times[2], "{url}");
+        assert_eq!(by_times[1].len() + 5, before.len(), "{url}");
+        let searched = by_subject(&store, record.clone()).await;
+        assert_eq!(searched.len(), 1, "{url}");
+        let transition_subject = transition.subject.clone().unwrap();
+        let searched_transition = by_subject(&store, transition_subject.clone()).await;
+        assert!(!searched_transition.is_empty(), "{url}");
+        let looked = store.audit_concerning(&person, None, 10).await.unwrap();
+        assert_eq!(looked.len(), 1, "{url}");
+        let proofs_before = proofs(&store).await;
+        audit_before_migration_19(&store).await;
+        assert!(
+            !table_shape(&store, "audit_entries")
+                .await
+                .0
+                .contains(&"detail_packed".to_owned()),
+            "{url}"
+        );
+        drop(store);
+
+        for round in ["converted", "converted again", "schema_version set back"] {
+            // Without the master key, as `fengcun audit verify` opens the store.
+            let store = fengcun_store::open_without_master_key(&url, Suite::Sm)
+                .await
+                .unwrap();
+            assert_eq!(
+                store.audit_entries(0, 1000).await.unwrap(),
+                before,
+                "{url} {round}"
+            );
+            let indexes = table_shape(&store, "audit_entries").await.1;
+            assert!(
+                indexes.contains(&"audit_by_second".to_owned())
+                    && !indexes.contains(&"audit_by_time".to_owned()),
+                "{url} {round}: {indexes:?}"
+            );
+            // Every row packed: the detail's text column empty, a record's subject only packed.
+            // The time only in seconds. seq, subject, detail, subject_packed, detail_packed, at,
+            // at_s.
+            type Row = (
+                i64,
+                Option<String>,
+                String,
+                Option<Vec<u8>>,
+                Option<Vec<u8>>,
+                String,
+                Option<i64>,
+            );
+            let rows: Vec<Row> =
+                sqlx::query_as(
+                    "SELECT seq, subject, detail, subject_packed, detail_packed, at, at_s FROM audit_entries ORDER BY seq",
+                )
+                .fetch_all(store.pool())
+                .await
+                .unwrap();
+            for ((seq, subject, detail, subject_packed, detail_packed, at, at_s), entry) in
+                rows.iter().zip(&before)
+            {
+                assert_eq!(detail, "", "{url} {round} entry {seq}");
+                assert_eq!(at, "", "{url} {round} entry {seq}");
+                let time: jiff::Timestamp = entry.at.parse().unwrap();
+                assert_eq!(*at_s, Some(time.as_second()), "{url} {round} entry {seq}");
+                let packed = detail_packed.as_ref().expect("a packed detail");
+                // Never longer; a transition's detail (a few hundred bytes) well under half.
+                assert!(
+                    packed.len() <= entry.detail.len()
+                        && (entry.detail.len() < 200 || packed.len() * 2 < entry.detail.len()),
+                    "{url} {round} entry {seq}: {} bytes of {}",
+                    packed.len(),
+                    entry.detail.len()
+                );
+                let record_key = entry.subject.as_deref().is_some_and(|s| {
+                    s.starts_with("record:")
+                        && s.len() > 72
+                        && s[7..71]
+                            .bytes()
+                            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                });
+                if record_key {
+                    assert_eq!(subject, &None, "{url} {round} entry {seq}");
+                    assert_eq!(
+                        subject_packed.as_ref().map(Vec::len),
+                        Some(entry.subject.as_ref().unwrap().len() - 39),
+                        "{url} {round} entry {seq}"
+                    );
+                } else {
+                    assert_eq!(subject, &entry.subject, "{url} {round} entry {seq}");
+                    assert_eq!(subject_packed, &None, "{url} {round} entry {seq}");
+                }
+            }
+            assert_eq!(by_subject(&store, record.clone()).await, searched, "{url}");
+            for ((since, until), found) in times.iter().zip(&by_times) {
+                assert_eq!(
+                    &by_time(&store, *since, *until).await,
+                    found,
+                    "{url} {round} {since:?}..{until:?}"
+                );
+            }
+            assert_eq!(
+                by_subject(&store, transition_subject.clone()).await,
+                searched_transition,
+                "{url} {round}"
+            );
+            assert_eq!(
+                store.audit_concerning(&person, None, 10).await.unwrap(),
+                looked,
+                "{url} {round}"
+            );
+            // The head signed before the conversion: the log verifies against it, and the proofs
+            // are those of before and verify against it.
+            let report = store
+                .verify_audit(&[head.to_json()], Some(&signer.verifying_key()))
+                .await
+                .unwrap();
+            assert_eq!(
+                (report.problem, report.entries, report.signatures_checked),
+                (None, size, 2),
+                "{url} {round}"
+            );
+            let proofs_after = proofs(&store).await;
+            assert_eq!(proofs_after, proofs_before, "{url} {round}");
+            let signed = head.verify(&signer.verifying_key()).unwrap();
+            for (index, entry) in before.iter().enumerate() {
+                let leaf = fengcun_ledger::Hasher::new(Suite::Sm).leaf_hash(&entry.leaf_bytes());
+                signed
+                    .verify_inclusion(index as u64, &leaf, &proofs_after[index])
+                    .unwrap();
+            }
+            if round == "converted again" {
+                sqlx::raw_sql("DELETE FROM schema_version WHERE version >= 19")
+                    .execute(store.pool())
+                    .await
+                    .unwrap();
+            }
+        }
+
+        // A packed detail altered: the entry is named, the audit does not fail.
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        let blob = match store.backend() {
+            fengcun_store::Backend::Sqlite => "X'0004ffff'",
+            fengcun_store::Backend::Postgres => "'\\x0004ffff'::bytea",
+        };
+        sqlx::raw_sql(&format!(
+            "UPDATE audit_entries SET detail_packed = {blob} WHERE seq = 3"
+        ))
+        .execute(store.pool())
+        .await
+        .unwrap();
+        let report = store.verify_audit(&[], None).await.unwrap();
+        assert!(
+            matches!(
+                report.problem,
+                Some(fengcun_store::AuditProblem::Altered { entry: 3, .. })
+            ),
+            "{url}: {:?}",
+            report.problem
+        );
+    }
+}

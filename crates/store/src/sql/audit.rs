@@ -23,14 +23,14 @@ async fn log_hash(conn: &mut sqlx::AnyConnection) -> Result<Option<Suite>, Store
     }
     // No head: the entries' recorded leaf hashes say it. A few are read, so that an altered first
     // entry does not hide the hash of the others.
-    let rows: Vec<EntryRow> = sqlx::query_as(
-        "SELECT seq, at, kind, actor, purpose, outcome, subject, detail, leaf_hash FROM audit_entries \
-         ORDER BY seq LIMIT 16",
-    )
+    let rows: Vec<EntryRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM audit_entries ORDER BY seq LIMIT 16"
+    ))
     .fetch_all(&mut *conn)
     .await?;
     for row in rows {
-        // An entry whose kind was altered into none known says nothing of the hash.
+        // An entry whose kind (or packed column) was altered into none known says nothing of the
+        // hash.
         let Ok(entry) = entry_from_row(row) else {
             continue;
         };
@@ -51,6 +51,9 @@ async fn log_hash(conn: &mut sqlx::AnyConnection) -> Result<Option<Suite>, Store
 /// Rows read per statement when the log is streamed.
 const PAGE: i64 = 10_000;
 
+/// An entry's columns as read, in this order (`e.` before each where joined).
+const COLUMNS: &str = "seq, at, kind, actor, purpose, outcome, subject, detail, leaf_hash, subject_packed, detail_packed, at_s";
+
 type EntryRow = (
     i64,
     String,
@@ -61,10 +64,114 @@ type EntryRow = (
     Option<String>,
     String,
     Vec<u8>,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+    Option<i64>,
 );
 
+/// The first byte of a packed subject of the form `record:<64 hex person key>/<case code>`: the key's
+/// 32 bytes and the case code follow.
+const RECORD_SUBJECT: u8 = 0x01;
+
+/// A subject as stored in `subject_packed` (migration 19): a record's subject,
+/// `record:<64 lower-case hex>/<rest>`, as `0x01 ‖ 32 key bytes ‖ rest`; any other subject has no
+/// packed form and stays in `subject`. Packing is a function of the text alone, so a search for a
+/// subject compares packed forms.
+pub(crate) fn pack_subject(subject: &str) -> Option<Vec<u8>> {
+    let rest = subject.strip_prefix("record:")?;
+    let (key, case) = (rest.get(..64)?, rest.get(64..)?.strip_prefix('/')?);
+    let digits = key
+        .as_bytes()
+        .iter()
+        .map(|b| match b {
+            b'0'..=b'9' => Some(b - b'0'),
+            b'a'..=b'f' => Some(b - b'a' + 10),
+            _ => None,
+        })
+        .collect::<Option<Vec<u8>>>()?;
+    let mut packed = Vec::with_capacity(33 + case.len());
+    packed.push(RECORD_SUBJECT);
+    packed.extend(digits.chunks(2).map(|pair| pair[0] << 4 | pair[1]));
+    packed.extend_from_slice(case.as_bytes());
+    Some(packed)
+}
+
+/// The subject `pack_subject` made `packed` from.
+fn unpack_subject(seq: i64, packed: &[u8]) -> Result<String, StoreError> {
+    let corrupt = || StoreError::Corrupt(format!("the subject of audit entry {seq}"));
+    match packed.split_first() {
+        Some((&RECORD_SUBJECT, rest)) if rest.len() >= 32 => {
+            let key: String = rest[..32].iter().map(|b| format!("{b:02x}")).collect();
+            let case = std::str::from_utf8(&rest[32..]).map_err(|_| corrupt())?;
+            Ok(format!("record:{key}/{case}"))
+        }
+        _ => Err(corrupt()),
+    }
+}
+
+/// An entry's time as stored in `at_s` (migration 19): its seconds since the epoch, and whether
+/// they read back as the very text (`ts` writes every time so: whole seconds, UTC); a time that
+/// would not is kept in `at` as well.
+pub(crate) fn pack_time(at: &str) -> (Option<i64>, bool) {
+    match at.parse::<jiff::Timestamp>() {
+        Ok(time) => {
+            let second = time.as_second();
+            let same = jiff::Timestamp::from_second(second).is_ok_and(|t| t.to_string() == at);
+            (Some(second), same)
+        }
+        Err(_) => (None, false),
+    }
+}
+
+fn unpack_time(seq: i64, at: String, at_s: Option<i64>) -> Result<String, StoreError> {
+    match at_s {
+        Some(second) if at.is_empty() => jiff::Timestamp::from_second(second)
+            .map(|t| t.to_string())
+            .map_err(|_| StoreError::Corrupt(format!("the time of audit entry {seq}"))),
+        _ => Ok(at),
+    }
+}
+
+/// A detail as stored in `detail_packed` (migration 19): compressed with the audit dictionary
+/// (`compress::pack`: the JSON as it is when that would not shrink it). Not sealed: the log is
+/// readable without the master key, as before.
+pub(crate) fn pack_detail(detail: &str) -> Vec<u8> {
+    crate::compress::pack(detail.as_bytes(), crate::compress::Dictionary::Audit1)
+}
+
+fn unpack_detail(seq: i64, packed: Vec<u8>) -> Result<String, StoreError> {
+    let corrupt =
+        |why: String| StoreError::Corrupt(format!("the detail of audit entry {seq}: {why}"));
+    let plain = crate::compress::unpack(packed).map_err(|e| corrupt(e.to_string()))?;
+    String::from_utf8(plain).map_err(|_| corrupt("not UTF-8".into()))
+}
+
 fn entry_from_row(row: EntryRow) -> Result<AuditEntry, StoreError> {
-    let (seq, at, kind, actor, purpose, outcome, subject, detail, leaf_hash) = row;
+    let (
+        seq,
+        at,
+        kind,
+        actor,
+        purpose,
+        outcome,
+        subject,
+        detail,
+        leaf_hash,
+        subject_packed,
+        detail_packed,
+        at_s,
+    ) = row;
+    let at = unpack_time(seq, at, at_s)?;
+    // A row written since migration 19 holds its subject and detail packed; one of before (or
+    // written by a server of before during an upgrade) in clear, until converted.
+    let subject = match subject_packed {
+        Some(packed) => Some(unpack_subject(seq, &packed)?),
+        None => subject,
+    };
+    let detail = match detail_packed {
+        Some(packed) => unpack_detail(seq, packed)?,
+        None => detail,
+    };
     Ok(AuditEntry {
         seq: u64::try_from(seq).map_err(|_| StoreError::Corrupt("audit seq".into()))?,
         at,
@@ -101,6 +208,9 @@ impl crate::SqlStore {
         let mut frontier = frontier_from_row(suite, size, &nodes)?;
         let hasher = frontier.hasher();
         let at = ts(now);
+        // The time as seconds (migration 19), its text column then empty.
+        let (second, same) = pack_time(&at);
+        let at_text = if same { String::new() } else { at.clone() };
         let mut rows = Vec::with_capacity(events.len());
         let mut concerns = Vec::new();
         for event in events {
@@ -121,21 +231,31 @@ impl crate::SqlStore {
             );
             let leaf = hasher.leaf_hash(&bytes);
             frontier.push_leaf_hash(leaf);
+            // Packed as migration 19 keeps them: the detail compressed (its column empty), a
+            // record's subject as bytes (its column NULL).
+            let subject_packed = event.subject.as_deref().and_then(pack_subject);
+            let subject = match subject_packed {
+                Some(_) => None,
+                None => event.subject.clone(),
+            };
             rows.push([
                 Param::Int(seq as i64),
-                Param::text(at.clone()),
+                Param::text(at_text.clone()),
                 Param::text(event.kind.code()),
                 Param::text(event.actor.clone()),
                 Param::Text(event.purpose.clone()),
                 Param::text(event.outcome.clone()),
-                Param::Text(event.subject.clone()),
-                Param::text(detail),
+                Param::Text(subject),
+                Param::text(String::new()),
                 Param::Blob(leaf.0.to_vec()),
+                Param::MaybeBlob(subject_packed),
+                Param::Blob(pack_detail(&detail)),
+                second.map_or(Param::Text(None), Param::Int),
             ]);
         }
         self.insert_rows(
             tx,
-            "INSERT INTO audit_entries (seq, at, kind, actor, purpose, outcome, subject, detail, leaf_hash) VALUES",
+            "INSERT INTO audit_entries (seq, at, kind, actor, purpose, outcome, subject, detail, leaf_hash, subject_packed, detail_packed, at_s) VALUES",
             rows,
         )
         .await?;
@@ -155,6 +275,54 @@ impl crate::SqlStore {
         Ok(())
     }
 
+    /// Rewrites the audit entries stored before migration 19 into its shape: the detail packed
+    /// (`pack_detail`, its text column emptied), a record's subject packed (`pack_subject`, its
+    /// text column NULL). Every read returns the same entry from either shape, and the leaf hash
+    /// is not touched: it is of the entry's text, which is unchanged. Needs no key (the log is not
+    /// sealed), so it runs whenever the store opens. 500 rows to a transaction, each row updated
+    /// only while still unpacked: an interrupted run resumes where it stopped, and two processes
+    /// doing it together write the same bytes.
+    pub(crate) async fn convert_audit_rows(&self) -> Result<(), StoreError> {
+        let mut after = -1i64;
+        loop {
+            let mut tx = self.begin_write().await?;
+            let rows: Vec<(i64, String, Option<String>, String)> = sqlx::query_as(
+                "SELECT seq, at, subject, detail FROM audit_entries \
+                 WHERE seq > $1 AND detail_packed IS NULL ORDER BY seq LIMIT 500",
+            )
+            .bind(after)
+            .fetch_all(&mut *tx)
+            .await?;
+            let Some(last) = rows.last().map(|row| row.0) else {
+                tx.commit().await?;
+                return Ok(());
+            };
+            after = last;
+            for (seq, at, subject, detail) in rows {
+                let (second, same) = pack_time(&at);
+                let at = if same { String::new() } else { at };
+                let subject_packed = subject.as_deref().and_then(pack_subject);
+                let subject = match subject_packed {
+                    Some(_) => None,
+                    None => subject,
+                };
+                sqlx::query(
+                    "UPDATE audit_entries SET subject = $1, subject_packed = $2, detail = '', \
+                     detail_packed = $3, at = $4, at_s = $5 WHERE seq = $6 AND detail_packed IS NULL",
+                )
+                .bind(subject)
+                .bind(subject_packed)
+                .bind(pack_detail(&detail))
+                .bind(at)
+                .bind(second)
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        }
+    }
+
     pub(crate) async fn audit_page(
         &self,
         from: u64,
@@ -166,10 +334,9 @@ impl crate::SqlStore {
 
     /// The rows of entries from `from` (in log order), at most `limit`, as stored.
     async fn audit_rows(&self, from: u64, limit: i64) -> Result<Vec<EntryRow>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT seq, at, kind, actor, purpose, outcome, subject, detail, leaf_hash FROM audit_entries \
-             WHERE seq >= $1 ORDER BY seq LIMIT $2",
-        )
+        Ok(sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM audit_entries WHERE seq >= $1 ORDER BY seq LIMIT $2"
+        ))
         .bind(from as i64)
         .bind(limit)
         .fetch_all(self.pool())
@@ -327,6 +494,14 @@ impl crate::SqlStore {
                         });
                         break 'pages;
                     }
+                    // A packed subject or detail that no longer unpacks was altered as surely.
+                    Err(StoreError::Corrupt(what)) if seq >= 0 => {
+                        unreadable = Some(AuditProblem::Altered {
+                            entry: u64::try_from(seq).unwrap_or_default(),
+                            detail: format!("{what} does not read back"),
+                        });
+                        break 'pages;
+                    }
                     Err(e) => return Err(e),
                 };
                 if !audit.push(&entry, suite) {
@@ -337,7 +512,9 @@ impl crate::SqlStore {
         let (entries, root, problem) = audit.finish();
         report.entries = entries;
         report.root = root.map(|r| r.to_hex()).unwrap_or_default();
-        report.problem = problem.or(unreadable);
+        // Where an unreadable entry stopped the audit, the audit's end (a log shorter than its
+        // heads) says nothing more.
+        report.problem = unreadable.or(problem);
         Ok(report)
     }
 }
@@ -358,30 +535,62 @@ impl AuditStore for crate::SqlStore {
     async fn audit_search(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
         // Only the conditions given are in the statement, so that each is an index's range.
         let mut conditions = Vec::new();
-        let mut params: Vec<String> = Vec::new();
-        let mut bind = |column: &str, op: &str, value: String| {
-            params.push(value);
-            conditions.push(format!("{column} {op} ${}", params.len()));
-        };
+        let mut params: Vec<Param> = Vec::new();
+        fn bind(
+            params: &mut Vec<Param>,
+            conditions: &mut Vec<String>,
+            condition: impl Fn(usize) -> String,
+            values: Vec<Param>,
+        ) {
+            conditions.push(condition(params.len() + 1));
+            params.extend(values);
+        }
+        let (p, c) = (&mut params, &mut conditions);
         if let Some(actor) = &filter.actor {
-            bind("actor", "=", actor.clone());
+            bind(
+                p,
+                c,
+                |n| format!("actor = ${n}"),
+                vec![Param::text(actor.clone())],
+            );
         }
         if let Some(kind) = filter.kind {
-            bind("kind", "=", kind.as_str().to_owned());
+            bind(
+                p,
+                c,
+                |n| format!("kind = ${n}"),
+                vec![Param::text(kind.as_str())],
+            );
         }
         if let Some(subject) = &filter.subject {
-            bind("subject", "=", subject.clone());
+            // A record's subject is stored packed (migration 19), or in clear in a row not
+            // converted yet.
+            match pack_subject(subject) {
+                Some(packed) => bind(
+                    p,
+                    c,
+                    |n| format!("(subject = ${n} OR subject_packed = ${})", n + 1),
+                    vec![Param::text(subject.clone()), Param::Blob(packed)],
+                ),
+                None => bind(
+                    p,
+                    c,
+                    |n| format!("subject = ${n}"),
+                    vec![Param::text(subject.clone())],
+                ),
+            }
         }
+        // Times by their seconds (migration 19), as the text compared before: whole seconds.
+        let second =
+            |t: jiff::Timestamp| Param::Int(t.round(jiff::Unit::Second).unwrap_or(t).as_second());
         if let Some(since) = filter.since {
-            bind("at", ">=", ts(since));
+            bind(p, c, |n| format!("at_s >= ${n}"), vec![second(since)]);
         }
         if let Some(until) = filter.until {
-            bind("at", "<", ts(until));
+            bind(p, c, |n| format!("at_s < ${n}"), vec![second(until)]);
         }
         let before = filter.before.map(|b| i64::try_from(b).unwrap_or(i64::MAX));
-        let mut sql = String::from(
-            "SELECT seq, at, kind, actor, purpose, outcome, subject, detail, leaf_hash FROM audit_entries",
-        );
+        let mut sql = format!("SELECT {COLUMNS} FROM audit_entries");
         if before.is_some() {
             conditions.push(format!("seq < ${}", params.len() + 1));
         }
@@ -393,7 +602,7 @@ impl AuditStore for crate::SqlStore {
         sql.push_str(&format!(" ORDER BY seq DESC LIMIT ${limit_at}"));
         let mut query = sqlx::query_as::<_, EntryRow>(&sql);
         for value in params {
-            query = query.bind(value);
+            query = value.bind_as(query);
         }
         if let Some(before) = before {
             query = query.bind(before);
@@ -410,8 +619,8 @@ impl AuditStore for crate::SqlStore {
     ) -> Result<Vec<AuditEntry>, StoreError> {
         let before = before.map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX));
         let rows: Vec<EntryRow> = sqlx::query_as(
-            "SELECT e.seq, e.at, e.kind, e.actor, e.purpose, e.outcome, e.subject, e.detail, e.leaf_hash \
-             FROM audit_concerns c JOIN audit_entries e ON e.seq = c.seq \
+            "SELECT e.seq, e.at, e.kind, e.actor, e.purpose, e.outcome, e.subject, e.detail, e.leaf_hash, \
+             e.subject_packed, e.detail_packed, e.at_s FROM audit_concerns c JOIN audit_entries e ON e.seq = c.seq \
              WHERE c.person_key = $1 AND c.seq < $2 ORDER BY c.seq DESC LIMIT $3",
         )
         .bind(person_key)
