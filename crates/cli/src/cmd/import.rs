@@ -1,9 +1,10 @@
 //! `fengcun import`: bulk NDJSON events into the store, in atomic chunks, resumable.
 
-use std::io::BufRead;
+use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use fengcun_domain::{Event, ValidEvent};
 use fengcun_store::prelude::*;
@@ -102,6 +103,7 @@ async fn import(
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+    let mut lines = ProgressLines::new();
     let mut tally = Tally::default();
     let mut input = Some(input);
     let resumable = args.file.as_os_str() != "-" && args.wait_for_database > 0;
@@ -110,7 +112,7 @@ async fn import(
             Some(input) => input,
             None => input::open(Some(&args.file))?,
         };
-        let outcome = pass(store, reader, args, ctx, &mut tally, &progress).await;
+        let outcome = pass(store, reader, args, ctx, &mut tally, &progress, &mut lines).await;
         let Err(error) = outcome else { break };
         let unavailable = error
             .downcast_ref::<StoreError>()
@@ -173,6 +175,7 @@ async fn pass(
     ctx: &Context,
     tally: &mut Tally,
     progress: &ProgressBar,
+    lines: &mut ProgressLines,
 ) -> anyhow::Result<()> {
     // Lines an earlier pass read and judged: a line that is not an event was reported already.
     let judged = tally.lines;
@@ -234,6 +237,7 @@ async fn pass(
                 "{} stored, {} duplicates, {} errors",
                 tally.stored, tally.duplicates, tally.errors
             ));
+            lines.tick(&input.name, tally, progress);
         }
     }
     if !chunk.is_empty() {
@@ -264,11 +268,113 @@ fn count(report: Option<BatchReport>, name: &str, tally: &mut Tally, progress: &
     }
 }
 
+/// Where the progress bar is not drawn — standard error is not a terminal: a service, `nohup`, a
+/// log file — a line now and then instead, so that an import of hours shows how far it is.
+struct ProgressLines {
+    enabled: bool,
+    last: Instant,
+}
+
+impl ProgressLines {
+    const EVERY: Duration = Duration::from_secs(60);
+
+    fn new() -> Self {
+        Self {
+            enabled: !std::io::stderr().is_terminal(),
+            last: Instant::now(),
+        }
+    }
+
+    fn tick(&mut self, name: &str, tally: &Tally, progress: &ProgressBar) {
+        if !self.enabled || self.last.elapsed() < Self::EVERY {
+            return;
+        }
+        self.last = Instant::now();
+        eprintln!(
+            "{}",
+            progress_line(
+                name,
+                tally,
+                progress.position(),
+                progress.length(),
+                progress.elapsed()
+            )
+        );
+    }
+}
+
+/// How far an import is: lines read, the share of the file's bytes, the rate, the outcomes.
+fn progress_line(
+    name: &str,
+    tally: &Tally,
+    read: u64,
+    total: Option<u64>,
+    elapsed: Duration,
+) -> String {
+    let seconds = elapsed.as_secs_f64().max(0.001);
+    let share = match total {
+        Some(total) if total > 0 => {
+            format!(" ({:.1} % of the file)", read as f64 * 100.0 / total as f64)
+        }
+        _ => String::new(),
+    };
+    format!(
+        "{name}: {} lines read{share} in {:.0} s, {:.0} lines/s; {} stored, {} duplicates, {} errors",
+        tally.lines,
+        seconds,
+        tally.lines as f64 / seconds,
+        tally.stored,
+        tally.duplicates,
+        tally.errors
+    )
+}
+
 /// The store numbers lines within the chunk; the file's line number replaces it.
 fn without_line(error: &StoreError) -> String {
     let text = error.to_string();
     match text.split_once(": ") {
         Some((prefix, rest)) if prefix.starts_with("line ") => rest.to_owned(),
         _ => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_progress_line_says_how_far_and_how_fast() {
+        let tally = Tally {
+            lines: 1_200_000,
+            stored: 1_199_990,
+            duplicates: 7,
+            errors: 3,
+            committed: 1_190_000,
+        };
+        let line = progress_line(
+            "events.ndjson",
+            &tally,
+            400_000_000,
+            Some(1_600_000_000),
+            Duration::from_secs(120),
+        );
+        assert_eq!(
+            line,
+            "events.ndjson: 1200000 lines read (25.0 % of the file) in 120 s, 10000 lines/s; \
+             1199990 stored, 7 duplicates, 3 errors"
+        );
+    }
+
+    #[test]
+    fn standard_input_has_no_share_of_a_file() {
+        let tally = Tally {
+            lines: 10,
+            ..Tally::default()
+        };
+        let line = progress_line("<stdin>", &tally, 0, None, Duration::from_secs(5));
+        assert_eq!(
+            line,
+            "<stdin>: 10 lines read in 5 s, 2 lines/s; 0 stored, 0 duplicates, 0 errors"
+        );
     }
 }
