@@ -356,11 +356,17 @@ impl Generator {
             920..=969 => Disposition::NotPenalized,
             _ => Disposition::Withdrawn,
         };
+        // The people of this case so far: one person is one record of a case, never two (their
+        // events would share idempotency keys: agency, case, identity number, kind).
+        let mut in_case: Vec<[u8; 18]> = Vec::with_capacity(people as usize);
         for _ in 0..people {
             if self.stats.records >= self.config.records {
                 break;
             }
+            let person = self.violation_person(offence, &in_case);
+            in_case.push(person.id);
             self.violation_record(
+                person,
                 &behaviour,
                 outcome,
                 (offence, accepted, decided, effective),
@@ -374,13 +380,15 @@ impl Generator {
         Ok(())
     }
 
-    fn violation_person(&mut self, offence: Day) -> PersonInfo {
+    /// The next person of a case: someone of the data set's criminal records now and then (never
+    /// one already among `in_case`), else a new person.
+    fn violation_person(&mut self, offence: Day, in_case: &[[u8; 18]]) -> PersonInfo {
         let v = &mut self.violations;
         // Some violators have a criminal record of the data set (never the other way round here:
         // a violation is no prior conviction, so it changes nothing of a criminal record).
         if !self.ring.is_empty() && v.rng.per_mille(100) {
             let candidate = &self.ring[v.rng.below(self.ring.len() as u32) as usize];
-            if calendar::age(candidate.birth, offence) >= 14 {
+            if calendar::age(candidate.birth, offence) >= 14 && !in_case.contains(&candidate.id) {
                 return candidate.clone();
             }
         }
@@ -444,6 +452,7 @@ impl Generator {
     #[expect(clippy::too_many_arguments, reason = "one record's parts, used once")]
     fn violation_record(
         &mut self,
+        person: PersonInfo,
         behaviour: &BehaviourInfo,
         outcome: Disposition,
         (offence, accepted, decided, effective): (Day, Day, Day, Day),
@@ -453,7 +462,6 @@ impl Generator {
         facts: &mut dyn Write,
         events: Option<&mut (dyn Write + '_)>,
     ) -> Result<(), SynthError> {
-        let person = self.violation_person(offence);
         let age = calendar::age(person.birth, offence);
         let data_date = self.data_date;
         // No penalty under 14 at the act (治安管理处罚法 art. 12): a decision not to penalise.
@@ -532,5 +540,36 @@ impl Generator {
             self.stats.events += n;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Config;
+
+    /// A generator whose ring of earlier offenders holds one adult, and that adult.
+    fn generator_with_one_offender(offence: Day) -> (Generator, PersonInfo) {
+        let mut generator = Generator::new(Config::new(1_000, 7)).expect("a generator");
+        let offender = crate::born(&mut generator.rng, 1, offence, 30, 800);
+        generator.ring = vec![offender.clone()];
+        (generator, offender)
+    }
+
+    #[test]
+    fn a_case_never_takes_the_same_earlier_offender_twice() {
+        // 10M records drew one ring person twice into a multi-person case 15 times: two records
+        // of one person in one case, whose events repeat idempotency keys with other contents.
+        let offence = Day::from_ymd(2024, 5, 1);
+        let (mut generator, offender) = generator_with_one_offender(offence);
+        let drawn = |generator: &mut Generator, in_case: &[[u8; 18]]| {
+            (0..2_000)
+                .filter(|_| generator.violation_person(offence, in_case).id == offender.id)
+                .count()
+        };
+        // The ring is drawn from at all (about one in ten), so the next check can fail …
+        assert!(drawn(&mut generator, &[]) > 100);
+        // … and once the offender is in the case, never again for it.
+        assert_eq!(drawn(&mut generator, &[offender.id]), 0);
     }
 }
