@@ -21,6 +21,7 @@ use crate::sql::SqlStore;
 use crate::sql::events::{Prefetched, open_events};
 use crate::sql::records::{Cached, IN_EVIDENCE, PersonRows, RecordRow, StoredFacts, evidence};
 use crate::sql::rows::{Param, person_bytes, transition_id_bytes, ts};
+use crate::sql::tallies::records_in;
 use crate::types::Context;
 
 /// Hexadecimal digits of time at the start of a transition id; a count and a random part follow.
@@ -97,9 +98,24 @@ pub(crate) struct Writes {
     audit: Vec<crate::AuditEvent>,
     /// Whether a transition was decided under the violation policy (whose text is then recorded).
     violation_transitions: bool,
+    /// What the records written change in the counts of records by state (`tallies`).
+    pub(crate) tallies: std::collections::BTreeMap<String, i64>,
 }
 
 impl Writes {
+    /// A record's row written with state `now`, over a row with state `before` (`None`: no row).
+    /// Writes of one record in one batch add up to its first state's count less one and its
+    /// last's plus one.
+    fn count_state(&mut self, before: Option<&str>, now: &str) {
+        if before == Some(now) {
+            return;
+        }
+        if let Some(before) = before {
+            *self.tallies.entry(records_in(before)).or_default() -= 1;
+        }
+        *self.tallies.entry(records_in(now)).or_default() += 1;
+    }
+
     /// Transitions of one record among the rows to write (person key and case code are their
     /// second and third values).
     fn transitions_of(&self, person_key: &str, case_code: &str) -> usize {
@@ -224,13 +240,16 @@ impl SqlStore {
                     Param::Int(i64::from(record.convicted)),
                     Param::text(policy.name()),
                     Param::text(policy.version()),
-                    Param::text(state.map_or("new", |s| s.code().code())),
+                    Param::text(state_code(state)),
                     Param::Text(state.and_then(|s| s.date()).map(|d| d.to_string())),
                     Param::Text(state.and_then(|s| s.trigger()).map(|t| t.code().to_owned())),
                 ],
                 wrapped: cached.wrapped.clone(),
             };
+            let before = cached.stored.then(|| state_code(cached.state));
+            writes.count_state(before, state_code(state));
             cached.state = state;
+            cached.stored = true;
             cached.convicted = record.convicted;
             // The facts read from here on in this batch are the decrypted ones just decided.
             cached.facts = StoredFacts {
@@ -412,6 +431,7 @@ impl SqlStore {
         ctx: &Context,
     ) -> Result<(), StoreError> {
         self.write_records(tx, &writes.records, ctx.now).await?;
+        self.add_tallies(tx, &writes.tallies).await?;
         if !writes.transitions.is_empty() {
             self.record_policy(tx, &ctx.policy).await?;
         }
@@ -437,6 +457,11 @@ impl SqlStore {
         self.append_audit(tx, &writes.audit, ctx.now).await?;
         Ok(())
     }
+}
+
+/// A record's state as its row's `state` column holds it.
+fn state_code(state: Option<State>) -> &'static str {
+    state.map_or("new", |s| s.code().code())
 }
 
 /// A person's records as a batch holds them, read by `fengcun_lifecycle::decide`: events and

@@ -25,6 +25,7 @@ pub(crate) mod keyring;
 mod notices;
 pub(crate) mod records;
 pub(crate) mod rows;
+pub(crate) mod tallies;
 
 pub(crate) type Tx = Transaction<'static, Any>;
 
@@ -42,6 +43,9 @@ pub struct SqlStore {
     pub(crate) keyed: bool,
     /// When the key ring was last loaded (`keyring::RING_REFRESH`).
     pub(crate) ring_loaded: std::sync::Arc<std::sync::Mutex<std::time::Instant>>,
+    /// Changes to the counts written through this store, to fold them every so many
+    /// (`tallies::COMPACT_EVERY`).
+    pub(crate) tally_writes: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 pub(crate) use rows::{person_bytes, person_hex, ts};
@@ -202,6 +206,7 @@ impl SqlStore {
             keys,
             keyed: check_key,
             ring_loaded: std::sync::Arc::new(std::sync::Mutex::new(std::time::Instant::now())),
+            tally_writes: Default::default(),
         };
         if check_key {
             // The ring first: after a rotation, the check value is the index key's.

@@ -5970,3 +5970,146 @@ async fn audit_rows_of_before_migration_19_are_packed_and_read_back_identical() 
         );
     }
 }
+
+/// The counts as the tables hold them: events, and records by state code.
+async fn counted_from_tables(store: &SqlStore) -> (i64, Vec<(String, i64)>) {
+    let (events,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM events")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    let by_state: Vec<(String, i64)> =
+        sqlx::query_as("SELECT state, COUNT(*) FROM records GROUP BY state ORDER BY state")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    (events, by_state)
+}
+
+/// The counts as `counts` reads them (`tallies`, migration 21).
+async fn counted_as_kept(store: &SqlStore) -> (i64, Vec<(String, i64)>) {
+    let counts = store.counts().await.unwrap();
+    let by_state = counts
+        .records_by_state
+        .iter()
+        .map(|(state, n)| (state.code().to_owned(), *n))
+        .collect();
+    (counts.events, by_state)
+}
+
+/// Counts kept as rows are written (migration 21) equal the tables' own counts after every kind
+/// of write: events one at a time and as a batch, records created, decided again, sealed by the
+/// scheduler, and re-decided under another policy; and the rows of changes are folded as they
+/// accumulate, so a read sums few of them.
+#[tokio::test]
+async fn kept_counts_equal_the_tables_after_every_kind_of_write() {
+    for store in stores("kept_counts").await {
+        let backend = format!("{:?}", store.backend());
+        let c = ctx("cn-minor-opt1", "2025-01-01T00:00:00Z");
+        // 150 records, each filed in its own batch (300 changes of counts: more than a fold's
+        // interval), then judged as one batch.
+        let mut judged = Vec::new();
+        for n in 0..150u32 {
+            let case = format!("110105-2024-{:06}", 3000 + n);
+            let id = format!("110105199001{:02}{:03}", 1 + n % 28, 100 + n);
+            let first17: [u8; 17] = id.as_bytes().try_into().unwrap();
+            let id = format!(
+                "{id}{}",
+                fengcun_domain::id_number::check_character(&first17)
+            );
+            let mut events = conviction(
+                &case,
+                &id,
+                if n % 3 == 0 {
+                    "盗窃罪"
+                } else {
+                    "危险驾驶罪"
+                },
+                if n % 3 == 0 {
+                    sentence("fixed_term", Some(96))
+                } else {
+                    sentence("criminal_detention", Some(3))
+                },
+                "2024-01-10",
+                "2024-03-01",
+                "2024-03-12",
+            );
+            store.ingest(&events[..1], &c).await.unwrap();
+            judged.extend(events.drain(1..));
+        }
+        assert_eq!(
+            counted_as_kept(&store).await,
+            counted_from_tables(&store).await,
+            "{backend}: after the filings"
+        );
+        store.ingest(&judged, &c).await.unwrap();
+        assert_eq!(
+            counted_as_kept(&store).await,
+            counted_from_tables(&store).await,
+            "{backend}: after the judgments"
+        );
+        store
+            .tick(&ctx("cn-minor-opt1", "2030-01-01T00:00:00Z"))
+            .await
+            .unwrap();
+        store
+            .change_policy(
+                presets::get("cn-minor-tiered").unwrap(),
+                &ctx("cn-minor-tiered", "2030-01-02T00:00:00Z"),
+                true,
+            )
+            .await
+            .unwrap();
+        let (events, by_state) = counted_from_tables(&store).await;
+        assert_eq!(events, 600, "{backend}");
+        assert!(by_state.len() >= 2, "{backend}: {by_state:?}");
+        assert_eq!(
+            counted_as_kept(&store).await,
+            (events, by_state),
+            "{backend}: after the scheduler and a change of policy"
+        );
+        let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM tallies")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert!(
+            rows < 300,
+            "{backend}: {rows} rows of changes, never folded"
+        );
+    }
+}
+
+/// A database from before migration 21 (no kept counts, records indexed by state) gets its
+/// counts made from its tables when opened, and loses the index.
+#[tokio::test]
+async fn a_database_from_before_kept_counts_gets_them_from_its_tables() {
+    let (first, second) = two_records();
+    for url in fresh_urls("kept_counts_migration").await {
+        let keys = Keys::new(MasterKey::generate());
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+        store.ingest(&first, &c).await.unwrap();
+        store.ingest(&second, &c).await.unwrap();
+        sqlx::raw_sql(
+            "DROP TABLE tallies; CREATE INDEX records_by_state ON records (state); \
+             DELETE FROM schema_version WHERE version >= 21;",
+        )
+        .execute(store.pool())
+        .await
+        .unwrap();
+        let expected = counted_from_tables(&store).await;
+        drop(store);
+
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        assert_eq!(expected.0, 8, "{url}");
+        assert_eq!(counted_as_kept(&store).await, expected, "{url}");
+        let index: Vec<(String,)> = sqlx::query_as(if url.starts_with("sqlite") {
+            "SELECT name FROM sqlite_master WHERE name = 'records_by_state'"
+        } else {
+            "SELECT indexname FROM pg_indexes WHERE indexname = 'records_by_state'"
+        })
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        assert!(index.is_empty(), "{url}: records_by_state kept");
+    }
+}

@@ -162,6 +162,7 @@ impl SqlStore {
                     p.case_code.clone(),
                     Cached {
                         state: None,
+                        stored: false,
                         convicted: false,
                         facts: Default::default(),
                         wrapped,

@@ -510,10 +510,7 @@ impl SqlStore {
         now: jiff::Timestamp,
     ) -> Result<Stats, StoreError> {
         let count = |sql: &'static str| sqlx::query_as::<_, (i64,)>(sql);
-        let records_by_state =
-            sqlx::query_as("SELECT state, COUNT(*) FROM records GROUP BY state ORDER BY state")
-                .fetch_all(&self.pool)
-                .await?;
+        let records_by_state = self.records_by_state().await?;
         let records_by_agency =
             sqlx::query_as("SELECT agency_code, records FROM agency_holdings ORDER BY agency_code")
                 .fetch_all(&self.pool)

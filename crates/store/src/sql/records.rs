@@ -111,6 +111,9 @@ pub(crate) fn facts_of_evidence(evidence: &[u8]) -> Option<&[u8]> {
 pub(crate) struct Cached {
     /// `None` until the record's first decision.
     pub state: Option<State>,
+    /// Whether the record has a row (with the state above, `new` for `None`): what a write
+    /// changes in the counts of records by state (`tallies`).
+    pub stored: bool,
     pub convicted: bool,
     pub facts: StoredFacts,
     pub wrapped: Vec<u8>,
@@ -202,6 +205,7 @@ impl SqlStore {
                     case_code,
                     Cached {
                         state,
+                        stored: true,
                         convicted: convicted != 0,
                         facts: StoredFacts::new(facts, transition_id, evidence),
                         wrapped,
@@ -682,13 +686,8 @@ impl RecordStore for SqlStore {
     }
 
     async fn counts(&self) -> Result<Counts, StoreError> {
-        let (events,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM events")
-            .fetch_one(&self.pool)
-            .await?;
-        let records_by_state: Vec<(String, i64)> =
-            sqlx::query_as("SELECT state, COUNT(*) FROM records GROUP BY state ORDER BY state")
-                .fetch_all(&self.pool)
-                .await?;
+        let events = self.events_stored().await?;
+        let records_by_state = self.records_by_state().await?;
         let notices_by_status: Vec<(String, i64)> =
             sqlx::query_as("SELECT status, COUNT(*) FROM notices GROUP BY status ORDER BY status")
                 .fetch_all(&self.pool)
