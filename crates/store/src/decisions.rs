@@ -21,7 +21,7 @@ use crate::sql::SqlStore;
 use crate::sql::events::{Prefetched, open_events};
 use crate::sql::records::{Cached, IN_EVIDENCE, PersonRows, RecordRow, StoredFacts, evidence};
 use crate::sql::rows::{Param, person_bytes, transition_id_bytes, ts};
-use crate::sql::tallies::records_in;
+use crate::sql::tallies::{notices_in, records_in};
 use crate::types::Context;
 
 /// Hexadecimal digits of time at the start of a transition id; a count and a random part follow.
@@ -98,7 +98,8 @@ pub(crate) struct Writes {
     audit: Vec<crate::AuditEvent>,
     /// Whether a transition was decided under the violation policy (whose text is then recorded).
     violation_transitions: bool,
-    /// What the records written change in the counts of records by state (`tallies`).
+    /// What the records and notices written change in the counts of records by state and of
+    /// notices by status (`tallies`).
     pub(crate) tallies: std::collections::BTreeMap<String, i64>,
 }
 
@@ -402,6 +403,8 @@ impl SqlStore {
                 index + 1
             );
             let to_agency = recipient != "person";
+            let status = if to_agency { "pending" } else { "available" };
+            *writes.tallies.entry(notices_in(status)).or_default() += 1;
             notices.push(serde_json::json!({"notice_id": number, "recipient": recipient}));
             writes.notices.push((
                 transition_id.clone(),
@@ -409,7 +412,7 @@ impl SqlStore {
                     Param::text(number),
                     Param::text(kind.code()),
                     Param::text(recipient.as_str()),
-                    Param::text(if to_agency { "pending" } else { "available" }),
+                    Param::text(status),
                     Param::Text(to_agency.then(|| at.clone())),
                     Param::text(at.clone()),
                 ],

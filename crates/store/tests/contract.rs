@@ -4761,11 +4761,20 @@ async fn an_unknown_stored_code_is_an_error_naming_its_column() {
         store_unknown_code(&store, "notices", "status").await;
         let error = store.notices(NoticeFilter::default()).await.unwrap_err();
         assert_eq!(unknown_column(error), "notices.status", "{backend}");
+        // The counts by status keep the status in the count's name (migration 21).
+        sqlx::query("INSERT INTO tallies (name, n) VALUES ('notices:bogus', 1)")
+            .execute(store.pool())
+            .await
+            .unwrap();
         assert_eq!(
             unknown_column(store.counts().await.unwrap_err()),
             "notices.status",
             "{backend}"
         );
+        sqlx::query("DELETE FROM tallies WHERE name = 'notices:bogus'")
+            .execute(store.pool())
+            .await
+            .unwrap();
         sqlx::query("UPDATE notices SET status = 'pending'")
             .execute(store.pool())
             .await
@@ -5690,6 +5699,7 @@ async fn audit_before_migration_19(store: &SqlStore) {
     }
     sqlx::raw_sql(
         "DROP INDEX audit_by_second;
+         DROP INDEX IF EXISTS audit_unpacked;
          ALTER TABLE audit_entries DROP COLUMN detail_packed;
          ALTER TABLE audit_entries DROP COLUMN subject_packed;
          ALTER TABLE audit_entries DROP COLUMN at_s;
@@ -5971,8 +5981,11 @@ async fn audit_rows_of_before_migration_19_are_packed_and_read_back_identical() 
     }
 }
 
-/// The counts as the tables hold them: events, and records by state code.
-async fn counted_from_tables(store: &SqlStore) -> (i64, Vec<(String, i64)>) {
+/// Events; records by state code; notices by status.
+type Counted = (i64, Vec<(String, i64)>, Vec<(String, i64)>);
+
+/// The counts as the tables hold them.
+async fn counted_from_tables(store: &SqlStore) -> Counted {
     let (events,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM events")
         .fetch_one(store.pool())
         .await
@@ -5982,18 +5995,28 @@ async fn counted_from_tables(store: &SqlStore) -> (i64, Vec<(String, i64)>) {
             .fetch_all(store.pool())
             .await
             .unwrap();
-    (events, by_state)
+    let by_status: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, COUNT(*) FROM notices GROUP BY status ORDER BY status")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    (events, by_state, by_status)
 }
 
 /// The counts as `counts` reads them (`tallies`, migration 21).
-async fn counted_as_kept(store: &SqlStore) -> (i64, Vec<(String, i64)>) {
+async fn counted_as_kept(store: &SqlStore) -> Counted {
     let counts = store.counts().await.unwrap();
     let by_state = counts
         .records_by_state
         .iter()
         .map(|(state, n)| (state.code().to_owned(), *n))
         .collect();
-    (counts.events, by_state)
+    let by_status = counts
+        .notices_by_status
+        .iter()
+        .map(|(status, n)| (status.as_str().to_owned(), *n))
+        .collect();
+    (counts.events, by_state, by_status)
 }
 
 /// Counts kept as rows are written (migration 21) equal the tables' own counts after every kind
@@ -6059,13 +6082,77 @@ async fn kept_counts_equal_the_tables_after_every_kind_of_write() {
             )
             .await
             .unwrap();
-        let (events, by_state) = counted_from_tables(&store).await;
+        let (events, by_state, by_status) = counted_from_tables(&store).await;
         assert_eq!(events, 600, "{backend}");
         assert!(by_state.len() >= 2, "{backend}: {by_state:?}");
         assert_eq!(
             counted_as_kept(&store).await,
-            (events, by_state),
+            (events, by_state, by_status),
             "{backend}: after the scheduler and a change of policy"
+        );
+        // Notices through every move: failed, queued again, delivered, acknowledged; and a
+        // delivery repeated after the acknowledgement (no move).
+        let now: jiff::Timestamp = "2030-01-03T00:00:00Z".parse().unwrap();
+        let lease: jiff::Timestamp = "2030-01-03T00:05:00Z".parse().unwrap();
+        let due = store.claim_due_notices(now, lease, 4).await.unwrap();
+        assert_eq!(due.len(), 4, "{backend}");
+        let failed = Delivery::Failed {
+            error: "connection refused".into(),
+            retry_at: None,
+        };
+        let retrying = Delivery::Failed {
+            error: "timeout".into(),
+            retry_at: Some(lease),
+        };
+        store
+            .record_delivery(&due[0].notice_id, failed.clone(), now)
+            .await
+            .unwrap();
+        store
+            .record_delivery(&due[1].notice_id, failed, now)
+            .await
+            .unwrap();
+        assert!(
+            store
+                .retry_failed_notice(&due[1].notice_id, "ops", now)
+                .await
+                .unwrap()
+        );
+        store
+            .record_delivery(&due[2].notice_id, retrying, now)
+            .await
+            .unwrap();
+        store
+            .record_delivery(&due[3].notice_id, Delivery::Delivered, now)
+            .await
+            .unwrap();
+        assert!(
+            store
+                .acknowledge(
+                    &due[3].notice_id,
+                    &due[3].recipient,
+                    &due[3].ack_token,
+                    "fy",
+                    now
+                )
+                .await
+                .unwrap()
+        );
+        store
+            .record_delivery(&due[3].notice_id, Delivery::Delivered, now)
+            .await
+            .unwrap();
+        let counted = counted_from_tables(&store).await;
+        let statuses: Vec<&str> = counted.2.iter().map(|(s, _)| s.as_str()).collect();
+        assert_eq!(
+            statuses,
+            ["acknowledged", "available", "failed", "pending", "retrying"],
+            "{backend}"
+        );
+        assert_eq!(
+            counted_as_kept(&store).await,
+            counted,
+            "{backend}: after deliveries and an acknowledgement"
         );
         let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM tallies")
             .fetch_one(store.pool())
@@ -6101,6 +6188,7 @@ async fn a_database_from_before_kept_counts_gets_them_from_its_tables() {
 
         let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
         assert_eq!(expected.0, 8, "{url}");
+        assert!(!expected.2.is_empty(), "{url}: notices counted");
         assert_eq!(counted_as_kept(&store).await, expected, "{url}");
         let index: Vec<(String,)> = sqlx::query_as(if url.starts_with("sqlite") {
             "SELECT name FROM sqlite_master WHERE name = 'records_by_state'"

@@ -4,7 +4,8 @@
 -- A row is a change to a count: the writing transaction inserts it beside the rows it counts (so
 -- writers never wait for one another on a shared counter), a read sums them by name, and the
 -- writer now and then folds them into one row a name (`SqlStore::compact_tallies`). Names:
--- `events`, and `records:<state>` for each state code of `records.state` (`new` included).
+-- `events`, `records:<state>` for each state code of `records.state` (`new` included), and
+-- `notices:<status>` for each status of `notices.status`.
 -- Run every time migration 21 is applied: the counts made again from the tables.
 CREATE TABLE IF NOT EXISTS tallies (
     name            TEXT NOT NULL,
@@ -13,6 +14,7 @@ CREATE TABLE IF NOT EXISTS tallies (
 DELETE FROM tallies;
 INSERT INTO tallies (name, n) SELECT 'records:' || state, COUNT(*) FROM records GROUP BY state;
 INSERT INTO tallies (name, n) SELECT 'events', COUNT(*) FROM events;
+INSERT INTO tallies (name, n) SELECT 'notices:' || status, COUNT(*) FROM notices GROUP BY status;
 -- Nothing reads records by state but these counts (the pending seals have `records_pending`):
 -- 75 bytes a record, and a random leaf written at every change of state.
 DROP INDEX IF EXISTS records_by_state;

@@ -184,7 +184,11 @@ impl NoticeStore for SqlStore {
             .bind(notice_id),
         };
         let mut tx = self.begin_write().await?;
+        let before = self.notice_status(&mut tx, notice_id).await?;
         if let Some((status,)) = query.fetch_optional(&mut *tx).await? {
+            if let Some(before) = before {
+                self.count_notice_move(&mut tx, &before, &status).await?;
+            }
             let outcome = match (&result, status.as_str()) {
                 (Delivery::Delivered, _) => "delivered",
                 (Delivery::Failed { .. }, "retrying") => "retrying",
@@ -219,6 +223,8 @@ impl NoticeStore for SqlStore {
         .rows_affected()
             == 1;
         if retried {
+            self.count_notice_move(&mut tx, "failed", "retrying")
+                .await?;
             let event = AuditEvent::new(AuditKind::NoticeDelivery, actor, "requeued")
                 .subject(format!("notice:{notice_id}"));
             self.append_audit(&mut tx, &[event], now).await?;
@@ -246,6 +252,7 @@ impl NoticeStore for SqlStore {
             return Ok(false);
         }
         let mut tx = self.begin_write().await?;
+        let before = self.notice_status(&mut tx, notice_id).await?;
         let done = sqlx::query(
             "UPDATE notices SET status = 'acknowledged', acknowledged_at = $1, next_attempt_at = NULL \
              WHERE notice_id = $2 AND recipient = $3 AND recipient <> 'person'",
@@ -256,6 +263,10 @@ impl NoticeStore for SqlStore {
         .execute(&mut *tx)
         .await?;
         let acknowledged = done.rows_affected() == 1;
+        if let (true, Some(before)) = (acknowledged, before) {
+            self.count_notice_move(&mut tx, &before, "acknowledged")
+                .await?;
+        }
         if acknowledged {
             let event = AuditEvent::new(AuditKind::NoticeAcknowledged, actor, "acknowledged")
                 .subject(format!("notice:{notice_id}"))

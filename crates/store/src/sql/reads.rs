@@ -539,9 +539,12 @@ impl SqlStore {
             .bind(before(7)?)
             .fetch_one(&self.pool)
             .await?;
-        let (failed_deliveries,) = count("SELECT COUNT(*) FROM notices WHERE status = 'failed'")
-            .fetch_one(&self.pool)
-            .await?;
+        let failed_deliveries = self
+            .notices_by_status()
+            .await?
+            .into_iter()
+            .find(|(status, _)| status == "failed")
+            .map_or(0, |(_, n)| n);
         let (pending_requests,) =
             count("SELECT COUNT(*) FROM penetration_requests WHERE status = 'pending'")
                 .fetch_one(&self.pool)

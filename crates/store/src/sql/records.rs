@@ -688,10 +688,7 @@ impl RecordStore for SqlStore {
     async fn counts(&self) -> Result<Counts, StoreError> {
         let events = self.events_stored().await?;
         let records_by_state = self.records_by_state().await?;
-        let notices_by_status: Vec<(String, i64)> =
-            sqlx::query_as("SELECT status, COUNT(*) FROM notices GROUP BY status ORDER BY status")
-                .fetch_all(&self.pool)
-                .await?;
+        let notices_by_status = self.notices_by_status().await?;
         let records_by_state = records_by_state
             .into_iter()
             .map(|(state, n)| Ok((decode("records.state", &state, StateCode::parse)?, n)))

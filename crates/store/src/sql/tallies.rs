@@ -1,4 +1,5 @@
-//! Counts kept as rows are written (`tallies`, migration 21): events stored, and records by state.
+//! Counts kept as rows are written (`tallies`, migration 21): events stored, records by state,
+//! notices by status.
 //!
 //! A row of `tallies` is a change to one count, inserted by the transaction that wrote what it
 //! counts; a count is the sum of its rows. Inserting a change rather than updating one counter
@@ -24,6 +25,11 @@ pub(crate) const COMPACT_EVERY: u64 = 256;
 /// The name of the count of records in state `code` (`records.state`).
 pub(crate) fn records_in(code: &str) -> String {
     format!("records:{code}")
+}
+
+/// The name of the count of notices with status `code` (`notices.status`).
+pub(crate) fn notices_in(code: &str) -> String {
+    format!("notices:{code}")
 }
 
 /// The name of the count of events stored.
@@ -109,6 +115,49 @@ impl SqlStore {
             .into_iter()
             .filter_map(|(name, n)| Some((name.strip_prefix(&prefix)?.to_owned(), n)))
             .collect())
+    }
+
+    /// Notices by status code, in code order, from the counts.
+    pub(crate) async fn notices_by_status(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let prefix = notices_in("");
+        Ok(self
+            .read_tallies()
+            .await?
+            .into_iter()
+            .filter_map(|(name, n)| Some((name.strip_prefix(&prefix)?.to_owned(), n)))
+            .collect())
+    }
+
+    /// A notice's status, read inside `tx` before the transaction changes it: on PostgreSQL its
+    /// row locked until `tx` ends, so the change counted is the one the update makes.
+    pub(crate) async fn notice_status(
+        &self,
+        tx: &mut AnyConnection,
+        notice_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let sql = match self.backend {
+            Backend::Postgres => "SELECT status FROM notices WHERE notice_id = $1 FOR UPDATE",
+            Backend::Sqlite => "SELECT status FROM notices WHERE notice_id = $1",
+        };
+        let row: Option<(String,)> = sqlx::query_as(sql)
+            .bind(notice_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        Ok(row.map(|(status,)| status))
+    }
+
+    /// Counts a notice's move from status `before` to `after` (none when they are the same).
+    pub(crate) async fn count_notice_move(
+        &self,
+        tx: &mut AnyConnection,
+        before: &str,
+        after: &str,
+    ) -> Result<(), StoreError> {
+        if before == after {
+            return Ok(());
+        }
+        let changes = BTreeMap::from([(notices_in(before), -1), (notices_in(after), 1)]);
+        self.add_tallies(tx, &changes).await
     }
 
     /// Events stored, from the counts.
