@@ -26,6 +26,7 @@ async fn stores(test: &str) -> Vec<SqlStore> {
 }
 
 async fn stores_with(test: &str, keys: Keys) -> Vec<SqlStore> {
+    fengcun_testkit::leftovers::sweep_scratch_dirs();
     let dir = std::env::temp_dir().join(format!("fengcun-contract-{}-{test}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -58,6 +59,7 @@ async fn fresh_postgres_url(url: &str, test: &str) -> String {
     let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(url)
         .await
         .expect("connect to PostgreSQL");
+    fengcun_testkit::leftovers::sweep_databases(&mut admin).await;
     admin
         .execute(format!("DROP DATABASE IF EXISTS {name}").as_str())
         .await
@@ -72,6 +74,7 @@ async fn fresh_postgres_url(url: &str, test: &str) -> String {
 
 /// A fresh database's URL on each backend, for tests that open it more than once.
 async fn fresh_urls(test: &str) -> Vec<String> {
+    fengcun_testkit::leftovers::sweep_scratch_dirs();
     let dir = std::env::temp_dir().join(format!("fengcun-contract-{}-{test}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();

@@ -135,6 +135,7 @@ async fn fresh_postgres_url(url: &str, name: &str) -> String {
     let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(url)
         .await
         .expect("connect to PostgreSQL");
+    fengcun_testkit::leftovers::sweep_databases(&mut admin).await;
     admin
         .execute(format!("DROP DATABASE IF EXISTS {name}").as_str())
         .await
@@ -153,6 +154,7 @@ async fn fresh_postgres_url(url: &str, name: &str) -> String {
 impl Server {
     /// Starts a server with `config` (its database is set here), the clock at `now`, on `engine`.
     pub async fn start(mut config: Config, now: &str, engine: Engine, label: &str) -> Server {
+        fengcun_testkit::leftovers::sweep_scratch_dirs();
         let suffix = fengcun_crypto::random_hex::<4>();
         let dir =
             std::env::temp_dir().join(format!("fengcun-{label}-{}-{suffix}", std::process::id()));
