@@ -106,26 +106,24 @@ impl SqlStore {
         Ok(rows.into_iter().filter(|(_, n)| *n != 0).collect())
     }
 
-    /// Records by state code, in code order, from the counts.
-    pub(crate) async fn records_by_state(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        let prefix = records_in("");
+    /// The counts whose names begin with `prefix`, by the rest of the name, in name order.
+    async fn tallies_under(&self, prefix: &str) -> Result<Vec<(String, i64)>, StoreError> {
         Ok(self
             .read_tallies()
             .await?
             .into_iter()
-            .filter_map(|(name, n)| Some((name.strip_prefix(&prefix)?.to_owned(), n)))
+            .filter_map(|(name, n)| Some((name.strip_prefix(prefix)?.to_owned(), n)))
             .collect())
+    }
+
+    /// Records by state code, in code order, from the counts.
+    pub(crate) async fn records_by_state(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        self.tallies_under(&records_in("")).await
     }
 
     /// Notices by status code, in code order, from the counts.
     pub(crate) async fn notices_by_status(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        let prefix = notices_in("");
-        Ok(self
-            .read_tallies()
-            .await?
-            .into_iter()
-            .filter_map(|(name, n)| Some((name.strip_prefix(&prefix)?.to_owned(), n)))
-            .collect())
+        self.tallies_under(&notices_in("")).await
     }
 
     /// A notice's status, read inside `tx` before the transaction changes it: on PostgreSQL its
