@@ -21,7 +21,7 @@ use crate::sql::SqlStore;
 use crate::sql::events::{Prefetched, open_events};
 use crate::sql::records::{Cached, IN_EVIDENCE, PersonRows, RecordRow, StoredFacts, evidence};
 use crate::sql::rows::{Param, person_bytes, transition_id_bytes, ts};
-use crate::sql::tallies::{notices_in, records_in};
+use crate::sql::tallies::{EVENTS, notices_in, records_in};
 use crate::types::Context;
 
 /// Hexadecimal digits of time at the start of a transition id; a count and a random part follow.
@@ -98,8 +98,8 @@ pub(crate) struct Writes {
     audit: Vec<crate::AuditEvent>,
     /// Whether a transition was decided under the violation policy (whose text is then recorded).
     violation_transitions: bool,
-    /// What the records and notices written change in the counts of records by state and of
-    /// notices by status (`tallies`).
+    /// What the batch changes in the counts (`tallies`): events stored, records by state,
+    /// notices by status — written together, one statement a flush.
     pub(crate) tallies: std::collections::BTreeMap<String, i64>,
 }
 
@@ -115,6 +115,11 @@ impl Writes {
             *self.tallies.entry(records_in(before)).or_default() -= 1;
         }
         *self.tallies.entry(records_in(now)).or_default() += 1;
+    }
+
+    /// Events stored by the batch these rows belong to.
+    pub(crate) fn count_events(&mut self, stored: usize) {
+        *self.tallies.entry(EVENTS.to_owned()).or_default() += stored as i64;
     }
 
     /// Transitions of one record among the rows to write (person key and case code are their

@@ -82,10 +82,11 @@ impl SqlStore {
         let deriving = self.derive_batch(&mut snapshot.persons, &prepared, ctx);
         let (written, derived) = tokio::join!(writing, deriving);
         written?;
-        let writes = match derived {
+        let mut writes = match derived {
             Ok(writes) => writes,
             Err(failure) => return Err(self.blamed(tx, &snapshot, &prepared, failure).await?),
         };
+        writes.count_events(prepared.pending.len());
         self.flush(tx, writes, ctx).await?;
         Ok(prepared.outcomes)
     }
@@ -171,7 +172,9 @@ impl SqlStore {
         self.insert_event_rows(tx, &plan.events, ctx).await?;
         self.insert_mappings(tx, &plan.mappings).await?;
         self.upsert_agencies(tx, &plan.agencies).await?;
-        self.flush(tx, plan.writes, ctx).await?;
+        let mut writes = plan.writes;
+        writes.count_events(plan.events.len());
+        self.flush(tx, writes, ctx).await?;
         Ok(plan.outcomes)
     }
 

@@ -6031,10 +6031,10 @@ async fn kept_counts_equal_the_tables_after_every_kind_of_write() {
     for store in stores("kept_counts").await {
         let backend = format!("{:?}", store.backend());
         let c = ctx("cn-minor-opt1", "2025-01-01T00:00:00Z");
-        // 150 records, each filed in its own batch (300 changes of counts: more than a fold's
-        // interval), then judged as one batch.
+        // 300 records, each filed in its own batch (300 writes of changes, one a batch: more
+        // than a fold's interval of 256), then judged as one batch.
         let mut judged = Vec::new();
-        for n in 0..150u32 {
+        for n in 0..300u32 {
             let case = format!("110105-2024-{:06}", 3000 + n);
             let id = format!("110105199001{:02}{:03}", 1 + n % 28, 100 + n);
             let first17: [u8; 17] = id.as_bytes().try_into().unwrap();
@@ -6086,7 +6086,7 @@ async fn kept_counts_equal_the_tables_after_every_kind_of_write() {
             .await
             .unwrap();
         let (events, by_state, by_status) = counted_from_tables(&store).await;
-        assert_eq!(events, 600, "{backend}");
+        assert_eq!(events, 1_200, "{backend}");
         assert!(by_state.len() >= 2, "{backend}: {by_state:?}");
         assert_eq!(
             counted_as_kept(&store).await,

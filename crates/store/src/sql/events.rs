@@ -225,7 +225,8 @@ impl SqlStore {
         Ok(known)
     }
 
-    /// Inserts event rows, a hundred to a statement, and the holdings they bring.
+    /// Inserts event rows, a hundred to a statement, and the holdings they bring. (Their count is
+    /// the caller's to keep: `Writes::count_events`, written with the batch's other counts.)
     pub(crate) async fn insert_event_rows(
         &self,
         tx: &mut AnyConnection,
@@ -258,12 +259,7 @@ impl SqlStore {
                     .bind(row.body.as_slice())
             },
         )
-        .await?;
-        let stored = std::collections::BTreeMap::from([(
-            crate::sql::tallies::EVENTS.to_owned(),
-            rows.len() as i64,
-        )]);
-        self.add_tallies(tx, &stored).await
+        .await
     }
 
     /// Keeps which records each agency holds (sent one of their events) and how many, as the
