@@ -328,6 +328,7 @@ mod tests {
 
     use fengcun_domain::{Event, ValidEvent};
 
+    use crate::testing::fresh_urls;
     use crate::{Context, Keys, RecordStore, SqlStore, Store, StoreError};
 
     fn event(key: &str, kind: &str, date: &str, extra: serde_json::Value) -> ValidEvent {
@@ -339,31 +340,6 @@ mod tests {
             e[k] = v.clone();
         }
         Event::parse(&serde_json::to_vec(&e).unwrap()).unwrap()
-    }
-
-    /// A fresh SQLite file, and a fresh PostgreSQL database when `FENGCUN_TEST_DATABASE_URL` is set.
-    async fn fresh_urls(test: &str) -> Vec<String> {
-        let dir = std::env::temp_dir().join(format!("fengcun-unit-{}-{test}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut urls = vec![format!("sqlite://{}", dir.join("store.sqlite").display())];
-        if let Ok(url) = std::env::var("FENGCUN_TEST_DATABASE_URL") {
-            use sqlx::{Connection, Executor};
-            sqlx::any::install_default_drivers();
-            let name = format!("fengcun_unit_{test}_{}", std::process::id());
-            let mut admin = sqlx::AnyConnection::connect(&url).await.unwrap();
-            admin
-                .execute(format!("DROP DATABASE IF EXISTS {name}").as_str())
-                .await
-                .unwrap();
-            admin
-                .execute(format!("CREATE DATABASE {name}").as_str())
-                .await
-                .unwrap();
-            let base = url.rsplit_once('/').map(|(base, _)| base).unwrap();
-            urls.push(format!("{base}/{name}"));
-        }
-        urls
     }
 
     /// Defence behind the person locks: a batch decided while its record did not exist yet (so

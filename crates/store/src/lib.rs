@@ -21,6 +21,8 @@ mod records;
 mod schema;
 mod services;
 mod sql;
+#[cfg(test)]
+mod testing;
 mod types;
 
 pub use access::{

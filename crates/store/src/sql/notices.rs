@@ -14,6 +14,32 @@ use crate::notices::{
 use crate::sql::SqlStore;
 use crate::sql::rows::{Param, decode, person_bytes, person_hex, ts};
 
+/// The notices due for delivery, oldest due first, at most `$2` of them.
+///
+/// One arm per status, each read in order from the outbox's index `notices_to_deliver (status,
+/// next_attempt_at)` and stopped at the limit, then the two short lists merged: a single `status IN
+/// (…)` cannot be read in `next_attempt_at` order from that index, and both engines then sorted
+/// every due notice — at ten million records 13 million, 84–93 s a claim on SQLite. Each arm
+/// repeats the index's own condition (`status IN ('pending', 'retrying')`) because SQLite uses a
+/// partial index only for a query whose WHERE contains its condition; `status = 'pending'` alone
+/// does not. Notices due at the same instant (a whole import batch is) come in the order the
+/// index holds them — the order they were written on SQLite (rowid), on PostgreSQL the heap's —
+/// not by id: ordering by id as well sorted every notice of that instant.
+pub(crate) const CLAIM_DUE_NOTICES: &str = "SELECT n.notice_id, t.person, t.case_code, n.recipient, a.endpoint, n.attempts, n.kind, \
+     t.transition_id, t.notice_facts, r.data_key FROM ( \
+     SELECT * FROM (SELECT notice_id, transition_seq, recipient, attempts, kind, next_attempt_at FROM notices \
+       WHERE status IN ('pending', 'retrying') AND status = 'pending' AND next_attempt_at <= $1 \
+       ORDER BY next_attempt_at LIMIT $2) pending \
+     UNION ALL \
+     SELECT * FROM (SELECT notice_id, transition_seq, recipient, attempts, kind, next_attempt_at FROM notices \
+       WHERE status IN ('pending', 'retrying') AND status = 'retrying' AND next_attempt_at <= $1 \
+       ORDER BY next_attempt_at LIMIT $2) retrying \
+     ) n \
+     JOIN transitions t ON t.seq = n.transition_seq \
+     JOIN records r ON r.person = t.person AND r.case_code = t.case_code \
+     LEFT JOIN agencies a ON a.agency_code = n.recipient \
+     ORDER BY n.next_attempt_at LIMIT $2";
+
 #[async_trait]
 impl NoticeStore for SqlStore {
     async fn notices(&self, filter: NoticeFilter) -> Result<Vec<NoticeView>, StoreError> {
@@ -72,18 +98,11 @@ impl NoticeStore for SqlStore {
             Vec<u8>,
         );
         let mut tx = self.begin_write().await?;
-        let candidates: Vec<Row> = sqlx::query_as(
-            "SELECT n.notice_id, t.person, t.case_code, n.recipient, a.endpoint, n.attempts, n.kind, t.transition_id, t.notice_facts, \
-             r.data_key FROM notices n \
-             JOIN transitions t ON t.seq = n.transition_seq \
-             JOIN records r ON r.person = t.person AND r.case_code = t.case_code \
-             LEFT JOIN agencies a ON a.agency_code = n.recipient \
-             WHERE n.status IN ('pending', 'retrying') AND n.next_attempt_at <= $1 ORDER BY n.next_attempt_at, n.notice_id LIMIT $2",
-        )
-        .bind(ts(now))
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
+        let candidates: Vec<Row> = sqlx::query_as(CLAIM_DUE_NOTICES)
+            .bind(ts(now))
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await?;
         // The claim repeats the due condition: on PostgreSQL a concurrent run that claimed the
         // notice first makes this update match nothing once its transaction commits.
         let mut rows = Vec::with_capacity(candidates.len());
@@ -503,5 +522,84 @@ impl SqlStore {
             },
         );
         Ok((notice.title, notice.body))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::expect_used,
+        clippy::unwrap_used,
+        reason = "a test fails loudly on a broken fixture"
+    )]
+
+    use super::CLAIM_DUE_NOTICES;
+    use crate::sql::SqlStore;
+    use crate::testing::fresh_urls;
+    use crate::{Backend, Keys, Store};
+
+    /// The steps of the claim's plan, as the engine describes them.
+    async fn claim_plan(store: &SqlStore) -> Vec<String> {
+        let mut conn = store.pool().acquire().await.unwrap();
+        match store.backend() {
+            Backend::Sqlite => {
+                let rows: Vec<(i64, i64, i64, String)> =
+                    sqlx::query_as(&format!("EXPLAIN QUERY PLAN {CLAIM_DUE_NOTICES}"))
+                        .bind("2026-12-06T00:00:00Z")
+                        .bind(20_i64)
+                        .fetch_all(&mut *conn)
+                        .await
+                        .unwrap();
+                rows.into_iter().map(|row| row.3).collect()
+            }
+            Backend::Postgres => {
+                // An empty table is read whole by any planner; what matters is which index is
+                // taken when one is, as at scale.
+                sqlx::query("SET enable_seqscan = off")
+                    .execute(&mut *conn)
+                    .await
+                    .unwrap();
+                let rows: Vec<(String,)> = sqlx::query_as(&format!("EXPLAIN {CLAIM_DUE_NOTICES}"))
+                    .bind("2026-12-06T00:00:00Z")
+                    .bind(20_i64)
+                    .fetch_all(&mut *conn)
+                    .await
+                    .unwrap();
+                sqlx::query("RESET enable_seqscan")
+                    .execute(&mut *conn)
+                    .await
+                    .unwrap();
+                rows.into_iter().map(|row| row.0).collect()
+            }
+        }
+    }
+
+    /// Claiming due notices reads both statuses in order from the outbox's index and sorts only
+    /// the two short lists it takes, never every due notice: at ten million records the claim
+    /// that sorted them took 84–93 s, and the outbox claims every few seconds.
+    #[tokio::test]
+    async fn the_outbox_claim_reads_its_index_in_order() {
+        for url in fresh_urls("claim_plan").await {
+            let keys = Keys::new(fengcun_crypto::MasterKey::generate());
+            let store = SqlStore::connect(&url, keys, true).await.unwrap();
+            let plan = claim_plan(&store).await;
+            let by_index = plan
+                .iter()
+                .filter(|step| step.contains("notices_to_deliver"))
+                .count();
+            assert_eq!(by_index, 2, "{url}: each status from the index: {plan:#?}");
+            assert!(
+                !plan.iter().any(|step| step.contains("notices_by_status")),
+                "{url}: {plan:#?}"
+            );
+            let sorts: Vec<&String> = plan
+                .iter()
+                .filter(|step| step.contains("TEMP B-TREE") || step.contains("Sort"))
+                .collect();
+            assert!(
+                sorts.len() <= 1,
+                "{url}: only the merged short lists are sorted: {plan:#?}"
+            );
+        }
     }
 }

@@ -1,0 +1,35 @@
+//! What the crate's own unit tests share: fresh databases on both engines.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "a test fails loudly on a broken fixture"
+)]
+
+/// A fresh SQLite file, and a fresh PostgreSQL database when `FENGCUN_TEST_DATABASE_URL` is set.
+/// The names hold the process id, so a later run's sweep removes what this one leaves.
+pub(crate) async fn fresh_urls(test: &str) -> Vec<String> {
+    fengcun_testkit::leftovers::sweep_scratch_dirs();
+    let dir = std::env::temp_dir().join(format!("fengcun-unit-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut urls = vec![format!("sqlite://{}", dir.join("store.sqlite").display())];
+    if let Ok(url) = std::env::var("FENGCUN_TEST_DATABASE_URL") {
+        use sqlx::{Connection, Executor};
+        sqlx::any::install_default_drivers();
+        let name = format!("fengcun_unit_{test}_{}", std::process::id());
+        let mut admin = sqlx::AnyConnection::connect(&url).await.unwrap();
+        fengcun_testkit::leftovers::sweep_databases(&mut admin).await;
+        admin
+            .execute(format!("DROP DATABASE IF EXISTS {name}").as_str())
+            .await
+            .unwrap();
+        admin
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .unwrap();
+        let base = url.rsplit_once('/').map(|(base, _)| base).unwrap();
+        urls.push(format!("{base}/{name}"));
+    }
+    urls
+}
