@@ -183,29 +183,46 @@ pub struct NoticeFacts<'a> {
     pub disposition: Disposition,
 }
 
-/// What a notice calls the record: a conviction is a criminal record (犯罪记录); anything else is a
-/// record of having been suspected or charged (涉罪记录), which no notice calls a crime.
+/// What a notice calls the record: a conviction is a criminal record (犯罪记录); a public-security
+/// violation is a violation record (违法记录, 治安管理处罚法 art. 136), which is no criminal record;
+/// anything else is a record of having been suspected or charged (涉罪记录), which no notice calls a
+/// crime.
 struct Words {
     /// The record itself (`…中的犯罪记录`).
     record: &'static str,
     /// The sealed record an agency must keep confidential (`对被封存的犯罪记录予以保密`).
     kept: &'static str,
+    /// Who may still look a sealed record up, in the words of the law that seals it: Criminal
+    /// Procedure Law art. 286 for a criminal case, Public Security Administration Punishments Law
+    /// art. 136 for a violation.
+    except: &'static str,
     /// What the seal means for the person's certificates.
     certificate: &'static str,
 }
 
 impl Words {
     fn of(disposition: Disposition) -> Self {
+        const CRIMINAL_CASE_LOOKUPS: &str =
+            "除司法机关为办理案件需要或者有关单位根据国家规定进行查询外";
         if disposition == Disposition::Convicted {
             Self {
                 record: "犯罪记录",
                 kept: "犯罪记录",
+                except: CRIMINAL_CASE_LOOKUPS,
                 certificate: "你申请开具无犯罪记录证明的，有关机关应当依法办理。",
+            }
+        } else if disposition.is_violation() {
+            Self {
+                record: "违法记录",
+                kept: "违法记录",
+                except: "除有关国家机关为办案需要或者有关单位根据国家规定进行查询外",
+                certificate: "违反治安管理的记录不影响你依法申请开具无犯罪记录证明。",
             }
         } else {
             Self {
                 record: "涉罪记录",
                 kept: "相关记录",
+                except: CRIMINAL_CASE_LOOKUPS,
                 certificate: "上述记录未经人民法院判决有罪，不影响你依法申请开具有关证明。",
             }
         }
@@ -218,6 +235,7 @@ pub fn render_notice(kind: NoticeKind, recipient: &Recipient, facts: &NoticeFact
     let Words {
         record,
         kept,
+        except,
         certificate,
     } = Words::of(facts.disposition);
     // `根据…`: the instrument as it names itself; a notice sealed before instruments were kept
@@ -269,7 +287,7 @@ pub fn render_notice(kind: NoticeKind, recipient: &Recipient, facts: &NoticeFact
             match kind {
                 NoticeKind::Seal => format!(
                     "{addressee}：\n    根据{under}，{subject}在案件{case}{document}中的{record}，自{date}起予以封存。\n    \
-                     依据：{basis}。\n    请对上述记录予以封存。除司法机关为办理案件需要或者有关单位根据国家规定进行查询外，\
+                     依据：{basis}。\n    请对上述记录予以封存。{except}，\
                      不得向任何单位和个人提供；依法查询的，应当对被封存的{kept}予以保密。\n    请收到后回执确认。",
                     case = facts.case_code,
                     date = chinese_date(facts.effective),

@@ -608,4 +608,26 @@ async fn a_violation_records_timeline_has_its_own_wording() {
     for criminal in ["犯罪记录</span>", "判决书", "刑事诉讼法"] {
         assert!(!html.contains(criminal), "`{criminal}` in {html}");
     }
+    // The police's seal notice is listed (not acknowledged yet) and opens as its document, a
+    // 违法记录 in the words of 治安管理处罚法 art. 136: a violation's notice once failed to read
+    // back, and the notices page with it.
+    let (status, list) = support::console::get_page(&server, &cookies, "/console/notices").await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let link = list
+        .split("href=\"")
+        .filter_map(|part| part.split('"').next())
+        .find(|href| href.starts_with("/console/notices/FC-SEAL-110105-2026-000031"))
+        .unwrap_or_else(|| panic!("no link to the seal notice in {list}"));
+    let (status, document) = support::console::get_page(&server, &cookies, link).await;
+    assert_eq!(status, StatusCode::OK, "{document}");
+    for words in [
+        "违法记录",
+        "第一百三十六条",
+        "除有关国家机关为办案需要或者有关单位根据国家规定进行查询外",
+    ] {
+        assert!(document.contains(words), "`{words}` not in {document}");
+    }
+    for criminal in ["涉罪记录", "中的犯罪记录"] {
+        assert!(!document.contains(criminal), "`{criminal}` in {document}");
+    }
 }

@@ -942,6 +942,113 @@ async fn only_a_conviction_is_unsealed_by_a_later_conviction_and_notices_name_th
     }
 }
 
+/// A public-security violation record (治安管理处罚法 art. 136), penalized and sealed: its
+/// notices — the police's and the person's — read back in every list and go out through the
+/// outbox, and call the record what it is: a 违法记录, never a 犯罪记录 or a 涉罪记录, with the
+/// law's own exception for look-ups. Before, a violation's notice facts (`"disposition":
+/// "penalized"`) were read with the criminal dispositions only: every such notice was refused as
+/// damaged — the lists that held one failed, and the outbox failed its delivery.
+#[tokio::test]
+async fn a_violation_records_notices_read_back_and_go_out_in_its_own_words() {
+    const CASE: &str = "110105-2026-000031";
+    const DOC: &str = "京公（朝）行罚决字〔2026〕31号";
+    for store in stores("violation_notices").await {
+        let c = ctx("cn-minor-opt1", "2026-03-01T00:00:00Z");
+        let events = vec![
+            event(
+                &format!("{CASE}/accepted"),
+                "violation_accepted",
+                "2026-02-10",
+                CASE,
+                police(CASE),
+                ZHANG,
+                json!({"offence_date": "2026-02-10", "violations": [{"name": "殴打他人"}]}),
+            ),
+            event(
+                &format!("{CASE}/penalized"),
+                "violation_penalized",
+                "2026-02-12",
+                CASE,
+                police(CASE),
+                ZHANG,
+                json!({"document_number": DOC, "violations": [{"name": "殴打他人"}],
+                       "penalty": {"detention_days": 10, "fine_yuan": 500}}),
+            ),
+            event(
+                &format!("{CASE}/effective"),
+                "violation_decision_effective",
+                "2026-02-12",
+                CASE,
+                police(CASE),
+                ZHANG,
+                json!({"document_number": DOC}),
+            ),
+        ];
+        store.ingest(&events, &c).await.unwrap();
+        assert_eq!(state(&store, CASE, ZHANG).await.0, "sealed");
+        let listed = store
+            .notices(NoticeFilter {
+                case_code: Some(CASE.into()),
+                ..NoticeFilter::default()
+            })
+            .await
+            .unwrap();
+        let persons = store
+            .person_notices(&store.keys().person_key(&format!("id:{ZHANG}")))
+            .await
+            .unwrap();
+        let now: jiff::Timestamp = "2026-03-01T00:00:10Z".parse().unwrap();
+        let claimed = store.claim_due_notices(now, now, 100).await.unwrap();
+        let recipients = |notices: &[fengcun_store::NoticeView]| {
+            let mut r: Vec<String> = notices.iter().map(|n| n.recipient.clone()).collect();
+            r.sort();
+            r
+        };
+        assert_eq!(recipients(&listed), ["110105-ga", "person"]);
+        assert_eq!(recipients(&persons), ["person"]);
+        assert_eq!(
+            claimed
+                .iter()
+                .map(|n| n.recipient.as_str())
+                .collect::<Vec<_>>(),
+            ["110105-ga"]
+        );
+        let delivered = claimed[0]
+            .content
+            .as_ref()
+            .map(|content| content.body.clone());
+        let bodies = listed
+            .iter()
+            .chain(&persons)
+            .map(|n| n.body.clone())
+            .chain([delivered.expect("the police's notice is delivered, not refused")]);
+        for body in bodies {
+            let words = designation(&body).replace("无犯罪记录证明", "");
+            assert!(words.contains("违法记录"), "{body}");
+            assert!(
+                !words.contains("犯罪记录") && !words.contains("涉罪记录"),
+                "{body}"
+            );
+            assert!(body.contains("第一百三十六条"), "{body}");
+        }
+        let police_notice = listed.iter().find(|n| n.recipient == "110105-ga").unwrap();
+        assert!(
+            police_notice
+                .body
+                .contains("除有关国家机关为办案需要或者有关单位根据国家规定进行查询外"),
+            "{}",
+            police_notice.body
+        );
+        assert!(
+            persons[0]
+                .body
+                .contains("违反治安管理的记录不影响你依法申请开具无犯罪记录证明"),
+            "{}",
+            persons[0].body
+        );
+    }
+}
+
 #[tokio::test]
 async fn corrections_revoke_and_retrials_unseal() {
     for store in stores("correct").await {

@@ -466,10 +466,11 @@ impl SqlStore {
             id_number = id_number.map(|id| (mask.id_number)(&id));
         }
         // Notices sealed before the disposition was kept with them were all worded as convictions,
-        // and keep the words they were issued with.
+        // and keep the words they were issued with. A violation record's disposition is one of
+        // its own kind (`penalized`, …), so either kind's codes are read.
         let disposition = match facts["disposition"].as_str() {
             None => Disposition::Convicted,
-            Some(code) => Disposition::parse(code).ok_or_else(|| corrupt("disposition"))?,
+            Some(code) => Disposition::parse_any(code).ok_or_else(|| corrupt("disposition"))?,
         };
         // Notices sealed before these were kept with them render as they were issued: no
         // authority, the policy's title, no judgment, no objection route.
