@@ -163,11 +163,13 @@ async fn deliver(
     client: &reqwest::Client,
     item: &OutboxItem,
 ) -> Result<(), String> {
-    let body = delivery(state, item)?;
+    // The endpoint first: signing (SM2) a notice that has nowhere to go is wasted, and an
+    // agency without an endpoint can have millions of notices at national scale.
     let endpoint = item
         .endpoint
         .as_deref()
         .ok_or_else(|| format!("no endpoint configured for agency {}", item.recipient))?;
+    let body = delivery(state, item)?;
     let response = client
         .post(endpoint)
         .json(&body)
