@@ -36,8 +36,10 @@ pub fn config(
 }
 
 pub fn init_logging(format: &str) {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    // PostgreSQL's NOTICE messages (`relation … already exists, skipping` from the migrations'
+    // `IF NOT EXISTS`, at every start) say nothing an operator acts on.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx::postgres::notice=warn".into());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
