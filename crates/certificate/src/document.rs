@@ -24,6 +24,10 @@ pub const FORMAT: &str = "fengcun-certificate/1";
 /// Bounds that keep a certificate printable and its token inside a QR code.
 pub(crate) mod limits {
     pub const NUMBER_BYTES: usize = 40;
+    /// A notice's number holds its case code (up to 22 characters: a public-security case's
+    /// serial has ten digits), `FC-UNSEAL-`, eight characters of its transition and the
+    /// recipient's place: up to 45 characters; a notice travels as a file, not in a QR code.
+    pub const NOTICE_NUMBER_BYTES: usize = 64;
     pub const NAME_CHARS: usize = 50;
     pub const PURPOSE_CHARS: usize = 50;
     pub const AGENCY_CHARS: usize = 60;
@@ -426,11 +430,23 @@ fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, CertificateError> {
 }
 
 pub(crate) fn check_number(number: &str) -> Result<(), CertificateError> {
+    if number.is_empty() || number.len() > limits::NUMBER_BYTES {
+        return Err(invalid("number", "must have 1 to 40 characters"));
+    }
+    check_number_characters(number)
+}
+
+/// A notice's number: as a certificate's, longer (see [`limits::NOTICE_NUMBER_BYTES`]).
+pub(crate) fn check_notice_number(number: &str) -> Result<(), CertificateError> {
+    if number.is_empty() || number.len() > limits::NOTICE_NUMBER_BYTES {
+        return Err(invalid("number", "must have 1 to 64 characters"));
+    }
+    check_number_characters(number)
+}
+
+fn check_number_characters(number: &str) -> Result<(), CertificateError> {
     let field = "number";
     let bytes = number.as_bytes();
-    if bytes.is_empty() || bytes.len() > limits::NUMBER_BYTES {
-        return Err(invalid(field, "must have 1 to 40 characters"));
-    }
     if !bytes
         .iter()
         .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'-')

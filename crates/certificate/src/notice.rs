@@ -14,7 +14,9 @@ use fengcun_domain::Date;
 use fengcun_domain::date::parse_date;
 use serde::{Deserialize, Serialize};
 
-use crate::document::{algorithm_name, check_key_id, check_number, check_year, invalid, key_id};
+use crate::document::{
+    algorithm_name, check_key_id, check_notice_number, check_year, invalid, key_id,
+};
 use crate::error::CertificateError;
 
 /// The value of the signed `format` field.
@@ -51,7 +53,7 @@ impl NoticeDocument {
     }
 
     fn validate(&self) -> Result<(), CertificateError> {
-        check_number(&self.number)?;
+        check_notice_number(&self.number)?;
         if !matches!(self.kind.as_str(), "seal" | "unseal") {
             return Err(invalid("notice.kind", "must be seal or unseal"));
         }
@@ -331,7 +333,10 @@ mod tests {
         let key = SigningKey::generate(suite);
         let notice = sign_notice(
             NoticeDraft {
-                number: "FC-UNSEAL-110105-2024-000123-1A2B3C4D-1".into(),
+                // The longest a notice is given: an unseal of a public-security case (a ten-digit
+                // serial) to its twelfth recipient. Signing once refused numbers over 40
+                // characters, every violation notice's among them.
+                number: "FC-UNSEAL-650102-2021-9000000001-A772C32B-12".into(),
                 kind: "unseal".into(),
                 title: "解除封存通知书".into(),
                 recipient: "110105-ga".into(),

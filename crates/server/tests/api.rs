@@ -879,6 +879,30 @@ async fn the_juvenile_five_year_boundary() {
     }
 }
 
+/// A case code's serial may have ten digits (every public-security case of the synthetic national
+/// data has), which makes its notice numbers 41 characters and more: signing once refused any
+/// number over a certificate's 40, so such notices were never delivered, only retried to `failed`.
+#[tokio::test]
+async fn a_notice_of_a_case_with_a_ten_digit_serial_is_delivered_signed() {
+    let (receiver, endpoint) = Receiver::start(0).await;
+    let app = App::start("cn-minor-opt1", "2024-06-01T00:00:00Z", Some(endpoint)).await;
+    let case = "110105-2024-9000000601";
+    app.send_sealed_conviction(case).await;
+    let (_, run) = app.post("/api/v1/outbox/run", OPERATOR, &json!({})).await;
+    assert_eq!(run["delivered"], 1, "{run}");
+    let delivered = app.court_notice(&format!("?case_code={case}")).await;
+    assert_eq!(delivered["status"], "delivered", "{delivered}");
+    let number = delivered["notice_id"].as_str().unwrap();
+    assert!(number.len() > 40, "{number}");
+    let received = receiver.received.lock().unwrap()[0].clone();
+    let public = std::fs::read_to_string(app.dir.join("api.sqlite.signing.pub.pem")).unwrap();
+    let public = fengcun_crypto::VerifyingKey::from_text(&public).unwrap();
+    let verified =
+        fengcun_certificate::verify_notice(&serde_json::to_vec(&received).unwrap(), &public)
+            .unwrap();
+    assert_eq!(verified.document.number, number);
+}
+
 #[tokio::test]
 async fn notices_are_delivered_retried_and_acknowledged() {
     let (receiver, endpoint) = Receiver::start(1).await;
