@@ -271,6 +271,57 @@ async fn an_employers_refused_lookup_shows_at_once_an_investigators_grant_read_a
     server.stop();
 }
 
+/// A holding agency's clerk reading its own case's timeline for case handling is withheld as an
+/// investigator's look-up is: the police clerk's read appears to the person 90 days after it, the
+/// court clerk's (courts are not withheld) at once. Before, a timeline read was audited with the
+/// clerk's role only, which names no kind of requester, so nothing was ever withheld.
+#[tokio::test]
+async fn a_police_clerks_timeline_read_for_case_handling_is_withheld_for_the_period() {
+    let server = start("looked-timeline").await;
+    let read_at = server.clock.now();
+    for clerk in ["police-li", "clerk-fy"] {
+        let session = Session::of(&server, clerk).await;
+        let (status, timeline) = session
+            .get(
+                &server,
+                &format!("/api/v1/records/{SEALED_CASE}?purpose=case_handling"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{clerk}: {timeline}");
+    }
+    let looks_at = |at: jiff::Timestamp| {
+        let server = &server;
+        async move {
+            server.clock.set(at);
+            let me = Session::of(server, "li-fengcun").await;
+            let (status, looked) = me.get(server, "/api/v1/me/looks").await;
+            assert_eq!(status, StatusCode::OK, "{looked}");
+            looked["looks"].as_array().unwrap().clone()
+        }
+    };
+    let looks = looks_at(read_at).await;
+    assert_eq!(looks.len(), 1, "{looks:?}");
+    assert_eq!(looks[0]["requester_kind"], "court");
+    assert_eq!(looks[0]["agency"], "110105-fy");
+    let appears = read_at
+        .checked_add(jiff::SignedDuration::from_hours(90 * 24))
+        .unwrap();
+    let before = appears
+        .checked_sub(jiff::SignedDuration::from_secs(1))
+        .unwrap();
+    assert_eq!(looks_at(before).await.len(), 1);
+    let looks = looks_at(appears).await;
+    assert_eq!(looks.len(), 2, "{looks:?}");
+    let police = looks
+        .iter()
+        .find(|look| look["agency"] == "110105-ga")
+        .expect("the police clerk's read");
+    assert_eq!(police["requester_kind"], "public_security");
+    assert_eq!(police["purpose"], "case_handling");
+    assert!(!format!("{looks:?}").contains("police-li"), "{looks:?}");
+    server.stop();
+}
+
 #[tokio::test]
 async fn a_person_sees_no_one_elses_looks_or_corrections() {
     let server = start("looked-own").await;

@@ -136,11 +136,19 @@ pub async fn who_looked(state: &AppState, caller: &Caller) -> Result<WhoLooked> 
             continue;
         }
         let detail: Value = serde_json::from_str(&entry.detail).unwrap_or(Value::Null);
-        let requester_kind = detail["requester_kind"]
+        // A timeline read audited before it named whom the caller asked as holds the caller's
+        // role and agency: the agency's kind is whom it asked as.
+        let mut kind = detail["requester_kind"]
             .as_str()
-            .or_else(|| detail["role"].as_str())
-            .map(str::to_owned);
-        let kind = requester_kind.as_deref().and_then(RequesterKind::parse);
+            .and_then(RequesterKind::parse);
+        if kind.is_none()
+            && let Some(agency) = detail["agency"].as_str()
+        {
+            kind = super::requester_of_agency_code(state, agency).await?;
+        }
+        let requester_kind = kind
+            .map(|k| k.code().to_owned())
+            .or_else(|| detail["role"].as_str().map(str::to_owned));
         let purpose = entry.purpose.as_deref().and_then(Purpose::parse);
         let at = timestamp(&entry.at)?;
         if let (Some(kind), Some(purpose)) = (kind, purpose) {

@@ -52,6 +52,34 @@ pub enum ServiceError {
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 
+/// Whom an agency asks as: a police clerk reading its own case asks as public security, so the
+/// person's list of who looked withholds it as it withholds a public-security look-up (prisons and
+/// community correction answer to justice administration).
+pub(crate) fn requester_of_agency(kind: fengcun_domain::AgencyKind) -> RequesterKind {
+    use fengcun_domain::AgencyKind;
+    match kind {
+        AgencyKind::PublicSecurity => RequesterKind::PublicSecurity,
+        AgencyKind::Procuratorate => RequesterKind::Procuratorate,
+        AgencyKind::Court => RequesterKind::Court,
+        AgencyKind::StateSecurity => RequesterKind::StateSecurity,
+        AgencyKind::Prison | AgencyKind::CommunityCorrection => {
+            RequesterKind::JusticeAdministration
+        }
+    }
+}
+
+/// Whom `agency` (a registered agency's code) asks as; none for an agency not registered.
+pub(crate) async fn requester_of_agency_code(
+    state: &AppState,
+    agency: &str,
+) -> Result<Option<RequesterKind>, StoreError> {
+    Ok(state
+        .store
+        .agency_kind(agency)
+        .await?
+        .map(requester_of_agency))
+}
+
 /// The authenticated caller: the principal every service function acts for.
 #[derive(Debug, Clone)]
 pub struct Caller {

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use fengcun_access::Purpose;
+use fengcun_access::{Purpose, RequesterKind};
 use fengcun_domain::Date;
 use fengcun_lifecycle::StateCode;
 use fengcun_policy::{Policy, Trigger, evaluate};
@@ -367,6 +367,13 @@ pub async fn timeline(
     } else {
         "timeline"
     };
+    // Whom the caller asks as, so that the person's list of who looked withholds a case-handling
+    // read as the withholding rules say (a clerk has no kind of its own: its agency's).
+    let requester_kind = match (caller.kind, &caller.agency) {
+        (Some(kind), _) => Some(kind),
+        (None, Some(agency)) => super::requester_of_agency_code(state, agency).await?,
+        (None, None) => None,
+    };
     let entry = AuditEvent::new(AuditKind::Lookup, &caller.name, outcome)
         .purpose(purpose.as_str())
         .subject(format!("case:{case_code}"))
@@ -374,6 +381,7 @@ pub async fn timeline(
             "by": "case_code",
             "view": "timeline",
             "role": caller.role.code(),
+            "requester_kind": requester_kind.map(RequesterKind::code),
             "agency": caller.agency,
             "shown": lives.len(),
         }));
