@@ -279,6 +279,15 @@ pub fn next_state(
                 since: decision.effective_date.unwrap_or(today),
             },
         },
+        // A case still being handled that will be sealed once it ends (every violation case: art.
+        // 136 seals them all) has no seal date yet: it is open, as a criminal case is, not a seal
+        // pending on no date.
+        Outcome::SealLater
+            if decision.effective_date.is_none()
+                && record.disposition == fengcun_domain::Disposition::Open =>
+        {
+            State::Open
+        }
         Outcome::SealLater => State::PendingSeal {
             on: decision.effective_date,
         },

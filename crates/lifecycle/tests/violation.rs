@@ -7,7 +7,7 @@
 )]
 
 use fengcun_domain::{Date, Disposition, Event, parse_record};
-use fengcun_lifecycle::{StoredEvent, derive_record, lifted_by};
+use fengcun_lifecycle::{Cause, State, StoredEvent, derive_record, lifted_by, next_state};
 use fengcun_policy::{Outcome, evaluate, presets};
 use serde_json::{Value, json};
 
@@ -90,6 +90,39 @@ fn a_penalty_decision_is_sealed_when_it_takes_effect() {
     assert_eq!(
         (d.outcome, d.effective_date),
         (Outcome::Seal, Some(Date::constant(2026, 2, 12)))
+    );
+}
+
+/// A case only accepted (受案) is open — its decision, and so its seal date, still to come — not
+/// a seal pending on no date; it is sealed when the decision takes effect.
+#[test]
+fn an_accepted_case_is_open_until_its_decision_takes_effect() {
+    let policy = presets::get("cn-public-security-violation").unwrap();
+    let accepted = &case(false)[..1];
+    let record = derive_record("W-1", accepted).expect("derives").record;
+    assert_eq!(record.disposition, Disposition::Open);
+    let decision = evaluate(policy, &record, AS_OF);
+    let events = Cause::Events { correction: false };
+    let step = next_state(None, &decision, false, &record, events, policy, AS_OF);
+    assert_eq!(step.map(|s| s.to), Some(State::Open));
+    let decided = derive_record("W-1", &case(false)[..3])
+        .expect("derives")
+        .record;
+    let decision = evaluate(policy, &decided, AS_OF);
+    let step = next_state(
+        Some(&State::Open),
+        &decision,
+        false,
+        &decided,
+        events,
+        policy,
+        AS_OF,
+    );
+    assert_eq!(
+        step.map(|s| s.to),
+        Some(State::Sealed {
+            since: Date::constant(2026, 2, 12)
+        })
     );
 }
 
