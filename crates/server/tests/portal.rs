@@ -750,6 +750,66 @@ async fn not_eligible_and_undecided_records_say_why() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// A person's violation record (治安管理处罚法) shows, in the portal, what was done — the behaviour
+/// (殴打他人) in place of a charge — and its penalty decision; it once showed an empty list, as
+/// only a criminal record's charges were read.
+#[tokio::test]
+async fn a_violation_record_shows_its_behaviour_and_penalty() {
+    let server = start("portal-violation", "2026-06-01T02:00:00Z").await;
+    let id = "110105199203070011";
+    let case = "110105-2026-9000000031";
+    let person = json!({"id_number": id, "name": "赵违法"});
+    let police = json!({"kind": "public_security", "code": "110105-ga"});
+    let events = vec![
+        json!({"idempotency_key": "v/accepted", "kind": "violation_accepted", "date": "2026-02-10", "case_code": case,
+            "agency": police, "person": person, "offence_date": "2026-02-10", "violations": [{"name": "殴打他人"}]}),
+        json!({"idempotency_key": "v/penalized", "kind": "violation_penalized", "date": "2026-02-12", "case_code": case,
+            "agency": police, "person": person, "violations": [{"name": "殴打他人"}],
+            "penalty": {"detention_days": 10, "fine_yuan": 500}}),
+        json!({"idempotency_key": "v/effective", "kind": "violation_decision_effective", "date": "2026-02-12",
+            "case_code": case, "agency": police, "person": person}),
+    ];
+    server.send_events(OPERATOR, &events).await;
+    let code = enrol(&server, id, "赵违法").await["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        activate(&server, &code, id, PASSWORD).await.0,
+        StatusCode::OK
+    );
+    let session = login(&server, id, PASSWORD).await;
+    let (status, body) = as_session(
+        &server,
+        &session,
+        reqwest::Method::GET,
+        "/api/v1/me/records",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    let record = &body["records"][0];
+    assert_eq!(record["case_code"], case, "{body}");
+    assert_eq!(record["kind_text"], "违法记录", "{record}");
+    assert_eq!(record["charges"], json!(["殴打他人"]), "{record}");
+    assert_eq!(record["state"], "sealed", "{record}");
+    assert!(
+        record["sentence"]
+            .as_str()
+            .unwrap()
+            .contains("行政拘留十日"),
+        "{record}"
+    );
+    let (status, page) =
+        as_session(&server, &session, reqwest::Method::GET, "/console/me", None).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("殴打他人"), "{page}");
+    let dir = server.dir.clone();
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// `/verify`, as an employer's phone opens it from the QR code: the verdict in large type (有效,
 /// 已过期, 无效), the holder masked as on the paper, and nothing else of the certificate.
 #[tokio::test]

@@ -367,6 +367,21 @@ pub fn charge_names(record: &Record) -> Vec<String> {
         .collect()
 }
 
+/// What the person did, by its official names: a criminal record's charges (罪名), a violation
+/// record's behaviours (违法行为, which it has instead).
+pub fn offence_names(record: &Record) -> Vec<String> {
+    if record.is_violation() {
+        let catalogue = fengcun_domain::ViolationCatalogue::builtin();
+        record
+            .violations
+            .iter()
+            .map(|id| catalogue.get(*id).name.clone())
+            .collect()
+    } else {
+        charge_names(record)
+    }
+}
+
 /// A stored record as disclosure sees it on `today` (sealed on its date, whether or not the
 /// scheduler has run). An unopened sealed record has no content: it is hidden whatever it holds,
 /// for no covering grant exists.

@@ -364,7 +364,7 @@ pub async fn change_by_charge(
             let mut charge = "—".to_owned();
             if let Some(record) = records.iter().find(|r| r.person_key.starts_with(person))
                 && let Some(facts) = super::disclosure::stored_record(record)?
-                && let Some(first) = super::disclosure::charge_names(&facts).into_iter().next()
+                && let Some(first) = super::disclosure::offence_names(&facts).into_iter().next()
             {
                 charge = first;
             }

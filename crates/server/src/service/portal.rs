@@ -37,7 +37,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::ServiceError;
-use super::disclosure::{charge_names, stored_record};
+use super::disclosure::{offence_names, stored_record};
 use super::identity::{check_password, hash_in_turn};
 use super::records::{Policies, ReasonItem, TransitionItem, record_life};
 use crate::limits;
@@ -312,6 +312,8 @@ pub struct MyRecord {
     /// Who decided it — the court of a judgment, the procuratorate of a non-prosecution, the
     /// public-security organ of a violation's penalty decision: its agency code.
     pub court: Option<String>,
+    /// What was done, by its official names: the charges (罪名) of a criminal record, the
+    /// behaviours (违法行为) of a violation record.
     pub charges: Vec<String>,
     /// The sentence, or a violation's penalty, in Chinese.
     pub sentence: Option<String>,
@@ -584,7 +586,7 @@ pub async fn my_records(state: &AppState, caller: &Caller) -> Result<MyRecords> 
             }
             .to_owned(),
             court,
-            charges: facts.as_ref().map(charge_names).unwrap_or_default(),
+            charges: facts.as_ref().map(offence_names).unwrap_or_default(),
             sentence: facts.as_ref().and_then(|f| {
                 f.sentence
                     .map(|s| s.chinese())
