@@ -185,14 +185,31 @@ fn rows_of(lang: Lang, record: &serde_json::Value) -> Vec<(&'static str, String)
     let facts = &record["facts"];
     if record.get("state").is_none() {
         // The summary.
-        let charges = record["charges"].as_array().map(|names| {
-            names
-                .iter()
-                .filter_map(|n| n.as_str())
-                .collect::<Vec<_>>()
-                .join(separator(lang))
-        });
-        put("answer.charges", charges);
+        let names = |list: &serde_json::Value| {
+            list.as_array().map(|names| {
+                names
+                    .iter()
+                    .filter_map(|n| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(separator(lang))
+            })
+        };
+        if is_violation(record) {
+            // A violation record's summary: its behaviours and penalty decision, never charges.
+            put(
+                "answer.kind",
+                Some(lang.t("answer.kind.violation").to_owned()),
+            );
+            put("answer.violations", names(&record["violations"]));
+            put("answer.disposition", disposition(&record["disposition"]));
+            put("answer.penalty", text(&record["penalty"]));
+            put(
+                "answer.decision_effective",
+                date(&record["decision_effective_date"]),
+            );
+            return rows;
+        }
+        put("answer.charges", names(&record["charges"]));
         put("answer.disposition", disposition(&record["disposition"]));
         put("answer.sentence", text(&record["sentence"]));
         put(
@@ -418,6 +435,39 @@ mod tests {
                 .any(|(l, v)| *l == "Penalty"
                     && v == "administrative detention 10 days; fine 500 yuan"),
             "{en_rows:?}"
+        );
+    }
+
+    /// A vetting answer shows a summary (no state, no identity): a violation record's is its
+    /// behaviours, disposition, penalty and the decision's date, as the API gives it — it once
+    /// showed only the case code and the disposition, the summary being read as a criminal one.
+    #[test]
+    fn a_violation_records_summary_shows_its_behaviours_and_penalty() {
+        let body = serde_json::json!({
+            "answer": "records", "message": "查询结果",
+            "records": [
+                {"case_code": "110105-2026-000031", "grant": "G-1",
+                 "record": {"case_code": "110105-2026-000031", "kind": "public_security_violation",
+                    "disposition": "penalized", "violations": ["殴打他人"],
+                    "penalty": "行政拘留十日，罚款五百元", "decision_effective_date": "2026-02-12"}}
+            ]
+        });
+        let answer = answer_of(Lang::Zh, &body.to_string()).unwrap();
+        let rows: Vec<(&str, &str)> = answer.records[0]
+            .rows
+            .iter()
+            .map(|(label, value)| (*label, value.as_str()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("案件编号", "110105-2026-000031"),
+                ("记录类别", "违法记录（治安管理处罚法）"),
+                ("违法行为", "殴打他人"),
+                ("处理结果", "给予治安管理处罚"),
+                ("处罚", "行政拘留十日，罚款五百元"),
+                ("处罚决定生效日期", "2026年2月12日"),
+            ]
         );
     }
 }
