@@ -243,6 +243,69 @@ async fn an_operator_simulates_a_synthetic_data_set_with_two_policies() {
     server.stop();
 }
 
+/// The national mix holds three violation records to one criminal record: the page shows them
+/// apart, as the command line's section 六 does — how many each policy seals, and by disposition —
+/// and a policy of one kind says "not applicable" for the other kind rather than zeros. (The page
+/// once showed the violation policy as sealing nothing.)
+#[tokio::test]
+async fn violation_records_are_reported_apart() {
+    let server = start("sim-violations").await;
+    let (cookies, csrf) = support::console::console_login(&server, "ops-sun").await;
+    let (status, location, html) = post_simulation(
+        &server,
+        &cookies,
+        &[
+            ("csrf_token", &csrf),
+            ("size", "10000"),
+            ("policies", "cn-minor-opt1"),
+            ("policies", "cn-public-security-violation"),
+            ("as_of", "2026-06-30"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+    let html = finished(&server, &cookies, &location).await;
+    let violation_records: u64 = cell(&html, "sim-violation-records").parse().unwrap();
+    let criminal_records: u64 = cell(&html, "sim-criminal-records").parse().unwrap();
+    assert_eq!(violation_records + criminal_records, 10_000);
+    // The synthetic mix: 750 violation records per mille, give or take the draw.
+    assert!(
+        (7_000..8_000).contains(&violation_records),
+        "{violation_records}"
+    );
+    // Art. 136 seals every violation record; by the date all but the still open ones are sealed.
+    let sealed: u64 = cell(&html, "sim-cn-public-security-violation-violations-sealed")
+        .parse()
+        .unwrap();
+    assert_eq!(sealed, violation_records);
+    assert_eq!(
+        cell(&html, "sim-cn-public-security-violation-violations-share"),
+        "100.0%"
+    );
+    let sealed_now: u64 = cell(
+        &html,
+        "sim-cn-public-security-violation-violations-sealed_now",
+    )
+    .parse()
+    .unwrap();
+    assert!(sealed_now > 0 && sealed_now <= sealed, "{sealed_now}");
+    assert!(
+        cell(&html, "sim-cn-minor-opt1-violations").starts_with("不适用"),
+        "{html}"
+    );
+    assert!(
+        cell(&html, "sim-cn-public-security-violation-criminal").starts_with("不适用"),
+        "{html}"
+    );
+    assert!(
+        html.contains("id=\"sim-violations-by-disposition\""),
+        "{html}"
+    );
+    assert!(html.contains("给予治安管理处罚"), "{html}");
+    server.stop();
+}
+
 #[tokio::test]
 async fn a_clerk_is_refused_and_the_refusal_is_audited() {
     let server = start("sim-clerk").await;

@@ -78,12 +78,33 @@ struct JobFragment<'a> {
     /// A finished comparison's rows.
     bands: Vec<TableRow>,
     charges: Vec<TableRow>,
+    /// Per policy (in the comparison's order): whether it decides criminal records — a violation
+    /// policy's criminal counts are not zeros but not applicable.
+    decides_criminal: Vec<bool>,
+    /// The violation records' rows, apart from the criminal ones, and by disposition (the
+    /// `convicted` column holding the records of that disposition).
+    violations: Vec<ViolationPolicyRow>,
+    violation_dispositions: Vec<TableRow>,
     files: Vec<&'static str>,
+}
+
+/// What one policy says of the violation records.
+struct ViolationPolicyRow {
+    name: String,
+    title: String,
+    in_scope: bool,
+    sealed: u64,
+    share: f64,
+    sealed_now: u64,
+    not_eligible: u64,
+    needs_facts: u64,
 }
 
 fn fragment(ctx: &Ctx, job: &Job) -> String {
     let status = job.status();
     let (mut bands, mut charges, mut files) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut decides_criminal, mut violations, mut violation_dispositions) =
+        (Vec::new(), Vec::new(), Vec::new());
     if let JobStatus::Done(comparison) = &status {
         let rows = |rows: &[fengcun_simulate::report::Row], take: usize| {
             rows.iter()
@@ -98,6 +119,33 @@ fn fragment(ctx: &Ctx, job: &Job) -> String {
         bands = rows(&comparison.by_band, usize::MAX);
         charges = rows(&comparison.by_charge, TOP_CHARGES);
         files = comparison.csv().into_iter().map(|(name, _)| name).collect();
+        decides_criminal = comparison.violations.iter().map(|v| !v.in_scope).collect();
+        violations = comparison
+            .policies
+            .iter()
+            .zip(&comparison.violations)
+            .map(|(p, v)| ViolationPolicyRow {
+                name: v.name.clone(),
+                title: p.title.clone(),
+                in_scope: v.in_scope,
+                sealed: v.sealed,
+                share: v.share,
+                sealed_now: v.sealed_now,
+                not_eligible: v.not_eligible,
+                needs_facts: v.needs_facts,
+            })
+            .collect();
+        // The rows come in the order of `VIOLATION_DISPOSITIONS`: its codes name them in the
+        // page's language.
+        violation_dispositions = fengcun_simulate::report::VIOLATION_DISPOSITIONS
+            .iter()
+            .zip(&comparison.violations_by_disposition)
+            .map(|((disposition, _), row)| TableRow {
+                label: ctx.lang.code_text("answer.disposition", disposition.code()),
+                convicted: row.records,
+                sealed: row.sealed.clone(),
+            })
+            .collect();
     }
     let source = match job.source {
         crate::service::simulation::Source::Synthetic { records, seed } => format!(
@@ -117,6 +165,9 @@ fn fragment(ctx: &Ctx, job: &Job) -> String {
         status,
         bands,
         charges,
+        decides_criminal,
+        violations,
+        violation_dispositions,
         files,
     }
     .render()
