@@ -396,6 +396,31 @@ pub(crate) const TEXTS: &[(&str, &str, &str)] = &[
         "修改您自己的登录密码。",
         "Change your own password.",
     ),
+    (
+        "home.enrol",
+        "在窗口核验身份后为本人开通账户，发放一次性开通码。",
+        "Open a person's account at the counter after checking their identity; hand out a one-time activation code.",
+    ),
+    (
+        "home.policy",
+        "阅读生效的封存政策，预览修改的影响并提交变更。",
+        "Read the policy in force, preview what a change would do, and apply it.",
+    ),
+    (
+        "home.simulation",
+        "用合成数据或上传的记录比较各封存政策的覆盖面。",
+        "Compare what policies would seal, on synthetic or uploaded records.",
+    ),
+    (
+        "home.supervision",
+        "查看对查询行为的监督提示，逐条核查并记录核查结论。",
+        "Read the supervision flags on look-up behaviour and record what each review found.",
+    ),
+    (
+        "home.correction_queue",
+        "处理本人提出的、由本机关答复的记录更正申请。",
+        "Answer the correction requests persons addressed to your agency.",
+    ),
     // ---- Dashboard, records and a record's timeline (i16-dash) ----
     ("nav.records", "记录", "Records"),
     (
@@ -691,6 +716,33 @@ mod tests {
             }
         }
         assert!(used > 50, "only {used} keys found");
+    }
+
+    /// The home page describes every task of the menu (`home.<entry>`): some once showed "?".
+    #[test]
+    fn every_menu_entry_is_described_on_the_home_page() {
+        let kinds = std::iter::once(None).chain(fengcun_access::RequesterKind::ALL.map(Some));
+        for kind in kinds {
+            for role in crate::config::Role::ALL {
+                if role == crate::config::Role::Person {
+                    // A person's home is their own records, not a list of tasks.
+                    continue;
+                }
+                let entries = super::super::menu(role, kind, "/console/");
+                let keys = entries
+                    .iter()
+                    .map(|n| n.key)
+                    .chain(["nav.correction_queue"])
+                    .filter(|key| *key != "nav.home");
+                for key in keys {
+                    let about = format!("home.{}", key.trim_start_matches("nav."));
+                    assert!(
+                        all_texts().any(|(k, _, _)| *k == about),
+                        "{role:?} {kind:?}: no `{about}`"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
