@@ -805,6 +805,32 @@ async fn a_violation_record_shows_its_behaviour_and_penalty() {
         as_session(&server, &session, reqwest::Method::GET, "/console/me", None).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("殴打他人"), "{page}");
+    // A wrong penalty is a field of its own to correct, addressed to the police that decided it.
+    let (status, body) = as_session(
+        &server,
+        &session,
+        reqwest::Method::POST,
+        "/api/v1/me/corrections",
+        Some(
+            &json!({"case_code": case, "field": "penalty", "text": "罚款应为二百元，不是五百元。"}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["agency"], "110105-ga", "{body}");
+    let (status, page) = as_session(
+        &server,
+        &session,
+        reqwest::Method::GET,
+        "/console/corrections",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    for field in ["违法行为", "治安管理处罚", "处罚决定生效日期"] {
+        assert!(page.contains(field), "`{field}` not offered: {page}");
+    }
     let dir = server.dir.clone();
     server.stop();
     let _ = std::fs::remove_dir_all(dir);

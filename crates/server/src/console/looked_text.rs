@@ -67,7 +67,26 @@ pub(crate) const LOOKED_TEXTS: &[(&str, &str, &str)] = &[
     ("correction_field.charges", "罪名", "Charges"),
     ("correction_field.sentence", "刑罚", "Sentence"),
     ("correction_field.disposition", "处理结果", "Disposition"),
-    ("correction_field.offence_date", "犯罪日期", "Offence date"),
+    (
+        "correction_field.violations",
+        "违法行为",
+        "Behaviours (violation)",
+    ),
+    (
+        "correction_field.penalty",
+        "治安管理处罚",
+        "Penalty (violation)",
+    ),
+    (
+        "correction_field.decision_effective_date",
+        "处罚决定生效日期",
+        "Date the penalty decision took effect",
+    ),
+    (
+        "correction_field.offence_date",
+        "犯罪或违法行为日期",
+        "Date of the offence or behaviour",
+    ),
     (
         "correction_field.judgment_effective_date",
         "判决生效日期",
@@ -75,8 +94,8 @@ pub(crate) const LOOKED_TEXTS: &[(&str, &str, &str)] = &[
     ),
     (
         "correction_field.execution",
-        "刑罚执行",
-        "Execution of the sentence",
+        "刑罚或处罚执行",
+        "Execution of the sentence or penalty",
     ),
     ("correction_field.identity", "身份信息", "Identity"),
     ("correction_field.other", "其他", "Other"),

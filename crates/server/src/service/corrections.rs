@@ -48,21 +48,61 @@ pub const FIELDS: &[(&str, &[EventKind])] = &[
         ],
     ),
     ("sentence", &[EventKind::Judgment]),
+    // A violation record's own facts (治安管理处罚法): its behaviours, its penalty and when the
+    // decision took effect, answered by the public-security organ that decided it.
+    (
+        "violations",
+        &[
+            EventKind::ViolationDecisionChanged,
+            EventKind::ViolationPenalized,
+            EventKind::ViolationNotPenalized,
+            EventKind::ViolationAccepted,
+        ],
+    ),
+    (
+        "penalty",
+        &[
+            EventKind::ViolationDecisionChanged,
+            EventKind::ViolationPenalized,
+        ],
+    ),
     (
         "disposition",
         &[
             EventKind::Judgment,
             EventKind::NotProsecuted,
             EventKind::CaseWithdrawn,
+            EventKind::ViolationPenalized,
+            EventKind::ViolationNotPenalized,
+            EventKind::ViolationWithdrawn,
+            EventKind::ViolationDecisionRevoked,
         ],
     ),
-    ("offence_date", &[EventKind::Judgment, EventKind::Filed]),
+    (
+        "offence_date",
+        &[
+            EventKind::Judgment,
+            EventKind::Filed,
+            EventKind::ViolationAccepted,
+        ],
+    ),
     ("judgment_effective_date", &[EventKind::JudgmentEffective]),
     (
-        "execution",
-        &[EventKind::ExecutionCompleted, EventKind::ProbationCompleted],
+        "decision_effective_date",
+        &[EventKind::ViolationDecisionEffective],
     ),
-    ("identity", &[EventKind::Filed]),
+    (
+        "execution",
+        &[
+            EventKind::ExecutionCompleted,
+            EventKind::ProbationCompleted,
+            EventKind::ViolationExecutionCompleted,
+        ],
+    ),
+    (
+        "identity",
+        &[EventKind::Filed, EventKind::ViolationAccepted],
+    ),
     ("other", &[]),
 ];
 
@@ -72,8 +112,10 @@ pub const FIELDS: &[(&str, &[EventKind])] = &[
 pub struct NewCorrection {
     /// The record's case code (one of the person's own records).
     pub case_code: String,
-    /// Which fact is wrong: `charges`, `sentence`, `disposition`, `offence_date`,
-    /// `judgment_effective_date`, `execution`, `identity` or `other`.
+    /// Which fact is wrong: `charges`, `sentence`, `violations`, `penalty`, `disposition`,
+    /// `offence_date`, `judgment_effective_date`, `decision_effective_date`, `execution`,
+    /// `identity` or `other` (the violation record's own: `violations`, `penalty`,
+    /// `decision_effective_date`).
     pub field: String,
     /// What is wrong and what is right, in the person's words (4 to 2,000 characters).
     pub text: String,
