@@ -879,6 +879,45 @@ async fn the_juvenile_five_year_boundary() {
     }
 }
 
+/// The notices' list comes a page at a time (a national store holds tens of millions): `limit`
+/// (1 to 1,000, 200 by default), `next` when the page is full, `after` for the next page; a
+/// size out of bounds is refused (422) naming the field.
+#[tokio::test]
+async fn notices_are_listed_a_page_at_a_time() {
+    let app = App::start("cn-minor-opt1", "2024-06-01T00:00:00Z", None).await;
+    app.send_sealed_conviction("110105-2024-000601").await;
+    app.send_sealed_conviction("110105-2024-000602").await;
+    let all = app.notices("").await;
+    assert!(all.len() >= 4, "{all:?}");
+    let mut paged = Vec::new();
+    let mut query = "?limit=3".to_owned();
+    loop {
+        let (status, body) = app
+            .get(&format!("/api/v1/notices{query}"), Some(OPERATOR))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let page = body["notices"].as_array().unwrap();
+        assert!(page.len() <= 3, "{body}");
+        paged.extend(page.iter().map(|n| n["notice_id"].clone()));
+        match body["next"].as_str() {
+            Some(next) => {
+                assert_eq!(page.len(), 3, "{body}");
+                query = format!("?limit=3&after={next}");
+            }
+            None => break,
+        }
+    }
+    let ids: Vec<Value> = all.iter().map(|n| n["notice_id"].clone()).collect();
+    assert_eq!(paged, ids);
+    for limit in ["0", "1001"] {
+        let (status, body) = app
+            .get(&format!("/api/v1/notices?limit={limit}"), Some(OPERATOR))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{limit}: {body}");
+        assert!(body.to_string().contains("limit"), "{body}");
+    }
+}
+
 /// A case code's serial may have ten digits (every public-security case of the synthetic national
 /// data has), which makes its notice numbers 41 characters and more: signing once refused any
 /// number over a certificate's 40, so such notices were never delivered, only retried to `failed`.

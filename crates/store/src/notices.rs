@@ -29,7 +29,18 @@ stored_enum! {
 /// agencies they are delivered to.
 #[async_trait]
 pub trait NoticeStore: Send + Sync {
+    /// The notices `filter` selects, oldest first (by when they were made, then by id): at most
+    /// `filter.limit`, after the notice `filter.after` when given.
     async fn notices(&self, filter: NoticeFilter) -> Result<Vec<NoticeView>, StoreError>;
+
+    /// One notice by its id, if `recipient` (when given) is whom it is addressed to; `mask` as
+    /// for a list. Read through the notices' primary key: never by rendering a list.
+    async fn notice(
+        &self,
+        notice_id: &str,
+        recipient: Option<&str>,
+        mask: Option<IdentityMask>,
+    ) -> Result<Option<NoticeView>, StoreError>;
 
     /// The notices addressed to the person `person_key` themself (recipient `person`), in full:
     /// their own portal's (docs/person.md). Never another person's, whatever case they share.
@@ -90,6 +101,11 @@ pub struct NoticeFilter {
     pub unacknowledged: bool,
     /// Only the notices addressed to this recipient (an agency code, or `person`).
     pub recipient: Option<String>,
+    /// Only those after this notice (by when they were made, then by id): the next page.
+    pub after: Option<String>,
+    /// At most this many; all without one. A national store holds tens of millions: every caller
+    /// a person waits on gives one.
+    pub limit: Option<i64>,
     /// How the notices' text shows the person they are about: in full without one (an agency
     /// acting on its own notices), else masked by it (an operator watching deliveries).
     pub mask: Option<IdentityMask>,

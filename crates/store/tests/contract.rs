@@ -1049,6 +1049,93 @@ async fn a_violation_records_notices_read_back_and_go_out_in_its_own_words() {
     }
 }
 
+/// The notices' list comes in pages, oldest first: the pages after one another are the whole
+/// list, each no longer than asked, whatever the filter; one notice is read by its id (and only
+/// by whom it is addressed to, when asked so) without rendering any other.
+#[tokio::test]
+async fn notices_come_in_pages_and_one_by_its_id() {
+    for store in stores("notice_pages").await {
+        let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+        ingest_batch_by_batch(&store, &mixed_stream(), 7, &c).await;
+        for (what, filter) in [
+            ("all", NoticeFilter::default()),
+            (
+                "unacknowledged",
+                NoticeFilter {
+                    unacknowledged: true,
+                    ..NoticeFilter::default()
+                },
+            ),
+            (
+                "the persons'",
+                NoticeFilter {
+                    recipient: Some("person".into()),
+                    ..NoticeFilter::default()
+                },
+            ),
+        ] {
+            let whole = store.notices(filter.clone()).await.unwrap();
+            assert!(whole.len() >= 5, "{what}: {}", whole.len());
+            let mut paged = Vec::new();
+            let mut after = None;
+            loop {
+                let page = store
+                    .notices(NoticeFilter {
+                        after: after.clone(),
+                        limit: Some(2),
+                        ..filter.clone()
+                    })
+                    .await
+                    .unwrap();
+                assert!(page.len() <= 2, "{what}");
+                let Some(last) = page.last() else { break };
+                after = Some(last.notice_id.clone());
+                paged.extend(page);
+            }
+            let ids = |list: &[fengcun_store::NoticeView]| {
+                list.iter().map(|n| n.notice_id.clone()).collect::<Vec<_>>()
+            };
+            assert_eq!(ids(&paged), ids(&whole), "{what}");
+            let mut sorted = whole.clone();
+            sorted
+                .sort_by(|a, b| (&a.created_at, &a.notice_id).cmp(&(&b.created_at, &b.notice_id)));
+            assert_eq!(ids(&sorted), ids(&whole), "{what}: oldest first");
+        }
+        let whole = store.notices(NoticeFilter::default()).await.unwrap();
+        let agency = whole.iter().find(|n| n.recipient != "person").unwrap();
+        let one = store
+            .notice(&agency.notice_id, None, None)
+            .await
+            .unwrap()
+            .expect("the notice");
+        assert_eq!(one.body, agency.body);
+        assert_eq!(one.status, agency.status);
+        let addressed = store
+            .notice(&agency.notice_id, Some(&agency.recipient), None)
+            .await
+            .unwrap();
+        assert_eq!(
+            addressed.map(|n| n.notice_id),
+            Some(agency.notice_id.clone())
+        );
+        assert!(
+            store
+                .notice(&agency.notice_id, Some("person"), None)
+                .await
+                .unwrap()
+                .is_none(),
+            "another recipient does not read it"
+        );
+        assert!(
+            store
+                .notice("FC-SEAL-NONE", None, None)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+}
+
 #[tokio::test]
 async fn corrections_revoke_and_retrials_unseal() {
     for store in stores("correct").await {

@@ -745,6 +745,14 @@ mod tests {
         }
     }
 
+    /// The notices page says how many of a list it shows: the service's page.
+    #[test]
+    fn the_first_page_note_names_the_page_size() {
+        let size = crate::service::notices::PAGE.to_string();
+        assert!(Lang::Zh.t("notices.first_page").contains(&size));
+        assert!(Lang::En.t("notices.first_page").contains(&size));
+    }
+
     #[test]
     fn keys_are_unique() {
         let all: Vec<_> = all_texts().collect();

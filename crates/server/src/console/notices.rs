@@ -19,6 +19,10 @@ struct NoticesPage {
     notice: Option<Notice>,
     unacknowledged: Vec<NoticeView>,
     failed: Vec<NoticeView>,
+    /// Whether a list shows only its first page (the oldest): a national store's backlog is
+    /// millions of notices.
+    more_unacknowledged: bool,
+    more_failed: bool,
 }
 
 #[derive(Template)]
@@ -60,20 +64,23 @@ async fn page_with(
         unacknowledged: true,
         ..NoticeQuery::default()
     };
-    let unacknowledged = match notices::list(state, &page.caller, unacknowledged).await {
-        Ok(list) => list
-            .notices
-            .into_iter()
-            .filter(|n| n.status != "failed")
-            .collect(),
-        Err(error) => return page.service_error(&error),
-    };
+    let (unacknowledged, more_unacknowledged) =
+        match notices::list(state, &page.caller, unacknowledged).await {
+            Ok(list) => (
+                list.notices
+                    .into_iter()
+                    .filter(|n| n.status != "failed")
+                    .collect(),
+                list.next.is_some(),
+            ),
+            Err(error) => return page.service_error(&error),
+        };
     let failed = NoticeQuery {
         status: Some("failed".into()),
         ..NoticeQuery::default()
     };
-    let failed = match notices::list(state, &page.caller, failed).await {
-        Ok(list) => list.notices,
+    let (failed, more_failed) = match notices::list(state, &page.caller, failed).await {
+        Ok(list) => (list.notices, list.next.is_some()),
         Err(error) => return page.service_error(&error),
     };
     let html = NoticesPage {
@@ -81,6 +88,8 @@ async fn page_with(
         notice,
         unacknowledged,
         failed,
+        more_unacknowledged,
+        more_failed,
     };
     (status, render(&html)).into_response()
 }

@@ -101,6 +101,11 @@ pub(crate) const PAGE_TEXTS: &[(&str, &str, &str)] = &[
         "Notices not acknowledged yet",
     ),
     ("notices.none", "暂无。", "None."),
+    (
+        "notices.first_page",
+        "仅列出最早的 200 条；其余请通过接口 GET /api/v1/notices 分页查看（参数 after）。",
+        "Only the oldest 200 are listed; page through the rest with GET /api/v1/notices (parameter after).",
+    ),
     ("notices.document", "文书", "Document"),
     ("notices.recipient", "送达对象", "Recipient"),
     ("notices.attempts", "投递次数", "Attempts"),

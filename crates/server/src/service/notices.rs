@@ -20,7 +20,17 @@ pub struct NoticeQuery {
     /// Only agency notices not acknowledged yet.
     #[serde(default)]
     pub unacknowledged: bool,
+    /// The next page: the notices after this one (the `next` of the page before).
+    pub after: Option<String>,
+    /// At most this many, 1 to 1,000 (default 200), oldest first.
+    pub limit: Option<u32>,
 }
+
+/// A page of notices unless the caller asks for another size.
+pub const PAGE: u32 = 200;
+/// The largest page: a national store holds tens of millions of notices, each rendered (and
+/// decrypted) to be shown.
+pub const MAX_PAGE: u32 = 1000;
 
 /// A notice as a list shows it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -62,6 +72,8 @@ impl From<NoticeView> for Notice {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Notices {
     pub notices: Vec<Notice>,
+    /// When the page is full: the `after` of the next page (there may be more).
+    pub next: Option<String>,
 }
 
 /// An operator watching deliveries sees every notice with the person masked (张某,
@@ -91,8 +103,17 @@ pub async fn list(state: &AppState, caller: &Caller, query: NoticeQuery) -> Resu
         &NoticeStatus::ALL,
         NoticeStatus::as_str,
     )?;
+    let limit = match query.limit {
+        None => PAGE,
+        Some(limit @ 1..=MAX_PAGE) => limit,
+        Some(other) => {
+            return Err(ServiceError::Invalid(format!(
+                "limit: {other} is not from 1 to {MAX_PAGE}"
+            )));
+        }
+    };
     let identities = if mask.is_some() { "masked" } else { "full" };
-    let filter = json!({"status": query.status, "case_code": query.case_code, "unacknowledged": query.unacknowledged, "recipient": recipient});
+    let filter = json!({"status": query.status, "case_code": query.case_code, "unacknowledged": query.unacknowledged, "recipient": recipient, "after": query.after, "limit": limit});
     let notices = state
         .store
         .notices(NoticeFilter {
@@ -100,14 +121,20 @@ pub async fn list(state: &AppState, caller: &Caller, query: NoticeQuery) -> Resu
             case_code: query.case_code,
             unacknowledged: query.unacknowledged,
             recipient,
+            after: query.after,
+            limit: Some(i64::from(limit)),
             mask,
         })
         .await?;
     let entry = AuditEvent::new(AuditKind::Read, &caller.name, "notices")
         .detail(json!({"filter": filter, "rows": notices.len(), "identities": identities}));
     state.store.audit(&[entry], state.clock.now()).await?;
+    let next = (notices.len() == limit as usize)
+        .then(|| notices.last().map(|n| n.notice_id.clone()))
+        .flatten();
     Ok(Notices {
         notices: notices.into_iter().map(Notice::from).collect(),
+        next,
     })
 }
 
@@ -192,14 +219,8 @@ pub async fn one(state: &AppState, caller: &Caller, id: &str) -> Result<Notice> 
     let identities = if mask.is_some() { "masked" } else { "full" };
     let notice = state
         .store
-        .notices(NoticeFilter {
-            recipient,
-            mask,
-            ..NoticeFilter::default()
-        })
+        .notice(id, recipient.as_deref(), mask)
         .await?
-        .into_iter()
-        .find(|n| n.notice_id == id)
         .ok_or(ServiceError::NotFound)?;
     let entry = AuditEvent::new(AuditKind::Read, &caller.name, "notice")
         .subject(notice.case_code.clone())

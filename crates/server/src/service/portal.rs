@@ -674,6 +674,8 @@ pub async fn my_notices(state: &AppState, caller: &Caller) -> Result<super::noti
             .into_iter()
             .map(super::notices::Notice::from)
             .collect(),
+        // A person's own notices are few: one page.
+        next: None,
     })
 }
 

@@ -50,17 +50,42 @@ impl NoticeStore for SqlStore {
              JOIN records r ON r.person = t.person AND r.case_code = t.case_code \
              WHERE ($1 IS NULL OR n.status = $1) AND ($2 IS NULL OR t.case_code = $2) \
              AND ($3 = 0 OR (n.recipient <> 'person' AND n.status <> 'acknowledged')) \
-             AND ($4 IS NULL OR n.recipient = $4) ORDER BY n.created_at, n.notice_id",
+             AND ($4 IS NULL OR n.recipient = $4) \
+             AND ($5 IS NULL OR (n.created_at, n.notice_id) > \
+                  (SELECT c.created_at, c.notice_id FROM notices c WHERE c.notice_id = $5)) \
+             ORDER BY n.created_at, n.notice_id LIMIT $6",
         )
         .bind(filter.status.map(NoticeStatus::as_str))
         .bind(filter.case_code.clone())
         .bind(i64::from(filter.unacknowledged))
         .bind(filter.recipient.clone())
+        .bind(filter.after.clone())
+        .bind(filter.limit.unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
             .map(|row| self.notice_view(row, filter.mask))
             .collect()
+    }
+
+    async fn notice(
+        &self,
+        notice_id: &str,
+        recipient: Option<&str>,
+        mask: Option<IdentityMask>,
+    ) -> Result<Option<NoticeView>, StoreError> {
+        let row: Option<NoticeRow> = sqlx::query_as(
+            "SELECT n.notice_id, t.person, t.case_code, n.kind, n.recipient, n.status, n.attempts, n.last_error, n.created_at, \
+             n.delivered_at, n.acknowledged_at, t.transition_id, t.notice_facts, r.data_key FROM notices n \
+             JOIN transitions t ON t.seq = n.transition_seq \
+             JOIN records r ON r.person = t.person AND r.case_code = t.case_code \
+             WHERE n.notice_id = $1 AND ($2 IS NULL OR n.recipient = $2)",
+        )
+        .bind(notice_id)
+        .bind(recipient)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| self.notice_view(row, mask)).transpose()
     }
 
     async fn person_notices(&self, person_key: &str) -> Result<Vec<NoticeView>, StoreError> {
