@@ -109,6 +109,13 @@ impl SqlStore {
 }
 
 impl Pipeline {
+    /// The time the next batches are decided at. An import of hours sets it before each batch, so
+    /// that each transition, notice and audit entry carries when it was made, not when the
+    /// import began (a replay keeps one time it is given).
+    pub fn set_now(&mut self, now: jiff::Timestamp) {
+        self.ctx.now = now;
+    }
+
     /// Takes the next batch (line number, event) and starts writing it; returns the report of the
     /// batch before it, once that one has committed.
     pub async fn push(

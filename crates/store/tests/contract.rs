@@ -2694,6 +2694,57 @@ async fn ingest_through_pipeline(
     (lines, pipeline.tally())
 }
 
+/// An import of hours decides each batch at the time it is given for that batch
+/// (`Pipeline::set_now`): its transitions and notices carry when they were made, not when the
+/// import began — every notice of a ten-million import once carried its start, one instant.
+#[tokio::test]
+async fn each_batch_of_a_pipeline_is_decided_at_its_own_time() {
+    for store in stores("pipeline_now").await {
+        let c = ctx("cn-minor-opt1", "2025-01-01T00:00:00Z");
+        let first = conviction(
+            "110105-2024-000701",
+            ZHANG,
+            "盗窃罪",
+            sentence("fixed_term", Some(10)),
+            "2024-01-02",
+            "2024-03-01",
+            "2024-03-12",
+        );
+        let second = conviction(
+            "110105-2024-000702",
+            "110105198001010016",
+            "盗窃罪",
+            sentence("fixed_term", Some(10)),
+            "2024-01-02",
+            "2024-03-01",
+            "2024-03-12",
+        );
+        let mut pipeline = store.pipeline(c.clone(), false).await.unwrap();
+        let labelled =
+            |events: &[ValidEvent]| events.iter().cloned().enumerate().collect::<Vec<_>>();
+        pipeline.push(labelled(&first)).await.unwrap();
+        pipeline.set_now("2025-01-01T03:00:00Z".parse().unwrap());
+        pipeline.push(labelled(&second)).await.unwrap();
+        pipeline.finish().await.unwrap();
+        for (case, at) in [
+            ("110105-2024-000701", "2025-01-01T00:00:00Z"),
+            ("110105-2024-000702", "2025-01-01T03:00:00Z"),
+        ] {
+            let notices = store
+                .notices(NoticeFilter {
+                    case_code: Some(case.into()),
+                    ..NoticeFilter::default()
+                })
+                .await
+                .unwrap();
+            assert!(!notices.is_empty(), "{case}");
+            for notice in notices {
+                assert_eq!(notice.created_at, at, "{case}: {}", notice.notice_id);
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_pipeline_stores_what_batch_by_batch_ingestion_stores() {
     let keys = Keys::new(MasterKey::generate());

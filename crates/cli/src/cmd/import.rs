@@ -231,6 +231,7 @@ async fn pass(
         }
         if chunk.len() >= args.batch as usize {
             let batch = std::mem::replace(&mut chunk, Vec::with_capacity(args.batch as usize));
+            pipeline.set_now(args.now.unwrap_or_else(jiff::Timestamp::now));
             let report = pipeline.push(batch).await?;
             count(report, &input.name, tally, progress);
             progress.set_message(format!(
@@ -241,6 +242,7 @@ async fn pass(
         }
     }
     if !chunk.is_empty() {
+        pipeline.set_now(args.now.unwrap_or_else(jiff::Timestamp::now));
         let report = pipeline.push(chunk).await?;
         count(report, &input.name, tally, progress);
     }
