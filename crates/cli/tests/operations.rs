@@ -88,6 +88,13 @@ fn a_backup_restores_and_a_master_key_rotation_resumes_and_retires_the_old_key()
     let backup = dir.join("backup.sqlite");
     let out = fengcun(&old, &["backup", "--out", backup.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out));
+    // It holds every wrapped key and password hash: its owner's only, from the first byte.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&backup).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
     let again = fengcun(&old, &["backup", "--out", backup.to_str().unwrap()]);
     assert!(!again.status.success());
     assert!(

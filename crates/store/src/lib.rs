@@ -41,12 +41,12 @@ pub use keys::Keys;
 pub use notices::*;
 pub use pipeline::{BatchReport, Pipeline, Tally};
 pub use records::RecordStore;
-pub use sql::SqlStore;
 pub use sql::keyring::{RING_REFRESH, RotationStatus};
 pub use sql::reads::{
     EventEntry, NoticeEntry, PersonShown, RecordFilter, RecordKey, RecordPage, RecordSummary,
     RecordTimeline, Stats, TransitionEntry,
 };
+pub use sql::{SqlStore, create_private};
 pub use types::*;
 
 /// The traits of every part of the store, for callers of their methods on a `dyn Store`:
@@ -112,6 +112,20 @@ pub trait Store:
 /// its schema up to date.
 pub async fn open(url: &str, keys: Keys) -> Result<SqlStore, StoreError> {
     SqlStore::connect(url, keys, true).await
+}
+
+/// Whether the PostgreSQL database at `url` holds tables already (a restore goes into an empty
+/// one). Reads the catalogue only: nothing is created or migrated.
+pub async fn postgres_holds_tables(url: &str) -> Result<bool, StoreError> {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(url).await?;
+    let (tables,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema()",
+    )
+    .fetch_one(&mut conn)
+    .await?;
+    Ok(tables > 0)
 }
 
 /// Opens a store for work that reads no sealed detail (verifying or signing the audit log, which

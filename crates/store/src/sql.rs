@@ -296,12 +296,7 @@ impl SqlStore {
                 "a PostgreSQL database is backed up with pg_dump (docs/operations.md)".to_owned(),
             ));
         }
-        if path.exists() {
-            return Err(StoreError::Backup(format!(
-                "{}: a file is there already; a backup never replaces one",
-                path.display()
-            )));
-        }
+        create_private(path)?;
         let target = path
             .to_str()
             .ok_or_else(|| StoreError::Backup(format!("{}: not a UTF-8 path", path.display())))?;
@@ -357,6 +352,25 @@ fn person_lock(person_key: &str) -> i64 {
         .and_then(|digits| u16::from_str_radix(digits, 16).ok())
         .unwrap_or(0);
     PERSON_LOCKS + i64::from(head >> (16 - PERSON_LOCK_BITS))
+}
+
+/// Creates `path` empty and readable by its owner only, before anything is written to it: a
+/// backup holds every wrapped key, password hash and sealed row. Never replaces a file.
+pub fn create_private(path: &std::path::Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+            Err(StoreError::Backup(format!(
+                "{}: a file is there already; a backup never replaces one",
+                path.display()
+            )))
+        }
+        Err(error) => Err(StoreError::Backup(format!("{}: {error}", path.display()))),
+    }
 }
 
 #[cfg(test)]

@@ -465,6 +465,9 @@ async fn backup(store: &SqlStore, url: &str, scratch: &Scratch) -> Box<dyn FnOnc
         );
         let admin = std::env::var("FENGCUN_TEST_DATABASE_URL").unwrap();
         let target = fresh_postgres_url(&admin, "restored").await;
+        // What `fengcun restore` checks first: it restores into an empty database only.
+        assert!(fengcun_store::postgres_holds_tables(url).await.unwrap());
+        assert!(!fengcun_store::postgres_holds_tables(&target).await.unwrap());
         Box::new(move || {
             run(
                 &pg_program("pg_restore"),

@@ -79,7 +79,9 @@ pub fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
         })?;
     } else {
         let out = args.out.to_str().context("--out: not a UTF-8 path")?;
-        run_program(
+        // pg_dump writes into the file made for it, readable by its owner only.
+        fengcun_store::create_private(&args.out)?;
+        let dumped = run_program(
             &pg_program("pg_dump"),
             &[
                 "--format=custom",
@@ -88,7 +90,12 @@ pub fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
                 "--dbname",
                 &config.database,
             ],
-        )?;
+        );
+        if dumped.is_err() {
+            // Nothing half-written is left to be taken for a backup.
+            let _ = std::fs::remove_file(&args.out);
+        }
+        dumped?;
     }
     println!(
         "backed up to {}; keep the master key and the signing keys apart from it",
@@ -114,6 +121,12 @@ pub fn restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot write {}", path.display()))?;
     } else {
         let from = args.from.to_str().context("--from: not a UTF-8 path")?;
+        let runtime = tokio::runtime::Runtime::new()?;
+        if runtime.block_on(fengcun_store::postgres_holds_tables(&config.database))? {
+            bail!(
+                "--database: the database holds tables already; restore into a new, empty one (createdb NAME, then --database postgres://…/NAME)"
+            );
+        }
         run_program(
             &pg_program("pg_restore"),
             &[
