@@ -29,16 +29,17 @@ pub enum CertificateError {
     /// The token is not one this format can read.
     #[error("malformed token: {0}")]
     MalformedToken(&'static str),
-    /// The certificate names another algorithm suite than the public key's.
-    #[error("the certificate is signed with suite {found}, the public key is of suite {expected}")]
+    /// The document (a certificate or a notice) names another algorithm suite than the public
+    /// key's.
+    #[error("the document is signed with suite {found}, the public key is of suite {expected}")]
     WrongSuite {
         /// The suite of the public key in hand.
         expected: Suite,
         /// The suite the certificate names.
         found: Suite,
     },
-    /// The certificate names another key than the public key given.
-    #[error("the certificate names signing key {found}, the public key given is {expected}")]
+    /// The document (a certificate or a notice) names another key than the public key given.
+    #[error("the document names signing key {found}, the public key given is {expected}")]
     WrongKey {
         /// The key id of the public key in hand.
         expected: String,

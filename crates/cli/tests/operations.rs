@@ -140,6 +140,15 @@ fn a_backup_restores_and_a_master_key_rotation_resumes_and_retires_the_old_key()
     let second = rotate(None);
     assert!(second.status.success(), "{}", text(&second));
     assert!(text(&second).contains("finished"), "{}", text(&second));
+    // The same command once more, as an operator unsure it ended: it says the rotation is done
+    // and what to do, rather than that the configured key is retired.
+    let third = rotate(None);
+    assert!(third.status.success(), "{}", text(&third));
+    assert!(
+        text(&third).contains("is finished already: set master_key_file to"),
+        "{}",
+        text(&third)
+    );
 
     // The old key is refused; the new one reads every event again (all duplicates).
     let refused = import(&old);

@@ -87,7 +87,24 @@ fn rotate_master(args: RotateArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let new = new_key(&args.new_key_file)?.with_suite(current.suite());
-        let store = fengcun_store::open(&config.database, fengcun_store::Keys::new(current)).await?;
+        let store =
+            match fengcun_store::open(&config.database, fengcun_store::Keys::new(current)).await {
+                Ok(store) => store,
+                Err(error) => {
+                    // The same command run again after the rotation finished: the configured key
+                    // is retired, and the new one opens the database.
+                    let keys = fengcun_store::Keys::new(new.clone());
+                    if fengcun_store::open(&config.database, keys).await.is_ok() {
+                        println!(
+                            "the rotation to master key {} is finished already: set master_key_file to {} and restart every server",
+                            new.key_id(),
+                            args.new_key_file.display()
+                        );
+                        return anyhow::Ok(ExitCode::SUCCESS);
+                    }
+                    return Err(error.into());
+                }
+            };
         let begun = store
             .begin_master_rotation(&new, &args.by, jiff::Timestamp::now())
             .await?;
@@ -113,8 +130,14 @@ fn rotate_master(args: RotateArgs) -> anyhow::Result<ExitCode> {
                 .await?;
             total += status.rewrapped;
             if status.finished {
+                // A run that resumes after every key was re-wrapped re-wraps none itself.
+                let done = if total == 0 {
+                    "finished: every record key is re-wrapped".to_owned()
+                } else {
+                    format!("finished: {total} record keys re-wrapped by this run, every one now")
+                };
                 println!(
-                    "finished: {total} record keys re-wrapped under {}. Set master_key_file to {} and restart every server; the old key opens nothing any more",
+                    "{done} under {}. Set master_key_file to {} and restart every server; the old key opens nothing any more",
                     status.key_id,
                     args.new_key_file.display()
                 );
