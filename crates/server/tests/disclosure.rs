@@ -1713,21 +1713,34 @@ async fn an_administrator_alone_makes_no_person_account() {
     let created = entries_of(&app, "user_changed", "created").await;
     assert_eq!(created.len(), 1, "{created:?}");
     assert_eq!(created[0]["detail"]["person"], person_key.as_str());
-    // Disabling and enabling it again name the person by key too.
-    for change in ["disable", "enable"] {
-        let (status, body) = app
-            .post(
-                &format!("/api/v1/users/person-a/{change}"),
-                &As::Key(ADMIN.into()),
-                &json!({}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        let outcome = format!("{change}d");
-        let changed = entries_of(&app, "user_changed", &outcome).await;
-        assert_eq!(changed.len(), 1, "{changed:?}");
-        assert_eq!(changed[0]["detail"]["person"], person_key.as_str());
-    }
+    // An administrator does not see it among the users …
+    let (status, users) = app.get("/api/v1/users", &As::Key(ADMIN.into())).await;
+    assert_eq!(status, StatusCode::OK, "{users}");
+    assert!(!users.to_string().contains("person-a"), "{users}");
+    // … may disable it (access taken away), named by the person key …
+    let (status, body) = app
+        .post(
+            "/api/v1/users/person-a/disable",
+            &As::Key(ADMIN.into()),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let changed = entries_of(&app, "user_changed", "disabled").await;
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert_eq!(changed[0]["detail"]["person"], person_key.as_str());
+    // … but not enable it: that is the person's, with a code from a counter (refused, audited).
+    let (status, body) = app
+        .post(
+            "/api/v1/users/person-a/enable",
+            &As::Key(ADMIN.into()),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let refused = entries_of(&app, "forbidden", "person_account").await;
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert_eq!(refused[1]["subject"], format!("person:{person_key}"));
 }
 
 #[tokio::test]

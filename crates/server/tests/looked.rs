@@ -322,6 +322,52 @@ async fn a_police_clerks_timeline_read_for_case_handling_is_withheld_for_the_per
     server.stop();
 }
 
+/// An administrator cannot set a person's password (and so log in as them and read their sealed
+/// records): refused and audited; the person's own password still opens the account. A lost
+/// password is set again with a new code from a counter.
+#[tokio::test]
+async fn an_administrator_cannot_set_a_persons_password() {
+    let server = start("looked-reset").await;
+    create_users(
+        &server,
+        ADMIN,
+        &[("admin-zhou", "administrator", None, None)],
+    )
+    .await;
+    let (cookies, csrf) = console_login(&server, "admin-zhou").await;
+    let chosen = "chosen-by-the-administrator";
+    let (status, page) = support::console::post_form(
+        &server,
+        &cookies,
+        "/console/users/li-fengcun/password",
+        &[("csrf_token", &csrf), ("password", chosen)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
+    let login = plain_client()
+        .post(format!("{}/api/v1/session", server.base))
+        .json(&json!({"username": "li-fengcun", "password": chosen}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::UNAUTHORIZED);
+    // The person's own password still opens it.
+    let me = Session::of(&server, "li-fengcun").await;
+    let (status, _) = me.get(&server, "/api/v1/me/records").await;
+    assert_eq!(status, StatusCode::OK);
+    let log = server.audit_log(AUDITOR).await;
+    assert!(
+        log.iter()
+            .any(|e| e["kind"] == "forbidden" && e["outcome"] == "person_account"),
+        "the refusal is audited"
+    );
+    // The users page offers nothing for a person's account.
+    let (status, users) = support::console::get_page(&server, &cookies, "/console/users").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!users.contains("li-fengcun"), "{users}");
+    server.stop();
+}
+
 #[tokio::test]
 async fn a_person_sees_no_one_elses_looks_or_corrections() {
     let server = start("looked-own").await;

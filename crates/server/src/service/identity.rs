@@ -463,9 +463,39 @@ pub async fn list_users(state: &AppState, caller: &Caller) -> Result<Users> {
         .require(state, "list users", &[Role::Administrator, Role::Auditor])
         .await?;
     let users = state.store.users().await?;
+    // A person's account is the counter's (docs/person.md), never an administrator's to manage:
+    // not listed, so not offered for a reset or a change.
     Ok(Users {
-        users: users.iter().map(UserView::from).collect(),
+        users: users
+            .iter()
+            .filter(|u| u.role != Role::Person)
+            .map(UserView::from)
+            .collect(),
     })
+}
+
+/// Refuses (403, audited `forbidden` / `person_account`) what an administrator may not do to a
+/// person's account: set its password or enable it — either would let someone other than the
+/// person log in as them and read their sealed records. A lost password is set again with a new
+/// activation code from a counter (docs/person.md).
+async fn refuse_person_account(
+    state: &AppState,
+    caller: &Caller,
+    user: &UserRow,
+    action: &str,
+) -> Result<()> {
+    if user.role != Role::Person {
+        return Ok(());
+    }
+    let reason = format!(
+        "a person's account is the person's: an administrator may not {action}; the person gets a new activation code at a counter"
+    );
+    let mut entry = AuditEvent::new(AuditKind::Forbidden, &caller.name, "person_account")
+        .detail(json!({"reason": reason, "username": user.username, "action": action}));
+    if let Some(person_key) = &user.person_key {
+        entry = entry.subject(format!("person:{person_key}"));
+    }
+    Err(refuse_as(state, entry, reason).await?)
 }
 
 /// The `user_changed` entry of a change to `user`, naming whose account it is when it is a
@@ -501,6 +531,11 @@ pub async fn set_disabled(
             "username: `{username}` is not disabled"
         )));
     }
+    if !disabled {
+        // Disabling a person's account takes access away and stays allowed; enabling one (an
+        // account waiting for its activation code, too) is the person's, with the code.
+        refuse_person_account(state, caller, &user, "enable it").await?;
+    }
     user.disabled = disabled;
     let outcome = if disabled { "disabled" } else { "enabled" };
     let event = user_changed(&caller.name, outcome, &user);
@@ -530,6 +565,7 @@ pub async fn reset_password(
         .user(username)
         .await?
         .ok_or(ServiceError::NotFound)?;
+    refuse_person_account(state, caller, &user, "set its password").await?;
     user.password_hash = hash_in_turn(password.to_owned()).await?;
     let event = user_changed(&caller.name, "password_reset", &user);
     state
