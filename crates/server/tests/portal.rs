@@ -716,6 +716,7 @@ async fn not_eligible_and_undecided_records_say_why() {
             .unwrap()
             .clone()
     };
+    let theft_case = theft;
     let theft = record(theft);
     assert_eq!(theft["state"], "not_eligible", "{theft}");
     let failed: Vec<&str> = theft["failed_rules"]
@@ -732,6 +733,20 @@ async fn not_eligible_and_undecided_records_say_why() {
                 .contains("（依据调研报告二(一)第一种意见；《刑法》第九十九条（以下包括本数））"),
         "{explanation}"
     );
+    // Only the conviction is a 犯罪记录; the non-prosecution is a 涉罪记录 (it was called a
+    // criminal record too), in the portal and on the officials' timeline alike.
+    assert_eq!(theft["kind_text"], "犯罪记录", "{theft}");
+    assert_eq!(record(not_prosecuted)["kind_text"], "涉罪记录");
+    for (case, designation) in [(theft_case, "criminal"), (not_prosecuted, "non_conviction")] {
+        let (status, timeline) = server
+            .get(
+                &format!("/api/v1/records/{case}?purpose=operations"),
+                OPERATOR,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{timeline}");
+        assert_eq!(timeline["records"][0]["designation"], designation, "{case}");
+    }
     let undecided = record(not_prosecuted);
     // Stored as not eligible until the fact comes, and said as undecided.
     assert_eq!(undecided["state"], "not_eligible", "{undecided}");

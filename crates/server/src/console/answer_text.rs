@@ -84,6 +84,11 @@ pub(crate) const ANSWER_TEXTS: &[(&str, &str, &str)] = &[
     ("answer.disposition.withdrawn", "撤销案件", "case withdrawn"),
     ("timeline.kind.violation", "违法记录", "Violation record"),
     ("timeline.kind.criminal", "犯罪记录", "Criminal record"),
+    (
+        "timeline.kind.non_conviction",
+        "涉罪记录",
+        "Record without a conviction",
+    ),
     ("timeline.doc.judgment", "判决书", "Judgment"),
     ("timeline.doc.penalty", "处罚决定书", "Penalty decision"),
     (

@@ -86,13 +86,6 @@ impl RecordsPage {
 }
 
 impl TimelinePage {
-    /// A public-security violation record (治安违法记录): its events are the 治安管理处罚法's.
-    fn violation(&self, life: &RecordLife) -> bool {
-        life.events.iter().any(|e| {
-            fengcun_domain::event::EventKind::parse(&e.kind).is_some_and(|k| k.is_violation())
-        })
-    }
-
     /// The document an event's number is of, where it names one (判决书, 处罚决定书, 不予处罚决定书).
     fn document(&self, kind: &str) -> &'static str {
         match kind {

@@ -579,10 +579,12 @@ pub async fn my_records(state: &AppState, caller: &Caller) -> Result<MyRecords> 
         let mut mine = MyRecord {
             case_code: record.case_code.clone(),
             kind: if violation { "violation" } else { "criminal" }.to_owned(),
-            kind_text: if violation {
-                "违法记录"
-            } else {
-                "犯罪记录"
+            // Only a conviction is a 犯罪记录: a non-prosecution, an acquittal, a withdrawn or
+            // still open case is a 涉罪记录, as its notices call it.
+            kind_text: match facts.as_ref().map(|f| f.disposition) {
+                _ if violation => "违法记录",
+                Some(Disposition::Convicted) => "犯罪记录",
+                _ => "涉罪记录",
             }
             .to_owned(),
             court,

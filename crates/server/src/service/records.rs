@@ -157,6 +157,10 @@ pub struct NoticeItem {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct RecordLife {
     pub person: MaskedPerson,
+    /// What the record is: `criminal` (a conviction: 犯罪记录), `non_conviction` (a case still
+    /// open, an acquittal, a non-prosecution, a withdrawn case: 涉罪记录, never called a criminal
+    /// record) or `violation` (治安违法记录).
+    pub designation: String,
     pub state: String,
     pub state_date: Option<String>,
     pub trigger: Option<String>,
@@ -473,6 +477,23 @@ impl Policies {
     }
 }
 
+/// What a record is called, from the facts its last decision was taken on (or, before any, its
+/// events): a conviction, a violation, or a record without a conviction.
+fn designation(life: &RecordTimeline) -> &'static str {
+    let facts = life.transitions.last().map(|t| &t.facts);
+    let violation = facts.is_some_and(|f| f.is_violation())
+        || life.events.iter().any(|e| {
+            fengcun_domain::event::EventKind::parse(&e.kind).is_some_and(|k| k.is_violation())
+        });
+    if violation {
+        "violation"
+    } else if facts.is_some_and(|f| f.disposition == fengcun_domain::Disposition::Convicted) {
+        "criminal"
+    } else {
+        "non_conviction"
+    }
+}
+
 pub(crate) async fn record_life(
     state: &AppState,
     policies: &mut Policies,
@@ -486,6 +507,7 @@ pub(crate) async fn record_life(
         transitions.push(explain(policy, transition));
     }
     Ok(RecordLife {
+        designation: designation(&life).to_owned(),
         person: masked(&life.record.person),
         state: life.record.state,
         state_date: life.record.state_date,
