@@ -936,6 +936,15 @@ async fn certificates_issued_by_the_server_verify_offline_and_any_altered_byte_f
         .await;
     assert_eq!(convicted["result"], "has_criminal_record");
     assert!(convicted["file"].as_str().unwrap().contains("盗窃罪"));
+    // The listed conviction names its court and the judgment's case number (案号), as the
+    // record's judgment event gives them (it once named neither: court empty, the case code).
+    let file: Value = serde_json::from_str(convicted["file"].as_str().unwrap()).unwrap();
+    let listed = &file["certificate"]["result"]["convictions"][0];
+    assert_eq!(listed["case_number"], "(2024)某刑初000002号", "{file}");
+    assert!(
+        listed["court"].as_str().is_some_and(|c| !c.is_empty()),
+        "{file}"
+    );
     let (_, nobody) = app
         .post("/api/v1/certificates", &counter, &apply(NOBODY))
         .await;

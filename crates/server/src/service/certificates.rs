@@ -113,6 +113,40 @@ async fn certificate_name(
     }
 }
 
+/// Whether a record will be listed on the certificate: an effective conviction not sealed (the
+/// certificate crate decides it; this only spares reading the others' judgments).
+fn listed(seen: &RecordAsSeen) -> bool {
+    seen.disposition == Disposition::Convicted
+        && seen.judgment_effective_date.is_some()
+        && !seen.sealed
+}
+
+/// The court that gave a record's last judgment, by the name it is configured with (else its
+/// code), and that judgment's case number (案号), from the record's events.
+async fn judgment_of(
+    state: &AppState,
+    record: &PersonRecord,
+) -> Result<(Option<String>, Option<String>)> {
+    let lives = state.store.timelines(&record.case_code, None).await?;
+    let judgment = lives
+        .iter()
+        .filter(|life| life.record.person_key == record.person_key)
+        .flat_map(|life| life.events.iter())
+        .filter(|e| e.kind == "judgment")
+        .max_by(|a, b| (&a.date, &a.received_at).cmp(&(&b.date, &b.received_at)));
+    let Some(judgment) = judgment else {
+        return Ok((None, None));
+    };
+    let court = state
+        .config
+        .agencies
+        .iter()
+        .find(|a| a.code == judgment.agency_code)
+        .and_then(|a| a.name.clone())
+        .unwrap_or_else(|| judgment.agency_code.clone());
+    Ok((Some(court), judgment.document_number.clone()))
+}
+
 /// A stored record as the certificate sees it on `today`.
 fn as_seen(record: &PersonRecord, today: Date) -> Result<RecordAsSeen> {
     let facts = stored_record(record)?;
@@ -253,10 +287,17 @@ pub async fn apply(state: &AppState, caller: &Caller, application: Application) 
             return Err(refused);
         }
     };
-    let seen = records
+    let mut seen = records
         .iter()
         .map(|r| as_seen(r, today))
         .collect::<Result<Vec<RecordAsSeen>>>()?;
+    for (record, seen) in records.iter().zip(seen.iter_mut()) {
+        if listed(seen) {
+            let (court, case_number) = judgment_of(state, record).await?;
+            seen.court = court;
+            seen.case_number = case_number.or(seen.case_number.take());
+        }
+    }
     let decision = fengcun_certificate::decide(&seen, today);
     let valid_until = default_valid_until(today)
         .ok_or_else(|| ServiceError::Invalid("no validity date after today".into()))?;
