@@ -364,7 +364,7 @@ fn check_agency(role: Role, agency: Option<&str>) -> Result<()> {
         )),
         (Role::Agency, Some(_)) | (_, None) => Ok(()),
         (other, Some(_)) => Err(ServiceError::Invalid(format!(
-            "agency: only an agency account speaks for an agency, not a {}",
+            "agency: only an agency account or a clerk works for an agency; role `{}` takes none",
             other.code()
         ))),
     }
