@@ -110,6 +110,9 @@ pub struct Issuing {
     /// The instrument a policy is in force under, by policy name, where the deploying authority
     /// cites another than the policy's own `instrument`.
     pub instruments: std::collections::BTreeMap<String, String>,
+    /// The configured name of an agency, by its code: the name its notices address it by,
+    /// whatever name its events gave (the configuration is the authority on an agency).
+    pub agency_names: std::collections::BTreeMap<String, String>,
 }
 
 impl Issuing {

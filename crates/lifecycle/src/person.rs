@@ -439,9 +439,13 @@ fn notice_facts(n: &NoticeInputs<'_>) -> Value {
         .agencies
         .iter()
         .map(|a| {
+            let mut agency = a.clone();
+            if let Some(name) = n.issuing.agency_names.get(&a.code) {
+                agency.name = Some(name.clone());
+            }
             (
                 a.code.clone(),
-                json!({"agency": a, "document_number": derived.documents.get(&a.code)}),
+                json!({"agency": agency, "document_number": derived.documents.get(&a.code)}),
             )
         })
         .collect();

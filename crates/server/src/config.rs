@@ -345,6 +345,11 @@ impl Config {
                     ),
                 });
             };
+            if let Some(name) = &agency.name {
+                self.notices
+                    .agency_names
+                    .insert(agency.code.clone(), name.clone());
+            }
             self.agencies.push(AgencyEndpoint {
                 code: agency.code,
                 kind,
@@ -820,6 +825,22 @@ mod tests {
                 "[[agencies]]\ncode = \"110105-ga\"\nkind = \"public_security\"\n",
             )
             .unwrap();
+    }
+
+    /// An agency's configured name is what its notices address it by.
+    #[test]
+    fn an_agencys_configured_name_goes_to_its_notices() {
+        let mut config = Config::default();
+        config
+            .apply_file(
+                "f.toml",
+                "[[agencies]]\ncode = \"110105-ga\"\nkind = \"public_security\"\nname = \"北京市公安局朝阳分局\"\n\n[[agencies]]\ncode = \"110105-fy\"\nkind = \"court\"\n",
+            )
+            .unwrap();
+        assert_eq!(
+            config.notices.agency_names,
+            [("110105-ga".to_owned(), "北京市公安局朝阳分局".to_owned())].into()
+        );
     }
 
     #[test]

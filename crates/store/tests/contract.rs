@@ -542,6 +542,8 @@ async fn notices_name_the_authority_the_instrument_and_the_judgment_that_lifted_
             objection_body: Some("某区人民检察院".into()),
             objection_days: Some(15),
             instruments: Default::default(),
+            // The configuration names the police; its events call it otherwise.
+            agency_names: [("110105-ga".to_owned(), "北京市公安局朝阳分局".to_owned())].into(),
         });
         let c = ctx("cn-minor-opt1", "2025-01-01T00:00:00Z").issued_by(issuing.clone());
         let old = "110105-2023-000601";
@@ -578,6 +580,9 @@ async fn notices_name_the_authority_the_instrument_and_the_judgment_that_lifted_
             }
         };
         let seal = notices("seal").await;
+        // Addressed by the name the configuration gives, not the events' 某市公安局某分局.
+        assert!(seal.contains("\n北京市公安局朝阳分局：\n"), "{seal}");
+        assert!(!seal.contains("某市公安局某分局"), "{seal}");
         assert!(
             seal.contains("根据最高人民法院咨询委员会第六调研组《建立轻微犯罪记录封存制度的调研报告》第一种意见（研究方案，尚非有效法律文件），张三"),
             "{seal}"
