@@ -820,6 +820,17 @@ async fn a_violation_record_shows_its_behaviour_and_penalty() {
         as_session(&server, &session, reqwest::Method::GET, "/console/me", None).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("殴打他人"), "{page}");
+    // With the English switch, the record's kind and state in English too.
+    let english = (format!("{}; fengcun_lang=en", session.0), session.1.clone());
+    let (status, page) =
+        as_session(&server, &english, reqwest::Method::GET, "/console/me", None).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    // (The explanation stays the legal text in Chinese.)
+    assert!(page.contains("<h2>Violation record <code>"), "{page}");
+    assert!(
+        page.contains("<span class=\"badge state state-sealed\">sealed</span>"),
+        "{page}"
+    );
     // A wrong penalty is a field of its own to correct, addressed to the police that decided it.
     let (status, body) = as_session(
         &server,

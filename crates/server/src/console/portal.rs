@@ -26,10 +26,20 @@ struct RecordsPage {
 
 pub async fn records(State(state): State<AppState>, page: Page) -> Response {
     match portal::my_records(&state, &page.caller).await {
-        Ok(mine) => render(&RecordsPage {
-            ctx: page.ctx,
-            records: mine.records,
-        }),
+        Ok(mut mine) => {
+            if page.ctx.lang != super::i18n::Lang::Zh {
+                // The service words the record and its state in Chinese (an undecided record's
+                // state says what is missing); the switch gives the console's own words.
+                for record in &mut mine.records {
+                    record.kind_text = page.ctx.code_text("timeline.kind", &record.designation);
+                    record.state_text = page.ctx.code_text("state", &record.state);
+                }
+            }
+            render(&RecordsPage {
+                ctx: page.ctx,
+                records: mine.records,
+            })
+        }
         Err(error) => page.service_error(&error),
     }
 }

@@ -307,7 +307,9 @@ pub struct MyRecord {
     pub case_code: String,
     /// `criminal` or `violation`.
     pub kind: String,
-    /// 犯罪记录 or 违法记录.
+    /// `criminal` (a conviction), `non_conviction` or `violation`, as a timeline names it.
+    pub designation: String,
+    /// 犯罪记录, 涉罪记录 or 违法记录.
     pub kind_text: String,
     /// Who decided it — the court of a judgment, the procuratorate of a non-prosecution, the
     /// public-security organ of a violation's penalty decision: its agency code.
@@ -581,6 +583,12 @@ pub async fn my_records(state: &AppState, caller: &Caller) -> Result<MyRecords> 
             kind: if violation { "violation" } else { "criminal" }.to_owned(),
             // Only a conviction is a 犯罪记录: a non-prosecution, an acquittal, a withdrawn or
             // still open case is a 涉罪记录, as its notices call it.
+            designation: match facts.as_ref().map(|f| f.disposition) {
+                _ if violation => "violation",
+                Some(Disposition::Convicted) => "criminal",
+                _ => "non_conviction",
+            }
+            .to_owned(),
             kind_text: match facts.as_ref().map(|f| f.disposition) {
                 _ if violation => "违法记录",
                 Some(Disposition::Convicted) => "犯罪记录",
