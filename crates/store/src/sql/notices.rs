@@ -682,33 +682,36 @@ mod tests {
     use crate::testing::fresh_urls;
     use crate::{Backend, Keys, Store};
 
-    /// The steps of the claim's plan, as the engine describes them.
-    async fn claim_plan(store: &SqlStore) -> Vec<String> {
+    /// The steps of `sql`'s plan with `params` bound, as the engine describes them. On
+    /// PostgreSQL sequential scans are off: an empty table is read whole by any planner, and what
+    /// matters is which index is taken when one is, as at scale.
+    async fn plan(
+        store: &SqlStore,
+        sql: &str,
+        params: Vec<crate::sql::rows::Param>,
+    ) -> Vec<String> {
         let mut conn = store.pool().acquire().await.unwrap();
         match store.backend() {
             Backend::Sqlite => {
-                let rows: Vec<(i64, i64, i64, String)> =
-                    sqlx::query_as(&format!("EXPLAIN QUERY PLAN {CLAIM_DUE_NOTICES}"))
-                        .bind("2026-12-06T00:00:00Z")
-                        .bind(20_i64)
-                        .fetch_all(&mut *conn)
-                        .await
-                        .unwrap();
+                let explain = format!("EXPLAIN QUERY PLAN {sql}");
+                let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(&explain);
+                for param in params {
+                    query = param.bind_as(query);
+                }
+                let rows = query.fetch_all(&mut *conn).await.unwrap();
                 rows.into_iter().map(|row| row.3).collect()
             }
             Backend::Postgres => {
-                // An empty table is read whole by any planner; what matters is which index is
-                // taken when one is, as at scale.
                 sqlx::query("SET enable_seqscan = off")
                     .execute(&mut *conn)
                     .await
                     .unwrap();
-                let rows: Vec<(String,)> = sqlx::query_as(&format!("EXPLAIN {CLAIM_DUE_NOTICES}"))
-                    .bind("2026-12-06T00:00:00Z")
-                    .bind(20_i64)
-                    .fetch_all(&mut *conn)
-                    .await
-                    .unwrap();
+                let explain = format!("EXPLAIN {sql}");
+                let mut query = sqlx::query_as::<_, (String,)>(&explain);
+                for param in params {
+                    query = param.bind_as(query);
+                }
+                let rows = query.fetch_all(&mut *conn).await.unwrap();
                 sqlx::query("RESET enable_seqscan")
                     .execute(&mut *conn)
                     .await
@@ -718,8 +721,14 @@ mod tests {
         }
     }
 
-    /// The plan of a page of the agency notices not acknowledged, with a cursor, as the engine
-    /// describes it.
+    /// The steps of the claim's plan.
+    async fn claim_plan(store: &SqlStore) -> Vec<String> {
+        use crate::sql::rows::Param;
+        let params = vec![Param::text("2026-12-06T00:00:00Z"), Param::Int(20)];
+        plan(store, CLAIM_DUE_NOTICES, params).await
+    }
+
+    /// The plan of a page of the agency notices not acknowledged, with a cursor.
     async fn page_plan(store: &SqlStore) -> Vec<String> {
         let filter = crate::NoticeFilter {
             unacknowledged: true,
@@ -731,53 +740,7 @@ mod tests {
             "FC-SEAL-110105-2026-000001-00000000-1".to_owned(),
         ));
         let (sql, params) = super::notice_list_statement(&filter, after, store.positional());
-        let mut conn = store.pool().acquire().await.unwrap();
-        let explain = match store.backend() {
-            Backend::Sqlite => format!("EXPLAIN QUERY PLAN {sql}"),
-            Backend::Postgres => {
-                sqlx::query("SET enable_seqscan = off")
-                    .execute(&mut *conn)
-                    .await
-                    .unwrap();
-                format!("EXPLAIN {sql}")
-            }
-        };
-        let mut steps = Vec::new();
-        match store.backend() {
-            Backend::Sqlite => {
-                let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(&explain);
-                for param in params {
-                    query = param.bind_as(query);
-                }
-                steps.extend(
-                    query
-                        .fetch_all(&mut *conn)
-                        .await
-                        .unwrap()
-                        .into_iter()
-                        .map(|r| r.3),
-                );
-            }
-            Backend::Postgres => {
-                let mut query = sqlx::query_as::<_, (String,)>(&explain);
-                for param in params {
-                    query = param.bind_as(query);
-                }
-                steps.extend(
-                    query
-                        .fetch_all(&mut *conn)
-                        .await
-                        .unwrap()
-                        .into_iter()
-                        .map(|r| r.0),
-                );
-                sqlx::query("RESET enable_seqscan")
-                    .execute(&mut *conn)
-                    .await
-                    .unwrap();
-            }
-        }
-        steps
+        plan(store, &sql, params).await
     }
 
     /// A page of the notices not acknowledged reads each status from `notices_by_status` from
