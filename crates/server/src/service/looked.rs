@@ -108,6 +108,8 @@ pub async fn who_looked(state: &AppState, caller: &Caller) -> Result<WhoLooked> 
     entries.sort_by_key(|e| e.seq);
     let mut grants_of: BTreeMap<String, Vec<fengcun_store::GrantRow>> = BTreeMap::new();
     let mut agencies: BTreeMap<String, Option<String>> = BTreeMap::new();
+    // Whom each agency asks as, read once per agency however many entries name it.
+    let mut asking_as: BTreeMap<String, Option<RequesterKind>> = BTreeMap::new();
     let mut looks = Vec::new();
     let mut index = 0;
     while index < entries.len() {
@@ -144,7 +146,14 @@ pub async fn who_looked(state: &AppState, caller: &Caller) -> Result<WhoLooked> 
         if kind.is_none()
             && let Some(agency) = detail["agency"].as_str()
         {
-            kind = super::requester_of_agency_code(state, agency).await?;
+            kind = match asking_as.get(agency) {
+                Some(known) => *known,
+                None => {
+                    let found = super::requester_of_agency_code(state, agency).await?;
+                    asking_as.insert(agency.to_owned(), found);
+                    found
+                }
+            };
         }
         let requester_kind = kind
             .map(|k| k.code().to_owned())

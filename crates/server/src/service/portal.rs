@@ -578,20 +578,20 @@ pub async fn my_records(state: &AppState, caller: &Caller) -> Result<MyRecords> 
                 .map(|e| e.agency.clone())
         });
         let state_code = record.state;
+        let designation = match facts.as_ref().map(|f| f.disposition) {
+            _ if violation => "violation",
+            Some(Disposition::Convicted) => "criminal",
+            _ => "non_conviction",
+        };
         let mut mine = MyRecord {
             case_code: record.case_code.clone(),
             kind: if violation { "violation" } else { "criminal" }.to_owned(),
             // Only a conviction is a 犯罪记录: a non-prosecution, an acquittal, a withdrawn or
             // still open case is a 涉罪记录, as its notices call it.
-            designation: match facts.as_ref().map(|f| f.disposition) {
-                _ if violation => "violation",
-                Some(Disposition::Convicted) => "criminal",
-                _ => "non_conviction",
-            }
-            .to_owned(),
-            kind_text: match facts.as_ref().map(|f| f.disposition) {
-                _ if violation => "违法记录",
-                Some(Disposition::Convicted) => "犯罪记录",
+            designation: designation.to_owned(),
+            kind_text: match designation {
+                "violation" => "违法记录",
+                "criminal" => "犯罪记录",
                 _ => "涉罪记录",
             }
             .to_owned(),
