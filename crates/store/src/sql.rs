@@ -90,6 +90,32 @@ fn pool_options(sqlite: bool, cache_kib: i64) -> AnyPoolOptions {
     })
 }
 
+/// How long opening a new SQLite file waits for the other processes opening it at the same time.
+const WAL_SWITCH_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Puts the database in WAL mode. Switching a new file from its rollback journal takes a shared
+/// lock and then asks for the exclusive one; two connections doing so at once (servers started
+/// together on a new file) would each wait for the other, so SQLite answers one of them "database
+/// is locked" at once, without its busy timeout. That one tries again until the switch is made
+/// (then the mode is already WAL and the statement takes no lock) or the patience runs out.
+async fn enter_wal(conn: &mut sqlx::AnyConnection) -> Result<(), StoreError> {
+    let started = std::time::Instant::now();
+    loop {
+        match sqlx::raw_sql("PRAGMA journal_mode = WAL")
+            .execute(&mut *conn)
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(sqlx::Error::Database(e))
+                if e.code().as_deref() == Some("5") && started.elapsed() < WAL_SWITCH_PATIENCE =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 /// A database URL fit to show: whatever stands between the scheme and the last `@` (a user and
 /// password, even one holding `/` or `@`) reduced to the user, the password as `***`.
 pub fn without_password(url: &str) -> String {
@@ -186,9 +212,7 @@ impl SqlStore {
             .await?;
         let mut conn = pool.acquire().await?;
         if sqlite {
-            sqlx::raw_sql("PRAGMA journal_mode = WAL")
-                .execute(&mut *conn)
-                .await?;
+            enter_wal(&mut conn).await?;
         }
         schema::migrate(&mut conn, backend).await?;
         let writer = if sqlite {
