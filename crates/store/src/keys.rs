@@ -27,6 +27,7 @@ struct KeyState {
     ack_hasher: KeyedHasher,
     content_hasher: KeyedHasher,
     event_id_hasher: KeyedHasher,
+    document_hasher: KeyedHasher,
     /// The first wraps new keys; every one is tried to unwrap (during a rotation, the old master's
     /// and the new one's).
     wrappers: Vec<KeyWrapper>,
@@ -42,6 +43,7 @@ impl KeyState {
             ack_hasher: index.keyed_hasher("fengcun/notice-ack"),
             content_hasher: index.keyed_hasher("fengcun/event-content"),
             event_id_hasher: index.keyed_hasher("fengcun/event-id"),
+            document_hasher: index.keyed_hasher("fengcun/document-number"),
             wrappers: wrapping.iter().map(|m| m.key_wrapper()).collect(),
             index,
         }
@@ -224,6 +226,17 @@ impl Keys {
         input.extend_from_slice(agency.as_bytes());
         input.extend_from_slice(idempotency_key.as_bytes());
         self.state().event_id_hasher.hash(&input)[..EVENT_ID_BYTES].to_vec()
+    }
+
+    /// What `case_documents.document_mac` holds for the document number (案号) `agency` gave a
+    /// case: a keyed MAC of the number under a sub-key of the index key (so the same for ever, as
+    /// [`Self::event_id`]), cut to [`EVENT_ID_BYTES`]. A judgment's number is public; kept in
+    /// plaintext, it would join a pseudonymous record to its published judgment.
+    pub fn document_mac(&self, document_number: &str) -> Vec<u8> {
+        self.state()
+            .document_hasher
+            .hash(document_number.as_bytes())[..EVENT_ID_BYTES]
+            .to_vec()
     }
 
     /// A wrapped record key (or a sealed detail's) wrapped again under the master that wraps new

@@ -56,7 +56,7 @@ pub trait RecordStore: Send + Sync {
     ) -> Result<Vec<RecordTimeline>, StoreError>;
 
     /// The case code an agency's own document number (案号, 文书号) was mapped to when its event
-    /// arrived (table `case_numbers`, 一案一码), if any.
+    /// arrived (table `case_documents`, by the number's MAC, 一案一码), if any.
     async fn case_code_of_document(
         &self,
         agency: &str,

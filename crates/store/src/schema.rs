@@ -44,6 +44,10 @@ const SQLITE: &[(i64, &str)] = &[
     (19, include_str!("../migrations/sqlite/0019_audit.sql")),
     (20, include_str!("../migrations/sqlite/0020_keys.sql")),
     (21, include_str!("../migrations/sqlite/0021_tallies.sql")),
+    (
+        22,
+        include_str!("../migrations/sqlite/0022_case_documents.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_core.sql")),
@@ -84,6 +88,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (19, include_str!("../migrations/postgres/0019_audit.sql")),
     (20, include_str!("../migrations/postgres/0020_keys.sql")),
     (21, include_str!("../migrations/postgres/0021_tallies.sql")),
+    (
+        22,
+        include_str!("../migrations/postgres/0022_case_documents.sql"),
+    ),
 ];
 
 /// Conversions of a table's shape that run before their version's SQL, and only over a database

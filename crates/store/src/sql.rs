@@ -244,6 +244,8 @@ impl SqlStore {
             // Events stored before migration 17 move to the compact table first (needs the key).
             store.convert_v16_events().await?;
             store.rewrite_legacy_content_hashes().await?;
+            // Document numbers kept in plaintext before migration 22 become MACs.
+            store.convert_case_numbers().await?;
         }
         Ok(store)
     }

@@ -3085,6 +3085,122 @@ async fn plain_content_hashes_of_an_older_database_become_macs_at_open() {
     }
 }
 
+/// A database from before migration 22 kept each agency's document number (案号) in plaintext
+/// (`case_numbers`): the next opening with the key moves it to `case_documents` as a MAC, and the
+/// number still finds its case (一案一码) and still refuses another case under it.
+#[tokio::test]
+async fn document_numbers_of_an_older_database_become_macs_at_open() {
+    for url in fresh_urls("document_mac").await {
+        let keys = Keys::new(MasterKey::generate());
+        let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+        let case = "110105-2024-000991";
+        let events = conviction(
+            case,
+            ZHANG,
+            "危险驾驶罪",
+            sentence("criminal_detention", Some(2)),
+            "2024-01-10",
+            "2024-03-01",
+            "2024-03-12",
+        );
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        store.ingest(&events[..3], &c).await.unwrap();
+        let judgment = events
+            .iter()
+            .find(|e| e.event.document_number.is_some())
+            .unwrap();
+        let (agency, document) = (
+            judgment.event.agency.code.clone(),
+            judgment.event.document_number.clone().unwrap(),
+        );
+        let kept: Vec<(Vec<u8>,)> = sqlx::query_as("SELECT document_mac FROM case_documents")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(kept, vec![(keys.document_mac(&document),)], "{url}");
+        assert_ne!(kept[0].0, document.as_bytes(), "{url}");
+        // Back as before migration 22: the number in plaintext.
+        sqlx::raw_sql("DELETE FROM case_documents; DELETE FROM schema_version WHERE version >= 22")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO case_numbers (agency_code, document_number, case_code) VALUES ($1, $2, $3)",
+        )
+        .bind(&agency)
+        .bind(&document)
+        .bind(case)
+        .execute(store.pool())
+        .await
+        .unwrap();
+        drop(store);
+
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        let plain: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM case_numbers")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(plain.0, 0, "{url}: no number is left in plaintext");
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            // Nor in the file: the deleted rows were overwritten, not left in free pages.
+            sqlx::raw_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(store.pool())
+                .await
+                .unwrap();
+            let file = std::fs::read(path).unwrap();
+            assert!(
+                !file
+                    .windows(document.len())
+                    .any(|w| w == document.as_bytes()),
+                "{url}: the number {document} is still in the file"
+            );
+        }
+        let kept: Vec<(String, Vec<u8>, String)> =
+            sqlx::query_as("SELECT agency_code, document_mac, case_code FROM case_documents")
+                .fetch_all(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(
+            kept,
+            vec![(
+                agency.clone(),
+                keys.document_mac(&document),
+                case.to_owned()
+            )],
+            "{url}"
+        );
+        assert_eq!(
+            store
+                .case_code_of_document(&agency, &document)
+                .await
+                .unwrap(),
+            Some(case.to_owned()),
+            "{url}"
+        );
+        // The court's later event names only its number: it finds the case.
+        let mut later = events[3].event.clone();
+        later.case_code = None;
+        later.document_number = Some(document.clone());
+        store
+            .ingest(&[later.validate().unwrap()], &c)
+            .await
+            .unwrap();
+        assert_eq!(state(&store, case, ZHANG).await.0, "sealed", "{url}");
+        // Another case under the same number is refused.
+        let mut other = judgment.event.clone();
+        other.idempotency_key = "another-case-same-number".into();
+        other.case_code = Some("110105-2024-000992".into());
+        let error = store
+            .ingest(&[other.validate().unwrap()], &c)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, StoreError::CaseNumberConflict { .. }),
+            "{url}: {error}"
+        );
+    }
+}
+
 /// Puts a database's `events` back as migrations 1–5 left them: idempotency keys unique across
 /// the platform (from the layout of migrations 1–16, to which the store puts them back first).
 async fn events_before_migration_8(store: &SqlStore) {

@@ -17,7 +17,7 @@ use crate::sql::SqlStore;
 use crate::sql::rows::{
     Param, ROWS_PER_STATEMENT, list, list_from, person_bytes, person_hex, placeholders,
 };
-use crate::types::Context;
+use crate::types::{Backend, Context};
 
 /// Stored events of the persons' records (encrypted), read in one statement per batch: one round
 /// trip per record made a batch of repeat offenders slow, and deriving without the database lets
@@ -201,25 +201,42 @@ impl SqlStore {
             .collect();
         pairs.sort_unstable();
         pairs.dedup();
+        // Kept by MAC (migration 22): each pair's MAC, back to the number the batch names.
+        let macs: HashMap<(&str, Vec<u8>), &str> = pairs
+            .iter()
+            .map(|(agency, document)| ((*agency, self.keys.document_mac(document)), *document))
+            .collect();
         let mut known = HashMap::new();
         for chunk in pairs.chunks(250) {
             let mut agencies: Vec<&str> = chunk.iter().map(|(agency, _)| *agency).collect();
             agencies.dedup();
-            let mut documents: Vec<&str> = chunk.iter().map(|(_, document)| *document).collect();
+            let mut documents: Vec<Vec<u8>> = chunk
+                .iter()
+                .map(|(_, document)| self.keys.document_mac(document))
+                .collect();
             documents.sort_unstable();
             documents.dedup();
             let positional = self.positional();
             let sql = format!(
-                "SELECT agency_code, document_number, case_code FROM case_numbers WHERE agency_code IN ({}) AND document_number IN ({})",
+                "SELECT agency_code, document_mac, case_code FROM case_documents WHERE agency_code IN ({}) AND document_mac IN ({})",
                 list(positional, agencies.len()),
                 list_from(positional, agencies.len() + 1, documents.len())
             );
-            let mut query = sqlx::query_as::<_, (String, String, String)>(&sql);
-            for value in agencies.iter().chain(&documents) {
-                query = query.bind(*value);
+            let mut query = sqlx::query_as::<_, (String, Vec<u8>, String)>(&sql);
+            for agency in &agencies {
+                query = query.bind(*agency);
             }
-            for (agency, document, case) in query.fetch_all(&mut *tx).await? {
-                known.insert((agency, document), case);
+            for mac in &documents {
+                query = query.bind(mac.clone());
+            }
+            for (agency, mac, case) in query.fetch_all(&mut *tx).await? {
+                // A pair of another agency's number with this agency is not one the batch names.
+                let document = macs
+                    .get(&(agency.as_str(), mac))
+                    .map(|document| (*document).to_owned());
+                if let Some(document) = document {
+                    known.insert((agency, document), case);
+                }
             }
         }
         Ok(known)
@@ -325,14 +342,14 @@ impl SqlStore {
             .map(|(agency, document, case)| {
                 [
                     Param::text(agency.as_str()),
-                    Param::text(document.as_str()),
+                    Param::Blob(self.keys.document_mac(document)),
                     Param::text(case.as_str()),
                 ]
             })
             .collect();
         self.insert_rows(
             tx,
-            "INSERT INTO case_numbers (agency_code, document_number, case_code) VALUES",
+            "INSERT INTO case_documents (agency_code, document_mac, case_code) VALUES",
             rows,
         )
         .await
@@ -454,6 +471,62 @@ impl SqlStore {
             out.push((event, at));
         }
         Ok(out)
+    }
+
+    /// Moves the document numbers of a database from before migration 22 (`case_numbers`, in
+    /// plaintext) into `case_documents` as MACs, a thousand rows a transaction; each row leaves
+    /// `case_numbers` in the transaction that keeps its MAC, so a conversion stopped half-way
+    /// resumes where it stopped. An empty `case_numbers` (every database since) costs one read.
+    pub(crate) async fn convert_case_numbers(&self) -> Result<(), StoreError> {
+        loop {
+            let mut tx = self.begin_write().await?;
+            let rows: Vec<(String, String, String)> = sqlx::query_as(
+                "SELECT agency_code, document_number, case_code FROM case_numbers \
+                 ORDER BY agency_code, document_number LIMIT 1000",
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            // The rows deleted are overwritten with zeros in the file, not left in its free pages
+            // (PostgreSQL's dead rows go at its next VACUUM: docs/storage.md).
+            let sqlite = self.backend == Backend::Sqlite;
+            if sqlite {
+                sqlx::raw_sql("PRAGMA secure_delete = ON")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for (agency, document, case) in &rows {
+                let insert = match self.backend {
+                    Backend::Sqlite => {
+                        "INSERT OR IGNORE INTO case_documents (agency_code, document_mac, case_code) VALUES ($1, $2, $3)"
+                    }
+                    Backend::Postgres => {
+                        "INSERT INTO case_documents (agency_code, document_mac, case_code) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+                    }
+                };
+                sqlx::query(insert)
+                    .bind(agency.as_str())
+                    .bind(self.keys.document_mac(document))
+                    .bind(case.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "DELETE FROM case_numbers WHERE agency_code = $1 AND document_number = $2",
+                )
+                .bind(agency.as_str())
+                .bind(document.as_str())
+                .execute(&mut *tx)
+                .await?;
+            }
+            if sqlite {
+                sqlx::raw_sql("PRAGMA secure_delete = OFF")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        }
     }
 
     /// Replaces the plain content hashes of events stored before the keyed MAC (`Keys::content_mac`)

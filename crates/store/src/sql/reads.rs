@@ -488,17 +488,17 @@ impl SqlStore {
         Ok(text.map(|(text,)| text))
     }
 
-    /// The primary key of `case_numbers` answers it.
+    /// The primary key of `case_documents` answers it, by the number's MAC.
     pub(crate) async fn read_case_code_of_document(
         &self,
         agency: &str,
         document_number: &str,
     ) -> Result<Option<String>, StoreError> {
         let row: Option<(String,)> = sqlx::query_as(
-            "SELECT case_code FROM case_numbers WHERE agency_code = $1 AND document_number = $2",
+            "SELECT case_code FROM case_documents WHERE agency_code = $1 AND document_mac = $2",
         )
         .bind(agency)
-        .bind(document_number)
+        .bind(self.keys.document_mac(document_number))
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(|(case_code,)| case_code))
