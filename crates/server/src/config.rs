@@ -110,6 +110,8 @@ struct FileConfig {
     #[serde(default)]
     certificate_issuer: Option<String>,
     #[serde(default)]
+    public_url: Option<String>,
+    #[serde(default)]
     notices: Option<NoticesFile>,
     #[serde(default)]
     session_hours: Option<u64>,
@@ -140,6 +142,11 @@ pub struct Config {
     pub outbox_max_attempts: i64,
     /// The agency named on certificates as their issuer.
     pub certificate_issuer: String,
+    /// Where the public reaches the platform (`https://host[:port]`, no path): a certificate's QR
+    /// code and its printed page point at `{public_url}/verify`. Without it, the QR code carries
+    /// the signed token alone (verified offline, `fengcun cert verify --token`) and the page prints
+    /// no address: a path without its host leads nowhere from a phone.
+    pub public_url: Option<String>,
     /// `[notices]`: the authority that issues and signs notices, the objection route of an
     /// unsealing, and instruments cited instead of a policy's own.
     pub notices: fengcun_lifecycle::Issuing,
@@ -226,6 +233,7 @@ impl Default for Config {
             outbox_interval_seconds: 5,
             outbox_max_attempts: 12,
             certificate_issuer: "犯罪记录查询平台".to_owned(),
+            public_url: None,
             notices: fengcun_lifecycle::Issuing {
                 authority: Some("犯罪记录封存平台".to_owned()),
                 ..Default::default()
@@ -296,6 +304,7 @@ impl Config {
             outbox_interval_seconds,
             outbox_max_attempts,
             certificate_issuer,
+            public_url,
             notices,
             session_hours,
             secure_cookies,
@@ -303,6 +312,9 @@ impl Config {
             agencies,
         } = parsed;
         set(&mut self.certificate_issuer, certificate_issuer);
+        if let Some(url) = public_url {
+            self.public_url = Some(public_url_of(file, &url)?);
+        }
         if let Some(notices) = notices {
             self.apply_notices(file, notices)?;
         }
@@ -576,7 +588,37 @@ fn master_key_at(path: &Path, create: bool) -> Result<MasterKey, ConfigError> {
     }
 }
 
+/// A public address as configured: `http(s)://host[:port]` without path, query or credentials,
+/// without its trailing `/`.
+fn public_url_of(file: &str, url: &str) -> Result<String, ConfigError> {
+    let trimmed = url.trim_end_matches('/');
+    let rest = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.contains(['/', '?', '#', '@', ' ']) => {
+            Ok(trimmed.to_owned())
+        }
+        _ => Err(ConfigError::File {
+            file: file.to_owned(),
+            message: format!(
+                "public_url `{url}`: expected https://host or https://host:port, without a path"
+            ),
+        }),
+    }
+}
+
 impl Config {
+    /// How a page or a document names an agency: the name it is configured with (`[[agencies]]`
+    /// `name`), else its code.
+    pub fn agency_name(&self, code: &str) -> String {
+        self.agencies
+            .iter()
+            .find(|a| a.code == code)
+            .and_then(|a| a.name.clone())
+            .unwrap_or_else(|| code.to_owned())
+    }
+
     /// The key that signs tree heads and certificates: the configured PEM file, or — the first
     /// time an embedded database is used — a new key of the master key's suite, created beside it
     /// (`fengcun.sqlite.signing.pem`, with the public key in `fengcun.sqlite.signing.pub.pem` for
@@ -679,6 +721,37 @@ pub fn key_digest(key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_public_url_is_a_host_without_a_path() {
+        let mut config = Config::default();
+        config
+            .apply_file(
+                "f.toml",
+                "public_url = \"https://fengcun.example.gov.cn/\"\n",
+            )
+            .unwrap();
+        assert_eq!(
+            config.public_url.as_deref(),
+            Some("https://fengcun.example.gov.cn")
+        );
+        for wrong in [
+            "fengcun.example.gov.cn",
+            "https://",
+            "https://fengcun.example.gov.cn/verify",
+            "https://user:pw@fengcun.example.gov.cn",
+            "ftp://fengcun.example.gov.cn",
+        ] {
+            let error = Config::default()
+                .apply_file("f.toml", &format!("public_url = \"{wrong}\"\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains("f.toml") && error.contains("public_url"),
+                "{wrong}: {error}"
+            );
+        }
+    }
 
     #[test]
     fn unknown_keys_and_variables_are_refused() {

@@ -87,7 +87,10 @@ async fn deliver_one(
             let retry_at = (attempts < state.config.outbox_max_attempts)
                 .then(|| backoff(state.clock.now(), attempts));
             tracing::warn!(notice = %item.notice_id, recipient = %item.recipient, attempts, %error, "notice delivery failed");
-            Delivery::Failed { error, retry_at }
+            Delivery::Failed {
+                error: error.to_string(),
+                retry_at,
+            }
         }
     };
     let taken = matches!(outcome, Delivery::Delivered);
@@ -96,6 +99,46 @@ async fn deliver_one(
         .record_delivery(&item.notice_id, outcome, state.clock.now())
         .await?;
     Ok(taken)
+}
+
+/// Why a delivery failed. Kept with the notice as its English text (the API's `last_error`, the
+/// log's), which [`DeliveryFailure::read`] turns back into the failure for a page that explains it
+/// in the reader's language.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeliveryFailure {
+    /// The recipient agency has no endpoint configured (its agency code).
+    #[error("no endpoint configured for agency {0}")]
+    NoEndpoint(String),
+    /// The notice's sealed content could not be opened.
+    #[error("the notice could not be read back: {0}")]
+    Unreadable(String),
+    #[error("the notice could not be signed: {0}")]
+    Unsigned(String),
+    /// The endpoint could not be reached (the transport's error chain, without the URL).
+    #[error("{0}")]
+    Unreachable(String),
+    /// The endpoint answered with a status other than success ("503 Service Unavailable").
+    #[error("endpoint answered {0}")]
+    Refused(String),
+}
+
+impl DeliveryFailure {
+    /// The failure a kept `last_error` text says. Any text none of the others wrote is the
+    /// transport's, as [`DeliveryFailure::Unreachable`] keeps it.
+    pub fn read(text: &str) -> Self {
+        let prefixed = |prefix: &str| text.strip_prefix(prefix).map(str::to_owned);
+        if let Some(agency) = prefixed("no endpoint configured for agency ") {
+            Self::NoEndpoint(agency)
+        } else if let Some(error) = prefixed("the notice could not be read back: ") {
+            Self::Unreadable(error)
+        } else if let Some(error) = prefixed("the notice could not be signed: ") {
+            Self::Unsigned(error)
+        } else if let Some(status) = prefixed("endpoint answered ") {
+            Self::Refused(status)
+        } else {
+            Self::Unreachable(text.to_owned())
+        }
+    }
 }
 
 /// 30 s, 1 min, 2 min … capped at 6 h.
@@ -121,10 +164,10 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 /// The notice as delivered: the notice's own fields, the acknowledgement, and the signature
 /// fields (`document`, `algorithm`, `key_id`, `signature`, `verification_code`) with which the
 /// receiver verifies it offline (`fengcun notice verify`, docs/notices.md).
-fn delivery(state: &AppState, item: &OutboxItem) -> Result<serde_json::Value, String> {
+fn delivery(state: &AppState, item: &OutboxItem) -> Result<serde_json::Value, DeliveryFailure> {
     let content = item.content.as_ref().map_err(|error| {
         tracing::error!(notice = %item.notice_id, %error, "a notice could not be read back");
-        format!("the notice could not be read back: {error}")
+        DeliveryFailure::Unreadable(error.to_string())
     })?;
     let signed = fengcun_certificate::sign_notice(
         fengcun_certificate::NoticeDraft {
@@ -143,7 +186,7 @@ fn delivery(state: &AppState, item: &OutboxItem) -> Result<serde_json::Value, St
         },
         &state.signing,
     )
-    .map_err(|error| format!("the notice could not be signed: {error}"))?;
+    .map_err(|error| DeliveryFailure::Unsigned(error.to_string()))?;
     let mut body = json!({
         "notice_id": item.notice_id,
         "kind": content.kind,
@@ -162,13 +205,13 @@ async fn deliver(
     state: &AppState,
     client: &reqwest::Client,
     item: &OutboxItem,
-) -> Result<(), String> {
+) -> Result<(), DeliveryFailure> {
     // The endpoint first: signing (SM2) a notice that has nowhere to go is wasted, and an
     // agency without an endpoint can have millions of notices at national scale.
     let endpoint = item
         .endpoint
         .as_deref()
-        .ok_or_else(|| format!("no endpoint configured for agency {}", item.recipient))?;
+        .ok_or_else(|| DeliveryFailure::NoEndpoint(item.recipient.clone()))?;
     let body = delivery(state, item)?;
     let response = client
         .post(endpoint)
@@ -177,10 +220,38 @@ async fn deliver(
         .await
         // Without the URL: an endpoint may carry a token in its query, and this text is logged and
         // shown in the notice list.
-        .map_err(|e| error_chain(&e.without_url()))?;
+        .map_err(|e| DeliveryFailure::Unreachable(error_chain(&e.without_url())))?;
     if response.status().is_success() {
         Ok(())
     } else {
-        Err(format!("endpoint answered {}", response.status()))
+        Err(DeliveryFailure::Refused(response.status().to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DeliveryFailure;
+
+    #[test]
+    fn a_kept_failure_reads_back_as_the_failure_it_was() {
+        for failure in [
+            DeliveryFailure::NoEndpoint("110105".into()),
+            DeliveryFailure::Unreadable("wrong key for the document".into()),
+            DeliveryFailure::Unsigned("number too long".into()),
+            DeliveryFailure::Unreachable(
+                "error sending request: client error (Connect): tcp connect error: Connection refused (os error 111)".into(),
+            ),
+            DeliveryFailure::Refused("503 Service Unavailable".into()),
+        ] {
+            assert_eq!(DeliveryFailure::read(&failure.to_string()), failure);
+        }
+        assert_eq!(
+            DeliveryFailure::NoEndpoint("110105".into()).to_string(),
+            "no endpoint configured for agency 110105"
+        );
+        assert_eq!(
+            DeliveryFailure::Refused("404 Not Found".into()).to_string(),
+            "endpoint answered 404 Not Found"
+        );
     }
 }

@@ -50,6 +50,24 @@ async fn an_operator_sees_the_unacknowledged_notices_and_prints_one() {
     assert!(!document.contains(SEALED_NAME), "{document}");
     assert!(!document.contains(SEALED), "{document}");
     assert!(document.contains("李某"), "{document}");
+    // A delivery that failed (no agency here has an endpoint) is said in the reader's language,
+    // not in the transport's English.
+    let run = server
+        .http
+        .post(format!("{}/api/v1/outbox/run", server.base))
+        .bearer_auth(OPERATOR)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(run.status(), StatusCode::OK);
+    // (Retried later, so on the record's timeline rather than among the failed.)
+    let (_, page) = get_page(&server, &cookies, &format!("/console/records/{SEALED_CASE}")).await;
+    assert!(
+        page.contains("机关 110105-fy 未配置接收地址，无法投递"),
+        "{page}"
+    );
+    assert!(!page.contains("no endpoint configured"), "{page}");
     // Retrying a notice that did not fail: the service's not-found, as the API answers.
     let id = link.rsplit('/').next().unwrap();
     let (ops, csrf) = console_login(&server, "ops-sun").await;
@@ -313,7 +331,8 @@ async fn an_operator_previews_a_policy_and_applies_it_only_when_confirmed() {
 #[tokio::test]
 async fn the_language_is_remembered_per_user_across_logins() {
     let server = start("pages-language").await;
-    let (cookies, _) = console_login(&server, "clerk-zhang").await;
+    let (cookies, token) = console_login(&server, "clerk-zhang").await;
+    // A link (another site's too) changes nothing kept: only a visitor's cookie.
     let response = plain_client()
         .get(format!(
             "{}/console/lang/en?back=/console/lookup",
@@ -324,8 +343,28 @@ async fn the_language_is_remembered_per_user_across_logins() {
         .await
         .unwrap();
     assert_eq!(response.headers()["location"], "/console/lookup");
+    let (linked, _) = console_login(&server, "clerk-zhang").await;
+    let (_, page) = get_page(&server, &linked, "/console/").await;
+    assert!(page.contains("<html lang=\"zh-CN\">"), "{page}");
+    // The form without the session's token is refused, and changes nothing either.
+    let (status, _) = post_form(
+        &server,
+        &cookies,
+        "/console/lang/en",
+        &[("back", "/console/lookup")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let response = plain_client()
+        .post(format!("{}/console/lang/en", server.base))
+        .header("cookie", &cookies)
+        .form(&[("csrf_token", token.as_str()), ("back", "/console/lookup")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["location"], "/console/lookup");
     // A new session, in a browser without the cookie: English all the same.
-    let (fresh, _) = console_login(&server, "clerk-zhang").await;
+    let (fresh, fresh_token) = console_login(&server, "clerk-zhang").await;
     assert!(!fresh.contains("fengcun_lang"));
     let (_, page) = get_page(&server, &fresh, "/console/").await;
     assert!(
@@ -337,12 +376,14 @@ async fn the_language_is_remembered_per_user_across_logins() {
     let (_, page) = get_page(&server, &other, "/console/").await;
     assert!(page.contains("<html lang=\"zh-CN\">"), "{page}");
     // Back to Chinese, kept too; the changes are audited.
-    plain_client()
-        .get(format!("{}/console/lang/zh", server.base))
-        .header("cookie", &fresh)
-        .send()
-        .await
-        .unwrap();
+    let (status, _) = post_form(
+        &server,
+        &fresh,
+        "/console/lang/zh",
+        &[("csrf_token", &fresh_token)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
     let (again, _) = console_login(&server, "clerk-zhang").await;
     let (_, page) = get_page(&server, &again, "/console/").await;
     assert!(page.contains("<html lang=\"zh-CN\">"), "{page}");

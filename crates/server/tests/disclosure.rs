@@ -55,6 +55,7 @@ impl App {
     async fn start() -> App {
         let mut config = support::config("cn-minor-opt1");
         config.secure_cookies = false;
+        config.public_url = Some("https://fengcun.example.gov.cn".into());
         let key = |name: &str, role: Role, secret: &str| ApiKey {
             name: name.into(),
             role,
@@ -1032,6 +1033,12 @@ async fn certificates_issued_by_the_server_verify_offline_and_any_altered_byte_f
         .await;
     assert_eq!(status, StatusCode::OK);
     assert!(printable.contains("<svg") && printable.contains("无犯罪记录证明"));
+    // The address to check it online is the platform's public one, with its host: a phone that
+    // scans the code must reach it.
+    assert!(
+        printable.contains("在线核验：<code>https://fengcun.example.gov.cn/verify?token=</code>"),
+        "{printable}"
+    );
     // Every certificate is an audit entry naming who issued it, the result and the number; so is
     // every reading of a kept one.
     let (issued, read): (Vec<Value>, Vec<Value>) = app

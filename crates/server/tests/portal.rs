@@ -40,6 +40,8 @@ async fn start(label: &str, now: &str) -> Server {
         Some(RequesterKind::Procuratorate),
         PROSECUTOR,
     ));
+    // The court by its name; the procuratorate left without one.
+    config.agencies = vec![support::registered_agency("110105-fy")];
     Server::start(config, now, Engine::Sqlite, label).await
 }
 
@@ -372,6 +374,7 @@ fn a_persons_session_finds_nothing_of_anyone_else() {
     assert!(!sealed["basis"].as_array().unwrap().is_empty(), "{sealed}");
     assert_eq!(sealed["charges"], json!(["危险驾驶罪"]));
     assert_eq!(sealed["court"], "110105-fy");
+    assert_eq!(sealed["court_name"], "某区人民法院");
     // The dates and the bases as the policy (data/policies/cn-minor-opt1.toml) writes them.
     assert_eq!(
         sealed["explanation"],
@@ -386,6 +389,10 @@ fn a_persons_session_finds_nothing_of_anyone_else() {
     assert_eq!(
         pending["court"], "110105-jc",
         "the procuratorate decided it"
+    );
+    assert_eq!(
+        pending["court_name"], "110105-jc",
+        "no name configured: its code"
     );
     assert_eq!(pending["state_date"], "2026-06-10");
     assert_eq!(
@@ -603,6 +610,12 @@ async fn the_portal_in_a_browser() {
     assert_eq!(
         sealed,
         "您的这条记录已于2024年3月12日封存，依据《轻微犯罪记录封存（调研报告第一种意见）》：自判决生效之日起自动封存（调研报告二(四)：自动封存，以刑事程序终结为节点）。"
+    );
+    // Who decided it, by the name a person knows the court by.
+    let card = browser.text(&format!("#record-{SEALED_CASE}")).await;
+    assert!(
+        card.contains("某区人民法院") && !card.contains("110105-fy"),
+        "{card}"
     );
     let pending = browser
         .text(&format!("#record-{PENDING_CASE} .explanation"))

@@ -144,31 +144,36 @@ pub struct Back {
     back: String,
 }
 
-/// Switches the language and goes back to the page it was asked from (a console page only). The
-/// choice is kept in a cookie for a year.
-pub async fn switch_language(
+/// Switches the language of a visitor who has not logged in (the login and activation pages) and
+/// goes back to the page it was asked from (a console page only): the choice is kept in a cookie
+/// for a year and nothing on the server changes, which is why a link may ask for it. A logged-in
+/// user's switch is a form (`keep_language`), as every change of theirs is.
+pub async fn switch_language(Path(code): Path<String>, Query(back): Query<Back>) -> Response {
+    let lang = Lang::from_code(&code).unwrap_or_default();
+    language_chosen(lang, &back.back)
+}
+
+/// Switches a logged-in user's language: kept with the user (every later login, any browser) and
+/// audited, so asked for with the session's CSRF token like every other change.
+pub async fn keep_language(
     State(state): State<AppState>,
-    mut parts: axum::http::request::Parts,
+    page: Page,
     Path(code): Path<String>,
-    Query(back): Query<Back>,
+    Form(back): Form<Back>,
 ) -> Response {
     let lang = Lang::from_code(&code).unwrap_or_default();
-    // A logged-in user's choice is kept with the user (every later login, any browser); the
-    // cookie serves the login page and visitors.
-    if let Ok(caller) =
-        <crate::service::Caller as axum::extract::FromRequestParts<AppState>>::from_request_parts(
-            &mut parts, &state,
-        )
-        .await
-    {
-        if let Err(error) = identity::set_language(&state, &caller, lang.code()).await {
-            tracing::warn!(%error, "the language could not be kept");
-        }
+    if let Err(error) = identity::set_language(&state, &page.caller, lang.code()).await {
+        return page.service_error(&error);
     }
-    let back = if back.back.starts_with("/console/") && !back.back.contains("//") {
-        back.back
+    language_chosen(lang, &back.back)
+}
+
+/// The cookie of the chosen language and the way back to the page it was chosen on.
+fn language_chosen(lang: Lang, back: &str) -> Response {
+    let back = if back.starts_with("/console/") && !back.contains("//") {
+        back
     } else {
-        "/console/".to_owned()
+        "/console/"
     };
     let cookie = format!(
         "{LANG_COOKIE}={}; SameSite=Strict; Path=/; Max-Age=31536000",
@@ -179,7 +184,7 @@ pub async fn switch_language(
             header::SET_COOKIE,
             HeaderValue::from_str(&cookie).unwrap_or(HeaderValue::from_static("")),
         )],
-        Redirect::to(&back),
+        Redirect::to(back),
     )
         .into_response()
 }

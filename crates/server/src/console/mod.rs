@@ -90,7 +90,10 @@ pub fn router(state: AppState) -> Router {
             get(identity::login_page).post(identity::login),
         )
         .route("/console/logout", post(identity::logout))
-        .route("/console/lang/{code}", get(identity::switch_language))
+        .route(
+            "/console/lang/{code}",
+            get(identity::switch_language).post(identity::keep_language),
+        )
         .route(
             "/console/password",
             get(identity::password_page).post(identity::change_password),
@@ -328,6 +331,32 @@ impl Ctx {
     }
     pub fn code_text(&self, group: &str, code: &str) -> String {
         self.lang.code_text(group, code)
+    }
+    /// A notice's last delivery failure, kept in English, said in the reader's language; the
+    /// transport's own words stay as the technical detail an operator needs.
+    pub fn delivery_error(&self, kept: &str) -> String {
+        use crate::outbox::DeliveryFailure as F;
+        let failure = F::read(kept);
+        match (self.lang, failure) {
+            (Lang::Zh, F::NoEndpoint(agency)) => {
+                format!("机关 {agency} 未配置接收地址，无法投递")
+            }
+            (Lang::Zh, F::Unreadable(detail)) => {
+                format!("通知书内容无法读取（技术信息：{detail}）")
+            }
+            (Lang::Zh, F::Unsigned(detail)) => format!("通知书无法签名（技术信息：{detail}）"),
+            (Lang::Zh, F::Unreachable(detail)) => {
+                format!("无法连接接收地址（技术信息：{detail}）")
+            }
+            (Lang::Zh, F::Refused(status)) => format!("接收方未接收，返回 HTTP {status}"),
+            (Lang::En, F::NoEndpoint(agency)) => {
+                format!("No endpoint is configured for agency {agency}")
+            }
+            (Lang::En, F::Unreachable(detail)) => {
+                format!("The endpoint could not be reached ({detail})")
+            }
+            (Lang::En, failure) => failure.to_string(),
+        }
     }
     /// The language the switch offers.
     pub fn other_lang(&self) -> &'static str {

@@ -137,13 +137,7 @@ async fn judgment_of(
     let Some(judgment) = judgment else {
         return Ok((None, None));
     };
-    let court = state
-        .config
-        .agencies
-        .iter()
-        .find(|a| a.code == judgment.agency_code)
-        .and_then(|a| a.name.clone())
-        .unwrap_or_else(|| judgment.agency_code.clone());
+    let court = state.config.agency_name(&judgment.agency_code);
     Ok((Some(court), judgment.document_number.clone()))
 }
 
@@ -415,7 +409,14 @@ pub async fn page(
         .as_deref()
         .and_then(Lang::parse)
         .unwrap_or(Lang::Zh);
-    render_html(&signed, lang, Some("/verify?token="))
+    // A phone that scans the code needs the host; without a configured public address the code
+    // carries the signed token alone, which verifies offline.
+    let verify_url = state
+        .config
+        .public_url
+        .as_ref()
+        .map(|base| format!("{base}/verify?token="));
+    render_html(&signed, lang, verify_url.as_deref())
         .map_err(|e| ServiceError::Invalid(e.to_string()))
 }
 

@@ -314,6 +314,8 @@ pub struct MyRecord {
     /// Who decided it — the court of a judgment, the procuratorate of a non-prosecution, the
     /// public-security organ of a violation's penalty decision: its agency code.
     pub court: Option<String>,
+    /// That agency as the person reads it: its configured name, else its code.
+    pub court_name: Option<String>,
     /// What was done, by its official names: the charges (罪名) of a criminal record, the
     /// behaviours (违法行为) of a violation record.
     pub charges: Vec<String>,
@@ -595,6 +597,7 @@ pub async fn my_records(state: &AppState, caller: &Caller) -> Result<MyRecords> 
                 _ => "涉罪记录",
             }
             .to_owned(),
+            court_name: court.as_deref().map(|code| state.config.agency_name(code)),
             court,
             charges: facts.as_ref().map(offence_names).unwrap_or_default(),
             sentence: facts.as_ref().and_then(|f| {
