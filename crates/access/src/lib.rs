@@ -111,6 +111,18 @@ pub struct Query {
     pub own_person_key: Option<String>,
 }
 
+/// What a record establishes against the person, as the laws restricting posts speak of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Established {
+    /// A judgment of guilt (有罪判决), an exemption from punishment included.
+    Conviction,
+    /// A discretionary non-prosecution (相对不起诉, CPL art. 177(2)): the crime established,
+    /// prosecution waived.
+    DiscretionaryNonProsecution,
+    /// A public-security penalty decision (处罚决定).
+    Penalty,
+}
+
 /// A record as disclosure sees it: whether it is sealed now, what it is about (for vetting
 /// scopes), and the two views that may be shown.
 #[derive(Debug, Clone, PartialEq)]
@@ -121,6 +133,9 @@ pub struct Candidate {
     /// disclosure rules of its kind.
     pub kind: RecordKind,
     pub sealed: bool,
+    /// What the record establishes; `None` for a case still open, an acquittal, a withdrawal,
+    /// another non-prosecution, a decision not to penalise.
+    pub established: Option<Established>,
     pub tags: TagSet,
     pub charges: Vec<String>,
     pub intentional: bool,

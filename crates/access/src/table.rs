@@ -4,7 +4,7 @@
 use fengcun_domain::{PrincipalKind, RecordKind, Tag, TagSet};
 use serde::Deserialize;
 
-use crate::{Candidate, Purpose, RequesterKind};
+use crate::{Candidate, Established, Purpose, RequesterKind};
 
 const CN_DEFAULT: &str = include_str!("../../../data/disclosure/cn-default.toml");
 const POSTS: &str = include_str!("../../../data/disclosure/vetting-posts.toml");
@@ -94,12 +94,33 @@ pub struct Post {
     /// Only violation records whose penalty includes administrative detention (娱乐场所管理条例
     /// art. 5(4): 因卖淫、嫖娼曾被处以行政拘留的).
     pub violation_detention: bool,
+    /// Criminal records closed by a discretionary non-prosecution (相对不起诉, CPL art. 177(2)) of
+    /// the covered crimes count too, beside convictions (入职查询意见 art. 4(2), for posts in
+    /// contact with minors). Every other post's law speaks of crimes punished (受过刑事处罚) or
+    /// of convictions.
+    pub discretionary_non_prosecution: bool,
     pub basis: String,
 }
 
 impl Post {
-    /// Whether the post's legal restriction covers this record.
+    /// Whether the post's legal restriction covers this record. Only what a record establishes
+    /// counts: a conviction (or, for a post that says so, a discretionary non-prosecution) of a
+    /// criminal record, a penalty decision of a violation record. A case still open, an acquittal,
+    /// a withdrawal, another non-prosecution or a decision not to penalise establishes nothing
+    /// against the person, and no post's law restricts on it (each speaks of 犯罪记录, 受过刑事处罚,
+    /// 有罪判决 or 被行政处罚).
     pub fn covers(&self, record: &Candidate) -> bool {
+        let established = match (record.kind, record.established) {
+            (RecordKind::Criminal, Some(Established::Conviction)) => true,
+            (RecordKind::Criminal, Some(Established::DiscretionaryNonProsecution)) => {
+                self.discretionary_non_prosecution
+            }
+            (RecordKind::PublicSecurityViolation, Some(Established::Penalty)) => true,
+            _ => false,
+        };
+        if !established {
+            return false;
+        }
         if record.kind == RecordKind::PublicSecurityViolation {
             let listed = record
                 .violation_tags
@@ -219,6 +240,8 @@ struct PostFile {
     violation_behaviours: Vec<String>,
     #[serde(default)]
     violation_detention: bool,
+    #[serde(default)]
+    discretionary_non_prosecution: bool,
     basis: String,
 }
 
@@ -397,6 +420,7 @@ impl Disclosure {
                 violation_tags: post.violation_tags,
                 violation_behaviours: post.violation_behaviours,
                 violation_detention: post.violation_detention,
+                discretionary_non_prosecution: post.discretionary_non_prosecution,
                 basis: post.basis,
             });
         }

@@ -73,6 +73,11 @@ fn record(rng: &mut Rng, index: usize) -> Candidate {
             fengcun_domain::RecordKind::Criminal
         },
         sealed: rng.chance(50),
+        established: Some(if violation {
+            fengcun_access::Established::Penalty
+        } else {
+            fengcun_access::Established::Conviction
+        }),
         tags,
         charges: vec![charge.to_owned()],
         intentional,
@@ -262,6 +267,7 @@ fn vetting_sees_only_the_posts_categories() {
         record.intentional = intentional;
         // 有期徒刑: the teacher's scope covers intentional crimes so punished (教师法 art. 14).
         record.principal = Some(PrincipalKind::FixedTerm);
+        record.established = Some(fengcun_access::Established::Conviction);
         record.summary = json!({"case_code": record.case_code, "charges": [charge]});
     }
     let shown = |post: &str| -> Vec<String> {

@@ -4,7 +4,8 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, reason = "tests fail loudly")]
 
 use fengcun_access::{
-    Answer, Candidate, Disclosure, Grant, Purpose, Query, RequesterKind, Sees, answer, may_request,
+    Answer, Candidate, Disclosure, Established, Grant, Purpose, Query, RequesterKind, Sees, answer,
+    may_request,
 };
 use fengcun_domain::{Catalogue, PrincipalKind};
 use serde_json::json;
@@ -21,6 +22,8 @@ fn sealed(charge: &str, principal: Option<PrincipalKind>, political_rights: bool
         case_code: "110105-2024-000001".to_owned(),
         kind: fengcun_domain::RecordKind::Criminal,
         sealed: true,
+        // A punishment is a conviction's; without one, nothing established.
+        established: principal.map(|_| Established::Conviction),
         tags: entry.tags,
         charges: vec![entry.name.clone()],
         intentional: entry.culpability == fengcun_domain::Culpability::Intentional,
@@ -143,6 +146,56 @@ fn a_minors_contact_post_sees_the_crimes_article_62_names() {
                 sees(kind, "minors_contact", &record),
                 expected,
                 "{charge} for {}",
+                kind.code()
+            );
+        }
+    }
+}
+
+/// Only what a record establishes is vetted: a post's law speaks of convictions (受过刑事处罚, 有罪
+/// 判决) and, for posts in contact with minors, of the discretionary non-prosecution the 2020
+/// 入职查询意见 (art. 4(2)) names beside them — never of a case still open, an acquittal, a
+/// withdrawal or another non-prosecution: those establish nothing against the person.
+#[test]
+fn a_post_sees_what_a_record_establishes_and_nothing_open_or_acquitted() {
+    use Established::{Conviction, DiscretionaryNonProsecution};
+    // (charge, what the record establishes, post, covered)
+    let rows = [
+        ("强奸罪", Some(Conviction), "minors_contact", true),
+        (
+            "强奸罪",
+            Some(DiscretionaryNonProsecution),
+            "minors_contact",
+            true,
+        ),
+        // Still open (立案侦查), acquitted, withdrawn, not prosecuted on another ground.
+        ("强奸罪", None, "minors_contact", false),
+        ("猥亵儿童罪", None, "minors_contact", false),
+        ("盗窃罪", Some(Conviction), "civil_servant", true),
+        (
+            "盗窃罪",
+            Some(DiscretionaryNonProsecution),
+            "civil_servant",
+            false,
+        ),
+        ("盗窃罪", None, "civil_servant", false),
+        (
+            "盗窃罪",
+            Some(DiscretionaryNonProsecution),
+            "security_guard",
+            false,
+        ),
+        ("危险驾驶罪", None, "passenger_driver", false),
+        ("危险驾驶罪", Some(Conviction), "passenger_driver", true),
+    ];
+    for (charge, established, post, expected) in rows {
+        let mut record = sealed(charge, None, false);
+        record.established = established;
+        for kind in [RequesterKind::Employer, RequesterKind::PublicSecurity] {
+            assert_eq!(
+                sees(kind, post, &record),
+                expected,
+                "{charge}, {established:?}, {post}, for {}",
                 kind.code()
             );
         }

@@ -19,6 +19,7 @@ fn violation(behaviour: &str, tags: &[&str], detention: bool, sealed: bool) -> C
         case_code: "110105-2026-000009".to_owned(),
         kind: RecordKind::PublicSecurityViolation,
         sealed,
+        established: Some(fengcun_access::Established::Penalty),
         tags: Default::default(),
         charges: Vec::new(),
         intentional: false,
@@ -30,6 +31,12 @@ fn violation(behaviour: &str, tags: &[&str], detention: bool, sealed: bool) -> C
         summary: json!({"case_code": "110105-2026-000009", "violations": [behaviour]}),
         full: json!({"case_code": "110105-2026-000009", "violations": [behaviour], "full": true}),
     }
+}
+
+/// The record without a penalty decision: still open, not penalised, or its penalty revoked.
+fn undecided(mut record: Candidate) -> Candidate {
+    record.established = None;
+    record
 }
 
 fn query(kind: RequesterKind, purpose: Purpose, post: Option<&str>) -> Query {
@@ -177,6 +184,9 @@ fn the_entertainment_venue_post_sees_detention_for_prostitution_only() {
         (violation("嫖娼", &["prostitution"], false, true), false),
         (violation("拉客招嫖", &["prostitution"], true, true), false),
         (violation("殴打他人", &["person", "violence"], true, true), false),
+        // Only a penalty decision counts: a case accepted and not yet decided, a decision not to
+        // penalise, a revoked penalty establish nothing (入职查询意见 art. 4(3): 被行政处罚).
+        (undecided(violation("嫖娼", &["prostitution"], true, true)), false),
     ];
     for (record, shown) in cases {
         let given = answer(

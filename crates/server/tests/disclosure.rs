@@ -18,7 +18,7 @@ use fengcun_server::service::disclosure::LookupAnswer;
 use fengcun_server::{ApiKey, FixedClock, Role};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{Engine, Server, conviction};
+use support::{Engine, Server, conviction, event};
 
 mod support;
 
@@ -425,6 +425,50 @@ async fn every_requester_kind_and_purpose_sees_what_the_table_allows_and_no_seal
             .iter()
             .any(|e| e["actor"] == "user:hr-wang" && e["outcome"] == "no_right")
     );
+}
+
+/// A post's vetting sees only what a record establishes against the person: a rape case still
+/// under investigation (立案, not judged) is no 违法犯罪记录 a school's vetting may be shown
+/// (入职查询意见 art. 4: a conviction, a discretionary non-prosecution, an administrative penalty),
+/// while the police handling a case see it.
+#[tokio::test]
+async fn vetting_for_a_post_sees_no_case_still_open() {
+    let app = App::start().await;
+    app.user("judge-liu", "approver", Some("court"), None).await;
+    let approver = app.login("judge-liu").await;
+    let open_case = "110105-2026-000077";
+    app.send(&[event(
+        &format!("{open_case}/filed"),
+        "filed",
+        "2026-05-01",
+        open_case,
+        "public_security",
+        NOBODY,
+        json!({"charges": [{"name": "强奸罪"}], "offence_date": "2026-04-20"}),
+    )])
+    .await;
+    let (_, police) = app.key("ga-vetting", "clerk", "public_security").await;
+    let request = app
+        .request(
+            &police,
+            "special_post_vetting",
+            Some("minors_contact"),
+            NOBODY,
+        )
+        .await;
+    let (status, body) = app.approve(&approver, &request, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let vetting =
+        json!({"purpose": "special_post_vetting", "post": "minors_contact", "id_number": NOBODY});
+    let (status, answer) = app.lookup(&police, vetting).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer_of(&answer), "no_record", "{answer}");
+    let (_, answer) = app
+        .lookup(&police, lookup_body("case_handling", NOBODY))
+        .await;
+    let answer: Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(answer["answer"], "records", "{answer}");
+    assert_eq!(answer["records"][0]["case_code"], open_case, "{answer}");
 }
 
 #[tokio::test]

@@ -382,6 +382,20 @@ pub fn offence_names(record: &Record) -> Vec<String> {
     }
 }
 
+/// What a record's disposition establishes against the person (a post's vetting sees only that).
+fn established(facts: &Record) -> Option<fengcun_access::Established> {
+    use fengcun_access::Established;
+    use fengcun_domain::{Disposition, NonProsecutionGround};
+    match (facts.disposition, facts.non_prosecution_ground) {
+        (Disposition::Convicted, _) => Some(Established::Conviction),
+        (Disposition::NotProsecuted, Some(NonProsecutionGround::Discretionary)) => {
+            Some(Established::DiscretionaryNonProsecution)
+        }
+        (Disposition::Penalized, _) => Some(Established::Penalty),
+        _ => None,
+    }
+}
+
 /// A stored record as disclosure sees it on `today` (sealed on its date, whether or not the
 /// scheduler has run). An unopened sealed record has no content: it is hidden whatever it holds,
 /// for no covering grant exists.
@@ -438,6 +452,7 @@ pub fn candidate(record: &PersonRecord, today: fengcun_domain::Date) -> Result<C
             .and_then(|f| f.penalty)
             .is_some_and(|p| p.detention_days > 0),
         sealed: record.sealed_on(today),
+        established: facts.as_ref().and_then(established),
         tags: facts.as_ref().map_or(TagSet::EMPTY, Record::tags),
         charges,
         intentional: facts.as_ref().is_some_and(|f| {
