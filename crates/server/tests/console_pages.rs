@@ -62,7 +62,12 @@ async fn an_operator_sees_the_unacknowledged_notices_and_prints_one() {
         .unwrap();
     assert_eq!(run.status(), StatusCode::OK);
     // (Retried later, so on the record's timeline rather than among the failed.)
-    let (_, page) = get_page(&server, &cookies, &format!("/console/records/{SEALED_CASE}")).await;
+    let (_, page) = get_page(
+        &server,
+        &cookies,
+        &format!("/console/records/{SEALED_CASE}"),
+    )
+    .await;
     assert!(
         page.contains("机关 110105-fy 未配置接收地址，无法投递"),
         "{page}"
