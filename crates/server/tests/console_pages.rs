@@ -348,6 +348,22 @@ async fn the_language_is_remembered_per_user_across_logins() {
         .await
         .unwrap();
     assert_eq!(response.headers()["location"], "/console/lookup");
+    // A way back with a control character (a header split) goes to the console's home, not to a
+    // failure.
+    for back in [
+        "/console/%0aX:y",
+        "/console/%00",
+        "/console/%7F",
+        "//evil.example/",
+    ] {
+        let response = plain_client()
+            .get(format!("{}/console/lang/en?back={back}", server.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{back}");
+        assert_eq!(response.headers()["location"], "/console/", "{back}");
+    }
     let (linked, _) = console_login(&server, "clerk-zhang").await;
     let (_, page) = get_page(&server, &linked, "/console/").await;
     assert!(page.contains("<html lang=\"zh-CN\">"), "{page}");

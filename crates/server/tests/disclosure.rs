@@ -112,6 +112,21 @@ impl App {
         (response.status(), response.text().await.unwrap())
     }
 
+    /// The headers of a GET: what a browser is told to keep, frame and run.
+    async fn headers_of(&self, path: &str, who: &As) -> reqwest::header::HeaderMap {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        match who {
+            As::Key(key) => request = request.bearer_auth(key),
+            As::Session { cookie, .. } => {
+                request = request.header("cookie", format!("fengcun_session={cookie}"));
+            }
+            As::Nobody => {}
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        response.headers().clone()
+    }
+
     async fn post(&self, path: &str, who: &As, body: &Value) -> (StatusCode, Value) {
         let (status, text) = self
             .call(reqwest::Method::POST, path, who, Some(body))
@@ -430,9 +445,9 @@ async fn every_requester_kind_and_purpose_sees_what_the_table_allows_and_no_seal
 /// A post's vetting sees only what a record establishes against the person: a rape case still
 /// under investigation (立案, not judged) is no 违法犯罪记录 a school's vetting may be shown
 /// (入职查询意见 art. 4: a conviction, a discretionary non-prosecution, an administrative penalty),
-/// while the police handling a case see it.
+/// while the police handling a case see it; nor is a conviction before it takes effect.
 #[tokio::test]
-async fn vetting_for_a_post_sees_no_case_still_open() {
+async fn vetting_for_a_post_sees_no_case_still_open_nor_a_judgment_not_in_effect() {
     let app = App::start().await;
     app.user("judge-liu", "approver", Some("court"), None).await;
     let approver = app.login("judge-liu").await;
@@ -469,6 +484,37 @@ async fn vetting_for_a_post_sees_no_case_still_open() {
     let answer: Value = serde_json::from_str(&answer).unwrap();
     assert_eq!(answer["answer"], "records", "{answer}");
     assert_eq!(answer["records"][0]["case_code"], open_case, "{answer}");
+    // A first-instance conviction not yet in effect (appealed) is no criminal record either;
+    // once it takes effect, it is within the post's scope.
+    let appealed = "110105199806120030";
+    let case = "110105-2026-000078";
+    let events = conviction(
+        case,
+        appealed,
+        "强奸罪",
+        json!({"principal": "fixed_term", "months": 36}),
+        ["2026-01-10", "2026-05-20", "2026-06-01"],
+    );
+    app.send(&events[..2]).await;
+    let request = app
+        .request(
+            &police,
+            "special_post_vetting",
+            Some("minors_contact"),
+            appealed,
+        )
+        .await;
+    let (status, body) = app.approve(&approver, &request, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let vetting =
+        json!({"purpose": "special_post_vetting", "post": "minors_contact", "id_number": appealed});
+    let (_, answer) = app.lookup(&police, vetting.clone()).await;
+    assert_eq!(answer_of(&answer), "no_record", "{answer}");
+    app.send(&events[2..]).await;
+    let (_, answer) = app.lookup(&police, vetting).await;
+    let answer: Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(answer["answer"], "records", "{answer}");
+    assert_eq!(answer["records"][0]["case_code"], case, "{answer}");
 }
 
 #[tokio::test]
@@ -1065,6 +1111,28 @@ async fn certificates_issued_by_the_server_verify_offline_and_any_altered_byte_f
         page.contains("证明真实有效") && page.contains("未发现有犯罪记录"),
         "{page}"
     );
+    assert!(
+        page.contains("<p class=\"verdict verdict-valid\" id=\"verdict\">有效</p>"),
+        "{page}"
+    );
+    // A genuine notice of refusal reads as what it is, not in a clean certificate's green.
+    let refusal = convicted["token"].as_str().unwrap();
+    let (status, page) = app
+        .call(
+            reqwest::Method::GET,
+            &format!("/verify?token={refusal}"),
+            &As::Nobody,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("<p class=\"doc-title\" id=\"doc-title\">不予出具无犯罪记录证明通知书</p>")
+            && page.contains("verdict-refusal")
+            && page.contains("有效 · 不予出具无犯罪记录证明")
+            && !page.contains("verdict-valid"),
+        "{page}"
+    );
     // The printable page, for the person it is about.
     let number = own["number"].as_str().unwrap();
     let (status, printable) = app
@@ -1077,6 +1145,26 @@ async fn certificates_issued_by_the_server_verify_offline_and_any_altered_byte_f
         .await;
     assert_eq!(status, StatusCode::OK);
     assert!(printable.contains("<svg") && printable.contains("无犯罪记录证明"));
+    // The printable page, the public verification page and a JSON answer with personal data are
+    // kept by no browser or proxy, framed by no site, and run no script.
+    for (path, who) in [
+        (format!("/api/v1/certificates/{number}/page"), &person),
+        (format!("/verify?token={token}"), &As::Nobody),
+        ("/api/v1/me/records".to_owned(), &person),
+    ] {
+        let headers = app.headers_of(&path, who).await;
+        assert_eq!(headers["cache-control"], "no-store", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("default-src 'none'")
+                && csp.contains("frame-ancestors 'none'")
+                && !csp.contains("script-src 'unsafe")
+                && !csp.contains("*"),
+            "{path}: {csp}"
+        );
+    }
     // The address to check it online is the platform's public one, with its host: a phone that
     // scans the code must reach it.
     assert!(
@@ -1095,7 +1183,8 @@ async fn certificates_issued_by_the_server_verify_offline_and_any_altered_byte_f
     assert_eq!(issued[0]["actor"], "user:person-a");
     assert_eq!(issued[0]["subject"], format!("certificate:{number}"));
     assert_eq!(issued[1]["outcome"], "has_criminal_record");
-    assert_eq!(read.len(), 1);
+    // Two readings of the kept page: the printable page, and the headers' check above.
+    assert_eq!(read.len(), 2);
     assert_eq!(read[0]["subject"], format!("certificate:{number}"));
     // The refused application (a person asking for someone else's) names whom it was for, by the
     // pseudonymous person key, never the identity number.

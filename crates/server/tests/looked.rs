@@ -303,6 +303,9 @@ async fn a_police_clerks_timeline_read_for_case_handling_is_withheld_for_the_per
     assert_eq!(looks.len(), 1, "{looks:?}");
     assert_eq!(looks[0]["requester_kind"], "court");
     assert_eq!(looks[0]["agency"], "110105-fy");
+    // The record was sealed when the court's clerk read it: the list says a sealed record was
+    // shown (it said so only of reads under a grant).
+    assert_eq!(looks[0]["sealed_shown"], true, "{looks:?}");
     let appears = read_at
         .checked_add(jiff::SignedDuration::from_hours(90 * 24))
         .unwrap();
@@ -318,6 +321,7 @@ async fn a_police_clerks_timeline_read_for_case_handling_is_withheld_for_the_per
         .expect("the police clerk's read");
     assert_eq!(police["requester_kind"], "public_security");
     assert_eq!(police["purpose"], "case_handling");
+    assert_eq!(police["sealed_shown"], true, "{looks:?}");
     assert!(!format!("{looks:?}").contains("police-li"), "{looks:?}");
     server.stop();
 }

@@ -47,9 +47,14 @@ pub async fn page(
     caller: Caller,
     Path(number): Path<String>,
     Query(query): Query<PageQuery>,
-) -> Result<Html<String>, ApiError> {
-    Ok(Html(
-        certificates::page(&state, &caller, &number, query).await?,
+) -> Result<impl IntoResponse, ApiError> {
+    // The page is standalone: its style inline, its QR code an inline SVG; no script at all.
+    Ok((
+        [(
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        )],
+        Html(certificates::page(&state, &caller, &number, query).await?),
     ))
 }
 
@@ -69,8 +74,12 @@ pub async fn verify(
 pub async fn verify_page(
     State(state): State<AppState>,
     Query(request): Query<VerifyRequest>,
-) -> Html<String> {
-    Html(crate::console::verify_page(&certificates::verify(
-        &state, &request,
-    )))
+) -> impl IntoResponse {
+    // The console's stylesheet, and nothing else.
+    (
+        [(header::CONTENT_SECURITY_POLICY, crate::console::CSP)],
+        Html(crate::console::verify_page(&certificates::verify(
+            &state, &request,
+        ))),
+    )
 }

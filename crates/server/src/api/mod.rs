@@ -130,11 +130,38 @@ pub fn document() -> utoipa::openapi::OpenApi {
     document
 }
 
+/// The API's answers carry personal data (records, look-ups, certificates): no browser or proxy
+/// keeps them, no other site frames them, and what is HTML (a certificate's printable page, the
+/// public verification page) runs no script. A handler that answers HTML sets its own policy.
+const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
+
 pub fn router(state: AppState) -> Router {
+    use axum::http::HeaderValue;
+    use tower_http::set_header::SetResponseHeaderLayer;
     let (router, _) = routes().split_for_parts();
     router
         .layer(axum::middleware::map_response(
             crate::error::rejections_as_errors,
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(API_CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

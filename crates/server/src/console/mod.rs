@@ -77,7 +77,7 @@ pub fn stylesheet_path() -> &'static str {
 }
 
 /// No script but our own files, no inline script or style, no framing, forms only to us.
-const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
      connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 pub fn router(state: AppState) -> Router {
@@ -615,6 +615,8 @@ struct VerifyPage<'a> {
     word: &'static str,
     outcome: &'static str,
     message: &'a str,
+    /// The document's kind (证明 or 通知书), above the verdict.
+    title: Option<&'a str>,
     rows: Vec<(&'static str, &'a str)>,
 }
 
@@ -639,6 +641,7 @@ pub fn verify_page(result: &crate::service::certificates::Verification) -> Strin
         word,
         outcome: if result.valid { "valid" } else { "invalid" },
         message: &result.message,
+        title: result.verified.as_ref().map(|v| v.title.as_str()),
         rows,
     }
     .render()

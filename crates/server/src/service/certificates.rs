@@ -549,6 +549,11 @@ pub fn verify(state: &AppState, request: &VerifyRequest) -> Verification {
 pub fn verdict(result: &Verification) -> (&'static str, &'static str) {
     match &result.verified {
         None => ("invalid", "无效"),
+        // A genuine notice of refusal is no certificate of no criminal record: its verdict must
+        // not read like one (a large green 有效) to the employer who scans it.
+        Some(v) if v.in_force && v.result == "has_criminal_record" => {
+            ("refusal", "有效 · 不予出具无犯罪记录证明")
+        }
         Some(v) if v.in_force => ("valid", "有效"),
         Some(v) if v.validity.starts_with("已过有效期") => ("expired", "已过期"),
         Some(_) => ("not-yet-valid", "尚未生效"),

@@ -383,15 +383,22 @@ pub fn offence_names(record: &Record) -> Vec<String> {
 }
 
 /// What a record's disposition establishes against the person (a post's vetting sees only that).
+/// A judgment of guilt establishes it once it has taken effect: a first-instance judgment under
+/// appeal is no criminal record (CPL art. 12; 2021 MPS rules art. 2: 生效判决).
 fn established(facts: &Record) -> Option<fengcun_access::Established> {
     use fengcun_access::Established;
     use fengcun_domain::{Disposition, NonProsecutionGround};
     match (facts.disposition, facts.non_prosecution_ground) {
-        (Disposition::Convicted, _) => Some(Established::Conviction),
+        (Disposition::Convicted, _) if facts.judgment_effective_date.is_some() => {
+            Some(Established::Conviction)
+        }
         (Disposition::NotProsecuted, Some(NonProsecutionGround::Discretionary)) => {
             Some(Established::DiscretionaryNonProsecution)
         }
-        (Disposition::Penalized, _) => Some(Established::Penalty),
+        // Likewise a penalty decision, once it has taken effect (not while reconsidered).
+        (Disposition::Penalized, _) if facts.decision_effective_date.is_some() => {
+            Some(Established::Penalty)
+        }
         _ => None,
     }
 }

@@ -192,7 +192,7 @@ pub async fn who_looked(state: &AppState, caller: &Caller) -> Result<WhoLooked> 
             purpose: entry.purpose.clone(),
             basis,
             answer: entry.outcome.clone(),
-            sealed_shown: !grant_ids.is_empty(),
+            sealed_shown: !grant_ids.is_empty() || sealed_read(&detail, &me),
         });
     }
     looks.reverse();
@@ -206,6 +206,14 @@ pub async fn who_looked(state: &AppState, caller: &Caller) -> Result<WhoLooked> 
         withheld_notice,
         withholding_basis,
     })
+}
+
+/// Whether a timeline read showed this person's record while it was sealed (a holding agency's
+/// read, under no grant): its entry names whose records were sealed.
+fn sealed_read(detail: &serde_json::Value, me: &str) -> bool {
+    detail["sealed_for"]
+        .as_array()
+        .is_some_and(|keys| keys.iter().any(|key| key.as_str() == Some(me)))
 }
 
 fn grant_of(entry: &AuditEntry) -> Option<String> {

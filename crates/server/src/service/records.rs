@@ -378,6 +378,21 @@ pub async fn timeline(
         (None, Some(agency)) => super::requester_of_agency_code(state, agency).await?,
         (None, None) => None,
     };
+    // Whose records were behind the seal when read: a holding agency reads its own sealed
+    // records without a grant, and the person's list of who looked must say a sealed record was
+    // shown (it once said so only of reads under a grant).
+    let today = fengcun_domain::date::china_date(state.clock.now());
+    let sealed_for: Vec<&str> = lives
+        .iter()
+        .filter(|life| {
+            fengcun_lifecycle::sealed_on(
+                &life.record.state,
+                life.record.state_date.as_deref(),
+                today,
+            )
+        })
+        .map(|life| life.record.person_key.as_str())
+        .collect();
     let entry = AuditEvent::new(AuditKind::Lookup, &caller.name, outcome)
         .purpose(purpose.as_str())
         .subject(format!("case:{case_code}"))
@@ -388,6 +403,7 @@ pub async fn timeline(
             "requester_kind": requester_kind.map(RequesterKind::code),
             "agency": caller.agency,
             "shown": lives.len(),
+            "sealed_for": sealed_for,
         }));
     let entry = lives.iter().fold(entry, |entry, life| {
         entry.concerning(life.record.person_key.clone())
