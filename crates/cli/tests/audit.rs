@@ -122,7 +122,7 @@ async fn log_signed_with(backend: &str, scenario: &str, suite: fengcun_crypto::S
             "--database",
             &url,
             "--now",
-            "2026-01-01T00:00:00Z",
+            "2026-12-01T00:00:00Z",
         ],
     );
     assert!(imported.status.success(), "{}", text(&imported));

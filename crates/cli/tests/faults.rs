@@ -34,7 +34,7 @@ const PERSONS: [&str; 4] = [
     "110105199501150554",
 ];
 const NOBODY: &str = "110105198001010016";
-const NOW: &str = "2025-06-01T00:00:00Z";
+const NOW: &str = "2026-12-01T00:00:00Z";
 
 /// The newest PostgreSQL server binaries' directory, if any.
 fn pg_bin() -> Option<PathBuf> {

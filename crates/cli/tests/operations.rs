@@ -69,7 +69,7 @@ fn import(config: &Path) -> Output {
             "import",
             events().to_str().unwrap(),
             "--now",
-            "2025-06-01T00:00:00Z",
+            "2026-12-01T00:00:00Z",
         ],
     )
 }

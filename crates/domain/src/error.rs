@@ -40,6 +40,8 @@ pub enum FactError {
     NotAllowed(&'static str),
     #[error(transparent)]
     Sentence(#[from] SentenceError),
+    #[error("{date} is after today ({today}, China time): an event records what has happened")]
+    Future { date: String, today: String },
     #[error("{later} ({later_date}) is before {earlier} ({earlier_date})")]
     DateOrder {
         earlier: &'static str,

@@ -391,6 +391,25 @@ pub struct ValidEvent {
     pub identity: String,
 }
 
+impl ValidEvent {
+    /// Refuses an event dated after `today` (China time, the receiving clock's): an event records
+    /// what has happened, so a date to come is a mistake of the sender's (a year typed wrong, a
+    /// judgment's effective date sent before it came) that would otherwise seal or unseal on a
+    /// date nothing has decided yet.
+    pub fn check_not_future(&self, today: Date) -> Result<(), FieldError> {
+        if self.date > today {
+            return Err(FieldError::new(
+                "date",
+                FactError::Future {
+                    date: self.date.to_string(),
+                    today: today.to_string(),
+                },
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Event {
     /// Parses one JSON event as it arrives, naming the field of the first problem.
     pub fn parse(line: &[u8]) -> Result<ValidEvent, FieldError> {

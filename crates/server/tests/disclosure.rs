@@ -53,7 +53,12 @@ enum As {
 
 impl App {
     async fn start() -> App {
-        let mut config = support::config("cn-minor-opt1");
+        Self::start_under("cn-minor-opt1").await
+    }
+
+    /// A server whose policy in force is `policy`.
+    async fn start_under(policy: &str) -> App {
+        let mut config = support::config(policy);
         config.secure_cookies = false;
         config.public_url = Some("https://fengcun.example.gov.cn".into());
         let key = |name: &str, role: Role, secret: &str| ApiKey {
@@ -2255,18 +2260,29 @@ async fn requests_and_grants_say_whom_they_concern_masked_for_the_requester() {
 #[tokio::test]
 async fn an_overdue_pending_seal_is_hidden_though_the_scheduler_has_not_run() {
     // The clock reads 2026-06-01; the scheduler's first round is an hour of real time away.
-    let app = App::start().await;
+    // Under the tiered waiting periods (cn-minor-tiered, report §二(四)), theft punished with
+    // eighteen months' imprisonment is sealed two years after the sentence was served: served on
+    // 2024-06-05, sealed from 2026-06-05, pending until then. (Every event is dated in the past:
+    // an event dated after its arrival is refused.)
+    let app = App::start_under("cn-minor-tiered").await;
     let pending = generated_id(7);
-    let pending_case = "110105-2026-000007";
-    // Dangerous driving, 拘役 two months, the judgment taking effect on 2026-06-05: sealed from
-    // that day (cn-minor-opt1), pending until then.
-    let events = conviction(
+    let pending_case = "110105-2022-000007";
+    let mut events = conviction(
         pending_case,
         &pending,
-        "危险驾驶罪",
-        json!({"principal": "criminal_detention", "months": 2}),
-        ["2026-01-10", "2026-05-20", "2026-06-05"],
+        "盗窃罪",
+        json!({"principal": "fixed_term", "months": 18}),
+        ["2022-09-10", "2022-11-20", "2022-12-05"],
     );
+    events.push(support::event(
+        &format!("{pending_case}/completed"),
+        "execution_completed",
+        "2024-06-05",
+        pending_case,
+        "prison",
+        &pending,
+        json!({}),
+    ));
     app.send(&events).await;
     let mut callers = Vec::new();
     for kind in &KINDS[..6] {

@@ -78,7 +78,9 @@ fn case_events(
     events
 }
 
-/// The first person's second case: filed, then not prosecuted (discretionary) on 2026-06-10.
+/// The first person's second case: filed, then not prosecuted (discretionary) on 2026-05-20 —
+/// sealed that day, a 涉罪记录 (it was pending a seal on a decision dated after the clock, which
+/// an event can no longer be: an event dated after its arrival is refused).
 fn pending_case_events() -> Vec<Value> {
     let case = PENDING_CASE;
     let person = json!({"id_number": SEALED, "name": SEALED_NAME});
@@ -86,7 +88,7 @@ fn pending_case_events() -> Vec<Value> {
         json!({"idempotency_key": format!("{case}/filed"), "kind": "filed", "date": "2026-05-02", "case_code": case,
             "agency": {"kind": "public_security", "code": "110105-ga"}, "person": person,
             "charges": [{"name": "危险驾驶罪"}], "offence_date": "2026-05-01"}),
-        json!({"idempotency_key": format!("{case}/np"), "kind": "not_prosecuted", "date": "2026-06-10", "case_code": case,
+        json!({"idempotency_key": format!("{case}/np"), "kind": "not_prosecuted", "date": "2026-05-20", "case_code": case,
             "agency": {"kind": "procuratorate", "code": "110105-jc"}, "person": person,
             "charges": [{"name": "危险驾驶罪"}], "ground": "discretionary", "prior_convictions": 0}),
     ]
@@ -287,7 +289,7 @@ fn a_persons_session_finds_nothing_of_anyone_else() {
             ));
         }
         // The first person's second case: not prosecuted (酌定不起诉), the decision dated
-        // 2026-06-10 (the clock stands at 2026-06-01) — sealed on that date; being no conviction,
+        // 2026-05-20 (the clock stands at 2026-06-01) — sealed on that date; being no conviction,
         // it lifts no seal.
         events.extend(pending_case_events());
         server.send_events(OPERATOR, &events).await;
@@ -385,7 +387,7 @@ fn a_persons_session_finds_nothing_of_anyone_else() {
         .iter()
         .find(|r| r["case_code"] == PENDING_CASE)
         .unwrap();
-    assert_eq!(pending["state"], "pending_seal", "{pending}");
+    assert_eq!(pending["state"], "sealed", "{pending}");
     assert_eq!(
         pending["court"], "110105-jc",
         "the procuratorate decided it"
@@ -394,10 +396,10 @@ fn a_persons_session_finds_nothing_of_anyone_else() {
         pending["court_name"], "110105-jc",
         "no name configured: its code"
     );
-    assert_eq!(pending["state_date"], "2026-06-10");
+    assert_eq!(pending["state_date"], "2026-05-20");
     assert_eq!(
         pending["explanation"],
-        "您的这条记录符合封存条件，将于2026年6月10日封存，依据《轻微犯罪记录封存（调研报告第一种意见）》：涉罪记录自作出处理决定之日起封存（调研报告二(三)：侦查、起诉阶段的涉罪记录亦应予以封存）。"
+        "您的这条记录已于2026年5月20日封存，依据《轻微犯罪记录封存（调研报告第一种意见）》：涉罪记录自作出处理决定之日起封存（调研报告二(三)：侦查、起诉阶段的涉罪记录亦应予以封存）。"
     );
     let (status, notices) = runtime.block_on(as_session(
         &server,
@@ -620,11 +622,11 @@ async fn the_portal_in_a_browser() {
     let pending = browser
         .text(&format!("#record-{PENDING_CASE} .explanation"))
         .await;
-    assert!(pending.contains("将于2026年6月10日封存"), "{pending}");
+    assert!(pending.contains("已于2026年5月20日封存"), "{pending}");
     let badge = browser
         .text(&format!("#record-{PENDING_CASE} .badge"))
         .await;
-    assert_eq!(badge, "待封存");
+    assert_eq!(badge, "已封存");
     browser.screenshot("portal-records").await;
 
     // The notices, each the formal document.

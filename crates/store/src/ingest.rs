@@ -65,7 +65,12 @@ impl SqlStore {
         // persons that committed before this one, and none commits until this one has.
         self.lock_persons(tx, &person_keys).await?;
         let mut snapshot = self.read_snapshot(tx, events, &person_keys).await?;
-        let prepared = self.prepare(&mut snapshot, events, person_keys)?;
+        let prepared = self.prepare(
+            &mut snapshot,
+            events,
+            person_keys,
+            fengcun_domain::date::china_date(ctx.now),
+        )?;
         if prepared.pending.is_empty() {
             return Ok(prepared.outcomes);
         }
@@ -102,7 +107,12 @@ impl SqlStore {
         person_keys: Vec<String>,
         ctx: &Context,
     ) -> Result<(Plan, Effects), StoreError> {
-        let prepared = self.prepare(&mut snapshot, events, person_keys)?;
+        let prepared = self.prepare(
+            &mut snapshot,
+            events,
+            person_keys,
+            fengcun_domain::date::china_date(ctx.now),
+        )?;
         if prepared.pending.is_empty() {
             // As `ingest_in`: a batch of duplicates writes nothing.
             let plan = Plan {

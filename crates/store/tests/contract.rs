@@ -249,7 +249,7 @@ async fn sealing_on_judgment_effective_with_notices_duplicates_and_conflicts() {
         let fresh = event(
             "other-1",
             "execution_started",
-            "2024-03-15",
+            "2024-03-12",
             case,
             json!({"kind": "prison", "code": "110105-ks"}),
             ZHANG,
@@ -1204,6 +1204,49 @@ async fn corrections_revoke_and_retrials_unseal() {
             state(&store, retried, other).await.2.as_deref(),
             Some("retrial")
         );
+    }
+}
+
+/// An event dated after the receiving clock's day (China time) is a legally impossible fact: the
+/// batch is refused naming its line and field, and nothing of it is stored.
+#[tokio::test]
+async fn an_event_dated_after_today_is_refused_and_its_batch_stores_nothing() {
+    for store in stores("future").await {
+        let case = "110105-2024-000705";
+        let events = conviction(
+            case,
+            ZHANG,
+            "危险驾驶罪",
+            sentence("criminal_detention", Some(1)),
+            "2024-01-02",
+            "2024-03-01",
+            "2024-03-12",
+        );
+        // 2024-03-11 16:30 UTC is 2024-03-12 00:30 in China: the effective date is today there.
+        let c = ctx("cn-minor-opt1", "2024-03-11T16:30:00Z");
+        assert_eq!(
+            store.ingest(&events, &c).await.unwrap(),
+            vec![LineOutcome::Stored; 4]
+        );
+        let mut tomorrow = events[3].event.clone();
+        tomorrow.idempotency_key = "sent-a-day-early".into();
+        tomorrow.case_code = Some("110105-2024-000706".into());
+        tomorrow.date = "2024-03-13".into();
+        let error = store
+            .ingest(&[events[0].clone(), tomorrow.validate().unwrap()], &c)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, StoreError::Invalid { line: 2, error } if error.field == "date"),
+            "{error}"
+        );
+        assert!(
+            error
+                .to_string()
+                .contains("2024-03-13 is after today (2024-03-12"),
+            "{error}"
+        );
+        assert_eq!(store.counts().await.unwrap().events, 4);
     }
 }
 

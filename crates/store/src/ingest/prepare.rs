@@ -106,6 +106,7 @@ impl SqlStore {
         snapshot: &mut Snapshot,
         events: &'a [ValidEvent],
         person_keys: Vec<String>,
+        today: fengcun_domain::Date,
     ) -> Result<Prepared<'a>, StoreError> {
         let mut new_mappings: Vec<(String, String, String)> = Vec::new();
         let mut seen: HashMap<(&str, &str), Vec<u8>> = HashMap::new();
@@ -114,6 +115,9 @@ impl SqlStore {
         for ((index, valid), person_key) in events.iter().enumerate().zip(person_keys) {
             let line = index + 1;
             let event = &valid.event;
+            valid
+                .check_not_future(today)
+                .map_err(|error| StoreError::Invalid { line, error })?;
             let case_code =
                 resolve_case_code(valid, line, &mut snapshot.mappings, &mut new_mappings)?;
             let canonical =
