@@ -48,6 +48,10 @@ const SQLITE: &[(i64, &str)] = &[
         22,
         include_str!("../migrations/sqlite/0022_case_documents.sql"),
     ),
+    (
+        23,
+        include_str!("../migrations/sqlite/0023_certificates.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_core.sql")),
@@ -92,6 +96,10 @@ const POSTGRES: &[(i64, &str)] = &[
         22,
         include_str!("../migrations/postgres/0022_case_documents.sql"),
     ),
+    (
+        23,
+        include_str!("../migrations/postgres/0023_certificates.sql"),
+    ),
 ];
 
 /// Conversions of a table's shape that run before their version's SQL, and only over a database
@@ -107,6 +115,13 @@ struct Conversion {
 }
 
 const CONVERSIONS: &[Conversion] = &[
+    Conversion {
+        version: 23,
+        table: "certificates",
+        column: "sealed",
+        sqlite: include_str!("../migrations/sqlite/0023_certificates_column.sql"),
+        postgres: include_str!("../migrations/postgres/0023_certificates_column.sql"),
+    },
     Conversion {
         version: 18,
         table: "notices",

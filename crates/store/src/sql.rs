@@ -246,6 +246,8 @@ impl SqlStore {
             store.rewrite_legacy_content_hashes().await?;
             // Document numbers kept in plaintext before migration 22 become MACs.
             store.convert_case_numbers().await?;
+            // Certificate files kept in clear before migration 23 are sealed.
+            store.seal_kept_certificates().await?;
         }
         Ok(store)
     }

@@ -3244,6 +3244,80 @@ async fn document_numbers_of_an_older_database_become_macs_at_open() {
     }
 }
 
+/// A certificate file kept in clear (before migration 23) is sealed at the next opening with the
+/// key: it reads back the same, and the name on it is no longer in the database file.
+#[tokio::test]
+async fn certificate_files_kept_in_clear_are_sealed_at_open() {
+    for url in fresh_urls("certificate_seal").await {
+        let keys = Keys::new(MasterKey::generate());
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        let now: jiff::Timestamp = "2024-06-01T00:00:00Z".parse().unwrap();
+        let certificate = fengcun_store::CertificateRow {
+            number: "FC-2024-0000000A".into(),
+            person_key: keys.person_key("id:110105199003070025"),
+            result: fengcun_store::CertificateOutcome::NoCriminalRecord,
+            issued_by: "user:counter".into(),
+            issued_at: "2024-06-01T00:00:00Z".into(),
+            file: "{\"name\":\"欧阳明月\",\"id_hash\":\"00\"}"
+                .as_bytes()
+                .to_vec(),
+        };
+        store.put_certificate(&certificate, &[], now).await.unwrap();
+        let (kept,): (Vec<u8>,) = sqlx::query_as("SELECT file FROM certificates")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_ne!(kept, certificate.file, "{url}: sealed when written");
+        // Back as before migration 23: the file in clear.
+        sqlx::query("UPDATE certificates SET file = $1, sealed = 0")
+            .bind(certificate.file.clone())
+            .execute(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(
+            store.certificate(&certificate.number).await.unwrap(),
+            Some(certificate.clone()),
+            "{url}: a file in clear reads as it is"
+        );
+        drop(store);
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        let (kept, sealed): (Vec<u8>, i64) =
+            sqlx::query_as("SELECT file, sealed FROM certificates")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(sealed, 1, "{url}");
+        assert!(
+            !kept.windows(12).any(|w| w == "欧阳明月".as_bytes()),
+            "{url}"
+        );
+        assert_eq!(
+            store.certificate(&certificate.number).await.unwrap(),
+            Some(certificate.clone()),
+            "{url}"
+        );
+        assert_eq!(
+            store
+                .person_certificates(&certificate.person_key)
+                .await
+                .unwrap(),
+            vec![certificate.clone()],
+            "{url}"
+        );
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            sqlx::raw_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(store.pool())
+                .await
+                .unwrap();
+            let file = std::fs::read(path).unwrap();
+            assert!(
+                !file.windows(12).any(|w| w == "欧阳明月".as_bytes()),
+                "{url}: the name is still in the file"
+            );
+        }
+    }
+}
+
 /// Puts a database's `events` back as migrations 1–5 left them: idempotency keys unique across
 /// the platform (from the layout of migrations 1–16, to which the store puts them back first).
 async fn events_before_migration_8(store: &SqlStore) {

@@ -147,6 +147,21 @@ async fn the_master_key_rotates_online_resumes_after_a_crash_and_the_old_key_is_
             disabled: false,
         };
         assert!(server.add_user(&person, &[], c.now).await.unwrap());
+        // And a kept certificate's file (migration 23).
+        let certificate = fengcun_store::CertificateRow {
+            number: "FC-2024-00000001".into(),
+            person_key: server.keys().person_key(&id_number(0, true)),
+            result: fengcun_store::CertificateOutcome::NoCriminalRecord,
+            issued_by: "user:counter".into(),
+            issued_at: "2024-06-01T00:00:00Z".into(),
+            file: "{\"certificate\":{\"person\":{\"name\":\"张三\"}}}"
+                .as_bytes()
+                .to_vec(),
+        };
+        server
+            .put_certificate(&certificate, &[], c.now)
+            .await
+            .unwrap();
         let straggler = fengcun_store::open(&url, Keys::new(old.clone()))
             .await
             .unwrap();
@@ -252,6 +267,10 @@ async fn the_master_key_rotates_online_resumes_after_a_crash_and_the_old_key_is_
                 .name
                 .as_deref(),
             Some("张三")
+        );
+        assert_eq!(
+            fresh.certificate("FC-2024-00000001").await.unwrap(),
+            Some(certificate.clone())
         );
         assert_eq!(fresh.events().await.unwrap().len(), 45 * 3);
         assert_eq!(

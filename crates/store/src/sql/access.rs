@@ -822,14 +822,18 @@ impl SqlStore {
         let mut tx = self.begin_write().await?;
         self.insert_row(
             &mut tx,
-            "INSERT INTO certificates (number, person_key, result, issued_by, issued_at, file) VALUES",
+            "INSERT INTO certificates (number, person_key, result, issued_by, issued_at, file, sealed) VALUES",
             [
                 Param::text(certificate.number.as_str()),
                 Param::text(certificate.person_key.as_str()),
                 Param::text(certificate.result.as_str()),
                 Param::text(certificate.issued_by.as_str()),
                 Param::text(certificate.issued_at.as_str()),
-                Param::Blob(certificate.file.clone()),
+                Param::Blob(self.keys.seal_detail(
+                    &certificate_context(&certificate.number),
+                    &certificate.file,
+                )),
+                Param::Int(1),
             ],
             "",
         )
@@ -843,23 +847,68 @@ impl SqlStore {
         &self,
         number: &str,
     ) -> Result<Option<CertificateRow>, StoreError> {
-        let row: Option<(String, String, String, String, String, Vec<u8>)> = sqlx::query_as(
-            "SELECT number, person_key, result, issued_by, issued_at, file FROM certificates WHERE number = $1",
+        let row: Option<CertificateColumns> = sqlx::query_as(
+            "SELECT number, person_key, result, issued_by, issued_at, file, sealed FROM certificates WHERE number = $1",
         )
         .bind(number)
         .fetch_optional(self.pool())
         .await?;
-        row.map(|(number, person_key, result, issued_by, issued_at, file)| {
-            Ok(CertificateRow {
-                result: decode("certificates.result", &result, CertificateOutcome::parse)?,
-                number,
-                person_key,
-                issued_by,
-                issued_at,
-                file,
-            })
+        row.map(|columns| self.certificate_row(columns)).transpose()
+    }
+
+    /// A kept certificate as read: its file opened (one kept before migration 23 is in clear
+    /// until the opening with the key seals it).
+    fn certificate_row(&self, columns: CertificateColumns) -> Result<CertificateRow, StoreError> {
+        let (number, person_key, result, issued_by, issued_at, file, sealed) = columns;
+        let file = if sealed == 0 {
+            file
+        } else {
+            self.keys
+                .open_detail(&certificate_context(&number), &file)?
+        };
+        Ok(CertificateRow {
+            result: decode("certificates.result", &result, CertificateOutcome::parse)?,
+            number,
+            person_key,
+            issued_by,
+            issued_at,
+            file,
         })
-        .transpose()
+    }
+
+    /// Seals the files of certificates kept before migration 23, 500 a transaction, resumable.
+    pub(crate) async fn seal_kept_certificates(&self) -> Result<(), StoreError> {
+        loop {
+            let mut tx = self.begin_write().await?;
+            let rows: Vec<(String, Vec<u8>)> = sqlx::query_as(
+                "SELECT number, file FROM certificates WHERE sealed = 0 ORDER BY number LIMIT 500",
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let sqlite = self.backend == crate::types::Backend::Sqlite;
+            if sqlite {
+                // The clear files are overwritten in the file, not left in free pages.
+                sqlx::raw_sql("PRAGMA secure_delete = ON")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for (number, file) in rows {
+                sqlx::query("UPDATE certificates SET file = $1, sealed = 1 WHERE number = $2")
+                    .bind(self.keys.seal_detail(&certificate_context(&number), &file))
+                    .bind(number)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            if sqlite {
+                sqlx::raw_sql("PRAGMA secure_delete = OFF")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        }
     }
 }
 
@@ -1070,24 +1119,24 @@ impl AccessStore for SqlStore {
         &self,
         person_key: &str,
     ) -> Result<Vec<CertificateRow>, StoreError> {
-        let rows: Vec<(String, String, String, String, String, Vec<u8>)> = sqlx::query_as(
-            "SELECT number, person_key, result, issued_by, issued_at, file FROM certificates \
+        let rows: Vec<CertificateColumns> = sqlx::query_as(
+            "SELECT number, person_key, result, issued_by, issued_at, file, sealed FROM certificates \
              WHERE person_key = $1 ORDER BY issued_at, number",
         )
         .bind(person_key)
         .fetch_all(self.pool())
         .await?;
         rows.into_iter()
-            .map(|(number, person_key, result, issued_by, issued_at, file)| {
-                Ok(CertificateRow {
-                    result: decode("certificates.result", &result, CertificateOutcome::parse)?,
-                    number,
-                    person_key,
-                    issued_by,
-                    issued_at,
-                    file,
-                })
-            })
+            .map(|columns| self.certificate_row(columns))
             .collect()
     }
+}
+
+/// A certificate's columns: number, person key, result, issuer, time, file, whether sealed.
+type CertificateColumns = (String, String, String, String, String, Vec<u8>, i64);
+
+/// What a kept certificate's file is sealed under: its number, so that a file moved to another
+/// row does not open.
+fn certificate_context(number: &str) -> String {
+    format!("certificate/{number}")
 }

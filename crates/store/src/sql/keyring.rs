@@ -457,20 +457,36 @@ impl SqlStore {
         Ok((done, Some(last)))
     }
 
-    /// Re-wraps the keys of the sealed details kept outside records: users' enrolled names and
-    /// whom requests are about (`Keys::seal_detail`: length, wrapped key, envelope).
+    /// Re-wraps the keys of the sealed details kept outside records: users' enrolled names, whom
+    /// requests are about and kept certificates' files (`Keys::seal_detail`: length, wrapped key,
+    /// envelope).
     async fn rewrap_details(&self, tx: &mut sqlx::AnyConnection) -> Result<(), StoreError> {
-        for (table, key, column, context) in [
-            ("users", "username", "name_sealed", "user"),
+        for (table, key, column, context, sealed) in [
+            (
+                "users",
+                "username",
+                "name_sealed",
+                "user",
+                "name_sealed IS NOT NULL",
+            ),
             (
                 "penetration_requests",
                 "request_id",
                 "person_sealed",
                 "request",
+                "person_sealed IS NOT NULL",
+            ),
+            // Sealed at every opening with the key before a rotation can run (migration 23).
+            (
+                "certificates",
+                "number",
+                "file",
+                "certificate",
+                "sealed = 1",
             ),
         ] {
             let rows: Vec<(String, Vec<u8>)> = sqlx::query_as(&format!(
-                "SELECT {key}, {column} FROM {table} WHERE {column} IS NOT NULL"
+                "SELECT {key}, {column} FROM {table} WHERE {sealed}"
             ))
             .fetch_all(&mut *tx)
             .await?;
