@@ -380,7 +380,7 @@ fn a_persons_session_finds_nothing_of_anyone_else() {
     // The dates and the bases as the policy (data/policies/cn-minor-opt1.toml) writes them.
     assert_eq!(
         sealed["explanation"],
-        "您的这条记录已于2024年3月12日封存，依据《轻微犯罪记录封存（调研报告第一种意见）》：自判决生效之日起自动封存（调研报告二(四)：自动封存，以刑事程序终结为节点）。"
+        "您的这条记录已于2024年3月12日封存，依据最高人民法院咨询委员会第六调研组《建立轻微犯罪记录封存制度的调研报告》第一种意见（研究方案，尚非有效法律文件）：自判决生效之日起自动封存（调研报告二(四)：自动封存，以刑事程序终结为节点）。"
     );
     assert_eq!(sealed["state_date"], "2024-03-12");
     let pending = records
@@ -399,7 +399,7 @@ fn a_persons_session_finds_nothing_of_anyone_else() {
     assert_eq!(pending["state_date"], "2026-05-20");
     assert_eq!(
         pending["explanation"],
-        "您的这条记录已于2026年5月20日封存，依据《轻微犯罪记录封存（调研报告第一种意见）》：涉罪记录自作出处理决定之日起封存（调研报告二(三)：侦查、起诉阶段的涉罪记录亦应予以封存）。"
+        "您的这条记录已于2026年5月20日封存，依据最高人民法院咨询委员会第六调研组《建立轻微犯罪记录封存制度的调研报告》第一种意见（研究方案，尚非有效法律文件）：涉罪记录自作出处理决定之日起封存（调研报告二(三)：侦查、起诉阶段的涉罪记录亦应予以封存）。"
     );
     let (status, notices) = runtime.block_on(as_session(
         &server,
@@ -611,7 +611,7 @@ async fn the_portal_in_a_browser() {
         .await;
     assert_eq!(
         sealed,
-        "您的这条记录已于2024年3月12日封存，依据《轻微犯罪记录封存（调研报告第一种意见）》：自判决生效之日起自动封存（调研报告二(四)：自动封存，以刑事程序终结为节点）。"
+        "您的这条记录已于2024年3月12日封存，依据最高人民法院咨询委员会第六调研组《建立轻微犯罪记录封存制度的调研报告》第一种意见（研究方案，尚非有效法律文件）：自判决生效之日起自动封存（调研报告二(四)：自动封存，以刑事程序终结为节点）。"
     );
     // Who decided it, by the name a person knows the court by.
     let card = browser.text(&format!("#record-{SEALED_CASE}")).await;

@@ -419,15 +419,20 @@ fn explain_state(
     policy: Option<&Policy>,
     disposition: Option<Disposition>,
     noun: &str,
+    issuing: &fengcun_lifecycle::Issuing,
 ) {
     let date = chinese_date(record.state_date.as_deref());
     let reasons = decision.map(|d| d.reasons.as_slice()).unwrap_or_default();
-    // 《政策名称》：自判决生效之日起自动封存（调研报告二(四)：…）
+    // The instrument the notices cite (a preset's own title is no legal instrument, and a
+    // research proposal says it is one: 研究方案，尚非有效法律文件), then the timing rule:
+    // ……调研报告》第一种意见（研究方案，尚非有效法律文件）：自判决生效之日起自动封存（调研报告二(四)：…）
     let seal_basis = |bases: &[String]| match (policy, timing_of(policy, reasons)) {
         (Some(policy), Some(timing)) => {
             format!(
-                "《{}》：{}（{}）",
-                policy.meta.title, timing.text, timing.basis
+                "{}：{}（{}）",
+                issuing.instrument(&policy.meta),
+                timing.text,
+                timing.basis
             )
         }
         _ if bases.is_empty() => "封存政策".to_owned(),
@@ -662,7 +667,14 @@ pub async fn my_records(state: &AppState, caller: &Caller) -> Result<MyRecords> 
             None => None,
         };
         let disposition = facts.as_ref().map(|f| f.disposition);
-        explain_state(&mut mine, decision, policy, disposition, noun);
+        explain_state(
+            &mut mine,
+            decision,
+            policy,
+            disposition,
+            noun,
+            &state.config.notices,
+        );
         records.push(mine);
     }
     let entry = AuditEvent::new(AuditKind::Lookup, &caller.name, "records")
