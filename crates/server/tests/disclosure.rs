@@ -600,6 +600,24 @@ async fn penetration_requests_grants_expiry_revocation_and_vetting_scopes() {
         answer_of(&app.lookup(&clerk, sealed_lookup()).await.1),
         "records"
     );
+    // The clerk may not revoke it; the refusal names the grant it was aimed at.
+    let (status, _) = app
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/grants/{second}"),
+            &clerk,
+            Some(&json!({"reason": "不再需要"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let refused_revocation: Vec<Value> = app
+        .audit()
+        .await
+        .into_iter()
+        .filter(|e| e["kind"] == "forbidden" && e["outcome"] == "grant_revocation")
+        .collect();
+    assert_eq!(refused_revocation.len(), 1, "{refused_revocation:?}");
+    assert_eq!(refused_revocation[0]["subject"], format!("grant:{second}"));
     let (status, _) = app
         .call(
             reqwest::Method::DELETE,
@@ -2013,6 +2031,8 @@ async fn keys_name_their_owner_and_an_owner_approves_none_of_their_own_requests(
     let refused = entries_of(&app, "forbidden", "self_approval").await;
     assert_eq!(refused.len(), 1);
     assert_eq!(refused[0]["actor"], "user:judge-liu");
+    // The refused attempt names what it was aimed at.
+    assert_eq!(refused[0]["subject"], format!("request:{request}"));
     // Another approver may.
     app.user("judge-wu", "approver", Some("court"), None).await;
     let other = app.login("judge-wu").await;

@@ -142,6 +142,21 @@ pub async fn refuse(
     refuse_as(state, entry, reason).await
 }
 
+/// [`refuse`] of an action aimed at one thing (`request:<id>`, `grant:<id>`): the entry names it,
+/// so that an auditor sees what a refused attempt was aimed at.
+pub async fn refuse_about(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    subject: String,
+    reason: String,
+) -> Result<ServiceError> {
+    let entry = AuditEvent::new(AuditKind::Forbidden, &caller.name, action)
+        .subject(subject)
+        .detail(serde_json::json!({"reason": reason}));
+    refuse_as(state, entry, reason).await
+}
+
 /// Refuses, audited as `entry`: for a refusal that has its own kind of entry (a request refused
 /// by the disclosure table is a `request` entry with outcome `refused`).
 pub async fn refuse_as(

@@ -10,7 +10,7 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use super::disclosure::{ASKERS, asking};
-use super::{Caller, Result, ServiceError, parse_code, refuse, refuse_as};
+use super::{Caller, Result, ServiceError, parse_code, refuse, refuse_about, refuse_as};
 use crate::AppState;
 use crate::config::Role;
 use crate::limits;
@@ -294,7 +294,8 @@ pub async fn decide(
     if let Err(reason) = fengcun_access::may_approve(&request.requester, &caller.name)
         .and_then(|()| fengcun_access::may_approve(&requester_owner, &caller.owner))
     {
-        return Err(refuse(state, caller, "self_approval", reason).await?);
+        let subject = format!("request:{id}");
+        return Err(refuse_about(state, caller, "self_approval", subject, reason).await?);
     }
     let now = state.clock.now();
     let purpose = request.purpose;
@@ -441,10 +442,11 @@ pub async fn revoke_grant(
     body: Revocation,
 ) -> Result<Revoked> {
     if !caller.holds(&[Role::Approver, Role::Administrator]) {
-        return Err(refuse(
+        return Err(refuse_about(
             state,
             caller,
             "grant_revocation",
+            format!("grant:{id}"),
             "only an approver or administrator revokes grants".into(),
         )
         .await?);
