@@ -788,6 +788,7 @@ async fn a_violation_record_shows_its_behaviour_and_penalty() {
     let server = start("portal-violation", "2026-06-01T02:00:00Z").await;
     let id = "110105199203070011";
     let case = "110105-2026-9000000031";
+    const EARLIER: &str = "110105-2025-9000000044";
     let person = json!({"id_number": id, "name": "赵违法"});
     let police = json!({"kind": "public_security", "code": "110105-ga"});
     let events = vec![
@@ -798,6 +799,14 @@ async fn a_violation_record_shows_its_behaviour_and_penalty() {
             "penalty": {"detention_days": 10, "fine_yuan": 500}}),
         json!({"idempotency_key": "v/effective", "kind": "violation_decision_effective", "date": "2026-02-12",
             "case_code": case, "agency": police, "person": person}),
+        // An earlier one, decided in 2025: sealed on the day art. 136 came into force.
+        json!({"idempotency_key": "w/accepted", "kind": "violation_accepted", "date": "2025-03-01", "case_code": EARLIER,
+            "agency": police, "person": person, "offence_date": "2025-03-01", "violations": [{"name": "殴打他人"}]}),
+        json!({"idempotency_key": "w/penalized", "kind": "violation_penalized", "date": "2025-03-05", "case_code": EARLIER,
+            "agency": police, "person": person, "violations": [{"name": "殴打他人"}],
+            "penalty": {"fine_yuan": 200}}),
+        json!({"idempotency_key": "w/effective", "kind": "violation_decision_effective", "date": "2025-03-05",
+            "case_code": EARLIER, "agency": police, "person": person}),
     ];
     server.send_events(OPERATOR, &events).await;
     let code = enrol(&server, id, "赵违法").await["code"]
@@ -819,8 +828,33 @@ async fn a_violation_record_shows_its_behaviour_and_penalty() {
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let body: Value = serde_json::from_str(&body).unwrap();
-    let record = &body["records"][0];
-    assert_eq!(record["case_code"], case, "{body}");
+    let of = |code: &str| {
+        body["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["case_code"] == code)
+            .unwrap_or_else(|| panic!("no {code} in {body}"))
+            .clone()
+    };
+    // The earlier record's date is the day the law came into force, and the sentence says so; the
+    // later one's is its decision's, and the sentence says nothing of it.
+    let earlier = of(EARLIER);
+    assert_eq!(earlier["state_date"], "2026-01-01", "{earlier}");
+    let explained = earlier["explanation"].as_str().unwrap();
+    assert!(
+        explained.starts_with("您的这条违法记录已于2026年1月1日封存")
+            && explained.contains("本规则自2026年1月1日起施行"),
+        "{explained}"
+    );
+    let record = of(case);
+    assert!(
+        !record["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("本规则自2026年1月1日起施行"),
+        "{record}"
+    );
     assert_eq!(record["kind_text"], "违法记录", "{record}");
     assert_eq!(record["charges"], json!(["殴打他人"]), "{record}");
     assert_eq!(record["state"], "sealed", "{record}");

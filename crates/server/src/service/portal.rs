@@ -426,10 +426,20 @@ fn explain_state(
     // The instrument the notices cite (a preset's own title is no legal instrument, and a
     // research proposal says it is one: 研究方案，尚非有效法律文件), then the timing rule:
     // ……调研报告》第一种意见（研究方案，尚非有效法律文件）：自判决生效之日起自动封存（调研报告二(四)：…）
+    // Where the date is the day the policy came into force (a record that qualified before it),
+    // that is what set it, and the sentence says so rather than the timing rule alone.
+    let in_force_set_date = policy
+        .and_then(|p| p.meta.effective_from)
+        .is_some_and(|from| record.state_date.as_deref() == Some(from.to_string().as_str()));
+    let in_force = reasons
+        .iter()
+        .find(|r| r.rule == "policy_in_force" && in_force_set_date)
+        .map(|r| format!("；{}", r.text))
+        .unwrap_or_default();
     let seal_basis = |bases: &[String]| match (policy, timing_of(policy, reasons)) {
         (Some(policy), Some(timing)) => {
             format!(
-                "{}：{}（{}）",
+                "{}：{}（{}）{in_force}",
                 issuing.instrument(&policy.meta),
                 timing.text,
                 timing.basis
