@@ -419,7 +419,7 @@ async fn lookup(
     browser.go("/console/lookup").await;
     browser.select("#lookup-purpose", purpose).await;
     if let Some(post) = post {
-        browser.fill("#lookup-post", post).await;
+        browser.select("#lookup-post", post).await;
     }
     browser.fill("#lookup-basis", "测试查询依据").await;
     if let Some(id) = id {

@@ -468,3 +468,42 @@ async fn the_pages_in_a_browser() {
     browser.close().await;
     server.running.stop();
 }
+
+/// A vetting post is chosen from the listed posts, by title, on the look-up and request forms (a
+/// title typed where the code was wanted was answered 无权查询); a request's post reads by its
+/// title in the list.
+#[tokio::test]
+async fn vetting_posts_are_chosen_by_title_and_listed_by_title() {
+    let server = start("pages-posts").await;
+    let (cookies, token) = console_login(&server, "hr-wang").await;
+    for path in ["/console/lookup", "/console/requests"] {
+        let (status, page) = get_page(&server, &cookies, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {page}");
+        assert!(
+            page.contains("<option value=\"minors_contact\">密切接触未成年人的工作岗位"),
+            "{path}: {page}"
+        );
+        assert!(
+            !page.contains("<input name=\"post\""),
+            "{path}: a free text field"
+        );
+    }
+    let (status, page) = post_form(
+        &server,
+        &cookies,
+        "/console/requests",
+        &[
+            ("csrf_token", &token),
+            ("purpose", "special_post_vetting"),
+            ("post", "teacher"),
+            ("id_number", SEALED),
+            ("basis", "招聘岗位入职审查"),
+            ("reason", "入职审查需要"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("（教师资格）"), "{page}");
+    assert!(!page.contains("（teacher）"), "{page}");
+    server.running.stop();
+}

@@ -675,9 +675,10 @@ pub(crate) const TEXTS: &[(&str, &str, &str)] = &[
     ("lookup.grant", "依据授权", "Under grant"),
     (
         "lookup.post_hint",
-        "特殊岗位从业审查时填写",
+        "特殊岗位从业审查时选择",
         "for special post vetting",
     ),
+    ("lookup.no_post", "（不涉及特殊岗位）", "(no special post)"),
     (
         "lookup.either",
         "请填写身份证号或案件编号（至少一项）",

@@ -42,6 +42,7 @@ pub struct Answer {
 struct LookupPage {
     ctx: Ctx,
     purposes: Vec<Choice>,
+    posts: Vec<super::requests::PostChoice>,
     notice: Option<Notice>,
     answer: Option<Answer>,
 }
@@ -54,11 +55,12 @@ struct AnswerFragment {
     answer: Option<Answer>,
 }
 
-pub async fn page(page: Page) -> Response {
+pub async fn page(State(state): State<AppState>, page: Page) -> Response {
     let purposes = purpose_choices(page.lang);
     render(&LookupPage {
         ctx: page.ctx,
         purposes,
+        posts: super::requests::post_choices(&state),
         notice: None,
         answer: None,
     })
@@ -147,6 +149,7 @@ pub async fn lookup(
     let html = LookupPage {
         ctx: page.ctx,
         purposes,
+        posts: super::requests::post_choices(&state),
         notice,
         answer,
     };

@@ -30,10 +30,31 @@ pub fn purpose_choices(lang: Lang) -> Vec<Choice> {
         .collect()
 }
 
+/// A vetting post as a form offers it: its code, and its title (the post's law names it).
+pub struct PostChoice {
+    pub value: String,
+    pub text: String,
+}
+
+/// The listed vetting posts (data/disclosure/vetting-posts.toml): a form offers these, so that
+/// nobody types a post's title where its code is wanted and is told 无权查询 for it.
+pub fn post_choices(state: &AppState) -> Vec<PostChoice> {
+    state
+        .disclosure
+        .posts
+        .iter()
+        .map(|post| PostChoice {
+            value: post.code.clone(),
+            text: post.title.clone(),
+        })
+        .collect()
+}
+
 #[derive(Template)]
 #[template(path = "requests.html")]
 struct RequestsPage {
     ctx: Ctx,
+    posts: Vec<PostChoice>,
     notice: Option<Notice>,
     /// The caller's name as requests name their requester.
     me: String,
@@ -73,11 +94,22 @@ async fn page_with(
         decided,
         grants,
         purposes: purpose_choices(page.lang),
+        posts: post_choices(state),
         now: state.clock.now().to_string(),
         notice,
         ctx: page.ctx,
     };
     (status, render(&html)).into_response()
+}
+
+impl RequestsPage {
+    /// A post as a list names it: its title (its code only where no listed post has it).
+    fn post_title(&self, code: &str) -> String {
+        self.posts
+            .iter()
+            .find(|p| p.value == code)
+            .map_or_else(|| code.to_owned(), |p| p.text.clone())
+    }
 }
 
 pub async fn page(State(state): State<AppState>, page: Page) -> Response {
