@@ -505,5 +505,9 @@ async fn vetting_posts_are_chosen_by_title_and_listed_by_title() {
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("（教师资格）"), "{page}");
     assert!(!page.contains("（teacher）"), "{page}");
+    // The counter's enrolment form is not shown to an employer (only refused when sent, before).
+    let (status, page) = get_page(&server, &cookies, "/console/enrol").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
+    assert!(!page.contains("name=\"id_number\""), "{page}");
     server.running.stop();
 }

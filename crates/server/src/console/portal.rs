@@ -160,7 +160,12 @@ struct EnrolPage {
     enrolled: Option<Enrolled>,
 }
 
-pub async fn enrol_page(page: Page) -> Response {
+/// The counter's form, for a counter's clerk only: anyone else gets the refusal the submission
+/// would get (it once showed them a usable form, refused only when sent).
+pub async fn enrol_page(State(state): State<AppState>, page: Page) -> Response {
+    if let Err(error) = crate::service::portal::counter_only(&state, &page.caller).await {
+        return page.service_error(&error);
+    }
     render(&EnrolPage {
         ctx: page.ctx,
         notice: None,

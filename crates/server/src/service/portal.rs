@@ -122,14 +122,19 @@ pub struct Enrolled {
     pub activate: String,
 }
 
+/// Refuses (audited) anyone but a counter's clerk: the enrolment form and its submission alike.
+pub async fn counter_only(state: &AppState, caller: &Caller) -> Result<()> {
+    if may_enrol(caller) {
+        return Ok(());
+    }
+    let reason = "a person is enrolled at a counter by a public-security or court clerk".to_owned();
+    Err(super::refuse(state, caller, "enrol person", reason).await?)
+}
+
 /// Item 1: a clerk at a counter enrols a person (their account, disabled until activated; or
 /// theirs already) and makes a one-time activation code, 72 hours, stored as a digest, audited.
 pub async fn enrol(state: &AppState, caller: &Caller, request: EnrolRequest) -> Result<Enrolled> {
-    if !may_enrol(caller) {
-        let reason =
-            "a person is enrolled at a counter by a public-security or court clerk".to_owned();
-        return Err(super::refuse(state, caller, "enrol person", reason).await?);
-    }
+    counter_only(state, caller).await?;
     let id = IdNumber::parse(request.id_number.trim())
         .map_err(|e| ServiceError::Invalid(format!("id_number: {e}")))?;
     let name = limits::check(limits::CERTIFICATE_NAME, request.name.trim())?.to_owned();
