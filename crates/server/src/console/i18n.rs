@@ -146,15 +146,57 @@ impl Lang {
         }
     }
 
-    /// `「字段」：说明`, with the service's own words kept after it for the precise rule.
+    /// `「字段」：说明`, with the service's own words kept after it for the precise rule — in
+    /// Chinese where they are one of the common rules (a length, a check character), else as the
+    /// service wrote them.
     fn field_error(self, field: &str, detail: &str) -> String {
         let label = self.code_text("field", field);
         let rule = self.code_text("rule", field);
         let rule = if rule == field { String::new() } else { rule };
         match self {
-            Lang::Zh => format!("「{label}」有误：{rule}（{}）", detail.trim()),
+            Lang::Zh => {
+                let detail =
+                    detail_in_chinese(detail.trim()).unwrap_or_else(|| detail.trim().to_owned());
+                format!("「{label}」有误：{rule}（{detail}）")
+            }
             Lang::En => format!("{label}: {rule} ({})", detail.trim()),
         }
+    }
+}
+
+/// The service's words for the commonest rules, in Chinese: a length (`4 to 1000 characters, has
+/// 0`, `at least 12 characters`), an identity number's length or check character, a whole number.
+/// `None` for anything else, which is shown as written.
+fn detail_in_chinese(detail: &str) -> Option<String> {
+    let number = |text: &str| text.trim().parse::<u64>().ok();
+    if let Some(count) = detail.strip_prefix("must have 18 characters, has ") {
+        return Some(format!("应为18位，现为{}位", number(count)?));
+    }
+    if let Some((range, count)) = detail
+        .strip_suffix(|c: char| c.is_ascii_digit())
+        .and_then(|_| detail.split_once(" characters, has "))
+    {
+        let (min, max) = range.split_once(" to ")?;
+        let (min, max, count) = (number(min)?, number(max)?, number(count)?);
+        return Some(format!("应为{min}至{max}个字符，现为{count}个"));
+    }
+    if let Some(least) = detail
+        .strip_prefix("at least ")
+        .and_then(|rest| rest.strip_suffix(" characters"))
+    {
+        return Some(format!("至少{}个字符", number(least)?));
+    }
+    if let Some(rest) = detail.strip_prefix("check character is `") {
+        let (given, rest) = rest.split_once("`, GB 11643 requires `")?;
+        let expected = rest.strip_suffix('`')?;
+        return Some(format!(
+            "校验码为{given}，按GB 11643应为{expected}，请核对号码"
+        ));
+    }
+    match detail {
+        "a whole number" => Some("须为整数".to_owned()),
+        "characters 1–17 must be digits" => Some("前17位须为数字".to_owned()),
+        _ => None,
     }
 }
 
@@ -322,11 +364,7 @@ pub(crate) const TEXTS: &[(&str, &str, &str)] = &[
         "用户名或密码错误，或账户已停用。",
         "Wrong username or password, or the account is disabled.",
     ),
-    (
-        "error.refused",
-        "您的角色无权进行此操作",
-        "Your role may not do this",
-    ),
+    ("error.refused", "不允许进行此操作", "This is not allowed"),
     (
         "error.throttled",
         "登录失败次数过多，请在",
@@ -775,5 +813,33 @@ mod tests {
         let error = ServiceError::Invalid("username: 3 to 64 of a-z, A-Z, 0-9, -, _, ., @".into());
         let text = Lang::Zh.error(&error);
         assert!(text.starts_with("「用户名」有误：须为3至64个"), "{text}");
+    }
+}
+
+#[cfg(test)]
+mod detail_tests {
+    use super::detail_in_chinese;
+
+    #[test]
+    fn the_common_rules_read_in_chinese_and_the_rest_as_written() {
+        for (english, chinese) in [
+            (
+                "4 to 1000 characters, has 0",
+                Some("应为4至1000个字符，现为0个"),
+            ),
+            ("at least 12 characters", Some("至少12个字符")),
+            (
+                "must have 18 characters, has 17",
+                Some("应为18位，现为17位"),
+            ),
+            (
+                "check character is `1`, GB 11643 requires `0`",
+                Some("校验码为1，按GB 11643应为0，请核对号码"),
+            ),
+            ("a whole number", Some("须为整数")),
+            ("key must be a string at line 1 column 2", None),
+        ] {
+            assert_eq!(detail_in_chinese(english).as_deref(), chinese, "{english}");
+        }
     }
 }
