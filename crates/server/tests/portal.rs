@@ -1002,3 +1002,53 @@ async fn the_verification_page_says_valid_expired_or_invalid_and_little_else() {
     server.stop();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A new code for an account already activated sets its password again — a lost password's
+/// remedy at a counter, and a takeover in the wrong hands: the supervision's next round flags it
+/// for review, naming the counter, the account and the person.
+#[tokio::test]
+async fn a_code_for_an_activated_account_is_flagged_for_supervision() {
+    use fengcun_server::Clock;
+    use fengcun_store::prelude::{AccessStore, AuditStore};
+    let server = start("portal-reset", "2026-06-01T02:00:00Z").await;
+    let first = enrol(&server, SEALED, SEALED_NAME).await;
+    let code = first["code"].as_str().unwrap().to_owned();
+    assert_eq!(
+        activate(&server, &code, SEALED, PASSWORD).await.0,
+        StatusCode::OK
+    );
+    let state = &server.running.state;
+    server
+        .clock
+        .set(server.clock.now() + jiff::SignedDuration::from_hours(1));
+    assert_eq!(
+        fengcun_server::supervision::round(state).await.unwrap(),
+        0,
+        "a first enrolment is no reset"
+    );
+    let again = enrol(&server, SEALED, SEALED_NAME).await;
+    assert_eq!(again["username"], first["username"]);
+    server
+        .clock
+        .set(server.clock.now() + jiff::SignedDuration::from_hours(1));
+    assert_eq!(fengcun_server::supervision::round(state).await.unwrap(), 1);
+    let flags = server.store.flags(true).await.unwrap();
+    let reset = flags
+        .iter()
+        .find(|f| f.rule == "accounts" && f.pattern == "reset")
+        .unwrap_or_else(|| panic!("{flags:?}"));
+    assert_eq!(
+        reset.subject, "counter",
+        "the configured key of the counter"
+    );
+    assert_eq!(
+        reset.other.as_deref(),
+        Some(format!("user:{}", first["username"].as_str().unwrap()).as_str())
+    );
+    assert!(
+        reset
+            .persons
+            .contains(&server.store.person_key(&format!("id:{SEALED}"))),
+        "{reset:?}"
+    );
+}

@@ -840,6 +840,87 @@ impl Certificates {
     }
 }
 
+/// Persons' accounts given activation codes at a counter: a code for an account already
+/// activated (the person's password set again by whoever holds the code) is flagged at once, and a
+/// clerk's hour of codes for many persons.
+#[derive(Debug)]
+struct Accounts {
+    id: String,
+    p: rules::Accounts,
+    /// The accounts activated so far (`user:<name>`).
+    activated: HashSet<String>,
+    open: Windows<String>,
+    closed: i64,
+}
+
+impl Accounts {
+    fn push(&mut self, e: &Entry, out: &mut Vec<Pending>) {
+        if e.kind != Kind::UserChanged {
+            return;
+        }
+        let Some(account) = e.subject.clone() else {
+            return;
+        };
+        match e.outcome.as_str() {
+            "activated" => {
+                self.activated.insert(account);
+            }
+            "activation_code" => {
+                let person = e.facts.person.clone();
+                if self.activated.contains(&account) {
+                    out.push(Pending {
+                        due: e.at,
+                        flag: Flag::new(
+                            &self.id,
+                            "reset",
+                            &e.actor,
+                            Some(account),
+                            e.at,
+                            e.at + 1,
+                            1.0,
+                            vec![e.seq],
+                            person.clone(),
+                        ),
+                    });
+                }
+                let hour = e.at.div_euclid(3600);
+                if let Some(person) = person
+                    && hour >= self.closed
+                {
+                    add_for(&mut self.open, hour, e, &person);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn close(&mut self, until: i64, out: &mut Vec<Pending>) {
+        let before = until.div_euclid(3600);
+        for (hour, accs) in closing(&mut self.open, before) {
+            for (actor, acc) in accs {
+                let n = acc.subjects.len();
+                if n >= self.p.min_persons as usize {
+                    out.push(Pending {
+                        due: (hour + 1) * 3600,
+                        flag: Flag::new(
+                            &self.id,
+                            "burst",
+                            &actor,
+                            None,
+                            hour * 3600,
+                            (hour + 1) * 3600,
+                            n as f64,
+                            acc.entries,
+                            acc.subjects,
+                        ),
+                    });
+                }
+            }
+        }
+        self.closed = self.closed.max(before);
+    }
+}
+
 #[derive(Debug)]
 enum State {
     Volume(Volume),
@@ -849,6 +930,7 @@ enum State {
     Pairs(Pairs),
     Grants(Grants),
     Certificates(Certificates),
+    Accounts(Accounts),
 }
 
 /// The rules' state over the entries pushed so far.
@@ -914,6 +996,13 @@ impl Engine {
                         open: BTreeMap::new(),
                         closed: i64::MIN,
                     }),
+                    Params::Accounts(p) => State::Accounts(Accounts {
+                        id,
+                        p,
+                        activated: HashSet::default(),
+                        open: BTreeMap::new(),
+                        closed: i64::MIN,
+                    }),
                 }
             })
             .collect();
@@ -947,6 +1036,7 @@ impl Engine {
                 State::Pairs(s) => s.push(e, &self.index),
                 State::Grants(s) => s.push(e, &self.index, &mut self.pending),
                 State::Certificates(s) => s.push(e),
+                State::Accounts(s) => s.push(e, &mut self.pending),
             }
         }
     }
@@ -964,6 +1054,7 @@ impl Engine {
                 State::Pairs(s) => s.close(until, &mut self.pending),
                 State::Grants(s) => s.close(until, &mut self.pending),
                 State::Certificates(s) => s.close(until, &mut self.pending),
+                State::Accounts(s) => s.close(until, &mut self.pending),
             }
         }
         let (due, kept): (Vec<Pending>, Vec<Pending>) = std::mem::take(&mut self.pending)

@@ -13,6 +13,9 @@ pub enum Kind {
     Refusal,
     GrantUse,
     Certificate,
+    /// An account made, changed or activated (`user_changed`): a person's account enrolled at a
+    /// counter, its activation code, its activation.
+    UserChanged,
     #[default]
     Other,
 }
@@ -27,6 +30,7 @@ impl Kind {
             "refusal" => Kind::Refusal,
             "grant_use" => Kind::GrantUse,
             "certificate" => Kind::Certificate,
+            "user_changed" => Kind::UserChanged,
             _ => Kind::Other,
         }
     }

@@ -10,7 +10,7 @@ use crate::calendar::Calendar;
 pub const CALENDAR: &str = include_str!("../../../data/supervision/calendar.toml");
 
 /// The shipped rules, by file name.
-pub const SHIPPED: [(&str, &str); 8] = [
+pub const SHIPPED: [(&str, &str); 9] = [
     (
         "volume-day.toml",
         include_str!("../../../data/supervision/volume-day.toml"),
@@ -42,6 +42,10 @@ pub const SHIPPED: [(&str, &str); 8] = [
     (
         "certificates.toml",
         include_str!("../../../data/supervision/certificates.toml"),
+    ),
+    (
+        "accounts.toml",
+        include_str!("../../../data/supervision/accounts.toml"),
     ),
 ];
 
@@ -82,6 +86,7 @@ pub enum Params {
     Pairs(Pairs),
     Grants(Grants),
     Certificates(Certificates),
+    Accounts(Accounts),
 }
 
 impl Params {
@@ -95,6 +100,7 @@ impl Params {
             Params::Pairs(_) => "pairs",
             Params::Grants(_) => "grants",
             Params::Certificates(_) => "certificates",
+            Params::Accounts(_) => "accounts",
         }
     }
 }
@@ -166,6 +172,14 @@ pub struct Certificates {
     pub min_persons: u32,
 }
 
+/// Persons' accounts given activation codes at a counter.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Accounts {
+    /// Distinct persons' codes from one clerk in one clock hour from which the hour is flagged.
+    pub min_persons: u32,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuleFile {
@@ -220,11 +234,12 @@ impl Rule {
             "pairs" => Params::Pairs(params(file, table)?),
             "grants" => Params::Grants(params(file, table)?),
             "certificates" => Params::Certificates(params(file, table)?),
+            "accounts" => Params::Accounts(params(file, table)?),
             other => {
                 return Err(RuleError::new(
                     file,
                     format!(
-                        "kind: `{other}` is none of volume, hours, fishing, refusals, pairs, grants, certificates"
+                        "kind: `{other}` is none of volume, hours, fishing, refusals, pairs, grants, certificates, accounts"
                     ),
                 ));
             }

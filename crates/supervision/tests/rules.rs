@@ -407,6 +407,85 @@ fn certificates_flag_a_burst_from_one_key() {
     );
 }
 
+/// A code for an account already activated sets its password again: flagged at once, naming the
+/// clerk, the account and the person. A first enrolment and its activation are not; nor is a
+/// code for an account never activated (a code given again before the first was used). An hour of
+/// codes for twenty persons from one clerk is a burst.
+#[test]
+fn accounts_flag_a_reset_of_an_activated_account_and_a_burst_of_codes() {
+    let mut log = Log(Vec::new());
+    let t = MONDAY + 10 * H;
+    let person = |key: &str| Facts {
+        person: Some(key.into()),
+        ..Facts::default()
+    };
+    let user_changed = Kind::UserChanged;
+    log.add(
+        t,
+        user_changed,
+        "user:counter-li",
+        "activation_code",
+        Some("user:p-aaaa"),
+        person("pk-a"),
+    );
+    log.add(
+        t + 60,
+        user_changed,
+        "user:p-aaaa",
+        "activated",
+        Some("user:p-aaaa"),
+        person("pk-a"),
+    );
+    log.add(
+        t + 120,
+        user_changed,
+        "user:counter-li",
+        "activation_code",
+        Some("user:p-bbbb"),
+        person("pk-b"),
+    );
+    log.add(
+        t + 130,
+        user_changed,
+        "user:counter-li",
+        "activation_code",
+        Some("user:p-bbbb"),
+        person("pk-b"),
+    );
+    let reset = log.add(
+        t + 2 * H,
+        user_changed,
+        "user:counter-x",
+        "activation_code",
+        Some("user:p-aaaa"),
+        person("pk-a"),
+    );
+    for i in 0..20 {
+        log.add(
+            t + 3 * H + i * 60,
+            user_changed,
+            "user:counter-x",
+            "activation_code",
+            Some(&format!("user:q-{i}")),
+            person(&format!("pk-q{i}")),
+        );
+    }
+    let all = flags(&log, t + D);
+    let found = of(&all, "accounts");
+    let resets: Vec<&&Flag> = found.iter().filter(|f| f.pattern == "reset").collect();
+    assert_eq!(resets.len(), 1, "{found:?}");
+    assert_eq!(resets[0].subject, "user:counter-x");
+    assert_eq!(resets[0].other.as_deref(), Some("user:p-aaaa"));
+    assert_eq!(resets[0].entries, vec![reset]);
+    assert_eq!(resets[0].persons, vec!["pk-a".to_owned()]);
+    let bursts: Vec<&&Flag> = found.iter().filter(|f| f.pattern == "burst").collect();
+    assert_eq!(bursts.len(), 1, "{found:?}");
+    assert_eq!(bursts[0].subject, "user:counter-x");
+    assert_eq!(bursts[0].persons.len(), 20);
+    // Certain at once: the round right after the reset gives it.
+    assert_eq!(of(&flags(&log, t + 2 * H), "accounts").len(), 1);
+}
+
 #[test]
 fn a_supervisors_own_lookups_are_flagged_like_anyones() {
     let mut log = Log(Vec::new());
