@@ -60,6 +60,7 @@ fn code(kind: Kind) -> &'static str {
         Kind::Refusal => "refusal",
         Kind::GrantUse => "grant_use",
         Kind::Certificate => "certificate",
+        Kind::UserChanged => "user_changed",
         Kind::Other => "read",
     }
 }
