@@ -77,7 +77,16 @@ async fn person(server: &Server, username: &str, id_number: &str) {
 
 /// The server: the sealed person's case, the other person's, the officials and both persons.
 async fn start(label: &str) -> Server {
-    let server = support::console::start_empty(label, &KEYS).await;
+    // The court by its configured name; the police without one (its code is shown).
+    let mut config = support::console::config(&KEYS);
+    config.agencies = vec![support::registered_agency("110105-fy")];
+    let server = Server::start(
+        config,
+        "2026-06-01T02:00:00Z",
+        support::Engine::Sqlite,
+        label,
+    )
+    .await;
     server
         .send_events(OPERATOR, &support::console::sealed_case_events())
         .await;
@@ -303,6 +312,7 @@ async fn a_police_clerks_timeline_read_for_case_handling_is_withheld_for_the_per
     assert_eq!(looks.len(), 1, "{looks:?}");
     assert_eq!(looks[0]["requester_kind"], "court");
     assert_eq!(looks[0]["agency"], "110105-fy");
+    assert_eq!(looks[0]["agency_name"], "某区人民法院");
     // The record was sealed when the court's clerk read it: the list says a sealed record was
     // shown (it said so only of reads under a grant).
     assert_eq!(looks[0]["sealed_shown"], true, "{looks:?}");

@@ -54,6 +54,8 @@ pub struct Look {
     pub requester_kind: Option<String>,
     /// The requester's agency code, if it has one. Never the official's name.
     pub agency: Option<String>,
+    /// That agency as the person reads it: its configured name, else its code.
+    pub agency_name: Option<String>,
     /// The purpose asked under.
     pub purpose: Option<String>,
     /// The legal basis the disclosure table gives that kind for that purpose.
@@ -180,7 +182,9 @@ pub async fn who_looked(state: &AppState, caller: &Caller) -> Result<WhoLooked> 
                 .map(|r| r.basis.clone()),
             _ => None,
         };
+        let agency_name = agency.as_deref().map(|code| state.config.agency_name(code));
         looks.push(Look {
+            agency_name,
             at: entry.at.clone(),
             kind: if grant_ids.is_empty() {
                 LookKind::Lookup
