@@ -663,7 +663,8 @@ fn the_demo_agencies_acknowledge_their_own_notices() {
 
 /// A person's account is enrolled by whoever runs the installation (the API refuses it to an
 /// administrator): the account is a person's, carries their name sealed, and its entry names who
-/// checked the card; an existing username or a malformed identity number is refused, naming it.
+/// checked the card; an existing username, a person who has an account already or a malformed
+/// identity number is refused, naming it.
 #[test]
 fn a_person_is_enrolled_on_the_command_line_and_never_over_an_existing_account() {
     let dir = scratch("enrol");
@@ -709,6 +710,12 @@ fn a_person_is_enrolled_on_the_command_line_and_never_over_an_existing_account()
     for (username, id, field) in [
         ("zhang-san", "110105199003070025", "username"),
         ("li-si", "110105199003070026", "id_number"),
+        // A second account for the same person (one identity, two ways into their records).
+        (
+            "zhang-san-2",
+            "110105199003070025",
+            "has an account already",
+        ),
     ] {
         let refused = enrol(username, id);
         let said = String::from_utf8_lossy(&refused.stderr);

@@ -45,11 +45,19 @@ pub async fn enrol_person(
             enrolment.username
         )));
     }
+    // One account a person: a second would be a second way into their sealed records, and the
+    // counter's code (`POST /api/v1/enrolments`) finds the same account by the person key.
+    let person_key = store.person_key(&format!("id:{id}"));
+    if store.person_name(&person_key).await?.is_some() {
+        return Err(ServiceError::Conflict(
+            "id_number: this person has an account already; a lost password is set again with a code from a counter"
+                .into(),
+        ));
+    }
     let password = enrolment.password.clone();
     let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
         .await
         .map_err(|e| ServiceError::Invalid(e.to_string()))??;
-    let person_key = store.person_key(&format!("id:{id}"));
     let user = UserRow {
         username: enrolment.username.clone(),
         password_hash,
