@@ -11,6 +11,7 @@ pub mod config;
 pub mod console;
 pub mod enrol;
 mod error;
+mod headers;
 pub mod keyfile;
 pub mod limits;
 pub mod mask;

@@ -252,6 +252,21 @@ impl SqlStore {
         Ok(store)
     }
 
+    /// On SQLite, whether the rows `tx` deletes or overwrites are zeroed in the file rather than
+    /// left in its free pages (`PRAGMA secure_delete`, per connection: set back after a
+    /// conversion that moves plaintext out). Nothing on PostgreSQL, whose dead rows go at VACUUM.
+    pub(crate) async fn secure_delete(&self, tx: &mut Tx, on: bool) -> Result<(), StoreError> {
+        if self.backend == Backend::Sqlite {
+            let pragma = if on {
+                "PRAGMA secure_delete = ON"
+            } else {
+                "PRAGMA secure_delete = OFF"
+            };
+            sqlx::raw_sql(pragma).execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
     /// A transaction that will write. On SQLite it takes the write lock at once (`BEGIN
     /// IMMEDIATE`): a deferred transaction that reads first cannot become a writer after another
     /// connection commits, and would fail at once, whatever the busy timeout.

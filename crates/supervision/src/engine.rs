@@ -788,6 +788,41 @@ impl Grants {
     }
 }
 
+/// Closes the clock hours before `until`: an hour in which one actor reached `min_persons`
+/// distinct persons is a `burst` (certificates applied for, accounts given codes).
+fn close_bursts(
+    rule: &str,
+    min_persons: u32,
+    open: &mut Windows<String>,
+    closed: &mut i64,
+    until: i64,
+    out: &mut Vec<Pending>,
+) {
+    let before = until.div_euclid(3600);
+    for (hour, accs) in closing(open, before) {
+        for (actor, acc) in accs {
+            let n = acc.subjects.len();
+            if n >= min_persons as usize {
+                out.push(Pending {
+                    due: (hour + 1) * 3600,
+                    flag: Flag::new(
+                        rule,
+                        "burst",
+                        &actor,
+                        None,
+                        hour * 3600,
+                        (hour + 1) * 3600,
+                        n as f64,
+                        acc.entries,
+                        acc.subjects,
+                    ),
+                });
+            }
+        }
+    }
+    *closed = (*closed).max(before);
+}
+
 #[derive(Debug)]
 struct Certificates {
     id: String,
@@ -814,29 +849,14 @@ impl Certificates {
     }
 
     fn close(&mut self, until: i64, out: &mut Vec<Pending>) {
-        let before = until.div_euclid(3600);
-        for (hour, accs) in closing(&mut self.open, before) {
-            for (actor, acc) in accs {
-                let n = acc.subjects.len();
-                if n >= self.p.min_persons as usize {
-                    out.push(Pending {
-                        due: (hour + 1) * 3600,
-                        flag: Flag::new(
-                            &self.id,
-                            "burst",
-                            &actor,
-                            None,
-                            hour * 3600,
-                            (hour + 1) * 3600,
-                            n as f64,
-                            acc.entries,
-                            acc.subjects,
-                        ),
-                    });
-                }
-            }
-        }
-        self.closed = self.closed.max(before);
+        close_bursts(
+            &self.id,
+            self.p.min_persons,
+            &mut self.open,
+            &mut self.closed,
+            until,
+            out,
+        );
     }
 }
 
@@ -895,29 +915,14 @@ impl Accounts {
     }
 
     fn close(&mut self, until: i64, out: &mut Vec<Pending>) {
-        let before = until.div_euclid(3600);
-        for (hour, accs) in closing(&mut self.open, before) {
-            for (actor, acc) in accs {
-                let n = acc.subjects.len();
-                if n >= self.p.min_persons as usize {
-                    out.push(Pending {
-                        due: (hour + 1) * 3600,
-                        flag: Flag::new(
-                            &self.id,
-                            "burst",
-                            &actor,
-                            None,
-                            hour * 3600,
-                            (hour + 1) * 3600,
-                            n as f64,
-                            acc.entries,
-                            acc.subjects,
-                        ),
-                    });
-                }
-            }
-        }
-        self.closed = self.closed.max(before);
+        close_bursts(
+            &self.id,
+            self.p.min_persons,
+            &mut self.open,
+            &mut self.closed,
+            until,
+            out,
+        );
     }
 }
 

@@ -139,30 +139,16 @@ pub fn router(state: AppState) -> Router {
     use axum::http::HeaderValue;
     use tower_http::set_header::SetResponseHeaderLayer;
     let (router, _) = routes().split_for_parts();
-    router
+    let router = router
         .layer(axum::middleware::map_response(
             crate::error::rejections_as_errors,
         ))
+        // A handler that answers HTML sets its own policy.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(API_CSP),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
+        ));
+    crate::headers::private_answers(router)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::metrics::count,

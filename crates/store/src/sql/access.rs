@@ -888,13 +888,8 @@ impl SqlStore {
             if rows.is_empty() {
                 return Ok(());
             }
-            let sqlite = self.backend == crate::types::Backend::Sqlite;
-            if sqlite {
-                // The clear files are overwritten in the file, not left in free pages.
-                sqlx::raw_sql("PRAGMA secure_delete = ON")
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            // The clear files are overwritten in the file, not left in free pages.
+            self.secure_delete(&mut tx, true).await?;
             for (number, file) in rows {
                 sqlx::query("UPDATE certificates SET file = $1, sealed = 1 WHERE number = $2")
                     .bind(self.keys.seal_detail(&certificate_context(&number), &file))
@@ -902,11 +897,7 @@ impl SqlStore {
                     .execute(&mut *tx)
                     .await?;
             }
-            if sqlite {
-                sqlx::raw_sql("PRAGMA secure_delete = OFF")
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            self.secure_delete(&mut tx, false).await?;
             tx.commit().await?;
         }
     }

@@ -491,12 +491,7 @@ impl SqlStore {
             }
             // The rows deleted are overwritten with zeros in the file, not left in its free pages
             // (PostgreSQL's dead rows go at its next VACUUM: docs/storage.md).
-            let sqlite = self.backend == Backend::Sqlite;
-            if sqlite {
-                sqlx::raw_sql("PRAGMA secure_delete = ON")
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            self.secure_delete(&mut tx, true).await?;
             for (agency, document, case) in &rows {
                 let insert = match self.backend {
                     Backend::Sqlite => {
@@ -520,11 +515,7 @@ impl SqlStore {
                 .execute(&mut *tx)
                 .await?;
             }
-            if sqlite {
-                sqlx::raw_sql("PRAGMA secure_delete = OFF")
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            self.secure_delete(&mut tx, false).await?;
             tx.commit().await?;
         }
     }
