@@ -1138,6 +1138,35 @@ async fn certificates_issued_by_the_server_verify_offline_and_any_altered_byte_f
         page.contains("<p class=\"verdict verdict-valid\" id=\"verdict\">有效</p>"),
         "{page}"
     );
+    // A link shared through a messaging app carries the app's own parameters (and a reader may
+    // add one): the page still verifies the token. A link that cannot be read is a page saying
+    // so, never a machine's error.
+    let (status, page) = app
+        .call(
+            reqwest::Method::GET,
+            &format!("/verify?token={token}&from=singlemessage&isappinstalled=0&lang=en"),
+            &As::Nobody,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("verdict-valid") && page.contains("未发现有犯罪记录"),
+        "{page}"
+    );
+    let (status, page) = app
+        .call(
+            reqwest::Method::GET,
+            &format!("/verify?token={token}&token={token}"),
+            &As::Nobody,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("verdict-invalid") && page.contains("核验链接无法识别"),
+        "{page}"
+    );
     // A genuine notice of refusal reads as what it is, not in a clean certificate's green.
     let refusal = convicted["token"].as_str().unwrap();
     let (status, page) = app

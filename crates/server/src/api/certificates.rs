@@ -1,6 +1,7 @@
 //! Certificates: issued, kept, read, and verified by anyone.
 
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -73,13 +74,35 @@ pub async fn verify(
     responses((status = 200, description = "HTML", body = String, content_type = "text/html")))]
 pub async fn verify_page(
     State(state): State<AppState>,
-    Query(request): Query<VerifyRequest>,
+    query: Result<Query<ScannedLink>, QueryRejection>,
 ) -> impl IntoResponse {
+    // A phone shows a page, never a machine's error: a link that cannot be read is answered as a
+    // document that cannot be verified.
+    let verification = match query {
+        Ok(Query(link)) => certificates::verify(&state, &link.into_request()),
+        Err(_) => certificates::unreadable_link(),
+    };
     // The console's stylesheet, and nothing else.
     (
         [(header::CONTENT_SECURITY_POLICY, crate::console::CSP)],
-        Html(crate::console::verify_page(&certificates::verify(
-            &state, &request,
-        ))),
+        Html(crate::console::verify_page(&verification)),
     )
+}
+
+/// What the verification page reads from the link a phone opened. Unlike the JSON request it
+/// ignores parameters it does not know: a messaging app adds its own (`from=singlemessage`) to a
+/// link that is shared, and a reader may add `lang=en`; the certificate is the same.
+#[derive(Debug, serde::Deserialize)]
+pub struct ScannedLink {
+    token: Option<String>,
+    file: Option<String>,
+}
+
+impl ScannedLink {
+    fn into_request(self) -> VerifyRequest {
+        VerifyRequest {
+            token: self.token,
+            file: self.file,
+        }
+    }
 }

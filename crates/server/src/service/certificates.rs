@@ -544,6 +544,17 @@ pub fn verify(state: &AppState, request: &VerifyRequest) -> Verification {
     }
 }
 
+/// The answer to a verification link that cannot be read (a parameter given twice, a broken
+/// encoding): nothing was verified.
+pub fn unreadable_link() -> Verification {
+    Verification {
+        detail: None,
+        message: "核验链接无法识别：请重新扫描证明上的二维码".to_owned(),
+        valid: false,
+        verified: None,
+    }
+}
+
 /// The verdict a phone shows in large type: 有效, 已过期, 尚未生效 or 无效 (a certificate is never
 /// revoked on this platform today: a new one is issued instead), with its class for the colour.
 pub fn verdict(result: &Verification) -> (&'static str, &'static str) {
