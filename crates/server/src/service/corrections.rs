@@ -143,8 +143,10 @@ pub struct Correction {
     pub request_id: String,
     pub case_code: String,
     pub field: String,
-    /// The agency it is addressed to.
+    /// The agency it is addressed to: its code …
     pub agency: String,
+    /// … and its name as the platform is configured with it (its code where none is).
+    pub agency_name: String,
     pub text: String,
     /// `open`, `accepted` or `refused`.
     pub status: String,
@@ -169,8 +171,9 @@ pub struct QueueQuery {
     pub status: Option<String>,
 }
 
-fn view(row: CorrectionRow, new_answer: bool) -> Correction {
+fn view(state: &AppState, row: CorrectionRow, new_answer: bool) -> Correction {
     Correction {
+        agency_name: state.config.agency_name(&row.agency),
         request_id: row.request_id,
         case_code: row.case_code,
         field: row.field,
@@ -256,7 +259,7 @@ pub async fn create(
         .correction(&row.request_id)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    Ok(view(stored, false))
+    Ok(view(state, stored, false))
 }
 
 /// `GET /api/v1/me/corrections`: the person's own requests, newest first, each answer marked new
@@ -269,7 +272,7 @@ pub async fn mine(state: &AppState, caller: &Caller) -> Result<Corrections> {
         .into_iter()
         .map(|row| {
             let new_answer = row.status != CorrectionStatus::Open && row.seen_at.is_none();
-            view(row, new_answer)
+            view(state, row, new_answer)
         })
         .collect();
     let read = AuditEvent::new(AuditKind::Read, &caller.name, "corrections")
@@ -303,7 +306,7 @@ pub async fn queue(state: &AppState, caller: &Caller, query: QueueQuery) -> Resu
         CorrectionStatus::as_str,
     )?;
     let rows = state.store.corrections_for_agency(&agency, status).await?;
-    let corrections: Vec<Correction> = rows.into_iter().map(|r| view(r, false)).collect();
+    let corrections: Vec<Correction> = rows.into_iter().map(|r| view(state, r, false)).collect();
     let read = AuditEvent::new(AuditKind::Read, &caller.name, "correction_queue").detail(json!({
         "agency": agency,
         "status": status.map(CorrectionStatus::as_str),
@@ -389,7 +392,7 @@ pub async fn answer(
         .correction(request_id)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    Ok(view(stored, false))
+    Ok(view(state, stored, false))
 }
 
 /// Checks the agency's correction event against the request and ingests it, as the agency's own
