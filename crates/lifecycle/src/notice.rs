@@ -101,8 +101,13 @@ pub struct Notice {
 /// that a notice reads the same whenever it is read or delivered.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Issuing {
-    /// The authority named at the foot of every notice (`北京市朝阳区人民法院`).
+    /// The authority named at the foot of every notice of a criminal record
+    /// (`北京市朝阳区人民法院`) …
     pub authority: Option<String>,
+    /// … and of a public-security violation record, which the public-security organ that decided
+    /// it seals (治安管理处罚法 art. 136): a court's name at the foot of such a notice would be
+    /// wrong, and the criminal-record platform's would call a violation a crime.
+    pub violation_authority: Option<String>,
     /// Where an objection to an unsealing goes (`北京市朝阳区人民检察院`).
     pub objection_body: Option<String>,
     /// Within how many days of receiving the notice an objection is made.
@@ -116,6 +121,16 @@ pub struct Issuing {
 }
 
 impl Issuing {
+    /// The authority at the foot of the notices of a record of `kind`.
+    pub fn authority_for(&self, kind: fengcun_domain::RecordKind) -> Option<&str> {
+        match kind {
+            fengcun_domain::RecordKind::Criminal => self.authority.as_deref(),
+            fengcun_domain::RecordKind::PublicSecurityViolation => {
+                self.violation_authority.as_deref()
+            }
+        }
+    }
+
     /// The instrument a notice under `policy` cites: the configured one for its name, else the
     /// policy's own (`Meta::instrument`).
     pub fn instrument<'a>(&'a self, policy: &'a fengcun_policy::Meta) -> &'a str {

@@ -463,7 +463,7 @@ fn notice_facts(n: &NoticeInputs<'_>) -> Value {
         "reason": n.unseal.map(|u| u.text.clone()),
         "disposition": derived.record.disposition.code(),
         "agencies": agencies,
-        "authority": n.issuing.authority,
+        "authority": n.issuing.authority_for(derived.record.kind),
         "judgment": n.judgment.map(|j| json!({
             "court": j.court,
             "court_code": j.court_code,

@@ -76,6 +76,8 @@ struct NoticesFile {
     #[serde(default)]
     issuing_authority: Option<String>,
     #[serde(default)]
+    violation_issuing_authority: Option<String>,
+    #[serde(default)]
     objection_body: Option<String>,
     #[serde(default)]
     objection_days: Option<u32>,
@@ -236,6 +238,7 @@ impl Default for Config {
             public_url: None,
             notices: fengcun_lifecycle::Issuing {
                 authority: Some("犯罪记录封存平台".to_owned()),
+                violation_authority: Some("违法记录封存平台".to_owned()),
                 ..Default::default()
             },
             session_hours: 8,
@@ -388,6 +391,12 @@ impl Config {
         };
         if let Some(authority) = text("issuing_authority", notices.issuing_authority)? {
             self.notices.authority = Some(authority);
+        }
+        if let Some(authority) = text(
+            "violation_issuing_authority",
+            notices.violation_issuing_authority,
+        )? {
+            self.notices.violation_authority = Some(authority);
         }
         if let Some(body) = text("objection_body", notices.objection_body)? {
             self.notices.objection_body = Some(body);
@@ -787,15 +796,24 @@ mod tests {
             config.notices.authority.as_deref(),
             Some("犯罪记录封存平台")
         );
+        // A violation record's notices are not the criminal-record platform's, nor a court's.
+        assert_eq!(
+            config.notices.violation_authority.as_deref(),
+            Some("违法记录封存平台")
+        );
         config
             .apply_file(
                 "f.toml",
-                "[notices]\nissuing_authority = \"北京市朝阳区人民法院\"\nobjection_body = \"北京市朝阳区人民检察院\"\n\
+                "[notices]\nissuing_authority = \"北京市朝阳区人民法院\"\nviolation_issuing_authority = \"北京市公安局朝阳分局\"\nobjection_body = \"北京市朝阳区人民检察院\"\n\
                  objection_days = 30\n[notices.instruments]\ncn-minor-opt1 = \"《某省轻微犯罪记录封存试点办法》\"\n",
             )
             .unwrap();
         let notices = &config.notices;
         assert_eq!(notices.authority.as_deref(), Some("北京市朝阳区人民法院"));
+        assert_eq!(
+            notices.violation_authority.as_deref(),
+            Some("北京市公安局朝阳分局")
+        );
         assert_eq!(
             notices.objection_body.as_deref(),
             Some("北京市朝阳区人民检察院")
@@ -816,6 +834,10 @@ mod tests {
             (
                 "[notices]\nissuing_authority = \" \"\n",
                 "notices.issuing_authority: must be a name",
+            ),
+            (
+                "[notices]\nviolation_issuing_authority = \"\"\n",
+                "notices.violation_issuing_authority: must be a name",
             ),
             (
                 "[notices]\nobjection_body = \"某院\"\nobjection_days = 0\n",

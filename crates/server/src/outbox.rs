@@ -176,11 +176,12 @@ fn delivery(state: &AppState, item: &OutboxItem) -> Result<serde_json::Value, De
             title: content.title.clone(),
             recipient: item.recipient.clone(),
             body: content.body.clone(),
-            authority: state
-                .config
-                .notices
+            // The authority the text names at its foot, sealed when the transition was made; a
+            // notice sealed before it was kept is signed by today's configured one.
+            authority: content
                 .authority
                 .clone()
+                .or_else(|| state.config.notices.authority.clone())
                 .unwrap_or_else(|| state.config.certificate_issuer.clone()),
             signed_on: fengcun_domain::date::china_date(state.clock.now()),
         },

@@ -627,7 +627,10 @@ async fn a_violation_records_timeline_has_its_own_wording() {
     ] {
         assert!(document.contains(words), "`{words}` not in {document}");
     }
-    for criminal in ["涉罪记录", "中的犯罪记录"] {
+    // Issued by the violation record's own authority (the configured one, by default the
+    // platform's name for violation records), never the criminal-record platform.
+    assert!(document.contains("违法记录封存平台"), "{document}");
+    for criminal in ["涉罪记录", "中的犯罪记录", "犯罪记录封存平台"] {
         assert!(!document.contains(criminal), "`{criminal}` in {document}");
     }
 }

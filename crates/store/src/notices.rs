@@ -163,6 +163,9 @@ pub struct NoticeContent {
     pub kind: NoticeKind,
     pub title: String,
     pub body: String,
+    /// The issuing authority sealed with the transition, named at the foot of the body (none on
+    /// notices sealed before it was kept): the signature names the same one.
+    pub authority: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

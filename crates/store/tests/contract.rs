@@ -539,6 +539,7 @@ async fn notices_name_the_authority_the_instrument_and_the_judgment_that_lifted_
     for store in stores("official_notices").await {
         let issuing = Arc::new(fengcun_lifecycle::Issuing {
             authority: Some("某区人民法院".into()),
+            violation_authority: Some("北京市公安局朝阳分局".into()),
             objection_body: Some("某区人民检察院".into()),
             objection_days: Some(15),
             instruments: Default::default(),

@@ -177,7 +177,12 @@ impl NoticeStore for SqlStore {
                         &wrapped,
                         None,
                     )
-                    .map(|(title, body)| NoticeContent { kind, title, body })
+                    .map(|(title, body, authority)| NoticeContent {
+                        kind,
+                        title,
+                        body,
+                        authority,
+                    })
                 })
                 .map_err(|error| error.to_string());
             items.push(OutboxItem {
@@ -404,7 +409,7 @@ impl SqlStore {
         ) = row;
         let kind = decode("notices.kind", &kind, NoticeKind::parse)?;
         let status = decode("notices.status", &status, NoticeStatus::parse)?;
-        let (title, body) = self.render_stored_notice(
+        let (title, body, _) = self.render_stored_notice(
             &notice_id,
             kind,
             &recipient,
@@ -445,7 +450,7 @@ impl SqlStore {
         facts: Option<Vec<u8>>,
         wrapped: &[u8],
         mask: Option<IdentityMask>,
-    ) -> Result<(String, String), StoreError> {
+    ) -> Result<(String, String, Option<String>), StoreError> {
         let corrupt = |what: &str| StoreError::Corrupt(format!("notice {notice_id}: {what}"));
         let facts = facts.ok_or_else(|| corrupt("no notice facts"))?;
         let key = self.keys.record_key(wrapped, person_key, case_code)?;
@@ -549,7 +554,8 @@ impl SqlStore {
                 disposition,
             },
         );
-        Ok((notice.title, notice.body))
+        let authority = facts["authority"].as_str().map(str::to_owned);
+        Ok((notice.title, notice.body, authority))
     }
 }
 
