@@ -108,6 +108,30 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    pub const ALL: [EventKind; 21] = [
+        Self::Filed,
+        Self::Investigation,
+        Self::ArrestApproved,
+        Self::ArrestRefused,
+        Self::CaseWithdrawn,
+        Self::Indicted,
+        Self::NotProsecuted,
+        Self::Judgment,
+        Self::JudgmentEffective,
+        Self::ExecutionStarted,
+        Self::ExecutionCompleted,
+        Self::ProbationCompleted,
+        Self::ViolationAccepted,
+        Self::ViolationPenalized,
+        Self::ViolationNotPenalized,
+        Self::ViolationWithdrawn,
+        Self::ViolationDecisionEffective,
+        Self::ViolationExecutionCompleted,
+        Self::ViolationDecisionRevoked,
+        Self::ViolationDecisionChanged,
+        Self::Correction,
+    ];
+
     pub fn code(self) -> &'static str {
         match self {
             Self::Filed => "filed",
@@ -162,6 +186,46 @@ impl EventKind {
             Self::ViolationDecisionChanged => "处罚决定被变更（复议、诉讼）",
             Self::Correction => "更正",
         }
+    }
+
+    /// Whether an agency that has sent nothing about a case yet may join it with this kind: only
+    /// by a step that hands the case to it — the procuratorate reviewing it for arrest or
+    /// prosecution, a court trying it (at first instance, on appeal, on retrial), the organ that
+    /// receives the sentenced person for execution, a court hearing a suit against a penalty
+    /// decision. Every other kind continues a case its agency already handles: otherwise any
+    /// bureau could withdraw (and so seal) another's case, or report on a sealed case to be told
+    /// whose it is.
+    pub fn joins_a_case(self, agency: AgencyKind) -> bool {
+        use AgencyKind::*;
+        match self {
+            Self::ArrestApproved | Self::ArrestRefused | Self::Indicted | Self::NotProsecuted => {
+                agency == Procuratorate
+            }
+            Self::Judgment => agency == Court,
+            Self::ExecutionStarted => self.sent_by(agency),
+            Self::ViolationDecisionRevoked | Self::ViolationDecisionChanged => agency == Court,
+            Self::Filed
+            | Self::Investigation
+            | Self::CaseWithdrawn
+            | Self::JudgmentEffective
+            | Self::ExecutionCompleted
+            | Self::ProbationCompleted
+            | Self::ViolationAccepted
+            | Self::ViolationPenalized
+            | Self::ViolationNotPenalized
+            | Self::ViolationWithdrawn
+            | Self::ViolationDecisionEffective
+            | Self::ViolationExecutionCompleted
+            | Self::Correction => false,
+        }
+    }
+
+    /// The kinds by which an agency of `agency`'s kind joins a case it has not reported on.
+    pub fn joining(agency: AgencyKind) -> Vec<EventKind> {
+        Self::ALL
+            .into_iter()
+            .filter(|kind| kind.joins_a_case(agency))
+            .collect()
     }
 
     /// Which agencies may send this kind: a court does not withdraw a police case.

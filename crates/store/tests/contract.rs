@@ -2104,6 +2104,201 @@ async fn an_agency_reporting_after_the_seal_is_told() {
     }
 }
 
+/// A case filed by one bureau is not another bureau's to withdraw (a withdrawal seals), nor to
+/// report on to be told whose it is: an agency joins a case that an agency of its kind handles
+/// only by a step that hands it the case (an appeal's court, the prison receiving the person).
+/// The first agency of its kind may send any of its events (its history arriving late). A
+/// refused line names its field and stores nothing of its batch.
+#[tokio::test]
+async fn an_agency_joins_another_bureaus_case_only_by_a_step_that_hands_it_the_case() {
+    for store in stores("joining").await {
+        let c = ctx("cn-minor-opt1", "2026-12-01T00:00:00Z");
+        let case = "110105-2026-000021";
+        let id = "11010519980808001X";
+        let beijing = json!({"kind": "public_security", "code": "110105-ga"});
+        let shanghai = json!({"kind": "public_security", "code": "310115-ga"});
+        let charged = json!({"charges": [{"name": "盗窃罪"}], "offence_date": "2026-03-01"});
+        store
+            .ingest(
+                &[event(
+                    "bj/filed",
+                    "filed",
+                    "2026-03-02",
+                    case,
+                    beijing.clone(),
+                    id,
+                    charged.clone(),
+                )],
+                &c,
+            )
+            .await
+            .unwrap();
+        let events_before = store.events().await.unwrap().len();
+        for (key, kind) in [
+            ("sh/withdrawn", "case_withdrawn"),
+            ("sh/investigation", "investigation"),
+        ] {
+            let refused = store
+                .ingest(
+                    &[
+                        event(
+                            "sh/own",
+                            "filed",
+                            "2026-03-05",
+                            "310115-2026-000007",
+                            shanghai.clone(),
+                            id,
+                            charged.clone(),
+                        ),
+                        event(
+                            key,
+                            kind,
+                            "2026-11-30",
+                            case,
+                            shanghai.clone(),
+                            id,
+                            json!({}),
+                        ),
+                    ],
+                    &c,
+                )
+                .await
+                .unwrap_err();
+            let StoreError::Invalid { line, error } = &refused else {
+                panic!("{kind}: {refused}");
+            };
+            assert_eq!(*line, 2, "{kind}: {refused}");
+            assert_eq!(error.field, "agency.code", "{kind}: {refused}");
+            let message = refused.to_string();
+            assert!(
+                message.contains("310115-ga") && message.contains(case) && message.contains(kind),
+                "{message}"
+            );
+            assert_eq!(
+                store.events().await.unwrap().len(),
+                events_before,
+                "{kind}: nothing of the batch stored"
+            );
+        }
+        assert_eq!(state(&store, case, id).await.0, "open");
+        // The procuratorate and the court join by their steps; a second court joins by its
+        // judgment (an appeal), not by making the first court's judgment effective.
+        let procuratorate = json!({"kind": "procuratorate", "code": "110105-jc"});
+        let first = json!({"kind": "court", "code": "110105-fy"});
+        let appeal = json!({"kind": "court", "code": "110100-zy"});
+        let judged = |instance: &str| {
+            json!({"judgment": {"instance": instance, "verdict": "convicted", "charges": [{"name": "盗窃罪"}],
+                "sentence": {"principal": "criminal_detention", "months": 3}, "offence_date": "2026-03-01",
+                "recidivist": false, "prior_convictions": 0}})
+        };
+        store
+            .ingest(
+                &[
+                    event(
+                        "jc/indicted",
+                        "indicted",
+                        "2026-05-10",
+                        case,
+                        procuratorate,
+                        id,
+                        json!({"charges": [{"name": "盗窃罪"}]}),
+                    ),
+                    event(
+                        "fy/judgment",
+                        "judgment",
+                        "2026-06-01",
+                        case,
+                        first,
+                        id,
+                        judged("first"),
+                    ),
+                ],
+                &c,
+            )
+            .await
+            .unwrap();
+        let refused = store
+            .ingest(
+                &[event(
+                    "zy/effective",
+                    "judgment_effective",
+                    "2026-06-20",
+                    case,
+                    appeal.clone(),
+                    id,
+                    json!({}),
+                )],
+                &c,
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&refused, StoreError::Invalid { line: 1, error } if error.field == "agency.code"),
+            "{refused}"
+        );
+        store
+            .ingest(
+                &[
+                    event(
+                        "zy/judgment",
+                        "judgment",
+                        "2026-08-01",
+                        case,
+                        appeal.clone(),
+                        id,
+                        judged("appeal"),
+                    ),
+                    event(
+                        "zy/effective",
+                        "judgment_effective",
+                        "2026-08-01",
+                        case,
+                        appeal,
+                        id,
+                        json!({}),
+                    ),
+                ],
+                &c,
+            )
+            .await
+            .unwrap();
+        assert_eq!(state(&store, case, id).await.0, "sealed");
+        // A case the court reported first: the police's filing arrives later, and is the first of
+        // its kind there.
+        let late = "110105-2026-000022";
+        store
+            .ingest(
+                &[event(
+                    "fy/late",
+                    "judgment",
+                    "2026-06-01",
+                    late,
+                    json!({"kind": "court", "code": "110105-fy"}),
+                    id,
+                    judged("first"),
+                )],
+                &c,
+            )
+            .await
+            .unwrap();
+        store
+            .ingest(
+                &[event(
+                    "bj/late",
+                    "filed",
+                    "2026-03-02",
+                    late,
+                    beijing,
+                    id,
+                    charged,
+                )],
+                &c,
+            )
+            .await
+            .unwrap();
+    }
+}
+
 #[tokio::test]
 async fn explanations_are_derived_from_evidence_and_policy_versions_are_immutable() {
     for store in stores("versions").await {

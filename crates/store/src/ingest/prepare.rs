@@ -98,6 +98,41 @@ fn check_agency_kind(
     }
 }
 
+/// An agency that has sent nothing about a case that an agency of its own kind handles joins it
+/// only by a step that hands the case to it (`EventKind::joins_a_case`): a bureau does not
+/// withdraw (and so seal) another bureau's case, nor report on it to be told whose it is. (The
+/// first agency of its kind in a case may send any of its events: its history can arrive after
+/// a court's judgment, when its systems are connected late.)
+fn refuse_a_newcomer(valid: &ValidEvent, line: usize, case_code: &str) -> Result<(), StoreError> {
+    let event = &valid.event;
+    let agency = &event.agency;
+    if event.kind.joins_a_case(agency.kind) {
+        return Ok(());
+    }
+    let joining: Vec<&str> = fengcun_domain::EventKind::joining(agency.kind)
+        .into_iter()
+        .map(fengcun_domain::EventKind::code)
+        .collect();
+    let how = if joining.is_empty() {
+        "it sends events only about its own cases".to_owned()
+    } else {
+        format!("it joins a case only by {}", joining.join(", "))
+    };
+    Err(StoreError::Invalid {
+        line,
+        error: fengcun_domain::FieldError::new(
+            "agency.code",
+            fengcun_domain::FactError::Shape(format!(
+                "agency `{}` has sent nothing about case {case_code} of this person, which another {} handles: \
+                 {how}, not by {}",
+                agency.code,
+                agency.kind.chinese(),
+                event.kind.code()
+            )),
+        ),
+    })
+}
+
 impl SqlStore {
     /// Sorts a batch's lines into duplicates, refusals and events to store; assigns case codes
     /// and new records' keys. Pure: everything it needs is in the snapshot.
@@ -112,6 +147,8 @@ impl SqlStore {
         let mut seen: HashMap<(&str, &str), Vec<u8>> = HashMap::new();
         let mut outcomes = Vec::with_capacity(events.len());
         let mut pending: Vec<Pending<'a>> = Vec::with_capacity(events.len());
+        // Records the batch's lines so far name: a later line about one of them continues it.
+        let mut begun: HashSet<(String, String)> = HashSet::new();
         for ((index, valid), person_key) in events.iter().enumerate().zip(person_keys) {
             let line = index + 1;
             let event = &valid.event;
@@ -143,6 +180,28 @@ impl SqlStore {
                 None => {}
             }
             check_agency_kind(valid, line, &mut snapshot.agencies)?;
+            let record = (person_key.clone(), case_code.clone());
+            let exists =
+                begun.contains(&record) || snapshot.persons.get(&person_key, &case_code).is_some();
+            let holding = (
+                event.agency.code.clone(),
+                case_code.clone(),
+                person_key.clone(),
+            );
+            let of_its_kind = (
+                event.agency.kind.code().to_owned(),
+                case_code.clone(),
+                person_key.clone(),
+            );
+            if exists
+                && !snapshot.holdings.contains(&holding)
+                && snapshot.kinds.contains(&of_its_kind)
+            {
+                refuse_a_newcomer(valid, line, &case_code)?;
+            }
+            snapshot.holdings.insert(holding);
+            snapshot.kinds.insert(of_its_kind);
+            begun.insert(record);
             seen.insert(id, hash.clone());
             pending.push(Pending {
                 line,

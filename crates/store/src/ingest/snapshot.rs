@@ -23,6 +23,14 @@ pub(crate) struct Snapshot {
     /// Agency code → kind, as configured or registered by the agency's first event.
     pub(crate) agencies: HashMap<String, String>,
     pub(crate) persons: Persons,
+    /// (agency code, case code, person key): which of the batch's agencies already hold the
+    /// stored records the batch names (`prepare` lets an agency join a case only by a step that
+    /// hands it the case: `EventKind::joins_a_case`).
+    pub(crate) holdings: HashSet<(String, String, String)>,
+    /// (agency kind, case code, person key): for the stored records a batch's agency reports on
+    /// for the first time, whether an agency of its kind holds them (then it may not join by
+    /// any step: the case is another bureau's).
+    pub(crate) kinds: HashSet<(String, String, String)>,
     /// The persons whose records were read (whether they had any or not).
     wanted: HashSet<String>,
 }
@@ -37,6 +45,18 @@ impl Snapshot {
     /// that batch changes nothing: events are matched by key, records replaced by the same state.
     pub(crate) fn absorb(&mut self, earlier: &Effects) {
         for event in earlier.events.iter() {
+            if let Some(kind) = self.agencies.get(&event.agency) {
+                self.kinds.insert((
+                    kind.clone(),
+                    event.case_code.clone(),
+                    event.person_key.clone(),
+                ));
+            }
+            self.holdings.insert((
+                event.agency.clone(),
+                event.case_code.clone(),
+                event.person_key.clone(),
+            ));
             let key = &event.idempotency_key;
             self.known
                 .entry((event.agency.clone(), key.clone()))
@@ -109,13 +129,65 @@ impl SqlStore {
         let prefetched = self
             .prefetch_events(tx, rows.keys().map(String::as_str))
             .await?;
+        let asked = holdings_to_ask(events, person_keys, &known, &mappings, &rows);
+        let holdings = self.known_holdings(tx, &asked).await?;
+        // The kind each agency of the batch declares (a declared kind that is not its registered
+        // one is refused line by line in `prepare`).
+        let declared: HashMap<&str, &str> = events
+            .iter()
+            .map(|valid| {
+                let agency = &valid.event.agency;
+                (agency.code.as_str(), agency.kind.code())
+            })
+            .collect();
+        let newcomers: HashSet<(String, String, String)> = asked
+            .iter()
+            .filter(|held| !holdings.contains(*held))
+            .filter_map(|(agency, case, person)| {
+                let kind = declared.get(agency.as_str())?;
+                Some(((*kind).to_owned(), case.clone(), person.clone()))
+            })
+            .collect();
+        let kinds = self.held_by_kind(tx, &newcomers).await?;
         let persons = Persons(rows, prefetched, HashMap::new());
         Ok(Snapshot {
             known,
             mappings,
             agencies,
             persons,
+            holdings,
+            kinds,
             wanted: wanted.into_iter().collect(),
         })
     }
+}
+
+/// The holdings a batch's check needs: for each event not stored yet whose record is stored, its
+/// agency's (the case code as the event names it or its agency's document number maps it).
+fn holdings_to_ask(
+    events: &[ValidEvent],
+    person_keys: &[String],
+    known: &HashMap<(String, String), Vec<u8>>,
+    mappings: &HashMap<(String, String), String>,
+    rows: &crate::sql::records::PersonRows,
+) -> HashSet<(String, String, String)> {
+    events
+        .iter()
+        .zip(person_keys)
+        .filter_map(|(valid, person_key)| {
+            let event = &valid.event;
+            let (agency, key) = event_id(event);
+            if known.contains_key(&(agency.to_owned(), key.to_owned())) {
+                return None;
+            }
+            let case_code = match &valid.case_code {
+                Some(code) => code.to_string(),
+                None => mappings
+                    .get(&(agency.to_owned(), event.document_number.clone()?))?
+                    .clone(),
+            };
+            rows.get(person_key)?.get(&case_code)?;
+            Some((agency.to_owned(), case_code, person_key.clone()))
+        })
+        .collect()
 }

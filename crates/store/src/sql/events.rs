@@ -4,7 +4,7 @@
 //! document maps to and whether an agency may send an event are decided by the batch
 //! (`crate::ingest`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use fengcun_crypto::DataKey;
 use fengcun_domain::{Event, ValidEvent};
@@ -15,7 +15,7 @@ use crate::error::StoreError;
 use crate::keys;
 use crate::sql::SqlStore;
 use crate::sql::rows::{
-    Param, ROWS_PER_STATEMENT, list, list_from, person_bytes, person_hex, placeholders,
+    Param, ROWS_PER_STATEMENT, list, list_from, param, person_bytes, person_hex, placeholders,
 };
 use crate::types::{Backend, Context};
 
@@ -277,6 +277,81 @@ impl SqlStore {
             },
         )
         .await
+    }
+
+    /// Which of `asked` — (agency code, case code, person key) — are holdings: the agency sent
+    /// one of the record's events. Looked up by the table's key, agencies and cases together, the
+    /// persons filtered after.
+    pub(crate) async fn known_holdings(
+        &self,
+        tx: &mut AnyConnection,
+        asked: &HashSet<(String, String, String)>,
+    ) -> Result<HashSet<(String, String, String)>, StoreError> {
+        let mut asked: Vec<&(String, String, String)> = asked.iter().collect();
+        asked.sort_unstable();
+        let mut known = HashSet::new();
+        for chunk in asked.chunks(250) {
+            let mut agencies: Vec<&str> = chunk.iter().map(|(a, _, _)| a.as_str()).collect();
+            agencies.sort_unstable();
+            agencies.dedup();
+            let mut cases: Vec<&str> = chunk.iter().map(|(_, c, _)| c.as_str()).collect();
+            cases.sort_unstable();
+            cases.dedup();
+            let positional = self.positional();
+            let sql = format!(
+                "SELECT agency_code, case_code, person FROM holdings WHERE agency_code IN ({}) AND case_code IN ({})",
+                list(positional, agencies.len()),
+                list_from(positional, agencies.len() + 1, cases.len())
+            );
+            let mut query = sqlx::query_as::<_, (String, String, Vec<u8>)>(&sql);
+            for agency in &agencies {
+                query = query.bind(*agency);
+            }
+            for case in &cases {
+                query = query.bind(*case);
+            }
+            for (agency, case, person) in query.fetch_all(&mut *tx).await? {
+                let holding = (agency, case, person_hex(&person));
+                if chunk.contains(&&holding) {
+                    known.insert(holding);
+                }
+            }
+        }
+        Ok(known)
+    }
+
+    /// Which of `asked` — (agency kind, case code, person key) — some agency of that kind holds.
+    /// Asked only of records an agency of the batch reports on for the first time (rare: an
+    /// agency's history arriving late), one statement each, by the table's key for every agency
+    /// of the kind.
+    pub(crate) async fn held_by_kind(
+        &self,
+        tx: &mut AnyConnection,
+        asked: &HashSet<(String, String, String)>,
+    ) -> Result<HashSet<(String, String, String)>, StoreError> {
+        let (kind, case, person) = (
+            param(self.positional(), 1),
+            param(self.positional(), 2),
+            param(self.positional(), 3),
+        );
+        let sql = format!(
+            "SELECT agency_code FROM holdings WHERE agency_code IN (SELECT agency_code FROM agencies WHERE kind = {kind}) \
+             AND case_code = {case} AND person = {person} LIMIT 1"
+        );
+        let mut held = HashSet::new();
+        for triple in asked {
+            let (kind, case, person) = triple;
+            let found: Option<(String,)> = sqlx::query_as(&sql)
+                .bind(kind.as_str())
+                .bind(case.as_str())
+                .bind(person_bytes(person))
+                .fetch_optional(&mut *tx)
+                .await?;
+            if found.is_some() {
+                held.insert(triple.clone());
+            }
+        }
+        Ok(held)
     }
 
     /// Keeps which records each agency holds (sent one of their events) and how many, as the
