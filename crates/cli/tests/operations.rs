@@ -185,3 +185,66 @@ fn a_backup_restores_and_a_master_key_rotation_resumes_and_retires_the_old_key()
         text(&replayed)
     );
 }
+
+/// An operator's slips fail and leave nothing behind: a mistyped database path is not made into
+/// an empty database that is backed up, rotated or listed with success; a file that is no backup
+/// (the empty one a failed backup once left, a key file) is not restored as a platform that
+/// starts healthy and empty. A new database is its owner's only, as its backups are.
+#[test]
+fn a_mistyped_database_or_a_file_that_is_no_backup_is_refused() {
+    let scratch = scratch("slips");
+    let dir = &scratch.0;
+    let database = dir.join("fengcun.sqlite");
+    let real = config(dir, "real.toml", &database, &dir.join("master.key"));
+    let stored = import(&real);
+    assert!(stored.status.success(), "{}", text(&stored));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&database).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the live database: {mode:o}");
+    }
+
+    let typo = dir.join("fengcun.sqllite");
+    let mistyped = config(dir, "typo.toml", &typo, &dir.join("master.key"));
+    let backup = dir.join("nightly.sqlite");
+    let new_key = dir.join("new.key");
+    for args in [
+        vec!["backup", "--out", backup.to_str().unwrap()],
+        vec!["keys", "signing"],
+        vec![
+            "keys",
+            "rotate-master",
+            "--new-key-file",
+            new_key.to_str().unwrap(),
+            "--wait-seconds",
+            "0",
+        ],
+    ] {
+        let out = fengcun(&mistyped, &args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", text(&out));
+        assert!(
+            text(&out).contains("no such database"),
+            "{args:?}: {}",
+            text(&out)
+        );
+        assert!(!typo.exists(), "{args:?} made {}", typo.display());
+        assert!(!backup.exists() && !new_key.exists(), "{args:?}");
+    }
+
+    let empty = dir.join("empty.sqlite");
+    std::fs::write(&empty, b"").unwrap();
+    let key_file = dir.join("master.key");
+    for not_a_backup in [&empty, &key_file] {
+        let target = dir.join("restored.sqlite");
+        let at = config(dir, "restored.toml", &target, &dir.join("master.key"));
+        let out = fengcun(&at, &["restore", "--from", not_a_backup.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        assert!(
+            text(&out).contains("not a fengcun backup"),
+            "{}",
+            text(&out)
+        );
+        assert!(!target.exists(), "{} was restored", not_a_backup.display());
+    }
+}

@@ -211,8 +211,11 @@ const ENVIRONMENT: &[&str] = &[
     "FENGCUN_SCHEDULER_INTERVAL_SECONDS",
     "FENGCUN_OUTBOX_INTERVAL_SECONDS",
 ];
-/// Variables of the test suite and CI, read by tests, never by the platform.
+/// Variables of the test suite and CI, read by tests, never by the platform; and those of the
+/// command line that are not the server's (`FENGCUN_PG_BIN`: where `backup` and `restore` find
+/// PostgreSQL's client programs, docs/operations.md).
 const NOT_CONFIGURATION: &[&str] = &[
+    "FENGCUN_PG_BIN",
     "FENGCUN_TEST_DATABASE_URL",
     "FENGCUN_REQUIRE_BROWSER",
     "FENGCUN_UPDATE_SCREENSHOTS",
@@ -780,6 +783,11 @@ mod tests {
                 ("FENGCUN_TEST_DATABASE_URL".to_owned(), "x".to_owned()),
                 ("FENGCUN_REQUIRE_BROWSER".to_owned(), "1".to_owned()),
                 ("FENGCUN_UPDATE_SCREENSHOTS".to_owned(), "1".to_owned()),
+                // The command line's, for `backup` and `restore` (docs/operations.md).
+                (
+                    "FENGCUN_PG_BIN".to_owned(),
+                    "/usr/lib/postgresql/15/bin".to_owned(),
+                ),
                 ("PATH".to_owned(), "/bin".to_owned()),
             ],
         );

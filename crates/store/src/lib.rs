@@ -46,7 +46,7 @@ pub use sql::reads::{
     EventEntry, NoticeEntry, PersonShown, RecordFilter, RecordKey, RecordPage, RecordSummary,
     RecordTimeline, Stats, TransitionEntry,
 };
-pub use sql::{SqlStore, create_private};
+pub use sql::{SqlStore, check_sqlite_backup, create_private};
 pub use types::*;
 
 /// The traits of every part of the store, for callers of their methods on a `dyn Store`:

@@ -190,6 +190,7 @@ impl SqlStore {
             let url = if path.contains('?') {
                 format!("sqlite://{path}")
             } else {
+                create_owner_only(std::path::Path::new(path))?;
                 format!("sqlite://{path}?mode=rwc")
             };
             (Backend::Sqlite, url)
@@ -343,10 +344,16 @@ impl SqlStore {
         let target = path
             .to_str()
             .ok_or_else(|| StoreError::Backup(format!("{}: not a UTF-8 path", path.display())))?;
-        sqlx::query("VACUUM INTO $1")
+        let copied = sqlx::query("VACUUM INTO $1")
             .bind(target)
             .execute(&self.pool)
-            .await?;
+            .await;
+        if let Err(error) = copied {
+            // A full disk leaves a partial file: nothing is left to be taken for a backup (nor to
+            // block the next night's run).
+            let _ = std::fs::remove_file(path);
+            return Err(error.into());
+        }
         Ok(())
     }
 
@@ -395,6 +402,55 @@ fn person_lock(person_key: &str) -> i64 {
         .and_then(|digits| u16::from_str_radix(digits, 16).ok())
         .unwrap_or(0);
     PERSON_LOCKS + i64::from(head >> (16 - PERSON_LOCK_BITS))
+}
+
+/// A new embedded database is made readable by its owner only, as a backup is: it holds every
+/// wrapped key, password hash and sealed row. (SQLite gives its WAL and shared-memory files the
+/// database file's permissions.) A file already there is left as it is.
+fn create_owner_only(path: &std::path::Path) -> Result<(), StoreError> {
+    if path.exists() {
+        return Ok(());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        // Another connection made it meanwhile.
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(StoreError::Backup(format!("{}: {error}", path.display()))),
+    }
+}
+
+/// Checks that `path` is a backup of a fengcun SQLite database before it is restored: an SQLite
+/// file that passes SQLite's own check and holds the platform's schema. Read only; any other
+/// file (an empty one a failed backup left, a PostgreSQL dump, a key file) is refused, with
+/// SQLite's reason.
+pub async fn check_sqlite_backup(path: &std::path::Path) -> Result<i64, StoreError> {
+    use sqlx::Connection as _;
+    let refuse = |why: String| {
+        StoreError::Backup(format!("{}: not a fengcun backup: {why}", path.display()))
+    };
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .read_only(true)
+        .create_if_missing(false);
+    let mut conn = sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .map_err(|e| refuse(e.to_string()))?;
+    let (check,): (String,) = sqlx::query_as("PRAGMA quick_check")
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|e| refuse(e.to_string()))?;
+    if check != "ok" {
+        return Err(refuse(format!("SQLite's check says {check}")));
+    }
+    let (version,): (Option<i64>,) = sqlx::query_as("SELECT MAX(version) FROM schema_version")
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|_| refuse("it holds no fengcun schema".to_owned()))?;
+    version.ok_or_else(|| refuse("it holds no fengcun schema".to_owned()))
 }
 
 /// Creates `path` empty and readable by its owner only, before anything is written to it: a

@@ -228,19 +228,8 @@ async fn open_log(
     outside: &[String],
 ) -> anyhow::Result<fengcun_store::SqlStore> {
     let config = serve::config(database.config.as_deref(), None, database.database.clone())?;
-    // Opening an embedded database creates it: an auditor's mistyped path must not verify an
-    // empty log as "OK".
-    if let Some(path) = config
-        .database
-        .strip_prefix("sqlite://")
-        .or_else(|| config.database.strip_prefix("sqlite:"))
-        .map(|p| p.split('?').next().unwrap_or(p))
-    {
-        anyhow::ensure!(
-            std::path::Path::new(path).exists(),
-            "{path}: no such database"
-        );
-    }
+    // An auditor's mistyped path must not verify an empty log as "OK".
+    serve::require_existing(&config.database)?;
     let probe = fengcun_store::open_without_master_key(&config.database, Suite::Sm).await?;
     let stored = probe.tree_heads().await?;
     let named = stored

@@ -51,9 +51,30 @@ fn pg_program(name: &str) -> PathBuf {
     }
 }
 
-fn run_program(program: &Path, args: &[&str]) -> anyhow::Result<()> {
-    let status = std::process::Command::new(program)
-        .args(args)
+/// A PostgreSQL URL for a client program's `--dbname`, without its password, and the password
+/// for `PGPASSWORD`: a command line is readable by every user of the machine (`ps`), the
+/// environment of a process only by its owner.
+fn split_password(database: &str) -> anyhow::Result<(String, Option<String>)> {
+    let mut url = url::Url::parse(database).context("--database: not a URL")?;
+    let password = url.password().map(|p| {
+        percent_encoding::percent_decode_str(p)
+            .decode_utf8_lossy()
+            .into_owned()
+    });
+    if password.is_some() {
+        url.set_password(None)
+            .map_err(|()| anyhow::anyhow!("--database: a URL without a host"))?;
+    }
+    Ok((url.to_string(), password))
+}
+
+fn run_program(program: &Path, args: &[&str], password: Option<&str>) -> anyhow::Result<()> {
+    let mut command = std::process::Command::new(program);
+    command.args(args);
+    if let Some(password) = password {
+        command.env("PGPASSWORD", password);
+    }
+    let status = command
         .status()
         .with_context(|| format!("cannot run {} (set FENGCUN_PG_BIN)", program.display()))?;
     if !status.success() {
@@ -64,6 +85,7 @@ fn run_program(program: &Path, args: &[&str]) -> anyhow::Result<()> {
 
 pub fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
     let config = serve::config(args.config.as_deref(), None, args.database)?;
+    serve::require_existing(&config.database)?;
     if args.out.exists() {
         bail!("--out {}: a file is there already", args.out.display());
     }
@@ -81,15 +103,11 @@ pub fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
         let out = args.out.to_str().context("--out: not a UTF-8 path")?;
         // pg_dump writes into the file made for it, readable by its owner only.
         fengcun_store::create_private(&args.out)?;
+        let (database, password) = split_password(&config.database)?;
         let dumped = run_program(
             &pg_program("pg_dump"),
-            &[
-                "--format=custom",
-                "--file",
-                out,
-                "--dbname",
-                &config.database,
-            ],
+            &["--format=custom", "--file", out, "--dbname", &database],
+            password.as_deref(),
         );
         if dumped.is_err() {
             // Nothing half-written is left to be taken for a backup.
@@ -117,8 +135,22 @@ pub fn restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
                 path.display()
             );
         }
-        std::fs::copy(&args.from, path)
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        // Only a backup of a fengcun database is put in place (an empty file a failed backup
+        // left would start as an empty platform and report healthy).
+        tokio::runtime::Runtime::new()?.block_on(fengcun_store::check_sqlite_backup(&args.from))?;
+        // Readable by its owner only, whatever the copy's permissions were.
+        fengcun_store::create_private(path)?;
+        let copied = std::fs::File::open(&args.from)
+            .and_then(|mut from| {
+                let mut to = std::fs::OpenOptions::new().write(true).open(path)?;
+                std::io::copy(&mut from, &mut to)?;
+                to.sync_all()
+            })
+            .with_context(|| format!("cannot write {}", path.display()));
+        if copied.is_err() {
+            let _ = std::fs::remove_file(path);
+        }
+        copied?;
     } else {
         let from = args.from.to_str().context("--from: not a UTF-8 path")?;
         let runtime = tokio::runtime::Runtime::new()?;
@@ -127,15 +159,11 @@ pub fn restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
                 "--database: the database holds tables already; restore into a new, empty one (createdb NAME, then --database postgres://…/NAME)"
             );
         }
+        let (database, password) = split_password(&config.database)?;
         run_program(
             &pg_program("pg_restore"),
-            &[
-                "--no-owner",
-                "--exit-on-error",
-                "--dbname",
-                &config.database,
-                from,
-            ],
+            &["--no-owner", "--exit-on-error", "--dbname", &database, from],
+            password.as_deref(),
         )?;
     }
     println!(
@@ -143,4 +171,20 @@ pub fn restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
         args.from.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The password goes to the environment, never the command line; a percent-encoded one is
+    /// given as the server expects it.
+    #[test]
+    fn a_password_is_taken_out_of_the_url() {
+        let (url, password) =
+            super::split_password("postgres://fengcun:s%40c+ret@db.example:5433/fengcun").unwrap();
+        assert_eq!(url, "postgres://fengcun@db.example:5433/fengcun");
+        assert_eq!(password.as_deref(), Some("s@c+ret"));
+        let (url, password) = super::split_password("postgres://fengcun@db/fengcun").unwrap();
+        assert_eq!(url, "postgres://fengcun@db/fengcun");
+        assert_eq!(password, None);
+    }
 }

@@ -83,6 +83,7 @@ fn rotate_master(args: RotateArgs) -> anyhow::Result<ExitCode> {
         None,
         args.database.database,
     )?;
+    serve::require_existing(&config.database)?;
     let current = config.master_key()?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
@@ -154,6 +155,7 @@ fn rotate_master(args: RotateArgs) -> anyhow::Result<ExitCode> {
 
 fn signing(args: Database) -> anyhow::Result<ExitCode> {
     let config = serve::config(args.config.as_deref(), None, args.database)?;
+    serve::require_existing(&config.database)?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let store =

@@ -35,6 +35,23 @@ pub fn config(
     Ok(config)
 }
 
+/// For a command that looks after an existing database (`backup`, `keys`, `audit`): an embedded
+/// database that is not there is refused. Opening one creates it, and a mistyped path would
+/// otherwise back up, rotate or verify an empty database and report success.
+pub fn require_existing(database: &str) -> anyhow::Result<()> {
+    if let Some(path) = database
+        .strip_prefix("sqlite://")
+        .or_else(|| database.strip_prefix("sqlite:"))
+        .map(|p| p.split('?').next().unwrap_or(p))
+    {
+        anyhow::ensure!(
+            std::path::Path::new(path).exists(),
+            "{path}: no such database"
+        );
+    }
+    Ok(())
+}
+
 pub fn init_logging(format: &str) {
     // PostgreSQL's NOTICE messages (`relation … already exists, skipping` from the migrations'
     // `IF NOT EXISTS`, at every start) say nothing an operator acts on.
