@@ -731,6 +731,32 @@ async fn a_policy_change_is_previewed_then_applied() {
     );
     let (_, in_force) = app.get("/api/v1/policy", Some(OPERATOR)).await;
     assert_eq!(in_force["name"], "cn-minor-opt1");
+    // The same version with a changed rule is refused, previewed or applied, naming the field:
+    // the records it decided are explained from the text recorded under that version.
+    let changed = include_str!("../../../data/policies/cn-minor-opt1.toml").replacen(
+        "sentence_at_most = { principal = \"fixed_term\", months = 12 }",
+        "sentence_at_most = { principal = \"fixed_term\", months = 24 }",
+        1,
+    );
+    assert!(changed.contains("months = 24"));
+    for apply in [false, true] {
+        let (status, refused) = app
+            .post(
+                "/api/v1/policy",
+                OPERATOR,
+                &json!({"document": changed, "apply": apply}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+        let message = refused["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("document: cn-minor-opt1 version")
+                && message.contains("a changed policy needs a new `version`"),
+            "{message}"
+        );
+    }
+    let (_, in_force) = app.get("/api/v1/policy", Some(OPERATOR)).await;
+    assert!(!in_force.to_string().contains("months = 24"), "{in_force}");
     // New events are decided under the policy now in force.
     app.send(&conviction(
         "110105-2024-000302",

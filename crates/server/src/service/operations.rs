@@ -90,6 +90,7 @@ pub async fn change_policy(
 ) -> Result<PolicyChange> {
     caller.require_operator(state, "change the policy").await?;
     let policy = candidate(request.name.as_deref(), request.document.as_deref())?;
+    refuse_a_changed_version(state, &policy, request.name.is_some()).await?;
     let ctx = state.context(Actor::Operator(caller.name.clone())).await;
     let report = state
         .store
@@ -251,6 +252,28 @@ pub async fn read_candidate(
     caller.require_operator(state, "read the policy").await?;
     let policy = candidate(name, document)?;
     Ok(PolicyReading::from(&policy))
+}
+
+/// A policy version is one document for good: the records it decided are explained from its
+/// text. A changed document under a version already recorded is refused before it is previewed
+/// or put in force — otherwise it would be shown in force while every record it decides fails
+/// to be decided under it (`policy_version`), seen only in the log.
+async fn refuse_a_changed_version(state: &AppState, policy: &Policy, named: bool) -> Result<()> {
+    let recorded = state
+        .store
+        .recorded_policy(policy.name(), policy.version())
+        .await?;
+    match recorded {
+        Some(text) if text != policy.source_text => {
+            let field = if named { "name" } else { "document" };
+            Err(ServiceError::Invalid(format!(
+                "{field}: {} version {} is recorded with a different document: a changed policy needs a new `version`",
+                policy.name(),
+                policy.version()
+            )))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn candidate(name: Option<&str>, document: Option<&str>) -> Result<Policy> {
