@@ -17,7 +17,7 @@ pub use notice::{
 };
 pub use person::{
     Decided, DecidedRecord, NOTIFY_NEW_AGENCIES, PersonRecords, Transition, Under, decide,
-    is_effective_conviction, notice_kind,
+    deciding_policy, is_effective_conviction, notice_kind,
 };
 pub use state::{
     Actor, Cause, State, StateCode, Step, UnknownState, lifted_by, next_state, sealed_on,

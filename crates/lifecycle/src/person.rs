@@ -47,6 +47,9 @@ pub trait PersonRecords {
 pub struct Under<'a> {
     /// The policy deciding criminal records.
     pub policy: &'a Policy,
+    /// The juvenile statute in force beside it (CPL art. 286, the shipped `cn-juvenile`): a
+    /// record it seals is decided by it, whatever the policy in force says ([`deciding_policy`]).
+    pub juvenile: Option<&'a Policy>,
     /// The policy deciding public-security violation records (治安管理处罚法 art. 136).
     pub violation_policy: &'a Policy,
     pub issuing: &'a Issuing,
@@ -54,13 +57,44 @@ pub struct Under<'a> {
 }
 
 impl<'a> Under<'a> {
-    /// The policy in force for a record of this kind: each record is decided, sealed and
-    /// unsealed only by the policy of its own kind.
-    pub fn policy_for(&self, kind: RecordKind) -> &'a Policy {
-        match kind {
-            RecordKind::Criminal => self.policy,
-            RecordKind::PublicSecurityViolation => self.violation_policy,
-        }
+    /// The policy that decides, seals and unseals `record` ([`deciding_policy`]).
+    pub fn policy_for(&self, record: &Record) -> &'a Policy {
+        deciding_policy(
+            self.policy,
+            self.juvenile,
+            self.violation_policy,
+            record,
+            self.today,
+        )
+    }
+}
+
+/// The policy that decides `record` on `today`. Each record is decided only by a policy of its
+/// own kind: a violation record by `violation_policy`. A criminal record by `policy`, the one in
+/// force — except a record the juvenile statute seals: CPL art. 286 (犯罪的时候不满十八周岁，被判处
+/// 五年有期徒刑以下刑罚的，应当对相关犯罪记录予以封存) is law whatever option for minor crimes is in
+/// force, and the report builds on the juvenile system it leaves as it is (现行未成年人犯罪记录封存
+/// 制度). Such a record is then sealed, explained and unsealed (2022 measures art. 18: only by a
+/// crime committed as a minor, five years combined) by the statute. A pure function of the
+/// record and the date, so that a decision and its transition name the same policy.
+pub fn deciding_policy<'a>(
+    policy: &'a Policy,
+    juvenile: Option<&'a Policy>,
+    violation_policy: &'a Policy,
+    record: &Record,
+    today: Date,
+) -> &'a Policy {
+    match record.kind {
+        RecordKind::PublicSecurityViolation => violation_policy,
+        RecordKind::Criminal => match juvenile {
+            Some(statute)
+                if statute.name() != policy.name()
+                    && evaluate(statute, record, today).outcome.is_eligible() =>
+            {
+                statute
+            }
+            _ => policy,
+        },
     }
 }
 
@@ -79,6 +113,9 @@ pub struct DecidedRecord {
     pub state: Option<State>,
     /// Whether the record is a conviction that took effect.
     pub convicted: bool,
+    /// Whether the juvenile statute decided it ([`deciding_policy`]) rather than the policy in
+    /// force for its kind: its row and transitions name the statute.
+    pub by_juvenile_statute: bool,
 }
 
 /// A transition with what its notices say and who they go to.
@@ -183,7 +220,7 @@ impl<P: PersonRecords> Run<'_, '_, P> {
             identity.split(':').next_back().unwrap_or_default()
         );
         let derived = derive_record(&record_id, &events).map_err(P::invalid)?;
-        let policy = self.under.policy_for(derived.record.kind);
+        let policy = self.under.policy_for(&derived.record);
         let decision = evaluate(policy, &derived.record, today);
         let convicted = is_effective_conviction(&derived.record);
         let step = next_state(
@@ -199,7 +236,7 @@ impl<P: PersonRecords> Run<'_, '_, P> {
         let index = self.decided.records.len();
         if let Some(step) = &step {
             self.transition(
-                index, case_code, current, step, &decision, &derived, None, by,
+                index, case_code, current, step, &decision, &derived, None, by, policy,
             );
         } else if let Some(sealed @ State::Sealed { .. }) = current {
             // An agency that first reports on a record after it was sealed holds it too: it is told.
@@ -232,6 +269,7 @@ impl<P: PersonRecords> Run<'_, '_, P> {
                     &derived,
                     Some(newcomers),
                     None,
+                    policy,
                 );
             }
         }
@@ -239,7 +277,12 @@ impl<P: PersonRecords> Run<'_, '_, P> {
             case_code.to_owned(),
             (state, convicted, derived.record.clone()),
         );
+        let by_juvenile_statute = self
+            .under
+            .juvenile
+            .is_some_and(|statute| std::ptr::eq(statute, policy));
         self.decided.records.push(DecidedRecord {
+            by_juvenile_statute,
             case_code: case_code.to_owned(),
             derived,
             decision,
@@ -282,7 +325,7 @@ impl<P: PersonRecords> Run<'_, '_, P> {
                 &sealed,
                 &derived.record,
                 derived.combined.as_ref(),
-                self.under.policy_for(sealed.kind),
+                self.under.policy_for(&sealed),
             );
             if let Some(trigger) = lifted {
                 let by = derived.judgment();
@@ -303,9 +346,7 @@ impl<P: PersonRecords> Run<'_, '_, P> {
                 continue;
             };
             let sealed = &self.decided.records[index].derived.record;
-            if let Some(trigger) =
-                lifted_by(sealed, &later, None, self.under.policy_for(sealed.kind))
-            {
+            if let Some(trigger) = lifted_by(sealed, &later, None, self.under.policy_for(sealed)) {
                 let by = self.judgment_of(&other)?;
                 self.refresh(case_code, Cause::Trigger(trigger), &[], by.as_ref())?;
                 return Ok(());
@@ -339,9 +380,9 @@ impl<P: PersonRecords> Run<'_, '_, P> {
         derived: &Derived,
         only: Option<Vec<String>>,
         by: Option<&TriggeringJudgment>,
+        policy: &Policy,
     ) {
         let Under { issuing, today, .. } = self.under;
-        let policy = self.under.policy_for(derived.record.kind);
         let to = step.to;
         let unseal = step
             .unseal_rule

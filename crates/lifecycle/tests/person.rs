@@ -196,6 +196,7 @@ fn arrive(person: &mut Person, policy: &str, arrival: Arrival) -> Vec<String> {
         &arriving,
         Under {
             policy,
+            juvenile: fengcun_policy::presets::get("cn-juvenile"),
             violation_policy: fengcun_policy::presets::get("cn-public-security-violation").unwrap(),
             issuing: &issuing,
             today,

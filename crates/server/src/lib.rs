@@ -91,6 +91,8 @@ impl AppState {
             policy: self.policy.read().await.clone(),
             // Violation records are decided by the shipped art. 136 preset (docs/disclosure.md).
             violation_policy: fengcun_store::default_violation_policy(),
+            // CPL art. 286 beside it: a juvenile record the statute seals is decided by it.
+            juvenile_policy: Some(fengcun_store::default_juvenile_policy()),
             now: self.clock.now(),
             actor,
             issuing: Arc::new(self.config.notices.clone()),

@@ -98,6 +98,8 @@ pub(crate) struct Writes {
     audit: Vec<crate::AuditEvent>,
     /// Whether a transition was decided under the violation policy (whose text is then recorded).
     violation_transitions: bool,
+    /// Whether a transition was decided by the juvenile statute (its text is kept too).
+    juvenile_transitions: bool,
     /// What the batch changes in the counts (`tallies`): events stored, records by state,
     /// notices by status — written together, one statement a flush.
     pub(crate) tallies: std::collections::BTreeMap<String, i64>,
@@ -211,6 +213,7 @@ impl SqlStore {
         };
         let under = Under {
             policy: &ctx.policy,
+            juvenile: ctx.juvenile_policy.as_deref(),
             violation_policy: &ctx.violation_policy,
             issuing: &ctx.issuing,
             today: ctx.today(),
@@ -234,7 +237,7 @@ impl SqlStore {
                 keys::seal(&key, &plain, &format!("facts/{case_code}"))
             };
             let state = record.state;
-            let policy = ctx.policy_for(record.derived.record.kind);
+            let policy = ctx.decided_by(record);
             let cached = persons
                 .get_mut(person_key, case_code)
                 .ok_or_else(|| StoreError::Corrupt(format!("record {case_code} not loaded")))?;
@@ -274,12 +277,16 @@ impl SqlStore {
             let facts = facts
                 .get(transition.record)
                 .ok_or_else(|| StoreError::Corrupt("transition without its record".into()))?;
-            let kind = decided.records[transition.record].derived.record.kind;
-            if kind == fengcun_domain::RecordKind::PublicSecurityViolation {
+            let record = &decided.records[transition.record];
+            if record.derived.record.kind == fengcun_domain::RecordKind::PublicSecurityViolation {
                 writes.violation_transitions = true;
             }
+            if record.by_juvenile_statute {
+                writes.juvenile_transitions = true;
+            }
+            let policy = ctx.decided_by(record);
             let evidence =
-                self.write_transition(writes, person_key, transition, facts, ctx, kind, &key);
+                self.write_transition(writes, person_key, transition, facts, ctx, policy, &key);
             // The record's facts kept in this transition's evidence, as the database will give
             // them to the next batch that reads the record from this cache.
             if let Some(cached) = persons.get_mut(person_key, &transition.case_code)
@@ -317,7 +324,7 @@ impl SqlStore {
     /// sealed evidence.
     #[allow(
         clippy::too_many_arguments,
-        reason = "the record's kind picks the policy the transition was decided under"
+        reason = "the transition, its record's facts and key, and the policy it was decided under"
     )]
     fn write_transition(
         &self,
@@ -326,7 +333,7 @@ impl SqlStore {
         transition: &Transition,
         facts: &[u8],
         ctx: &Context,
-        kind: fengcun_domain::RecordKind,
+        policy: &fengcun_policy::Policy,
         key: &DataKey,
     ) -> (String, Vec<u8>) {
         let Transition {
@@ -340,7 +347,6 @@ impl SqlStore {
             ..
         } = transition;
         let (from, to) = (*from, *to);
-        let policy = ctx.policy_for(kind);
         // The evidence, not the explanation: the facts and the date; with the policy version the
         // explained decision is derived again on reading (`fengcun_policy::explain_recorded`), identically.
         // The record's facts are kept here alone when the record's row refers to them (`IN_EVIDENCE`).
@@ -445,6 +451,9 @@ impl SqlStore {
         }
         if writes.violation_transitions {
             self.record_policy(tx, &ctx.violation_policy).await?;
+        }
+        if let (true, Some(statute)) = (writes.juvenile_transitions, &ctx.juvenile_policy) {
+            self.record_policy(tx, statute).await?;
         }
         let seqs = self.insert_transitions(tx, writes.transitions).await?;
         let notices = writes

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use fengcun_domain::{Date, RecordKind};
+use fengcun_domain::{Date, Record, RecordKind};
 use fengcun_lifecycle::{Actor, Issuing, StateCode};
 use fengcun_policy::Policy;
 use serde::Serialize;
@@ -23,6 +23,9 @@ pub struct Context {
     /// default the shipped `cn-public-security-violation`. Each record is decided by the policy
     /// of its kind ([`Context::policy_for`]).
     pub violation_policy: Arc<Policy>,
+    /// The juvenile statute in force beside `policy` (CPL art. 286: by default the shipped
+    /// `cn-juvenile`): a criminal record it seals is decided by it ([`Context::policy_for`]).
+    pub juvenile_policy: Option<Arc<Policy>>,
     pub now: jiff::Timestamp,
     pub actor: Actor,
     /// Who issues the notices and where an unsealing is objected to (configured), sealed into
@@ -35,6 +38,7 @@ impl Context {
         Self {
             policy,
             violation_policy: default_violation_policy(),
+            juvenile_policy: Some(default_juvenile_policy()),
             now,
             actor: Actor::Automatic,
             issuing: Arc::default(),
@@ -49,8 +53,28 @@ impl Context {
         }
     }
 
-    /// The policy in force for a record of this kind.
-    pub fn policy_for(&self, kind: RecordKind) -> &Policy {
+    /// The policy that decides `record` today: its kind's, or for a criminal record the juvenile
+    /// statute where it seals it (`fengcun_lifecycle::deciding_policy`).
+    pub fn policy_for(&self, record: &Record) -> &Policy {
+        fengcun_lifecycle::deciding_policy(
+            &self.policy,
+            self.juvenile_policy.as_deref(),
+            &self.violation_policy,
+            record,
+            self.today(),
+        )
+    }
+
+    /// The policy a decided record was decided by (`DecidedRecord::by_juvenile_statute`).
+    pub fn decided_by(&self, record: &fengcun_lifecycle::DecidedRecord) -> &Policy {
+        match (&self.juvenile_policy, record.by_juvenile_statute) {
+            (Some(statute), true) => statute,
+            _ => self.policy_of_kind(record.derived.record.kind),
+        }
+    }
+
+    /// The policy in force for records of this kind (the juvenile statute aside).
+    pub fn policy_of_kind(&self, kind: RecordKind) -> &Policy {
         match kind {
             RecordKind::Criminal => &self.policy,
             RecordKind::PublicSecurityViolation => &self.violation_policy,
@@ -79,6 +103,21 @@ pub fn default_violation_policy() -> Arc<Policy> {
     });
     DEFAULT.clone()
 }
+
+/// The juvenile statute in force beside every criminal policy: the shipped `cn-juvenile`.
+pub fn default_juvenile_policy() -> Arc<Policy> {
+    static DEFAULT: std::sync::LazyLock<Arc<Policy>> = std::sync::LazyLock::new(|| {
+        Arc::new(
+            fengcun_policy::presets::get(JUVENILE_PRESET)
+                .unwrap_or_else(|| panic!("the shipped preset {JUVENILE_PRESET} is missing"))
+                .clone(),
+        )
+    });
+    DEFAULT.clone()
+}
+
+/// The name of the shipped juvenile statute (CPL art. 286).
+pub const JUVENILE_PRESET: &str = "cn-juvenile";
 
 /// The name of the shipped policy for violation records.
 pub const VIOLATION_PRESET: &str = "cn-public-security-violation";

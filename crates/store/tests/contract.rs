@@ -2104,6 +2104,101 @@ async fn an_agency_reporting_after_the_seal_is_told() {
     }
 }
 
+/// CPL art. 286 beside the policy in force: a 16-year-old's robbery, three years — beyond every
+/// minor-crime option — is sealed by the juvenile statute when the judgment takes effect, and the
+/// record names it; an adult with the same facts is not sealed under `cn-minor-opt1`. The
+/// juvenile seal is lifted only as the 2022 measures art. 18 say: an adult's later minor
+/// conviction does not lift it (under `cn-minor-opt1` it would).
+#[tokio::test]
+async fn a_juvenile_record_is_sealed_by_the_statute_whatever_the_policy_in_force() {
+    let id_born = |birth: &str, serial: &str| {
+        let body = format!("110105{birth}{serial}");
+        let first17: [u8; 17] = body.as_bytes().try_into().unwrap();
+        format!(
+            "{body}{}",
+            fengcun_domain::id_number::check_character(&first17)
+        )
+    };
+    for store in stores("juvenile_statute").await {
+        let c = ctx("cn-minor-opt1", "2026-12-01T00:00:00Z");
+        let juvenile = id_born("20070901", "001");
+        let adult = id_born("19900307", "002");
+        let robbery = |case: &str, id: &str| {
+            conviction(
+                case,
+                id,
+                "抢劫罪",
+                sentence("fixed_term", Some(36)),
+                "2024-05-20",
+                "2024-09-01",
+                "2024-09-12",
+            )
+        };
+        store
+            .ingest(&robbery("110105-2024-000401", &juvenile), &c)
+            .await
+            .unwrap();
+        store
+            .ingest(&robbery("110105-2024-000402", &adult), &c)
+            .await
+            .unwrap();
+        let sealed = store
+            .record("110105-2024-000401", &format!("id:{juvenile}"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (
+                sealed.state.code(),
+                sealed.state_date.as_deref(),
+                sealed.policy.as_deref()
+            ),
+            ("sealed", Some("2024-09-12"), Some("cn-juvenile"))
+        );
+        let refused = store
+            .record("110105-2024-000402", &format!("id:{adult}"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (refused.state.code(), refused.policy.as_deref()),
+            ("not_eligible", Some("cn-minor-opt1"))
+        );
+        // The person's notice cites the statute, not the option.
+        let notices = store
+            .notices(NoticeFilter {
+                case_code: Some("110105-2024-000401".into()),
+                ..NoticeFilter::default()
+            })
+            .await
+            .unwrap();
+        assert!(
+            notices.iter().any(|n| n.body.contains("第二百八十六条")),
+            "{notices:?}"
+        );
+        // At 19, a drunk-driving conviction: the juvenile seal stays.
+        store
+            .ingest(
+                &conviction(
+                    "110105-2026-000403",
+                    &juvenile,
+                    "危险驾驶罪",
+                    sentence("criminal_detention", Some(2)),
+                    "2026-09-20",
+                    "2026-10-20",
+                    "2026-11-01",
+                ),
+                &c,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            state(&store, "110105-2024-000401", &juvenile).await.0,
+            "sealed"
+        );
+    }
+}
+
 /// A case filed by one bureau is not another bureau's to withdraw (a withdrawal seals), nor to
 /// report on to be told whose it is: an agency joins a case that an agency of its kind handles
 /// only by a step that hands it the case (an appeal's court, the prison receiving the person).
