@@ -286,6 +286,12 @@ pub fn next_state(
             if decision.effective_date.is_none()
                 && record.disposition == fengcun_domain::Disposition::Open =>
         {
+            // A sealed violation record whose decision is retracted (entered in error) is still
+            // the record of a violation case, which art. 136 seals: it stays sealed. Opened again
+            // it would be readable with no notice to the agencies told to seal it.
+            if let Some(State::Sealed { .. }) = current {
+                return None;
+            }
             State::Open
         }
         Outcome::SealLater => State::PendingSeal {

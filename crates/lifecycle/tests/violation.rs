@@ -126,6 +126,33 @@ fn an_accepted_case_is_open_until_its_decision_takes_effect() {
     );
 }
 
+/// A sealed violation record whose penalty decision is retracted as entered in error is the
+/// record of a case still open: art. 136 seals it all the same, so it stays sealed — once it
+/// became `open`, readable again, and no agency was told.
+#[test]
+fn a_sealed_violation_record_whose_decision_is_retracted_stays_sealed() {
+    let policy = presets::get("cn-public-security-violation").unwrap();
+    let accepted = &case(false)[..1];
+    let record = derive_record("W-1", accepted).expect("derives").record;
+    assert_eq!(record.disposition, Disposition::Open);
+    let decision = evaluate(policy, &record, AS_OF);
+    let sealed = State::Sealed {
+        since: Date::constant(2026, 2, 12),
+    };
+    for correction in [true, false] {
+        let step = next_state(
+            Some(&sealed),
+            &decision,
+            false,
+            &record,
+            Cause::Events { correction },
+            policy,
+            AS_OF,
+        );
+        assert_eq!(step.map(|s| s.to), None, "correction: {correction}");
+    }
+}
+
 /// Revoked on reconsideration: the record of the withdrawn case stays, sealed from the revocation.
 #[test]
 fn a_reconsideration_that_revokes_the_decision_leaves_a_sealed_withdrawn_record() {
