@@ -244,6 +244,8 @@ fn derive_violation(record_id: &str, events: &[StoredEvent]) -> Result<Derived, 
     let mut decision: Option<(&str, Date, Option<&Value>)> = None;
     let mut effective: Option<Date> = None;
     let mut completed: Option<Date> = None;
+    // The earliest of each, for the order of the case's dates (`check_violation_dates`).
+    let mut first = [None::<Date>; 3];
     let mut agencies: Vec<fengcun_domain::Agency> = Vec::new();
     let mut documents: HashMap<String, String> = HashMap::new();
     for stored in events {
@@ -263,6 +265,13 @@ fn derive_violation(record_id: &str, events: &[StoredEvent]) -> Result<Derived, 
         }
         if !event.violations.is_empty() {
             violations = Some(&event.violations);
+        }
+        let earliest = |slot: &mut Option<Date>| *slot = Some(slot.map_or(date, |d| d.min(date)));
+        match event.kind {
+            EventKind::ViolationPenalized => earliest(&mut first[0]),
+            EventKind::ViolationDecisionEffective => earliest(&mut first[1]),
+            EventKind::ViolationExecutionCompleted => earliest(&mut first[2]),
+            _ => {}
         }
         match event.kind {
             EventKind::ViolationPenalized => {
@@ -286,6 +295,7 @@ fn derive_violation(record_id: &str, events: &[StoredEvent]) -> Result<Derived, 
             _ => {}
         }
     }
+    check_violation_dates(first)?;
     let mut facts = json!({
         "record_id": record_id,
         "kind": "public_security_violation",
@@ -322,6 +332,32 @@ fn derive_violation(record_id: &str, events: &[StoredEvent]) -> Result<Derived, 
         documents,
         judgment_by: None,
     })
+}
+
+/// A penalty decision takes effect on or after the day it is made, and is executed after it takes
+/// effect: a `violation_decision_effective` dated before the case's first penalty decision, or a
+/// `violation_execution_completed` before its first effect, is an impossible fact (docs/law.md:
+/// decision ≤ effect ≤ execution), refused rather than silently left uncounted — which left the
+/// record waiting for an effect it would never see. `first`: the earliest penalty decision, effect
+/// and execution of the case.
+fn check_violation_dates(
+    [decided, effective, executed]: [Option<Date>; 3],
+) -> Result<(), FieldError> {
+    let refuse = |text: String| {
+        Err(FieldError::new(
+            "date",
+            fengcun_domain::FactError::Shape(text),
+        ))
+    };
+    match (decided, effective, executed) {
+        (Some(decided), Some(effective), _) if effective < decided => refuse(format!(
+            "violation_decision_effective on {effective} is before the case's first penalty decision ({decided}): a decision takes effect on or after the day it is made"
+        )),
+        (_, Some(effective), Some(executed)) if executed < effective => refuse(format!(
+            "violation_execution_completed on {executed} is before the decision took effect ({effective})"
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// A judgment takes effect on or after the day it is given: a `judgment_effective` dated before

@@ -246,3 +246,44 @@ fn a_violation_never_unseals_a_criminal_record() {
         "kind"
     );
 }
+
+/// A decision takes effect on or after the day it is made, and is executed after it takes
+/// effect: an effect dated before the penalty decision, or an execution before the effect, is a
+/// legally impossible fact, refused naming the field — once it was silently left uncounted.
+#[test]
+fn a_violation_case_s_dates_keep_their_order() {
+    let mut early_effect = case(false);
+    early_effect[2] = event(
+        3,
+        "violation_decision_effective",
+        "2026-02-11",
+        "public_security",
+        json!({}),
+    );
+    let error = derive_record("W-1", &early_effect).unwrap_err();
+    assert_eq!(error.field, "date");
+    assert!(
+        error
+            .to_string()
+            .contains("2026-02-11 is before the case's first penalty decision (2026-02-12)"),
+        "{error}"
+    );
+    let mut early_execution = case(false);
+    early_execution[3] = event(
+        4,
+        "violation_execution_completed",
+        "2026-02-01",
+        "public_security",
+        json!({}),
+    );
+    let error = derive_record("W-1", &early_execution).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("2026-02-01 is before the decision took effect (2026-02-12)"),
+        "{error}"
+    );
+    // In order, and after a reconsideration that revokes it, the case derives.
+    assert!(derive_record("W-1", &case(false)).is_ok());
+    assert!(derive_record("W-1", &case(true)).is_ok());
+}
