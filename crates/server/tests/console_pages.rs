@@ -291,6 +291,30 @@ async fn an_operator_previews_a_policy_and_applies_it_only_when_confirmed() {
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
     assert!(page.contains("「政策文件」有误"), "{page}");
+    // The list offers only policies that decide criminal records; one that does not is refused
+    // naming the policy, not a person's name.
+    let (_, listed) = get_page(&server, &cookies, "/console/policy").await;
+    assert!(
+        listed.contains("cn-minor-opt2")
+            && !listed.contains("value=\"cn-public-security-violation\""),
+        "{listed}"
+    );
+    let (status, page) = post_form(
+        &server,
+        &cookies,
+        "/console/policy/preview",
+        &[
+            ("csrf_token", &csrf),
+            ("name", "cn-public-security-violation"),
+            ("document", ""),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(
+        page.contains("「政策」有误") && !page.contains("姓名"),
+        "{page}"
+    );
     // Confirmed: in force, and in the history.
     let (status, page) = post_form(
         &server,

@@ -86,6 +86,7 @@ pub(crate) const PAGE_TEXTS: &[(&str, &str, &str)] = &[
     ("field.size", "数据", "Data"),
     ("field.file", "文件", "File"),
     ("field.policies", "政策", "Policies"),
+    ("field.policy", "政策", "Policy"),
     ("field.as_of", "基准日", "As of"),
     ("field.simulation", "模拟", "Simulation"),
     // Notices

@@ -60,8 +60,11 @@ async fn page_with(
         Ok(history) => history,
         Err(error) => return page.service_error(&error),
     };
+    // Only the policies that can be put in force here: they decide criminal records (violation
+    // records are decided by the art. 136 preset, in force beside them, which would be refused).
     let presets = presets::all()
         .iter()
+        .filter(|p| p.meta.records == fengcun_domain::RecordKind::Criminal)
         .map(|p| Preset {
             name: p.meta.name.clone(),
             title: p.meta.title.clone(),
@@ -113,6 +116,13 @@ async fn failed(state: &AppState, page: Page, error: crate::service::ServiceErro
     if status == StatusCode::FORBIDDEN {
         return page.service_error(&error);
     }
+    // On this page `name` is the policy chosen in the list, not a person's name.
+    let error = match error {
+        crate::service::ServiceError::Invalid(message) if message.starts_with("name:") => {
+            crate::service::ServiceError::Invalid(format!("policy:{}", &message["name:".len()..]))
+        }
+        error => error,
+    };
     let message = page.lang.error(&error);
     page_with(state, page, status, Some(Notice { ok: false, message })).await
 }
