@@ -337,6 +337,22 @@ async fn scenarios(backend: &str) {
         "is not validly signed",
         "head checked with the wrong key",
     );
+    // A head brought from another deployment fails as the head given, not as the log's own:
+    // the auditor must not read it as the stored heads being forged.
+    std::fs::copy(
+        untouched.dir.join("heads.txt"),
+        other.dir.join("theirs.txt"),
+    )
+    .unwrap();
+    let output = other.verify(&["--public-key", "signing.pub.pem", "--against", "theirs.txt"]);
+    let said = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("given to check against (--against) is not validly signed")
+            && !said.contains("stored tree head")
+            && said.contains("entries not read"),
+        "{said}"
+    );
 }
 
 impl Log {

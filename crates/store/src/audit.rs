@@ -492,7 +492,13 @@ pub enum AuditProblem {
         detail: String,
     },
     /// A stored head's signature does not verify with the public key given.
-    BadHeadSignature { head_size: u64, detail: String },
+    /// A head's signature does not verify: one of the log's own (`given` false) or one an
+    /// auditor brought (`--against`).
+    BadHeadSignature {
+        head_size: u64,
+        given: bool,
+        detail: String,
+    },
     /// A head line cannot be read or uses another hash than the log.
     BadHead { detail: String },
 }
@@ -519,12 +525,24 @@ impl fmt::Display for AuditProblem {
                  matches its recorded leaf hash: leaf hashes were rewritten too, and the altered \
                  entry is among entries {first_suspect}..{head_size} ({detail})"
             ),
-            Self::BadHeadSignature { head_size, detail } => {
-                write!(
-                    f,
-                    "the stored tree head of size {head_size} is not validly signed: {detail}"
-                )
-            }
+            Self::BadHeadSignature {
+                head_size,
+                given: false,
+                detail,
+            } => write!(
+                f,
+                "the stored tree head of size {head_size} is not validly signed: {detail}"
+            ),
+            // Not the log's: the head brought to check it against is another deployment's, or
+            // signed by a key not given — the stored log is not blamed for it.
+            Self::BadHeadSignature {
+                head_size,
+                given: true,
+                detail,
+            } => write!(
+                f,
+                "the tree head of size {head_size} given to check against (--against) is not validly signed by any key given: {detail}"
+            ),
             Self::BadHead { detail } => write!(f, "a tree head cannot be used: {detail}"),
         }
     }
@@ -640,6 +658,7 @@ fn explain(first_leaf_mismatch: Option<u64>, mismatch: Mismatch) -> AuditProblem
 pub(crate) fn read_heads(
     lines: &[String],
     keys: &[VerifyingKey],
+    given: bool,
 ) -> Result<(Vec<TreeHead>, usize), AuditProblem> {
     let mut heads = Vec::with_capacity(lines.len());
     let mut checked = 0;
@@ -654,6 +673,7 @@ pub(crate) fn read_heads(
                 // Any key of the ring: a head signed before a rotation verifies with the old key.
                 let mut verified = Err(AuditProblem::BadHeadSignature {
                     head_size: signed.unverified_head().size(),
+                    given,
                     detail: "no key given".to_owned(),
                 });
                 for key in keys {
@@ -665,6 +685,7 @@ pub(crate) fn read_heads(
                         Err(e) => {
                             verified = Err(AuditProblem::BadHeadSignature {
                                 head_size: signed.unverified_head().size(),
+                                given,
                                 detail: e.to_string(),
                             })
                         }

@@ -267,15 +267,20 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!(
-            "audit log: {} entries, root {}",
-            report.entries,
-            if report.root.is_empty() {
-                "-"
-            } else {
-                &report.root
-            }
-        );
+        if report.root.is_empty() && report.problem.is_some() {
+            // A head failed before any entry was read: "0 entries" would describe the log wrongly.
+            println!("audit log: entries not read (a tree head failed first)");
+        } else {
+            println!(
+                "audit log: {} entries, root {}",
+                report.entries,
+                if report.root.is_empty() {
+                    "-"
+                } else {
+                    &report.root
+                }
+            );
+        }
         println!(
             "tree heads checked: {} stored, {} kept outside; signatures checked: {}",
             report.stored_heads, report.outside_heads, report.signatures_checked

@@ -460,10 +460,10 @@ impl crate::SqlStore {
             signatures_checked: 0,
             problem: None,
         };
-        let heads = read_heads(&stored, key).and_then(|(mut heads, checked)| {
+        let heads = read_heads(&stored, key, false).and_then(|(mut heads, checked)| {
             report.signatures_checked = checked;
             // Heads kept outside are checked with the key when there is one, like the stored.
-            let (more, checked) = read_heads(outside, key)?;
+            let (more, checked) = read_heads(outside, key, true)?;
             report.signatures_checked += checked;
             heads.extend(more);
             Ok(heads)
