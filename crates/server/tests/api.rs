@@ -389,10 +389,21 @@ async fn an_agency_key_sends_only_as_the_kind_its_agency_is_registered_with() {
         .post(
             "/api/v1/events/batch",
             POLICE_KEY,
-            &json!({"events": [forged.clone()]}),
+            &json!({"events": [
+                event("110105-2024-000151/filed", "filed", "2024-05-01", "110105-2024-000151", "public_security", A, json!({})),
+                forged.clone()
+            ]}),
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    // In a batch of thousands, the clerk is told which line.
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("line 2: agency 110105-ga"),
+        "{body}"
+    );
 
     // An agency that nobody registered cannot choose its kind by sending.
     let mut unregistered = event(
@@ -437,7 +448,10 @@ async fn an_agency_key_sends_only_as_the_kind_its_agency_is_registered_with() {
     };
     assert_eq!(
         reasons("police"),
-        vec!["agency 110105-ga is registered as public_security; may not send events as court"; 2],
+        vec![
+            "agency 110105-ga is registered as public_security; may not send events as court",
+            "line 2: agency 110105-ga is registered as public_security; may not send events as court"
+        ],
         "{log}"
     );
     let unregistered_reasons = reasons("correction-office");

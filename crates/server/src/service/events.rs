@@ -67,6 +67,7 @@ async fn check_speaks_for(
     caller: &Caller,
     own_kind: Option<AgencyKind>,
     event: &ValidEvent,
+    line: Option<usize>,
 ) -> Result<()> {
     let agency = &event.event.agency;
     let reason = match (caller.role, &caller.agency) {
@@ -84,6 +85,11 @@ async fn check_speaks_for(
         },
         _ => format!("may not send events for agency {}", agency.code),
     };
+    // In a batch, the line the clerk must look at among thousands.
+    let reason = match line {
+        Some(line) => format!("line {line}: {reason}"),
+        None => reason,
+    };
     Err(refuse(state, caller, "send events", reason).await?)
 }
 
@@ -99,7 +105,7 @@ fn invalid_lines(errors: Vec<(usize, fengcun_domain::FieldError)>) -> ServiceErr
 pub async fn ingest_one(state: &AppState, caller: &Caller, body: &[u8]) -> Result<Ingested> {
     let event = Event::parse(body).map_err(|error| invalid_lines(vec![(1, error)]))?;
     let own_kind = sender_kind(state, caller).await?;
-    check_speaks_for(state, caller, own_kind, &event).await?;
+    check_speaks_for(state, caller, own_kind, &event, None).await?;
     let ctx = state.context(Actor::Automatic).await;
     let outcome = state
         .store
@@ -131,7 +137,7 @@ pub async fn ingest_batch(
         let bytes = serde_json::to_vec(value).map_err(|e| ServiceError::Invalid(e.to_string()))?;
         match Event::parse(&bytes) {
             Ok(event) => {
-                check_speaks_for(state, caller, own_kind, &event).await?;
+                check_speaks_for(state, caller, own_kind, &event, Some(index + 1)).await?;
                 events.push(event);
             }
             Err(error) => errors.push((index + 1, error)),
