@@ -621,6 +621,18 @@ fn public_url_of(file: &str, url: &str) -> Result<String, ConfigError> {
 }
 
 impl Config {
+    /// Agency keys whose agency is not in `[[agencies]]` (key name, agency code): their events are
+    /// refused (403) until the agency is configured or registered — `serve` warns of them at
+    /// start, rather than the agency finding out from its first refused batch.
+    pub fn keys_of_unconfigured_agencies(&self) -> Vec<(&str, &str)> {
+        self.api_keys
+            .iter()
+            .filter(|key| key.role == Role::Agency)
+            .filter_map(|key| Some((key.name.as_str(), key.agency.as_deref()?)))
+            .filter(|(_, agency)| !self.agencies.iter().any(|a| a.code == *agency))
+            .collect()
+    }
+
     /// How a page or a document names an agency: the name it is configured with (`[[agencies]]`
     /// `name`), else its code.
     pub fn agency_name(&self, code: &str) -> String {
@@ -870,6 +882,30 @@ mod tests {
                 .to_string();
             assert!(error.contains(message), "{text}: {error}");
         }
+    }
+
+    /// A key for an agency the configuration does not list is named at start: its events would
+    /// be refused until the agency is registered.
+    #[test]
+    fn keys_of_agencies_not_configured_are_named() {
+        let digest = |c: char| c.to_string().repeat(64);
+        let mut config = Config::default();
+        config
+            .apply_file(
+                "f.toml",
+                &format!(
+                    "[[api_keys]]\nname = \"court\"\nrole = \"agency\"\nagency = \"110105-fy\"\nkey_sha256 = \"{}\"\n\
+                     [[api_keys]]\nname = \"police\"\nrole = \"agency\"\nagency = \"110105-ga\"\nkey_sha256 = \"{}\"\n\
+                     [[agencies]]\ncode = \"110105-ga\"\nkind = \"public_security\"\n",
+                    digest('a'),
+                    digest('b')
+                ),
+            )
+            .unwrap();
+        assert_eq!(
+            config.keys_of_unconfigured_agencies(),
+            vec![("court", "110105-fy")]
+        );
     }
 
     #[test]

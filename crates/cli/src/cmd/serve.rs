@@ -75,6 +75,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "no api_keys configured: every endpoint but /healthz will refuse all callers"
         );
     }
+    for (key, agency) in config.keys_of_unconfigured_agencies() {
+        tracing::warn!(
+            key,
+            agency,
+            "an agency key's agency is not in [[agencies]]: its events are refused (403) unless an imported event registered the agency"
+        );
+    }
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let running = fengcun_server::start(config, Arc::new(SystemClock)).await?;
