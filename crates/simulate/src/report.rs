@@ -448,11 +448,22 @@ impl Comparison {
             }
             let _ = writeln!(out, "{line}");
         }
-        let _ = writeln!(out, "\n三、按罪名（前 {top_charges} 个，按有罪判决人数）");
+        let _ = writeln!(
+            out,
+            "\n三、按罪名（前 {top_charges} 个，按有罪判决人数；各政策应封存的比例）"
+        );
+        // Each policy's column as wide as its name, so that the figures stand under it.
+        let widths: Vec<usize> = self.policies.iter().map(|s| s.name.len().max(8)).collect();
+        let mut header = format!("{:<24} {:>10}", "罪名", "有罪判决");
+        for (s, width) in self.policies.iter().zip(&widths) {
+            let _ = write!(header, " {:>width$}", s.name);
+        }
+        let _ = writeln!(out, "{header}");
         for row in self.by_charge.iter().take(top_charges) {
             let mut line = format!("{:<24} {:>10}", row.label, row.convicted);
-            for sealed in &row.sealed {
-                let _ = write!(line, " {:>7.2}%", share(*sealed, row.convicted));
+            for (sealed, width) in row.sealed.iter().zip(&widths) {
+                let percent = format!("{:.2}%", share(*sealed, row.convicted));
+                let _ = write!(line, " {percent:>width$}");
             }
             let _ = writeln!(out, "{line}");
         }

@@ -481,6 +481,16 @@ fn violation_records_are_decided_as_evaluate_does_and_reported_apart() {
             && text.contains("cn-minor-opt1                不适用：治安违法记录不在本政策范围内"),
         "{text}"
     );
+    // The by-charge table names its columns: the policies whose shares stand under them.
+    let by_charge = &text[text.find("三、按罪名").expect("section 三")..];
+    let header = by_charge.lines().nth(1).expect("a header line");
+    assert!(
+        header.starts_with("罪名")
+            && header.contains("有罪判决")
+            && header.contains("cn-minor-opt1")
+            && header.contains("cn-public-security-violation"),
+        "{by_charge}"
+    );
     let csv = comparison.csv();
     let (_, violations_csv) = csv.iter().find(|(f, _)| *f == "violations.csv").unwrap();
     assert!(
