@@ -125,6 +125,23 @@ fn simulate_compares_policies_writes_csv_and_svg_and_equals_evaluate() {
         let text = std::fs::read_to_string(out_dir.join(file)).unwrap();
         assert!(text.lines().count() >= 2, "{file}: {text}");
     }
+    // Why not sealed: what the failing rule says of the records it excludes, not its title
+    // (which states what holds).
+    let reasons = std::fs::read_to_string(out_dir.join("by-reason.csv")).unwrap();
+    assert!(
+        reasons.starts_with("policy,rule,title,convicted,fails\n"),
+        "{reasons}"
+    );
+    let first_offender = json["by_reason"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == "first_offender")
+        .expect("some excluded as not first offenders");
+    assert_ne!(
+        first_offender["fails"], first_offender["title"],
+        "{first_offender}"
+    );
     let svg = std::fs::read_to_string(out_dir.join("chart.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("拘役") && svg.contains("cn-minor-opt3"));
 

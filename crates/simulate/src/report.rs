@@ -76,6 +76,9 @@ pub struct ReasonRow {
     pub policy: String,
     pub rule: String,
     pub title: String,
+    /// What the rule says of a record it excludes (its `fails`): the title states what holds
+    /// (系初犯), which read beside the count as its opposite.
+    pub fails: String,
     /// Convicted records this rule excludes first.
     pub convicted: u64,
 }
@@ -343,17 +346,21 @@ impl Comparison {
             .into_iter()
             .map(|((p, rule), count)| {
                 let policy = &policies[p];
-                let (rule, title) = match rule {
+                let (rule, title, fails) = match rule {
                     Some(i) => {
                         let r = &policy.rules[usize::from(i)];
-                        (r.id.clone(), r.title.clone())
+                        (r.id.clone(), r.title.clone(), r.fails.clone())
                     }
-                    None => ("timing".to_owned(), "没有适用的封存时间规则".to_owned()),
+                    None => {
+                        let none = "没有适用的封存时间规则".to_owned();
+                        ("timing".to_owned(), none.clone(), none)
+                    }
                 };
                 ReasonRow {
                     policy: policy.meta.name.clone(),
                     rule,
                     title,
+                    fails,
                     convicted: count,
                 }
             })
@@ -472,7 +479,7 @@ impl Comparison {
             let _ = writeln!(
                 out,
                 "{:<28} {:<18} {:>10}  {}",
-                r.policy, r.rule, r.convicted, r.title
+                r.policy, r.rule, r.convicted, r.fails
             );
         }
         let _ = writeln!(out, "\n五、政策之间的差别（有罪判决人数）");
@@ -577,15 +584,16 @@ impl Comparison {
             }
             out
         };
-        let mut reasons = "policy,rule,title,convicted\n".to_owned();
+        let mut reasons = "policy,rule,title,convicted,fails\n".to_owned();
         for r in &self.by_reason {
             let _ = writeln!(
                 reasons,
-                "{},{},{},{}",
+                "{},{},{},{},{}",
                 quote(&r.policy),
                 quote(&r.rule),
                 quote(&r.title),
-                r.convicted
+                r.convicted,
+                quote(&r.fails)
             );
         }
         let mut diffs = "a,b,only_a,only_b,both".to_owned();
