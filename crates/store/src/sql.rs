@@ -411,16 +411,22 @@ fn create_owner_only(path: &std::path::Path) -> Result<(), StoreError> {
     if path.exists() {
         return Ok(());
     }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
+    match new_owner_only(path) {
         Ok(_) => Ok(()),
         // Another connection made it meanwhile.
         Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(error) => Err(StoreError::Backup(format!("{}: {error}", path.display()))),
     }
+}
+
+/// A new, empty file that only its owner may read (mode 0600 from its creation, never after);
+/// an error if one is there.
+fn new_owner_only(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
 }
 
 /// Checks that `path` is a backup of a fengcun SQLite database before it is restored: an SQLite
@@ -456,11 +462,7 @@ pub async fn check_sqlite_backup(path: &std::path::Path) -> Result<i64, StoreErr
 /// Creates `path` empty and readable by its owner only, before anything is written to it: a
 /// backup holds every wrapped key, password hash and sealed row. Never replaces a file.
 pub fn create_private(path: &std::path::Path) -> Result<(), StoreError> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
+    match new_owner_only(path) {
         Ok(_) => Ok(()),
         Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
             Err(StoreError::Backup(format!(
