@@ -959,7 +959,14 @@ async fn a_violation_records_notices_read_back_and_go_out_in_its_own_words() {
     const CASE: &str = "110105-2026-000031";
     const DOC: &str = "京公（朝）行罚决字〔2026〕31号";
     for store in stores("violation_notices").await {
-        let c = ctx("cn-minor-opt1", "2026-03-01T00:00:00Z");
+        // A court issues the criminal records' notices; the police bureau the violation's.
+        let c = ctx("cn-minor-opt1", "2026-03-01T00:00:00Z").issued_by(Arc::new(
+            fengcun_lifecycle::Issuing {
+                authority: Some("某区人民法院".into()),
+                violation_authority: Some("北京市公安局朝阳分局".into()),
+                ..Default::default()
+            },
+        ));
         let events = vec![
             event(
                 &format!("{CASE}/accepted"),
@@ -1018,6 +1025,14 @@ async fn a_violation_records_notices_read_back_and_go_out_in_its_own_words() {
                 .map(|n| n.recipient.as_str())
                 .collect::<Vec<_>>(),
             ["110105-ga"]
+        );
+        // What the outbox signs names the authority the text names at its foot.
+        let content = claimed[0].content.as_ref().expect("readable");
+        assert_eq!(content.authority.as_deref(), Some("北京市公安局朝阳分局"));
+        assert!(
+            content.body.contains("北京市公安局朝阳分局") && !content.body.contains("某区人民法院"),
+            "{}",
+            content.body
         );
         let delivered = claimed[0]
             .content

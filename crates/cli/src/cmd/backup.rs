@@ -37,12 +37,6 @@ pub struct RestoreArgs {
     from: PathBuf,
 }
 
-fn sqlite_path(url: &str) -> Option<&str> {
-    url.strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .map(|path| path.split('?').next().unwrap_or(path))
-}
-
 /// A PostgreSQL client program: `FENGCUN_PG_BIN/NAME` if set, else on the path.
 fn pg_program(name: &str) -> PathBuf {
     match std::env::var_os("FENGCUN_PG_BIN") {
@@ -89,7 +83,7 @@ pub fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
     if args.out.exists() {
         bail!("--out {}: a file is there already", args.out.display());
     }
-    if sqlite_path(&config.database).is_some() {
+    if serve::sqlite_path(&config.database).is_some() {
         let runtime = tokio::runtime::Runtime::new()?;
         runtime.block_on(async {
             // No master key needed: the copy is of the encrypted rows as they are.
@@ -127,7 +121,7 @@ pub fn restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
     if !args.from.is_file() {
         bail!("--from {}: no such backup", args.from.display());
     }
-    if let Some(path) = sqlite_path(&config.database) {
+    if let Some(path) = serve::sqlite_path(&config.database) {
         let path = Path::new(path);
         if path.exists() {
             bail!(

@@ -39,17 +39,20 @@ pub fn config(
 /// database that is not there is refused. Opening one creates it, and a mistyped path would
 /// otherwise back up, rotate or verify an empty database and report success.
 pub fn require_existing(database: &str) -> anyhow::Result<()> {
-    if let Some(path) = database
-        .strip_prefix("sqlite://")
-        .or_else(|| database.strip_prefix("sqlite:"))
-        .map(|p| p.split('?').next().unwrap_or(p))
-    {
+    if let Some(path) = sqlite_path(database) {
         anyhow::ensure!(
             std::path::Path::new(path).exists(),
             "{path}: no such database"
         );
     }
     Ok(())
+}
+
+/// The file of an embedded database's URL (`sqlite://PATH?…`); `None` for PostgreSQL.
+pub fn sqlite_path(url: &str) -> Option<&str> {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .map(|path| path.split('?').next().unwrap_or(path))
 }
 
 pub fn init_logging(format: &str) {

@@ -287,10 +287,10 @@ impl SqlStore {
         tx: &mut AnyConnection,
         asked: &HashSet<(String, String, String)>,
     ) -> Result<HashSet<(String, String, String)>, StoreError> {
-        let mut asked: Vec<&(String, String, String)> = asked.iter().collect();
-        asked.sort_unstable();
+        let mut sorted: Vec<&(String, String, String)> = asked.iter().collect();
+        sorted.sort_unstable();
         let mut known = HashSet::new();
-        for chunk in asked.chunks(250) {
+        for chunk in sorted.chunks(250) {
             let mut agencies: Vec<&str> = chunk.iter().map(|(a, _, _)| a.as_str()).collect();
             agencies.sort_unstable();
             agencies.dedup();
@@ -311,8 +311,10 @@ impl SqlStore {
                 query = query.bind(*case);
             }
             for (agency, case, person) in query.fetch_all(&mut *tx).await? {
+                // The query's rows are every holding of those agencies in those cases: only the
+                // ones asked about are kept.
                 let holding = (agency, case, person_hex(&person));
-                if chunk.contains(&&holding) {
+                if asked.contains(&holding) {
                     known.insert(holding);
                 }
             }
