@@ -229,6 +229,12 @@ async fn an_operator_previews_a_policy_and_applies_it_only_when_confirmed() {
         page.contains("cn-minor-opt1") && page.contains("法律依据："),
         "{page}"
     );
+    // The juvenile statute decides beside it, and the page says so.
+    assert!(
+        page.contains("id=\"juvenile-statute\"")
+            && page.contains("第二百八十六条封存（cn-juvenile）"),
+        "{page}"
+    );
     // The juvenile policy would not seal the adult's record: it stays sealed, and is listed.
     let (status, preview) = post_form(
         &server,

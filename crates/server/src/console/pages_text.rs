@@ -289,6 +289,11 @@ pub(crate) const PAGE_TEXTS: &[(&str, &str, &str)] = &[
     // Policy
     ("policy.title", "封存政策", "Sealing policy"),
     ("policy.in_force", "现行政策", "The policy in force"),
+    (
+        "policy.juvenile_beside",
+        "另：犯罪的时候不满十八周岁、被判处五年有期徒刑以下刑罚的犯罪记录及未成年人涉罪记录，无论现行政策如何，均依照《刑事诉讼法》第二百八十六条封存（cn-juvenile）。",
+        "Besides: records of offences committed under 18 and sentenced to five years or less, and minors' non-conviction records, are sealed under Criminal Procedure Law art. 286 (cn-juvenile), whatever the policy in force.",
+    ),
     ("policy.version", "版本", "version"),
     ("policy.name", "政策", "Policy"),
     ("policy.jurisdiction", "适用范围", "Jurisdiction"),
