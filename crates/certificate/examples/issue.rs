@@ -42,6 +42,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             number: "FC-2026-00000001".to_owned(),
             name: "张三".to_owned(),
             id_number: &id,
+            id_salt: fengcun_crypto::random_bytes(),
             result: decision.result,
             purpose: "就业".to_owned(),
             agency: "北京市公安局朝阳分局".to_owned(),

@@ -18,8 +18,13 @@ use crate::error::CertificateError;
 use crate::result::{CertificateResult, ListedConviction};
 use crate::token;
 
-/// The value of the signed `format` field: this document's format and version.
-pub const FORMAT: &str = "fengcun-certificate/1";
+/// The value of the signed `format` field of the certificates issued now.
+pub const FORMAT: &str = "fengcun-certificate/2";
+
+/// The first format, still read and verified: its identity hash was salted with the certificate
+/// number only, so anyone who scanned the QR code could recover the full identity number from it
+/// in a few tens of thousands of guesses (the masked form leaves only the birth date unknown).
+pub const FORMAT_V1: &str = "fengcun-certificate/1";
 
 /// Bounds that keep a certificate printable and its token inside a QR code.
 pub(crate) mod limits {
@@ -43,10 +48,17 @@ pub struct Person {
     pub name: String,
     /// The identity number with the birth date hidden: `110105********0025`.
     pub id_masked: String,
-    /// [`id_number_hash`] of the full identity number, salted with the certificate number: lets a
-    /// verifier who sees the holder's identity card check that the certificate is about them.
+    /// Random bytes drawn for this certificate (format 2; `None` in a format-1 certificate). They
+    /// are in the document but not in the QR token, so the token and its document digest give a
+    /// guesser nothing to test identity numbers against.
+    pub id_salt: Option<[u8; ID_SALT_BYTES]>,
+    /// [`id_number_hash`] of the full identity number: lets a verifier who holds the file and
+    /// sees the holder's identity card check that the certificate is about them.
     pub id_hash: [u8; 32],
 }
+
+/// The length of [`Person::id_salt`].
+pub const ID_SALT_BYTES: usize = 16;
 
 /// Who issued the certificate, and with which key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,7 +100,22 @@ impl Certificate {
     /// hash both match.
     pub fn is_about(&self, id_number: &IdNumber) -> bool {
         self.person.id_masked == mask_id_number(id_number)
-            && self.person.id_hash == id_number_hash(self.suite, &self.number, id_number)
+            && self.person.id_hash
+                == id_number_hash(
+                    self.suite,
+                    &self.number,
+                    self.person.id_salt.as_ref(),
+                    id_number,
+                )
+    }
+
+    /// The value of the signed `format` field: format 2 if the identity hash is salted with
+    /// random bytes, format 1 (read, never issued now) if not.
+    pub fn format(&self) -> &'static str {
+        match self.person.id_salt {
+            Some(_) => FORMAT,
+            None => FORMAT_V1,
+        }
     }
 
     /// Whether the certificate is in force on `today`.
@@ -192,6 +219,9 @@ pub struct Draft<'a> {
     pub name: String,
     /// The person's identity number; only its masked form and salted hash go into the document.
     pub id_number: &'a IdNumber,
+    /// Fresh random bytes for this certificate (`fengcun_crypto::random_bytes`): the salt of the
+    /// identity hash. Passed in so that issuing stays a pure function.
+    pub id_salt: [u8; ID_SALT_BYTES],
     /// The result, from [`crate::decide`].
     pub result: CertificateResult,
     /// The declared purpose.
@@ -234,7 +264,8 @@ pub fn issue(draft: Draft<'_>, key: &SigningKey) -> Result<SignedCertificate, Ce
         person: Person {
             name: draft.name,
             id_masked: mask_id_number(draft.id_number),
-            id_hash: id_number_hash(suite, &draft.number, draft.id_number),
+            id_salt: Some(draft.id_salt),
+            id_hash: id_number_hash(suite, &draft.number, Some(&draft.id_salt), draft.id_number),
         },
         number: draft.number,
         result: draft.result,
@@ -384,17 +415,32 @@ pub fn mask_id_number(id_number: &IdNumber) -> String {
     format!("{}********{}", &text[..6], &text[14..])
 }
 
-/// The salted hash binding a certificate to an identity number:
-/// `H("fengcun-certificate/1 id\0" ‖ number ‖ "\0" ‖ id_number)`, `H` being the suite's hash
-/// (SM3 or SHA-256) and `id_number` its 18 ASCII characters with a capital `X`.
+/// The salted hash binding a certificate to an identity number, `H` being the suite's hash
+/// (SM3 or SHA-256) and `id_number` its 18 ASCII characters with a capital `X`:
 ///
-/// It binds, it does not hide: the masked form leaves only the birth date unknown, a few
-/// tens of thousands of guesses.
-pub fn id_number_hash(suite: Suite, number: &str, id_number: &IdNumber) -> [u8; 32] {
-    let mut input = Vec::with_capacity(64);
-    input.extend_from_slice(b"fengcun-certificate/1 id\0");
+/// - format 2: `H("fengcun-certificate/2 id\0" ‖ number ‖ "\0" ‖ salt ‖ id_number)`, the salt
+///   the 16 random bytes of `person.id_salt`;
+/// - format 1 (`salt` is `None`): `H("fengcun-certificate/1 id\0" ‖ number ‖ "\0" ‖ id_number)`.
+///
+/// Both bind; only the second hides from whoever lacks the file. The masked form leaves only the
+/// birth date unknown, a few tens of thousands of guesses: without the salt, the QR code alone
+/// gave the identity number away.
+pub fn id_number_hash(
+    suite: Suite,
+    number: &str,
+    salt: Option<&[u8; ID_SALT_BYTES]>,
+    id_number: &IdNumber,
+) -> [u8; 32] {
+    let mut input = Vec::with_capacity(80);
+    match salt {
+        Some(_) => input.extend_from_slice(b"fengcun-certificate/2 id\0"),
+        None => input.extend_from_slice(b"fengcun-certificate/1 id\0"),
+    }
     input.extend_from_slice(number.as_bytes());
     input.push(0);
+    if let Some(salt) = salt {
+        input.extend_from_slice(salt);
+    }
     input.extend_from_slice(id_number.as_str().as_bytes());
     fengcun_crypto::hash(suite, &input)
 }
@@ -606,6 +652,9 @@ struct CertificateWire {
 struct PersonWire {
     name: String,
     id_masked: String,
+    /// Present in format 2, absent in format 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id_salt: Option<String>,
     id_hash: String,
 }
 
@@ -636,11 +685,15 @@ struct IssuerWire {
 impl From<&Certificate> for CertificateWire {
     fn from(certificate: &Certificate) -> Self {
         CertificateWire {
-            format: FORMAT.to_owned(),
+            format: certificate.format().to_owned(),
             number: certificate.number.clone(),
             person: PersonWire {
                 name: certificate.person.name.clone(),
                 id_masked: certificate.person.id_masked.clone(),
+                id_salt: certificate
+                    .person
+                    .id_salt
+                    .map(|salt| base16ct::lower::encode_string(&salt)),
                 id_hash: base16ct::lower::encode_string(&certificate.person.id_hash),
             },
             result: ResultWire {
@@ -674,9 +727,20 @@ impl TryFrom<&CertificateWire> for Certificate {
     type Error = CertificateError;
 
     fn try_from(wire: &CertificateWire) -> Result<Self, Self::Error> {
-        if wire.format != FORMAT {
-            return Err(invalid("format", "is not fengcun-certificate/1"));
-        }
+        let id_salt = match (wire.format.as_str(), &wire.person.id_salt) {
+            (FORMAT, Some(hex)) => Some(decode_salt(hex)?),
+            (FORMAT, None) => return Err(invalid("person.id_salt", "is missing (format 2)")),
+            (FORMAT_V1, None) => None,
+            (FORMAT_V1, Some(_)) => {
+                return Err(invalid("person.id_salt", "has no place in format 1"));
+            }
+            _ => {
+                return Err(invalid(
+                    "format",
+                    "is not fengcun-certificate/2 (or the older fengcun-certificate/1)",
+                ));
+            }
+        };
         let date = |field: &'static str, text: &str| {
             parse_date(text).map_err(|_| invalid(field, "is not a YYYY-MM-DD date"))
         };
@@ -727,6 +791,7 @@ impl TryFrom<&CertificateWire> for Certificate {
             person: Person {
                 name: wire.person.name.clone(),
                 id_masked: wire.person.id_masked.clone(),
+                id_salt,
                 id_hash,
             },
             result,
@@ -742,5 +807,16 @@ impl TryFrom<&CertificateWire> for Certificate {
         };
         certificate.validate()?;
         Ok(certificate)
+    }
+}
+
+fn decode_salt(hex: &str) -> Result<[u8; ID_SALT_BYTES], CertificateError> {
+    let mut salt = [0u8; ID_SALT_BYTES];
+    match base16ct::lower::decode(hex, &mut salt) {
+        Ok(decoded) if decoded.len() == ID_SALT_BYTES => Ok(salt),
+        _ => Err(invalid(
+            "person.id_salt",
+            "must be 32 lower-case hex digits",
+        )),
     }
 }

@@ -30,6 +30,7 @@
 //!         number: "FC-2026-00000001".into(),
 //!         name: "张三".into(),
 //!         id_number: &id,
+//!         id_salt: fengcun_crypto::random_bytes(),
 //!         result: decide(&[], issue_date).result,
 //!         purpose: "就业".into(),
 //!         agency: "北京市公安局朝阳分局".into(),
@@ -54,9 +55,9 @@ mod result;
 mod token;
 
 pub use document::{
-    Certificate, Draft, FORMAT, Issuer, Person, SignedCertificate, Validity, VerifiedCertificate,
-    algorithm_name, default_valid_until, id_number_hash, issue, key_id, mask_id_number,
-    verify_file,
+    Certificate, Draft, FORMAT, FORMAT_V1, ID_SALT_BYTES, Issuer, Person, SignedCertificate,
+    Validity, VerifiedCertificate, algorithm_name, default_valid_until, id_number_hash, issue,
+    key_id, mask_id_number, verify_file,
 };
 pub use error::CertificateError;
 pub use html::{Lang, escape_html, qr_svg, render_html};
@@ -68,5 +69,6 @@ pub use result::{
     CertificateResult, Decision, ListedConviction, Omission, Outcome, RecordAsSeen, decide,
 };
 pub use token::{
-    TokenResult, TokenSummary, VerifiedToken, token_from_scan, token_key_id, verify_token,
+    HolderCheck, TokenResult, TokenSummary, VerifiedToken, token_from_scan, token_key_id,
+    verify_token,
 };

@@ -5,17 +5,20 @@
 //! | offset | size | field |
 //! |---|---|---|
 //! | 0  | 3  | magic `FCT` |
-//! | 3  | 1  | version, `0x01` |
+//! | 3  | 1  | version: `0x02` (`0x01` in tokens of format-1 certificates) |
 //! | 4  | 1  | suite: `0x01` SM2-SM3, `0x02` Ed25519 |
 //! | 5  | 1  | result: `0x00` no criminal record, `0x01` has criminal record |
 //! | 6  | 1  | number of listed convictions (0 with result 0, 1–64 with result 1) |
 //! | 7  | 4  | issue date: year (u16 big-endian), month, day |
 //! | 11 | 4  | valid until, the same way |
 //! | 15 | 8  | key id (the 8 bytes whose hex is the certificate's key id) |
-//! | 23 | 32 | identity-number hash (as in the certificate) |
-//! | 55 | 32 | document digest: the suite's hash of the certificate's canonical bytes |
-//! | 87 | …  | number, name, masked identity number, purpose, agency: each a length byte and UTF-8 |
+//! | 23 | 32 | document digest: the suite's hash of the certificate's canonical bytes |
+//! | 55 | …  | number, name, masked identity number, purpose, agency: each a length byte and UTF-8 |
 //! | …  | 64 | signature over every byte before it |
+//!
+//! A version-1 token (of a format-1 certificate) has the identity-number hash (32 bytes) between
+//! the key id and the document digest. Version 2 leaves it out: the token is what a camera sees
+//! on paper, and a hash there let anyone recover the identity number.
 //!
 //! Every byte is checked on reading: unknown magic, version, suite or result, inconsistent counts,
 //! impossible dates, values a certificate may not hold, bytes left over, or a base64 spelling that
@@ -33,7 +36,10 @@ use crate::error::CertificateError;
 use crate::result::CertificateResult;
 
 const MAGIC: &[u8; 3] = b"FCT";
-const VERSION: u8 = 1;
+/// The version of tokens of format-2 certificates: no identity hash.
+const VERSION: u8 = 2;
+/// The version of tokens of format-1 certificates: the identity hash at offset 23.
+const VERSION_1: u8 = 1;
 const SIGNATURE_LEN: usize = 64;
 
 /// The result as the token carries it: the kind and how many convictions the document lists.
@@ -79,8 +85,9 @@ pub struct TokenSummary {
     pub name: String,
     /// The masked identity number.
     pub id_masked: String,
-    /// The salted identity-number hash (see [`crate::id_number_hash`]).
-    pub id_hash: [u8; 32],
+    /// The identity-number hash of a format-1 certificate (see [`crate::id_number_hash`]);
+    /// `None` in the tokens issued now, which leave it out.
+    pub id_hash: Option<[u8; 32]>,
     /// The declared purpose.
     pub purpose: String,
     /// The issuing agency.
@@ -110,7 +117,10 @@ impl TokenSummary {
             result,
             name: certificate.person.name.clone(),
             id_masked: certificate.person.id_masked.clone(),
-            id_hash: certificate.person.id_hash,
+            id_hash: match certificate.person.id_salt {
+                Some(_) => None,
+                None => Some(certificate.person.id_hash),
+            },
             purpose: certificate.purpose.clone(),
             agency: certificate.issuer.agency.clone(),
             key_id: certificate.issuer.key_id.clone(),
@@ -120,11 +130,33 @@ impl TokenSummary {
         }
     }
 
-    /// Whether the token is about the holder of `id_number` (see [`Certificate::is_about`]).
-    pub fn is_about(&self, id_number: &IdNumber) -> bool {
-        self.id_masked == crate::mask_id_number(id_number)
-            && self.id_hash == id_number_hash(self.suite, &self.number, id_number)
+    /// What the token can say about whether it is about the holder of `id_number`: a
+    /// format-1 token can tell; a token issued now can only compare the masked form, and the
+    /// certificate file ([`Certificate::is_about`]) tells the rest.
+    pub fn holder(&self, id_number: &IdNumber) -> HolderCheck {
+        if self.id_masked != crate::mask_id_number(id_number) {
+            return HolderCheck::Differs;
+        }
+        match self.id_hash {
+            None => HolderCheck::MaskMatches,
+            Some(hash) if hash == id_number_hash(self.suite, &self.number, None, id_number) => {
+                HolderCheck::Matches
+            }
+            Some(_) => HolderCheck::Differs,
+        }
     }
+}
+
+/// Whether a token is about the holder of an identity number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HolderCheck {
+    /// It is about them.
+    Matches,
+    /// It is not.
+    Differs,
+    /// The region code and the last four characters match; only the certificate file can say
+    /// whether the birth date does too.
+    MaskMatches,
 }
 
 /// A token whose signature verified, with the certificate's validity on the day asked.
@@ -207,7 +239,10 @@ pub fn token_from_scan(text: &str) -> &str {
 fn encode(summary: &TokenSummary) -> Result<Vec<u8>, CertificateError> {
     let mut out = Vec::with_capacity(256);
     out.extend_from_slice(MAGIC);
-    out.push(VERSION);
+    out.push(match summary.id_hash {
+        None => VERSION,
+        Some(_) => VERSION_1,
+    });
     out.push(match summary.suite {
         Suite::Sm => 1,
         Suite::International => 2,
@@ -226,7 +261,9 @@ fn encode(summary: &TokenSummary) -> Result<Vec<u8>, CertificateError> {
     base16ct::lower::decode(&summary.key_id, &mut key_id)
         .map_err(|_| invalid("issuer.key_id", "must be 16 lower-case hex digits"))?;
     out.extend_from_slice(&key_id);
-    out.extend_from_slice(&summary.id_hash);
+    if let Some(id_hash) = &summary.id_hash {
+        out.extend_from_slice(id_hash);
+    }
     out.extend_from_slice(&summary.document_digest);
     for text in [
         &summary.number,
@@ -293,7 +330,8 @@ fn decode(payload: &[u8]) -> Result<TokenSummary, CertificateError> {
             "not a fengcun certificate token",
         ));
     }
-    if reader.byte()? != VERSION {
+    let version = reader.byte()?;
+    if version != VERSION && version != VERSION_1 {
         return Err(CertificateError::MalformedToken("unknown token version"));
     }
     let suite = match reader.byte()? {
@@ -315,7 +353,10 @@ fn decode(payload: &[u8]) -> Result<TokenSummary, CertificateError> {
     }
     let key_id = base16ct::lower::encode_string(&reader.array::<8>()?);
     check_key_id("key_id", &key_id)?;
-    let id_hash = reader.array::<32>()?;
+    let id_hash = match version {
+        VERSION_1 => Some(reader.array::<32>()?),
+        _ => None,
+    };
     let document_digest = reader.array::<32>()?;
     let number = reader.text()?;
     check_number(&number)?;

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use base64ct::Encoding as _;
 
 use fengcun_certificate::{
-    CertificateError, CertificateResult, Draft, Lang, ListedConviction, RecordAsSeen,
+    CertificateError, CertificateResult, Draft, HolderCheck, Lang, ListedConviction, RecordAsSeen,
     SignedCertificate, TokenResult, Validity, decide, default_valid_until, escape_html,
     id_number_hash, issue, key_id, mask_id_number, qr_svg, render_html, token_from_scan,
     verify_file, verify_token,
@@ -42,6 +42,7 @@ fn draft(id: &IdNumber, result: CertificateResult) -> Draft<'_> {
         number: "FC-2026-00000001".to_owned(),
         name: "张三".to_owned(),
         id_number: id,
+        id_salt: [7; 16],
         result,
         purpose: "就业".to_owned(),
         agency: "北京市公安局朝阳分局".to_owned(),
@@ -90,7 +91,11 @@ fn an_issued_certificate_verifies_offline_in_both_suites() {
             assert_eq!(token.summary.number, "FC-2026-00000001");
             assert_eq!(token.summary.name, "张三");
             assert_eq!(token.summary.id_masked, "110105********0025");
-            assert!(token.summary.is_about(&id()));
+            // The token carries no identity hash: it can compare the masked form only.
+            assert_eq!(token.summary.id_hash, None);
+            assert_eq!(token.summary.holder(&id()), HolderCheck::MaskMatches);
+            let elsewhere = IdNumber::parse("110106199003070021").unwrap();
+            assert_eq!(token.summary.holder(&elsewhere), HolderCheck::Differs);
             assert_eq!(
                 token.summary.document_digest,
                 fengcun_crypto::hash(key.suite(), signed.signed_bytes())
@@ -109,7 +114,7 @@ fn the_file_is_canonical_json_whose_certificate_is_the_signed_bytes() {
         "{{\"certificate\":{signed_text},\"algorithm\":\"SM2-SM3\",\"key_id\":\""
     )));
     assert!(signed_text.starts_with(
-        "{\"format\":\"fengcun-certificate/1\",\"number\":\"FC-2026-00000001\",\"person\":{\"name\":\"张三\",\"id_masked\":\"110105********0025\",\"id_hash\":\""
+        "{\"format\":\"fengcun-certificate/2\",\"number\":\"FC-2026-00000001\",\"person\":{\"name\":\"张三\",\"id_masked\":\"110105********0025\",\"id_salt\":\"07070707070707070707070707070707\",\"id_hash\":\""
     ));
     assert!(signed_text.contains(
         "\"result\":{\"kind\":\"has_criminal_record\",\"convictions\":[{\"charges\":[\"危险驾驶罪\"],\"sentence\":\"拘役二个月，并处罚金人民币五千元\",\"judgment_effective_date\":\"2024-05-20\",\"court\":\"北京市朝阳区人民法院\",\"case_number\":\"(2024)京0105刑初123号\"}]}"
@@ -258,6 +263,30 @@ fn reading_is_strict() {
     );
     assert_ne!(reordered, file);
     assert_eq!(refused(&reordered), CertificateError::NotCanonical);
+    // A format-2 file without its salt, or with the format-1 name.
+    let salt_field = "\"id_salt\":\"07070707070707070707070707070707\",";
+    assert!(file.contains(salt_field));
+    assert!(matches!(
+        refused(&file.replacen(salt_field, "", 1)),
+        CertificateError::InvalidField {
+            field: "person.id_salt",
+            ..
+        }
+    ));
+    assert!(matches!(
+        refused(&file.replacen("fengcun-certificate/2", "fengcun-certificate/1", 1)),
+        CertificateError::InvalidField {
+            field: "person.id_salt",
+            ..
+        }
+    ));
+    assert!(matches!(
+        refused(&file.replacen("fengcun-certificate/2", "fengcun-certificate/3", 1)),
+        CertificateError::InvalidField {
+            field: "format",
+            ..
+        }
+    ));
     // Upper-case hex in the identity hash.
     let hash = base16ct::lower::encode_string(&signed.certificate().person.id_hash);
     let upper = file.replacen(&hash, &hash.to_uppercase(), 1);
@@ -382,18 +411,24 @@ fn the_person_is_bound_by_a_salted_hash_and_shown_masked() {
     let signed = no_record(&SM);
     let certificate = signed.certificate();
     assert_eq!(mask_id_number(&id), "110105********0025");
+    let salt = [7u8; 16];
+    assert_eq!(certificate.person.id_salt, Some(salt));
     assert_eq!(
         certificate.person.id_hash,
-        id_number_hash(Suite::Sm, "FC-2026-00000001", &id)
+        id_number_hash(Suite::Sm, "FC-2026-00000001", Some(&salt), &id)
     );
-    // Salted: another number or another suite gives another hash.
+    // Salted: another number, another suite or another salt gives another hash.
     assert_ne!(
         certificate.person.id_hash,
-        id_number_hash(Suite::Sm, "FC-2026-00000002", &id)
+        id_number_hash(Suite::Sm, "FC-2026-00000002", Some(&salt), &id)
     );
     assert_ne!(
         certificate.person.id_hash,
-        id_number_hash(Suite::International, "FC-2026-00000001", &id)
+        id_number_hash(Suite::International, "FC-2026-00000001", Some(&salt), &id)
+    );
+    assert_ne!(
+        certificate.person.id_hash,
+        id_number_hash(Suite::Sm, "FC-2026-00000001", Some(&[8u8; 16]), &id)
     );
     // Another person — even with the same masked form — is not the holder.
     let sibling = IdNumber::parse("110105199003080020").unwrap();
@@ -483,7 +518,7 @@ fn a_sealed_conviction_gives_a_certificate_of_no_criminal_record() {
 #[test]
 fn the_token_fits_a_qr_code_and_the_page_carries_it() {
     let signed = with_record(&SM);
-    // A typical token is about 330 characters: a version-13 QR code at level M.
+    // A typical token is about 270 characters (310 in format 1): a version-12 QR code at level M.
     assert!(signed.token().len() < 400, "{}", signed.token().len());
     let token = verify_token(signed.token(), &SM.verifying_key(), TODAY).unwrap();
     assert_eq!(
@@ -617,4 +652,85 @@ fn a_violation_record_never_appears_on_a_certificate() {
             );
         }
     }
+}
+
+/// Certificates issued before format 2 (written by the format-1 issuer and kept as files) still
+/// verify, with the holder check they always had.
+#[test]
+fn format_1_certificates_issued_before_still_verify() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    for name in ["sm", "international"] {
+        let pem = std::fs::read_to_string(fixtures.join(format!("v1-{name}.pem"))).unwrap();
+        let public = fengcun_crypto::VerifyingKey::from_text(&pem).unwrap();
+        let bytes = std::fs::read(fixtures.join(format!("v1-{name}.json"))).unwrap();
+        let verified = verify_file(&bytes, &public, TODAY).unwrap();
+        let certificate = &verified.certificate;
+        assert_eq!(certificate.format(), "fengcun-certificate/1");
+        assert_eq!(certificate.person.id_salt, None);
+        assert!(certificate.is_about(&id()));
+        assert!(!certificate.is_about(&IdNumber::parse("110105198501190025").unwrap()));
+        // Read and written again, byte for byte.
+        assert_eq!(
+            SignedCertificate::parse(&bytes).unwrap().file_bytes(),
+            bytes.as_slice()
+        );
+        let file: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let token = verify_token(file["token"].as_str().unwrap(), &public, TODAY).unwrap();
+        assert_eq!(token.summary.id_hash, Some(certificate.person.id_hash));
+        assert_eq!(token.summary.holder(&id()), HolderCheck::Matches);
+        let same_mask = IdNumber::parse("110105198501190025").unwrap();
+        assert_eq!(token.summary.holder(&same_mask), HolderCheck::Differs);
+    }
+}
+
+/// Why format 2: a format-1 token gave anyone who scanned it the full identity number, by trying
+/// the birth dates the masked form hides. A format-2 token holds neither the hash nor its salt.
+#[test]
+fn a_scanned_token_no_longer_gives_the_identity_number_away() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let pem = std::fs::read_to_string(fixtures.join("v1-sm.pem")).unwrap();
+    let public = fengcun_crypto::VerifyingKey::from_text(&pem).unwrap();
+    let file: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixtures.join("v1-sm.json")).unwrap()).unwrap();
+    let old = verify_token(file["token"].as_str().unwrap(), &public, TODAY)
+        .unwrap()
+        .summary;
+    assert_eq!(recover_from_token(&old), Some(id()));
+
+    let signed = no_record(&SM);
+    let token = verify_token(signed.token(), &SM.verifying_key(), TODAY)
+        .unwrap()
+        .summary;
+    assert_eq!(recover_from_token(&token), None);
+    let payload = base64ct::Base64UrlUnpadded::decode_vec(signed.token()).unwrap();
+    let person = &signed.certificate().person;
+    for secret in [&person.id_hash[..], &person.id_salt.unwrap()[..]] {
+        assert!(
+            !payload.windows(secret.len()).any(|w| w == secret),
+            "the token carries {secret:02x?}"
+        );
+    }
+}
+
+/// What a guesser does with a token: every birth date from 1940 to 2010 in the masked form, each
+/// tried against the token's identity hash.
+fn recover_from_token(token: &fengcun_certificate::TokenSummary) -> Option<IdNumber> {
+    let hash = token.id_hash?;
+    let (region, tail) = (&token.id_masked[..6], &token.id_masked[14..]);
+    let mut day = Date::constant(1940, 1, 1);
+    while day < Date::constant(2011, 1, 1) {
+        let candidate = format!(
+            "{region}{:04}{:02}{:02}{tail}",
+            day.year(),
+            day.month(),
+            day.day()
+        );
+        if let Ok(id) = IdNumber::parse(&candidate) {
+            if id_number_hash(token.suite, &token.number, None, &id) == hash {
+                return Some(id);
+            }
+        }
+        day = day.tomorrow().unwrap();
+    }
+    None
 }

@@ -46,6 +46,7 @@ fn issued(dir: &Path, suite: &str, result: CertificateResult) -> (PathBuf, PathB
             number: "FC-2026-00000042".to_owned(),
             name: "李四".to_owned(),
             id_number: &id,
+            id_salt: fengcun_crypto::random_bytes(),
             result,
             purpose: "就业".to_owned(),
             agency: "北京市公安局朝阳分局".to_owned(),
@@ -175,6 +176,33 @@ fn a_certificate_verifies_offline_and_a_changed_byte_fails() {
     ]);
     assert_eq!(other.status.code(), Some(1));
     assert!(stdout(&other).contains("不是持证人本人的证明"));
+    // The QR code holds no identity hash: with the holder's number it compares the masked
+    // form and sends the verifier to the file; a number of another region is refused.
+    let by_token = verify(&[
+        "--token",
+        &token,
+        "--today",
+        "2026-03-15",
+        "--id-number",
+        ID,
+    ]);
+    assert_eq!(by_token.status.code(), Some(0), "{by_token:?}");
+    assert!(
+        stdout(&by_token).contains("号码的前六位和后四位与证明一致")
+            && stdout(&by_token).contains("完整核验请用证明文书文件"),
+        "{}",
+        stdout(&by_token)
+    );
+    let elsewhere = verify(&[
+        "--token",
+        &token,
+        "--today",
+        "2026-03-15",
+        "--id-number",
+        "110106199003070021",
+    ]);
+    assert_eq!(elsewhere.status.code(), Some(1));
+    assert!(stdout(&elsewhere).contains("不是持证人本人的证明"));
 
     // Another issuer's key.
     let (_, other_public, _) = issued(

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use fengcun_certificate::{
-    CertificateError, CertificateResult, TokenResult, Validity, algorithm_name, key_id,
-    token_from_scan, verify_file, verify_token,
+    CertificateError, CertificateResult, HolderCheck, TokenResult, Validity, algorithm_name,
+    key_id, token_from_scan, verify_file, verify_token,
 };
 use fengcun_crypto::{SigningKey, Suite, VerifyingKey};
 use fengcun_domain::date::{chinese_date, parse_date};
@@ -125,7 +125,11 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 algorithm_name(c.suite),
                 c.issuer.key_id
             ));
-            (verified.validity, holder.as_ref().map(|id| c.is_about(id)))
+            let check = |id: &IdNumber| match c.is_about(id) {
+                true => HolderCheck::Matches,
+                false => HolderCheck::Differs,
+            };
+            (verified.validity, holder.as_ref().map(check))
         }
         (None, Some(scanned)) => {
             let verified = match verify_token(token_from_scan(scanned), &key, today) {
@@ -150,14 +154,14 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 algorithm_name(s.suite),
                 s.key_id
             ));
-            (verified.validity, holder.as_ref().map(|id| s.is_about(id)))
+            (verified.validity, holder.as_ref().map(|id| s.holder(id)))
         }
         (None, None) => bail!("give a certificate FILE or --token"),
     };
 
     let verdict = match (validity, is_holder) {
-        (Validity::Valid, None | Some(true)) => None,
-        (Validity::Valid, Some(false)) => {
+        (Validity::Valid, None | Some(HolderCheck::Matches | HolderCheck::MaskMatches)) => None,
+        (Validity::Valid, Some(HolderCheck::Differs)) => {
             Some("证明与所给公民身份号码不符，不是持证人本人的证明".to_owned())
         }
         (validity, _) => Some(validity.chinese()),
@@ -170,8 +174,13 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     for line in lines {
         writeln!(out, "{line}")?;
     }
-    if is_holder == Some(true) {
-        writeln!(out, "持证人核验：公民身份号码与证明一致")?;
+    match is_holder {
+        Some(HolderCheck::Matches) => writeln!(out, "持证人核验：公民身份号码与证明一致")?,
+        Some(HolderCheck::MaskMatches) => writeln!(
+            out,
+            "持证人核验：号码的前六位和后四位与证明一致；二维码不含完整号码的核验值，完整核验请用证明文书文件"
+        )?,
+        Some(HolderCheck::Differs) | None => {}
     }
     Ok(if verdict.is_none() {
         ExitCode::SUCCESS

@@ -176,7 +176,7 @@ pub struct CertificateFile {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CertificateBody {
-    /// `fengcun-certificate/1`
+    /// `fengcun-certificate/2` (files issued before it: `fengcun-certificate/1`)
     pub format: String,
     pub number: String,
     pub person: CertificatePerson,
@@ -198,7 +198,9 @@ pub struct CertificatePerson {
     pub name: String,
     /// The identity number, masked.
     pub id_masked: String,
-    /// The identity number's hash (hex).
+    /// The random salt of the identity hash (hex; format 2 only).
+    pub id_salt: Option<String>,
+    /// The identity number's salted hash (hex).
     pub id_hash: String,
 }
 
@@ -305,6 +307,7 @@ pub async fn apply(state: &AppState, caller: &Caller, application: Application) 
             number: number.clone(),
             name,
             id_number: &id,
+            id_salt: fengcun_crypto::random_bytes(),
             result: decision.result.clone(),
             purpose: purpose.to_owned(),
             agency: state.config.certificate_issuer.clone(),
