@@ -524,15 +524,17 @@ impl Config {
     /// The master key: `FENGCUN_MASTER_KEY` (hex), else the key file `master_key_file`, else the
     /// key file an earlier version kept beside the SQLite database if it is there (with a warning
     /// to move it), else the default key file, [`Config::default_master_key_file`], outside the
-    /// data directory. For an SQLite database a key file not yet there is created (mode 0600),
-    /// so that nothing has to be set up by hand; a key file its group or others may read is
+    /// data directory. For a new SQLite database a key file not yet there is created (mode
+    /// 0600), so that nothing has to be set up by hand; for an SQLite database that already
+    /// exists it is not: a new key could not open its sealed details, and a mistyped path would
+    /// leave a decoy key for the next backup to save. A key file its group or others may read is
     /// refused.
     pub fn master_key(&self) -> Result<MasterKey, ConfigError> {
         if let Some(hex) = &self.master_key_hex {
             return MasterKey::from_hex(hex.trim())
                 .map_err(|e| ConfigError::MasterKey(e.to_string()));
         }
-        let embedded = self.database.starts_with("sqlite:");
+        let embedded = self.database.starts_with("sqlite:") && !self.sqlite_database_exists();
         if let Some(path) = &self.master_key_file {
             return master_key_at(path, embedded);
         }
@@ -555,6 +557,12 @@ impl Config {
             ));
         };
         master_key_at(&path, embedded)
+    }
+
+    /// Whether the configured database is an SQLite file that is already there.
+    fn sqlite_database_exists(&self) -> bool {
+        self.database.starts_with("sqlite:")
+            && std::fs::metadata(sqlite_path(&self.database)).is_ok_and(|m| m.len() > 0)
     }
 
     /// Where the master key is kept when nothing says otherwise: `fengcun/master.key` in the user's
@@ -594,7 +602,9 @@ fn master_key_at(path: &Path, create: bool) -> Result<MasterKey, ConfigError> {
             Ok(key)
         }
         Err(error) if error.is_not_found() => Err(ConfigError::MasterKey(format!(
-            "{error} (set master_key_file, FENGCUN_MASTER_KEY_FILE or FENGCUN_MASTER_KEY)"
+            "{error} (set master_key_file, FENGCUN_MASTER_KEY_FILE or FENGCUN_MASTER_KEY; \
+             a database that exists is opened only by the key it was made with: check the path \
+             for a typing mistake, or restore the key from its backup — a new one is not made)"
         ))),
         Err(error) => Err(ConfigError::MasterKey(error.to_string())),
     }
@@ -1101,6 +1111,35 @@ mod tests {
         config.database = format!("sqlite://{}", database.display());
         assert_eq!(config.master_key().unwrap().to_hex(), ours.to_hex());
         assert!(!config_home.exists(), "no second key made");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn no_new_key_is_made_for_a_database_that_exists() {
+        let dir = scratch("typo");
+        let database = dir.join("data/f.sqlite");
+        std::fs::write(&database, b"SQLite format 3\0").unwrap();
+        let mut config = Config::load(None, std::iter::empty()).unwrap();
+        config.database = format!("sqlite://{}", database.display());
+        let mistyped = dir.join("keys/master.kye");
+        config.master_key_file = Some(mistyped.clone());
+        let error = config.master_key().err().unwrap().to_string();
+        assert!(
+            error.contains("master.kye") && error.contains("a new one is not made"),
+            "{error}"
+        );
+        assert!(!mistyped.exists(), "no decoy key");
+        assert!(!dir.join("keys").exists(), "no directory for it either");
+        // The default key file is not made for it either.
+        let config_home = dir.join("config");
+        let mut default = Config::load(None, env(&[("XDG_CONFIG_HOME", &config_home)])).unwrap();
+        default.database = config.database.clone();
+        assert!(default.master_key().is_err());
+        assert!(!config_home.exists());
+        // A new (absent or empty) database still gets its key made.
+        std::fs::write(&database, b"").unwrap();
+        assert!(config.master_key().is_ok());
+        assert!(mistyped.exists());
         let _ = std::fs::remove_dir_all(dir);
     }
 
