@@ -396,12 +396,19 @@ impl<P: PersonRecords> Run<'_, '_, P> {
             Some(Trigger::Retrial) => derived.judgment(),
             _ => None,
         };
+        // A newcomer is told of a seal an earlier decision made. If the facts as they stand now
+        // no longer decide it (a later event left one unknown, say), their bases would cite a
+        // failed rule as the ground of the seal: the notice cites the policy's source instead.
+        let deciding = match (&only, decision.outcome.is_eligible()) {
+            (Some(_), false) => vec![policy.meta.source.clone()],
+            _ => decision.deciding_bases(policy),
+        };
         let notice_facts = notice.map(|kind| {
             notice_facts(&NoticeInputs {
                 kind,
                 to,
                 unseal,
-                deciding: &decision.deciding_bases(policy),
+                deciding: &deciding,
                 policy,
                 issuing,
                 today,

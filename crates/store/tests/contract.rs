@@ -2119,6 +2119,75 @@ async fn an_agency_reporting_after_the_seal_is_told() {
     }
 }
 
+/// A newcomer is told of the seal an earlier decision made. An appeal court's judgment that leaves
+/// out the prior convictions makes the first-offender rule unknown today; the record stays sealed,
+/// and the appeal court's notice must not give that unknown rule as the ground of the seal.
+#[tokio::test]
+async fn a_newcomers_notice_never_cites_a_rule_that_no_longer_holds() {
+    for store in stores("newcomer-basis").await {
+        let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+        let case = "110105-2024-001302";
+        store
+            .ingest(
+                &conviction(
+                    case,
+                    ZHANG,
+                    "危险驾驶罪",
+                    sentence("criminal_detention", Some(2)),
+                    "2024-01-02",
+                    "2024-03-01",
+                    "2024-03-12",
+                ),
+                &c,
+            )
+            .await
+            .unwrap();
+        assert_eq!(state(&store, case, ZHANG).await.0, "sealed");
+        let appeal = json!({"kind": "court", "code": "110000-fy", "name": "某市中级人民法院"});
+        store
+            .ingest(
+                &[event(
+                    "appeal-1",
+                    "judgment",
+                    "2024-05-20",
+                    case,
+                    appeal,
+                    ZHANG,
+                    json!({
+                    "document_number": "(2024)某刑终9号",
+                    "judgment": {"instance": "appeal", "verdict": "convicted", "charges": [{"name": "危险驾驶罪"}],
+                                 "sentence": sentence("criminal_detention", Some(2)), "offence_date": "2024-01-02"}}),
+                )],
+                &c,
+            )
+            .await
+            .unwrap();
+        assert_eq!(state(&store, case, ZHANG).await.0, "sealed", "stays sealed");
+        let notices = store
+            .notices(NoticeFilter {
+                case_code: Some(case.into()),
+                ..NoticeFilter::default()
+            })
+            .await
+            .unwrap();
+        let told = notices
+            .iter()
+            .find(|n| n.recipient == "110000-fy")
+            .expect("the appeal court is told");
+        assert_eq!(told.kind, "seal");
+        assert!(
+            !told.body.contains("限于初犯"),
+            "cites the unknown first-offender rule: {}",
+            told.body
+        );
+        assert!(
+            told.body.contains("建立轻微犯罪记录封存制度的调研报告"),
+            "cites the policy's source: {}",
+            told.body
+        );
+    }
+}
+
 /// CPL art. 286 beside the policy in force: a 16-year-old's robbery, three years — beyond every
 /// minor-crime option — is sealed by the juvenile statute when the judgment takes effect, and the
 /// record names it; an adult with the same facts is not sealed under `cn-minor-opt1`. The
