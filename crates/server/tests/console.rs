@@ -19,7 +19,8 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use support::browser::{Browser, password};
 use support::console::{
-    ADMIN, AUDITOR, SEALED, SEALED_CASE, SEALED_NAME, console_login, plain_client, start,
+    ADMIN, AUDITOR, SEALED, SEALED_CASE, SEALED_NAME, console_login, get_page, plain_client,
+    post_form, start,
 };
 
 mod support;
@@ -229,6 +230,54 @@ async fn form_errors_name_the_field_in_chinese() {
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = response.text().await.unwrap();
     assert!(page.contains("「用户名」有误：须为3至64个字母"), "{page}");
+    server.running.stop();
+}
+
+/// A refused request gives back what the clerk typed: the error above the form, every field as
+/// it was, so that a mistake in one field does not cost retyping the others.
+#[tokio::test]
+async fn a_refused_request_keeps_what_was_typed() {
+    let server = start("console-request-draft").await;
+    let (cookies, csrf) = console_login(&server, "clerk-zhang").await;
+    let basis = "（2026）京0105刑初88号 <b>";
+    let (status, page) = post_form(
+        &server,
+        &cookies,
+        "/console/requests",
+        &[
+            ("csrf_token", csrf.as_str()),
+            ("purpose", "case_handling"),
+            ("post", ""),
+            ("id_number", "110105199003070025"),
+            ("name", "张三"),
+            ("basis", basis),
+            ("reason", ""),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(
+        page.contains("class=\"notice"),
+        "the error is shown: {page}"
+    );
+    assert!(page.contains("value=\"110105199003070025\""), "{page}");
+    assert!(page.contains("value=\"张三\""), "{page}");
+    assert!(
+        page.contains("value=\"（2026）京0105刑初88号 &#60;b&#62;\"")
+            || page.contains("value=\"（2026）京0105刑初88号 &lt;b&gt;\""),
+        "kept, and escaped: {page}"
+    );
+    assert!(
+        page.contains("<option value=\"case_handling\" selected>"),
+        "{page}"
+    );
+    // Nothing was filed.
+    let (_, list) = get_page(&server, &cookies, "/console/requests").await;
+    assert!(!list.contains("京0105刑初88号"), "{list}");
+    assert!(
+        !list.contains("value=\"110105199003070025\""),
+        "a fresh form is empty"
+    );
     server.running.stop();
 }
 

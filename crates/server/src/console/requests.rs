@@ -66,6 +66,9 @@ struct RequestsPage {
     grants: Vec<GrantView>,
     purposes: Vec<Choice>,
     now: String,
+    /// What the clerk typed into the new-request form, given back after a refusal so that
+    /// nothing is typed twice (empty otherwise).
+    draft: RequestForm,
 }
 
 async fn page_with(
@@ -73,6 +76,16 @@ async fn page_with(
     page: Page,
     status: StatusCode,
     notice: Option<Notice>,
+) -> Response {
+    page_with_draft(state, page, status, notice, RequestForm::default()).await
+}
+
+async fn page_with_draft(
+    state: &AppState,
+    page: Page,
+    status: StatusCode,
+    notice: Option<Notice>,
+    draft: RequestForm,
 ) -> Response {
     let listed = requests::list(state, &page.caller, RequestFilter::default()).await;
     let all = match listed {
@@ -97,6 +110,7 @@ async fn page_with(
         posts: post_choices(state),
         now: state.clock.now().to_string(),
         notice,
+        draft,
         ctx: page.ctx,
     };
     (status, render(&html)).into_response()
@@ -135,17 +149,17 @@ async fn after<T>(
             .await
         }
         Err(error) => {
-            let status = crate::error::ApiError::status_of(&error);
-            if status == StatusCode::FORBIDDEN || status == StatusCode::NOT_FOUND {
+            if ends_on_the_error_page(&error) {
                 return page.service_error(&error);
             }
+            let status = crate::error::ApiError::status_of(&error);
             let message = page.lang.error(&error);
             page_with(state, page, status, Some(Notice { ok: false, message })).await
         }
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 pub struct RequestForm {
     #[serde(default)]
     purpose: String,
@@ -167,18 +181,34 @@ pub async fn create(
     Form(form): Form<RequestForm>,
 ) -> Response {
     let new = NewRequest {
-        purpose: form.purpose,
+        purpose: form.purpose.clone(),
         post: optional(&form.post),
         id_number: form.id_number.trim().to_owned(),
         name: optional(&form.name),
-        basis: form.basis,
-        reason: form.reason,
+        basis: form.basis.clone(),
+        reason: form.reason.clone(),
     };
-    let result = requests::create(&state, &page.caller, new).await;
-    after(&state, page, result, |created, lang| {
-        format!("{}{}", lang.t("requests.filed"), created.request.request_id)
-    })
-    .await
+    match requests::create(&state, &page.caller, new).await {
+        Err(error) if !ends_on_the_error_page(&error) => {
+            let status = crate::error::ApiError::status_of(&error);
+            let message = page.lang.error(&error);
+            let notice = Some(Notice { ok: false, message });
+            page_with_draft(&state, page, status, notice, form).await
+        }
+        result => {
+            after(&state, page, result, |created, lang| {
+                format!("{}{}", lang.t("requests.filed"), created.request.request_id)
+            })
+            .await
+        }
+    }
+}
+
+/// A refusal of the caller (403) or of what they named (404) is the error page; any other
+/// error is shown above the form.
+fn ends_on_the_error_page(error: &crate::service::ServiceError) -> bool {
+    let status = crate::error::ApiError::status_of(error);
+    status == StatusCode::FORBIDDEN || status == StatusCode::NOT_FOUND
 }
 
 #[derive(Deserialize)]
