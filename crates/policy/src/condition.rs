@@ -161,6 +161,10 @@ pub enum Leaf {
     PriorConvictionsAtMost(u32),
     Probation(bool),
     CombinedSentence(bool),
+    /// The sentence deprives of political rights (剥夺政治权利, Criminal Law arts. 54–58), as a
+    /// supplementary punishment or alone: what tells 单处罚金 from another supplementary
+    /// punishment alone.
+    PoliticalRightsDeprived(bool),
     CivilCompensationFulfilled(bool),
     VictimForgiveness(bool),
     Plea(bool),
@@ -319,6 +323,11 @@ impl Leaf {
             Leaf::CombinedSentence(wanted) => {
                 Truth::from_bool(record.sentence.is_some_and(|s| s.combined == *wanted))
             }
+            Leaf::PoliticalRightsDeprived(wanted) => Truth::from_bool(
+                record
+                    .sentence
+                    .is_some_and(|s| (s.political_rights_months > 0) == *wanted),
+            ),
             Leaf::CivilCompensationFulfilled(wanted) => Truth::from_option(
                 record
                     .conditions

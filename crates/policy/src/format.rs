@@ -112,6 +112,7 @@ pub(crate) struct CondFile {
     pub prior_convictions_at_most: Option<u32>,
     pub probation: Option<bool>,
     pub combined_sentence: Option<bool>,
+    pub political_rights_deprived: Option<bool>,
     pub conditions: Option<ConditionsLit>,
     pub any: Option<Vec<Spanned<CondFile>>>,
     pub all: Option<Vec<Spanned<CondFile>>>,

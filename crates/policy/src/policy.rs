@@ -638,6 +638,7 @@ impl Compiler<'_> {
             (c.recidivist, Leaf::Recidivist as fn(bool) -> Leaf),
             (c.probation, Leaf::Probation),
             (c.combined_sentence, Leaf::CombinedSentence),
+            (c.political_rights_deprived, Leaf::PoliticalRightsDeprived),
         ];
         parts.extend(
             flags

@@ -207,7 +207,8 @@ fn fact_kind(leaf: &Leaf) -> FactKind {
         | Leaf::SentenceAtLeast(_)
         | Leaf::Principal(_)
         | Leaf::Probation(_)
-        | Leaf::CombinedSentence(_) => FactKind::Sentence,
+        | Leaf::CombinedSentence(_)
+        | Leaf::PoliticalRightsDeprived(_) => FactKind::Sentence,
         Leaf::Culpability(_) => FactKind::Culpability,
         Leaf::AnyChargeTagged(_) | Leaf::AllChargesIn(_) | Leaf::AnyChargeIn(_) => {
             FactKind::Charges

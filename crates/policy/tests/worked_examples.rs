@@ -211,10 +211,17 @@ fn cases() -> Vec<Case> {
             NotEligible).failing("conviction"),
         case("pilot DD: a second drunk-driving conviction", "cn-pilot-dangerous-driving",
             with(json!({"prior_convictions": 1})), NotEligible).failing("first_offender"),
-        // ---- cn-pilot-light-penalty: 拘役, 管制 or a supplementary punishment alone; not exemption.
+        // ---- cn-pilot-light-penalty: 拘役, 管制 or a fine alone (单处罚金); not exemption.
         case("pilot light: 拘役", "cn-pilot-light-penalty", base(), Seal).on("2024-03-01"),
         case("pilot light: fine alone", "cn-pilot-light-penalty",
             with(json!({"charges": charges(&["盗窃罪"]), "sentence": {"principal": "supplementary_only", "fine_yuan": 2000}})), Seal).on("2024-03-01"),
+        // The report names 单处罚金 (§三(一)), not any supplementary punishment alone.
+        case("pilot light: deprivation of political rights alone is not in the pilot", "cn-pilot-light-penalty",
+            with(json!({"charges": charges(&["盗窃罪"]), "sentence": {"principal": "supplementary_only", "political_rights_months": 12}})), NotEligible).failing("light_penalty"),
+        case("pilot light: a fine and a deprivation, both alone, is not a fine alone", "cn-pilot-light-penalty",
+            with(json!({"charges": charges(&["盗窃罪"]), "sentence": {"principal": "supplementary_only", "fine_yuan": 2000, "political_rights_months": 12}})), NotEligible).failing("light_penalty"),
+        case("pilot light: 拘役 with a deprivation of political rights is still 拘役", "cn-pilot-light-penalty",
+            with(json!({"sentence": {"principal": "criminal_detention", "months": 4, "political_rights_months": 12}})), Seal).on("2024-03-01"),
         case("pilot light: exemption is not in the pilot", "cn-pilot-light-penalty",
             with(json!({"sentence": {"principal": "exempt"}})), NotEligible).failing("light_penalty"),
         case("pilot light: six months of 有期徒刑", "cn-pilot-light-penalty",

@@ -530,6 +530,7 @@ fn pack(key: &Key) -> Option<u128> {
     }
     b.put(u32::from(key.probation), 1)?;
     b.put(u32::from(key.combined), 1)?;
+    b.put(u32::from(key.political), 1)?;
     b.opt_bool(key.recidivist)?;
     b.opt(key.prior_convictions, 4)?;
     b.opt(key.sealed_juvenile_priors, 1)?;
@@ -710,7 +711,8 @@ impl Buckets {
                 Leaf::VictimForgiveness(_) => b.conditions[1] = true,
                 Leaf::Plea(_) => b.conditions[2] = true,
                 // Read from the key as they are (disposition, kind of sentence, charges,
-                // culpability, probation, combination, recidivism, prior convictions: the
+                // culpability, probation, combination, political rights, recidivism, prior
+                // convictions: the
                 // first-offender test reads the latter two).
                 Leaf::Disposition(_)
                 | Leaf::Principal(_)
@@ -721,7 +723,8 @@ impl Buckets {
                 | Leaf::FirstOffender(_)
                 | Leaf::Recidivist(_)
                 | Leaf::Probation(_)
-                | Leaf::CombinedSentence(_) => {}
+                | Leaf::CombinedSentence(_)
+                | Leaf::PoliticalRightsDeprived(_) => {}
             }
         }
         // One bucket boundary per distinct threshold: the same age or limit read by many rules
@@ -880,6 +883,7 @@ mod tests {
             let mut k = key.clone();
             k.probation = !k.probation;
             k.combined = !k.combined;
+            k.political = !k.political;
             variants.push(k);
             for extra in 0..=7 {
                 let mut k = key.clone();
@@ -947,6 +951,7 @@ mod tests {
                 principal: None,
                 probation: false,
                 combined: false,
+                political: false,
                 charges: Default::default(),
                 recidivist: None,
                 prior_convictions: Some(value),

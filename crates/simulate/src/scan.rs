@@ -43,6 +43,8 @@ pub struct Key {
     pub principal: Option<(PrincipalKind, u32)>,
     pub probation: bool,
     pub combined: bool,
+    /// The sentence deprives of political rights (剥夺政治权利).
+    pub political: bool,
     /// (charge, culpability) in the order given.
     pub charges: SmallVec<[(ChargeId, Culpability); 3]>,
     pub recidivist: Option<bool>,
@@ -96,6 +98,9 @@ impl Key {
                 .sentence
                 .is_some_and(|s| s.probation_months.is_some()),
             combined: record.sentence.is_some_and(|s| s.combined),
+            political: record
+                .sentence
+                .is_some_and(|s| s.political_rights_months > 0),
             charges: record
                 .charges
                 .iter()
@@ -1027,6 +1032,7 @@ fn validate(raw: Raw<'_>) -> Option<Facts> {
             principal: sentence.map(|s| (s.principal.kind, s.principal.months)),
             probation: sentence.is_some_and(|s| s.probation_months.is_some()),
             combined: sentence.is_some_and(|s| s.combined),
+            political: sentence.is_some_and(|s| s.political_rights_months > 0),
             charges: raw.charges,
             recidivist: raw.recidivist,
             prior_convictions: raw.prior_convictions,
