@@ -12,17 +12,20 @@ use serde::Serialize;
 use crate::Run;
 use crate::engine::Class;
 
-/// Sentence bands, lightest first, with their Chinese labels.
+/// Sentence bands, lightest first, with their Chinese labels. 以上 and 以下 include the number
+/// (Criminal Law art. 99), so "一年以上三年以下" would also hold exactly one year, which `band`
+/// puts in the band before: the labels say 超过 where a band starts after its number, as the
+/// tiered preset's words do (docs/law.md).
 pub const BANDS: [&str; 10] = [
     "免予刑事处罚",
     "单处附加刑",
     "管制",
     "拘役",
     "有期徒刑一年以下",
-    "一年以上三年以下",
-    "三年以上五年以下",
-    "五年以上十年以下",
-    "十年以上",
+    "超过一年不超过三年",
+    "超过三年不超过五年",
+    "超过五年不超过十年",
+    "超过十年",
     "无期徒刑、死刑",
 ];
 
@@ -782,4 +785,36 @@ fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod band_tests {
+    use super::*;
+
+    /// Each boundary month falls in the band whose label includes it, read as art. 99 reads
+    /// 以上 and 以下 (the number included) and 超过 (the number excluded).
+    #[test]
+    fn a_boundary_month_is_in_the_band_whose_words_include_it() {
+        let cases = [
+            (12, "有期徒刑一年以下"),
+            (13, "超过一年不超过三年"),
+            (36, "超过一年不超过三年"),
+            (37, "超过三年不超过五年"),
+            (60, "超过三年不超过五年"),
+            (61, "超过五年不超过十年"),
+            (120, "超过五年不超过十年"),
+            (121, "超过十年"),
+        ];
+        for (months, label) in cases {
+            assert_eq!(
+                BANDS[band(PrincipalKind::FixedTerm, months)],
+                label,
+                "{months} months"
+            );
+        }
+        // No label reads a number as both a band's end and the next band's start.
+        for label in BANDS {
+            assert!(!label.contains("以上"), "{label}: 以上 includes the number");
+        }
+    }
 }
