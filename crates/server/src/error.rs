@@ -39,7 +39,8 @@ impl From<StoreError> for ApiError {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// unauthenticated, forbidden, throttled, csrf, too_large, unsupported_media_type, invalid,
-    /// not_found, conflict, unavailable (the database, with `Retry-After`), internal
+    /// not_found, method_not_allowed, conflict, unavailable (the database, with `Retry-After`),
+    /// internal
     pub error: &'static str,
     pub message: String,
     /// The batch line the error is about.
@@ -149,6 +150,52 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// An address nothing answers: the API's error shape, naming what was asked, where axum alone
+/// answers an empty 404 — an agency's integrator should see a typing mistake, not a blank.
+pub async fn unknown_address(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    addressing_error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!(
+            "no such address: {method} {}; the API's addresses are listed in /api/openapi.json",
+            uri.path()
+        ),
+    )
+}
+
+/// A method an address does not take: named, with the address, instead of an empty 405.
+pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    // A console address that only takes a form's POST, reached by a reload or a bookmark: the
+    // person is sent to the console's first page rather than shown JSON.
+    if method == axum::http::Method::GET && uri.path().starts_with("/console/") {
+        return axum::response::Redirect::to("/console/").into_response();
+    }
+    addressing_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!(
+            "{} does not take {method}; /api/openapi.json lists what each address takes",
+            uri.path()
+        ),
+    )
+}
+
+fn addressing_error(status: StatusCode, code: &'static str, message: String) -> Response {
+    let body = ErrorBody {
+        error: code,
+        message,
+        line: None,
+    };
+    let mut response = (status, Json(body)).into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_SECURITY_POLICY,
+        axum::http::HeaderValue::from_static(
+            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    response
 }
 
 /// The answers axum's extractors give on their own (a body that is not JSON, too large, of the

@@ -364,6 +364,44 @@ async fn stored_events(app: &App) -> u64 {
 /// nothing: the sender's kind is the kind its agency is registered with, never what the event
 /// declares. An agency with no registered kind cannot send at all (its first event would otherwise
 /// choose its kind).
+/// A mistyped address or method is answered in the API's error shape, naming what was asked —
+/// not an empty 404 or 405; a reload of a console form's address goes to the console.
+#[tokio::test]
+async fn unknown_addresses_and_methods_are_named_in_the_error_shape() {
+    let app = App::start("cn-minor-opt1", "2025-01-01T00:00:00Z", None).await;
+    let (status, body) = app.get("/api/v1/event", Some(COURT_KEY)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"], "not_found", "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("GET /api/v1/event"),
+        "{body}"
+    );
+    let (status, body) = app.get("/api/v1/events", Some(COURT_KEY)).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(body["error"], "method_not_allowed", "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("/api/v1/events does not take GET"),
+        "{body}"
+    );
+    let response = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{}/console/logout", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 303);
+    assert_eq!(response.headers()["location"], "/console/");
+    app.running.stop();
+}
+
 #[tokio::test]
 async fn an_agency_key_sends_only_as_the_kind_its_agency_is_registered_with() {
     let app = App::start("cn-minor-opt1", "2024-06-01T00:00:00Z", None).await;
