@@ -248,3 +248,26 @@ fn a_mistyped_database_or_a_file_that_is_no_backup_is_refused() {
         assert!(!target.exists(), "{} was restored", not_a_backup.display());
     }
 }
+
+/// `serve` on a port that is taken stops before it writes anything: no database, no master key
+/// (the address is bound first).
+#[test]
+fn serve_on_a_port_in_use_writes_nothing() {
+    let dir = scratch("port-in-use");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let database = dir.0.join("new.sqlite");
+    let master = dir.0.join("keys/master.key");
+    let config = config(&dir.0, "fengcun.toml", &database, &master);
+    let listen = format!("127.0.0.1:{port}");
+    let output = fengcun(&config, &["serve", "--listen", &listen]);
+    assert!(!output.status.success(), "{}", text(&output));
+    assert!(
+        text(&output).contains(&format!("cannot listen on {listen}")),
+        "{}",
+        text(&output)
+    );
+    assert!(!database.exists(), "no database made");
+    assert!(!master.exists(), "no master key made");
+    drop(taken);
+}

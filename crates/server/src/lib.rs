@@ -139,14 +139,34 @@ async fn refresh_keys(store: Arc<SqlStore>) {
     }
 }
 
-/// Opens the store, loads the policy in force, binds and serves.
+/// Binds the address first — a port in use stops the start before anything is written (no
+/// migration, no agency, no signed head) — then opens the store, loads the policy in force and
+/// serves.
 pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
+    let listener = bind(&config).await?;
     let keys = fengcun_store::Keys::new(config.master_key()?);
     let store = fengcun_store::open(&config.database, keys).await?;
-    start_with_store(config, Arc::new(store), clock).await
+    serve_on(listener, config, Arc::new(store), clock).await
 }
 
+/// As [`start`], with a store already open.
 pub async fn start_with_store(
+    config: Config,
+    store: Arc<SqlStore>,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Running> {
+    let listener = bind(&config).await?;
+    serve_on(listener, config, store, clock).await
+}
+
+async fn bind(config: &Config) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))
+}
+
+async fn serve_on(
+    listener: tokio::net::TcpListener,
     config: Config,
     store: Arc<SqlStore>,
     clock: Arc<dyn Clock>,
@@ -212,11 +232,13 @@ pub async fn start_with_store(
         metrics: Arc::new(metrics::Metrics::default()),
     };
     service::audit::sign_if_grown(&state).await;
-    let listener = tokio::net::TcpListener::bind(&state.config.listen)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", state.config.listen))?;
     let address = listener.local_addr()?;
-    let router = api::router(state.clone()).merge(console::router(state.clone()));
+    let router = crate::headers::private_answers(
+        api::router(state.clone())
+            .merge(console::router(state.clone()))
+            .fallback(error::unknown_address)
+            .method_not_allowed_fallback(error::method_not_allowed),
+    );
     let server = tokio::spawn(async move {
         let shutdown = async {
             let ctrl_c = tokio::signal::ctrl_c();
