@@ -596,6 +596,22 @@ impl Event {
         })
     }
 
+    /// The person's birth date: as given (checked against the identity number before this is
+    /// asked), else the one the identity number holds.
+    fn birth_date(&self) -> Option<Date> {
+        self.person
+            .birth_date
+            .as_deref()
+            .and_then(|text| parse_date(text).ok())
+            .or_else(|| {
+                self.person
+                    .id_number
+                    .as_deref()
+                    .and_then(|id| IdNumber::parse(id).ok())
+                    .map(|id| id.birth_date())
+            })
+    }
+
     fn validate_content(&self, rules: Rules) -> Result<(), FieldError> {
         let only = |present: bool, field: &'static str, kinds: &'static str| {
             if present {
@@ -676,7 +692,14 @@ impl Event {
                 let judgment = self.judgment.as_ref().ok_or_else(|| {
                     FieldError::new("judgment", FactError::Required("for kind judgment"))
                 })?;
-                validate_judgment(judgment, &self.date)
+                // The person's birth date (given, or from the identity number) orders the
+                // judgment's dates too: an offence before it is refused at the edge, named as the
+                // court sent it. A rule added later: events stored before it stay readable.
+                let birth = match rules {
+                    Rules::Arriving => self.birth_date(),
+                    Rules::Stored => None,
+                };
+                validate_judgment(judgment, &self.date, birth)
             }
             EventKind::NotProsecuted => {
                 self.charges
@@ -978,12 +1001,19 @@ fn check_charge(index: usize, charge: &EventCharge) -> Result<(), FieldError> {
 }
 
 /// A judgment is checked by the record-facts rules: the same Criminal Law limits, one place.
-fn validate_judgment(judgment: &Judgment, date: &str) -> Result<(), FieldError> {
-    let facts = judgment_facts(judgment, date, "J");
+fn validate_judgment(
+    judgment: &Judgment,
+    date: &str,
+    birth: Option<Date>,
+) -> Result<(), FieldError> {
+    let mut facts = judgment_facts(judgment, date, "J");
+    if let Some(birth) = birth {
+        facts["person"] = serde_json::json!({"birth_date": birth.to_string()});
+    }
     let check = |facts: serde_json::Value| -> Result<Record, FieldError> {
         let bytes = serde_json::to_vec(&facts)
             .map_err(|e| FieldError::new("judgment", FactError::Json(e.to_string())))?;
-        parse_record(&bytes).map_err(|e| FieldError::new(format!("judgment.{}", e.field), e.error))
+        parse_record(&bytes).map_err(in_judgment_terms)
     };
     check(facts)?;
     if let Some(combined) = &judgment.combined_sentence {
@@ -1001,6 +1031,38 @@ fn validate_judgment(judgment: &Judgment, date: &str) -> Result<(), FieldError> 
         })?;
     }
     Ok(())
+}
+
+/// A record-facts error about a judgment, in the words of the event the court sent: the record's
+/// disposition date is the event's `date`, its other facts the judgment's own fields. (A clerk
+/// told of `judgment.disposition_date` looks for a field the event does not have.)
+fn in_judgment_terms(error: FieldError) -> FieldError {
+    fn name(record_field: &'static str) -> &'static str {
+        match record_field {
+            "disposition_date" => "date",
+            "offence_date" => "judgment.offence_date",
+            other => other,
+        }
+    }
+    let field = match error.field.as_str() {
+        "disposition_date" => "date".to_owned(),
+        other => format!("judgment.{other}"),
+    };
+    let error = match error.error {
+        FactError::DateOrder {
+            earlier,
+            earlier_date,
+            later,
+            later_date,
+        } => FactError::DateOrder {
+            earlier: name(earlier),
+            earlier_date,
+            later: name(later),
+            later_date,
+        },
+        other => other,
+    };
+    FieldError::new(field, error)
 }
 
 /// The record-facts JSON a judgment alone implies.

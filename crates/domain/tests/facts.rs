@@ -596,6 +596,20 @@ mod events {
         assert_eq!(facts["sealed_juvenile_priors"], json!(1));
         let error = judgment(json!({"sealed_juvenile_priors": 2})).expect_err("two of one");
         assert_eq!(error.field, "judgment.sealed_juvenile_priors", "{error}");
+        // An offence after the judgment's date is named as the court sent it: the event's `date`
+        // and `judgment.offence_date`, not the record's `disposition_date`.
+        let error = judgment(json!({"offence_date": "2024-06-01"})).expect_err("offence after");
+        assert_eq!(error.field, "date", "{error}");
+        assert_eq!(
+            error.to_string(),
+            "field `date`: date (2024-05-01) is before judgment.offence_date (2024-06-01)"
+        );
+        // An offence before the birth the identity number holds is refused at the edge too.
+        let error = judgment(json!({"offence_date": "1985-01-01"})).expect_err("before birth");
+        assert_eq!(
+            error.to_string(),
+            "field `judgment.offence_date`: judgment.offence_date (1985-01-01) is before person.birth_date (1990-03-07)"
+        );
     }
 
     /// A replacement keeps the corrected event's key and is the correcting agency's own, about the
