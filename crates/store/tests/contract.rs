@@ -2124,7 +2124,7 @@ async fn an_agency_reporting_after_the_seal_is_told() {
 /// and the appeal court's notice must not give that unknown rule as the ground of the seal.
 #[tokio::test]
 async fn a_newcomers_notice_never_cites_a_rule_that_no_longer_holds() {
-    for store in stores("newcomer-basis").await {
+    for store in stores("newcomer_basis").await {
         let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
         let case = "110105-2024-001302";
         store
