@@ -53,6 +53,37 @@ pub enum FactError {
     BirthDateMismatch { given: String, from_id: String },
 }
 
+/// Why a line is not JSON, in the words of its own line: serde's `at line 2 column 0` counts the
+/// line's own newline, which a clerk reads as the file's next line. A line that is not UTF-8 is
+/// named as such (an export saved as GBK is the usual cause), a line that ends inside a value as
+/// cut off, any other syntax error with its column. The field path is dropped for these: the
+/// parser's position inside a broken line names no field the sender wrote wrong.
+pub(crate) fn json_syntax_error(line: &[u8], error: &serde_json::Error) -> FieldError {
+    if let Err(bad) = std::str::from_utf8(line) {
+        return FieldError::new(
+            "",
+            FactError::Json(format!(
+                "the line is not UTF-8 (byte {} of the line): events are read as UTF-8; a file \
+                 saved as GBK or GB18030 must be converted first, e.g. `iconv -f GB18030 -t UTF-8`",
+                bad.valid_up_to() + 1
+            )),
+        );
+    }
+    let text = error.to_string();
+    let message = text
+        .rsplit_once(" at line ")
+        .map_or(text.as_str(), |(message, _)| message);
+    let content = line.strip_suffix(b"\n").unwrap_or(line);
+    let content = content.strip_suffix(b"\r").unwrap_or(content);
+    let cut_off = error.is_eof() || error.line() > 1 || error.column() > content.len();
+    let detail = if cut_off {
+        format!("the line ends before its JSON does — is it cut off? ({message})")
+    } else {
+        format!("{message} at column {}", error.column())
+    };
+    FieldError::new("", FactError::Json(detail))
+}
+
 /// A fact error located at a field path such as `sentence.months` or `charges[1].name`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {

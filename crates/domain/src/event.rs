@@ -494,12 +494,11 @@ impl Event {
                 let path = error.path().to_string();
                 let field = if path == "." { String::new() } else { path };
                 let inner = error.into_inner();
-                let fact = if inner.is_data() {
-                    FactError::Shape(inner.to_string())
+                if inner.is_data() {
+                    FieldError::new(field, FactError::Shape(inner.to_string()))
                 } else {
-                    FactError::Json(inner.to_string())
-                };
-                FieldError::new(field, fact)
+                    crate::error::json_syntax_error(line, &inner)
+                }
             })?;
             // One event per line: anything after it would otherwise be dropped without a word.
             deserializer.end().map_err(|_| {

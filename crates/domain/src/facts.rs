@@ -583,12 +583,11 @@ fn locate_json_error(line: &[u8]) -> FieldError {
             let path = error.path().to_string();
             let field = if path == "." { String::new() } else { path };
             let inner = error.into_inner();
-            let error = if inner.is_data() {
-                FactError::Shape(inner.to_string())
+            if inner.is_data() {
+                FieldError::new(field, FactError::Shape(inner.to_string()))
             } else {
-                FactError::Json(inner.to_string())
-            };
-            FieldError::new(field, error)
+                crate::error::json_syntax_error(line, &inner)
+            }
         }
     }
 }

@@ -568,6 +568,37 @@ mod events {
         );
     }
 
+    /// A line that is not JSON is described in the line's own terms: not UTF-8 (a GBK export),
+    /// cut off, or a syntax error at a column — never serde's "line 2 column 0" for the line's
+    /// own newline, nor a field the broken line happened to reach.
+    #[test]
+    fn a_broken_line_is_described_in_its_own_terms() {
+        let line = r#"{"idempotency_key":"k-1","kind":"filed","date":"2024-01-10","case_code":"110105-2024-000123","agency":{"kind":"public_security","code":"110105-ga","name":"北京市公安局朝阳分局"},"person":{"id_number":"110105199203150038"}}"#;
+        assert!(Event::parse(line.as_bytes()).is_ok());
+        let gbk = "北京市".as_bytes();
+        // 北京 in GBK: B1 B1 BE A9.
+        let mut bytes = line.as_bytes().to_vec();
+        let at = line.find("北京市").unwrap();
+        bytes.splice(at..at + gbk.len(), [0xB1, 0xB1, 0xBE, 0xA9]);
+        let error = Event::parse(&bytes).expect_err("GBK");
+        assert_eq!(error.field, "", "{error}");
+        let text = error.to_string();
+        assert!(
+            text.contains("not UTF-8")
+                && text.contains(&format!("byte {}", at + 1))
+                && text.contains("iconv"),
+            "{text}"
+        );
+        let cut = format!("{}\n", &line[..120]);
+        let error = Event::parse(cut.as_bytes()).expect_err("cut off");
+        assert_eq!(error.field, "", "{error}");
+        assert!(error.to_string().contains("is it cut off?"), "{error}");
+        assert!(!error.to_string().contains("line 2"), "{error}");
+        let error =
+            Event::parse(br#"{"idempotency_key":"k-1",,"kind":"filed"}"#).expect_err("syntax");
+        assert!(error.to_string().ends_with("at column 26"), "{error}");
+    }
+
     /// A judgment carries the court's findings on straddling acts and on sealed juvenile priors,
     /// checked by the record-facts rules (docs/events.md).
     #[test]
