@@ -1556,6 +1556,10 @@ async fn users_are_created_once_re_enabled_and_change_their_own_password() {
             json!({"username": "ops-li", "password": password("ops-li"), "role": "operator", "agency": "110105-fy"}),
             "agency:",
         ),
+        (
+            json!({"username": "fy-bang", "password": password("fy-bang"), "role": "agency", "agency": "!!"}),
+            "agency: `!!` is not an agency code",
+        ),
     ] {
         let (status, answer) = app.post("/api/v1/users", &admin, &body).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {answer}");
@@ -1576,6 +1580,41 @@ async fn users_are_created_once_re_enabled_and_change_their_own_password() {
     assert_eq!(status, StatusCode::CONFLICT, "{answer}");
     let first = app.login("clerk-li").await;
     assert_eq!(app.get("/api/v1/session", &first).await.1["role"], "clerk");
+
+    // An administrator does not disable their own account, nor the last enabled administrator.
+    app.user("admin-li", "administrator", None, None).await;
+    let admin_li = app.login("admin-li").await;
+    let (status, answer) = app
+        .post("/api/v1/users/admin-li/disable", &admin_li, &json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("their own account"),
+        "{answer}"
+    );
+    let (status, answer) = app
+        .post("/api/v1/users/admin-li/disable", &admin, &json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("the last enabled administrator"),
+        "{answer}"
+    );
+    app.user("admin-wu", "administrator", None, None).await;
+    let (status, answer) = app
+        .post("/api/v1/users/admin-li/disable", &admin, &json!({}))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "another administrator is left: {answer}"
+    );
 
     // Disabled, then enabled: the user logs in again; the session they had is gone for good.
     let enable = "/api/v1/users/clerk-li/enable";

@@ -355,19 +355,34 @@ fn check_agency(role: Role, agency: Option<&str>) -> Result<()> {
         (Role::Clerk, Some(code)) if code.trim().is_empty() => Err(ServiceError::Invalid(
             "agency: a clerk's agency code, if given, may not be blank".into(),
         )),
-        (Role::Clerk, Some(_)) => Ok(()),
+        (Role::Clerk, Some(code)) if is_agency_code(code) => Ok(()),
         (Role::Agency, None) => Err(ServiceError::Invalid(
             "agency: an agency account speaks for one agency and needs its code".into(),
         )),
         (Role::Agency, Some(code)) if code.trim().is_empty() => Err(ServiceError::Invalid(
             "agency: an agency account speaks for one agency and needs its code".into(),
         )),
+        (Role::Agency | Role::Clerk, Some(code)) if !is_agency_code(code) => {
+            Err(ServiceError::Invalid(format!(
+                "agency: `{code}` is not an agency code (up to 64 letters, digits, `-`, `_` or `.`, as events name their agency: 110105-ga)"
+            )))
+        }
         (Role::Agency, Some(_)) | (_, None) => Ok(()),
         (other, Some(_)) => Err(ServiceError::Invalid(format!(
             "agency: only an agency account or a clerk works for an agency; role `{}` takes none",
             other.code()
         ))),
     }
+}
+
+/// How agencies' codes are written (`110105-ga`, `bj-court.1`): letters of any script, digits,
+/// `-`, `_`, `.`, at most 64 characters.
+fn is_agency_code(code: &str) -> bool {
+    !code.is_empty()
+        && code.chars().count() <= 64
+        && code
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 pub(crate) fn check_password(field: &str, password: &str) -> Result<()> {
@@ -531,6 +546,9 @@ pub async fn set_disabled(
             "username: `{username}` is not disabled"
         )));
     }
+    if disabled {
+        keep_an_administrator(state, caller, &user).await?;
+    }
     if !disabled {
         // Disabling a person's account takes access away and stays allowed; enabling one (an
         // account waiting for its activation code, too) is the person's, with the code.
@@ -546,6 +564,36 @@ pub async fn set_disabled(
     Ok(OneUser {
         user: UserView::from(&user),
     })
+}
+
+/// An administrator does not disable their own account, nor the last enabled administrator: the
+/// platform would be left with nobody who can make users, rotate keys or enable an account again
+/// (short of the command line on the server).
+async fn keep_an_administrator(state: &AppState, caller: &Caller, user: &UserRow) -> Result<()> {
+    // A session of the user, or a key the user owns.
+    if caller.owner == format!("user:{}", user.username) {
+        return Err(ServiceError::Conflict(
+            "username: an administrator does not disable their own account; another administrator does"
+                .into(),
+        ));
+    }
+    if user.role != Role::Administrator || user.disabled {
+        return Ok(());
+    }
+    let others = state
+        .store
+        .users()
+        .await?
+        .into_iter()
+        .filter(|u| u.role == Role::Administrator && !u.disabled && u.username != user.username)
+        .count();
+    if others == 0 {
+        return Err(ServiceError::Conflict(format!(
+            "username: `{}` is the last enabled administrator",
+            user.username
+        )));
+    }
+    Ok(())
 }
 
 /// An administrator sets a new password for a user who lost theirs (audited as `user_changed`,
