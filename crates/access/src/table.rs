@@ -75,6 +75,8 @@ pub struct NationalRule {
 pub struct Post {
     pub code: String,
     pub title: String,
+    /// The title in English (the console's English switch).
+    pub title_en: String,
     pub tags: TagSet,
     pub charges: Vec<String>,
     pub intentional: bool,
@@ -222,6 +224,8 @@ struct PostsFile {
 struct PostFile {
     code: String,
     title: String,
+    /// The title in English, for the console's English switch.
+    title_en: String,
     #[serde(default)]
     tags: Vec<String>,
     #[serde(default)]
@@ -411,6 +415,7 @@ impl Disclosure {
             out_posts.push(Post {
                 code: post.code,
                 title: post.title,
+                title_en: post.title_en,
                 tags,
                 charges: post.charges,
                 intentional: post.intentional,

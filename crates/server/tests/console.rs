@@ -281,6 +281,28 @@ async fn a_refused_request_keeps_what_was_typed() {
     server.running.stop();
 }
 
+/// In English, the look-up and request forms name the vetting posts in English, with Latin
+/// punctuation; in Chinese, as the disclosure table writes them.
+#[tokio::test]
+async fn the_english_console_names_posts_in_english() {
+    let server = start("console-english-posts").await;
+    let (cookies, _) = console_login(&server, "clerk-zhang").await;
+    let english = format!("{cookies}; fengcun_lang=en");
+    for path in ["/console/lookup", "/console/requests"] {
+        let (status, page) = get_page(&server, &english, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(
+            page.contains(">Teacher qualification</option>"),
+            "{path}: {page}"
+        );
+        assert!(!page.contains("教师资格"), "{path}: a Chinese post title");
+        assert!(page.contains(" (optional)"), "{path}");
+        let (_, chinese) = get_page(&server, &cookies, path).await;
+        assert!(chinese.contains(">教师资格</option>"), "{path}");
+    }
+    server.running.stop();
+}
+
 // ---------------------------------------------------------------------------------------------
 // In a real browser.
 

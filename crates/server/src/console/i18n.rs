@@ -724,7 +724,7 @@ pub(crate) const TEXTS: &[(&str, &str, &str)] = &[
     ),
     // Buttons and forms
     ("form.submit", "提交", "Submit"),
-    ("form.optional", "（选填）", "(optional)"),
+    ("form.optional", "（选填）", " (optional)"),
     ("form.choose", "请选择", "Choose"),
 ];
 
@@ -781,6 +781,17 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    /// Every sentence band of the simulation report has its English words, and its Chinese
+    /// words are the report's own: the two lists cannot drift apart unseen.
+    #[test]
+    fn every_sentence_band_is_translated() {
+        for band in fengcun_simulate::report::BANDS {
+            assert_eq!(Lang::Zh.code_text("band", band), band);
+            let english = Lang::En.code_text("band", band);
+            assert!(english.is_ascii(), "`{band}`: {english}");
         }
     }
 

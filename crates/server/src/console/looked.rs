@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::identity::Choice;
-use super::{Ctx, Notice, Page, optional, render};
+use super::{Ctx, Lang, Notice, Page, optional, render};
 use crate::AppState;
 use crate::service::corrections::{
     self, Correction, CorrectionDecision, FIELDS, NewCorrection, QueueQuery,
@@ -56,7 +56,13 @@ pub async fn looked_page(State(state): State<AppState>, page: Page) -> Response 
         Ok(who) => render(&LookedPage {
             ctx: page.ctx,
             looks: who.looks,
-            withheld_notice: who.withheld_notice,
+            withheld_notice: match (page.lang, looked::withholding()) {
+                (Lang::En, Ok(rules)) => format!(
+                    "Look-ups by an investigating authority for a case are not shown to you while its authorisation lasts and for {} days after it ends; they appear here afterwards. Such look-ups may exist: this page does not show whether there are any, or how many.",
+                    looked::withholding_days(rules)
+                ),
+                _ => who.withheld_notice,
+            },
             withholding_basis: who.withholding_basis,
         }),
         Err(error) => page.service_error(&error),

@@ -60,7 +60,7 @@ pub async fn page(State(state): State<AppState>, page: Page) -> Response {
     render(&LookupPage {
         ctx: page.ctx,
         purposes,
-        posts: super::requests::post_choices(&state),
+        posts: super::requests::post_choices(&state, page.lang),
         notice: None,
         answer: None,
     })
@@ -99,7 +99,13 @@ fn answer_of(lang: Lang, body: &str) -> Option<Answer> {
         .unwrap_or_default();
     Some(Answer {
         code: value["answer"].as_str()?.to_owned(),
-        message: value["message"].as_str()?.to_owned(),
+        // The answer's words in the reader's language; the service's own (Chinese) otherwise.
+        message: match (lang, value["answer"].as_str()?) {
+            (Lang::En, "records") => "Records".to_owned(),
+            (Lang::En, "no_record") => "No record".to_owned(),
+            (Lang::En, "no_right") => "Not permitted to look up".to_owned(),
+            _ => value["message"].as_str()?.to_owned(),
+        },
         basis: value["basis"].as_str().map(str::to_owned),
         records,
     })
@@ -149,7 +155,7 @@ pub async fn lookup(
     let html = LookupPage {
         ctx: page.ctx,
         purposes,
-        posts: super::requests::post_choices(&state),
+        posts: super::requests::post_choices(&state, page.lang),
         notice,
         answer,
     };

@@ -307,6 +307,32 @@ impl Ctx {
     pub fn t(&self, key: &str) -> &'static str {
         self.lang.t(key)
     }
+    /// The punctuation around a label and a parenthesis: full-width in Chinese (`状态：`,
+    /// `（5）`), Latin in English (`State: `, ` (5)`).
+    pub fn colon(&self) -> &'static str {
+        match self.lang {
+            Lang::Zh => "：",
+            Lang::En => ": ",
+        }
+    }
+    pub fn lp(&self) -> &'static str {
+        match self.lang {
+            Lang::Zh => "（",
+            Lang::En => " (",
+        }
+    }
+    pub fn rp(&self) -> &'static str {
+        match self.lang {
+            Lang::Zh => "）",
+            Lang::En => ")",
+        }
+    }
+    pub fn comma(&self) -> &'static str {
+        match self.lang {
+            Lang::Zh => "，",
+            Lang::En => ", ",
+        }
+    }
     pub fn time(&self, text: &str) -> String {
         self.lang.time(text)
     }

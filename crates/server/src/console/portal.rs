@@ -75,11 +75,63 @@ struct CertificatesPage {
     notice: Option<Notice>,
     issued: Option<Issued>,
     certificates: Vec<MyCertificate>,
-    purposes: &'static [&'static str],
+    purposes: &'static [(&'static str, &'static str)],
 }
 
-/// The purposes offered (the form also takes another typed in).
-const PURPOSES: &[&str] = &["就业", "入学", "出国（境）", "资格考试", "其他"];
+/// The purposes offered (the form also takes another typed in): the value, which the Chinese
+/// certificate prints, and its English label.
+const PURPOSES: &[(&str, &str)] = &[
+    ("就业", "Employment"),
+    ("入学", "School or university admission"),
+    ("出国（境）", "Going abroad"),
+    ("资格考试", "Qualification examination"),
+    ("其他", "Other"),
+];
+
+impl CertificatesPage {
+    fn purpose_label(&self, value: &'static str, english: &'static str) -> &'static str {
+        match self.ctx.lang {
+            Lang::Zh => value,
+            Lang::En => english,
+        }
+    }
+
+    /// The document's title in the reader's language (the document itself stays Chinese).
+    fn title_of(&self, certificate: &MyCertificate) -> String {
+        match (self.ctx.lang, certificate.result.as_str()) {
+            (Lang::En, "no_criminal_record") => "Certificate of No Criminal Record".to_owned(),
+            (Lang::En, "has_criminal_record") => {
+                "Notice of Refusal to Issue a Certificate of No Criminal Record".to_owned()
+            }
+            _ => certificate.title.clone(),
+        }
+    }
+
+    fn issued_title(&self, issued: &Issued) -> String {
+        match (self.ctx.lang, issued.result.as_str()) {
+            (Lang::En, "no_criminal_record") => "Certificate of No Criminal Record".to_owned(),
+            (Lang::En, "has_criminal_record") => {
+                "Notice of Refusal to Issue a Certificate of No Criminal Record".to_owned()
+            }
+            _ => issued.title.clone(),
+        }
+    }
+
+    /// What `/verify` says of it today, in the reader's language.
+    fn verification_of(&self, word: &str) -> String {
+        let english = match word {
+            "有效" => "Valid",
+            "已过期" => "Expired",
+            "尚未生效" => "Not yet valid",
+            "无效" => "Invalid",
+            _ => return word.to_owned(),
+        };
+        match self.ctx.lang {
+            Lang::Zh => word.to_owned(),
+            Lang::En => english.to_owned(),
+        }
+    }
+}
 
 async fn certificates_with(
     state: &AppState,

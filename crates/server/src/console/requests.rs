@@ -38,14 +38,17 @@ pub struct PostChoice {
 
 /// The listed vetting posts (data/disclosure/vetting-posts.toml): a form offers these, so that
 /// nobody types a post's title where its code is wanted and is told 无权查询 for it.
-pub fn post_choices(state: &AppState) -> Vec<PostChoice> {
+pub fn post_choices(state: &AppState, lang: Lang) -> Vec<PostChoice> {
     state
         .disclosure
         .posts
         .iter()
         .map(|post| PostChoice {
             value: post.code.clone(),
-            text: post.title.clone(),
+            text: match lang {
+                Lang::Zh => post.title.clone(),
+                Lang::En => post.title_en.clone(),
+            },
         })
         .collect()
 }
@@ -107,7 +110,7 @@ async fn page_with_draft(
         decided,
         grants,
         purposes: purpose_choices(page.lang),
-        posts: post_choices(state),
+        posts: post_choices(state, page.lang),
         now: state.clock.now().to_string(),
         notice,
         draft,

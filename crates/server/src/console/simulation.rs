@@ -117,6 +117,9 @@ fn fragment(ctx: &Ctx, job: &Job) -> String {
                 .collect::<Vec<_>>()
         };
         bands = rows(&comparison.by_band, usize::MAX);
+        for band in &mut bands {
+            band.label = ctx.code_text("band", &band.label);
+        }
         charges = rows(&comparison.by_charge, TOP_CHARGES);
         files = comparison.csv().into_iter().map(|(name, _)| name).collect();
         decides_criminal = comparison.violations.iter().map(|v| !v.in_scope).collect();

@@ -78,14 +78,19 @@ fn timestamp(text: &str) -> Result<jiff::Timestamp> {
         .map_err(|e: jiff::Error| ServiceError::Store(StoreError::Corrupt(e.to_string())))
 }
 
-/// The withholding notice in Chinese, with the rule's period.
-fn notice(rules: &Withholding) -> (String, String) {
-    let days = rules
+/// The longest withholding after a grant ends, in days.
+pub fn withholding_days(rules: &Withholding) -> i64 {
+    rules
         .rules
         .iter()
         .map(|r| r.days_after_end)
         .max()
-        .unwrap_or(0);
+        .unwrap_or(0)
+}
+
+/// The withholding notice in Chinese, with the rule's period.
+fn notice(rules: &Withholding) -> (String, String) {
+    let days = withholding_days(rules);
     let basis = rules
         .rules
         .iter()
