@@ -153,13 +153,22 @@ impl Lang {
         let label = self.code_text("field", field);
         let rule = self.code_text("rule", field);
         let rule = if rule == field { String::new() } else { rule };
-        match self {
-            Lang::Zh => {
-                let detail =
-                    detail_in_chinese(detail.trim()).unwrap_or_else(|| detail.trim().to_owned());
-                format!("「{label}」有误：{rule}（{detail}）")
+        let detail = detail.trim();
+        match (self, rule.is_empty()) {
+            (Lang::Zh, empty) => {
+                let (detail, known) = match detail_in_chinese(detail) {
+                    Some(chinese) => (chinese, true),
+                    None => (detail.to_owned(), false),
+                };
+                match (empty, known) {
+                    (true, true) => format!("「{label}」有误：{detail}"),
+                    // The service's own words, as the technical detail.
+                    (true, false) => format!("「{label}」有误（{detail}）"),
+                    (false, _) => format!("「{label}」有误：{rule}（{detail}）"),
+                }
             }
-            Lang::En => format!("{label}: {rule} ({})", detail.trim()),
+            (Lang::En, true) => format!("{label}: {detail}"),
+            (Lang::En, false) => format!("{label}: {rule} ({detail})"),
         }
     }
 }
@@ -193,9 +202,51 @@ fn detail_in_chinese(detail: &str) -> Option<String> {
             "校验码为{given}，按GB 11643应为{expected}，请核对号码"
         ));
     }
+    if let Some((given, _)) = detail
+        .strip_prefix('`')
+        .and_then(|rest| rest.split_once("` is none of "))
+    {
+        return Some(format!("“{given}”不在可选范围内"));
+    }
+    if let Some((given, _)) = detail
+        .strip_prefix('`')
+        .and_then(|rest| rest.split_once("` is not a date of the form YYYY-MM-DD"))
+    {
+        return Some(format!("“{given}”不是YYYY-MM-DD格式的日期"));
+    }
+    if let Some((given, _)) = detail
+        .strip_prefix("case code `")
+        .and_then(|rest| rest.split_once("` is not of the form RRRRRR-YYYY-NNNNNN"))
+    {
+        return Some(format!(
+            "“{given}”不是“地区代码-年份-序号”（RRRRRR-YYYY-NNNNNN）形式的案件编号"
+        ));
+    }
+    if let Some(name) = detail
+        .strip_prefix("no shipped policy `")
+        .and_then(|rest| rest.strip_suffix('`'))
+    {
+        return Some(format!("没有名为“{name}”的内置政策"));
+    }
+    if let Some(name) = detail
+        .strip_prefix('`')
+        .and_then(|rest| rest.strip_suffix("` exists"))
+    {
+        return Some(format!("“{name}”已存在"));
+    }
+    if let Some(range) = detail.strip_prefix("must be from ") {
+        let (min, rest) = range.split_once(" to ")?;
+        let max = rest.split_whitespace().next()?;
+        return Some(format!("须为{}至{}", number(min)?, number(max)?));
+    }
     match detail {
         "a whole number" => Some("须为整数".to_owned()),
         "characters 1–17 must be digits" => Some("前17位须为数字".to_owned()),
+        "choose at least one policy" => Some("请至少选择一个政策".to_owned()),
+        "choose a record-facts NDJSON file" => Some("请选择记录事实文件（NDJSON）".to_owned()),
+        "differs from the name this person was enrolled with" => {
+            Some("与此人登记时的姓名不一致".to_owned())
+        }
         _ => None,
     }
 }
@@ -782,6 +833,49 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The commonest refusals read in Chinese without English in them; a field without a rule
+    /// text reads without an empty slot in either language.
+    #[test]
+    fn common_refusals_read_in_chinese() {
+        use crate::service::ServiceError;
+        let zh = |message: &str| Lang::Zh.error(&ServiceError::Invalid(message.to_owned()));
+        for (message, expected) in [
+            (
+                "purpose: `zzz` is none of case_handling, vetting",
+                "“zzz”不在可选范围内",
+            ),
+            (
+                "as_of: `xx` is not a date of the form YYYY-MM-DD",
+                "“xx”不是YYYY-MM-DD格式的日期",
+            ),
+            ("policies: choose at least one policy", "请至少选择一个政策"),
+            (
+                "name: differs from the name this person was enrolled with",
+                "与此人登记时的姓名不一致",
+            ),
+            (
+                "days: must be from 1 to 30 (the disclosure table's grant_days)",
+                "须为1至30",
+            ),
+            ("username: `u4zh` exists", "“u4zh”已存在"),
+        ] {
+            let text = zh(message);
+            assert!(text.contains(expected), "{message}: {text}");
+            // Only the value given (quoted) and codes such as YYYY-MM-DD stay in Latin letters.
+            let words = ["zzz", "xx", "u4zh", "YYYY-MM-DD", "NDJSON"]
+                .iter()
+                .fold(text.clone(), |words, code| words.replace(code, ""));
+            assert!(
+                !words.chars().any(|c| c.is_ascii_alphabetic()),
+                "{message}: English left in {text}"
+            );
+        }
+        let en = Lang::En.error(&ServiceError::Invalid(
+            "policies: choose at least one policy".to_owned(),
+        ));
+        assert!(!en.contains(":  ("), "{en}");
     }
 
     /// Every sentence band of the simulation report has its English words, and its Chinese
