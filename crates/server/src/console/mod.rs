@@ -414,7 +414,16 @@ pub fn menu(role: Role, kind: Option<fengcun_access::RequesterKind>, here: &str)
     if dashboard::RECORD_READERS.contains(&role) {
         entries.push(("/console/records", "nav.records"));
     }
-    if role == Role::Clerk && kind == Some(fengcun_access::RequesterKind::PublicSecurity) {
+    // As the enrolment service allows (`portal::may_enrol`): a public-security or court clerk.
+    if role == Role::Clerk
+        && matches!(
+            kind,
+            Some(
+                fengcun_access::RequesterKind::PublicSecurity
+                    | fengcun_access::RequesterKind::Court
+            )
+        )
+    {
         entries.push(("/console/enrol", "nav.enrol"));
     }
     if role == Role::Administrator {
