@@ -878,6 +878,16 @@ mod tests {
         assert!(!en.contains(":  ("), "{en}");
     }
 
+    /// The audit page's kind filter names every kind of entry in both languages.
+    #[test]
+    fn every_audit_kind_has_its_words() {
+        for kind in fengcun_store::AuditKind::ALL {
+            let code = kind.code();
+            assert_ne!(Lang::Zh.code_text("audit_kind", code), code, "{code}");
+            assert_ne!(Lang::En.code_text("audit_kind", code), "", "{code}");
+        }
+    }
+
     /// Every sentence band of the simulation report has its English words, and its Chinese
     /// words are the report's own: the two lists cannot drift apart unseen.
     #[test]

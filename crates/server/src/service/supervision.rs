@@ -85,7 +85,9 @@ pub struct Flags {
 
 /// The flags (supervisor); the read is a `read` entry.
 pub async fn list(state: &AppState, caller: &Caller, filter: FlagFilter) -> Result<Flags> {
-    caller.require(state, "supervision", SUPERVISORS).await?;
+    caller
+        .require(state, "read supervision flags", SUPERVISORS)
+        .await?;
     let rows = state.store.flags(filter.open.unwrap_or(false)).await?;
     let entry = AuditEvent::new(AuditKind::Read, &caller.name, "flags")
         .detail(json!({"open": filter.open, "rows": rows.len(), "role": caller.role.code(), "agency": caller.agency}));
@@ -120,7 +122,9 @@ pub struct FlagDetail {
 /// One flag with the entries behind it (supervisor). Reading it is a `lookup` entry (subject
 /// `flag:<id>`), so that supervisors' own look-ups are supervised like anyone's.
 pub async fn show(state: &AppState, caller: &Caller, id: &str) -> Result<FlagDetail> {
-    caller.require(state, "supervision", SUPERVISORS).await?;
+    caller
+        .require(state, "read a supervision flag", SUPERVISORS)
+        .await?;
     let row = state.store.flag(id).await?.ok_or(ServiceError::NotFound)?;
     let flag = view(state, row);
     let mut entries = Vec::with_capacity(flag.entries.len());
@@ -159,7 +163,9 @@ pub struct Review {
 /// Marks an open flag reviewed (supervisor, never one about themself), audited as a
 /// `flag_reviewed` entry in the same transaction.
 pub async fn review(state: &AppState, caller: &Caller, id: &str, body: Review) -> Result<FlagView> {
-    caller.require(state, "supervision", SUPERVISORS).await?;
+    caller
+        .require(state, "review a supervision flag", SUPERVISORS)
+        .await?;
     let row = state.store.flag(id).await?.ok_or(ServiceError::NotFound)?;
     let about = |name: &str| name == caller.name || name == caller.owner;
     if about(&row.subject) || row.other.as_deref().is_some_and(about) {
