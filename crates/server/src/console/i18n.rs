@@ -629,8 +629,8 @@ pub(crate) const TEXTS: &[(&str, &str, &str)] = &[
     ),
     (
         "records.agency_required",
-        "「文书号所属机关代码」有误：按文书号查找时必须填写",
-        "Agency of the document number: is required for a document number",
+        "所填内容不是案件编号（形如110105-2024-000123），按文书号查找：请填写文书号所属机关代码",
+        "Not a case code (such as 110105-2024-000123); to find a document number, give the agency that issued it",
     ),
     ("records.list", "记录列表", "Record list"),
     ("records.state", "状态", "State"),
