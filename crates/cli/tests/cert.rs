@@ -186,7 +186,7 @@ fn a_certificate_verifies_offline_and_a_changed_byte_fails() {
         "--id-number",
         ID,
     ]);
-    assert_eq!(by_token.status.code(), Some(0), "{by_token:?}");
+    assert_eq!(by_token.status.code(), Some(2), "{by_token:?}");
     assert!(
         stdout(&by_token).contains("号码的前六位和后四位与证明一致")
             && stdout(&by_token).contains("完整核验请用证明文书文件"),

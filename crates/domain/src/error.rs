@@ -75,6 +75,16 @@ pub(crate) fn json_syntax_error(line: &[u8], error: &serde_json::Error) -> Field
         .map_or(text.as_str(), |(message, _)| message);
     let content = line.strip_suffix(b"\n").unwrap_or(line);
     let content = content.strip_suffix(b"\r").unwrap_or(content);
+    // A body of several lines (one event POSTed, pretty-printed): serde's line and column are
+    // the reader's own.
+    if content.contains(&b'\n') {
+        let detail = if error.is_eof() {
+            format!("the body ends before its JSON does — is it cut off? ({message})")
+        } else {
+            text.clone()
+        };
+        return FieldError::new("", FactError::Json(detail));
+    }
     let cut_off = error.is_eof() || error.line() > 1 || error.column() > content.len();
     let detail = if cut_off {
         format!("the line ends before its JSON does — is it cut off? ({message})")

@@ -594,6 +594,10 @@ mod events {
         assert_eq!(error.field, "", "{error}");
         assert!(error.to_string().contains("is it cut off?"), "{error}");
         assert!(!error.to_string().contains("line 2"), "{error}");
+        // A pretty-printed body (one event POSTed) keeps serde's own line and column.
+        let pretty = "{\n  \"idempotency_key\": \"k-1\",\n  \"kind\": \"filed\",\n}\n";
+        let error = Event::parse(pretty.as_bytes()).expect_err("trailing comma");
+        assert!(error.to_string().contains("at line 4 column 1"), "{error}");
         let error =
             Event::parse(br#"{"idempotency_key":"k-1",,"kind":"filed"}"#).expect_err("syntax");
         assert!(error.to_string().ends_with("at column 26"), "{error}");

@@ -16,7 +16,8 @@ use fengcun_domain::{Date, IdNumber};
 #[derive(Debug, clap::Subcommand)]
 pub enum CertCommand {
     /// Verify a certificate file, or the token of its QR code, with the issuer's public key.
-    /// Exit status 0: valid today; 1: altered, not the issuer's, expired, or not the holder's.
+    /// Exit status 0: valid today (and the holder's, if asked); 1: altered, not the issuer's,
+    /// expired, or not the holder's; 2: valid, but a token alone cannot confirm the holder.
     Verify(VerifyArgs),
     /// Write a new signing key pair as PEM: DIR/signing-key.pem (secret) and DIR/public-key.pem.
     Keygen {
@@ -182,10 +183,12 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         )?,
         Some(HolderCheck::Differs) | None => {}
     }
-    Ok(if verdict.is_none() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+    Ok(match (&verdict, is_holder) {
+        // Valid, but the holder could not be confirmed (a token alone): neither yes nor no, so a
+        // script that checks for 0 does not take it for a confirmed holder.
+        (None, Some(HolderCheck::MaskMatches)) => ExitCode::from(2),
+        (None, _) => ExitCode::SUCCESS,
+        (Some(_), _) => ExitCode::FAILURE,
     })
 }
 

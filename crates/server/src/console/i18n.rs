@@ -562,6 +562,7 @@ pub(crate) const TEXTS: &[(&str, &str, &str)] = &[
     ("state.unsealed", "已解封", "unsealed"),
     ("state.revoked", "撤销封存", "seal revoked"),
     ("purpose.operations", "平台运维", "operations"),
+    ("purpose.supervision", "监督检查", "supervision"),
     ("agency_kind.public_security", "公安机关", "public security"),
     ("agency_kind.procuratorate", "人民检察院", "procuratorate"),
     ("agency_kind.court", "人民法院", "court"),

@@ -364,7 +364,7 @@ fn check_agency(role: Role, agency: Option<&str>) -> Result<()> {
         )),
         (Role::Agency | Role::Clerk, Some(code)) if !is_agency_code(code) => {
             Err(ServiceError::Invalid(format!(
-                "agency: `{code}` is not an agency code (up to 64 letters, digits, `-`, `_` or `.`, as events name their agency: 110105-ga)"
+                "agency: `{code}` is not an agency code (as its events name it, e.g. 110105-ga: at least one letter or digit, no spaces, at most 64 characters)"
             )))
         }
         (Role::Agency, Some(_)) | (_, None) => Ok(()),
@@ -375,14 +375,13 @@ fn check_agency(role: Role, agency: Option<&str>) -> Result<()> {
     }
 }
 
-/// How agencies' codes are written (`110105-ga`, `bj-court.1`): letters of any script, digits,
-/// `-`, `_`, `.`, at most 64 characters.
+/// Whether a text can be an agency's code as its events name it (`110105-ga`): events take any
+/// code that is not blank, so this refuses only what no event can mean — white space or control
+/// characters, no letter or digit at all (`!!`), more than 64 characters.
 fn is_agency_code(code: &str) -> bool {
-    !code.is_empty()
-        && code.chars().count() <= 64
-        && code
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    code.chars().count() <= 64
+        && code.chars().any(char::is_alphanumeric)
+        && !code.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 pub(crate) fn check_password(field: &str, password: &str) -> Result<()> {
@@ -546,6 +545,11 @@ pub async fn set_disabled(
             "username: `{username}` is not disabled"
         )));
     }
+    // Administrators' changes one at a time: two administrators disabling each other at once
+    // would each count the other as the one left. (One server process; several processes share
+    // no lock: then the audit log shows it, and an administrator key of the configuration file
+    // enables an account again.)
+    let _one_at_a_time = ADMINISTRATOR_CHANGES.lock().await;
     if disabled {
         keep_an_administrator(state, caller, &user).await?;
     }
@@ -565,6 +569,8 @@ pub async fn set_disabled(
         user: UserView::from(&user),
     })
 }
+
+static ADMINISTRATOR_CHANGES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// An administrator does not disable their own account, nor the last enabled administrator: the
 /// platform would be left with nobody who can make users, rotate keys or enable an account again
