@@ -469,6 +469,32 @@ async fn a_correction_goes_to_the_holding_agencys_clerks_only_and_back() {
         bad["message"].as_str().unwrap().starts_with("field:"),
         "{bad}"
     );
+    // A fact a criminal record does not have (a violation record's penalty) is refused, and the
+    // same fact asked again while its request is open is a conflict, naming the open one.
+    let (status, bad) = me
+        .post(
+            &server,
+            "/api/v1/me/corrections",
+            &json!({"case_code": SEALED_CASE, "field": "penalty", "text": "罚款记载有误"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    assert!(
+        bad["message"]
+            .as_str()
+            .unwrap()
+            .contains("is no fact of a criminal record"),
+        "{bad}"
+    );
+    let (status, twice) = me
+        .post(
+            &server,
+            "/api/v1/me/corrections",
+            &json!({"case_code": SEALED_CASE, "field": "sentence", "text": "再问一次刑期"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{twice}");
+    assert!(twice["message"].as_str().unwrap().contains(&id), "{twice}");
 
     // The police clerk's queue does not hold it, nor may they answer it (as for none).
     let police = Session::of(&server, "police-li").await;

@@ -202,6 +202,39 @@ fn addressed_agency(lives: &[RecordTimeline], field: &[EventKind]) -> Option<Str
     latest_of(field).or_else(|| latest_of(&[]))
 }
 
+/// A criminal record has charges, a sentence and a judgment that takes effect; a violation record
+/// (治安违法记录) behaviours, a penalty and a decision that takes effect: a request about a fact
+/// the record cannot have would reach an agency with nothing to correct. The others fit both.
+fn check_field_of_kind(field: &str, lives: &[RecordTimeline]) -> Result<()> {
+    let violation = lives
+        .iter()
+        .flat_map(|l| &l.events)
+        .any(|e| EventKind::parse(&e.kind).is_some_and(EventKind::is_violation));
+    let (foreign, record) = if violation {
+        (
+            ["charges", "sentence", "judgment_effective_date"],
+            "a violation record",
+        )
+    } else {
+        (
+            ["violations", "penalty", "decision_effective_date"],
+            "a criminal record",
+        )
+    };
+    if foreign.contains(&field) {
+        let choices = FIELDS
+            .iter()
+            .map(|(code, _)| *code)
+            .filter(|code| !foreign.contains(code))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(ServiceError::Invalid(format!(
+            "field: `{field}` is no fact of {record}; choose one of {choices}"
+        )));
+    }
+    Ok(())
+}
+
 /// `POST /api/v1/me/corrections`: a person asks the agency holding one of their records to
 /// correct it. Another person's record, or none, is not found — the same answer.
 pub async fn create(
@@ -233,6 +266,21 @@ pub async fn create(
         .filter(|l| l.record.person_key == me)
         .collect();
     let agency = addressed_agency(&lives, kinds).ok_or(ServiceError::NotFound)?;
+    check_field_of_kind(field, &lives)?;
+    if let Some(open) = state
+        .store
+        .corrections_of_person(&me)
+        .await?
+        .into_iter()
+        .find(|c| {
+            c.status == CorrectionStatus::Open && c.case_code == case_code && c.field == *field
+        })
+    {
+        return Err(ServiceError::Conflict(format!(
+            "field: a request about this fact of the record is open already ({}); its answer comes first",
+            open.request_id
+        )));
+    }
     let now = state.clock.now();
     let row = CorrectionRow {
         request_id: format!("cor-{}", fengcun_crypto::random_hex::<8>()),
