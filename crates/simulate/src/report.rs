@@ -29,6 +29,35 @@ pub const BANDS: [&str; 10] = [
     "无期徒刑、死刑",
 ];
 
+/// The same bands in English, in the same order (the console's English switch, the chart).
+pub const BANDS_EN: [&str; 10] = [
+    "Exempted from punishment",
+    "Supplementary punishment alone",
+    "Public surveillance",
+    "Criminal detention",
+    "Imprisonment up to 1 year",
+    "Over 1 year, up to 3 years",
+    "Over 3 years, up to 5 years",
+    "Over 5 years, up to 10 years",
+    "Over 10 years",
+    "Life imprisonment, death",
+];
+
+/// A band's label in English (the label itself if it is no band's).
+pub fn band_in_english(label: &str) -> &str {
+    BANDS
+        .iter()
+        .position(|b| *b == label)
+        .map_or(label, |i| BANDS_EN[i])
+}
+
+/// The language of the chart's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChartLang {
+    Zh,
+    En,
+}
+
 pub(crate) fn band(kind: PrincipalKind, months: u32) -> usize {
     match kind {
         PrincipalKind::Exempt => 0,
@@ -661,6 +690,12 @@ impl Comparison {
     /// Grouped bars: for each sentence band, the share of its convicted records each policy
     /// seals; plus the overall share per policy. Hand-written SVG, Chinese labels.
     pub fn svg(&self) -> String {
+        self.svg_in(ChartLang::Zh)
+    }
+
+    /// [`Self::svg`] with its words in `lang` (policy titles stay as the policies write them).
+    pub fn svg_in(&self, lang: ChartLang) -> String {
+        let zh = lang == ChartLang::Zh;
         const COLOURS: [&str; 8] = [
             "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
         ];
@@ -682,20 +717,43 @@ impl Comparison {
         );
         let _ = writeln!(
             s,
-            r#"<rect width="100%" height="100%" fill="white"/><text x="{left}" y="30" font-size="20" font-weight="bold">各方案封存覆盖面：按宣告刑分档的应封存比例（截至 {}）</text>"#,
-            self.as_of
+            r#"<rect width="100%" height="100%" fill="white"/><text x="{left}" y="30" font-size="20" font-weight="bold">{}</text>"#,
+            if zh {
+                format!(
+                    "各方案封存覆盖面：按宣告刑分档的应封存比例（截至 {}）",
+                    self.as_of
+                )
+            } else {
+                format!(
+                    "What each policy would seal, by sentence band (as of {})",
+                    self.as_of
+                )
+            }
         );
         let _ = writeln!(
             s,
-            r##"<text x="{left}" y="52" font-size="13" fill="#555">有罪判决 {} 人；柱高为该档有罪判决中应封存的比例，最右一组为全部有罪判决{}</text>"##,
-            self.convicted,
-            if violation_group {
+            r##"<text x="{left}" y="52" font-size="13" fill="#555">{}{}</text>"##,
+            if zh {
                 format!(
-                    "；治安违法记录 {} 条另计（柱高为其中应封存的比例）",
-                    self.violation_records
+                    "有罪判决 {} 人；柱高为该档有罪判决中应封存的比例，最右一组为全部有罪判决",
+                    self.convicted
                 )
             } else {
-                String::new()
+                format!(
+                    "{} people convicted; a bar is the share of the band's convictions sealed, the last group all convictions",
+                    self.convicted
+                )
+            },
+            match (violation_group, zh) {
+                (false, _) => String::new(),
+                (true, true) => format!(
+                    "；治安违法记录 {} 条另计（柱高为其中应封存的比例）",
+                    self.violation_records
+                ),
+                (true, false) => format!(
+                    "; {} violation records apart (a bar is the share of them sealed)",
+                    self.violation_records
+                ),
             }
         );
         for tick in 0..=5 {
@@ -709,13 +767,14 @@ impl Comparison {
                 y + 4.0
             );
         }
+        let colon = if zh { "：" } else { ": " };
         let group = |g: usize, label: &str, values: Vec<f64>, s: &mut String| {
             let x0 = left + group_w * g as f64 + 12.0;
             for (p, v) in values.iter().enumerate() {
                 let h = plot_h * v / 100.0;
                 let _ = writeln!(
                     s,
-                    r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{h:.1}" fill="{}"><title>{}：{v:.2}%</title></rect>"#,
+                    r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{h:.1}" fill="{}"><title>{}{colon}{v:.2}%</title></rect>"#,
                     x0 + bar * p as f64,
                     top + plot_h - h,
                     bar - 2.0,
@@ -737,18 +796,28 @@ impl Comparison {
                 .iter()
                 .map(|v| share(*v, row.convicted))
                 .collect();
-            group(g, &row.label, values, &mut s);
+            let label = if zh {
+                row.label.as_str()
+            } else {
+                band_in_english(&row.label)
+            };
+            group(g, label, values, &mut s);
         }
         let overall = self.policies.iter().map(|p| p.share).collect();
-        group(self.by_band.len(), "全部有罪判决", overall, &mut s);
+        let all = if zh {
+            "全部有罪判决"
+        } else {
+            "All convictions"
+        };
+        group(self.by_band.len(), all, overall, &mut s);
         if violation_group {
             let shares = self.violations.iter().map(|v| v.share).collect();
-            group(
-                self.by_band.len() + 1,
-                "治安违法记录（另计）",
-                shares,
-                &mut s,
-            );
+            let apart = if zh {
+                "治安违法记录（另计）"
+            } else {
+                "Violation records (apart)"
+            };
+            group(self.by_band.len() + 1, apart, shares, &mut s);
         }
         let _ = writeln!(
             s,
@@ -760,14 +829,16 @@ impl Comparison {
         for (p, policy) in self.policies.iter().enumerate() {
             let y = top + plot_h + 100.0 + 22.0 * p as f64;
             let violation = &self.violations[p];
-            let share = if violation.in_scope {
+            let share = if violation.in_scope && zh {
                 format!("治安违法记录 {:.2}%", violation.share)
+            } else if violation.in_scope {
+                format!("violation records {:.2}%", violation.share)
             } else {
                 format!("{:.2}%", policy.share)
             };
             let _ = writeln!(
                 s,
-                r#"<rect x="{left}" y="{:.1}" width="14" height="14" fill="{}"/><text x="{:.1}" y="{:.1}" font-size="13">{} {}：{share}</text>"#,
+                r#"<rect x="{left}" y="{:.1}" width="14" height="14" fill="{}"/><text x="{:.1}" y="{:.1}" font-size="13">{} {}{colon}{share}</text>"#,
                 y - 12.0,
                 COLOURS[p % COLOURS.len()],
                 left + 20.0,
@@ -812,6 +883,10 @@ mod band_tests {
                 "{months} months"
             );
         }
+        assert_eq!(
+            band_in_english("超过一年不超过三年"),
+            "Over 1 year, up to 3 years"
+        );
         // No label reads a number as both a band's end and the next band's start.
         for label in BANDS {
             assert!(!label.contains("以上"), "{label}: 以上 includes the number");

@@ -500,4 +500,23 @@ fn violation_records_are_decided_as_evaluate_does_and_reported_apart() {
         "{violations_csv}"
     );
     assert!(comparison.svg().contains("治安违法记录（另计）"));
+    // The console's English switch: the chart's own words in English, the bands too; only the
+    // policies' titles (their own words) stay as written.
+    let english = comparison.svg_in(fengcun_simulate::report::ChartLang::En);
+    for words in [
+        "What each policy would seal, by sentence band",
+        "All convictions",
+        "Violation records (apart)",
+        "Over 1 year, up to 3 years",
+    ] {
+        assert!(english.contains(words), "{words}");
+    }
+    for chinese in [
+        "全部有罪判决",
+        "治安违法记录（另计）",
+        "超过一年不超过三年",
+        "有罪判决",
+    ] {
+        assert!(!english.contains(chinese), "{chinese}");
+    }
 }

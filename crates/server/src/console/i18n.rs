@@ -889,17 +889,6 @@ mod tests {
         }
     }
 
-    /// Every sentence band of the simulation report has its English words, and its Chinese
-    /// words are the report's own: the two lists cannot drift apart unseen.
-    #[test]
-    fn every_sentence_band_is_translated() {
-        for band in fengcun_simulate::report::BANDS {
-            assert_eq!(Lang::Zh.code_text("band", band), band);
-            let english = Lang::En.code_text("band", band);
-            assert!(english.is_ascii(), "`{band}`: {english}");
-        }
-    }
-
     /// The notices page says how many of a list it shows: the service's page.
     #[test]
     fn the_first_page_note_names_the_page_size() {

@@ -146,45 +146,6 @@ pub(crate) const PAGE_TEXTS: &[(&str, &str, &str)] = &[
     ("outcome.list keys", "查看密钥", "list keys"),
     ("outcome.read statistics", "查阅统计数据", "read statistics"),
     ("outcome.simulate policies", "政策模拟", "simulate policies"),
-    // The simulation report's sentence bands (fengcun_simulate::report::BANDS), by their label.
-    (
-        "band.免予刑事处罚",
-        "免予刑事处罚",
-        "Exempted from punishment",
-    ),
-    (
-        "band.单处附加刑",
-        "单处附加刑",
-        "Supplementary punishment alone",
-    ),
-    ("band.管制", "管制", "Public surveillance"),
-    ("band.拘役", "拘役", "Criminal detention"),
-    (
-        "band.有期徒刑一年以下",
-        "有期徒刑一年以下",
-        "Imprisonment up to 1 year",
-    ),
-    (
-        "band.超过一年不超过三年",
-        "超过一年不超过三年",
-        "Over 1 year, up to 3 years",
-    ),
-    (
-        "band.超过三年不超过五年",
-        "超过三年不超过五年",
-        "Over 3 years, up to 5 years",
-    ),
-    (
-        "band.超过五年不超过十年",
-        "超过五年不超过十年",
-        "Over 5 years, up to 10 years",
-    ),
-    ("band.超过十年", "超过十年", "Over 10 years"),
-    (
-        "band.无期徒刑、死刑",
-        "无期徒刑、死刑",
-        "Life imprisonment, death",
-    ),
     ("sim.field_open", "「", "`"),
     ("sim.field_close", "」", "`"),
     ("sim.result", "模拟结果", "Result"),

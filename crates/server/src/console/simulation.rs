@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{Ctx, Notice, Page, render};
+use super::{Ctx, Lang, Notice, Page, render};
 use crate::AppState;
 use crate::service::ServiceError;
 use crate::service::simulation::{
@@ -117,8 +117,10 @@ fn fragment(ctx: &Ctx, job: &Job) -> String {
                 .collect::<Vec<_>>()
         };
         bands = rows(&comparison.by_band, usize::MAX);
-        for band in &mut bands {
-            band.label = ctx.code_text("band", &band.label);
+        if ctx.lang == Lang::En {
+            for band in &mut bands {
+                band.label = fengcun_simulate::report::band_in_english(&band.label).to_owned();
+            }
         }
         charges = rows(&comparison.by_charge, TOP_CHARGES);
         files = comparison.csv().into_iter().map(|(name, _)| name).collect();
@@ -330,7 +332,10 @@ pub async fn file(
     if file == "chart.svg" {
         return (
             [(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")],
-            comparison.svg(),
+            comparison.svg_in(match page.lang {
+                Lang::Zh => fengcun_simulate::report::ChartLang::Zh,
+                Lang::En => fengcun_simulate::report::ChartLang::En,
+            }),
         )
             .into_response();
     }
