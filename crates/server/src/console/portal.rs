@@ -96,24 +96,15 @@ impl CertificatesPage {
         }
     }
 
-    /// The document's title in the reader's language (the document itself stays Chinese).
-    fn title_of(&self, certificate: &MyCertificate) -> String {
-        match (self.ctx.lang, certificate.result.as_str()) {
+    /// A document's title in the reader's language (the document itself stays Chinese): its
+    /// result code, and the title it was issued with.
+    fn title_in(&self, result: &str, title: &str) -> String {
+        match (self.ctx.lang, result) {
             (Lang::En, "no_criminal_record") => "Certificate of No Criminal Record".to_owned(),
             (Lang::En, "has_criminal_record") => {
                 "Notice of Refusal to Issue a Certificate of No Criminal Record".to_owned()
             }
-            _ => certificate.title.clone(),
-        }
-    }
-
-    fn issued_title(&self, issued: &Issued) -> String {
-        match (self.ctx.lang, issued.result.as_str()) {
-            (Lang::En, "no_criminal_record") => "Certificate of No Criminal Record".to_owned(),
-            (Lang::En, "has_criminal_record") => {
-                "Notice of Refusal to Issue a Certificate of No Criminal Record".to_owned()
-            }
-            _ => issued.title.clone(),
+            _ => title.to_owned(),
         }
     }
 
