@@ -234,6 +234,27 @@ fn detail_in_chinese(detail: &str) -> Option<String> {
     {
         return Some(format!("“{name}”已存在"));
     }
+    if let Some(open) = detail
+        .strip_prefix("a request about this fact of the record is open already (")
+        .and_then(|rest| rest.split_once(')'))
+        .map(|(id, _)| id)
+    {
+        return Some(format!(
+            "关于该事项的更正申请（{open}）尚在办理，请等待答复"
+        ));
+    }
+    if let Some((field, rest)) = detail
+        .strip_prefix('`')
+        .and_then(|rest| rest.split_once("` is no fact of "))
+    {
+        let record = if rest.starts_with("a violation record") {
+            "违法记录"
+        } else {
+            "犯罪记录"
+        };
+        let name = Lang::Zh.code_text("correction_field", field);
+        return Some(format!("“{name}”不是{record}的事项"));
+    }
     if let Some(range) = detail.strip_prefix("must be from ") {
         let (min, rest) = range.split_once(" to ")?;
         let max = rest.split_whitespace().next()?;
@@ -861,11 +882,19 @@ mod tests {
                 "须为1至30",
             ),
             ("username: `u4zh` exists", "“u4zh”已存在"),
+            (
+                "field: a request about this fact of the record is open already (cor-1a2b); its answer comes first",
+                "关于该事项的更正申请（cor-1a2b）尚在办理",
+            ),
+            (
+                "field: `penalty` is no fact of a criminal record; choose one of charges, sentence",
+                "“治安管理处罚”不是犯罪记录的事项",
+            ),
         ] {
             let text = zh(message);
             assert!(text.contains(expected), "{message}: {text}");
             // Only the value given (quoted) and codes such as YYYY-MM-DD stay in Latin letters.
-            let words = ["zzz", "xx", "u4zh", "YYYY-MM-DD", "NDJSON"]
+            let words = ["zzz", "xx", "u4zh", "YYYY-MM-DD", "NDJSON", "cor-1a2b"]
                 .iter()
                 .fold(text.clone(), |words, code| words.replace(code, ""));
             assert!(
