@@ -81,12 +81,10 @@ pub fn render_html(
         None => signed.token().to_owned(),
     };
     let qr = qr_svg(&payload)?;
-    let title = match (&certificate.result, lang) {
-        (result, Lang::Zh) => result.title(),
-        (CertificateResult::NoCriminalRecord, Lang::En) => "Certificate of No Criminal Record",
-        (CertificateResult::HasCriminalRecord(_), Lang::En) => {
-            "Notice of Refusal to Issue a Certificate of No Criminal Record"
-        }
+    let result = &certificate.result;
+    let title = match lang {
+        Lang::Zh => result.title(),
+        Lang::En => CertificateResult::english_title(result.code()).unwrap_or(result.title()),
     };
     let e = escape_html;
     let date = |d| match lang {

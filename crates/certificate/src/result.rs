@@ -81,6 +81,18 @@ impl CertificateResult {
         }
     }
 
+    /// The document's title in English, by its result code ([`Self::code`]): for a page shown in
+    /// English (the document itself is Chinese). `None` for a code that is no result's.
+    pub fn english_title(code: &str) -> Option<&'static str> {
+        match code {
+            "no_criminal_record" => Some("Certificate of No Criminal Record"),
+            "has_criminal_record" => {
+                Some("Notice of Refusal to Issue a Certificate of No Criminal Record")
+            }
+            _ => None,
+        }
+    }
+
     /// The result in one Chinese phrase.
     pub fn chinese(&self) -> &'static str {
         match self {

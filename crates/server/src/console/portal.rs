@@ -99,12 +99,11 @@ impl CertificatesPage {
     /// A document's title in the reader's language (the document itself stays Chinese): its
     /// result code, and the title it was issued with.
     fn title_in(&self, result: &str, title: &str) -> String {
-        match (self.ctx.lang, result) {
-            (Lang::En, "no_criminal_record") => "Certificate of No Criminal Record".to_owned(),
-            (Lang::En, "has_criminal_record") => {
-                "Notice of Refusal to Issue a Certificate of No Criminal Record".to_owned()
-            }
-            _ => title.to_owned(),
+        match self.ctx.lang {
+            Lang::Zh => title.to_owned(),
+            Lang::En => fengcun_certificate::CertificateResult::english_title(result)
+                .unwrap_or(title)
+                .to_owned(),
         }
     }
 
@@ -112,6 +111,7 @@ impl CertificatesPage {
     fn verification_of(&self, word: &str) -> String {
         let english = match word {
             "有效" => "Valid",
+            "有效 · 不予出具无犯罪记录证明" => "Valid · a notice of refusal",
             "已过期" => "Expired",
             "尚未生效" => "Not yet valid",
             "无效" => "Invalid",
