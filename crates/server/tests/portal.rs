@@ -21,6 +21,10 @@ mod support;
 
 /// A public-security counter's clerk (enrols persons), as a configured key.
 const COUNTER: &str = "counter-key-for-portal-tests";
+/// A second clerk of the same counter: confirms what the first opens.
+const COUNTER2: &str = "second-counter-key-for-portal-tests";
+/// A court's counter clerk (another counter: the police counter's enrolments are not theirs).
+const COURT_COUNTER: &str = "court-counter-key-for-portal-tests";
 /// A procuratorate clerk: not a counter that enrols.
 const PROSECUTOR: &str = "prosecutor-key-for-portal-tests";
 
@@ -32,6 +36,20 @@ async fn start(label: &str, now: &str) -> Server {
         None,
         Some(RequesterKind::PublicSecurity),
         COUNTER,
+    ));
+    config.api_keys.push(api_key(
+        "counter-2",
+        Role::Clerk,
+        None,
+        Some(RequesterKind::PublicSecurity),
+        COUNTER2,
+    ));
+    config.api_keys.push(api_key(
+        "court-counter",
+        Role::Clerk,
+        None,
+        Some(RequesterKind::Court),
+        COURT_COUNTER,
     ));
     config.api_keys.push(api_key(
         "prosecutor",
@@ -96,16 +114,46 @@ fn pending_case_events() -> Vec<Value> {
 
 const PENDING_CASE: &str = "110105-2026-000009";
 
+/// A person enrolled by the counter's two clerks: the first opens the enrolment, the second
+/// confirms it from the same card; the confirmation's answer (with the code).
 async fn enrol(server: &Server, id: &str, name: &str) -> Value {
+    let opened = open_enrolment(server, COUNTER, id, name).await;
+    let (status, body) = confirm(server, COUNTER2, &opened, id, name).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body
+}
+
+/// The number of an enrolment `clerk` opens.
+async fn open_enrolment(server: &Server, clerk: &str, id: &str, name: &str) -> String {
     let (status, body) = server
         .post(
             "/api/v1/enrolments",
-            COUNTER,
+            clerk,
             &json!({"id_number": id, "name": name}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    body
+    assert!(
+        body.get("code").is_none(),
+        "no code before a second clerk: {body}"
+    );
+    body["enrolment"].as_str().unwrap().to_owned()
+}
+
+async fn confirm(
+    server: &Server,
+    clerk: &str,
+    enrolment: &str,
+    id: &str,
+    name: &str,
+) -> (StatusCode, Value) {
+    server
+        .post(
+            &format!("/api/v1/enrolments/{enrolment}/confirmation"),
+            clerk,
+            &json!({"id_number": id, "name": name}),
+        )
+        .await
 }
 
 async fn activate(server: &Server, code: &str, id: &str, password: &str) -> (StatusCode, Value) {
@@ -259,6 +307,104 @@ async fn activation_codes_expire_are_used_once_and_guesses_are_throttled() {
     assert_eq!(entries(&log, "user_changed", "activated").len(), 2);
     assert_eq!(entries(&log, "forbidden", "enrol person").len(), 1);
     // No entry names the identity number.
+    assert!(log.iter().all(|e| !e.to_string().contains(SEALED)));
+    let dir = server.dir.clone();
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Two clerks open a person's account, never one: the clerk who opened an enrolment cannot
+/// confirm it, a second clerk must type the same card's number, another counter does not see it,
+/// it expires, it is confirmed once — and only a confirmation makes a code. Each refusal audited.
+#[tokio::test]
+async fn an_account_is_opened_by_two_clerks_never_by_one() {
+    let server = start("portal-two-clerks", "2026-06-01T02:00:00Z").await;
+    let opened = open_enrolment(&server, COUNTER, SEALED, SEALED_NAME).await;
+    assert!(opened.starts_with("EN-") && opened.len() == 13, "{opened}");
+    // The counter's list shows it to both clerks, naming no person; the court's counter has none.
+    let (status, list) = server.get("/api/v1/enrolments", COUNTER2).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list[0]["enrolment"], opened.as_str());
+    assert_eq!(list[0]["opened_by"], "counter");
+    assert_eq!(list[0]["own"], false);
+    assert_eq!(list[0]["expires_at"], "2026-06-02T02:00:00Z");
+    assert!(!list.to_string().contains(SEALED));
+    let (_, own) = server.get("/api/v1/enrolments", COUNTER).await;
+    assert_eq!(own[0]["own"], true, "{own}");
+    let (status, court) = server.get("/api/v1/enrolments", COURT_COUNTER).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(court, json!([]));
+    let (status, _) = server.get("/api/v1/enrolments", PROSECUTOR).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // The clerk who opened it cannot confirm it.
+    let (status, body) = confirm(&server, COUNTER, &opened, SEALED, SEALED_NAME).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("second clerk"),
+        "{body}"
+    );
+    // Another counter does not find it; a procuratorate clerk is refused.
+    let (status, body) = confirm(&server, COURT_COUNTER, &opened, SEALED, SEALED_NAME).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, _) = confirm(&server, PROSECUTOR, &opened, SEALED, SEALED_NAME).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // The second clerk must read the same card: another person's number is refused.
+    let (status, body) = confirm(&server, COUNTER2, &opened, "11010519491231002X", "王其他").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().starts_with("id_number:"),
+        "{body}"
+    );
+    // A name that differs from the enrolment's.
+    let (status, body) = confirm(&server, COUNTER2, &opened, SEALED, "别的名字").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().starts_with("name:"),
+        "{body}"
+    );
+    // Until it is confirmed, nothing opens the account: no code was ever made.
+    let (status, _) = activate(&server, "ABCDEFGHJKMN", SEALED, PASSWORD).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The second clerk, with the same card: the code, once.
+    let (status, enrolled) = confirm(&server, COUNTER2, &opened, SEALED, SEALED_NAME).await;
+    assert_eq!(status, StatusCode::CREATED, "{enrolled}");
+    let code = enrolled["code"].as_str().unwrap().to_owned();
+    assert_eq!(code.len(), 12);
+    assert_eq!(enrolled["expires_at"], "2026-06-04T02:00:00Z");
+    let (status, body) = confirm(&server, COUNTER2, &opened, SEALED, SEALED_NAME).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let (_, list) = server.get("/api/v1/enrolments", COUNTER2).await;
+    assert_eq!(list, json!([]), "a confirmed enrolment leaves the list");
+    let (status, body) = activate(&server, &code, SEALED, PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // An enrolment not confirmed within 24 hours expires; its account keeps its password.
+    let late = open_enrolment(&server, COUNTER2, SEALED, SEALED_NAME).await;
+    at(&server, "2026-06-02T02:00:01Z");
+    let (_, list) = server.get("/api/v1/enrolments", COUNTER).await;
+    assert_eq!(list, json!([]), "an expired enrolment leaves the list");
+    let (status, body) = confirm(&server, COUNTER, &late, SEALED, SEALED_NAME).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("expired"),
+        "{body}"
+    );
+    login(&server, SEALED, PASSWORD).await;
+
+    let log = server.audit_log(AUDITOR).await;
+    assert_eq!(entries(&log, "user_changed", "enrolment_opened").len(), 2);
+    let codes = entries(&log, "user_changed", "activation_code");
+    assert_eq!(codes.len(), 1);
+    assert_eq!(codes[0]["actor"], "counter-2");
+    assert_eq!(detail(codes[0])["enrolment"], opened.as_str());
+    let refusals: Vec<String> = entries(&log, "forbidden", "confirm enrolment")
+        .iter()
+        .map(|e| detail(e)["reason"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(refusals, ["same_clerk", "other_person"]);
     assert!(log.iter().all(|e| !e.to_string().contains(SEALED)));
     let dir = server.dir.clone();
     server.stop();
@@ -552,12 +698,20 @@ async fn the_portal_in_a_browser() {
     support::console::create_users(
         &server,
         support::console::ADMIN,
-        &[(
-            "counter-li",
-            "clerk",
-            Some("public_security"),
-            Some("110105-ga"),
-        )],
+        &[
+            (
+                "counter-li",
+                "clerk",
+                Some("public_security"),
+                Some("110105-ga"),
+            ),
+            (
+                "counter-wang",
+                "clerk",
+                Some("public_security"),
+                Some("110105-ga"),
+            ),
+        ],
     )
     .await;
     let Some(browser) = support::browser::Browser::start(&server.base).await else {
@@ -566,7 +720,8 @@ async fn the_portal_in_a_browser() {
         }
         return;
     };
-    // The counter: the identity card checked, the code printed.
+    // The counter: one clerk checks the identity card and opens the enrolment — no code yet,
+    // and it is not theirs to confirm.
     browser.login("counter-li").await;
     let menu = browser.text("#menu").await;
     assert!(menu.contains("本人账户开通"), "{menu}");
@@ -574,8 +729,30 @@ async fn the_portal_in_a_browser() {
     browser.fill("#id_number", SEALED).await;
     browser.fill("#name", SEALED_NAME).await;
     browser.click("#enrol").await;
+    let enrolment = browser.text("#opened-enrolment").await;
+    assert!(enrolment.starts_with("EN-"), "{enrolment}");
+    let row = browser.text(&format!("#waiting-{enrolment}")).await;
+    assert!(row.contains("由您登记，须由另一位窗口人员核对"), "{row}");
+    let page = browser.text("main").await;
+    assert!(!page.contains(SEALED), "the list names no person: {page}");
+    browser.screenshot("portal-enrol-opened").await;
+    browser.logout().await;
+    // The second clerk checks the same card and confirms: the code, printed for the person.
+    browser.login("counter-wang").await;
+    browser.go("/console/enrol").await;
+    browser.scroll_to("#waiting").await;
+    browser.screenshot("portal-enrol-waiting").await;
+    let form = format!("#waiting-{enrolment} form");
+    browser
+        .fill(&format!("{form} input[name=id_number]"), SEALED)
+        .await;
+    browser
+        .fill(&format!("{form} input[name=name]"), SEALED_NAME)
+        .await;
+    browser.click(&format!("{form} button")).await;
     let code = browser.text("#activation-code").await;
     assert_eq!(code.len(), 12, "{code}");
+    browser.text_with("#waiting", "没有待核对的登记").await;
     browser.screenshot("portal-enrol").await;
     browser.logout().await;
 
@@ -1038,8 +1215,8 @@ async fn a_code_for_an_activated_account_is_flagged_for_supervision() {
         .find(|f| f.rule == "accounts" && f.pattern == "reset")
         .unwrap_or_else(|| panic!("{flags:?}"));
     assert_eq!(
-        reset.subject, "counter",
-        "the configured key of the counter"
+        reset.subject, "counter-2",
+        "the second clerk, who confirmed the enrolment and was shown the code"
     );
     assert_eq!(
         reset.other.as_deref(),

@@ -128,6 +128,39 @@ pub trait AccessStore: Send + Sync {
         now: jiff::Timestamp,
     ) -> Result<(), StoreError>;
 
+    /// Opens an enrolment at a counter (docs/person.md, "Two clerks"), with its audit: it waits
+    /// for a second clerk of the same agency, and no activation code exists until then.
+    async fn put_enrolment(
+        &self,
+        enrolment: &EnrolmentRow,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// The enrolments of `agency` still waiting for their second clerk and not expired at
+    /// `now`, oldest first.
+    async fn waiting_enrolments(
+        &self,
+        agency: &str,
+        now: jiff::Timestamp,
+    ) -> Result<Vec<EnrolmentRow>, StoreError>;
+
+    /// The second clerk confirms the enrolment `enrolment_id` of `agency` for the person
+    /// `person_key`: if it is waiting, not expired at `now`, of that person and opened by another
+    /// clerk than `confirmer`, marks it confirmed, stores `code` (ending the account's earlier
+    /// codes, as [`AccessStore::put_activation`]) and writes `audit`, in one transaction.
+    /// Otherwise nothing is written and the answer says why (an enrolment of another agency is
+    /// [`Confirmation::Unknown`], as one never opened).
+    async fn confirm_enrolment(
+        &self,
+        enrolment_id: &str,
+        agency: &str,
+        confirmer: &str,
+        code: &ActivationRow,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<Confirmation, StoreError>;
+
     /// Uses the activation code with digest `code_hash` for the person `person_key`: if it is
     /// theirs, unused and not expired at `now`, marks it used, sets the account's password (and
     /// enables it, ending any session) and writes `audit`, in one transaction. Otherwise nothing is
@@ -265,6 +298,38 @@ pub struct ActivationRow {
     /// Who made it: the clerk at the counter (`user:NAME`).
     pub created_by: String,
     pub expires_at: jiff::Timestamp,
+}
+
+/// An enrolment opened at a counter, waiting for a second clerk (docs/person.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrolmentRow {
+    /// Its number, printed on the counter's list (`EN-` and ten characters).
+    pub enrolment_id: String,
+    pub username: String,
+    pub person_key: String,
+    /// The agency of the counter: only its clerks see and confirm it.
+    pub agency: String,
+    /// The clerk who opened it (`user:NAME`), who may not confirm it.
+    pub created_by: String,
+    pub created_at: jiff::Timestamp,
+    pub expires_at: jiff::Timestamp,
+}
+
+/// What a second clerk's confirmation did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirmation {
+    /// Confirmed: the activation code is stored.
+    Confirmed,
+    /// No such enrolment at this agency.
+    Unknown,
+    /// Confirmed already.
+    Done,
+    /// Its time ran out before a second clerk confirmed it.
+    Expired,
+    /// The clerk who opened it may not confirm it.
+    SameClerk,
+    /// The identity number typed by the second clerk is another person's.
+    OtherPerson,
 }
 
 /// What using an activation code did.

@@ -26,9 +26,9 @@ mod testing;
 mod types;
 
 pub use access::{
-    AccessStore, Activation, ActivationRow, CertificateOutcome, CertificateRow, Decision, GrantRow,
-    KeyRow, OpenFacts, PersonRecord, Purpose, RequestPerson, RequestRow, RequestStatus,
-    RequesterKind, Role, SessionRow, StateCode, UserRow,
+    AccessStore, Activation, ActivationRow, CertificateOutcome, CertificateRow, Confirmation,
+    Decision, EnrolmentRow, GrantRow, KeyRow, OpenFacts, PersonRecord, Purpose, RequestPerson,
+    RequestRow, RequestStatus, RequesterKind, Role, SessionRow, StateCode, UserRow,
 };
 pub use audit::{
     AuditEntry, AuditEvent, AuditFilter, AuditKind, AuditProblem, AuditReport, AuditStore, FlagRow,

@@ -52,6 +52,7 @@ const SQLITE: &[(i64, &str)] = &[
         23,
         include_str!("../migrations/sqlite/0023_certificates.sql"),
     ),
+    (24, include_str!("../migrations/sqlite/0024_enrolments.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_core.sql")),
@@ -99,6 +100,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         23,
         include_str!("../migrations/postgres/0023_certificates.sql"),
+    ),
+    (
+        24,
+        include_str!("../migrations/postgres/0024_enrolments.sql"),
     ),
 ];
 

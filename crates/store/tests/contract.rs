@@ -6076,6 +6076,207 @@ async fn activation_codes_open_their_account_once_before_they_expire() {
     )));
 }
 
+/// An enrolment opened by one clerk is confirmed by another of its counter, once, before it
+/// expires, for the person it was opened for; only the confirmation stores a code. A refused
+/// confirmation writes nothing: no code, no audit entry, the enrolment still waiting.
+#[tokio::test]
+async fn an_enrolment_is_confirmed_once_by_a_second_clerk_of_its_counter() {
+    use fengcun_store::{
+        Activation, ActivationRow, AuditEvent, AuditKind, Confirmation, EnrolmentRow,
+    };
+    for store in stores("enrolment").await {
+        let now: jiff::Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();
+        let later = |hours: i64| {
+            now.checked_add(jiff::SignedDuration::from_hours(hours))
+                .unwrap()
+        };
+        let key = store.person_key("id:110105199003070025");
+        let other = store.person_key("id:11010519491231002X");
+        let enrolment = |id: &str, agency: &str, at: jiff::Timestamp| EnrolmentRow {
+            enrolment_id: id.into(),
+            username: "p-person".into(),
+            person_key: key.clone(),
+            agency: agency.into(),
+            created_by: "user:li".into(),
+            created_at: at,
+            expires_at: at
+                .checked_add(jiff::SignedDuration::from_hours(24))
+                .unwrap(),
+        };
+        let code = |hash: &str, person: &str| ActivationRow {
+            code_hash: hash.into(),
+            username: "p-person".into(),
+            person_key: person.into(),
+            created_by: "user:wang".into(),
+            expires_at: later(72),
+        };
+        let entry = |outcome: &str| [AuditEvent::new(AuditKind::UserChanged, "counter", outcome)];
+        let first = enrolment("EN-FIRST", "110105-ga", now);
+        store
+            .put_enrolment(&first, &entry("enrolment_opened"), now)
+            .await
+            .unwrap();
+        store
+            .put_enrolment(
+                &enrolment("EN-COURT", "110105-fy", later(1)),
+                &entry("enrolment_opened"),
+                later(1),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .waiting_enrolments("110105-ga", later(2))
+                .await
+                .unwrap(),
+            vec![first.clone()]
+        );
+        let confirm = |id: &'static str,
+                       agency: &'static str,
+                       who: &'static str,
+                       hash: &'static str,
+                       person: String,
+                       at: jiff::Timestamp| {
+            let store = &store;
+            let code = code(hash, &person);
+            async move {
+                store
+                    .confirm_enrolment(id, agency, who, &code, &entry("activation_code"), at)
+                    .await
+                    .unwrap()
+            }
+        };
+        // Refused, each writing nothing.
+        assert_eq!(
+            confirm(
+                "EN-FIRST",
+                "110105-fy",
+                "user:wang",
+                "c1",
+                key.clone(),
+                later(2)
+            )
+            .await,
+            Confirmation::Unknown,
+            "another counter's clerk"
+        );
+        assert_eq!(
+            confirm(
+                "EN-FIRST",
+                "110105-ga",
+                "user:li",
+                "c2",
+                key.clone(),
+                later(2)
+            )
+            .await,
+            Confirmation::SameClerk
+        );
+        assert_eq!(
+            confirm(
+                "EN-FIRST",
+                "110105-ga",
+                "user:wang",
+                "c3",
+                other.clone(),
+                later(2)
+            )
+            .await,
+            Confirmation::OtherPerson
+        );
+        assert_eq!(
+            confirm(
+                "EN-NEVER",
+                "110105-ga",
+                "user:wang",
+                "c4",
+                key.clone(),
+                later(2)
+            )
+            .await,
+            Confirmation::Unknown
+        );
+        for hash in ["c1", "c2", "c3", "c4"] {
+            assert_eq!(
+                store
+                    .activate(hash, &key, "h", &entry("activated"), later(3))
+                    .await
+                    .unwrap(),
+                Activation::Unknown,
+                "no code {hash} was stored"
+            );
+        }
+        assert_eq!(
+            store
+                .waiting_enrolments("110105-ga", later(2))
+                .await
+                .unwrap(),
+            vec![first.clone()]
+        );
+        // Confirmed by the second clerk: the code is stored, once; the enrolment leaves the list.
+        assert_eq!(
+            confirm(
+                "EN-FIRST",
+                "110105-ga",
+                "user:wang",
+                "good",
+                key.clone(),
+                later(2)
+            )
+            .await,
+            Confirmation::Confirmed
+        );
+        assert_eq!(
+            confirm(
+                "EN-FIRST",
+                "110105-ga",
+                "user:zhao",
+                "again",
+                key.clone(),
+                later(2)
+            )
+            .await,
+            Confirmation::Done
+        );
+        assert_eq!(
+            store
+                .waiting_enrolments("110105-ga", later(2))
+                .await
+                .unwrap(),
+            vec![]
+        );
+        // Expired: the court's, confirmed a second after its 24 hours.
+        assert_eq!(
+            store
+                .waiting_enrolments("110105-fy", later(25))
+                .await
+                .unwrap(),
+            vec![]
+        );
+        assert_eq!(
+            confirm(
+                "EN-COURT",
+                "110105-fy",
+                "user:zhao",
+                "late",
+                key.clone(),
+                later(25)
+            )
+            .await,
+            Confirmation::Expired
+        );
+        let log = store.audit_entries(0, 1000).await.unwrap();
+        let outcomes: Vec<&str> = log.iter().map(|e| e.outcome.as_str()).collect();
+        assert_eq!(
+            outcomes,
+            ["enrolment_opened", "enrolment_opened", "activation_code"]
+        );
+    }
+    let _ = std::fs::remove_dir_all(
+        std::env::temp_dir().join(format!("fengcun-contract-{}-enrolment", std::process::id())),
+    );
+}
+
 /// Migration 0012: the person accounts enrolled before the role `person` existed (requesters of
 /// kind `person`) become persons; other requesters stay as they were.
 #[tokio::test]

@@ -245,21 +245,26 @@ async fn console_users(state: &fengcun_server::AppState) -> anyhow::Result<Vec<D
     }
     // The demo person, enrolled at a police counter and activated as a person does it: they log
     // in with their identity number (a rerun makes a new code, which sets a new password).
-    let counter = fengcun_server::Caller {
-        name: "demo-setup".into(),
-        owner: "demo-setup".into(),
+    // Two clerks of the counter: one opens the enrolment, the other confirms it and gets the code.
+    let counter = |name: &str| fengcun_server::Caller {
+        name: name.into(),
+        owner: name.into(),
         role: Role::Clerk,
         agency: Some("110105-ga".into()),
         kind: Some(fengcun_store::RequesterKind::PublicSecurity),
         person_key: None,
     };
-    let enrolled = fengcun_server::service::portal::enrol(
+    let card = || fengcun_server::service::portal::EnrolRequest {
+        id_number: DEMO_PERSON_ID.into(),
+        name: DEMO_PERSON_NAME.into(),
+    };
+    let opened =
+        fengcun_server::service::portal::enrol(state, &counter("demo-setup"), card()).await?;
+    let enrolled = fengcun_server::service::portal::confirm_enrolment(
         state,
-        &counter,
-        fengcun_server::service::portal::EnrolRequest {
-            id_number: DEMO_PERSON_ID.into(),
-            name: DEMO_PERSON_NAME.into(),
-        },
+        &counter("demo-setup-second-clerk"),
+        &opened.enrolment,
+        card(),
     )
     .await?;
     let password = fengcun_crypto::random_hex::<8>();

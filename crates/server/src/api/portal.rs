@@ -13,19 +13,43 @@ use crate::error::ApiError;
 use crate::service::certificates::Issued;
 use crate::service::notices::{Notice, Notices};
 use crate::service::portal::{
-    self, ActivateRequest, Activated, EnrolRequest, Enrolled, MyApplication, MyCertificates,
-    MyRecords,
+    self, ActivateRequest, Activated, EnrolRequest, Enrolled, EnrolmentOpened, MyApplication,
+    MyCertificates, MyRecords, WaitingEnrolment,
 };
 
-/// Enrol a person at a counter (a public-security or court clerk): their account, and a one-time activation code valid 72 hours, shown only in this answer
+/// Open a person's enrolment at a counter (a public-security or court clerk, the identity card in hand): their account, disabled; no activation code yet — a second clerk of the counter confirms it
 #[utoipa::path(post, path = "/api/v1/enrolments", tag = "portal", request_body = EnrolRequest,
-    responses((status = 201, description = "The activation code, shown once", body = Enrolled), Errors))]
+    responses((status = 201, description = "The enrolment, waiting for a second clerk", body = EnrolmentOpened), Errors))]
 pub async fn enrol(
     State(state): State<AppState>,
     caller: Caller,
     Json(request): Json<EnrolRequest>,
+) -> Result<(StatusCode, Json<EnrolmentOpened>), ApiError> {
+    let opened = portal::enrol(&state, &caller, request).await?;
+    Ok((StatusCode::CREATED, Json(opened)))
+}
+
+/// The counter's enrolments waiting for a second clerk, oldest first (they name no person: the second clerk reads the identity card)
+#[utoipa::path(get, path = "/api/v1/enrolments", tag = "portal",
+    responses((status = 200, description = "Enrolments waiting", body = [WaitingEnrolment]), Errors))]
+pub async fn waiting(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<WaitingEnrolment>>, ApiError> {
+    super::json(portal::waiting_enrolments(&state, &caller).await)
+}
+
+/// Confirm an enrolment as the second clerk, typing the identity number and name from the card: the one-time activation code, valid 72 hours, shown only in this answer
+#[utoipa::path(post, path = "/api/v1/enrolments/{enrolment}/confirmation", tag = "portal", request_body = EnrolRequest,
+    params(("enrolment" = String, Path, description = "The enrolment's number (`EN-…`)")),
+    responses((status = 201, description = "The activation code, shown once", body = Enrolled), NotFound, Errors))]
+pub async fn confirm(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(enrolment): Path<String>,
+    Json(request): Json<EnrolRequest>,
 ) -> Result<(StatusCode, Json<Enrolled>), ApiError> {
-    let enrolled = portal::enrol(&state, &caller, request).await?;
+    let enrolled = portal::confirm_enrolment(&state, &caller, &enrolment, request).await?;
     Ok((StatusCode::CREATED, Json(enrolled)))
 }
 

@@ -268,6 +268,15 @@ fn detail_in_chinese(detail: &str) -> Option<String> {
         "differs from the name this person was enrolled with" => {
             Some("与此人登记时的姓名不一致".to_owned())
         }
+        "not the person this enrolment was opened for; check the identity card" => {
+            Some("不是此登记所登记的人员，请核对身份证件".to_owned())
+        }
+        "confirmed already; a new code needs a new enrolment" => {
+            Some("已核对并生成过激活码；如需新的激活码，请重新登记".to_owned())
+        }
+        "expired (a second clerk confirms within 24 hours); open a new one" => {
+            Some("已过期（须在24小时内由第二位窗口人员核对），请重新登记".to_owned())
+        }
         _ => None,
     }
 }
@@ -369,6 +378,7 @@ pub(crate) const TEXTS: &[(&str, &str, &str)] = &[
     ("field.id_number", "身份证号", "Identity number"),
     ("field.case_code", "案件编号", "Case code"),
     ("field.name", "姓名", "Name"),
+    ("field.enrolment", "登记", "Enrolment"),
     ("field.key_name", "密钥名称", "Key name"),
     ("field.owner", "所属用户", "Owner"),
     ("field.purpose", "查询目的", "Purpose"),

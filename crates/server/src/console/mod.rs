@@ -137,6 +137,10 @@ pub fn router(state: AppState) -> Router {
             get(portal::enrol_page).post(portal::enrol),
         )
         .route(
+            "/console/enrol/{enrolment}/confirm",
+            post(portal::confirm_enrolment),
+        )
+        .route(
             "/activate",
             get(portal::activate_page).post(portal::activate),
         )

@@ -136,6 +136,16 @@ pub(crate) const PAGE_TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("outcome.enrol person", "开通本人账户", "enrol a person"),
     (
+        "outcome.confirm enrolment",
+        "核对本人账户开通登记",
+        "confirm an enrolment",
+    ),
+    (
+        "outcome.enrolment_opened",
+        "登记开通本人账户",
+        "enrolment opened",
+    ),
+    (
         "outcome.read correction requests",
         "查阅更正申请",
         "read correction requests",

@@ -14,7 +14,8 @@ use crate::AppState;
 use crate::service::certificates::Issued;
 use crate::service::notices::Notice as NoticeView;
 use crate::service::portal::{
-    self, ActivateRequest, EnrolRequest, Enrolled, MyApplication, MyCertificate, MyRecord,
+    self, ActivateRequest, EnrolRequest, Enrolled, EnrolmentOpened, MyApplication, MyCertificate,
+    MyRecord, WaitingEnrolment,
 };
 
 #[derive(Template)]
@@ -200,23 +201,67 @@ pub async fn apply(
 struct EnrolPage {
     ctx: Ctx,
     notice: Option<Notice>,
+    /// An enrolment this clerk just opened.
+    opened: Option<EnrolmentOpened>,
+    /// The code a confirmation just made.
     enrolled: Option<Enrolled>,
+    /// The counter's enrolments waiting for a second clerk.
+    waiting: Vec<WaitingEnrolment>,
+    /// The form's input, kept when the counter refused it.
+    form: EnrolForm,
 }
 
-/// The counter's form, for a counter's clerk only: anyone else gets the refusal the submission
+/// The counter's page, for a counter's clerk only: anyone else gets the refusal the submission
 /// would get (it once showed them a usable form, refused only when sent).
 pub async fn enrol_page(State(state): State<AppState>, page: Page) -> Response {
     if let Err(error) = crate::service::portal::counter_only(&state, &page.caller).await {
         return page.service_error(&error);
     }
-    render(&EnrolPage {
-        ctx: page.ctx,
-        notice: None,
-        enrolled: None,
-    })
+    enrol_answer(
+        &state,
+        page,
+        StatusCode::OK,
+        EnrolOutcome::default(),
+        EnrolForm::default(),
+    )
+    .await
 }
 
-#[derive(Deserialize)]
+/// What a submission of the counter's page did, to show above its forms.
+#[derive(Default)]
+struct EnrolOutcome {
+    notice: Option<Notice>,
+    opened: Option<EnrolmentOpened>,
+    enrolled: Option<Enrolled>,
+}
+
+/// The counter's page with the waiting enrolments read afresh.
+async fn enrol_answer(
+    state: &AppState,
+    page: Page,
+    status: StatusCode,
+    outcome: EnrolOutcome,
+    form: EnrolForm,
+) -> Response {
+    let waiting = match portal::waiting_enrolments(state, &page.caller).await {
+        Ok(waiting) => waiting,
+        Err(error) => return page.service_error(&error),
+    };
+    (
+        status,
+        render(&EnrolPage {
+            ctx: page.ctx,
+            notice: outcome.notice,
+            opened: outcome.opened,
+            enrolled: outcome.enrolled,
+            waiting,
+            form,
+        }),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize, Default)]
 pub struct EnrolForm {
     #[serde(default)]
     id_number: String,
@@ -224,42 +269,91 @@ pub struct EnrolForm {
     name: String,
 }
 
+impl EnrolForm {
+    fn request(&self) -> EnrolRequest {
+        EnrolRequest {
+            id_number: self.id_number.clone(),
+            name: self.name.clone(),
+        }
+    }
+}
+
+/// The first clerk opens an enrolment.
 pub async fn enrol(
     State(state): State<AppState>,
     page: Page,
     Form(form): Form<EnrolForm>,
 ) -> Response {
-    let request = EnrolRequest {
-        id_number: form.id_number,
-        name: form.name,
-    };
-    match portal::enrol(&state, &page.caller, request).await {
-        Ok(enrolled) => (
-            StatusCode::CREATED,
-            render(&EnrolPage {
-                ctx: page.ctx,
-                notice: None,
-                enrolled: Some(enrolled),
-            }),
-        )
-            .into_response(),
-        Err(crate::service::ServiceError::Refused(reason)) => {
-            page.service_error(&crate::service::ServiceError::Refused(reason))
-        }
-        Err(error) => {
-            let message = page.lang.error(&error);
-            let status = crate::error::ApiError::status_of(&error);
-            (
-                status,
-                render(&EnrolPage {
-                    ctx: page.ctx,
-                    notice: Some(Notice { ok: false, message }),
-                    enrolled: None,
-                }),
+    match portal::enrol(&state, &page.caller, form.request()).await {
+        Ok(opened) => {
+            let outcome = EnrolOutcome {
+                opened: Some(opened),
+                ..EnrolOutcome::default()
+            };
+            enrol_answer(
+                &state,
+                page,
+                StatusCode::CREATED,
+                outcome,
+                EnrolForm::default(),
             )
-                .into_response()
+            .await
         }
+        Err(error) => enrol_refused(&state, page, error, form).await,
     }
+}
+
+/// The second clerk confirms an enrolment of the counter: the code is shown, once.
+pub async fn confirm_enrolment(
+    State(state): State<AppState>,
+    Path(enrolment): Path<String>,
+    page: Page,
+    Form(form): Form<EnrolForm>,
+) -> Response {
+    match portal::confirm_enrolment(&state, &page.caller, &enrolment, form.request()).await {
+        Ok(enrolled) => {
+            let outcome = EnrolOutcome {
+                enrolled: Some(enrolled),
+                ..EnrolOutcome::default()
+            };
+            enrol_answer(
+                &state,
+                page,
+                StatusCode::CREATED,
+                outcome,
+                EnrolForm::default(),
+            )
+            .await
+        }
+        // The typed number stays out of the first form: it was typed for this enrolment.
+        Err(error) => enrol_refused(&state, page, error, EnrolForm::default()).await,
+    }
+}
+
+async fn enrol_refused(
+    state: &AppState,
+    page: Page,
+    error: crate::service::ServiceError,
+    form: EnrolForm,
+) -> Response {
+    // Anyone but a counter's clerk gets the page's refusal; a clerk sees why above the forms.
+    if let crate::service::ServiceError::Refused(_) = &error
+        && !portal::may_enrol(&page.caller)
+    {
+        return page.service_error(&error);
+    }
+    let message = match &error {
+        crate::service::ServiceError::NotFound => page.lang.t("enrol.not_found").to_owned(),
+        // A counter's clerk refused: the one refusal they meet is confirming their own enrolment.
+        crate::service::ServiceError::Refused(_) => page.lang.t("enrol.same_clerk").to_owned(),
+        other => page.lang.error(other),
+    };
+    let status = crate::error::ApiError::status_of(&error);
+    let outcome = EnrolOutcome {
+        notice: Some(Notice { ok: false, message }),
+        ..EnrolOutcome::default()
+    };
+    enrol_answer(state, page, status, outcome, form).await
 }
 
 #[derive(Template)]

@@ -81,10 +81,58 @@ pub(crate) const PORTAL_TEXTS: &[(&str, &str, &str)] = &[
     ),
     (
         "enrol.intro",
-        "核验本人身份证件原件后，输入其身份证号和姓名；平台生成一次性激活码，只显示这一次，请打印交给本人。",
-        "After checking the identity card in person, enter its number and name; the platform makes a one-time activation code, shown only this once: print it for the person.",
+        "本人账户由两位窗口人员开通：第一位核验本人身份证件原件后登记其身份证号和姓名；第二位再次核验证件，在下方待核对的登记中输入同一身份证号和姓名，平台才生成一次性激活码，只向第二位显示这一次，请打印交给本人。任何一位窗口人员都不能独自开通他人的账户。",
+        "A person's account is opened by two counter clerks: the first checks the identity card in person and enters its number and name; the second checks the card again and enters the same number and name under the enrolment waiting below. Only then does the platform make a one-time activation code, shown once, to the second clerk: print it for the person. No clerk can open another person's account alone.",
     ),
-    ("enrol.submit", "生成激活码", "Make the activation code"),
+    (
+        "enrol.submit",
+        "登记，待第二位窗口人员核对",
+        "Open the enrolment for a second clerk",
+    ),
+    (
+        "enrol.opened",
+        "已登记，登记号：",
+        "Enrolment opened, number: ",
+    ),
+    (
+        "enrol.opened_next",
+        "请另一位窗口人员核验同一身份证件，在下方待核对的登记中确认；确认前不生成激活码。",
+        "Another clerk now checks the same identity card and confirms the enrolment below; no code exists until then.",
+    ),
+    (
+        "enrol.waiting",
+        "待核对的登记",
+        "Enrolments waiting for a second clerk",
+    ),
+    (
+        "enrol.none_waiting",
+        "没有待核对的登记。",
+        "No enrolment is waiting.",
+    ),
+    ("enrol.number", "登记号", "Number"),
+    ("enrol.opened_by", "登记人", "Opened by"),
+    ("enrol.opened_at", "登记时间", "Opened"),
+    ("enrol.expires_column", "核对期限", "Confirm by"),
+    (
+        "enrol.confirm",
+        "核对并生成激活码",
+        "Confirm and make the code",
+    ),
+    (
+        "enrol.own",
+        "由您登记，须由另一位窗口人员核对",
+        "Opened by you: another clerk confirms it",
+    ),
+    (
+        "enrol.same_clerk",
+        "登记人不能核对自己的登记：须由另一位窗口人员核验身份证件后核对。",
+        "The clerk who opened an enrolment may not confirm it: another clerk checks the identity card and confirms it.",
+    ),
+    (
+        "enrol.not_found",
+        "本柜台没有待核对的该登记号（可能已被核对、已过期或属于其他单位）。",
+        "No such enrolment waits at this counter (it may have been confirmed, have expired or belong to another agency).",
+    ),
     ("enrol.code", "一次性激活码：", "One-time activation code:"),
     ("enrol.expires", "有效期至：", "Valid until: "),
     (

@@ -31,7 +31,7 @@ pub async fn own_person_key(state: &AppState, caller: &Caller) -> Result<String>
 use fengcun_access::RequesterKind;
 use fengcun_domain::{Date, Disposition, IdNumber, RecordKind};
 use fengcun_lifecycle::StateCode;
-use fengcun_store::{Activation, ActivationRow, UserRow};
+use fengcun_store::{Activation, ActivationRow, Confirmation, EnrolmentRow, UserRow};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -51,7 +51,7 @@ const CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
 const CODE_LENGTH: usize = 12;
 
 /// Who enrols a person at a counter: a clerk of a public-security organ or a court.
-fn may_enrol(caller: &Caller) -> bool {
+pub fn may_enrol(caller: &Caller) -> bool {
     caller.role == Role::Clerk
         && matches!(
             caller.kind,
@@ -122,6 +122,34 @@ pub struct Enrolled {
     pub activate: String,
 }
 
+/// How long an opened enrolment waits for its second clerk: the person is at the counter.
+pub const CONFIRMATION_HOURS: i64 = 24;
+
+/// An enrolment opened at a counter: it waits for a second clerk, who checks the identity card
+/// again and is then shown the activation code (docs/person.md, "Two clerks").
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnrolmentOpened {
+    /// Its number, on the counter's list of enrolments waiting (`EN-` and ten characters).
+    pub enrolment: String,
+    /// Until when a second clerk may confirm it (24 hours).
+    pub expires_at: String,
+    /// Where the second clerk confirms it.
+    pub confirm: String,
+}
+
+/// An enrolment on the counter's list, waiting for a second clerk. It names no person: the
+/// second clerk learns who from the identity card, and types its number to confirm.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WaitingEnrolment {
+    pub enrolment: String,
+    /// The clerk who opened it (who may not confirm it).
+    pub opened_by: String,
+    pub opened_at: String,
+    pub expires_at: String,
+    /// Whether the caller opened it (and so may not confirm it).
+    pub own: bool,
+}
+
 /// Refuses (audited) anyone but a counter's clerk: the enrolment form and its submission alike.
 pub async fn counter_only(state: &AppState, caller: &Caller) -> Result<()> {
     if may_enrol(caller) {
@@ -131,22 +159,65 @@ pub async fn counter_only(state: &AppState, caller: &Caller) -> Result<()> {
     Err(super::refuse(state, caller, "enrol person", reason).await?)
 }
 
-/// Item 1: a clerk at a counter enrols a person (their account, disabled until activated; or
-/// theirs already) and makes a one-time activation code, 72 hours, stored as a digest, audited.
-pub async fn enrol(state: &AppState, caller: &Caller, request: EnrolRequest) -> Result<Enrolled> {
-    counter_only(state, caller).await?;
+/// The counter a clerk serves at, whose enrolments they see and confirm: their agency, or, for
+/// a clerk configured without one, every clerk of their kind.
+fn counter_of(caller: &Caller) -> String {
+    match (&caller.agency, caller.kind) {
+        (Some(agency), _) => agency.clone(),
+        (None, Some(kind)) => format!("({})", kind.code()),
+        (None, None) => "()".into(),
+    }
+}
+
+fn new_enrolment_id() -> String {
+    let bytes = fengcun_crypto::random_bytes::<10>();
+    let tail: String = bytes
+        .iter()
+        .map(|b| char::from(CODE_ALPHABET[usize::from(*b) % CODE_ALPHABET.len()]))
+        .collect();
+    format!("EN-{tail}")
+}
+
+/// The person's identity number and name as a clerk typed them from the card: checked, and
+/// their person key and account's username.
+struct CardRead {
+    person_key: String,
+    username: String,
+    name: String,
+}
+
+fn read_card(state: &AppState, request: &EnrolRequest) -> Result<CardRead> {
     let id = IdNumber::parse(request.id_number.trim())
         .map_err(|e| ServiceError::Invalid(format!("id_number: {e}")))?;
     let name = limits::check(limits::CERTIFICATE_NAME, request.name.trim())?.to_owned();
     let person_key = state.store.person_key(&format!("id:{id}"));
     let username = person_username(&person_key);
+    Ok(CardRead {
+        person_key,
+        username,
+        name,
+    })
+}
+
+/// Item 1, first clerk: opens an enrolment for the person whose identity card is in their hand
+/// (their account, disabled until activated, is made now; or it is theirs already), audited. No
+/// code exists yet: a second clerk confirms it ([`confirm_enrolment`]), so that no clerk alone
+/// can open a person's account and read their sealed records.
+pub async fn enrol(
+    state: &AppState,
+    caller: &Caller,
+    request: EnrolRequest,
+) -> Result<EnrolmentOpened> {
+    counter_only(state, caller).await?;
+    let card = read_card(state, &request)?;
     let now = state.clock.now();
-    match state.store.user(&username).await? {
+    match state.store.user(&card.username).await? {
         Some(user)
-            if user.role == Role::Person && user.person_key.as_deref() == Some(&person_key) =>
+            if user.role == Role::Person
+                && user.person_key.as_deref() == Some(card.person_key.as_str()) =>
         {
             // Enrolled before: the new code sets a new password (a lost one).
-            if user.name.as_deref() != Some(name.as_str()) {
+            if user.name.as_deref() != Some(card.name.as_str()) {
                 return Err(ServiceError::Invalid(
                     "name: differs from the name this person was enrolled with".into(),
                 ));
@@ -154,45 +225,121 @@ pub async fn enrol(state: &AppState, caller: &Caller, request: EnrolRequest) -> 
         }
         Some(_) => {
             return Err(ServiceError::Conflict(format!(
-                "username: `{username}` is taken by another account"
+                "username: `{}` is taken by another account",
+                card.username
             )));
         }
         None => {
             let user = UserRow {
-                username: username.clone(),
+                username: card.username.clone(),
                 // No password opens it until the code is used.
                 password_hash: "!".into(),
                 role: Role::Person,
                 requester_kind: Some(RequesterKind::Person),
                 agency: None,
-                person_key: Some(person_key.clone()),
-                name: Some(name),
+                person_key: Some(card.person_key.clone()),
+                name: Some(card.name.clone()),
                 disabled: true,
             };
             let event = AuditEvent::new(AuditKind::UserChanged, &caller.name, "created")
-                .subject(format!("user:{username}"))
-                .detail(json!({"role": "person", "person": person_key, "via": "counter", "agency": caller.agency}));
+                .subject(format!("user:{}", card.username))
+                .detail(json!({"role": "person", "person": card.person_key, "via": "counter", "agency": caller.agency}));
             if !state.store.add_user(&user, &[event], now).await? {
                 return Err(ServiceError::Conflict(format!(
-                    "username: `{username}` is taken by another account"
+                    "username: `{}` is taken by another account",
+                    card.username
                 )));
             }
         }
+    }
+    let expires_at = now
+        .checked_add(jiff::SignedDuration::from_hours(CONFIRMATION_HOURS))
+        .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+    let enrolment = EnrolmentRow {
+        enrolment_id: new_enrolment_id(),
+        username: card.username.clone(),
+        person_key: card.person_key.clone(),
+        agency: counter_of(caller),
+        created_by: caller.owner.clone(),
+        created_at: now,
+        expires_at,
+    };
+    let entry = AuditEvent::new(AuditKind::UserChanged, &caller.name, "enrolment_opened")
+        .subject(format!("user:{}", card.username))
+        .detail(
+            json!({"person": card.person_key, "enrolment": enrolment.enrolment_id,
+            "expires_at": expires_at.to_string(), "agency": caller.agency}),
+        );
+    state.store.put_enrolment(&enrolment, &[entry], now).await?;
+    Ok(EnrolmentOpened {
+        confirm: format!("/api/v1/enrolments/{}/confirmation", enrolment.enrolment_id),
+        enrolment: enrolment.enrolment_id,
+        expires_at: expires_at.to_string(),
+    })
+}
+
+/// The counter's enrolments waiting for a second clerk, oldest first (a counter's clerk only).
+pub async fn waiting_enrolments(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<Vec<WaitingEnrolment>> {
+    counter_only(state, caller).await?;
+    let rows = state
+        .store
+        .waiting_enrolments(&counter_of(caller), state.clock.now())
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| WaitingEnrolment {
+            own: row.created_by == caller.owner,
+            enrolment: row.enrolment_id,
+            opened_by: row.created_by,
+            opened_at: row.created_at.to_string(),
+            expires_at: row.expires_at.to_string(),
+        })
+        .collect())
+}
+
+/// Item 1, second clerk: confirms an enrolment of their counter opened by another clerk, typing
+/// the identity number and name from the card in front of them; only then is the one-time
+/// activation code made (72 hours, stored as a digest) and shown, to them. Every refusal is
+/// audited: a clerk confirming their own enrolment, or another person's number, is what the
+/// rule exists to stop.
+pub async fn confirm_enrolment(
+    state: &AppState,
+    caller: &Caller,
+    enrolment_id: &str,
+    request: EnrolRequest,
+) -> Result<Enrolled> {
+    counter_only(state, caller).await?;
+    let card = read_card(state, &request)?;
+    let now = state.clock.now();
+    if let Some(user) = state.store.user(&card.username).await?
+        && user.role == Role::Person
+        && user.name.as_deref() != Some(card.name.as_str())
+    {
+        return Err(ServiceError::Invalid(
+            "name: differs from the name this person was enrolled with".into(),
+        ));
     }
     let code = new_code();
     let expires_at = now
         .checked_add(jiff::SignedDuration::from_hours(ACTIVATION_HOURS))
         .map_err(|e| ServiceError::Invalid(e.to_string()))?;
     let entry = AuditEvent::new(AuditKind::UserChanged, &caller.name, "activation_code")
-        .subject(format!("user:{username}"))
-        .detail(json!({"person": person_key, "expires_at": expires_at.to_string(), "agency": caller.agency}));
-    state
+        .subject(format!("user:{}", card.username))
+        .detail(json!({"person": card.person_key, "enrolment": enrolment_id,
+            "expires_at": expires_at.to_string(), "agency": caller.agency}));
+    let outcome = state
         .store
-        .put_activation(
+        .confirm_enrolment(
+            enrolment_id,
+            &counter_of(caller),
+            &caller.owner,
             &ActivationRow {
                 code_hash: code_digest(&code),
-                username: username.clone(),
-                person_key,
+                username: card.username.clone(),
+                person_key: card.person_key.clone(),
                 created_by: caller.name.clone(),
                 expires_at,
             },
@@ -200,12 +347,37 @@ pub async fn enrol(state: &AppState, caller: &Caller, request: EnrolRequest) -> 
             now,
         )
         .await?;
-    Ok(Enrolled {
-        username,
-        code,
-        expires_at: expires_at.to_string(),
-        activate: "/activate".into(),
-    })
+    let refused = |why: &str| {
+        AuditEvent::new(AuditKind::Forbidden, &caller.name, "confirm enrolment")
+            .subject(format!("enrolment:{enrolment_id}"))
+            .detail(json!({"reason": why, "person": card.person_key}))
+    };
+    match outcome {
+        Confirmation::Confirmed => Ok(Enrolled {
+            username: card.username,
+            code,
+            expires_at: expires_at.to_string(),
+            activate: "/activate".into(),
+        }),
+        Confirmation::Unknown => Err(ServiceError::NotFound),
+        Confirmation::Done => Err(ServiceError::Conflict(
+            "enrolment: confirmed already; a new code needs a new enrolment".into(),
+        )),
+        Confirmation::Expired => Err(ServiceError::Conflict(format!(
+            "enrolment: expired (a second clerk confirms within {CONFIRMATION_HOURS} hours); open a new one"
+        ))),
+        Confirmation::SameClerk => {
+            let reason = "the clerk who opened an enrolment may not confirm it: a second clerk checks the identity card";
+            Err(refuse_as(state, refused("same_clerk"), reason.into()).await?)
+        }
+        Confirmation::OtherPerson => {
+            state.store.audit(&[refused("other_person")], now).await?;
+            Err(ServiceError::Invalid(
+                "id_number: not the person this enrolment was opened for; check the identity card"
+                    .into(),
+            ))
+        }
+    }
 }
 
 /// What the person types on the activation page.

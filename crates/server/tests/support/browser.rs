@@ -207,6 +207,18 @@ impl Browser {
         std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
     }
 
+    /// Scrolls the element `css` to the top of the window (for a screenshot of it).
+    #[allow(dead_code)]
+    pub async fn scroll_to(&self, css: &str) {
+        self.client
+            .execute(
+                "document.querySelector(arguments[0]).scrollIntoView()",
+                vec![serde_json::Value::String(css.to_owned())],
+            )
+            .await
+            .unwrap();
+    }
+
     pub async fn close(self) {
         self.client.close().await.unwrap();
         drop(self.driver);

@@ -978,6 +978,36 @@ impl AccessStore for SqlStore {
         self.write_activation(code, audit, now).await
     }
 
+    async fn put_enrolment(
+        &self,
+        enrolment: &crate::access::EnrolmentRow,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        self.write_enrolment(enrolment, audit, now).await
+    }
+
+    async fn waiting_enrolments(
+        &self,
+        agency: &str,
+        now: jiff::Timestamp,
+    ) -> Result<Vec<crate::access::EnrolmentRow>, StoreError> {
+        self.read_waiting_enrolments(agency, now).await
+    }
+
+    async fn confirm_enrolment(
+        &self,
+        enrolment_id: &str,
+        agency: &str,
+        confirmer: &str,
+        code: &crate::access::ActivationRow,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<crate::access::Confirmation, StoreError> {
+        self.write_confirmation(enrolment_id, agency, confirmer, code, audit, now)
+            .await
+    }
+
     async fn activate(
         &self,
         code_hash: &str,

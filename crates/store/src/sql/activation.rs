@@ -2,7 +2,7 @@
 //! on the activation page. Stored as digests made by the caller; each change with its audit in one
 //! transaction.
 
-use crate::access::{Activation, ActivationRow};
+use crate::access::{Activation, ActivationRow, Confirmation, EnrolmentRow};
 use crate::audit::AuditEvent;
 use crate::error::StoreError;
 use crate::sql::SqlStore;
@@ -16,17 +16,29 @@ impl SqlStore {
         now: jiff::Timestamp,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
+        self.insert_activation(&mut tx, code, now).await?;
+        self.append_audit(&mut tx, audit, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores `code`, ending the account's earlier unused codes: only the last code printed works.
+    async fn insert_activation(
+        &self,
+        tx: &mut crate::sql::Tx,
+        code: &ActivationRow,
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
         let at = ts(now);
-        // A newer code replaces the account's earlier ones: only the last code printed works.
         sqlx::query(
             "UPDATE activation_codes SET used_at = $1 WHERE username = $2 AND used_at IS NULL",
         )
         .bind(at.as_str())
         .bind(code.username.as_str())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         self.insert_row(
-            &mut tx,
+            tx,
             "INSERT INTO activation_codes (code_hash, username, person_key, created_by, created_at, expires_at) VALUES",
             [
                 Param::text(code.code_hash.as_str()),
@@ -39,9 +51,107 @@ impl SqlStore {
             "",
         )
         .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn write_enrolment(
+        &self,
+        enrolment: &EnrolmentRow,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        self.insert_row(
+            &mut tx,
+            "INSERT INTO enrolments (enrolment_id, username, person_key, agency, created_by, created_at, expires_at) VALUES",
+            [
+                Param::text(enrolment.enrolment_id.as_str()),
+                Param::text(enrolment.username.as_str()),
+                Param::text(enrolment.person_key.as_str()),
+                Param::text(enrolment.agency.as_str()),
+                Param::text(enrolment.created_by.as_str()),
+                Param::text(ts(enrolment.created_at)),
+                Param::text(ts(enrolment.expires_at)),
+            ],
+            "",
+        )
+        .await?;
         self.append_audit(&mut tx, audit, now).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    pub(crate) async fn read_waiting_enrolments(
+        &self,
+        agency: &str,
+        now: jiff::Timestamp,
+    ) -> Result<Vec<EnrolmentRow>, StoreError> {
+        let rows: Vec<EnrolmentTuple> = sqlx::query_as(
+            "SELECT enrolment_id, username, person_key, agency, created_by, created_at, expires_at, confirmed_at \
+             FROM enrolments WHERE agency = $1 AND confirmed_at IS NULL AND expires_at > $2 \
+             ORDER BY created_at, enrolment_id LIMIT 200",
+        )
+        .bind(agency)
+        .bind(ts(now))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|row| enrolment_from_row(row).map(|(enrolment, _)| enrolment))
+            .collect()
+    }
+
+    pub(crate) async fn write_confirmation(
+        &self,
+        enrolment_id: &str,
+        agency: &str,
+        confirmer: &str,
+        code: &ActivationRow,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<Confirmation, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let row: Option<EnrolmentTuple> = sqlx::query_as(
+            "SELECT enrolment_id, username, person_key, agency, created_by, created_at, expires_at, confirmed_at \
+             FROM enrolments WHERE enrolment_id = $1 AND agency = $2",
+        )
+        .bind(enrolment_id)
+        .bind(agency)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(Confirmation::Unknown);
+        };
+        let (enrolment, confirmed) = enrolment_from_row(row)?;
+        if confirmed {
+            return Ok(Confirmation::Done);
+        }
+        if enrolment.expires_at <= now {
+            return Ok(Confirmation::Expired);
+        }
+        if enrolment.created_by == confirmer {
+            return Ok(Confirmation::SameClerk);
+        }
+        if enrolment.person_key != code.person_key || enrolment.username != code.username {
+            return Ok(Confirmation::OtherPerson);
+        }
+        let at = ts(now);
+        let confirmed = sqlx::query(
+            "UPDATE enrolments SET confirmed_by = $1, confirmed_at = $2 \
+             WHERE enrolment_id = $3 AND confirmed_at IS NULL",
+        )
+        .bind(confirmer)
+        .bind(at.as_str())
+        .bind(enrolment_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if confirmed != 1 {
+            return Ok(Confirmation::Done);
+        }
+        self.insert_activation(&mut tx, code, now).await?;
+        self.append_audit(&mut tx, audit, now).await?;
+        tx.commit().await?;
+        Ok(Confirmation::Confirmed)
     }
 
     pub(crate) async fn use_activation(
@@ -109,4 +219,48 @@ impl SqlStore {
         tx.commit().await?;
         Ok(Activation::Activated { username })
     }
+}
+
+/// An `enrolments` row as read: its columns up to `confirmed_at`.
+type EnrolmentTuple = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+);
+
+/// The enrolment of a row, and whether it was confirmed.
+fn enrolment_from_row(row: EnrolmentTuple) -> Result<(EnrolmentRow, bool), StoreError> {
+    let (
+        enrolment_id,
+        username,
+        person_key,
+        agency,
+        created_by,
+        created_at,
+        expires_at,
+        confirmed_at,
+    ) = row;
+    let time = |text: &str, column: &str| {
+        text.parse::<jiff::Timestamp>()
+            .map_err(|_| StoreError::Corrupt(format!("enrolments.{column} of {enrolment_id}")))
+    };
+    let created_at = time(&created_at, "created_at")?;
+    let expires_at = time(&expires_at, "expires_at")?;
+    Ok((
+        EnrolmentRow {
+            enrolment_id,
+            username,
+            person_key,
+            agency,
+            created_by,
+            created_at,
+            expires_at,
+        },
+        confirmed_at.is_some(),
+    ))
 }
