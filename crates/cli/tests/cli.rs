@@ -825,6 +825,7 @@ fn the_demo_prints_console_users_who_log_in() {
         roles,
         [
             "clerk",
+            "clerk",
             "approver",
             "auditor",
             "operator",

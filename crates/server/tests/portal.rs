@@ -21,10 +21,12 @@ mod support;
 
 /// A public-security counter's clerk (enrols persons), as a configured key.
 const COUNTER: &str = "counter-key-for-portal-tests";
-/// A second clerk of the same counter: confirms what the first opens.
-const COUNTER2: &str = "second-counter-key-for-portal-tests";
-/// A court's counter clerk (another counter: the police counter's enrolments are not theirs).
-const COURT_COUNTER: &str = "court-counter-key-for-portal-tests";
+/// Clerks of the police counter (110105-ga), logged in as themselves: one opens an enrolment,
+/// the other confirms it.
+const DESK_LI: &str = "desk-li";
+const DESK_WANG: &str = "desk-wang";
+/// A clerk of the court's counter (110105-fy): the police counter's enrolments are not theirs.
+const DESK_COURT: &str = "desk-court";
 /// A procuratorate clerk: not a counter that enrols.
 const PROSECUTOR: &str = "prosecutor-key-for-portal-tests";
 
@@ -38,20 +40,6 @@ async fn start(label: &str, now: &str) -> Server {
         COUNTER,
     ));
     config.api_keys.push(api_key(
-        "counter-2",
-        Role::Clerk,
-        None,
-        Some(RequesterKind::PublicSecurity),
-        COUNTER2,
-    ));
-    config.api_keys.push(api_key(
-        "court-counter",
-        Role::Clerk,
-        None,
-        Some(RequesterKind::Court),
-        COURT_COUNTER,
-    ));
-    config.api_keys.push(api_key(
         "prosecutor",
         Role::Clerk,
         None,
@@ -60,7 +48,28 @@ async fn start(label: &str, now: &str) -> Server {
     ));
     // The court by its name; the procuratorate left without one.
     config.agencies = vec![support::registered_agency("110105-fy")];
-    Server::start(config, now, Engine::Sqlite, label).await
+    let server = Server::start(config, now, Engine::Sqlite, label).await;
+    support::console::create_users(
+        &server,
+        support::console::ADMIN,
+        &[
+            (DESK_LI, "clerk", Some("public_security"), Some("110105-ga")),
+            (
+                DESK_WANG,
+                "clerk",
+                Some("public_security"),
+                Some("110105-ga"),
+            ),
+            (DESK_COURT, "clerk", Some("court"), Some("110105-fy")),
+        ],
+    )
+    .await;
+    server
+}
+
+/// A session of a console user of the tests (cookie, CSRF token).
+async fn desk(server: &Server, username: &str) -> (String, String) {
+    login(server, username, &support::browser::password(username)).await
 }
 
 fn at(server: &Server, now: &str) {
@@ -117,22 +126,30 @@ const PENDING_CASE: &str = "110105-2026-000009";
 /// A person enrolled by the counter's two clerks: the first opens the enrolment, the second
 /// confirms it from the same card; the confirmation's answer (with the code).
 async fn enrol(server: &Server, id: &str, name: &str) -> Value {
-    let opened = open_enrolment(server, COUNTER, id, name).await;
-    let (status, body) = confirm(server, COUNTER2, &opened, id, name).await;
+    let (first, second) = (desk(server, DESK_LI).await, desk(server, DESK_WANG).await);
+    let opened = open_enrolment(server, &first, id, name).await;
+    let (status, body) = confirm(server, &second, &opened, id, name).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     body
 }
 
-/// The number of an enrolment `clerk` opens.
-async fn open_enrolment(server: &Server, clerk: &str, id: &str, name: &str) -> String {
-    let (status, body) = server
-        .post(
-            "/api/v1/enrolments",
-            clerk,
-            &json!({"id_number": id, "name": name}),
-        )
-        .await;
+/// The number of an enrolment the clerk of `session` opens.
+async fn open_enrolment(
+    server: &Server,
+    session: &(String, String),
+    id: &str,
+    name: &str,
+) -> String {
+    let (status, body) = as_session(
+        server,
+        session,
+        reqwest::Method::POST,
+        "/api/v1/enrolments",
+        Some(&json!({"id_number": id, "name": name})),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
     assert!(
         body.get("code").is_none(),
         "no code before a second clerk: {body}"
@@ -142,18 +159,34 @@ async fn open_enrolment(server: &Server, clerk: &str, id: &str, name: &str) -> S
 
 async fn confirm(
     server: &Server,
-    clerk: &str,
+    session: &(String, String),
     enrolment: &str,
     id: &str,
     name: &str,
 ) -> (StatusCode, Value) {
-    server
-        .post(
-            &format!("/api/v1/enrolments/{enrolment}/confirmation"),
-            clerk,
-            &json!({"id_number": id, "name": name}),
-        )
-        .await
+    let (status, body) = as_session(
+        server,
+        session,
+        reqwest::Method::POST,
+        &format!("/api/v1/enrolments/{enrolment}/confirmation"),
+        Some(&json!({"id_number": id, "name": name})),
+    )
+    .await;
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+/// The counter's list as the clerk of `session` sees it.
+async fn waiting(server: &Server, session: &(String, String)) -> Value {
+    let (status, body) = as_session(
+        server,
+        session,
+        reqwest::Method::GET,
+        "/api/v1/enrolments",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    serde_json::from_str(&body).unwrap()
 }
 
 async fn activate(server: &Server, code: &str, id: &str, password: &str) -> (StatusCode, Value) {
@@ -318,75 +351,120 @@ async fn activation_codes_expire_are_used_once_and_guesses_are_throttled() {
 /// it expires, it is confirmed once — and only a confirmation makes a code. Each refusal audited.
 #[tokio::test]
 async fn an_account_is_opened_by_two_clerks_never_by_one() {
+    use fengcun_store::prelude::AccessStore;
     let server = start("portal-two-clerks", "2026-06-01T02:00:00Z").await;
-    let opened = open_enrolment(&server, COUNTER, SEALED, SEALED_NAME).await;
+    let (li, wang, court) = (
+        desk(&server, DESK_LI).await,
+        desk(&server, DESK_WANG).await,
+        desk(&server, DESK_COURT).await,
+    );
+    // A key names nobody at the counter: it can neither open nor confirm.
+    let (status, body) = server
+        .post(
+            "/api/v1/enrolments",
+            COUNTER,
+            &json!({"id_number": SEALED, "name": SEALED_NAME}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let opened = open_enrolment(&server, &li, SEALED, SEALED_NAME).await;
     assert!(opened.starts_with("EN-") && opened.len() == 13, "{opened}");
+    // No account yet: the first clerk alone makes nothing a second could be refused over.
+    assert!(
+        server
+            .store
+            .user(&fengcun_server::service::portal::person_username(
+                &server.store.person_key(&format!("id:{SEALED}"))
+            ))
+            .await
+            .unwrap()
+            .is_none()
+    );
     // The counter's list shows it to both clerks, naming no person; the court's counter has none.
-    let (status, list) = server.get("/api/v1/enrolments", COUNTER2).await;
-    assert_eq!(status, StatusCode::OK, "{list}");
+    let list = waiting(&server, &wang).await;
     assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
     assert_eq!(list[0]["enrolment"], opened.as_str());
-    assert_eq!(list[0]["opened_by"], "counter");
+    assert_eq!(list[0]["opened_by"], "user:desk-li");
     assert_eq!(list[0]["own"], false);
     assert_eq!(list[0]["expires_at"], "2026-06-02T02:00:00Z");
     assert!(!list.to_string().contains(SEALED));
-    let (_, own) = server.get("/api/v1/enrolments", COUNTER).await;
-    assert_eq!(own[0]["own"], true, "{own}");
-    let (status, court) = server.get("/api/v1/enrolments", COURT_COUNTER).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(court, json!([]));
+    assert_eq!(waiting(&server, &li).await[0]["own"], true);
+    assert_eq!(waiting(&server, &court).await, json!([]));
     let (status, _) = server.get("/api/v1/enrolments", PROSECUTOR).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
-    // The clerk who opened it cannot confirm it.
-    let (status, body) = confirm(&server, COUNTER, &opened, SEALED, SEALED_NAME).await;
+    // The clerk who opened it cannot confirm it; nor can a key.
+    let (status, body) = confirm(&server, &li, &opened, SEALED, SEALED_NAME).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert!(
         body["message"].as_str().unwrap().contains("second clerk"),
         "{body}"
     );
-    // Another counter does not find it; a procuratorate clerk is refused.
-    let (status, body) = confirm(&server, COURT_COUNTER, &opened, SEALED, SEALED_NAME).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-    let (status, _) = confirm(&server, PROSECUTOR, &opened, SEALED, SEALED_NAME).await;
+    let (status, _) = server
+        .post(
+            &format!("/api/v1/enrolments/{opened}/confirmation"),
+            COUNTER,
+            &json!({"id_number": SEALED, "name": SEALED_NAME}),
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    // Another counter does not find it, whatever number it types.
+    let (status, body) = confirm(&server, &court, &opened, SEALED, "别的名字").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     // The second clerk must read the same card: another person's number is refused.
-    let (status, body) = confirm(&server, COUNTER2, &opened, "11010519491231002X", "王其他").await;
+    let (status, body) = confirm(&server, &wang, &opened, "11010519491231002X", "王其他").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(
         body["message"].as_str().unwrap().starts_with("id_number:"),
-        "{body}"
-    );
-    // A name that differs from the enrolment's.
-    let (status, body) = confirm(&server, COUNTER2, &opened, SEALED, "别的名字").await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert!(
-        body["message"].as_str().unwrap().starts_with("name:"),
         "{body}"
     );
     // Until it is confirmed, nothing opens the account: no code was ever made.
     let (status, _) = activate(&server, "ABCDEFGHJKMN", SEALED, PASSWORD).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
-    // The second clerk, with the same card: the code, once.
-    let (status, enrolled) = confirm(&server, COUNTER2, &opened, SEALED, SEALED_NAME).await;
+    // The second clerk, with the same card: the account and the code, once.
+    let (status, enrolled) = confirm(&server, &wang, &opened, SEALED, SEALED_NAME).await;
     assert_eq!(status, StatusCode::CREATED, "{enrolled}");
     let code = enrolled["code"].as_str().unwrap().to_owned();
     assert_eq!(code.len(), 12);
     assert_eq!(enrolled["expires_at"], "2026-06-04T02:00:00Z");
-    let (status, body) = confirm(&server, COUNTER2, &opened, SEALED, SEALED_NAME).await;
+    let (status, body) = confirm(&server, &wang, &opened, SEALED, SEALED_NAME).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    let (_, list) = server.get("/api/v1/enrolments", COUNTER2).await;
-    assert_eq!(list, json!([]), "a confirmed enrolment leaves the list");
+    assert_eq!(
+        waiting(&server, &wang).await,
+        json!([]),
+        "a confirmed enrolment leaves the list"
+    );
     let (status, body) = activate(&server, &code, SEALED, PASSWORD).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
-    // An enrolment not confirmed within 24 hours expires; its account keeps its password.
-    let late = open_enrolment(&server, COUNTER2, SEALED, SEALED_NAME).await;
+    // Enrolled now, under the card's name: another name is refused when opening and confirming.
+    let (status, body) = as_session(
+        &server,
+        &li,
+        reqwest::Method::POST,
+        "/api/v1/enrolments",
+        Some(&json!({"id_number": SEALED, "name": "别的名字"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let late = open_enrolment(&server, &wang, SEALED, SEALED_NAME).await;
+    let (status, body) = confirm(&server, &li, &late, SEALED, "别的名字").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().starts_with("name:"),
+        "{body}"
+    );
+    // Not confirmed within 24 hours: expired; the account keeps its password.
     at(&server, "2026-06-02T02:00:01Z");
-    let (_, list) = server.get("/api/v1/enrolments", COUNTER).await;
-    assert_eq!(list, json!([]), "an expired enrolment leaves the list");
-    let (status, body) = confirm(&server, COUNTER, &late, SEALED, SEALED_NAME).await;
+    // (A console session lasts less than a day: the clerk logs in again.)
+    let li = desk(&server, DESK_LI).await;
+    assert_eq!(
+        waiting(&server, &li).await,
+        json!([]),
+        "an expired enrolment leaves the list"
+    );
+    let (status, body) = confirm(&server, &li, &late, SEALED, SEALED_NAME).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert!(
         body["message"].as_str().unwrap().contains("expired"),
@@ -394,17 +472,49 @@ async fn an_account_is_opened_by_two_clerks_never_by_one() {
     );
     login(&server, SEALED, PASSWORD).await;
 
+    // One clerk cannot flood the counter's list.
+    for _ in 0..fengcun_server::service::portal::MAX_WAITING_PER_CLERK {
+        open_enrolment(&server, &li, SEALED, SEALED_NAME).await;
+    }
+    let (status, body) = as_session(
+        &server,
+        &li,
+        reqwest::Method::POST,
+        "/api/v1/enrolments",
+        Some(&json!({"id_number": SEALED, "name": SEALED_NAME})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+
     let log = server.audit_log(AUDITOR).await;
-    assert_eq!(entries(&log, "user_changed", "enrolment_opened").len(), 2);
+    assert_eq!(
+        entries(&log, "user_changed", "enrolment_opened").len(),
+        2 + fengcun_server::service::portal::MAX_WAITING_PER_CLERK
+    );
+    let accounts = entries(&log, "user_changed", "created")
+        .into_iter()
+        .filter(|e| detail(e)["role"] == "person")
+        .count();
+    assert_eq!(accounts, 1, "the account is made once, by the confirmation");
     let codes = entries(&log, "user_changed", "activation_code");
     assert_eq!(codes.len(), 1);
-    assert_eq!(codes[0]["actor"], "counter-2");
+    assert_eq!(codes[0]["actor"], "user:desk-wang");
     assert_eq!(detail(codes[0])["enrolment"], opened.as_str());
+    assert_eq!(detail(codes[0])["opened_by"], "user:desk-li");
     let refusals: Vec<String> = entries(&log, "forbidden", "confirm enrolment")
         .iter()
         .map(|e| detail(e)["reason"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(refusals, ["same_clerk", "other_person"]);
+    let key = "a counter's enrolment is opened and confirmed by clerks logged in as themselves, not with a key";
+    assert_eq!(
+        refusals,
+        ["same_clerk", key, "other_person", "account_differs"]
+    );
+    assert_eq!(
+        entries(&log, "forbidden", "enrol person").len(),
+        2,
+        "the key that tried to open one, the procuratorate clerk who asked for the list"
+    );
     assert!(log.iter().all(|e| !e.to_string().contains(SEALED)));
     let dir = server.dir.clone();
     server.stop();
@@ -1215,7 +1325,7 @@ async fn a_code_for_an_activated_account_is_flagged_for_supervision() {
         .find(|f| f.rule == "accounts" && f.pattern == "reset")
         .unwrap_or_else(|| panic!("{flags:?}"));
     assert_eq!(
-        reset.subject, "counter-2",
+        reset.subject, "user:desk-wang",
         "the second clerk, who confirmed the enrolment and was shown the code"
     );
     assert_eq!(

@@ -137,6 +137,14 @@ pub trait AccessStore: Send + Sync {
         now: jiff::Timestamp,
     ) -> Result<(), StoreError>;
 
+    /// The enrolment `enrolment_id` of `agency`, whatever its state, and whether it was
+    /// confirmed; `None` for one never opened or of another agency.
+    async fn enrolment(
+        &self,
+        enrolment_id: &str,
+        agency: &str,
+    ) -> Result<Option<(EnrolmentRow, bool)>, StoreError>;
+
     /// The enrolments of `agency` still waiting for their second clerk and not expired at
     /// `now`, oldest first.
     async fn waiting_enrolments(

@@ -885,6 +885,16 @@ impl Accounts {
             "activated" => {
                 self.activated.insert(account);
             }
+            // Opening an enrolment counts towards a clerk's hour as a code does: each of the two
+            // clerks serves the person at the counter.
+            "enrolment_opened" => {
+                let hour = e.at.div_euclid(3600);
+                if let Some(person) = e.facts.person.clone()
+                    && hour >= self.closed
+                {
+                    add_for(&mut self.open, hour, e, &person);
+                }
+            }
             "activation_code" => {
                 let person = e.facts.person.clone();
                 if self.activated.contains(&account) {

@@ -150,6 +150,12 @@ const DEMO_USERS: &[(&str, Role, Option<&str>, &str)] = &[
         "办案人员: look-ups, requests",
     ),
     (
+        "demo-counter",
+        Role::Clerk,
+        Some("court"),
+        "办案人员 (窗口): confirms the counter's enrolments",
+    ),
+    (
         "demo-approver",
         Role::Approver,
         Some("court"),
@@ -243,15 +249,15 @@ async fn console_users(state: &fengcun_server::AppState) -> anyhow::Result<Vec<D
             about,
         });
     }
-    // The demo person, enrolled at a police counter and activated as a person does it: they log
-    // in with their identity number (a rerun makes a new code, which sets a new password).
-    // Two clerks of the counter: one opens the enrolment, the other confirms it and gets the code.
-    let counter = |name: &str| fengcun_server::Caller {
-        name: name.into(),
-        owner: name.into(),
+    // The demo person, enrolled at the court's counter by its two clerks (one opens the
+    // enrolment, the other confirms it and gets the code) and activated as a person does it: they
+    // log in with their identity number (a rerun makes a new code, which sets a new password).
+    let counter = |username: &str| fengcun_server::Caller {
+        name: format!("user:{username}"),
+        owner: format!("user:{username}"),
         role: Role::Clerk,
-        agency: Some("110105-ga".into()),
-        kind: Some(fengcun_store::RequesterKind::PublicSecurity),
+        agency: None,
+        kind: Some(fengcun_store::RequesterKind::Court),
         person_key: None,
     };
     let card = || fengcun_server::service::portal::EnrolRequest {
@@ -259,10 +265,10 @@ async fn console_users(state: &fengcun_server::AppState) -> anyhow::Result<Vec<D
         name: DEMO_PERSON_NAME.into(),
     };
     let opened =
-        fengcun_server::service::portal::enrol(state, &counter("demo-setup"), card()).await?;
+        fengcun_server::service::portal::enrol(state, &counter("demo-clerk"), card()).await?;
     let enrolled = fengcun_server::service::portal::confirm_enrolment(
         state,
-        &counter("demo-setup-second-clerk"),
+        &counter("demo-counter"),
         &opened.enrolment,
         card(),
     )

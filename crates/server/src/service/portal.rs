@@ -199,58 +199,47 @@ fn read_card(state: &AppState, request: &EnrolRequest) -> Result<CardRead> {
     })
 }
 
-/// Item 1, first clerk: opens an enrolment for the person whose identity card is in their hand
-/// (their account, disabled until activated, is made now; or it is theirs already), audited. No
-/// code exists yet: a second clerk confirms it ([`confirm_enrolment`]), so that no clerk alone
-/// can open a person's account and read their sealed records.
+/// Enrolments one clerk may have waiting at once: a counter serves one person at a time, and a
+/// flood of openings would push the others off the counter's list.
+pub const MAX_WAITING_PER_CLERK: usize = 10;
+
+/// The two steps are a person's, logged in as themselves: a key (configured, or stored and
+/// answering for its owner) names no one at the counter, so two keys — or a key and a login —
+/// could be one clerk playing both parts.
+async fn clerk_in_person(state: &AppState, caller: &Caller, action: &str) -> Result<()> {
+    if caller.name.starts_with("user:") {
+        return Ok(());
+    }
+    let reason = "a counter's enrolment is opened and confirmed by clerks logged in as themselves, not with a key".to_owned();
+    Err(super::refuse(state, caller, action, reason).await?)
+}
+
+/// Item 1, first clerk: opens an enrolment for the person whose identity card is in their hand,
+/// audited. No account and no code are made yet: a second clerk confirms it
+/// ([`confirm_enrolment`]), so that no clerk alone can open a person's account and read their
+/// sealed records. The person's earlier account, if any, must bear the name typed.
 pub async fn enrol(
     state: &AppState,
     caller: &Caller,
     request: EnrolRequest,
 ) -> Result<EnrolmentOpened> {
     counter_only(state, caller).await?;
+    clerk_in_person(state, caller, "enrol person").await?;
     let card = read_card(state, &request)?;
     let now = state.clock.now();
-    match state.store.user(&card.username).await? {
-        Some(user)
-            if user.role == Role::Person
-                && user.person_key.as_deref() == Some(card.person_key.as_str()) =>
-        {
-            // Enrolled before: the new code sets a new password (a lost one).
-            if user.name.as_deref() != Some(card.name.as_str()) {
-                return Err(ServiceError::Invalid(
-                    "name: differs from the name this person was enrolled with".into(),
-                ));
-            }
-        }
-        Some(_) => {
-            return Err(ServiceError::Conflict(format!(
-                "username: `{}` is taken by another account",
-                card.username
-            )));
-        }
-        None => {
-            let user = UserRow {
-                username: card.username.clone(),
-                // No password opens it until the code is used.
-                password_hash: "!".into(),
-                role: Role::Person,
-                requester_kind: Some(RequesterKind::Person),
-                agency: None,
-                person_key: Some(card.person_key.clone()),
-                name: Some(card.name.clone()),
-                disabled: true,
-            };
-            let event = AuditEvent::new(AuditKind::UserChanged, &caller.name, "created")
-                .subject(format!("user:{}", card.username))
-                .detail(json!({"role": "person", "person": card.person_key, "via": "counter", "agency": caller.agency}));
-            if !state.store.add_user(&user, &[event], now).await? {
-                return Err(ServiceError::Conflict(format!(
-                    "username: `{}` is taken by another account",
-                    card.username
-                )));
-            }
-        }
+    check_account(state, &card).await?;
+    let counter = counter_of(caller);
+    let mine = state
+        .store
+        .waiting_enrolments(&counter, now)
+        .await?
+        .iter()
+        .filter(|w| w.created_by == caller.name)
+        .count();
+    if mine >= MAX_WAITING_PER_CLERK {
+        return Err(ServiceError::Conflict(format!(
+            "enrolment: {mine} enrolments of yours wait for a second clerk; have them confirmed (or let them expire) first"
+        )));
     }
     let expires_at = now
         .checked_add(jiff::SignedDuration::from_hours(CONFIRMATION_HOURS))
@@ -259,8 +248,8 @@ pub async fn enrol(
         enrolment_id: new_enrolment_id(),
         username: card.username.clone(),
         person_key: card.person_key.clone(),
-        agency: counter_of(caller),
-        created_by: caller.owner.clone(),
+        agency: counter,
+        created_by: caller.name.clone(),
         created_at: now,
         expires_at,
     };
@@ -278,6 +267,59 @@ pub async fn enrol(
     })
 }
 
+/// The person's account, if they have one, is theirs under the name on the card; a username
+/// held by another account is refused.
+async fn check_account(state: &AppState, card: &CardRead) -> Result<Option<UserRow>> {
+    match state.store.user(&card.username).await? {
+        Some(user)
+            if user.role == Role::Person
+                && user.person_key.as_deref() == Some(card.person_key.as_str()) =>
+        {
+            if user.name.as_deref() != Some(card.name.as_str()) {
+                return Err(ServiceError::Invalid(
+                    "name: differs from the name this person was enrolled with".into(),
+                ));
+            }
+            Ok(Some(user))
+        }
+        Some(_) => Err(ServiceError::Conflict(format!(
+            "username: `{}` is taken by another account",
+            card.username
+        ))),
+        None => Ok(None),
+    }
+}
+
+/// Makes the person's account (disabled until the code is used), audited.
+async fn make_account(
+    state: &AppState,
+    caller: &Caller,
+    card: &CardRead,
+    now: jiff::Timestamp,
+) -> Result<()> {
+    let user = UserRow {
+        username: card.username.clone(),
+        // No password opens it until the code is used.
+        password_hash: "!".into(),
+        role: Role::Person,
+        requester_kind: Some(RequesterKind::Person),
+        agency: None,
+        person_key: Some(card.person_key.clone()),
+        name: Some(card.name.clone()),
+        disabled: true,
+    };
+    let event = AuditEvent::new(AuditKind::UserChanged, &caller.name, "created")
+        .subject(format!("user:{}", card.username))
+        .detail(json!({"role": "person", "person": card.person_key, "via": "counter", "agency": caller.agency}));
+    if !state.store.add_user(&user, &[event], now).await? {
+        return Err(ServiceError::Conflict(format!(
+            "username: `{}` is taken by another account",
+            card.username
+        )));
+    }
+    Ok(())
+}
+
 /// The counter's enrolments waiting for a second clerk, oldest first (a counter's clerk only).
 pub async fn waiting_enrolments(
     state: &AppState,
@@ -291,7 +333,7 @@ pub async fn waiting_enrolments(
     Ok(rows
         .into_iter()
         .map(|row| WaitingEnrolment {
-            own: row.created_by == caller.owner,
+            own: row.created_by == caller.name,
             enrolment: row.enrolment_id,
             opened_by: row.created_by,
             opened_at: row.created_at.to_string(),
@@ -301,10 +343,12 @@ pub async fn waiting_enrolments(
 }
 
 /// Item 1, second clerk: confirms an enrolment of their counter opened by another clerk, typing
-/// the identity number and name from the card in front of them; only then is the one-time
-/// activation code made (72 hours, stored as a digest) and shown, to them. Every refusal is
-/// audited: a clerk confirming their own enrolment, or another person's number, is what the
-/// rule exists to stop.
+/// the identity number and name from the card in front of them; only then is the person's
+/// account made (if new) and the one-time activation code (72 hours, stored as a digest) made
+/// and shown, to them. The enrolment is checked before the card: a number typed for an
+/// enrolment of another counter answers as for none, and tells nothing of the person. A clerk
+/// confirming their own enrolment, another person's number or another name is refused and
+/// audited: that is what the rule exists to stop.
 pub async fn confirm_enrolment(
     state: &AppState,
     caller: &Caller,
@@ -312,54 +356,87 @@ pub async fn confirm_enrolment(
     request: EnrolRequest,
 ) -> Result<Enrolled> {
     counter_only(state, caller).await?;
+    clerk_in_person(state, caller, "confirm enrolment").await?;
     let card = read_card(state, &request)?;
     let now = state.clock.now();
-    if let Some(user) = state.store.user(&card.username).await?
-        && user.role == Role::Person
-        && user.name.as_deref() != Some(card.name.as_str())
-    {
-        return Err(ServiceError::Invalid(
-            "name: differs from the name this person was enrolled with".into(),
-        ));
-    }
-    let code = new_code();
-    let expires_at = now
-        .checked_add(jiff::SignedDuration::from_hours(ACTIVATION_HOURS))
-        .map_err(|e| ServiceError::Invalid(e.to_string()))?;
-    let entry = AuditEvent::new(AuditKind::UserChanged, &caller.name, "activation_code")
-        .subject(format!("user:{}", card.username))
-        .detail(json!({"person": card.person_key, "enrolment": enrolment_id,
-            "expires_at": expires_at.to_string(), "agency": caller.agency}));
-    let outcome = state
-        .store
-        .confirm_enrolment(
-            enrolment_id,
-            &counter_of(caller),
-            &caller.owner,
-            &ActivationRow {
-                code_hash: code_digest(&code),
-                username: card.username.clone(),
-                person_key: card.person_key.clone(),
-                created_by: caller.name.clone(),
-                expires_at,
-            },
-            &[entry],
-            now,
-        )
-        .await?;
+    let counter = counter_of(caller);
     let refused = |why: &str| {
         AuditEvent::new(AuditKind::Forbidden, &caller.name, "confirm enrolment")
             .subject(format!("enrolment:{enrolment_id}"))
             .detail(json!({"reason": why, "person": card.person_key}))
     };
+    let Some((enrolment, confirmed)) = state.store.enrolment(enrolment_id, &counter).await? else {
+        return Err(ServiceError::NotFound);
+    };
+    let outcome = if confirmed {
+        Confirmation::Done
+    } else if enrolment.expires_at <= now {
+        Confirmation::Expired
+    } else if enrolment.created_by == caller.name {
+        Confirmation::SameClerk
+    } else if enrolment.person_key != card.person_key {
+        Confirmation::OtherPerson
+    } else {
+        Confirmation::Confirmed
+    };
+    if outcome == Confirmation::Confirmed {
+        let account = match check_account(state, &card).await {
+            Ok(account) => account,
+            Err(error) => {
+                state
+                    .store
+                    .audit(&[refused("account_differs")], now)
+                    .await?;
+                return Err(error);
+            }
+        };
+        if account.is_none() {
+            make_account(state, caller, &card, now).await?;
+        }
+    }
+    let outcome = match outcome {
+        Confirmation::Confirmed => {
+            let code = new_code();
+            let expires_at = now
+                .checked_add(jiff::SignedDuration::from_hours(ACTIVATION_HOURS))
+                .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+            let entry = AuditEvent::new(AuditKind::UserChanged, &caller.name, "activation_code")
+                .subject(format!("user:{}", card.username))
+                .detail(json!({"person": card.person_key, "enrolment": enrolment_id,
+                    "opened_by": enrolment.created_by, "expires_at": expires_at.to_string(),
+                    "agency": caller.agency}));
+            // Checked again as it is written: two clerks confirming at once, one code.
+            let stored = state
+                .store
+                .confirm_enrolment(
+                    enrolment_id,
+                    &counter,
+                    &caller.name,
+                    &ActivationRow {
+                        code_hash: code_digest(&code),
+                        username: card.username.clone(),
+                        person_key: card.person_key.clone(),
+                        created_by: caller.name.clone(),
+                        expires_at,
+                    },
+                    &[entry],
+                    now,
+                )
+                .await?;
+            if stored == Confirmation::Confirmed {
+                return Ok(Enrolled {
+                    username: card.username,
+                    code,
+                    expires_at: expires_at.to_string(),
+                    activate: "/activate".into(),
+                });
+            }
+            stored
+        }
+        other => other,
+    };
     match outcome {
-        Confirmation::Confirmed => Ok(Enrolled {
-            username: card.username,
-            code,
-            expires_at: expires_at.to_string(),
-            activate: "/activate".into(),
-        }),
-        Confirmation::Unknown => Err(ServiceError::NotFound),
+        Confirmation::Confirmed | Confirmation::Unknown => Err(ServiceError::NotFound),
         Confirmation::Done => Err(ServiceError::Conflict(
             "enrolment: confirmed already; a new code needs a new enrolment".into(),
         )),

@@ -987,6 +987,14 @@ impl AccessStore for SqlStore {
         self.write_enrolment(enrolment, audit, now).await
     }
 
+    async fn enrolment(
+        &self,
+        enrolment_id: &str,
+        agency: &str,
+    ) -> Result<Option<(crate::access::EnrolmentRow, bool)>, StoreError> {
+        self.read_enrolment(enrolment_id, agency).await
+    }
+
     async fn waiting_enrolments(
         &self,
         agency: &str,

@@ -100,6 +100,22 @@ impl SqlStore {
             .collect()
     }
 
+    pub(crate) async fn read_enrolment(
+        &self,
+        enrolment_id: &str,
+        agency: &str,
+    ) -> Result<Option<(EnrolmentRow, bool)>, StoreError> {
+        let row: Option<EnrolmentTuple> = sqlx::query_as(
+            "SELECT enrolment_id, username, person_key, agency, created_by, created_at, expires_at, confirmed_at \
+             FROM enrolments WHERE enrolment_id = $1 AND agency = $2",
+        )
+        .bind(enrolment_id)
+        .bind(agency)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(enrolment_from_row).transpose()
+    }
+
     pub(crate) async fn write_confirmation(
         &self,
         enrolment_id: &str,
