@@ -103,8 +103,26 @@ fn simulate_compares_policies_writes_csv_and_svg_and_equals_evaluate() {
     );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let policies = json["policies"].as_array().unwrap();
-    assert_eq!(policies.len(), 2);
+    // The juvenile statute, in force beside every criminal policy, is compared too (and said so).
+    assert_eq!(policies.len(), 3);
     assert_eq!(policies[0]["name"], "cn-minor-opt2");
+    assert_eq!(policies[2]["name"], "cn-juvenile");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cn-juvenile 与各犯罪记录政策一并比较"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(policies[2]["with_statute"], serde_json::Value::Null);
+    for p in &policies[..2] {
+        let beside = &p["with_statute"];
+        assert_eq!(beside["statute"], "cn-juvenile");
+        let (alone, with) = (
+            p["sealed"].as_u64().unwrap(),
+            beside["sealed"].as_u64().unwrap(),
+        );
+        let only = beside["by_statute_only"].as_u64().unwrap();
+        assert_eq!(with, alone + only, "{p}");
+    }
     let opt2 = policies[0]["sealed"].as_u64().unwrap();
     let opt3 = policies[1]["sealed"].as_u64().unwrap();
     let convicted = policies[0]["convicted"].as_u64().unwrap();

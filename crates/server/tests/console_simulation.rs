@@ -179,7 +179,7 @@ async fn an_operator_simulates_a_synthetic_data_set_with_two_policies() {
         &mut |_| {},
     )
     .unwrap();
-    let policies: Vec<_> = ["cn-minor-opt1", "cn-minor-opt2"]
+    let mut policies: Vec<_> = ["cn-minor-opt1", "cn-minor-opt2"]
         .iter()
         .map(|name| {
             presets::all()
@@ -189,6 +189,8 @@ async fn an_operator_simulates_a_synthetic_data_set_with_two_policies() {
                 .clone()
         })
         .collect();
+    // As the page does: the juvenile statute beside the options, compared too.
+    assert!(fengcun_simulate::add_juvenile_statute(&mut policies));
     let as_of = parse_date("2025-06-30").unwrap();
     let run =
         fengcun_simulate::run(&policies, as_of, &mut facts.as_slice(), 1, &mut |_| {}).unwrap();
@@ -197,7 +199,24 @@ async fn an_operator_simulates_a_synthetic_data_set_with_two_policies() {
 
     assert_eq!(cell(&html, "sim-records"), expected.records.to_string());
     assert_eq!(cell(&html, "sim-convicted"), expected.convicted.to_string());
-    assert_eq!(expected.policies.len(), 2);
+    assert_eq!(expected.policies.len(), 3);
+    for p in &expected.policies[..2] {
+        let beside = p.with_statute.as_ref().unwrap();
+        let id = |field: &str| format!("sim-{}-{field}", p.name);
+        assert_eq!(
+            cell(&html, &id("with-statute-sealed")),
+            beside.sealed.to_string()
+        );
+        assert_eq!(
+            cell(&html, &id("with-statute-share")),
+            format!("{:.1}%", beside.share)
+        );
+        assert_eq!(
+            cell(&html, &id("by-statute-only")),
+            beside.by_statute_only.to_string()
+        );
+        assert!(beside.sealed > p.sealed, "the statute adds minors' records");
+    }
     for p in &expected.policies {
         assert!(p.sealed > 0, "{} seals nothing", p.name);
         let id = |field: &str| format!("sim-{}-{field}", p.name);
@@ -470,10 +489,11 @@ async fn a_policy_maker_compares_policies_in_a_browser() {
         &mut |_| {},
     )
     .unwrap();
-    let policies: Vec<_> = ["cn-minor-opt1", "cn-minor-opt3"]
+    let mut policies: Vec<_> = ["cn-minor-opt1", "cn-minor-opt3"]
         .iter()
         .map(|name| presets::get(name).unwrap().clone())
         .collect();
+    assert!(fengcun_simulate::add_juvenile_statute(&mut policies));
     let as_of = parse_date("2026-06-01").unwrap();
     assert!(browser.text("#sim-job").await.contains("2026-06-01"));
     assert_eq!(

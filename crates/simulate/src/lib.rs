@@ -24,7 +24,7 @@ use fengcun_domain::Date;
 use fengcun_policy::{Outcome, Policy};
 
 pub use engine::{Class, Entry, LineError, Worker};
-pub use report::Comparison;
+pub use report::{Comparison, JUVENILE_STATUTE, WithStatute};
 pub use scan::Key;
 
 /// Why a simulation could not run.
@@ -53,6 +53,30 @@ pub struct Run {
     pub lines: u64,
     /// Lines the scanner left to the domain parser.
     pub slow_lines: u64,
+}
+
+/// Adds the shipped juvenile statute (`cn-juvenile`) to `policies` when a criminal policy other
+/// than it is compared and it is not: the platform decides every criminal record with the
+/// statute in force beside the policy (`fengcun_lifecycle::deciding_policy`), so each criminal
+/// policy is also counted as the platform would apply it (`PolicySummary::with_statute`), and the
+/// statute's own figures stand beside the options. Whether it was added.
+pub fn add_juvenile_statute(policies: &mut Vec<Policy>) -> bool {
+    use fengcun_domain::RecordKind;
+    let statute = report::JUVENILE_STATUTE;
+    let wanted = policies
+        .iter()
+        .any(|p| p.meta.records == RecordKind::Criminal && p.meta.name != statute)
+        && !policies.iter().any(|p| p.meta.name == statute);
+    if !wanted {
+        return false;
+    }
+    match fengcun_policy::presets::get(statute) {
+        Some(policy) => {
+            policies.push(policy.clone());
+            true
+        }
+        None => false,
+    }
 }
 
 /// Bytes read at a time: small enough that both threads stay busy to the end of the file, large

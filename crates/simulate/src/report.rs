@@ -75,6 +75,32 @@ pub(crate) fn band(kind: PrincipalKind, months: u32) -> usize {
     }
 }
 
+/// The shipped juvenile statute (CPL art. 286): in force beside every criminal policy, and
+/// deciding every record it seals whatever the policy in force says
+/// (`fengcun_lifecycle::deciding_policy`).
+pub const JUVENILE_STATUTE: &str = "cn-juvenile";
+
+/// A criminal policy as the platform would apply it: with the juvenile statute in force beside
+/// it, a record the statute seals (now or later) decided by the statute
+/// (`fengcun_lifecycle::deciding_policy`), every other by the policy. What a policy maker reads
+/// as "sealed if this option were adopted"; the policy's own figures (`PolicySummary::sealed`)
+/// leave out the records only the statute seals.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WithStatute {
+    /// The statute's name (`cn-juvenile`).
+    pub statute: String,
+    /// Convicted records sealed (now or later) by the policy or the statute.
+    pub sealed: u64,
+    /// `sealed / convicted`, in per cent.
+    pub share: f64,
+    /// Convicted records already sealed on the as-of date, by whichever decides them.
+    pub sealed_now: u64,
+    /// Convicted records the statute seals and the policy alone would not.
+    pub by_statute_only: u64,
+    /// Records closed without a conviction sealed by the policy or the statute.
+    pub non_conviction_sealed: u64,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct PolicySummary {
     pub name: String,
@@ -93,6 +119,9 @@ pub struct PolicySummary {
     pub non_conviction_sealed: u64,
     /// Records the policy cannot decide for a missing fact.
     pub needs_facts: u64,
+    /// With the juvenile statute beside it, as the platform decides: for a criminal policy
+    /// other than the statute, when the statute is among the policies compared.
+    pub with_statute: Option<WithStatute>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -208,8 +237,27 @@ impl Comparison {
                 non_conviction: 0,
                 non_conviction_sealed: 0,
                 needs_facts: 0,
+                with_statute: None,
             })
             .collect();
+        // The statute, when compared: every other criminal policy is also counted beside it.
+        let statute = policies.iter().position(|p| {
+            p.meta.name == JUVENILE_STATUTE && p.meta.records == RecordKind::Criminal
+        });
+        if let Some(j) = statute {
+            for (p, summary) in summaries.iter_mut().enumerate() {
+                if p != j && policies[p].meta.records == RecordKind::Criminal {
+                    summary.with_statute = Some(WithStatute {
+                        statute: JUVENILE_STATUTE.to_owned(),
+                        sealed: 0,
+                        share: 0.0,
+                        sealed_now: 0,
+                        by_statute_only: 0,
+                        non_conviction_sealed: 0,
+                    });
+                }
+            }
+        }
         let mut bands: Vec<Row> = BANDS
             .iter()
             .map(|b| Row {
@@ -317,6 +365,11 @@ impl Comparison {
                         if eligible[p] {
                             s.non_conviction_sealed += entry.records;
                         }
+                        if let (Some(w), Some(j)) = (s.with_statute.as_mut(), statute)
+                            && (eligible[j] || eligible[p])
+                        {
+                            w.non_conviction_sealed += entry.records;
+                        }
                     }
                 }
                 continue;
@@ -352,6 +405,17 @@ impl Comparison {
                     }
                     Class::NeedsFacts => {}
                 }
+                if let (Some(w), Some(j)) = (s.with_statute.as_mut(), statute) {
+                    // Decided as `deciding_policy` does: by the statute when it seals.
+                    let decider = if eligible[j] { j } else { p };
+                    if eligible[decider] {
+                        w.sealed += entry.records;
+                        w.sealed_now += entry.sealed_now[decider];
+                    }
+                    if eligible[j] && !eligible[p] {
+                        w.by_statute_only += entry.records;
+                    }
+                }
                 for q in 0..n {
                     let cell = &mut pairs[p * n + q];
                     match (eligible[p], eligible[q]) {
@@ -368,6 +432,9 @@ impl Comparison {
         }
         for s in &mut summaries {
             s.share = share(s.sealed, s.convicted);
+            if let Some(w) = s.with_statute.as_mut() {
+                w.share = share(w.sealed, s.convicted);
+            }
         }
         for v in &mut violations {
             v.share = share(v.sealed, violation_records);
@@ -433,6 +500,11 @@ impl Comparison {
         }
     }
 
+    /// Whether some policy is also counted beside the juvenile statute.
+    pub fn counts_beside_statute(&self) -> bool {
+        self.policies.iter().any(|p| p.with_statute.is_some())
+    }
+
     /// The terminal table, in Chinese.
     pub fn text(&self, top_charges: usize) -> String {
         let mut out = String::new();
@@ -468,6 +540,36 @@ impl Comparison {
                 "{:<28} {:>10} {:>10} {:>8.2} {:>10} {:>12}",
                 s.name, s.convicted, s.sealed, s.share, s.sealed_now, s.non_conviction_sealed
             );
+        }
+        let beside: Vec<(&PolicySummary, &WithStatute)> = self
+            .policies
+            .iter()
+            .filter_map(|s| s.with_statute.as_ref().map(|w| (s, w)))
+            .collect();
+        if let Some((_, first)) = beside.first() {
+            let _ = writeln!(
+                out,
+                "\n  与{}并行（平台实际决定：法定未成年人犯罪记录封存无论采用哪种方案均予封存）",
+                first.statute
+            );
+            let _ = writeln!(
+                out,
+                "{:<28} {:>10} {:>10} {:>8} {:>10} {:>12} {:>14}",
+                "政策", "有罪判决", "应封存", "占比%", "已封存", "涉罪记录封存", "仅因法定封存"
+            );
+            for (s, w) in &beside {
+                let _ = writeln!(
+                    out,
+                    "{:<28} {:>10} {:>10} {:>8.2} {:>10} {:>12} {:>14}",
+                    s.name,
+                    s.convicted,
+                    w.sealed,
+                    w.share,
+                    w.sealed_now,
+                    w.non_conviction_sealed,
+                    w.by_statute_only
+                );
+            }
         }
         let _ = writeln!(out, "\n二、按宣告刑分档（应封存人数 / 该档有罪判决人数）");
         let mut header = format!("{:<18} {:>10}", "宣告刑", "有罪判决");
@@ -584,10 +686,11 @@ impl Comparison {
             }
         };
         let mut policies =
-            "policy,title,convicted,sealed,share_percent,sealed_now,non_conviction,non_conviction_sealed,needs_facts\n"
+            "policy,title,convicted,sealed,share_percent,sealed_now,non_conviction,non_conviction_sealed,needs_facts,\
+             with_statute,sealed_with_statute,share_with_statute_percent,sealed_now_with_statute,by_statute_only,non_conviction_sealed_with_statute\n"
                 .to_owned();
         for s in &self.policies {
-            let _ = writeln!(
+            let _ = write!(
                 policies,
                 "{},{},{},{},{:.4},{},{},{},{}",
                 quote(&s.name),
@@ -600,6 +703,20 @@ impl Comparison {
                 s.non_conviction_sealed,
                 s.needs_facts
             );
+            // Empty where the policy is not counted beside the statute.
+            let _ = match &s.with_statute {
+                Some(w) => writeln!(
+                    policies,
+                    ",{},{},{:.4},{},{},{}",
+                    quote(&w.statute),
+                    w.sealed,
+                    w.share,
+                    w.sealed_now,
+                    w.by_statute_only,
+                    w.non_conviction_sealed
+                ),
+                None => writeln!(policies, ",,,,,,"),
+            };
         }
         let rows = |first: &str, rows: &[Row]| {
             let mut out = format!("{first},convicted");

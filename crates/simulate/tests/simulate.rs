@@ -520,3 +520,161 @@ fn violation_records_are_decided_as_evaluate_does_and_reported_apart() {
         assert!(!english.contains(chinese), "{chinese}");
     }
 }
+
+/// Worked example: four convictions under option 1 (intentional crimes of one year or less,
+/// first offenders) with the juvenile statute beside it (CPL art. 286: under 18 at the offence,
+/// five years or less). Option 1 alone seals the adult's six months and the minor's six months;
+/// the platform also seals the minor's three years, by the statute; nobody seals the minor's six
+/// years. Expected figures worked out by hand from the two policies' rules.
+#[test]
+fn each_option_is_counted_beside_the_juvenile_statute_as_the_platform_decides() {
+    let line = |id: &str, born: &str, months: u32| {
+        format!(
+            r#"{{"record_id":"{id}","disposition":"convicted","charges":[{{"name":"盗窃罪"}}],"sentence":{{"principal":"fixed_term","months":{months}}},"recidivist":false,"prior_convictions":0,"person":{{"birth_date":"{born}"}},"offence_date":"2023-03-01","disposition_date":"2023-07-20","judgment_effective_date":"2023-08-01"}}"#
+        )
+    };
+    // (record, born, months): a minor at the offence (16) or an adult (33).
+    let table = [
+        ("minor-36", "2006-05-01", 36),
+        ("adult-6", "1990-01-01", 6),
+        ("minor-72", "2006-05-01", 72),
+        ("minor-6", "2006-05-01", 6),
+    ];
+    let input: String = table
+        .iter()
+        .map(|(id, born, months)| line(id, born, *months) + "\n")
+        .collect();
+    let mut policies = vec![presets::get("cn-minor-opt1").unwrap().clone()];
+    assert!(fengcun_simulate::add_juvenile_statute(&mut policies));
+    assert_eq!(policies[1].name(), "cn-juvenile");
+    let as_of = Date::constant(2025, 6, 30);
+    let result = run(&policies, as_of, &mut input.as_bytes(), 1, &mut |_| {}).unwrap();
+    assert!(result.errors.is_empty(), "{:?}", result.errors);
+    let comparison = Comparison::new(&policies, as_of, &result);
+    let (opt1, statute) = (&comparison.policies[0], &comparison.policies[1]);
+    assert_eq!((opt1.convicted, opt1.sealed), (4, 2), "option 1 alone");
+    assert_eq!(
+        (statute.convicted, statute.sealed),
+        (4, 2),
+        "the statute alone"
+    );
+    assert_eq!(
+        statute.with_statute, None,
+        "the statute is not counted beside itself"
+    );
+    let beside = opt1
+        .with_statute
+        .as_ref()
+        .expect("counted beside the statute");
+    assert_eq!(beside.statute, "cn-juvenile");
+    assert_eq!(beside.sealed, 3);
+    assert_eq!(beside.sealed_now, 3);
+    assert_eq!(beside.by_statute_only, 1);
+    assert!((beside.share - 75.0).abs() < 1e-9, "{}", beside.share);
+    // The table says so, and the CSV carries it.
+    let text = comparison.text(5);
+    assert!(text.contains("与cn-juvenile并行"), "{text}");
+    let csv = comparison.csv();
+    let policies_csv = &csv
+        .iter()
+        .find(|(name, _)| *name == "policies.csv")
+        .unwrap()
+        .1;
+    let opt1_row = policies_csv
+        .lines()
+        .find(|l| l.starts_with("cn-minor-opt1,"))
+        .unwrap();
+    assert!(
+        opt1_row.ends_with(",cn-juvenile,3,75.0000,3,1,0"),
+        "{opt1_row}"
+    );
+    // Compared alone (the statute not given), nothing is counted beside it.
+    let alone = [presets::get("cn-minor-opt1").unwrap().clone()];
+    let result = run(&alone, as_of, &mut input.as_bytes(), 1, &mut |_| {}).unwrap();
+    assert_eq!(
+        Comparison::new(&alone, as_of, &result).policies[0].with_statute,
+        None
+    );
+}
+
+/// On a synthetic nation, every criminal option beside the statute counts exactly what the
+/// platform's own choice of deciding policy (`fengcun_lifecycle::deciding_policy`, then
+/// `fengcun_policy::evaluate`) decides, record by record.
+#[test]
+fn counts_beside_the_statute_equal_the_platforms_deciding_policy() {
+    use fengcun_domain::Disposition;
+    use fengcun_policy::Outcome;
+    let input = synth(30_000, 77);
+    let mut policies: Vec<_> = [
+        "cn-minor-opt1",
+        "cn-minor-opt2",
+        "cn-minor-opt3",
+        "cn-pilot-light-penalty",
+    ]
+    .iter()
+    .map(|name| presets::get(name).unwrap().clone())
+    .collect();
+    assert!(fengcun_simulate::add_juvenile_statute(&mut policies));
+    let statute = policies.last().unwrap().clone();
+    let violation = presets::get("cn-public-security-violation").unwrap();
+    let as_of = Date::constant(2025, 6, 30);
+    let result = run(&policies, as_of, &mut input.as_slice(), 2, &mut |_| {}).unwrap();
+    assert!(result.errors.is_empty());
+    let comparison = Comparison::new(&policies, as_of, &result);
+    let parser = RecordParser::new(Catalogue::builtin());
+    let records: Vec<_> = input
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| parser.parse(l).unwrap())
+        .collect();
+    let mut by_statute_somewhere = 0;
+    for (policy, summary) in policies.iter().zip(&comparison.policies) {
+        if policy.name() == statute.name() {
+            continue;
+        }
+        let (mut sealed, mut sealed_now, mut only, mut non_conviction) = (0, 0, 0, 0);
+        for record in &records {
+            let decider = fengcun_lifecycle::deciding_policy(
+                policy,
+                Some(&statute),
+                violation,
+                record,
+                as_of,
+            );
+            let outcome = evaluate(decider, record, as_of).outcome;
+            let eligible = matches!(outcome, Outcome::Seal | Outcome::SealLater);
+            match record.disposition {
+                Disposition::Convicted => {
+                    sealed += u64::from(eligible);
+                    sealed_now += u64::from(outcome == Outcome::Seal);
+                    let alone = evaluate(policy, record, as_of).outcome;
+                    if eligible && !matches!(alone, Outcome::Seal | Outcome::SealLater) {
+                        only += 1;
+                    }
+                }
+                Disposition::NotProsecuted
+                | Disposition::CaseWithdrawn
+                | Disposition::Acquitted => non_conviction += u64::from(eligible),
+                _ => {}
+            }
+        }
+        let beside = summary.with_statute.as_ref().unwrap();
+        assert_eq!(
+            (
+                beside.sealed,
+                beside.sealed_now,
+                beside.by_statute_only,
+                beside.non_conviction_sealed
+            ),
+            (sealed, sealed_now, only, non_conviction),
+            "{}",
+            policy.name()
+        );
+        assert!(beside.sealed >= summary.sealed);
+        by_statute_somewhere += only;
+    }
+    assert!(
+        by_statute_somewhere > 0,
+        "the data has minors only the statute seals"
+    );
+}

@@ -33,6 +33,11 @@ pub struct Args {
     /// Charges shown in the table (all are in the CSV).
     #[arg(long, default_value_t = 15)]
     top: usize,
+    /// Compare the policies alone: without this, the juvenile statute (`cn-juvenile`, CPL art.
+    /// 286), in force beside every criminal policy, is compared too, and each criminal policy is
+    /// also counted as the platform applies it, beside the statute.
+    #[arg(long)]
+    without_juvenile_statute: bool,
     /// Record-facts NDJSON; `-` for standard input.
     file: PathBuf,
 }
@@ -43,6 +48,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|p| input::policy(p))
         .collect::<anyhow::Result<Vec<Policy>>>()?;
+    let mut policies = policies;
+    if !args.without_juvenile_statute && fengcun_simulate::add_juvenile_statute(&mut policies) {
+        eprintln!(
+            "{} 与各犯罪记录政策一并比较：平台对每条犯罪记录都同时适用该法定封存（--without-juvenile-statute 则不加）",
+            fengcun_simulate::JUVENILE_STATUTE
+        );
+    }
     let as_of = match &args.as_of {
         Some(text) => parse_date(text).with_context(|| format!("--as-of {text}"))?,
         None => {

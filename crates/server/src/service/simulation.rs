@@ -314,6 +314,8 @@ pub async fn start(state: &AppState, caller: &Caller, request: SimulationRequest
             (format!("upload ({} bytes)", bytes.len()), 0)
         }
     };
+    // As the platform decides: the juvenile statute beside every criminal policy, compared too.
+    fengcun_simulate::add_juvenile_statute(&mut policies);
     let names: Vec<String> = policies.iter().map(|p| p.name().to_owned()).collect();
     let id = state.simulations.next.fetch_add(1, Ordering::Relaxed) + 1;
     let job = Arc::new(Job {
