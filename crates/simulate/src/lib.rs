@@ -60,23 +60,23 @@ pub struct Run {
 /// statute in force beside the policy (`fengcun_lifecycle::deciding_policy`), so each criminal
 /// policy is also counted as the platform would apply it (`PolicySummary::with_statute`), and the
 /// statute's own figures stand beside the options. Whether it was added.
+///
+/// A policy file that bears the statute's name but says something else is a draft: then nothing
+/// is added (two columns of one name would say nothing clear) and nothing is counted beside it.
 pub fn add_juvenile_statute(policies: &mut Vec<Policy>) -> bool {
     use fengcun_domain::RecordKind;
-    let statute = report::JUVENILE_STATUTE;
+    let name = report::JUVENILE_STATUTE;
+    let Some(statute) = fengcun_policy::presets::get(name) else {
+        return false;
+    };
     let wanted = policies
         .iter()
-        .any(|p| p.meta.records == RecordKind::Criminal && p.meta.name != statute)
-        && !policies.iter().any(|p| p.meta.name == statute);
-    if !wanted {
-        return false;
+        .any(|p| p.meta.records == RecordKind::Criminal && p.meta.name != name)
+        && !policies.iter().any(|p| p.meta.name == name);
+    if wanted {
+        policies.push(statute.clone());
     }
-    match fengcun_policy::presets::get(statute) {
-        Some(policy) => {
-            policies.push(policy.clone());
-            true
-        }
-        None => false,
-    }
+    wanted
 }
 
 /// Bytes read at a time: small enough that both threads stay busy to the end of the file, large

@@ -241,12 +241,17 @@ impl Comparison {
             })
             .collect();
         // The statute, when compared: every other criminal policy is also counted beside it.
-        let statute = policies.iter().position(|p| {
-            p.meta.name == JUVENILE_STATUTE && p.meta.records == RecordKind::Criminal
-        });
+        // The shipped statute itself, as the platform applies it: a policy file that only bears
+        // its name is a draft like any other.
+        let shipped = fengcun_policy::presets::get(JUVENILE_STATUTE);
+        let statute = policies.iter().position(|p| Some(p) == shipped);
         if let Some(j) = statute {
             for (p, summary) in summaries.iter_mut().enumerate() {
-                if p != j && policies[p].meta.records == RecordKind::Criminal {
+                // `deciding_policy` applies no statute beside a policy of the statute's name.
+                if p != j
+                    && policies[p].meta.records == RecordKind::Criminal
+                    && policies[p].meta.name != JUVENILE_STATUTE
+                {
                     summary.with_statute = Some(WithStatute {
                         statute: JUVENILE_STATUTE.to_owned(),
                         sealed: 0,

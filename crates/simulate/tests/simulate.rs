@@ -588,6 +588,16 @@ fn each_option_is_counted_beside_the_juvenile_statute_as_the_platform_decides() 
         opt1_row.ends_with(",cn-juvenile,3,75.0000,3,1,0"),
         "{opt1_row}"
     );
+    // A draft that only bears the statute's name is compared as a draft: nothing is added and
+    // nothing counted beside it (the platform applies the shipped statute, not the draft).
+    let mut draft = presets::get("cn-juvenile").unwrap().clone();
+    draft.meta.version = "draft".into();
+    let mut with_draft = vec![presets::get("cn-minor-opt1").unwrap().clone(), draft];
+    assert!(!fengcun_simulate::add_juvenile_statute(&mut with_draft));
+    assert_eq!(with_draft.len(), 2);
+    let result = run(&with_draft, as_of, &mut input.as_bytes(), 1, &mut |_| {}).unwrap();
+    let drafted = Comparison::new(&with_draft, as_of, &result);
+    assert!(drafted.policies.iter().all(|p| p.with_statute.is_none()));
     // Compared alone (the statute not given), nothing is counted beside it.
     let alone = [presets::get("cn-minor-opt1").unwrap().clone()];
     let result = run(&alone, as_of, &mut input.as_bytes(), 1, &mut |_| {}).unwrap();

@@ -33,9 +33,10 @@ pub struct Args {
     /// Charges shown in the table (all are in the CSV).
     #[arg(long, default_value_t = 15)]
     top: usize,
-    /// Compare the policies alone: without this, the juvenile statute (`cn-juvenile`, CPL art.
-    /// 286), in force beside every criminal policy, is compared too, and each criminal policy is
-    /// also counted as the platform applies it, beside the statute.
+    /// Do not add the juvenile statute: without this, the statute (`cn-juvenile`, CPL art. 286),
+    /// in force beside every criminal policy, is compared too, and each criminal policy is also
+    /// counted as the platform applies it, beside the statute. (Given with `--policy`, it is
+    /// compared, and counted beside the others, all the same.)
     #[arg(long)]
     without_juvenile_statute: bool,
     /// Record-facts NDJSON; `-` for standard input.

@@ -175,10 +175,15 @@ pub(crate) const PAGE_TEXTS: &[(&str, &str, &str)] = &[
     ),
     (
         "sim.with_statute_intro",
-        "平台对每条犯罪记录同时适用《刑事诉讼法》第二百八十六条（cn-juvenile）：该法定封存所封存的记录无论采用哪种方案均予封存。下表为各方案与之并行时的实际封存人数；“仅因法定封存”为方案本身不封存、而因未成年人犯罪记录封存而封存的有罪判决人数。",
+        "平台对每条犯罪记录同时适用《刑事诉讼法》第二百八十六条（cn-juvenile）：该法定封存所封存的记录无论采用哪种方案均予封存。下表为各方案与之并行时将封存的人数（含今后到期封存的）；“仅因法定封存”为方案本身不封存、而因未成年人犯罪记录封存而封存的有罪判决人数。",
         "The platform applies Criminal Procedure Law art. 286 (cn-juvenile) to every criminal record beside the policy in force: what the statute seals is sealed whichever option is adopted. This table gives each option's figures as the platform would apply it; \"statute only\" counts the convictions the option alone would not seal and the juvenile statute does.",
     ),
     ("sim.by_statute_only", "仅因法定封存", "Statute only"),
+    (
+        "sim.non_conviction_sealed_beside",
+        "未定罪记录中将封存",
+        "Non-conviction records sealed",
+    ),
     ("sim.by_band", "按刑罚档次", "By sentence band"),
     (
         "sim.by_charge",
