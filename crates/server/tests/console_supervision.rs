@@ -112,3 +112,78 @@ async fn a_supervisor_reviews_a_flag_on_the_console() {
     assert_eq!(reviewed[0]["outcome"], "no_issue");
     server.stop();
 }
+
+/// After a restart the supervision takes up the state its rounds saved, over the signed log, and
+/// reads on from there (at ten million entries, reading the log again took minutes): the flags
+/// are those of a server that never stopped. A saved state claiming more of the log than there
+/// is, is not taken up (the log is read from its beginning, as before).
+#[tokio::test]
+async fn the_supervision_resumes_after_a_restart_from_its_saved_state() {
+    let server = start_with("supervision-restart", &KEYS, USERS).await;
+    let person = server.store.person_key(&format!("id:{SEALED}"));
+    let run_of = |actor: &str| -> Vec<AuditEvent> {
+        (0..3)
+            .map(|_| {
+                AuditEvent::new(AuditKind::Lookup, actor, "no_record")
+                    .purpose("case_handling")
+                    .subject(person.clone())
+                    .detail(json!({"by": "id_number", "shown": 0, "withheld": 1, "role": "clerk", "agency": null}))
+            })
+            .collect()
+    };
+    let now = server.clock.now();
+    server
+        .store
+        .audit(&run_of("user:clerk-zhang"), now)
+        .await
+        .unwrap();
+    server.clock.set(now + jiff::SignedDuration::from_hours(1));
+    let state = &server.running.state;
+    assert_eq!(fengcun_server::supervision::round(state).await.unwrap(), 1);
+    let (saved_at, saved) = server
+        .store
+        .supervision_state()
+        .await
+        .unwrap()
+        .expect("saved");
+    let log_size = server.store.audit_entries(0, 100_000).await.unwrap().len() as u64;
+    assert_eq!(saved_at, log_size, "saved after reading the whole log");
+
+    // Restarted: a second clerk's run; the first round after the start takes the state up.
+    let clock = server.clock.clone();
+    // The same configuration: its database, and the signing key kept beside it.
+    let config = (*server.running.state.config).clone();
+    let server = server.restarted(config.clone(), clock).await;
+    let now = server.clock.now();
+    server
+        .store
+        .audit(&run_of("user:clerk-li"), now)
+        .await
+        .unwrap();
+    server.clock.set(now + jiff::SignedDuration::from_hours(1));
+    let state = &server.running.state;
+    assert_eq!(
+        fengcun_server::supervision::round(state).await.unwrap(),
+        1,
+        "the second run only: the first is kept already"
+    );
+    assert_eq!(state.supervision.resumed_from().await, Some(saved_at));
+    let flags = server.store.flags(false).await.unwrap();
+    let subjects: Vec<&str> = flags.iter().map(|f| f.subject.as_str()).collect();
+    assert_eq!(subjects, ["user:clerk-zhang", "user:clerk-li"]);
+
+    // A state claiming more of the log than there is: not taken up; the log is read again and
+    // finds the same flags (kept once).
+    server
+        .store
+        .put_supervision_state(log_size + 1_000, &saved, server.clock.now())
+        .await
+        .unwrap();
+    let clock = server.clock.clone();
+    let server = server.restarted(config, clock).await;
+    let state = &server.running.state;
+    assert_eq!(fengcun_server::supervision::round(state).await.unwrap(), 0);
+    assert_eq!(state.supervision.resumed_from().await, None);
+    assert_eq!(server.store.flags(false).await.unwrap().len(), 2);
+    server.stop();
+}

@@ -68,6 +68,17 @@ pub trait AuditStore: Send + Sync {
     /// Keeps flags not kept yet (by id); returns how many were new.
     async fn put_flags(&self, flags: &[FlagRow]) -> Result<usize, StoreError>;
 
+    /// The supervision engine's saved state and how far into the log it had read, if saved.
+    async fn supervision_state(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError>;
+
+    /// Saves the supervision engine's state, read up to `next_seq` (replacing the last saved).
+    async fn put_supervision_state(
+        &self,
+        next_seq: u64,
+        state: &[u8],
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError>;
+
     /// Kept flags, oldest period first: all, or only the open ones.
     async fn flags(&self, open_only: bool) -> Result<Vec<FlagRow>, StoreError>;
 

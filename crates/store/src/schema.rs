@@ -53,6 +53,10 @@ const SQLITE: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0023_certificates.sql"),
     ),
     (24, include_str!("../migrations/sqlite/0024_enrolments.sql")),
+    (
+        25,
+        include_str!("../migrations/sqlite/0025_supervision_state.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_core.sql")),
@@ -104,6 +108,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         24,
         include_str!("../migrations/postgres/0024_enrolments.sql"),
+    ),
+    (
+        25,
+        include_str!("../migrations/postgres/0025_supervision_state.sql"),
     ),
 ];
 

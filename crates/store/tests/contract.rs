@@ -6076,6 +6076,35 @@ async fn activation_codes_open_their_account_once_before_they_expire() {
     )));
 }
 
+/// The supervision engine's saved state: none at first, then the last one saved, whole.
+#[tokio::test]
+async fn the_supervision_state_is_kept_as_the_last_round_saved_it() {
+    use fengcun_store::prelude::AuditStore;
+    for store in stores("supervision_state").await {
+        let now: jiff::Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();
+        assert_eq!(store.supervision_state().await.unwrap(), None);
+        let first: Vec<u8> = (0..=255u8).collect();
+        store.put_supervision_state(10, &first, now).await.unwrap();
+        assert_eq!(
+            store.supervision_state().await.unwrap(),
+            Some((10, first.clone()))
+        );
+        let second = b"{\"next\":5000000000}".repeat(1000);
+        store
+            .put_supervision_state(5_000_000_000, &second, now)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.supervision_state().await.unwrap(),
+            Some((5_000_000_000, second))
+        );
+    }
+    let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!(
+        "fengcun-contract-{}-supervision_state",
+        std::process::id()
+    )));
+}
+
 /// An enrolment opened by one clerk is confirmed by another of its counter, once, before it
 /// expires, for the person it was opened for; only the confirmation stores a code. A refused
 /// confirmation writes nothing: no code, no audit entry, the enrolment still waiting.

@@ -67,7 +67,7 @@ pub fn month_start(month: i64) -> i64 {
 }
 
 /// Working hours and the days that are (not) working days: calendar.toml.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Calendar {
     /// Minutes since midnight: [start, end).
     hours: (u32, u32),

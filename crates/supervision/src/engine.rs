@@ -100,27 +100,27 @@ impl Flag {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 struct Pending {
     due: i64,
     flag: Flag,
 }
 
 /// Requests and grants seen so far: whom they are about.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct Index {
     requests: HashMap<String, Request>,
     grants: HashMap<String, GrantInfo>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 struct Request {
     person: Option<String>,
     requester: String,
     agency: Option<String>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 struct GrantInfo {
     approved_at: i64,
     approval: u64,
@@ -170,7 +170,7 @@ impl Index {
 }
 
 /// Who did something in a window, and to whom.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct Acc {
     role: String,
     agency: String,
@@ -223,13 +223,37 @@ fn add_for(windows: &mut Windows<String>, w: i64, e: &Entry, subject: &str) {
         }
     }
 }
+/// Windows keyed by pairs, written as a list (a JSON map's keys are strings only).
+mod pair_windows {
+    use super::{Acc, HashMap, Windows};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    type Key = (String, String);
+
+    pub fn serialize<S: Serializer>(windows: &Windows<Key>, out: S) -> Result<S::Ok, S::Error> {
+        let list: Vec<(i64, Vec<(&Key, &Acc)>)> = windows
+            .iter()
+            .map(|(w, accs)| (*w, accs.iter().collect()))
+            .collect();
+        list.serialize(out)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(input: D) -> Result<Windows<Key>, D::Error> {
+        let list: Vec<(i64, Vec<(Key, Acc)>)> = Vec::deserialize(input)?;
+        Ok(list
+            .into_iter()
+            .map(|(w, accs)| (w, accs.into_iter().collect::<HashMap<Key, Acc>>()))
+            .collect())
+    }
+}
+
 /// Removes and returns the windows before `before`.
 fn closing<K>(windows: &mut Windows<K>, before: i64) -> Vec<(i64, HashMap<K, Acc>)> {
     let kept = windows.split_off(&before);
     std::mem::replace(windows, kept).into_iter().collect()
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 struct Volume {
     id: String,
     p: rules::Volume,
@@ -350,7 +374,7 @@ impl Volume {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 struct Hours {
     id: String,
     p: rules::Hours,
@@ -408,7 +432,7 @@ fn grant_person(e: &Entry, index: &Index) -> Option<String> {
     })
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 struct Run {
     start: i64,
     last: i64,
@@ -417,7 +441,7 @@ struct Run {
     sealed_only: u32,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 struct Fishing {
     id: String,
     p: rules::Fishing,
@@ -507,7 +531,7 @@ impl Fishing {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 struct Refused {
     at: i64,
     seq: u64,
@@ -515,7 +539,7 @@ struct Refused {
     agency: Option<String>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 struct Refusals {
     id: String,
     p: rules::Refusals,
@@ -613,7 +637,7 @@ impl Refusals {
 /// A decision: approver, approved or not, its entry, the person asked for.
 type Decided = (String, bool, u64, Option<String>);
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct Month {
     /// By requester: (approver, approved, seq, person).
     decisions: HashMap<String, Vec<Decided>>,
@@ -621,7 +645,7 @@ struct Month {
     agency_of: HashMap<String, String>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 struct Pairs {
     id: String,
     p: rules::Pairs,
@@ -714,11 +738,12 @@ impl Pairs {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 struct Grants {
     id: String,
     p: rules::Grants,
     late: HashSet<(String, String)>,
+    #[serde(with = "pair_windows")]
     open: Windows<(String, String)>,
     closed: i64,
 }
@@ -823,7 +848,7 @@ fn close_bursts(
     *closed = (*closed).max(before);
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 struct Certificates {
     id: String,
     p: rules::Certificates,
@@ -863,7 +888,7 @@ impl Certificates {
 /// Persons' accounts given activation codes at a counter: a code for an account already
 /// activated (the person's password set again by whoever holds the code) is flagged at once, and a
 /// clerk's hour of codes for many persons.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 struct Accounts {
     id: String,
     p: rules::Accounts,
@@ -936,7 +961,7 @@ impl Accounts {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 enum State {
     Volume(Volume),
     Hours(Hours),
@@ -948,8 +973,25 @@ enum State {
     Accounts(Accounts),
 }
 
+impl State {
+    /// The rule a state is of: its id and parameters (what a snapshot must have been taken
+    /// under to be taken up again).
+    fn rule(&self) -> (&str, Params) {
+        match self {
+            State::Volume(s) => (&s.id, Params::Volume(s.p.clone())),
+            State::Hours(s) => (&s.id, Params::Hours(s.p.clone())),
+            State::Fishing(s) => (&s.id, Params::Fishing(s.p.clone())),
+            State::Refusals(s) => (&s.id, Params::Refusals(s.p.clone())),
+            State::Pairs(s) => (&s.id, Params::Pairs(s.p.clone())),
+            State::Grants(s) => (&s.id, Params::Grants(s.p.clone())),
+            State::Certificates(s) => (&s.id, Params::Certificates(s.p.clone())),
+            State::Accounts(s) => (&s.id, Params::Accounts(s.p.clone())),
+        }
+    }
+}
+
 /// The rules' state over the entries pushed so far.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Engine {
     calendar: Calendar,
     states: Vec<State>,
@@ -1028,6 +1070,29 @@ impl Engine {
             pending: Vec::new(),
             next: 0,
         }
+    }
+
+    /// The engine as it stands, to be taken up again by [`Engine::restore`] after a restart
+    /// instead of reading the whole log again: the rules' parameters and every window, index and
+    /// flag not yet due, as JSON.
+    pub fn snapshot(&self) -> Result<Vec<u8>, serde_json::Error> {
+        serde_json::to_vec(self)
+    }
+
+    /// The engine of a [`Engine::snapshot`], if it was taken under `rules` (the same rules, with
+    /// the same parameters and calendar, in the same order); `None` otherwise — the caller then
+    /// reads the log from its start, as the rules now say.
+    pub fn restore(rules: &RuleSet, snapshot: &[u8]) -> Option<Engine> {
+        let engine: Engine = serde_json::from_slice(snapshot).ok()?;
+        let fresh = Engine::new(rules);
+        let same_rules = engine.calendar == fresh.calendar
+            && engine.states.len() == fresh.states.len()
+            && engine
+                .states
+                .iter()
+                .zip(&fresh.states)
+                .all(|(a, b)| a.rule() == b.rule());
+        same_rules.then_some(engine)
     }
 
     /// The sequence number of the next entry to push (how far the log has been read).

@@ -2,7 +2,7 @@
 //! kind, title, reasoning and legal basis, and the parameters of its kind; calendar.toml for
 //! working hours and holidays.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::calendar::Calendar;
 
@@ -105,14 +105,14 @@ impl Params {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Window {
     Day,
     Week,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Volume {
     pub window: Window,
@@ -126,14 +126,14 @@ pub struct Volume {
     pub no_baseline_count: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Hours {
     pub min_persons: u32,
     pub include_grant_reads: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Fishing {
     pub max_gap_minutes: u32,
@@ -143,7 +143,7 @@ pub struct Fishing {
     pub excluded_purposes: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Refusals {
     pub min_refused: u32,
@@ -151,7 +151,7 @@ pub struct Refusals {
     pub follow_days: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Pairs {
     pub min_decisions: u32,
@@ -159,21 +159,21 @@ pub struct Pairs {
     pub min_approvers: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Grants {
     pub stale_days: u32,
     pub burst_persons: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Certificates {
     pub min_persons: u32,
 }
 
 /// Persons' accounts given activation codes at a counter.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Accounts {
     /// Distinct persons' codes from one clerk in one clock hour from which the hour is flagged.

@@ -1,6 +1,6 @@
 //! Each rule on a small hand-made log: what it flags, with which entries, and what it leaves.
 
-#![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 use fengcun_supervision::{Engine, Entry, Facts, Flag, Kind, RuleSet, evaluate};
 
@@ -63,8 +63,29 @@ impl Log {
     }
 }
 
+/// The flags of `log` certain by `until` — and the same, every test, when the engine is
+/// snapshotted and restored between every few entries, as a server restarting does
+/// (`Engine::snapshot`, `Engine::restore`), closing as it goes where the log is in time order.
 fn flags(log: &Log, until: i64) -> Vec<Flag> {
-    evaluate(&RuleSet::shipped().unwrap(), &log.0, until)
+    let rules = RuleSet::shipped().unwrap();
+    let once = evaluate(&rules, &log.0, until);
+    let in_order = log.0.windows(2).all(|w| w[0].at <= w[1].at);
+    let mut engine = Engine::new(&rules);
+    let mut pieces = Vec::new();
+    for chunk in log.0.chunks(23) {
+        for e in chunk {
+            engine.push(e);
+        }
+        if in_order {
+            pieces.extend(engine.close(chunk[0].at));
+        }
+        let snapshot = engine.snapshot().unwrap();
+        engine = Engine::restore(&rules, &snapshot).expect("taken under the same rules");
+    }
+    pieces.extend(engine.close(until));
+    fengcun_supervision::sort(&mut pieces);
+    assert_eq!(pieces, once, "restored from snapshots");
+    once
 }
 
 fn of<'a>(flags: &'a [Flag], rule: &str) -> Vec<&'a Flag> {
@@ -529,4 +550,21 @@ fn pushing_in_pieces_and_closing_often_gives_the_same_flags() {
     pieces.extend(engine.close(until));
     fengcun_supervision::sort(&mut pieces);
     assert_eq!(pieces, once);
+}
+
+#[test]
+fn a_snapshot_is_taken_up_only_under_the_rules_it_was_taken_under() {
+    let rules = RuleSet::shipped().unwrap();
+    let mut engine = Engine::new(&rules);
+    for e in &desk(60).0 {
+        engine.push(e);
+    }
+    let snapshot = engine.snapshot().unwrap();
+    let restored = Engine::restore(&rules, &snapshot).unwrap();
+    assert_eq!(restored.next_seq(), engine.next_seq());
+    // Other parameters: the snapshot is not theirs (the log is read again from its start).
+    let mut other = rules.clone();
+    other.rules.pop();
+    assert!(Engine::restore(&other, &snapshot).is_none());
+    assert!(Engine::restore(&rules, b"{not a snapshot").is_none());
 }

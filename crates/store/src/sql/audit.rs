@@ -694,6 +694,19 @@ impl AuditStore for crate::SqlStore {
         self.insert_flags(flags).await
     }
 
+    async fn supervision_state(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        self.read_supervision_state().await
+    }
+
+    async fn put_supervision_state(
+        &self,
+        next_seq: u64,
+        state: &[u8],
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        self.write_supervision_state(next_seq, state, now).await
+    }
+
     async fn flags(&self, open_only: bool) -> Result<Vec<crate::audit::FlagRow>, StoreError> {
         self.flag_rows(None, open_only).await
     }

@@ -46,6 +46,44 @@ fn from_row(r: Row) -> FlagRow {
 }
 
 impl crate::SqlStore {
+    pub(crate) async fn read_supervision_state(
+        &self,
+    ) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        let row: Option<(i64, Vec<u8>)> =
+            sqlx::query_as("SELECT next_seq, state FROM supervision_state WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|(next, state)| {
+            u64::try_from(next)
+                .map(|next| (next, state))
+                .map_err(|_| StoreError::Corrupt(format!("supervision_state.next_seq {next}")))
+        })
+        .transpose()
+    }
+
+    pub(crate) async fn write_supervision_state(
+        &self,
+        next_seq: u64,
+        state: &[u8],
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        let next = i64::try_from(next_seq)
+            .map_err(|_| StoreError::Corrupt(format!("supervision next_seq {next_seq}")))?;
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO supervision_state (id, next_seq, state, saved_at) VALUES (1, $1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET next_seq = excluded.next_seq, state = excluded.state, \
+             saved_at = excluded.saved_at",
+        )
+        .bind(next)
+        .bind(state)
+        .bind(ts(now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub(crate) async fn insert_flags(&self, flags: &[FlagRow]) -> Result<usize, StoreError> {
         let mut tx = self.begin_write().await?;
         let mut new = 0;
