@@ -415,7 +415,7 @@ async fn an_account_is_opened_by_two_clerks_never_by_one() {
     let (status, body) = confirm(&server, &wang, &opened, "11010519491231002X", "王其他").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(
-        body["message"].as_str().unwrap().starts_with("id_number:"),
+        body["message"].as_str().unwrap().starts_with("card:"),
         "{body}"
     );
     // Until it is confirmed, nothing opens the account: no code was ever made.
@@ -438,23 +438,40 @@ async fn an_account_is_opened_by_two_clerks_never_by_one() {
     let (status, body) = activate(&server, &code, SEALED, PASSWORD).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
-    // Enrolled now, under the card's name: another name is refused when opening and confirming.
-    let (status, body) = as_session(
-        &server,
-        &li,
-        reqwest::Method::POST,
-        "/api/v1/enrolments",
-        Some(&json!({"id_number": SEALED, "name": "别的名字"})),
-    )
-    .await;
+    // Enrolled now. Opening says nothing of the account (an opening with another name is
+    // taken); the second clerk's name must be the first clerk's, and the account's.
+    let renamed = open_enrolment(&server, &li, SEALED, "别的名字").await;
+    let (status, body) = confirm(&server, &wang, &renamed, SEALED, "别的名字").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("card: the name differs"),
+        "{body}"
+    );
     let late = open_enrolment(&server, &wang, SEALED, SEALED_NAME).await;
     let (status, body) = confirm(&server, &li, &late, SEALED, "别的名字").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(
-        body["message"].as_str().unwrap().starts_with("name:"),
+        body["message"].as_str().unwrap().starts_with("card:"),
         "{body}"
     );
+    // Guessing is not checking: the third confirmation that does not match closes the enrolment.
+    let guessed = open_enrolment(&server, &wang, "110105200801010014", "赵另外").await;
+    for n in 1..=3 {
+        let (status, body) = confirm(
+            &server,
+            &li,
+            &guessed,
+            "110105200801010014",
+            &format!("赵{n}"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{n}: {body}");
+    }
+    let (status, body) = confirm(&server, &li, &guessed, "110105200801010014", "赵另外").await;
+    assert_eq!(status, StatusCode::CONFLICT, "closed: {body}");
     // Not confirmed within 24 hours: expired; the account keeps its password.
     at(&server, "2026-06-02T02:00:01Z");
     // (A console session lasts less than a day: the clerk logs in again.)
@@ -472,24 +489,44 @@ async fn an_account_is_opened_by_two_clerks_never_by_one() {
     );
     login(&server, SEALED, PASSWORD).await;
 
-    // One clerk cannot flood the counter's list.
-    for _ in 0..fengcun_server::service::portal::MAX_WAITING_PER_CLERK {
-        open_enrolment(&server, &li, SEALED, SEALED_NAME).await;
-    }
-    let (status, body) = as_session(
-        &server,
-        &li,
-        reqwest::Method::POST,
-        "/api/v1/enrolments",
-        Some(&json!({"id_number": SEALED, "name": SEALED_NAME})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    // The activation page's language switch comes back to it.
+    let switched = server
+        .http
+        .get(format!("{}/console/lang/en?back=/activate", server.base))
+        .send()
+        .await
+        .unwrap();
+    // (This client keeps no cookies: the page it lands on is the activation page itself.)
+    assert_eq!(switched.url().path(), "/activate");
+    // One clerk cannot flood the counter's list, not even with requests sent all at once.
+    let max = fengcun_server::service::portal::MAX_WAITING_PER_CLERK;
+    let card = json!({"id_number": SEALED, "name": SEALED_NAME});
+    let sent = (0..max + 5).map(|_| {
+        as_session(
+            &server,
+            &li,
+            reqwest::Method::POST,
+            "/api/v1/enrolments",
+            Some(&card),
+        )
+    });
+    let answers = futures_util::future::join_all(sent).await;
+    let created = answers
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::CREATED)
+        .count();
+    assert_eq!(created, max, "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|(status, _)| [StatusCode::CREATED, StatusCode::CONFLICT].contains(status)),
+        "{answers:?}"
+    );
 
     let log = server.audit_log(AUDITOR).await;
     assert_eq!(
         entries(&log, "user_changed", "enrolment_opened").len(),
-        2 + fengcun_server::service::portal::MAX_WAITING_PER_CLERK
+        4 + fengcun_server::service::portal::MAX_WAITING_PER_CLERK
     );
     let accounts = entries(&log, "user_changed", "created")
         .into_iter()
@@ -508,7 +545,16 @@ async fn an_account_is_opened_by_two_clerks_never_by_one() {
     let key = "a counter's enrolment is opened and confirmed by clerks logged in as themselves, not with a key";
     assert_eq!(
         refusals,
-        ["same_clerk", key, "other_person", "account_differs"]
+        [
+            "same_clerk",
+            key,
+            "other_person",
+            "account_differs",
+            "other_person",
+            "other_person",
+            "other_person",
+            "other_person"
+        ]
     );
     assert_eq!(
         entries(&log, "forbidden", "enrol person").len(),
@@ -900,6 +946,17 @@ async fn the_portal_in_a_browser() {
         sealed,
         "您的这条记录已于2024年3月12日封存，依据最高人民法院咨询委员会第六调研组《建立轻微犯罪记录封存制度的调研报告》第一种意见（研究方案，尚非有效法律文件）：自判决生效之日起自动封存（调研报告二(四)：自动封存，以刑事程序终结为节点）。"
     );
+    // The English switch says it in English, with the basis in the law's own words.
+    browser.go("/console/lang/en?back=/console/me").await;
+    let english = browser
+        .text(&format!("#record-{SEALED_CASE} .explanation"))
+        .await;
+    assert!(
+        english.starts_with("This record of yours was sealed on 12 March 2024, on the basis of: ")
+            && english.contains("第一种意见"),
+        "{english}"
+    );
+    browser.go("/console/lang/zh?back=/console/me").await;
     // Who decided it, by the name a person knows the court by.
     let card = browser.text(&format!("#record-{SEALED_CASE}")).await;
     assert!(

@@ -129,13 +129,27 @@ pub trait AccessStore: Send + Sync {
     ) -> Result<(), StoreError>;
 
     /// Opens an enrolment at a counter (docs/person.md, "Two clerks"), with its audit: it waits
-    /// for a second clerk of the same agency, and no activation code exists until then.
+    /// for a second clerk of the same agency, and no activation code exists until then. False,
+    /// writing nothing, when its clerk has `max_waiting` enrolments waiting already (counted and
+    /// inserted as one: requests sent at once cannot pass the bound together).
     async fn put_enrolment(
         &self,
         enrolment: &EnrolmentRow,
+        max_waiting: usize,
         audit: &[AuditEvent],
         now: jiff::Timestamp,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
+
+    /// Counts a confirmation of a waiting enrolment refused for another number or name, with its
+    /// audit; at `closing_at` refusals the enrolment is closed (it expires now). The count.
+    async fn refuse_enrolment(
+        &self,
+        enrolment_id: &str,
+        agency: &str,
+        closing_at: u32,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<u32, StoreError>;
 
     /// The enrolment `enrolment_id` of `agency`, whatever its state, and whether it was
     /// confirmed; `None` for one never opened or of another agency.
@@ -156,7 +170,8 @@ pub trait AccessStore: Send + Sync {
     /// The second clerk confirms the enrolment `enrolment_id` of `agency` for the person
     /// `person_key`: if it is waiting, not expired at `now`, of that person and opened by another
     /// clerk than `confirmer`, marks it confirmed, stores `code` (ending the account's earlier
-    /// codes, as [`AccessStore::put_activation`]) and writes `audit`, in one transaction.
+    /// codes, as [`AccessStore::put_activation`], and closing the person's other enrolments still
+    /// waiting) and writes `audit`, in one transaction.
     /// Otherwise nothing is written and the answer says why (an enrolment of another agency is
     /// [`Confirmation::Unknown`], as one never opened).
     async fn confirm_enrolment(
@@ -315,7 +330,9 @@ pub struct EnrolmentRow {
     pub enrolment_id: String,
     pub username: String,
     pub person_key: String,
-    /// The agency of the counter: only its clerks see and confirm it.
+    /// A keyed digest of the name the first clerk typed: the second clerk's must be the same.
+    pub name_digest: String,
+    /// The counter (agency and kind): only its clerks see and confirm it.
     pub agency: String,
     /// The clerk who opened it (`user:NAME`), who may not confirm it.
     pub created_by: String,

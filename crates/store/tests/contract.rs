@@ -6125,6 +6125,7 @@ async fn an_enrolment_is_confirmed_once_by_a_second_clerk_of_its_counter() {
             enrolment_id: id.into(),
             username: "p-person".into(),
             person_key: key.clone(),
+            name_digest: "digest-of-the-name".into(),
             agency: agency.into(),
             created_by: "user:li".into(),
             created_at: at,
@@ -6140,25 +6141,49 @@ async fn an_enrolment_is_confirmed_once_by_a_second_clerk_of_its_counter() {
             expires_at: later(72),
         };
         let entry = |outcome: &str| [AuditEvent::new(AuditKind::UserChanged, "counter", outcome)];
+        let open = |e: EnrolmentRow, at: jiff::Timestamp| {
+            let store = &store;
+            async move {
+                store
+                    .put_enrolment(&e, 2, &entry("enrolment_opened"), at)
+                    .await
+                    .unwrap()
+            }
+        };
         let first = enrolment("EN-FIRST", "110105-ga", now);
-        store
-            .put_enrolment(&first, &entry("enrolment_opened"), now)
-            .await
-            .unwrap();
-        store
-            .put_enrolment(
-                &enrolment("EN-COURT", "110105-fy", later(1)),
-                &entry("enrolment_opened"),
-                later(1),
-            )
-            .await
-            .unwrap();
+        assert!(open(first.clone(), now).await);
+        // Another person's, at the court's counter.
+        let court = EnrolmentRow {
+            username: "p-other".into(),
+            person_key: other.clone(),
+            ..enrolment("EN-COURT", "110105-fy", later(1))
+        };
+        assert!(open(court, later(1)).await);
+        // At most two waiting for this clerk at this counter: a third is refused, writing nothing.
+        assert!(open(enrolment("EN-SECOND", "110105-ga", now), now).await);
+        assert!(!open(enrolment("EN-THIRD", "110105-ga", now), now).await);
+        let waiting = |agency: &'static str, at: jiff::Timestamp| {
+            let store = &store;
+            async move {
+                store
+                    .waiting_enrolments(agency, at)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|e| e.enrolment_id)
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(
+            waiting("110105-ga", later(2)).await,
+            ["EN-FIRST", "EN-SECOND"]
+        );
         assert_eq!(
             store
                 .waiting_enrolments("110105-ga", later(2))
                 .await
-                .unwrap(),
-            vec![first.clone()]
+                .unwrap()[0],
+            first
         );
         let confirm = |id: &'static str,
                        agency: &'static str,
@@ -6236,13 +6261,11 @@ async fn an_enrolment_is_confirmed_once_by_a_second_clerk_of_its_counter() {
             );
         }
         assert_eq!(
-            store
-                .waiting_enrolments("110105-ga", later(2))
-                .await
-                .unwrap(),
-            vec![first.clone()]
+            waiting("110105-ga", later(2)).await,
+            ["EN-FIRST", "EN-SECOND"]
         );
-        // Confirmed by the second clerk: the code is stored, once; the enrolment leaves the list.
+        // Confirmed by the second clerk: the code is stored, once; the enrolment leaves the list,
+        // and so does the same person's other one (it would set the password again).
         assert_eq!(
             confirm(
                 "EN-FIRST",
@@ -6267,20 +6290,24 @@ async fn an_enrolment_is_confirmed_once_by_a_second_clerk_of_its_counter() {
             .await,
             Confirmation::Done
         );
-        assert_eq!(
-            store
-                .waiting_enrolments("110105-ga", later(2))
-                .await
-                .unwrap(),
-            vec![]
-        );
-        // Expired: the court's, confirmed a second after its 24 hours.
-        assert_eq!(
-            store
-                .waiting_enrolments("110105-fy", later(25))
-                .await
-                .unwrap(),
-            vec![]
+        assert!(waiting("110105-ga", later(2)).await.is_empty());
+        // Refusals for another number or name are counted; the third closes the enrolment.
+        let refuse = |hours: i64| {
+            let store = &store;
+            async move {
+                store
+                    .refuse_enrolment("EN-COURT", "110105-fy", 3, &entry("refused"), later(hours))
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(refuse(2).await, 1);
+        assert_eq!(refuse(3).await, 2);
+        assert_eq!(waiting("110105-fy", later(4)).await, ["EN-COURT"]);
+        assert_eq!(refuse(4).await, 3);
+        assert!(
+            waiting("110105-fy", later(5)).await.is_empty(),
+            "closed at the third refusal"
         );
         assert_eq!(
             confirm(
@@ -6289,7 +6316,7 @@ async fn an_enrolment_is_confirmed_once_by_a_second_clerk_of_its_counter() {
                 "user:zhao",
                 "late",
                 key.clone(),
-                later(25)
+                later(5)
             )
             .await,
             Confirmation::Expired
@@ -6298,7 +6325,15 @@ async fn an_enrolment_is_confirmed_once_by_a_second_clerk_of_its_counter() {
         let outcomes: Vec<&str> = log.iter().map(|e| e.outcome.as_str()).collect();
         assert_eq!(
             outcomes,
-            ["enrolment_opened", "enrolment_opened", "activation_code"]
+            [
+                "enrolment_opened",
+                "enrolment_opened",
+                "enrolment_opened",
+                "activation_code",
+                "refused",
+                "refused",
+                "refused"
+            ]
         );
     }
     let _ = std::fs::remove_dir_all(

@@ -17,7 +17,7 @@ use crate::service::portal::{
     MyCertificates, MyRecords, WaitingEnrolment,
 };
 
-/// Open a person's enrolment at a counter (a public-security or court clerk, the identity card in hand): their account, disabled; no activation code yet — a second clerk of the counter confirms it
+/// Open a person's enrolment at a counter (a public-security or court clerk, the identity card in hand): no account and no activation code yet — a second clerk of the counter confirms it
 #[utoipa::path(post, path = "/api/v1/enrolments", tag = "portal", request_body = EnrolRequest,
     responses((status = 201, description = "The enrolment, waiting for a second clerk", body = EnrolmentOpened), Errors))]
 pub async fn enrol(

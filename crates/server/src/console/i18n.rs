@@ -164,6 +164,8 @@ impl Lang {
                     (true, true) => format!("「{label}」有误：{detail}"),
                     // The service's own words, as the technical detail.
                     (true, false) => format!("「{label}」有误（{detail}）"),
+                    // The rule says it all (至少12个字符, twice, said nothing more).
+                    (false, true) if detail == rule => format!("「{label}」有误：{rule}"),
                     (false, _) => format!("「{label}」有误：{rule}（{detail}）"),
                 }
             }
@@ -268,9 +270,30 @@ fn detail_in_chinese(detail: &str) -> Option<String> {
         "differs from the name this person was enrolled with" => {
             Some("与此人登记时的姓名不一致".to_owned())
         }
-        "not the person this enrolment was opened for; check the identity card" => {
-            Some("不是此登记所登记的人员，请核对身份证件".to_owned())
+        "not the number and name this enrolment was opened with; check the identity card" => {
+            Some("与登记时的身份证号和姓名不一致，请核对身份证件".to_owned())
         }
+        "not the number and name this enrolment was opened with; the enrolment is closed after three such refusals: open a new one" => {
+            Some(
+                "与登记时的身份证号和姓名不一致；三次核对不符，此登记已关闭，请重新登记".to_owned(),
+            )
+        }
+        "the name differs from the name this person was enrolled with" => {
+            Some("姓名与此人开通账户时的姓名不一致".to_owned())
+        }
+        "10 enrolments of yours wait for a second clerk; have them confirmed (or let them expire) first" => {
+            Some("您已有10条登记待第二位窗口人员核对，请先完成核对（或待其过期）".to_owned())
+        }
+        "not a valid activation code for this identity number" => {
+            Some("不是此身份证号的有效激活码".to_owned())
+        }
+        "used already (or replaced by a newer one); ask the counter for a new code" => {
+            Some("已使用（或已被新的激活码取代），请到柜台重新领取".to_owned())
+        }
+        "expired (valid 72 hours); ask the counter for a new code" => {
+            Some("已过期（有效期72小时），请到柜台重新领取".to_owned())
+        }
+        "the activation code printed at the counter" => Some("请输入柜台打印的激活码".to_owned()),
         "confirmed already; a new code needs a new enrolment" => {
             Some("已核对并生成过激活码；如需新的激活码，请重新登记".to_owned())
         }
@@ -379,6 +402,7 @@ pub(crate) const TEXTS: &[(&str, &str, &str)] = &[
     ("field.case_code", "案件编号", "Case code"),
     ("field.name", "姓名", "Name"),
     ("field.enrolment", "登记", "Enrolment"),
+    ("field.card", "身份证件", "Identity card"),
     ("field.key_name", "密钥名称", "Key name"),
     ("field.owner", "所属用户", "Owner"),
     ("field.purpose", "查询目的", "Purpose"),

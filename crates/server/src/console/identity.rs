@@ -170,9 +170,10 @@ pub async fn keep_language(
 
 /// The cookie of the chosen language and the way back to the page it was chosen on.
 fn language_chosen(lang: Lang, back: &str) -> Response {
-    // Only a console page of this site, and only characters a Location header may hold (a
-    // control character in it once made the answer a 500).
-    let back = if back.starts_with("/console/")
+    // Only a console page of this site (or the public activation page, which has the switch
+    // too), and only characters a Location header may hold (a control character in it once made
+    // the answer a 500).
+    let back = if (back.starts_with("/console/") || back == "/activate")
         && !back.contains("//")
         && back.bytes().all(|b| b.is_ascii_graphic())
     {

@@ -34,6 +34,7 @@ pub async fn records(State(state): State<AppState>, page: Page) -> Response {
                 for record in &mut mine.records {
                     record.kind_text = page.ctx.code_text("timeline.kind", &record.designation);
                     record.state_text = page.ctx.code_text("state", &record.state);
+                    record.explanation = explanation_in_english(record, page.lang);
                 }
             }
             render(&RecordsPage {
@@ -42,6 +43,70 @@ pub async fn records(State(state): State<AppState>, page: Page) -> Response {
             })
         }
         Err(error) => page.service_error(&error),
+    }
+}
+
+/// The person's sentence about a record, in English, from the same facts the service's Chinese
+/// sentence is made of: the state and its date in English, the legal bases, rules and facts as
+/// the policy and the law word them (in Chinese: they are the law's own words).
+fn explanation_in_english(record: &MyRecord, lang: Lang) -> String {
+    let noun = if record.designation == "violation" {
+        "violation record"
+    } else {
+        "record"
+    };
+    let date = record
+        .state_date
+        .as_deref()
+        .and_then(|d| fengcun_domain::date::parse_date(d).ok())
+        .map(|d| lang.date(d));
+    let basis = if record.basis.is_empty() {
+        String::new()
+    } else {
+        format!(", on the basis of: {}", record.basis.join("; "))
+    };
+    match (record.state.as_str(), date) {
+        ("sealed", Some(date)) => format!("This {noun} of yours was sealed on {date}{basis}."),
+        ("pending_seal", Some(date)) => {
+            format!(
+                "This {noun} of yours qualifies for sealing and will be sealed on {date}{basis}."
+            )
+        }
+        ("pending_seal", None) => format!(
+            "This {noun} of yours qualifies for sealing; the date follows once the decision takes effect{basis}."
+        ),
+        ("not_eligible", _) if record.missing.is_empty() => {
+            let rules: Vec<String> = record
+                .failed_rules
+                .iter()
+                .map(|r| format!("{} ({})", r.text, r.basis))
+                .collect();
+            if rules.is_empty() {
+                format!("This {noun} of yours does not meet the sealing policy's conditions.")
+            } else {
+                format!(
+                    "This {noun} of yours does not qualify for sealing: {}.",
+                    rules.join("; ")
+                )
+            }
+        }
+        ("unsealed" | "revoked", Some(date)) => {
+            format!("The seal on this {noun} of yours was lifted on {date}{basis}.")
+        }
+        _ if !record.missing.is_empty() => {
+            let missing: Vec<String> = record
+                .missing
+                .iter()
+                .map(|m| format!("{} (to be supplied by {})", m.name, m.supplier))
+                .collect();
+            format!(
+                "Whether this {noun} of yours is sealed cannot be decided yet: missing {}.",
+                missing.join(", ")
+            )
+        }
+        _ => format!(
+            "The case of this {noun} is not closed yet; once its outcome takes effect, the platform decides under the sealing policy whether to seal it."
+        ),
     }
 }
 

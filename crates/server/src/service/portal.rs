@@ -162,12 +162,26 @@ pub async fn counter_only(state: &AppState, caller: &Caller) -> Result<()> {
 /// The counter a clerk serves at, whose enrolments they see and confirm: their agency, or, for
 /// a clerk configured without one, every clerk of their kind.
 fn counter_of(caller: &Caller) -> String {
-    match (&caller.agency, caller.kind) {
-        (Some(agency), _) => agency.clone(),
-        (None, Some(kind)) => format!("({})", kind.code()),
-        (None, None) => "()".into(),
+    // The kind too: a clerk of another kind given the same agency code by mistake serves at
+    // another counter.
+    let kind = caller.kind.map_or("", |kind| kind.code());
+    match &caller.agency {
+        Some(agency) => format!("{agency} ({kind})"),
+        None => format!("({kind})"),
     }
 }
+
+/// A keyed digest of the name as typed at the counter for this person: the enrolment keeps it,
+/// never the name, and the second clerk's must be the same.
+fn name_digest(state: &AppState, card: &CardRead) -> String {
+    state
+        .store
+        .person_key(&format!("enrolment-name:{}:{}", card.person_key, card.name))
+}
+
+/// Refusals of one enrolment's confirmation (another number or name) after which it is closed:
+/// the second clerk has the card in hand, and guessing is not checking.
+pub const REFUSALS_CLOSING_AN_ENROLMENT: u32 = 3;
 
 fn new_enrolment_id() -> String {
     let bytes = fengcun_crypto::random_bytes::<10>();
@@ -227,20 +241,9 @@ pub async fn enrol(
     clerk_in_person(state, caller, "enrol person").await?;
     let card = read_card(state, &request)?;
     let now = state.clock.now();
-    check_account(state, &card).await?;
+    // Whether the person has an account, and under which name, is not said here: the second
+    // clerk, with the card, learns it when confirming.
     let counter = counter_of(caller);
-    let mine = state
-        .store
-        .waiting_enrolments(&counter, now)
-        .await?
-        .iter()
-        .filter(|w| w.created_by == caller.name)
-        .count();
-    if mine >= MAX_WAITING_PER_CLERK {
-        return Err(ServiceError::Conflict(format!(
-            "enrolment: {mine} enrolments of yours wait for a second clerk; have them confirmed (or let them expire) first"
-        )));
-    }
     let expires_at = now
         .checked_add(jiff::SignedDuration::from_hours(CONFIRMATION_HOURS))
         .map_err(|e| ServiceError::Invalid(e.to_string()))?;
@@ -248,6 +251,7 @@ pub async fn enrol(
         enrolment_id: new_enrolment_id(),
         username: card.username.clone(),
         person_key: card.person_key.clone(),
+        name_digest: name_digest(state, &card),
         agency: counter,
         created_by: caller.name.clone(),
         created_at: now,
@@ -259,7 +263,15 @@ pub async fn enrol(
             json!({"person": card.person_key, "enrolment": enrolment.enrolment_id,
             "expires_at": expires_at.to_string(), "agency": caller.agency}),
         );
-    state.store.put_enrolment(&enrolment, &[entry], now).await?;
+    if !state
+        .store
+        .put_enrolment(&enrolment, MAX_WAITING_PER_CLERK, &[entry], now)
+        .await?
+    {
+        return Err(ServiceError::Conflict(format!(
+            "enrolment: {MAX_WAITING_PER_CLERK} enrolments of yours wait for a second clerk; have them confirmed (or let them expire) first"
+        )));
+    }
     Ok(EnrolmentOpened {
         confirm: format!("/api/v1/enrolments/{}/confirmation", enrolment.enrolment_id),
         enrolment: enrolment.enrolment_id,
@@ -277,7 +289,7 @@ async fn check_account(state: &AppState, card: &CardRead) -> Result<Option<UserR
         {
             if user.name.as_deref() != Some(card.name.as_str()) {
                 return Err(ServiceError::Invalid(
-                    "name: differs from the name this person was enrolled with".into(),
+                    "card: the name differs from the name this person was enrolled with".into(),
                 ));
             }
             Ok(Some(user))
@@ -312,6 +324,10 @@ async fn make_account(
         .subject(format!("user:{}", card.username))
         .detail(json!({"role": "person", "person": card.person_key, "via": "counter", "agency": caller.agency}));
     if !state.store.add_user(&user, &[event], now).await? {
+        // Made meanwhile by another clerk's confirmation for the same person: theirs, then.
+        if check_account(state, card).await?.is_some() {
+            return Ok(());
+        }
         return Err(ServiceError::Conflict(format!(
             "username: `{}` is taken by another account",
             card.username
@@ -374,7 +390,9 @@ pub async fn confirm_enrolment(
         Confirmation::Expired
     } else if enrolment.created_by == caller.name {
         Confirmation::SameClerk
-    } else if enrolment.person_key != card.person_key {
+    } else if enrolment.person_key != card.person_key
+        || enrolment.name_digest != name_digest(state, &card)
+    {
         Confirmation::OtherPerson
     } else {
         Confirmation::Confirmed
@@ -448,10 +466,22 @@ pub async fn confirm_enrolment(
             Err(refuse_as(state, refused("same_clerk"), reason.into()).await?)
         }
         Confirmation::OtherPerson => {
-            state.store.audit(&[refused("other_person")], now).await?;
+            let refusals = state
+                .store
+                .refuse_enrolment(
+                    enrolment_id,
+                    &counter,
+                    REFUSALS_CLOSING_AN_ENROLMENT,
+                    &[refused("other_person")],
+                    now,
+                )
+                .await?;
             Err(ServiceError::Invalid(
-                "id_number: not the person this enrolment was opened for; check the identity card"
-                    .into(),
+                if refusals >= REFUSALS_CLOSING_AN_ENROLMENT {
+                    "card: not the number and name this enrolment was opened with; the enrolment is closed after three such refusals: open a new one".into()
+                } else {
+                    "card: not the number and name this enrolment was opened with; check the identity card".into()
+                },
             ))
         }
     }

@@ -7,12 +7,17 @@ CREATE TABLE IF NOT EXISTS enrolments (
     enrolment_id    TEXT PRIMARY KEY,
     username        TEXT NOT NULL,
     person_key      TEXT NOT NULL,
+    -- A keyed digest of the name the first clerk typed (never the name): the second clerk's must
+    -- be the same.
+    name_digest     TEXT NOT NULL,
     agency          TEXT NOT NULL,
     created_by      TEXT NOT NULL,
     created_at      TEXT NOT NULL,
     expires_at      TEXT NOT NULL,
     confirmed_by    TEXT,
-    confirmed_at    TEXT
+    confirmed_at    TEXT,
+    -- Confirmations refused for another number or name: at the third the enrolment is closed.
+    refusals        INTEGER NOT NULL DEFAULT 0
 );
 -- The counter's list of enrolments waiting for the second clerk.
 CREATE INDEX IF NOT EXISTS enrolments_waiting ON enrolments (agency, created_at)

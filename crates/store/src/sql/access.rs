@@ -981,10 +981,24 @@ impl AccessStore for SqlStore {
     async fn put_enrolment(
         &self,
         enrolment: &crate::access::EnrolmentRow,
+        max_waiting: usize,
         audit: &[AuditEvent],
         now: jiff::Timestamp,
-    ) -> Result<(), StoreError> {
-        self.write_enrolment(enrolment, audit, now).await
+    ) -> Result<bool, StoreError> {
+        self.write_enrolment(enrolment, max_waiting, audit, now)
+            .await
+    }
+
+    async fn refuse_enrolment(
+        &self,
+        enrolment_id: &str,
+        agency: &str,
+        closing_at: u32,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<u32, StoreError> {
+        self.write_refusal(enrolment_id, agency, closing_at, audit, now)
+            .await
     }
 
     async fn enrolment(

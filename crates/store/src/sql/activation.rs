@@ -57,17 +57,39 @@ impl SqlStore {
     pub(crate) async fn write_enrolment(
         &self,
         enrolment: &EnrolmentRow,
+        max_waiting: usize,
         audit: &[AuditEvent],
         now: jiff::Timestamp,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
+        // Counted and inserted in one transaction, one clerk's at a time: SQLite's write
+        // transactions run one at a time; on PostgreSQL a lock on the clerk's name orders them.
+        if self.backend == crate::sql::Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind(format!("enrolments/{}", enrolment.created_by))
+                .execute(&mut *tx)
+                .await?;
+        }
+        let (waiting,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM enrolments WHERE agency = $1 AND created_by = $2 \
+             AND confirmed_at IS NULL AND expires_at > $3",
+        )
+        .bind(enrolment.agency.as_str())
+        .bind(enrolment.created_by.as_str())
+        .bind(ts(now))
+        .fetch_one(&mut *tx)
+        .await?;
+        if usize::try_from(waiting).unwrap_or(usize::MAX) >= max_waiting {
+            return Ok(false);
+        }
         self.insert_row(
             &mut tx,
-            "INSERT INTO enrolments (enrolment_id, username, person_key, agency, created_by, created_at, expires_at) VALUES",
+            "INSERT INTO enrolments (enrolment_id, username, person_key, name_digest, agency, created_by, created_at, expires_at) VALUES",
             [
                 Param::text(enrolment.enrolment_id.as_str()),
                 Param::text(enrolment.username.as_str()),
                 Param::text(enrolment.person_key.as_str()),
+                Param::text(enrolment.name_digest.as_str()),
                 Param::text(enrolment.agency.as_str()),
                 Param::text(enrolment.created_by.as_str()),
                 Param::text(ts(enrolment.created_at)),
@@ -78,7 +100,39 @@ impl SqlStore {
         .await?;
         self.append_audit(&mut tx, audit, now).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
+    }
+
+    pub(crate) async fn write_refusal(
+        &self,
+        enrolment_id: &str,
+        agency: &str,
+        closing_at: u32,
+        audit: &[AuditEvent],
+        now: jiff::Timestamp,
+    ) -> Result<u32, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let count: Option<(i64,)> = sqlx::query_as(
+            "UPDATE enrolments SET refusals = refusals + 1 \
+             WHERE enrolment_id = $1 AND agency = $2 AND confirmed_at IS NULL RETURNING refusals",
+        )
+        .bind(enrolment_id)
+        .bind(agency)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let count = count.map_or(0, |(n,)| u32::try_from(n).unwrap_or(u32::MAX));
+        if count >= closing_at {
+            sqlx::query(
+                "UPDATE enrolments SET expires_at = $1 WHERE enrolment_id = $2 AND expires_at > $1",
+            )
+            .bind(ts(now))
+            .bind(enrolment_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        self.append_audit(&mut tx, audit, now).await?;
+        tx.commit().await?;
+        Ok(count)
     }
 
     pub(crate) async fn read_waiting_enrolments(
@@ -87,7 +141,7 @@ impl SqlStore {
         now: jiff::Timestamp,
     ) -> Result<Vec<EnrolmentRow>, StoreError> {
         let rows: Vec<EnrolmentTuple> = sqlx::query_as(
-            "SELECT enrolment_id, username, person_key, agency, created_by, created_at, expires_at, confirmed_at \
+            "SELECT enrolment_id, username, person_key, name_digest, agency, created_by, created_at, expires_at, confirmed_at \
              FROM enrolments WHERE agency = $1 AND confirmed_at IS NULL AND expires_at > $2 \
              ORDER BY created_at, enrolment_id LIMIT 200",
         )
@@ -106,7 +160,7 @@ impl SqlStore {
         agency: &str,
     ) -> Result<Option<(EnrolmentRow, bool)>, StoreError> {
         let row: Option<EnrolmentTuple> = sqlx::query_as(
-            "SELECT enrolment_id, username, person_key, agency, created_by, created_at, expires_at, confirmed_at \
+            "SELECT enrolment_id, username, person_key, name_digest, agency, created_by, created_at, expires_at, confirmed_at \
              FROM enrolments WHERE enrolment_id = $1 AND agency = $2",
         )
         .bind(enrolment_id)
@@ -127,7 +181,7 @@ impl SqlStore {
     ) -> Result<Confirmation, StoreError> {
         let mut tx = self.begin_write().await?;
         let row: Option<EnrolmentTuple> = sqlx::query_as(
-            "SELECT enrolment_id, username, person_key, agency, created_by, created_at, expires_at, confirmed_at \
+            "SELECT enrolment_id, username, person_key, name_digest, agency, created_by, created_at, expires_at, confirmed_at \
              FROM enrolments WHERE enrolment_id = $1 AND agency = $2",
         )
         .bind(enrolment_id)
@@ -164,6 +218,17 @@ impl SqlStore {
         if confirmed != 1 {
             return Ok(Confirmation::Done);
         }
+        // The person's other enrolments still waiting end with it: a later confirmation of one
+        // would set the password just chosen again.
+        sqlx::query(
+            "UPDATE enrolments SET expires_at = $1 \
+             WHERE username = $2 AND confirmed_at IS NULL AND enrolment_id <> $3 AND expires_at > $1",
+        )
+        .bind(at.as_str())
+        .bind(code.username.as_str())
+        .bind(enrolment_id)
+        .execute(&mut *tx)
+        .await?;
         self.insert_activation(&mut tx, code, now).await?;
         self.append_audit(&mut tx, audit, now).await?;
         tx.commit().await?;
@@ -246,6 +311,7 @@ type EnrolmentTuple = (
     String,
     String,
     String,
+    String,
     Option<String>,
 );
 
@@ -255,6 +321,7 @@ fn enrolment_from_row(row: EnrolmentTuple) -> Result<(EnrolmentRow, bool), Store
         enrolment_id,
         username,
         person_key,
+        name_digest,
         agency,
         created_by,
         created_at,
@@ -272,6 +339,7 @@ fn enrolment_from_row(row: EnrolmentTuple) -> Result<(EnrolmentRow, bool), Store
             enrolment_id,
             username,
             person_key,
+            name_digest,
             agency,
             created_by,
             created_at,
