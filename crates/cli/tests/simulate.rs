@@ -240,3 +240,26 @@ fn a_bad_line_is_named_with_its_field_and_fails_the_run() {
     assert_eq!(json["policies"][0]["sealed"], 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Two policies of one name cannot be told apart in any table or file: refused, naming it.
+#[test]
+fn the_same_policy_twice_is_refused() {
+    let dir = temp_dir("twice");
+    synth(&dir, "1000", "3");
+    let out = fengcun(&[
+        "simulate",
+        "--policy",
+        "cn-minor-opt1",
+        "--policy",
+        "cn-minor-opt1",
+        "--out",
+        dir.join("report").to_str().unwrap(),
+        dir.join("records.ndjson").to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--policy: `cn-minor-opt1` is given twice"),
+        "{stderr}"
+    );
+}

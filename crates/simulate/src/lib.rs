@@ -55,8 +55,8 @@ pub struct Run {
     pub slow_lines: u64,
 }
 
-/// Adds the shipped juvenile statute (`cn-juvenile`) to `policies` when a criminal policy other
-/// than it is compared and it is not: the platform decides every criminal record with the
+/// Adds the shipped juvenile statute (`cn-juvenile`) to `policies` when a Chinese criminal policy
+/// other than it is compared and it is not: the platform decides every criminal record with the
 /// statute in force beside the policy (`fengcun_lifecycle::deciding_policy`), so each criminal
 /// policy is also counted as the platform would apply it (`PolicySummary::with_statute`), and the
 /// statute's own figures stand beside the options. Whether it was added.
@@ -69,10 +69,9 @@ pub fn add_juvenile_statute(policies: &mut Vec<Policy>) -> bool {
     let Some(statute) = fengcun_policy::presets::get(name) else {
         return false;
     };
-    let wanted = policies
-        .iter()
-        .any(|p| p.meta.records == RecordKind::Criminal && p.meta.name != name)
-        && !policies.iter().any(|p| p.meta.name == name);
+    let wanted = policies.iter().any(|p| {
+        p.meta.records == RecordKind::Criminal && p.meta.name != name && p.meta.jurisdiction == "CN"
+    }) && !policies.iter().any(|p| p.meta.name == name);
     if wanted {
         policies.push(statute.clone());
     }

@@ -248,9 +248,11 @@ impl Comparison {
         if let Some(j) = statute {
             for (p, summary) in summaries.iter_mut().enumerate() {
                 // `deciding_policy` applies no statute beside a policy of the statute's name.
+                // Chinese law beside Chinese policies only: a foreign scheme is compared as it is.
                 if p != j
                     && policies[p].meta.records == RecordKind::Criminal
                     && policies[p].meta.name != JUVENILE_STATUTE
+                    && policies[p].meta.jurisdiction == "CN"
                 {
                     summary.with_statute = Some(WithStatute {
                         statute: JUVENILE_STATUTE.to_owned(),
@@ -525,11 +527,14 @@ impl Comparison {
                 self.criminal_records, self.violation_records
             );
         }
-        let _ = writeln!(out, "\n一、各政策封存覆盖面（占有罪判决人数）");
         let _ = writeln!(
             out,
-            "{:<28} {:>10} {:>10} {:>8} {:>10} {:>12}",
-            "政策", "有罪判决", "应封存", "占比%", "已封存", "涉罪记录封存"
+            "\n一、各政策封存覆盖面（占有罪判决记录数；将封存含今后到期封存的）"
+        );
+        let _ = writeln!(
+            out,
+            "{:<28} {:>10} {:>10} {:>8} {:>10} {:>18} {:>10}",
+            "政策", "有罪判决", "将封存", "占比%", "已封存", "未定罪记录中将封存", "缺少事实"
         );
         for (s, v) in self.policies.iter().zip(&self.violations) {
             if v.in_scope {
@@ -542,8 +547,14 @@ impl Comparison {
             }
             let _ = writeln!(
                 out,
-                "{:<28} {:>10} {:>10} {:>8.2} {:>10} {:>12}",
-                s.name, s.convicted, s.sealed, s.share, s.sealed_now, s.non_conviction_sealed
+                "{:<28} {:>10} {:>10} {:>8.2} {:>10} {:>18} {:>10}",
+                s.name,
+                s.convicted,
+                s.sealed,
+                s.share,
+                s.sealed_now,
+                s.non_conviction_sealed,
+                s.needs_facts
             );
         }
         let beside: Vec<(&PolicySummary, &WithStatute)> = self
@@ -554,18 +565,24 @@ impl Comparison {
         if let Some((_, first)) = beside.first() {
             let _ = writeln!(
                 out,
-                "\n  与{}并行（平台实际决定：法定未成年人犯罪记录封存无论采用哪种方案均予封存）",
+                "\n  与{}并行（平台实际决定：法定未成年人犯罪记录封存无论采用哪种方案均予封存；仅因法定封存：方案本身不封存、因该法定封存而封存的有罪判决记录）",
                 first.statute
             );
             let _ = writeln!(
                 out,
-                "{:<28} {:>10} {:>10} {:>8} {:>10} {:>12} {:>14}",
-                "政策", "有罪判决", "应封存", "占比%", "已封存", "涉罪记录封存", "仅因法定封存"
+                "{:<28} {:>10} {:>10} {:>8} {:>10} {:>18} {:>14}",
+                "政策",
+                "有罪判决",
+                "将封存",
+                "占比%",
+                "已封存",
+                "未定罪记录中将封存",
+                "仅因法定封存"
             );
             for (s, w) in &beside {
                 let _ = writeln!(
                     out,
-                    "{:<28} {:>10} {:>10} {:>8.2} {:>10} {:>12} {:>14}",
+                    "{:<28} {:>10} {:>10} {:>8.2} {:>10} {:>18} {:>14}",
                     s.name,
                     s.convicted,
                     w.sealed,
@@ -576,7 +593,10 @@ impl Comparison {
                 );
             }
         }
-        let _ = writeln!(out, "\n二、按宣告刑分档（应封存人数 / 该档有罪判决人数）");
+        let _ = writeln!(
+            out,
+            "\n二、按宣告刑分档（将封存记录数 / 该档有罪判决记录数）"
+        );
         let mut header = format!("{:<18} {:>10}", "宣告刑", "有罪判决");
         for s in &self.policies {
             let _ = write!(header, " {:>22}", s.name);
@@ -596,7 +616,7 @@ impl Comparison {
         }
         let _ = writeln!(
             out,
-            "\n三、按罪名（前 {top_charges} 个，按有罪判决人数；各政策应封存的比例）"
+            "\n三、按罪名（前 {top_charges} 个，按有罪判决记录数；各政策将封存的比例）"
         );
         // Each policy's column as wide as its name, so that the figures stand under it.
         let widths: Vec<usize> = self.policies.iter().map(|s| s.name.len().max(8)).collect();
@@ -621,7 +641,7 @@ impl Comparison {
                 r.policy, r.rule, r.convicted, r.fails
             );
         }
-        let _ = writeln!(out, "\n五、政策之间的差别（有罪判决人数）");
+        let _ = writeln!(out, "\n五、政策之间的差别（有罪判决记录数）");
         for d in &self.differences {
             let _ = writeln!(
                 out,
@@ -648,7 +668,7 @@ impl Comparison {
         let _ = writeln!(
             out,
             "{:<28} {:>10} {:>8} {:>10} {:>10} {:>10}",
-            "政策", "应封存", "占比%", "已封存", "不予封存", "缺少事实"
+            "政策", "将封存", "占比%", "已封存", "不予封存", "缺少事实"
         );
         for v in &self.violations {
             if !v.in_scope {
@@ -842,7 +862,7 @@ impl Comparison {
             r#"<rect width="100%" height="100%" fill="white"/><text x="{left}" y="30" font-size="20" font-weight="bold">{}</text>"#,
             if zh {
                 format!(
-                    "各方案封存覆盖面：按宣告刑分档的应封存比例（截至 {}）",
+                    "各方案封存覆盖面：按宣告刑分档的将封存比例（截至 {}）",
                     self.as_of
                 )
             } else {
@@ -857,19 +877,19 @@ impl Comparison {
             r##"<text x="{left}" y="52" font-size="13" fill="#555">{}{}</text>"##,
             if zh {
                 format!(
-                    "有罪判决 {} 人；柱高为该档有罪判决中应封存的比例，最右一组为全部有罪判决",
+                    "有罪判决记录 {} 条；柱高为该档有罪判决记录中将封存的比例，最右一组为全部有罪判决记录",
                     self.convicted
                 )
             } else {
                 format!(
-                    "{} people convicted; a bar is the share of the band's convictions sealed, the last group all convictions",
+                    "{} conviction records; a bar is the share of the band's convictions to be sealed, the last group all convictions",
                     self.convicted
                 )
             },
             match (violation_group, zh) {
                 (false, _) => String::new(),
                 (true, true) => format!(
-                    "；治安违法记录 {} 条另计（柱高为其中应封存的比例）",
+                    "；治安违法记录 {} 条另计（柱高为其中将封存的比例）",
                     self.violation_records
                 ),
                 (true, false) => format!(

@@ -598,6 +598,15 @@ fn each_option_is_counted_beside_the_juvenile_statute_as_the_platform_decides() 
     let result = run(&with_draft, as_of, &mut input.as_bytes(), 1, &mut |_| {}).unwrap();
     let drafted = Comparison::new(&with_draft, as_of, &result);
     assert!(drafted.policies.iter().all(|p| p.with_statute.is_none()));
+    // A foreign scheme is compared as it is: Chinese law is not applied beside it.
+    let mut foreign = vec![presets::get("uk-rehabilitation-2023").unwrap().clone()];
+    assert!(!fengcun_simulate::add_juvenile_statute(&mut foreign));
+    foreign.push(presets::get("cn-juvenile").unwrap().clone());
+    let result = run(&foreign, as_of, &mut input.as_bytes(), 1, &mut |_| {}).unwrap();
+    assert_eq!(
+        Comparison::new(&foreign, as_of, &result).policies[0].with_statute,
+        None
+    );
     // Compared alone (the statute not given), nothing is counted beside it.
     let alone = [presets::get("cn-minor-opt1").unwrap().clone()];
     let result = run(&alone, as_of, &mut input.as_bytes(), 1, &mut |_| {}).unwrap();

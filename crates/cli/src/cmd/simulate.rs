@@ -50,12 +50,30 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .map(|p| input::policy(p))
         .collect::<anyhow::Result<Vec<Policy>>>()?;
     let mut policies = policies;
-    if !args.without_juvenile_statute && fengcun_simulate::add_juvenile_statute(&mut policies) {
+    // Two policies of one name could not be told apart in any table, column or file.
+    for (i, policy) in policies.iter().enumerate() {
+        if policies[..i]
+            .iter()
+            .any(|p| p.meta.name == policy.meta.name)
+        {
+            anyhow::bail!(
+                "--policy: `{}` is given twice (two policies of one name cannot be told apart: give a draft its own name)",
+                policy.meta.name
+            );
+        }
+    }
+    let statute = fengcun_simulate::JUVENILE_STATUTE;
+    let shipped = fengcun_policy::presets::get(statute);
+    if policies
+        .iter()
+        .any(|p| p.meta.name == statute && Some(p) != shipped)
+    {
         eprintln!(
-            "{} 与各犯罪记录政策一并比较：平台对每条犯罪记录都同时适用该法定封存（--without-juvenile-statute 则不加）",
-            fengcun_simulate::JUVENILE_STATUTE
+            "{statute}：所给政策文件与平台施行的未成年人犯罪记录封存（法定）不同，按草案比较，不计算与法定封存并行的结果"
         );
     }
+    let added =
+        !args.without_juvenile_statute && fengcun_simulate::add_juvenile_statute(&mut policies);
     let as_of = match &args.as_of {
         Some(text) => parse_date(text).with_context(|| format!("--as-of {text}"))?,
         None => {
@@ -97,6 +115,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     progress.finish_and_clear();
     for error in &result.errors {
         eprintln!("{name}:{}: {}", error.line, error.error);
+    }
+    if added {
+        eprintln!(
+            "{statute} 与各犯罪记录政策一并比较：平台对每条犯罪记录都同时适用该法定封存（--without-juvenile-statute 则不加）"
+        );
     }
     let comparison = Comparison::new(&policies, as_of, &result);
     std::fs::create_dir_all(&args.out)
