@@ -154,13 +154,19 @@ fn fragment(ctx: &Ctx, job: &Job) -> String {
     }
     let source = match job.source {
         crate::service::simulation::Source::Synthetic { records, seed } => format!(
-            "{} {records}（{}{seed}）",
+            "{} {records}{}{}{seed}{}",
             ctx.t("sim.synthetic"),
-            ctx.t("sim.seed")
+            ctx.lp(),
+            ctx.t("sim.seed"),
+            ctx.rp()
         ),
-        crate::service::simulation::Source::Upload { bytes } => {
-            format!("{}（{bytes} {}）", ctx.t("sim.upload"), ctx.t("sim.bytes"))
-        }
+        crate::service::simulation::Source::Upload { bytes } => format!(
+            "{}{}{bytes} {}{}",
+            ctx.t("sim.upload"),
+            ctx.lp(),
+            ctx.t("sim.bytes"),
+            ctx.rp()
+        ),
     };
     JobFragment {
         source,
