@@ -604,7 +604,12 @@ impl Comparison {
         let _ = writeln!(out, "{header}");
         for row in &self.by_band {
             let mut line = format!("{:<18} {:>10}", row.label, row.convicted);
-            for sealed in &row.sealed {
+            for (sealed, v) in row.sealed.iter().zip(&self.violations) {
+                if v.in_scope {
+                    // A violation policy decides no criminal record: not 0 %.
+                    let _ = write!(line, " {:>22}", "不适用");
+                    continue;
+                }
                 let _ = write!(
                     line,
                     " {:>12} ({:>6.2}%)",
@@ -627,8 +632,12 @@ impl Comparison {
         let _ = writeln!(out, "{header}");
         for row in self.by_charge.iter().take(top_charges) {
             let mut line = format!("{:<24} {:>10}", row.label, row.convicted);
-            for (sealed, width) in row.sealed.iter().zip(&widths) {
-                let percent = format!("{:.2}%", share(*sealed, row.convicted));
+            for ((sealed, width), v) in row.sealed.iter().zip(&widths).zip(&self.violations) {
+                let percent = if v.in_scope {
+                    "不适用".to_owned()
+                } else {
+                    format!("{:.2}%", share(*sealed, row.convicted))
+                };
                 let _ = write!(line, " {percent:>width$}");
             }
             let _ = writeln!(out, "{line}");
@@ -910,9 +919,14 @@ impl Comparison {
             );
         }
         let colon = if zh { "：" } else { ": " };
-        let group = |g: usize, label: &str, values: Vec<f64>, s: &mut String| {
+        // A policy that does not decide a group's kind of record has no bar there (not a bar of
+        // 0 %, which would say it seals none).
+        let group = |g: usize, label: &str, values: Vec<Option<f64>>, s: &mut String| {
             let x0 = left + group_w * g as f64 + 12.0;
             for (p, v) in values.iter().enumerate() {
+                let Some(v) = v else {
+                    continue;
+                };
                 let h = plot_h * v / 100.0;
                 let _ = writeln!(
                     s,
@@ -932,11 +946,13 @@ impl Comparison {
                 top + plot_h + 18.0
             );
         };
+        let criminal: Vec<bool> = self.violations.iter().map(|v| !v.in_scope).collect();
         for (g, row) in self.by_band.iter().enumerate() {
             let values = row
                 .sealed
                 .iter()
-                .map(|v| share(*v, row.convicted))
+                .zip(&criminal)
+                .map(|(v, decides)| decides.then(|| share(*v, row.convicted)))
                 .collect();
             let label = if zh {
                 row.label.as_str()
@@ -945,7 +961,12 @@ impl Comparison {
             };
             group(g, label, values, &mut s);
         }
-        let overall = self.policies.iter().map(|p| p.share).collect();
+        let overall = self
+            .policies
+            .iter()
+            .zip(&criminal)
+            .map(|(p, decides)| decides.then_some(p.share))
+            .collect();
         let all = if zh {
             "全部有罪判决"
         } else {
@@ -953,7 +974,11 @@ impl Comparison {
         };
         group(self.by_band.len(), all, overall, &mut s);
         if violation_group {
-            let shares = self.violations.iter().map(|v| v.share).collect();
+            let shares = self
+                .violations
+                .iter()
+                .map(|v| v.in_scope.then_some(v.share))
+                .collect();
             let apart = if zh {
                 "治安违法记录（另计）"
             } else {

@@ -500,6 +500,23 @@ fn violation_records_are_decided_as_evaluate_does_and_reported_apart() {
         "{violations_csv}"
     );
     assert!(comparison.svg().contains("治安违法记录（另计）"));
+    // A policy has bars only where it decides: the violation policy in the violation group
+    // alone, each criminal policy in every group but that one (not bars of 0 %); the table says
+    // 不适用 where the violation policy meets criminal bands and charges.
+    let svg = comparison.svg();
+    let groups = comparison.by_band.len() + 1;
+    for (p, v) in comparison.policies.iter().zip(&comparison.violations) {
+        let bars = svg.matches(&format!("<title>{}：", p.name)).count();
+        assert_eq!(bars, if v.in_scope { 1 } else { groups }, "{}", p.name);
+    }
+    let text = comparison.text(5);
+    let band_lines: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("二、"))
+        .skip(2)
+        .take(comparison.by_band.len())
+        .collect();
+    assert!(band_lines.iter().all(|l| l.contains("不适用")), "{text}");
     // The console's English switch: the chart's own words in English, the bands too; only the
     // policies' titles (their own words) stay as written.
     let english = comparison.svg_in(fengcun_simulate::report::ChartLang::En);
