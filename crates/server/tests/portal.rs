@@ -489,6 +489,21 @@ async fn an_account_is_opened_by_two_clerks_never_by_one() {
     );
     login(&server, SEALED, PASSWORD).await;
 
+    // Two enrolments of one person: confirming one closes the other at once (the same instant),
+    // which would otherwise set the new password again.
+    let wang = desk(&server, DESK_WANG).await;
+    let (one, two) = (
+        open_enrolment(&server, &li, "110105200802020011", "钱别人").await,
+        open_enrolment(&server, &li, "110105200802020011", "钱别人").await,
+    );
+    let (status, body) = confirm(&server, &wang, &one, "110105200802020011", "钱别人").await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = confirm(&server, &wang, &two, "110105200802020011", "钱别人").await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("closed"),
+        "{body}"
+    );
     // The activation page's language switch comes back to it.
     let switched = server
         .http
@@ -526,15 +541,18 @@ async fn an_account_is_opened_by_two_clerks_never_by_one() {
     let log = server.audit_log(AUDITOR).await;
     assert_eq!(
         entries(&log, "user_changed", "enrolment_opened").len(),
-        4 + fengcun_server::service::portal::MAX_WAITING_PER_CLERK
+        6 + fengcun_server::service::portal::MAX_WAITING_PER_CLERK
     );
     let accounts = entries(&log, "user_changed", "created")
         .into_iter()
         .filter(|e| detail(e)["role"] == "person")
         .count();
-    assert_eq!(accounts, 1, "the account is made once, by the confirmation");
+    assert_eq!(
+        accounts, 2,
+        "each person's account made once, by a confirmation"
+    );
     let codes = entries(&log, "user_changed", "activation_code");
-    assert_eq!(codes.len(), 1);
+    assert_eq!(codes.len(), 2);
     assert_eq!(codes[0]["actor"], "user:desk-wang");
     assert_eq!(detail(codes[0])["enrolment"], opened.as_str());
     assert_eq!(detail(codes[0])["opened_by"], "user:desk-li");
@@ -953,7 +971,7 @@ async fn the_portal_in_a_browser() {
         .await;
     assert!(
         english.starts_with("This record of yours was sealed on 12 March 2024, on the basis of: ")
-            && english.contains("第一种意见"),
+            && english.contains("第一种意见（研究方案，尚非有效法律文件）"),
         "{english}"
     );
     browser.go("/console/lang/zh?back=/console/me").await;

@@ -151,13 +151,13 @@ pub trait AccessStore: Send + Sync {
         now: jiff::Timestamp,
     ) -> Result<u32, StoreError>;
 
-    /// The enrolment `enrolment_id` of `agency`, whatever its state, and whether it was
-    /// confirmed; `None` for one never opened or of another agency.
+    /// The enrolment `enrolment_id` of `agency`, whatever its state, and that state; `None` for
+    /// one never opened or of another agency.
     async fn enrolment(
         &self,
         enrolment_id: &str,
         agency: &str,
-    ) -> Result<Option<(EnrolmentRow, bool)>, StoreError>;
+    ) -> Result<Option<(EnrolmentRow, EnrolmentState)>, StoreError>;
 
     /// The enrolments of `agency` still waiting for their second clerk and not expired at
     /// `now`, oldest first.
@@ -340,6 +340,16 @@ pub struct EnrolmentRow {
     pub expires_at: jiff::Timestamp,
 }
 
+/// Where an enrolment stands (its expiry apart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnrolmentState {
+    Waiting,
+    Confirmed,
+    /// Closed before it was confirmed: three refusals, or the person's account confirmed
+    /// through another enrolment.
+    Closed,
+}
+
 /// What a second clerk's confirmation did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Confirmation {
@@ -349,6 +359,9 @@ pub enum Confirmation {
     Unknown,
     /// Confirmed already.
     Done,
+    /// Closed: three confirmations that did not match, or the person's account confirmed
+    /// through another enrolment.
+    Closed,
     /// Its time ran out before a second clerk confirmed it.
     Expired,
     /// The clerk who opened it may not confirm it.

@@ -27,8 +27,8 @@ mod types;
 
 pub use access::{
     AccessStore, Activation, ActivationRow, CertificateOutcome, CertificateRow, Confirmation,
-    Decision, EnrolmentRow, GrantRow, KeyRow, OpenFacts, PersonRecord, Purpose, RequestPerson,
-    RequestRow, RequestStatus, RequesterKind, Role, SessionRow, StateCode, UserRow,
+    Decision, EnrolmentRow, EnrolmentState, GrantRow, KeyRow, OpenFacts, PersonRecord, Purpose,
+    RequestPerson, RequestRow, RequestStatus, RequesterKind, Role, SessionRow, StateCode, UserRow,
 };
 pub use audit::{
     AuditEntry, AuditEvent, AuditFilter, AuditKind, AuditProblem, AuditReport, AuditStore, FlagRow,

@@ -6305,8 +6305,9 @@ async fn an_enrolment_is_confirmed_once_by_a_second_clerk_of_its_counter() {
         assert_eq!(refuse(3).await, 2);
         assert_eq!(waiting("110105-fy", later(4)).await, ["EN-COURT"]);
         assert_eq!(refuse(4).await, 3);
+        // Closed at once — the same second, not from the next one — and never confirmed.
         assert!(
-            waiting("110105-fy", later(5)).await.is_empty(),
+            waiting("110105-fy", later(4)).await.is_empty(),
             "closed at the third refusal"
         );
         assert_eq!(
@@ -6315,8 +6316,40 @@ async fn an_enrolment_is_confirmed_once_by_a_second_clerk_of_its_counter() {
                 "110105-fy",
                 "user:zhao",
                 "late",
+                other.clone(),
+                later(4)
+            )
+            .await,
+            Confirmation::Closed
+        );
+        // The same person's other enrolment, closed by EN-FIRST's confirmation, likewise.
+        assert_eq!(
+            confirm(
+                "EN-SECOND",
+                "110105-ga",
+                "user:wang",
+                "second",
                 key.clone(),
-                later(5)
+                later(2)
+            )
+            .await,
+            Confirmation::Closed
+        );
+        // Expired: a waiting one past its 24 hours.
+        let stale = EnrolmentRow {
+            username: "p-third".into(),
+            created_by: "user:zhou".into(),
+            ..enrolment("EN-STALE", "110105-ga", now)
+        };
+        assert!(open(stale, now).await);
+        assert_eq!(
+            confirm(
+                "EN-STALE",
+                "110105-ga",
+                "user:wang",
+                "stale",
+                key.clone(),
+                later(25)
             )
             .await,
             Confirmation::Expired
@@ -6332,7 +6365,8 @@ async fn an_enrolment_is_confirmed_once_by_a_second_clerk_of_its_counter() {
                 "activation_code",
                 "refused",
                 "refused",
-                "refused"
+                "refused",
+                "enrolment_opened"
             ]
         );
     }

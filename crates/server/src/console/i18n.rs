@@ -297,6 +297,9 @@ fn detail_in_chinese(detail: &str) -> Option<String> {
         "confirmed already; a new code needs a new enrolment" => {
             Some("已核对并生成过激活码；如需新的激活码，请重新登记".to_owned())
         }
+        "closed (three confirmations that did not match the card, or the person's account was confirmed through another enrolment)" => {
+            Some("已关闭（三次核对与证件不符，或此人的账户已通过另一登记开通）".to_owned())
+        }
         "expired (a second clerk confirms within 24 hours); open a new one" => {
             Some("已过期（须在24小时内由第二位窗口人员核对），请重新登记".to_owned())
         }

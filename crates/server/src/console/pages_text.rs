@@ -65,8 +65,13 @@ pub(crate) const PAGE_TEXTS: &[(&str, &str, &str)] = &[
     ("outcome.password_changed", "修改密码", "password changed"),
     (
         "outcome.activation_code",
-        "签发开通码",
+        "签发激活码",
         "activation code issued",
+    ),
+    (
+        "outcome.activation_refused",
+        "激活被拒绝",
+        "activation refused",
     ),
     ("outcome.activated", "账户开通", "account activated"),
     ("outcome.stats", "统计数据", "statistics"),

@@ -60,7 +60,11 @@ fn explanation_in_english(record: &MyRecord, lang: Lang) -> String {
         .as_deref()
         .and_then(|d| fengcun_domain::date::parse_date(d).ok())
         .map(|d| lang.date(d));
-    let basis = if record.basis.is_empty() {
+    // What the Chinese sentence cites (the instrument with its standing, the timing rule and
+    // its basis), else the legal bases.
+    let basis = if !record.grounds.is_empty() {
+        format!(", on the basis of: {}", record.grounds)
+    } else if record.basis.is_empty() {
         String::new()
     } else {
         format!(", on the basis of: {}", record.basis.join("; "))

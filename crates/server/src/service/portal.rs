@@ -31,7 +31,9 @@ pub async fn own_person_key(state: &AppState, caller: &Caller) -> Result<String>
 use fengcun_access::RequesterKind;
 use fengcun_domain::{Date, Disposition, IdNumber, RecordKind};
 use fengcun_lifecycle::StateCode;
-use fengcun_store::{Activation, ActivationRow, Confirmation, EnrolmentRow, UserRow};
+use fengcun_store::{
+    Activation, ActivationRow, Confirmation, EnrolmentRow, EnrolmentState, UserRow,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -381,11 +383,13 @@ pub async fn confirm_enrolment(
             .subject(format!("enrolment:{enrolment_id}"))
             .detail(json!({"reason": why, "person": card.person_key}))
     };
-    let Some((enrolment, confirmed)) = state.store.enrolment(enrolment_id, &counter).await? else {
+    let Some((enrolment, standing)) = state.store.enrolment(enrolment_id, &counter).await? else {
         return Err(ServiceError::NotFound);
     };
-    let outcome = if confirmed {
+    let outcome = if standing == EnrolmentState::Confirmed {
         Confirmation::Done
+    } else if standing == EnrolmentState::Closed {
+        Confirmation::Closed
     } else if enrolment.expires_at <= now {
         Confirmation::Expired
     } else if enrolment.created_by == caller.name {
@@ -457,6 +461,9 @@ pub async fn confirm_enrolment(
         Confirmation::Confirmed | Confirmation::Unknown => Err(ServiceError::NotFound),
         Confirmation::Done => Err(ServiceError::Conflict(
             "enrolment: confirmed already; a new code needs a new enrolment".into(),
+        )),
+        Confirmation::Closed => Err(ServiceError::Conflict(
+            "enrolment: closed (three confirmations that did not match the card, or the person's account was confirmed through another enrolment)".into(),
         )),
         Confirmation::Expired => Err(ServiceError::Conflict(format!(
             "enrolment: expired (a second clerk confirms within {CONFIRMATION_HOURS} hours); open a new one"
@@ -613,6 +620,9 @@ pub struct MyRecord {
     pub state_date: Option<String>,
     /// The plain-language sentence: 您的这条记录已于2025年3月1日封存，依据……
     pub explanation: String,
+    /// For a record sealed or to be sealed: what it is sealed on, as the sentence cites it — the
+    /// instrument, the timing rule and its basis (in Chinese: the law's own words).
+    pub grounds: String,
     /// The legal bases of the decision.
     pub basis: Vec<String>,
     /// For a record not eligible: the rules that failed.
@@ -747,6 +757,7 @@ fn explain_state(
     match StateCode::parse(&record.state) {
         Some(StateCode::Sealed) => {
             record.basis = bases(reasons, true);
+            record.grounds = seal_basis(&record.basis);
             record.explanation = format!(
                 "您的这条{noun}已于{date}封存，依据{}。",
                 seal_basis(&record.basis)
@@ -754,6 +765,7 @@ fn explain_state(
         }
         Some(StateCode::PendingSeal) => {
             record.basis = bases(reasons, true);
+            record.grounds = seal_basis(&record.basis);
             record.explanation = if record.state_date.is_some() {
                 format!(
                     "您的这条{noun}符合封存条件，将于{date}封存，依据{}。",
@@ -908,6 +920,7 @@ pub async fn my_records(state: &AppState, caller: &Caller) -> Result<MyRecords> 
             state_text: state_code.chinese().to_owned(),
             state_date: record.state_date.clone(),
             explanation: String::new(),
+            grounds: String::new(),
             basis: Vec::new(),
             failed_rules: Vec::new(),
             missing: Vec::new(),

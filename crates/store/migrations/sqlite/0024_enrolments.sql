@@ -17,8 +17,11 @@ CREATE TABLE IF NOT EXISTS enrolments (
     confirmed_by    TEXT,
     confirmed_at    TEXT,
     -- Confirmations refused for another number or name: at the third the enrolment is closed.
-    refusals        INTEGER NOT NULL DEFAULT 0
+    refusals        INTEGER NOT NULL DEFAULT 0,
+    -- Closed before it was confirmed: three refusals, or the person's account confirmed through
+    -- another enrolment. A closed enrolment is never confirmed.
+    closed_at       TEXT
 );
 -- The counter's list of enrolments waiting for the second clerk.
 CREATE INDEX IF NOT EXISTS enrolments_waiting ON enrolments (agency, created_at)
-    WHERE confirmed_at IS NULL;
+    WHERE confirmed_at IS NULL AND closed_at IS NULL;

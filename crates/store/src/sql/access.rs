@@ -1005,7 +1005,8 @@ impl AccessStore for SqlStore {
         &self,
         enrolment_id: &str,
         agency: &str,
-    ) -> Result<Option<(crate::access::EnrolmentRow, bool)>, StoreError> {
+    ) -> Result<Option<(crate::access::EnrolmentRow, crate::access::EnrolmentState)>, StoreError>
+    {
         self.read_enrolment(enrolment_id, agency).await
     }
 

@@ -2,7 +2,7 @@
 //! on the activation page. Stored as digests made by the caller; each change with its audit in one
 //! transaction.
 
-use crate::access::{Activation, ActivationRow, Confirmation, EnrolmentRow};
+use crate::access::{Activation, ActivationRow, Confirmation, EnrolmentRow, EnrolmentState};
 use crate::audit::AuditEvent;
 use crate::error::StoreError;
 use crate::sql::SqlStore;
@@ -72,7 +72,7 @@ impl SqlStore {
         }
         let (waiting,): (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM enrolments WHERE agency = $1 AND created_by = $2 \
-             AND confirmed_at IS NULL AND expires_at > $3",
+             AND confirmed_at IS NULL AND closed_at IS NULL AND expires_at > $3",
         )
         .bind(enrolment.agency.as_str())
         .bind(enrolment.created_by.as_str())
@@ -123,7 +123,7 @@ impl SqlStore {
         let count = count.map_or(0, |(n,)| u32::try_from(n).unwrap_or(u32::MAX));
         if count >= closing_at {
             sqlx::query(
-                "UPDATE enrolments SET expires_at = $1 WHERE enrolment_id = $2 AND expires_at > $1",
+                "UPDATE enrolments SET closed_at = $1 WHERE enrolment_id = $2 AND closed_at IS NULL",
             )
             .bind(ts(now))
             .bind(enrolment_id)
@@ -141,8 +141,8 @@ impl SqlStore {
         now: jiff::Timestamp,
     ) -> Result<Vec<EnrolmentRow>, StoreError> {
         let rows: Vec<EnrolmentTuple> = sqlx::query_as(
-            "SELECT enrolment_id, username, person_key, name_digest, agency, created_by, created_at, expires_at, confirmed_at \
-             FROM enrolments WHERE agency = $1 AND confirmed_at IS NULL AND expires_at > $2 \
+            "SELECT enrolment_id, username, person_key, name_digest, agency, created_by, created_at, expires_at, confirmed_at, closed_at \
+             FROM enrolments WHERE agency = $1 AND confirmed_at IS NULL AND closed_at IS NULL AND expires_at > $2 \
              ORDER BY created_at, enrolment_id LIMIT 200",
         )
         .bind(agency)
@@ -158,9 +158,9 @@ impl SqlStore {
         &self,
         enrolment_id: &str,
         agency: &str,
-    ) -> Result<Option<(EnrolmentRow, bool)>, StoreError> {
+    ) -> Result<Option<(EnrolmentRow, EnrolmentState)>, StoreError> {
         let row: Option<EnrolmentTuple> = sqlx::query_as(
-            "SELECT enrolment_id, username, person_key, name_digest, agency, created_by, created_at, expires_at, confirmed_at \
+            "SELECT enrolment_id, username, person_key, name_digest, agency, created_by, created_at, expires_at, confirmed_at, closed_at \
              FROM enrolments WHERE enrolment_id = $1 AND agency = $2",
         )
         .bind(enrolment_id)
@@ -180,8 +180,17 @@ impl SqlStore {
         now: jiff::Timestamp,
     ) -> Result<Confirmation, StoreError> {
         let mut tx = self.begin_write().await?;
+        // One person's confirmations one after the other: each closes the person's other
+        // enrolments, which the next must then see closed. (SQLite's write transactions run one
+        // at a time already.)
+        if self.backend == crate::sql::Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind(format!("enrolments/{}", code.username))
+                .execute(&mut *tx)
+                .await?;
+        }
         let row: Option<EnrolmentTuple> = sqlx::query_as(
-            "SELECT enrolment_id, username, person_key, name_digest, agency, created_by, created_at, expires_at, confirmed_at \
+            "SELECT enrolment_id, username, person_key, name_digest, agency, created_by, created_at, expires_at, confirmed_at, closed_at \
              FROM enrolments WHERE enrolment_id = $1 AND agency = $2",
         )
         .bind(enrolment_id)
@@ -191,9 +200,11 @@ impl SqlStore {
         let Some(row) = row else {
             return Ok(Confirmation::Unknown);
         };
-        let (enrolment, confirmed) = enrolment_from_row(row)?;
-        if confirmed {
-            return Ok(Confirmation::Done);
+        let (enrolment, state) = enrolment_from_row(row)?;
+        match state {
+            EnrolmentState::Confirmed => return Ok(Confirmation::Done),
+            EnrolmentState::Closed => return Ok(Confirmation::Closed),
+            EnrolmentState::Waiting => {}
         }
         if enrolment.expires_at <= now {
             return Ok(Confirmation::Expired);
@@ -221,8 +232,8 @@ impl SqlStore {
         // The person's other enrolments still waiting end with it: a later confirmation of one
         // would set the password just chosen again.
         sqlx::query(
-            "UPDATE enrolments SET expires_at = $1 \
-             WHERE username = $2 AND confirmed_at IS NULL AND enrolment_id <> $3 AND expires_at > $1",
+            "UPDATE enrolments SET closed_at = $1 \
+             WHERE username = $2 AND confirmed_at IS NULL AND closed_at IS NULL AND enrolment_id <> $3",
         )
         .bind(at.as_str())
         .bind(code.username.as_str())
@@ -302,7 +313,7 @@ impl SqlStore {
     }
 }
 
-/// An `enrolments` row as read: its columns up to `confirmed_at`.
+/// An `enrolments` row as read: its columns up to `closed_at` (not `refusals`).
 type EnrolmentTuple = (
     String,
     String,
@@ -313,10 +324,11 @@ type EnrolmentTuple = (
     String,
     String,
     Option<String>,
+    Option<String>,
 );
 
-/// The enrolment of a row, and whether it was confirmed.
-fn enrolment_from_row(row: EnrolmentTuple) -> Result<(EnrolmentRow, bool), StoreError> {
+/// The enrolment of a row, and where it stands.
+fn enrolment_from_row(row: EnrolmentTuple) -> Result<(EnrolmentRow, EnrolmentState), StoreError> {
     let (
         enrolment_id,
         username,
@@ -327,6 +339,7 @@ fn enrolment_from_row(row: EnrolmentTuple) -> Result<(EnrolmentRow, bool), Store
         created_at,
         expires_at,
         confirmed_at,
+        closed_at,
     ) = row;
     let time = |text: &str, column: &str| {
         text.parse::<jiff::Timestamp>()
@@ -345,6 +358,10 @@ fn enrolment_from_row(row: EnrolmentTuple) -> Result<(EnrolmentRow, bool), Store
             created_at,
             expires_at,
         },
-        confirmed_at.is_some(),
+        match (confirmed_at, closed_at) {
+            (Some(_), _) => EnrolmentState::Confirmed,
+            (None, Some(_)) => EnrolmentState::Closed,
+            (None, None) => EnrolmentState::Waiting,
+        },
     ))
 }
