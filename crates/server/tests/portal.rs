@@ -504,6 +504,22 @@ async fn an_account_is_opened_by_two_clerks_never_by_one() {
         body["message"].as_str().unwrap().contains("closed"),
         "{body}"
     );
+    // An enrolment whose opener has since been disabled is no longer vouched for: closed.
+    let orphan = open_enrolment(&server, &wang, "11010519491231002X", "王其他").await;
+    let (status, body) = server
+        .post(
+            &format!("/api/v1/users/{DESK_WANG}/disable"),
+            support::console::ADMIN,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = confirm(&server, &li, &orphan, "11010519491231002X", "王其他").await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("disabled"),
+        "{body}"
+    );
     // The activation page's language switch comes back to it.
     let switched = server
         .http
@@ -541,7 +557,7 @@ async fn an_account_is_opened_by_two_clerks_never_by_one() {
     let log = server.audit_log(AUDITOR).await;
     assert_eq!(
         entries(&log, "user_changed", "enrolment_opened").len(),
-        6 + fengcun_server::service::portal::MAX_WAITING_PER_CLERK
+        7 + fengcun_server::service::portal::MAX_WAITING_PER_CLERK
     );
     let accounts = entries(&log, "user_changed", "created")
         .into_iter()

@@ -197,6 +197,30 @@ fn detail_in_chinese(detail: &str) -> Option<String> {
     {
         return Some(format!("至少{}个字符", number(least)?));
     }
+    if let Some(given) = detail
+        .strip_prefix("characters 7–14 must be a birth date, `")
+        .and_then(|rest| rest.strip_suffix("` is not"))
+    {
+        return Some(format!("第7至14位须为出生日期，“{given}”不是有效日期"));
+    }
+    if let Some((position, given)) = detail
+        .strip_prefix("character ")
+        .and_then(|rest| rest.split_once(" is `"))
+        .and_then(|(position, rest)| {
+            rest.strip_suffix(
+                "`: write digits as ASCII 0–9 and the check character as X (full-width characters are not allowed)",
+            )
+            .map(|given| (position, given))
+        })
+    {
+        return Some(format!(
+            "第{}位是“{given}”：数字请用半角0至9，校验码用X（不接受全角字符）",
+            number(position)?
+        ));
+    }
+    if let Some(code) = detail.strip_prefix("holds the control or formatting character U+") {
+        return Some(format!("含有控制或格式字符 U+{code}，请删除"));
+    }
     if let Some(rest) = detail.strip_prefix("check character is `") {
         let (given, rest) = rest.split_once("`, GB 11643 requires `")?;
         let expected = rest.strip_suffix('`')?;
@@ -297,8 +321,11 @@ fn detail_in_chinese(detail: &str) -> Option<String> {
         "confirmed already; a new code needs a new enrolment" => {
             Some("已核对并生成过激活码；如需新的激活码，请重新登记".to_owned())
         }
-        "closed (three confirmations that did not match the card, or the person's account was confirmed through another enrolment)" => {
-            Some("已关闭（三次核对与证件不符，或此人的账户已通过另一登记开通）".to_owned())
+        "closed (three confirmations that did not match the card, the person's account confirmed through another enrolment, or the clerk who opened it disabled)" => {
+            Some(
+                "已关闭（三次核对与证件不符、此人的账户已通过另一登记开通，或登记人已被停用）"
+                    .to_owned(),
+            )
         }
         "expired (a second clerk confirms within 24 hours); open a new one" => {
             Some("已过期（须在24小时内由第二位窗口人员核对），请重新登记".to_owned())
@@ -1008,6 +1035,18 @@ mod detail_tests {
                 Some("校验码为1，按GB 11643应为0，请核对号码"),
             ),
             ("a whole number", Some("须为整数")),
+            (
+                "characters 7–14 must be a birth date, `19961301` is not",
+                Some("第7至14位须为出生日期，“19961301”不是有效日期"),
+            ),
+            (
+                "character 1 is `１`: write digits as ASCII 0–9 and the check character as X (full-width characters are not allowed)",
+                Some("第1位是“１”：数字请用半角0至9，校验码用X（不接受全角字符）"),
+            ),
+            (
+                "holds the control or formatting character U+0000",
+                Some("含有控制或格式字符 U+0000，请删除"),
+            ),
             ("key must be a string at line 1 column 2", None),
         ] {
             assert_eq!(detail_in_chinese(english).as_deref(), chinese, "{english}");

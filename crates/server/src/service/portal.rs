@@ -386,9 +386,19 @@ pub async fn confirm_enrolment(
     let Some((enrolment, standing)) = state.store.enrolment(enrolment_id, &counter).await? else {
         return Err(ServiceError::NotFound);
     };
+    // An enrolment whose first clerk has since been disabled (or removed) stands closed: what
+    // they opened is no longer vouched for.
+    let opener_active = match enrolment.created_by.strip_prefix("user:") {
+        Some(name) => state
+            .store
+            .user(name)
+            .await?
+            .is_some_and(|user| !user.disabled),
+        None => false,
+    };
     let outcome = if standing == EnrolmentState::Confirmed {
         Confirmation::Done
-    } else if standing == EnrolmentState::Closed {
+    } else if standing == EnrolmentState::Closed || !opener_active {
         Confirmation::Closed
     } else if enrolment.expires_at <= now {
         Confirmation::Expired
@@ -463,7 +473,7 @@ pub async fn confirm_enrolment(
             "enrolment: confirmed already; a new code needs a new enrolment".into(),
         )),
         Confirmation::Closed => Err(ServiceError::Conflict(
-            "enrolment: closed (three confirmations that did not match the card, or the person's account was confirmed through another enrolment)".into(),
+            "enrolment: closed (three confirmations that did not match the card, the person's account confirmed through another enrolment, or the clerk who opened it disabled)".into(),
         )),
         Confirmation::Expired => Err(ServiceError::Conflict(format!(
             "enrolment: expired (a second clerk confirms within {CONFIRMATION_HOURS} hours); open a new one"
