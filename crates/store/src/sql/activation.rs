@@ -54,6 +54,23 @@ impl SqlStore {
         Ok(())
     }
 
+    /// Orders the transactions about one clerk's or one person's enrolments (`name`): SQLite's
+    /// write transactions run one at a time already; on PostgreSQL a transaction-scoped advisory
+    /// lock on the name.
+    async fn lock_enrolments_of(
+        &self,
+        tx: &mut crate::sql::Tx,
+        name: &str,
+    ) -> Result<(), StoreError> {
+        if self.backend == crate::sql::Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind(format!("enrolments/{name}"))
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
     pub(crate) async fn write_enrolment(
         &self,
         enrolment: &EnrolmentRow,
@@ -64,12 +81,8 @@ impl SqlStore {
         let mut tx = self.begin_write().await?;
         // Counted and inserted in one transaction, one clerk's at a time: SQLite's write
         // transactions run one at a time; on PostgreSQL a lock on the clerk's name orders them.
-        if self.backend == crate::sql::Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                .bind(format!("enrolments/{}", enrolment.created_by))
-                .execute(&mut *tx)
-                .await?;
-        }
+        self.lock_enrolments_of(&mut tx, &enrolment.created_by)
+            .await?;
         let (waiting,): (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM enrolments WHERE agency = $1 AND created_by = $2 \
              AND confirmed_at IS NULL AND closed_at IS NULL AND expires_at > $3",
@@ -141,9 +154,8 @@ impl SqlStore {
         now: jiff::Timestamp,
     ) -> Result<Vec<EnrolmentRow>, StoreError> {
         let rows: Vec<EnrolmentTuple> = sqlx::query_as(
-            "SELECT enrolment_id, username, person_key, name_digest, agency, created_by, created_at, expires_at, confirmed_at, closed_at \
-             FROM enrolments WHERE agency = $1 AND confirmed_at IS NULL AND closed_at IS NULL AND expires_at > $2 \
-             ORDER BY created_at, enrolment_id LIMIT 200",
+            &format!("SELECT {ENROLMENT_COLUMNS} FROM enrolments WHERE agency = $1 AND confirmed_at IS NULL AND closed_at IS NULL AND expires_at > $2 \
+             ORDER BY created_at, enrolment_id LIMIT 200"),
         )
         .bind(agency)
         .bind(ts(now))
@@ -159,10 +171,9 @@ impl SqlStore {
         enrolment_id: &str,
         agency: &str,
     ) -> Result<Option<(EnrolmentRow, EnrolmentState)>, StoreError> {
-        let row: Option<EnrolmentTuple> = sqlx::query_as(
-            "SELECT enrolment_id, username, person_key, name_digest, agency, created_by, created_at, expires_at, confirmed_at, closed_at \
-             FROM enrolments WHERE enrolment_id = $1 AND agency = $2",
-        )
+        let row: Option<EnrolmentTuple> = sqlx::query_as(&format!(
+            "SELECT {ENROLMENT_COLUMNS} FROM enrolments WHERE enrolment_id = $1 AND agency = $2"
+        ))
         .bind(enrolment_id)
         .bind(agency)
         .fetch_optional(&self.pool)
@@ -183,16 +194,10 @@ impl SqlStore {
         // One person's confirmations one after the other: each closes the person's other
         // enrolments, which the next must then see closed. (SQLite's write transactions run one
         // at a time already.)
-        if self.backend == crate::sql::Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                .bind(format!("enrolments/{}", code.username))
-                .execute(&mut *tx)
-                .await?;
-        }
-        let row: Option<EnrolmentTuple> = sqlx::query_as(
-            "SELECT enrolment_id, username, person_key, name_digest, agency, created_by, created_at, expires_at, confirmed_at, closed_at \
-             FROM enrolments WHERE enrolment_id = $1 AND agency = $2",
-        )
+        self.lock_enrolments_of(&mut tx, &code.username).await?;
+        let row: Option<EnrolmentTuple> = sqlx::query_as(&format!(
+            "SELECT {ENROLMENT_COLUMNS} FROM enrolments WHERE enrolment_id = $1 AND agency = $2"
+        ))
         .bind(enrolment_id)
         .bind(agency)
         .fetch_optional(&mut *tx)
@@ -312,6 +317,10 @@ impl SqlStore {
         Ok(Activation::Activated { username })
     }
 }
+
+/// The columns of an [`EnrolmentTuple`], in its order.
+const ENROLMENT_COLUMNS: &str = "enrolment_id, username, person_key, name_digest, agency, created_by, \
+    created_at, expires_at, confirmed_at, closed_at";
 
 /// An `enrolments` row as read: its columns up to `closed_at` (not `refusals`).
 type EnrolmentTuple = (
