@@ -359,14 +359,7 @@ pub async fn enrol(
                 opened: Some(opened),
                 ..EnrolOutcome::default()
             };
-            enrol_answer(
-                &state,
-                page,
-                StatusCode::CREATED,
-                outcome,
-                EnrolForm::default(),
-            )
-            .await
+            enrol_done(&state, page, outcome).await
         }
         Err(error) => enrol_refused(&state, page, error, form).await,
     }
@@ -385,18 +378,23 @@ pub async fn confirm_enrolment(
                 enrolled: Some(enrolled),
                 ..EnrolOutcome::default()
             };
-            enrol_answer(
-                &state,
-                page,
-                StatusCode::CREATED,
-                outcome,
-                EnrolForm::default(),
-            )
-            .await
+            enrol_done(&state, page, outcome).await
         }
         // The typed number stays out of the first form: it was typed for this enrolment.
         Err(error) => enrol_refused(&state, page, error, EnrolForm::default()).await,
     }
+}
+
+/// The counter's page after a step that was taken: its outcome above empty forms.
+async fn enrol_done(state: &AppState, page: Page, outcome: EnrolOutcome) -> Response {
+    enrol_answer(
+        state,
+        page,
+        StatusCode::CREATED,
+        outcome,
+        EnrolForm::default(),
+    )
+    .await
 }
 
 async fn enrol_refused(

@@ -81,12 +81,16 @@ pub fn login_username(state: &AppState, given: &str) -> String {
     }
 }
 
-fn new_code() -> String {
-    let bytes = fengcun_crypto::random_bytes::<CODE_LENGTH>();
-    bytes
+/// `N` random characters of [`CODE_ALPHABET`]: an activation code, an enrolment's number.
+fn random_in_alphabet<const N: usize>() -> String {
+    fengcun_crypto::random_bytes::<N>()
         .iter()
         .map(|b| char::from(CODE_ALPHABET[usize::from(*b) % CODE_ALPHABET.len()]))
         .collect()
+}
+
+fn new_code() -> String {
+    random_in_alphabet::<CODE_LENGTH>()
 }
 
 /// The code as typed: spaces and dashes dropped, upper case.
@@ -186,12 +190,7 @@ fn name_digest(state: &AppState, card: &CardRead) -> String {
 pub const REFUSALS_CLOSING_AN_ENROLMENT: u32 = 3;
 
 fn new_enrolment_id() -> String {
-    let bytes = fengcun_crypto::random_bytes::<10>();
-    let tail: String = bytes
-        .iter()
-        .map(|b| char::from(CODE_ALPHABET[usize::from(*b) % CODE_ALPHABET.len()]))
-        .collect();
-    format!("EN-{tail}")
+    format!("EN-{}", random_in_alphabet::<10>())
 }
 
 /// The person's identity number and name as a clerk typed them from the card: checked, and
@@ -360,6 +359,32 @@ pub async fn waiting_enrolments(
         .collect())
 }
 
+/// What a confirmation by `confirmer` with `card` may do with `enrolment`, as it stands: the
+/// store checks the same again as it writes.
+fn judge_confirmation(
+    enrolment: &EnrolmentRow,
+    standing: EnrolmentState,
+    opener_active: bool,
+    confirmer: &str,
+    card: &CardRead,
+    card_name_digest: &str,
+    now: jiff::Timestamp,
+) -> Confirmation {
+    if standing == EnrolmentState::Confirmed {
+        Confirmation::Done
+    } else if standing == EnrolmentState::Closed || !opener_active {
+        Confirmation::Closed
+    } else if enrolment.expires_at <= now {
+        Confirmation::Expired
+    } else if enrolment.created_by == confirmer {
+        Confirmation::SameClerk
+    } else if enrolment.person_key != card.person_key || enrolment.name_digest != card_name_digest {
+        Confirmation::OtherPerson
+    } else {
+        Confirmation::Confirmed
+    }
+}
+
 /// Item 1, second clerk: confirms an enrolment of their counter opened by another clerk, typing
 /// the identity number and name from the card in front of them; only then is the person's
 /// account made (if new) and the one-time activation code (72 hours, stored as a digest) made
@@ -396,21 +421,15 @@ pub async fn confirm_enrolment(
             .is_some_and(|user| !user.disabled),
         None => false,
     };
-    let outcome = if standing == EnrolmentState::Confirmed {
-        Confirmation::Done
-    } else if standing == EnrolmentState::Closed || !opener_active {
-        Confirmation::Closed
-    } else if enrolment.expires_at <= now {
-        Confirmation::Expired
-    } else if enrolment.created_by == caller.name {
-        Confirmation::SameClerk
-    } else if enrolment.person_key != card.person_key
-        || enrolment.name_digest != name_digest(state, &card)
-    {
-        Confirmation::OtherPerson
-    } else {
-        Confirmation::Confirmed
-    };
+    let outcome = judge_confirmation(
+        &enrolment,
+        standing,
+        opener_active,
+        &caller.name,
+        &card,
+        &name_digest(state, &card),
+        now,
+    );
     if outcome == Confirmation::Confirmed {
         let account = match check_account(state, &card).await {
             Ok(account) => account,
