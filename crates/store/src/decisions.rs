@@ -27,9 +27,9 @@ use crate::types::Context;
 /// Hexadecimal digits of time at the start of a transition id; a count and a random part follow.
 const TIME_DIGITS: usize = 12;
 
-/// Where a transition id's random part starts, after its time and its count: notice numbers take
-/// eight of its digits.
-const RANDOM_FROM: usize = TIME_DIGITS + 8;
+// A notice's number takes eight digits of a transition id's random part, after its time and its
+// count (`crate::notices::notice_number`).
+const _: () = assert!(crate::notices::TRANSITION_RANDOM_FROM == TIME_DIGITS + 8);
 
 /// Transitions this process has made: the order of ids made at one context time.
 static TRANSITIONS_MADE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
@@ -406,13 +406,15 @@ impl SqlStore {
             return (transition_id, sealed_evidence);
         };
         let mut notices = Vec::new();
-        for (index, recipient) in recipients.iter().enumerate() {
-            let number = format!(
-                "FC-{}-{case_code}-{}-{}",
-                kind.code().to_uppercase(),
-                &transition_id[RANDOM_FROM..RANDOM_FROM + 8].to_uppercase(),
-                index + 1
-            );
+        for (position, recipient) in (1_i64..).zip(recipients.iter()) {
+            // The id made above always holds the digits a number takes.
+            let number = crate::notices::notice_number(
+                kind.code(),
+                case_code.as_str(),
+                &transition_id,
+                position,
+            )
+            .unwrap_or_default();
             let to_agency = recipient != "person";
             let status = if to_agency { "pending" } else { "available" };
             *writes.tallies.entry(notices_in(status)).or_default() += 1;
@@ -420,7 +422,7 @@ impl SqlStore {
             writes.notices.push((
                 transition_id.clone(),
                 [
-                    Param::text(number),
+                    Param::Int(position),
                     Param::text(kind.code()),
                     Param::text(recipient.as_str()),
                     Param::text(status),
@@ -460,13 +462,21 @@ impl SqlStore {
             .notices
             .into_iter()
             .map(
-                |(transition_id, [id, kind, recipient, status, next, created])| {
+                |(transition_id, [position, kind, recipient, status, next, created])| {
                     let seq = seqs.get(&transition_id).copied().ok_or_else(|| {
                         StoreError::Corrupt(format!(
                             "notice of transition {transition_id} not written"
                         ))
                     })?;
-                    Ok([id, Param::Int(seq), kind, recipient, status, next, created])
+                    Ok([
+                        Param::Int(seq),
+                        position,
+                        kind,
+                        recipient,
+                        status,
+                        next,
+                        created,
+                    ])
                 },
             )
             .collect::<Result<Vec<_>, StoreError>>()?;

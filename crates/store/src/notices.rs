@@ -101,7 +101,8 @@ pub struct NoticeFilter {
     pub unacknowledged: bool,
     /// Only the notices addressed to this recipient (an agency code, or `person`).
     pub recipient: Option<String>,
-    /// Only those after this notice (by when they were made, then by id): the next page.
+    /// Only those after this notice (by when they were made, then by their transition and place
+    /// among its recipients): the next page.
     pub after: Option<String>,
     /// At most this many; all without one. A national store holds tens of millions: every caller
     /// a person waits on gives one.
@@ -183,4 +184,77 @@ pub struct AgencyEndpoint {
     pub kind: AgencyKind,
     pub name: Option<String>,
     pub endpoint: Option<String>,
+}
+
+/// Where a transition id's random part starts (in its hexadecimal digits), after its time and its
+/// count: a notice's number takes eight of its digits.
+pub(crate) const TRANSITION_RANDOM_FROM: usize = 20;
+
+/// A notice's number: `FC-<KIND>-<case code>-<eight hex digits of its transition id's random
+/// part>-<position>`, the position being its place among its transition's recipients, from 1.
+/// Made from the transition whenever a notice is read, never stored (migration 26): `None` for a
+/// transition id too short to hold the digits (none this store makes).
+pub(crate) fn notice_number(
+    kind: &str,
+    case_code: &str,
+    transition_id: &str,
+    position: i64,
+) -> Option<String> {
+    let random = transition_id.get(TRANSITION_RANDOM_FROM..TRANSITION_RANDOM_FROM + 8)?;
+    Some(format!(
+        "FC-{}-{case_code}-{}-{position}",
+        kind.to_uppercase(),
+        random.to_uppercase()
+    ))
+}
+
+/// The case code and position a notice number names, when it has the form [`notice_number`]
+/// makes: what a look-up searches by. The number is then made again from the transition found and
+/// compared in full, so a number that merely parses finds nothing.
+pub(crate) fn notice_number_parts(number: &str) -> Option<(&str, i64)> {
+    let rest = number.strip_prefix("FC-")?;
+    let (_kind, rest) = rest.split_once('-')?;
+    let (rest, position) = rest.rsplit_once('-')?;
+    let (case_code, _random) = rest.rsplit_once('-')?;
+    let position: i64 = position.parse().ok().filter(|p| *p >= 1)?;
+    Some((case_code, position))
+}
+
+#[cfg(test)]
+mod number_tests {
+    use super::{notice_number, notice_number_parts};
+
+    #[test]
+    fn a_number_is_made_from_its_transition_and_read_back_to_its_case_and_position() {
+        let id = "01a24a908234000000647e9c4aa1fdb62fef";
+        let number = notice_number("seal", "350102-2022-9000000064", id, 2);
+        assert_eq!(
+            number.as_deref(),
+            Some("FC-SEAL-350102-2022-9000000064-7E9C4AA1-2")
+        );
+        assert_eq!(
+            notice_number_parts("FC-SEAL-350102-2022-9000000064-7E9C4AA1-2"),
+            Some(("350102-2022-9000000064", 2))
+        );
+        assert_eq!(
+            notice_number_parts("FC-UNSEAL-X-00000000-12"),
+            Some(("X", 12))
+        );
+    }
+
+    #[test]
+    fn what_is_not_a_made_number_names_nothing() {
+        for number in [
+            "",
+            "FC-",
+            "FC-SEAL",
+            "FC-SEAL-7E9C4AA1-1",
+            "FC-SEAL-A-7E9C4AA1-0",
+            "FC-SEAL-A-7E9C4AA1-x",
+            "XX-SEAL-A-7E9C4AA1-1",
+        ] {
+            assert_eq!(notice_number_parts(number), None, "{number:?}");
+        }
+        assert_eq!(notice_number("seal", "A", "01a24a90", 1), None);
+    }
 }

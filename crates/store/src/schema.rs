@@ -57,6 +57,10 @@ const SQLITE: &[(i64, &str)] = &[
         25,
         include_str!("../migrations/sqlite/0025_supervision_state.sql"),
     ),
+    (
+        26,
+        include_str!("../migrations/sqlite/0026_notice_indexes.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_core.sql")),
@@ -112,6 +116,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         25,
         include_str!("../migrations/postgres/0025_supervision_state.sql"),
+    ),
+    (
+        26,
+        include_str!("../migrations/postgres/0026_notice_indexes.sql"),
     ),
 ];
 
@@ -171,6 +179,14 @@ const CONVERSIONS: &[Conversion] = &[
         column: "person",
         sqlite: include_str!("../migrations/sqlite/0020_holdings_keys.sql"),
         postgres: include_str!("../migrations/postgres/0020_holdings_keys.sql"),
+    },
+    // Migration 26: a notice keyed by its transition and position, its number made as it is read.
+    Conversion {
+        version: 26,
+        table: "notices",
+        column: "position",
+        sqlite: include_str!("../migrations/sqlite/0026_notice_numbers.sql"),
+        postgres: include_str!("../migrations/postgres/0026_notice_numbers.sql"),
     },
 ];
 

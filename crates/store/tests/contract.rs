@@ -1117,10 +1117,30 @@ async fn notices_come_in_pages_and_one_by_its_id() {
                 list.iter().map(|n| n.notice_id.clone()).collect::<Vec<_>>()
             };
             assert_eq!(ids(&paged), ids(&whole), "{what}");
-            let mut sorted = whole.clone();
-            sorted
-                .sort_by(|a, b| (&a.created_at, &a.notice_id).cmp(&(&b.created_at, &b.notice_id)));
-            assert_eq!(ids(&sorted), ids(&whole), "{what}: oldest first");
+            // Oldest first; notices made at one time in the order they were made: a transition's
+            // together, by their place among its recipients (the last part of their numbers).
+            assert!(
+                whole.windows(2).all(|w| w[0].created_at <= w[1].created_at),
+                "{what}: oldest first"
+            );
+            let place = |n: &fengcun_store::NoticeView| {
+                let (transition, place) = n.notice_id.rsplit_once('-').unwrap();
+                (transition.to_owned(), place.parse::<u32>().unwrap())
+            };
+            for pair in whole.windows(2) {
+                let ((a, i), (b, j)) = (place(&pair[0]), place(&pair[1]));
+                assert!(a != b || i < j, "{what}: {a} {i} before {b} {j}");
+            }
+            let mut transitions: Vec<String> = whole.iter().map(|n| place(n).0).collect();
+            transitions.dedup();
+            let mut distinct = transitions.clone();
+            distinct.sort();
+            distinct.dedup();
+            assert_eq!(
+                transitions.len(),
+                distinct.len(),
+                "{what}: a transition's notices together"
+            );
         }
         let whole = store.notices(NoticeFilter::default()).await.unwrap();
         let agency = whole.iter().find(|n| n.recipient != "person").unwrap();
@@ -3774,11 +3794,55 @@ async fn a_database_from_before_agency_scoped_keys_is_migrated() {
     }
 }
 
+/// The columns of `notices` since migration 26: keyed by its transition and place, its number
+/// made from the transition unless kept as issued.
+const NOTICE_COLUMNS: [&str; 12] = [
+    "transition_seq",
+    "position",
+    "number",
+    "kind",
+    "recipient",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "last_error",
+    "created_at",
+    "delivered_at",
+    "acknowledged_at",
+];
+
+/// The indexes of `notices` since migration 26: SQLite's table is its own primary key.
+fn notice_indexes(backend: fengcun_store::Backend) -> Vec<String> {
+    match backend {
+        fengcun_store::Backend::Sqlite => {
+            vec![
+                "notices_by_number",
+                "notices_by_status",
+                "notices_to_deliver",
+            ]
+        }
+        fengcun_store::Backend::Postgres => vec![
+            "notices_by_number",
+            "notices_by_status",
+            "notices_pkey",
+            "notices_to_deliver",
+        ],
+    }
+    .into_iter()
+    .map(String::from)
+    .collect()
+}
+
 /// Puts a database's notices, transitions and case numbers back as migrations 1–17 left them:
 /// each notice with its record's person key and case code and its transition's id, every index of
 /// theirs as it was, transitions unique by id, SQLite's case numbers a table with a rowid.
 async fn rows_before_migration_18(store: &SqlStore) {
-    // Their person keys in hex first, as migrations 1–19 kept them.
+    // Their numbers stored in full and their person keys in hex first, as migrations 1–25 and
+    // 1–19 kept them.
+    store
+        .put_notices_back_as_before_migration_26()
+        .await
+        .unwrap();
     store.put_keys_back_as_before_migration_20().await.unwrap();
     let sql = match store.backend() {
         fengcun_store::Backend::Sqlite => {
@@ -4023,37 +4087,8 @@ async fn a_database_from_before_migration_18_reads_back_identically() {
         assert_eq!(
             shape.0,
             (
-                [
-                    "notice_id",
-                    "transition_seq",
-                    "kind",
-                    "recipient",
-                    "status",
-                    "attempts",
-                    "next_attempt_at",
-                    "last_error",
-                    "created_at",
-                    "delivered_at",
-                    "acknowledged_at"
-                ]
-                .map(String::from)
-                .to_vec(),
-                match store.backend() {
-                    fengcun_store::Backend::Sqlite => [
-                        "notices_by_status",
-                        "notices_by_transition",
-                        "notices_to_deliver",
-                        "sqlite_autoindex_notices_1",
-                    ],
-                    fengcun_store::Backend::Postgres => [
-                        "notices_by_status",
-                        "notices_by_transition",
-                        "notices_pkey",
-                        "notices_to_deliver",
-                    ],
-                }
-                .map(String::from)
-                .to_vec()
+                NOTICE_COLUMNS.map(String::from).to_vec(),
+                notice_indexes(store.backend())
             ),
             "{url}: a notice names its transition by sequence number, and has its record through it"
         );
@@ -4233,6 +4268,255 @@ async fn keys_read_back(store: &SqlStore, events: &[ValidEvent]) -> Vec<String> 
         }
     }
     out
+}
+
+/// What migration 26 changes besides the rows: every notice read by its own number (in full, and
+/// only by its recipient), and the whole list read three at a time from each page's cursor, which
+/// must give the same notices in the same order as the list in one piece.
+async fn notices_by_number(store: &SqlStore, url: &str) -> Vec<String> {
+    let all = store.notices(NoticeFilter::default()).await.unwrap();
+    let mut out = Vec::new();
+    for notice in &all {
+        let one = store.notice(&notice.notice_id, None, None).await.unwrap();
+        assert_eq!(
+            one.as_ref().map(|n| &n.notice_id),
+            Some(&notice.notice_id),
+            "{url}"
+        );
+        out.push(format!("{one:?}"));
+        let theirs = store
+            .notice(&notice.notice_id, Some(&notice.recipient), None)
+            .await
+            .unwrap();
+        let others = store
+            .notice(&notice.notice_id, Some("nobody"), None)
+            .await
+            .unwrap();
+        assert!(theirs.is_some() && others.is_none(), "{url}");
+    }
+    let mut filter = NoticeFilter {
+        limit: Some(3),
+        ..NoticeFilter::default()
+    };
+    let mut paged = Vec::new();
+    loop {
+        let page = store.notices(filter.clone()).await.unwrap();
+        let Some(last) = page.last() else { break };
+        filter.after = Some(last.notice_id.clone());
+        paged.extend(page.into_iter().map(|n| n.notice_id));
+    }
+    let listed: Vec<String> = all.iter().map(|n| n.notice_id.clone()).collect();
+    assert_eq!(paged, listed, "{url}: pages of three, one after another");
+    out.push(format!("{paged:?}"));
+    out
+}
+
+/// Whether the agency `item` went to acknowledges it with its token.
+async fn acknowledged(
+    store: &SqlStore,
+    item: &fengcun_store::OutboxItem,
+    now: jiff::Timestamp,
+) -> bool {
+    store
+        .acknowledge(
+            &item.notice_id,
+            &item.recipient,
+            &item.ack_token,
+            "agency",
+            now,
+        )
+        .await
+        .unwrap()
+}
+
+/// The status of the notice numbered `number`, read by that number.
+async fn notice_status(store: &SqlStore, number: &str) -> Option<fengcun_store::NoticeStatus> {
+    store
+        .notice(number, None, None)
+        .await
+        .unwrap()
+        .map(|n| n.status)
+}
+
+/// A database from before migration 26 — each notice's number stored in full as its primary key
+/// — opens with its notices keyed by transition and place, and every notice, list, page, timeline
+/// and count reads back as it did, each notice found by the number it was issued with; a number
+/// the transition does not make is kept as issued and found by it; delivery, acknowledgement and
+/// new decisions work after it.
+#[tokio::test]
+async fn a_database_from_before_migration_26_reads_back_identically() {
+    for url in fresh_urls("notice_numbers_migration").await {
+        let keys = Keys::new(MasterKey::generate());
+        let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+        let events = mixed_stream();
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        ingest_batch_by_batch(&store, &events, 7, &c).await;
+        // Notices in every status: one delivered, one acknowledged, one failed, the rest pending.
+        let now: jiff::Timestamp = "2024-06-01T00:00:10Z".parse().unwrap();
+        let lease: jiff::Timestamp = "2024-06-01T00:05:10Z".parse().unwrap();
+        let claimed = store.claim_due_notices(now, lease, 4).await.unwrap();
+        assert_eq!(claimed.len(), 4, "{url}");
+        for item in &claimed[..2] {
+            store
+                .record_delivery(&item.notice_id, Delivery::Delivered, now)
+                .await
+                .unwrap();
+        }
+        assert!(acknowledged(&store, &claimed[1], now).await, "{url}");
+        store
+            .record_delivery(
+                &claimed[2].notice_id,
+                Delivery::Failed {
+                    error: "connection refused".into(),
+                    retry_at: None,
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        let mut before = rows_read_back(&store, &events).await;
+        before.extend(notices_by_number(&store, &url).await);
+        let shape = table_shape(&store, "notices").await;
+        assert_eq!(
+            shape,
+            (
+                NOTICE_COLUMNS.map(String::from).to_vec(),
+                notice_indexes(store.backend())
+            ),
+            "{url}: a notice keyed by its transition and place"
+        );
+        let (kept,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM notices WHERE number IS NOT NULL")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(kept, 0, "{url}: every number is made from its transition");
+        // A number of the right form but another kind, or another place, names no notice.
+        let number = &claimed[3].notice_id;
+        let other_kind = number.replacen("FC-SEAL-", "FC-UNSEAL-", 1);
+        let other_place = format!("{}9", number);
+        for wrong in [other_kind, other_place, number.to_lowercase()] {
+            assert!(
+                store.notice(&wrong, None, None).await.unwrap().is_none(),
+                "{url}: {wrong}"
+            );
+        }
+
+        store
+            .put_notices_back_as_before_migration_26()
+            .await
+            .unwrap();
+        assert!(
+            table_shape(&store, "notices")
+                .await
+                .0
+                .contains(&"notice_id".to_owned()),
+            "{url}: the notices as before migration 26"
+        );
+        drop(store);
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        let mut after = rows_read_back(&store, &events).await;
+        after.extend(notices_by_number(&store, &url).await);
+        assert_eq!(after, before, "{url}");
+        assert_eq!(table_shape(&store, "notices").await, shape, "{url}");
+        // The pending notice is delivered and acknowledged by the number it was handed out with.
+        store
+            .record_delivery(&claimed[3].notice_id, Delivery::Delivered, now)
+            .await
+            .unwrap();
+        assert!(acknowledged(&store, &claimed[3], now).await, "{url}");
+        assert_eq!(
+            notice_status(&store, &claimed[3].notice_id).await,
+            Some(fengcun_store::NoticeStatus::Acknowledged),
+            "{url}"
+        );
+
+        // A notice issued with a number its transition does not make (another form of number, as
+        // an older release or a repair may have left): kept as issued, found by it, and by it only.
+        let legacy = store
+            .notice(&claimed[0].notice_id, None, None)
+            .await
+            .unwrap()
+            .unwrap();
+        store
+            .put_notices_back_as_before_migration_26()
+            .await
+            .unwrap();
+        sqlx::query("UPDATE notices SET notice_id = 'FC-SEAL-LEGACY-0001' WHERE notice_id = $1")
+            .bind(&claimed[0].notice_id)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        drop(store);
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        let (kept,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM notices WHERE number IS NOT NULL")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(kept, 1, "{url}");
+        let found = store
+            .notice("FC-SEAL-LEGACY-0001", None, None)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            format!("{found:?}"),
+            format!("{legacy:?}").replace(&claimed[0].notice_id, "FC-SEAL-LEGACY-0001"),
+            "{url}"
+        );
+        assert!(
+            store
+                .notice(&claimed[0].notice_id, None, None)
+                .await
+                .unwrap()
+                .is_none(),
+            "{url}: the number it did not keep finds nothing"
+        );
+        assert_eq!(
+            notices_by_number(&store, &url).await.len(),
+            after.len() - rows_read_back(&store, &events).await.len(),
+            "{url}"
+        );
+
+        // New decisions after the conversion: their notices read back by their numbers.
+        let case = "110105-2024-000981";
+        store
+            .ingest(
+                &conviction(
+                    case,
+                    ZHANG,
+                    "危险驾驶罪",
+                    sentence("criminal_detention", Some(1)),
+                    "2024-01-02",
+                    "2024-03-01",
+                    "2024-03-12",
+                ),
+                &c,
+            )
+            .await
+            .unwrap();
+        let new_notices = store
+            .notices(NoticeFilter {
+                case_code: Some(case.into()),
+                ..NoticeFilter::default()
+            })
+            .await
+            .unwrap();
+        assert!(!new_notices.is_empty(), "{url}");
+        for notice in &new_notices {
+            assert!(
+                notice.notice_id.starts_with("FC-SEAL-110105-2024-000981-")
+                    && notice.body.contains(&notice.notice_id),
+                "{url}: {notice:?}"
+            );
+            assert_eq!(
+                notice_status(&store, &notice.notice_id).await,
+                Some(notice.status),
+                "{url}"
+            );
+        }
+    }
 }
 
 /// The person key column of each table migration 20 converts, and the length of each stored key.

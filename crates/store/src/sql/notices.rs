@@ -9,7 +9,7 @@ use crate::error::StoreError;
 use crate::keys;
 use crate::notices::{
     AgencyEndpoint, AgencyKind, Delivery, IdentityMask, NoticeContent, NoticeFilter, NoticeKind,
-    NoticeStatus, NoticeStore, NoticeView, OutboxItem,
+    NoticeStatus, NoticeStore, NoticeView, OutboxItem, notice_number, notice_number_parts,
 };
 use crate::sql::SqlStore;
 use crate::sql::rows::{Param, decode, person_bytes, person_hex, ts};
@@ -25,13 +25,13 @@ use crate::sql::rows::{Param, decode, person_bytes, person_hex, ts};
 /// does not. Notices due at the same instant (a whole import batch is) come in the order the
 /// index holds them — the order they were written on SQLite (rowid), on PostgreSQL the heap's —
 /// not by id: ordering by id as well sorted every notice of that instant.
-pub(crate) const CLAIM_DUE_NOTICES: &str = "SELECT n.notice_id, t.person, t.case_code, n.recipient, a.endpoint, n.attempts, n.kind, \
-     t.transition_id, t.notice_facts, r.data_key FROM ( \
-     SELECT * FROM (SELECT notice_id, transition_seq, recipient, attempts, kind, next_attempt_at FROM notices \
+pub(crate) const CLAIM_DUE_NOTICES: &str = "SELECT n.transition_seq, n.position, n.number, t.person, t.case_code, n.recipient, \
+     a.endpoint, n.attempts, n.kind, t.transition_id, t.notice_facts, r.data_key FROM ( \
+     SELECT * FROM (SELECT transition_seq, position, number, recipient, attempts, kind, next_attempt_at FROM notices \
        WHERE status IN ('pending', 'retrying') AND status = 'pending' AND next_attempt_at <= $1 \
        ORDER BY next_attempt_at LIMIT $2) pending \
      UNION ALL \
-     SELECT * FROM (SELECT notice_id, transition_seq, recipient, attempts, kind, next_attempt_at FROM notices \
+     SELECT * FROM (SELECT transition_seq, position, number, recipient, attempts, kind, next_attempt_at FROM notices \
        WHERE status IN ('pending', 'retrying') AND status = 'retrying' AND next_attempt_at <= $1 \
        ORDER BY next_attempt_at LIMIT $2) retrying \
      ) n \
@@ -43,20 +43,23 @@ pub(crate) const CLAIM_DUE_NOTICES: &str = "SELECT n.notice_id, t.person, t.case
 #[async_trait]
 impl NoticeStore for SqlStore {
     async fn notices(&self, filter: NoticeFilter) -> Result<Vec<NoticeView>, StoreError> {
-        // Where the page starts: the notice it follows, by when it was made, then by id. A
-        // notice that is not there starts nothing (no page follows it).
+        // Where the page starts: the notice it follows, by when it was made, then by its
+        // transition and place. A notice that is not there starts nothing (no page follows it).
         let after = match &filter.after {
             None => None,
-            Some(id) => {
-                let at: Option<(String,)> =
-                    sqlx::query_as("SELECT created_at FROM notices WHERE notice_id = $1")
-                        .bind(id)
-                        .fetch_optional(&self.pool)
-                        .await?;
-                match at {
-                    Some((created_at,)) => Some((created_at, id.clone())),
-                    None => return Ok(Vec::new()),
-                }
+            Some(number) => {
+                let mut conn = self.pool.acquire().await?;
+                let Some(key) = self.locate_notice(&mut conn, number).await? else {
+                    return Ok(Vec::new());
+                };
+                let (created_at,): (String,) = sqlx::query_as(
+                    "SELECT created_at FROM notices WHERE transition_seq = $1 AND position = $2",
+                )
+                .bind(key.0)
+                .bind(key.1)
+                .fetch_one(&mut *conn)
+                .await?;
+                Some((created_at, key))
             }
         };
         let (sql, params) = notice_list_statement(&filter, after, self.positional());
@@ -76,27 +79,32 @@ impl NoticeStore for SqlStore {
         recipient: Option<&str>,
         mask: Option<IdentityMask>,
     ) -> Result<Option<NoticeView>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let Some((seq, position)) = self.locate_notice(&mut conn, notice_id).await? else {
+            return Ok(None);
+        };
         let row: Option<NoticeRow> = sqlx::query_as(
-            "SELECT n.notice_id, t.person, t.case_code, n.kind, n.recipient, n.status, n.attempts, n.last_error, n.created_at, \
-             n.delivered_at, n.acknowledged_at, t.transition_id, t.notice_facts, r.data_key FROM notices n \
+            "SELECT n.position, n.number, t.person, t.case_code, n.kind, n.recipient, n.status, n.attempts, n.last_error, \
+             n.created_at, n.delivered_at, n.acknowledged_at, t.transition_id, t.notice_facts, r.data_key FROM notices n \
              JOIN transitions t ON t.seq = n.transition_seq \
              JOIN records r ON r.person = t.person AND r.case_code = t.case_code \
-             WHERE n.notice_id = $1 AND ($2 IS NULL OR n.recipient = $2)",
+             WHERE n.transition_seq = $1 AND n.position = $2 AND ($3 IS NULL OR n.recipient = $3)",
         )
-        .bind(notice_id)
+        .bind(seq)
+        .bind(position)
         .bind(recipient)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *conn)
         .await?;
         row.map(|row| self.notice_view(row, mask)).transpose()
     }
 
     async fn person_notices(&self, person_key: &str) -> Result<Vec<NoticeView>, StoreError> {
         let rows: Vec<NoticeRow> = sqlx::query_as(
-            "SELECT n.notice_id, t.person, t.case_code, n.kind, n.recipient, n.status, n.attempts, n.last_error, n.created_at, \
-             n.delivered_at, n.acknowledged_at, t.transition_id, t.notice_facts, r.data_key FROM records r \
+            "SELECT n.position, n.number, t.person, t.case_code, n.kind, n.recipient, n.status, n.attempts, n.last_error, \
+             n.created_at, n.delivered_at, n.acknowledged_at, t.transition_id, t.notice_facts, r.data_key FROM records r \
              JOIN transitions t ON t.case_code = r.case_code AND t.person = r.person \
              JOIN notices n ON n.transition_seq = t.seq \
-             WHERE r.person = $1 AND n.recipient = 'person' ORDER BY n.created_at, n.notice_id",
+             WHERE r.person = $1 AND n.recipient = 'person' ORDER BY n.created_at, n.transition_seq, n.position",
         )
         .bind(person_bytes(person_key))
         .fetch_all(&self.pool)
@@ -113,7 +121,9 @@ impl NoticeStore for SqlStore {
         limit: i64,
     ) -> Result<Vec<OutboxItem>, StoreError> {
         type Row = (
-            String,
+            i64,
+            i64,
+            Option<String>,
             Vec<u8>,
             String,
             String,
@@ -136,10 +146,12 @@ impl NoticeStore for SqlStore {
         for row in candidates {
             let claimed = sqlx::query(
                 "UPDATE notices SET next_attempt_at = $1 \
-                 WHERE notice_id = $2 AND status IN ('pending', 'retrying') AND next_attempt_at <= $3",
+                 WHERE transition_seq = $2 AND position = $3 AND status IN ('pending', 'retrying') \
+                 AND next_attempt_at <= $4",
             )
             .bind(ts(lease_until))
-            .bind(&row.0)
+            .bind(row.0)
+            .bind(row.1)
             .bind(ts(now))
             .execute(&mut *tx)
             .await?
@@ -151,7 +163,9 @@ impl NoticeStore for SqlStore {
         tx.commit().await?;
         let mut items = Vec::with_capacity(rows.len());
         for (
-            notice_id,
+            _seq,
+            position,
+            number,
             person_key,
             case_code,
             recipient,
@@ -163,6 +177,7 @@ impl NoticeStore for SqlStore {
             wrapped,
         ) in rows
         {
+            let notice_id = stored_number(number, &kind, &case_code, &transition_id, position)?;
             // One unreadable notice must not hold up the others claimed with it.
             let content = decode("notices.kind", &kind, NoticeKind::parse)
                 .and_then(|kind| {
@@ -206,36 +221,42 @@ impl NoticeStore for SqlStore {
         // Every attempt is recorded whatever the status meanwhile: a receiver may acknowledge
         // while it handles the delivery, before this is written. The status only moves forward
         // (an acknowledgement stays; a failed repeat of a delivered notice changes no status).
+        let mut tx = self.begin_write().await?;
+        let Some((seq, position)) = self.locate_notice(&mut tx, notice_id).await? else {
+            return Ok(());
+        };
         let query = match &result {
             Delivery::Delivered => sqlx::query_as::<_, (String,)>(
                 "UPDATE notices SET status = CASE WHEN status = 'acknowledged' THEN status ELSE 'delivered' END, \
                  attempts = attempts + 1, delivered_at = COALESCE(delivered_at, $1), last_error = NULL, next_attempt_at = NULL \
-                 WHERE notice_id = $2 AND recipient <> 'person' RETURNING status",
+                 WHERE transition_seq = $2 AND position = $3 AND recipient <> 'person' RETURNING status",
             )
             .bind(ts(now))
-            .bind(notice_id),
+            .bind(seq)
+            .bind(position),
             Delivery::Failed { error, retry_at: Some(at) } => sqlx::query_as(
                 "UPDATE notices SET attempts = attempts + 1, \
                  last_error = CASE WHEN status IN ('pending', 'retrying') THEN $1 ELSE last_error END, \
                  next_attempt_at = CASE WHEN status IN ('pending', 'retrying') THEN $2 ELSE next_attempt_at END, \
                  status = CASE WHEN status IN ('pending', 'retrying') THEN 'retrying' ELSE status END \
-                 WHERE notice_id = $3 AND recipient <> 'person' RETURNING status",
+                 WHERE transition_seq = $3 AND position = $4 AND recipient <> 'person' RETURNING status",
             )
             .bind(error.clone())
             .bind(ts(*at))
-            .bind(notice_id),
+            .bind(seq)
+            .bind(position),
             Delivery::Failed { error, retry_at: None } => sqlx::query_as(
                 "UPDATE notices SET attempts = attempts + 1, \
                  last_error = CASE WHEN status IN ('pending', 'retrying') THEN $1 ELSE last_error END, \
                  next_attempt_at = CASE WHEN status IN ('pending', 'retrying') THEN NULL ELSE next_attempt_at END, \
                  status = CASE WHEN status IN ('pending', 'retrying') THEN 'failed' ELSE status END \
-                 WHERE notice_id = $2 AND recipient <> 'person' RETURNING status",
+                 WHERE transition_seq = $2 AND position = $3 AND recipient <> 'person' RETURNING status",
             )
             .bind(error.clone())
-            .bind(notice_id),
+            .bind(seq)
+            .bind(position),
         };
-        let mut tx = self.begin_write().await?;
-        let before = self.notice_status(&mut tx, notice_id).await?;
+        let before = self.notice_status(&mut tx, (seq, position)).await?;
         if let Some((status,)) = query.fetch_optional(&mut *tx).await? {
             if let Some(before) = before {
                 self.count_notice_move(&mut tx, &before, &status).await?;
@@ -263,12 +284,16 @@ impl NoticeStore for SqlStore {
         now: jiff::Timestamp,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
+        let Some((seq, position)) = self.locate_notice(&mut tx, notice_id).await? else {
+            return Ok(false);
+        };
         let retried = sqlx::query(
             "UPDATE notices SET status = 'retrying', next_attempt_at = $1 \
-             WHERE notice_id = $2 AND status = 'failed' AND recipient <> 'person'",
+             WHERE transition_seq = $2 AND position = $3 AND status = 'failed' AND recipient <> 'person'",
         )
         .bind(ts(now))
-        .bind(notice_id)
+        .bind(seq)
+        .bind(position)
         .execute(&mut *tx)
         .await?
         .rows_affected()
@@ -303,13 +328,17 @@ impl NoticeStore for SqlStore {
             return Ok(false);
         }
         let mut tx = self.begin_write().await?;
-        let before = self.notice_status(&mut tx, notice_id).await?;
+        let Some((seq, position)) = self.locate_notice(&mut tx, notice_id).await? else {
+            return Ok(false);
+        };
+        let before = self.notice_status(&mut tx, (seq, position)).await?;
         let done = sqlx::query(
             "UPDATE notices SET status = 'acknowledged', acknowledged_at = $1, next_attempt_at = NULL \
-             WHERE notice_id = $2 AND recipient = $3 AND recipient <> 'person'",
+             WHERE transition_seq = $2 AND position = $3 AND recipient = $4 AND recipient <> 'person'",
         )
         .bind(ts(now))
-        .bind(notice_id)
+        .bind(seq)
+        .bind(position)
         .bind(agency)
         .execute(&mut *tx)
         .await?;
@@ -354,7 +383,8 @@ impl NoticeStore for SqlStore {
 }
 
 type NoticeRow = (
-    String,
+    i64,
+    Option<String>,
     Vec<u8>,
     String,
     String,
@@ -370,9 +400,64 @@ type NoticeRow = (
     Vec<u8>,
 );
 
+/// The number of a notice read from its row: the one kept as issued (`number`), or the one its
+/// transition makes (migration 26).
+pub(crate) fn stored_number(
+    number: Option<String>,
+    kind: &str,
+    case_code: &str,
+    transition_id: &[u8],
+    position: i64,
+) -> Result<String, StoreError> {
+    match number {
+        Some(number) => Ok(number),
+        None => notice_number(kind, case_code, &person_hex(transition_id), position)
+            .ok_or_else(|| StoreError::Corrupt(format!("a notice of case {case_code}: no number"))),
+    }
+}
+
 impl SqlStore {
-    /// Inserts notice rows (notice id, the transition's sequence number, kind, recipient, status,
-    /// next attempt, created), as a decision made them; the notice's record is its transition's.
+    /// Where the notice numbered `number` is: its transition's sequence number and its place. A
+    /// number kept as issued is found by `notices_by_number`; any other names its case and place,
+    /// and is the one of that case's notices at that place whose transition makes the same number
+    /// (a case has a handful of transitions, read through `transitions_by_record`).
+    pub(crate) async fn locate_notice(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        number: &str,
+    ) -> Result<Option<(i64, i64)>, StoreError> {
+        let kept: Option<(i64, i64)> =
+            sqlx::query_as("SELECT transition_seq, position FROM notices WHERE number = $1")
+                .bind(number)
+                .fetch_optional(&mut *conn)
+                .await?;
+        if kept.is_some() {
+            return Ok(kept);
+        }
+        let Some((case_code, position)) = notice_number_parts(number) else {
+            return Ok(None);
+        };
+        let candidates: Vec<(i64, Vec<u8>, String)> = sqlx::query_as(
+            "SELECT t.seq, t.transition_id, n.kind FROM transitions t \
+             JOIN notices n ON n.transition_seq = t.seq AND n.position = $2 \
+             WHERE t.case_code = $1 AND n.number IS NULL ORDER BY t.seq",
+        )
+        .bind(case_code)
+        .bind(position)
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(candidates
+            .into_iter()
+            .find(|(_, transition_id, kind)| {
+                notice_number(kind, case_code, &person_hex(transition_id), position).as_deref()
+                    == Some(number)
+            })
+            .map(|(seq, _, _)| (seq, position)))
+    }
+
+    /// Inserts notice rows (the transition's sequence number, the notice's place among its
+    /// recipients, kind, recipient, status, next attempt, created), as a decision made them; the
+    /// notice's record and number are its transition's.
     pub(crate) async fn insert_notices(
         &self,
         tx: &mut sqlx::AnyConnection,
@@ -380,7 +465,7 @@ impl SqlStore {
     ) -> Result<(), StoreError> {
         self.insert_rows(
             tx,
-            "INSERT INTO notices (notice_id, transition_seq, kind, recipient, status, next_attempt_at, created_at) VALUES",
+            "INSERT INTO notices (transition_seq, position, kind, recipient, status, next_attempt_at, created_at) VALUES",
             rows,
         )
         .await
@@ -392,7 +477,8 @@ impl SqlStore {
         mask: Option<IdentityMask>,
     ) -> Result<NoticeView, StoreError> {
         let (
-            notice_id,
+            position,
+            number,
             person_key,
             case_code,
             kind,
@@ -407,6 +493,7 @@ impl SqlStore {
             facts,
             wrapped,
         ) = row;
+        let notice_id = stored_number(number, &kind, &case_code, &transition_id, position)?;
         let kind = decode("notices.kind", &kind, NoticeKind::parse)?;
         let status = decode("notices.status", &status, NoticeStatus::parse)?;
         let (title, body, _) = self.render_stored_notice(
@@ -559,6 +646,53 @@ impl SqlStore {
     }
 }
 
+impl SqlStore {
+    /// For tests of the upgrade: puts `notices` back as migrations 18–25 left them — each notice's
+    /// number stored in full as its primary key, `notices_by_transition` beside it — and sets
+    /// `schema_version` back to 25, so that the next opening converts it again.
+    #[doc(hidden)]
+    pub async fn put_notices_back_as_before_migration_26(&self) -> Result<(), StoreError> {
+        let sql = match self.backend {
+            crate::Backend::Sqlite => {
+                "CREATE TABLE notices_v25 (notice_id TEXT PRIMARY KEY, transition_seq INTEGER NOT NULL, \
+                 kind TEXT NOT NULL, recipient TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, \
+                 next_attempt_at TEXT, last_error TEXT, created_at TEXT NOT NULL, delivered_at TEXT, acknowledged_at TEXT);
+                 INSERT INTO notices_v25 SELECT COALESCE(n.number, 'FC-' || upper(n.kind) || '-' || t.case_code || '-' \
+                 || substr(hex(t.transition_id), 21, 8) || '-' || n.position), n.transition_seq, n.kind, n.recipient, \
+                 n.status, n.attempts, n.next_attempt_at, n.last_error, n.created_at, n.delivered_at, n.acknowledged_at \
+                 FROM notices n LEFT JOIN transitions t ON t.seq = n.transition_seq ORDER BY n.transition_seq, n.position;
+                 DROP TABLE notices;
+                 ALTER TABLE notices_v25 RENAME TO notices;
+                 CREATE INDEX notices_by_transition ON notices (transition_seq);
+                 CREATE INDEX notices_to_deliver ON notices (status, next_attempt_at) WHERE status IN ('pending', 'retrying');
+                 CREATE INDEX notices_by_status ON notices (status, created_at);
+                 DELETE FROM schema_version WHERE version >= 26;"
+            }
+            crate::Backend::Postgres => {
+                "CREATE TABLE notices_v25 (notice_id TEXT PRIMARY KEY, transition_seq BIGINT NOT NULL, \
+                 kind TEXT NOT NULL, recipient TEXT NOT NULL, status TEXT NOT NULL, attempts BIGINT NOT NULL DEFAULT 0, \
+                 next_attempt_at TEXT, last_error TEXT, created_at TEXT NOT NULL, delivered_at TEXT, acknowledged_at TEXT);
+                 INSERT INTO notices_v25 SELECT COALESCE(n.number, 'FC-' || upper(n.kind) || '-' || t.case_code || '-' \
+                 || upper(substr(encode(t.transition_id, 'hex'), 21, 8)) || '-' || n.position), n.transition_seq, n.kind, \
+                 n.recipient, n.status, n.attempts, n.next_attempt_at, n.last_error, n.created_at, n.delivered_at, \
+                 n.acknowledged_at \
+                 FROM notices n LEFT JOIN transitions t ON t.seq = n.transition_seq ORDER BY n.transition_seq, n.position;
+                 DROP TABLE notices;
+                 ALTER TABLE notices_v25 RENAME TO notices;
+                 ALTER INDEX notices_v25_pkey RENAME TO notices_pkey;
+                 CREATE INDEX notices_by_transition ON notices (transition_seq);
+                 CREATE INDEX notices_to_deliver ON notices (status, next_attempt_at) WHERE status IN ('pending', 'retrying');
+                 CREATE INDEX notices_by_status ON notices (status, created_at);
+                 DELETE FROM schema_version WHERE version >= 26;"
+            }
+        };
+        let mut tx = self.begin_write().await?;
+        sqlx::raw_sql(sql).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
 /// The statuses a list reads: those asked for, the agency notices not acknowledged
 /// (`unacknowledged`: a person's notice is `available`, never acknowledged), or every one.
 fn listed_statuses(filter: &NoticeFilter) -> Vec<NoticeStatus> {
@@ -587,7 +721,7 @@ fn listed_statuses(filter: &NoticeFilter) -> Vec<NoticeStatus> {
 /// million records.
 fn notice_list_statement(
     filter: &NoticeFilter,
-    after: Option<(String, String)>,
+    after: Option<(String, (i64, i64))>,
     positional: bool,
 ) -> (String, Vec<Param>) {
     let mut params: Vec<Param> = Vec::new();
@@ -604,19 +738,24 @@ fn notice_list_statement(
             let p = next(Param::text(recipient.clone()), params);
             out.push(format!("{prefix}recipient = {p}"));
         }
-        if let Some((created_at, id)) = &after {
+        if let Some((created_at, (seq, position))) = &after {
             let from = next(Param::text(created_at.clone()), params);
             let at = next(Param::text(created_at.clone()), params);
-            let after_id = next(Param::text(id.clone()), params);
+            let same_at = next(Param::text(created_at.clone()), params);
+            let after_seq = next(Param::Int(*seq), params);
+            let same_seq = next(Param::Int(*seq), params);
+            let after_position = next(Param::Int(*position), params);
             out.push(format!(
-                "{prefix}created_at >= {from} AND ({prefix}created_at > {at} OR {prefix}notice_id > {after_id})"
+                "{prefix}created_at >= {from} AND ({prefix}created_at > {at} OR ({prefix}created_at = {same_at} \
+                 AND ({prefix}transition_seq > {after_seq} OR ({prefix}transition_seq = {same_seq} \
+                 AND {prefix}position > {after_position}))))"
             ));
         }
         out
     };
-    const COLUMNS: &str = "n.notice_id, t.person, t.case_code, n.kind, n.recipient, n.status, n.attempts, \
+    const COLUMNS: &str = "n.position, n.number, t.person, t.case_code, n.kind, n.recipient, n.status, n.attempts, \
         n.last_error, n.created_at, n.delivered_at, n.acknowledged_at, t.transition_id, t.notice_facts, r.data_key";
-    const NOTICE_COLUMNS: &str = "notice_id, transition_seq, kind, recipient, status, attempts, last_error, \
+    const NOTICE_COLUMNS: &str = "transition_seq, position, number, kind, recipient, status, attempts, last_error, \
         created_at, delivered_at, acknowledged_at";
     let sql = if let Some(case_code) = &filter.case_code {
         let case = next(Param::text(case_code.clone()), &mut params);
@@ -634,7 +773,7 @@ fn notice_list_statement(
             "SELECT {COLUMNS} FROM transitions t \
              JOIN notices n ON n.transition_seq = t.seq \
              JOIN records r ON r.person = t.person AND r.case_code = t.case_code \
-             WHERE {} ORDER BY n.created_at, n.notice_id LIMIT {limit}",
+             WHERE {} ORDER BY n.created_at, n.transition_seq, n.position LIMIT {limit}",
             wheres.join(" AND ")
         )
     } else {
@@ -658,7 +797,7 @@ fn notice_list_statement(
             let limit = next(Param::Int(limit), &mut params);
             arms.push(format!(
                 "SELECT * FROM (SELECT {NOTICE_COLUMNS} FROM notices WHERE {} \
-                 ORDER BY created_at, notice_id LIMIT {limit}) a{}",
+                 ORDER BY created_at, transition_seq, position LIMIT {limit}) a{}",
                 wheres.join(" AND "),
                 arms.len()
             ));
@@ -668,7 +807,7 @@ fn notice_list_statement(
             "SELECT {COLUMNS} FROM ({}) n \
              JOIN transitions t ON t.seq = n.transition_seq \
              JOIN records r ON r.person = t.person AND r.case_code = t.case_code \
-             ORDER BY n.created_at, n.notice_id LIMIT {limit}",
+             ORDER BY n.created_at, n.transition_seq, n.position LIMIT {limit}",
             arms.join(" UNION ALL ")
         )
     };
@@ -741,10 +880,7 @@ mod tests {
             limit: Some(200),
             ..crate::NoticeFilter::default()
         };
-        let after = Some((
-            "2026-12-06T00:00:00Z".to_owned(),
-            "FC-SEAL-110105-2026-000001-00000000-1".to_owned(),
-        ));
+        let after = Some(("2026-12-06T00:00:00Z".to_owned(), (1, 1)));
         let (sql, params) = super::notice_list_statement(&filter, after, store.positional());
         plan(store, &sql, params).await
     }

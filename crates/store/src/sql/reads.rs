@@ -427,7 +427,9 @@ impl SqlStore {
         record: &RecordSummary,
     ) -> Result<Vec<NoticeEntry>, StoreError> {
         type Row = (
-            String,
+            i64,
+            Option<String>,
+            Vec<u8>,
             String,
             String,
             String,
@@ -438,19 +440,21 @@ impl SqlStore {
             Option<String>,
         );
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT n.notice_id, n.kind, n.recipient, n.status, n.attempts, n.last_error, n.created_at, n.delivered_at, n.acknowledged_at \
+            "SELECT n.position, n.number, t.transition_id, n.kind, n.recipient, n.status, n.attempts, n.last_error, \
+             n.created_at, n.delivered_at, n.acknowledged_at \
              FROM transitions t JOIN notices n ON n.transition_seq = t.seq \
-             WHERE t.case_code = $1 AND t.person = $2 ORDER BY n.created_at, n.notice_id",
+             WHERE t.case_code = $1 AND t.person = $2 ORDER BY n.created_at, n.transition_seq, n.position",
         )
         .bind(record.case_code.as_str())
         .bind(person_bytes(&record.person_key))
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
+        rows.into_iter()
             .map(
                 |(
-                    notice_id,
+                    position,
+                    number,
+                    transition_id,
                     kind,
                     recipient,
                     status,
@@ -459,19 +463,27 @@ impl SqlStore {
                     created_at,
                     delivered_at,
                     acknowledged_at,
-                )| NoticeEntry {
-                    notice_id,
-                    kind,
-                    recipient,
-                    status,
-                    attempts,
-                    last_error,
-                    created_at,
-                    delivered_at,
-                    acknowledged_at,
+                )| {
+                    Ok(NoticeEntry {
+                        notice_id: super::notices::stored_number(
+                            number,
+                            &kind,
+                            record.case_code.as_str(),
+                            &transition_id,
+                            position,
+                        )?,
+                        kind,
+                        recipient,
+                        status,
+                        attempts,
+                        last_error,
+                        created_at,
+                        delivered_at,
+                        acknowledged_at,
+                    })
                 },
             )
-            .collect())
+            .collect()
     }
 
     pub(crate) async fn read_recorded_policy(

@@ -131,14 +131,19 @@ impl SqlStore {
     pub(crate) async fn notice_status(
         &self,
         tx: &mut AnyConnection,
-        notice_id: &str,
+        (seq, position): (i64, i64),
     ) -> Result<Option<String>, StoreError> {
         let sql = match self.backend {
-            Backend::Postgres => "SELECT status FROM notices WHERE notice_id = $1 FOR UPDATE",
-            Backend::Sqlite => "SELECT status FROM notices WHERE notice_id = $1",
+            Backend::Postgres => {
+                "SELECT status FROM notices WHERE transition_seq = $1 AND position = $2 FOR UPDATE"
+            }
+            Backend::Sqlite => {
+                "SELECT status FROM notices WHERE transition_seq = $1 AND position = $2"
+            }
         };
         let row: Option<(String,)> = sqlx::query_as(sql)
-            .bind(notice_id)
+            .bind(seq)
+            .bind(position)
             .fetch_optional(&mut *tx)
             .await?;
         Ok(row.map(|(status,)| status))

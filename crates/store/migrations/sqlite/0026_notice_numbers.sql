@@ -1,0 +1,50 @@
+-- A notice's number is made from its transition (issue 20, docs/storage.md "Notices on disk"):
+-- `FC-<KIND>-<case code>-<eight hex digits of the transition id's random part>-<position>`, the
+-- position being the notice's place among its transition's recipients, from 1 (`decisions.rs`).
+-- Each row kept that number in full (about 42 bytes) and a second tree of it (its primary key):
+-- about 250 bytes a record with `notices_by_transition`, which the new primary key replaces. Now a
+-- notice is keyed by (transition_seq, position), SQLite keeps the table in that key's order
+-- (WITHOUT ROWID), and the number is made again as it is read and resolved through the transition
+-- as it is looked up (`sql/notices.rs`).
+--
+-- Nothing is lost: a stored number that is not the one its row makes (a notice issued in another
+-- form, or whose transition is missing) is kept as it was issued in `number`, found through
+-- `notices_by_number`; `number` is NULL for every other row. A number its transition makes keeps
+-- its last part as its position; one kept as issued takes the places after its transition's
+-- highest, in the order of the numbers.
+--
+-- This file converts a database from the shape before migration 26; the store runs it only when
+-- `notices` has no `position` yet (crate::schema). The indexes are in 0026_notice_indexes.sql.
+CREATE TABLE notices_v26 (
+    transition_seq  INTEGER NOT NULL,
+    position        INTEGER NOT NULL,
+    number          TEXT,
+    kind            TEXT NOT NULL,
+    recipient       TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    last_error      TEXT,
+    created_at      TEXT NOT NULL,
+    delivered_at    TEXT,
+    acknowledged_at TEXT,
+    PRIMARY KEY (transition_seq, position)
+) WITHOUT ROWID;
+INSERT INTO notices_v26 (transition_seq, position, number, kind, recipient, status, attempts, next_attempt_at,
+                         last_error, created_at, delivered_at, acknowledged_at)
+    SELECT transition_seq,
+           COALESCE(made, COALESCE(MAX(made) OVER (PARTITION BY transition_seq), 0)
+                          + ROW_NUMBER() OVER (PARTITION BY transition_seq, made IS NULL ORDER BY notice_id)),
+           CASE WHEN made IS NULL THEN notice_id END,
+           kind, recipient, status, attempts, next_attempt_at, last_error, created_at, delivered_at, acknowledged_at
+    FROM (SELECT n.*,
+                 CASE WHEN length(n.last_digits) BETWEEN 1 AND 9 THEN
+                     CASE WHEN n.notice_id = 'FC-' || upper(n.kind) || '-' || t.case_code || '-' || substr(hex(t.transition_id), 21, 8)
+                                             || '-' || CAST(n.last_digits AS BIGINT)
+                          THEN CAST(n.last_digits AS BIGINT) END
+                 END AS made
+          FROM (SELECT notices.*, substr(notice_id, length(rtrim(notice_id, '0123456789')) + 1) AS last_digits FROM notices) n
+               LEFT JOIN transitions t ON t.seq = n.transition_seq) AS old
+    ORDER BY transition_seq, 2;
+DROP TABLE notices;
+ALTER TABLE notices_v26 RENAME TO notices;
