@@ -406,6 +406,7 @@ impl SqlStore {
             return (transition_id, sealed_evidence);
         };
         let mut notices = Vec::new();
+        let made_at = crate::sql::rows::seconds(ctx.now);
         for (position, recipient) in (1_i64..).zip(recipients.iter()) {
             // The id made above always holds the digits a number takes.
             let number = crate::notices::notice_number(
@@ -426,8 +427,8 @@ impl SqlStore {
                     Param::text(kind.code()),
                     Param::text(recipient.as_str()),
                     Param::text(status),
-                    Param::Text(to_agency.then(|| at.clone())),
-                    Param::text(at.clone()),
+                    Param::MaybeInt(to_agency.then_some(made_at)),
+                    Param::Int(made_at),
                 ],
             ));
         }

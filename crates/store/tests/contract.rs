@@ -4479,6 +4479,70 @@ async fn a_database_from_before_migration_26_reads_back_identically() {
             "{url}"
         );
 
+        // The times are kept in whole seconds, and read back as the text they were stored as.
+        let (texts,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM notices WHERE created_at < 1717200000 OR created_at > 1717200600",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(
+            texts, 0,
+            "{url}: made between 00:00 and 00:10 on 2024-06-01"
+        );
+        // A time in a form the store never wrote would not come back as it was: the conversion
+        // stops on it and changes nothing; put right, the store opens converted.
+        store
+            .put_notices_back_as_before_migration_26()
+            .await
+            .unwrap();
+        let (odd,): (String,) = sqlx::query_as(
+            "SELECT notice_id FROM notices WHERE notice_id <> 'FC-SEAL-LEGACY-0001' ORDER BY notice_id LIMIT 1",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        let (created,): (String,) =
+            sqlx::query_as("SELECT created_at FROM notices WHERE notice_id = $1")
+                .bind(&odd)
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        sqlx::query("UPDATE notices SET created_at = $1 WHERE notice_id = $2")
+            .bind(created.replace('Z', ".250Z"))
+            .bind(&odd)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        drop(store);
+        let refused = fengcun_store::open(&url, keys.clone()).await;
+        let error = refused.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            error.contains("notice_time_not_in_the_stored_form"),
+            "{url}: a time not in the stored form: {error}"
+        );
+        // Read without the store (which would migrate): the notices as they were.
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+        let (unchanged,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM notices WHERE notice_id = $1 AND created_at <> $2",
+        )
+        .bind(&odd)
+        .bind(&created)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(unchanged, 1, "{url}: nothing converted");
+        sqlx::query("UPDATE notices SET created_at = $1 WHERE notice_id = $2")
+            .bind(&created)
+            .bind(&odd)
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        assert_eq!(table_shape(&store, "notices").await, shape, "{url}");
+
         // New decisions after the conversion: their notices read back by their numbers.
         let case = "110105-2024-000981";
         store

@@ -12,8 +12,25 @@
 -- its last part as its position; one kept as issued takes the places after its transition's
 -- highest, in the order of the numbers.
 --
+-- The notice's times (made, next attempt, delivered, acknowledged) are kept as whole seconds
+-- since the Unix epoch instead of their 20 characters of text, here and in the indexes
+-- `notices_by_status` and `notices_to_deliver`.
+--
 -- This file converts a database from the shape before migration 26; the store runs it only when
 -- `notices` has no `position` yet (crate::schema). The indexes are in 0026_notice_indexes.sql.
+-- Times are kept as whole seconds since the Unix epoch: every time the store wrote here is its
+-- text form of a time rounded to the second (`rows::ts`, since the first release), which the
+-- seconds give back exactly (`rows::time_text`). A time in any other form would not come back as
+-- it was: the conversion stops on it (the NOT NULL below) and changes nothing.
+CREATE TEMP TABLE notice_time_not_in_the_stored_form (notice TEXT NOT NULL);
+INSERT INTO notice_time_not_in_the_stored_form
+    SELECT NULL FROM notices
+    WHERE (next_attempt_at IS NOT NULL AND to_char(CAST(next_attempt_at AS timestamptz) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') IS DISTINCT FROM next_attempt_at)
+       OR (created_at IS NOT NULL AND to_char(CAST(created_at AS timestamptz) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') IS DISTINCT FROM created_at)
+       OR (delivered_at IS NOT NULL AND to_char(CAST(delivered_at AS timestamptz) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') IS DISTINCT FROM delivered_at)
+       OR (acknowledged_at IS NOT NULL AND to_char(CAST(acknowledged_at AS timestamptz) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') IS DISTINCT FROM acknowledged_at);
+DROP TABLE notice_time_not_in_the_stored_form;
+
 CREATE TABLE notices_v26 (
     transition_seq  BIGINT NOT NULL,
     position        BIGINT NOT NULL,
@@ -22,11 +39,11 @@ CREATE TABLE notices_v26 (
     recipient       TEXT NOT NULL,
     status          TEXT NOT NULL,
     attempts        BIGINT NOT NULL DEFAULT 0,
-    next_attempt_at TEXT,
+    next_attempt_at BIGINT,
     last_error      TEXT,
-    created_at      TEXT NOT NULL,
-    delivered_at    TEXT,
-    acknowledged_at TEXT,
+    created_at      BIGINT NOT NULL,
+    delivered_at    BIGINT,
+    acknowledged_at BIGINT,
     PRIMARY KEY (transition_seq, position)
 );
 INSERT INTO notices_v26 (transition_seq, position, number, kind, recipient, status, attempts, next_attempt_at,
@@ -35,7 +52,8 @@ INSERT INTO notices_v26 (transition_seq, position, number, kind, recipient, stat
            COALESCE(made, COALESCE(MAX(made) OVER (PARTITION BY transition_seq), 0)
                           + ROW_NUMBER() OVER (PARTITION BY transition_seq, made IS NULL ORDER BY notice_id)),
            CASE WHEN made IS NULL THEN notice_id END,
-           kind, recipient, status, attempts, next_attempt_at, last_error, created_at, delivered_at, acknowledged_at
+           kind, recipient, status, attempts, CAST(extract(epoch FROM CAST(next_attempt_at AS timestamptz)) AS BIGINT), last_error, CAST(extract(epoch FROM CAST(created_at AS timestamptz)) AS BIGINT),
+           CAST(extract(epoch FROM CAST(delivered_at AS timestamptz)) AS BIGINT), CAST(extract(epoch FROM CAST(acknowledged_at AS timestamptz)) AS BIGINT)
     FROM (SELECT n.*,
                  CASE WHEN length(n.last_digits) BETWEEN 1 AND 9 THEN
                      CASE WHEN n.notice_id = 'FC-' || upper(n.kind) || '-' || t.case_code || '-' || upper(substr(encode(t.transition_id, 'hex'), 21, 8))

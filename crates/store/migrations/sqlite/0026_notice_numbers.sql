@@ -13,8 +13,25 @@
 -- its last part as its position; one kept as issued takes the places after its transition's
 -- highest, in the order of the numbers.
 --
+-- The notice's times (made, next attempt, delivered, acknowledged) are kept as whole seconds
+-- since the Unix epoch instead of their 20 characters of text, here and in the indexes
+-- `notices_by_status` and `notices_to_deliver`.
+--
 -- This file converts a database from the shape before migration 26; the store runs it only when
 -- `notices` has no `position` yet (crate::schema). The indexes are in 0026_notice_indexes.sql.
+-- Times are kept as whole seconds since the Unix epoch: every time the store wrote here is its
+-- text form of a time rounded to the second (`rows::ts`, since the first release), which the
+-- seconds give back exactly (`rows::time_text`). A time in any other form would not come back as
+-- it was: the conversion stops on it (the NOT NULL below) and changes nothing.
+CREATE TEMP TABLE notice_time_not_in_the_stored_form (notice TEXT NOT NULL);
+INSERT INTO notice_time_not_in_the_stored_form
+    SELECT NULL FROM notices
+    WHERE (next_attempt_at IS NOT NULL AND strftime('%Y-%m-%dT%H:%M:%SZ', next_attempt_at) IS NOT next_attempt_at)
+       OR (created_at IS NOT NULL AND strftime('%Y-%m-%dT%H:%M:%SZ', created_at) IS NOT created_at)
+       OR (delivered_at IS NOT NULL AND strftime('%Y-%m-%dT%H:%M:%SZ', delivered_at) IS NOT delivered_at)
+       OR (acknowledged_at IS NOT NULL AND strftime('%Y-%m-%dT%H:%M:%SZ', acknowledged_at) IS NOT acknowledged_at);
+DROP TABLE notice_time_not_in_the_stored_form;
+
 CREATE TABLE notices_v26 (
     transition_seq  INTEGER NOT NULL,
     position        INTEGER NOT NULL,
@@ -23,11 +40,11 @@ CREATE TABLE notices_v26 (
     recipient       TEXT NOT NULL,
     status          TEXT NOT NULL,
     attempts        INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at TEXT,
+    next_attempt_at INTEGER,
     last_error      TEXT,
-    created_at      TEXT NOT NULL,
-    delivered_at    TEXT,
-    acknowledged_at TEXT,
+    created_at      INTEGER NOT NULL,
+    delivered_at    INTEGER,
+    acknowledged_at INTEGER,
     PRIMARY KEY (transition_seq, position)
 ) WITHOUT ROWID;
 INSERT INTO notices_v26 (transition_seq, position, number, kind, recipient, status, attempts, next_attempt_at,
@@ -36,7 +53,8 @@ INSERT INTO notices_v26 (transition_seq, position, number, kind, recipient, stat
            COALESCE(made, COALESCE(MAX(made) OVER (PARTITION BY transition_seq), 0)
                           + ROW_NUMBER() OVER (PARTITION BY transition_seq, made IS NULL ORDER BY notice_id)),
            CASE WHEN made IS NULL THEN notice_id END,
-           kind, recipient, status, attempts, next_attempt_at, last_error, created_at, delivered_at, acknowledged_at
+           kind, recipient, status, attempts, unixepoch(next_attempt_at), last_error, unixepoch(created_at),
+           unixepoch(delivered_at), unixepoch(acknowledged_at)
     FROM (SELECT n.*,
                  CASE WHEN length(n.last_digits) BETWEEN 1 AND 9 THEN
                      CASE WHEN n.notice_id = 'FC-' || upper(n.kind) || '-' || t.case_code || '-' || substr(hex(t.transition_id), 21, 8)

@@ -12,7 +12,7 @@ use crate::notices::{
     NoticeStatus, NoticeStore, NoticeView, OutboxItem, notice_number, notice_number_parts,
 };
 use crate::sql::SqlStore;
-use crate::sql::rows::{Param, decode, person_bytes, person_hex, ts};
+use crate::sql::rows::{Param, decode, person_bytes, person_hex, seconds, time_text};
 
 /// The notices due for delivery, oldest due first, at most `$2` of them.
 ///
@@ -52,7 +52,7 @@ impl NoticeStore for SqlStore {
                 let Some(key) = self.locate_notice(&mut conn, number).await? else {
                     return Ok(Vec::new());
                 };
-                let (created_at,): (String,) = sqlx::query_as(
+                let (created_at,): (i64,) = sqlx::query_as(
                     "SELECT created_at FROM notices WHERE transition_seq = $1 AND position = $2",
                 )
                 .bind(key.0)
@@ -136,7 +136,7 @@ impl NoticeStore for SqlStore {
         );
         let mut tx = self.begin_write().await?;
         let candidates: Vec<Row> = sqlx::query_as(CLAIM_DUE_NOTICES)
-            .bind(ts(now))
+            .bind(seconds(now))
             .bind(limit)
             .fetch_all(&mut *tx)
             .await?;
@@ -149,10 +149,10 @@ impl NoticeStore for SqlStore {
                  WHERE transition_seq = $2 AND position = $3 AND status IN ('pending', 'retrying') \
                  AND next_attempt_at <= $4",
             )
-            .bind(ts(lease_until))
+            .bind(seconds(lease_until))
             .bind(row.0)
             .bind(row.1)
-            .bind(ts(now))
+            .bind(seconds(now))
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -231,7 +231,7 @@ impl NoticeStore for SqlStore {
                  attempts = attempts + 1, delivered_at = COALESCE(delivered_at, $1), last_error = NULL, next_attempt_at = NULL \
                  WHERE transition_seq = $2 AND position = $3 AND recipient <> 'person' RETURNING status",
             )
-            .bind(ts(now))
+            .bind(seconds(now))
             .bind(seq)
             .bind(position),
             Delivery::Failed { error, retry_at: Some(at) } => sqlx::query_as(
@@ -242,7 +242,7 @@ impl NoticeStore for SqlStore {
                  WHERE transition_seq = $3 AND position = $4 AND recipient <> 'person' RETURNING status",
             )
             .bind(error.clone())
-            .bind(ts(*at))
+            .bind(seconds(*at))
             .bind(seq)
             .bind(position),
             Delivery::Failed { error, retry_at: None } => sqlx::query_as(
@@ -291,7 +291,7 @@ impl NoticeStore for SqlStore {
             "UPDATE notices SET status = 'retrying', next_attempt_at = $1 \
              WHERE transition_seq = $2 AND position = $3 AND status = 'failed' AND recipient <> 'person'",
         )
-        .bind(ts(now))
+        .bind(seconds(now))
         .bind(seq)
         .bind(position)
         .execute(&mut *tx)
@@ -336,7 +336,7 @@ impl NoticeStore for SqlStore {
             "UPDATE notices SET status = 'acknowledged', acknowledged_at = $1, next_attempt_at = NULL \
              WHERE transition_seq = $2 AND position = $3 AND recipient = $4 AND recipient <> 'person'",
         )
-        .bind(ts(now))
+        .bind(seconds(now))
         .bind(seq)
         .bind(position)
         .bind(agency)
@@ -392,9 +392,9 @@ type NoticeRow = (
     String,
     i64,
     Option<String>,
-    String,
-    Option<String>,
-    Option<String>,
+    i64,
+    Option<i64>,
+    Option<i64>,
     Vec<u8>,
     Option<Vec<u8>>,
     Vec<u8>,
@@ -515,9 +515,13 @@ impl SqlStore {
             status,
             attempts,
             last_error,
-            created_at,
-            delivered_at,
-            acknowledged_at,
+            created_at: time_text("notices.created_at", created_at)?,
+            delivered_at: delivered_at
+                .map(|t| time_text("notices.delivered_at", t))
+                .transpose()?,
+            acknowledged_at: acknowledged_at
+                .map(|t| time_text("notices.acknowledged_at", t))
+                .transpose()?,
             title,
             body,
         })
@@ -659,7 +663,9 @@ impl SqlStore {
                  next_attempt_at TEXT, last_error TEXT, created_at TEXT NOT NULL, delivered_at TEXT, acknowledged_at TEXT);
                  INSERT INTO notices_v25 SELECT COALESCE(n.number, 'FC-' || upper(n.kind) || '-' || t.case_code || '-' \
                  || substr(hex(t.transition_id), 21, 8) || '-' || n.position), n.transition_seq, n.kind, n.recipient, \
-                 n.status, n.attempts, n.next_attempt_at, n.last_error, n.created_at, n.delivered_at, n.acknowledged_at \
+                 n.status, n.attempts, strftime('%Y-%m-%dT%H:%M:%SZ', n.next_attempt_at, 'unixepoch'), n.last_error, \
+                 strftime('%Y-%m-%dT%H:%M:%SZ', n.created_at, 'unixepoch'), strftime('%Y-%m-%dT%H:%M:%SZ', n.delivered_at, 'unixepoch'), \
+                 strftime('%Y-%m-%dT%H:%M:%SZ', n.acknowledged_at, 'unixepoch') \
                  FROM notices n LEFT JOIN transitions t ON t.seq = n.transition_seq ORDER BY n.transition_seq, n.position;
                  DROP TABLE notices;
                  ALTER TABLE notices_v25 RENAME TO notices;
@@ -674,8 +680,9 @@ impl SqlStore {
                  next_attempt_at TEXT, last_error TEXT, created_at TEXT NOT NULL, delivered_at TEXT, acknowledged_at TEXT);
                  INSERT INTO notices_v25 SELECT COALESCE(n.number, 'FC-' || upper(n.kind) || '-' || t.case_code || '-' \
                  || upper(substr(encode(t.transition_id, 'hex'), 21, 8)) || '-' || n.position), n.transition_seq, n.kind, \
-                 n.recipient, n.status, n.attempts, n.next_attempt_at, n.last_error, n.created_at, n.delivered_at, \
-                 n.acknowledged_at \
+                 n.recipient, n.status, n.attempts, to_char(to_timestamp(n.next_attempt_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), n.last_error, \
+                 to_char(to_timestamp(n.created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), to_char(to_timestamp(n.delivered_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
+                 to_char(to_timestamp(n.acknowledged_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') \
                  FROM notices n LEFT JOIN transitions t ON t.seq = n.transition_seq ORDER BY n.transition_seq, n.position;
                  DROP TABLE notices;
                  ALTER TABLE notices_v25 RENAME TO notices;
@@ -721,7 +728,7 @@ fn listed_statuses(filter: &NoticeFilter) -> Vec<NoticeStatus> {
 /// million records.
 fn notice_list_statement(
     filter: &NoticeFilter,
-    after: Option<(String, (i64, i64))>,
+    after: Option<(i64, (i64, i64))>,
     positional: bool,
 ) -> (String, Vec<Param>) {
     let mut params: Vec<Param> = Vec::new();
@@ -739,9 +746,9 @@ fn notice_list_statement(
             out.push(format!("{prefix}recipient = {p}"));
         }
         if let Some((created_at, (seq, position))) = &after {
-            let from = next(Param::text(created_at.clone()), params);
-            let at = next(Param::text(created_at.clone()), params);
-            let same_at = next(Param::text(created_at.clone()), params);
+            let from = next(Param::Int(*created_at), params);
+            let at = next(Param::Int(*created_at), params);
+            let same_at = next(Param::Int(*created_at), params);
             let after_seq = next(Param::Int(*seq), params);
             let same_seq = next(Param::Int(*seq), params);
             let after_position = next(Param::Int(*position), params);
@@ -869,7 +876,7 @@ mod tests {
     /// The steps of the claim's plan.
     async fn claim_plan(store: &SqlStore) -> Vec<String> {
         use crate::sql::rows::Param;
-        let params = vec![Param::text("2026-12-06T00:00:00Z"), Param::Int(20)];
+        let params = vec![Param::Int(1_796_515_200), Param::Int(20)];
         plan(store, CLAIM_DUE_NOTICES, params).await
     }
 
@@ -880,7 +887,7 @@ mod tests {
             limit: Some(200),
             ..crate::NoticeFilter::default()
         };
-        let after = Some(("2026-12-06T00:00:00Z".to_owned(), (1, 1)));
+        let after = Some((1_796_515_200, (1, 1)));
         let (sql, params) = super::notice_list_statement(&filter, after, store.positional());
         plan(store, &sql, params).await
     }

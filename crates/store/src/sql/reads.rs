@@ -13,6 +13,7 @@ use super::records::{EVIDENCE_COLUMNS, StoredFacts};
 use super::{SqlStore, events, person_bytes, person_hex, ts};
 use crate::error::StoreError;
 use crate::keys;
+use crate::sql::rows::{seconds, time_text};
 
 /// Which records a page lists. Every filter is optional; they combine with AND.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -435,9 +436,9 @@ impl SqlStore {
             String,
             i64,
             Option<String>,
-            String,
-            Option<String>,
-            Option<String>,
+            i64,
+            Option<i64>,
+            Option<i64>,
         );
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT n.position, n.number, t.transition_id, n.kind, n.recipient, n.status, n.attempts, n.last_error, \
@@ -477,9 +478,13 @@ impl SqlStore {
                         status,
                         attempts,
                         last_error,
-                        created_at,
-                        delivered_at,
-                        acknowledged_at,
+                        created_at: time_text("notices.created_at", created_at)?,
+                        delivered_at: delivered_at
+                            .map(|t| time_text("notices.delivered_at", t))
+                            .transpose()?,
+                        acknowledged_at: acknowledged_at
+                            .map(|t| time_text("notices.acknowledged_at", t))
+                            .transpose()?,
                     })
                 },
             )
@@ -540,7 +545,7 @@ impl SqlStore {
              AND created_at <= $1";
         let before = |days: i64| {
             now.checked_sub(jiff::SignedDuration::from_hours(24 * days))
-                .map(ts)
+                .map(seconds)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))
         };
         let (unacknowledged_after_3_days,) = count(UNACKNOWLEDGED)

@@ -15,6 +15,19 @@ pub(crate) fn ts(t: jiff::Timestamp) -> String {
     t.round(jiff::Unit::Second).unwrap_or(t).to_string()
 }
 
+/// A time as a column of whole seconds keeps it (the notices' times, migration 26): rounded to the
+/// second, as [`ts`] writes one, so the two forms name the same instant.
+pub(crate) fn seconds(t: jiff::Timestamp) -> i64 {
+    t.round(jiff::Unit::Second).unwrap_or(t).as_second()
+}
+
+/// The text of a time kept in whole seconds: exactly what [`ts`] made of it.
+pub(crate) fn time_text(column: &str, seconds: i64) -> Result<String, StoreError> {
+    jiff::Timestamp::from_second(seconds)
+        .map(|t| t.to_string())
+        .map_err(|_| StoreError::Corrupt(format!("{column} {seconds}")))
+}
+
 /// The stored form of a person key in `records`, `transitions` and `holdings` (their column
 /// `person`, migration 20): the bytes its lowercase hex spells, half the size of the text. A string
 /// that is not such hex (no key the store makes, `Keys::person_key`) becomes an empty value, which
@@ -83,6 +96,7 @@ pub(crate) type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArgu
 pub(crate) enum Param {
     Text(Option<String>),
     Int(i64),
+    MaybeInt(Option<i64>),
     Blob(Vec<u8>),
     MaybeBlob(Option<Vec<u8>>),
 }
@@ -96,6 +110,7 @@ impl Param {
         match self {
             Param::Text(value) => query.bind(value),
             Param::Int(value) => query.bind(value),
+            Param::MaybeInt(value) => query.bind(value),
             Param::Blob(value) => query.bind(value),
             Param::MaybeBlob(value) => query.bind(value),
         }
@@ -109,6 +124,7 @@ impl Param {
         match self {
             Param::Text(value) => query.bind(value),
             Param::Int(value) => query.bind(value),
+            Param::MaybeInt(value) => query.bind(value),
             Param::Blob(value) => query.bind(value),
             Param::MaybeBlob(value) => query.bind(value),
         }
