@@ -40,6 +40,14 @@ pub(crate) const CLAIM_DUE_NOTICES: &str = "SELECT n.transition_seq, n.position,
      LEFT JOIN agencies a ON a.agency_code = n.recipient \
      ORDER BY n.next_attempt_at LIMIT $2";
 
+/// A case's notices at one place (`$2`) whose numbers are made from their transitions: the
+/// candidates for a number naming that case (`$1`) and place. Read through the case's transitions
+/// (`transitions_by_record (case_code, …)`) and each one's notice by the primary key, never by
+/// reading the notices.
+pub(crate) const NOTICES_OF_CASE_AT: &str = "SELECT t.seq, t.transition_id, n.kind FROM transitions t \
+     JOIN notices n ON n.transition_seq = t.seq AND n.position = $2 \
+     WHERE t.case_code = $1 AND n.number IS NULL ORDER BY t.seq";
+
 #[async_trait]
 impl NoticeStore for SqlStore {
     async fn notices(&self, filter: NoticeFilter) -> Result<Vec<NoticeView>, StoreError> {
@@ -437,15 +445,11 @@ impl SqlStore {
         let Some((case_code, position)) = notice_number_parts(number) else {
             return Ok(None);
         };
-        let candidates: Vec<(i64, Vec<u8>, String)> = sqlx::query_as(
-            "SELECT t.seq, t.transition_id, n.kind FROM transitions t \
-             JOIN notices n ON n.transition_seq = t.seq AND n.position = $2 \
-             WHERE t.case_code = $1 AND n.number IS NULL ORDER BY t.seq",
-        )
-        .bind(case_code)
-        .bind(position)
-        .fetch_all(&mut *conn)
-        .await?;
+        let candidates: Vec<(i64, Vec<u8>, String)> = sqlx::query_as(NOTICES_OF_CASE_AT)
+            .bind(case_code)
+            .bind(position)
+            .fetch_all(&mut *conn)
+            .await?;
         Ok(candidates
             .into_iter()
             .find(|(_, transition_id, kind)| {
@@ -829,7 +833,7 @@ mod tests {
         reason = "a test fails loudly on a broken fixture"
     )]
 
-    use super::CLAIM_DUE_NOTICES;
+    use super::{CLAIM_DUE_NOTICES, NOTICES_OF_CASE_AT};
     use crate::sql::SqlStore;
     use crate::testing::fresh_urls;
     use crate::{Backend, Keys, Store};
@@ -950,6 +954,37 @@ mod tests {
             assert!(
                 sorts.len() <= 1,
                 "{url}: only the merged short lists are sorted: {plan:#?}"
+            );
+        }
+    }
+
+    /// A notice looked up by its number reads the case's transitions from `transitions_by_record`
+    /// and each one's notice by the notices' primary key: at national scale a scan of either table
+    /// would take minutes for one acknowledgement.
+    #[tokio::test]
+    async fn a_number_is_looked_up_through_its_case_and_the_notices_key() {
+        use crate::sql::rows::Param;
+        for url in fresh_urls("number_plan").await {
+            let keys = Keys::new(fengcun_crypto::MasterKey::generate());
+            let store = SqlStore::connect(&url, keys, true).await.unwrap();
+            let params = vec![Param::text("110105-2026-000001"), Param::Int(1)];
+            let plan = plan(&store, NOTICES_OF_CASE_AT, params).await;
+            let uses = |name: &str| plan.iter().any(|step| step.contains(name));
+            match store.backend() {
+                Backend::Sqlite => assert!(
+                    uses("USING INDEX transitions_by_record (case_code=?)")
+                        && uses("USING PRIMARY KEY (transition_seq=? AND position=?)"),
+                    "{url}: {plan:#?}"
+                ),
+                Backend::Postgres => assert!(
+                    uses("transitions_by_record") && uses("notices_pkey"),
+                    "{url}: {plan:#?}"
+                ),
+            }
+            assert!(
+                !plan.iter().any(|step| step.trim_start().starts_with("SCAN ")
+                    || step.contains("Seq Scan")),
+                "{url}: {plan:#?}"
             );
         }
     }
