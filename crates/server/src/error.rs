@@ -74,6 +74,8 @@ impl ApiError {
                 StoreError::Invalid { .. } | StoreError::UnknownDocument { .. } => {
                     StatusCode::UNPROCESSABLE_ENTITY
                 }
+                // Sent again, the same request draws new digits: a retry, as when unavailable.
+                StoreError::NoticeNumberTaken { .. } => StatusCode::SERVICE_UNAVAILABLE,
                 error if error.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             },
@@ -100,6 +102,7 @@ impl ApiError {
             ServiceError::Store(
                 StoreError::Invalid { .. } | StoreError::UnknownDocument { .. },
             ) => "invalid",
+            ServiceError::Store(StoreError::NoticeNumberTaken { .. }) => "unavailable",
             ServiceError::Store(error) if error.is_unavailable() => "unavailable",
             ServiceError::Store(_) => "internal",
         }

@@ -316,6 +316,13 @@ async fn activation_codes_expire_are_used_once_and_guesses_are_throttled() {
     }
     let (status, body) = activate(&server, &right, SEALED, PASSWORD).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    // Said as what it is: a person activating an account has never logged in.
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("too many failed attempts") && !m.contains("login")),
+        "{body}"
+    );
     // After the lock, the right code works.
     at(&server, "2026-06-04T02:10:00Z");
     let (status, body) = activate(&server, &right, SEALED, PASSWORD).await;

@@ -20,7 +20,7 @@ use crate::keys;
 use crate::sql::SqlStore;
 use crate::sql::events::{Prefetched, open_events};
 use crate::sql::records::{Cached, IN_EVIDENCE, PersonRows, RecordRow, StoredFacts, evidence};
-use crate::sql::rows::{Param, person_bytes, transition_id_bytes, ts};
+use crate::sql::rows::{Param, person_bytes, person_hex, transition_id_bytes, ts};
 use crate::sql::tallies::{EVENTS, notices_in, records_in};
 use crate::types::Context;
 
@@ -95,6 +95,9 @@ pub(crate) struct Writes {
     /// Each notice's transition id, and its values but the transition's sequence number (known
     /// once the transition is inserted).
     notices: Vec<(String, [Param; 6])>,
+    /// The case and transition id of each transition with notices: their numbers are checked
+    /// against the case's other transitions once written (`refuse_a_number_in_use`).
+    numbered: Vec<(String, String)>,
     audit: Vec<crate::AuditEvent>,
     /// Whether a transition was decided under the violation policy (whose text is then recorded).
     violation_transitions: bool,
@@ -407,6 +410,9 @@ impl SqlStore {
         };
         let mut notices = Vec::new();
         let made_at = crate::sql::rows::seconds(ctx.now);
+        writes
+            .numbered
+            .push((case_code.as_str().to_owned(), transition_id.clone()));
         for (position, recipient) in (1_i64..).zip(recipients.iter()) {
             // The id made above always holds the digits a number takes.
             let number = crate::notices::notice_number(
@@ -482,9 +488,54 @@ impl SqlStore {
             )
             .collect::<Result<Vec<_>, StoreError>>()?;
         self.insert_notices(tx, notices).await?;
+        self.refuse_a_number_in_use(tx, &writes.numbered).await?;
         self.append_audit(tx, &writes.audit, ctx.now).await?;
         Ok(())
     }
+}
+
+impl SqlStore {
+    /// Refuses the batch (nothing of it is written) when a transition it wrote shares the eight
+    /// digits a notice number takes with another transition of its case: their notices would bear
+    /// the same numbers (the one-in-four-billion draw a national store may meet). Sending the batch
+    /// again draws new digits. Before migration 26 the numbers' unique key refused it the same way.
+    async fn refuse_a_number_in_use(
+        &self,
+        tx: &mut AnyConnection,
+        numbered: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        for (case_code, transition_id) in numbered {
+            let ids: Vec<(Vec<u8>,)> =
+                sqlx::query_as("SELECT transition_id FROM transitions WHERE case_code = $1")
+                    .bind(case_code.as_str())
+                    .fetch_all(&mut *tx)
+                    .await?;
+            let ids: Vec<String> = ids.iter().map(|(id,)| person_hex(id)).collect();
+            if number_digits_repeated(transition_id, &ids) {
+                return Err(StoreError::NoticeNumberTaken {
+                    case_code: case_code.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether the transition `new` (among `case_ids`, its case's transition ids, itself included)
+/// shares the digits a notice number takes with another of them.
+fn number_digits_repeated(new: &str, case_ids: &[String]) -> bool {
+    let digits = |id: &str| {
+        id.get(crate::notices::TRANSITION_RANDOM_FROM..crate::notices::TRANSITION_RANDOM_FROM + 8)
+            .map(str::to_owned)
+    };
+    let Some(mine) = digits(new) else {
+        return false;
+    };
+    case_ids
+        .iter()
+        .filter(|id| digits(id).as_deref() == Some(mine.as_str()))
+        .count()
+        > 1
 }
 
 /// A record's state as its row's `state` column holds it.
@@ -563,5 +614,25 @@ impl PersonRecords for PersonView<'_> {
             entry.record = Some(record.clone());
         }
         Ok(Some(record))
+    }
+}
+
+#[cfg(test)]
+mod number_tests {
+    use super::number_digits_repeated;
+
+    #[test]
+    fn a_transition_whose_number_digits_another_of_its_case_has_is_found() {
+        let new = "019a2b3c4d5e00000001aabbccdd11223344";
+        let other_same = "019a2b3c4d5f00000007aabbccdd99887766";
+        let other_differs = "019a2b3c4d5f00000007aabbccde11223344";
+        let old_form = "019a2b3c4d5e0000aabbccdd";
+        let ids = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert!(!number_digits_repeated(new, &ids(&[new])));
+        assert!(!number_digits_repeated(
+            new,
+            &ids(&[new, other_differs, old_form])
+        ));
+        assert!(number_digits_repeated(new, &ids(&[other_same, new])));
     }
 }

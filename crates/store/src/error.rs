@@ -42,6 +42,12 @@ pub enum StoreError {
     NotFound(String),
     #[error("stored data cannot be decrypted or read: {0}")]
     Corrupt(String),
+    /// Two transitions of one case drew the same digits for their notices' numbers: the batch is
+    /// refused whole, and sent again draws new ones (`decisions.rs`, `refuse_a_number_in_use`).
+    #[error(
+        "a transition of case {case_code} drew the notice number of another one of its transitions: nothing of this batch was written; send it again"
+    )]
+    NoticeNumberTaken { case_code: String },
     /// A stored code (a state, a status, a kind, a role) that names none of its enum's values:
     /// a row written by another version, or altered.
     #[error("stored {column} `{value}` is none this version knows")]
@@ -90,6 +96,7 @@ impl StoreError {
             Self::PolicyVersion { .. } => "policy_version",
             Self::NotFound(_) => "not_found",
             Self::Corrupt(_) => "corrupt",
+            Self::NoticeNumberTaken { .. } => "notice_number_taken",
             Self::UnknownValue { .. } => "unknown_value",
             Self::Crypto(_) => "crypto",
             Self::WrongMasterKey => "wrong_master_key",

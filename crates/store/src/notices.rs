@@ -29,7 +29,8 @@ stored_enum! {
 /// agencies they are delivered to.
 #[async_trait]
 pub trait NoticeStore: Send + Sync {
-    /// The notices `filter` selects, oldest first (by when they were made, then by id): at most
+    /// The notices `filter` selects, oldest first (by when they were made, then in the order they
+    /// were made: by transition, then place among its recipients): at most
     /// `filter.limit`, after the notice `filter.after` when given.
     async fn notices(&self, filter: NoticeFilter) -> Result<Vec<NoticeView>, StoreError>;
 

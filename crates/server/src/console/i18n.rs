@@ -503,8 +503,8 @@ pub(crate) const TEXTS: &[(&str, &str, &str)] = &[
     ("error.refused", "不允许进行此操作", "This is not allowed"),
     (
         "error.throttled",
-        "登录失败次数过多，请在",
-        "Too many failed logins; try again in ",
+        "失败次数过多，请在",
+        "Too many failed attempts; try again in ",
     ),
     ("error.seconds", "秒后重试。", " seconds."),
     ("error.invalid", "填写内容有误", "Invalid input"),

@@ -36,8 +36,10 @@ pub enum ServiceError {
     /// audit log: a [`Refusal`] is made only by [`refuse`].
     #[error("{0}")]
     Refused(Refusal),
-    /// Too many wrong logins for this username: try again after the given seconds.
-    #[error("too many failed logins; try again in {0} s")]
+    /// Too many wrong logins for this username, or wrong activation codes for this person: try
+    /// again after the given seconds. Worded for both: a person activating an account has never
+    /// logged in.
+    #[error("too many failed attempts; try again in {0} s")]
     Throttled(i64),
     #[error("{0}")]
     Conflict(String),

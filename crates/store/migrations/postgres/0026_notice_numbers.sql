@@ -21,15 +21,16 @@
 -- Times are kept as whole seconds since the Unix epoch: every time the store wrote here is its
 -- text form of a time rounded to the second (`rows::ts`, since the first release), which the
 -- seconds give back exactly (`rows::time_text`). A time in any other form would not come back as
--- it was: the conversion stops on it (the NOT NULL below) and changes nothing.
-CREATE TEMP TABLE notice_time_not_in_the_stored_form (notice TEXT NOT NULL);
-INSERT INTO notice_time_not_in_the_stored_form
-    SELECT NULL FROM notices
+-- it was: the conversion stops on it and changes nothing, with an error naming the notice (the
+-- cast below of its number and these words to a number, made only for such a row; no temporary
+-- table, which a hardened database may not allow).
+SELECT CAST(notice_id || ': a time not in the stored form (notice_time_not_in_the_stored_form)' AS BIGINT)
+    FROM notices
     WHERE (next_attempt_at IS NOT NULL AND to_char(CAST(next_attempt_at AS timestamptz) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') IS DISTINCT FROM next_attempt_at)
        OR (created_at IS NOT NULL AND to_char(CAST(created_at AS timestamptz) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') IS DISTINCT FROM created_at)
        OR (delivered_at IS NOT NULL AND to_char(CAST(delivered_at AS timestamptz) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') IS DISTINCT FROM delivered_at)
-       OR (acknowledged_at IS NOT NULL AND to_char(CAST(acknowledged_at AS timestamptz) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') IS DISTINCT FROM acknowledged_at);
-DROP TABLE notice_time_not_in_the_stored_form;
+       OR (acknowledged_at IS NOT NULL AND to_char(CAST(acknowledged_at AS timestamptz) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') IS DISTINCT FROM acknowledged_at)
+    LIMIT 1;
 
 CREATE TABLE notices_v26 (
     transition_seq  BIGINT NOT NULL,

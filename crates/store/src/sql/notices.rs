@@ -23,7 +23,8 @@ use crate::sql::rows::{Param, decode, person_bytes, person_hex, seconds, time_te
 /// repeats the index's own condition (`status IN ('pending', 'retrying')`) because SQLite uses a
 /// partial index only for a query whose WHERE contains its condition; `status = 'pending'` alone
 /// does not. Notices due at the same instant (a whole import batch is) come in the order the
-/// index holds them — the order they were written on SQLite (rowid), on PostgreSQL the heap's —
+/// index holds them — the order they were written on SQLite (the table's key, transition then
+/// place), on PostgreSQL the heap's —
 /// not by id: ordering by id as well sorted every notice of that instant.
 pub(crate) const CLAIM_DUE_NOTICES: &str = "SELECT n.transition_seq, n.position, n.number, t.person, t.case_code, n.recipient, \
      a.endpoint, n.attempts, n.kind, t.transition_id, t.notice_facts, r.data_key FROM ( \
