@@ -151,9 +151,15 @@ impl Lang {
     /// service wrote them.
     fn field_error(self, field: &str, detail: &str) -> String {
         let label = self.code_text("field", field);
-        let rule = self.code_text("rule", field);
-        let rule = if rule == field { String::new() } else { rule };
         let detail = detail.trim();
+        let rule = self.code_text("rule", field);
+        // A field's rule says what it usually asks (a name's length): a control character in it
+        // is none of that, and is said alone.
+        let rule = if rule == field || detail.starts_with(CONTROL_CHARACTER) {
+            String::new()
+        } else {
+            rule
+        };
         match (self, rule.is_empty()) {
             (Lang::Zh, empty) => {
                 let (detail, known) = match detail_in_chinese(detail) {
@@ -174,6 +180,10 @@ impl Lang {
         }
     }
 }
+
+/// How the service's limits (`limits::check`) begin their refusal of a control or formatting
+/// character.
+const CONTROL_CHARACTER: &str = "holds the control or formatting character";
 
 /// The service's words for the commonest rules, in Chinese: a length (`4 to 1000 characters, has
 /// 0`, `at least 12 characters`), an identity number's length or check character, a whole number.
@@ -218,7 +228,10 @@ fn detail_in_chinese(detail: &str) -> Option<String> {
             number(position)?
         ));
     }
-    if let Some(code) = detail.strip_prefix("holds the control or formatting character U+") {
+    if let Some(code) = detail
+        .strip_prefix(CONTROL_CHARACTER)
+        .and_then(|rest| rest.strip_prefix(" U+"))
+    {
         return Some(format!("含有控制或格式字符 U+{code}，请删除"));
     }
     if let Some(rest) = detail.strip_prefix("check character is `") {
@@ -970,6 +983,18 @@ mod tests {
             "policies: choose at least one policy".to_owned(),
         ));
         assert!(!en.contains(":  ("), "{en}");
+        // A control character in a name is not a matter of its length.
+        let control = "name: holds the control or formatting character U+0007";
+        let text = zh(control);
+        assert!(
+            text.contains("含有控制或格式字符 U+0007") && !text.contains("长度"),
+            "{text}"
+        );
+        let en = Lang::En.error(&ServiceError::Invalid(control.to_owned()));
+        assert!(
+            en.contains("U+0007") && !en.contains("wrong length"),
+            "{en}"
+        );
     }
 
     /// The audit page's kind filter names every kind of entry in both languages.
