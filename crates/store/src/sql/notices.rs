@@ -409,6 +409,14 @@ type NoticeRow = (
     Vec<u8>,
 );
 
+/// The text of a notice's time that may not be there yet (delivered, acknowledged).
+pub(crate) fn optional_time(
+    column: &str,
+    seconds: Option<i64>,
+) -> Result<Option<String>, StoreError> {
+    seconds.map(|t| time_text(column, t)).transpose()
+}
+
 /// The number of a notice read from its row: the one kept as issued (`number`), or the one its
 /// transition makes (migration 26).
 pub(crate) fn stored_number(
@@ -521,12 +529,8 @@ impl SqlStore {
             attempts,
             last_error,
             created_at: time_text("notices.created_at", created_at)?,
-            delivered_at: delivered_at
-                .map(|t| time_text("notices.delivered_at", t))
-                .transpose()?,
-            acknowledged_at: acknowledged_at
-                .map(|t| time_text("notices.acknowledged_at", t))
-                .transpose()?,
+            delivered_at: optional_time("notices.delivered_at", delivered_at)?,
+            acknowledged_at: optional_time("notices.acknowledged_at", acknowledged_at)?,
             title,
             body,
         })

@@ -13,6 +13,7 @@ use super::records::{EVIDENCE_COLUMNS, StoredFacts};
 use super::{SqlStore, events, person_bytes, person_hex, ts};
 use crate::error::StoreError;
 use crate::keys;
+use crate::sql::notices::{optional_time, stored_number};
 use crate::sql::rows::{seconds, time_text};
 
 /// Which records a page lists. Every filter is optional; they combine with AND.
@@ -466,7 +467,7 @@ impl SqlStore {
                     acknowledged_at,
                 )| {
                     Ok(NoticeEntry {
-                        notice_id: super::notices::stored_number(
+                        notice_id: stored_number(
                             number,
                             &kind,
                             record.case_code.as_str(),
@@ -479,12 +480,8 @@ impl SqlStore {
                         attempts,
                         last_error,
                         created_at: time_text("notices.created_at", created_at)?,
-                        delivered_at: delivered_at
-                            .map(|t| time_text("notices.delivered_at", t))
-                            .transpose()?,
-                        acknowledged_at: acknowledged_at
-                            .map(|t| time_text("notices.acknowledged_at", t))
-                            .transpose()?,
+                        delivered_at: optional_time("notices.delivered_at", delivered_at)?,
+                        acknowledged_at: optional_time("notices.acknowledged_at", acknowledged_at)?,
                     })
                 },
             )
