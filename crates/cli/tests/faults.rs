@@ -487,7 +487,7 @@ async fn the_server_answers_503_while_postgresql_restarts_and_the_import_goes_on
             || {
                 let watcher = watcher.clone();
                 async move {
-                    sqlx::query_as::<_, (i64,)>("SELECT COUNT(*) FROM events")
+                    sqlx::query_as::<_, (i64,)>("SELECT COUNT(*) FROM event_ids")
                         .fetch_one(&watcher)
                         .await
                         .is_ok_and(|(n,)| n >= 35 + 600)

@@ -74,7 +74,8 @@ impl Dictionary {
     /// payload to) seals: the context's first segment names the kind of payload.
     pub(crate) fn for_context(aad: &str) -> Dictionary {
         match aad.split_once('/').map_or(aad, |(kind, _)| kind) {
-            "event" => Dictionary::Event1,
+            // A record's list of events (`crate::record_events`): events too.
+            "event" | "events" => Dictionary::Event1,
             "facts" | "transition" => Dictionary::Facts1,
             "notices" => Dictionary::Notices1,
             _ => Dictionary::None,

@@ -62,7 +62,7 @@ impl Persons {
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let record = (person_key.to_owned(), case_code.to_owned());
         let mut events = match self.1.get(&record) {
-            Some(rows) => open_events(rows, key)?,
+            Some(stored) => open_events(stored, person_key, case_code, key)?,
             None => Vec::new(),
         };
         let base = events.last().map_or(0, |e| e.seq);

@@ -21,11 +21,12 @@ use sqlx::AnyConnection;
 
 use crate::decisions::{Persons, Writes};
 use crate::error::StoreError;
-use crate::keys;
+use crate::record_events::{self, KeptEvent};
 use crate::sql::SqlStore;
-use crate::sql::events::{AgencyRow, EventRow, event_aad, event_id};
+use crate::sql::events::{
+    AgencyRow, EventRow, ListRow, event_id, kept_events, person_column, received_column,
+};
 use crate::sql::records::Cached;
-use crate::sql::rows::ROWS_PER_STATEMENT;
 use crate::types::{Context, LineOutcome};
 use prepare::{Pending, Prepared, agency_rows};
 pub(crate) use snapshot::Snapshot;
@@ -34,8 +35,9 @@ pub(crate) use snapshot::Snapshot;
 #[derive(Debug)]
 pub(crate) struct Plan {
     outcomes: Vec<LineOutcome>,
-    /// Shared with the batch's `Effects`: the sealed bodies are not copied.
+    /// Shared with the batch's `Effects`: the sealed lists are not copied.
     events: Arc<[EventRow]>,
+    lists: Arc<[ListRow]>,
     mappings: Vec<(String, String, String)>,
     agencies: Vec<AgencyRow>,
     writes: Writes,
@@ -45,6 +47,7 @@ pub(crate) struct Plan {
 #[derive(Debug)]
 pub(crate) struct Effects {
     events: Arc<[EventRow]>,
+    lists: Arc<[ListRow]>,
     mappings: Vec<(String, String, String)>,
     agencies: Vec<AgencyRow>,
     records: Vec<(String, String, Cached)>,
@@ -74,12 +77,11 @@ impl SqlStore {
         if prepared.pending.is_empty() {
             return Ok(prepared.outcomes);
         }
+        let rows = event_rows(self.keys(), &prepared.pending);
+        let unsealed = unsealed_lists(&snapshot.persons, &prepared, ctx)?;
         let writing = async {
-            // Sealed a statement at a time, so that sealing alternates with the derivation.
-            for chunk in prepared.pending.chunks(ROWS_PER_STATEMENT) {
-                let rows = seal_rows(unsealed_rows(self.keys(), chunk, &prepared.record_keys)?);
-                self.insert_event_rows(tx, &rows, ctx).await?;
-            }
+            let lists = seal_lists(unsealed)?;
+            self.insert_event_rows(tx, &rows, &lists).await?;
             self.insert_mappings(tx, &prepared.new_mappings).await?;
             self.upsert_agencies(tx, &agency_rows(&prepared.pending))
                 .await
@@ -118,29 +120,32 @@ impl SqlStore {
             let plan = Plan {
                 outcomes: prepared.outcomes,
                 events: Arc::from([]),
+                lists: Arc::from([]),
                 mappings: Vec::new(),
                 agencies: Vec::new(),
                 writes: Writes::default(),
             };
             let effects = Effects {
                 events: Arc::from([]),
+                lists: Arc::from([]),
                 mappings: Vec::new(),
                 agencies: Vec::new(),
                 records: Vec::new(),
             };
             return Ok((plan, effects));
         }
-        // The event bodies need only their records' keys: they are sealed on another thread while
+        // The records' lists need only their records' keys: they are sealed on another thread while
         // this one derives the records (SM4 in software is a third of deciding a batch).
-        let unsealed = unsealed_rows(self.keys(), &prepared.pending, &prepared.record_keys)?;
-        let sealing = tokio::task::spawn_blocking(move || seal_rows(unsealed));
+        let rows: Arc<[EventRow]> = event_rows(self.keys(), &prepared.pending).into();
+        let unsealed = unsealed_lists(&snapshot.persons, &prepared, ctx)?;
+        let sealing = tokio::task::spawn_blocking(move || seal_lists(unsealed));
         let writes = self
             .derive_batch(&mut snapshot.persons, &prepared, ctx)
             .await
             .map_err(|(_, error)| error)?;
-        let rows: Arc<[EventRow]> = sealing
+        let lists: Arc<[ListRow]> = sealing
             .await
-            .map_err(|e| StoreError::Corrupt(format!("sealing events: {e}")))?
+            .map_err(|e| StoreError::Corrupt(format!("sealing events: {e}")))??
             .into();
         let records = writes
             .records
@@ -158,6 +163,7 @@ impl SqlStore {
             .collect();
         let effects = Effects {
             events: Arc::clone(&rows),
+            lists: Arc::clone(&lists),
             mappings: prepared.new_mappings.clone(),
             agencies: agency_rows(&prepared.pending),
             records,
@@ -166,6 +172,7 @@ impl SqlStore {
             agencies: agency_rows(&prepared.pending),
             outcomes: prepared.outcomes,
             events: rows,
+            lists,
             mappings: prepared.new_mappings,
             writes,
         };
@@ -179,7 +186,8 @@ impl SqlStore {
         plan: Plan,
         ctx: &Context,
     ) -> Result<Vec<LineOutcome>, StoreError> {
-        self.insert_event_rows(tx, &plan.events, ctx).await?;
+        self.insert_event_rows(tx, &plan.events, &plan.lists)
+            .await?;
         self.insert_mappings(tx, &plan.mappings).await?;
         self.upsert_agencies(tx, &plan.agencies).await?;
         let mut writes = plan.writes;
@@ -289,39 +297,93 @@ impl SqlStore {
     }
 }
 
-/// Event rows with their plain bodies, each with the key to seal it with.
-fn unsealed_rows(
-    keys: &crate::Keys,
-    pending: &[Pending<'_>],
-    record_keys: &HashMap<(String, String), DataKey>,
-) -> Result<Vec<(EventRow, DataKey)>, StoreError> {
+/// The batch's events' rows (`event_ids`), in line order.
+fn event_rows(keys: &crate::Keys, pending: &[Pending<'_>]) -> Vec<EventRow> {
     pending
         .iter()
-        .map(|p| {
-            let key = record_keys
-                .get(&(p.person_key.clone(), p.case_code.clone()))
-                .ok_or_else(|| StoreError::Corrupt("record key".into()))?;
-            let row = EventRow {
-                line: p.line,
-                body: p.canonical.clone(),
-                person_key: p.person_key.clone(),
-                case_code: p.case_code.clone(),
-                idempotency_key: p.event.event.idempotency_key.clone(),
-                event_id: keys.event_id(&p.event.event.agency.code, &p.event.event.idempotency_key),
-                hash: p.hash.clone(),
-                agency: p.event.event.agency.code.clone(),
-            };
-            Ok((row, key.clone()))
+        .map(|p| EventRow {
+            person_key: p.person_key.clone(),
+            case_code: p.case_code.clone(),
+            idempotency_key: p.event.event.idempotency_key.clone(),
+            event_id: keys.event_id(&p.event.event.agency.code, &p.event.event.idempotency_key),
+            hash: p.hash.clone(),
+            agency: p.event.event.agency.code.clone(),
         })
         .collect()
 }
 
-/// Seals each row's body with its key, bound to the event's identity (`events::event_aad`).
-fn seal_rows(rows: Vec<(EventRow, DataKey)>) -> Vec<EventRow> {
-    rows.into_iter()
-        .map(|(mut row, key)| {
-            row.body = keys::seal(&key, &row.body, &event_aad(&row.event_id));
-            row
+/// A record's list as it will be written, before it is sealed: the list stored (or brought by a
+/// batch planned before this one), still sealed, and the batch's events of the record.
+struct UnsealedList {
+    person_key: String,
+    case_code: String,
+    key: DataKey,
+    before: crate::sql::events::PrefetchedEvents,
+    arriving: Vec<KeptEvent>,
+}
+
+/// The lists the batch writes: one per record it adds events to, its events in line order.
+fn unsealed_lists(
+    persons: &Persons,
+    prepared: &Prepared<'_>,
+    ctx: &Context,
+) -> Result<Vec<UnsealedList>, StoreError> {
+    let received_at = received_column(ctx.now);
+    let mut lists: Vec<UnsealedList> = Vec::new();
+    let mut place: HashMap<(&str, &str), usize> = HashMap::new();
+    for p in &prepared.pending {
+        let record = (p.person_key.as_str(), p.case_code.as_str());
+        let index = match place.get(&record) {
+            Some(&index) => index,
+            None => {
+                let key = prepared
+                    .record_keys
+                    .get(&(p.person_key.clone(), p.case_code.clone()))
+                    .ok_or_else(|| StoreError::Corrupt("record key".into()))?;
+                let before = persons
+                    .1
+                    .get(&(p.person_key.clone(), p.case_code.clone()))
+                    .map(|stored| crate::sql::events::PrefetchedEvents {
+                        // Only the list is written again: the rows stay as they are.
+                        rows: Vec::new(),
+                        list: stored.list.clone(),
+                    })
+                    .unwrap_or_default();
+                lists.push(UnsealedList {
+                    person_key: p.person_key.clone(),
+                    case_code: p.case_code.clone(),
+                    key: key.clone(),
+                    before,
+                    arriving: Vec::new(),
+                });
+                place.insert(record, lists.len() - 1);
+                lists.len() - 1
+            }
+        };
+        lists[index].arriving.push(KeptEvent {
+            received_at,
+            body: p.canonical.clone(),
+        });
+    }
+    Ok(lists)
+}
+
+/// Seals each record's list: its events before, then the batch's.
+fn seal_lists(lists: Vec<UnsealedList>) -> Result<Vec<ListRow>, StoreError> {
+    lists
+        .into_iter()
+        .map(|list| {
+            let mut events =
+                kept_events(&list.before, &list.person_key, &list.case_code, &list.key)?;
+            events.extend(list.arriving);
+            let person = person_column(&list.person_key)
+                .ok_or_else(|| StoreError::Corrupt(format!("person key {}", list.person_key)))?;
+            let sealed = record_events::seal(&list.key, &person, &list.case_code, &events);
+            Ok(ListRow {
+                person_key: list.person_key,
+                case_code: list.case_code,
+                sealed,
+            })
         })
         .collect()
 }

@@ -17,6 +17,7 @@ mod ingest;
 mod keys;
 mod notices;
 mod pipeline;
+mod record_events;
 mod records;
 mod schema;
 mod services;

@@ -61,6 +61,10 @@ const SQLITE: &[(i64, &str)] = &[
         26,
         include_str!("../migrations/sqlite/0026_notice_indexes.sql"),
     ),
+    (
+        27,
+        include_str!("../migrations/sqlite/0027_record_events.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_core.sql")),
@@ -120,6 +124,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         26,
         include_str!("../migrations/postgres/0026_notice_indexes.sql"),
+    ),
+    (
+        27,
+        include_str!("../migrations/postgres/0027_record_events.sql"),
     ),
 ];
 

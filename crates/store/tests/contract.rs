@@ -1724,7 +1724,7 @@ async fn details_are_encrypted_at_rest_and_identities_pseudonymous() {
         let pool = store.pool();
         let mut blobs: Vec<Vec<u8>> = Vec::new();
         for sql in [
-            "SELECT body FROM events",
+            "SELECT body FROM record_events",
             "SELECT facts FROM records",
             "SELECT reasons FROM transitions",
             "SELECT notice_facts FROM transitions WHERE notice_facts IS NOT NULL",
@@ -1735,8 +1735,8 @@ async fn details_are_encrypted_at_rest_and_identities_pseudonymous() {
         }
         assert_eq!(
             blobs.len(),
-            7,
-            "4 events, the facts, the transition's reasons and its notice facts"
+            4,
+            "the list of the 4 events, the facts, the transition's reasons and its notice facts"
         );
         for needle in [
             "张三".as_bytes(),
@@ -3349,13 +3349,15 @@ async fn a_database_opens_only_with_the_master_key_it_was_made_with() {
 }
 
 /// Each stored event's `content_hash`, by (agency code, idempotency key): the row is found by its
-/// id, the MAC of the two (`Keys::event_id`), among `events`' (a row of none of them: "?").
+/// id, the MAC of the two (`Keys::event_id`), among `event_ids`' and `events`' (a row of none of
+/// them: "?").
 async fn content_hashes(store: &SqlStore, events: &[ValidEvent]) -> Vec<(String, String, Vec<u8>)> {
-    let stored: Vec<(Vec<u8>, Vec<u8>)> =
-        sqlx::query_as("SELECT event_id, content_hash FROM events")
-            .fetch_all(store.pool())
-            .await
-            .unwrap();
+    let stored: Vec<(Vec<u8>, Vec<u8>)> = sqlx::query_as(
+        "SELECT event_id, content_hash FROM event_ids UNION ALL SELECT event_id, content_hash FROM events",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
     let mut rows: Vec<(String, String, Vec<u8>)> = stored
         .into_iter()
         .map(|(id, hash)| {
@@ -3451,6 +3453,151 @@ async fn event_content_hashes_are_keyed_by_the_master_key() {
     }
 }
 
+/// A store whose events were stored a row each (before migration 27) reads them back exactly as
+/// before once upgraded — events with their arrival times in order, timelines, transitions,
+/// notices, counts — without a pass over them; a re-send of one is a duplicate, a changed re-send a
+/// conflict; and a record's later events, kept in its list, follow them: the store then reads as
+/// one that received the same events with the lists from the start.
+#[tokio::test]
+async fn a_database_from_before_migration_27_reads_back_identically() {
+    let events = mixed_stream();
+    // Each case's first two events before the upgrade, the rest after: records with both.
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let early: Vec<ValidEvent> = events
+        .iter()
+        .filter(|e| {
+            let n = seen
+                .entry(e.case_code.as_ref().unwrap().to_string())
+                .or_default();
+            *n += 1;
+            *n <= 2
+        })
+        .cloned()
+        .collect();
+    assert!(early.len() < events.len() && !early.is_empty());
+    let c1 = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+    let c2 = ctx("cn-minor-opt1", "2024-06-02T08:30:00Z");
+    for (url, reference) in fresh_urls("record_events_migration")
+        .await
+        .into_iter()
+        .zip(fresh_urls("record_events_reference").await)
+    {
+        let keys = Keys::new(MasterKey::generate());
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        ingest_batch_by_batch(&store, &early, 5, &c1).await;
+        let mut before = rows_read_back(&store, &events).await;
+        before.push(format!("{:?}", store.events().await.unwrap()));
+
+        store
+            .put_events_back_as_before_migration_27()
+            .await
+            .unwrap();
+        drop(store);
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        let rows = |table: &'static str| {
+            let pool = store.pool().clone();
+            async move {
+                let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}"))
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+                n
+            }
+        };
+        assert_eq!(
+            (
+                rows("events").await,
+                rows("event_ids").await,
+                rows("record_events").await
+            ),
+            (early.len() as i64, 0, 0),
+            "{url}: the events are read where they are, a row each"
+        );
+        let mut after = rows_read_back(&store, &events).await;
+        after.push(format!("{:?}", store.events().await.unwrap()));
+        assert_eq!(after, before, "{url}");
+        assert_eq!(
+            store.ingest(&early, &c2).await.unwrap(),
+            vec![LineOutcome::Duplicate; early.len()],
+            "{url}"
+        );
+        let mut changed = early[1].clone();
+        changed.event.date = "2019-01-01".into();
+        assert!(
+            matches!(
+                store.ingest(std::slice::from_ref(&changed), &c2).await,
+                Err(StoreError::Conflict { .. })
+            ),
+            "{url}"
+        );
+
+        // The rest of every record arrives: into the records' lists, each line answered as in a
+        // store that had the lists from the start.
+        let late = ingest_batch_by_batch(&store, &events, 5, &c2).await;
+        let fresh = fengcun_store::open(&reference, Keys::new(MasterKey::generate()))
+            .await
+            .unwrap();
+        ingest_batch_by_batch(&fresh, &early, 5, &c1).await;
+        assert_eq!(
+            late,
+            ingest_batch_by_batch(&fresh, &events, 5, &c2).await,
+            "{url}"
+        );
+        let (stored_fresh,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM event_ids")
+            .fetch_one(fresh.pool())
+            .await
+            .unwrap();
+        assert_eq!(rows("events").await, early.len() as i64, "{url}");
+        assert_eq!(
+            rows("event_ids").await,
+            stored_fresh - early.len() as i64,
+            "{url}: the later events, in the new tables only"
+        );
+        assert_eq!(
+            store.events().await.unwrap(),
+            fresh.events().await.unwrap(),
+            "{url}: every event with its arrival time, in arrival order"
+        );
+        let today: fengcun_domain::Date = "2024-06-03".parse().unwrap();
+        let now: jiff::Timestamp = "2024-06-03T00:00:00Z".parse().unwrap();
+        assert_eq!(
+            store.stats(today, now).await.unwrap(),
+            fresh.stats(today, now).await.unwrap(),
+            "{url}"
+        );
+        assert_eq!(
+            store.counts().await.unwrap(),
+            fresh.counts().await.unwrap(),
+            "{url}"
+        );
+        let mut cases: Vec<String> = events
+            .iter()
+            .map(|e| e.case_code.as_ref().unwrap().to_string())
+            .collect();
+        cases.dedup();
+        for case in &cases {
+            let timeline = |store: &SqlStore| {
+                let store = store.clone();
+                let case = case.clone();
+                async move {
+                    store
+                        .timelines(&case, None)
+                        .await
+                        .unwrap()
+                        .into_iter()
+                        .map(|t| (t.record.state, t.events))
+                        .collect::<Vec<_>>()
+                }
+            };
+            assert_eq!(
+                timeline(&store).await,
+                timeline(&fresh).await,
+                "{url} {case}"
+            );
+        }
+    }
+}
+
 /// A database whose events carry the plain hashes of before has them replaced by MACs when it is
 /// opened with its master key — the very values the store gives the same events — and recognises
 /// duplicates and conflicts before (a row an older server wrote) and after.
@@ -3472,6 +3619,13 @@ async fn plain_content_hashes_of_an_older_database_become_macs_at_open() {
         let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
         store.ingest(&events, &c).await.unwrap();
         let macs = content_hashes(&store, &events).await;
+        // Plain hashes are in rows of events stored a row each, before migration 27.
+        store
+            .put_events_back_as_before_migration_27()
+            .await
+            .unwrap();
+        drop(store);
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
         for event in &events {
             sqlx::query("UPDATE events SET content_hash = $1 WHERE event_id = $2")
                 .bind(plain_sm3(event))
@@ -6861,13 +7015,19 @@ async fn supervision_flags_are_kept_once_and_reviewed_once() {
     }
 }
 
-/// Every value of every row of `events`, as text where it is text and as bytes otherwise.
+/// Every value of every row of the tables of events (`event_ids`, `record_events` and, from
+/// before migration 27, `events`), as text where it is text and as bytes otherwise.
 async fn event_row_values(store: &SqlStore) -> Vec<(String, Vec<u8>)> {
     use sqlx::{Column, Row};
-    let rows = sqlx::query("SELECT * FROM events")
-        .fetch_all(store.pool())
-        .await
-        .unwrap();
+    let mut rows = Vec::new();
+    for table in ["event_ids", "record_events", "events"] {
+        rows.extend(
+            sqlx::query(&format!("SELECT * FROM {table}"))
+                .fetch_all(store.pool())
+                .await
+                .unwrap(),
+        );
+    }
     let mut values = Vec::new();
     for row in &rows {
         for (i, column) in row.columns().iter().enumerate() {
@@ -7489,10 +7649,12 @@ type Counted = (i64, Vec<(String, i64)>, Vec<(String, i64)>);
 
 /// The counts as the tables hold them.
 async fn counted_from_tables(store: &SqlStore) -> Counted {
-    let (events,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM events")
-        .fetch_one(store.pool())
-        .await
-        .unwrap();
+    // Events stored since migration 27 (`event_ids`) and before it (`events`).
+    let (events,): (i64,) =
+        sqlx::query_as("SELECT (SELECT COUNT(*) FROM event_ids) + (SELECT COUNT(*) FROM events)")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
     let by_state: Vec<(String, i64)> =
         sqlx::query_as("SELECT state, COUNT(*) FROM records GROUP BY state ORDER BY state")
             .fetch_all(store.pool())

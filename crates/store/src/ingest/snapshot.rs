@@ -35,10 +35,6 @@ pub(crate) struct Snapshot {
     wanted: HashSet<String>,
 }
 
-/// Events of an earlier batch numbered after every stored event: they follow them in the order of
-/// arrival, which is all that derivation reads from a sequence number.
-const OVERLAY_SEQ: i64 = 1 << 52;
-
 impl Snapshot {
     /// The snapshot as it will be once `earlier` — a batch read before this snapshot and written
     /// since, or being written — has committed. Applying it to a snapshot that already shows
@@ -61,21 +57,19 @@ impl Snapshot {
             self.known
                 .entry((event.agency.clone(), key.clone()))
                 .or_insert_with(|| event.hash.clone());
-            if !self.wanted.contains(&event.person_key) {
+        }
+        // A record's list as the earlier batch wrote it holds every event of the list before it
+        // and the batch's: it replaces the list read (the same list, if the snapshot shows that
+        // batch already).
+        for list in earlier.lists.iter() {
+            if !self.wanted.contains(&list.person_key) {
                 continue;
             }
-            let rows = self
-                .persons
+            self.persons
                 .1
-                .entry((event.person_key.clone(), event.case_code.clone()))
-                .or_default();
-            if !rows.iter().any(|(_, id, _)| *id == event.event_id) {
-                rows.push((
-                    OVERLAY_SEQ + event.line as i64,
-                    event.event_id.clone(),
-                    event.body.clone(),
-                ));
-            }
+                .entry((list.person_key.clone(), list.case_code.clone()))
+                .or_default()
+                .list = Some(list.sealed.clone());
         }
         for (agency, document, case) in &earlier.mappings {
             self.mappings

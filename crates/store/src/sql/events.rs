@@ -13,18 +13,28 @@ use sqlx::AnyConnection;
 
 use crate::error::StoreError;
 use crate::keys;
+use crate::record_events::{self, KeptEvent};
 use crate::sql::SqlStore;
 use crate::sql::rows::{
     Param, ROWS_PER_STATEMENT, list, list_from, param, person_bytes, person_hex, placeholders,
 };
-use crate::types::{Backend, Context};
+use crate::types::Backend;
 
 /// Stored events of the persons' records (encrypted), read in one statement per batch: one round
 /// trip per record made a batch of repeat offenders slow, and deriving without the database lets
 /// the batch's records be derived while its events are being written.
-pub(crate) type Prefetched = HashMap<(String, String), Vec<PrefetchedEvent>>;
+pub(crate) type Prefetched = HashMap<(String, String), PrefetchedEvents>;
 
-/// A stored event as prefetched: sequence number, event id (`Keys::event_id`), sealed body.
+/// A record's stored events as prefetched: those stored a row each before migration 27, then its
+/// list (`crate::record_events`, sealed), if it has one — the rows' events arrived first.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PrefetchedEvents {
+    pub(crate) rows: Vec<PrefetchedEvent>,
+    pub(crate) list: Option<Vec<u8>>,
+}
+
+/// An event stored in a row of its own (before migration 27) as prefetched: sequence number,
+/// event id (`Keys::event_id`), sealed body.
 pub(crate) type PrefetchedEvent = (i64, Vec<u8>, Vec<u8>);
 
 /// An event's identity: its agency's code and its idempotency key. Keys are scoped to the agency
@@ -33,20 +43,28 @@ pub(crate) fn event_id(event: &Event) -> (&str, &str) {
     (event.agency.code.as_str(), event.idempotency_key.as_str())
 }
 
-/// An event row as written: its body sealed with its record's key.
+/// An event as written: its row in `event_ids`, and what its holding and the next batch's
+/// snapshot need (its body goes into its record's list, `ListRow`).
 #[derive(Debug)]
 pub(crate) struct EventRow {
-    pub(crate) line: usize,
     pub(crate) person_key: String,
     pub(crate) case_code: String,
-    /// The idempotency key (not stored in the event row: in its sealed body).
+    /// The idempotency key (not stored in the event's row: in its record's sealed list).
     pub(crate) idempotency_key: String,
     /// `Keys::event_id` of (agency, idempotency key).
     pub(crate) event_id: Vec<u8>,
     pub(crate) hash: Vec<u8>,
-    /// The agency's code, for its holdings (not stored in the event row).
+    /// The agency's code, for its holdings (not stored in the event's row).
     pub(crate) agency: String,
-    pub(crate) body: Vec<u8>,
+}
+
+/// A record's list of events as written (`record_events`): every event of the record stored
+/// since migration 27, the batch's included, sealed with the record's key.
+#[derive(Clone, Debug)]
+pub(crate) struct ListRow {
+    pub(crate) person_key: String,
+    pub(crate) case_code: String,
+    pub(crate) sealed: Vec<u8>,
 }
 
 /// What an event's sealed body is bound to: its identity (`Keys::event_id`), so that a body moved
@@ -96,8 +114,14 @@ type RecordsByRef = HashMap<(Vec<u8>, String), (String, Vec<u8>)>;
 
 /// `events.received_at` (whole seconds since the epoch) of a time as the store keeps times
 /// (`rows::ts`: rounded to the second).
-fn received_column(at: jiff::Timestamp) -> i64 {
+pub(crate) fn received_column(at: jiff::Timestamp) -> i64 {
     at.round(jiff::Unit::Second).unwrap_or(at).as_second()
+}
+
+/// A stored arrival time (whole seconds since the epoch).
+fn arrival(seconds: i64) -> Result<jiff::Timestamp, StoreError> {
+    jiff::Timestamp::from_second(seconds)
+        .map_err(|_| StoreError::Corrupt(format!("time {seconds}")))
 }
 
 /// The stored arrival time, as text in the form every other stored time has (`rows::ts`).
@@ -116,6 +140,24 @@ pub(crate) fn open_event(
     let plain = keys::open(key, body, &event_aad(event_id))?;
     Event::parse_stored(&plain)
         .map_err(|e| StoreError::Corrupt(format!("event {}: {e}", hex(event_id))))
+}
+
+/// The lists of `n` persons' records (`record_events`), by the first bytes of their person keys:
+/// a range of the table's key each.
+fn lists_of_persons(positional: bool, n: usize) -> String {
+    format!(
+        "SELECT person, case_code, body FROM record_events WHERE person IN ({})",
+        list(positional, n)
+    )
+}
+
+/// The content MACs of `n` events by their ids, in `table` (`event_ids`, by its key, or `events`
+/// for those stored before migration 27, by its unique index of ids).
+fn hashes_of_ids(table: &str, positional: bool, n: usize) -> String {
+    format!(
+        "SELECT event_id, content_hash FROM {table} WHERE event_id IN ({})",
+        list(positional, n)
+    )
 }
 
 /// An agency as its first event names it: code, kind, name.
@@ -138,18 +180,18 @@ impl SqlStore {
         let mut ids: Vec<&Vec<u8>> = by_id.keys().collect();
         ids.sort_unstable();
         let mut known = HashMap::new();
-        for chunk in ids.chunks(500) {
-            let sql = format!(
-                "SELECT event_id, content_hash FROM events WHERE event_id IN ({})",
-                list(self.positional(), chunk.len())
-            );
-            let mut query = sqlx::query_as::<_, (Vec<u8>, Vec<u8>)>(&sql);
-            for id in chunk {
-                query = query.bind(id.as_slice());
-            }
-            for (id, hash) in query.fetch_all(&mut *tx).await? {
-                if let Some((agency, key)) = by_id.get(&id) {
-                    known.insert(((*agency).to_owned(), (*key).to_owned()), hash);
+        // Events stored since migration 27 (`event_ids`), and before it (`events`).
+        for table in ["event_ids", "events"] {
+            for chunk in ids.chunks(500) {
+                let sql = hashes_of_ids(table, self.positional(), chunk.len());
+                let mut query = sqlx::query_as::<_, (Vec<u8>, Vec<u8>)>(&sql);
+                for id in chunk {
+                    query = query.bind(id.as_slice());
+                }
+                for (id, hash) in query.fetch_all(&mut *tx).await? {
+                    if let Some((agency, key)) = by_id.get(&id) {
+                        known.insert(((*agency).to_owned(), (*key).to_owned()), hash);
+                    }
                 }
             }
         }
@@ -242,41 +284,103 @@ impl SqlStore {
         Ok(known)
     }
 
-    /// Inserts event rows, a hundred to a statement, and the holdings they bring. (Their count is
-    /// the caller's to keep: `Writes::count_events`, written with the batch's other counts.)
+    /// Inserts the events' rows (`event_ids`, a hundred to a statement, in line order: their
+    /// sequence numbers are the arrival order), their records' lists, each replacing the list
+    /// before (it holds that list's events and the batch's), and the holdings they bring. (Their
+    /// count is the caller's to keep: `Writes::count_events`, written with the batch's other
+    /// counts.)
     pub(crate) async fn insert_event_rows(
         &self,
         tx: &mut AnyConnection,
         rows: &[EventRow],
-        ctx: &Context,
+        lists: &[ListRow],
     ) -> Result<(), StoreError> {
-        let received = received_column(ctx.now);
-        let persons = rows
+        self.insert_holdings(tx, rows.iter()).await?;
+        self.insert_event_ids(tx, rows).await?;
+        let lists = lists
             .iter()
-            .map(|row| {
-                person_column(&row.person_key)
-                    .ok_or_else(|| StoreError::Corrupt(format!("person key {}", row.person_key)))
+            .map(|list| {
+                let person = person_column(&list.person_key).ok_or_else(|| {
+                    StoreError::Corrupt(format!("person key {}", list.person_key))
+                })?;
+                Ok((list, person))
             })
-            .collect::<Result<Vec<_>, _>>()?;
-        let rows: Vec<(&EventRow, Vec<u8>)> = rows.iter().zip(persons).collect();
-        self.insert_holdings(tx, rows.iter().map(|(row, _)| *row))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        for chunk in lists.chunks(ROWS_PER_STATEMENT) {
+            self.insert_chunk_with(
+                tx,
+                "INSERT INTO record_events (person, case_code, body) VALUES",
+                "ON CONFLICT (person, case_code) DO UPDATE SET body = excluded.body",
+                chunk,
+                3,
+                |query, (list, person)| {
+                    query
+                        .bind(person.as_slice())
+                        .bind(list.case_code.as_str())
+                        .bind(list.sealed.as_slice())
+                },
+            )
             .await?;
-        self.insert_rows_with(
-            tx,
-            "INSERT INTO events (person, case_code, event_id, content_hash, received_at, body) VALUES",
-            &rows,
-            6,
-            |query, (row, person)| {
-                query
-                    .bind(person.as_slice())
-                    .bind(row.case_code.as_str())
-                    .bind(row.event_id.as_slice())
-                    .bind(row.hash.as_slice())
-                    .bind(received)
-                    .bind(row.body.as_slice())
-            },
-        )
-        .await
+        }
+        Ok(())
+    }
+
+    /// The events' rows in `event_ids`, numbered in line order after every number given: on
+    /// PostgreSQL by the sequence `event_seq` in each row (no lock held to commit, as a
+    /// counter row's would be); on SQLite, which has one writer, by taking the batch's numbers
+    /// from the counter `event_seq` in one statement.
+    async fn insert_event_ids(
+        &self,
+        tx: &mut AnyConnection,
+        rows: &[EventRow],
+    ) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        match self.backend {
+            Backend::Postgres => {
+                for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+                    let values: Vec<String> = (0..chunk.len())
+                        .map(|i| format!("(${}, ${}, nextval('event_seq'))", 2 * i + 1, 2 * i + 2))
+                        .collect();
+                    let sql = format!(
+                        "INSERT INTO event_ids (event_id, content_hash, seq) VALUES {}",
+                        values.join(", ")
+                    );
+                    let mut query = sqlx::query(&sql);
+                    for row in chunk {
+                        query = query
+                            .bind(row.event_id.as_slice())
+                            .bind(row.hash.as_slice());
+                    }
+                    query.execute(&mut *tx).await?;
+                }
+                Ok(())
+            }
+            Backend::Sqlite => {
+                let count = rows.len() as i64;
+                let (last,): (i64,) = sqlx::query_as(
+                    "UPDATE event_seq SET last = last + $1 WHERE id = 1 RETURNING last",
+                )
+                .bind(count)
+                .fetch_one(&mut *tx)
+                .await?;
+                let numbered: Vec<(i64, &EventRow)> = (last - count + 1..).zip(rows).collect();
+                self.insert_rows_with(
+                    tx,
+                    "INSERT INTO event_ids (event_id, content_hash, seq) VALUES",
+                    &numbered,
+                    3,
+                    |query, (seq, row)| {
+                        query
+                            .bind(row.event_id.as_slice())
+                            .bind(row.hash.as_slice())
+                            .bind(*seq)
+                    },
+                )
+                .await
+            }
+        }
     }
 
     /// Which of `asked` — (agency code, case code, person key) — are holdings: the agency sent
@@ -467,6 +571,7 @@ impl SqlStore {
         wanted.sort_unstable();
         let mut prefetched = Prefetched::new();
         for chunk in wanted.chunks(500) {
+            // Events stored a row each, before migration 27 (none in a store made since).
             let sql = format!(
                 "SELECT seq, person, case_code, event_id, body FROM events WHERE person IN ({}) ORDER BY seq",
                 list(self.positional(), chunk.len())
@@ -482,7 +587,22 @@ impl SqlStore {
                 prefetched
                     .entry(((*person_key).to_owned(), case_code))
                     .or_default()
+                    .rows
                     .push((seq, event_id, body));
+            }
+            let sql = lists_of_persons(self.positional(), chunk.len());
+            let mut query = sqlx::query_as::<_, (Vec<u8>, String, Vec<u8>)>(&sql);
+            for key in chunk {
+                query = query.bind(key.as_slice());
+            }
+            for (person, case_code, body) in query.fetch_all(&mut *tx).await? {
+                let Some(person_key) = by_ref.get(&person) else {
+                    continue;
+                };
+                prefetched
+                    .entry(((*person_key).to_owned(), case_code))
+                    .or_default()
+                    .list = Some(body);
             }
         }
         Ok(prefetched)
@@ -501,53 +621,90 @@ impl SqlStore {
         let rows: Vec<(i64, Vec<u8>, Vec<u8>)> = sqlx::query_as(
             "SELECT seq, event_id, body FROM events WHERE person = $1 AND case_code = $2 ORDER BY seq",
         )
-        .bind(person)
+        .bind(person.as_slice())
         .bind(case_code)
         .fetch_all(&mut *tx)
         .await?;
-        rows.into_iter()
-            .map(|(seq, event_id, body)| {
-                let event = open_event(key, &event_id, &body)?;
-                Ok(StoredEvent { seq, event })
-            })
-            .collect()
+        let list: Option<(Vec<u8>,)> =
+            sqlx::query_as("SELECT body FROM record_events WHERE person = $1 AND case_code = $2")
+                .bind(person.as_slice())
+                .bind(case_code)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let prefetched = PrefetchedEvents {
+            rows,
+            list: list.map(|(body,)| body),
+        };
+        open_events(&prefetched, person_key, case_code, key)
     }
 
-    /// Every stored event in arrival order, decrypted, with its arrival time (for rebuilds).
+    /// Every stored event in arrival order, decrypted, with its arrival time (for rebuilds):
+    /// those stored a row each before migration 27 and those of the records' lists, merged by
+    /// their sequence numbers (`event_ids` numbers the lists' events after the rows').
     pub(crate) async fn stored_events(
         &self,
     ) -> Result<Vec<(ValidEvent, jiff::Timestamp)>, StoreError> {
         // The record keys first, by record: a join on the person key would compare its hex with
         // the event's bytes, row by row.
         let records = self.records_by_ref().await?;
-        // Person, case code, event id, sealed body, arrival time.
-        type Row = (Vec<u8>, String, Vec<u8>, Vec<u8>, i64);
+        let mut keys_by_record: HashMap<(Vec<u8>, String), DataKey> = HashMap::new();
+        let mut record_key =
+            |person: &Vec<u8>, case_code: &String| -> Result<Option<DataKey>, StoreError> {
+                // An event of no stored record is left out, as the join with the records left it.
+                let Some((person_key, wrapped)) = records.get(&(person.clone(), case_code.clone()))
+                else {
+                    return Ok(None);
+                };
+                let record = (person.clone(), case_code.clone());
+                if let Some(key) = keys_by_record.get(&record) {
+                    return Ok(Some(key.clone()));
+                }
+                let key = self.keys.record_key(wrapped, person_key, case_code)?;
+                keys_by_record.insert(record, key.clone());
+                Ok(Some(key))
+            };
+        let mut out: Vec<(i64, ValidEvent, jiff::Timestamp)> = Vec::new();
+        // Person, case code, event id, sealed body, arrival time, sequence number.
+        type Row = (Vec<u8>, String, Vec<u8>, Vec<u8>, i64, i64);
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT person, case_code, event_id, body, received_at FROM events ORDER BY seq",
+            "SELECT person, case_code, event_id, body, received_at, seq FROM events ORDER BY seq",
         )
         .fetch_all(&self.pool)
         .await?;
-        let mut keys_by_record: HashMap<(String, String), DataKey> = HashMap::new();
-        let mut out = Vec::with_capacity(rows.len());
-        for (person, case_code, event_id, body, received_at) in rows {
-            // An event of no stored record is left out, as the join with the records left it.
-            let Some((person_key, wrapped)) = records.get(&(person, case_code.clone())) else {
+        for (person, case_code, event_id, body, received_at, seq) in rows {
+            let Some(key) = record_key(&person, &case_code)? else {
                 continue;
             };
-            let record = (person_key.clone(), case_code);
-            if !keys_by_record.contains_key(&record) {
-                let key = self.keys.record_key(wrapped, &record.0, &record.1)?;
-                keys_by_record.insert(record.clone(), key);
-            }
-            let key = keys_by_record
-                .get(&record)
-                .ok_or_else(|| StoreError::Corrupt("record key".into()))?;
-            let event = open_event(key, &event_id, &body)?;
-            let at = jiff::Timestamp::from_second(received_at)
-                .map_err(|_| StoreError::Corrupt(format!("time {received_at}")))?;
-            out.push((event, at));
+            let event = open_event(&key, &event_id, &body)?;
+            out.push((seq, event, arrival(received_at)?));
         }
-        Ok(out)
+        let numbers: HashMap<Vec<u8>, i64> =
+            sqlx::query_as::<_, (Vec<u8>, i64)>("SELECT event_id, seq FROM event_ids")
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .collect();
+        let lists: Vec<(Vec<u8>, String, Vec<u8>)> =
+            sqlx::query_as("SELECT person, case_code, body FROM record_events")
+                .fetch_all(&self.pool)
+                .await?;
+        for (person, case_code, sealed) in lists {
+            let Some(key) = record_key(&person, &case_code)? else {
+                continue;
+            };
+            for kept in record_events::open(&key, &person, &case_code, &sealed)? {
+                let event = parse_kept(&kept)?;
+                let (agency, idempotency_key) = event_id(&event.event);
+                let id = self.keys.event_id(agency, idempotency_key);
+                let seq = numbers
+                    .get(&id)
+                    .copied()
+                    .ok_or_else(|| StoreError::Corrupt(format!("event {} has no row", hex(&id))))?;
+                out.push((seq, event, arrival(kept.received_at)?));
+            }
+        }
+        out.sort_by_key(|(seq, _, _)| *seq);
+        Ok(out.into_iter().map(|(_, event, at)| (event, at)).collect())
     }
 
     /// Moves the document numbers of a database from before migration 22 (`case_numbers`, in
@@ -865,6 +1022,79 @@ impl SqlStore {
 }
 
 impl SqlStore {
+    /// For tests of the upgrade: puts the events of the records' lists back into `events`, a row
+    /// each sealed alone under `event/<hex of its id>`, as the code before migration 27 wrote
+    /// them, with their sequence numbers, content MACs and arrival times; drops `event_ids` and
+    /// `record_events` and sets `schema_version` back to 26.
+    #[doc(hidden)]
+    pub async fn put_events_back_as_before_migration_27(&self) -> Result<(), StoreError> {
+        let records = self.records_by_ref().await?;
+        let numbers: HashMap<Vec<u8>, (i64, Vec<u8>)> =
+            sqlx::query_as::<_, (Vec<u8>, i64, Vec<u8>)>(
+                "SELECT event_id, seq, content_hash FROM event_ids",
+            )
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(|(id, seq, hash)| (id, (seq, hash)))
+            .collect();
+        let lists: Vec<(Vec<u8>, String, Vec<u8>)> =
+            sqlx::query_as("SELECT person, case_code, body FROM record_events")
+                .fetch_all(&self.pool)
+                .await?;
+        let mut tx = self.begin_write().await?;
+        for (person, case_code, sealed) in lists {
+            let (person_key, wrapped) = records
+                .get(&(person.clone(), case_code.clone()))
+                .ok_or_else(|| StoreError::Corrupt(format!("no record for list {case_code}")))?;
+            let key = self.keys.record_key(wrapped, person_key, &case_code)?;
+            for kept in record_events::open(&key, &person, &case_code, &sealed)? {
+                let event = parse_kept(&kept)?;
+                let (agency, idempotency_key) = event_id(&event.event);
+                let id = self.keys.event_id(agency, idempotency_key);
+                let (seq, hash) = numbers
+                    .get(&id)
+                    .ok_or_else(|| StoreError::Corrupt("event without its row".into()))?;
+                sqlx::query(
+                    "INSERT INTO events (seq, person, case_code, event_id, content_hash, received_at, body) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(*seq)
+                .bind(person.as_slice())
+                .bind(case_code.as_str())
+                .bind(id.as_slice())
+                .bind(hash.as_slice())
+                .bind(kept.received_at)
+                .bind(keys::seal(&key, &kept.body, &event_aad(&id)))
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        let drop = if self.backend == Backend::Postgres {
+            "DROP TABLE record_events; DROP TABLE event_ids; DROP SEQUENCE event_seq; \
+             DELETE FROM schema_version WHERE version >= 27;"
+        } else {
+            "DROP TABLE record_events; DROP TABLE event_ids; DROP TABLE event_seq; \
+             DELETE FROM schema_version WHERE version >= 27;"
+        };
+        sqlx::raw_sql(drop).execute(&mut *tx).await?;
+        if self.backend == crate::types::Backend::Postgres {
+            sqlx::query(
+                "SELECT setval(pg_get_serial_sequence('events', 'seq'), COALESCE((SELECT MAX(seq) FROM events), 0) + 1, false)",
+            )
+            .execute(&mut *tx)
+            .await?;
+        } else {
+            sqlx::query(
+                "UPDATE sqlite_sequence SET seq = max(seq, COALESCE((SELECT MAX(seq) FROM events), 0)) WHERE name = 'events'",
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// For tests of the upgrade: puts `events` back as migrations 1–16 left it (the table
     /// `events` with the person key in hex, the plain idempotency key, kind, date, agency code,
     /// the arrival time as text and the body sealed under `event/<idempotency key>`, without
@@ -872,6 +1102,7 @@ impl SqlStore {
     /// hashes (a MAC in its form of before, `0x01 ‖ HMAC`), and sets `schema_version` back to 16, so that the next opening converts it again.
     #[doc(hidden)]
     pub async fn put_events_back_as_before_migration_17(&self) -> Result<(), StoreError> {
+        self.put_events_back_as_before_migration_27().await?;
         let records = self.records_by_ref().await?;
         type Row = (i64, Vec<u8>, String, Vec<u8>, Vec<u8>, i64, Vec<u8>);
         let rows: Vec<Row> = sqlx::query_as(
@@ -962,15 +1193,109 @@ impl SqlStore {
 /// Held (per transaction) on PostgreSQL while a batch of old events is converted.
 const CONVERSION_LOCK: i64 = 0x0066_656e_6763_7517;
 
-/// A record's prefetched events, opened with its key.
+/// A record's prefetched events, opened with its key, in arrival order: those of its rows, then
+/// those of its list, numbered after them (derivation reads only their order from the numbers).
 pub(crate) fn open_events(
-    rows: &[PrefetchedEvent],
+    prefetched: &PrefetchedEvents,
+    person_key: &str,
+    case_code: &str,
     key: &DataKey,
 ) -> Result<Vec<StoredEvent>, StoreError> {
-    rows.iter()
+    let mut events = prefetched
+        .rows
+        .iter()
         .map(|(seq, event_id, body)| {
             let event = open_event(key, event_id, body)?;
             Ok(StoredEvent { seq: *seq, event })
         })
-        .collect()
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let after = events.last().map_or(0, |e| e.seq);
+    for (n, kept) in (1..).zip(kept_events(prefetched, person_key, case_code, key)?) {
+        events.push(StoredEvent {
+            seq: after + n,
+            event: parse_kept(&kept)?,
+        });
+    }
+    Ok(events)
+}
+
+/// The events of a record's prefetched list, opened (none without a list).
+pub(crate) fn kept_events(
+    prefetched: &PrefetchedEvents,
+    person_key: &str,
+    case_code: &str,
+    key: &DataKey,
+) -> Result<Vec<KeptEvent>, StoreError> {
+    let Some(sealed) = &prefetched.list else {
+        return Ok(Vec::new());
+    };
+    let person = person_column(person_key)
+        .ok_or_else(|| StoreError::Corrupt(format!("person key {person_key}")))?;
+    record_events::open(key, &person, case_code, sealed)
+}
+
+/// An event of a record's list, read.
+pub(crate) fn parse_kept(kept: &KeptEvent) -> Result<ValidEvent, StoreError> {
+    Event::parse_stored(&kept.body).map_err(|e| {
+        StoreError::Corrupt(format!(
+            "an event of a list, received at {}: {e}",
+            kept.received_at
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::expect_used,
+        clippy::unwrap_used,
+        reason = "a test fails loudly on a broken fixture"
+    )]
+
+    use super::{hashes_of_ids, lists_of_persons};
+    use crate::sql::SqlStore;
+    use crate::sql::rows::Param;
+    use crate::testing::{fresh_urls, plan};
+    use crate::{Backend, Keys, Store};
+
+    /// A batch reads its persons' lists by the key of `record_events` and its known events by
+    /// the key of `event_ids` (and, for those stored before migration 27, `events_by_id`): a scan of
+    /// either would read every event of the country for each batch.
+    #[tokio::test]
+    async fn a_batch_reads_lists_and_ids_by_their_keys() {
+        for url in fresh_urls("events_plan").await {
+            let keys = Keys::new(fengcun_crypto::MasterKey::generate());
+            let store = SqlStore::connect(&url, keys, true).await.unwrap();
+            let two = || vec![Param::Blob(vec![1; 16]), Param::Blob(vec![2; 16])];
+            let positional = store.positional();
+            let cases = [
+                (lists_of_persons(positional, 2), "record_events"),
+                (hashes_of_ids("event_ids", positional, 2), "event_ids"),
+                (hashes_of_ids("events", positional, 2), "events_by_id"),
+            ];
+            for (sql, index) in cases {
+                let plan = plan(&store, &sql, two()).await;
+                let uses = |wanted: &str| plan.iter().any(|step| step.contains(wanted));
+                let keyed = match (store.backend(), index) {
+                    (Backend::Sqlite, "record_events") => {
+                        uses("SEARCH record_events USING PRIMARY KEY (person=?)")
+                    }
+                    (Backend::Sqlite, "event_ids") => {
+                        uses("SEARCH event_ids USING PRIMARY KEY (event_id=?)")
+                    }
+                    (Backend::Sqlite, index) => uses(&format!("USING INDEX {index} (event_id=?)")),
+                    (Backend::Postgres, "events_by_id") => uses("events_by_id"),
+                    (Backend::Postgres, table) => uses(&format!("{table}_pkey")),
+                };
+                assert!(keyed, "{url}: {sql}: {plan:#?}");
+                assert!(
+                    !plan
+                        .iter()
+                        .any(|step| step.trim_start().starts_with("SCAN ")
+                            || step.contains("Seq Scan")),
+                    "{url}: {plan:#?}"
+                );
+            }
+        }
+    }
 }

@@ -840,47 +840,8 @@ mod tests {
 
     use super::{CLAIM_DUE_NOTICES, NOTICES_OF_CASE_AT};
     use crate::sql::SqlStore;
-    use crate::testing::fresh_urls;
+    use crate::testing::{fresh_urls, plan};
     use crate::{Backend, Keys, Store};
-
-    /// The steps of `sql`'s plan with `params` bound, as the engine describes them. On
-    /// PostgreSQL sequential scans are off: an empty table is read whole by any planner, and what
-    /// matters is which index is taken when one is, as at scale.
-    async fn plan(
-        store: &SqlStore,
-        sql: &str,
-        params: Vec<crate::sql::rows::Param>,
-    ) -> Vec<String> {
-        let mut conn = store.pool().acquire().await.unwrap();
-        match store.backend() {
-            Backend::Sqlite => {
-                let explain = format!("EXPLAIN QUERY PLAN {sql}");
-                let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(&explain);
-                for param in params {
-                    query = param.bind_as(query);
-                }
-                let rows = query.fetch_all(&mut *conn).await.unwrap();
-                rows.into_iter().map(|row| row.3).collect()
-            }
-            Backend::Postgres => {
-                sqlx::query("SET enable_seqscan = off")
-                    .execute(&mut *conn)
-                    .await
-                    .unwrap();
-                let explain = format!("EXPLAIN {sql}");
-                let mut query = sqlx::query_as::<_, (String,)>(&explain);
-                for param in params {
-                    query = param.bind_as(query);
-                }
-                let rows = query.fetch_all(&mut *conn).await.unwrap();
-                sqlx::query("RESET enable_seqscan")
-                    .execute(&mut *conn)
-                    .await
-                    .unwrap();
-                rows.into_iter().map(|row| row.0).collect()
-            }
-        }
-    }
 
     /// The steps of the claim's plan.
     async fn claim_plan(store: &SqlStore) -> Vec<String> {

@@ -6,13 +6,14 @@
 //! Every count is a `COUNT` over an index (migration 0009); a page reads at most its size plus one
 //! row, and decrypts only the identities of the rows it returns.
 
-use fengcun_domain::{Date, Record, parse_record};
+use fengcun_domain::{Date, Record, ValidEvent, parse_record};
 use serde::{Deserialize, Serialize};
 
 use super::records::{EVIDENCE_COLUMNS, StoredFacts};
 use super::{SqlStore, events, person_bytes, person_hex, ts};
 use crate::error::StoreError;
 use crate::keys;
+use crate::record_events;
 use crate::sql::notices::{optional_time, stored_number};
 use crate::sql::rows::{seconds, time_text};
 
@@ -339,25 +340,32 @@ impl SqlStore {
             "SELECT event_id, received_at, body FROM events \
              WHERE person = $1 AND case_code = $2 ORDER BY seq",
         )
-        .bind(person)
+        .bind(person.as_slice())
         .bind(record.case_code.as_str())
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
+        // Events stored a row each (before migration 27) arrived before those of the list.
+        let mut entries = rows
+            .into_iter()
             .map(|(event_id, received_at, body)| {
                 // The kind, agency and date as the event row kept them before migration 17:
                 // what the body says.
                 let event = events::open_event(key, &event_id, &body)?;
-                Ok(EventEntry {
-                    kind: event.event.kind.code().to_owned(),
-                    agency_code: event.event.agency.code.clone(),
-                    agency_kind: event.event.agency.kind.code().to_owned(),
-                    date: event.date.to_string(),
-                    document_number: event.event.document_number,
-                    received_at: events::received_text(received_at)?,
-                })
+                event_entry(event, received_at)
             })
-            .collect()
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let list: Option<(Vec<u8>,)> =
+            sqlx::query_as("SELECT body FROM record_events WHERE person = $1 AND case_code = $2")
+                .bind(person.as_slice())
+                .bind(record.case_code.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        if let Some((sealed,)) = list {
+            for kept in record_events::open(key, &person, &record.case_code, &sealed)? {
+                entries.push(event_entry(events::parse_kept(&kept)?, kept.received_at)?);
+            }
+        }
+        Ok(entries)
     }
 
     async fn timeline_transitions(
@@ -598,4 +606,16 @@ fn evidence_of(plain: &[u8]) -> Result<(Date, Record), String> {
     let facts = serde_json::to_vec(&evidence.facts).map_err(|e| e.to_string())?;
     let facts = parse_record(&facts).map_err(|e| e.to_string())?;
     Ok((as_of, facts))
+}
+
+/// A timeline's line for an event.
+fn event_entry(event: ValidEvent, received_at: i64) -> Result<EventEntry, StoreError> {
+    Ok(EventEntry {
+        kind: event.event.kind.code().to_owned(),
+        agency_code: event.event.agency.code.clone(),
+        agency_kind: event.event.agency.kind.code().to_owned(),
+        date: event.date.to_string(),
+        document_number: event.event.document_number,
+        received_at: events::received_text(received_at)?,
+    })
 }

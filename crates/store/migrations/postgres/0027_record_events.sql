@@ -1,0 +1,43 @@
+-- A record's events kept together (docs/storage.md, "Events on disk"; issue 20). Each event had a
+-- row of its own: the first 16 bytes of its person key, its case code, its arrival time and its
+-- body sealed alone (nonce, tag, and a compression that could not use what the record's other
+-- events say already), with an index by person. Now:
+--   record_events  one row per record: the record's events in arrival order, as one list
+--                  (`crate::record_events`: id, arrival time and canonical JSON of each),
+--                  compressed once and sealed once with the record's key, bound to the record;
+--                  keyed by (person, case code), which the prefetch of a batch's persons reads;
+--   event_ids      one row per event, keyed by its id (`Keys::event_id`, unique: idempotency):
+--                  its content MAC (a duplicate or a conflicting re-send, docs/events.md), as
+--                  `events` kept them, and its sequence number (the arrival order across
+--                  records, for rebuilds), from the sequence `event_seq`.
+-- Nothing is converted: the events stored before stay in `events` as they are and are read with
+-- the new ones (a record's stored events first), so a store upgrades without a pass over its
+-- events and no event is sealed again. New events go to the new tables only; `event_ids` numbers
+-- them after every number `events` has used.
+-- Written to run again over a database whose schema_version was set back.
+CREATE TABLE IF NOT EXISTS event_ids (
+    event_id        BYTEA PRIMARY KEY,
+    content_hash    BYTEA NOT NULL,
+    seq             BIGINT NOT NULL
+);
+-- The sequence numbers: `nextval` in each inserted row, outside any transaction's locks.
+CREATE SEQUENCE IF NOT EXISTS event_seq;
+CREATE TABLE IF NOT EXISTS record_events (
+    person          BYTEA NOT NULL,
+    case_code       TEXT NOT NULL,
+    body            BYTEA NOT NULL,
+    PRIMARY KEY (person, case_code)
+);
+-- After the highest number `events` used (its sequence, which migration 17 set after the numbers
+-- of `events_v16`, converted later with their numbers).
+SELECT setval('event_seq',
+              GREATEST(COALESCE((SELECT MAX(seq) FROM event_ids), 0),
+                       COALESCE((SELECT MAX(seq) FROM events), 0),
+                       COALESCE(pg_sequence_last_value(pg_get_serial_sequence('events', 'seq')::regclass), 0),
+                       COALESCE(pg_sequence_last_value('event_seq'), 0)) + 1,
+              false);
+-- The count of events (migration 21) is of both tables: made again here, so that it holds also
+-- when migration 21 ran again over a database whose schema_version was set back (it counts
+-- `events` alone). A store upgrading has no row in `event_ids` yet: the count is the one it had.
+DELETE FROM tallies WHERE name = 'events';
+INSERT INTO tallies (name, n) SELECT 'events', (SELECT COUNT(*) FROM events) + (SELECT COUNT(*) FROM event_ids);
