@@ -58,6 +58,12 @@ pub enum StoreError {
         "the master key given is not the one this database was made with: give the database's own key (master_key_file, FENGCUN_MASTER_KEY_FILE or FENGCUN_MASTER_KEY); a new key would start a second, unreadable set of records"
     )]
     WrongMasterKey,
+    /// The database was migrated by a newer build: this one does not know how its data is kept
+    /// (e.g. since migration 27 a build before it would store events the newer build cannot see).
+    #[error(
+        "the database has schema version {found}, written by a newer build of fengcun; this build knows versions up to {known}: run the newer build, or restore a backup from before the upgrade"
+    )]
+    NewerSchema { found: i64, known: i64 },
     /// A master key rotation cannot go on as asked (another one unfinished, a retired key).
     #[error("master key rotation: {0}")]
     KeyRotation(String),
@@ -100,6 +106,7 @@ impl StoreError {
             Self::UnknownValue { .. } => "unknown_value",
             Self::Crypto(_) => "crypto",
             Self::WrongMasterKey => "wrong_master_key",
+            Self::NewerSchema { .. } => "newer_schema",
             Self::KeyRotation(_) => "key_rotation",
             Self::Backup(_) => "backup",
             Self::DataKeyChanged { .. } => "data_key_changed",

@@ -315,6 +315,8 @@ fn event_rows(keys: &crate::Keys, pending: &[Pending<'_>]) -> Vec<EventRow> {
 /// A record's list as it will be written, before it is sealed: the list stored (or brought by a
 /// batch planned before this one), still sealed, and the batch's events of the record.
 struct UnsealedList {
+    /// The batch's first line with an event of the record.
+    line: usize,
     person_key: String,
     case_code: String,
     key: DataKey,
@@ -350,6 +352,7 @@ fn unsealed_lists(
                     })
                     .unwrap_or_default();
                 lists.push(UnsealedList {
+                    line: p.line,
                     person_key: p.person_key.clone(),
                     case_code: p.case_code.clone(),
                     key: key.clone(),
@@ -368,6 +371,28 @@ fn unsealed_lists(
     Ok(lists)
 }
 
+/// A record's list is written whole with each batch that adds to it, and read whole: one so long
+/// that reading it back would be refused (`compress::MAX_PAYLOAD`), or that makes every batch
+/// about the person slow, is refused at the line that would make it so. Far above any record's
+/// events (a few, a few hundred bytes each).
+const LIST_LIMIT: usize = 8 * 1024 * 1024;
+
+fn refuse_an_overlong_list(line: usize, events: &[KeptEvent]) -> Result<(), StoreError> {
+    let size: usize = events.iter().map(|e| 12 + e.body.len()).sum();
+    if size <= LIST_LIMIT {
+        return Ok(());
+    }
+    Err(StoreError::Invalid {
+        line,
+        error: fengcun_domain::FieldError::new(
+            "case_code",
+            fengcun_domain::FactError::Shape(format!(
+                "the record's events would come to {size} bytes, more than the {LIST_LIMIT} a record keeps"
+            )),
+        ),
+    })
+}
+
 /// Seals each record's list: its events before, then the batch's.
 fn seal_lists(lists: Vec<UnsealedList>) -> Result<Vec<ListRow>, StoreError> {
     lists
@@ -376,6 +401,7 @@ fn seal_lists(lists: Vec<UnsealedList>) -> Result<Vec<ListRow>, StoreError> {
             let mut events =
                 kept_events(&list.before, &list.person_key, &list.case_code, &list.key)?;
             events.extend(list.arriving);
+            refuse_an_overlong_list(list.line, &events)?;
             let person = person_column(&list.person_key)
                 .ok_or_else(|| StoreError::Corrupt(format!("person key {}", list.person_key)))?;
             let sealed = record_events::seal(&list.key, &person, &list.case_code, &events);
@@ -401,6 +427,27 @@ mod tests {
     use fengcun_domain::{Event, ValidEvent};
 
     use crate::testing::fresh_urls;
+
+    /// A record's list that reading back would refuse is refused at the line that would make it,
+    /// naming the field and the sizes; one at the limit is kept.
+    #[test]
+    fn an_overlong_list_is_refused_at_its_line() {
+        let event = |len: usize| super::KeptEvent {
+            received_at: 1_717_200_000,
+            body: vec![b'x'; len],
+        };
+        let at_limit = [event(super::LIST_LIMIT / 2 - 12), event(super::LIST_LIMIT / 2 - 12)];
+        assert!(super::refuse_an_overlong_list(3, &at_limit).is_ok());
+        let over = [event(super::LIST_LIMIT / 2 - 12), event(super::LIST_LIMIT / 2 - 11)];
+        match super::refuse_an_overlong_list(3, &over) {
+            Err(crate::StoreError::Invalid { line, error }) => {
+                assert_eq!(line, 3);
+                assert_eq!(error.field, "case_code");
+                assert!(error.to_string().contains(&format!("{}", super::LIST_LIMIT + 1)));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
     use crate::{Context, Keys, RecordStore, SqlStore, Store, StoreError};
 
     fn event(key: &str, kind: &str, date: &str, extra: serde_json::Value) -> ValidEvent {

@@ -227,6 +227,16 @@ const COMPACT_EVENTS: i64 = 17;
 /// after another instead of racing to create the same tables.
 const MIGRATION_LOCK: i64 = 0x0066_656e_6763_756e;
 
+/// Refuses a database a newer build has migrated: what this build would write there (in tables
+/// the newer one no longer reads), the newer build would not see.
+fn refuse_a_newer_schema(applied: &[(i64,)], migrations: &[(i64, &str)]) -> Result<(), StoreError> {
+    let known = migrations.iter().map(|(v, _)| *v).max().unwrap_or(0);
+    match applied.iter().map(|(v,)| *v).max() {
+        Some(found) if found > known => Err(StoreError::NewerSchema { found, known }),
+        _ => Ok(()),
+    }
+}
+
 pub(crate) async fn migrate(conn: &mut AnyConnection, backend: Backend) -> Result<(), StoreError> {
     if backend == Backend::Postgres {
         sqlx::query("SELECT pg_advisory_lock($1)")
@@ -262,6 +272,7 @@ async fn apply_pending(conn: &mut AnyConnection, backend: Backend) -> Result<(),
         Backend::Sqlite => SQLITE,
         Backend::Postgres => POSTGRES,
     };
+    refuse_a_newer_schema(&applied, migrations)?;
     for (version, sql) in migrations {
         if applied.iter().any(|(v,)| v == version) {
             continue;

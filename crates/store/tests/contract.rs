@@ -3453,6 +3453,28 @@ async fn event_content_hashes_are_keyed_by_the_master_key() {
     }
 }
 
+/// The number the next event stored gets (`event_seq`: a counter on SQLite, a sequence on
+/// PostgreSQL).
+async fn next_event_number(store: &SqlStore) -> i64 {
+    let sql = match store.backend() {
+        fengcun_store::Backend::Sqlite => "SELECT last + 1 FROM event_seq",
+        fengcun_store::Backend::Postgres => {
+            "SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM event_seq"
+        }
+    };
+    let (next,): (i64,) = sqlx::query_as(sql).fetch_one(store.pool()).await.unwrap();
+    next
+}
+
+/// The highest number of an event stored a row each (before migration 27).
+async fn highest_old_number(store: &SqlStore) -> i64 {
+    let (top,): (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM events")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    top.unwrap_or(0)
+}
+
 /// A store whose events were stored a row each (before migration 27) reads them back exactly as
 /// before once upgraded — events with their arrival times in order, timelines, transitions,
 /// notices, counts — without a pass over them; a re-send of one is a duplicate, a changed re-send a
@@ -3516,6 +3538,31 @@ async fn a_database_from_before_migration_27_reads_back_identically() {
         let mut after = rows_read_back(&store, &events).await;
         after.push(format!("{:?}", store.events().await.unwrap()));
         assert_eq!(after, before, "{url}");
+        assert!(
+            next_event_number(&store).await > highest_old_number(&store).await,
+            "{url}: new events are numbered after the old"
+        );
+        // A build from before migration 27, still running or started again, would add rows the
+        // lists' readers place before every listed event, and decide without the lists: refused.
+        let older_build = sqlx::query(
+            "INSERT INTO events (person, case_code, event_id, content_hash, received_at, body) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(vec![1u8; 16])
+        .bind("110105-2024-000700")
+        .bind(vec![2u8; 16])
+        .bind(vec![3u8; 16])
+        .bind(1_717_200_000i64)
+        .bind(vec![4u8; 40])
+        .execute(store.pool())
+        .await
+        .unwrap_err();
+        assert!(
+            older_build
+                .to_string()
+                .contains("this build is older than the database"),
+            "{url}: {older_build}"
+        );
         assert_eq!(
             store.ingest(&early, &c2).await.unwrap(),
             vec![LineOutcome::Duplicate; early.len()],
@@ -3595,6 +3642,28 @@ async fn a_database_from_before_migration_27_reads_back_identically() {
                 "{url} {case}"
             );
         }
+    }
+}
+
+/// A database a newer build has migrated is refused, not written: what this build would write
+/// there the newer one might not read (as a build from before migration 27 would write events
+/// where the lists' readers do not look).
+#[tokio::test]
+async fn a_database_of_a_newer_build_is_refused() {
+    for url in fresh_urls("newer_schema").await {
+        let keys = Keys::new(MasterKey::generate());
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        sqlx::query("INSERT INTO schema_version (version, applied_at) VALUES (9999, 'later')")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        drop(store);
+        let refused = fengcun_store::open(&url, keys.clone()).await.unwrap_err();
+        assert!(
+            matches!(refused, StoreError::NewerSchema { found: 9999, .. }),
+            "{url}: {refused}"
+        );
+        assert!(refused.to_string().contains("newer build"), "{url}");
     }
 }
 
@@ -7215,6 +7284,10 @@ async fn events_stored_before_migration_17_are_converted_without_loss() {
                 .fetch_all(store.pool())
                 .await;
             assert!(left.is_err(), "{url} {round}: the old table is dropped");
+            assert!(
+                next_event_number(&store).await > highest_old_number(&store).await,
+                "{url} {round}: new events are numbered after the converted ones"
+            );
             let hashes: Vec<(Vec<u8>,)> = sqlx::query_as("SELECT content_hash FROM events")
                 .fetch_all(store.pool())
                 .await

@@ -3,7 +3,7 @@
 -- body sealed alone (nonce, tag, and a compression that could not use what the record's other
 -- events say already), with an index by person: about 265 bytes an event. Now:
 --   record_events  one row per record: the record's events in arrival order, as one list
---                  (`crate::record_events`: id, arrival time and canonical JSON of each),
+--                  (`crate::record_events`: arrival time and canonical JSON of each),
 --                  compressed once and sealed once with the record's key, bound to the record;
 --                  keyed by (person, case code), which the prefetch of a batch's persons reads
 --                  as a range of the key (no other index);
@@ -33,14 +33,30 @@ CREATE TABLE IF NOT EXISTS record_events (
     body            BLOB NOT NULL,
     PRIMARY KEY (person, case_code)
 ) WITHOUT ROWID;
--- After the highest number `events` used (its AUTOINCREMENT counter, which migration 17 set
--- after the numbers of `events_v16`, converted later with their numbers).
+-- After every number `events` used or will be given by the conversion of `events_v16` (its
+-- AUTOINCREMENT counter, which migration 17 set after the numbers of `events_v16`, moved later
+-- with their numbers). `events_closed` keeps the highest of them: a row of `events` numbered above
+-- it can only come from a build older than this migration, which does not know the lists, and is
+-- refused (`events_closed_to_older_builds`).
 INSERT INTO event_seq (id, last) SELECT 1, 0 WHERE NOT EXISTS (SELECT 1 FROM event_seq);
+CREATE TABLE IF NOT EXISTS events_closed (
+    id              INTEGER PRIMARY KEY CHECK (id = 1),
+    above           INTEGER NOT NULL
+);
+INSERT INTO events_closed (id, above) SELECT 1, 0 WHERE NOT EXISTS (SELECT 1 FROM events_closed);
+UPDATE events_closed
+    SET above = max(above,
+                    COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0),
+                    COALESCE((SELECT MAX(seq) FROM events), 0));
 UPDATE event_seq
     SET last = max(last,
-                   COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0),
-                   COALESCE((SELECT MAX(seq) FROM events), 0),
+                   (SELECT above FROM events_closed),
                    COALESCE((SELECT MAX(seq) FROM event_ids), 0));
+CREATE TRIGGER IF NOT EXISTS events_closed_to_older_builds AFTER INSERT ON events
+    WHEN NEW.seq > (SELECT above FROM events_closed)
+    BEGIN
+        SELECT RAISE(ABORT, 'events are kept in record_events and event_ids since migration 27: this build is older than the database');
+    END;
 -- The count of events (migration 21) is of both tables: made again here, so that it holds also
 -- when migration 21 ran again over a database whose schema_version was set back (it counts
 -- `events` alone). A store upgrading has no row in `event_ids` yet: the count is the one it had.

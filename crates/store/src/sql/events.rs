@@ -678,16 +678,18 @@ impl SqlStore {
             let event = open_event(&key, &event_id, &body)?;
             out.push((seq, event, arrival(received_at)?));
         }
+        // The lists before the ids: a batch committing between the two reads adds ids no list
+        // read holds, never a listed event without its id.
+        let lists: Vec<(Vec<u8>, String, Vec<u8>)> =
+            sqlx::query_as("SELECT person, case_code, body FROM record_events")
+                .fetch_all(&self.pool)
+                .await?;
         let numbers: HashMap<Vec<u8>, i64> =
             sqlx::query_as::<_, (Vec<u8>, i64)>("SELECT event_id, seq FROM event_ids")
                 .fetch_all(&self.pool)
                 .await?
                 .into_iter()
                 .collect();
-        let lists: Vec<(Vec<u8>, String, Vec<u8>)> =
-            sqlx::query_as("SELECT person, case_code, body FROM record_events")
-                .fetch_all(&self.pool)
-                .await?;
         for (person, case_code, sealed) in lists {
             let Some(key) = record_key(&person, &case_code)? else {
                 continue;
@@ -1043,6 +1045,13 @@ impl SqlStore {
                 .fetch_all(&self.pool)
                 .await?;
         let mut tx = self.begin_write().await?;
+        // Rows numbered above the mark are what the trigger refuses from older builds.
+        let unclose = if self.backend == Backend::Postgres {
+            "DROP TRIGGER IF EXISTS events_closed_to_older_builds ON events; DROP TABLE IF EXISTS events_closed;"
+        } else {
+            "DROP TRIGGER IF EXISTS events_closed_to_older_builds; DROP TABLE IF EXISTS events_closed;"
+        };
+        sqlx::raw_sql(unclose).execute(&mut *tx).await?;
         for (person, case_code, sealed) in lists {
             let (person_key, wrapped) = records
                 .get(&(person.clone(), case_code.clone()))
