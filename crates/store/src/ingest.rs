@@ -436,14 +436,24 @@ mod tests {
             received_at: 1_717_200_000,
             body: vec![b'x'; len],
         };
-        let at_limit = [event(super::LIST_LIMIT / 2 - 12), event(super::LIST_LIMIT / 2 - 12)];
+        let at_limit = [
+            event(super::LIST_LIMIT / 2 - 12),
+            event(super::LIST_LIMIT / 2 - 12),
+        ];
         assert!(super::refuse_an_overlong_list(3, &at_limit).is_ok());
-        let over = [event(super::LIST_LIMIT / 2 - 12), event(super::LIST_LIMIT / 2 - 11)];
+        let over = [
+            event(super::LIST_LIMIT / 2 - 12),
+            event(super::LIST_LIMIT / 2 - 11),
+        ];
         match super::refuse_an_overlong_list(3, &over) {
             Err(crate::StoreError::Invalid { line, error }) => {
                 assert_eq!(line, 3);
                 assert_eq!(error.field, "case_code");
-                assert!(error.to_string().contains(&format!("{}", super::LIST_LIMIT + 1)));
+                assert!(
+                    error
+                        .to_string()
+                        .contains(&format!("{}", super::LIST_LIMIT + 1))
+                );
             }
             other => panic!("{other:?}"),
         }
