@@ -11,7 +11,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// How many records (one person in one case each), from 1,000 to 20,000,000 or more.
+    /// How many records (one person in one case each): a few hundred for a look, tens of millions
+    /// for national scale.
     #[arg(long, default_value_t = 100_000)]
     records: u64,
     /// Seed: the same seed gives the same bytes.
