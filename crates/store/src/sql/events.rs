@@ -638,6 +638,15 @@ impl SqlStore {
         open_events(&prefetched, person_key, case_code, key)
     }
 
+    /// An event of a record's list, read, with its id (`Keys::event_id` of the agency code and
+    /// idempotency key its JSON holds: the list does not keep it).
+    fn read_kept(&self, kept: &KeptEvent) -> Result<(ValidEvent, Vec<u8>), StoreError> {
+        let event = parse_kept(kept)?;
+        let (agency, idempotency_key) = event_id(&event.event);
+        let id = self.keys.event_id(agency, idempotency_key);
+        Ok((event, id))
+    }
+
     /// Every stored event in arrival order, decrypted, with its arrival time (for rebuilds):
     /// those stored a row each before migration 27 and those of the records' lists, merged by
     /// their sequence numbers (`event_ids` numbers the lists' events after the rows').
@@ -695,9 +704,7 @@ impl SqlStore {
                 continue;
             };
             for kept in record_events::open(&key, &person, &case_code, &sealed)? {
-                let event = parse_kept(&kept)?;
-                let (agency, idempotency_key) = event_id(&event.event);
-                let id = self.keys.event_id(agency, idempotency_key);
+                let (event, id) = self.read_kept(&kept)?;
                 let seq = numbers
                     .get(&id)
                     .copied()
@@ -1058,9 +1065,7 @@ impl SqlStore {
                 .ok_or_else(|| StoreError::Corrupt(format!("no record for list {case_code}")))?;
             let key = self.keys.record_key(wrapped, person_key, &case_code)?;
             for kept in record_events::open(&key, &person, &case_code, &sealed)? {
-                let event = parse_kept(&kept)?;
-                let (agency, idempotency_key) = event_id(&event.event);
-                let id = self.keys.event_id(agency, idempotency_key);
+                let (_, id) = self.read_kept(&kept)?;
                 let (seq, hash) = numbers
                     .get(&id)
                     .ok_or_else(|| StoreError::Corrupt("event without its row".into()))?;
