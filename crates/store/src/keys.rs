@@ -191,7 +191,8 @@ impl Keys {
     /// little entropy, so a plain hash beside the ciphertext would let a copy of the database
     /// confirm a guessed event. Databases made before hold the plain hash (32 bytes) or the whole
     /// MAC after [`CONTENT_MAC_V1`] (33 bytes); both are still compared ([`Self::same_content`])
-    /// and replaced when the store opens (migration 17's conversion).
+    /// and replaced when the store opens (migration 17's conversion). Events stored between
+    /// migration 17 and this release keep the MAC cut to [`PREVIOUS_MAC_BYTES`], compared as such.
     pub fn content_mac(&self, canonical: &[u8]) -> Vec<u8> {
         self.state().content_hasher.hash(canonical)[..CONTENT_MAC_BYTES].to_vec()
     }
@@ -203,8 +204,14 @@ impl Keys {
         match stored.len() {
             LEGACY_HASH_BYTES => stored == fengcun_crypto::hash(self.suite(), canonical),
             V1_MAC_BYTES => stored == self.content_mac_v1(canonical),
+            PREVIOUS_MAC_BYTES => stored == self.content_mac_previous(canonical),
             _ => stored == mac,
         }
+    }
+
+    /// The content MAC as stored from migration 17 to migration 27: [`PREVIOUS_MAC_BYTES`] of it.
+    pub(crate) fn content_mac_previous(&self, canonical: &[u8]) -> Vec<u8> {
+        self.state().content_hasher.hash(canonical)[..PREVIOUS_MAC_BYTES].to_vec()
     }
 
     /// The content MAC as stored before migration 17: [`CONTENT_MAC_V1`], then the whole MAC.
@@ -292,8 +299,15 @@ pub const CONTENT_MAC_V1: u8 = 1;
 /// The length of such a content MAC.
 pub(crate) const V1_MAC_BYTES: usize = 33;
 
-/// The length of a content MAC ([`Keys::content_mac`]): 128 bits.
-pub const CONTENT_MAC_BYTES: usize = 16;
+/// The length of a content MAC ([`Keys::content_mac`]): 64 bits. It only tells a re-sent event
+/// from a different one under a used key, compared with the MAC of the event sent again: a changed
+/// event is taken for its re-send one time in 2^64, and nobody without the key can make one that
+/// is (it is a MAC, not a checksum). Its bytes are kept once an event (`event_ids`), so each byte
+/// counts: 128 bits cost 33 bytes a record more (docs/storage.md, "Bytes per record").
+pub const CONTENT_MAC_BYTES: usize = 8;
+
+/// The length of a content MAC as stored from migration 17 to migration 27: 128 bits.
+pub(crate) const PREVIOUS_MAC_BYTES: usize = 16;
 
 /// The length of an event's identity MAC ([`Keys::event_id`]): 128 bits.
 pub const EVENT_ID_BYTES: usize = 16;

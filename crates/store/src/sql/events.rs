@@ -864,7 +864,7 @@ impl SqlStore {
     /// when the store is opened with its master key: each row's id is the MAC of its agency code
     /// and idempotency key (`Keys::event_id`), its body is opened under its old context (the
     /// idempotency key) and sealed again under the new one (the id), its content hash becomes the
-    /// 16-byte MAC (from a plain hash, as `rewrite_legacy_content_hashes` does, or from the longer
+    /// content MAC (from a plain hash, as `rewrite_legacy_content_hashes` does, or from the longer
     /// MAC of before, `0x01 ‖ HMAC`), its arrival time
     /// becomes seconds; it keeps its sequence number. 500 rows to a transaction, each inserting
     /// them and deleting them from the old table: an interrupted run resumes where it stopped, and
@@ -1033,7 +1033,7 @@ impl SqlStore {
 impl SqlStore {
     /// For tests of the upgrade: puts the events of the records' lists back into `events`, a row
     /// each sealed alone under `event/<hex of its id>`, as the code before migration 27 wrote
-    /// them, with their sequence numbers, content MACs and arrival times; drops `event_ids` and
+    /// them, with their sequence numbers, content MACs (16 bytes, as then) and arrival times; drops `event_ids` and
     /// `record_events` and sets `schema_version` back to 26.
     #[doc(hidden)]
     pub async fn put_events_back_as_before_migration_27(&self) -> Result<(), StoreError> {
@@ -1069,6 +1069,12 @@ impl SqlStore {
                 let (seq, hash) = numbers
                     .get(&id)
                     .ok_or_else(|| StoreError::Corrupt("event without its row".into()))?;
+                // The MAC in the length of before (16 bytes), which stores of then hold.
+                let hash = if hash.len() == keys::CONTENT_MAC_BYTES {
+                    self.keys.content_mac_previous(&kept.body)
+                } else {
+                    hash.clone()
+                };
                 sqlx::query(
                     "INSERT INTO events (seq, person, case_code, event_id, content_hash, received_at, body) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -1167,7 +1173,8 @@ impl SqlStore {
                 legacy_event_aad(&event.event.idempotency_key).as_bytes(),
             );
             // The MAC in the form of before (a plain hash a test put there is kept).
-            let hash = if hash.len() == keys::CONTENT_MAC_BYTES {
+            let hash = if [keys::CONTENT_MAC_BYTES, keys::PREVIOUS_MAC_BYTES].contains(&hash.len())
+            {
                 self.keys.content_mac_v1(&plain)
             } else {
                 hash
