@@ -59,14 +59,18 @@ pub(crate) enum Dictionary {
     Notices1 = 3,
     /// An audit entry's detail (JSON, as hashed into its leaf), version 1: compressed, not sealed.
     Audit1 = 4,
+    /// A transition's evidence with its notice facts (`sql::records::evidence`, sealed together
+    /// since migration 28's release): the facts' and the notices' vocabulary in one dictionary.
+    Transition1 = 5,
 }
 
-const DICTIONARIES: [Dictionary; 5] = [
+const DICTIONARIES: [Dictionary; 6] = [
     Dictionary::None,
     Dictionary::Event1,
     Dictionary::Facts1,
     Dictionary::Notices1,
     Dictionary::Audit1,
+    Dictionary::Transition1,
 ];
 
 impl Dictionary {
@@ -76,7 +80,9 @@ impl Dictionary {
         match aad.split_once('/').map_or(aad, |(kind, _)| kind) {
             // A record's list of events (`crate::record_events`): events too.
             "event" | "events" => Dictionary::Event1,
-            "facts" | "transition" => Dictionary::Facts1,
+            "facts" => Dictionary::Facts1,
+            // Evidences sealed before name `Facts1` in their byte and are read with it.
+            "transition" => Dictionary::Transition1,
             "notices" => Dictionary::Notices1,
             _ => Dictionary::None,
         }
@@ -93,17 +99,20 @@ impl Dictionary {
             Dictionary::Facts1 => include_bytes!("../dictionaries/facts-1.zdict"),
             Dictionary::Notices1 => include_bytes!("../dictionaries/notices-1.zdict"),
             Dictionary::Audit1 => include_bytes!("../dictionaries/audit-1.zdict"),
+            Dictionary::Transition1 => include_bytes!("../dictionaries/transition-1.zdict"),
         }
     }
 
     /// Prepared once per process: preparing a dictionary costs far more than a payload.
     fn encoder(self) -> &'static EncoderDictionary<'static> {
-        static PREPARED: [OnceLock<EncoderDictionary<'static>>; 5] = [const { OnceLock::new() }; 5];
+        static PREPARED: [OnceLock<EncoderDictionary<'static>>; DICTIONARIES.len()] =
+            [const { OnceLock::new() }; DICTIONARIES.len()];
         PREPARED[self as usize].get_or_init(|| EncoderDictionary::copy(self.content(), LEVEL))
     }
 
     fn decoder(self) -> &'static DecoderDictionary<'static> {
-        static PREPARED: [OnceLock<DecoderDictionary<'static>>; 5] = [const { OnceLock::new() }; 5];
+        static PREPARED: [OnceLock<DecoderDictionary<'static>>; DICTIONARIES.len()] =
+            [const { OnceLock::new() }; DICTIONARIES.len()];
         PREPARED[self as usize].get_or_init(|| DecoderDictionary::copy(self.content()))
     }
 }
@@ -124,8 +133,10 @@ pub(crate) enum CompressError {
 thread_local! {
     // One compression and one decompression context per thread and dictionary: a context holds a
     // few hundred kilobytes of tables that are costly to set up for every payload.
-    static COMPRESSORS: RefCell<Vec<Option<Compressor<'static>>>> = RefCell::new(vec![None, None, None, None, None]);
-    static DECOMPRESSORS: RefCell<Vec<Option<Decompressor<'static>>>> = RefCell::new(vec![None, None, None, None, None]);
+    static COMPRESSORS: RefCell<Vec<Option<Compressor<'static>>>> =
+        RefCell::new((0..DICTIONARIES.len()).map(|_| None).collect());
+    static DECOMPRESSORS: RefCell<Vec<Option<Decompressor<'static>>>> =
+        RefCell::new((0..DICTIONARIES.len()).map(|_| None).collect());
 }
 
 /// The plaintext to seal for `payload`: compressed with `dictionary` when that makes it smaller,
@@ -289,7 +300,7 @@ mod tests {
         let cases = [
             ("event/210102-ga/x/filed", Dictionary::Event1),
             ("facts/210102-2025-00000001", Dictionary::Facts1),
-            ("transition/01a24a55ff88", Dictionary::Facts1),
+            ("transition/01a24a55ff88", Dictionary::Transition1),
             ("notices/01a24a55ff88", Dictionary::Notices1),
             ("request/7", Dictionary::None),
             ("event", Dictionary::Event1),
@@ -320,6 +331,10 @@ mod tests {
             (
                 Dictionary::Audit1,
                 "8a0012ca8bfd73b2c2e67afaa02c84292d493f67d29b9139086b927e86fbb48d",
+            ),
+            (
+                Dictionary::Transition1,
+                "48f2ef1d9a8d78655e8aba61b88d9233ecdc3f59e9b766b0ea76a91992a7d37a",
             ),
         ];
         for (dictionary, digest) in pinned {

@@ -322,8 +322,8 @@ impl SqlStore {
         Ok(key)
     }
 
-    /// The rows of one transition: the transition with its evidence (the facts and the date) and
-    /// sealed notice facts, its notices, and its audit entry. Returns the transition's id and its
+    /// The rows of one transition: the transition with its evidence (the facts and the date, and
+    /// the notice facts when it has notices, sealed together), its notices, and its audit entry. Returns the transition's id and its
     /// sealed evidence.
     #[allow(
         clippy::too_many_arguments,
@@ -353,7 +353,12 @@ impl SqlStore {
         // The evidence, not the explanation: the facts and the date; with the policy version the
         // explained decision is derived again on reading (`fengcun_policy::explain_recorded`), identically.
         // The record's facts are kept here alone when the record's row refers to them (`IN_EVIDENCE`).
-        let reasons = evidence(ctx.today(), facts);
+        let notice_facts = notice_facts.as_ref().map(|facts| facts.to_string());
+        let reasons = evidence(
+            ctx.today(),
+            facts,
+            notice_facts.as_deref().map(str::as_bytes),
+        );
         let at = ts(ctx.now);
         // The time of the context in milliseconds, a count of the transitions this process made,
         // then 64 random bits: ids made later sort later even when every batch of an import is
@@ -381,13 +386,8 @@ impl SqlStore {
             Param::text(ctx.actor.label()),
             Param::text(at.clone()),
             Param::Blob(sealed_evidence.clone()),
-            Param::MaybeBlob(notice_facts.as_ref().map(|facts| {
-                keys::seal(
-                    key,
-                    facts.to_string().as_bytes(),
-                    &format!("notices/{transition_id}"),
-                )
-            })),
+            // Sealed with the evidence (`notices`); the column holds those of before.
+            Param::MaybeBlob(None),
         ]);
         let audit = crate::AuditEvent::new(
             crate::AuditKind::Transition,

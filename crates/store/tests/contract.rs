@@ -3475,6 +3475,107 @@ async fn highest_old_number(store: &SqlStore) -> i64 {
     top.unwrap_or(0)
 }
 
+/// A store whose transitions sealed their notice facts apart (`transitions.notice_facts`, before
+/// the evidence kept them, `Dictionary::Transition1`) reads back exactly as before: every notice
+/// (listed, masked, by case, status and recipient, each person's, and as the outbox delivers it),
+/// every timeline, transition with its explanation and record's facts. Its later transitions seal
+/// the notice facts with their evidence; the old rows stay as they are.
+#[tokio::test]
+async fn notice_facts_sealed_apart_read_back_identically() {
+    let events = mixed_stream();
+    let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+    let now: jiff::Timestamp = "2024-06-02T00:00:00Z".parse().unwrap();
+    let later = now + jiff::SignedDuration::from_hours(1);
+    let sealed_apart = |store: &SqlStore| {
+        let pool = store.pool().clone();
+        async move {
+            let (n,): (i64,) =
+                sqlx::query_as("SELECT COUNT(*) FROM transitions WHERE notice_facts IS NOT NULL")
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            n
+        }
+    };
+    let delivered = |items: Vec<fengcun_store::OutboxItem>| {
+        let mut documents: Vec<String> = items
+            .into_iter()
+            .map(|item| format!("{} {:?}", item.notice_id, item.content.unwrap()))
+            .collect();
+        documents.sort();
+        documents
+    };
+    for url in fresh_urls("notice_facts_apart").await {
+        let keys = Keys::new(MasterKey::generate());
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        ingest_batch_by_batch(&store, &events, 5, &c).await;
+        assert_eq!(
+            sealed_apart(&store).await,
+            0,
+            "{url}: sealed with the evidence"
+        );
+        let before = rows_read_back(&store, &events).await;
+        let documents = delivered(store.claim_due_notices(now, now, 1000).await.unwrap());
+        assert!(!documents.is_empty(), "{url}: notices to deliver");
+
+        let apart = store.put_notice_facts_apart_as_before().await.unwrap();
+        assert!(apart > 0, "{url}: transitions with notices");
+        assert_eq!(sealed_apart(&store).await, apart as i64, "{url}");
+        drop(store);
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        assert_eq!(rows_read_back(&store, &events).await, before, "{url}");
+        assert_eq!(
+            delivered(store.claim_due_notices(later, later, 1000).await.unwrap()),
+            documents,
+            "{url}: delivered as before"
+        );
+
+        // A later case's transitions keep their notice facts in the evidence, beside the old rows.
+        let case = "110105-2024-000991";
+        let more = conviction(
+            case,
+            ZHANG,
+            "危险驾驶罪",
+            sentence("criminal_detention", Some(2)),
+            "2024-01-10",
+            "2024-03-01",
+            "2024-03-12",
+        );
+        let (transitions_before,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM transitions")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        store.ingest(&more, &c).await.unwrap();
+        let (transitions_after,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM transitions")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert!(
+            transitions_after > transitions_before,
+            "{url}: a new transition"
+        );
+        assert_eq!(
+            sealed_apart(&store).await,
+            apart as i64,
+            "{url}: old rows as they were"
+        );
+        let notices = store
+            .notices(NoticeFilter {
+                case_code: Some(case.into()),
+                ..NoticeFilter::default()
+            })
+            .await
+            .unwrap();
+        assert!(!notices.is_empty(), "{url}: the new case's notices");
+        assert!(
+            notices
+                .iter()
+                .all(|n| n.body.contains("110105-2024-000991")),
+            "{url}: rendered from the facts sealed with the evidence: {notices:?}"
+        );
+    }
+}
+
 /// A store whose events were stored a row each (before migration 27) reads them back exactly as
 /// before once upgraded — events with their arrival times in order, timelines, transitions,
 /// notices, counts — without a pass over them; a re-send of one is a duplicate, a changed re-send a

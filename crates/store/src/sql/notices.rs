@@ -2,6 +2,7 @@
 //! deliveries, delivery outcomes, retries, acknowledgements, and the agencies delivered to.
 
 use async_trait::async_trait;
+use fengcun_crypto::DataKey;
 use fengcun_domain::{Date, Disposition};
 
 use crate::audit::{AuditEvent, AuditKind};
@@ -12,6 +13,7 @@ use crate::notices::{
     NoticeStatus, NoticeStore, NoticeView, OutboxItem, notice_number, notice_number_parts,
 };
 use crate::sql::SqlStore;
+use crate::sql::records::EvidenceParts;
 use crate::sql::rows::{Param, decode, person_bytes, person_hex, seconds, time_text};
 
 /// The notices due for delivery, oldest due first, at most `$2` of them.
@@ -27,7 +29,8 @@ use crate::sql::rows::{Param, decode, person_bytes, person_hex, seconds, time_te
 /// place), on PostgreSQL the heap's —
 /// not by id: ordering by id as well sorted every notice of that instant.
 pub(crate) const CLAIM_DUE_NOTICES: &str = "SELECT n.transition_seq, n.position, n.number, t.person, t.case_code, n.recipient, \
-     a.endpoint, n.attempts, n.kind, t.transition_id, t.notice_facts, r.data_key FROM ( \
+     a.endpoint, n.attempts, n.kind, t.transition_id, t.notice_facts, \
+     CASE WHEN t.notice_facts IS NULL THEN t.reasons END, r.data_key FROM ( \
      SELECT * FROM (SELECT transition_seq, position, number, recipient, attempts, kind, next_attempt_at FROM notices \
        WHERE status IN ('pending', 'retrying') AND status = 'pending' AND next_attempt_at <= $1 \
        ORDER BY next_attempt_at LIMIT $2) pending \
@@ -94,7 +97,8 @@ impl NoticeStore for SqlStore {
         };
         let row: Option<NoticeRow> = sqlx::query_as(
             "SELECT n.position, n.number, t.person, t.case_code, n.kind, n.recipient, n.status, n.attempts, n.last_error, \
-             n.created_at, n.delivered_at, n.acknowledged_at, t.transition_id, t.notice_facts, r.data_key FROM notices n \
+             n.created_at, n.delivered_at, n.acknowledged_at, t.transition_id, t.notice_facts, \
+     CASE WHEN t.notice_facts IS NULL THEN t.reasons END, r.data_key FROM notices n \
              JOIN transitions t ON t.seq = n.transition_seq \
              JOIN records r ON r.person = t.person AND r.case_code = t.case_code \
              WHERE n.transition_seq = $1 AND n.position = $2 AND ($3 IS NULL OR n.recipient = $3)",
@@ -110,7 +114,8 @@ impl NoticeStore for SqlStore {
     async fn person_notices(&self, person_key: &str) -> Result<Vec<NoticeView>, StoreError> {
         let rows: Vec<NoticeRow> = sqlx::query_as(
             "SELECT n.position, n.number, t.person, t.case_code, n.kind, n.recipient, n.status, n.attempts, n.last_error, \
-             n.created_at, n.delivered_at, n.acknowledged_at, t.transition_id, t.notice_facts, r.data_key FROM records r \
+             n.created_at, n.delivered_at, n.acknowledged_at, t.transition_id, t.notice_facts, \
+     CASE WHEN t.notice_facts IS NULL THEN t.reasons END, r.data_key FROM records r \
              JOIN transitions t ON t.case_code = r.case_code AND t.person = r.person \
              JOIN notices n ON n.transition_seq = t.seq \
              WHERE r.person = $1 AND n.recipient = 'person' ORDER BY n.created_at, n.transition_seq, n.position",
@@ -140,6 +145,7 @@ impl NoticeStore for SqlStore {
             i64,
             String,
             Vec<u8>,
+            Option<Vec<u8>>,
             Option<Vec<u8>>,
             Vec<u8>,
         );
@@ -183,6 +189,7 @@ impl NoticeStore for SqlStore {
             kind,
             transition_id,
             facts,
+            evidence,
             wrapped,
         ) in rows
         {
@@ -197,7 +204,7 @@ impl NoticeStore for SqlStore {
                         &person_hex(&person_key),
                         &case_code,
                         &person_hex(&transition_id),
-                        facts,
+                        SealedNoticeFacts { facts, evidence },
                         &wrapped,
                         None,
                     )
@@ -391,6 +398,44 @@ impl NoticeStore for SqlStore {
     }
 }
 
+/// A transition's notice facts as its row holds them: sealed apart under `notices/<id>`
+/// (`transitions.notice_facts`, before migration 28's release), or in its evidence under
+/// `transition/<id>` (`transitions.reasons`, read only when the column is empty).
+pub(crate) struct SealedNoticeFacts {
+    pub facts: Option<Vec<u8>>,
+    pub evidence: Option<Vec<u8>>,
+}
+
+/// Why a transition's notice facts did not open.
+enum OpenError {
+    /// The transition has none.
+    Missing,
+    Store(StoreError),
+}
+
+impl From<StoreError> for OpenError {
+    fn from(error: StoreError) -> Self {
+        OpenError::Store(error)
+    }
+}
+
+impl SealedNoticeFacts {
+    /// The notice facts in clear, as the decision serialised them.
+    fn open(&self, key: &DataKey, transition_id: &str) -> Result<Vec<u8>, OpenError> {
+        match (&self.facts, &self.evidence) {
+            (Some(apart), _) => Ok(keys::open(key, apart, &format!("notices/{transition_id}"))?),
+            (None, Some(evidence)) => {
+                let evidence = keys::open(key, evidence, &format!("transition/{transition_id}"))?;
+                EvidenceParts::of(&evidence)
+                    .and_then(|parts| parts.notices)
+                    .map(|notices| notices.get().as_bytes().to_vec())
+                    .ok_or(OpenError::Missing)
+            }
+            (None, None) => Err(OpenError::Missing),
+        }
+    }
+}
+
 type NoticeRow = (
     i64,
     Option<String>,
@@ -405,6 +450,7 @@ type NoticeRow = (
     Option<i64>,
     Option<i64>,
     Vec<u8>,
+    Option<Vec<u8>>,
     Option<Vec<u8>>,
     Vec<u8>,
 );
@@ -504,6 +550,7 @@ impl SqlStore {
             acknowledged_at,
             transition_id,
             facts,
+            evidence,
             wrapped,
         ) = row;
         let notice_id = stored_number(number, &kind, &case_code, &transition_id, position)?;
@@ -516,7 +563,7 @@ impl SqlStore {
             &person_hex(&person_key),
             &case_code,
             &person_hex(&transition_id),
-            facts,
+            SealedNoticeFacts { facts, evidence },
             &wrapped,
             mask,
         )?;
@@ -547,19 +594,18 @@ impl SqlStore {
         person_key: &str,
         case_code: &str,
         transition_id: &str,
-        facts: Option<Vec<u8>>,
+        sealed: SealedNoticeFacts,
         wrapped: &[u8],
         mask: Option<IdentityMask>,
     ) -> Result<(String, String, Option<String>), StoreError> {
         let corrupt = |what: &str| StoreError::Corrupt(format!("notice {notice_id}: {what}"));
-        let facts = facts.ok_or_else(|| corrupt("no notice facts"))?;
         let key = self.keys.record_key(wrapped, person_key, case_code)?;
-        let facts: serde_json::Value = serde_json::from_slice(&keys::open(
-            &key,
-            &facts,
-            &format!("notices/{transition_id}"),
-        )?)
-        .map_err(|e| corrupt(&e.to_string()))?;
+        let facts: serde_json::Value =
+            serde_json::from_slice(&sealed.open(&key, transition_id).map_err(|e| match e {
+                OpenError::Missing => corrupt("no notice facts"),
+                OpenError::Store(e) => e,
+            })?)
+            .map_err(|e| corrupt(&e.to_string()))?;
         let recipient = if recipient == "person" {
             fengcun_lifecycle::Recipient::Person
         } else {
@@ -770,7 +816,8 @@ fn notice_list_statement(
         out
     };
     const COLUMNS: &str = "n.position, n.number, t.person, t.case_code, n.kind, n.recipient, n.status, n.attempts, \
-        n.last_error, n.created_at, n.delivered_at, n.acknowledged_at, t.transition_id, t.notice_facts, r.data_key";
+        n.last_error, n.created_at, n.delivered_at, n.acknowledged_at, t.transition_id, t.notice_facts, \
+     CASE WHEN t.notice_facts IS NULL THEN t.reasons END, r.data_key";
     const NOTICE_COLUMNS: &str = "transition_seq, position, number, kind, recipient, status, attempts, last_error, \
         created_at, delivered_at, acknowledged_at";
     let sql = if let Some(case_code) = &filter.case_code {

@@ -12,6 +12,8 @@ use fengcun_crypto::DataKey;
 use fengcun_domain::{Date, Record, ValidEvent};
 use fengcun_lifecycle::{State, StateCode};
 use fengcun_policy::{Policy, Trigger};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use sqlx::AnyConnection;
 
 use crate::error::StoreError;
@@ -89,21 +91,42 @@ impl StoredFacts {
     }
 }
 
-/// The evidence of a transition as a decision writes it: the date and the record's facts.
-pub(crate) fn evidence(as_of: Date, facts: &[u8]) -> Vec<u8> {
-    let mut evidence = Vec::with_capacity(facts.len() + 32);
+/// The evidence of a transition as a decision writes it: the date, the record's facts and, when
+/// the transition has notices, everything they say (`notices`, the notice facts): sealed as one
+/// payload, they are compressed together — the notices repeat the record's names, numbers and
+/// agencies — and cost one nonce and tag (migration 28's release; the notice facts were sealed
+/// apart, in `transitions.notice_facts`, before, and such rows are read as they are).
+pub(crate) fn evidence(as_of: Date, facts: &[u8], notices: Option<&[u8]>) -> Vec<u8> {
+    let notices_len = notices.map_or(0, |n| n.len() + 12);
+    let mut evidence = Vec::with_capacity(facts.len() + notices_len + 32);
     evidence.extend_from_slice(format!("{{\"as_of\":\"{as_of}\",\"facts\":").as_bytes());
     evidence.extend_from_slice(facts);
+    if let Some(notices) = notices {
+        evidence.extend_from_slice(b",\"notices\":");
+        evidence.extend_from_slice(notices);
+    }
     evidence.push(b'}');
     evidence
 }
 
+/// A transition's evidence ([`evidence`]) in its parts, each the bytes it was written as.
+#[derive(Deserialize)]
+pub(crate) struct EvidenceParts<'a> {
+    #[serde(borrow)]
+    pub facts: &'a RawValue,
+    #[serde(borrow, default)]
+    pub notices: Option<&'a RawValue>,
+}
+
+impl<'a> EvidenceParts<'a> {
+    pub(crate) fn of(evidence: &'a [u8]) -> Option<Self> {
+        serde_json::from_slice(evidence).ok()
+    }
+}
+
 /// The record's facts in a transition's evidence ([`evidence`]), byte for byte as they were given.
 pub(crate) fn facts_of_evidence(evidence: &[u8]) -> Option<&[u8]> {
-    const FACTS: &[u8] = b"\",\"facts\":";
-    let rest = evidence.strip_prefix(b"{\"as_of\":\"")?;
-    let at = rest.windows(FACTS.len()).position(|w| w == FACTS)?;
-    rest[at + FACTS.len()..].strip_suffix(b"}")
+    EvidenceParts::of(evidence).map(|parts| parts.facts.get().as_bytes())
 }
 
 /// One record of a person as a decision reads it: its row, and its facts once decrypted.
@@ -399,8 +422,12 @@ impl SqlStore {
         {
             let transition_id = person_hex(&transition_id);
             let evidence = keys::open(&key, &evidence, &format!("transition/{transition_id}"))?;
-            let evidence: serde_json::Value = serde_json::from_slice(&evidence)
+            let mut evidence: serde_json::Value = serde_json::from_slice(&evidence)
                 .map_err(|e| StoreError::Corrupt(format!("transition evidence: {e}")))?;
+            // What the notices say is sealed with the evidence, not part of it.
+            if let Some(parts) = evidence.as_object_mut() {
+                parts.remove("notices");
+            }
             let version = (policy.clone(), policy_version.clone());
             let policy_text = match policies.get(&version) {
                 Some(text) => Arc::clone(text),
@@ -798,5 +825,57 @@ impl SqlStore {
         keys_as_before_migration_20(&mut tx, self.backend).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// For tests of the upgrade: seals each transition's notice facts apart again, in
+    /// `transitions.notice_facts` under `notices/<id>`, and its evidence without them, as the code
+    /// before [`crate::compress::Dictionary::Transition1`] wrote them. Returns how many
+    /// transitions it changed.
+    #[doc(hidden)]
+    pub async fn put_notice_facts_apart_as_before(&self) -> Result<u64, StoreError> {
+        type Row = (i64, Vec<u8>, Vec<u8>, String, Vec<u8>, Vec<u8>);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT t.seq, t.transition_id, t.person, t.case_code, t.reasons, r.data_key \
+             FROM transitions t JOIN records r ON r.person = t.person AND r.case_code = t.case_code \
+             WHERE t.notice_facts IS NULL ORDER BY t.seq",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut tx = self.begin_write().await?;
+        let mut changed = 0;
+        for (seq, transition_id, person, case_code, sealed, wrapped) in rows {
+            let transition_id = person_hex(&transition_id);
+            let key = self
+                .keys
+                .record_key(&wrapped, &person_hex(&person), &case_code)?;
+            let plain = keys::open(&key, &sealed, &format!("transition/{transition_id}"))?;
+            let corrupt = || StoreError::Corrupt(format!("evidence of {transition_id}"));
+            let parts = EvidenceParts::of(&plain).ok_or_else(corrupt)?;
+            let Some(notices) = parts.notices else {
+                continue;
+            };
+            let as_of: Date = serde_json::from_slice::<serde_json::Value>(&plain)
+                .ok()
+                .and_then(|v| v["as_of"].as_str()?.parse().ok())
+                .ok_or_else(corrupt)?;
+            let alone = evidence(as_of, parts.facts.get().as_bytes(), None);
+            sqlx::query("UPDATE transitions SET reasons = $1, notice_facts = $2 WHERE seq = $3")
+                .bind(keys::seal(
+                    &key,
+                    &alone,
+                    &format!("transition/{transition_id}"),
+                ))
+                .bind(keys::seal(
+                    &key,
+                    notices.get().as_bytes(),
+                    &format!("notices/{transition_id}"),
+                ))
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+            changed += 1;
+        }
+        tx.commit().await?;
+        Ok(changed)
     }
 }
