@@ -60,7 +60,7 @@ pub(crate) enum Dictionary {
     /// An audit entry's detail (JSON, as hashed into its leaf), version 1: compressed, not sealed.
     Audit1 = 4,
     /// A transition's evidence with its notice facts (`sql::records::evidence`, sealed together
-    /// since migration 28's release): the facts' and the notices' vocabulary in one dictionary.
+    /// since this dictionary): the facts' and the notices' vocabulary in one dictionary.
     Transition1 = 5,
 }
 

@@ -399,7 +399,7 @@ impl NoticeStore for SqlStore {
 }
 
 /// A transition's notice facts as its row holds them: sealed apart under `notices/<id>`
-/// (`transitions.notice_facts`, before migration 28's release), or in its evidence under
+/// (`transitions.notice_facts`, as transitions written before `Dictionary::Transition1` keep them), or in its evidence under
 /// `transition/<id>` (`transitions.reasons`, read only when the column is empty).
 pub(crate) struct SealedNoticeFacts {
     pub facts: Option<Vec<u8>>,

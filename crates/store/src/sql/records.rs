@@ -94,7 +94,7 @@ impl StoredFacts {
 /// The evidence of a transition as a decision writes it: the date, the record's facts and, when
 /// the transition has notices, everything they say (`notices`, the notice facts): sealed as one
 /// payload, they are compressed together — the notices repeat the record's names, numbers and
-/// agencies — and cost one nonce and tag (migration 28's release; the notice facts were sealed
+/// agencies — and cost one nonce and tag (`compress::Dictionary::Transition1`; the notice facts were sealed
 /// apart, in `transitions.notice_facts`, before, and such rows are read as they are).
 pub(crate) fn evidence(as_of: Date, facts: &[u8], notices: Option<&[u8]>) -> Vec<u8> {
     let notices_len = notices.map_or(0, |n| n.len() + 12);
