@@ -20,7 +20,7 @@ use crate::keys;
 use crate::sql::SqlStore;
 use crate::sql::events::{Prefetched, open_events};
 use crate::sql::records::{Cached, IN_EVIDENCE, PersonRows, RecordRow, StoredFacts, evidence};
-use crate::sql::rows::{Param, person_bytes, person_hex, transition_id_bytes, ts};
+use crate::sql::rows::{Param, person_bytes, person_hex, transition_id_bytes};
 use crate::sql::tallies::{EVENTS, notices_in, records_in};
 use crate::types::Context;
 
@@ -359,7 +359,6 @@ impl SqlStore {
             facts,
             notice_facts.as_deref().map(str::as_bytes),
         );
-        let at = ts(ctx.now);
         // The time of the context in milliseconds, a count of the transitions this process made,
         // then 64 random bits: ids made later sort later even when every batch of an import is
         // decided at one context time, so the unique index grows at its end instead of taking a
@@ -384,7 +383,7 @@ impl SqlStore {
             Param::text(policy.name()),
             Param::text(policy.version()),
             Param::text(ctx.actor.label()),
-            Param::text(at.clone()),
+            Param::Int(crate::sql::rows::seconds(ctx.now)),
             Param::Blob(sealed_evidence.clone()),
             // Sealed with the evidence (`notices`); the column holds those of before.
             Param::MaybeBlob(None),

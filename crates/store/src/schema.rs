@@ -65,6 +65,10 @@ const SQLITE: &[(i64, &str)] = &[
         27,
         include_str!("../migrations/sqlite/0027_record_events.sql"),
     ),
+    (
+        28,
+        include_str!("../migrations/sqlite/0028_policy_refs.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_core.sql")),
@@ -128,6 +132,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         27,
         include_str!("../migrations/postgres/0027_record_events.sql"),
+    ),
+    (
+        28,
+        include_str!("../migrations/postgres/0028_policy_refs.sql"),
     ),
 ];
 
@@ -195,11 +203,25 @@ const CONVERSIONS: &[Conversion] = &[
         column: "position",
         sqlite: include_str!("../migrations/sqlite/0026_notice_numbers.sql"),
         postgres: include_str!("../migrations/postgres/0026_notice_numbers.sql"),
+    }, // Migration 28: policies as numbers, times as seconds, in the rows written since.
+    Conversion {
+        version: 28,
+        table: "records",
+        column: "updated_s",
+        sqlite: include_str!("../migrations/sqlite/0028_records_columns.sql"),
+        postgres: include_str!("../migrations/postgres/0028_records_columns.sql"),
+    },
+    Conversion {
+        version: 28,
+        table: "transitions",
+        column: "at_s",
+        sqlite: include_str!("../migrations/sqlite/0028_transitions_columns.sql"),
+        postgres: include_str!("../migrations/postgres/0028_transitions_columns.sql"),
     },
 ];
 
 /// Whether `table` has a column `column`.
-async fn has_column(
+pub(crate) async fn has_column(
     conn: &mut AnyConnection,
     backend: Backend,
     table: &str,

@@ -3475,6 +3475,144 @@ async fn highest_old_number(store: &SqlStore) -> i64 {
     top.unwrap_or(0)
 }
 
+/// What a record list, its policy filter and the rebuild's states read: with `rows_read_back`, every
+/// place a record's or a transition's policy and time are read.
+async fn records_listed(store: &SqlStore) -> Vec<String> {
+    let mut out = vec![format!("{:?}", store.states().await.unwrap())];
+    for policy_version in [None, Some("2".to_owned()), Some("1".to_owned())] {
+        let page = store
+            .record_page(&fengcun_store::RecordFilter {
+                policy_version: policy_version.clone(),
+                limit: 1000,
+                ..fengcun_store::RecordFilter::default()
+            })
+            .await
+            .unwrap();
+        out.push(format!("{policy_version:?}: {page:?}"));
+    }
+    out
+}
+
+/// A store from before migration 28 — every record's and transition's policy and time in text —
+/// reads back exactly as before once upgraded (records, lists and their policy filter, states,
+/// transitions with their explanations, timelines, notices, stats, audit), without rewriting a
+/// row; its later rows keep a number and seconds, and the store then reads as one that had them
+/// from the start. A row an older build writes in text afterwards is read by its text.
+#[tokio::test]
+async fn a_database_from_before_migration_28_reads_back_identically() {
+    let events = mixed_stream();
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let early: Vec<ValidEvent> = events
+        .iter()
+        .filter(|e| {
+            let n = seen
+                .entry(e.case_code.as_ref().unwrap().to_string())
+                .or_default();
+            *n += 1;
+            *n <= 2
+        })
+        .cloned()
+        .collect();
+    let c1 = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+    let c2 = ctx("cn-minor-opt1", "2024-06-02T08:30:00Z");
+    let in_text = |store: &SqlStore| {
+        let pool = store.pool().clone();
+        async move {
+            let (records,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM records WHERE policy IS NOT NULL AND policy <> '' AND updated_at <> ''",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            let (transitions,): (i64,) =
+                sqlx::query_as("SELECT COUNT(*) FROM transitions WHERE policy <> '' AND at <> ''")
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            (records, transitions)
+        }
+    };
+    for (url, reference) in fresh_urls("policy_refs_migration")
+        .await
+        .into_iter()
+        .zip(fresh_urls("policy_refs_reference").await)
+    {
+        let keys = Keys::new(MasterKey::generate());
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        ingest_batch_by_batch(&store, &early, 5, &c1).await;
+        assert_eq!(in_text(&store).await, (0, 0), "{url}: numbers and seconds");
+        let mut before = rows_read_back(&store, &events).await;
+        before.extend(records_listed(&store).await);
+
+        store.put_rows_back_as_before_migration_28().await.unwrap();
+        let old = in_text(&store).await;
+        assert!(old.0 > 0 && old.1 > 0, "{url}: every row in text: {old:?}");
+        drop(store);
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        assert_eq!(in_text(&store).await, old, "{url}: nothing rewritten");
+        let mut after = rows_read_back(&store, &events).await;
+        after.extend(records_listed(&store).await);
+        assert_eq!(after, before, "{url}");
+
+        // The rest of every record arrives: its rows get numbers and seconds, and the store
+        // reads as one that had them from the start.
+        let late = ingest_batch_by_batch(&store, &events, 5, &c2).await;
+        let fresh = fengcun_store::open(&reference, Keys::new(MasterKey::generate()))
+            .await
+            .unwrap();
+        ingest_batch_by_batch(&fresh, &early, 5, &c1).await;
+        assert_eq!(
+            late,
+            ingest_batch_by_batch(&fresh, &events, 5, &c2).await,
+            "{url}"
+        );
+        let transitions_in_text = in_text(&store).await.1;
+        assert_eq!(
+            transitions_in_text, old.1,
+            "{url}: later transitions in numbers"
+        );
+        // Person keys, transition ids and keys differ between the two stores: compare what
+        // does not name them.
+        let shown = |store: &SqlStore| {
+            let store = store.clone();
+            async move {
+                let mut out = Vec::new();
+                for row in store.states().await.unwrap() {
+                    out.push(format!(
+                        "{} {:?} {:?} {:?} {:?} {:?}",
+                        row.case_code,
+                        row.state,
+                        row.state_date,
+                        row.trigger,
+                        row.policy,
+                        row.policy_version
+                    ));
+                }
+                out.sort();
+                out
+            }
+        };
+        assert_eq!(shown(&store).await, shown(&fresh).await, "{url}");
+
+        // An older build updating a record writes its policy in text and leaves the number: the
+        // text is what was decided, and what is read.
+        sqlx::query(
+            "UPDATE records SET policy = 'cn-minor-opt2', policy_version = '9', updated_at = '2024-06-03T00:00:00Z' \
+             WHERE case_code = (SELECT MIN(case_code) FROM records WHERE policy_ref IS NOT NULL)",
+        )
+        .execute(store.pool())
+        .await
+        .unwrap();
+        let rows = store.states().await.unwrap();
+        assert!(
+            rows.iter()
+                .any(|r| r.policy.as_deref() == Some("cn-minor-opt2")
+                    && r.policy_version.as_deref() == Some("9")),
+            "{url}: {rows:?}"
+        );
+    }
+}
+
 /// A store whose transitions sealed their notice facts apart (`transitions.notice_facts`, before
 /// the evidence kept them, `Dictionary::Transition1`) reads back exactly as before: every notice
 /// (listed, masked, by case, status and recipient, each person's, and as the outbox delivers it),

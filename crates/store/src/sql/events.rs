@@ -1037,6 +1037,7 @@ impl SqlStore {
     /// `record_events` and sets `schema_version` back to 26.
     #[doc(hidden)]
     pub async fn put_events_back_as_before_migration_27(&self) -> Result<(), StoreError> {
+        self.put_rows_back_as_before_migration_28().await?;
         let records = self.records_by_ref().await?;
         let numbers: HashMap<Vec<u8>, (i64, Vec<u8>)> =
             sqlx::query_as::<_, (Vec<u8>, i64, Vec<u8>)>(

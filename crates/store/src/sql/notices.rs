@@ -711,6 +711,7 @@ impl SqlStore {
     /// `schema_version` back to 25, so that the next opening converts it again.
     #[doc(hidden)]
     pub async fn put_notices_back_as_before_migration_26(&self) -> Result<(), StoreError> {
+        self.put_rows_back_as_before_migration_28().await?;
         let sql = match self.backend {
             crate::Backend::Sqlite => {
                 "CREATE TABLE notices_v25 (notice_id TEXT PRIMARY KEY, transition_seq INTEGER NOT NULL, \

@@ -15,7 +15,7 @@ use crate::error::StoreError;
 use crate::keys;
 use crate::record_events;
 use crate::sql::notices::{optional_time, stored_number};
-use crate::sql::rows::{seconds, time_text};
+use crate::sql::rows::{policy_columns, seconds, stored_time, time_text};
 
 /// Which records a page lists. Every filter is optional; they combine with AND.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -168,7 +168,8 @@ impl<'de> Deserialize<'de> for PersonShown {
     }
 }
 
-/// person (bytes of the person key), case_code, state, state_date, trigger, policy, policy_version, updated_at, facts,
+/// person (bytes of the person key), case_code, state, state_date, trigger, policy, policy_version, updated_at (text
+/// and seconds), facts,
 /// data_key, and the latest transition's id and evidence when it keeps the facts.
 type SummaryRow = (
     Vec<u8>,
@@ -179,6 +180,7 @@ type SummaryRow = (
     Option<String>,
     Option<String>,
     String,
+    Option<i64>,
     Option<Vec<u8>>,
     Vec<u8>,
     Option<Vec<u8>>,
@@ -188,8 +190,9 @@ type SummaryRow = (
 /// With the facts, the evidence that keeps them when the row does not (`EVIDENCE_COLUMNS`).
 fn summary_columns() -> String {
     format!(
-        "r.person, r.case_code, r.state, r.state_date, r.state_trigger, r.policy, r.policy_version, \
-         r.updated_at, r.facts, r.data_key, {EVIDENCE_COLUMNS}"
+        "r.person, r.case_code, r.state, r.state_date, r.state_trigger, {}, \
+         r.updated_at, r.updated_s, r.facts, r.data_key, {EVIDENCE_COLUMNS}",
+        policy_columns("r")
     )
 }
 
@@ -228,11 +231,13 @@ impl SqlStore {
             policy,
             policy_version,
             updated_at,
+            updated_s,
             facts,
             wrapped,
             transition_id,
             evidence,
         ) = row;
+        let updated_at = stored_time("records.updated_at", updated_at, updated_s)?;
         let person_key = person_hex(&person);
         let facts = StoredFacts::new(facts, transition_id, evidence);
         let person = self.person_shown(&person_key, &case_code, &facts, &wrapped)?;
@@ -258,11 +263,12 @@ impl SqlStore {
             "SELECT {} FROM records r \
              WHERE ($2 IS NULL OR r.state = $2) \
              AND ($3 IS NULL OR (r.state = 'pending_seal' AND r.state_date IS NOT NULL AND r.state_date < $3)) \
-             AND ($4 IS NULL OR r.policy_version = $4) \
+             AND ($4 IS NULL OR {version} = $4) \
              AND ($1 IS NULL OR {HELD_BY}) \
              AND ($5 IS NULL OR r.case_code > $5 OR (r.case_code = $5 AND r.person > $6)) \
              ORDER BY r.case_code, r.person LIMIT $7",
-            summary_columns()
+            summary_columns(),
+            version = "COALESCE(NULLIF(r.policy_version, ''), (SELECT p.version FROM policy_refs p WHERE p.ref = r.policy_ref))"
         );
         let rows: Vec<SummaryRow> = sqlx::query_as(&sql)
             .bind(filter.agency.clone())
@@ -313,7 +319,7 @@ impl SqlStore {
             .await?;
         let mut timelines = Vec::with_capacity(rows.len());
         for row in rows {
-            let key = self.keys.record_key(&row.9, &person_hex(&row.0), &row.1)?;
+            let key = self.keys.record_key(&row.10, &person_hex(&row.0), &row.1)?;
             let record = self.summary(row)?;
             let events = self.timeline_events(&record, &key).await?;
             let transitions = self.timeline_transitions(&record, &key).await?;
@@ -383,13 +389,15 @@ impl SqlStore {
             String,
             String,
             String,
+            Option<i64>,
             Vec<u8>,
             Vec<u8>,
         );
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT from_state, to_state, state_date, state_trigger, rule, policy, policy_version, actor, at, reasons, transition_id \
-             FROM transitions WHERE case_code = $1 AND person = $2 ORDER BY seq",
-        )
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT t.from_state, t.to_state, t.state_date, t.state_trigger, t.rule, {}, t.actor, t.at, t.at_s, \
+             t.reasons, t.transition_id FROM transitions t WHERE t.case_code = $1 AND t.person = $2 ORDER BY t.seq",
+            policy_columns("t")
+        ))
         .bind(record.case_code.as_str())
         .bind(person_bytes(&record.person_key))
         .fetch_all(&self.pool)
@@ -406,9 +414,11 @@ impl SqlStore {
                     policy_version,
                     actor,
                     at,
+                    at_s,
                     evidence,
                     transition_id,
                 )| {
+                    let at = stored_time("transitions.at", at, at_s)?;
                     let transition_id = person_hex(&transition_id);
                     let plain = keys::open(key, &evidence, &format!("transition/{transition_id}"))?;
                     let (as_of, facts) = evidence_of(&plain).map_err(|e| {

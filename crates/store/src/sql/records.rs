@@ -20,10 +20,11 @@ use crate::error::StoreError;
 use crate::keys;
 use crate::records::RecordStore;
 use crate::sql::rows::{
-    Param, ROWS_PER_STATEMENT, decode, decode_opt, list, person_bytes, person_hex, placeholders, ts,
+    Param, ROWS_PER_STATEMENT, decode, decode_opt, list, person_bytes, person_hex, placeholders,
+    policy_columns, seconds, stored_time, ts,
 };
 use crate::sql::{SqlStore, Tx};
-use crate::types::{Counts, RecordView, StateRow, TransitionView};
+use crate::types::{Backend, Counts, RecordView, StateRow, TransitionView};
 use crate::{NoticeStatus, RecordFilter, RecordPage, RecordTimeline, Stats};
 
 /// A record's facts as its row keeps them: sealed in `records.facts`, or, when that is empty
@@ -159,6 +160,15 @@ pub(crate) struct RecordRow {
     pub(crate) wrapped: Vec<u8>,
 }
 
+/// The (policy, version) a row to write names at `at` and `at + 1`, as text.
+fn policy_of(values: &[Param], at: usize) -> (String, String) {
+    let text = |value: Option<&Param>| match value {
+        Some(Param::Text(Some(text))) => text.clone(),
+        _ => String::new(),
+    };
+    (text(values.get(at)), text(values.get(at + 1)))
+}
+
 pub(crate) fn state_from_row(state: &str, date: Option<&str>, trigger: Option<&str>) -> State {
     let date: Option<Date> = date.and_then(|d| d.parse().ok());
     let trigger = trigger.and_then(Trigger::parse);
@@ -265,27 +275,40 @@ impl SqlStore {
         records: &[RecordRow],
         now: jiff::Timestamp,
     ) -> Result<(), StoreError> {
-        let now = ts(now);
+        let now = seconds(now);
+        let refs = self
+            .policy_refs(tx, records.iter().map(|r| policy_of(&r.values, 2)))
+            .await?;
         for chunk in records.chunks(ROWS_PER_STATEMENT) {
+            // The policy and the time as a number (migration 28): their text columns stay empty.
             let written = self
                 .insert_chunk_with(
                     tx,
                     "INSERT INTO records (person, case_code, facts, convicted, policy, policy_version, state, state_date, state_trigger, \
-                     data_key, updated_at) VALUES",
+                     data_key, updated_at, policy_ref, updated_s) VALUES",
                     "ON CONFLICT (person, case_code) DO UPDATE SET facts = excluded.facts, \
                      convicted = excluded.convicted, policy = excluded.policy, policy_version = excluded.policy_version, \
-                     state = excluded.state, state_date = excluded.state_date, state_trigger = excluded.state_trigger, updated_at = excluded.updated_at \
+                     state = excluded.state, state_date = excluded.state_date, state_trigger = excluded.state_trigger, \
+                     updated_at = excluded.updated_at, policy_ref = excluded.policy_ref, updated_s = excluded.updated_s \
                      WHERE records.data_key = excluded.data_key",
                     chunk,
-                    11,
+                    13,
                     |mut query, row| {
                         query = query
                             .bind(person_bytes(&row.person_key))
                             .bind(row.case_code.clone());
-                        for value in row.values.iter().cloned() {
-                            query = value.bind(query);
+                        for (at, value) in row.values.iter().cloned().enumerate() {
+                            query = match at {
+                                2 | 3 => query.bind(None::<String>),
+                                _ => value.bind(query),
+                            };
                         }
-                        query.bind(row.wrapped.clone()).bind(now.clone())
+                        let policy_ref = refs.get(&policy_of(&row.values, 2)).copied();
+                        query
+                            .bind(row.wrapped.clone())
+                            .bind("")
+                            .bind(policy_ref)
+                            .bind(now)
                     },
                 )
                 .await?;
@@ -299,8 +322,47 @@ impl SqlStore {
         Ok(())
     }
 
+    /// The numbers `policy_refs` keeps policy versions under (migration 28), by (name, version):
+    /// read in the writing transaction, and given the first time a version decides a record.
+    /// Never cached across transactions: a number given in one that is rolled back is not kept.
+    pub(crate) async fn policy_refs(
+        &self,
+        tx: &mut AnyConnection,
+        versions: impl Iterator<Item = (String, String)>,
+    ) -> Result<HashMap<(String, String), i64>, StoreError> {
+        let mut wanted: Vec<(String, String)> = versions.collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut refs = HashMap::with_capacity(wanted.len());
+        for (name, version) in wanted {
+            let find = || {
+                sqlx::query_as::<_, (i64,)>(
+                    "SELECT ref FROM policy_refs WHERE name = $1 AND version = $2",
+                )
+                .bind(name.clone())
+                .bind(version.clone())
+            };
+            let found = match find().fetch_optional(&mut *tx).await? {
+                Some((found,)) => found,
+                None => {
+                    sqlx::query(
+                        "INSERT INTO policy_refs (name, version) VALUES ($1, $2) \
+                         ON CONFLICT (name, version) DO NOTHING",
+                    )
+                    .bind(name.as_str())
+                    .bind(version.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                    find().fetch_one(&mut *tx).await?.0
+                }
+            };
+            refs.insert((name, version), found);
+        }
+        Ok(refs)
+    }
+
     /// Inserts transition rows (transition id, person key, case code, from, to, state date,
-    /// trigger, rule, policy, policy version, actor, at, sealed evidence, sealed notice facts), a
+    /// trigger, rule, policy, policy version, actor, time in seconds, sealed evidence, sealed notice facts), a
     /// hundred to a statement; the sequence number each was given, by transition id (its notices
     /// name it).
     pub(crate) async fn insert_transitions(
@@ -309,19 +371,29 @@ impl SqlStore {
         rows: Vec<[Param; 14]>,
     ) -> Result<HashMap<String, i64>, StoreError> {
         let mut seqs = HashMap::with_capacity(rows.len());
+        let refs = self
+            .policy_refs(tx, rows.iter().map(|row| policy_of(row, 8)))
+            .await?;
         let mut rows = rows.into_iter().peekable();
         while rows.peek().is_some() {
             let chunk: Vec<[Param; 14]> = rows.by_ref().take(ROWS_PER_STATEMENT).collect();
+            // The policy as a number and the time in seconds (migration 28): their text columns
+            // stay empty.
             let sql = format!(
                 "INSERT INTO transitions (transition_id, person, case_code, from_state, to_state, state_date, state_trigger, rule, policy, \
-                 policy_version, actor, at, reasons, notice_facts) VALUES {} RETURNING transition_id, seq",
-                placeholders(self.positional(), chunk.len(), 14)
+                 policy_version, actor, at_s, reasons, notice_facts, at, policy_ref) VALUES {} RETURNING transition_id, seq",
+                placeholders(self.positional(), chunk.len(), 16)
             );
             let mut query = sqlx::query_as::<_, (Vec<u8>, i64)>(&sql);
             for row in chunk {
-                for value in row {
-                    query = value.bind_as(query);
+                let policy_ref = refs.get(&policy_of(&row, 8)).copied();
+                for (at, value) in row.into_iter().enumerate() {
+                    query = match at {
+                        8 | 9 => query.bind(""),
+                        _ => value.bind_as(query),
+                    };
                 }
+                query = query.bind("").bind(policy_ref);
             }
             seqs.extend(
                 query
@@ -386,13 +458,15 @@ impl SqlStore {
             String,
             String,
             String,
+            Option<i64>,
             Vec<u8>,
             Vec<u8>,
         );
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT case_code, from_state, to_state, state_date, state_trigger, rule, policy, policy_version, actor, at, reasons, transition_id \
-             FROM transitions WHERE person = $1 AND case_code = $2 ORDER BY seq",
-        )
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT t.case_code, t.from_state, t.to_state, t.state_date, t.state_trigger, t.rule, {}, t.actor, t.at, t.at_s, \
+             t.reasons, t.transition_id FROM transitions t WHERE t.person = $1 AND t.case_code = $2 ORDER BY t.seq",
+            policy_columns("t")
+        ))
         .bind(person_bytes(person_key))
         .bind(case_code)
         .fetch_all(&mut **tx)
@@ -416,10 +490,12 @@ impl SqlStore {
             policy_version,
             actor,
             at,
+            at_s,
             evidence,
             transition_id,
         ) in rows
         {
+            let at = stored_time("transitions.at", at, at_s)?;
             let transition_id = person_hex(&transition_id);
             let evidence = keys::open(&key, &evidence, &format!("transition/{transition_id}"))?;
             let mut evidence: serde_json::Value = serde_json::from_slice(&evidence)
@@ -623,8 +699,9 @@ impl RecordStore for SqlStore {
             Option<Vec<u8>>,
         );
         let row: Option<Row> = sqlx::query_as(&format!(
-            "SELECT r.state, r.state_date, r.state_trigger, r.policy, r.policy_version, r.facts, r.data_key, {EVIDENCE_COLUMNS} \
-             FROM records r WHERE r.person = $1 AND r.case_code = $2"
+            "SELECT r.state, r.state_date, r.state_trigger, {}, r.facts, r.data_key, {EVIDENCE_COLUMNS} \
+             FROM records r WHERE r.person = $1 AND r.case_code = $2",
+            policy_columns("r")
         ))
         .bind(person_bytes(&person_key))
         .bind(case_code)
@@ -673,7 +750,11 @@ impl RecordStore for SqlStore {
 
     async fn states(&self) -> Result<Vec<StateRow>, StoreError> {
         let rows: Vec<(Vec<u8>, String, String, Option<String>, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
-            "SELECT person, case_code, state, state_date, state_trigger, policy, policy_version FROM records ORDER BY person, case_code",
+            &format!(
+                "SELECT r.person, r.case_code, r.state, r.state_date, r.state_trigger, {} FROM records r \
+                 ORDER BY r.person, r.case_code",
+                policy_columns("r")
+            ),
         )
         .fetch_all(&self.pool)
         .await?;
@@ -821,8 +902,45 @@ impl SqlStore {
     /// the next opening converts them again.
     #[doc(hidden)]
     pub async fn put_keys_back_as_before_migration_20(&self) -> Result<(), StoreError> {
+        self.put_rows_back_as_before_migration_28().await?;
         let mut tx = self.begin_write().await?;
         keys_as_before_migration_20(&mut tx, self.backend).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// For tests of the upgrade: writes the policy and time of every record and transition back
+    /// as text, as the code before migration 28 wrote them, drops their numbers and seconds and
+    /// `policy_refs`, and sets `schema_version` back to 27. Does nothing to a database without
+    /// them (a helper for an older migration calls it first).
+    #[doc(hidden)]
+    pub async fn put_rows_back_as_before_migration_28(&self) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        if !crate::schema::has_column(&mut tx, self.backend, "records", "updated_s").await? {
+            return Ok(());
+        }
+        let time = |column: &str| match self.backend {
+            Backend::Sqlite => format!("strftime('%Y-%m-%dT%H:%M:%SZ', {column}, 'unixepoch')"),
+            Backend::Postgres => format!(
+                "to_char(to_timestamp({column}) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+            ),
+        };
+        let sql = format!(
+            "UPDATE records SET policy = (SELECT p.name FROM policy_refs p WHERE p.ref = records.policy_ref), \
+               policy_version = (SELECT p.version FROM policy_refs p WHERE p.ref = records.policy_ref) \
+               WHERE policy_ref IS NOT NULL AND (policy IS NULL OR policy = ''); \
+             UPDATE records SET updated_at = {} WHERE updated_s IS NOT NULL AND updated_at = ''; \
+             UPDATE transitions SET policy = (SELECT p.name FROM policy_refs p WHERE p.ref = transitions.policy_ref), \
+               policy_version = (SELECT p.version FROM policy_refs p WHERE p.ref = transitions.policy_ref) \
+               WHERE policy_ref IS NOT NULL AND policy = ''; \
+             UPDATE transitions SET at = {} WHERE at_s IS NOT NULL AND at = ''; \
+             ALTER TABLE records DROP COLUMN policy_ref; ALTER TABLE records DROP COLUMN updated_s; \
+             ALTER TABLE transitions DROP COLUMN policy_ref; ALTER TABLE transitions DROP COLUMN at_s; \
+             DROP TABLE policy_refs; DELETE FROM schema_version WHERE version >= 28;",
+            time("updated_s"),
+            time("at_s")
+        );
+        sqlx::raw_sql(&sql).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }

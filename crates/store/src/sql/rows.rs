@@ -28,6 +28,30 @@ pub(crate) fn time_text(column: &str, seconds: i64) -> Result<String, StoreError
         .map_err(|_| StoreError::Corrupt(format!("{column} {seconds}")))
 }
 
+/// A record's (`alias` `r`) or a transition's (`t`) policy name and version, two columns: the text
+/// a row written before migration 28 keeps (or an older build writes since), otherwise the
+/// version its `policy_ref` names in `policy_refs`, read by that table's key.
+pub(crate) fn policy_columns(alias: &str) -> String {
+    format!(
+        "COALESCE(NULLIF({alias}.policy, ''), (SELECT p.name FROM policy_refs p WHERE p.ref = {alias}.policy_ref)), \
+         COALESCE(NULLIF({alias}.policy_version, ''), (SELECT p.version FROM policy_refs p WHERE p.ref = {alias}.policy_ref))"
+    )
+}
+
+/// A record's or a transition's time (`records.updated_at`, `transitions.at`): its text in a row
+/// written before migration 28 (or by an older build since), its seconds (`updated_s`, `at_s`)
+/// otherwise — the same text [`ts`] made of the time.
+pub(crate) fn stored_time(
+    column: &str,
+    text: String,
+    seconds: Option<i64>,
+) -> Result<String, StoreError> {
+    match seconds {
+        Some(seconds) if text.is_empty() => time_text(column, seconds),
+        _ => Ok(text),
+    }
+}
+
 /// The stored form of a person key in `records`, `transitions` and `holdings` (their column
 /// `person`, migration 20): the bytes its lowercase hex spells, half the size of the text. A string
 /// that is not such hex (no key the store makes, `Keys::person_key`) becomes an empty value, which

@@ -1,0 +1,16 @@
+-- Migration 28 (docs/storage.md "Bytes per record"): a record's and a transition's policy as a
+-- number naming (policy, version) in `policy_refs`, and their times (`records.updated_at`,
+-- `transitions.at`) as seconds since the epoch. The columns are added by the conversions
+-- (0028_records_columns.sql, 0028_transitions_columns.sql), once; rows written before keep their
+-- text and are read as they are. A row written since keeps the text columns empty (NULL where
+-- they may be) and is read through the number and the seconds; a row whose text is not empty is
+-- read by its text, whatever its number says (an older build updating a record writes the text).
+-- AUTOINCREMENT: a number is never given again, even after the transaction that took it was
+-- rolled back, so a number read once always names the same policy version.
+-- Run again, it tolerates its own result.
+CREATE TABLE IF NOT EXISTS policy_refs (
+    ref             INTEGER PRIMARY KEY AUTOINCREMENT,
+    name            TEXT NOT NULL,
+    version         TEXT NOT NULL,
+    UNIQUE (name, version)
+);
