@@ -1735,8 +1735,9 @@ async fn details_are_encrypted_at_rest_and_identities_pseudonymous() {
         }
         assert_eq!(
             blobs.len(),
-            4,
-            "the list of the 4 events, the facts, the transition's reasons and its notice facts"
+            3,
+            "the list of the 4 events, the facts, and the transition's evidence sealed with its \
+             notice facts (the name and the identity number are in both)"
         );
         for needle in [
             "张三".as_bytes(),
