@@ -12,6 +12,9 @@ use crate::audit::{
 use crate::error::StoreError;
 use crate::sql::rows::{Param, decode, ts};
 
+/// The actor of what the platform does by itself (`fengcun_lifecycle::Actor::Automatic`).
+const AUTOMATIC: &str = "automatic";
+
 /// The hash of the log read on `conn`: see [`crate::SqlStore::audit_hash`].
 async fn log_hash(conn: &mut sqlx::AnyConnection) -> Result<Option<Suite>, StoreError> {
     let newest: Option<(String,)> =
@@ -519,6 +522,95 @@ impl crate::SqlStore {
     }
 }
 
+/// The statement of an audit search and its parameters: only the conditions given are in it, so
+/// that each is an index's range.
+fn search_statement(filter: &AuditFilter) -> (String, Vec<Param>) {
+    let mut conditions = Vec::new();
+    let mut params: Vec<Param> = Vec::new();
+    fn bind(
+        params: &mut Vec<Param>,
+        conditions: &mut Vec<String>,
+        condition: impl Fn(usize) -> String,
+        values: Vec<Param>,
+    ) {
+        conditions.push(condition(params.len() + 1));
+        params.extend(values);
+    }
+    let (p, c) = (&mut params, &mut conditions);
+    // The indexes by actor and by kind leave out the automatic transitions (migration 28): a
+    // search for another actor or kind says so, for the engine to use them; one for those
+    // reads the log newest first, where they are most entries.
+    if let Some(actor) = &filter.actor {
+        let indexed = actor != AUTOMATIC;
+        bind(
+            p,
+            c,
+            |n| {
+                if indexed {
+                    format!("actor = ${n} AND actor <> '{AUTOMATIC}'")
+                } else {
+                    format!("actor = ${n}")
+                }
+            },
+            vec![Param::text(actor.clone())],
+        );
+    }
+    if let Some(kind) = filter.kind {
+        let indexed = kind != AuditKind::Transition;
+        bind(
+            p,
+            c,
+            |n| {
+                if indexed {
+                    format!("kind = ${n} AND kind <> 'transition'")
+                } else {
+                    format!("kind = ${n}")
+                }
+            },
+            vec![Param::text(kind.as_str())],
+        );
+    }
+    if let Some(subject) = &filter.subject {
+        // A record's subject is stored packed (migration 19), or in clear in a row not
+        // converted yet.
+        match pack_subject(subject) {
+            Some(packed) => bind(
+                p,
+                c,
+                |n| format!("(subject = ${n} OR subject_packed = ${})", n + 1),
+                vec![Param::text(subject.clone()), Param::Blob(packed)],
+            ),
+            None => bind(
+                p,
+                c,
+                |n| format!("subject = ${n}"),
+                vec![Param::text(subject.clone())],
+            ),
+        }
+    }
+    // Times by their seconds (migration 19), as the text compared before: whole seconds.
+    let second =
+        |t: jiff::Timestamp| Param::Int(t.round(jiff::Unit::Second).unwrap_or(t).as_second());
+    if let Some(since) = filter.since {
+        bind(p, c, |n| format!("at_s >= ${n}"), vec![second(since)]);
+    }
+    if let Some(until) = filter.until {
+        bind(p, c, |n| format!("at_s < ${n}"), vec![second(until)]);
+    }
+    if let Some(before) = filter.before {
+        let before = i64::try_from(before).unwrap_or(i64::MAX);
+        bind(p, c, |n| format!("seq < ${n}"), vec![Param::Int(before)]);
+    }
+    let mut sql = format!("SELECT {COLUMNS} FROM audit_entries");
+    if !conditions.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&conditions.join(" AND "));
+    }
+    sql.push_str(&format!(" ORDER BY seq DESC LIMIT ${}", params.len() + 1));
+    params.push(Param::Int(filter.limit));
+    (sql, params)
+}
+
 #[async_trait]
 impl AuditStore for crate::SqlStore {
     async fn audit(&self, events: &[AuditEvent], now: jiff::Timestamp) -> Result<(), StoreError> {
@@ -533,81 +625,12 @@ impl AuditStore for crate::SqlStore {
     }
 
     async fn audit_search(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
-        // Only the conditions given are in the statement, so that each is an index's range.
-        let mut conditions = Vec::new();
-        let mut params: Vec<Param> = Vec::new();
-        fn bind(
-            params: &mut Vec<Param>,
-            conditions: &mut Vec<String>,
-            condition: impl Fn(usize) -> String,
-            values: Vec<Param>,
-        ) {
-            conditions.push(condition(params.len() + 1));
-            params.extend(values);
-        }
-        let (p, c) = (&mut params, &mut conditions);
-        if let Some(actor) = &filter.actor {
-            bind(
-                p,
-                c,
-                |n| format!("actor = ${n}"),
-                vec![Param::text(actor.clone())],
-            );
-        }
-        if let Some(kind) = filter.kind {
-            bind(
-                p,
-                c,
-                |n| format!("kind = ${n}"),
-                vec![Param::text(kind.as_str())],
-            );
-        }
-        if let Some(subject) = &filter.subject {
-            // A record's subject is stored packed (migration 19), or in clear in a row not
-            // converted yet.
-            match pack_subject(subject) {
-                Some(packed) => bind(
-                    p,
-                    c,
-                    |n| format!("(subject = ${n} OR subject_packed = ${})", n + 1),
-                    vec![Param::text(subject.clone()), Param::Blob(packed)],
-                ),
-                None => bind(
-                    p,
-                    c,
-                    |n| format!("subject = ${n}"),
-                    vec![Param::text(subject.clone())],
-                ),
-            }
-        }
-        // Times by their seconds (migration 19), as the text compared before: whole seconds.
-        let second =
-            |t: jiff::Timestamp| Param::Int(t.round(jiff::Unit::Second).unwrap_or(t).as_second());
-        if let Some(since) = filter.since {
-            bind(p, c, |n| format!("at_s >= ${n}"), vec![second(since)]);
-        }
-        if let Some(until) = filter.until {
-            bind(p, c, |n| format!("at_s < ${n}"), vec![second(until)]);
-        }
-        let before = filter.before.map(|b| i64::try_from(b).unwrap_or(i64::MAX));
-        let mut sql = format!("SELECT {COLUMNS} FROM audit_entries");
-        if before.is_some() {
-            conditions.push(format!("seq < ${}", params.len() + 1));
-        }
-        if !conditions.is_empty() {
-            sql.push_str(" WHERE ");
-            sql.push_str(&conditions.join(" AND "));
-        }
-        let limit_at = params.len() + usize::from(before.is_some()) + 1;
-        sql.push_str(&format!(" ORDER BY seq DESC LIMIT ${limit_at}"));
+        let (sql, params) = search_statement(filter);
         let mut query = sqlx::query_as::<_, EntryRow>(&sql);
         for value in params {
             query = value.bind_as(query);
         }
-        if let Some(before) = before {
-            query = query.bind(before);
-        }
-        let rows = query.bind(filter.limit).fetch_all(self.pool()).await?;
+        let rows = query.fetch_all(self.pool()).await?;
         rows.into_iter().map(entry_from_row).collect()
     }
 
@@ -729,5 +752,66 @@ impl AuditStore for crate::SqlStore {
 
     async fn open_flags_by_rule(&self) -> Result<Vec<(String, i64)>, StoreError> {
         self.open_by_rule().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::expect_used,
+        clippy::unwrap_used,
+        reason = "a test fails loudly on a broken fixture"
+    )]
+
+    use super::{AUTOMATIC, search_statement};
+    use crate::audit::{AuditFilter, AuditKind};
+    use crate::sql::SqlStore;
+    use crate::testing::{fresh_urls, plan};
+    use crate::{Backend, Keys, Store};
+
+    /// The automatic transitions are the actor and the kind of nearly every entry, and the
+    /// indexes by actor and by kind leave them out (migration 28): a search for any other actor
+    /// or kind is read from its index, never by reading the log.
+    #[tokio::test]
+    async fn searches_by_another_actor_or_kind_read_the_partial_indexes() {
+        for url in fresh_urls("audit_search_plan").await {
+            let keys = Keys::new(fengcun_crypto::MasterKey::generate());
+            let store = SqlStore::connect(&url, keys, true).await.unwrap();
+            for (filter, index) in [
+                (
+                    AuditFilter {
+                        actor: Some("auditor-1".into()),
+                        limit: 50,
+                        ..AuditFilter::default()
+                    },
+                    "audit_by_actor",
+                ),
+                (
+                    AuditFilter {
+                        kind: Some(AuditKind::Lookup),
+                        limit: 50,
+                        ..AuditFilter::default()
+                    },
+                    "audit_by_kind",
+                ),
+            ] {
+                let (sql, params) = search_statement(&filter);
+                let plan = plan(&store, &sql, params).await;
+                assert!(
+                    plan.iter().any(|step| match store.backend() {
+                        Backend::Sqlite => step.contains(&format!("USING INDEX {index}")),
+                        Backend::Postgres =>
+                            step.contains(&format!("Index Scan Backward using {index}"))
+                                || step.contains(&format!("Index Scan using {index}")),
+                    }),
+                    "{url} {filter:?}: {plan:#?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_automatic_actor_is_the_lifecycles() {
+        assert_eq!(AUTOMATIC, fengcun_lifecycle::Actor::Automatic.label());
     }
 }
