@@ -20,7 +20,7 @@ use crate::keys;
 use crate::sql::SqlStore;
 use crate::sql::events::{Prefetched, open_events};
 use crate::sql::records::{Cached, IN_EVIDENCE, PersonRows, RecordRow, StoredFacts, evidence};
-use crate::sql::rows::{Param, person_bytes, person_hex, transition_id_bytes};
+use crate::sql::rows::{Param, person_hex, person_ref, transition_id_bytes};
 use crate::sql::tallies::{EVENTS, notices_in, records_in};
 use crate::types::Context;
 
@@ -132,7 +132,7 @@ impl Writes {
     fn transitions_of(&self, person_key: &str, case_code: &str) -> usize {
         let is =
             |param: &Param, value: &str| matches!(param, Param::Text(Some(text)) if text == value);
-        let person = person_bytes(person_key);
+        let person = person_ref(person_key);
         self.transitions
             .iter()
             .filter(|row| matches!(&row[1], Param::Blob(bytes) if *bytes == person))
@@ -373,7 +373,7 @@ impl SqlStore {
         let sealed_evidence = keys::seal(key, &reasons, &format!("transition/{transition_id}"));
         writes.transitions.push([
             Param::Blob(transition_id_bytes(&transition_id)),
-            Param::Blob(person_bytes(person_key)),
+            Param::Blob(person_ref(person_key)),
             Param::text(case_code.as_str()),
             Param::Text(from.map(|s| s.code().code().to_owned())),
             Param::text(to.code().code()),

@@ -3548,9 +3548,33 @@ async fn a_database_from_before_migration_28_reads_back_identically() {
         store.put_rows_back_as_before_migration_28().await.unwrap();
         let old = in_text(&store).await;
         assert!(old.0 > 0 && old.1 > 0, "{url}: every row in text: {old:?}");
+        let widths = |lengths: Vec<(&'static str, Vec<i64>)>| {
+            lengths
+                .into_iter()
+                .map(|(table, l)| (table, l.iter().min().copied(), l.iter().max().copied()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            widths(stored_person_keys(&store).await),
+            [
+                ("records", Some(32), Some(32)),
+                ("transitions", Some(32), Some(32)),
+                ("holdings", Some(32), Some(32))
+            ],
+            "{url}: person keys in full before"
+        );
         drop(store);
         let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
         assert_eq!(in_text(&store).await, old, "{url}: nothing rewritten");
+        assert_eq!(
+            widths(stored_person_keys(&store).await),
+            [
+                ("records", Some(32), Some(32)),
+                ("transitions", Some(16), Some(16)),
+                ("holdings", Some(16), Some(16))
+            ],
+            "{url}: a transition's and a holding's cut to 16 bytes by the upgrade"
+        );
         let mut after = rows_read_back(&store, &events).await;
         after.extend(records_listed(&store).await);
         assert_eq!(after, before, "{url}");
@@ -5113,11 +5137,14 @@ async fn a_database_from_before_migration_20_reads_back_identically() {
             "{url}: a transition id is kept as the 18 bytes of its 36 hex digits: {ids:?}"
         );
         let lengths = stored_person_keys(&store).await;
+        // Records keep the 32 bytes; transitions and holdings their first 16 since migration 28,
+        // which runs after this conversion.
         assert!(
-            lengths
-                .iter()
-                .all(|(_, l)| !l.is_empty() && l.iter().all(|n| *n == 32)),
-            "{url}: 32 bytes a key: {lengths:?}"
+            lengths.iter().all(|(table, l)| {
+                let width = if *table == "records" { 32 } else { 16 };
+                !l.is_empty() && l.iter().all(|n| *n == width)
+            }),
+            "{url}: 32 bytes a record's key, 16 a transition's and a holding's: {lengths:?}"
         );
 
         store.put_keys_back_as_before_migration_20().await.unwrap();

@@ -22,3 +22,10 @@ DROP INDEX IF EXISTS audit_by_kind;
 CREATE INDEX audit_by_kind ON audit_entries (kind, seq) WHERE kind <> 'transition';
 DROP INDEX IF EXISTS audit_by_actor;
 CREATE INDEX audit_by_actor ON audit_entries (actor, seq) WHERE actor <> 'automatic';
+-- A transition and a holding name their record by its case code and the person key's first 16
+-- bytes, as a record's events do (the record's row keeps all 32): 16 bytes a transition and a
+-- holding, and as many in `transitions_by_record`. Rows of before are cut here (run again, there
+-- is nothing left to cut); two persons of one case sharing those 128 bits of a keyed hash would
+-- fail the statement on the key of `holdings`, not merge.
+UPDATE transitions SET person = substr(person, 1, 16) WHERE length(person) = 32;
+UPDATE holdings SET person = substr(person, 1, 16) WHERE length(person) = 32;

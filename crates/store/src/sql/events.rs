@@ -16,7 +16,7 @@ use crate::keys;
 use crate::record_events::{self, KeptEvent};
 use crate::sql::SqlStore;
 use crate::sql::rows::{
-    Param, ROWS_PER_STATEMENT, list, list_from, param, person_bytes, person_hex, placeholders,
+    Param, ROWS_PER_STATEMENT, list, list_from, param, person_hex, person_ref, placeholders,
 };
 use crate::types::Backend;
 
@@ -393,6 +393,15 @@ impl SqlStore {
     ) -> Result<HashSet<(String, String, String)>, StoreError> {
         let mut sorted: Vec<&(String, String, String)> = asked.iter().collect();
         sorted.sort_unstable();
+        // Each asked holding by what the table keeps of it: agency, case, the person's first bytes.
+        type Kept = (String, String, Vec<u8>);
+        let by_prefix: HashMap<Kept, &(String, String, String)> = asked
+            .iter()
+            .map(|held| {
+                let (agency, case, person) = held;
+                ((agency.clone(), case.clone(), person_ref(person)), held)
+            })
+            .collect();
         let mut known = HashSet::new();
         for chunk in sorted.chunks(250) {
             let mut agencies: Vec<&str> = chunk.iter().map(|(a, _, _)| a.as_str()).collect();
@@ -416,10 +425,9 @@ impl SqlStore {
             }
             for (agency, case, person) in query.fetch_all(&mut *tx).await? {
                 // The query's rows are every holding of those agencies in those cases: only the
-                // ones asked about are kept.
-                let holding = (agency, case, person_hex(&person));
-                if asked.contains(&holding) {
-                    known.insert(holding);
+                // ones asked about are kept, found by the person's first bytes (migration 28).
+                if let Some(holding) = by_prefix.get(&(agency, case, person)) {
+                    known.insert((*holding).clone());
                 }
             }
         }
@@ -450,7 +458,7 @@ impl SqlStore {
             let found: Option<(String,)> = sqlx::query_as(&sql)
                 .bind(kind.as_str())
                 .bind(case.as_str())
-                .bind(person_bytes(person))
+                .bind(person_ref(person))
                 .fetch_optional(&mut *tx)
                 .await?;
             if found.is_some() {
@@ -476,7 +484,7 @@ impl SqlStore {
                 (
                     r.agency.as_str(),
                     r.case_code.as_str(),
-                    person_bytes(&r.person_key),
+                    person_ref(&r.person_key),
                 )
             })
             .collect();

@@ -28,7 +28,7 @@ use crate::sql::rows::{Param, decode, person_bytes, person_hex, seconds, time_te
 /// index holds them — the order they were written on SQLite (the table's key, transition then
 /// place), on PostgreSQL the heap's —
 /// not by id: ordering by id as well sorted every notice of that instant.
-pub(crate) const CLAIM_DUE_NOTICES: &str = "SELECT n.transition_seq, n.position, n.number, t.person, t.case_code, n.recipient, \
+pub(crate) const CLAIM_DUE_NOTICES: &str = "SELECT n.transition_seq, n.position, n.number, r.person, t.case_code, n.recipient, \
      a.endpoint, n.attempts, n.kind, t.transition_id, t.notice_facts, \
      CASE WHEN t.notice_facts IS NULL THEN t.reasons END, r.data_key FROM ( \
      SELECT * FROM (SELECT transition_seq, position, number, recipient, attempts, kind, next_attempt_at FROM notices \
@@ -40,7 +40,7 @@ pub(crate) const CLAIM_DUE_NOTICES: &str = "SELECT n.transition_seq, n.position,
        ORDER BY next_attempt_at LIMIT $2) retrying \
      ) n \
      JOIN transitions t ON t.seq = n.transition_seq \
-     JOIN records r ON r.person = t.person AND r.case_code = t.case_code \
+     JOIN records r ON r.case_code = t.case_code AND substr(r.person, 1, 16) = t.person \
      LEFT JOIN agencies a ON a.agency_code = n.recipient \
      ORDER BY n.next_attempt_at LIMIT $2";
 
@@ -96,11 +96,11 @@ impl NoticeStore for SqlStore {
             return Ok(None);
         };
         let row: Option<NoticeRow> = sqlx::query_as(
-            "SELECT n.position, n.number, t.person, t.case_code, n.kind, n.recipient, n.status, n.attempts, n.last_error, \
+            "SELECT n.position, n.number, r.person, t.case_code, n.kind, n.recipient, n.status, n.attempts, n.last_error, \
              n.created_at, n.delivered_at, n.acknowledged_at, t.transition_id, t.notice_facts, \
      CASE WHEN t.notice_facts IS NULL THEN t.reasons END, r.data_key FROM notices n \
              JOIN transitions t ON t.seq = n.transition_seq \
-             JOIN records r ON r.person = t.person AND r.case_code = t.case_code \
+             JOIN records r ON r.case_code = t.case_code AND substr(r.person, 1, 16) = t.person \
              WHERE n.transition_seq = $1 AND n.position = $2 AND ($3 IS NULL OR n.recipient = $3)",
         )
         .bind(seq)
@@ -113,10 +113,10 @@ impl NoticeStore for SqlStore {
 
     async fn person_notices(&self, person_key: &str) -> Result<Vec<NoticeView>, StoreError> {
         let rows: Vec<NoticeRow> = sqlx::query_as(
-            "SELECT n.position, n.number, t.person, t.case_code, n.kind, n.recipient, n.status, n.attempts, n.last_error, \
+            "SELECT n.position, n.number, r.person, t.case_code, n.kind, n.recipient, n.status, n.attempts, n.last_error, \
              n.created_at, n.delivered_at, n.acknowledged_at, t.transition_id, t.notice_facts, \
      CASE WHEN t.notice_facts IS NULL THEN t.reasons END, r.data_key FROM records r \
-             JOIN transitions t ON t.case_code = r.case_code AND t.person = r.person \
+             JOIN transitions t ON t.case_code = r.case_code AND t.person = substr(r.person, 1, 16) \
              JOIN notices n ON n.transition_seq = t.seq \
              WHERE r.person = $1 AND n.recipient = 'person' ORDER BY n.created_at, n.transition_seq, n.position",
         )
@@ -816,7 +816,7 @@ fn notice_list_statement(
         }
         out
     };
-    const COLUMNS: &str = "n.position, n.number, t.person, t.case_code, n.kind, n.recipient, n.status, n.attempts, \
+    const COLUMNS: &str = "n.position, n.number, r.person, t.case_code, n.kind, n.recipient, n.status, n.attempts, \
         n.last_error, n.created_at, n.delivered_at, n.acknowledged_at, t.transition_id, t.notice_facts, \
      CASE WHEN t.notice_facts IS NULL THEN t.reasons END, r.data_key";
     const NOTICE_COLUMNS: &str = "transition_seq, position, number, kind, recipient, status, attempts, last_error, \
@@ -836,7 +836,7 @@ fn notice_list_statement(
         format!(
             "SELECT {COLUMNS} FROM transitions t \
              JOIN notices n ON n.transition_seq = t.seq \
-             JOIN records r ON r.person = t.person AND r.case_code = t.case_code \
+             JOIN records r ON r.case_code = t.case_code AND substr(r.person, 1, 16) = t.person \
              WHERE {} ORDER BY n.created_at, n.transition_seq, n.position LIMIT {limit}",
             wheres.join(" AND ")
         )
@@ -870,7 +870,7 @@ fn notice_list_statement(
         format!(
             "SELECT {COLUMNS} FROM ({}) n \
              JOIN transitions t ON t.seq = n.transition_seq \
-             JOIN records r ON r.person = t.person AND r.case_code = t.case_code \
+             JOIN records r ON r.case_code = t.case_code AND substr(r.person, 1, 16) = t.person \
              ORDER BY n.created_at, n.transition_seq, n.position LIMIT {limit}",
             arms.join(" UNION ALL ")
         )

@@ -15,7 +15,9 @@ use crate::error::StoreError;
 use crate::keys;
 use crate::record_events;
 use crate::sql::notices::{optional_time, stored_number};
-use crate::sql::rows::{policy_columns, seconds, stored_time, time_text};
+use crate::sql::rows::{
+    TRANSITION_ACTOR, person_ref, policy_columns, seconds, stored_time, time_text,
+};
 
 /// Which records a page lists. Every filter is optional; they combine with AND.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -198,7 +200,7 @@ fn summary_columns() -> String {
 
 /// The agency holds the record `r`: it sent one of its events (table `holdings`, kept as events
 /// arrive).
-const HELD_BY: &str = "EXISTS (SELECT 1 FROM holdings h WHERE h.agency_code = $1 AND h.case_code = r.case_code AND h.person = r.person)";
+const HELD_BY: &str = "EXISTS (SELECT 1 FROM holdings h WHERE h.agency_code = $1 AND h.case_code = r.case_code AND h.person = substr(r.person, 1, 16))";
 
 impl SqlStore {
     /// The person a record is about, from its sealed facts (none if it has none).
@@ -394,12 +396,12 @@ impl SqlStore {
             Vec<u8>,
         );
         let rows: Vec<Row> = sqlx::query_as(&format!(
-            "SELECT t.from_state, t.to_state, t.state_date, t.state_trigger, t.rule, {}, t.actor, t.at, t.at_s, \
+            "SELECT t.from_state, t.to_state, t.state_date, t.state_trigger, t.rule, {}, {TRANSITION_ACTOR}, t.at, t.at_s, \
              t.reasons, t.transition_id FROM transitions t WHERE t.case_code = $1 AND t.person = $2 ORDER BY t.seq",
             policy_columns("t")
         ))
         .bind(record.case_code.as_str())
-        .bind(person_bytes(&record.person_key))
+        .bind(person_ref(&record.person_key))
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
@@ -466,7 +468,7 @@ impl SqlStore {
              WHERE t.case_code = $1 AND t.person = $2 ORDER BY n.created_at, n.transition_seq, n.position",
         )
         .bind(record.case_code.as_str())
-        .bind(person_bytes(&record.person_key))
+        .bind(person_ref(&record.person_key))
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()

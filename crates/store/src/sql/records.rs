@@ -20,8 +20,8 @@ use crate::error::StoreError;
 use crate::keys;
 use crate::records::RecordStore;
 use crate::sql::rows::{
-    Param, ROWS_PER_STATEMENT, decode, decode_opt, list, person_bytes, person_hex, placeholders,
-    policy_columns, seconds, stored_time, ts,
+    Param, ROWS_PER_STATEMENT, TRANSITION_ACTOR, decode, decode_opt, list, person_bytes,
+    person_hex, person_ref, placeholders, policy_columns, seconds, stored_time, ts,
 };
 use crate::sql::{SqlStore, Tx};
 use crate::types::{Backend, Counts, RecordView, StateRow, TransitionView};
@@ -45,9 +45,9 @@ pub(crate) const IN_EVIDENCE: &[u8] = b"";
 /// record's latest transition when the record's facts are kept there (an empty `r.facts`); NULL
 /// and NULL otherwise. Each is the last entry of `transitions_by_record` for the record.
 pub(crate) const EVIDENCE_COLUMNS: &str = "CASE WHEN length(r.facts) = 0 THEN (SELECT t.transition_id FROM transitions t \
-     WHERE t.case_code = r.case_code AND t.person = r.person ORDER BY t.seq DESC LIMIT 1) END, \
+     WHERE t.case_code = r.case_code AND t.person = substr(r.person, 1, 16) ORDER BY t.seq DESC LIMIT 1) END, \
      CASE WHEN length(r.facts) = 0 THEN (SELECT t.reasons FROM transitions t \
-     WHERE t.case_code = r.case_code AND t.person = r.person ORDER BY t.seq DESC LIMIT 1) END";
+     WHERE t.case_code = r.case_code AND t.person = substr(r.person, 1, 16) ORDER BY t.seq DESC LIMIT 1) END";
 
 impl StoredFacts {
     /// From a row's `facts` and its [`EVIDENCE_COLUMNS`].
@@ -388,9 +388,11 @@ impl SqlStore {
             for row in chunk {
                 let policy_ref = refs.get(&policy_of(&row, 8)).copied();
                 for (at, value) in row.into_iter().enumerate() {
-                    query = match at {
-                        8 | 9 => query.bind(""),
-                        _ => value.bind_as(query),
+                    query = match (at, value) {
+                        (8 | 9, _) => query.bind(""),
+                        // What the platform does by itself (`TRANSITION_ACTOR` reads it back).
+                        (10, Param::Text(Some(actor))) if actor == "automatic" => query.bind(""),
+                        (_, value) => value.bind_as(query),
                     };
                 }
                 query = query.bind("").bind(policy_ref);
@@ -463,11 +465,11 @@ impl SqlStore {
             Vec<u8>,
         );
         let rows: Vec<Row> = sqlx::query_as(&format!(
-            "SELECT t.case_code, t.from_state, t.to_state, t.state_date, t.state_trigger, t.rule, {}, t.actor, t.at, t.at_s, \
+            "SELECT t.case_code, t.from_state, t.to_state, t.state_date, t.state_trigger, t.rule, {}, {TRANSITION_ACTOR}, t.at, t.at_s, \
              t.reasons, t.transition_id FROM transitions t WHERE t.person = $1 AND t.case_code = $2 ORDER BY t.seq",
             policy_columns("t")
         ))
-        .bind(person_bytes(person_key))
+        .bind(person_ref(person_key))
         .bind(case_code)
         .fetch_all(&mut **tx)
         .await?;
@@ -910,7 +912,8 @@ impl SqlStore {
     }
 
     /// For tests of the upgrade: writes the policy and time of every record and transition back
-    /// as text, as the code before migration 28 wrote them, drops their numbers and seconds and
+    /// as text and the actor of an automatic transition, the person keys of transitions and
+    /// holdings in full, as the code before migration 28 wrote them, drops the numbers and seconds and
     /// `policy_refs`, and sets `schema_version` back to 27. Does nothing to a database without
     /// them (a helper for an older migration calls it first).
     #[doc(hidden)]
@@ -934,6 +937,13 @@ impl SqlStore {
                policy_version = (SELECT p.version FROM policy_refs p WHERE p.ref = transitions.policy_ref) \
                WHERE policy_ref IS NOT NULL AND policy = ''; \
              UPDATE transitions SET at = {} WHERE at_s IS NOT NULL AND at = ''; \
+             UPDATE transitions SET actor = 'automatic' WHERE actor = ''; \
+             UPDATE transitions SET person = (SELECT r.person FROM records r \
+               WHERE r.case_code = transitions.case_code AND substr(r.person, 1, 16) = transitions.person) \
+               WHERE length(person) = 16; \
+             UPDATE holdings SET person = (SELECT r.person FROM records r \
+               WHERE r.case_code = holdings.case_code AND substr(r.person, 1, 16) = holdings.person) \
+               WHERE length(person) = 16; \
              ALTER TABLE records DROP COLUMN policy_ref; ALTER TABLE records DROP COLUMN updated_s; \
              ALTER TABLE transitions DROP COLUMN policy_ref; ALTER TABLE transitions DROP COLUMN at_s; \
              DROP TABLE policy_refs; DELETE FROM schema_version WHERE version >= 28;",
@@ -953,8 +963,8 @@ impl SqlStore {
     pub async fn put_notice_facts_apart_as_before(&self) -> Result<u64, StoreError> {
         type Row = (i64, Vec<u8>, Vec<u8>, String, Vec<u8>, Vec<u8>);
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT t.seq, t.transition_id, t.person, t.case_code, t.reasons, r.data_key \
-             FROM transitions t JOIN records r ON r.person = t.person AND r.case_code = t.case_code \
+            "SELECT t.seq, t.transition_id, r.person, t.case_code, t.reasons, r.data_key \
+             FROM transitions t JOIN records r ON r.case_code = t.case_code AND substr(r.person, 1, 16) = t.person \
              WHERE t.notice_facts IS NULL ORDER BY t.seq",
         )
         .fetch_all(&self.pool)

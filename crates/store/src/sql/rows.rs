@@ -28,6 +28,19 @@ pub(crate) fn time_text(column: &str, seconds: i64) -> Result<String, StoreError
         .map_err(|_| StoreError::Corrupt(format!("{column} {seconds}")))
 }
 
+/// What `transitions.person` and `holdings.person` keep of a person key since migration 28: its
+/// first 16 bytes, as `record_events` and `events` do — with the case code they name the record
+/// (two persons of one case sharing 128 bits of a keyed hash is as unlikely as two events sharing
+/// an id); the record's row keeps all 32. Empty for a string that is not a key (it finds nothing).
+pub(crate) fn person_ref(person_key: &str) -> Vec<u8> {
+    crate::sql::events::person_column(person_key).unwrap_or_default()
+}
+
+/// A transition's actor (`t`): its text, or `automatic` for the empty text a transition the
+/// platform took by itself keeps since migration 28 (nine bytes a transition).
+pub(crate) const TRANSITION_ACTOR: &str =
+    "CASE WHEN t.actor = '' THEN 'automatic' ELSE t.actor END";
+
 /// A record's (`alias` `r`) or a transition's (`t`) policy name and version, two columns: the text
 /// a row written before migration 28 keeps (or an older build writes since), otherwise the
 /// version its `policy_ref` names in `policy_refs`, read by that table's key.
