@@ -3635,6 +3635,56 @@ async fn a_database_from_before_migration_28_reads_back_identically() {
                     && r.policy_version.as_deref() == Some("9")),
             "{url}: {rows:?}"
         );
+        let page = store
+            .record_page(&fengcun_store::RecordFilter {
+                policy_version: Some("9".into()),
+                limit: 10,
+                ..fengcun_store::RecordFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            page.records.len(),
+            1,
+            "{url}: listed by the version it names: {page:?}"
+        );
+        assert_eq!(
+            (
+                page.records[0].policy.as_deref(),
+                page.records[0].updated_at.as_str()
+            ),
+            (Some("cn-minor-opt2"), "2024-06-03T00:00:00Z"),
+            "{url}: its text, not its number and seconds"
+        );
+
+        // A build from before the migration, still running, writes the person's 32 bytes: refused.
+        for (table, insert) in [
+            (
+                "transitions",
+                "INSERT INTO transitions (transition_id, person, case_code, to_state, policy, policy_version, \
+                 actor, at, reasons) VALUES ($1, $2, '110105-2024-000700', 'sealed', 'p', '1', 'automatic', \
+                 '2024-06-03T00:00:00Z', $3)",
+            ),
+            (
+                "holdings",
+                "INSERT INTO holdings (agency_code, case_code, person) VALUES ('110105-fy', '110105-2024-000799', $1)",
+            ),
+        ] {
+            let query = if table == "transitions" {
+                sqlx::query(insert)
+                    .bind(vec![1u8; 18])
+                    .bind(vec![7u8; 32])
+                    .bind(vec![2u8; 40])
+            } else {
+                sqlx::query(insert).bind(vec![7u8; 32])
+            };
+            let refused = query.execute(store.pool()).await.unwrap_err().to_string();
+            assert!(
+                refused.contains("older than the database")
+                    || refused.contains("person_of_16_bytes"),
+                "{url} {table}: {refused}"
+            );
+        }
     }
 }
 
@@ -8212,5 +8262,48 @@ async fn a_database_from_before_kept_counts_gets_them_from_its_tables() {
         .await
         .unwrap();
         assert!(index.is_empty(), "{url}: records_by_state kept");
+    }
+}
+
+/// A transition an operator's policy change made reads back with the operator as its actor: only
+/// the platform's own (`automatic`) is kept as the empty text (migration 28).
+#[tokio::test]
+async fn an_operators_transition_keeps_its_actor() {
+    for store in stores("operator_actor").await {
+        let c = ctx("cn-minor-opt3", "2024-06-01T00:00:00Z");
+        let case = "110105-2024-001801";
+        let identity = id_number(1);
+        store
+            .ingest(
+                &conviction(
+                    case,
+                    &identity,
+                    "盗窃罪",
+                    sentence("fixed_term", Some(10)),
+                    "2024-01-02",
+                    "2024-03-01",
+                    "2024-03-12",
+                ),
+                &c,
+            )
+            .await
+            .unwrap();
+        let opt1 = presets::get("cn-minor-opt1").unwrap();
+        let by_operator = Context {
+            actor: fengcun_lifecycle::Actor::Operator("ops-li".into()),
+            ..c.clone()
+        };
+        store.change_policy(opt1, &by_operator, true).await.unwrap();
+        let transitions = store
+            .transitions(case, &format!("id:{identity}"))
+            .await
+            .unwrap();
+        let actors: Vec<&str> = transitions.iter().map(|t| t.actor.as_str()).collect();
+        assert_eq!(
+            actors,
+            ["automatic", "ops-li"],
+            "{:?}: the import's, then the operator's",
+            store.backend()
+        );
     }
 }

@@ -5,7 +5,10 @@
 -- text and are read as they are. A row written since keeps the text columns empty (NULL where
 -- they may be) and is read through the number and the seconds; a row whose text is not empty is
 -- read by its text, whatever its number says (an older build updating a record writes the text).
--- A sequence never gives a number twice, even after a rollback.
+-- A writer reads or takes the number inside its own transaction and keeps it nowhere else
+-- (`SqlStore::policy_refs`): rows naming a number a rolled-back transaction took are rolled back
+-- with it, so a number always names the policy version it was given for. (SQLite may give such a
+-- number again, AUTOINCREMENT's counter being rolled back too; a PostgreSQL sequence does not.)
 -- Run again, it tolerates its own result.
 CREATE TABLE IF NOT EXISTS policy_refs (
     ref             BIGSERIAL PRIMARY KEY,
@@ -29,3 +32,10 @@ CREATE INDEX audit_by_actor ON audit_entries (actor, seq) WHERE actor <> 'automa
 -- fail the statement on the key of `holdings`, not merge.
 UPDATE transitions SET person = substr(person, 1, 16) WHERE length(person) = 32;
 UPDATE holdings SET person = substr(person, 1, 16) WHERE length(person) = 32;
+-- A build from before this migration that is still running would go on writing the 32 bytes, which
+-- the readers since do not find (a transition's notices never delivered, a holding counted twice):
+-- refused, loudly (a check is cheaper than a trigger on every row).
+ALTER TABLE transitions DROP CONSTRAINT IF EXISTS transitions_person_of_16_bytes;
+ALTER TABLE transitions ADD CONSTRAINT transitions_person_of_16_bytes CHECK (length(person) = 16);
+ALTER TABLE holdings DROP CONSTRAINT IF EXISTS holdings_person_of_16_bytes;
+ALTER TABLE holdings ADD CONSTRAINT holdings_person_of_16_bytes CHECK (length(person) = 16);

@@ -5,8 +5,10 @@
 -- text and are read as they are. A row written since keeps the text columns empty (NULL where
 -- they may be) and is read through the number and the seconds; a row whose text is not empty is
 -- read by its text, whatever its number says (an older build updating a record writes the text).
--- AUTOINCREMENT: a number is never given again, even after the transaction that took it was
--- rolled back, so a number read once always names the same policy version.
+-- A writer reads or takes the number inside its own transaction and keeps it nowhere else
+-- (`SqlStore::policy_refs`): rows naming a number a rolled-back transaction took are rolled back
+-- with it, so a number always names the policy version it was given for. (SQLite may give such a
+-- number again, AUTOINCREMENT's counter being rolled back too; a PostgreSQL sequence does not.)
 -- Run again, it tolerates its own result.
 CREATE TABLE IF NOT EXISTS policy_refs (
     ref             INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -30,3 +32,16 @@ CREATE INDEX audit_by_actor ON audit_entries (actor, seq) WHERE actor <> 'automa
 -- fail the statement on the key of `holdings`, not merge.
 UPDATE transitions SET person = substr(person, 1, 16) WHERE length(person) = 32;
 UPDATE holdings SET person = substr(person, 1, 16) WHERE length(person) = 32;
+-- A build from before this migration that is still running would go on writing the 32 bytes, which
+-- the readers since do not find (a transition's notices never delivered, a holding counted twice):
+-- refused, loudly.
+CREATE TRIGGER IF NOT EXISTS transitions_person_of_16_bytes BEFORE INSERT ON transitions
+    WHEN length(NEW.person) <> 16
+    BEGIN
+        SELECT RAISE(ABORT, 'a transition names its person by the first 16 bytes of the key since migration 28: this build is older than the database');
+    END;
+CREATE TRIGGER IF NOT EXISTS holdings_person_of_16_bytes BEFORE INSERT ON holdings
+    WHEN length(NEW.person) <> 16
+    BEGIN
+        SELECT RAISE(ABORT, 'a holding names its person by the first 16 bytes of the key since migration 28: this build is older than the database');
+    END;

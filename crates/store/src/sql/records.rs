@@ -922,6 +922,17 @@ impl SqlStore {
         if !crate::schema::has_column(&mut tx, self.backend, "records", "updated_s").await? {
             return Ok(());
         }
+        let unguard = match self.backend {
+            Backend::Sqlite => {
+                "DROP TRIGGER IF EXISTS transitions_person_of_16_bytes; \
+                 DROP TRIGGER IF EXISTS holdings_person_of_16_bytes;"
+            }
+            Backend::Postgres => {
+                "ALTER TABLE transitions DROP CONSTRAINT IF EXISTS transitions_person_of_16_bytes; \
+                 ALTER TABLE holdings DROP CONSTRAINT IF EXISTS holdings_person_of_16_bytes;"
+            }
+        };
+        sqlx::raw_sql(unguard).execute(&mut *tx).await?;
         let time = |column: &str| match self.backend {
             Backend::Sqlite => format!("strftime('%Y-%m-%dT%H:%M:%SZ', {column}, 'unixepoch')"),
             Backend::Postgres => format!(
