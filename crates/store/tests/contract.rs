@@ -3494,6 +3494,25 @@ async fn records_listed(store: &SqlStore) -> Vec<String> {
     out
 }
 
+/// The first `n` events of each case in `events`, in their order: what a store had before an
+/// upgrade, the rest arriving after it (records with events on both sides).
+fn first_events_of_each_case(events: &[ValidEvent], n: usize) -> Vec<ValidEvent> {
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let early: Vec<ValidEvent> = events
+        .iter()
+        .filter(|e| {
+            let count = seen
+                .entry(e.case_code.as_ref().unwrap().to_string())
+                .or_default();
+            *count += 1;
+            *count <= n
+        })
+        .cloned()
+        .collect();
+    assert!(early.len() < events.len() && !early.is_empty());
+    early
+}
+
 /// A store from before migration 28 — every record's and transition's policy and time in text —
 /// reads back exactly as before once upgraded (records, lists and their policy filter, states,
 /// transitions with their explanations, timelines, notices, stats, audit), without rewriting a
@@ -3502,18 +3521,8 @@ async fn records_listed(store: &SqlStore) -> Vec<String> {
 #[tokio::test]
 async fn a_database_from_before_migration_28_reads_back_identically() {
     let events = mixed_stream();
-    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    let early: Vec<ValidEvent> = events
-        .iter()
-        .filter(|e| {
-            let n = seen
-                .entry(e.case_code.as_ref().unwrap().to_string())
-                .or_default();
-            *n += 1;
-            *n <= 2
-        })
-        .cloned()
-        .collect();
+    // Each case's first two events before the upgrade, the rest after: records with both.
+    let early = first_events_of_each_case(&events, 2);
     let c1 = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
     let c2 = ctx("cn-minor-opt1", "2024-06-02T08:30:00Z");
     let in_text = |store: &SqlStore| {
@@ -3798,19 +3807,7 @@ async fn notice_facts_sealed_apart_read_back_identically() {
 async fn a_database_from_before_migration_27_reads_back_identically() {
     let events = mixed_stream();
     // Each case's first two events before the upgrade, the rest after: records with both.
-    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    let early: Vec<ValidEvent> = events
-        .iter()
-        .filter(|e| {
-            let n = seen
-                .entry(e.case_code.as_ref().unwrap().to_string())
-                .or_default();
-            *n += 1;
-            *n <= 2
-        })
-        .cloned()
-        .collect();
-    assert!(early.len() < events.len() && !early.is_empty());
+    let early = first_events_of_each_case(&events, 2);
     let c1 = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
     let c2 = ctx("cn-minor-opt1", "2024-06-02T08:30:00Z");
     for (url, reference) in fresh_urls("record_events_migration")
