@@ -60,7 +60,11 @@ const READ_CACHE_KIB: i64 = 64 * 1024;
 /// Page cache of the one connection that writes: it walks every index a batch touches, several of
 /// them keyed by pseudonymous (random) person keys, and a larger cache keeps their upper levels and
 /// recent leaves in memory as the store grows past what 64 MB holds.
-const WRITE_CACHE_KIB: i64 = 256 * 1024;
+pub(crate) const WRITE_CACHE_KIB: i64 = 256 * 1024;
+
+/// The log pages after which the committing connection copies the log back into the database
+/// (`wal_autocheckpoint`; docs/storage.md, "SQLite settings and durability").
+pub(crate) const CHECKPOINT_PAGES: i64 = 16_384;
 
 /// Every connection's settings; on SQLite, with a page cache of `cache_kib`.
 fn pool_options(sqlite: bool, cache_kib: i64) -> AnyPoolOptions {
@@ -79,7 +83,7 @@ fn pool_options(sqlite: bool, cache_kib: i64) -> AnyPoolOptions {
                     format!(
                         "PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
                          PRAGMA cache_size = -{cache_kib}; PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY; \
-                         PRAGMA wal_autocheckpoint = 16384;"
+                         PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES};"
                     )
                     .as_str(),
                 )

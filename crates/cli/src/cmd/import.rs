@@ -30,6 +30,12 @@ pub struct Args {
     /// Events per transaction.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     batch: u32,
+    /// On SQLite, the page cache of the connection that writes, in MiB: the indexes keyed by
+    /// pseudonymous person keys grow to gigabytes at tens of millions of records, and every page
+    /// found in the cache is one not read from the file again. Memory is taken only as pages are
+    /// read; give up to a quarter of the machine's memory to a national import.
+    #[arg(long, value_name = "MIB", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(2..=1_048_576))]
+    cache_mib: u32,
     /// When the database stops answering (stopped, restarting, unreachable), wait this long for
     /// it to answer again and go on from the last batch it committed; 0 to fail at once.
     #[arg(long, value_name = "SECONDS", default_value_t = 600)]
@@ -182,6 +188,7 @@ async fn pass(
     let start = tally.committed;
     let mut number = 0;
     let mut pipeline = store.pipeline(ctx.clone(), args.dry_run).await?;
+    pipeline.set_cache(args.cache_mib).await?;
     let mut chunk: Vec<(usize, ValidEvent)> = Vec::with_capacity(args.batch as usize);
     let mut line = Vec::new();
     loop {
