@@ -379,6 +379,53 @@ fn import_holds_events_to_the_configured_agency_kinds() {
     );
 }
 
+/// The import's page cache (`--cache-mib`) is the operator's to set: a size it can take stores as
+/// any other; a size it cannot is refused by name before a database is made.
+#[test]
+fn import_takes_a_page_cache_size_and_refuses_one_it_cannot_use() {
+    let dir = scratch("cache-mib");
+    let line = serde_json::json!({"idempotency_key": "ga-1", "kind": "filed", "date": "2024-01-02",
+        "case_code": "110105-2024-000778", "agency": {"kind": "public_security", "code": "110105-ga"},
+        "person": {"id_number": "110105199003070025", "name": "张三"}, "charges": [{"name": "危险驾驶罪"}]});
+    std::fs::write(dir.join("events.ndjson"), format!("{line}\n")).unwrap();
+    let key = "44".repeat(32);
+    let refused = import_with_key(
+        &dir,
+        &key,
+        &[
+            "events.ndjson",
+            "--database",
+            "sqlite://refused.sqlite",
+            "--cache-mib",
+            "0",
+        ],
+    );
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{said}");
+    assert!(said.contains("--cache-mib"), "{said}");
+    assert!(
+        !dir.join("refused.sqlite").exists(),
+        "no database for a refused command"
+    );
+    let stored = import_with_key(
+        &dir,
+        &key,
+        &[
+            "events.ndjson",
+            "--database",
+            "sqlite://cache.sqlite",
+            "--cache-mib",
+            "64",
+        ],
+    );
+    let said = String::from_utf8_lossy(&stored.stderr);
+    assert_eq!(stored.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("1 lines: 1 stored, 0 duplicates, 0 errors"),
+        "{said}"
+    );
+}
+
 /// A new, empty directory for one test's files.
 fn scratch(test: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("fengcun-cli-{test}-{}", std::process::id()));

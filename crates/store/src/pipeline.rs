@@ -408,15 +408,13 @@ async fn data_version(conn: &mut AnyConnection) -> Result<i64, StoreError> {
 }
 
 async fn set_checkpoint_pages(conn: &mut AnyConnection, pages: i64) -> Result<(), StoreError> {
-    sqlx::raw_sql(&format!("PRAGMA wal_autocheckpoint = {pages}"))
-        .execute(&mut *conn)
-        .await?;
+    let sql = format!("PRAGMA wal_autocheckpoint = {pages}");
+    sqlx::Executor::execute(&mut *conn, sqlx::raw_sql(&sql)).await?;
     Ok(())
 }
 
 async fn set_cache_kib(conn: &mut AnyConnection, kib: i64) -> Result<(), StoreError> {
-    sqlx::raw_sql(&format!("PRAGMA cache_size = -{kib}"))
-        .execute(&mut *conn)
-        .await?;
+    let sql = format!("PRAGMA cache_size = -{kib}");
+    sqlx::Executor::execute(&mut *conn, sqlx::raw_sql(&sql)).await?;
     Ok(())
 }

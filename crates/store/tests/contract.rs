@@ -3228,6 +3228,61 @@ async fn the_pipeline_stores_what_batch_by_batch_ingestion_stores() {
     }
 }
 
+/// An import's connection checkpoints every 1 GiB of log and keeps the page cache it is given
+/// while the pipeline writes; once it finishes, the one write connection of the process goes back
+/// to the settings of every other write (64 MB of log, 256 MB of cache), so that writes after an
+/// import are not left with a log a power cut could take a gigabyte of.
+#[tokio::test]
+async fn a_pipeline_gives_the_write_connection_back_with_its_usual_settings() {
+    for store in stores("pipeline_settings").await {
+        if store.backend() != fengcun_store::Backend::Sqlite {
+            continue;
+        }
+        let c = ctx("cn-minor-opt1", "2025-01-01T00:00:00Z");
+        let settings = |store: SqlStore| async move {
+            let mut conn = store.write_pool().acquire().await.unwrap();
+            let (pages,): (i64,) = sqlx::query_as("PRAGMA wal_autocheckpoint")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            let (cache,): (i64,) = sqlx::query_as("PRAGMA cache_size")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            (pages, cache)
+        };
+        assert_eq!(settings(store.clone()).await, (16_384, -262_144));
+        let mut pipeline = store.pipeline(c.clone(), false).await.unwrap();
+        pipeline.set_cache(512).await.unwrap();
+        let events = conviction(
+            "110105-2024-000901",
+            ZHANG,
+            "盗窃罪",
+            sentence("fixed_term", Some(10)),
+            "2024-01-02",
+            "2024-03-01",
+            "2024-03-12",
+        );
+        let labelled: Vec<_> = events.iter().cloned().enumerate().collect();
+        pipeline.push(labelled).await.unwrap();
+        let report = pipeline
+            .finish()
+            .await
+            .unwrap()
+            .expect("the batch's report");
+        assert_eq!(report.lines.len(), events.len());
+        assert!(
+            report
+                .lines
+                .iter()
+                .all(|(_, outcome)| matches!(outcome, Ok(LineOutcome::Stored)))
+        );
+        // The pipeline holds the one write connection until it is dropped.
+        drop(pipeline);
+        assert_eq!(settings(store.clone()).await, (16_384, -262_144));
+    }
+}
+
 #[tokio::test]
 async fn the_pipeline_decides_again_when_another_connection_wrote() {
     let keys = Keys::new(MasterKey::generate());
