@@ -91,6 +91,10 @@ impl Persons {
 #[derive(Debug, Default)]
 pub(crate) struct Writes {
     pub(crate) records: Vec<RecordRow>,
+    /// Where each record's row is in `records`: a record decided again later in the batch (another
+    /// record of its person changed) replaces its row there, found without a scan of the batch's
+    /// thousands of rows for each record decided.
+    record_at: HashMap<(String, String), usize>,
     transitions: Vec<[Param; 14]>,
     /// Each notice's transition id, and its values but the transition's sequence number (known
     /// once the transition is inserted).
@@ -120,6 +124,18 @@ impl Writes {
             *self.tallies.entry(records_in(before)).or_default() -= 1;
         }
         *self.tallies.entry(records_in(now)).or_default() += 1;
+    }
+
+    /// A record's row to write, over the row decided for it earlier in the batch if any.
+    fn put_record(&mut self, row: RecordRow) {
+        let key = (row.person_key.clone(), row.case_code.clone());
+        match self.record_at.entry(key) {
+            std::collections::hash_map::Entry::Occupied(at) => self.records[*at.get()] = row,
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(self.records.len());
+                self.records.push(row);
+            }
+        }
     }
 
     /// Events stored by the batch these rows belong to.
@@ -269,10 +285,7 @@ impl SqlStore {
                 evidence: None,
             };
             cached.record = Some(record.derived.record.clone());
-            writes
-                .records
-                .retain(|r| !(r.person_key == person_key && r.case_code == case_code));
-            writes.records.push(row);
+            writes.put_record(row);
             facts.push(plain);
         }
         for transition in &decided.transitions {
@@ -503,20 +516,43 @@ impl SqlStore {
         tx: &mut AnyConnection,
         numbered: &[(String, String)],
     ) -> Result<(), StoreError> {
+        let ids = self.transition_ids_of_cases(tx, numbered).await?;
         for (case_code, transition_id) in numbered {
-            let ids: Vec<(Vec<u8>,)> =
-                sqlx::query_as("SELECT transition_id FROM transitions WHERE case_code = $1")
-                    .bind(case_code.as_str())
-                    .fetch_all(&mut *tx)
-                    .await?;
-            let ids: Vec<String> = ids.iter().map(|(id,)| person_hex(id)).collect();
-            if number_digits_repeated(transition_id, &ids) {
+            let case_ids = ids.get(case_code).map(Vec::as_slice).unwrap_or_default();
+            if number_digits_repeated(transition_id, case_ids) {
                 return Err(StoreError::NoticeNumberTaken {
                     case_code: case_code.clone(),
                 });
             }
         }
         Ok(())
+    }
+
+    /// The transition ids of each of these cases, five hundred cases a statement: a batch of an
+    /// import numbers thousands of transitions, and a statement each cost more than the reads.
+    async fn transition_ids_of_cases(
+        &self,
+        tx: &mut AnyConnection,
+        numbered: &[(String, String)],
+    ) -> Result<HashMap<String, Vec<String>>, StoreError> {
+        let mut cases: Vec<&str> = numbered.iter().map(|(case, _)| case.as_str()).collect();
+        cases.sort_unstable();
+        cases.dedup();
+        let mut ids: HashMap<String, Vec<String>> = HashMap::new();
+        for chunk in cases.chunks(500) {
+            let sql = format!(
+                "SELECT case_code, transition_id FROM transitions WHERE case_code IN ({})",
+                crate::sql::rows::list(self.positional(), chunk.len())
+            );
+            let mut query = sqlx::query_as::<_, (String, Vec<u8>)>(&sql);
+            for case in chunk {
+                query = query.bind(*case);
+            }
+            for (case, id) in query.fetch_all(&mut *tx).await? {
+                ids.entry(case).or_default().push(person_hex(&id));
+            }
+        }
+        Ok(ids)
     }
 }
 
