@@ -52,6 +52,8 @@ pub struct Pipeline {
     conn: Option<PoolConnection<Any>>,
     in_flight: Option<InFlight>,
     tally: Tally,
+    /// A page cache asked for while a batch held the connection, set before the next one.
+    cache_kib: Option<i64>,
 }
 
 /// How the batches written so far were decided, and where the caller's time went.
@@ -109,7 +111,8 @@ const BULK_CACHE_KIB: i64 = crate::sql::WRITE_CACHE_KIB;
 impl SqlStore {
     /// A pipeline for storing many batches in order (`fengcun import`); with `dry_run`, every batch
     /// is checked against the store as it is and rolled back. On SQLite its connection checkpoints
-    /// less often while it writes (`BULK_CHECKPOINT_PAGES`), until `finish`.
+    /// less often while it writes (`BULK_CHECKPOINT_PAGES`), until `finish`; a pipeline dropped
+    /// without it (a failed batch) leaves its connection so, which on SQLite ends `fengcun import`.
     pub async fn pipeline(&self, ctx: Context, dry_run: bool) -> Result<Pipeline, StoreError> {
         let mut conn = self.write_pool().acquire().await?;
         if self.backend == Backend::Sqlite {
@@ -122,6 +125,7 @@ impl SqlStore {
             conn: Some(conn),
             in_flight: None,
             tally: Tally::default(),
+            cache_kib: None,
         })
     }
 }
@@ -162,10 +166,13 @@ impl Pipeline {
                 (None, _) => {}
             }
         }
-        let conn = match self.conn.take() {
+        let mut conn = match self.conn.take() {
             Some(conn) => conn,
             None => self.store.write_pool().acquire().await?,
         };
+        if let Some(kib) = self.cache_kib.take() {
+            set_cache_kib(&mut conn, kib).await?;
+        }
         let (plan, effects, version) = match ahead {
             Some(Ahead {
                 plan,
@@ -191,15 +198,15 @@ impl Pipeline {
     /// writer's 256 MB otherwise): a store of tens of millions of records has indexes keyed by
     /// random person keys of gigabytes, and every page a batch finds in the cache is one not read
     /// again from the file. An upper bound: the cache grows only as pages are read.
+    /// Set while a batch is in flight (its connection is the batch's), it applies from the next.
     pub async fn set_cache(&mut self, mib: u32) -> Result<(), StoreError> {
         if self.store.backend != Backend::Sqlite {
             return Ok(());
         }
-        if let Some(flight) = self.in_flight.take() {
-            self.land(flight).await?;
-        }
-        if let Some(conn) = self.conn.as_mut() {
-            set_cache_kib(conn, i64::from(mib) * 1024).await?;
+        let kib = i64::from(mib) * 1024;
+        match self.conn.as_mut() {
+            Some(conn) => set_cache_kib(conn, kib).await?,
+            None => self.cache_kib = Some(kib),
         }
         Ok(())
     }

@@ -3253,7 +3253,6 @@ async fn a_pipeline_gives_the_write_connection_back_with_its_usual_settings() {
         };
         assert_eq!(settings(store.clone()).await, (16_384, -262_144));
         let mut pipeline = store.pipeline(c.clone(), false).await.unwrap();
-        pipeline.set_cache(512).await.unwrap();
         let events = conviction(
             "110105-2024-000901",
             ZHANG,
@@ -3264,16 +3263,40 @@ async fn a_pipeline_gives_the_write_connection_back_with_its_usual_settings() {
             "2024-03-12",
         );
         let labelled: Vec<_> = events.iter().cloned().enumerate().collect();
-        pipeline.push(labelled).await.unwrap();
-        let report = pipeline
-            .finish()
-            .await
-            .unwrap()
-            .expect("the batch's report");
-        assert_eq!(report.lines.len(), events.len());
+        let (first, second) = labelled.split_at(1);
+        let mut lines = Vec::new();
+        pipeline.set_cache(512).await.unwrap();
+        lines.extend(
+            pipeline
+                .push(first.to_vec())
+                .await
+                .unwrap()
+                .into_iter()
+                .flat_map(|r| r.lines),
+        );
+        // Asked for while the first batch holds the connection: it applies from the next, and
+        // the first batch's report still comes back.
+        pipeline.set_cache(768).await.unwrap();
+        lines.extend(
+            pipeline
+                .push(second.to_vec())
+                .await
+                .unwrap()
+                .into_iter()
+                .flat_map(|r| r.lines),
+        );
+        lines.extend(
+            pipeline
+                .finish()
+                .await
+                .unwrap()
+                .into_iter()
+                .flat_map(|r| r.lines),
+        );
+        let numbers: Vec<usize> = lines.iter().map(|(line, _)| *line).collect();
+        assert_eq!(numbers, (0..events.len()).collect::<Vec<_>>());
         assert!(
-            report
-                .lines
+            lines
                 .iter()
                 .all(|(_, outcome)| matches!(outcome, Ok(LineOutcome::Stored)))
         );
