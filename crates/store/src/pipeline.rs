@@ -97,22 +97,19 @@ struct Ahead {
 /// While a pipeline writes to SQLite, the log is copied back into the database once it holds this
 /// many pages (1 GiB) rather than the 16,384 (64 MB) of every other write. An import's batch of
 /// 10,000 events dirties some 6,000 pages scattered over the indexes keyed by pseudonymous person
-/// keys, so at 64 MB nearly every batch ended in a checkpoint — its pages copied back and two
-/// fsyncs — and a page hot in every batch (an index's upper levels, a table's last page) was copied
-/// back each time. A million records: 378 s → 321 s (docs/benchmarks.md, "The national import").
-/// The price, for the import only: after a power cut (not a killed process), up to this much of
-/// the log — some forty batches — may be lost, and a re-run of the import stores them again.
+/// keys (about 25 MB of log), so at 64 MB a checkpoint came every two or three batches — two
+/// fsyncs, and the pages every batch touches (an index's upper levels, a table's last page) copied
+/// back each time. A million records: 378–419 s → 321 s (docs/benchmarks.md, "The national
+/// import"). The price, for the import only: after a power cut (not a killed process), up to this
+/// much of the log — some forty batches — may be lost until `finish` copies it back, and a re-run
+/// of the import stores them again.
 const BULK_CHECKPOINT_PAGES: i64 = 262_144;
-
-/// The page cache of the pipeline's connection unless the caller sets it (`Pipeline::set_cache`):
-/// the writer's usual 256 MB.
-const BULK_CACHE_KIB: i64 = crate::sql::WRITE_CACHE_KIB;
 
 impl SqlStore {
     /// A pipeline for storing many batches in order (`fengcun import`); with `dry_run`, every batch
     /// is checked against the store as it is and rolled back. On SQLite its connection checkpoints
-    /// less often while it writes (`BULK_CHECKPOINT_PAGES`), until `finish`; a pipeline dropped
-    /// without it (a failed batch) leaves its connection so, which on SQLite ends `fengcun import`.
+    /// less often while it writes (`BULK_CHECKPOINT_PAGES`), until the pipeline lets the
+    /// connection go — finished, failed or dropped — and the pool puts the usual setting back.
     pub async fn pipeline(&self, ctx: Context, dry_run: bool) -> Result<Pipeline, StoreError> {
         let mut conn = self.write_pool().acquire().await?;
         if self.backend == Backend::Sqlite {
@@ -194,11 +191,12 @@ impl Pipeline {
         Ok(finished)
     }
 
-    /// On SQLite, the page cache of the pipeline's connection, in MiB, until `finish` (the
-    /// writer's 256 MB otherwise): a store of tens of millions of records has indexes keyed by
-    /// random person keys of gigabytes, and every page a batch finds in the cache is one not read
-    /// again from the file. An upper bound: the cache grows only as pages are read.
-    /// Set while a batch is in flight (its connection is the batch's), it applies from the next.
+    /// On SQLite, the page cache of the pipeline's connection, in MiB, while it holds the
+    /// connection (the writer's 256 MB otherwise): a store of tens of millions of records has
+    /// indexes keyed by random person keys of gigabytes, and every page a batch finds in the
+    /// cache is one not read again from the file. An upper bound: the cache grows only as pages
+    /// are read. Set while a batch is in flight (its connection is the batch's), it applies from
+    /// the next.
     pub async fn set_cache(&mut self, mib: u32) -> Result<(), StoreError> {
         if self.store.backend != Backend::Sqlite {
             return Ok(());
@@ -211,14 +209,19 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Waits for the batch in flight; its report. The connection goes back to the settings of
-    /// every other write.
+    /// Waits for the batch in flight; its report. On SQLite the log is then copied back into the
+    /// database (a passive checkpoint, which waits for no reader), so that the batches it held —
+    /// up to 1 GiB of them, committed and reported stored — are synced now rather than at the
+    /// next write's checkpoint. The connection takes back the usual settings when the pipeline
+    /// lets it go (the write pool's `after_release`).
     pub async fn finish(&mut self) -> Result<Option<BatchReport>, StoreError> {
         let report = self.wait().await?;
-        if self.store.backend == Backend::Sqlite {
+        if self.store.backend == Backend::Sqlite && !self.dry_run {
             if let Some(conn) = self.conn.as_mut() {
-                set_checkpoint_pages(conn, crate::sql::CHECKPOINT_PAGES).await?;
-                set_cache_kib(conn, BULK_CACHE_KIB).await?;
+                if let Err(error) = checkpoint(conn).await {
+                    // The batches are committed; a later checkpoint copies them.
+                    tracing::warn!(%error, "the checkpoint after an import failed");
+                }
             }
         }
         Ok(report)
@@ -420,8 +423,51 @@ async fn set_checkpoint_pages(conn: &mut AnyConnection, pages: i64) -> Result<()
     Ok(())
 }
 
+async fn checkpoint(conn: &mut AnyConnection) -> Result<(), StoreError> {
+    sqlx::Executor::execute(&mut *conn, sqlx::raw_sql("PRAGMA wal_checkpoint(PASSIVE)")).await?;
+    Ok(())
+}
+
 async fn set_cache_kib(conn: &mut AnyConnection, kib: i64) -> Result<(), StoreError> {
     let sql = format!("PRAGMA cache_size = -{kib}");
     sqlx::Executor::execute(&mut *conn, sqlx::raw_sql(&sql)).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::Keys;
+    use crate::sql::SqlStore;
+    use crate::testing::fresh_urls;
+    use crate::types::{Backend, Context};
+
+    async fn setting(conn: &mut sqlx::AnyConnection, pragma: &str) -> i64 {
+        let (value,): (i64,) = sqlx::query_as(&format!("PRAGMA {pragma}"))
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        value
+    }
+
+    /// While a pipeline holds SQLite's write connection, the connection checkpoints every 1 GiB of
+    /// log and keeps the page cache the import asked for (the contract test sees both go back).
+    #[tokio::test]
+    async fn a_pipelines_connection_checkpoints_seldom_and_keeps_the_cache_asked_for() {
+        for url in fresh_urls("pipeline_bulk").await {
+            let keys = Keys::new(fengcun_crypto::MasterKey::generate());
+            let store = SqlStore::connect(&url, keys, true).await.unwrap();
+            if store.backend != Backend::Sqlite {
+                continue;
+            }
+            let policy = fengcun_policy::presets::get("cn-minor-opt1").unwrap();
+            let c = Context::new(Arc::new(policy.clone()), jiff::Timestamp::UNIX_EPOCH);
+            let mut pipeline = store.pipeline(c, false).await.unwrap();
+            pipeline.set_cache(512).await.unwrap();
+            let conn = pipeline.conn.as_mut().expect("no batch in flight");
+            assert_eq!(setting(conn, "wal_autocheckpoint").await, 262_144);
+            assert_eq!(setting(conn, "cache_size").await, -512 * 1024);
+        }
+    }
 }

@@ -60,11 +60,15 @@ const READ_CACHE_KIB: i64 = 64 * 1024;
 /// Page cache of the one connection that writes: it walks every index a batch touches, several of
 /// them keyed by pseudonymous (random) person keys, and a larger cache keeps their upper levels and
 /// recent leaves in memory as the store grows past what 64 MB holds.
-pub(crate) const WRITE_CACHE_KIB: i64 = 256 * 1024;
+const WRITE_CACHE_KIB: i64 = 256 * 1024;
 
 /// The log pages after which the committing connection copies the log back into the database
 /// (`wal_autocheckpoint`; docs/storage.md, "SQLite settings and durability").
-pub(crate) const CHECKPOINT_PAGES: i64 = 16_384;
+const CHECKPOINT_PAGES: i64 = 16_384;
+
+/// The write connection's checkpoint and cache as every write but an import's has them.
+const USUAL_WRITE_SETTINGS: &str =
+    "PRAGMA wal_autocheckpoint = 16384; PRAGMA cache_size = -262144;";
 
 /// Every connection's settings; on SQLite, with a page cache of `cache_kib`.
 fn pool_options(sqlite: bool, cache_kib: i64) -> AnyPoolOptions {
@@ -223,6 +227,16 @@ impl SqlStore {
         let writer = if sqlite {
             pool_options(sqlite, WRITE_CACHE_KIB)
                 .max_connections(1)
+                .after_release(|conn, _| {
+                    // An import's pipeline sets its own checkpoint and cache on the one write
+                    // connection (`SqlStore::pipeline`); whatever ends it — finished, failed,
+                    // dropped — the connection goes back to everyone with the usual ones.
+                    Box::pin(async move {
+                        use sqlx::Executor;
+                        conn.execute(USUAL_WRITE_SETTINGS).await?;
+                        Ok(true)
+                    })
+                })
                 .connect(&url)
                 .await?
         } else {
@@ -496,5 +510,21 @@ mod url_tests {
         ] {
             assert_eq!(super::without_password(url), shown);
         }
+    }
+}
+
+#[cfg(test)]
+mod settings_tests {
+    use super::{CHECKPOINT_PAGES, USUAL_WRITE_SETTINGS, WRITE_CACHE_KIB};
+
+    /// The settings the write pool puts back after an import are the ones it opened with.
+    #[test]
+    fn the_usual_write_settings_are_the_opening_ones() {
+        assert_eq!(
+            USUAL_WRITE_SETTINGS,
+            format!(
+                "PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES}; PRAGMA cache_size = -{WRITE_CACHE_KIB};"
+            )
+        );
     }
 }

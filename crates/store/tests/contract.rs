@@ -3229,9 +3229,10 @@ async fn the_pipeline_stores_what_batch_by_batch_ingestion_stores() {
 }
 
 /// An import's connection checkpoints every 1 GiB of log and keeps the page cache it is given
-/// while the pipeline writes; once it finishes, the one write connection of the process goes back
-/// to the settings of every other write (64 MB of log, 256 MB of cache), so that writes after an
-/// import are not left with a log a power cut could take a gigabyte of.
+/// while the pipeline writes; once the pipeline lets it go — finished or dropped — the one write
+/// connection of the process goes back to the settings of every other write (64 MB of log, 256 MB
+/// of cache), so that writes after an import are not left with a log a power cut could take a
+/// gigabyte of. (That the bulk settings are in force meanwhile is `pipeline.rs`'s unit test.)
 #[tokio::test]
 async fn a_pipeline_gives_the_write_connection_back_with_its_usual_settings() {
     for store in stores("pipeline_settings").await {
@@ -3301,6 +3302,11 @@ async fn a_pipeline_gives_the_write_connection_back_with_its_usual_settings() {
                 .all(|(_, outcome)| matches!(outcome, Ok(LineOutcome::Stored)))
         );
         // The pipeline holds the one write connection until it is dropped.
+        drop(pipeline);
+        assert_eq!(settings(store.clone()).await, (16_384, -262_144));
+        // A pipeline dropped without `finish` (a failed import) gives it back the same way.
+        let mut pipeline = store.pipeline(c.clone(), false).await.unwrap();
+        pipeline.set_cache(512).await.unwrap();
         drop(pipeline);
         assert_eq!(settings(store.clone()).await, (16_384, -262_144));
     }
