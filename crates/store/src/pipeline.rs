@@ -113,6 +113,9 @@ impl SqlStore {
     pub async fn pipeline(&self, ctx: Context, dry_run: bool) -> Result<Pipeline, StoreError> {
         let mut conn = self.write_pool().acquire().await?;
         if self.backend == Backend::Sqlite {
+            // Marked first: should the statement fail, the released connection is reset anyway.
+            self.bulk_settings
+                .store(true, std::sync::atomic::Ordering::SeqCst);
             set_checkpoint_pages(&mut conn, BULK_CHECKPOINT_PAGES).await?;
         }
         Ok(Pipeline {

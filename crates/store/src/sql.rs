@@ -46,6 +46,9 @@ pub struct SqlStore {
     /// Changes to the counts written through this store, to fold them every so many
     /// (`tallies::COMPACT_EVERY`).
     pub(crate) tally_writes: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Set while an import's pipeline has changed the write connection's checkpoint or cache:
+    /// the write pool puts the usual ones back when the connection is released, and only then.
+    pub(crate) bulk_settings: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 pub(crate) use rows::{person_bytes, person_hex, ts};
@@ -224,16 +227,22 @@ impl SqlStore {
             enter_wal(&mut conn).await?;
         }
         schema::migrate(&mut conn, backend).await?;
+        let bulk_settings = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let bulk = std::sync::Arc::clone(&bulk_settings);
         let writer = if sqlite {
             pool_options(sqlite, WRITE_CACHE_KIB)
                 .max_connections(1)
-                .after_release(|conn, _| {
+                .after_release(move |conn, _| {
                     // An import's pipeline sets its own checkpoint and cache on the one write
                     // connection (`SqlStore::pipeline`); whatever ends it — finished, failed,
-                    // dropped — the connection goes back to everyone with the usual ones.
+                    // dropped — the connection goes back to everyone with the usual ones. Every
+                    // other release costs nothing.
+                    let reset = bulk.swap(false, std::sync::atomic::Ordering::SeqCst);
                     Box::pin(async move {
-                        use sqlx::Executor;
-                        conn.execute(USUAL_WRITE_SETTINGS).await?;
+                        if reset {
+                            use sqlx::Executor;
+                            conn.execute(USUAL_WRITE_SETTINGS).await?;
+                        }
                         Ok(true)
                     })
                 })
@@ -250,6 +259,7 @@ impl SqlStore {
             keyed: check_key,
             ring_loaded: std::sync::Arc::new(std::sync::Mutex::new(std::time::Instant::now())),
             tally_writes: Default::default(),
+            bulk_settings,
         };
         if check_key {
             // The ring first: after a rotation, the check value is the index key's.
