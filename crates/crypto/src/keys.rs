@@ -157,10 +157,7 @@ impl MasterKey {
     pub fn keyed_hasher(&self, domain: &str) -> KeyedHasher {
         let mut sub_key = Zeroizing::new([0; 32]);
         self.derive(&[KEYED_HASH_INFO, domain.as_bytes()], &mut *sub_key);
-        KeyedHasher {
-            suite: self.suite,
-            sub_key,
-        }
+        KeyedHasher::new(self.suite, &sub_key)
     }
 
     /// A wrapper with the key-wrapping key derived once; same results as [`Self::wrap`] and
@@ -204,33 +201,65 @@ fn hkdf<D: EagerHash>(ikm: &[u8], info: &[&[u8]], out: &mut [u8]) {
 }
 
 fn hmac<D: EagerHash>(key: &[u8], data: &[u8]) -> [u8; 32] {
-    let Ok(mut mac) = <hmac::Hmac<D> as KeyInit>::new_from_slice(key) else {
+    finish(keyed::<D>(key), data)
+}
+
+/// [`MasterKey::keyed_hash`] with its sub-key derived once, and HMAC keyed with it once: each
+/// hash starts from a copy of the keyed state rather than hashing the key's two padded blocks
+/// again — half the compressions of an identity's or an event id's MAC, which an import makes
+/// for every event (docs/benchmarks.md, "The national import"). The keyed state stands for the
+/// sub-key and lives as long as the hasher, as the sub-key did.
+pub struct KeyedHasher {
+    keyed: Keyed,
+}
+
+#[derive(Clone)]
+enum Keyed {
+    Sm(hmac::Hmac<sm3::Sm3>),
+    International(hmac::Hmac<sha2::Sha256>),
+}
+
+impl KeyedHasher {
+    fn new(suite: Suite, sub_key: &[u8; 32]) -> Self {
+        let keyed = match suite {
+            Suite::Sm => Keyed::Sm(keyed::<sm3::Sm3>(sub_key)),
+            Suite::International => Keyed::International(keyed::<sha2::Sha256>(sub_key)),
+        };
+        KeyedHasher { keyed }
+    }
+
+    pub fn hash(&self, data: &[u8]) -> [u8; 32] {
+        match &self.keyed {
+            Keyed::Sm(mac) => finish(mac.clone(), data),
+            Keyed::International(mac) => finish(mac.clone(), data),
+        }
+    }
+
+    fn suite(&self) -> Suite {
+        match self.keyed {
+            Keyed::Sm(_) => Suite::Sm,
+            Keyed::International(_) => Suite::International,
+        }
+    }
+}
+
+fn keyed<D: EagerHash>(key: &[u8]) -> hmac::Hmac<D> {
+    let Ok(mac) = <hmac::Hmac<D> as KeyInit>::new_from_slice(key) else {
         unreachable!("HMAC accepts keys of any length");
     };
+    mac
+}
+
+fn finish<D: EagerHash>(mut mac: hmac::Hmac<D>, data: &[u8]) -> [u8; 32] {
     mac.update(data);
     let mut out = [0; 32];
     out.copy_from_slice(&mac.finalize().into_bytes());
     out
 }
 
-/// [`MasterKey::keyed_hash`] with its sub-key derived once. The sub-key is wiped on drop.
-pub struct KeyedHasher {
-    suite: Suite,
-    sub_key: Zeroizing<[u8; 32]>,
-}
-
-impl KeyedHasher {
-    pub fn hash(&self, data: &[u8]) -> [u8; 32] {
-        match self.suite {
-            Suite::Sm => hmac::<sm3::Sm3>(&*self.sub_key, data),
-            Suite::International => hmac::<sha2::Sha256>(&*self.sub_key, data),
-        }
-    }
-}
-
 impl fmt::Debug for KeyedHasher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "KeyedHasher({}, redacted)", self.suite)
+        write!(f, "KeyedHasher({}, redacted)", self.suite())
     }
 }
 

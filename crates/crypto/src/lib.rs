@@ -73,10 +73,13 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 
 /// `N` random bytes as lower-case hex: an unguessable token or API key.
 pub fn random_hex<const N: usize>() -> String {
-    random_bytes::<N>()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&random_bytes::<N>())
+}
+
+/// Bytes as lower-case hex: a person key, an event id, a list's binding. One allocation, where
+/// formatting each byte made one a byte (an import writes a person key for every event).
+pub fn hex(bytes: &[u8]) -> String {
+    base16ct::lower::encode_string(bytes)
 }
 
 /// Fills `buf` from the operating system's random number generator.

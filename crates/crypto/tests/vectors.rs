@@ -87,6 +87,23 @@ fn keyed_hash_matches_independent_computation() {
             .to_vec(),
         hex("5cb3ad308ca59af3663dd6b64843252f07da7c1c839d10aa1507f56e3962313b")
     );
+    // The hasher a store holds starts each hash from a copy of its keyed state: the same
+    // values, however many hashes it has made before.
+    let hasher = MasterKey::from_hex(MASTER)
+        .unwrap()
+        .keyed_hasher("id-number");
+    for _ in 0..3 {
+        assert_eq!(
+            hasher.hash(b"110101199003074477").to_vec(),
+            hex("d351ad10875b14a7b52f9f69e2d6e7d75646db9de950694ab9f8c7dc8ce9e2b8")
+        );
+    }
+    let hasher = international.keyed_hasher("id-number");
+    assert_ne!(hasher.hash(b"another"), hasher.hash(b"110101199003074477"));
+    assert_eq!(
+        hasher.hash(b"110101199003074477").to_vec(),
+        hex("5cb3ad308ca59af3663dd6b64843252f07da7c1c839d10aa1507f56e3962313b")
+    );
 }
 
 /// A wrapped key and a sealed record built by Python's `cryptography` (SM4-GCM / AES-GCM) with

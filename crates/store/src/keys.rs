@@ -107,7 +107,7 @@ impl Keys {
     /// number itself is never stored in an index and cannot be recovered without the master key.
     pub fn person_key(&self, identity: &str) -> String {
         let digest = self.state().person_hasher.hash(identity.as_bytes());
-        digest.iter().map(|b| format!("{b:02x}")).collect()
+        fengcun_crypto::hex(&digest)
     }
 
     /// What the database keeps to recognise this master key: a keyed hash of a label no identity

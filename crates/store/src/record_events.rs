@@ -38,8 +38,7 @@ pub(crate) struct KeptEvent {
 /// What a record's list is bound to: the record (the first 16 bytes of its person key, as the
 /// rows keep them, and its case code), so that a list moved to another record's row does not open.
 pub(crate) fn aad(person: &[u8], case_code: &str) -> String {
-    let hex: String = person.iter().map(|b| format!("{b:02x}")).collect();
-    format!("events/{hex}/{case_code}")
+    format!("events/{}/{case_code}", fengcun_crypto::hex(person))
 }
 
 /// The list's bytes, before compression and sealing.

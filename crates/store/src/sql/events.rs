@@ -79,7 +79,7 @@ fn legacy_event_aad(idempotency_key: &str) -> String {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    fengcun_crypto::hex(bytes)
 }
 
 /// The bytes of a person key an event row keeps (`events.person`): 128 bits, as many as an
