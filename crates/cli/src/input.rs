@@ -10,7 +10,7 @@ use fengcun_policy::{Policy, presets};
 /// A named input: a file, or standard input for `-`.
 pub struct Input {
     pub name: String,
-    pub reader: Box<dyn BufRead>,
+    pub reader: Box<dyn BufRead + Send>,
 }
 
 pub fn open(path: Option<&Path>) -> anyhow::Result<Input> {

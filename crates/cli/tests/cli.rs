@@ -320,6 +320,51 @@ fn import_reads_a_byte_order_mark_and_names_a_bad_input_before_touching_the_stor
     }
 }
 
+/// The file is read and parsed on a thread of its own, a thousand lines a message: a line that is
+/// not an event is still reported by its own number, blank lines are skipped, and every event
+/// after them is stored — across many messages, and across batches smaller than a message.
+#[test]
+fn import_names_each_bad_line_by_its_number_far_into_the_file() {
+    let dir = scratch("far-lines");
+    let examples = std::fs::read_to_string(workspace().join("examples/events.ndjson")).unwrap();
+    let events: Vec<&str> = examples.lines().filter(|l| !l.trim().is_empty()).collect();
+    let mut file = String::new();
+    file.push_str(&events.join("\n"));
+    file.push('\n');
+    file.push_str(&"\n".repeat(1500));
+    file.push_str("{not json\n");
+    let not_json = events.len() + 1500 + 1;
+    file.push_str(&"  \n".repeat(1000));
+    file.push_str(&events.join("\n"));
+    file.push('\n');
+    file.push_str("{}\n");
+    let empty_object = not_json + 1000 + events.len() + 1;
+    std::fs::write(dir.join("far.ndjson"), &file).unwrap();
+    for batch in ["7", "1000"] {
+        let database = format!("sqlite://far-{batch}.sqlite");
+        let output = import_with_key(
+            &dir,
+            &"44".repeat(32),
+            &["far.ndjson", "--database", &database, "--batch", batch],
+        );
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{said}");
+        assert!(said.contains(&format!("far.ndjson:{not_json}: ")), "{said}");
+        assert!(
+            said.contains(&format!("far.ndjson:{empty_object}: ")),
+            "{said}"
+        );
+        assert_eq!(said.matches("far.ndjson:").count(), 3, "{said}");
+        let n = events.len();
+        assert!(
+            said.contains(&format!(
+                "far.ndjson: {empty_object} lines: {n} stored, {n} duplicates, 2 errors"
+            )),
+            "{said}"
+        );
+    }
+}
+
 /// `fengcun import` registers the configured agencies before its first line, so that an event
 /// declaring another kind than its agency's configured one is refused rather than making the agency
 /// that kind; an agency not configured is registered by its first line and keeps that kind.
