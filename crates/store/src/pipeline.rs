@@ -26,7 +26,7 @@ use std::time::Instant;
 
 use fengcun_domain::ValidEvent;
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection, Connection};
+use sqlx::{Any, AnyConnection, ConnectOptions, Connection};
 use tokio::task::JoinHandle;
 
 use crate::error::StoreError;
@@ -54,6 +54,8 @@ pub struct Pipeline {
     tally: Tally,
     /// A page cache asked for while a batch held the connection, set before the next one.
     cache_kib: Option<i64>,
+    /// On SQLite (not a dry run), copying the log back beside the batches.
+    checkpointer: Option<Checkpointer>,
 }
 
 /// How the batches written so far were decided, and where the caller's time went.
@@ -94,16 +96,18 @@ struct Ahead {
     version: Option<i64>,
 }
 
-/// While a pipeline writes to SQLite, the log is copied back into the database once it holds this
-/// many pages (1 GiB) rather than the 16,384 (64 MB) of every other write. An import's batch of
-/// 10,000 events dirties some 6,000 pages scattered over the indexes keyed by pseudonymous person
-/// keys (about 25 MB of log), so at 64 MB a checkpoint came every two or three batches — two
-/// fsyncs, and the pages every batch touches (an index's upper levels, a table's last page) copied
-/// back each time. A million records: 378–419 s → 321 s (docs/benchmarks.md, "The national
-/// import"). The price, for the import only: after a power cut (not a killed process), up to this
-/// much of the log — some forty batches — may be lost until `finish` copies it back, and a re-run
-/// of the import stores them again.
-const BULK_CHECKPOINT_PAGES: i64 = 262_144;
+/// While a pipeline writes to SQLite, its own connection copies the log back only once the log
+/// holds this many pages (4 GiB) rather than the 16,384 (64 MB) of every other write: the copying
+/// is the `Checkpointer`'s, on a connection of its own, beside the batches. This one is the
+/// bound should that one fall behind or fail, and the moment the log starts again from its
+/// beginning (SQLite restarts the log only when a write transaction begins on a log copied back
+/// whole, which the writer, beginning each batch as the one before commits, finds only after a
+/// checkpoint of its own — cheap by then: the frames are copied already). A million records:
+/// 292 s with the writer copying back every 1 GiB itself, 265 s with the checkpointer beside it
+/// and this bound at 1 GiB, 242 s at 4 GiB; at 256 MB the writer's own checkpoints came every
+/// two or three batches and it was slower than without the checkpointer (docs/benchmarks.md,
+/// "The national import"). The log file reaches some 4.5 GB during an import.
+const BULK_CHECKPOINT_PAGES: i64 = 1_048_576;
 
 impl SqlStore {
     /// A pipeline for storing many batches in order (`fengcun import`); with `dry_run`, every batch
@@ -118,6 +122,8 @@ impl SqlStore {
                 .store(true, std::sync::atomic::Ordering::SeqCst);
             set_checkpoint_pages(&mut conn, BULK_CHECKPOINT_PAGES).await?;
         }
+        let checkpointer =
+            (self.backend == Backend::Sqlite && !dry_run).then(|| Checkpointer::start(self.pool()));
         Ok(Pipeline {
             store: self.clone(),
             ctx,
@@ -126,6 +132,7 @@ impl SqlStore {
             in_flight: None,
             tally: Tally::default(),
             cache_kib: None,
+            checkpointer,
         })
     }
 }
@@ -212,13 +219,16 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Waits for the batch in flight; its report. On SQLite the log is then copied back into the
-    /// database (a passive checkpoint, which waits for no reader), so that the batches it held —
-    /// up to 1 GiB of them, committed and reported stored — are synced now rather than at the
+    /// Waits for the batch in flight; its report. On SQLite the checkpointer is stopped and the
+    /// log copied back into the database (a passive checkpoint, which waits for no reader), so
+    /// that the last batches, committed and reported stored, are synced now rather than at the
     /// next write's checkpoint. The connection takes back the usual settings when the pipeline
     /// lets it go (the write pool's `after_release`).
     pub async fn finish(&mut self) -> Result<Option<BatchReport>, StoreError> {
         let report = self.wait().await?;
+        if let Some(checkpointer) = self.checkpointer.take() {
+            checkpointer.stop().await;
+        }
         if self.store.backend == Backend::Sqlite && !self.dry_run {
             if let Some(conn) = self.conn.as_mut() {
                 if let Err(error) = checkpoint(conn).await {
@@ -319,6 +329,90 @@ impl Pipeline {
             }
         })
     }
+}
+
+/// While an import writes, another connection copies the log back into the database, so that
+/// the write connection's commits do not wait for it. A checkpoint made by the committing
+/// connection (`wal_autocheckpoint`) copies up to a gigabyte of log and syncs the log and the
+/// database file before that commit returns: at a million records, 119 of the import's 292
+/// seconds were spent committing, most of them waiting for those syncs with the processor half
+/// idle; with this checkpointer, 53 of 242 (docs/benchmarks.md, "The national import"). A
+/// passive checkpoint runs beside the writer (SQLite takes no lock the writer needs). Each one
+/// syncs the log first, so a power cut loses at most what was committed since the last one
+/// began — a batch or a few — rather than everything since the writer's last checkpoint.
+#[derive(Debug)]
+struct Checkpointer {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+/// How long the checkpointer rests after copying every frame there was: about one batch.
+const CAUGHT_UP_PAUSE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// And after a checkpoint that left frames behind (committed while it copied).
+const BEHIND_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
+
+impl Checkpointer {
+    fn start(pool: &sqlx::AnyPool) -> Self {
+        // A connection of its own, not one of the pool's: a checkpoint of a second is its
+        // normal work, not a slow statement to warn about.
+        let options = pool
+            .connect_options()
+            .as_ref()
+            .clone()
+            .disable_statement_logging();
+        let (stop, mut stopped) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(async move {
+            let mut conn = match connect_checkpointer(&options).await {
+                Ok(conn) => conn,
+                Err(error) => {
+                    tracing::warn!(%error, "no connection to checkpoint beside the import");
+                    return;
+                }
+            };
+            loop {
+                let pause = match checkpoint_beside(&mut conn).await {
+                    Ok(true) => CAUGHT_UP_PAUSE,
+                    Ok(false) => BEHIND_PAUSE,
+                    Err(error) => {
+                        // The write connection's own checkpoint still bounds the log.
+                        tracing::warn!(%error, "a checkpoint beside the import failed");
+                        CAUGHT_UP_PAUSE
+                    }
+                };
+                // Stopped, or the pipeline dropped (the sender with it).
+                if tokio::time::timeout(pause, &mut stopped).await.is_ok() {
+                    break;
+                }
+            }
+            let _ = conn.close().await;
+        });
+        Checkpointer { stop, task }
+    }
+
+    /// Stops after the checkpoint under way, if any.
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        if let Err(error) = self.task.await {
+            tracing::warn!(%error, "the checkpointer beside the import ended badly");
+        }
+    }
+}
+
+async fn connect_checkpointer(
+    options: &sqlx::any::AnyConnectOptions,
+) -> Result<AnyConnection, StoreError> {
+    let mut conn = AnyConnection::connect_with(options).await?;
+    sqlx::Executor::execute(&mut conn, sqlx::raw_sql("PRAGMA synchronous = NORMAL")).await?;
+    Ok(conn)
+}
+
+/// One passive checkpoint; whether it copied every frame of the log.
+async fn checkpoint_beside(conn: &mut AnyConnection) -> Result<bool, StoreError> {
+    let (_busy, log, copied): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(copied >= log)
 }
 
 /// Writes one batch in its own transaction: the plan made ahead if the store is still the one it
@@ -454,8 +548,9 @@ mod tests {
         value
     }
 
-    /// While a pipeline holds SQLite's write connection, the connection checkpoints every 1 GiB of
-    /// log and keeps the page cache the import asked for (the contract test sees both go back).
+    /// While a pipeline holds SQLite's write connection, the connection checkpoints only at 4 GiB
+    /// of log (the checkpointer copies it back before) and keeps the page cache the import asked
+    /// for (the contract test sees both go back).
     #[tokio::test]
     async fn a_pipelines_connection_checkpoints_seldom_and_keeps_the_cache_asked_for() {
         for url in fresh_urls("pipeline_bulk").await {
@@ -469,7 +564,7 @@ mod tests {
             let mut pipeline = store.pipeline(c, false).await.unwrap();
             pipeline.set_cache(512).await.unwrap();
             let conn = pipeline.conn.as_mut().expect("no batch in flight");
-            assert_eq!(setting(conn, "wal_autocheckpoint").await, 262_144);
+            assert_eq!(setting(conn, "wal_autocheckpoint").await, 1_048_576);
             assert_eq!(setting(conn, "cache_size").await, -512 * 1024);
         }
     }

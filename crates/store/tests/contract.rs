@@ -3312,6 +3312,67 @@ async fn a_pipeline_gives_the_write_connection_back_with_its_usual_settings() {
     }
 }
 
+/// An import's log is copied back into the database file beside its batches, by a connection of
+/// its own: a batch committed and still in flight (no `finish`, far below the write connection's
+/// own checkpoint) reaches the file within seconds; a dry run copies nothing.
+#[tokio::test]
+async fn an_import_copies_its_log_back_beside_its_batches() {
+    for store in stores("pipeline_checkpointer").await {
+        if store.backend() != fengcun_store::Backend::Sqlite {
+            continue;
+        }
+        let (path,): (String,) =
+            sqlx::query_as("SELECT file FROM pragma_database_list WHERE name = 'main'")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        let size = || std::fs::metadata(&path).unwrap().len();
+        let c = ctx("cn-minor-opt1", "2025-01-01T00:00:00Z");
+        let events = conviction(
+            "110105-2024-000911",
+            ZHANG,
+            "盗窃罪",
+            sentence("fixed_term", Some(10)),
+            "2024-01-02",
+            "2024-03-01",
+            "2024-03-12",
+        );
+        let labelled: Vec<_> = events.iter().cloned().enumerate().collect();
+        async fn grows_within(path: &str, seconds: u64, before: u64) -> bool {
+            for _ in 0..seconds * 10 {
+                if std::fs::metadata(path).unwrap().len() > before {
+                    return true;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            false
+        }
+        let before = size();
+        let mut dry = store.pipeline(c.clone(), true).await.unwrap();
+        assert!(dry.push(labelled.clone()).await.unwrap().is_none());
+        assert!(
+            !grows_within(&path, 2, before).await,
+            "a dry run wrote to the file"
+        );
+        dry.finish().await.unwrap();
+        drop(dry);
+        let mut pipeline = store.pipeline(c.clone(), false).await.unwrap();
+        assert!(pipeline.push(labelled).await.unwrap().is_none());
+        assert!(
+            grows_within(&path, 10, before).await,
+            "the batch is still only in the log: {} bytes",
+            size()
+        );
+        let report = pipeline.finish().await.unwrap().unwrap();
+        assert!(
+            report
+                .lines
+                .iter()
+                .all(|(_, outcome)| matches!(outcome, Ok(LineOutcome::Stored)))
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_pipeline_decides_again_when_another_connection_wrote() {
     let keys = Keys::new(MasterKey::generate());
