@@ -81,20 +81,23 @@ impl SqlStore {
         let unsealed = unsealed_lists(&snapshot.persons, &prepared, ctx)?;
         let writing = async {
             let lists = seal_lists(unsealed)?;
-            self.insert_event_rows(tx, &rows, &lists).await?;
+            self.insert_event_rows(tx, &rows).await?;
             self.insert_mappings(tx, &prepared.new_mappings).await?;
             self.upsert_agencies(tx, &agency_rows(&prepared.pending))
-                .await
+                .await?;
+            Ok::<_, StoreError>(lists)
         };
         let deriving = self.derive_batch(&mut snapshot.persons, &prepared, ctx);
         let (written, derived) = tokio::join!(writing, deriving);
-        written?;
+        let lists = written?;
         let mut writes = match derived {
             Ok(writes) => writes,
             Err(failure) => return Err(self.blamed(tx, &snapshot, &prepared, failure).await?),
         };
         writes.count_events(prepared.pending.len());
         self.flush(tx, writes, ctx).await?;
+        // Into the records' rows, which the flush has written.
+        self.write_lists(tx, &lists).await?;
         Ok(prepared.outcomes)
     }
 
@@ -186,13 +189,14 @@ impl SqlStore {
         plan: Plan,
         ctx: &Context,
     ) -> Result<Vec<LineOutcome>, StoreError> {
-        self.insert_event_rows(tx, &plan.events, &plan.lists)
-            .await?;
+        self.insert_event_rows(tx, &plan.events).await?;
         self.insert_mappings(tx, &plan.mappings).await?;
         self.upsert_agencies(tx, &plan.agencies).await?;
         let mut writes = plan.writes;
         writes.count_events(plan.events.len());
         self.flush(tx, writes, ctx).await?;
+        // Into the records' rows, which the flush has written.
+        self.write_lists(tx, &plan.lists).await?;
         Ok(plan.outcomes)
     }
 

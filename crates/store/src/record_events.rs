@@ -4,7 +4,8 @@
 //! a 28-byte nonce and tag) and its own compression, which cannot use what the record's other
 //! events say already: the person, the case code, the agency, the idempotency key's pattern. Kept
 //! as one list per record, compressed once and sealed once, the record's events share all of that.
-//! The list is what [`encode`] makes, sealed with the record's key under [`aad`]; the event's
+//! The list is kept in the record's own row (`records.events`, migration 29: a table of its own
+//! under the same key made every batch write two random rows a record). It is what [`encode`] makes, sealed with the record's key under [`aad`]; the event's
 //! identity, content MAC and place in the arrival order stay in a row of their own (`event_ids`),
 //! for idempotency and rebuilds.
 //!

@@ -69,6 +69,10 @@ const SQLITE: &[(i64, &str)] = &[
         28,
         include_str!("../migrations/sqlite/0028_policy_refs.sql"),
     ),
+    (
+        29,
+        include_str!("../migrations/sqlite/0029_records_events.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_core.sql")),
@@ -136,6 +140,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         28,
         include_str!("../migrations/postgres/0028_policy_refs.sql"),
+    ),
+    (
+        29,
+        include_str!("../migrations/postgres/0029_records_events.sql"),
     ),
 ];
 
@@ -217,6 +225,14 @@ const CONVERSIONS: &[Conversion] = &[
         column: "at_s",
         sqlite: include_str!("../migrations/sqlite/0028_transitions_columns.sql"),
         postgres: include_str!("../migrations/postgres/0028_transitions_columns.sql"),
+    },
+    // Migration 29: a record's list of events in its row.
+    Conversion {
+        version: 29,
+        table: "records",
+        column: "events",
+        sqlite: include_str!("../migrations/sqlite/0029_records_events_column.sql"),
+        postgres: include_str!("../migrations/postgres/0029_records_events_column.sql"),
     },
 ];
 

@@ -1724,7 +1724,7 @@ async fn details_are_encrypted_at_rest_and_identities_pseudonymous() {
         let pool = store.pool();
         let mut blobs: Vec<Vec<u8>> = Vec::new();
         for sql in [
-            "SELECT body FROM record_events",
+            "SELECT events FROM records WHERE events IS NOT NULL",
             "SELECT facts FROM records",
             "SELECT reasons FROM transitions",
             "SELECT notice_facts FROM transitions WHERE notice_facts IS NOT NULL",
@@ -3658,6 +3658,114 @@ fn first_events_of_each_case(events: &[ValidEvent], n: usize) -> Vec<ValidEvent>
     early
 }
 
+/// A store from before migration 29 — each record's list of events in `record_events` — reads
+/// back exactly as before once upgraded, every list moved into its record's row and the table
+/// gone; the rest of the records' events then arrive as in a store that had the column from the
+/// start. A list with no record row to move to refuses the upgrade, and nothing is changed.
+#[tokio::test]
+async fn a_database_from_before_migration_29_reads_back_identically() {
+    let events = mixed_stream();
+    let early = first_events_of_each_case(&events, 2);
+    let c1 = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+    let c2 = ctx("cn-minor-opt1", "2024-06-02T08:30:00Z");
+    let count = |store: &SqlStore, sql: &'static str| {
+        let pool = store.pool().clone();
+        async move {
+            let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&pool).await.unwrap();
+            n
+        }
+    };
+    for (url, reference) in fresh_urls("lists_migration")
+        .await
+        .into_iter()
+        .zip(fresh_urls("lists_reference").await)
+    {
+        let keys = Keys::new(MasterKey::generate());
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        ingest_batch_by_batch(&store, &early, 5, &c1).await;
+        let records = count(&store, "SELECT COUNT(*) FROM records").await;
+        let mut before = rows_read_back(&store, &events).await;
+        before.push(format!("{:?}", store.events().await.unwrap()));
+
+        store.put_lists_back_as_before_migration_29().await.unwrap();
+        assert_eq!(
+            count(&store, "SELECT COUNT(*) FROM record_events").await,
+            records,
+            "{url}: a list a record, in a table of its own"
+        );
+        // A list whose record row is missing (a store damaged by hand, say): the upgrade would
+        // lose it, so it is refused, and the store stays as it was.
+        sqlx::query("INSERT INTO record_events (person, case_code, body) VALUES ($1, $2, $3)")
+            .bind(vec![7u8; 16])
+            .bind("110105-2024-009999")
+            .bind(vec![1u8; 40])
+            .execute(store.pool())
+            .await
+            .unwrap();
+        drop(store);
+        let refused = fengcun_store::open(&url, keys.clone()).await.err().unwrap();
+        assert!(
+            refused.to_string().contains("migration 29"),
+            "{url}: {refused}"
+        );
+        // Read as it is, without opening it as a store (which would migrate).
+        sqlx::any::install_default_drivers();
+        let raw = sqlx::AnyPool::connect(&url).await.unwrap();
+        let (lists, orphan_records, version): (i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM record_events), \
+             (SELECT COUNT(*) FROM records WHERE case_code = '110105-2024-009999'), \
+             (SELECT MAX(version) FROM schema_version)",
+        )
+        .fetch_one(&raw)
+        .await
+        .unwrap();
+        assert_eq!(
+            (lists, orphan_records, version),
+            (records + 1, 0, 28),
+            "{url}: nothing moved, still at migration 28"
+        );
+        sqlx::query("DELETE FROM record_events WHERE case_code = '110105-2024-009999'")
+            .execute(&raw)
+            .await
+            .unwrap();
+        raw.close().await;
+
+        let store = fengcun_store::open(&url, keys.clone()).await.unwrap();
+        assert_eq!(
+            count(
+                &store,
+                "SELECT COUNT(*) FROM records WHERE events IS NOT NULL"
+            )
+            .await,
+            records,
+            "{url}: every list in its record's row"
+        );
+        let table_left = sqlx::query("SELECT COUNT(*) FROM record_events")
+            .fetch_one(store.pool())
+            .await;
+        assert!(table_left.is_err(), "{url}: record_events is gone");
+        let mut after = rows_read_back(&store, &events).await;
+        after.push(format!("{:?}", store.events().await.unwrap()));
+        assert_eq!(after, before, "{url}");
+
+        let late = ingest_batch_by_batch(&store, &events, 5, &c2).await;
+        let fresh = fengcun_store::open(&reference, Keys::new(MasterKey::generate()))
+            .await
+            .unwrap();
+        ingest_batch_by_batch(&fresh, &early, 5, &c1).await;
+        assert_eq!(
+            late,
+            ingest_batch_by_batch(&fresh, &events, 5, &c2).await,
+            "{url}"
+        );
+        assert_eq!(
+            format!("{:?}", store.events().await.unwrap()),
+            format!("{:?}", fresh.events().await.unwrap()),
+            "{url}: every event, in order, as the store that had the column from the start"
+        );
+    }
+}
+
 /// A store from before migration 28 — every record's and transition's policy and time in text —
 /// reads back exactly as before once upgraded (records, lists and their policy filter, states,
 /// transitions with their explanations, timelines, notices, stats, audit), without rewriting a
@@ -3986,7 +4094,7 @@ async fn a_database_from_before_migration_27_reads_back_identically() {
             (
                 rows("events").await,
                 rows("event_ids").await,
-                rows("record_events").await
+                rows("records WHERE events IS NOT NULL").await
             ),
             (early.len() as i64, 0, 0),
             "{url}: the events are read where they are, a row each"
@@ -7551,18 +7659,18 @@ async fn supervision_flags_are_kept_once_and_reviewed_once() {
     }
 }
 
-/// Every value of every row of the tables of events (`event_ids`, `record_events` and, from
-/// before migration 27, `events`), as text where it is text and as bytes otherwise.
+/// Every value of every row of the tables of events (`event_ids`, the records' lists in
+/// `records.events` with their keys and, from before migration 27, `events`), as text where it is
+/// text and as bytes otherwise.
 async fn event_row_values(store: &SqlStore) -> Vec<(String, Vec<u8>)> {
     use sqlx::{Column, Row};
     let mut rows = Vec::new();
-    for table in ["event_ids", "record_events", "events"] {
-        rows.extend(
-            sqlx::query(&format!("SELECT * FROM {table}"))
-                .fetch_all(store.pool())
-                .await
-                .unwrap(),
-        );
+    for select in [
+        "SELECT * FROM event_ids",
+        "SELECT person, case_code, events FROM records WHERE events IS NOT NULL",
+        "SELECT * FROM events",
+    ] {
+        rows.extend(sqlx::query(select).fetch_all(store.pool()).await.unwrap());
     }
     let mut values = Vec::new();
     for row in &rows {

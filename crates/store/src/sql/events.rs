@@ -16,7 +16,8 @@ use crate::keys;
 use crate::record_events::{self, KeptEvent};
 use crate::sql::SqlStore;
 use crate::sql::rows::{
-    Param, ROWS_PER_STATEMENT, list, list_from, param, person_hex, person_ref, placeholders,
+    Param, ROWS_PER_STATEMENT, list, list_from, param, person_bytes, person_hex, person_ref,
+    placeholders,
 };
 use crate::types::Backend;
 
@@ -58,8 +59,9 @@ pub(crate) struct EventRow {
     pub(crate) agency: String,
 }
 
-/// A record's list of events as written (`record_events`): every event of the record stored
-/// since migration 27, the batch's included, sealed with the record's key.
+/// A record's list of events as written (`records.events` since migration 29, `record_events`
+/// from 27 to 28): every event of the record stored since migration 27, the batch's included,
+/// sealed with the record's key (bound to the first 16 bytes of its person key, as then).
 #[derive(Clone, Debug)]
 pub(crate) struct ListRow {
     pub(crate) person_key: String,
@@ -142,14 +144,21 @@ pub(crate) fn open_event(
         .map_err(|e| StoreError::Corrupt(format!("event {}: {e}", hex(event_id))))
 }
 
-/// The lists of `n` persons' records (`record_events`), by the first bytes of their person keys:
-/// a range of the table's key each.
+/// The lists of `n` persons' records (`records.events`, migration 29), by their person keys: a
+/// range of the table's key each.
 fn lists_of_persons(positional: bool, n: usize) -> String {
     format!(
-        "SELECT person, case_code, body FROM record_events WHERE person IN ({})",
+        "SELECT person, case_code, events FROM records WHERE person IN ({}) AND events IS NOT NULL",
         list(positional, n)
     )
 }
+
+/// Records' lists into their rows, a row of `VALUES` (person, case code, list) each, between the
+/// two halves: by the records' key, one row each (both engines name `VALUES` columns so).
+const LISTS_INTO_RECORDS: (&str, &str) = (
+    "UPDATE records SET events = v.column3 FROM (VALUES",
+    ") AS v WHERE records.person = v.column1 AND records.case_code = v.column2",
+);
 
 /// The content MACs of `n` events by their ids, in `table` (`event_ids`, by its key, or `events`
 /// for those stored before migration 27, by its unique index of ids).
@@ -285,42 +294,63 @@ impl SqlStore {
     }
 
     /// Inserts the events' rows (`event_ids`, a hundred to a statement, in line order: their
-    /// sequence numbers are the arrival order), their records' lists, each replacing the list
-    /// before (it holds that list's events and the batch's), and the holdings they bring. (Their
-    /// count is the caller's to keep: `Writes::count_events`, written with the batch's other
-    /// counts.)
+    /// sequence numbers are the arrival order) and the holdings they bring. (Their count is the
+    /// caller's to keep: `Writes::count_events`, written with the batch's other counts.) Their
+    /// records' lists are written after the records' rows ([`SqlStore::write_lists`]).
     pub(crate) async fn insert_event_rows(
         &self,
         tx: &mut AnyConnection,
         rows: &[EventRow],
-        lists: &[ListRow],
     ) -> Result<(), StoreError> {
         self.insert_holdings(tx, rows.iter()).await?;
-        self.insert_event_ids(tx, rows).await?;
+        self.insert_event_ids(tx, rows).await
+    }
+
+    /// Writes each record's list into its row (`records.events`, migration 29), replacing the
+    /// list before (it holds that list's events and the batch's). The rows are the batch's
+    /// records, written before this; a list whose row is missing would be a list lost, so the
+    /// batch is refused instead (and rolled back with everything else it wrote).
+    pub(crate) async fn write_lists(
+        &self,
+        tx: &mut AnyConnection,
+        lists: &[ListRow],
+    ) -> Result<(), StoreError> {
         let lists = lists
             .iter()
             .map(|list| {
-                let person = person_column(&list.person_key).ok_or_else(|| {
-                    StoreError::Corrupt(format!("person key {}", list.person_key))
-                })?;
+                let person = person_bytes(&list.person_key);
+                if person.len() != 32 {
+                    return Err(StoreError::Corrupt(format!(
+                        "person key {}",
+                        list.person_key
+                    )));
+                }
                 Ok((list, person))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         for chunk in lists.chunks(ROWS_PER_STATEMENT) {
-            self.insert_chunk_with(
-                tx,
-                "INSERT INTO record_events (person, case_code, body) VALUES",
-                "ON CONFLICT (person, case_code) DO UPDATE SET body = excluded.body",
-                chunk,
-                3,
-                |query, (list, person)| {
-                    query
-                        .bind(person.as_slice())
-                        .bind(list.case_code.as_str())
-                        .bind(list.sealed.as_slice())
-                },
-            )
-            .await?;
+            let written = self
+                .insert_chunk_with(
+                    tx,
+                    LISTS_INTO_RECORDS.0,
+                    LISTS_INTO_RECORDS.1,
+                    chunk,
+                    3,
+                    |query, (list, person)| {
+                        query
+                            .bind(person.as_slice())
+                            .bind(list.case_code.as_str())
+                            .bind(list.sealed.as_slice())
+                    },
+                )
+                .await?;
+            if written != chunk.len() as u64 {
+                return Err(StoreError::Corrupt(format!(
+                    "{} of {} records' lists of events have no record row",
+                    chunk.len() as u64 - written.min(chunk.len() as u64),
+                    chunk.len()
+                )));
+            }
         }
         Ok(())
     }
@@ -601,10 +631,12 @@ impl SqlStore {
             let sql = lists_of_persons(self.positional(), chunk.len());
             let mut query = sqlx::query_as::<_, (Vec<u8>, String, Vec<u8>)>(&sql);
             for key in chunk {
-                query = query.bind(key.as_slice());
+                // The record's row keeps the whole key.
+                query = query.bind(person_bytes(by_ref[*key]));
             }
             for (person, case_code, body) in query.fetch_all(&mut *tx).await? {
-                let Some(person_key) = by_ref.get(&person) else {
+                let Some(person_key) = person.get(..PERSON_REF_BYTES).and_then(|r| by_ref.get(r))
+                else {
                     continue;
                 };
                 prefetched
@@ -633,15 +665,15 @@ impl SqlStore {
         .bind(case_code)
         .fetch_all(&mut *tx)
         .await?;
-        let list: Option<(Vec<u8>,)> =
-            sqlx::query_as("SELECT body FROM record_events WHERE person = $1 AND case_code = $2")
-                .bind(person.as_slice())
+        let list: Option<(Option<Vec<u8>>,)> =
+            sqlx::query_as("SELECT events FROM records WHERE person = $1 AND case_code = $2")
+                .bind(person_bytes(person_key))
                 .bind(case_code)
                 .fetch_optional(&mut *tx)
                 .await?;
         let prefetched = PrefetchedEvents {
             rows,
-            list: list.map(|(body,)| body),
+            list: list.and_then(|(body,)| body),
         };
         open_events(&prefetched, person_key, case_code, key)
     }
@@ -697,10 +729,11 @@ impl SqlStore {
         }
         // The lists before the ids: a batch committing between the two reads adds ids no list
         // read holds, never a listed event without its id.
-        let lists: Vec<(Vec<u8>, String, Vec<u8>)> =
-            sqlx::query_as("SELECT person, case_code, body FROM record_events")
-                .fetch_all(&self.pool)
-                .await?;
+        let lists: Vec<(Vec<u8>, String, Vec<u8>)> = sqlx::query_as(
+            "SELECT person, case_code, events FROM records WHERE events IS NOT NULL",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         let numbers: HashMap<Vec<u8>, i64> =
             sqlx::query_as::<_, (Vec<u8>, i64)>("SELECT event_id, seq FROM event_ids")
                 .fetch_all(&self.pool)
@@ -708,6 +741,8 @@ impl SqlStore {
                 .into_iter()
                 .collect();
         for (person, case_code, sealed) in lists {
+            // Lists are bound to the first 16 bytes of the key, as the other rows name a person.
+            let person = person.get(..PERSON_REF_BYTES).unwrap_or_default().to_vec();
             let Some(key) = record_key(&person, &case_code)? else {
                 continue;
             };
@@ -1282,13 +1317,13 @@ mod tests {
         reason = "a test fails loudly on a broken fixture"
     )]
 
-    use super::{hashes_of_ids, lists_of_persons};
+    use super::{LISTS_INTO_RECORDS, hashes_of_ids, lists_of_persons};
     use crate::sql::SqlStore;
-    use crate::sql::rows::Param;
+    use crate::sql::rows::{Param, placeholders};
     use crate::testing::{fresh_urls, plan};
     use crate::{Backend, Keys, Store};
 
-    /// A batch reads its persons' lists by the key of `record_events` and its known events by
+    /// A batch reads its persons' lists by the key of `records` and its known events by
     /// the key of `event_ids` (and, for those stored before migration 27, `events_by_id`): a scan of
     /// either would read every event of the country for each batch.
     #[tokio::test]
@@ -1299,7 +1334,7 @@ mod tests {
             let two = || vec![Param::Blob(vec![1; 16]), Param::Blob(vec![2; 16])];
             let positional = store.positional();
             let cases = [
-                (lists_of_persons(positional, 2), "record_events"),
+                (lists_of_persons(positional, 2), "records"),
                 (hashes_of_ids("event_ids", positional, 2), "event_ids"),
                 (hashes_of_ids("events", positional, 2), "events_by_id"),
             ];
@@ -1307,8 +1342,8 @@ mod tests {
                 let plan = plan(&store, &sql, two()).await;
                 let uses = |wanted: &str| plan.iter().any(|step| step.contains(wanted));
                 let keyed = match (store.backend(), index) {
-                    (Backend::Sqlite, "record_events") => {
-                        uses("SEARCH record_events USING PRIMARY KEY (person=?)")
+                    (Backend::Sqlite, "records") => {
+                        uses("SEARCH records USING PRIMARY KEY (person=?)")
                     }
                     (Backend::Sqlite, "event_ids") => {
                         uses("SEARCH event_ids USING PRIMARY KEY (event_id=?)")
@@ -1326,6 +1361,46 @@ mod tests {
                     "{url}: {plan:#?}"
                 );
             }
+        }
+    }
+
+    /// A batch writes its records' lists into their rows by the records' key: a scan would read
+    /// every record of the country for each hundred lists.
+    #[tokio::test]
+    async fn a_batch_writes_lists_by_the_records_key() {
+        for url in fresh_urls("lists_plan").await {
+            let keys = Keys::new(fengcun_crypto::MasterKey::generate());
+            let store = SqlStore::connect(&url, keys, true).await.unwrap();
+            let (head, tail) = LISTS_INTO_RECORDS;
+            let sql = format!("{head} {} {tail}", placeholders(store.positional(), 2, 3));
+            let row = |n: u8| {
+                [
+                    Param::Blob(vec![n; 32]),
+                    Param::Text(Some(format!("110105-2024-00000{n}"))),
+                    Param::Blob(vec![n; 8]),
+                ]
+            };
+            let params = row(1).into_iter().chain(row(2)).collect();
+            let plan = plan(&store, &sql, params).await;
+            let keyed = plan.iter().any(|step| match store.backend() {
+                Backend::Sqlite => {
+                    step.contains("SEARCH records USING PRIMARY KEY (person=? AND case_code=?)")
+                }
+                // The key, or `records_by_case` (case code, person), which names one row as well.
+                Backend::Postgres => {
+                    step.contains("Index Cond")
+                        && step.contains("case_code = ")
+                        && step.contains("person = ")
+                }
+            });
+            assert!(keyed, "{url}: {sql}: {plan:#?}");
+            assert!(
+                !plan
+                    .iter()
+                    .any(|step| step.contains("SCAN records")
+                        || step.contains("Seq Scan on records")),
+                "{url}: {plan:#?}"
+            );
         }
     }
 }

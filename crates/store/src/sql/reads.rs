@@ -362,13 +362,14 @@ impl SqlStore {
                 event_entry(event, received_at)
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        let list: Option<(Vec<u8>,)> =
-            sqlx::query_as("SELECT body FROM record_events WHERE person = $1 AND case_code = $2")
-                .bind(person.as_slice())
+        // The list in the record's row (migration 29), which keeps the whole person key.
+        let list: Option<(Option<Vec<u8>>,)> =
+            sqlx::query_as("SELECT events FROM records WHERE person = $1 AND case_code = $2")
+                .bind(crate::sql::rows::person_bytes(&record.person_key))
                 .bind(record.case_code.as_str())
                 .fetch_optional(&self.pool)
                 .await?;
-        if let Some((sealed,)) = list {
+        if let Some((Some(sealed),)) = list {
             for kept in record_events::open(key, &person, &record.case_code, &sealed)? {
                 entries.push(event_entry(events::parse_kept(&kept)?, kept.received_at)?);
             }

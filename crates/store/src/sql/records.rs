@@ -911,6 +911,39 @@ impl SqlStore {
         Ok(())
     }
 
+    /// For tests of the upgrade: puts the records' lists of events back in a table of their own
+    /// (`record_events`, keyed by the first 16 bytes of the person key), drops `records.events`
+    /// and sets `schema_version` back to 28. Does nothing to a database without the column (a
+    /// helper for an older migration calls it first).
+    #[doc(hidden)]
+    pub async fn put_lists_back_as_before_migration_29(&self) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        if !crate::schema::has_column(&mut tx, self.backend, "records", "events").await? {
+            return Ok(());
+        }
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "CREATE TABLE record_events (person BLOB NOT NULL, case_code TEXT NOT NULL, \
+                   body BLOB NOT NULL, PRIMARY KEY (person, case_code)) WITHOUT ROWID; \
+                 INSERT INTO record_events (person, case_code, body) \
+                   SELECT substr(person, 1, 16), case_code, events FROM records WHERE events IS NOT NULL; \
+                 ALTER TABLE records DROP COLUMN events; \
+                 DELETE FROM schema_version WHERE version >= 29;"
+            }
+            Backend::Postgres => {
+                "CREATE TABLE record_events (person BYTEA NOT NULL, case_code TEXT NOT NULL, \
+                   body BYTEA NOT NULL, PRIMARY KEY (person, case_code)); \
+                 INSERT INTO record_events (person, case_code, body) \
+                   SELECT substring(person FROM 1 FOR 16), case_code, events FROM records WHERE events IS NOT NULL; \
+                 ALTER TABLE records DROP COLUMN events; \
+                 DELETE FROM schema_version WHERE version >= 29;"
+            }
+        };
+        sqlx::raw_sql(sql).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// For tests of the upgrade: writes the policy and time of every record and transition back
     /// as text and the actor of an automatic transition, the person keys of transitions and
     /// holdings in full, as the code before migration 28 wrote them, drops the numbers and seconds and
@@ -918,6 +951,7 @@ impl SqlStore {
     /// them (a helper for an older migration calls it first).
     #[doc(hidden)]
     pub async fn put_rows_back_as_before_migration_28(&self) -> Result<(), StoreError> {
+        self.put_lists_back_as_before_migration_29().await?;
         let mut tx = self.begin_write().await?;
         if !crate::schema::has_column(&mut tx, self.backend, "records", "updated_s").await? {
             return Ok(());

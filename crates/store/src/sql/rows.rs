@@ -29,7 +29,7 @@ pub(crate) fn time_text(column: &str, seconds: i64) -> Result<String, StoreError
 }
 
 /// What `transitions.person` and `holdings.person` keep of a person key since migration 28: its
-/// first 16 bytes, as `record_events` and `events` do — with the case code they name the record
+/// first 16 bytes, as `events` does and a record's list is bound to — with the case code they name the record
 /// (two persons of one case sharing 128 bits of a keyed hash is as unlikely as two events sharing
 /// an id); the record's row keeps all 32. Empty for a string that is not a key (it finds nothing).
 pub(crate) fn person_ref(person_key: &str) -> Vec<u8> {
