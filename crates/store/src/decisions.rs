@@ -113,6 +113,27 @@ pub(crate) struct Writes {
 }
 
 impl Writes {
+    /// Puts each list into its record's row to write, so that the row is written once with it;
+    /// the lists of records the batch writes no row for (none as the lifecycle decides: a record
+    /// that receives events is decided again) are given back, to be written into their rows.
+    pub(crate) fn carry_lists(
+        &mut self,
+        lists: &[crate::sql::events::ListRow],
+    ) -> Vec<crate::sql::events::ListRow> {
+        let mut rest = Vec::new();
+        for list in lists {
+            let at = self
+                .record_at
+                .get(&(list.person_key.clone(), list.case_code.clone()))
+                .copied();
+            match at.and_then(|at| self.records.get_mut(at)) {
+                Some(row) => row.events = Some(list.sealed.clone()),
+                None => rest.push(list.clone()),
+            }
+        }
+        rest
+    }
+
     /// A record's row written with state `now`, over a row with state `before` (`None`: no row).
     /// Writes of one record in one batch add up to its first state's count less one and its
     /// last's plus one.
@@ -273,6 +294,7 @@ impl SqlStore {
                     Param::Text(state.and_then(|s| s.trigger()).map(|t| t.code().to_owned())),
                 ],
                 wrapped: cached.wrapped.clone(),
+                events: None,
             };
             let before = cached.stored.then(|| state_code(cached.state));
             writes.count_state(before, state_code(state));
@@ -669,5 +691,55 @@ mod number_tests {
             &ids(&[new, other_differs, old_form])
         ));
         assert!(number_digits_repeated(new, &ids(&[other_same, new])));
+    }
+}
+
+#[cfg(test)]
+mod list_tests {
+    use super::Writes;
+    use crate::sql::events::ListRow;
+    use crate::sql::records::RecordRow;
+    use crate::sql::rows::Param;
+
+    fn row(case_code: &str) -> RecordRow {
+        RecordRow {
+            person_key: "ab".repeat(32),
+            case_code: case_code.to_owned(),
+            values: std::array::from_fn(|_| Param::Text(None)),
+            wrapped: vec![1; 8],
+            events: None,
+        }
+    }
+
+    fn list(case_code: &str, sealed: u8) -> ListRow {
+        ListRow {
+            person_key: "ab".repeat(32),
+            case_code: case_code.to_owned(),
+            sealed: vec![sealed; 4],
+        }
+    }
+
+    /// A list goes into its record's row, written once with it; a list whose record the batch
+    /// writes no row for is given back, to be written into its stored row, never dropped.
+    #[test]
+    fn a_list_rides_with_its_records_row_or_is_given_back() {
+        let mut writes = Writes::default();
+        writes.put_record(row("110105-2024-000001"));
+        // Decided again later in the batch: the later row is the one written.
+        writes.put_record(row("110105-2024-000001"));
+        writes.put_record(row("110105-2024-000002"));
+        let rest =
+            writes.carry_lists(&[list("110105-2024-000001", 7), list("110105-2024-000003", 9)]);
+        assert_eq!(writes.records.len(), 2);
+        assert_eq!(writes.records[0].events, Some(vec![7; 4]));
+        assert_eq!(
+            writes.records[1].events, None,
+            "no list: the stored one is kept"
+        );
+        assert_eq!(rest.len(), 1);
+        assert_eq!(
+            (rest[0].case_code.as_str(), rest[0].sealed.as_slice()),
+            ("110105-2024-000003", &[9u8; 4][..])
+        );
     }
 }

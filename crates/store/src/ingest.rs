@@ -95,9 +95,10 @@ impl SqlStore {
             Err(failure) => return Err(self.blamed(tx, &snapshot, &prepared, failure).await?),
         };
         writes.count_events(prepared.pending.len());
+        let rest = writes.carry_lists(&lists);
         self.flush(tx, writes, ctx).await?;
         // Into the records' rows, which the flush has written.
-        self.write_lists(tx, &lists).await?;
+        self.write_lists(tx, &rest).await?;
         Ok(prepared.outcomes)
     }
 
@@ -194,9 +195,10 @@ impl SqlStore {
         self.upsert_agencies(tx, &plan.agencies).await?;
         let mut writes = plan.writes;
         writes.count_events(plan.events.len());
+        let rest = writes.carry_lists(&plan.lists);
         self.flush(tx, writes, ctx).await?;
         // Into the records' rows, which the flush has written.
-        self.write_lists(tx, &plan.lists).await?;
+        self.write_lists(tx, &rest).await?;
         Ok(plan.outcomes)
     }
 

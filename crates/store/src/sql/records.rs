@@ -158,6 +158,9 @@ pub(crate) struct RecordRow {
     pub(crate) values: [Param; 7],
     /// The record's data key, wrapped: written with a new record, kept by an existing one.
     pub(crate) wrapped: Vec<u8>,
+    /// The record's list of events, sealed, when the batch brings it events (`events` keeps the
+    /// list stored otherwise).
+    pub(crate) events: Option<Vec<u8>>,
 }
 
 /// The (policy, version) a row to write names at `at` and `at + 1`, as text.
@@ -285,14 +288,15 @@ impl SqlStore {
                 .insert_chunk_with(
                     tx,
                     "INSERT INTO records (person, case_code, facts, convicted, policy, policy_version, state, state_date, state_trigger, \
-                     data_key, updated_at, policy_ref, updated_s) VALUES",
+                     data_key, updated_at, policy_ref, updated_s, events) VALUES",
                     "ON CONFLICT (person, case_code) DO UPDATE SET facts = excluded.facts, \
                      convicted = excluded.convicted, policy = excluded.policy, policy_version = excluded.policy_version, \
                      state = excluded.state, state_date = excluded.state_date, state_trigger = excluded.state_trigger, \
-                     updated_at = excluded.updated_at, policy_ref = excluded.policy_ref, updated_s = excluded.updated_s \
+                     updated_at = excluded.updated_at, policy_ref = excluded.policy_ref, updated_s = excluded.updated_s, \
+                     events = COALESCE(excluded.events, records.events) \
                      WHERE records.data_key = excluded.data_key",
                     chunk,
-                    13,
+                    14,
                     |mut query, row| {
                         query = query
                             .bind(person_bytes(&row.person_key))
@@ -309,6 +313,7 @@ impl SqlStore {
                             .bind("")
                             .bind(policy_ref)
                             .bind(now)
+                            .bind(row.events.as_deref())
                     },
                 )
                 .await?;
