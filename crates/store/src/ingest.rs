@@ -90,15 +90,12 @@ impl SqlStore {
         let deriving = self.derive_batch(&mut snapshot.persons, &prepared, ctx);
         let (written, derived) = tokio::join!(writing, deriving);
         let lists = written?;
-        let mut writes = match derived {
+        let writes = match derived {
             Ok(writes) => writes,
             Err(failure) => return Err(self.blamed(tx, &snapshot, &prepared, failure).await?),
         };
-        writes.count_events(prepared.pending.len());
-        let rest = writes.carry_lists(&lists);
-        self.flush(tx, writes, ctx).await?;
-        // Into the records' rows, which the flush has written.
-        self.write_lists(tx, &rest).await?;
+        self.write_decided(tx, writes, prepared.pending.len(), &lists, ctx)
+            .await?;
         Ok(prepared.outcomes)
     }
 
@@ -193,13 +190,26 @@ impl SqlStore {
         self.insert_event_rows(tx, &plan.events).await?;
         self.insert_mappings(tx, &plan.mappings).await?;
         self.upsert_agencies(tx, &plan.agencies).await?;
-        let mut writes = plan.writes;
-        writes.count_events(plan.events.len());
-        let rest = writes.carry_lists(&plan.lists);
-        self.flush(tx, writes, ctx).await?;
-        // Into the records' rows, which the flush has written.
-        self.write_lists(tx, &rest).await?;
+        self.write_decided(tx, plan.writes, plan.events.len(), &plan.lists, ctx)
+            .await?;
         Ok(plan.outcomes)
+    }
+
+    /// Writes a batch's decisions with its `stored` events' count, each record's list of events
+    /// in the record's row written with it, and any list whose record the batch writes no row for
+    /// into its stored row after them.
+    async fn write_decided(
+        &self,
+        tx: &mut AnyConnection,
+        mut writes: Writes,
+        stored: usize,
+        lists: &[ListRow],
+        ctx: &Context,
+    ) -> Result<(), StoreError> {
+        writes.count_events(stored);
+        let rest = writes.carry_lists(lists);
+        self.flush(tx, writes, ctx).await?;
+        self.write_lists(tx, &rest).await
     }
 
     /// The pseudonymous key of each event's person, in line order; a keyed hash once per person

@@ -1403,4 +1403,60 @@ mod tests {
             );
         }
     }
+
+    /// A list written into its stored record's row replaces the list there; a list whose record
+    /// has no row refuses the write (the caller's batch rolls back) instead of vanishing.
+    #[tokio::test]
+    async fn a_list_goes_into_its_records_row_or_the_write_is_refused() {
+        for url in fresh_urls("lists_write").await {
+            let keys = Keys::new(fengcun_crypto::MasterKey::generate());
+            let store = SqlStore::connect(&url, keys, true).await.unwrap();
+            let person = "ab".repeat(32);
+            sqlx::query(
+                "INSERT INTO records (person, case_code, state, data_key, updated_at, events) \
+                 VALUES ($1, $2, 'open', $3, '', $4)",
+            )
+            .bind(crate::sql::rows::person_bytes(&person))
+            .bind("110105-2024-000001")
+            .bind(vec![1u8; 8])
+            .bind(vec![2u8; 4])
+            .execute(store.pool())
+            .await
+            .unwrap();
+            let list = |case_code: &str, sealed: u8| super::ListRow {
+                person_key: person.clone(),
+                case_code: case_code.to_owned(),
+                sealed: vec![sealed; 4],
+            };
+            let stored = || async {
+                let (events,): (Vec<u8>,) = sqlx::query_as("SELECT events FROM records")
+                    .fetch_one(store.pool())
+                    .await
+                    .unwrap();
+                events
+            };
+
+            let mut tx = store.begin_write().await.unwrap();
+            let refused = store
+                .write_lists(
+                    &mut tx,
+                    &[list("110105-2024-000001", 3), list("110105-2024-000002", 4)],
+                )
+                .await;
+            assert!(
+                matches!(&refused, Err(crate::StoreError::Corrupt(m)) if m.contains("no record row")),
+                "{url}: {refused:?}"
+            );
+            tx.rollback().await.unwrap();
+            assert_eq!(stored().await, vec![2u8; 4], "{url}: rolled back");
+
+            let mut tx = store.begin_write().await.unwrap();
+            store
+                .write_lists(&mut tx, &[list("110105-2024-000001", 5)])
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            assert_eq!(stored().await, vec![5u8; 4], "{url}");
+        }
+    }
 }
