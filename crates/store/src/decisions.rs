@@ -6,7 +6,7 @@
 //! scheduler, a policy change: `crate::services`). Nothing here decides: the rules are the
 //! lifecycle's, the clock the context's.
 
-use std::collections::HashMap;
+use crate::HashMap;
 
 use fengcun_crypto::DataKey;
 use fengcun_domain::{Record, parse_record};
@@ -213,7 +213,7 @@ impl SqlStore {
         let prefetched = self
             .prefetch_events(tx, rows.keys().map(String::as_str))
             .await?;
-        let mut persons = Persons(rows, prefetched, HashMap::new());
+        let mut persons = Persons(rows, prefetched, HashMap::default());
         let mut writes = Writes::default();
         let decided = self.refresh_cached(
             &mut persons,
@@ -249,7 +249,7 @@ impl SqlStore {
             store: self,
             persons,
             person_key,
-            keys: HashMap::new(),
+            keys: HashMap::default(),
         };
         let under = Under {
             policy: &ctx.policy,
@@ -560,7 +560,7 @@ impl SqlStore {
         let mut cases: Vec<&str> = numbered.iter().map(|(case, _)| case.as_str()).collect();
         cases.sort_unstable();
         cases.dedup();
-        let mut ids: HashMap<String, Vec<String>> = HashMap::new();
+        let mut ids: HashMap<String, Vec<String>> = HashMap::default();
         for chunk in cases.chunks(500) {
             let sql = format!(
                 "SELECT case_code, transition_id FROM transitions WHERE case_code IN ({})",

@@ -11,7 +11,7 @@
 mod prepare;
 mod snapshot;
 
-use std::collections::{HashMap, HashSet};
+use crate::{HashMap, HashSet};
 use std::sync::Arc;
 
 use fengcun_crypto::DataKey;
@@ -215,7 +215,7 @@ impl SqlStore {
     /// The pseudonymous key of each event's person, in line order; a keyed hash once per person
     /// (a case's events come together).
     pub(crate) fn person_keys(&self, events: &[ValidEvent]) -> Vec<String> {
-        let mut hashed: HashMap<&str, String> = HashMap::new();
+        let mut hashed: HashMap<&str, String> = HashMap::default();
         events
             .iter()
             .map(|valid| {
@@ -348,7 +348,7 @@ fn unsealed_lists(
 ) -> Result<Vec<UnsealedList>, StoreError> {
     let received_at = received_column(ctx.now);
     let mut lists: Vec<UnsealedList> = Vec::new();
-    let mut place: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut place: HashMap<(&str, &str), usize> = HashMap::default();
     for p in &prepared.pending {
         let record = (p.person_key.as_str(), p.case_code.as_str());
         let index = match place.get(&record) {

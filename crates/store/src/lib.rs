@@ -56,6 +56,15 @@ pub mod prelude {
     pub use crate::{AccessStore, AuditStore, CorrectionStore, NoticeStore, RecordStore, Store};
 }
 
+/// The maps and sets a batch is decided with, keyed by MACs, person keys and case codes:
+/// hashed with foldhash rather than the standard library's SipHash. A million records imported
+/// in batches of 100,000 took 150–156 s instead of 179–190 s (docs/benchmarks.md). foldhash is
+/// seeded at random per process, so keys cannot be prepared in advance to collide; it resists
+/// that less than SipHash does, and what a collision could cost is a slower batch, never a
+/// wrong one.
+pub(crate) type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+pub(crate) type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+
 use async_trait::async_trait;
 use fengcun_domain::ValidEvent;
 use fengcun_policy::Policy;

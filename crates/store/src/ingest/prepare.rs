@@ -2,7 +2,7 @@
 //! mapped to another case, an agency speaking as a kind it is not registered with), each event's
 //! case code, and a data key for each new record. Pure: everything it needs is in the snapshot.
 
-use std::collections::{HashMap, HashSet};
+use crate::{HashMap, HashSet};
 
 use fengcun_crypto::DataKey;
 use fengcun_domain::ValidEvent;
@@ -53,7 +53,7 @@ impl<'a> Prepared<'a> {
 
 /// The agencies of a batch's events, once each (stored only where not registered yet).
 pub(super) fn agency_rows(pending: &[Pending<'_>]) -> Vec<AgencyRow> {
-    let mut done: HashSet<&str> = HashSet::new();
+    let mut done: HashSet<&str> = HashSet::default();
     let mut rows = Vec::new();
     for p in pending {
         let agency = &p.event.event.agency;
@@ -144,11 +144,11 @@ impl SqlStore {
         today: fengcun_domain::Date,
     ) -> Result<Prepared<'a>, StoreError> {
         let mut new_mappings: Vec<(String, String, String)> = Vec::new();
-        let mut seen: HashMap<(&str, &str), Vec<u8>> = HashMap::new();
+        let mut seen: HashMap<(&str, &str), Vec<u8>> = HashMap::default();
         let mut outcomes = Vec::with_capacity(events.len());
         let mut pending: Vec<Pending<'a>> = Vec::with_capacity(events.len());
         // Records the batch's lines so far name: a later line about one of them continues it.
-        let mut begun: HashSet<(String, String)> = HashSet::new();
+        let mut begun: HashSet<(String, String)> = HashSet::default();
         for ((index, valid), person_key) in events.iter().enumerate().zip(person_keys) {
             let line = index + 1;
             let event = &valid.event;
@@ -216,7 +216,7 @@ impl SqlStore {
         let persons = &mut snapshot.persons;
         // The batch's lines by record, in order of first appearance.
         let mut touched: Vec<(String, String)> = Vec::new();
-        let mut lines: HashMap<(String, String), Vec<usize>> = HashMap::new();
+        let mut lines: HashMap<(String, String), Vec<usize>> = HashMap::default();
         for (index, p) in pending.iter().enumerate() {
             let record = (p.person_key.clone(), p.case_code.clone());
             if persons.get(&p.person_key, &p.case_code).is_none() {
@@ -249,7 +249,7 @@ impl SqlStore {
                 }
             }
         }
-        let mut record_keys: HashMap<(String, String), DataKey> = HashMap::new();
+        let mut record_keys: HashMap<(String, String), DataKey> = HashMap::default();
         for (person_key, case_code) in &touched {
             let wrapped = &persons
                 .get(person_key, case_code)

@@ -1,7 +1,7 @@
 //! What a batch is decided on: a snapshot of the store read before anything of the batch is
 //! written, and the same snapshot brought forward past a batch written since (`absorb`).
 
-use std::collections::{HashMap, HashSet};
+use crate::{HashMap, HashSet};
 
 use fengcun_domain::ValidEvent;
 use sqlx::AnyConnection;
@@ -143,7 +143,7 @@ impl SqlStore {
             })
             .collect();
         let kinds = self.held_by_kind(tx, &newcomers).await?;
-        let persons = Persons(rows, prefetched, HashMap::new());
+        let persons = Persons(rows, prefetched, HashMap::default());
         Ok(Snapshot {
             known,
             mappings,

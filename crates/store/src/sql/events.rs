@@ -4,7 +4,7 @@
 //! document maps to and whether an agency may send an event are decided by the batch
 //! (`crate::ingest`).
 
-use std::collections::{HashMap, HashSet};
+use crate::{HashMap, HashSet};
 
 use fengcun_crypto::DataKey;
 use fengcun_domain::{Event, ValidEvent};
@@ -181,14 +181,14 @@ impl SqlStore {
         tx: &mut AnyConnection,
         events: &[ValidEvent],
     ) -> Result<HashMap<(String, String), Vec<u8>>, StoreError> {
-        let mut by_id: HashMap<Vec<u8>, (&str, &str)> = HashMap::new();
+        let mut by_id: HashMap<Vec<u8>, (&str, &str)> = HashMap::default();
         for e in events {
             let (agency, key) = event_id(&e.event);
             by_id.insert(self.keys.event_id(agency, key), (agency, key));
         }
         let mut ids: Vec<&Vec<u8>> = by_id.keys().collect();
         ids.sort_unstable();
-        let mut known = HashMap::new();
+        let mut known = HashMap::default();
         // Events stored since migration 27 (`event_ids`), and before it (`events`).
         for table in ["event_ids", "events"] {
             for chunk in ids.chunks(500) {
@@ -219,7 +219,7 @@ impl SqlStore {
             .collect();
         codes.sort_unstable();
         codes.dedup();
-        let mut known = HashMap::new();
+        let mut known = HashMap::default();
         for chunk in codes.chunks(500) {
             let sql = format!(
                 "SELECT agency_code, kind FROM agencies WHERE agency_code IN ({})",
@@ -257,7 +257,7 @@ impl SqlStore {
             .iter()
             .map(|(agency, document)| ((*agency, self.keys.document_mac(document)), *document))
             .collect();
-        let mut known = HashMap::new();
+        let mut known = HashMap::default();
         for chunk in pairs.chunks(250) {
             let mut agencies: Vec<&str> = chunk.iter().map(|(agency, _)| *agency).collect();
             agencies.dedup();
@@ -432,7 +432,7 @@ impl SqlStore {
                 ((agency.clone(), case.clone(), person_ref(person)), held)
             })
             .collect();
-        let mut known = HashSet::new();
+        let mut known = HashSet::default();
         for chunk in sorted.chunks(250) {
             let mut agencies: Vec<&str> = chunk.iter().map(|(a, _, _)| a.as_str()).collect();
             agencies.sort_unstable();
@@ -482,7 +482,7 @@ impl SqlStore {
             "SELECT agency_code FROM holdings WHERE agency_code IN (SELECT agency_code FROM agencies WHERE kind = {kind}) \
              AND case_code = {case} AND person = {person} LIMIT 1"
         );
-        let mut held = HashSet::new();
+        let mut held = HashSet::default();
         for triple in asked {
             let (kind, case, person) = triple;
             let found: Option<(String,)> = sqlx::query_as(&sql)
@@ -607,7 +607,7 @@ impl SqlStore {
             .collect();
         let mut wanted: Vec<&Vec<u8>> = by_ref.keys().collect();
         wanted.sort_unstable();
-        let mut prefetched = Prefetched::new();
+        let mut prefetched = Prefetched::default();
         for chunk in wanted.chunks(500) {
             // Events stored a row each, before migration 27 (none in a store made since).
             let sql = format!(
@@ -696,7 +696,7 @@ impl SqlStore {
         // The record keys first, by record: a join on the person key would compare its hex with
         // the event's bytes, row by row.
         let records = self.records_by_ref().await?;
-        let mut keys_by_record: HashMap<(Vec<u8>, String), DataKey> = HashMap::new();
+        let mut keys_by_record: HashMap<(Vec<u8>, String), DataKey> = HashMap::default();
         let mut record_key =
             |person: &Vec<u8>, case_code: &String| -> Result<Option<DataKey>, StoreError> {
                 // An event of no stored record is left out, as the join with the records left it.

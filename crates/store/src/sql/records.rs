@@ -4,7 +4,7 @@
 //! force, the records left for the scheduler to decide again, and the reads of [`RecordStore`].
 //! Data access only: what a record becomes is `fengcun_lifecycle::decide`'s (`crate::decisions`).
 
-use std::collections::HashMap;
+use crate::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -199,7 +199,7 @@ impl SqlStore {
         tx: &mut AnyConnection,
         person_keys: &[String],
     ) -> Result<PersonRows, StoreError> {
-        let mut persons = PersonRows::new();
+        let mut persons = PersonRows::default();
         for chunk in person_keys.chunks(500) {
             let sql = format!(
                 "SELECT r.person, r.case_code, r.state, r.state_date, r.state_trigger, r.convicted, r.facts, r.data_key, {EVIDENCE_COLUMNS} \
@@ -338,7 +338,7 @@ impl SqlStore {
         let mut wanted: Vec<(String, String)> = versions.collect();
         wanted.sort_unstable();
         wanted.dedup();
-        let mut refs = HashMap::with_capacity(wanted.len());
+        let mut refs = HashMap::with_capacity_and_hasher(wanted.len(), Default::default());
         for (name, version) in wanted {
             let find = || {
                 sqlx::query_as::<_, (i64,)>(
@@ -375,7 +375,7 @@ impl SqlStore {
         tx: &mut AnyConnection,
         rows: Vec<[Param; 14]>,
     ) -> Result<HashMap<String, i64>, StoreError> {
-        let mut seqs = HashMap::with_capacity(rows.len());
+        let mut seqs = HashMap::with_capacity_and_hasher(rows.len(), Default::default());
         let refs = self
             .policy_refs(tx, rows.iter().map(|row| policy_of(row, 8)))
             .await?;
@@ -484,7 +484,7 @@ impl SqlStore {
         let key = self.record_key(tx, person_key, case_code).await?;
         // Each policy version's text, read once: the callers explain each transition under it
         // (`fengcun_policy::explain_recorded`).
-        let mut policies: HashMap<(String, String), Arc<str>> = HashMap::new();
+        let mut policies: HashMap<(String, String), Arc<str>> = HashMap::default();
         let mut views = Vec::with_capacity(rows.len());
         for (
             case_code,
