@@ -454,45 +454,77 @@ async fn write_batch(
 }
 
 /// The batch decided inside its transaction (`Store::ingest`); a line the store refuses is
-/// reported and taken out, and the rest tried again.
+/// reported and taken out, and the rest tried again. A refusal costs deciding again what is left
+/// of the batch: once a batch of more than `PIECE_AFTER_REFUSAL` events has had one, the rest is
+/// written in pieces of that many (in order, each its own transaction), so that a file with many
+/// refused lines does not cost a large batch's decision per line. A dry run keeps its batch whole:
+/// each transaction is rolled back, and a piece would be checked without the pieces before it.
 async fn write_deciding(
     store: &SqlStore,
     conn: &mut AnyConnection,
-    mut labels: Vec<usize>,
-    mut events: Vec<ValidEvent>,
+    labels: Vec<usize>,
+    events: Vec<ValidEvent>,
     ctx: &Context,
     sqlite: bool,
     dry_run: bool,
 ) -> Result<BatchReport, StoreError> {
-    let mut refused = Vec::new();
-    while !events.is_empty() {
-        let mut tx = begin(conn, sqlite).await?;
-        match store.ingest_in(&mut tx, &events, ctx).await {
-            Ok(outcomes) => {
-                if dry_run {
-                    tx.rollback().await?;
-                } else {
-                    tx.commit().await?;
-                }
-                let mut lines: Vec<(usize, Result<LineOutcome, StoreError>)> = refused;
-                lines.extend(labels.into_iter().zip(outcomes.into_iter().map(Ok)));
-                lines.sort_by_key(|(label, _)| *label);
-                return Ok(BatchReport { lines });
-            }
-            Err(error) => {
-                tx.rollback().await?;
-                match error.line() {
-                    Some(line) if (1..=events.len()).contains(&line) => {
-                        events.remove(line - 1);
-                        refused.push((labels.remove(line - 1), Err(error)));
+    let mut lines: Vec<(usize, Result<LineOutcome, StoreError>)> = Vec::new();
+    // In reverse order: the next piece to write is the last.
+    let mut pieces = vec![(labels, events)];
+    while let Some((mut labels, mut events)) = pieces.pop() {
+        while !events.is_empty() {
+            let mut tx = begin(conn, sqlite).await?;
+            match store.ingest_in(&mut tx, &events, ctx).await {
+                Ok(outcomes) => {
+                    if dry_run {
+                        tx.rollback().await?;
+                    } else {
+                        tx.commit().await?;
                     }
-                    _ => return Err(error),
+                    lines.extend(labels.drain(..).zip(outcomes.into_iter().map(Ok)));
+                    events.clear();
+                }
+                Err(error) => {
+                    tx.rollback().await?;
+                    match error.line() {
+                        Some(line) if (1..=events.len()).contains(&line) => {
+                            events.remove(line - 1);
+                            lines.push((labels.remove(line - 1), Err(error)));
+                        }
+                        _ => return Err(error),
+                    }
+                    if !dry_run && events.len() > PIECE_AFTER_REFUSAL {
+                        pieces.extend(in_pieces(
+                            std::mem::take(&mut labels),
+                            std::mem::take(&mut events),
+                        ));
+                    }
                 }
             }
         }
     }
-    refused.sort_by_key(|(label, _)| *label);
-    Ok(BatchReport { lines: refused })
+    lines.sort_by_key(|(label, _)| *label);
+    Ok(BatchReport { lines })
+}
+
+/// Events a piece of a batch holds once a line of the batch was refused.
+const PIECE_AFTER_REFUSAL: usize = 1_000;
+
+/// `labels` and `events` cut into pieces of `PIECE_AFTER_REFUSAL`, the last piece first.
+fn in_pieces(labels: Vec<usize>, events: Vec<ValidEvent>) -> Vec<(Vec<usize>, Vec<ValidEvent>)> {
+    let mut pieces = Vec::new();
+    let mut labels = labels.into_iter();
+    let mut events = events.into_iter();
+    loop {
+        let piece_labels: Vec<usize> = labels.by_ref().take(PIECE_AFTER_REFUSAL).collect();
+        if piece_labels.is_empty() {
+            break;
+        }
+        let piece_events: Vec<ValidEvent> = events.by_ref().take(piece_labels.len()).collect();
+        pieces.push((piece_labels, piece_events));
+    }
+    pieces.reverse();
+    pieces
 }
 
 async fn begin(

@@ -3228,6 +3228,82 @@ async fn the_pipeline_stores_what_batch_by_batch_ingestion_stores() {
     }
 }
 
+/// A batch larger than a thousand events with a refused line is written in pieces once the line is
+/// taken out (`fengcun import --batch 100000` of a file with refused lines must not decide a
+/// hundred thousand events again for each): the pieces, in order, store what the whole batch
+/// stores — here a refusal early in the batch, and another in a piece after it.
+#[tokio::test]
+async fn a_large_batch_with_refused_lines_stores_what_it_stores_whole() {
+    let keys = Keys::new(MasterKey::generate());
+    let mut events = mixed_stream();
+    let refused_again = events[50].clone();
+    for n in 200..650u32 {
+        events.extend(conviction(
+            &format!("110105-2022-{:06}", 100_000 + n),
+            &id_number(n),
+            "危险驾驶罪",
+            sentence("criminal_detention", Some(1 + n % 6)),
+            "2022-03-03",
+            "2022-04-10",
+            "2022-04-21",
+        ));
+        if n == 600 {
+            events.push(refused_again.clone());
+        }
+    }
+    let batch = events.len();
+    assert!(
+        batch - 50 > 1_000,
+        "the rest of the batch is cut into pieces"
+    );
+    let c = ctx("cn-minor-opt1", "2024-06-01T00:00:00Z");
+    let references = stores_with("pieces_reference", keys.clone()).await;
+    for (store, reference) in stores_with("pieces", keys).await.iter().zip(&references) {
+        let expected = ingest_batch_by_batch(reference, &events, batch, &c).await;
+        let (lines, _) = ingest_through_pipeline(store, &events, batch, &c).await;
+        assert_eq!(lines.len(), batch);
+        // A refusal names its line within what was sent in one transaction: within the piece
+        // here, within the rest of the batch there; the import maps it to the file's line.
+        assert_eq!(
+            without_positions(&lines),
+            without_positions(&expected),
+            "{:?}",
+            store.backend()
+        );
+        let refused: Vec<usize> = lines
+            .iter()
+            .filter(|(_, o)| o.is_err())
+            .map(|(l, _)| *l)
+            .collect();
+        assert_eq!(refused.len(), 2, "the reused key, twice: {refused:?}");
+        let (held, audit) = holdings(store, &events).await;
+        assert!(
+            held.len() > 450,
+            "the pieces after the refusal were stored: {}",
+            held.len()
+        );
+        assert_eq!((held, audit), holdings(reference, &events).await);
+    }
+}
+
+/// The lines' outcomes with a refusal's message less its `line N: `.
+fn without_positions(
+    lines: &[(usize, Result<LineOutcome, String>)],
+) -> Vec<(usize, Result<LineOutcome, String>)> {
+    lines
+        .iter()
+        .map(|(line, outcome)| {
+            let outcome = outcome
+                .clone()
+                .map_err(|message| match message.split_once(": ") {
+                    Some((at, rest)) if at.starts_with("line ") => rest.to_owned(),
+                    _ => message,
+                });
+            (*line, outcome)
+        })
+        .collect()
+}
+
 /// An import's connection checkpoints every 1 GiB of log and keeps the page cache it is given
 /// while the pipeline writes; once the pipeline lets it go — finished or dropped — the one write
 /// connection of the process goes back to the settings of every other write (64 MB of log, 256 MB
