@@ -28,8 +28,8 @@ pub struct Args {
     #[arg(long)]
     dry_run: bool,
     /// Events per transaction (up to 500,000). A national import goes faster in large batches —
-    /// fewer commits rewrite the same index pages — at the cost of memory: about 3.5 GB
-    /// resident besides the page cache at 250,000 events.
+    /// fewer commits rewrite the same index pages — at the cost of memory: about 4 GB resident
+    /// besides the page cache at 250,000 events (docs/benchmarks.md).
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=500_000))]
     batch: u32,
     /// On SQLite, the page cache of the connection that writes, in MiB: the indexes keyed by
