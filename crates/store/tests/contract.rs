@@ -3199,11 +3199,7 @@ async fn the_pipeline_stores_what_batch_by_batch_ingestion_stores() {
         let expected = ingest_batch_by_batch(reference, &events, 7, &c).await;
         let (lines, tally) = ingest_through_pipeline(store, &events, 7, &c).await;
         assert_eq!(lines, expected, "{:?}", store.backend());
-        let refused: Vec<usize> = lines
-            .iter()
-            .filter(|(_, o)| o.is_err())
-            .map(|(l, _)| *l)
-            .collect();
+        let refused = refused_lines(&lines);
         assert_eq!(refused.len(), 1, "the reused key");
         assert!(lines.contains(&(31, Ok(LineOutcome::Duplicate))));
         let (held, audit) = holdings(store, &events).await;
@@ -3270,11 +3266,7 @@ async fn a_large_batch_with_refused_lines_stores_what_it_stores_whole() {
             "{:?}",
             store.backend()
         );
-        let refused: Vec<usize> = lines
-            .iter()
-            .filter(|(_, o)| o.is_err())
-            .map(|(l, _)| *l)
-            .collect();
+        let refused = refused_lines(&lines);
         assert_eq!(refused.len(), 2, "the reused key, twice: {refused:?}");
         let (held, audit) = holdings(store, &events).await;
         assert!(
@@ -3284,6 +3276,15 @@ async fn a_large_batch_with_refused_lines_stores_what_it_stores_whole() {
         );
         assert_eq!((held, audit), holdings(reference, &events).await);
     }
+}
+
+/// The lines the store refused.
+fn refused_lines(lines: &[(usize, Result<LineOutcome, String>)]) -> Vec<usize> {
+    lines
+        .iter()
+        .filter(|(_, outcome)| outcome.is_err())
+        .map(|(line, _)| *line)
+        .collect()
 }
 
 /// The lines' outcomes with a refusal's message less its `line N: `.
